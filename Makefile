@@ -1,0 +1,35 @@
+# Logloom: the two commands are `make demo` and `make test`; both install what they need.
+SHELL := /bin/bash
+NODE_DIR := $(shell toolchain/node-runtime.sh x64)
+export PATH := $(NODE_DIR)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+# node-gyp builds against the pinned runtime's headers and never downloads any.
+export npm_config_nodedir := $(NODE_DIR)
+NODE := $(NODE_DIR)/bin/node --disable-warning=ExperimentalWarning
+TESTS ?= $(shell find test -name '*.test.ts' | sort)
+
+.PHONY: setup demo test typecheck unit test-plugins bench clean
+
+# System packages (apt, only when missing) and node_modules (npm ci, only when the lock changed).
+setup: node_modules/.stamp
+	@toolchain/bootstrap.sh
+
+node_modules/.stamp: package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+demo: setup
+	bin/logloom demo
+
+test: setup typecheck unit
+
+typecheck: setup
+	tsc --noEmit -p .
+
+unit: setup
+	$(NODE) --test --test-concurrency=2 --test-timeout=120000 $(TESTS)
+
+bench: setup
+	@for b in bench/*.ts; do echo "== $$b"; $(NODE) $$b || exit 1; done
+
+clean:
+	rm -rf dist build native/build

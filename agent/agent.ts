@@ -1,0 +1,179 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AgentConfig, InputConfig } from './config/agent-schema.ts';
+import { Catalogue } from './i18n/catalogue.ts';
+import type { AgentLog } from './log.ts';
+import { Pipeline } from './pipeline/pipeline.ts';
+import { SinkRunner } from './pipeline/sink-runner.ts';
+import { INPUT_KINDS } from './inputs/index.ts';
+import type { Input } from './inputs/input.ts';
+import { sanitiseModule } from './entry/sanitise.ts';
+import { buildEntry, type EntryDraft } from './entry/build.ts';
+import { STATIC_PLUGINS } from '../static-plugins/table.generated.ts';
+import { startStatic } from './plugins/static-host.ts';
+import type { PluginContext, PluginInstance } from './plugins/types.ts';
+import type { FilterStage, SinkStage } from './pipeline/stages.ts';
+import { ControlServer } from './control/server.ts';
+import { MetricsServer } from './control/http.ts';
+
+export const VERSION = '0.1.0';
+
+interface RunningInput {
+  name: string;
+  type: string;
+  input: Input;
+}
+
+interface RunningPlugin {
+  name: string;
+  kind: string;
+  type: string;
+  version: string;
+  instance: PluginInstance;
+  stage: FilterStage | SinkStage;
+}
+
+/** Assigns status names: the configured name, else the type, numbered when a type repeats. */
+export function inputNames(inputs: readonly InputConfig[]): string[] {
+  const count = new Map<string, number>();
+  return inputs.map((i) => {
+    if (i.name) return i.name;
+    const n = (count.get(i.type) ?? 0) + 1;
+    count.set(i.type, n);
+    return n === 1 ? i.type : `${i.type}${n}`;
+  });
+}
+
+/** The composition root: builds the pipeline from the configuration and runs it. */
+export class Agent {
+  readonly config: AgentConfig;
+  readonly log: AgentLog;
+  readonly catalogue: Catalogue;
+  readonly pipeline: Pipeline;
+  readonly startedAt = Date.now();
+  readonly inputs: RunningInput[] = [];
+  readonly plugins: RunningPlugin[] = [];
+  private control?: ControlServer;
+  private http?: MetricsServer;
+
+  constructor(config: AgentConfig, log: AgentLog) {
+    this.config = config;
+    this.log = log;
+    this.catalogue = new Catalogue(config.language, (m) => log.warn(m));
+    this.pipeline = new Pipeline({
+      node: config.node_id,
+      maxMessageBytes: config.max_message_bytes,
+      bufferEntries: config.buffer.max_entries,
+      bufferBytes: config.buffer.max_bytes,
+    });
+  }
+
+  /** Renders one of the agent's own messages in the current language. */
+  t(key: string, ...args: (string | number)[]): string {
+    return this.catalogue.render(key, args);
+  }
+
+  async start(): Promise<void> {
+    await mkdir(this.config.data_dir, { recursive: true });
+    await mkdir(this.config.runtime_dir, { recursive: true });
+    await this.startPlugins();
+    const names = inputNames(this.config.inputs);
+    for (let i = 0; i < this.config.inputs.length; i++) await this.startInput(this.config.inputs[i]!, names[i]!);
+    this.control = new ControlServer(this.config.control.socket, this, this.log);
+    await this.control.start();
+    if (this.config.control.http) {
+      this.http = new MetricsServer(this.config.control.http, this);
+      await this.http.start();
+      this.log.info(this.t('control.http_listening', this.config.control.http));
+    }
+    this.log.info(this.t('agent.started', VERSION, this.config.node_id, this.inputs.length, this.plugins.length));
+  }
+
+  private async startInput(cfg: InputConfig, name: string): Promise<void> {
+    const kind = INPUT_KINDS[cfg.type];
+    const port = this.pipeline.inputPort(name, cfg.when_full, { level: cfg.default_level, module: cfg.module ?? sanitiseModule(cfg.type) });
+    const stateDir = join(this.config.data_dir, 'inputs', name);
+    const input = kind.create(cfg as never, { name, log: this.log.child(`input ${name}`), stateDir, ...port });
+    await input.start();
+    this.inputs.push({ name, type: cfg.type, input });
+  }
+
+  /** A context for a plugin: its config block, state dir, log, renderer, and emit for ai results. */
+  pluginContext(name: string): PluginContext {
+    const log = this.log.child(name);
+    return {
+      config: (this.config.plugins.config[name] ?? {}) as Record<string, unknown>,
+      node: this.config.node_id,
+      stateDir: join(this.config.data_dir, 'plugins', name),
+      log,
+      render: (key, args) => this.catalogue.render(key, args ?? []),
+      emit: (draft: EntryDraft) => {
+        const entry = buildEntry({ module: 'AI', ...draft, source: `plugin:${name}` }, {
+          maxMessageBytes: this.config.max_message_bytes, defaultLevel: 'INFO', defaultModule: 'AI', node: this.config.node_id,
+        });
+        this.pipeline.offer(entry, 'drop_newest');
+      },
+    };
+  }
+
+  private async startPlugins(): Promise<void> {
+    for (const name of this.config.plugins.enabled) {
+      const mod = STATIC_PLUGINS.find((m) => m.info.name === name);
+      if (!mod) {
+        this.log.warn(`Failed to load plugin '${name}': not found`);
+        continue;
+      }
+      try {
+        const { instance, stage } = await startStatic(mod, this.pluginContext(name));
+        this.plugins.push({ name, kind: 'static', type: mod.info.type, version: mod.info.version, instance, stage });
+        if (mod.info.type === 'filter') this.pipeline.filters.push(stage as FilterStage);
+        else if (mod.info.type === 'sink') this.pipeline.addSink(new SinkRunner(stage as SinkStage, { queueLength: this.config.plugins.defaults.queue_length }));
+      } catch (e) {
+        this.log.warn(`Failed to load plugin '${name}': ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** SIGHUP: reopen output files. */
+  async reopen(): Promise<void> {
+    for (const s of this.pipeline.sinks) await s.stage.reopen?.();
+    this.log.info(this.t('agent.reopened'));
+  }
+
+  /** Stops inputs, drains the buffer into sinks within the grace period, shuts plugins down. */
+  async stop(graceMs = this.config.shutdown_grace): Promise<number> {
+    for (const i of this.inputs) await i.input.stop().catch((e) => this.log.warn(`input ${i.name}: ${(e as Error).message}`));
+    this.log.info(this.t('agent.stopping', this.pipeline.buffer.length, graceMs));
+    const left = await this.pipeline.drain(graceMs);
+    for (const p of this.plugins) await Promise.resolve(p.instance.shutdown?.()).catch(() => {});
+    await this.control?.stop();
+    await this.http?.stop();
+    this.log.info(left === 0 ? this.t('agent.stopped_clean') : this.t('agent.stopped', left));
+    return left;
+  }
+
+  /** The figures behind `logloom status` and /metrics. */
+  status() {
+    return {
+      version: VERSION,
+      node: this.config.node_id,
+      language: this.catalogue.language,
+      uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
+      buffer: { queued: this.pipeline.buffer.length, max_entries: this.pipeline.buffer.maxEntries, bytes: this.pipeline.buffer.byteLength, processed: this.pipeline.processed },
+      inputs: this.inputs.map((i) => ({ name: i.name, type: i.type, ...this.pipeline.inputs.get(i.name), ...(i.input.status?.() ?? {}) })),
+      filters: this.pipeline.filters.map((f) => ({ name: f.name, enabled: f.enabled, dropped_by_filter: this.pipeline.filteredOut.get(f.name) ?? 0 })),
+      sinks: this.pipeline.sinks.map((s) => s.status()),
+      plugins: this.plugins.map((p) => ({ name: p.name, kind: p.kind, type: p.type, version: p.version, state: p.stage.enabled ? 'enabled' : 'disabled' })),
+      dropped_total: this.pipeline.totalDropped(),
+    };
+  }
+
+  setPluginEnabled(name: string, enabled: boolean): boolean {
+    const p = this.plugins.find((x) => x.name === name);
+    if (!p) return false;
+    p.stage.enabled = enabled;
+    if (enabled) for (const s of this.pipeline.sinks) if (s.stage === p.stage) s.pump();
+    this.log.info(this.t(enabled ? 'plugin.enabled' : 'plugin.disabled', name));
+    return true;
+  }
+}

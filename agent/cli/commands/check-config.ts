@@ -1,0 +1,24 @@
+import { parseConfig, resolveConfigSource } from '../../config/load.ts';
+import { formatIssue } from '../../config/validate.ts';
+import { configOption, parse, type Command } from '../command.ts';
+
+export const checkConfig: Command = {
+  name: 'check-config',
+  summary: 'validate a configuration file and print every problem',
+  usage: 'logloom check-config [-c FILE]\n\nPrints each problem as file:line:col: path: what was expected; exits 1 when there is any.',
+  async run(argv) {
+    const { values } = parse(argv, configOption, false);
+    let source;
+    try {
+      source = resolveConfigSource(values.config);
+    } catch (e) {
+      process.stderr.write(`${values.config ?? process.env.LOGLOOM_CONFIG}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+      return 1;
+    }
+    const { issues } = parseConfig(source);
+    for (const i of issues) process.stderr.write(formatIssue(i) + '\n');
+    if (issues.length) return 1;
+    process.stdout.write(`${source.file}: ok\n`);
+    return 0;
+  },
+};

@@ -1,0 +1,36 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readAssetText } from '../../assets.ts';
+import { parse, type Command } from '../command.ts';
+import { runAgent } from './run.ts';
+import { startDevice } from '../../demo/device.ts';
+import { once } from 'node:events';
+
+export const demo: Command = {
+  name: 'demo',
+  summary: 'run an agent fed by a synthetic device (Ctrl-C stops)',
+  usage: 'logloom demo [--interval MS] [--count N] [--lang en|zh]\n\nStarts the agent on a demo configuration in a temporary directory and a synthetic device writing mixed entries into its unix socket.',
+  async run(argv) {
+    const { values } = parse(argv, { interval: { type: 'string', default: '300' }, count: { type: 'string', default: '0' }, lang: { type: 'string', default: 'en' } }, false);
+    const dir = mkdtempSync(join(tmpdir(), 'logloom-demo-'));
+    const configPath = join(dir, 'logloom.yaml');
+    writeFileSync(configPath, readAssetText('agent/demo/demo-config.yaml').replaceAll('DEMO_DIR', dir).replace('node_id: demo-gw-01', `node_id: demo-gw-01\n  language: ${values.lang}`));
+    process.stderr.write(`demo: working directory ${dir} (config ${configPath}, rotated files in ${dir}/log)\n`);
+    const agent = runAgent(configPath);
+    // The agent is listening once its control socket exists; then start the device.
+    const sock = join(dir, 'run', 'ingest.sock');
+    const { access } = await import('node:fs/promises');
+    while (!(await access(sock).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 20));
+    const device = startDevice({ socketPath: sock, intervalMs: Number(values.interval), count: Number(values.count) });
+    if (Number(values.count) > 0) {
+      await device.done;
+      // Let the last entries through, then stop like Ctrl-C does.
+      await new Promise((r) => setTimeout(r, 300));
+      process.kill(process.pid, 'SIGTERM');
+    } else {
+      void once(process, 'SIGINT').then(() => device.stop());
+    }
+    return agent;
+  },
+};

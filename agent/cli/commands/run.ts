@@ -1,0 +1,34 @@
+import { Agent } from '../../agent.ts';
+import { loadConfig } from '../../config/load.ts';
+import { createLog } from '../../log.ts';
+import { configOption, parse, type Command } from '../command.ts';
+
+/** Runs the agent until SIGTERM/SIGINT; SIGHUP reopens output files. */
+export async function runAgent(configPath?: string): Promise<number> {
+  const { config, source } = loadConfig(configPath);
+  const log = createLog(config.log_level);
+  const agent = new Agent(config, log);
+  log.info(agent.t('agent.config_loaded', source.file));
+  await agent.start();
+  return new Promise((resolve) => {
+    let stopping = false;
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      void agent.stop().then((left) => resolve(left === 0 ? 0 : 1));
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGHUP', () => void agent.reopen());
+  });
+}
+
+export const run: Command = {
+  name: 'run',
+  summary: 'run the agent',
+  usage: 'logloom run [-c FILE]\n\nRuns the agent with the configuration from -c, $LOGLOOM_CONFIG, /etc/logloom/logloom.yaml or the embedded default.\nSIGTERM/SIGINT drain queued entries into sinks (shutdown_grace) and exit; SIGHUP reopens output files.',
+  async run(argv) {
+    const { values } = parse(argv, configOption, false);
+    return runAgent(values.config);
+  },
+};

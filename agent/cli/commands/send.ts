@@ -1,0 +1,43 @@
+import { createConnection } from 'node:net';
+import { createInterface } from 'node:readline';
+import { parseLevel } from '../../entry/level.ts';
+import { ingestSocketPath } from './control-path.ts';
+import { configOption, parse, UsageError, type Command } from '../command.ts';
+
+export const send: Command = {
+  name: 'send',
+  summary: 'send entries to the local agent, like logger(1)',
+  usage:
+    'logloom send [--level LEVEL] [--module TAG] [--lang-key KEY [--arg A]…] [--socket PATH] [message…]\n\n' +
+    'Sends one entry from the arguments, or one entry per line of standard input when no message is given.',
+  async run(argv) {
+    const { values, positionals } = parse(argv, {
+      ...configOption,
+      level: { type: 'string', short: 'l', default: 'INFO' },
+      module: { type: 'string', short: 'm', default: 'APP' },
+      'lang-key': { type: 'string' },
+      arg: { type: 'string', multiple: true },
+      socket: { type: 'string' },
+    });
+    const level = parseLevel(values.level!);
+    if (!level) throw new UsageError(`--level: expected one of DEBUG, INFO, WARN, ERROR, FATAL, got "${values.level}"`);
+    const path = values.socket ?? ingestSocketPath(values.config);
+    if (!path) throw new Error('the configuration has no unix input; pass --socket');
+    const entry = (message: string) =>
+      JSON.stringify({ level, module: values.module, message, ...(values['lang-key'] ? { lang_key: values['lang-key'], args: values.arg ?? [] } : {}) }) + '\n';
+    const sock = createConnection(path);
+    await new Promise<void>((resolve, reject) => {
+      sock.once('connect', resolve);
+      sock.once('error', (e: NodeJS.ErrnoException) => reject(new Error(`cannot reach the agent at ${path}: ${e.code ?? e.message}`)));
+    });
+    if (positionals.length > 0 || values['lang-key']) {
+      sock.write(entry(positionals.join(' ')));
+    } else {
+      for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+        if (line.length && !sock.write(entry(line))) await new Promise((r) => sock.once('drain', r));
+      }
+    }
+    await new Promise<void>((resolve) => sock.end(resolve));
+    return 0;
+  },
+};

@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+/**
+ * The logloom command line: `logloom <command> [options]`. The same entry point runs from a
+ * checkout (bin/logloom) and inside the single executable.
+ */
+import { ConfigError } from '../config/validate.ts';
+import { VERSION } from '../agent.ts';
+import { UsageError, type Command } from './command.ts';
+import { run } from './commands/run.ts';
+import { checkConfig } from './commands/check-config.ts';
+import { status } from './commands/status.ts';
+import { send } from './commands/send.ts';
+import { lang } from './commands/lang.ts';
+import { demo } from './commands/demo.ts';
+
+export const COMMANDS: Command[] = [run, checkConfig, status, send, lang, demo];
+
+function help(): string {
+  const w = Math.max(...COMMANDS.map((c) => c.name.length));
+  return `logloom ${VERSION}: log capture and forwarding for gateways\n\nusage: logloom <command> [options]   (logloom <command> --help)\n\n` +
+    COMMANDS.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`).join('\n') + '\n';
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(help());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(`logloom ${VERSION} (node ${process.versions.node}, ${process.arch})\n`);
+    return 0;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!cmd) {
+    process.stderr.write(`logloom: unknown command '${name}'\n\n${help()}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`usage: ${cmd.usage}\n`);
+    return 0;
+  }
+  try {
+    return await cmd.run(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`logloom ${name}: ${e.message}\nusage: ${cmd.usage}\n`);
+      return 2;
+    }
+    if (e instanceof ConfigError) {
+      process.stderr.write(e.message + '\n');
+      return 1;
+    }
+    process.stderr.write(`logloom ${name}: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+process.exitCode = code;

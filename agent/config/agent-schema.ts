@@ -1,0 +1,51 @@
+import { hostname } from 'node:os';
+import { s, type Infer } from './schema.ts';
+import { defaultPaths } from './paths.ts';
+import { LEVELS } from '../entry/level.ts';
+import { INPUT_KINDS } from '../inputs/index.ts';
+import { pluginsSchema } from '../plugins/config.ts';
+
+/** The root schema under `logloom:`; each component owns the schema of its own section. */
+export const agentSchema = s.object(
+  {
+    node_id: s.string({ default: hostname(), doc: 'This gateway\'s id, carried by every entry and used by the aggregator (default: the host name).', pattern: /^[A-Za-z0-9_.-]{1,64}$/, patternDoc: 'an id of 1 to 64 characters [A-Za-z0-9_.-]' }),
+    language: s.string({ default: 'en', doc: 'Language of the agent\'s own messages and of rendered lang keys (en, zh, or one a lang plugin provides). Switch at run time with `logloom lang set`.' }),
+    log_level: s.enum(LEVELS, { default: 'INFO', doc: 'Lowest level of the agent\'s own diagnostics on stderr.' }),
+    data_dir: s.string({ default: defaultPaths.dataDir, doc: 'Persistent state: file offsets, spool, plugin state.' }),
+    runtime_dir: s.string({ default: defaultPaths.runtimeDir, doc: 'Sockets and unpacked runtime helpers (may be a tmpfs).' }),
+    max_message_bytes: s.size({ min: 256, max: 16 * 1024 * 1024, default: 16 * 1024, doc: 'Messages longer than this are cut and marked truncated: true.' }),
+    shutdown_grace: s.duration({ min: 0, max: 600_000, default: 5000, doc: 'On SIGTERM, how long to keep draining queued entries into sinks before exiting.' }),
+    buffer: s.object(
+      {
+        max_entries: s.int({ min: 1, max: 10_000_000, default: 65536, doc: 'Entries the buffer between inputs and filters holds.' }),
+        max_bytes: s.size({ min: 4096, max: 4 * 1024 ** 3, default: 64 * 1024 * 1024, doc: 'Bytes (of message text) the buffer holds.' }),
+        native: s.enum(['auto', 'on', 'off'] as const, { default: 'auto', doc: 'Use the native (C) ring: auto = when the addon loads, on = required, off = JS.' }),
+      },
+      { doc: 'The bounded buffer between inputs and filters; each input\'s when_full applies when it is full.' },
+    ),
+    inputs: s.array(s.tagged('type', INPUT_KINDS_SCHEMAS(), { doc: 'One input.' }), {
+      doc: 'Where entries come from; each item has a type: and its own keys (see Inputs below).',
+      default: [],
+    }),
+    plugins: pluginsSchema,
+    control: s.object(
+      {
+        socket: s.string({ default: defaultPaths.controlSocket, doc: 'Control socket (mode 0600) that `logloom status`, `plugins enable|disable` and `lang set` talk to.' }),
+        http: s.optional(s.string({ doc: '', pattern: /^[^:]+:\d{1,5}$/, patternDoc: 'host:port' }), {
+          doc: 'Address for /metrics (Prometheus) and /healthz; omit or null to turn off. The embedded default is 127.0.0.1:9880.',
+        }),
+      },
+      { doc: 'Control socket and metrics.' },
+    ),
+  },
+  { doc: 'The agent.' },
+);
+
+function INPUT_KINDS_SCHEMAS() {
+  return Object.fromEntries(Object.entries(INPUT_KINDS).map(([k, v]) => [k, v.schema])) as {
+    [K in keyof typeof INPUT_KINDS]: (typeof INPUT_KINDS)[K]['schema'];
+  };
+}
+
+export type AgentConfig = Infer<typeof agentSchema>;
+export type InputConfig = AgentConfig['inputs'][number];

@@ -1,0 +1,210 @@
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import { describe, parseDuration, parseSize, type Schema } from './schema.ts';
+
+/** One configuration problem, with where it is. */
+export interface ConfigIssue {
+  file: string;
+  line: number;
+  col: number;
+  /** Dotted path, e.g. inputs[0].baud_rate */
+  path: string;
+  message: string;
+}
+
+export function formatIssue(i: ConfigIssue): string {
+  return `${i.file}:${i.line}:${i.col}: ${i.path ? i.path + ': ' : ''}${i.message}`;
+}
+
+export class ConfigError extends Error {
+  readonly issues: ConfigIssue[];
+  constructor(issues: ConfigIssue[]) {
+    super(issues.map(formatIssue).join('\n'));
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+interface Ctx {
+  file: string;
+  lc: LineCounter;
+  issues: ConfigIssue[];
+}
+
+function pos(ctx: Ctx, node: YamlNode | null | undefined): { line: number; col: number } {
+  const offset = node?.range?.[0] ?? 0;
+  return ctx.lc.linePos(offset);
+}
+
+function fail(ctx: Ctx, node: YamlNode | null | undefined, path: string, message: string): undefined {
+  ctx.issues.push({ file: ctx.file, ...pos(ctx, node), path, message });
+  return undefined;
+}
+
+function shown(node: YamlNode | null | undefined): string {
+  if (node == null) return 'nothing';
+  if (isScalar(node)) {
+    const v = node.value;
+    if (v === null) return 'null';
+    if (typeof v === 'string') return JSON.stringify(v);
+    return String(v);
+  }
+  if (isMap(node)) return 'a mapping';
+  if (isSeq(node)) return 'a list';
+  return 'an unexpected value';
+}
+
+const join = (path: string, key: string) => (path ? `${path}.${key}` : key);
+
+function expected(ctx: Ctx, node: YamlNode | null | undefined, path: string, schema: Schema): undefined {
+  return fail(ctx, node, path, `expected ${describe(schema)}, got ${shown(node)}`);
+}
+
+/** Default value of a schema when the key is absent (objects default field by field). */
+export function defaultOf(schema: Schema): unknown {
+  if (schema.kind === 'map' && schema.known) {
+    const out: Record<string, unknown> = { ...(schema.default ?? {}) };
+    for (const [k, f] of Object.entries(schema.known())) out[k] = defaultOf(f);
+    return out;
+  }
+  if (schema.default !== undefined) return structuredClone(schema.default);
+  if (schema.kind === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, f] of Object.entries(schema.fields)) out[k] = defaultOf(f as Schema);
+    return out;
+  }
+  if (schema.kind === 'array') return [];
+  if (schema.kind === 'map') return {};
+  return undefined;
+}
+
+function validateNode(ctx: Ctx, node: YamlNode | null | undefined, schema: Schema, path: string): unknown {
+  if (schema.kind === 'optional') {
+    if (node == null || (isScalar(node) && node.value === null)) return undefined;
+    return validateNode(ctx, node, schema.inner, path);
+  }
+  if (schema.kind === 'any') return node == null ? schema.default : (node as { toJSON(): unknown }).toJSON();
+  const scalar = isScalar(node) ? node.value : undefined;
+  switch (schema.kind) {
+    case 'string': {
+      if (typeof scalar !== 'string' && typeof scalar !== 'number') return expected(ctx, node, path, schema);
+      const v = String(scalar);
+      if (schema.minLength !== undefined && v.length < schema.minLength) return expected(ctx, node, path, schema);
+      if (schema.pattern && !schema.pattern.test(v)) return expected(ctx, node, path, schema);
+      return v;
+    }
+    case 'enum': {
+      if (typeof scalar !== 'string' || !schema.values.includes(scalar)) return expected(ctx, node, path, schema);
+      return scalar;
+    }
+    case 'int': {
+      if (typeof scalar !== 'number' || !Number.isInteger(scalar)) return expected(ctx, node, path, schema);
+      if (schema.choices ? !schema.choices.includes(scalar) : scalar < schema.min || scalar > schema.max) return expected(ctx, node, path, schema);
+      return scalar;
+    }
+    case 'number': {
+      if (typeof scalar !== 'number' || scalar < schema.min || scalar > schema.max) return expected(ctx, node, path, schema);
+      return scalar;
+    }
+    case 'bool': {
+      if (typeof scalar !== 'boolean') return expected(ctx, node, path, schema);
+      return scalar;
+    }
+    case 'size':
+    case 'duration': {
+      const v = typeof scalar === 'number' ? scalar : typeof scalar === 'string' ? (schema.kind === 'size' ? parseSize(scalar) : parseDuration(scalar)) : undefined;
+      if (v === undefined || !Number.isInteger(v) || v < schema.min || v > schema.max) return expected(ctx, node, path, schema);
+      return v;
+    }
+    case 'array': {
+      if (!isSeq(node)) return expected(ctx, node, path, schema);
+      return node.items.map((item, i) => validateNode(ctx, item as YamlNode, schema.items, `${path}[${i}]`));
+    }
+    case 'map': {
+      if (!isMap(node)) return expected(ctx, node, path, schema);
+      const out: Record<string, unknown> = {};
+      for (const pair of node.items) {
+        if (!isPair(pair)) continue;
+        const key = isScalar(pair.key) ? String(pair.key.value) : '';
+        out[key] = validateNode(ctx, pair.value as YamlNode, schema.known?.()[key] ?? schema.values, join(path, key));
+      }
+      for (const [key, known] of Object.entries(schema.known?.() ?? {})) {
+        if (!(key in out)) out[key] = defaultOf(known);
+      }
+      return out;
+    }
+    case 'object':
+      return validateObject(ctx, node, schema.fields, path, schema);
+    case 'tagged': {
+      if (!isMap(node)) return expected(ctx, node, path, schema);
+      const tagNode = node.get(schema.tag, true) as YamlNode | undefined;
+      const tag = isScalar(tagNode) ? tagNode.value : undefined;
+      const variant = typeof tag === 'string' ? schema.variants[tag] : undefined;
+      if (!variant) {
+        return fail(ctx, tagNode ?? node, join(path, schema.tag), `expected one of ${Object.keys(schema.variants).join(', ')}, got ${shown(tagNode)}`);
+      }
+      const value = validateObject(ctx, node, variant.fields, path, variant, schema.tag);
+      return value && { [schema.tag]: tag, ...value };
+    }
+  }
+}
+
+function validateObject(ctx: Ctx, node: YamlNode | null | undefined, fields: Record<string, Schema>, path: string, schema: Schema, tagKey?: string): Record<string, unknown> | undefined {
+  if (node == null || (isScalar(node) && node.value === null)) return defaultOf(schema) as Record<string, unknown>;
+  if (!isMap(node)) return expected(ctx, node, path, schema);
+  const out: Record<string, unknown> = {};
+  const seen = new Set<string>();
+  for (const pair of node.items) {
+    if (!isPair(pair)) continue;
+    const key = isScalar(pair.key) ? String(pair.key.value) : shown(pair.key as YamlNode);
+    if (key === tagKey) continue;
+    const field = fields[key];
+    if (!field) {
+      const known = Object.keys(fields).filter((k) => k !== tagKey);
+      fail(ctx, pair.key as YamlNode, join(path, key), `unknown key; expected one of ${known.join(', ')}`);
+      continue;
+    }
+    seen.add(key);
+    out[key] = validateNode(ctx, pair.value as YamlNode, field, join(path, key));
+  }
+  for (const [key, field] of Object.entries(fields)) {
+    if (seen.has(key) || key === tagKey) continue;
+    const d = defaultOf(field);
+    if (d === undefined && field.kind !== 'optional' && field.kind !== 'any') {
+      fail(ctx, node, join(path, key), `required key is missing (${describe(field)})`);
+    }
+    out[key] = d;
+  }
+  return out;
+}
+
+/**
+ * Parses YAML text and validates it against `schema` under the root key `rootKey`.
+ * Returns every issue found, not only the first, so that check-config can list them all.
+ */
+export function validateYaml<T>(text: string, file: string, rootKey: string, schema: Schema): { value?: T; issues: ConfigIssue[] } {
+  const lc = new LineCounter();
+  const ctx: Ctx = { file, lc, issues: [] };
+  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
+  for (const e of doc.errors) {
+    const { line, col } = lc.linePos(e.pos[0]);
+    const what = e.code === 'DUPLICATE_KEY' ? 'duplicate key' : `invalid YAML: ${e.message.split('\n')[0]}`;
+    ctx.issues.push({ file, line, col, path: '', message: what });
+  }
+  if (ctx.issues.length) return { issues: ctx.issues };
+  const root = doc.contents as YamlNode | null;
+  if (root == null || (isScalar(root) && (root.value === null || root.value === ''))) {
+    return { issues: [{ file, line: 1, col: 1, path: '', message: `the file is empty; expected a mapping with the root key ${rootKey}:` }] };
+  }
+  if (!isMap(root)) return { issues: [{ file, ...pos(ctx, root), path: '', message: `expected a mapping with the root key ${rootKey}:, got ${shown(root)}` }] };
+  for (const pair of root.items) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : '?';
+    if (key !== rootKey) fail(ctx, pair.key as YamlNode, key, `unknown top-level key; the root key is ${rootKey}:`);
+  }
+  const body = root.get(rootKey, true) as YamlNode | undefined;
+  if (!root.has(rootKey)) {
+    ctx.issues.push({ file, line: 1, col: 1, path: '', message: `missing the root key ${rootKey}:` });
+    return { issues: ctx.issues };
+  }
+  const value = validateNode(ctx, body, schema, '') as T;
+  return ctx.issues.length ? { issues: ctx.issues } : { value, issues: [] };
+}

@@ -1,0 +1,94 @@
+import { chmod, mkdir, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { createServer, type Server } from 'node:net';
+import type { AgentLog } from '../log.ts';
+import type { ControlAnswer, ControlRequest } from './protocol.ts';
+
+/** What the control socket can ask of the process behind it (the agent or the aggregator). */
+export interface Controllable {
+  status(): unknown;
+  setPluginEnabled?(name: string, enabled: boolean): boolean;
+  catalogue?: { setLanguage(lang: string): string; render(key: string, args?: readonly (string | number)[], lang?: string): string; language: string };
+  reopen?(): Promise<void>;
+}
+
+const MAX_REQUEST = 64 * 1024;
+
+/** The control socket (mode 0600: only root / the agent's user may steer it). */
+export class ControlServer {
+  private server?: Server;
+  private readonly path: string;
+  private readonly target: Controllable;
+  private readonly log: AgentLog;
+
+  constructor(path: string, target: Controllable, log: AgentLog) {
+    this.path = path;
+    this.target = target;
+    this.log = log;
+  }
+
+  async start(): Promise<void> {
+    await mkdir(dirname(this.path), { recursive: true });
+    await unlink(this.path).catch(() => {});
+    this.server = createServer((sock) => {
+      let buf = '';
+      sock.on('data', (d) => {
+        buf += d.toString('utf8');
+        if (buf.length > MAX_REQUEST) return sock.destroy();
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          void this.answer(line).then((a) => sock.write(JSON.stringify(a) + '\n'));
+        }
+      });
+      sock.on('error', () => {});
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.path, resolve);
+    });
+    await chmod(this.path, 0o600);
+    this.log.debug(`control socket at ${this.path}`);
+  }
+
+  private async answer(line: string): Promise<ControlAnswer> {
+    let req: ControlRequest;
+    try {
+      req = JSON.parse(line) as ControlRequest;
+    } catch {
+      return { ok: false, error: 'request is not JSON' };
+    }
+    const t = this.target;
+    try {
+      switch (req.op) {
+        case 'status':
+          return { ok: true, result: t.status() };
+        case 'plugins.enable':
+        case 'plugins.disable': {
+          if (!t.setPluginEnabled) break;
+          const name = String(req.name ?? '');
+          return t.setPluginEnabled(name, req.op === 'plugins.enable') ? { ok: true, result: { name } } : { ok: false, error: `no running plugin named '${name}'` };
+        }
+        case 'lang.set':
+          if (!t.catalogue) break;
+          return { ok: true, result: { language: t.catalogue.setLanguage(String(req.lang ?? '')) } };
+        case 'lang.get':
+          if (!t.catalogue) break;
+          return { ok: true, result: { text: t.catalogue.render(String(req.key ?? ''), (req.args as (string | number)[]) ?? [], (req.lang as string) ?? t.catalogue.language) } };
+        case 'reopen':
+          if (!t.reopen) break;
+          await t.reopen();
+          return { ok: true, result: {} };
+      }
+      return { ok: false, error: `unknown op '${req.op}'` };
+    } catch (e) {
+      return { ok: false, error: (e as Error).message };
+    }
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    await unlink(this.path).catch(() => {});
+  }
+}

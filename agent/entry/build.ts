@@ -1,0 +1,86 @@
+import { freezeEntry, type LogEntry, type MutableEntry } from './entry.ts';
+import { isLevel, parseLevel, type Level } from './level.ts';
+import { escapeControls, sanitiseMessage, sanitiseModule } from './sanitise.ts';
+
+/** What an input knows about a line before it becomes an entry; everything is optional. */
+export interface EntryDraft {
+  timestamp?: string | number | Date;
+  level?: string;
+  module?: string;
+  message?: unknown;
+  lang_key?: unknown;
+  args?: unknown;
+  source?: string;
+  fields?: unknown;
+  /** The input already cut the raw line (e.g. at its line-size bound). */
+  truncated?: boolean;
+  /** Wall-clock ms when the line's first byte arrived, used when the line has no timestamp. */
+  receivedAt?: number;
+}
+
+export interface BuildOptions {
+  maxMessageBytes: number;
+  defaultLevel: Level;
+  defaultModule: string;
+  node: string;
+  source?: string;
+  /** Wall clock for entries without a timestamp (inputs pass the time the first byte arrived). */
+  now?: number;
+}
+
+const MAX_ARGS = 32;
+const MAX_ARG_CHARS = 1024;
+const MAX_FIELDS = 64;
+const LANG_KEY = /^[A-Za-z0-9_.-]{1,128}$/;
+
+function toIso(ts: EntryDraft['timestamp'], fallback: number): string {
+  if (ts === undefined) return new Date(fallback).toISOString();
+  const d = ts instanceof Date ? ts : new Date(typeof ts === 'number' && ts < 1e11 ? ts * 1000 : ts);
+  return Number.isNaN(d.getTime()) ? new Date(fallback).toISOString() : d.toISOString();
+}
+
+function cleanArgs(args: unknown): (string | number)[] | undefined {
+  if (!Array.isArray(args)) return undefined;
+  return args.slice(0, MAX_ARGS).map((a) =>
+    typeof a === 'number' && Number.isFinite(a) ? a : escapeControls(String(a)).slice(0, MAX_ARG_CHARS),
+  );
+}
+
+function cleanFields(fields: unknown): Record<string, string | number | boolean> | undefined {
+  if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) return undefined;
+  const out: Record<string, string | number | boolean> = {};
+  let n = 0;
+  for (const [k, v] of Object.entries(fields)) {
+    if (n++ >= MAX_FIELDS) break;
+    const key = escapeControls(k).slice(0, 64);
+    if (typeof v === 'number' || typeof v === 'boolean') out[key] = v;
+    else if (v !== null && v !== undefined) out[key] = escapeControls(typeof v === 'string' ? v : JSON.stringify(v)).slice(0, MAX_ARG_CHARS);
+  }
+  return n > 0 ? out : undefined;
+}
+
+/**
+ * Normalises and sanitises a draft into a frozen entry. This is the single door through which
+ * every input, plugin result and received batch becomes a LogEntry, so the guards apply to all.
+ */
+export function buildEntry(draft: EntryDraft, opts: BuildOptions): LogEntry {
+  const level = (draft.level !== undefined && (isLevel(draft.level) ? draft.level : parseLevel(draft.level))) || opts.defaultLevel;
+  const raw = typeof draft.message === 'string' ? draft.message : draft.message === undefined ? '' : JSON.stringify(draft.message);
+  const msg = sanitiseMessage(raw, opts.maxMessageBytes);
+  const entry: MutableEntry = {
+    timestamp: toIso(draft.timestamp, draft.receivedAt ?? opts.now ?? Date.now()),
+    level,
+    module: sanitiseModule(draft.module ?? opts.defaultModule),
+    message: msg.text,
+  };
+  if (typeof draft.lang_key === 'string' && LANG_KEY.test(draft.lang_key)) entry.lang_key = draft.lang_key;
+  const args = cleanArgs(draft.args);
+  if (args) entry.args = args;
+  entry.node = opts.node;
+  const source = draft.source ?? opts.source;
+  if (source) entry.source = escapeControls(source).slice(0, 256);
+  if (msg.truncated || draft.truncated) entry.truncated = true;
+  const fields = cleanFields(draft.fields);
+  if (fields) entry.fields = fields;
+  return freezeEntry(entry);
+}

@@ -1,0 +1,35 @@
+import type { LogEntry } from './entry.ts';
+import type { EntryDraft } from './build.ts';
+
+/** Entries travel as one JSON object per line (NDJSON) on sockets, in files and to plugins. */
+export function encodeEntry(entry: LogEntry): string {
+  return JSON.stringify(entry);
+}
+
+export type DraftResult = { ok: true; draft: EntryDraft } | { ok: false; error: string };
+
+/** Parses one NDJSON line into a draft; plain text (not starting with `{`) is a message. */
+export function parseLine(line: string): DraftResult {
+  const t = line.trimStart();
+  if (!t.startsWith('{')) return { ok: true, draft: { message: line } };
+  let obj: unknown;
+  try {
+    obj = JSON.parse(t);
+  } catch (e) {
+    return { ok: false, error: `invalid JSON: ${(e as Error).message}` };
+  }
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return { ok: false, error: 'expected a JSON object' };
+  const o = obj as Record<string, unknown>;
+  return {
+    ok: true,
+    draft: {
+      timestamp: typeof o.timestamp === 'string' || typeof o.timestamp === 'number' ? o.timestamp : undefined,
+      level: typeof o.level === 'string' ? o.level : undefined,
+      module: typeof o.module === 'string' ? o.module : undefined,
+      message: o.message ?? o.msg,
+      lang_key: o.lang_key,
+      args: o.args,
+      fields: o.fields,
+    },
+  };
+}

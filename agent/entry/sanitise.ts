@@ -1,0 +1,55 @@
+/**
+ * The guard against log injection at the edge (ARCHITECTURE §4): whatever reaches a sink or a
+ * terminal must not be able to forge lines, move the cursor or hide text.
+ *  - invalid UTF-8 was already replaced with U+FFFD when the bytes were decoded (decodeUtf8);
+ *  - control characters other than tab are escaped (`\n`, `\r`, `\xHH`, `\u0085`);
+ *  - the result is cut at a UTF-8 character boundary to at most `maxBytes` bytes.
+ * The native codec (native/) implements the same rules; test/buffer/codec-conformance checks both.
+ */
+export interface Sanitised {
+  text: string;
+  truncated: boolean;
+}
+
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/;
+const CONTROL_ALL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g;
+
+function escapeControl(ch: string): string {
+  const code = ch.charCodeAt(0);
+  if (code === 0x0a) return '\\n';
+  if (code === 0x0d) return '\\r';
+  if (code < 0x80) return '\\x' + code.toString(16).padStart(2, '0');
+  return '\\u' + code.toString(16).padStart(4, '0');
+}
+
+export function escapeControls(text: string): string {
+  return CONTROL.test(text) ? text.replace(CONTROL_ALL, escapeControl) : text;
+}
+
+/** Decodes bytes as UTF-8, replacing invalid sequences with U+FFFD. */
+export function decodeUtf8(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+}
+
+/** Cuts a string to at most maxBytes of UTF-8 without splitting a character. */
+export function cutUtf8(text: string, maxBytes: number): Sanitised {
+  // Fast path: every UTF-16 unit is at most 3 UTF-8 bytes.
+  if (text.length * 3 <= maxBytes) return { text, truncated: false };
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes <= maxBytes) return { text, truncated: false };
+  const buf = Buffer.from(text, 'utf8');
+  let end = maxBytes;
+  // Step back over continuation bytes (10xxxxxx) so we stop at a character start.
+  while (end > 0 && (buf[end]! & 0xc0) === 0x80) end--;
+  return { text: buf.subarray(0, end).toString('utf8'), truncated: true };
+}
+
+export function sanitiseMessage(text: string, maxBytes: number): Sanitised {
+  return cutUtf8(escapeControls(text), maxBytes);
+}
+
+/** Module tags: upper-case, [A-Z0-9_.-], at most 16 characters; anything else becomes '_'. */
+export function sanitiseModule(text: string): string {
+  const tag = text.toUpperCase().replace(/[^A-Z0-9_.-]/g, '_').slice(0, 16);
+  return tag.length > 0 ? tag : 'APP';
+}

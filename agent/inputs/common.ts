@@ -1,0 +1,96 @@
+import type { EntryDraft } from '../entry/build.ts';
+import { parseLine } from '../entry/codec.ts';
+import { decodeUtf8 } from '../entry/sanitise.ts';
+import { LEVELS } from '../entry/level.ts';
+import { s, type Fields, type Infer, type ObjectSchema } from '../config/schema.ts';
+
+/** Keys every input accepts, whatever its type. */
+export const commonInputFields = {
+  name: s.optional(s.string({ doc: '' }), { doc: 'Name shown in status and metrics (default: the type, numbered when repeated).' }),
+  module: s.optional(s.string({ doc: '', pattern: /^[A-Za-z0-9_.-]{1,16}$/, patternDoc: 'a module tag of 1 to 16 characters [A-Za-z0-9_.-]' }), {
+    doc: 'Module tag for entries that do not carry one (default: the input type in upper case).',
+  }),
+  default_level: s.enum(LEVELS, { default: 'INFO', doc: 'Level for lines that carry none.' }),
+  when_full: s.enum(['drop_oldest', 'drop_newest', 'block'] as const, {
+    default: 'block',
+    doc: 'When the buffer is full: drop the oldest queued entry, drop this new one, or pause this input (replayable inputs only lose nothing with block).',
+  }),
+};
+
+export type CommonInputConfig = Infer<ObjectSchema<typeof commonInputFields>>;
+
+/** An input's schema: its own fields plus the common ones. */
+export function inputSchema<F extends Fields>(doc: string, fields: F) {
+  return s.object({ ...commonInputFields, ...fields }, { doc });
+}
+
+/**
+ * Splits a byte stream into lines on \n (a preceding \r is removed). A line longer than
+ * maxBytes keeps its first maxBytes and the rest up to the newline is discarded, so memory stays
+ * bounded whatever a peer sends; such a line is reported with `cut` set (it becomes a
+ * `truncated: true` entry).
+ */
+export class LineSplitter {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private discarding = false;
+  private readonly maxBytes: number;
+  private readonly onLine: (line: Buffer, cut: boolean) => void;
+
+  constructor(maxBytes: number, onLine: (line: Buffer, cut: boolean) => void) {
+    this.maxBytes = maxBytes;
+    this.onLine = onLine;
+  }
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    while (start < chunk.length) {
+      const nl = chunk.indexOf(0x0a, start);
+      const end = nl === -1 ? chunk.length : nl;
+      if (!this.discarding) {
+        const room = this.maxBytes - this.pendingBytes;
+        const piece = chunk.subarray(start, Math.min(end, start + room));
+        if (piece.length) {
+          this.pending.push(piece);
+          this.pendingBytes += piece.length;
+        }
+        if (end - start > room) this.discarding = true;
+      }
+      if (nl === -1) break;
+      this.emit();
+      start = nl + 1;
+    }
+  }
+
+  /** Emits what is pending as a last line (end of stream). */
+  end(): void {
+    if (this.pendingBytes > 0 || this.discarding) this.emit();
+  }
+
+  private emit(): void {
+    let line = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
+    const cut = this.discarding;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.discarding = false;
+    if (!cut && line.length > 0 && line[line.length - 1] === 0x0d) line = line.subarray(0, line.length - 1);
+    this.onLine(line, cut);
+  }
+}
+
+/**
+ * A line from a stream input (unix, tcp, stdin) as a draft: NDJSON objects keep their fields,
+ * anything else is a plain-text message. A cut line is never parsed as JSON (it cannot be whole).
+ */
+export function draftFromLine(line: Buffer, cut: boolean, source: string, reject: (why: string) => void): EntryDraft | undefined {
+  const text = decodeUtf8(line);
+  if (text.length === 0) return undefined;
+  if (cut) return { message: text, truncated: true, source };
+  const parsed = parseLine(text);
+  if (!parsed.ok) {
+    // Keep the line rather than lose it: forward it as text and count the rejection.
+    reject(parsed.error);
+    return { message: text, source };
+  }
+  return { ...parsed.draft, source };
+}

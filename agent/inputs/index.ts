@@ -1,0 +1,20 @@
+/**
+ * The input kinds, one module each: `schema` (its config keys) and `create` (the input).
+ * Adding an input = one file here + one line below + a section in docs/configuration.md.
+ */
+import type { ObjectSchema } from '../config/schema.ts';
+import type { Input, InputContext } from './input.ts';
+import * as unix from './unix.ts';
+import * as stdin from './stdin.ts';
+
+interface InputKind {
+  schema: ObjectSchema;
+  create(config: any, ctx: InputContext): Input;
+}
+
+export const INPUT_KINDS = {
+  unix,
+  stdin,
+} satisfies Record<string, InputKind>;
+
+export type InputType = keyof typeof INPUT_KINDS;

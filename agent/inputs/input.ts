@@ -1,0 +1,29 @@
+import type { EntryDraft } from '../entry/build.ts';
+import type { AgentLog } from '../log.ts';
+
+/**
+ * What every input gets from the agent. An input turns bytes into drafts and hands them to
+ * `emit`; the pipeline builds (sanitises, timestamps, freezes) the entry and applies the input's
+ * `when_full` policy. `emit` returns false when the input should pause (policy `block` and the
+ * buffer is full); `drained()` resolves when it may resume, like a stream's 'drain'.
+ */
+export interface InputContext {
+  readonly name: string;
+  readonly log: AgentLog;
+  /** Directory where the input may persist state (file offsets…). */
+  readonly stateDir: string;
+  emit(draft: EntryDraft): boolean;
+  drained(): Promise<void>;
+  /** Count a rejected line (bad JSON, over the size bound…) in this input's stats. */
+  reject(reason: string): void;
+}
+
+/** Figures an input reports in `logloom status` beyond the pipeline's own per-input counters. */
+export type InputStatus = Record<string, string | number | boolean | Record<string, unknown>[]>;
+
+export interface Input {
+  start(): Promise<void>;
+  /** Stop accepting; resolve when no more emits will happen. */
+  stop(): Promise<void>;
+  status?(): InputStatus;
+}

@@ -1,0 +1,68 @@
+import { chmod, mkdir, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { createServer, type Server, type Socket } from 'node:net';
+import { s, type Infer } from '../config/schema.ts';
+import { defaultPaths } from '../config/paths.ts';
+import type { Input, InputContext } from './input.ts';
+import { draftFromLine, inputSchema, LineSplitter } from './common.ts';
+
+export const schema = inputSchema('Local stream socket: NDJSON entries or plain text lines (what `logloom send` writes to).', {
+  path: s.string({ default: defaultPaths.ingestSocket, doc: 'Socket path.' }),
+  mode: s.int({ min: 0, max: 0o777, default: 0o660, doc: 'Permissions of the socket file (octal in YAML: 0o660 or 432).' }),
+  max_line_bytes: s.size({ min: 64, max: 64 * 1024 * 1024, default: 1024 * 1024, doc: 'Longest line kept; the rest of a longer line is discarded and the entry marked truncated.' }),
+  max_connections: s.int({ min: 1, max: 65536, default: 256, doc: 'Concurrent clients; more are refused and counted.' }),
+});
+export type UnixInputConfig = Infer<typeof schema> & { type: 'unix' };
+
+/** Serves many clients at once; applies backpressure per connection (pause/resume) under `block`. */
+export function create(config: UnixInputConfig, ctx: InputContext): Input {
+  let server: Server | undefined;
+  const sockets = new Set<Socket>();
+  let refused = 0;
+  let accepted = 0;
+
+  function serve(sock: Socket): void {
+    if (sockets.size >= config.max_connections) {
+      refused++;
+      sock.destroy();
+      return;
+    }
+    accepted++;
+    sockets.add(sock);
+    const splitter = new LineSplitter(config.max_line_bytes, (line, cut) => {
+      const draft = draftFromLine(line, cut, 'unix', (why) => ctx.reject(why));
+      if (draft && !ctx.emit(draft) && !sock.isPaused()) {
+        sock.pause();
+        void ctx.drained().then(() => sock.resume());
+      }
+    });
+    sock.on('data', (chunk: Buffer) => splitter.push(chunk));
+    sock.on('end', () => splitter.end());
+    sock.on('error', () => {});
+    sock.on('close', () => sockets.delete(sock));
+  }
+
+  return {
+    async start() {
+      await mkdir(dirname(config.path), { recursive: true });
+      await unlink(config.path).catch(() => {});
+      server = createServer(serve);
+      await new Promise<void>((resolve, reject) => {
+        server!.once('error', reject);
+        server!.listen(config.path, () => resolve());
+      });
+      await chmod(config.path, config.mode);
+      ctx.log.debug(`listening on ${config.path}`);
+    },
+    async stop() {
+      const closed = new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      // Let clients finish the lines already sent: end our side, then wait for them to close.
+      for (const sock of sockets) sock.end();
+      const deadline = setTimeout(() => sockets.forEach((s) => s.destroy()), 1000);
+      await closed;
+      clearTimeout(deadline);
+      await unlink(config.path).catch(() => {});
+    },
+    status: () => ({ path: config.path, connections: sockets.size, accepted, refused }),
+  };
+}

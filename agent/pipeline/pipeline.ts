@@ -1,0 +1,175 @@
+import { EventEmitter } from 'node:events';
+import type { LogEntry } from '../entry/entry.ts';
+import { buildEntry, type BuildOptions, type EntryDraft } from '../entry/build.ts';
+import type { Level } from '../entry/level.ts';
+import { EntryQueue, type WhenFull } from '../buffer/entry-queue.ts';
+import type { AiStage, FilterStage } from './stages.ts';
+import { SinkRunner } from './sink-runner.ts';
+
+/** Per-input counters shown by `logloom status` and /metrics. */
+export interface InputCounters {
+  received: number;
+  rejected: number;
+  /** Dropped by when_full (drop_newest: this entry; drop_oldest: entries this input evicted). */
+  dropped: number;
+  /** Times the input was paused by backpressure (block). */
+  paused: number;
+  last_reject: string;
+}
+
+export interface PipelineOptions {
+  node: string;
+  maxMessageBytes: number;
+  bufferEntries: number;
+  bufferBytes: number;
+  /** How many entries one drain step moves before yielding to I/O. */
+  stepEntries?: number;
+}
+
+/**
+ * inputs ──► buffer ──► filters (sync, in order) ──► sinks (async, batched) and ai analysers.
+ * Backpressure flows backwards: a full sink queue stops the drain loop, the buffer fills, and each
+ * input's when_full decides (pause, drop newest, drop oldest). Every drop is counted.
+ */
+export class Pipeline extends EventEmitter {
+  readonly buffer: EntryQueue;
+  readonly inputs = new Map<string, InputCounters>();
+  readonly filters: FilterStage[] = [];
+  readonly sinks: SinkRunner[] = [];
+  readonly ai: AiStage[] = [];
+  readonly filteredOut = new Map<string, number>();
+  aiDropped = new Map<string, number>();
+  private readonly opts: Required<PipelineOptions>;
+  private scheduled = false;
+  private waiters: (() => void)[] = [];
+  private stopped = false;
+  processed = 0;
+
+  constructor(opts: PipelineOptions) {
+    super();
+    this.opts = { stepEntries: 1024, ...opts };
+    this.buffer = new EntryQueue(opts.bufferEntries, opts.bufferBytes);
+  }
+
+  addSink(runner: SinkRunner): void {
+    this.sinks.push(runner);
+    runner.on('drain', () => this.schedule());
+  }
+
+  /** The context an input uses: builds entries and applies its when_full policy. */
+  inputPort(name: string, policy: WhenFull, defaults: { level: Level; module: string }) {
+    const counters: InputCounters = { received: 0, rejected: 0, dropped: 0, paused: 0, last_reject: '' };
+    this.inputs.set(name, counters);
+    const build: BuildOptions = {
+      maxMessageBytes: this.opts.maxMessageBytes, defaultLevel: defaults.level, defaultModule: defaults.module, node: this.opts.node,
+    };
+    return {
+      emit: (draft: EntryDraft): boolean => {
+        const entry = buildEntry(draft, build);
+        counters.received++;
+        return this.offer(entry, policy, counters);
+      },
+      reject: (reason: string) => {
+        counters.rejected++;
+        counters.last_reject = reason;
+      },
+      drained: () => this.drained(),
+    };
+  }
+
+  /** Offers a built entry (inputs, ai results). false = pause (block policy and full). */
+  offer(entry: LogEntry, policy: WhenFull, counters?: InputCounters): boolean {
+    const before = this.buffer.evicted;
+    const r = this.buffer.offer(entry, policy);
+    if (counters) {
+      if (r === 'dropped') counters.dropped++;
+      if (r === 'evicted') counters.dropped += this.buffer.evicted - before;
+    }
+    if (r === 'full') {
+      // block: keep the entry anyway (it was accepted from the peer) and ask the input to pause.
+      this.buffer.force(entry);
+      if (counters) counters.paused++;
+      this.schedule();
+      return false;
+    }
+    this.schedule();
+    return true;
+  }
+
+  /** Resolves when the buffer has room again. */
+  drained(): Promise<void> {
+    if (!this.buffer.isFull()) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.step();
+    });
+  }
+
+  private sinksFull(): boolean {
+    for (const s of this.sinks) if (s.isFull()) return true;
+    return false;
+  }
+
+  /** Moves up to stepEntries entries from the buffer through filters into sinks and analysers. */
+  private step(): void {
+    let n = 0;
+    while (n < this.opts.stepEntries && this.buffer.length > 0 && !this.sinksFull()) {
+      const entry = this.buffer.shift()!;
+      n++;
+      this.route(entry);
+    }
+    this.processed += n;
+    if (this.waiters.length && !this.buffer.isFull()) {
+      const w = this.waiters;
+      this.waiters = [];
+      for (const resolve of w) resolve();
+    }
+    if (this.buffer.length > 0 && !this.sinksFull()) this.schedule();
+    if (this.buffer.length === 0) this.emit('empty');
+  }
+
+  private route(entry: LogEntry): void {
+    for (const f of this.filters) {
+      if (!f.enabled) continue;
+      if (!f.keep(entry)) {
+        this.filteredOut.set(f.name, (this.filteredOut.get(f.name) ?? 0) + 1);
+        return;
+      }
+    }
+    for (const s of this.sinks) s.push(entry);
+    for (const a of this.ai) {
+      if (a.enabled && !a.offer(entry)) this.aiDropped.set(a.name, (this.aiDropped.get(a.name) ?? 0) + 1);
+    }
+  }
+
+  /**
+   * Drains the buffer into sinks and flushes them, until everything is delivered or the deadline.
+   * Returns how many entries are still undelivered.
+   */
+  async drain(graceMs: number): Promise<number> {
+    const deadline = Date.now() + graceMs;
+    while (this.buffer.length > 0 && Date.now() < deadline) {
+      this.step();
+      if (this.buffer.length > 0) await Promise.race(this.sinks.map((s) => new Promise((r) => s.once('drain', r))).concat([new Promise((r) => setTimeout(r, 20))]));
+    }
+    await Promise.all(this.sinks.map((s) => s.flushAll(deadline)));
+    this.stopped = true;
+    for (const s of this.sinks) s.stop();
+    return this.buffer.length + this.sinks.reduce((a, s) => a + s.queued, 0);
+  }
+
+  /** Sum of all drops, for health checks. */
+  totalDropped(): number {
+    let d = 0;
+    for (const c of this.inputs.values()) d += c.dropped;
+    for (const s of this.sinks) d += s.dropped;
+    for (const v of this.aiDropped.values()) d += v;
+    return d;
+  }
+}

@@ -1,0 +1,144 @@
+import { EventEmitter } from 'node:events';
+import type { LogEntry } from '../entry/entry.ts';
+import { EntryQueue } from '../buffer/entry-queue.ts';
+import type { SinkStage } from './stages.ts';
+
+export interface SinkRunnerOptions {
+  queueLength: number;
+  batchMaxEntries: number;
+  /** How long a partial batch may wait for more entries. */
+  batchMaxMs: number;
+  maxInflight: number;
+  retryMinMs: number;
+  retryMaxMs: number;
+  /** A disabled sink keeps queuing (keep) or drops entries (drop, counted). */
+  whenDisabled: 'keep' | 'drop';
+}
+
+export const defaultSinkRunnerOptions: SinkRunnerOptions = {
+  queueLength: 10_000, batchMaxEntries: 512, batchMaxMs: 50, maxInflight: 1, retryMinMs: 100, retryMaxMs: 30_000, whenDisabled: 'keep',
+};
+
+/**
+ * Feeds one sink: a bounded queue, batches by count and time, bounded in-flight flushes, and
+ * retry with exponential backoff. A failed batch goes back to the head of the queue, so nothing
+ * accepted is lost and order is kept (with maxInflight 1). Emits 'drain' when it has room again.
+ */
+export class SinkRunner extends EventEmitter {
+  readonly stage: SinkStage;
+  private readonly opts: SinkRunnerOptions;
+  private readonly queue: EntryQueue;
+  private inflight = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private retryDelay = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private wasFull = false;
+  delivered = 0;
+  failures = 0;
+  dropped = 0;
+  lastError = '';
+
+  constructor(stage: SinkStage, opts: Partial<SinkRunnerOptions> = {}) {
+    super();
+    this.stage = stage;
+    this.opts = { ...defaultSinkRunnerOptions, ...opts };
+    this.queue = new EntryQueue(this.opts.queueLength, Number.MAX_SAFE_INTEGER);
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  get busy(): boolean {
+    return this.inflight > 0 || this.queue.length > 0;
+  }
+
+  /** True when the pipeline should stop handing entries to this sink (backpressure). */
+  isFull(): boolean {
+    return this.stage.enabled || this.opts.whenDisabled === 'keep' ? this.queue.isFull() : false;
+  }
+
+  push(entry: LogEntry): void {
+    if (!this.stage.enabled && this.opts.whenDisabled === 'drop') {
+      this.dropped++;
+      return;
+    }
+    // The pipeline checks isFull before handing entries over; past the bound we still keep them.
+    this.queue.force(entry);
+    if (this.queue.isFull()) this.wasFull = true;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (!this.stage.enabled || this.retryTimer) return;
+    if (this.queue.length >= this.opts.batchMaxEntries) {
+      this.pump();
+    } else if (this.queue.length > 0 && !this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.pump();
+      }, this.opts.batchMaxMs);
+    }
+  }
+
+  /** Starts flushes while there is room in flight. */
+  pump(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    while (this.stage.enabled && !this.retryTimer && this.inflight < this.opts.maxInflight && this.queue.length > 0) {
+      const batch = this.queue.take(this.opts.batchMaxEntries);
+      this.inflight++;
+      this.stage.flush(batch).then(
+        () => this.done(batch, undefined),
+        (err: unknown) => this.done(batch, err),
+      );
+    }
+  }
+
+  private done(batch: LogEntry[], err: unknown): void {
+    this.inflight--;
+    if (err === undefined) {
+      this.delivered += batch.length;
+      this.retryDelay = 0;
+    } else {
+      this.failures++;
+      this.lastError = err instanceof Error ? err.message : String(err);
+      this.queue.unshiftAll(batch);
+      this.retryDelay = this.retryDelay === 0 ? this.opts.retryMinMs : Math.min(this.retryDelay * 2, this.opts.retryMaxMs);
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        this.pump();
+      }, this.retryDelay);
+    }
+    if (this.wasFull && !this.queue.isFull()) {
+      this.wasFull = false;
+      this.emit('drain');
+    }
+    if (this.inflight === 0) this.emit('idle');
+    this.schedule();
+  }
+
+  /** Flushes everything queued (used on shutdown); resolves when empty or the deadline passes. */
+  async flushAll(deadline: number): Promise<boolean> {
+    while (this.busy && Date.now() < deadline) {
+      if (this.retryTimer === undefined) this.pump();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return !this.busy;
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    clearTimeout(this.retryTimer);
+  }
+
+  status(): Record<string, unknown> {
+    return {
+      name: this.stage.name, enabled: this.stage.enabled, queued: this.queue.length, inflight: this.inflight,
+      delivered: this.delivered, failures: this.failures, dropped: this.dropped, last_error: this.lastError,
+      ...(this.stage.status?.() ?? {}),
+    };
+  }
+}

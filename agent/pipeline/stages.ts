@@ -1,0 +1,29 @@
+import type { LogEntry } from '../entry/entry.ts';
+
+/**
+ * The pipeline's view of plugins. The plugin framework (agent/plugins/) wraps each loaded plugin,
+ * whatever its kind, in one of these; the supervisor inside them owns timeouts, error counting
+ * and fail-open, so the pipeline only moves entries.
+ */
+export interface FilterStage {
+  readonly name: string;
+  enabled: boolean;
+  /** true = keep. Never throws: failures are handled by the stage (on_error). */
+  keep(entry: LogEntry): boolean;
+}
+
+export interface SinkStage {
+  readonly name: string;
+  enabled: boolean;
+  /** Rejects on failure; the runner keeps the batch and retries. */
+  flush(entries: readonly LogEntry[]): Promise<void>;
+  reopen?(): void | Promise<void>;
+  status?(): Record<string, unknown>;
+}
+
+export interface AiStage {
+  readonly name: string;
+  enabled: boolean;
+  /** Offers an entry for analysis; false when its queue is full (the pipeline counts the drop). */
+  offer(entry: LogEntry): boolean;
+}

@@ -1,0 +1,38 @@
+import { s, type Infer, type Schema } from '../config/schema.ts';
+import { STATIC_PLUGINS } from '../../static-plugins/table.generated.ts';
+
+/** Config schemas of the compiled-in plugins, so check-config validates their blocks with positions. */
+function staticConfigSchemas(): Record<string, Schema> {
+  return Object.fromEntries(STATIC_PLUGINS.filter((m) => m.configSchema).map((m) => [m.info.name, m.configSchema!]));
+}
+
+/** Per-plugin invocation and resource limits (seed §7.2); from the manifest, else plugins.defaults. */
+export const limitFields = {
+  timeout_ms: s.int({ min: 1, max: 600_000, default: 500, doc: 'Longest a single call may take before it counts as a failure.' }),
+  max_inflight: s.int({ min: 1, max: 4096, default: 4, doc: 'Calls (batches) in flight at once for async plugins.' }),
+  queue_length: s.int({ min: 1, max: 10_000_000, default: 10_000, doc: 'Entries queued for an async plugin; beyond it the queue is full (sinks: backpressure; ai: drop, counted).' }),
+  memory_max: s.optional(s.size({ min: 1024 * 1024, max: 64 * 1024 ** 3, doc: '' }), { doc: 'Memory limit of a plugin process (cgroup, else RLIMIT_AS).' }),
+  cpu_max: s.optional(s.number({ min: 0.01, max: 64, doc: '' }), { doc: 'CPU share of a plugin process in cores, e.g. 0.2.' }),
+  pids_max: s.optional(s.int({ min: 1, max: 65536, doc: '' }), { doc: 'Processes/threads a plugin process may have (cgroup pids, else RLIMIT_NPROC).' }),
+  user: s.optional(s.string({ doc: '' }), { doc: 'User a plugin process runs as when the agent is root (default nobody).' }),
+  on_error: s.enum(['keep', 'drop'] as const, { default: 'keep', doc: 'Filters: what happens to an entry when the filter fails (keep = fail open).' }),
+};
+export const limitsSchema = s.object(limitFields, { doc: 'Limits for one plugin.' });
+export type PluginLimits = Infer<typeof limitsSchema>;
+
+export const pluginsSchema = s.object(
+  {
+    enabled: s.array(s.string({ doc: '' }), { default: ['sink_console'], doc: 'Names of the plugins that run, filters in this order. Only listed plugins run.' }),
+    dirs: s.array(s.string({ doc: '' }), { default: [], doc: 'Extra directories scanned for plugins besides /usr/lib/logloom/plugins (refused in a locked build).' }),
+    config: s.map(s.any({ doc: '' }), { default: {}, known: staticConfigSchemas, doc: 'Per-plugin settings: plugins.config.<name> is handed to that plugin\'s init.' }),
+    limits: s.map(limitsSchema, { default: {}, doc: 'Per-plugin limits overriding the manifest: plugins.limits.<name>.' }),
+    defaults: limitsSchema,
+    require_signature: s.optional(s.bool({ doc: '' }), { doc: 'Refuse unsigned or modified plugins (default: true in a locked build, else false).' }),
+    trusted_keys: s.array(s.string({ doc: '' }), { default: [], doc: 'Public keys (PEM files or base64 ed25519 keys) whose plugin signatures are accepted.' }),
+    python: s.string({ default: '/usr/bin/python3', doc: 'Interpreter for Python plugins (must be executable by the plugin user, e.g. nobody).' }),
+    failure_threshold: s.int({ min: 1, max: 1000, default: 5, doc: 'Consecutive failures after which a plugin is marked failed and restarted with backoff.' }),
+    disabled_sink_queue: s.enum(['keep', 'drop'] as const, { default: 'keep', doc: 'What a sink disabled at run time does with entries: keep queuing (up to queue_length) or drop them (counted).' }),
+  },
+  { doc: 'Plugins (see docs/plugin-manifest.md).' },
+);
+export type PluginsConfig = Infer<typeof pluginsSchema>;

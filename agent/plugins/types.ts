@@ -1,0 +1,103 @@
+/**
+ * The plugin API (seed §3): what every plugin is, whatever language it is written in.
+ * Static (TypeScript) plugins import these types; the process, socket and native hosts adapt
+ * their protocols to the same shapes so that the registry and supervisor treat all kinds alike.
+ */
+import type { LogEntry } from '../entry/entry.ts';
+import type { EntryDraft } from '../entry/build.ts';
+import type { ObjectSchema } from '../config/schema.ts';
+
+export const PLUGIN_TYPES = ['filter', 'sink', 'ai', 'lang'] as const;
+export type PluginType = (typeof PLUGIN_TYPES)[number];
+export type PluginMode = 'sync' | 'async';
+export type PluginKind = 'static' | 'native' | 'python' | 'socket';
+
+/** Seed §3.3: what a plugin says about itself. */
+export interface PluginInfo {
+  name: string;
+  /** semver, e.g. 1.2.0 */
+  version: string;
+  author: string;
+  type: PluginType;
+  capability: string[];
+  mode: PluginMode;
+}
+
+/** The agent's own log, for plugins: lines go to stderr tagged with the plugin name. */
+export interface PluginLog {
+  debug(msg: string): void;
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
+/** Handed to `init`. */
+export interface PluginContext {
+  /** This plugin's block from `plugins.config.<name>` (validated by the plugin). */
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly node: string;
+  /** A directory the plugin may write to (state, caches). */
+  readonly stateDir: string;
+  readonly log: PluginLog;
+  /** Renders a lang key in the agent's current language (lang plugins included). */
+  render(langKey: string, args?: readonly (string | number)[]): string;
+  /** ai plugins: results become new entries (module AI) through the same sanitising door. */
+  emit(draft: EntryDraft): void;
+}
+
+interface Lifecycle {
+  init?(ctx: PluginContext): void | Promise<void>;
+  shutdown?(): void | Promise<void>;
+}
+
+/** Sync: called inline in order. Returns true to keep the entry, false to drop it. */
+export interface FilterPlugin extends Lifecycle {
+  filter(entry: LogEntry): boolean;
+}
+
+/**
+ * Async, batched. A rejected flush leaves the batch queued; it is retried with backoff, so a
+ * sink must tolerate seeing a batch again (at-least-once).
+ */
+export interface SinkPlugin extends Lifecycle {
+  flush(entries: readonly LogEntry[]): Promise<void>;
+  /** Reopen files etc. (SIGHUP). */
+  reopen?(): void | Promise<void>;
+  /** Extra figures for `logloom status`. */
+  status?(): Record<string, unknown>;
+}
+
+/** One analysis result: becomes an entry with module AI. */
+export interface AiResult {
+  level?: string;
+  message?: string;
+  summary?: string;
+  lang_key?: string;
+  args?: (string | number)[];
+  fields?: Record<string, string | number | boolean>;
+}
+
+/** Async request-response; may stream several results for one entry. */
+export interface AiPlugin extends Lifecycle {
+  analyze(entry: LogEntry): Promise<AiResult[] | AiResult | null> | AsyncIterable<AiResult>;
+}
+
+/** Sync lookup: the template for a key in a language, or null when this plugin has none. */
+export interface LangPlugin extends Lifecycle {
+  resolve(langKey: string, lang: string): string | null;
+}
+
+export type PluginInstance = FilterPlugin | SinkPlugin | AiPlugin | LangPlugin;
+
+/** What a static plugin's index.ts exports as default. */
+export interface StaticPluginModule {
+  info: PluginInfo;
+  /** Schema of plugins.config.<name>: validated with positions by check-config, defaults applied. */
+  configSchema?: ObjectSchema;
+  create(): PluginInstance;
+}
+
+/** Identity helper with type checking for static plugin authors. */
+export function definePlugin<M extends StaticPluginModule>(m: M): M {
+  return m;
+}

@@ -1,0 +1,35 @@
+import { definePlugin, type PluginContext, type SinkPlugin } from '../../agent/plugins/types.ts';
+import { s, type Infer } from '../../agent/config/schema.ts';
+import { consoleLine, entryText } from '../../agent/entry/render.ts';
+import type { LogEntry } from '../../agent/entry/entry.ts';
+
+const configSchema = s.object(
+  {
+    stream: s.enum(['stdout', 'stderr'] as const, { default: 'stdout', doc: 'Where to print.' }),
+    color: s.enum(['auto', 'always', 'never'] as const, { default: 'auto', doc: 'Colour the level: auto = only on a TTY.' }),
+  },
+  { doc: 'sink_console: prints `[LEVEL] [MODULE] <timestamp> <message>`.' },
+);
+
+/** Prints entries as `[LEVEL] [MODULE] <timestamp> <message>`, coloured only on a TTY. */
+export default definePlugin({
+  info: { name: 'sink_console', version: '1.0.0', author: 'Logloom Team', type: 'sink', capability: ['text', 'color'], mode: 'async' },
+  configSchema,
+  create(): SinkPlugin {
+    let ctx: PluginContext;
+    let out: NodeJS.WriteStream = process.stdout;
+    let colour = false;
+    return {
+      init(c) {
+        ctx = c;
+        const config = c.config as Infer<typeof configSchema>;
+        out = config.stream === 'stderr' ? process.stderr : process.stdout;
+        colour = config.color === 'always' || (config.color === 'auto' && out.isTTY === true);
+      },
+      async flush(entries: readonly LogEntry[]) {
+        const text = entries.map((e) => consoleLine(e, entryText(e, (k, a) => ctx.render(k, a)), colour)).join('\n') + '\n';
+        if (!out.write(text)) await new Promise((r) => out.once('drain', r));
+      },
+    };
+  },
+});

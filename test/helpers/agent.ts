@@ -1,0 +1,108 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const ROOT = new URL('../../', import.meta.url).pathname;
+export const CLI = join(ROOT, 'agent/cli/main.ts');
+
+/** A fresh temporary directory for one test. */
+export function tempDir(prefix = 'logloom-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Collects a stream's lines and lets a test wait for one matching a pattern (an event, not a sleep). */
+export class LineWatcher {
+  readonly lines: string[] = [];
+  private buf = '';
+  private waiters: { re: RegExp; resolve: (l: string) => void }[] = [];
+
+  feed(chunk: Buffer | string): void {
+    this.buf += chunk.toString();
+    let nl: number;
+    while ((nl = this.buf.indexOf('\n')) >= 0) {
+      const line = this.buf.slice(0, nl);
+      this.buf = this.buf.slice(nl + 1);
+      this.lines.push(line);
+      this.waiters = this.waiters.filter((w) => (w.re.test(line) ? (w.resolve(line), false) : true));
+    }
+  }
+
+  /** Resolves with the first line (already seen or future) matching re; rejects after timeoutMs. */
+  waitFor(re: RegExp, timeoutMs = 15_000): Promise<string> {
+    const seen = this.lines.find((l) => re.test(l));
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${re}; saw:\n${this.lines.slice(-20).join('\n')}`)), timeoutMs);
+      this.waiters.push({ re, resolve: (l) => (clearTimeout(timer), resolve(l)) });
+    });
+  }
+}
+
+export interface CliProcess {
+  proc: ChildProcess;
+  stdout: LineWatcher;
+  stderr: LineWatcher;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Runs `logloom <args>` from the checkout on the current (pinned) node. */
+export function startCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; stdin?: 'pipe' | 'ignore' } = {}): CliProcess {
+  const proc = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', CLI, ...args], {
+    cwd: opts.cwd ?? ROOT,
+    env: { ...process.env, ...opts.env },
+    stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'],
+  });
+  const stdout = new LineWatcher();
+  const stderr = new LineWatcher();
+  proc.stdout!.on('data', (d) => stdout.feed(d));
+  proc.stderr!.on('data', (d) => stderr.feed(d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  return { proc, stdout, stderr, exited };
+}
+
+/** Runs a CLI command to completion. */
+export async function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const p = startCli(args, { env: opts.env, stdin: opts.input !== undefined ? 'pipe' : 'ignore' });
+  if (opts.input !== undefined) p.proc.stdin!.end(opts.input);
+  const { code } = await p.exited;
+  return { code, stdout: p.stdout.lines.join('\n'), stderr: p.stderr.lines.join('\n') };
+}
+
+export interface RunningAgent extends CliProcess {
+  dir: string;
+  configPath: string;
+  ingest: string;
+  control: string;
+  /** Sends SIGTERM and waits for exit. */
+  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Starts `logloom run` on a config whose `logloom:` body is given (YAML, indented 2 spaces);
+ * DIR in it is replaced by the test's temp dir. Resolves once the agent says it started.
+ */
+export async function startAgent(body: string, dir = tempDir()): Promise<RunningAgent> {
+  const yaml = `logloom:\n  node_id: test-node\n  data_dir: ${dir}/data\n  runtime_dir: ${dir}/run\n  control:\n    socket: ${dir}/run/control.sock\n` +
+    body.replaceAll('DIR', dir);
+  const configPath = join(dir, 'logloom.yaml');
+  writeFileSync(configPath, yaml);
+  const p = startCli(['run', '-c', configPath]);
+  await Promise.race([
+    p.stderr.waitFor(/started on node/),
+    p.exited.then(({ code }) => {
+      throw new Error(`agent exited with ${code} before starting:\n${p.stderr.lines.join('\n')}`);
+    }),
+  ]);
+  return {
+    ...p,
+    dir,
+    configPath,
+    ingest: `${dir}/run/ingest.sock`,
+    control: `${dir}/run/control.sock`,
+    stop: () => {
+      p.proc.kill('SIGTERM');
+      return p.exited;
+    },
+  };
+}

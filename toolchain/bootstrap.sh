@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that building and testing Logloom need, only when missing.
+# Safe to run repeatedly; does nothing (and needs no network) when everything is present.
+# Usage: toolchain/bootstrap.sh            (everything make test needs)
+set -euo pipefail
+
+# package -> a file that proves it is installed (cheap check, no dpkg query per package)
+declare -A NEED=(
+  [socat]=/usr/bin/socat
+  [nats-server]=/usr/bin/nats-server
+  [qemu-user-static]=/usr/bin/qemu-aarch64-static
+  [gcc-aarch64-linux-gnu]=/usr/bin/aarch64-linux-gnu-gcc
+  [g++-aarch64-linux-gnu]=/usr/bin/aarch64-linux-gnu-g++
+  [binutils-aarch64-linux-gnu]=/usr/bin/aarch64-linux-gnu-strip
+  [python3]=/usr/bin/python3
+  [gcc]=/usr/bin/gcc
+  [g++]=/usr/bin/g++
+  [make]=/usr/bin/make
+  [pkg-config]=/usr/bin/pkg-config
+  [openssl]=/usr/bin/openssl
+  [iproute2]=/usr/sbin/ip
+  [util-linux]=/usr/bin/setpriv
+  [procps]=/usr/bin/ps
+  [busybox-static]=/bin/busybox
+)
+
+missing=()
+for pkg in "${!NEED[@]}"; do
+  [ -e "${NEED[$pkg]}" ] || missing+=("$pkg")
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "bootstrap: missing Debian packages: ${missing[*]}" >&2
+  echo "bootstrap: run as root (or: sudo apt-get install ${missing[*]})" >&2
+  exit 1
+fi
+
+echo "bootstrap: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
