@@ -43,6 +43,7 @@ export class Pipeline extends EventEmitter {
   private scheduled = false;
   private waiters: (() => void)[] = [];
   private stopped = false;
+  private stepping = false;
   processed = 0;
 
   constructor(opts: PipelineOptions) {
@@ -116,35 +117,71 @@ export class Pipeline extends EventEmitter {
     return false;
   }
 
-  /** Moves up to stepEntries entries from the buffer through filters into sinks and analysers. */
+  /**
+   * Moves up to stepEntries entries from the buffer through the filters (in order, batch-wise)
+   * into sinks and analysers. Only one step runs at a time, so order is kept even when a
+   * filter answers asynchronously (a filter in another process).
+   */
   private step(): void {
-    let n = 0;
-    while (n < this.opts.stepEntries && this.buffer.length > 0 && !this.sinksFull()) {
-      const entry = this.buffer.shift()!;
-      n++;
-      this.route(entry);
+    if (this.stepping) return;
+    const batch: LogEntry[] = [];
+    while (batch.length < this.opts.stepEntries && this.buffer.length > 0 && !this.sinksFull()) batch.push(this.buffer.shift()!);
+    this.wakeInputs();
+    if (batch.length === 0) {
+      if (this.buffer.length === 0) this.emit('empty');
+      return;
     }
-    this.processed += n;
+    this.stepping = true;
+    const finish = () => {
+      this.stepping = false;
+      this.processed += batch.length;
+      if (this.buffer.length > 0 && !this.sinksFull()) this.schedule();
+      if (this.buffer.length === 0) this.emit('empty');
+    };
+    const r = this.filterFrom(0, batch);
+    if (r instanceof Promise) void r.then((kept) => (this.routeAll(kept), finish()));
+    else {
+      this.routeAll(r);
+      finish();
+    }
+  }
+
+  private wakeInputs(): void {
     if (this.waiters.length && !this.buffer.isFull()) {
       const w = this.waiters;
       this.waiters = [];
       for (const resolve of w) resolve();
     }
-    if (this.buffer.length > 0 && !this.sinksFull()) this.schedule();
-    if (this.buffer.length === 0) this.emit('empty');
   }
 
-  private route(entry: LogEntry): void {
-    for (const f of this.filters) {
+  /** Runs filters i.. over entries; stays synchronous until a filter answers with a Promise. */
+  private filterFrom(i: number, entries: LogEntry[]): LogEntry[] | Promise<LogEntry[]> {
+    for (; i < this.filters.length && entries.length > 0; i++) {
+      const f = this.filters[i]!;
       if (!f.enabled) continue;
-      if (!f.keep(entry)) {
-        this.filteredOut.set(f.name, (this.filteredOut.get(f.name) ?? 0) + 1);
-        return;
+      const verdicts = f.keepBatch(entries);
+      if (verdicts instanceof Promise) {
+        const next = i + 1;
+        return verdicts.then((v) => this.filterFrom(next, this.applyVerdicts(f, entries, v)));
       }
+      entries = this.applyVerdicts(f, entries, verdicts);
     }
-    for (const s of this.sinks) s.push(entry);
-    for (const a of this.ai) {
-      if (a.enabled && !a.offer(entry)) this.aiDropped.set(a.name, (this.aiDropped.get(a.name) ?? 0) + 1);
+    return entries;
+  }
+
+  private applyVerdicts(f: FilterStage, entries: LogEntry[], verdicts: boolean[]): LogEntry[] {
+    const kept = entries.filter((_, j) => verdicts[j] !== false);
+    const out = entries.length - kept.length;
+    if (out) this.filteredOut.set(f.name, (this.filteredOut.get(f.name) ?? 0) + out);
+    return kept;
+  }
+
+  private routeAll(entries: LogEntry[]): void {
+    for (const entry of entries) {
+      for (const s of this.sinks) s.push(entry);
+      for (const a of this.ai) {
+        if (a.enabled && !a.offer(entry)) this.aiDropped.set(a.name, (this.aiDropped.get(a.name) ?? 0) + 1);
+      }
     }
   }
 
@@ -154,9 +191,9 @@ export class Pipeline extends EventEmitter {
    */
   async drain(graceMs: number): Promise<number> {
     const deadline = Date.now() + graceMs;
-    while (this.buffer.length > 0 && Date.now() < deadline) {
+    while ((this.buffer.length > 0 || this.stepping) && Date.now() < deadline) {
       this.step();
-      if (this.buffer.length > 0) await Promise.race(this.sinks.map((s) => new Promise((r) => s.once('drain', r))).concat([new Promise((r) => setTimeout(r, 20))]));
+      await new Promise((r) => setTimeout(r, 5));
     }
     await Promise.all(this.sinks.map((s) => s.flushAll(deadline)));
     this.stopped = true;

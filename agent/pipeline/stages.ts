@@ -8,8 +8,12 @@ import type { LogEntry } from '../entry/entry.ts';
 export interface FilterStage {
   readonly name: string;
   enabled: boolean;
-  /** true = keep. Never throws: failures are handled by the stage (on_error). */
-  keep(entry: LogEntry): boolean;
+  /**
+   * One verdict per entry, true = keep. Sync for in-process filters; a Promise for filters in
+   * other processes (called with a batch). Never rejects: failures are handled by the stage
+   * (on_error: keep = fail open).
+   */
+  keepBatch(entries: readonly LogEntry[]): boolean[] | Promise<boolean[]>;
 }
 
 export interface SinkStage {

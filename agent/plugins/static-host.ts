@@ -15,13 +15,15 @@ export async function startStatic(mod: StaticPluginModule, ctx: PluginContext): 
     const stage: FilterStage = {
       name,
       enabled: true,
-      keep(entry: LogEntry) {
-        try {
-          return f.filter(entry) !== false;
-        } catch (e) {
-          ctx.log.error(`Plugin communication failed: ${name}: ${(e as Error).message}`);
-          return true;
-        }
+      keepBatch(entries: readonly LogEntry[]) {
+        return entries.map((entry) => {
+          try {
+            return f.filter(entry) !== false;
+          } catch (e) {
+            ctx.log.error(`Plugin communication failed: ${name}: ${(e as Error).message}`);
+            return true;
+          }
+        });
       },
     };
     return { instance, stage };

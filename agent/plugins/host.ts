@@ -1,0 +1,57 @@
+/**
+ * How the supervisor talks to a plugin, whatever its kind. Each kind has one host module under
+ * agent/plugins/hosts/ (static = in-process call, python = child process with the line protocol,
+ * socket = a service on a Unix/TCP socket, native = a .so in the C host process or in-process).
+ * The one supervisor (agent/plugins/supervisor.ts) wraps a HostedPlugin into pipeline stages and
+ * owns timeouts, error counting, fail-open, retries and restarts for every kind.
+ */
+import type { LogEntry } from '../entry/entry.ts';
+import type { AiResult, PluginContext, PluginInfo, PluginKind } from './types.ts';
+
+/** A plugin could not be loaded: printed as `[WARN] Failed to load plugin '<file>': <reason>`. */
+export class PluginLoadError extends Error {
+  readonly file: string;
+  constructor(file: string, reason: string) {
+    super(reason);
+    this.name = 'PluginLoadError';
+    this.file = file;
+  }
+  get line(): string {
+    return `Failed to load plugin '${this.file}': ${this.message}`;
+  }
+}
+
+/** A call failed (crash, hang, disconnect, malformed or empty answer, status != 0). */
+export class PluginCallError extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'PluginCallError';
+  }
+}
+
+export interface HostedPlugin {
+  readonly kind: PluginKind;
+  /** The file or address it came from (shown in messages and `plugins list`). */
+  readonly origin: string;
+  /**
+   * Starts the plugin (spawn, connect, dlopen…), runs init with ctx.config and returns its info.
+   * Rejects with PluginLoadError when validation fails (missing entry points, bad metadata…).
+   */
+  start(ctx: PluginContext): Promise<PluginInfo>;
+  /** filter: one verdict per entry, true = keep. */
+  filter?(entries: readonly LogEntry[], timeoutMs: number): Promise<boolean[]> | boolean[];
+  /** sink: resolves once the batch is accepted by the plugin. */
+  flush?(entries: readonly LogEntry[], timeoutMs: number): Promise<void>;
+  /** ai: zero or more results for one entry (streamed). */
+  analyze?(entry: LogEntry, timeoutMs: number): AsyncIterable<AiResult>;
+  /** lang: sync lookup (process kinds answer from a cache they keep fresh). */
+  resolve?(langKey: string, lang: string): string | null;
+  /** Reopen outputs (SIGHUP), when the plugin supports it. */
+  reopen?(): Promise<void>;
+  /** Orderly stop: shutdown op, then close, then signals, each after a grace period. */
+  stop(): Promise<void>;
+  /** Called by the host when the plugin died or disconnected between calls. */
+  onExit?: (reason: string) => void;
+  /** Extra figures for `logloom status` (pid, limits mechanism, reconnects…). */
+  status?(): Record<string, unknown>;
+}
