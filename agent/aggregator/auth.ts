@@ -162,3 +162,46 @@ export function writeTokenLine(file: string, node: string, hash: string): void {
   }
   renameSync(tmp, file);
 }
+
+/** The peer certificate's identities: subject CN and DNS subject alternative names. */
+export function certificateNames(cert: { subject?: Record<string, unknown>; subjectaltname?: string } | undefined): string[] {
+  if (!cert) return [];
+  const names: string[] = [];
+  const cn = cert.subject?.CN;
+  if (typeof cn === 'string') names.push(cn);
+  else if (Array.isArray(cn)) names.push(...cn.map(String));
+  for (const part of (cert.subjectaltname ?? '').split(/,\s*/)) if (part.startsWith('DNS:')) names.push(part.slice(4));
+  return names;
+}
+
+export interface PeerIdentity {
+  /** Whether the TLS layer verified a client certificate against tls.ca. */
+  certVerified: boolean;
+  certNames: string[];
+}
+
+/**
+ * Decides whether a HELLO may proceed, per auth.mode. Returns undefined when it may, else the
+ * reason (logged on the aggregator; the peer only learns AUTH_FAILED, not which part failed).
+ */
+export class Authenticator {
+  readonly mode: 'token' | 'mtls' | 'token_and_mtls' | 'none';
+  readonly tokens?: TokenStore;
+
+  constructor(mode: Authenticator['mode'], tokens?: TokenStore) {
+    this.mode = mode;
+    this.tokens = tokens;
+    if ((mode === 'token' || mode === 'token_and_mtls') && !tokens) throw new Error(`aggregator.auth.mode ${mode} needs aggregator.auth.tokens_file`);
+  }
+
+  async check(node: string, token: string, peer: PeerIdentity): Promise<string | undefined> {
+    if (this.mode === 'mtls' || this.mode === 'token_and_mtls') {
+      if (!peer.certVerified) return 'no verified client certificate';
+      if (!peer.certNames.includes(node)) return `client certificate names ${peer.certNames.join(', ') || 'nothing'}, not ${node}`;
+    }
+    if (this.mode === 'token' || this.mode === 'token_and_mtls') {
+      if (!(await this.tokens!.verify(node, token))) return 'unknown node or wrong token';
+    }
+    return undefined;
+  }
+}

@@ -6,7 +6,7 @@ import { s, type Infer } from '../config/schema.ts';
  * language, data_dir, runtime_dir and control (socket and /metrics address); the agent ignores
  * this section, so one file can describe both roles.
  */
-const hostPort = { pattern: /^[^\s]*:\d{1,5}$/, patternDoc: 'host:port (e.g. 0.0.0.0:7450)' };
+const hostPort = { pattern: /^[^\s]*:\d{1,5}$/, patternDoc: 'host:port (e.g. 0.0.0.0:7400)' };
 
 export const tlsSchema = s.object(
   {
@@ -68,7 +68,7 @@ export const natsStoreSchema = s.object(
 
 export const aggregatorSchema = s.object(
   {
-    listen: s.string({ default: '0.0.0.0:7450', doc: 'Address agents connect to.', ...hostPort }),
+    listen: s.string({ default: '0.0.0.0:7400', doc: 'Address agents connect to.', ...hostPort }),
     max_connections: s.int({ min: 1, max: 1_000_000, default: 4096, doc: 'Concurrent agent connections; more are refused with ERROR BUSY.' }),
     max_frame_bytes: s.size({ min: 1024, max: 1024 ** 3, default: 16 * 1024 * 1024, doc: 'Largest frame accepted; a longer one is refused from its header, before allocation.' }),
     max_batch_entries: s.int({ min: 1, max: 10_000_000, default: 100_000, doc: 'Most entries one BATCH may carry.' }),
