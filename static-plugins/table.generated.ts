@@ -2,7 +2,8 @@
 import type { StaticPluginModule } from '../agent/plugins/types.ts';
 import sink_console from './sink_console/index.ts';
 import sink_file from './sink_file/index.ts';
+import log_aggregator_remote from './log_aggregator_remote/index.ts';
 
 export const PROFILE = 'default';
 export const LOCKED = false;
-export const STATIC_PLUGINS: readonly StaticPluginModule[] = [sink_console, sink_file];
+export const STATIC_PLUGINS: readonly StaticPluginModule[] = [sink_console, sink_file, log_aggregator_remote];
