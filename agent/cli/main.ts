@@ -12,8 +12,9 @@ import { status } from './commands/status.ts';
 import { send } from './commands/send.ts';
 import { lang } from './commands/lang.ts';
 import { demo } from './commands/demo.ts';
+import { aggregator } from './commands/aggregator.ts';
 
-export const COMMANDS: Command[] = [run, checkConfig, status, send, lang, demo];
+export const COMMANDS: Command[] = [run, checkConfig, status, send, lang, demo, aggregator];
 
 function help(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));
