@@ -8,7 +8,7 @@ import { pluginsSchema } from '../plugins/config.ts';
 /** The root schema under `logloom:`; each component owns the schema of its own section. */
 export const agentSchema = s.object(
   {
-    node_id: s.string({ default: hostname(), doc: 'This gateway\'s id, carried by every entry and used by the aggregator (default: the host name).', pattern: /^[A-Za-z0-9_.-]{1,64}$/, patternDoc: 'an id of 1 to 64 characters [A-Za-z0-9_.-]' }),
+    node_id: s.string({ default: hostname(), defaultDoc: 'the host name', doc: 'This gateway\'s id, carried by every entry and used by the aggregator (default: the host name).', pattern: /^[A-Za-z0-9_.-]{1,64}$/, patternDoc: 'an id of 1 to 64 characters [A-Za-z0-9_.-]' }),
     language: s.string({ default: 'en', doc: 'Language of the agent\'s own messages and of rendered lang keys (en, zh, or one a lang plugin provides). Switch at run time with `logloom lang set`.' }),
     log_level: s.enum(LEVELS, { default: 'INFO', doc: 'Lowest level of the agent\'s own diagnostics on stderr.' }),
     data_dir: s.string({ default: defaultPaths.dataDir, doc: 'Persistent state: file offsets, spool, plugin state.' }),
