@@ -17,8 +17,8 @@ export const agentSchema = s.object(
     shutdown_grace: s.duration({ min: 0, max: 600_000, default: 5000, doc: 'On SIGTERM, how long to keep draining queued entries into sinks before exiting.' }),
     buffer: s.object(
       {
-        max_entries: s.int({ min: 1, max: 10_000_000, default: 65536, doc: 'Entries the buffer between inputs and filters holds.' }),
-        max_bytes: s.size({ min: 4096, max: 4 * 1024 ** 3, default: 64 * 1024 * 1024, doc: 'Bytes (of message text) the buffer holds.' }),
+        max_entries: s.int({ min: 1, max: 10_000_000, default: 16384, doc: 'Entries the buffer between inputs and filters holds.' }),
+        max_bytes: s.size({ min: 4096, max: 4 * 1024 ** 3, default: 16 * 1024 * 1024, doc: 'Bytes (of message text) the buffer holds.' }),
         native: s.enum(['auto', 'on', 'off'] as const, { default: 'auto', doc: 'Use the native (C) ring: auto = when the addon loads, on = required, off = JS.' }),
       },
       { doc: 'The bounded buffer between inputs and filters; each input\'s when_full applies when it is full.' },

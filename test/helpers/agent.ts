@@ -57,7 +57,15 @@ export function startCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: 
   const stderr = new LineWatcher();
   proc.stdout!.on('data', (d) => stdout.feed(d));
   proc.stderr!.on('data', (d) => stderr.feed(d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  // Never leave an agent behind when the test process ends early (a failed assertion, a timeout).
+  const reap = () => proc.kill('SIGKILL');
+  process.once('exit', reap);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.on('exit', (code, signal) => {
+      process.off('exit', reap);
+      resolve({ code, signal });
+    }),
+  );
   return { proc, stdout, stderr, exited };
 }
 
