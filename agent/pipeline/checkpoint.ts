@@ -60,6 +60,12 @@ export function trackEntry(entry: LogEntry, cp: Checkpoint): void {
   cp.hold();
 }
 
+/** A filter replaced an entry by a copy (e.g. redacted): the copy carries the original's checkpoint and holds on. */
+export function moveCheckpoint(from: LogEntry, to: LogEntry): void {
+  const cp = table.get(from);
+  if (cp && from !== to) table.set(to, cp);
+}
+
 export function checkpointOf(entry: LogEntry): Checkpoint | undefined {
   return table.get(entry);
 }

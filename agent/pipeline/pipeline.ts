@@ -3,9 +3,9 @@ import type { LogEntry } from '../entry/entry.ts';
 import { buildEntry, type BuildOptions, type EntryDraft } from '../entry/build.ts';
 import type { Level } from '../entry/level.ts';
 import { EntryQueue, type WhenFull } from '../buffer/entry-queue.ts';
-import type { AiStage, FilterStage } from './stages.ts';
+import type { AiStage, FilterStage, FilterVerdicts } from './stages.ts';
 import { SinkRunner } from './sink-runner.ts';
-import { releaseEntry, trackEntry } from './checkpoint.ts';
+import { moveCheckpoint, releaseEntry, trackEntry } from './checkpoint.ts';
 
 /** Per-input counters shown by `logloom status` and /metrics. */
 export interface InputCounters {
@@ -172,10 +172,19 @@ export class Pipeline extends EventEmitter {
     return entries;
   }
 
-  private applyVerdicts(f: FilterStage, entries: LogEntry[], verdicts: boolean[]): LogEntry[] {
-    const kept = entries.filter((_, j) => verdicts[j] !== false);
-    // Filtered-out entries are finished: their input may commit its position past them.
-    if (kept.length !== entries.length) entries.forEach((e, j) => verdicts[j] === false && releaseEntry(e));
+  private applyVerdicts(f: FilterStage, entries: LogEntry[], verdicts: FilterVerdicts): LogEntry[] {
+    const kept: LogEntry[] = [];
+    for (let j = 0; j < entries.length; j++) {
+      const v = verdicts[j];
+      // An object is a replacement copy (e.g. redacted); the original entry is left as it was.
+      if (v === false) {
+        // Filtered out: finished, so its input may commit its position past it.
+        releaseEntry(entries[j]!);
+        continue;
+      }
+      if (typeof v === 'object' && v !== null) moveCheckpoint(entries[j]!, v);
+      kept.push(typeof v === 'object' && v !== null ? v : entries[j]!);
+    }
     const out = entries.length - kept.length;
     if (out) this.filteredOut.set(f.name, (this.filteredOut.get(f.name) ?? 0) + out);
     return kept;
