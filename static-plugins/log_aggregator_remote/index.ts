@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { definePlugin, type PluginContext, type SinkPlugin } from '../../agent/plugins/types.ts';
 import { encodeEntry } from '../../agent/entry/codec.ts';
 import type { LogEntry } from '../../agent/entry/entry.ts';
-import { checkpointOf, holdEntries, type Checkpoint, type CheckpointPosition } from '../../agent/pipeline/checkpoint.ts';
+import { checkpointOf, holdEntry, type Checkpoint, type CheckpointPosition } from '../../agent/pipeline/checkpoint.ts';
 import { encodeBody, joinLines } from '../../agent/forward/protocol/index.ts';
 import { Spool } from '../../agent/forward/spool/spool.ts';
 import { ForwardClient } from '../../agent/forward/client.ts';
@@ -29,6 +29,9 @@ const newBatch = (): OpenBatch => ({ lines: [], bytes: 0, holds: [], positions: 
 export default definePlugin({
   info: { name: 'log_aggregator_remote', version: '1.0.0', author: 'Logloom Team', type: 'sink', capability: ['forward', 'tcp', 'tls', 'spool', 'deflate'], mode: 'async' },
   configSchema,
+  // flush returns once entries are in the open batch, but may wait for the spool (when_full:
+  // block, a slow disk): a short call timeout would count that as a failure and restart us.
+  limits: { timeout_ms: 120_000, max_inflight: 1 },
   create(): SinkPlugin {
     let ctx: PluginContext;
     let config: RemoteConfig;
@@ -41,6 +44,10 @@ export default definePlugin({
     let sealError: Error | undefined;
     /** Entries of batches the spool could not take because of an I/O error (counted, shown in status). */
     let lostEntries = 0;
+    /** Entries already taken: a flush retried after a timeout must not add them twice. */
+    const taken = new WeakSet<LogEntry>();
+    /** Batches sealed but not yet held by the spool; flush waits when too many pile up. */
+    let sealBacklog = 0;
 
     function seal(): Promise<void> {
       clearTimeout(timer);
@@ -48,6 +55,7 @@ export default definePlugin({
       if (open.lines.length === 0) return sealing;
       const b = open;
       open = newBatch();
+      sealBacklog++;
       sealing = sealing.then(async () => {
         const data = await encodeBody(joinLines(b.lines), b.lines.length, config.compression);
         const seq = await spool.allocSeq();
@@ -59,6 +67,8 @@ export default definePlugin({
         lostEntries += b.lines.length;
         ctx.log.error(`spooling a batch of ${b.lines.length} entries failed, they are lost: ${e.message}`);
         for (const cp of b.holds) cp.release();
+      }).finally(() => {
+        sealBacklog--;
       });
       return sealing;
     }
@@ -106,17 +116,16 @@ export default definePlugin({
           sealError = undefined;
           throw e;
         }
-        // Our own hold: released when the batch is durable (spooled to disk or acknowledged).
-        holdEntries(entries);
-        let full = false;
         for (const e of entries) {
-          if (add(e)) {
-            full = true;
-            void seal();
-          }
+          if (taken.has(e)) continue;
+          taken.add(e);
+          // Our own hold: released when the batch is durable (spooled to disk or acknowledged).
+          holdEntry(e);
+          if (add(e)) void seal();
         }
-        if (full) await sealing;
-        else if (open.lines.length && !timer) timer = setTimeout(() => void seal(), config.batch_max_ms);
+        if (open.lines.length && !timer) timer = setTimeout(() => void seal(), config.batch_max_ms);
+        // Backpressure: wait while the spool is behind (blocked when full, or a slow disk).
+        while (sealBacklog > 2) await sealing;
       },
       async shutdown() {
         await seal();
