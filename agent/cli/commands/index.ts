@@ -1,0 +1,11 @@
+/** Every `logloom` command, in the order `--help` lists them. Adding one = a file + a line here. */
+import type { Command } from '../command.ts';
+import { run } from './run.ts';
+import { checkConfig } from './check-config.ts';
+import { status } from './status.ts';
+import { send } from './send.ts';
+import { lang } from './lang.ts';
+import { demo } from './demo.ts';
+import { aggregator } from './aggregator.ts';
+
+export const COMMANDS: Command[] = [run, checkConfig, status, send, lang, demo, aggregator];
