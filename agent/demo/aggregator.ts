@@ -18,7 +18,7 @@ export async function startDemoAggregator(dir: string): Promise<{ port: number; 
   const { config, issues } = parseConfig({ file, text });
   if (!config) throw new ConfigError(issues);
   const token = generateToken();
-  writeTokenLine(config.aggregator.auth.tokens_file!, 'demo-gw-01', await hashToken(token, 'sha256'));
+  writeTokenLine(config.aggregator.auth.tokens_file, 'demo-gw-01', await hashToken(token, 'sha256'));
   writeFileSync(join(dir, 'gateway.token'), token + '\n', { mode: 0o600 });
   const agg = new Aggregator(config, createLog(config.log_level).child('aggregator'));
   await agg.start();
