@@ -6,6 +6,8 @@ import type { ObjectSchema } from '../config/schema.ts';
 import type { Input, InputContext } from './input.ts';
 import * as unix from './unix.ts';
 import * as stdin from './stdin.ts';
+import * as syslog from './syslog/index.ts';
+import * as tcp from './tcp.ts';
 
 interface InputKind {
   schema: ObjectSchema;
@@ -15,6 +17,8 @@ interface InputKind {
 export const INPUT_KINDS = {
   unix,
   stdin,
+  syslog,
+  tcp,
 } satisfies Record<string, InputKind>;
 
 export type InputType = keyof typeof INPUT_KINDS;
