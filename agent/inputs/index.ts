@@ -8,6 +8,7 @@ import * as unix from './unix.ts';
 import * as stdin from './stdin.ts';
 import * as syslog from './syslog/index.ts';
 import * as tcp from './tcp.ts';
+import * as kmsg from './kmsg/index.ts';
 
 interface InputKind {
   schema: ObjectSchema;
@@ -19,6 +20,7 @@ export const INPUT_KINDS = {
   stdin,
   syslog,
   tcp,
+  kmsg,
 } satisfies Record<string, InputKind>;
 
 export type InputType = keyof typeof INPUT_KINDS;
