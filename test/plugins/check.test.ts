@@ -60,3 +60,27 @@ test('a sink disabled at run time with disabled_sink_queue: drop drops and count
     await h.stop();
   }
 });
+
+test('plugins enable at run time starts a discovered plugin that plugins.enabled did not list (plugin_logger while debugging)', async () => {
+  const { default: pluginLogger } = await import('../../static-plugins/plugin_logger/index.ts');
+  const { default: filterLevel } = await import('../../static-plugins/filter_level/index.ts');
+  const dir = tempDir();
+  const sink = recordingSink();
+  const h = await startHarness({
+    statics: [filterLevel, pluginLogger, sink.mod],
+    config: { enabled: ['filter_level', 'sink_record'], config: { filter_level: { min_level: 'INFO', modules: {} }, plugin_logger: { output: 'file', path: join(dir, 'chain.log'), sample: 1 } } },
+  });
+  try {
+    assert.equal(h.registry.list().find((r) => r.name === 'plugin_logger')!.state, 'disabled');
+    assert.equal(await h.registry.enable('plugin_logger'), true);
+    assert.equal(h.registry.list().find((r) => r.name === 'plugin_logger')!.state, 'enabled');
+    h.send('traced');
+    const { waitForLines } = await import('../helpers/wait.ts');
+    const [line] = await waitForLines(join(dir, 'chain.log'), 1);
+    assert.deepEqual(JSON.parse(line!).chain.map((s: { plugin: string }) => s.plugin), ['filter_level']);
+    assert.equal(await h.registry.enable('no_such_plugin'), false);
+    await until(h.pipeline, () => sink.received.length === 1);
+  } finally {
+    await h.stop();
+  }
+});
