@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createConnection, type Socket } from 'node:net';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
-import { runCli, startAgent, tempDir, type RunningAgent } from '../helpers/agent.ts';
+import { runCli, startAgent, startCli, tempDir, type RunningAgent } from '../helpers/agent.ts';
 import { waitForLines } from '../helpers/wait.ts';
 
 const config = (extra = '') => `  inputs:
@@ -109,5 +109,23 @@ test('tcp input over TLS (real certificate made by openssl): lines arrive; a pla
     assert.equal((await status(agent)).tls_errors, 1);
   } finally {
     await agent.stop();
+  }
+});
+
+test('tcp input: a port already in use stops the agent with an error naming the input and address (exit 1)', async () => {
+  const taken = createServer();
+  await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+  const busy = (taken.address() as { port: number }).port;
+  try {
+    const dir = tempDir();
+    const yaml = `logloom:\n  data_dir: ${dir}/data\n  runtime_dir: ${dir}/run\n  control:\n    socket: ${dir}/run/control.sock\n` +
+      config().replace('127.0.0.1:0', `127.0.0.1:${busy}`).replaceAll('DIR', dir);
+    writeFileSync(`${dir}/logloom.yaml`, yaml);
+    const p = startCli(['run', '-c', `${dir}/logloom.yaml`]);
+    const { code } = await p.exited;
+    assert.equal(code, 1);
+    assert.match(p.stderr.lines.join('\n'), new RegExp(`input tcp: cannot listen on tcp:127\\.0\\.0\\.1:${busy}: .*EADDRINUSE`));
+  } finally {
+    taken.close();
   }
 });
