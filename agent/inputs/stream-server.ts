@@ -67,6 +67,7 @@ export class StreamServer {
     const serve = (sock: Socket) => this.serve(sock);
     const t = this.opts.tls;
     if (t) {
+      if (t.client_auth && !t.ca) throw new Error('tls.client_auth: true needs tls.ca (the CA that client certificates must chain to)');
       const server = createTlsServer({
         cert: readTls('cert', t.cert),
         key: readTls('key', t.key),
