@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { accessSync, constants, openSync, closeSync, writeSync, writeFileSync, readFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, openSync, closeSync, writeSync, writeFileSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { runCli, startAgent, tempDir, type RunningAgent } from '../helpers/agent.ts';
@@ -129,7 +129,10 @@ async function waitUntil(cond: () => boolean, timeoutMs = 15_000): Promise<void>
 test('kmsg input from a FIFO (the real device cannot be made to emit dictionaries or pre-4.9 fragments): continuation lines, fragments, all priorities, bad records', async () => {
   const dir = tempDir();
   execFileSync('mkfifo', [`${dir}/kmsg.fifo`]);
-  const agent = await startAgent(config(`${dir}/kmsg.fifo`, 'beginning'), dir);
+  // A position saved during another boot means nothing now: everything is read.
+  mkdirSync(`${dir}/data/inputs/kmsg`, { recursive: true });
+  writeFileSync(`${dir}/data/inputs/kmsg/kmsg-position.json`, JSON.stringify({ boot_id: 'another-boot', seq: 105 }));
+  let agent = await startAgent(config(`${dir}/kmsg.fifo`, 'beginning'), dir);
   try {
     const fd = openSync(`${dir}/kmsg.fifo`, 'w');
     const records = [
@@ -165,6 +168,17 @@ test('kmsg input from a FIFO (the real device cannot be made to emit dictionarie
     assert.equal(st.last_seq, 113);
     await agent.stop();
     assert.equal(JSON.parse(readFileSync(`${dir}/data/inputs/kmsg/kmsg-position.json`, 'utf8')).seq, 113);
+
+    // Same boot: the saved position wins over from: beginning; records up to seq 113 are not repeated.
+    agent = await startAgent(config(`${dir}/kmsg.fifo`, 'beginning'), dir);
+    const fd2 = openSync(`${dir}/kmsg.fifo`, 'w');
+    writeSync(fd2, '6,112,1,-;old one\n6,113,2,-;old two\n6,114,3,-;new one\n6,116,4,-;new two\n');
+    closeSync(fd2);
+    const after = (await waitForLines(`${dir}/out.log`, 13)).map((l) => JSON.parse(l)).slice(11);
+    assert.deepEqual(after.map((e) => e.message), ['new one', 'new two']);
+    const st2 = await status(agent);
+    assert.equal(st2.skipped, 2);
+    assert.equal(st2.missed, 1); // seq 115 never came
   } finally {
     await agent.stop();
   }

@@ -174,6 +174,8 @@ export function create(config: KmsgInputConfig, ctx: InputContext): Input {
       assembler.push(decoder.write(buf.subarray(0, n)));
       // The device returns exactly one record per read: it is complete now.
       if (kind === 'device') assembler.flush();
+      // A kernel that never falls silent still gets its position saved (at most once a second).
+      await savePosition(false);
     }
   }
 
