@@ -129,3 +129,19 @@ test('tcp input: a port already in use stops the agent with an error naming the 
     taken.close();
   }
 });
+
+test('tcp input under backpressure (buffer of 16 entries, when_full: block): sockets are paused and all 5000 lines arrive, none dropped', async () => {
+  const agent = await startAgent(config().replace('  inputs:', '  buffer:\n    max_entries: 16\n  inputs:'));
+  try {
+    const a = await connect(await port(agent));
+    const lines = Array.from({ length: 5000 }, (_, i) => `line ${i}`);
+    a.end(lines.join('\n') + '\n');
+    const out = (await waitForLines(`${agent.dir}/out.log`, 5000, 60_000)).map((l) => JSON.parse(l).message);
+    assert.deepEqual(out, lines);
+    const st = await status(agent);
+    assert.ok(st.paused > 0, 'the input was paused at least once');
+    assert.equal(st.dropped, 0);
+  } finally {
+    await agent.stop();
+  }
+});
