@@ -96,6 +96,8 @@ export class StreamServer {
     }
     this.accepted++;
     this.sockets.add(sock);
+    // A peer that vanished (power cut, cable pulled) would hold its slot forever without keepalive.
+    sock.setKeepAlive(true, 60_000);
     sock.on('data', (chunk: Buffer) => (this.bytes += chunk.length));
     sock.on('error', () => {});
     sock.on('close', () => this.sockets.delete(sock));

@@ -145,3 +145,20 @@ test('tcp input under backpressure (buffer of 16 entries, when_full: block): soc
     await agent.stop();
   }
 });
+
+test('tcp input with format: json: a line that is not a JSON object is kept as text and counted as a parse error', async () => {
+  const agent = await startAgent(config('\n      format: json\n      listen: "[::1]:0"').replace('      listen: 127.0.0.1:0\n', ''));
+  try {
+    assert.match((await status(agent)).listening, /^tcp:\[::1\]:\d+$/);
+    const c = createConnection(Number(/:(\d+)$/.exec((await status(agent)).listening)![1]), '::1');
+    await once(c, 'connect');
+    c.end('{"message":"structured","level":"debug"}\nplain words\n[1,2]\n');
+    const lines = (await waitForLines(`${agent.dir}/out.log`, 3)).map((l) => JSON.parse(l));
+    assert.deepEqual(lines.map((e) => [e.level, e.message]), [['DEBUG', 'structured'], ['INFO', 'plain words'], ['INFO', '[1,2]']]);
+    const st = await status(agent);
+    assert.equal(st.parse_errors, 2);
+    assert.match(st.last_reject, /not a JSON object|expected a JSON object/);
+  } finally {
+    await agent.stop();
+  }
+});
