@@ -25,11 +25,13 @@ test: setup typecheck unit
 typecheck: setup
 	tsc --noEmit -p .
 
-unit: setup
+unit: setup native
 	$(NODE) --test --test-concurrency=2 --test-timeout=120000 $(TESTS)
 
-bench: setup
+bench: setup native
 	@for b in bench/*.ts; do echo "== $$b"; $(NODE) $$b || exit 1; done
 
 clean:
 	rm -rf dist build native/build
+
+include native/native.mk
