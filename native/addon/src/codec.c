@@ -271,13 +271,14 @@ static int emit_line(codec_t *c, const uint8_t *line, size_t n, int cut, double 
         c->filtered += 1;
         return 0;
       }
-      if (buf_reserve(out, rn + 6)) return -1;
-      uint32_t len = (uint32_t)rn + 2;
+      if (buf_reserve(out, rn + 14)) return -1;
+      uint32_t len = (uint32_t)rn + 10;
       memcpy(out->data + out->len, &len, 4);
       out->data[out->len + 4] = 'J';
       out->data[out->len + 5] = (uint8_t)lvl;
-      memcpy(out->data + out->len + 6, r, rn);
-      out->len += rn + 6;
+      memcpy(out->data + out->len + 6, &received_ms, 8); /* f64 LE: arrival time for entries without one */
+      memcpy(out->data + out->len + 14, r, rn);
+      out->len += rn + 14;
       c->records += 1;
       return 0;
     }

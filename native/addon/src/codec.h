@@ -5,7 +5,7 @@
  *
  * Record payloads:
  *   'E' + NDJSON entry   a complete entry, exactly what buildEntry + encodeEntry would give
- *   'J' + level + line   an NDJSON input line (UTF-8 repaired, otherwise as received); the
+ *   'J' + level + f64 received_ms + line   an NDJSON input line (UTF-8 repaired, otherwise as received); the
  *                        agent parses it through the one entry door (parseLine + buildEntry).
  *                        The level byte (0..4) is what the level filter used.
  * Rules (same as LineSplitter + sanitise.ts): split on \n, drop one trailing \r, keep at most
