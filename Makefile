@@ -25,7 +25,7 @@ test: setup typecheck unit
 typecheck: setup
 	tsc --noEmit -p .
 
-unit: setup
+unit: setup native
 	$(NODE) --test --test-concurrency=2 --test-timeout=120000 $(TESTS)
 
 # Conformance check of every plugin in the repository (logloom plugins check).
@@ -41,7 +41,7 @@ static-table: setup
 bundle: setup
 	$(NODE) toolchain/bundle.ts --profile $(PROFILE)
 
-bench: setup
+bench: setup native
 	@for b in bench/*.ts; do echo "== $$b"; $(NODE) $$b || exit 1; done
 
 clean:
@@ -50,3 +50,5 @@ clean:
 # Regenerates docs/configuration.md from the configuration schema.
 docs: setup
 	$(NODE) toolchain/gen-config-docs.ts
+
+include native/native.mk
