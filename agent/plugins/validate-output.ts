@@ -7,7 +7,7 @@
  */
 import { isLevel, parseLevel } from '../entry/level.ts';
 import type { EntryDraft } from '../entry/build.ts';
-import { PLUGIN_TYPES, type AiResult, type PluginInfo } from './types.ts';
+import type { AiResult, FilterVerdict } from './types.ts';
 
 export const OUTPUT_LIMITS = {
   /** Serialized size of one ai result. */
@@ -23,7 +23,6 @@ export const OUTPUT_LIMITS = {
 
 const LANG_KEY = /^[A-Za-z0-9_.-]{1,128}$/;
 const LANG = /^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})?$/;
-const SEMVER = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 /** Fields an ai result may carry. node, seq, timestamp, source and module are the agent's to set. */
 const AI_KEYS = new Set(['level', 'message', 'summary', 'lang_key', 'args', 'fields']);
 const FORGED = new Set(['node', 'seq', 'timestamp', 'source', 'module', 'truncated']);
@@ -81,10 +80,14 @@ export function validateAiResult(v: unknown): EntryDraft {
   };
 }
 
-/** A filter's verdicts: one boolean, or one per entry of the batch. */
-export function validateKeep(v: unknown, count: number): boolean[] {
-  if (count === 1 && typeof v === 'boolean') return [v];
-  if (Array.isArray(v) && v.length === count && v.every((k) => typeof k === 'boolean')) return v as boolean[];
+/**
+ * A filter's verdicts: one per entry of the batch (a single one for `entry`), each true, false,
+ * or a replacement object (checked and rebuilt by the supervisor through the sanitising door).
+ */
+export function validateKeep(v: unknown, count: number): FilterVerdict[] {
+  const ok = (k: unknown) => typeof k === 'boolean' || (isObject(k) && typeof k.message === 'string' && !Object.keys(k).some((f) => FORGED.has(f) && f !== 'module'));
+  if (count === 1 && !Array.isArray(v) && ok(v)) return [v as FilterVerdict];
+  if (Array.isArray(v) && v.length === count && v.every(ok)) return v as FilterVerdict[];
   throw new InvalidOutputError(`filter answer "keep" must be ${count === 1 ? 'a boolean' : `a list of ${count} booleans`}, got ${JSON.stringify(v)?.slice(0, 60)}`);
 }
 
@@ -133,21 +136,4 @@ export function validateCatalogue(v: unknown, onInvalid: (reason: string) => voi
     out.set(lang, m);
   }
   return out;
-}
-
-/** A plugin's own `info` answer (manifest-less plugins); fields as seed §3.3. */
-export function validateInfo(v: unknown): PluginInfo {
-  if (!isObject(v)) throw new InvalidOutputError('info is not an object');
-  const str = (k: string, re?: RegExp) => {
-    const x = v[k];
-    if (typeof x !== 'string' || x.length === 0 || x.length > 128 || CONTROL.test(x) || (re && !re.test(x))) throw new InvalidOutputError(`info.${k} is missing or invalid${re === SEMVER ? ' (semver expected, e.g. 1.2.0)' : ''}`);
-    return x;
-  };
-  const type = str('type');
-  if (!(PLUGIN_TYPES as readonly string[]).includes(type)) throw new InvalidOutputError(`info.type must be one of ${PLUGIN_TYPES.join(', ')}`);
-  const cap = v.capability ?? [];
-  if (!Array.isArray(cap) || cap.some((c) => typeof c !== 'string' || c.length > 64)) throw new InvalidOutputError('info.capability must be a list of strings');
-  const mode = v.mode ?? (type === 'filter' || type === 'lang' ? 'sync' : 'async');
-  if (mode !== 'sync' && mode !== 'async') throw new InvalidOutputError('info.mode must be sync or async');
-  return { name: str('name', /^[A-Za-z0-9_.-]+$/), version: str('version', SEMVER), author: str('author'), type: type as PluginInfo['type'], capability: cap as string[], mode };
 }

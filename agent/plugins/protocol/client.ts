@@ -1,7 +1,8 @@
 import type { LogEntry } from '../../entry/entry.ts';
 import { PluginCallError, PluginLoadError } from '../host.ts';
-import type { AiResult, PluginInfo, PluginLog, PluginType } from '../types.ts';
-import { InvalidOutputError, validateAiResult, validateCatalogue, validateInfo, validateKeep, validateTemplate } from '../validate-output.ts';
+import type { AiResult, FilterVerdict, PluginInfo, PluginLog, PluginType } from '../types.ts';
+import { InvalidOutputError, validateAiResult, validateCatalogue, validateKeep, validateTemplate } from '../validate-output.ts';
+import { validateInfo } from '../info.ts';
 import type { PluginConnection } from './connection.ts';
 
 /** How often a lang plugin's cache is checked for changes when the plugin does not push them. */
@@ -72,12 +73,10 @@ export class ProtocolClient {
     if (raw && Array.isArray(raw.functions)) functions = raw.functions.filter((f): f is string => typeof f === 'string');
     if (manifestInfo) info = manifestInfo;
     else {
-      try {
-        const { functions: _f, ...rest } = raw ?? {};
-        info = validateInfo({ type: fallbackType, ...rest });
-      } catch (e) {
-        throw new PluginLoadError(origin, (e as Error).message);
-      }
+      const { functions: _f, ...rest } = raw ?? {};
+      const v = validateInfo({ type: fallbackType, ...rest }, { name: this.name, type: fallbackType });
+      if (!v.info) throw new PluginLoadError(origin, v.reason!);
+      info = v.info;
     }
     this.type = info.type;
     if (functions) {
@@ -97,7 +96,7 @@ export class ProtocolClient {
     return entries.length === 1 ? { entry: entries[0] } : { batch: entries };
   }
 
-  async filter(entries: readonly LogEntry[], timeoutMs: number): Promise<boolean[]> {
+  async filter(entries: readonly LogEntry[], timeoutMs: number): Promise<FilterVerdict[]> {
     if (entries.length === 0) return [];
     const a = await this.c.call('process', this.payload(entries), timeoutMs, entries.length);
     try {

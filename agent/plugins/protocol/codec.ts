@@ -142,7 +142,7 @@ function decodeJsonRpc(v: Record<string, unknown>, line: string): PluginMessage 
     return { kind: 'answer', id, status: typeof err.code === 'number' && err.code > 0 ? err.code : 1, error: message, stream: false, done: false, body: {} };
   }
   if (!('result' in v)) throw new ProtocolError(`JSON-RPC response without result or error: ${shortText(line)}`);
-  const body = isObject(v.result) ? { ...v.result } : { value: v.result };
+  const body: Record<string, unknown> = isObject(v.result) ? { ...v.result } : { value: v.result };
   const stream = body.stream === true;
   const done = body.done === true;
   delete body.stream;
