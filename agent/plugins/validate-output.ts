@@ -82,13 +82,15 @@ export function validateAiResult(v: unknown): EntryDraft {
 
 /**
  * A filter's verdicts: one per entry of the batch (a single one for `entry`), each true, false,
- * or a replacement object (checked and rebuilt by the supervisor through the sanitising door).
+ * a replacement object (checked and rebuilt by the supervisor through the sanitising door), or
+ * null for an entry the plugin failed on (it gets on_error).
  */
-export function validateKeep(v: unknown, count: number): FilterVerdict[] {
-  const ok = (k: unknown) => typeof k === 'boolean' || (isObject(k) && typeof k.message === 'string' && !Object.keys(k).some((f) => FORGED.has(f) && f !== 'module'));
-  if (count === 1 && !Array.isArray(v) && ok(v)) return [v as FilterVerdict];
-  if (Array.isArray(v) && v.length === count && v.every(ok)) return v as FilterVerdict[];
-  throw new InvalidOutputError(`filter answer "keep" must be ${count === 1 ? 'a boolean' : `a list of ${count} booleans`}, got ${JSON.stringify(v)?.slice(0, 60)}`);
+export function validateKeep(v: unknown, count: number): (FilterVerdict | undefined)[] {
+  const ok = (k: unknown) => k === null || typeof k === 'boolean' || (isObject(k) && typeof k.message === 'string' && !Object.keys(k).some((f) => FORGED.has(f) && f !== 'module'));
+  const norm = (k: unknown) => (k === null ? undefined : (k as FilterVerdict));
+  if (count === 1 && !Array.isArray(v) && v !== null && ok(v)) return [norm(v)];
+  if (Array.isArray(v) && v.length === count && v.every(ok)) return v.map(norm);
+  throw new InvalidOutputError(`filter answer "keep" must be ${count === 1 ? 'true, false or an entry' : `a list of ${count} verdicts`}, got ${JSON.stringify(v)?.slice(0, 60)}`);
 }
 
 /** A lang template: a short string without control characters. */

@@ -112,10 +112,20 @@ def handle_process(plugin, req, rid):
         raise ValueError("invalid input: entry must be an object, batch a list of objects")
     if plugin.type == "filter":
         if batch_fn and not single:
-            keep = [verdict(v) for v in batch_fn(entries)]
-        else:
-            keep = [verdict(proc(e)) for e in entries]
-        return {"keep": keep[0] if single else keep}
+            return {"keep": [verdict(v) for v in batch_fn(entries)]}
+        if single:
+            return {"keep": verdict(proc(entries[0]))}
+        # One failing entry does not fail the batch: it gets null and its error is listed.
+        keep, errors = [], []
+        for i, e in enumerate(entries):
+            try:
+                keep.append(verdict(proc(e)))
+            except Exception as exc:
+                if not isinstance(exc, sandbox.SandboxRefusal):
+                    traceback.print_exc(file=sys.stderr)
+                keep.append(None)
+                errors.append({"index": i, "error": describe(exc)})
+        return {"keep": keep, "errors": errors} if errors else {"keep": keep}
     if plugin.type == "ai":
         # With an id, results stream as soon as the plugin produces them and end with done;
         # the bare form (no id) gets them all in one answer.
@@ -201,7 +211,7 @@ def serve(plugin):
             answer = {"status": 0}
             answer.update(body)
         except sandbox.SandboxRefusal as e:
-            answer = {"status": 1, "error": str(e)}
+            answer = {"status": 1, "error": describe(e)}
         except Exception as e:
             traceback.print_exc(file=sys.stderr)
             sys.stderr.flush()
@@ -220,9 +230,10 @@ def main():
     if rl:
         sandbox.apply_rlimits(rl.get("memory_max"), rl.get("pids_max"))
     state_dir = spec["state_dir"]
+    # chdir first: the state dir's parents need not be searchable by the plugin user.
+    os.chdir(state_dir)
     user = sandbox.drop_privileges(spec.get("user") or "nobody")
     sandbox.no_new_privs()
-    os.chdir(state_dir)
     sdk.state_dir = state_dir
     sdk.name = spec.get("name")
     sdk._install_writer(send)

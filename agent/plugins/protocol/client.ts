@@ -1,5 +1,5 @@
 import type { LogEntry } from '../../entry/entry.ts';
-import { PluginCallError, PluginLoadError } from '../host.ts';
+import { PartialFilterError, PluginCallError, PluginLoadError } from '../host.ts';
 import type { AiResult, FilterVerdict, PluginInfo, PluginLog, PluginType } from '../types.ts';
 import { InvalidOutputError, validateAiResult, validateCatalogue, validateKeep, validateTemplate } from '../validate-output.ts';
 import { validateInfo } from '../info.ts';
@@ -99,12 +99,20 @@ export class ProtocolClient {
   async filter(entries: readonly LogEntry[], timeoutMs: number): Promise<FilterVerdict[]> {
     if (entries.length === 0) return [];
     const a = await this.c.call('process', this.payload(entries), timeoutMs, entries.length);
+    let verdicts: (FilterVerdict | undefined)[];
     try {
-      return validateKeep(a.keep, entries.length);
+      verdicts = validateKeep(a.keep, entries.length);
     } catch (e) {
       this.counters.invalid_results++;
       throw new PluginCallError(`invalid answer: ${(e as Error).message}`);
     }
+    if (verdicts.includes(undefined)) {
+      const errs = Array.isArray(a.errors) ? a.errors : [];
+      const first = errs[0] as { index?: unknown; error?: unknown } | undefined;
+      const why = first ? `entry ${String(first.index)}: ${String(first.error).slice(0, 300)}` : 'failed on some entries';
+      throw new PartialFilterError(`${why}${errs.length > 1 ? ` (and ${errs.length - 1} more)` : ''}`, verdicts);
+    }
+    return verdicts as FilterVerdict[];
   }
 
   async flush(entries: readonly LogEntry[], timeoutMs: number): Promise<void> {

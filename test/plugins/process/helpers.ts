@@ -1,0 +1,48 @@
+import { chmodSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
+import { ROOT, runCli, startAgent, tempDir, type RunningAgent } from '../../helpers/agent.ts';
+
+export const FIXTURES = join(ROOT, 'test/fixtures/plugins');
+export const PY_FIXTURES = join(FIXTURES, 'python');
+
+/**
+ * An agent with a unix input, the given plugins and a JSON file sink at DIR/out.log. The temp dir
+ * is made searchable so that a plugin running as nobody can reach its state dir.
+ */
+export async function agentWith(plugins: string): Promise<RunningAgent> {
+  const dir = tempDir('logloom-proc-');
+  chmodSync(dir, 0o755);
+  return startAgent(`  inputs:
+    - type: unix
+      path: DIR/run/ingest.sock
+  plugins:
+${plugins}`, dir);
+}
+
+/** Sends NDJSON lines (or plain messages) to the agent's unix input. */
+export function send(agent: RunningAgent, ...messages: (string | Record<string, unknown>)[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = createConnection(agent.ingest);
+    s.on('error', reject);
+    s.end(messages.map((m) => (typeof m === 'string' ? JSON.stringify({ message: m }) : JSON.stringify(m)) + '\n').join(''), () => resolve());
+  });
+}
+
+export async function status(agent: RunningAgent): Promise<Record<string, any>> {
+  const r = await runCli(['status', '--json', '--socket', agent.control]);
+  if (r.code !== 0) throw new Error(`status failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+/** The status block of one plugin. */
+export async function pluginStatus(agent: RunningAgent, name: string): Promise<Record<string, any>> {
+  const s = await status(agent);
+  const p = (s.plugins as Record<string, any>[]).find((x) => x.name === name);
+  if (!p) throw new Error(`no plugin ${name} in status: ${JSON.stringify(s.plugins)}`);
+  return p;
+}
+
+export function messages(lines: string[]): string[] {
+  return lines.map((l) => JSON.parse(l).message as string);
+}

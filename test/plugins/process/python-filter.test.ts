@@ -1,0 +1,40 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { waitForFile, waitForLines } from '../../helpers/wait.ts';
+import { agentWith, messages, pluginStatus, PY_FIXTURES, send } from './helpers.ts';
+
+const PLUGINS = `    dirs: [${PY_FIXTURES}]
+    enabled: [filter_faulty, sink_file]
+    config:
+      sink_file: { path: DIR/out.log, format: json }
+`;
+
+test('python filter: real python3 child as nobody keeps and drops entries; sandbox refusals raise in the plugin and are reported', async () => {
+  const agent = await agentWith(PLUGINS);
+  try {
+    await send(agent, 'first', 'drop-me', 'whoami', 'escape:subprocess', 'escape:socket', 'escape:write', 'escape:fork', 'last');
+    const lines = messages(await waitForLines(`${agent.dir}/out.log`, 7));
+    // drop-me was dropped by the plugin; the refused escapes raised, so the filter failed open (kept).
+    assert.deepEqual(lines, ['first', 'whoami', 'escape:subprocess', 'escape:socket', 'escape:write', 'escape:fork', 'last']);
+    // Ran as nobody (uid 65534) and could write in its own state dir.
+    const uid = await waitForFile(`${agent.dir}/data/plugins/filter_faulty/whoami.txt`, (t) => t.trim() || undefined);
+    assert.equal(uid, '65534');
+    await agent.stderr.waitFor(/filter_faulty: stderr: whoami uid=65534/);
+    for (const ev of ['subprocess.Popen', 'socket.__new__', 'open', 'os.fork']) {
+      await agent.stderr.waitFor(new RegExp(`\\[WARN\\] filter_faulty: sandbox refused ${ev.replace('.', '\\.')}`));
+    }
+    await agent.stderr.waitFor(/\[ERROR\] Plugin communication failed: filter_faulty: entry \d: SandboxRefusal: logloom sandbox: process creation refused \(subprocess.Popen/);
+    assert.equal(existsSync('/tmp/logloom-sandbox-escape.txt'), false);
+    const st = await pluginStatus(agent, 'filter_faulty');
+    assert.equal(st.user, 'nobody');
+    assert.equal(st.sandbox_refusals, 4);
+    assert.equal(st.limits.mechanism, 'cgroup1');
+    assert.equal(st.kind, 'python');
+  } finally {
+    await agent.stop();
+  }
+  // Orderly shutdown ran the plugin's plugin_shutdown.
+  assert.ok(agent.stderr.lines.some((l) => /filter_faulty: stderr: filter_faulty shutdown/.test(l)), agent.stderr.lines.join('\n'));
+  void readFileSync;
+});
