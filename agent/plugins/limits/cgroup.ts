@@ -99,6 +99,15 @@ function removeDir(dir: string): void {
   }
 }
 
+/** Removes the shared `logloom` parent once no agent has a group in it (EBUSY otherwise: fine). */
+function removeIfEmpty(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    /* still used by another agent's plugins */
+  }
+}
+
 /** cgroup v1: one directory per controller, each under `<controller>/logloom/<group>`. */
 export function createV1(group: string, limits: ResourceLimits, root = CGROUP_ROOT): PluginCgroup {
   const dir = (c: string) => join(root, c, 'logloom', group);
@@ -129,7 +138,10 @@ export function createV1(group: string, limits: ResourceLimits, root = CGROUP_RO
     }),
     pids: () => pidsIn(join(dir('pids'), 'cgroup.procs')),
     remove: () => {
-      for (const d of used) removeDir(d);
+      for (const d of used) {
+        removeDir(d);
+        removeIfEmpty(join(d, '..'));
+      }
     },
   };
 }
@@ -161,7 +173,10 @@ export function createV2(group: string, limits: ResourceLimits, root: string): P
       };
     },
     pids: () => pidsIn(join(dir, 'cgroup.procs')),
-    remove: () => removeDir(dir),
+    remove: () => {
+      removeDir(dir);
+      removeIfEmpty(parent);
+    },
   };
 }
 

@@ -72,7 +72,9 @@ export class ProtocolClient {
     const raw = answer.info as Record<string, unknown> | undefined;
     if (raw && Array.isArray(raw.functions)) functions = raw.functions.filter((f): f is string => typeof f === 'string');
     if (manifestInfo) info = manifestInfo;
-    else {
+    else if (functions && !functions.includes('plugin_info') && !raw?.name) {
+      throw new PluginLoadError(origin, 'missing plugin_info() (and no plugin.yaml beside it)');
+    } else {
       const { functions: _f, ...rest } = raw ?? {};
       const v = validateInfo({ type: fallbackType, ...rest }, { name: this.name, type: fallbackType });
       if (!v.info) throw new PluginLoadError(origin, v.reason!);
