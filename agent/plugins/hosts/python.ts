@@ -65,6 +65,8 @@ export class PythonHost implements HostedPlugin {
   private lastExit = '';
   private starts = 0;
   private oomBefore = 0;
+  /** Limit events of earlier (removed) cgroups of this plugin: status shows the totals. */
+  private readonly pastEvents = { oom_kills: 0, pids_refused: 0 };
   private stderrLines = 0;
   private stderrSuppressed = 0;
   private stderrWindow = 0;
@@ -247,7 +249,25 @@ export class PythonHost implements HostedPlugin {
     this.kill();
     this.client?.conn?.close('stopped');
     this.child = undefined;
-    this.limits?.remove();
+    if (this.limits) {
+      const u = this.limits.usage();
+      this.pastEvents.oom_kills += u.oom_kills ?? 0;
+      this.pastEvents.pids_refused += u.pids_refused ?? 0;
+      this.limits.remove();
+      this.limits = undefined;
+    }
+  }
+
+  private limitsStatus(l: AppliedLimits): Record<string, unknown> {
+    const u = l.usage();
+    const { memory_max, cpu_max, pids_max } = this.plugin.limits;
+    return {
+      mechanism: l.mechanism, memory_max: memory_max ?? null, cpu_max: cpu_max ?? null, pids_max: pids_max ?? null,
+      ...(l.notEnforced.length ? { not_enforced: l.notEnforced } : {}),
+      ...u,
+      ...(u.oom_kills !== undefined ? { oom_kills: u.oom_kills + this.pastEvents.oom_kills } : {}),
+      ...(u.pids_refused !== undefined ? { pids_refused: u.pids_refused + this.pastEvents.pids_refused } : {}),
+    };
   }
 
   status(): Record<string, unknown> {
@@ -256,7 +276,7 @@ export class PythonHost implements HostedPlugin {
     return {
       pid: this.child?.pid ?? null,
       user: this.user?.name ?? null,
-      limits: l ? { mechanism: l.mechanism, ...(l.notEnforced.length ? { not_enforced: l.notEnforced } : {}), ...l.usage() } : null,
+      limits: l ? this.limitsStatus(l) : null,
       starts: this.starts,
       last_exit: this.lastExit,
       stderr_lines: this.stderrLines,
