@@ -1,6 +1,7 @@
 import { chmodSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
+import { controlRequest } from '../../../agent/control/protocol.ts';
 import { ROOT, runCli, startAgent, tempDir, type RunningAgent } from '../../helpers/agent.ts';
 
 export const FIXTURES = join(ROOT, 'test/fixtures/plugins');
@@ -29,15 +30,21 @@ export function send(agent: RunningAgent, ...messages: (string | Record<string, 
   });
 }
 
-export async function status(agent: RunningAgent): Promise<Record<string, any>> {
-  const r = await runCli(['status', '--json', '--socket', agent.control]);
-  if (r.code !== 0) throw new Error(`status failed: ${r.stderr}`);
-  return JSON.parse(r.stdout);
+/** Status over the control socket (what `logloom status --json` prints), without spawning a CLI. */
+export async function status(agent: RunningAgent, viaCli = false): Promise<Record<string, any>> {
+  if (viaCli) {
+    const r = await runCli(['status', '--json', '--socket', agent.control]);
+    if (r.code !== 0) throw new Error(`status failed: ${r.stderr}`);
+    return JSON.parse(r.stdout);
+  }
+  const a = await controlRequest(agent.control, { op: 'status' });
+  if (!a.ok) throw new Error(`status failed: ${a.error}`);
+  return a.result as Record<string, any>;
 }
 
 /** The status block of one plugin. */
-export async function pluginStatus(agent: RunningAgent, name: string): Promise<Record<string, any>> {
-  const s = await status(agent);
+export async function pluginStatus(agent: RunningAgent, name: string, viaCli = false): Promise<Record<string, any>> {
+  const s = await status(agent, viaCli);
   const p = (s.plugins as Record<string, any>[]).find((x) => x.name === name);
   if (!p) throw new Error(`no plugin ${name} in status: ${JSON.stringify(s.plugins)}`);
   return p;

@@ -26,7 +26,8 @@ test('python filter: real python3 child as nobody keeps and drops entries; sandb
     }
     await agent.stderr.waitFor(/\[ERROR\] Plugin communication failed: filter_faulty: entry \d: SandboxRefusal: logloom sandbox: process creation refused \(subprocess.Popen/);
     assert.equal(existsSync('/tmp/logloom-sandbox-escape.txt'), false);
-    const st = await pluginStatus(agent, 'filter_faulty');
+    // Visible in `logloom status`.
+    const st = await pluginStatus(agent, 'filter_faulty', true);
     assert.equal(st.user, 'nobody');
     assert.equal(st.sandbox_refusals, 4);
     assert.equal(st.limits.mechanism, 'cgroup1');
