@@ -7,7 +7,7 @@ export npm_config_nodedir := $(NODE_DIR)
 NODE := $(NODE_DIR)/bin/node --disable-warning=ExperimentalWarning
 TESTS ?= $(shell find test -name '*.test.ts' | sort)
 
-.PHONY: setup demo test typecheck unit test-plugins bench clean
+.PHONY: setup demo test typecheck unit test-plugins static-table bundle bench clean
 
 # System packages (apt, only when missing) and node_modules (npm ci, only when the lock changed).
 setup: node_modules/.stamp
@@ -27,6 +27,19 @@ typecheck: setup
 
 unit: setup
 	$(NODE) --test --test-concurrency=2 --test-timeout=120000 $(TESTS)
+
+# Conformance check of every plugin in the repository (logloom plugins check).
+test-plugins: setup
+	$(NODE) toolchain/test-plugins.ts
+
+# Regenerate the static plugin table and hosts table from a profile (PROFILE=default|locked).
+PROFILE ?= default
+static-table: setup
+	$(NODE) toolchain/gen-static-table.ts --profile $(PROFILE)
+
+# One-file bundle of the CLI for a profile: dist/logloom-$(PROFILE).mjs
+bundle: setup
+	$(NODE) toolchain/bundle.ts --profile $(PROFILE)
 
 bench: setup
 	@for b in bench/*.ts; do echo "== $$b"; $(NODE) $$b || exit 1; done

@@ -12,8 +12,10 @@ import { status } from './commands/status.ts';
 import { send } from './commands/send.ts';
 import { lang } from './commands/lang.ts';
 import { demo } from './commands/demo.ts';
+import { plugins } from './commands/plugins.ts';
+import { keygen } from './commands/keygen.ts';
 
-export const COMMANDS: Command[] = [run, checkConfig, status, send, lang, demo];
+export const COMMANDS: Command[] = [run, checkConfig, status, send, lang, demo, plugins, keygen];
 
 function help(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));
