@@ -32,6 +32,8 @@ config = {}
 state_dir = None
 #: the plugin's name
 name = None
+#: capabilities granted by plugin.yaml (e.g. "network" lets the plugin open sockets)
+capability = []
 
 _writer = None
 _version = [1]

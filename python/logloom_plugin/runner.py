@@ -236,6 +236,7 @@ def main():
     sandbox.no_new_privs()
     sdk.state_dir = state_dir
     sdk.name = spec.get("name")
+    sdk.capability = list(spec.get("capability") or [])
     sdk._install_writer(send)
     # Everything the plugin prints goes to stderr: stdout belongs to the protocol.
     sys.stdout = sys.stderr

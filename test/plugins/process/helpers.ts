@@ -11,9 +11,10 @@ export const PY_FIXTURES = join(FIXTURES, 'python');
  * An agent with a unix input, the given plugins and a JSON file sink at DIR/out.log. The temp dir
  * is made searchable so that a plugin running as nobody can reach its state dir.
  */
-export async function agentWith(plugins: string): Promise<RunningAgent> {
+export async function agentWith(plugins: string, prepare?: (dir: string) => void): Promise<RunningAgent> {
   const dir = tempDir('logloom-proc-');
   chmodSync(dir, 0o755);
+  prepare?.(dir);
   return startAgent(`  inputs:
     - type: unix
       path: DIR/run/ingest.sock

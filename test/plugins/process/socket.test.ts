@@ -81,7 +81,7 @@ limits: { timeout_ms: 2000 }
 });
 
 test('JSON-RPC ai service over TCP loopback: results become AI entries; a forged node is dropped and counted', async () => {
-  const svc = service('/usr/bin/python3', [join(FIXTURES, 'socket_jsonrpc/ai_jsonrpc_service.py'), '0']);
+  const svc = service('/usr/bin/python3', [join(FIXTURES, 'socket_jsonrpc/jsonrpc_ai_service.py'), '0']);
   const port = Number(/listening on (\d+)/.exec(await svc.out.waitFor(/listening on \d+/))![1]);
   const dir = tempDir('logloom-rpc-');
   writeFileSync(join(dir, 'ai_jsonrpc.yaml'), `name: ai_jsonrpc
