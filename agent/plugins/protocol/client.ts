@@ -173,8 +173,10 @@ export class ProtocolClient {
       if (a.unchanged === true) return;
       this.cache = validateCatalogue(a.templates, (r) => this.invalid(r));
       this.misses.clear();
+      const first = this.cacheVersion === undefined;
       this.cacheVersion = typeof a.version === 'number' ? a.version : undefined;
       this.counters.lang_refreshes++;
+      if (!first) this.log.info(`translations refreshed: version ${this.cacheVersion ?? '?'}, ${this.langCacheSize} templates`);
     } catch (e) {
       this.log.warn(`catalogue refresh failed: ${(e as Error).message}`);
     } finally {
