@@ -166,8 +166,9 @@ export class PythonHost implements HostedPlugin {
   private exitReason(code: number | null, signal: NodeJS.Signals | null): string {
     if (code === 97) return 'could not join its cgroup';
     const oom = (this.limits?.usage().oom_kills ?? 0) > this.oomBefore;
-    if (signal) return oom || signal === 'SIGKILL' && oom ? `killed by the memory limit (memory_max ${this.plugin.limits.memory_max})` : `process killed by ${signal}`;
-    if (code === 137 && oom) return `killed by the memory limit (memory_max ${this.plugin.limits.memory_max})`;
+    // The kernel's OOM killer sends SIGKILL; the cgroup's oom_kill count tells it from a plain kill -9.
+    if (oom && (signal === 'SIGKILL' || code === 137)) return `killed by the memory limit (memory_max ${this.plugin.limits.memory_max})`;
+    if (signal) return `process killed by ${signal}`;
     return `process exited with code ${code}`;
   }
 

@@ -229,4 +229,4 @@ export class SocketHost implements HostedPlugin {
   }
 }
 
-export const hostFactory: HostFactory = (plugin, env) => new SocketHost(plugin, env, false);
+export const hostFactory: HostFactory = (plugin, env) => new SocketHost(plugin, env, env.remoteTcp?.includes(plugin.name) ?? false);

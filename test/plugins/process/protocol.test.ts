@@ -125,3 +125,16 @@ test('runner: the seed\'s bare {"entry":…} form is answered {"status":0,…} i
     { status: 1, error: 'ValueError: invalid input: entry must be an object, batch a list of objects' },
   ]);
 });
+
+test('socket host: non-loopback TCP only for plugins listed in plugins.remote_tcp; addresses are checked', async () => {
+  const { hostFactory, parseAddress, isLoopback } = await import('../../../agent/plugins/hosts/socket.ts');
+  const { createLog } = await import('../../../agent/log.ts');
+  const plugin = { name: 'filter_remote', kind: 'socket', type: 'filter', origin: 'x.yaml', address: 'tcp:192.0.2.10:7000', protocol: 'line', trusted: false, limits: {} } as never;
+  const env = { python: '/usr/bin/python3', runtimeDir: '/tmp', dataDir: '/tmp', log: createLog('ERROR', () => {}) };
+  assert.throws(() => hostFactory(plugin, env), /tcp address 192.0.2.10 is not loopback; list filter_remote in plugins.remote_tcp/);
+  assert.equal(hostFactory(plugin, { ...env, remoteTcp: ['filter_remote'] }).kind, 'socket');
+  assert.deepEqual(parseAddress('tcp:[::1]:80'), { kind: 'tcp', host: '::1', port: 80 });
+  assert.deepEqual(parseAddress('unix:/run/x.sock'), { kind: 'unix', path: '/run/x.sock' });
+  assert.throws(() => parseAddress('tcp:host:99999'), /invalid address/);
+  assert.ok(isLoopback('127.0.0.5') && isLoopback('::1') && isLoopback('localhost') && !isLoopback('10.0.0.1'));
+});
