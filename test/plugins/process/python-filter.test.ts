@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { waitForFile, waitForLines } from '../../helpers/wait.ts';
 import { agentWith, messages, pluginStatus, PY_FIXTURES, send } from './helpers.ts';
 
@@ -37,5 +38,26 @@ test('python filter: real python3 child as nobody keeps and drops entries; sandb
   }
   // Orderly shutdown ran the plugin's plugin_shutdown.
   assert.ok(agent.stderr.lines.some((l) => /filter_faulty: stderr: filter_faulty shutdown/.test(l)), agent.stderr.lines.join('\n'));
-  void readFileSync;
+});
+
+test('python plugins that cannot load: syntax error, missing plugin_process(), missing plugin_info() → [WARN] Failed to load plugin, agent keeps running', async () => {
+  const agent = await agentWith(`    dirs: [DIR/plugins]
+    enabled: [filter_broken, filter_noproc, filter_noinfo, sink_file]
+    config:
+      sink_file: { path: DIR/out.log, format: json }
+`, (dir) => {
+    mkdirSync(join(dir, 'plugins'));
+    writeFileSync(join(dir, 'plugins/filter_broken.py'), 'def plugin_process(entry)\n    return True\n');
+    writeFileSync(join(dir, 'plugins/filter_noproc.py'), 'def plugin_info():\n    return {"name":"filter_noproc","version":"1.0.0","author":"t","type":"filter"}\n');
+    writeFileSync(join(dir, 'plugins/filter_noinfo.py'), 'def plugin_process(entry):\n    return True\n');
+  });
+  try {
+    await agent.stderr.waitFor(/^\[WARN\] Failed to load plugin 'filter_broken.py': SyntaxError: expected ':'/);
+    await agent.stderr.waitFor(/^\[WARN\] Failed to load plugin 'filter_noproc.py': missing plugin_process\(\)$/);
+    await agent.stderr.waitFor(/^\[WARN\] Failed to load plugin 'filter_noinfo.py': missing plugin_info\(\) \(and no plugin.yaml beside it\)$/);
+    await send(agent, 'still running');
+    assert.deepEqual(messages(await waitForLines(`${agent.dir}/out.log`, 1)), ['still running']);
+  } finally {
+    await agent.stop();
+  }
 });
