@@ -79,7 +79,7 @@ export class Agent {
     if (this.config.control.http) {
       this.http = new MetricsServer(this.config.control.http, this);
       await this.http.start();
-      this.log.info(this.t('control.http_listening', this.config.control.http));
+      this.log.info(this.t('control.http_listening', this.http.address));
     }
     this.log.info(this.t('agent.started', VERSION, this.config.node_id, this.inputs.length, this.plugins.running().length));
   }

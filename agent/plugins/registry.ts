@@ -18,7 +18,7 @@ import { typeFromFileName } from './info.ts';
 import { checkSignature, loadPublicKey, type SignatureState } from './signing.ts';
 import { Supervisor } from './supervisor.ts';
 import { ChainTracer } from './chain-tracer.ts';
-import type { PluginContext, PluginKind, PluginMode, PluginType, StaticPluginModule } from './types.ts';
+import type { PluginContext, PluginInfo, PluginKind, PluginMode, PluginType, StaticPluginModule } from './types.ts';
 
 export type PluginState = 'enabled' | 'disabled' | 'failed' | 'refused';
 
@@ -155,13 +155,14 @@ export class PluginRegistry {
     const baseCtx = this.opts.contextFor(p.name);
     const ctx: PluginContext = { ...baseCtx, chain: (e) => this.tracer.chain(e) };
     let sup: Supervisor;
+    let info: PluginInfo;
     try {
       const host = factory(p, this.opts.env);
       sup = new Supervisor(p, host, {
         log: this.opts.log, context: ctx, failureThreshold: this.opts.config.failure_threshold, tracer: this.tracer,
         maxMessageBytes: this.opts.maxMessageBytes, restartMinMs: this.opts.restartMinMs,
       });
-      const info = await sup.start();
+      info = await sup.start();
       slot.record.version = info.version;
       slot.record.mode = info.mode;
     } catch (e) {
@@ -173,8 +174,11 @@ export class PluginRegistry {
         pipeline.filters.push(sup.filterStage());
         break;
       case 'sink': {
+        // One batch in flight keeps a sink's output in order and lets a failed batch go back to
+        // the head; a sink that tolerates reordering says so with the `unordered` capability.
+        const maxInflight = info.capability.includes('unordered') ? p.limits.max_inflight : 1;
         const runner = new SinkRunner(sup.sinkStage(), {
-          queueLength: p.limits.queue_length, maxInflight: p.limits.max_inflight, whenDisabled: this.opts.config.disabled_sink_queue,
+          queueLength: p.limits.queue_length, maxInflight, whenDisabled: this.opts.config.disabled_sink_queue,
         });
         slot.runner = runner;
         pipeline.addSink(runner);
