@@ -150,8 +150,9 @@ export class Agent {
     };
   }
 
-  setPluginEnabled(name: string, enabled: boolean): boolean {
-    if (!this.plugins.setEnabled(name, enabled)) return false;
+  /** Run-time control: enabling may start a discovered plugin that was not running (rejects with why it was refused). */
+  async setPluginEnabled(name: string, enabled: boolean): Promise<boolean> {
+    if (!(enabled ? await this.plugins.enable(name) : this.plugins.setEnabled(name, false))) return false;
     this.log.info(this.t(enabled ? 'plugin.enabled' : 'plugin.disabled', name));
     return true;
   }

@@ -22,6 +22,8 @@ export interface BundleOptions {
   minify?: boolean;
   /** Extra asset globs besides toolchain/assets.ts. */
   extraAssets?: string[];
+  /** Repository root (tests bundle a copy of the tree). */
+  root?: string;
 }
 
 export interface BundleResult {
@@ -34,24 +36,25 @@ export interface BundleResult {
 }
 
 export async function bundle(opts: BundleOptions = {}): Promise<BundleResult> {
-  const profile = readProfile(opts.profile ?? 'default');
-  const outfile = opts.outfile ?? join(ROOT, 'dist', `logloom-${profile.name}.mjs`);
+  const root = opts.root ?? ROOT;
+  const profile = readProfile(opts.profile ?? 'default', root);
+  const outfile = opts.outfile ?? join(root, 'dist', `logloom-${profile.name}.mjs`);
   mkdirSync(dirname(outfile), { recursive: true });
-  const replaced = generated(profile);
-  const assets = collectAssets(ROOT);
-  for (const g of opts.extraAssets ?? []) Object.assign(assets, collectAssets(ROOT, [g]));
+  const replaced = generated(profile, root);
+  const assets = collectAssets(root);
+  for (const g of opts.extraAssets ?? []) Object.assign(assets, collectAssets(root, [g]));
   const profilePlugin: esbuild.Plugin = {
     name: 'logloom-profile',
     setup(build) {
       build.onLoad({ filter: /\.ts$/ }, (args) => {
-        const rel = args.path.startsWith(ROOT) ? args.path.slice(ROOT.length) : undefined;
+        const rel = args.path.startsWith(root) ? args.path.slice(root.length).replace(/^\//, '') : undefined;
         if (rel === undefined || replaced[rel] === undefined) return undefined;
         return { contents: replaced[rel], loader: 'ts', resolveDir: dirname(args.path) };
       });
     },
   };
   const result = await esbuild.build({
-    entryPoints: [join(ROOT, 'agent/cli/main.ts')],
+    entryPoints: [join(root, 'agent/cli/main.ts')],
     outfile,
     bundle: true,
     platform: 'node',
