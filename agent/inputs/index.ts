@@ -6,6 +6,7 @@ import type { ObjectSchema } from '../config/schema.ts';
 import type { Input, InputContext } from './input.ts';
 import * as unix from './unix.ts';
 import * as stdin from './stdin.ts';
+import * as serial from './serial/index.ts';
 
 interface InputKind {
   schema: ObjectSchema;
@@ -15,6 +16,7 @@ interface InputKind {
 export const INPUT_KINDS = {
   unix,
   stdin,
+  serial,
 } satisfies Record<string, InputKind>;
 
 export type InputType = keyof typeof INPUT_KINDS;
