@@ -6,6 +6,9 @@ import { EntryQueue, type WhenFull } from '../buffer/entry-queue.ts';
 import type { AiStage, FilterStage } from './stages.ts';
 import { SinkRunner } from './sink-runner.ts';
 
+/** How many FATAL entries the priority lane holds before they queue in the buffer instead. */
+const URGENT_MAX = 1024;
+
 /** Per-input counters shown by `logloom status` and /metrics. */
 export interface InputCounters {
   received: number;
@@ -44,6 +47,11 @@ export class Pipeline extends EventEmitter {
   private waiters: (() => void)[] = [];
   private stopped = false;
   private stepping = false;
+  /**
+   * The priority lane: FATAL entries (kernel panics, oopses) overtake routine entries still
+   * waiting in the buffer. Bounded; past the bound they queue in the buffer like any entry.
+   */
+  private readonly urgent: LogEntry[] = [];
   processed = 0;
 
   constructor(opts: PipelineOptions) {
@@ -80,6 +88,11 @@ export class Pipeline extends EventEmitter {
 
   /** Offers a built entry (inputs, ai results). false = pause (block policy and full). */
   offer(entry: LogEntry, policy: WhenFull, counters?: InputCounters): boolean {
+    if (entry.level === 'FATAL' && this.urgent.length < URGENT_MAX) {
+      this.urgent.push(entry);
+      this.schedule();
+      return true;
+    }
     const before = this.buffer.evicted;
     const r = this.buffer.offer(entry, policy);
     if (counters) {
@@ -124,7 +137,8 @@ export class Pipeline extends EventEmitter {
    */
   private step(): void {
     if (this.stepping) return;
-    const batch: LogEntry[] = [];
+    // Urgent entries go first and are handed over even to a full sink (they are few).
+    const batch: LogEntry[] = this.urgent.splice(0, this.opts.stepEntries);
     while (batch.length < this.opts.stepEntries && this.buffer.length > 0 && !this.sinksFull()) batch.push(this.buffer.shift()!);
     this.wakeInputs();
     if (batch.length === 0) {
@@ -135,7 +149,7 @@ export class Pipeline extends EventEmitter {
     const finish = () => {
       this.stepping = false;
       this.processed += batch.length;
-      if (this.buffer.length > 0 && !this.sinksFull()) this.schedule();
+      if (this.urgent.length > 0 || (this.buffer.length > 0 && !this.sinksFull())) this.schedule();
       if (this.buffer.length === 0) this.emit('empty');
     };
     const r = this.filterFrom(0, batch);
@@ -191,14 +205,14 @@ export class Pipeline extends EventEmitter {
    */
   async drain(graceMs: number): Promise<number> {
     const deadline = Date.now() + graceMs;
-    while ((this.buffer.length > 0 || this.stepping) && Date.now() < deadline) {
+    while ((this.buffer.length > 0 || this.urgent.length > 0 || this.stepping) && Date.now() < deadline) {
       this.step();
       await new Promise((r) => setTimeout(r, 5));
     }
     await Promise.all(this.sinks.map((s) => s.flushAll(deadline)));
     this.stopped = true;
     for (const s of this.sinks) s.stop();
-    return this.buffer.length + this.sinks.reduce((a, s) => a + s.queued, 0);
+    return this.buffer.length + this.urgent.length + this.sinks.reduce((a, s) => a + s.queued, 0);
   }
 
   /** Sum of all drops, for health checks. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCli, startAgent, tempDir } from '../../helpers/agent.ts';
-import { waitForFile, waitForLines } from '../../helpers/wait.ts';
+import { waitForFile } from '../../helpers/wait.ts';
 import { PtyPair } from './pty.ts';
 
 const entries = (text: string) => text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
