@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runCli, startAgent, tempDir, type RunningAgent } from '../../helpers/agent.ts';
+import { spawn } from 'node:child_process';
+import { LineWatcher, runCli, startAgent, tempDir, type RunningAgent } from '../../helpers/agent.ts';
 import { waitForFile } from '../../helpers/wait.ts';
 import { PtyPair } from './pty.ts';
 
@@ -71,5 +72,41 @@ test('hot-plug: the port vanishes (socat killed) and comes back under the same p
     await a.kill();
     await b.kill();
     await c.kill();
+  }
+});
+
+test('a port held by another program (flock, like a forgotten minicom) is reported once as locked, then opened when it is released', async () => {
+  const dir = tempDir('logloom-serial-');
+  const pty = await new PtyPair(dir).start();
+  // flock --no-fork: the one process that prints "locked" holds the lock until it is killed.
+  const holder = spawn('flock', ['--exclusive', '--no-fork', pty.device, 'sh', '-c', 'echo locked; exec sleep 600'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const said = new LineWatcher();
+  holder.stdout!.on('data', (d) => said.feed(d));
+  await said.waitFor(/locked/);
+  const agent = await startAgent(`  inputs:
+    - type: serial
+      path: ${pty.device}
+      reconnect_max_ms: 500ms
+  plugins:
+    enabled: [sink_file]
+    config:
+      sink_file: { path: DIR/out.log, format: json }
+`, dir);
+  try {
+    await agent.stderr.waitFor(/ttyV1: in use by another program \(the port is locked\); retrying with backoff/);
+    const st = await status(agent);
+    assert.equal(st.inputs[0].state, 'error');
+    assert.match(st.inputs[0].last_error, /locked/);
+    const gone = new Promise((r) => holder.once('exit', r));
+    holder.kill('SIGKILL');
+    await gone;
+    await agent.stderr.waitFor(/ttyV1.*open at 115200/);
+    await pty.write('after unlock\n');
+    await waitForFile(`${agent.dir}/out.log`, (t) => (messages(t).includes('after unlock') ? true : undefined));
+    assert.equal(agent.stderr.lines.filter((l) => /in use by another program/.test(l)).length, 1);
+  } finally {
+    holder.kill('SIGKILL');
+    await agent.stop();
+    await pty.kill();
   }
 });
