@@ -51,7 +51,7 @@ export const schema = inputSchema('Serial console (UART, USB-serial adapter): fr
       },
       { doc: 'Raw capture (like grabserial/conserver logs).' },
     ),
-    { doc: 'Optional exact byte copy of the console into a rotating file, beside the structured entries.' },
+    { doc: 'Optional exact byte copy of the console into a rotating file, beside the structured entries: { path, max_bytes (default 10MiB), max_backups (default 5) } (docs/serial.md).' },
   ),
 });
 
