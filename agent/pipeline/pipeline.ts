@@ -6,7 +6,7 @@ import { EntryQueue, type WhenFull } from '../buffer/entry-queue.ts';
 import type { AiStage, FilterStage, FilterVerdicts } from './stages.ts';
 import { SinkRunner } from './sink-runner.ts';
 
-/** How many FATAL entries the priority lane holds before they queue in the buffer instead. */
+/** How many entries the priority lane holds before they queue in the buffer instead. */
 const URGENT_MAX = 1024;
 
 /** Per-input counters shown by `logloom status` and /metrics. */
@@ -47,10 +47,7 @@ export class Pipeline extends EventEmitter {
   private waiters: (() => void)[] = [];
   private stopped = false;
   private stepping = false;
-  /**
-   * The priority lane: FATAL entries (kernel panics, oopses) overtake routine entries still
-   * waiting in the buffer. Bounded; past the bound they queue in the buffer like any entry.
-   */
+  /** The priority lane (offerUrgent): drained ahead of the buffer. */
   private readonly urgent: LogEntry[] = [];
   processed = 0;
 
@@ -78,6 +75,12 @@ export class Pipeline extends EventEmitter {
         counters.received++;
         return this.offer(entry, policy, counters);
       },
+      /** For entries that must overtake routine traffic (a kernel oops); see offerUrgent. */
+      emitUrgent: (draft: EntryDraft): boolean => {
+        const entry = buildEntry(draft, build);
+        counters.received++;
+        return this.offerUrgent(entry, policy, counters);
+      },
       reject: (reason: string) => {
         counters.rejected++;
         counters.last_reject = reason;
@@ -88,11 +91,6 @@ export class Pipeline extends EventEmitter {
 
   /** Offers a built entry (inputs, ai results). false = pause (block policy and full). */
   offer(entry: LogEntry, policy: WhenFull, counters?: InputCounters): boolean {
-    if (entry.level === 'FATAL' && this.urgent.length < URGENT_MAX) {
-      this.urgent.push(entry);
-      this.schedule();
-      return true;
-    }
     const before = this.buffer.evicted;
     const r = this.buffer.offer(entry, policy);
     if (counters) {
@@ -106,6 +104,19 @@ export class Pipeline extends EventEmitter {
       this.schedule();
       return false;
     }
+    this.schedule();
+    return true;
+  }
+
+  /**
+   * The priority lane, for the few entries an input marks as urgent (a kernel panic or oops
+   * grouped by the serial input): they overtake routine entries still waiting in the buffer.
+   * Opt-in per entry rather than by level, so that inputs which only relay levels (kmsg, syslog
+   * EMERG) keep their order. Past URGENT_MAX queued, they wait in the buffer like any entry.
+   */
+  offerUrgent(entry: LogEntry, policy: WhenFull, counters?: InputCounters): boolean {
+    if (this.urgent.length >= URGENT_MAX) return this.offer(entry, policy, counters);
+    this.urgent.push(entry);
     this.schedule();
     return true;
   }

@@ -23,7 +23,7 @@ class GatedSink implements SinkStage {
   }
 }
 
-test('priority lane: a FATAL entry overtakes routine entries waiting in the buffer, FATALs keep their order, nothing is lost', async () => {
+test('priority lane: an urgent entry (emitUrgent) overtakes routine entries waiting in the buffer, urgent ones keep their order, ordinary FATALs keep their place, nothing is lost', async () => {
   const pipeline = new Pipeline({ node: 'n', maxMessageBytes: 1024, bufferEntries: 1000, bufferBytes: 1 << 20, stepEntries: 8 });
   const sink = new GatedSink();
   const runner = new SinkRunner(sink, { queueLength: 4, batchMaxEntries: 4, batchMaxMs: 10 });
@@ -34,18 +34,20 @@ test('priority lane: a FATAL entry overtakes routine entries waiting in the buff
   await new Promise((r) => setImmediate(r));
   await new Promise((r) => setImmediate(r));
   assert.ok(pipeline.buffer.length > 30, `buffer holds ${pipeline.buffer.length}`);
-  port.emit({ level: 'FATAL', message: 'Kernel panic 1' });
-  port.emit({ level: 'FATAL', message: 'Kernel panic 2' });
+  port.emitUrgent({ level: 'FATAL', message: 'Kernel panic 1' });
+  port.emitUrgent({ level: 'FATAL', message: 'Kernel panic 2' });
+  // A FATAL entry sent the ordinary way keeps its place (kmsg, syslog relay levels in order).
+  port.emit({ level: 'FATAL', message: 'relayed emergency' });
   port.emit({ message: 'routine after' });
   sink.open();
-  while (sink.delivered.length < 53) await once(runner, 'idle');
+  while (sink.delivered.length < 54) await once(runner, 'idle');
   const order = sink.delivered.map((e) => e.message);
   const p1 = order.indexOf('Kernel panic 1');
   const p2 = order.indexOf('Kernel panic 2');
   assert.ok(p1 >= 0 && p2 === p1 + 1, order.join(','));
   // Only what the sink had already taken (its queue plus a batch in flight) is ahead of the panics.
   assert.ok(p1 <= 8, `panic delivered at position ${p1}: ${order.join(',')}`);
-  assert.equal(order.at(-1), 'routine after');
+  assert.deepEqual(order.slice(-2), ['relayed emergency', 'routine after']);
   assert.deepEqual(order.filter((m) => /^routine \d+$/.test(m)), Array.from({ length: 50 }, (_, i) => `routine ${i}`));
   assert.equal(pipeline.totalDropped(), 0);
   const left = await pipeline.drain(1000);

@@ -56,7 +56,7 @@ export class SerialInput implements Input {
         line: (l) => this.emit(lineDraft(l, this.currentParsed, this.currentEnd, this.currentInvalid, this.source)),
         group: (g) => {
           this.counts.oops_groups++;
-          this.emit(oopsDraft(g, this.source));
+          this.emit(oopsDraft(g, this.source), true);
         },
         boot: (b) => {
           this.counts.boots++;
@@ -139,8 +139,9 @@ export class SerialInput implements Input {
     this.armOopsTimer();
   }
 
-  private emit(draft: EntryDraft): void {
-    if (this.ctx.emit(draft) || this.waitingForDrain || this.stopped) return;
+  private emit(draft: EntryDraft, urgent = false): void {
+    const ok = urgent && this.ctx.emitUrgent ? this.ctx.emitUrgent(draft) : this.ctx.emit(draft);
+    if (ok || this.waitingForDrain || this.stopped) return;
     // Backpressure (when_full: block): stop reading until the buffer has room.
     this.waitingForDrain = true;
     this.link.pause();
