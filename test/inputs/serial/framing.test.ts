@@ -66,6 +66,8 @@ test('serial over a real pty: \\n, \\r\\n, lone \\r, lines split across writes, 
     const st = JSON.parse((await runCli(['status', '--json', '--socket', agent.control])).stdout);
     const sa = st.inputs.find((i: { path: string }) => i.path === a.device);
     assert.equal(sa.state, 'open');
+    // The path is a symlink (like /dev/serial/by-id/…); status shows what it resolved to.
+    assert.match(sa.device, /^\/dev\/pts\/\d+$/);
     assert.equal(sa.lines, 10);
     assert.equal(sa.partial_lines, 1);
     assert.equal(sa.framing_errors, 0);
