@@ -7,7 +7,7 @@ export npm_config_nodedir := $(NODE_DIR)
 NODE := $(NODE_DIR)/bin/node --disable-warning=ExperimentalWarning
 TESTS ?= $(shell find test -name '*.test.ts' | sort)
 
-.PHONY: setup demo test typecheck unit test-plugins bench clean
+.PHONY: setup demo test typecheck unit test-plugins bench clean package rootfs
 
 # System packages (apt, only when missing) and node_modules (npm ci, only when the lock changed).
 setup: node_modules/.stamp
@@ -27,6 +27,16 @@ typecheck: setup
 
 unit: setup
 	$(NODE) --test --test-concurrency=2 --test-timeout=120000 $(TESTS)
+
+# Single executables: make package [TARGET="x64 arm64"|armv7] [PROFILE=default|locked] (docs/building.md)
+PROFILE ?= default
+TARGET ?= x64 arm64
+package: setup
+	$(NODE) toolchain/package.ts --profile $(PROFILE) $(addprefix --target ,$(TARGET))
+
+# Device overlays: dist/rootfs-<target>.tar.gz with the executable at usr/bin/logloom
+rootfs: package
+	@for t in $(TARGET); do toolchain/rootfs.sh $$t $(PROFILE) || exit 1; done
 
 bench: setup
 	@for b in bench/*.ts; do echo "== $$b"; $(NODE) $$b || exit 1; done

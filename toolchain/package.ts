@@ -14,7 +14,7 @@
  * Why SEA and not @yao-pkg/pkg: docs/building.md.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { bundle } from './bundle.ts';
@@ -99,9 +99,36 @@ export async function packageTarget(target: Target, profile: Profile): Promise<s
   return dest;
 }
 
+/** Sources whose change makes an artefact stale (for --if-stale: tests rebuild only when needed). */
+const INPUTS = ['agent', 'static-plugins', 'locales', 'native', 'python', 'toolchain', 'package-lock.json'];
+
+function newestInput(path = ROOT, rel = ''): number {
+  let newest = 0;
+  for (const name of rel ? readdirSync(path) : INPUTS) {
+    // Build outputs and Python byte code change when tests run; they are not sources.
+    if (name === 'build' || name === '__pycache__' || name === 'node_modules') continue;
+    const full = join(path, name);
+    let st;
+    try { st = statSync(full); } catch { continue; }
+    if (st.isDirectory()) newest = Math.max(newest, newestInput(full, join(rel, name)));
+    else newest = Math.max(newest, st.mtimeMs);
+  }
+  return newest;
+}
+
+export function isStale(target: Target, profile: Profile): boolean {
+  const dest = join(ROOT, 'dist/bin', artefactName(target, profile));
+  if (!existsSync(dest)) return true;
+  return statSync(dest).mtimeMs < newestInput();
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({
-    options: { target: { type: 'string', multiple: true }, profile: { type: 'string', default: 'default' } },
+    options: {
+      target: { type: 'string', multiple: true },
+      profile: { type: 'string', default: 'default' },
+      'if-stale': { type: 'boolean', default: false },
+    },
   });
   const targets = (values.target ?? ['x64', 'arm64']).flatMap((v) => v.split(/[\s,]+/)).filter(Boolean);
   const profile = values.profile as Profile;
@@ -109,6 +136,10 @@ if (import.meta.main) {
     if (!PROFILES.includes(profile)) throw new PackageError(`PROFILE: expected one of ${PROFILES.join(', ')}, got "${profile}"`);
     for (const target of targets) {
       if (!(target in TARGETS)) throw new PackageError(`TARGET: expected one of ${Object.keys(TARGETS).join(', ')}, got "${target}"`);
+      if (values['if-stale'] && !isStale(target as Target, profile)) {
+        say(`${artefactName(target as Target, profile)} is up to date`);
+        continue;
+      }
       await packageTarget(target as Target, profile);
     }
   } catch (e) {
