@@ -3,7 +3,7 @@
  * --if-stale` under an flock, so concurrent test files wait for one build and reuse it.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, LineWatcher } from '../helpers/agent.ts';
 
@@ -20,10 +20,21 @@ export function ensurePackaged(): void {
   });
 }
 
+function newest(path: string): number {
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.mtimeMs;
+  return Math.max(st.mtimeMs, ...readdirSync(path).map((n) => newest(join(path, n))));
+}
+
+/** dist/rootfs-<target>.tar.gz, rebuilt when the executable or rootfs/ changed since. */
 export function ensureRootfs(target: 'arm64' | 'x64'): string {
   ensurePackaged();
-  execFileSync('flock', [join(DIST, '.package.lock'), join(ROOT, 'toolchain/rootfs.sh'), target], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
-  return join(DIST, `rootfs-${target}.tar.gz`);
+  const tarball = join(DIST, `rootfs-${target}.tar.gz`);
+  const inputs = Math.max(newest(join(DIST, `bin/logloom-linux-${target}`)), newest(join(ROOT, 'rootfs')), newest(join(ROOT, 'toolchain/rootfs.sh')));
+  if (!existsSync(tarball) || statSync(tarball).mtimeMs < inputs) {
+    execFileSync('flock', [join(DIST, '.package.lock'), join(ROOT, 'toolchain/rootfs.sh'), target], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  }
+  return tarball;
 }
 
 export interface Proc {
