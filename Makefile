@@ -7,7 +7,7 @@ export npm_config_nodedir := $(NODE_DIR)
 NODE := $(NODE_DIR)/bin/node --disable-warning=ExperimentalWarning
 TESTS ?= $(shell find test -name '*.test.ts' | sort)
 
-.PHONY: setup demo test typecheck unit test-plugins bench clean package rootfs
+.PHONY: setup demo test typecheck unit test-plugins bench clean docs package rootfs
 
 # System packages (apt, only when missing) and node_modules (npm ci, only when the lock changed).
 setup: node_modules/.stamp
@@ -43,3 +43,7 @@ bench: setup
 
 clean:
 	rm -rf dist build native/build
+
+# Regenerates docs/configuration.md from the configuration schema.
+docs: setup
+	$(NODE) toolchain/gen-config-docs.ts

@@ -4,15 +4,14 @@ import type { AgentConfig, InputConfig } from './config/agent-schema.ts';
 import { Catalogue } from './i18n/catalogue.ts';
 import type { AgentLog } from './log.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
-import { SinkRunner } from './pipeline/sink-runner.ts';
 import { INPUT_KINDS } from './inputs/index.ts';
 import type { Input } from './inputs/input.ts';
 import { sanitiseModule } from './entry/sanitise.ts';
 import { buildEntry, type EntryDraft } from './entry/build.ts';
-import { STATIC_PLUGINS } from '../static-plugins/table.generated.ts';
-import { startStatic } from './plugins/static-host.ts';
-import type { PluginContext, PluginInstance } from './plugins/types.ts';
-import type { FilterStage, SinkStage } from './pipeline/stages.ts';
+import { LOCKED, STATIC_PLUGINS } from '../static-plugins/table.generated.ts';
+import { HOST_FACTORIES } from './plugins/hosts/index.ts';
+import { PluginRegistry } from './plugins/registry.ts';
+import type { PluginContext } from './plugins/types.ts';
 import { ControlServer } from './control/server.ts';
 import { MetricsServer } from './control/http.ts';
 
@@ -22,15 +21,6 @@ interface RunningInput {
   name: string;
   type: string;
   input: Input;
-}
-
-interface RunningPlugin {
-  name: string;
-  kind: string;
-  type: string;
-  version: string;
-  instance: PluginInstance;
-  stage: FilterStage | SinkStage;
 }
 
 /** Assigns status names: the configured name, else the type, numbered when a type repeats. */
@@ -52,7 +42,7 @@ export class Agent {
   readonly pipeline: Pipeline;
   readonly startedAt = Date.now();
   readonly inputs: RunningInput[] = [];
-  readonly plugins: RunningPlugin[] = [];
+  readonly plugins: PluginRegistry;
   private control?: ControlServer;
   private http?: MetricsServer;
 
@@ -65,6 +55,11 @@ export class Agent {
       maxMessageBytes: config.max_message_bytes,
       bufferEntries: config.buffer.max_entries,
       bufferBytes: config.buffer.max_bytes,
+    });
+    this.plugins = new PluginRegistry({
+      config: config.plugins, log, statics: STATIC_PLUGINS, hosts: HOST_FACTORIES, locked: LOCKED,
+      env: { python: config.plugins.python, runtimeDir: config.runtime_dir, dataDir: config.data_dir, log },
+      contextFor: (name) => this.pluginContext(name), maxMessageBytes: config.max_message_bytes,
     });
   }
 
@@ -84,9 +79,9 @@ export class Agent {
     if (this.config.control.http) {
       this.http = new MetricsServer(this.config.control.http, this);
       await this.http.start();
-      this.log.info(this.t('control.http_listening', this.config.control.http));
+      this.log.info(this.t('control.http_listening', this.http.address));
     }
-    this.log.info(this.t('agent.started', VERSION, this.config.node_id, this.inputs.length, this.plugins.length));
+    this.log.info(this.t('agent.started', VERSION, this.config.node_id, this.inputs.length, this.plugins.running().length));
   }
 
   private async startInput(cfg: InputConfig, name: string): Promise<void> {
@@ -116,22 +111,9 @@ export class Agent {
     };
   }
 
+  /** Discovery, validation, signatures and the supervisor live in agent/plugins/registry.ts. */
   private async startPlugins(): Promise<void> {
-    for (const name of this.config.plugins.enabled) {
-      const mod = STATIC_PLUGINS.find((m) => m.info.name === name);
-      if (!mod) {
-        this.log.warn(`Failed to load plugin '${name}': not found`);
-        continue;
-      }
-      try {
-        const { instance, stage } = await startStatic(mod, this.pluginContext(name));
-        this.plugins.push({ name, kind: 'static', type: mod.info.type, version: mod.info.version, instance, stage });
-        if (mod.info.type === 'filter') this.pipeline.filters.push(stage as FilterStage);
-        else if (mod.info.type === 'sink') this.pipeline.addSink(new SinkRunner(stage as SinkStage, { queueLength: this.config.plugins.defaults.queue_length }));
-      } catch (e) {
-        this.log.warn(`Failed to load plugin '${name}': ${(e as Error).message}`);
-      }
-    }
+    await this.plugins.start(this.pipeline, this.catalogue);
   }
 
   /** SIGHUP: reopen output files. */
@@ -145,7 +127,7 @@ export class Agent {
     for (const i of this.inputs) await i.input.stop().catch((e) => this.log.warn(`input ${i.name}: ${(e as Error).message}`));
     this.log.info(this.t('agent.stopping', this.pipeline.buffer.length, graceMs));
     const left = await this.pipeline.drain(graceMs);
-    for (const p of this.plugins) await Promise.resolve(p.instance.shutdown?.()).catch(() => {});
+    await this.plugins.stop();
     await this.control?.stop();
     await this.http?.stop();
     this.log.info(left === 0 ? this.t('agent.stopped_clean') : this.t('agent.stopped', left));
@@ -163,16 +145,13 @@ export class Agent {
       inputs: this.inputs.map((i) => ({ name: i.name, type: i.type, ...this.pipeline.inputs.get(i.name), ...(i.input.status?.() ?? {}) })),
       filters: this.pipeline.filters.map((f) => ({ name: f.name, enabled: f.enabled, dropped_by_filter: this.pipeline.filteredOut.get(f.name) ?? 0 })),
       sinks: this.pipeline.sinks.map((s) => s.status()),
-      plugins: this.plugins.map((p) => ({ name: p.name, kind: p.kind, type: p.type, version: p.version, state: p.stage.enabled ? 'enabled' : 'disabled' })),
+      plugins: this.plugins.status(),
       dropped_total: this.pipeline.totalDropped(),
     };
   }
 
   setPluginEnabled(name: string, enabled: boolean): boolean {
-    const p = this.plugins.find((x) => x.name === name);
-    if (!p) return false;
-    p.stage.enabled = enabled;
-    if (enabled) for (const s of this.pipeline.sinks) if (s.stage === p.stage) s.pump();
+    if (!this.plugins.setEnabled(name, enabled)) return false;
     this.log.info(this.t(enabled ? 'plugin.enabled' : 'plugin.disabled', name));
     return true;
   }

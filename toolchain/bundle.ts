@@ -1,157 +1,167 @@
 /**
- * Bundles the agent into one CommonJS file for one target and build profile, with every run-time
- * asset embedded (globalThis.__LOGLOOM_ASSETS__, path → base64; see agent/assets.ts).
- *
- *   node toolchain/bundle.ts [--target x64|arm64|armv7] [--profile default|locked] [--out FILE]
- *
- * CommonJS because Node 24's single-executable support only runs a CommonJS main script.
- * Native addons are not bundled as code: `node-gyp-build` (how serialport finds its binding) is
- * replaced by a loader that unpacks the target's prebuilt binding from the asset map.
+ * Bundles the CLI (agent/cli/main.ts) with esbuild for one build profile:
+ *   node toolchain/bundle.ts [--profile default] [--out dist/logloom-default.mjs] [--format esm|cjs] [--target x64|arm64|armv7]
+ * - platform node, one file: dist/logloom-<profile>.mjs (esm, the default) or, for the single
+ *   executable, CommonJS (Node 24's SEA runs only a CommonJS main; toolchain/package.ts).
+ * - The profile's static table and hosts table are rendered in memory (toolchain/gen-static-table.ts)
+ *   and replace the committed ones, so a locked profile bundles no dynamic host at all.
+ * - Assets (toolchain/assets.ts) are embedded as globalThis.__LOGLOOM_ASSETS__ (path → base64),
+ *   plus any files the caller adds (the native parts built for the target).
+ * - `node-gyp-build` (how serialport finds its binding) is replaced by a loader that unpacks the
+ *   target's prebuilt binding from the assets (agent/assets.ts loadNativeAsset).
  */
-import { build, type Plugin } from 'esbuild';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, TARGETS, PROFILES, type Profile, type Target } from './targets.ts';
-import { nativeAssets } from './native-assets.ts';
+import * as esbuild from 'esbuild';
+import { collectAssets } from './assets.ts';
+import { generated, readProfile, ROOT } from './gen-static-table.ts';
+import { TARGETS, type Target } from './targets.ts';
 
 export class BundleError extends Error {}
 
+export interface BundleOptions {
+  profile?: string;
+  /** Output file; default dist/logloom-<profile>.mjs (esm) or .cjs under the repository. */
+  outfile?: string;
+  minify?: boolean;
+  /** Extra asset globs besides toolchain/assets.ts. */
+  extraAssets?: string[];
+  /** Extra assets as asset key → file on disk (native parts built for the target). */
+  assetFiles?: Record<string, string>;
+  /** Repository root (tests bundle a copy of the tree). */
+  root?: string;
+  /** esm (runs with node) or cjs (the single executable's main script). */
+  format?: 'esm' | 'cjs';
+  /** Architecture whose prebuilt native bindings are embedded (default x64). */
+  target?: Target;
+}
+
 export interface BundleResult {
-  out: string;
+  outfile: string;
+  profile: string;
+  locked: boolean;
   bytes: number;
+  /** Repository-relative paths of the modules in the bundle. */
+  inputs: string[];
+  /** Keys of the embedded assets. */
   assets: string[];
 }
 
-/** Files every build embeds, by their path from the repository root. */
-function commonAssets(profile: Profile): string[] {
-  const files = ['agent/config/default-config.yaml', 'agent/demo/demo-config.yaml'];
-  for (const f of readdirSync(join(ROOT, 'locales'))) if (f.endsWith('.yaml')) files.push(`locales/${f}`);
-  // The Python SDK runs plugins in child processes; a locked build has no dynamic loaders.
-  if (profile !== 'locked' && existsSync(join(ROOT, 'python'))) files.push(...walk('python').filter((f) => !/__pycache__|\.pyc$/.test(f)));
-  return files;
-}
-
-function walk(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(join(ROOT, dir))) {
-    const rel = `${dir}/${name}`;
-    if (statSync(join(ROOT, rel)).isDirectory()) out.push(...walk(rel));
-    else out.push(rel);
-  }
-  return out;
-}
-
-/** The serialport prebuild for the target (glibc), from the npm package, embedded when used. */
-function serialportBinding(target: Target): { key: string; file: string } {
+/** The serialport prebuild (glibc) for the target, from the npm package. */
+function serialportBinding(root: string, target: Target): { key: string; file: string } {
   const t = TARGETS[target];
-  const dir = `node_modules/@serialport/bindings-cpp/prebuilds/${t.prebuildDir}`;
-  const key = `${dir}/${t.serialportPrebuild}`;
-  if (!existsSync(join(ROOT, key))) throw new BundleError(`serialport prebuild for ${target} missing: ${key} (run make setup)`);
-  return { key, file: join(ROOT, key) };
+  const key = `node_modules/@serialport/bindings-cpp/prebuilds/${t.prebuildDir}/${t.serialportPrebuild}`;
+  const file = join(root, key);
+  if (!existsSync(file)) throw new BundleError(`serialport prebuild for ${target} missing: ${key} (run make setup)`);
+  return { key, file };
 }
 
-/**
- * Source of the static plugin table for a profile, or undefined for the checked-in one (default).
- * When toolchain/gen-static-table.ts exists (plugin framework) it generates any profile's table;
- * without it a non-default profile gets the default plugins, marked with its name and LOCKED.
- */
-async function staticTableSource(profile: Profile): Promise<string | undefined> {
-  const generator = join(ROOT, 'toolchain/gen-static-table.ts');
-  if (existsSync(generator)) {
-    const mod = (await import(generator)) as { generateTable?: (profile: string) => string };
-    if (typeof mod.generateTable === 'function') return mod.generateTable(profile);
-  }
-  if (profile === 'default') return undefined;
-  return readFileSync(TABLE, 'utf8')
-    .replace(/export const PROFILE = '[^']*';/, `export const PROFILE = '${profile}';`)
-    .replace(/export const LOCKED = (true|false);/, 'export const LOCKED = true;');
-}
-
-const TABLE = join(ROOT, 'static-plugins/table.generated.ts');
-
-export async function bundle(opts: { target: Target; profile: Profile; out: string }): Promise<BundleResult> {
-  const { target, profile, out } = opts;
-  const assets = new Map<string, string>(); // key → file on disk
-  for (const f of commonAssets(profile)) assets.set(f, join(ROOT, f));
-  for (const a of nativeAssets(target, profile)) assets.set(a.key, a.file);
-  const table = await staticTableSource(profile);
-
-  const plugins: Plugin[] = [
-    {
-      name: 'logloom-profile-table',
-      setup(b) {
-        // The table is generated in memory; its relative imports resolve from static-plugins/.
-        b.onLoad({ filter: /table\.generated\.ts$/ }, (args) =>
-          args.path === TABLE && table !== undefined ? { contents: table, loader: 'ts', resolveDir: dirname(TABLE) } : undefined);
-      },
+export async function bundle(opts: BundleOptions = {}): Promise<BundleResult> {
+  const root = opts.root ?? ROOT;
+  const format = opts.format ?? 'esm';
+  const target = opts.target ?? 'x64';
+  const profile = readProfile(opts.profile ?? 'default', root);
+  const outfile = opts.outfile ?? join(root, 'dist', `logloom-${profile.name}.${format === 'esm' ? 'mjs' : 'cjs'}`);
+  mkdirSync(dirname(outfile), { recursive: true });
+  const replaced = generated(profile, root);
+  const assets = collectAssets(root);
+  for (const g of opts.extraAssets ?? []) Object.assign(assets, collectAssets(root, [g]));
+  const files = new Map(Object.entries(opts.assetFiles ?? {}));
+  const profilePlugin: esbuild.Plugin = {
+    name: 'logloom-profile',
+    setup(build) {
+      build.onLoad({ filter: /\.ts$/ }, (args) => {
+        const rel = args.path.startsWith(root) ? args.path.slice(root.length).replace(/^\//, '') : undefined;
+        if (rel === undefined || replaced[rel] === undefined) return undefined;
+        return { contents: replaced[rel], loader: 'ts', resolveDir: dirname(args.path) };
+      });
     },
-    {
-      name: 'logloom-native-bindings',
-      setup(b) {
-        b.onResolve({ filter: /^node-gyp-build$/ }, (args) => {
-          if (!args.importer.includes('@serialport/bindings-cpp')) {
-            throw new BundleError(`node-gyp-build imported by ${relative(ROOT, args.importer)}: add its prebuilt binding to toolchain/bundle.ts`);
-          }
-          const bin = serialportBinding(target);
-          assets.set(bin.key, bin.file);
-          return { path: bin.key, namespace: 'logloom-native' };
-        });
-        b.onLoad({ filter: /.*/, namespace: 'logloom-native' }, (args) => ({
-          contents: `import { loadNativeAsset } from ${JSON.stringify(join(ROOT, 'agent/assets.ts'))};\n` +
-            `export default function nodeGypBuild() { return loadNativeAsset(${JSON.stringify(args.path)}); }\n`,
-          loader: 'ts',
-          resolveDir: ROOT,
-        }));
-      },
+  };
+  // Native .node files cannot be loaded from inside the executable: the binding is embedded as
+  // an asset and unpacked to a private directory on first use.
+  const nativeBindingPlugin: esbuild.Plugin = {
+    name: 'logloom-native-bindings',
+    setup(build) {
+      build.onResolve({ filter: /^node-gyp-build$/ }, (args) => {
+        if (!args.importer.includes('@serialport/bindings-cpp')) {
+          throw new BundleError(`node-gyp-build imported by ${relative(root, args.importer)}: add its prebuilt binding to toolchain/bundle.ts`);
+        }
+        const bin = serialportBinding(root, target);
+        files.set(bin.key, bin.file);
+        return { path: bin.key, namespace: 'logloom-native' };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'logloom-native' }, (args) => ({
+        contents: `import { loadNativeAsset } from ${JSON.stringify(join(root, 'agent/assets.ts'))};\n` +
+          `export default function nodeGypBuild() { return loadNativeAsset(${JSON.stringify(args.path)}); }\n`,
+        loader: 'ts',
+        resolveDir: root,
+      }));
     },
-  ];
-
-  const result = await build({
-    entryPoints: [join(ROOT, 'agent/cli/main.ts')],
+  };
+  const result = await esbuild.build({
+    entryPoints: [join(root, 'agent/cli/main.ts')],
+    outfile,
     bundle: true,
     platform: 'node',
-    format: 'cjs',
+    format,
     target: TARGETS[target].esTarget,
+    minify: opts.minify ?? false,
+    metafile: true,
     write: false,
-    outfile: out,
-    minifySyntax: true,
-    legalComments: 'none',
     logLevel: 'silent',
-    // agent/assets.ts only uses import.meta.url in a checkout; in the bundle the asset map answers.
-    define: { 'import.meta.url': JSON.stringify('file:///logloom/agent/assets.ts') },
-    plugins,
+    legalComments: 'none',
+    // Native addons are files next to the bundle (or unpacked from the executable), never inlined.
+    external: ['*.node'],
+    // In CommonJS import.meta is empty; agent/assets.ts only needs it in a checkout.
+    define: format === 'cjs' ? { 'import.meta.url': JSON.stringify('file:///logloom/agent/cli/main.ts') } : {},
+    plugins: [profilePlugin, nativeBindingPlugin],
   }).catch((e: unknown) => {
     const errors = (e as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] }).errors;
     if (!errors) throw e;
     throw new BundleError(errors.map((x) => `${x.location ? `${x.location.file}:${x.location.line}:${x.location.column}: ` : ''}${x.text}`).join('\n'));
   });
-  // esbuild keeps main.ts's #! line first; the banner goes before it, so drop it.
-  const code = result.outputFiles[0]!.text.replace(/^#![^\n]*\n/, '');
-
-  const map: Record<string, string> = {};
-  for (const [key, file] of [...assets].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [key, file] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
     if (!existsSync(file)) throw new BundleError(`asset ${key}: file missing: ${file}`);
-    map[key] = readFileSync(file).toString('base64');
+    assets[key] = readFileSync(file).toString('base64');
   }
-  // The asset map must exist before any bundled module runs (locales load at import time).
-  const banner = `"use strict";\nglobalThis.__LOGLOOM_ASSETS__ = ${JSON.stringify(map)};\n` +
-    `globalThis.__LOGLOOM_BUILD__ = ${JSON.stringify({ target, profile })};\n`;
-  mkdirSync(dirname(out), { recursive: true });
-  const text = banner + code;
-  writeFileSync(out, text);
-  return { out, bytes: Buffer.byteLength(text), assets: Object.keys(map) };
+  // The asset map must exist before any bundled module runs (locales load at import time), so
+  // it goes first; after the #! line for esm, while cjs drops that line (a SEA main is wrapped
+  // in a function, where #! is a syntax error).
+  let code = result.outputFiles![0]!.text;
+  const hashbang = /^#![^\n]*\n/.exec(code)?.[0] ?? '';
+  code = code.slice(hashbang.length);
+  const banner = [
+    ...(format === 'esm' ? [`import { createRequire as __logloomRequire } from 'node:module';`, `const require = __logloomRequire(import.meta.url);`] : [`"use strict";`]),
+    `globalThis.__LOGLOOM_ASSETS__ = ${JSON.stringify(assets)};`,
+    `globalThis.__LOGLOOM_PROFILE__ = ${JSON.stringify(profile.name)};`,
+  ].join('\n') + '\n';
+  const text = (format === 'esm' ? hashbang : '') + banner + code;
+  writeFileSync(outfile, text);
+  return {
+    outfile, profile: profile.name, locked: profile.locked, bytes: Buffer.byteLength(text),
+    inputs: Object.keys(result.metafile!.inputs).map((p) => p.replace(/^.*?(agent|static-plugins|node_modules|toolchain)\//, '$1/')),
+    assets: Object.keys(assets),
+  };
 }
 
 if (import.meta.main) {
   const { values } = parseArgs({
-    options: { target: { type: 'string', default: 'x64' }, profile: { type: 'string', default: 'default' }, out: { type: 'string' } },
+    options: {
+      profile: { type: 'string', default: 'default' },
+      out: { type: 'string' },
+      minify: { type: 'boolean', default: false },
+      format: { type: 'string', default: 'esm' },
+      target: { type: 'string', default: 'x64' },
+    },
   });
-  const target = values.target as Target;
-  const profile = values.profile as Profile;
-  if (!(target in TARGETS)) throw new BundleError(`--target: expected one of ${Object.keys(TARGETS).join(', ')}, got "${target}"`);
-  if (!PROFILES.includes(profile)) throw new BundleError(`--profile: expected one of ${PROFILES.join(', ')}, got "${profile}"`);
-  const out = values.out ?? join(ROOT, 'dist/build', `${target}-${profile}`, 'logloom.cjs');
-  const r = await bundle({ target, profile, out });
-  process.stderr.write(`bundle: ${relative(ROOT, r.out)} (${(r.bytes / 1024).toFixed(0)} KiB, ${r.assets.length} assets)\n`);
+  try {
+    if (values.format !== 'esm' && values.format !== 'cjs') throw new BundleError(`--format: expected esm or cjs, got "${values.format}"`);
+    if (!(values.target in TARGETS)) throw new BundleError(`--target: expected one of ${Object.keys(TARGETS).join(', ')}, got "${values.target}"`);
+    const r = await bundle({ profile: values.profile, outfile: values.out, minify: values.minify, format: values.format, target: values.target as Target });
+    process.stdout.write(`${r.outfile}: ${r.bytes} bytes, profile ${r.profile}${r.locked ? ' (locked)' : ''}, ${r.inputs.length} modules\n`);
+  } catch (e) {
+    process.stderr.write(`bundle: ${(e as Error).message}\n`);
+    process.exitCode = 1;
+  }
 }

@@ -18,6 +18,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { bundle } from './bundle.ts';
+import { nativeAssets } from './native-assets.ts';
 import { PROFILES, ROOT, TARGETS, type Profile, type Target } from './targets.ts';
 
 export class PackageError extends Error {}
@@ -65,13 +66,14 @@ export async function packageTarget(target: Target, profile: Profile): Promise<s
   const crossCompile = join(ROOT, 'toolchain/cross-compile.sh');
   run(crossCompile, [target], { showProgress: true });
 
-  const b = await bundle({ target, profile, out: join(work, 'logloom.cjs') });
+  const assetFiles = Object.fromEntries(nativeAssets(target, profile).map((a) => [a.key, a.file]));
+  const b = await bundle({ target, profile, format: 'cjs', outfile: join(work, 'logloom.cjs'), assetFiles });
   say(`${target}/${profile}: bundle ${(b.bytes / 1024).toFixed(0)} KiB, assets: ${b.assets.join(', ')}`);
 
   const seaConfig = join(work, 'sea-config.json');
   const blob = join(work, 'sea-prep.blob');
   writeFileSync(seaConfig, JSON.stringify({
-    main: b.out,
+    main: b.outfile,
     output: blob,
     disableExperimentalSEAWarning: true,
     // The code cache is V8 bytecode for the target, produced by the target runtime itself.

@@ -5,15 +5,8 @@
  */
 import { ConfigError } from '../config/validate.ts';
 import { VERSION } from '../agent.ts';
-import { UsageError, type Command } from './command.ts';
-import { run } from './commands/run.ts';
-import { checkConfig } from './commands/check-config.ts';
-import { status } from './commands/status.ts';
-import { send } from './commands/send.ts';
-import { lang } from './commands/lang.ts';
-import { demo } from './commands/demo.ts';
-
-export const COMMANDS: Command[] = [run, checkConfig, status, send, lang, demo];
+import { UsageError } from './command.ts';
+import { COMMANDS } from './commands/index.ts';
 
 function help(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));

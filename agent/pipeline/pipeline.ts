@@ -3,7 +3,7 @@ import type { LogEntry } from '../entry/entry.ts';
 import { buildEntry, type BuildOptions, type EntryDraft } from '../entry/build.ts';
 import type { Level } from '../entry/level.ts';
 import { EntryQueue, type WhenFull } from '../buffer/entry-queue.ts';
-import type { AiStage, FilterStage } from './stages.ts';
+import type { AiStage, FilterStage, FilterVerdicts } from './stages.ts';
 import { SinkRunner } from './sink-runner.ts';
 
 /** Per-input counters shown by `logloom status` and /metrics. */
@@ -169,8 +169,13 @@ export class Pipeline extends EventEmitter {
     return entries;
   }
 
-  private applyVerdicts(f: FilterStage, entries: LogEntry[], verdicts: boolean[]): LogEntry[] {
-    const kept = entries.filter((_, j) => verdicts[j] !== false);
+  private applyVerdicts(f: FilterStage, entries: LogEntry[], verdicts: FilterVerdicts): LogEntry[] {
+    const kept: LogEntry[] = [];
+    for (let j = 0; j < entries.length; j++) {
+      const v = verdicts[j];
+      // An object is a replacement copy (e.g. redacted); the original entry is left as it was.
+      if (v !== false) kept.push(typeof v === 'object' && v !== null ? v : entries[j]!);
+    }
     const out = entries.length - kept.length;
     if (out) this.filteredOut.set(f.name, (this.filteredOut.get(f.name) ?? 0) + out);
     return kept;

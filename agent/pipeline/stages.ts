@@ -5,6 +5,12 @@ import type { LogEntry } from '../entry/entry.ts';
  * whatever its kind, in one of these; the supervisor inside them owns timeouts, error counting
  * and fail-open, so the pipeline only moves entries.
  */
+/**
+ * One verdict per entry: true = keep, false = drop, or a replacement entry (a frozen copy, e.g.
+ * redacted by filter_redact) that continues in place of the original, which stays untouched.
+ */
+export type FilterVerdicts = (boolean | LogEntry)[];
+
 export interface FilterStage {
   readonly name: string;
   enabled: boolean;
@@ -13,7 +19,7 @@ export interface FilterStage {
    * other processes (called with a batch). Never rejects: failures are handled by the stage
    * (on_error: keep = fail open).
    */
-  keepBatch(entries: readonly LogEntry[]): boolean[] | Promise<boolean[]>;
+  keepBatch(entries: readonly LogEntry[]): FilterVerdicts | Promise<FilterVerdicts>;
 }
 
 export interface SinkStage {

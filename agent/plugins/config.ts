@@ -1,9 +1,19 @@
 import { s, type Infer, type Schema } from '../config/schema.ts';
-import { STATIC_PLUGINS } from '../../static-plugins/table.generated.ts';
+import { LOCKED, STATIC_PLUGINS } from '../../static-plugins/table.generated.ts';
 
 /** Config schemas of the compiled-in plugins, so check-config validates their blocks with positions. */
 function staticConfigSchemas(): Record<string, Schema> {
   return Object.fromEntries(STATIC_PLUGINS.filter((m) => m.configSchema).map((m) => [m.info.name, m.configSchema!]));
+}
+
+/**
+ * A locked build loads only its compiled-in plugins, so any plugins.dirs item is an error that
+ * check-config reports with its position.
+ */
+function lockedAware() {
+  return LOCKED
+    ? s.string({ doc: '', pattern: /(?!)/, patternDoc: 'no directory: this is a locked build, which loads only its compiled-in plugins' })
+    : s.string({ doc: '' });
 }
 
 /** Per-plugin invocation and resource limits (seed §7.2); from the manifest, else plugins.defaults. */
@@ -23,7 +33,7 @@ export type PluginLimits = Infer<typeof limitsSchema>;
 export const pluginsSchema = s.object(
   {
     enabled: s.array(s.string({ doc: '' }), { default: ['sink_console'], doc: 'Names of the plugins that run, filters in this order. Only listed plugins run.' }),
-    dirs: s.array(s.string({ doc: '' }), { default: [], doc: 'Extra directories scanned for plugins besides /usr/lib/logloom/plugins (refused in a locked build).' }),
+    dirs: s.array(lockedAware(), { default: [], doc: 'Extra directories scanned for plugins besides /usr/lib/logloom/plugins (refused in a locked build).' }),
     config: s.map(s.any({ doc: '' }), { default: {}, known: staticConfigSchemas, doc: 'Per-plugin settings: plugins.config.<name> is handed to that plugin\'s init.' }),
     limits: s.map(limitsSchema, { default: {}, doc: 'Per-plugin limits overriding the manifest: plugins.limits.<name>.' }),
     defaults: limitsSchema,

@@ -6,7 +6,11 @@
  * owns timeouts, error counting, fail-open, retries and restarts for every kind.
  */
 import type { LogEntry } from '../entry/entry.ts';
-import type { AiResult, PluginContext, PluginInfo, PluginKind } from './types.ts';
+import type { AgentLog } from '../log.ts';
+import type { AiResult, FilterVerdict, PluginContext, PluginInfo, PluginKind } from './types.ts';
+import type { DiscoveredPlugin } from './discovered.ts';
+
+export type { DiscoveredPlugin } from './discovered.ts';
 
 /** A plugin could not be loaded: printed as `[WARN] Failed to load plugin '<file>': <reason>`. */
 export class PluginLoadError extends Error {
@@ -38,8 +42,11 @@ export interface HostedPlugin {
    * Rejects with PluginLoadError when validation fails (missing entry points, bad metadata…).
    */
   start(ctx: PluginContext): Promise<PluginInfo>;
-  /** filter: one verdict per entry, true = keep. */
-  filter?(entries: readonly LogEntry[], timeoutMs: number): Promise<boolean[]> | boolean[];
+  /**
+   * filter: one verdict per entry, true = keep, false = drop, or a replacement copy. Throw
+   * PartialFilterError when only some entries failed.
+   */
+  filter?(entries: readonly LogEntry[], timeoutMs: number): Promise<FilterVerdict[]> | FilterVerdict[];
   /** sink: resolves once the batch is accepted by the plugin. */
   flush?(entries: readonly LogEntry[], timeoutMs: number): Promise<void>;
   /** ai: zero or more results for one entry (streamed). */
@@ -55,3 +62,36 @@ export interface HostedPlugin {
   /** Extra figures for `logloom status` (pid, limits mechanism, reconnects…). */
   status?(): Record<string, unknown>;
 }
+
+/**
+ * A filter call that failed for some entries only (e.g. a static filter threw on one entry):
+ * `verdicts[i]` is undefined for the failed ones, which get the plugin's on_error, and the
+ * answer is used for the others. Counts as one failure.
+ */
+export class PartialFilterError extends PluginCallError {
+  readonly verdicts: (FilterVerdict | undefined)[];
+  constructor(reason: string, verdicts: (FilterVerdict | undefined)[]) {
+    super(reason);
+    this.name = 'PartialFilterError';
+    this.verdicts = verdicts;
+  }
+}
+
+/** What a host factory gets besides the plugin: agent-wide settings for spawning and connecting. */
+export interface HostEnv {
+  /** Interpreter for python plugins (plugins.python). */
+  python: string;
+  /** Where sockets and unpacked helpers live (runtime_dir). */
+  runtimeDir: string;
+  /** Persistent state (data_dir). */
+  dataDir: string;
+  /** The agent's own log (lines are verbatim contracts: use it untagged for the fixed messages). */
+  log: AgentLog;
+}
+
+/**
+ * Builds a HostedPlugin for one discovered plugin of its kind. Each kind's module
+ * `agent/plugins/hosts/<kind>.ts` exports one as `hostFactory`; `agent/plugins/hosts/index.ts`
+ * (generated per build profile) maps kind → factory.
+ */
+export type HostFactory = (plugin: DiscoveredPlugin, env: HostEnv) => HostedPlugin;

@@ -43,6 +43,20 @@ export interface PluginContext {
   render(langKey: string, args?: readonly (string | number)[]): string;
   /** ai plugins: results become new entries (module AI) through the same sanitising door. */
   emit(draft: EntryDraft): void;
+  /**
+   * The filters an entry has passed so far, with the time each took (plugin_logger, seed §6.5).
+   * Only recorded while a plugin asked for it with capability `trace`; otherwise empty.
+   */
+  chain?(entry: LogEntry): readonly ChainStep[];
+}
+
+/** One filter an entry passed through: its verdict and the time the call took (per entry). */
+export interface ChainStep {
+  plugin: string;
+  kind: PluginKind;
+  /** Microseconds spent on this entry (a batch call's time is shared out evenly). */
+  micros: number;
+  verdict: 'keep' | 'drop' | 'replace' | 'error';
 }
 
 interface Lifecycle {
@@ -50,9 +64,20 @@ interface Lifecycle {
   shutdown?(): void | Promise<void>;
 }
 
-/** Sync: called inline in order. Returns true to keep the entry, false to drop it. */
+/**
+ * What a filter answers for one entry: true = keep, false = drop, or a replacement entry (a
+ * copy, e.g. redacted: `{ ...entry, message: masked }`) that continues down the pipeline in place
+ * of the original. The original is never modified (entries are frozen); the supervisor checks and
+ * freezes the copy.
+ */
+export type FilterVerdict = boolean | LogEntry;
+
+/**
+ * Sync: called inline in order. mode sync filters answer at once; a filter may answer with a
+ * Promise (mode async, e.g. it consults a service), which the supervisor bounds by timeout_ms.
+ */
 export interface FilterPlugin extends Lifecycle {
-  filter(entry: LogEntry): boolean;
+  filter(entry: LogEntry): FilterVerdict | Promise<FilterVerdict>;
 }
 
 /**

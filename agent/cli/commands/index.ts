@@ -1,0 +1,10 @@
+/** Every `logloom` command, in the order `--help` lists them. Adding one = a file + a line here. */
+import type { Command } from '../command.ts';
+import { run } from './run.ts';
+import { checkConfig } from './check-config.ts';
+import { status } from './status.ts';
+import { send } from './send.ts';
+import { lang } from './lang.ts';
+import { demo } from './demo.ts';
+
+export const COMMANDS: Command[] = [run, checkConfig, status, send, lang, demo];

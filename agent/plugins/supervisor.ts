@@ -1,0 +1,447 @@
+/**
+ * The one supervisor (seed §5.1, §5.3, §7.1–7.2): wraps any HostedPlugin, whatever its kind,
+ * into the pipeline's stages. It owns per-call timeouts, the
+ * `[ERROR] Plugin communication failed: <name>: <reason>` line, fail-open for filters
+ * (on_error), sink batches that stay queued (the SinkRunner retries what a rejected flush
+ * returns), bounded ai queues with counted drops, and marking a plugin failed after
+ * failure_threshold consecutive errors followed by restarts with exponential backoff.
+ */
+import { performance } from 'node:perf_hooks';
+import type { LogEntry } from '../entry/entry.ts';
+import { buildEntry } from '../entry/build.ts';
+import { freezeEntry } from '../entry/entry.ts';
+import type { AgentLog } from '../log.ts';
+import type { AiStage, FilterStage, FilterVerdicts, SinkStage } from '../pipeline/stages.ts';
+import type { TemplateResolver } from '../i18n/catalogue.ts';
+import { PartialFilterError, PluginCallError, PluginLoadError, type HostedPlugin } from './host.ts';
+import type { DiscoveredPlugin } from './discovered.ts';
+import { validateInfo } from './info.ts';
+import type { ChainTracer } from './chain-tracer.ts';
+import type { AiResult, FilterVerdict, PluginContext, PluginInfo } from './types.ts';
+
+export type SupervisedState = 'starting' | 'running' | 'failed' | 'stopped';
+
+export interface SupervisorOptions {
+  /** The agent's untagged log: the fixed lines must read exactly as documented. */
+  log: AgentLog;
+  context: PluginContext;
+  failureThreshold: number;
+  restartMinMs?: number;
+  restartMaxMs?: number;
+  /** Bound for start (spawn, connect, init, info); at least the call timeout. */
+  startTimeoutMs?: number;
+  /** For replacement entries (filter_redact): the same bound as inputs. */
+  maxMessageBytes?: number;
+  tracer?: ChainTracer;
+  /** Least time between two identical-plugin error lines; the ones between are counted in the next. */
+  errorLogIntervalMs?: number;
+}
+
+function reasonOf(e: unknown): string {
+  if (e instanceof PluginCallError || e instanceof PluginLoadError) return e.message;
+  if (e instanceof Error) return e.name && e.name !== 'Error' ? `${e.name}: ${e.message}` : e.message;
+  return String(e);
+}
+
+/** Resolves as p does, or rejects with PluginCallError after ms. */
+export function withTimeout<T>(p: Promise<T>, ms: number, what = 'call'): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new PluginCallError(`${what} timed out after ${ms} ms`)), ms);
+    p.then(
+      (v) => (clearTimeout(timer), resolve(v)),
+      (e) => (clearTimeout(timer), reject(e)),
+    );
+  });
+}
+
+export class Supervisor {
+  readonly plugin: DiscoveredPlugin;
+  readonly host: HostedPlugin;
+  private readonly opts: Required<Omit<SupervisorOptions, 'tracer'>> & { tracer?: ChainTracer };
+  info?: PluginInfo;
+  state: SupervisedState = 'stopped';
+  enabled = true;
+  // Counters for `logloom status`.
+  calls = 0;
+  failures = 0;
+  consecutiveFailures = 0;
+  restarts = 0;
+  /** Entries that got on_error because the filter failed or was down. */
+  failedOpen = 0;
+  lastError = '';
+  private restartDelay = 0;
+  private restartTimer?: NodeJS.Timeout;
+  private lastLogAt = 0;
+  private suppressed = 0;
+  // ai
+  private aiQueue: LogEntry[] = [];
+  private aiInflight = 0;
+  aiDropped = 0;
+  aiResults = 0;
+
+  constructor(plugin: DiscoveredPlugin, host: HostedPlugin, opts: SupervisorOptions) {
+    this.plugin = plugin;
+    this.host = host;
+    this.opts = {
+      restartMinMs: 1000, restartMaxMs: 60_000, startTimeoutMs: Math.max(plugin.limits.timeout_ms, 10_000), maxMessageBytes: 16 * 1024,
+      errorLogIntervalMs: 1000, ...opts,
+    };
+    host.onExit = (reason) => this.hostExited(reason);
+  }
+
+  get name(): string {
+    return this.plugin.name;
+  }
+
+  private get timeout(): number {
+    return this.plugin.limits.timeout_ms;
+  }
+
+  /** Starts the host and checks its info against what discovery expected. Rejects with PluginLoadError. */
+  async start(): Promise<PluginInfo> {
+    this.state = 'starting';
+    let raw: PluginInfo;
+    try {
+      raw = await withTimeout(this.host.start(this.opts.context), this.opts.startTimeoutMs, 'start');
+    } catch (e) {
+      this.state = 'stopped';
+      await this.host.stop().catch(() => {});
+      if (e instanceof PluginLoadError) throw e;
+      throw new PluginLoadError(this.plugin.origin, reasonOf(e));
+    }
+    const { info, reason } = validateInfo(raw, { name: this.plugin.name, type: this.plugin.type });
+    if (!info) {
+      this.state = 'stopped';
+      await this.host.stop().catch(() => {});
+      throw new PluginLoadError(this.plugin.origin, reason!);
+    }
+    this.info = info;
+    this.state = 'running';
+    return info;
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    const was = this.state;
+    this.state = 'stopped';
+    if (was !== 'stopped') await withTimeout(this.host.stop(), Math.max(this.timeout, 5000), 'stop').catch((e) => this.opts.log.warn(`plugin ${this.name}: ${reasonOf(e)}`));
+  }
+
+  // ---- failures, restarts ----
+
+  private report(reason: string): void {
+    const now = Date.now();
+    if (now - this.lastLogAt < this.opts.errorLogIntervalMs) {
+      this.suppressed++;
+      return;
+    }
+    const more = this.suppressed ? ` (and ${this.suppressed} more since the last report)` : '';
+    this.suppressed = 0;
+    this.lastLogAt = now;
+    this.opts.log.error(`Plugin communication failed: ${this.name}: ${reason}${more}`);
+  }
+
+  private failed(e: unknown): void {
+    const reason = reasonOf(e);
+    this.failures++;
+    this.consecutiveFailures++;
+    this.lastError = reason;
+    this.report(reason);
+    if (this.state === 'running' && this.consecutiveFailures >= this.opts.failureThreshold) {
+      this.markFailed(`${this.consecutiveFailures} consecutive errors`);
+    }
+  }
+
+  private succeeded(): void {
+    this.consecutiveFailures = 0;
+    this.restartDelay = 0;
+  }
+
+  private hostExited(reason: string): void {
+    if (this.state !== 'running') return;
+    this.failures++;
+    this.lastError = reason;
+    this.report(reason);
+    this.markFailed(reason);
+  }
+
+  /** Marks the plugin failed and schedules a restart (stop, then start) with exponential backoff. */
+  private markFailed(why: string): void {
+    this.state = 'failed';
+    this.restartDelay = this.restartDelay === 0 ? this.opts.restartMinMs : Math.min(this.restartDelay * 2, this.opts.restartMaxMs);
+    this.opts.log.error(`Plugin ${this.name} marked failed (${why}); restarting in ${this.restartDelay} ms`);
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => void this.restart(), this.restartDelay);
+    this.restartTimer.unref?.();
+  }
+
+  private async restart(): Promise<void> {
+    this.restartTimer = undefined;
+    if (this.state !== 'failed') return;
+    await withTimeout(this.host.stop(), Math.max(this.timeout, 5000), 'stop').catch(() => {});
+    try {
+      const raw = await withTimeout(this.host.start(this.opts.context), this.opts.startTimeoutMs, 'start');
+      const { info, reason } = validateInfo(raw, { name: this.plugin.name, type: this.plugin.type });
+      if (!info) throw new PluginCallError(reason!);
+      if ((this.state as SupervisedState) === 'stopped') return void (await this.host.stop().catch(() => {}));
+      this.info = info;
+      this.state = 'running';
+      this.consecutiveFailures = 0;
+      this.restarts++;
+      this.opts.log.info(`Plugin ${this.name} restarted (restart ${this.restarts})`);
+      this.pumpAi();
+    } catch (e) {
+      if ((this.state as SupervisedState) === 'stopped') return;
+      this.failures++;
+      this.lastError = reasonOf(e);
+      this.report(`restart failed: ${this.lastError}`);
+      this.markFailed('restart failed');
+    }
+  }
+
+  // ---- filter ----
+
+  filterStage(): FilterStage {
+    const sup = this;
+    return {
+      name: this.name,
+      get enabled() {
+        return sup.enabled;
+      },
+      set enabled(v: boolean) {
+        sup.enabled = v;
+      },
+      keepBatch: (entries) => this.filterBatch(entries),
+    };
+  }
+
+  private onError(n: number): FilterVerdicts {
+    this.failedOpen += n;
+    return new Array<boolean>(n).fill(this.plugin.limits.on_error === 'keep');
+  }
+
+  filterBatch(entries: readonly LogEntry[]): FilterVerdicts | Promise<FilterVerdicts> {
+    if (this.state !== 'running') return this.onError(entries.length);
+    this.calls++;
+    const t0 = performance.now();
+    let r: FilterVerdict[] | Promise<FilterVerdict[]>;
+    try {
+      r = this.host.filter!(entries, this.timeout);
+    } catch (e) {
+      return this.filterFailed(entries, e, t0);
+    }
+    if (r instanceof Promise) {
+      return withTimeout(r, this.timeout).then(
+        (v) => this.filterAnswered(entries, v, t0),
+        (e) => this.filterFailed(entries, e, t0),
+      );
+    }
+    const elapsed = performance.now() - t0;
+    if (elapsed / entries.length > this.timeout) {
+      // A sync call cannot be interrupted; it is reported and counted, and its answer used.
+      this.failed(new PluginCallError(`call took ${Math.round(elapsed)} ms, over timeout_ms ${this.timeout}`));
+    }
+    return this.filterAnswered(entries, r, t0);
+  }
+
+  private filterAnswered(entries: readonly LogEntry[], verdicts: unknown, t0: number): FilterVerdicts {
+    if (!Array.isArray(verdicts) || verdicts.length !== entries.length) {
+      return this.filterFailed(entries, new PluginCallError(Array.isArray(verdicts) ? `answered ${verdicts.length} verdicts for ${entries.length} entries` : 'malformed answer'), t0);
+    }
+    const out = this.checkVerdicts(entries, verdicts, t0);
+    if (out) this.succeeded();
+    return out ?? this.filterFailed(entries, new PluginCallError('malformed verdict (expected true, false or an entry)'), t0);
+  }
+
+  private filterFailed(entries: readonly LogEntry[], e: unknown, t0: number): FilterVerdicts {
+    this.failed(e);
+    if (e instanceof PartialFilterError && e.verdicts.length === entries.length) {
+      const fallback = this.plugin.limits.on_error === 'keep';
+      const verdicts = e.verdicts.map((v) => (v === undefined ? (this.failedOpen++, fallback) : v));
+      const checked = this.checkVerdicts(entries, verdicts, t0, e.verdicts);
+      if (checked) return checked;
+    }
+    const out = this.onError(entries.length);
+    this.trace(entries, out, t0, true);
+    return out;
+  }
+
+  /** Normalises verdicts: booleans pass, objects become checked frozen replacement copies. undefined = malformed. */
+  private checkVerdicts(entries: readonly LogEntry[], verdicts: readonly unknown[], t0: number, errored?: readonly unknown[]): FilterVerdicts | undefined {
+    const out: FilterVerdicts = new Array(entries.length);
+    for (let i = 0; i < entries.length; i++) {
+      const v = verdicts[i];
+      if (v === true || v === false) out[i] = v;
+      else if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+        const copy = this.replacement(entries[i]!, v as Record<string, unknown>);
+        if (!copy) return undefined;
+        out[i] = copy;
+      } else return undefined;
+    }
+    this.trace(entries, out, t0, false, errored);
+    return out;
+  }
+
+  /**
+   * A filter's replacement for an entry (e.g. redacted): a new entry built through the same
+   * sanitising door as inputs, keeping the original's timestamp, node, source and seq. The
+   * original object is not touched, so nothing else that holds it sees a change.
+   */
+  private replacement(orig: LogEntry, v: Record<string, unknown>): LogEntry | undefined {
+    if ((v as unknown) === orig) return orig;
+    if (typeof v.message !== 'string') return undefined;
+    const built = buildEntry(
+      { timestamp: orig.timestamp, level: typeof v.level === 'string' ? v.level : orig.level, module: typeof v.module === 'string' ? v.module : orig.module,
+        message: v.message, lang_key: v.lang_key, args: v.args, source: orig.source, fields: v.fields, truncated: orig.truncated === true },
+      { maxMessageBytes: this.opts.maxMessageBytes, defaultLevel: orig.level, defaultModule: orig.module, node: orig.node ?? '' },
+    );
+    const copy = orig.node === undefined || orig.seq !== undefined ? { ...built } : built;
+    if (orig.node === undefined && 'node' in copy) delete (copy as { node?: string }).node;
+    if (orig.seq !== undefined) (copy as { seq?: number }).seq = orig.seq;
+    const frozen = copy === built ? built : freezeEntry(copy);
+    this.opts.tracer?.carry(orig, frozen);
+    return frozen;
+  }
+
+  private trace(entries: readonly LogEntry[], verdicts: FilterVerdicts, t0: number, error: boolean, errored?: readonly unknown[]): void {
+    const tracer = this.opts.tracer;
+    if (!tracer?.enabled) return;
+    const micros = Math.round(((performance.now() - t0) * 1000) / Math.max(entries.length, 1));
+    for (let i = 0; i < entries.length; i++) {
+      const v = verdicts[i];
+      const verdict = error || (errored && errored[i] === undefined) ? 'error' : v === true ? 'keep' : v === false ? 'drop' : 'replace';
+      const step = { plugin: this.name, kind: this.plugin.kind, micros, verdict } as const;
+      tracer.record(entries[i]!, step);
+      if (typeof v === 'object' && v !== entries[i]) tracer.record(v, step);
+    }
+  }
+
+  // ---- sink ----
+
+  sinkStage(): SinkStage {
+    const sup = this;
+    return {
+      name: this.name,
+      get enabled() {
+        return sup.enabled;
+      },
+      set enabled(v: boolean) {
+        sup.enabled = v;
+      },
+      flush: (entries) => this.flushBatch(entries),
+      reopen: this.host.reopen ? () => this.host.reopen!() : undefined,
+      status: () => this.status(),
+    };
+  }
+
+  async flushBatch(entries: readonly LogEntry[]): Promise<void> {
+    // While failed the batch stays queued (the runner retries with backoff) until the restart.
+    if (this.state !== 'running') throw new PluginCallError(`${this.name} is ${this.state}`);
+    this.calls++;
+    try {
+      await withTimeout(Promise.resolve().then(() => this.host.flush!(entries, this.timeout)), this.timeout, 'flush');
+    } catch (e) {
+      this.failed(e);
+      throw e;
+    }
+    this.succeeded();
+  }
+
+  // ---- ai ----
+
+  aiStage(): AiStage {
+    const sup = this;
+    return {
+      name: this.name,
+      get enabled() {
+        return sup.enabled;
+      },
+      set enabled(v: boolean) {
+        sup.enabled = v;
+        if (v) sup.pumpAi();
+      },
+      offer: (entry) => this.offerAi(entry),
+    };
+  }
+
+  /** false = dropped (queue full or plugin down); the pipeline counts it. */
+  offerAi(entry: LogEntry): boolean {
+    // Results of analysers come back as entries: never analyse them again (no feedback loop).
+    if (entry.source?.startsWith('plugin:')) return true;
+    if (this.state !== 'running' || this.aiQueue.length >= this.plugin.limits.queue_length) {
+      this.aiDropped++;
+      return false;
+    }
+    this.aiQueue.push(entry);
+    this.pumpAi();
+    return true;
+  }
+
+  private pumpAi(): void {
+    while (this.enabled && this.state === 'running' && this.aiInflight < this.plugin.limits.max_inflight && this.aiQueue.length > 0) {
+      const entry = this.aiQueue.shift()!;
+      this.aiInflight++;
+      this.calls++;
+      void withTimeout(this.collect(entry), this.timeout, 'analyze').then(
+        (results) => {
+          this.succeeded();
+          for (const r of results) this.emitResult(r);
+        },
+        (e) => this.failed(e),
+      ).finally(() => {
+        this.aiInflight--;
+        this.pumpAi();
+      });
+    }
+  }
+
+  private async collect(entry: LogEntry): Promise<AiResult[]> {
+    const out: AiResult[] = [];
+    // Streamed results are emitted as they arrive; the timeout bounds the whole answer.
+    for await (const r of this.host.analyze!(entry, this.timeout)) {
+      if (r === null || typeof r !== 'object') throw new PluginCallError('malformed ai result');
+      if (this.state !== 'running') break;
+      this.emitResult(r);
+    }
+    return out;
+  }
+
+  private emitResult(r: AiResult): void {
+    this.aiResults++;
+    this.opts.context.emit({
+      level: r.level, module: 'AI', message: r.message ?? r.summary ?? '', lang_key: r.lang_key, args: r.args, fields: r.fields,
+    });
+  }
+
+  get aiQueued(): number {
+    return this.aiQueue.length;
+  }
+
+  // ---- lang ----
+
+  /** A catalogue resolver: errors are counted and answered as "no template". */
+  langResolver(): TemplateResolver {
+    return (key, lang) => {
+      if (!this.enabled || this.state !== 'running') return null;
+      try {
+        const t = this.host.resolve!(key, lang);
+        if (t !== null && typeof t !== 'string') throw new PluginCallError('malformed answer (expected a string or null)');
+        return t;
+      } catch (e) {
+        this.failed(e);
+        return null;
+      }
+    };
+  }
+
+  status(): Record<string, unknown> {
+    return {
+      state: this.state === 'running' ? (this.enabled ? 'enabled' : 'disabled') : this.state,
+      calls: this.calls, failures: this.failures, consecutive_failures: this.consecutiveFailures, restarts: this.restarts,
+      failed_open: this.failedOpen, last_error: this.lastError,
+      ...(this.plugin.type === 'ai' ? { ai_queued: this.aiQueue.length, ai_inflight: this.aiInflight, ai_dropped: this.aiDropped, ai_results: this.aiResults } : {}),
+      ...(this.host.status?.() ?? {}),
+    };
+  }
+}

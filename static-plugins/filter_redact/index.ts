@@ -1,0 +1,75 @@
+import { definePlugin, type FilterPlugin, type FilterVerdict } from '../../agent/plugins/types.ts';
+import { s, type Infer } from '../../agent/config/schema.ts';
+import type { LogEntry } from '../../agent/entry/entry.ts';
+
+/** Built-in patterns. Each masks the whole match, except token, which keeps the key name. */
+export const BUILTIN_PATTERNS = {
+  ipv4: /\b(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}\b/g,
+  ipv6: /\b(?:[0-9a-fA-F]{1,4}:){3,7}[0-9a-fA-F]{1,4}\b|\b(?:[0-9a-fA-F]{1,4}:){1,6}:(?:[0-9a-fA-F]{1,4}\b)?/g,
+  email: /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g,
+  // key=value / key: value for secret-looking keys, bearer tokens and JWTs.
+  token: /\b((?:api[_-]?key|access[_-]?token|token|secret|password|passwd|pwd|auth)\s*["']?\s*[:=]\s*["']?)[^\s"',;&]+|\b(Bearer\s+)[A-Za-z0-9._~+/-]+=*|\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/gi,
+} as const;
+type Builtin = keyof typeof BUILTIN_PATTERNS;
+
+const configSchema = s.object(
+  {
+    patterns: s.array(s.enum(Object.keys(BUILTIN_PATTERNS) as Builtin[], { doc: '' }), { default: ['ipv4', 'email', 'token'], doc: 'Built-in patterns to mask: ipv4, ipv6, email, token (secret=…, Bearer …, JWTs).' }),
+    custom: s.array(s.string({ minLength: 1, doc: '' }), { default: [], doc: 'Extra regular expressions whose matches are masked.' }),
+    mask: s.string({ default: '[REDACTED]', doc: 'Replacement text for a match.' }),
+    args: s.bool({ default: true, doc: 'Also mask lang args and string fields.' }),
+  },
+  { doc: 'filter_redact: forwards a masked copy of entries containing IPs, e-mail addresses or tokens; the original entry is never modified.' },
+);
+type Config = Infer<typeof configSchema>;
+
+/**
+ * Answers with a replacement copy when something was masked (the supervisor checks and freezes
+ * it and carries it on in place of the original); otherwise keeps the entry as it is.
+ */
+export default definePlugin({
+  info: { name: 'filter_redact', version: '1.0.0', author: 'Logloom Team', type: 'filter', capability: ['redact', 'copy'], mode: 'sync' },
+  configSchema,
+  create(): FilterPlugin {
+    let res: RegExp[] = [];
+    let mask = '[REDACTED]';
+    let alsoArgs = true;
+    const redact = (text: string): string => {
+      let out = text;
+      for (const re of res) out = out.replace(re, (m, keep1?: string, keep2?: string) => (typeof keep1 === 'string' ? keep1 : typeof keep2 === 'string' ? keep2 : '') + mask);
+      return out;
+    };
+    return {
+      init(ctx) {
+        const c = ctx.config as Config;
+        mask = c.mask;
+        alsoArgs = c.args;
+        res = [
+          ...c.patterns.map((p) => new RegExp(BUILTIN_PATTERNS[p].source, BUILTIN_PATTERNS[p].flags)),
+          ...c.custom.map((p, i) => {
+            try {
+              return new RegExp(p, 'g');
+            } catch (e) {
+              throw new Error(`custom[${i}]: ${(e as Error).message}`);
+            }
+          }),
+        ];
+      },
+      filter(e: LogEntry): FilterVerdict {
+        const message = redact(e.message);
+        let changed = message !== e.message;
+        let args = e.args;
+        let fields = e.fields;
+        if (alsoArgs && e.args) {
+          const a = e.args.map((x) => (typeof x === 'string' ? redact(x) : x));
+          if (a.some((x, i) => x !== e.args![i])) (args = a), (changed = true);
+        }
+        if (alsoArgs && e.fields) {
+          const f = Object.fromEntries(Object.entries(e.fields).map(([k, v]) => [k, typeof v === 'string' ? redact(v) : v]));
+          if (Object.keys(f).some((k) => f[k] !== e.fields![k])) (fields = f), (changed = true);
+        }
+        return changed ? { ...e, message, args, fields } : true;
+      },
+    };
+  },
+});
