@@ -7,7 +7,7 @@ export npm_config_nodedir := $(NODE_DIR)
 NODE := $(NODE_DIR)/bin/node --disable-warning=ExperimentalWarning
 TESTS ?= $(shell find test -name '*.test.ts' | sort)
 
-.PHONY: setup demo test typecheck unit test-plugins bench clean docs package rootfs
+.PHONY: setup demo test typecheck unit test-plugins static-table bundle bench clean docs package rootfs
 
 # System packages (apt, only when missing) and node_modules (npm ci, only when the lock changed).
 setup: node_modules/.stamp
@@ -27,6 +27,18 @@ typecheck: setup
 
 unit: setup
 	$(NODE) --test --test-concurrency=2 --test-timeout=120000 $(TESTS)
+
+# Conformance check of every plugin in the repository (logloom plugins check).
+test-plugins: setup
+	$(NODE) toolchain/test-plugins.ts
+
+# Regenerate the static plugin table and hosts table from a profile (PROFILE=default|locked).
+static-table: setup
+	$(NODE) toolchain/gen-static-table.ts --profile $(PROFILE)
+
+# One-file bundle of the CLI for a profile: dist/logloom-$(PROFILE).mjs
+bundle: setup
+	$(NODE) toolchain/bundle.ts --profile $(PROFILE)
 
 # Single executables: make package [TARGET="x64 arm64"|armv7] [PROFILE=default|locked] (docs/building.md)
 PROFILE ?= default

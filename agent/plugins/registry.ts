@@ -141,9 +141,7 @@ export class PluginRegistry {
   private async startSlot(slot: Slot, pipeline: Pipeline, catalogue?: Catalogue): Promise<void> {
     const p = slot.plugin!;
     const shown = shownName(p);
-    const factory = this.opts.hosts[p.kind];
-    if (!factory) return this.refuse(slot, new PluginLoadError(shown, `${p.kind} plugins are not supported in this build`));
-    // Verification happens before the file is loaded or spawned.
+    // Verification happens before anything of the file is loaded or spawned.
     if (p.file) {
       const sig = checkSignature(p.file, p.manifest, this.keys());
       slot.record.signature = sig.state;
@@ -152,6 +150,8 @@ export class PluginRegistry {
         return this.refuse(slot, new PluginLoadError(shown, `${sig.state}: ${sig.detail} (plugins.require_signature is on)`));
       }
     }
+    const factory = this.opts.hosts[p.kind];
+    if (!factory) return this.refuse(slot, new PluginLoadError(shown, `${p.kind} plugins are not supported in this build`));
     const baseCtx = this.opts.contextFor(p.name);
     const ctx: PluginContext = { ...baseCtx, chain: (e) => this.tracer.chain(e) };
     let sup: Supervisor;

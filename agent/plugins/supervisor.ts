@@ -384,10 +384,7 @@ export class Supervisor {
       this.aiInflight++;
       this.calls++;
       void withTimeout(this.collect(entry), this.timeout, 'analyze').then(
-        (results) => {
-          this.succeeded();
-          for (const r of results) this.emitResult(r);
-        },
+        () => this.succeeded(),
         (e) => this.failed(e),
       ).finally(() => {
         this.aiInflight--;
@@ -396,15 +393,30 @@ export class Supervisor {
     }
   }
 
-  private async collect(entry: LogEntry): Promise<AiResult[]> {
+  /** Streamed results are emitted as they arrive; the timeout bounds the whole answer. */
+  private async collect(entry: LogEntry, emit = true): Promise<AiResult[]> {
     const out: AiResult[] = [];
-    // Streamed results are emitted as they arrive; the timeout bounds the whole answer.
     for await (const r of this.host.analyze!(entry, this.timeout)) {
-      if (r === null || typeof r !== 'object') throw new PluginCallError('malformed ai result');
+      if (r === null || typeof r !== 'object' || Array.isArray(r)) throw new PluginCallError('malformed ai result (expected an object)');
       if (this.state !== 'running') break;
-      this.emitResult(r);
+      if (emit) this.emitResult(r);
+      else out.push(r);
     }
     return out;
+  }
+
+  /** One supervised analysis, results returned instead of emitted (`plugins check`). */
+  async analyzeOnce(entry: LogEntry): Promise<AiResult[]> {
+    if (this.state !== 'running') throw new PluginCallError(`${this.name} is ${this.state}`);
+    this.calls++;
+    try {
+      const r = await withTimeout(this.collect(entry, false), this.timeout, 'analyze');
+      this.succeeded();
+      return r;
+    } catch (e) {
+      this.failed(e);
+      throw e;
+    }
   }
 
   private emitResult(r: AiResult): void {
