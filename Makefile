@@ -25,7 +25,7 @@ test: setup typecheck unit
 typecheck: setup
 	tsc --noEmit -p .
 
-unit: setup
+unit: setup native
 	$(NODE) --test --test-concurrency=2 --test-timeout=120000 $(TESTS)
 
 # Conformance check of every plugin in the repository (logloom plugins check).
@@ -50,7 +50,7 @@ package: setup
 rootfs: package
 	@for t in $(TARGET); do toolchain/rootfs.sh $$t $(PROFILE) || exit 1; done
 
-bench: setup
+bench: setup native
 	@for b in bench/*.ts; do echo "== $$b"; $(NODE) $$b || exit 1; done
 
 clean:
@@ -59,3 +59,5 @@ clean:
 # Regenerates docs/configuration.md from the configuration schema.
 docs: setup
 	$(NODE) toolchain/gen-config-docs.ts
+
+include native/native.mk
