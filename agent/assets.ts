@@ -88,25 +88,39 @@ function uid(): number {
 }
 
 let chosenDir: string | undefined;
+let configuredDir: string | undefined;
+
+/** Sets the directory for unpacked native parts (from the configured runtime_dir); call before first use. */
+export function setRuntimeDir(dir: string | undefined): void {
+  configuredDir = dir;
+  chosenDir = undefined;
+}
 
 /**
- * Where unpacked assets go, first that works: the explicit dir, $LOGLOOM_RUNTIME_DIR, /run/logloom
- * (the default runtime_dir, a tmpfs on devices) when writable, else <tmpdir>/logloom-<uid>. The
- * directory must be ours and 0700 (a shared /tmp could otherwise hand us someone else's library);
- * the files inside are named by content hash so a new build never loads an old addon.
+ * Where unpacked assets go, first that works: the explicit dir, $LOGLOOM_RUNTIME_DIR, the
+ * configured one (<runtime_dir>/native), $XDG_RUNTIME_DIR/logloom, /run/logloom/native (root),
+ * /dev/shm/logloom-<uid>, <tmpdir>/logloom-<uid>. The root filesystem may be read-only. The
+ * directory must be ours and 0700 (a shared /tmp could otherwise hand us someone else's
+ * library); the files inside are named by content hash so a new build never loads an old addon.
  */
 export function unpackDir(explicit?: string): string {
   if (!explicit && chosenDir) return chosenDir;
-  const candidates = explicit ? [explicit] :
-    [process.env.LOGLOOM_RUNTIME_DIR, defaultPaths.runtimeDir, join(tmpdir(), `logloom-${uid()}`)].filter((d): d is string => !!d);
+  const u = uid();
+  const candidates = explicit ? [explicit] : [
+    process.env.LOGLOOM_RUNTIME_DIR,
+    configuredDir,
+    process.env.XDG_RUNTIME_DIR && join(process.env.XDG_RUNTIME_DIR, 'logloom'),
+    u === 0 ? join(defaultPaths.runtimeDir, 'native') : undefined,
+    `/dev/shm/logloom-${u}`,
+    join(tmpdir(), `logloom-${u}`),
+  ].filter((d): d is string => !!d);
   const why: string[] = [];
-  for (const base of candidates) {
-    const dir = join(base, 'lib');
+  for (const dir of candidates) {
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       const st = lstatSync(dir);
-      if (!st.isDirectory() || st.uid !== uid() || (st.mode & 0o077) !== 0) {
-        why.push(`${dir}: not a private directory of uid ${uid()}`);
+      if (!st.isDirectory() || st.uid !== u || (st.mode & 0o077) !== 0) {
+        why.push(`${dir}: not a private (0700) directory of uid ${u}`);
         continue;
       }
       accessSync(dir, constants.W_OK);

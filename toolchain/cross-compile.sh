@@ -23,7 +23,7 @@ command -v "$CC" >/dev/null || { echo "cross-compile: $CC not installed (toolcha
 out="$root/build/native/$target"
 mkdir -p "$out/plugins"
 native="$root/native"
-CFLAGS="-O2 -g0 -fPIC -Wall -Wextra -D_GNU_SOURCE -I$native/include -I$native/common"
+CFLAGS="-std=gnu11 -Os -fPIC -Wall -Wextra -I$native/include -I$native/common"
 
 # The N-API addon, against the target runtime's own headers.
 if [ -f "$native/binding.gyp" ]; then
@@ -39,6 +39,7 @@ if [ -f "$native/binding.gyp" ]; then
   addon=$(find "$gyp_build/build/Release" -maxdepth 1 -name '*.node' | head -n1)
   [ -n "$addon" ] || { echo "cross-compile: node-gyp produced no .node in $gyp_build/build/Release" >&2; exit 1; }
   cp "$addon" "$out/logloom_native.node"
+  "${prefix}strip" --strip-unneeded "$out/logloom_native.node"
   echo "cross-compile: $target addon -> build/native/$target/logloom_native.node" >&2
 else
   echo "cross-compile: native/binding.gyp not in this checkout yet; no addon for $target" >&2
@@ -47,7 +48,7 @@ fi
 # The plugin host program (a crash in a .so plugin kills it, not the agent).
 if compgen -G "$native/plugin-host/*.c" >/dev/null; then
   # shellcheck disable=SC2086
-  $CC $CFLAGS -o "$out/logloom-plugin-host" "$native"/plugin-host/*.c $(compgen -G "$native/common/*.c" || true) -ldl -lpthread
+  $CC $CFLAGS -s -o "$out/logloom-plugin-host" "$native"/plugin-host/*.c $(compgen -G "$native/common/*.c" || true) -ldl -lpthread
   echo "cross-compile: $target plugin host -> build/native/$target/logloom-plugin-host" >&2
 else
   echo "cross-compile: native/plugin-host not in this checkout yet; no plugin host for $target" >&2
