@@ -34,7 +34,7 @@ if [ -f "$native/binding.gyp" ]; then
   (
     cd "$gyp_build"
     CC=$CC CXX=$CXX LINK=$CXX AR=${prefix}ar \
-      "$root/node_modules/.bin/node-gyp" rebuild --arch="$gyp_arch" --nodedir="$nodedir" >&2
+      "$root/node_modules/.bin/node-gyp" rebuild --arch="$gyp_arch" --nodedir="$nodedir" --loglevel=warn >&2
   )
   addon=$(find "$gyp_build/build/Release" -maxdepth 1 -name '*.node' | head -n1)
   [ -n "$addon" ] || { echo "cross-compile: node-gyp produced no .node in $gyp_build/build/Release" >&2; exit 1; }

@@ -6,7 +6,8 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createConnection } from 'node:net';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, tempDir } from '../helpers/agent.ts';
 import { waitForLines } from '../helpers/wait.ts';
@@ -53,8 +54,13 @@ test('arm64 executable under qemu-aarch64-static: --version, check-config on the
   assert.match(d.stdout, /logloom\.yaml: ok/);
 });
 
-test('arm64 executable under qemu-aarch64-static: reads a unix socket and every entry reaches the file sink; x64 status talks to it', async () => {
+test('arm64 executable under qemu-aarch64-static: unix socket → C filter plugin built for arm64 (in the arm64 plugin host) → file sink, every kept entry arrives; x64 status talks to it', async () => {
   const dir = tempDir('logloom-arm64-');
+  mkdirSync(join(dir, 'plugins'));
+  // The example C plugin, cross-compiled here with Debian's gcc-aarch64-linux-gnu.
+  execFileSync('aarch64-linux-gnu-gcc', ['-shared', '-fPIC', '-O2', `-I${join(ROOT, 'native/include')}`,
+    '-o', join(dir, 'plugins/filter_keyword.so'), join(ROOT, 'native/examples/filter_keyword.c')]);
+  assert.match(execFileSync('file', ['-b', join(dir, 'plugins/filter_keyword.so')], { encoding: 'utf8' }), /ARM aarch64/);
   const cfg = join(dir, 'logloom.yaml');
   writeFileSync(cfg, `logloom:
   node_id: arm-gw
@@ -65,32 +71,39 @@ test('arm64 executable under qemu-aarch64-static: reads a unix socket and every 
       path: ${dir}/run/ingest.sock
       when_full: block
   plugins:
-    enabled: [sink_file]
+    dirs: [${dir}/plugins]
+    enabled: [filter_keyword, sink_file]
     config:
+      filter_keyword: { keyword: heartbeat, action: drop }
       sink_file: { path: ${dir}/out.log, format: json }
   control:
     socket: ${dir}/run/control.sock
 `);
-  const agent = start(...arm64(['run', '-c', cfg], { env: { ...process.env, LOGLOOM_RUNTIME_DIR: `${dir}/run` } }));
+  const agent = start(...arm64(['run', '-c', cfg]));
   try {
     await Promise.race([
-      agent.stderr.waitFor(/started on node arm-gw/, 60_000),
+      agent.stderr.waitFor(/started on node arm-gw \(1 inputs, 2 plugins\)/, 60_000),
       agent.exited.then(({ code }) => { throw new Error(`arm64 agent exited with ${code}:\n${agent.stderr.lines.join('\n')}`); }),
     ]);
     const N = 500;
     const sock = createConnection(`${dir}/run/ingest.sock`);
-    for (let i = 0; i < N; i++) sock.write(JSON.stringify({ level: i % 2 ? 'WARN' : 'INFO', module: 'arm', message: `entry ${i}` }) + '\n');
+    for (let i = 0; i < N; i++) {
+      const message = i % 5 === 0 ? `heartbeat ${i}` : `entry ${i}`;
+      sock.write(JSON.stringify({ level: i % 2 ? 'WARN' : 'INFO', module: 'arm', message }) + '\n');
+    }
     sock.end();
-    const lines = await waitForLines(`${dir}/out.log`, N, 60_000);
+    const kept = Array.from({ length: N }, (_, i) => i).filter((i) => i % 5 !== 0).map((i) => `entry ${i}`);
+    const lines = await waitForLines(`${dir}/out.log`, kept.length, 60_000);
     const got = lines.map((l) => JSON.parse(l) as { message: string; node: string; module: string });
-    assert.equal(got.length, N);
-    assert.deepEqual(new Set(got.map((e) => e.message)), new Set(Array.from({ length: N }, (_, i) => `entry ${i}`)));
+    assert.deepEqual(got.map((e) => e.message).sort(), [...kept].sort());
     assert.ok(got.every((e) => e.node === 'arm-gw' && e.module === 'ARM'));
 
     const st = await runTo(X64, ['status', '--json', '--socket', `${dir}/run/control.sock`], { env: BARE_ENV });
     assert.equal(st.code, 0, st.stderr);
     const status = JSON.parse(st.stdout) as { inputs: { received: number }[] };
     assert.equal(status.inputs[0]!.received, N);
+    // The plugin host was unpacked from the executable into the private runtime directory.
+    assert.match(st.stdout, /filter_keyword/);
   } finally {
     // The agent is unshare's only child: SIGTERM it directly so that it drains and exits 0.
     const child = Number(readFileSync(`/proc/${agent.pid}/task/${agent.pid}/children`, 'utf8').trim().split(' ')[0]);
