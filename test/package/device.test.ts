@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
+import { createSocket } from 'node:dgram';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, LineWatcher, tempDir } from '../helpers/agent.ts';
@@ -37,12 +38,17 @@ test('device: rootfs-arm64 on a read-only BusyBox root, S50logloom start/reload/
   const device = join(dir, 'root');
   execFileSync(join(ROOT, 'toolchain/device-root.sh'), [device], { stdio: ['ignore', 'ignore', 'inherit'] });
   execFileSync('tar', ['-xzf', tarball, '-C', device, '--keep-directory-symlink']);
-  // Like an integrator would: the shipped config with the metrics port moved off 9880 (shared machine).
+  // Like an integrator would: the shipped config with its ports moved (a shared test machine).
   const port = await freePort();
+  const syslogPort = await freePort();
   const cfgPath = join(device, 'etc/logloom/logloom.yaml');
   const shipped = readFileSync(cfgPath, 'utf8');
   assert.match(shipped, /http: 127\.0\.0\.1:9880/);
-  execFileSync('sed', ['-i', `s/127.0.0.1:9880/127.0.0.1:${port}/`, cfgPath]);
+  assert.match(shipped, /udp:127\.0\.0\.1:5514/);
+  assert.match(shipped, /- type: kmsg/);
+  // /dev/kmsg cannot be read from inside a user namespace (EPERM without CAP_SYSLOG on the host),
+  // so the emulated device goes without the kernel input.
+  execFileSync('sed', ['-i', `s/127.0.0.1:9880/127.0.0.1:${port}/; s/udp:127.0.0.1:5514/udp:127.0.0.1:${syslogPort}/; /- type: kmsg/d`, cfgPath]);
   const state = join(dir, 'state');
   const run = join(dir, 'run');
   mkdirSync(state, { mode: 0o750 });
@@ -74,6 +80,11 @@ test('device: rootfs-arm64 on a read-only BusyBox root, S50logloom start/reload/
     const first = Array.from({ length: 100 }, (_, i) => `before ${i}`);
     await send(join(run, 'ingest.sock'), first);
     await waitForLines(outLog, 100, 60_000);
+    // And a syslog datagram, as BusyBox syslogd -R would relay it.
+    const udp = createSocket('udp4');
+    await new Promise<void>((resolve, reject) => udp.send('<11>Nov 25 12:00:00 gw pumpd[42]: pump stalled', syslogPort, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+    udp.close();
+    await waitForFile(outLog, (t) => (/pump stalled/.test(t) ? true : undefined), 30_000);
 
     // Health over loopback from the host.
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
@@ -92,9 +103,10 @@ test('device: rootfs-arm64 on a read-only BusyBox root, S50logloom start/reload/
     await waitForFile(agentLog, (t) => (/agent exited \(status \d+\); respawning/.test(t) ? true : undefined), 5_000);
     const second = Array.from({ length: 100 }, (_, i) => `after ${i}`);
     await send(join(run, 'ingest.sock'), second);
-    const lines = (await waitForLines(outLog, 200, 60_000)).map((l) => JSON.parse(l) as { message: string; module: string });
-    assert.deepEqual(new Set(lines.map((e) => e.message)), new Set([...first, ...second]));
-    assert.ok(lines.every((e) => e.module === 'DEV'));
+    const lines = (await waitForLines(outLog, 201, 60_000)).map((l) => JSON.parse(l) as { message: string; module: string; source: string });
+    const fromUnix = lines.filter((e) => e.source === 'unix');
+    assert.deepEqual(new Set(fromUnix.map((e) => e.message)), new Set([...first, ...second]));
+    assert.ok(fromUnix.every((e) => e.module === 'DEV'));
 
     assert.equal(await command('stop'), 0);
     assert.ok(!existsSync(join(run, 'logloom.pid')), 'pid file removed on stop');
