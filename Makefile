@@ -7,7 +7,7 @@ export npm_config_nodedir := $(NODE_DIR)
 NODE := $(NODE_DIR)/bin/node --disable-warning=ExperimentalWarning
 TESTS ?= $(shell find test -name '*.test.ts' | sort)
 
-.PHONY: setup demo test typecheck unit test-plugins static-table bundle bench clean docs
+.PHONY: setup demo test typecheck unit test-plugins static-table bundle bench clean docs package rootfs
 
 # System packages (apt, only when missing) and node_modules (npm ci, only when the lock changed).
 setup: node_modules/.stamp
@@ -33,13 +33,21 @@ test-plugins: setup
 	$(NODE) toolchain/test-plugins.ts
 
 # Regenerate the static plugin table and hosts table from a profile (PROFILE=default|locked).
-PROFILE ?= default
 static-table: setup
 	$(NODE) toolchain/gen-static-table.ts --profile $(PROFILE)
 
 # One-file bundle of the CLI for a profile: dist/logloom-$(PROFILE).mjs
 bundle: setup
 	$(NODE) toolchain/bundle.ts --profile $(PROFILE)
+
+# Single executables: make package [TARGET="x64 arm64"|armv7] [PROFILE=default|locked] (docs/building.md)
+TARGET ?= x64 arm64
+package: setup
+	$(NODE) toolchain/package.ts --profile $(PROFILE) $(addprefix --target ,$(TARGET))
+
+# Device overlays: dist/rootfs-<target>.tar.gz with the executable at usr/bin/logloom
+rootfs: package
+	@for t in $(TARGET); do toolchain/rootfs.sh $$t $(PROFILE) || exit 1; done
 
 bench: setup native
 	@for b in bench/*.ts; do echo "== $$b"; $(NODE) $$b || exit 1; done
