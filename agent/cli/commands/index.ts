@@ -7,5 +7,6 @@ import { send } from './send.ts';
 import { lang } from './lang.ts';
 import { demo } from './demo.ts';
 import { aggregator } from './aggregator.ts';
+import { spool } from './spool.ts';
 
-export const COMMANDS: Command[] = [run, checkConfig, status, send, lang, demo, aggregator];
+export const COMMANDS: Command[] = [run, checkConfig, status, send, lang, demo, aggregator, spool];
