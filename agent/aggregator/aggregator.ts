@@ -105,8 +105,8 @@ export class Aggregator {
   /** Nodes with state in the embedded store show in `status` before they reconnect. */
   private async loadKnownNodes(): Promise<void> {
     if (!(this.store instanceof NdjsonStore)) return;
-    const names = await readdir(this.store.dir).catch(() => [] as string[]);
-    for (const n of names.filter((x) => NODE_ID_PATTERN.test(x))) {
+    const dirents = await readdir(this.store.dir, { withFileTypes: true }).catch(() => []);
+    for (const n of dirents.filter((d) => d.isDirectory() && NODE_ID_PATTERN.test(d.name)).map((d) => d.name)) {
       this.nodes.stored(n, await this.store.state(n));
     }
   }
