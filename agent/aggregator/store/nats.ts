@@ -117,7 +117,12 @@ export class NatsStore implements Store {
   }
 
   async close(): Promise<void> {
-    await this.nc?.drain().catch(() => {});
+    const nc = this.nc;
+    if (!nc || nc.isClosed()) return;
+    // drain() waits for the server to confirm; with the cluster unreachable it would wait forever.
+    const timer = new Promise((r) => setTimeout(r, this.cfg.timeout).unref());
+    await Promise.race([nc.drain().catch(() => {}), timer]);
+    if (!nc.isClosed()) await nc.close().catch(() => {});
   }
 
   status(): Record<string, unknown> {
