@@ -4,7 +4,7 @@
  * `logloom aggregator` process, until every batch is acknowledged, i.e. durably stored. Also the
  * aggregator's CPU seconds per million entries and peak RSS. Stores: NDJSON with fsync always,
  * NDJSON with fsync interval, NATS JetStream (a real single nats-server). Median of 5 runs.
- * Re-run: make bench  (or: node bench/aggregator.ts [entries] [agents])
+ * Re-run: make bench  (or: node bench/aggregator.ts [entries] [agents] [ndjson|nats])
  */
 import { encodeBatch, encodeBodySync, joinLines } from '../agent/forward/protocol/index.ts';
 import { tempDir } from '../test/helpers/agent.ts';
@@ -48,12 +48,17 @@ function send(c: RawAgent, fs: Buffer[]): Promise<void> {
   });
 }
 
+let runId = 0;
+
 async function once(store: string, nodeFrames: { frames: Buffer[]; rawBytes: number }[]) {
+  // Fresh node ids each run: the JetStream bucket outlives the aggregator, and would (rightly)
+  // acknowledge a second run's batches as duplicates without storing them.
+  const run = ++runId;
   const agg = await startAggregator('', tempDir('logloom-bench-agg-'), '    auth:\n      mode: none\n' + store);
   const pid = agg.proc.pid!;
   const clients = await Promise.all(nodeFrames.map(async (_, k) => {
     const c = await RawAgent.connect(agg.port);
-    await c.hello(`bench-${k}`, '');
+    await c.hello(`bench-${run}-${k}`, '');
     return c;
   }));
   const cpu0 = cpuSeconds(pid);
@@ -68,14 +73,15 @@ async function once(store: string, nodeFrames: { frames: Buffer[]; rawBytes: num
   return { eps: N / secs, mibps: raw / secs / 2 ** 20, cpuPerM: (cpu / N) * 1e6, rss };
 }
 
-header(`aggregator ingest: ${AGENTS} agents -> logloom aggregator, ${fmt(N)} entries (${PER_BATCH}/batch, deflate, ${WINDOW} in flight) x ${RUNS} runs`, 'node bench/aggregator.ts [entries] [agents]');
+header(`aggregator ingest: ${AGENTS} agents -> logloom aggregator, ${fmt(N)} entries (${PER_BATCH}/batch, deflate, ${WINDOW} in flight) x ${RUNS} runs`, 'node bench/aggregator.ts [entries] [agents] [ndjson|nats]');
 const nodeFrames = Array.from({ length: AGENTS }, (_, k) => frames(k, Math.ceil(N / AGENTS)));
 const nats = await startNats(tempDir('logloom-bench-nats-'));
-const stores: [string, string][] = [
+const only = process.argv[4];
+const stores: [string, string][] = ([
   ['ndjson, fsync always', '    ndjson:\n      fsync: always\n'],
   ['ndjson, fsync interval', '    ndjson:\n      fsync: interval\n'],
   ['nats jetstream (1 server)', `    store: nats\n    nats:\n      servers: [${nats.url}]\n`],
-];
+] as [string, string][]).filter(([name]) => !only || name.startsWith(only));
 for (const [name, cfg] of stores) {
   const runs = [];
   for (let i = 0; i < RUNS; i++) runs.push(await once(cfg, nodeFrames));

@@ -7,7 +7,7 @@ import { runCli, tempDir } from '../helpers/agent.ts';
 import { entries, RawAgent, startAggregator, type RunningAggregator } from './helpers.ts';
 import { startNats, type RunningNats } from './nats-server.ts';
 
-/** Every message of the stream, in stream order: subject and decoded entry. */
+/** Every entry of the stream, in stream order, with the subject of its message (a message holds NDJSON). */
 async function streamMessages(url: string): Promise<{ subject: string; entry: Record<string, unknown> }[]> {
   const nc: NatsConnection = await connect({ servers: url });
   try {
@@ -16,7 +16,7 @@ async function streamMessages(url: string): Promise<{ subject: string; entry: Re
     const out: { subject: string; entry: Record<string, unknown> }[] = [];
     for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
       const m = await jsm.streams.getMessage('LOGLOOM', { seq });
-      out.push({ subject: m.subject, entry: m.json() });
+      for (const line of m.string().split('\n').filter(Boolean)) out.push({ subject: m.subject, entry: JSON.parse(line) as Record<string, unknown> });
     }
     return out;
   } finally {
@@ -46,11 +46,16 @@ describe('aggregator with a NATS JetStream store (real nats-server)', () => {
     const c = await RawAgent.connect(a1.port);
     const w = await c.hello('gw-n', '');
     assert.equal(w.type === 'WELCOME' && w.lastSeq, 0);
-    assert.deepEqual(await c.batch(1, entries(3, 0)), { type: 'ACK', seq: 1 });
+    assert.deepEqual(await c.batch(1, entries(4, 0)), { type: 'ACK', seq: 1 });
     await c.end();
     const msgs = await streamMessages(nats.url);
-    assert.deepEqual(msgs.map((m) => m.subject), ['logloom.gw-n.WARN', 'logloom.gw-n.INFO', 'logloom.gw-n.INFO']);
-    assert.deepEqual(msgs.map((m) => m.entry.message), ['m0', 'm1', 'm2']);
+    // Levels WARN, INFO, INFO, WARN: three messages, the INFO run in one.
+    assert.deepEqual(msgs.map((m) => m.subject), ['logloom.gw-n.WARN', 'logloom.gw-n.INFO', 'logloom.gw-n.INFO', 'logloom.gw-n.WARN']);
+    assert.deepEqual(msgs.map((m) => m.entry.message), ['m0', 'm1', 'm2', 'm3']);
+    const nc = await connect({ servers: nats.url });
+    const info = await (await nc.jetstreamManager()).streams.info('LOGLOOM');
+    await nc.close();
+    assert.equal(info.state.messages, 3);
     assert.ok(msgs.every((m) => m.entry.node === 'gw-n'));
   });
 
@@ -58,10 +63,10 @@ describe('aggregator with a NATS JetStream store (real nats-server)', () => {
     const c = await RawAgent.connect(a2.port);
     const w = await c.hello('gw-n', '');
     assert.equal(w.type === 'WELCOME' && w.lastSeq, 1);
-    assert.deepEqual(await c.batch(1, entries(3, 0)), { type: 'ACK', seq: 1 }, 'a replay is acknowledged');
-    assert.deepEqual(await c.batch(2, entries(2, 3)), { type: 'ACK', seq: 2 });
+    assert.deepEqual(await c.batch(1, entries(4, 0)), { type: 'ACK', seq: 1 }, 'a replay is acknowledged');
+    assert.deepEqual(await c.batch(2, entries(2, 4)), { type: 'ACK', seq: 2 });
     await c.end();
-    assert.deepEqual((await streamMessages(nats.url)).map((m) => m.entry.message), ['m0', 'm1', 'm2', 'm3', 'm4']);
+    assert.deepEqual((await streamMessages(nats.url)).map((m) => m.entry.message), ['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
   });
 
   it('with nats-server down there is no ACK (ERROR STORAGE_FAILED); after it is back the replay is stored once', async () => {
@@ -71,7 +76,7 @@ describe('aggregator with a NATS JetStream store (real nats-server)', () => {
     const w = await c.hello('gw-n', '');
     // The aggregator may or may not still know the node's state; either way nothing is acked.
     if (w.type === 'WELCOME') {
-      c.sendBatch(3, entries(2, 5));
+      c.sendBatch(3, entries(2, 6));
       const e = await c.waitFor((m) => m.type === 'ERROR');
       assert.equal(e.type === 'ERROR' && e.code, ErrorCode.STORAGE_FAILED);
     } else {
@@ -85,9 +90,9 @@ describe('aggregator with a NATS JetStream store (real nats-server)', () => {
     const again = await RawAgent.connect(a1.port);
     const w2 = await again.hello('gw-n', '');
     assert.equal(w2.type === 'WELCOME' && w2.lastSeq, 2, 'batch 3 was never acknowledged');
-    assert.deepEqual(await again.batch(3, entries(2, 5)), { type: 'ACK', seq: 3 });
+    assert.deepEqual(await again.batch(3, entries(2, 6)), { type: 'ACK', seq: 3 });
     await again.end();
-    assert.deepEqual((await streamMessages(nats.url)).map((m) => m.entry.message), ['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6']);
+    assert.deepEqual((await streamMessages(nats.url)).map((m) => m.entry.message), ['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7']);
     const st = JSON.parse((await runCli(['status', '--socket', a1.control, '--json'])).stdout) as { store: { type: string; connected: boolean }; rejected: Record<string, number> };
     assert.equal(st.store.type, 'nats');
     assert.ok(st.rejected.storage_failed! >= 1);
