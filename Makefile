@@ -30,7 +30,7 @@ unit: setup native
 	$(NODE) --test --test-concurrency=2 --test-timeout=120000 $(TESTS)
 
 # Conformance check of every plugin in the repository (logloom plugins check).
-test-plugins: setup
+test-plugins: setup native
 	$(NODE) toolchain/test-plugins.ts
 
 # Regenerate the static plugin table and hosts table from a profile (PROFILE=default|locked).
