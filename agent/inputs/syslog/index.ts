@@ -99,7 +99,6 @@ export function create(config: SyslogInputConfig, ctx: InputContext): Input {
         void ctx.drained().then(() => (udpPaused = false));
       }
     });
-    sock.on('error', (e) => ctx.log.warn(`udp ${formatHostPort(addr)}: ${e.message}`));
     await new Promise<void>((resolve, reject) => {
       sock.once('error', reject);
       sock.bind(addr.port, addr.host, () => {
@@ -107,6 +106,7 @@ export function create(config: SyslogInputConfig, ctx: InputContext): Input {
         resolve();
       });
     });
+    sock.on('error', (e) => ctx.log.warn(`udp ${formatHostPort(addr)}: ${e.message}`));
     udp.push({ sock, addr });
   }
 
