@@ -135,7 +135,8 @@ test('syslog input over TLS (RFC 5425, real certificate made by openssl): octet-
   const dir = tempDir();
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=localhost',
     '-keyout', `${dir}/key.pem`, '-out', `${dir}/cert.pem`], { stdio: 'ignore' });
-  const agent = await startAgent(CONFIG.replace('max_connections: 4', 'max_message_bytes: 1KiB\n      tls: { cert: DIR/cert.pem, key: DIR/key.pem }'), dir);
+  const agent = await startAgent(CONFIG.replace('max_connections: 4', 'max_message_bytes: 1KiB\n      tls: { cert: DIR/cert.pem, key: DIR/key.pem }')
+    .replace('listen: [udp:127.0.0.1:0, tcp:127.0.0.1:0]', 'listen: [udp:127.0.0.1:0, tcp:127.0.0.1:0, tls:127.0.0.1:0]'), dir);
   try {
     const listening: string = (await status(agent)).inputs[0].listening;
     const tlsPort = Number(/tls:127\.0\.0\.1:(\d+)/.exec(listening)![1]);
