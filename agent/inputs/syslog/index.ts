@@ -12,13 +12,13 @@ import { InputStartError } from '../errors.ts';
 import { parseSyslog } from './parse.ts';
 import { draftFromSyslog } from './message.ts';
 
-export const schema = inputSchema('Syslog receiver: RFC 3164 and RFC 5424 over UDP and TCP (octet-counted or newline framing, RFC 6587).', {
+export const schema = inputSchema('Syslog receiver: RFC 3164 and RFC 5424 over UDP, TCP and TLS (octet-counted or newline framing, RFC 6587).', {
   listen: s.array(s.string({ doc: '', pattern: /^(?:udp|tcp|tls):(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}$/, patternDoc: 'udp:host:port, tcp:host:port or tls:host:port, e.g. udp:0.0.0.0:514' }), {
     default: ['udp:0.0.0.0:514'],
     doc: 'Listeners, each udp:host:port, tcp:host:port or tls:host:port (RFC 5425, needs the tls block; IPv6 as [::]:514); port 0 picks a free port (shown by `logloom status`).',
   }),
   max_message_bytes: s.size({ min: 480, max: 16 * 1024 * 1024, default: 64 * 1024, doc: 'Longest message kept; the rest of a longer one is discarded and the entry marked truncated.' }),
-  max_connections: s.int({ min: 1, max: 65536, default: 256, doc: 'Concurrent TCP clients (over all tcp listeners); more are refused and counted.' }),
+  max_connections: s.int({ min: 1, max: 65536, default: 256, doc: 'Concurrent TCP and TLS clients (over all of this input\'s listeners); more are refused and counted.' }),
   tls: { ...tlsSchema, doc: 'Certificate and key for the tls: listeners (node:tls); required when there is one.' },
 });
 export type SyslogInputConfig = Infer<typeof schema> & { type: 'syslog' };
@@ -28,6 +28,11 @@ function malformedDraft(text: string, cut: boolean, source: string, receivedAt: 
   return { message: text, source, receivedAt, truncated: cut || undefined };
 }
 
+/**
+ * One input, several listeners. Each message (a datagram, or a frame of a TCP/TLS stream) becomes
+ * one entry; TCP/TLS connections are paused under backpressure, UDP datagrams are dropped and
+ * counted while the buffer is full (they cannot be paused).
+ */
 export function create(config: SyslogInputConfig, ctx: InputContext): Input {
   const servers: { server: StreamServer; proto: 'tcp' | 'tls' }[] = [];
   const udp: { sock: UdpSocket; addr: ListenAddress }[] = [];
@@ -130,8 +135,8 @@ export function create(config: SyslogInputConfig, ctx: InputContext): Input {
       ctx.log.info(`listening on ${listening().join(' ')}`);
     },
     async stop() {
-      for (const u of udp) await new Promise<void>((resolve) => u.sock.close(() => resolve()));
-      await Promise.all(servers.map((sv) => sv.server.stop()));
+      for (const u of udp.splice(0)) await new Promise<void>((resolve) => u.sock.close(() => resolve()));
+      await Promise.all(servers.splice(0).map((sv) => sv.server.stop()));
     },
     status: () => ({
       listening: listening().join(' '),
