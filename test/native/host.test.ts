@@ -138,7 +138,7 @@ test('native process: an endless loop times out and the stalled host is killed',
 test('native process: the host process stays small (RSS under 2 MiB beyond the plugin)', async () => {
   const h = track(new NativeProcessHost(discovered(keyword, 'filter', 'filter_keyword')));
   await h.start(ctx());
-  await h.filter(entries(...Array.from({ length: 1000 }, (_, i) => `line ${i}`)), 2000);
+  await h.filter(entries(...Array.from({ length: 5000 }, (_, i) => `line ${i} ${"x".repeat(100)}`)), 5000);
   const status = readFileSync(`/proc/${h.status().pid}/status`, 'utf8');
   const rssKb = Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]);
   // filter_keyword itself holds a few KiB; the rest is the host, libc and the loader.
