@@ -108,10 +108,10 @@ static napi_value RingDrain(napi_env env, napi_callback_info info) {
   for (int attempt = 0; attempt < 1000; attempt++) {
     uint32_t records;
     size_t bytes;
-    int32_t tail;
-    ring_drain_plan(ring, max_records, (size_t)max_bytes, &records, &bytes, &tail);
+    int32_t tail, evseq;
+    ring_drain_plan(ring, max_records, (size_t)max_bytes, &records, &bytes, &tail, &evseq);
     if (records == 0) {
-      ring_drain_commit(ring, tail, 0, NULL, 0); /* steps over a lone wrap marker */
+      ring_drain_commit(ring, tail, evseq, 0, NULL, 0); /* steps over a lone wrap marker */
       napi_value nul;
       napi_get_null(env, &nul);
       return nul;
@@ -119,7 +119,7 @@ static napi_value RingDrain(napi_env env, napi_callback_info info) {
     void *out;
     napi_value buf;
     CHECK(napi_create_buffer(env, bytes, &out, &buf));
-    if (ring_drain_commit(ring, tail, records, out, bytes) == 0) return buf;
+    if (ring_drain_commit(ring, tail, evseq, records, out, bytes) == 0) return buf;
   }
   napi_throw_error(env, "ERR_LOGLOOM_NATIVE", "ringDrain: producer kept evicting");
   return NULL;
