@@ -5,15 +5,8 @@
  */
 import { ConfigError } from '../config/validate.ts';
 import { VERSION } from '../agent.ts';
-import { UsageError, type Command } from './command.ts';
-import { run } from './commands/run.ts';
-import { checkConfig } from './commands/check-config.ts';
-import { status } from './commands/status.ts';
-import { send } from './commands/send.ts';
-import { lang } from './commands/lang.ts';
-import { demo } from './commands/demo.ts';
-
-export const COMMANDS: Command[] = [run, checkConfig, status, send, lang, demo];
+import { UsageError } from './command.ts';
+import { COMMANDS } from './commands/index.ts';
 
 function help(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -56,5 +49,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const code = await main(process.argv.slice(2));
-process.exitCode = code;
+// No top-level await: the single executable runs this bundled as CommonJS (Node 24's SEA has no ESM entry).
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -4,11 +4,12 @@ import { defaultPaths } from './paths.ts';
 import { LEVELS } from '../entry/level.ts';
 import { INPUT_KINDS } from '../inputs/index.ts';
 import { pluginsSchema } from '../plugins/config.ts';
+import { aggregatorSchema } from '../aggregator/config.ts';
 
 /** The root schema under `logloom:`; each component owns the schema of its own section. */
 export const agentSchema = s.object(
   {
-    node_id: s.string({ default: hostname(), doc: 'This gateway\'s id, carried by every entry and used by the aggregator (default: the host name).', pattern: /^[A-Za-z0-9_.-]{1,64}$/, patternDoc: 'an id of 1 to 64 characters [A-Za-z0-9_.-]' }),
+    node_id: s.string({ default: hostname(), defaultDoc: 'the host name', doc: 'This gateway\'s id, carried by every entry and used by the aggregator (default: the host name).', pattern: /^[A-Za-z0-9_.-]{1,64}$/, patternDoc: 'an id of 1 to 64 characters [A-Za-z0-9_.-]' }),
     language: s.string({ default: 'en', doc: 'Language of the agent\'s own messages and of rendered lang keys (en, zh, or one a lang plugin provides). Switch at run time with `logloom lang set`.' }),
     log_level: s.enum(LEVELS, { default: 'INFO', doc: 'Lowest level of the agent\'s own diagnostics on stderr.' }),
     data_dir: s.string({ default: defaultPaths.dataDir, doc: 'Persistent state: file offsets, spool, plugin state.' }),
@@ -17,8 +18,8 @@ export const agentSchema = s.object(
     shutdown_grace: s.duration({ min: 0, max: 600_000, default: 5000, doc: 'On SIGTERM, how long to keep draining queued entries into sinks before exiting.' }),
     buffer: s.object(
       {
-        max_entries: s.int({ min: 1, max: 10_000_000, default: 65536, doc: 'Entries the buffer between inputs and filters holds.' }),
-        max_bytes: s.size({ min: 4096, max: 4 * 1024 ** 3, default: 64 * 1024 * 1024, doc: 'Bytes (of message text) the buffer holds.' }),
+        max_entries: s.int({ min: 1, max: 10_000_000, default: 16384, doc: 'Entries the buffer between inputs and filters holds.' }),
+        max_bytes: s.size({ min: 4096, max: 4 * 1024 ** 3, default: 16 * 1024 * 1024, doc: 'Bytes (of message text) the buffer holds.' }),
         native: s.enum(['auto', 'on', 'off'] as const, { default: 'auto', doc: 'Use the native (C) ring: auto = when the addon loads, on = required, off = JS.' }),
       },
       { doc: 'The bounded buffer between inputs and filters; each input\'s when_full applies when it is full.' },
@@ -37,6 +38,7 @@ export const agentSchema = s.object(
       },
       { doc: 'Control socket and metrics.' },
     ),
+    aggregator: aggregatorSchema,
   },
   { doc: 'The agent.' },
 );

@@ -8,6 +8,8 @@ export interface Base<T> {
   /** One-line meaning for docs/configuration.md. */
   doc: string;
   default?: T;
+  /** How docs show the default when it is computed (e.g. the host name). */
+  defaultDoc?: string;
   /** Phantom field carrying the validated type. */
   readonly __t?: T;
 }

@@ -72,6 +72,11 @@ export class MetricsServer {
     });
   }
 
+  /** host:port actually bound (port 0 in the config picks a free one). */
+  get address(): string {
+    return `${this.listen.slice(0, this.listen.lastIndexOf(':'))}:${this.port}`;
+  }
+
   get port(): number {
     const a = this.server?.address();
     return a && typeof a === 'object' ? a.port : 0;

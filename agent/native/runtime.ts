@@ -8,12 +8,9 @@
  * of LOGLOOM_RUNTIME_DIR / the configured dir, $XDG_RUNTIME_DIR/logloom, /run/logloom/native,
  * /dev/shm/logloom-<uid>, <tmpdir>/logloom-<uid> is used.
  */
-import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
-import { checkoutPath, isBundled, readAsset } from '../assets.ts';
+import { assetFile, checkoutPath, isBundled, setRuntimeDir as setUnpackDir } from '../assets.ts';
 
 /** Asset paths (repository-relative) the packaging step must embed. */
 export const NATIVE_ASSETS = {
@@ -28,44 +25,21 @@ export class NativeUnavailableError extends Error {
   }
 }
 
-let configuredDir: string | undefined;
-
 /** Sets the runtime directory (from config); call before the first use. */
 export function setRuntimeDir(dir: string | undefined): void {
-  configuredDir = dir;
+  setUnpackDir(dir);
 }
 
-function candidateDirs(): string[] {
-  const uid = process.getuid?.() ?? 0;
-  const dirs = [process.env.LOGLOOM_RUNTIME_DIR, configuredDir];
-  if (process.env.XDG_RUNTIME_DIR) dirs.push(join(process.env.XDG_RUNTIME_DIR, 'logloom'));
-  if (uid === 0) dirs.push('/run/logloom/native');
-  dirs.push(`/dev/shm/logloom-${uid}`, join(tmpdir(), `logloom-${uid}`));
-  return dirs.filter((d): d is string => !!d);
-}
-
-/** Writes an embedded asset once into the runtime dir and returns its path. */
+/**
+ * Writes an embedded asset once into the runtime dir and returns its path. One implementation
+ * for every native part (addon, plugin host, serialport binding): agent/assets.ts assetFile.
+ */
 function materialise(asset: string, mode: number): string {
-  const bytes = readAsset(asset);
-  const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
-  const name = `${hash}-${basename(asset)}`;
-  const errors: string[] = [];
-  for (const dir of candidateDirs()) {
-    const target = join(dir, name);
-    try {
-      if (existsSync(target) && statSync(target).size === bytes.length) return target;
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      // Write beside, then rename: a concurrent start never sees a half-written file.
-      const tmp = `${target}.${process.pid}.tmp`;
-      writeFileSync(tmp, bytes, { mode });
-      chmodSync(tmp, mode);
-      renameSync(tmp, target);
-      return target;
-    } catch (e) {
-      errors.push(`${dir}: ${(e as Error).message}`);
-    }
+  try {
+    return assetFile(asset, { executable: (mode & 0o111) !== 0 });
+  } catch (e) {
+    throw new NativeUnavailableError(asset, (e as Error).message);
   }
-  throw new NativeUnavailableError(asset, `no writable runtime directory (${errors.join('; ')})`);
 }
 
 /** Path of a native file, from the checkout or materialised from the bundle. */

@@ -21,8 +21,8 @@ const configSchema = s.object(
 type Config = Infer<typeof configSchema>;
 
 /**
- * Appends each batch with one write, so a line is never split across files; rotation happens
- * between batches, before the write that would pass max_bytes. SIGHUP (reopen) reopens the path
+ * Appends whole lines, so a line is never split across files; rotation happens before the
+ * write that would pass max_bytes. SIGHUP (reopen) reopens the path
  * for external logrotate.
  */
 export default definePlugin({
@@ -56,16 +56,34 @@ export default definePlugin({
         await openFile();
       },
       async flush(entries) {
-        const data = Buffer.from(entries.map(line).join('\n') + '\n', 'utf8');
         if (!fh) await openFile();
-        if (size > 0 && size + data.length > config.max_bytes) {
-          await closeFile();
-          await rotate(config.path, config.rotate_mode, config.max_backups);
-          rotations++;
-          await openFile();
+        // Write line-aligned chunks; rotate before a chunk that would pass max_bytes, so no file
+        // grows past it (except a single line longer than max_bytes, written alone) and no line
+        // is split across files.
+        let chunk: Buffer[] = [];
+        let chunkBytes = 0;
+        const writeChunk = async () => {
+          if (chunkBytes === 0) return;
+          await fh!.write(chunk.length === 1 ? chunk[0]! : Buffer.concat(chunk, chunkBytes));
+          size += chunkBytes;
+          chunk = [];
+          chunkBytes = 0;
+        };
+        for (const e of entries) {
+          const data = Buffer.from(line(e) + '\n', 'utf8');
+          if (size + chunkBytes + data.length > config.max_bytes && size + chunkBytes > 0) {
+            await writeChunk();
+            if (size > 0) {
+              await closeFile();
+              await rotate(config.path, config.rotate_mode, config.max_backups);
+              rotations++;
+              await openFile();
+            }
+          }
+          chunk.push(data);
+          chunkBytes += data.length;
         }
-        await fh!.write(data);
-        size += data.length;
+        await writeChunk();
         if (config.fsync) await fh!.sync();
       },
       async reopen() {

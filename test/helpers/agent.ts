@@ -57,7 +57,15 @@ export function startCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: 
   const stderr = new LineWatcher();
   proc.stdout!.on('data', (d) => stdout.feed(d));
   proc.stderr!.on('data', (d) => stderr.feed(d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  // Never leave an agent behind when the test process ends early (a failed assertion, a timeout).
+  const reap = () => proc.kill('SIGKILL');
+  process.once('exit', reap);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.on('exit', (code, signal) => {
+      process.off('exit', reap);
+      resolve({ code, signal });
+    }),
+  );
   return { proc, stdout, stderr, exited };
 }
 
@@ -81,10 +89,12 @@ export interface RunningAgent extends CliProcess {
 /**
  * Starts `logloom run` on a config whose `logloom:` body is given (YAML, indented 2 spaces);
  * DIR in it is replaced by the test's temp dir. Resolves once the agent says it started.
+ * The control socket is DIR/run/control.sock (a body with its own `control:` must keep that).
  */
 export async function startAgent(body: string, dir = tempDir()): Promise<RunningAgent> {
-  const yaml = `logloom:\n  node_id: test-node\n  data_dir: ${dir}/data\n  runtime_dir: ${dir}/run\n  control:\n    socket: ${dir}/run/control.sock\n` +
-    body.replaceAll('DIR', dir);
+  // The control socket goes in the test dir; a body with its own `control:` section must set it.
+  const control = /^  control:/m.test(body) ? '' : `  control:\n    socket: ${dir}/run/control.sock\n`;
+  const yaml = `logloom:\n  node_id: test-node\n  data_dir: ${dir}/data\n  runtime_dir: ${dir}/run\n${control}` + body.replaceAll('DIR', dir);
   const configPath = join(dir, 'logloom.yaml');
   writeFileSync(configPath, yaml);
   const p = startCli(['run', '-c', configPath]);

@@ -17,20 +17,15 @@ export const demo: Command = {
     const configPath = join(dir, 'logloom.yaml');
     writeFileSync(configPath, readAssetText('agent/demo/demo-config.yaml').replaceAll('DEMO_DIR', dir).replace('node_id: demo-gw-01', `node_id: demo-gw-01\n  language: ${values.lang}`));
     process.stderr.write(`demo: working directory ${dir} (config ${configPath}, rotated files in ${dir}/log)\n`);
-    const agent = runAgent(configPath);
-    // The agent is listening once its control socket exists; then start the device.
     const sock = join(dir, 'run', 'ingest.sock');
-    const { access } = await import('node:fs/promises');
-    while (!(await access(sock).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 20));
-    const device = startDevice({ socketPath: sock, intervalMs: Number(values.interval), count: Number(values.count) });
-    if (Number(values.count) > 0) {
-      await device.done;
-      // Let the last entries through, then stop like Ctrl-C does.
-      await new Promise((r) => setTimeout(r, 300));
-      process.kill(process.pid, 'SIGTERM');
-    } else {
-      void once(process, 'SIGINT').then(() => device.stop());
-    }
-    return agent;
+    return runAgent(configPath, () => {
+      const device = startDevice({ socketPath: sock, intervalMs: Number(values.interval), count: Number(values.count) });
+      if (Number(values.count) > 0) {
+        // A bounded demo (used by tests): stop like Ctrl-C once the device has sent everything.
+        void device.done.then(() => process.kill(process.pid, 'SIGTERM'));
+      } else {
+        void once(process, 'SIGINT').then(() => device.stop());
+      }
+    });
   },
 };

@@ -3,13 +3,20 @@ import { loadConfig } from '../../config/load.ts';
 import { createLog } from '../../log.ts';
 import { configOption, parse, type Command } from '../command.ts';
 
-/** Runs the agent until SIGTERM/SIGINT; SIGHUP reopens output files. */
-export async function runAgent(configPath?: string): Promise<number> {
+/** Runs the agent until SIGTERM/SIGINT; SIGHUP reopens output files. `onStarted` runs once it listens. */
+export async function runAgent(configPath?: string, onStarted?: (agent: Agent) => void): Promise<number> {
   const { config, source } = loadConfig(configPath);
   const log = createLog(config.log_level);
   const agent = new Agent(config, log);
   log.info(agent.t('agent.config_loaded', source.file));
-  await agent.start();
+  try {
+    await agent.start();
+  } catch (e) {
+    // Close what did start (listening sockets, open devices) so the process can exit with the error.
+    await agent.stop(0).catch(() => {});
+    throw e;
+  }
+  onStarted?.(agent);
   return new Promise((resolve) => {
     let stopping = false;
     const stop = () => {

@@ -1,0 +1,13 @@
+/** Every `logloom` command, in the order `--help` lists them. Adding one = a file + a line here. */
+import type { Command } from '../command.ts';
+import { run } from './run.ts';
+import { checkConfig } from './check-config.ts';
+import { status } from './status.ts';
+import { send } from './send.ts';
+import { lang } from './lang.ts';
+import { demo } from './demo.ts';
+import { plugins } from './plugins.ts';
+import { keygen } from './keygen.ts';
+import { aggregator } from './aggregator.ts';
+
+export const COMMANDS: Command[] = [run, checkConfig, status, send, lang, demo, plugins, keygen, aggregator];
