@@ -3,6 +3,7 @@ import type { LogEntry } from '../entry/entry.ts';
 import { buildEntry, type BuildOptions, type EntryDraft } from '../entry/build.ts';
 import type { Level } from '../entry/level.ts';
 import { EntryQueue, type WhenFull } from '../buffer/entry-queue.ts';
+import type { EntryBuffer } from '../buffer/entry-buffer.ts';
 import type { AiStage, FilterStage, FilterVerdicts } from './stages.ts';
 import { SinkRunner } from './sink-runner.ts';
 import { moveCheckpoint, releaseEntry, trackEntry } from './checkpoint.ts';
@@ -36,7 +37,7 @@ export interface PipelineOptions {
  * input's when_full decides (pause, drop newest, drop oldest). Every drop is counted.
  */
 export class Pipeline extends EventEmitter {
-  readonly buffer: EntryQueue;
+  readonly buffer: EntryBuffer;
   readonly inputs = new Map<string, InputCounters>();
   readonly filters: FilterStage[] = [];
   readonly sinks: SinkRunner[] = [];
@@ -52,10 +53,11 @@ export class Pipeline extends EventEmitter {
   private readonly urgent: LogEntry[] = [];
   processed = 0;
 
-  constructor(opts: PipelineOptions) {
+  /** buffer: the agent passes the ring-backed one (buffer.native); default an in-memory queue. */
+  constructor(opts: PipelineOptions, buffer?: EntryBuffer) {
     super();
     this.opts = { stepEntries: 1024, ...opts };
-    this.buffer = new EntryQueue(opts.bufferEntries, opts.bufferBytes);
+    this.buffer = buffer ?? new EntryQueue(opts.bufferEntries, opts.bufferBytes);
   }
 
   addSink(runner: SinkRunner): void {
