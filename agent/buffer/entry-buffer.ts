@@ -14,6 +14,7 @@ import { checkpointOf, releaseEntry } from '../pipeline/checkpoint.ts';
 import type { OfferResult, WhenFull } from './entry-queue.ts';
 import { forEachFrame, type Ring } from './ring.ts';
 import { createRing, type NativeMode } from './select.ts';
+import { setRuntimeDir } from '../native/runtime.ts';
 
 /** What the pipeline needs from its buffer (EntryQueue has the same shape). */
 export interface EntryBuffer {
@@ -122,7 +123,19 @@ export class RingEntryQueue implements EntryBuffer {
     if (this.tracked.delete(this.nextId - 1)) this.nextId--;
   }
 
+  /** Whether entries wait beside the ring (new ones must queue behind them). */
+  hasSpill(): boolean {
+    return this.spill.length > 0;
+  }
+
+  /** Records the ring refused under block (codec 'E' frames): kept as entries, in order. */
+  forceFrames(frames: Buffer): void {
+    forEachFrame(frames, (p) => this.spill.push(this.decode(p)));
+  }
+
   private decode(p: Buffer): LogEntry {
+    // 'E' + NDJSON: a record from the fast codec (agent/buffer/fast-ingest.ts).
+    if (p[0] === 0x45) return freezeEntry(JSON.parse(p.toString('utf8', 1)) as LogEntry);
     if (p[0] !== 0x54) return freezeEntry(JSON.parse(p.toString('utf8')) as LogEntry);
     const id = p.readDoubleLE(1);
     // Older ids still here were evicted inside the ring (drop_oldest): their holds end now.
@@ -158,6 +171,8 @@ export class RingEntryQueue implements EntryBuffer {
 }
 
 /** The pipeline buffer for `buffer.native` (auto: the addon when it loads, saying once when not). */
-export function createEntryBuffer(maxEntries: number, maxBytes: number, mode: NativeMode, log?: (msg: string) => void): RingEntryQueue {
+export function createEntryBuffer(maxEntries: number, maxBytes: number, mode: NativeMode, log?: (msg: string) => void, runtimeDir?: string): RingEntryQueue {
+  // Where a bundled addon is unpacked (agent runtime_dir; see agent/native/runtime.ts).
+  if (runtimeDir) setRuntimeDir(`${runtimeDir}/native`);
   return new RingEntryQueue(createRing(Math.min(Math.max(maxBytes, MIN_RING_BYTES), 1 << 29), mode, log), maxEntries);
 }

@@ -3,7 +3,9 @@ import type { LogEntry } from '../entry/entry.ts';
 import { buildEntry, type BuildOptions, type EntryDraft } from '../entry/build.ts';
 import type { Level } from '../entry/level.ts';
 import { EntryQueue, type WhenFull } from '../buffer/entry-queue.ts';
-import type { EntryBuffer } from '../buffer/entry-buffer.ts';
+import { RingEntryQueue, type EntryBuffer } from '../buffer/entry-buffer.ts';
+import { FastIngest, type RawStream } from '../buffer/fast-ingest.ts';
+import { createCodec } from '../buffer/select.ts';
 import type { AiStage, FilterStage, FilterVerdicts } from './stages.ts';
 import { SinkRunner } from './sink-runner.ts';
 import { moveCheckpoint, releaseEntry, trackEntry } from './checkpoint.ts';
@@ -90,6 +92,16 @@ export class Pipeline extends EventEmitter {
         counters.last_reject = reason;
       },
       drained: () => this.drained(),
+      /** The fast path for byte-stream inputs, when the buffer is the ring (agent/buffer/fast-ingest.ts). */
+      openStream: this.buffer instanceof RingEntryQueue ? (source: string, maxLineBytes: number): RawStream => {
+        const queue = this.buffer as RingEntryQueue;
+        const codec = createCodec({ maxLineBytes, maxMessageBytes: this.opts.maxMessageBytes, minLevel: 'DEBUG', defaultLevel: defaults.level, defaultModule: defaults.module, node: this.opts.node, source }, queue.ring.impl === 'native' ? 'on' : 'off');
+        return new FastIngest({
+          codec, queue, policy, counters, build: { ...build, source },
+          offer: (entry) => (counters.received++, this.offer(entry, policy, counters)),
+          schedule: () => this.schedule(),
+        });
+      } : undefined,
     };
   }
 
