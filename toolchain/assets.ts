@@ -9,6 +9,7 @@ export const ASSET_GLOBS: string[] = [
   'locales/*.yaml',
   'agent/config/default-config.yaml',
   'agent/demo/demo-config.yaml',
+  'python/logloom_plugin/*.py',
 ];
 
 /** Repository path → base64 content of every asset matched by the globs. */
