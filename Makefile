@@ -28,9 +28,11 @@ typecheck: setup
 unit: setup
 	$(NODE) --test --test-concurrency=2 --test-timeout=120000 $(TESTS)
 
-# Conformance check of every plugin in the repository (logloom plugins check).
+# Conformance check of every plugin in the repository (logloom plugins check), then the Python and
+# socket plugins in a running agent: normal run, failure fallback, limited execution (seed §8.3).
 test-plugins: setup
 	$(NODE) toolchain/test-plugins.ts
+	$(NODE) --test --test-concurrency=2 --test-timeout=120000 test/plugins/process/*.test.ts
 
 # Regenerate the static plugin table and hosts table from a profile (PROFILE=default|locked).
 PROFILE ?= default
