@@ -161,7 +161,10 @@ def handle_process(plugin, req, rid):
     return {}
 
 
-def handle_resolve(plugin, req):
+CATALOGUE_CHUNK_BYTES = 256 * 1024  # each line well under the agent's 1 MiB bound
+
+
+def handle_resolve(plugin, req, rid=None):
     version = sdk.catalogue_version()
     key = req.get("lang_key")
     if key is not None:
@@ -177,7 +180,19 @@ def handle_resolve(plugin, req):
     for lang, table in (cat or {}).items():
         if isinstance(table, dict):
             templates[str(lang)] = {str(k): v for k, v in table.items() if isinstance(v, str)}
-    return {"version": version, "templates": templates}
+    if rid is None:
+        return {"version": version, "templates": templates}
+    # Streamed in chunks, so that a large catalogue never makes a line over the bound.
+    chunk, size = {}, 0
+    for lang, table in templates.items():
+        for k, v in table.items():
+            chunk.setdefault(lang, {})[k] = v
+            size += len(k) + len(v) * 3 + 8
+            if size >= CATALOGUE_CHUNK_BYTES:
+                send({"id": rid, "status": 0, "stream": True, "result": {"version": version, "templates": chunk}})
+                chunk, size = {}, 0
+    send({"id": rid, "status": 0, "stream": True, "result": {"version": version, "templates": chunk}})
+    return {"done": True}
 
 
 def serve(plugin):
@@ -201,7 +216,7 @@ def serve(plugin):
             elif op == "info":
                 body = {"info": plugin.info()}
             elif op == "resolve":
-                body = handle_resolve(plugin, req)
+                body = handle_resolve(plugin, req, rid)
             elif op == "shutdown":
                 plugin.shutdown()
                 send(dict({"status": 0}, **({"id": rid} if rid is not None else {})))

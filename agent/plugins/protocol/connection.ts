@@ -204,7 +204,8 @@ export class PluginConnection {
 
   /**
    * A request whose answer may stream: yields each streamed result, then the results of the final
-   * answer (`result` or `results`), ending at `done` or at a plain answer.
+   * answer (`results`, `result`, or the answer's own fields when it has neither), ending at `done`
+   * or at a plain answer.
    */
   async *stream(op: Op, payload: Record<string, unknown>, timeoutMs: number, entries = 1): AsyncGenerator<Answer> {
     const queue: Answer[] = [];
@@ -218,6 +219,8 @@ export class PluginConnection {
       (final) => {
         if (Array.isArray(final.results)) for (const r of final.results) queue.push(r as Answer);
         else if (final.result !== undefined && final.result !== null) queue.push(final.result as Answer);
+        // The seed's form {"status":0,"summary":"…"}: the answer itself is the result.
+        else if (Object.keys(final).length > 0) queue.push(final);
         finished = true;
         wake?.();
       },
