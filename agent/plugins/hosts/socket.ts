@@ -239,7 +239,7 @@ export class SocketHost implements HostedPlugin {
       connected: !!c?.conn && !c.conn.closed,
       limits: { mechanism: 'none (external service: limit it where it runs)' },
       ...this.counters,
-      last_error: this.lastError,
+      connection_error: this.lastError,
       ...(c ? { ...c.counters, ...c.conn?.counters } : {}),
       ...(c && this.plugin.type === 'lang' ? { lang_cache_templates: c.langCacheSize } : {}),
     };

@@ -64,7 +64,7 @@ export class PluginConnection {
   private readonly expired = new Set<number>();
   private eventWindow = { start: 0, count: 0 };
   private closedReason: string | undefined;
-  readonly counters = { calls: 0, timeouts: 0, late_answers: 0, queue_full_dropped_entries: 0, error_answers: 0 };
+  readonly counters = { requests: 0, timeouts: 0, late_answers: 0, queue_full_dropped_entries: 0, error_answers: 0 };
 
   constructor(opts: ConnectionOptions) {
     this.opts = { maxStreamResults: 1000, maxEventsPerSecond: 200, onEvent: undefined, ...opts };
@@ -178,7 +178,7 @@ export class PluginConnection {
       const send = () => {
         const p: Pending = { id: this.nextId++, op, entries, timeoutMs, streaming, results: 0, onResult, resolve, reject };
         this.pending.set(p.id, p);
-        this.counters.calls++;
+        this.counters.requests++;
         this.armTimer(p);
         try {
           this.opts.write(encodeRequest({ id: p.id, op, payload }, this.opts.dialect));

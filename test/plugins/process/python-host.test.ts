@@ -78,7 +78,7 @@ test('lines stay under the 1 MiB bound both ways: a 2.4 MB batch is split, a 1.5
     const verdicts = await f.host.filter(batch, 10_000);
     assert.equal(verdicts.length, 600);
     assert.deepEqual(verdicts.map((v, i) => v === (i % 3 !== 0)), new Array(600).fill(true));
-    assert.ok((f.host.status().calls as number) >= 3, 'split into several requests');
+    assert.ok((f.host.status().requests as number) >= 3, 'split into several requests');
   } finally {
     await f.host.stop();
   }
