@@ -164,11 +164,11 @@ export function createV1(group: string, limits: ResourceLimits, root = CGROUP_RO
 /** cgroup v2: one directory `<root>/logloom/<group>` with memory, cpu and pids enabled in the parent. */
 export function createV2(group: string, limits: ResourceLimits, root: string): PluginCgroup {
   const parent = join(root, 'logloom');
-  makeGroupDir(parent);
-  // Controllers must be enabled top-down; the root's subtree_control is the system's business.
-  write(join(parent, 'cgroup.subtree_control'), '+memory +cpu +pids');
   const dir = join(parent, group);
+  // Our group first (so the parent cannot be removed under us), then the parent's controllers:
+  // they are enabled top-down; the root's subtree_control is the system's business.
   makeGroupDir(dir);
+  write(join(parent, 'cgroup.subtree_control'), '+memory +cpu +pids');
   write(join(dir, 'memory.max'), limits.memory_max ? String(limits.memory_max) : 'max');
   try { writeFileSync(join(dir, 'memory.swap.max'), '0'); } catch { /* no swap accounting */ }
   write(join(dir, 'pids.max'), limits.pids_max ? String(limits.pids_max) : 'max');
