@@ -28,11 +28,23 @@ _out = sys.stdout
 _out_lock = threading.Lock()
 
 
-def send(obj):
+def _write_stdout(obj):
     line = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=str)
+    _out.write(line + "\n")
+    _out.flush()
+
+
+# Where answers and events go: the agent's pipe, or (service.py) the current connection.
+_emit = [_write_stdout]
+
+
+def set_emitter(fn):
+    _emit[0] = fn
+
+
+def send(obj):
     with _out_lock:
-        _out.write(line + "\n")
-        _out.flush()
+        _emit[0](obj)
 
 
 def describe(exc):
@@ -195,9 +207,9 @@ def handle_resolve(plugin, req, rid=None):
     return {"done": True}
 
 
-def serve(plugin):
-    stdin = sys.stdin.buffer
-    for raw in stdin:
+def serve(plugin, lines=None, translate=None):
+    """Answers requests from `lines` (default stdin) until EOF or shutdown; True after shutdown."""
+    for raw in sys.stdin.buffer if lines is None else lines:
         line = raw.decode("utf-8", "replace").strip()
         if not line:
             continue
@@ -206,6 +218,8 @@ def serve(plugin):
             req = json.loads(line)
             if not isinstance(req, dict):
                 raise ValueError("invalid input: request is not an object")
+            if translate:
+                req = translate(req)
             rid = req.get("id")
             op = req.get("op") or ("process" if ("entry" in req or "batch" in req) else None)
             if op == "process":
@@ -220,7 +234,7 @@ def serve(plugin):
             elif op == "shutdown":
                 plugin.shutdown()
                 send(dict({"status": 0}, **({"id": rid} if rid is not None else {})))
-                return
+                return True
             else:
                 raise ValueError("unknown op %r" % (op,))
             answer = {"status": 0}
@@ -234,10 +248,12 @@ def serve(plugin):
         if rid is not None:
             answer["id"] = rid
         send(answer)
+    return False
 
 
-def main():
-    spec = json.loads(sys.argv[1])
+def load(spec):
+    """Reads the plugin, applies rlimits, drops privileges, installs the sandbox, executes the
+    plugin module. Returns (Plugin, user). Exits 3 (after a load_failed event) when it fails."""
     path = spec["plugin"]
     with open(path, "rb") as f:
         source = f.read()
@@ -275,8 +291,13 @@ def main():
         traceback.print_exc(file=sys.stderr)
         send({"event": "load_failed", "error": describe(e)})
         sys.exit(3)
+    return Plugin(module, spec.get("type") or "filter"), user
+
+
+def main():
+    plugin, user = load(json.loads(sys.argv[1]))
     send({"event": "ready", "user": user, "pid": os.getpid()})
-    serve(Plugin(module, spec.get("type") or "filter"))
+    serve(plugin)
 
 
 if __name__ == "__main__":
