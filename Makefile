@@ -31,7 +31,7 @@ unit: setup native
 
 # Conformance check of every plugin in the repository (logloom plugins check), then the Python and
 # socket plugins in a running agent: normal run, failure fallback, limited execution (seed §8.3).
-test-plugins: setup
+test-plugins: setup native
 	$(NODE) toolchain/test-plugins.ts
 	$(NODE) --test --test-concurrency=2 --test-timeout=120000 test/plugins/process/*.test.ts
 

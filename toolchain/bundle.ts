@@ -132,7 +132,16 @@ export async function bundle(opts: BundleOptions = {}): Promise<BundleResult> {
   const hashbang = /^#![^\n]*\n/.exec(code)?.[0] ?? '';
   code = code.slice(hashbang.length);
   const banner = [
-    ...(format === 'esm' ? [`import { createRequire as __logloomRequire } from 'node:module';`, `const require = __logloomRequire(import.meta.url);`] : [`"use strict";`]),
+    ...(format === 'esm'
+      ? [
+        `import { createRequire as __logloomRequire } from 'node:module';`,
+        `const require = __logloomRequire(import.meta.url);`,
+        // Bundled CommonJS modules (serialport's binding loader) read __dirname/__filename, which
+        // ESM lacks; as globals they do not clash with a module's own declarations.
+        `globalThis.__filename ??= require('node:url').fileURLToPath(import.meta.url);`,
+        `globalThis.__dirname ??= require('node:path').dirname(globalThis.__filename);`,
+      ]
+      : [`"use strict";`]),
     `globalThis.__LOGLOOM_ASSETS__ = ${JSON.stringify(assets)};`,
     `globalThis.__LOGLOOM_PROFILE__ = ${JSON.stringify(profile.name)};`,
   ].join('\n') + '\n';
