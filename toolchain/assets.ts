@@ -9,6 +9,10 @@ export const ASSET_GLOBS: string[] = [
   'locales/*.yaml',
   'agent/config/default-config.yaml',
   'agent/demo/demo-config.yaml',
+];
+
+/** Assets only the dynamic plugin hosts use: not embedded in a locked build (no dynamic hosts there). */
+export const DYNAMIC_ASSET_GLOBS: string[] = [
   'python/logloom_plugin/*.py',
 ];
 
