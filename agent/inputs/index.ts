@@ -10,6 +10,7 @@ import * as syslog from './syslog/index.ts';
 import * as tcp from './tcp.ts';
 import * as kmsg from './kmsg/index.ts';
 import * as serial from './serial/index.ts';
+import * as file from './file/index.ts';
 
 interface InputKind {
   schema: ObjectSchema;
@@ -23,6 +24,7 @@ export const INPUT_KINDS = {
   tcp,
   kmsg,
   serial,
+  file,
 } satisfies Record<string, InputKind>;
 
 export type InputType = keyof typeof INPUT_KINDS;

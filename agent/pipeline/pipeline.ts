@@ -5,6 +5,7 @@ import type { Level } from '../entry/level.ts';
 import { EntryQueue, type WhenFull } from '../buffer/entry-queue.ts';
 import type { AiStage, FilterStage, FilterVerdicts } from './stages.ts';
 import { SinkRunner } from './sink-runner.ts';
+import { moveCheckpoint, releaseEntry, trackEntry } from './checkpoint.ts';
 
 /** How many entries the priority lane holds before they queue in the buffer instead. */
 const URGENT_MAX = 1024;
@@ -72,6 +73,7 @@ export class Pipeline extends EventEmitter {
     return {
       emit: (draft: EntryDraft): boolean => {
         const entry = buildEntry(draft, build);
+        if (draft.checkpoint) trackEntry(entry, draft.checkpoint);
         counters.received++;
         return this.offer(entry, policy, counters);
       },
@@ -93,6 +95,7 @@ export class Pipeline extends EventEmitter {
   offer(entry: LogEntry, policy: WhenFull, counters?: InputCounters): boolean {
     const before = this.buffer.evicted;
     const r = this.buffer.offer(entry, policy);
+    if (r === 'dropped') releaseEntry(entry);
     if (counters) {
       if (r === 'dropped') counters.dropped++;
       if (r === 'evicted') counters.dropped += this.buffer.evicted - before;
@@ -199,7 +202,13 @@ export class Pipeline extends EventEmitter {
     for (let j = 0; j < entries.length; j++) {
       const v = verdicts[j];
       // An object is a replacement copy (e.g. redacted); the original entry is left as it was.
-      if (v !== false) kept.push(typeof v === 'object' && v !== null ? v : entries[j]!);
+      if (v === false) {
+        // Filtered out: finished, so its input may commit its position past it.
+        releaseEntry(entries[j]!);
+        continue;
+      }
+      if (typeof v === 'object' && v !== null) moveCheckpoint(entries[j]!, v);
+      kept.push(typeof v === 'object' && v !== null ? v : entries[j]!);
     }
     const out = entries.length - kept.length;
     if (out) this.filteredOut.set(f.name, (this.filteredOut.get(f.name) ?? 0) + out);
@@ -209,6 +218,7 @@ export class Pipeline extends EventEmitter {
   private routeAll(entries: LogEntry[]): void {
     for (const entry of entries) {
       for (const s of this.sinks) s.push(entry);
+      releaseEntry(entry);
       for (const a of this.ai) {
         if (a.enabled && !a.offer(entry)) this.aiDropped.set(a.name, (this.aiDropped.get(a.name) ?? 0) + 1);
       }
