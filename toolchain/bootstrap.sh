@@ -22,6 +22,8 @@ declare -A NEED=(
   [util-linux]=/usr/bin/setpriv
   [procps]=/usr/bin/ps
   [busybox-static]=/bin/busybox
+  [file]=/usr/bin/file
+  [systemd]=/usr/bin/systemd-analyze
 )
 
 missing=()
