@@ -6,6 +6,7 @@ export PATH := $(NODE_DIR)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 export npm_config_nodedir := $(NODE_DIR)
 NODE := $(NODE_DIR)/bin/node --disable-warning=ExperimentalWarning
 TESTS ?= $(shell find test -name '*.test.ts' | sort)
+PROFILE ?= default
 
 .PHONY: setup demo test typecheck unit test-plugins static-table bundle bench clean docs package rootfs
 
@@ -41,7 +42,6 @@ bundle: setup
 	$(NODE) toolchain/bundle.ts --profile $(PROFILE)
 
 # Single executables: make package [TARGET="x64 arm64"|armv7] [PROFILE=default|locked] (docs/building.md)
-PROFILE ?= default
 TARGET ?= x64 arm64
 package: setup
 	$(NODE) toolchain/package.ts --profile $(PROFILE) $(addprefix --target ,$(TARGET))

@@ -58,7 +58,7 @@ export class Agent {
     });
     this.plugins = new PluginRegistry({
       config: config.plugins, log, statics: STATIC_PLUGINS, hosts: HOST_FACTORIES, locked: LOCKED,
-      env: { python: config.plugins.python, runtimeDir: config.runtime_dir, dataDir: config.data_dir, log },
+      env: { python: config.plugins.python, runtimeDir: config.runtime_dir, dataDir: config.data_dir, log, remoteTcp: config.plugins.remote_tcp },
       contextFor: (name) => this.pluginContext(name), maxMessageBytes: config.max_message_bytes,
     });
   }
@@ -150,8 +150,9 @@ export class Agent {
     };
   }
 
-  setPluginEnabled(name: string, enabled: boolean): boolean {
-    if (!this.plugins.setEnabled(name, enabled)) return false;
+  /** Run-time control: enabling may start a discovered plugin that was not running (rejects with why it was refused). */
+  async setPluginEnabled(name: string, enabled: boolean): Promise<boolean> {
+    if (!(enabled ? await this.plugins.enable(name) : this.plugins.setEnabled(name, false))) return false;
     this.log.info(this.t(enabled ? 'plugin.enabled' : 'plugin.disabled', name));
     return true;
   }

@@ -7,7 +7,7 @@ set -euo pipefail
 # package -> a file that proves it is installed (cheap check, no dpkg query per package)
 declare -A NEED=(
   [socat]=/usr/bin/socat
-  [nats-server]=/usr/bin/nats-server
+  [nats-server]=/usr/sbin/nats-server
   [qemu-user-static]=/usr/bin/qemu-aarch64-static
   [gcc-aarch64-linux-gnu]=/usr/bin/aarch64-linux-gnu-gcc
   [g++-aarch64-linux-gnu]=/usr/bin/aarch64-linux-gnu-g++

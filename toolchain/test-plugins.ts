@@ -1,8 +1,9 @@
 /**
  * `make test-plugins` (seed §8.3): runs `logloom plugins check` over every plugin in the
- * repository: each static-plugins/<name>, and every plugin.yaml or bare filter_/sink_/ai_/lang_
- * .so/.py file under python/, native/ and test/fixtures/. A real TCP receiver is started for
- * sink_tcp and output paths go to a temp dir.
+ * repository that ships: each static-plugins/<name>, and every plugin.yaml or bare
+ * filter_/sink_/ai_/lang_ .so/.py file under python/, native/ and examples/ (test fixtures, some
+ * broken on purpose, are exercised by their own tests). Socket plugins are checked when their
+ * service is running. A real TCP receiver is started for sink_tcp and output paths go to a temp dir.
  */
 import { existsSync, globSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -14,7 +15,7 @@ const ROOT = new URL('../', import.meta.url).pathname;
 export function repoPlugins(root = ROOT): string[] {
   const out = new Set<string>();
   for (const m of globSync('static-plugins/*/plugin.yaml', { cwd: root })) out.add(dirname(m));
-  for (const base of ['python', 'native', 'test/fixtures']) {
+  for (const base of ['python', 'native', 'examples']) {
     if (!existsSync(join(root, base))) continue;
     for (const m of globSync(`${base}/**/plugin.yaml`, { cwd: root })) out.add(dirname(m));
     for (const m of globSync(`${base}/**/*.yaml`, { cwd: root })) if (!m.endsWith('plugin.yaml') && /\/(filter|sink|ai|lang)_[^/]*\.yaml$/.test(m)) out.add(m);
@@ -22,7 +23,7 @@ export function repoPlugins(root = ROOT): string[] {
       if (!existsSync(join(root, dirname(f), 'plugin.yaml')) && !existsSync(join(root, f.replace(/\.(so|py)$/, '.yaml')))) out.add(f);
     }
   }
-  return [...out].filter((p) => !p.includes('/bad_') && !p.includes('/invalid')).sort();
+  return [...out].filter((p) => !p.includes('/node_modules/') && !p.includes('/build/')).sort();
 }
 
 if (import.meta.main) {

@@ -4,6 +4,7 @@ import { defaultPaths } from './paths.ts';
 import { LEVELS } from '../entry/level.ts';
 import { INPUT_KINDS } from '../inputs/index.ts';
 import { pluginsSchema } from '../plugins/config.ts';
+import { aggregatorSchema } from '../aggregator/config.ts';
 
 /** The root schema under `logloom:`; each component owns the schema of its own section. */
 export const agentSchema = s.object(
@@ -37,6 +38,7 @@ export const agentSchema = s.object(
       },
       { doc: 'Control socket and metrics.' },
     ),
+    aggregator: aggregatorSchema,
   },
   { doc: 'The agent.' },
 );

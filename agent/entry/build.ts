@@ -1,6 +1,7 @@
 import { freezeEntry, type LogEntry, type MutableEntry } from './entry.ts';
 import { isLevel, parseLevel, type Level } from './level.ts';
 import { escapeControls, sanitiseMessage, sanitiseModule } from './sanitise.ts';
+import type { Checkpoint } from '../pipeline/checkpoint.ts';
 
 /** What an input knows about a line before it becomes an entry; everything is optional. */
 export interface EntryDraft {
@@ -16,6 +17,8 @@ export interface EntryDraft {
   truncated?: boolean;
   /** Wall-clock ms when the line's first byte arrived, used when the line has no timestamp. */
   receivedAt?: number;
+  /** Replayable inputs: the position just after this line (see agent/pipeline/checkpoint.ts). Not part of the entry. */
+  checkpoint?: Checkpoint;
 }
 
 export interface BuildOptions {

@@ -36,6 +36,12 @@ export class LineSplitter {
   private discarding = false;
   private readonly maxBytes: number;
   private readonly onLine: (line: Buffer, cut: boolean) => void;
+  private pushed = 0;
+  /**
+   * Inside onLine: bytes pushed so far up to and including this line's newline, i.e. where a
+   * reader resumes to continue after this line (the file input commits it as its position).
+   */
+  lineEnd = 0;
 
   constructor(maxBytes: number, onLine: (line: Buffer, cut: boolean) => void) {
     this.maxBytes = maxBytes;
@@ -57,13 +63,16 @@ export class LineSplitter {
         if (end - start > room) this.discarding = true;
       }
       if (nl === -1) break;
+      this.lineEnd = this.pushed + nl + 1;
       this.emit();
       start = nl + 1;
     }
+    this.pushed += chunk.length;
   }
 
   /** Emits what is pending as a last line (end of stream). */
   end(): void {
+    this.lineEnd = this.pushed;
     if (this.pendingBytes > 0 || this.discarding) this.emit();
   }
 

@@ -9,6 +9,8 @@ import * as stdin from './stdin.ts';
 import * as syslog from './syslog/index.ts';
 import * as tcp from './tcp.ts';
 import * as kmsg from './kmsg/index.ts';
+import * as serial from './serial/index.ts';
+import * as file from './file/index.ts';
 
 interface InputKind {
   schema: ObjectSchema;
@@ -21,6 +23,8 @@ export const INPUT_KINDS = {
   syslog,
   tcp,
   kmsg,
+  serial,
+  file,
 } satisfies Record<string, InputKind>;
 
 export type InputType = keyof typeof INPUT_KINDS;

@@ -13,6 +13,8 @@ export interface InputContext {
   /** Directory where the input may persist state (file offsets…). */
   readonly stateDir: string;
   emit(draft: EntryDraft): boolean;
+  /** Like emit, through the priority lane: for the rare entry that must overtake routine ones (a kernel oops). */
+  emitUrgent?(draft: EntryDraft): boolean;
   drained(): Promise<void>;
   /** Count a rejected line (bad JSON, over the size bound…) in this input's stats. */
   reject(reason: string): void;

@@ -67,6 +67,7 @@ export class StreamServer {
     const serve = (sock: Socket) => this.serve(sock);
     const t = this.opts.tls;
     if (t) {
+      if (t.client_auth && !t.ca) throw new Error('tls.client_auth: true needs tls.ca (the CA that client certificates must chain to)');
       const server = createTlsServer({
         cert: readTls('cert', t.cert),
         key: readTls('key', t.key),
@@ -95,6 +96,8 @@ export class StreamServer {
     }
     this.accepted++;
     this.sockets.add(sock);
+    // A peer that vanished (power cut, cable pulled) would hold its slot forever without keepalive.
+    sock.setKeepAlive(true, 60_000);
     sock.on('data', (chunk: Buffer) => (this.bytes += chunk.length));
     sock.on('error', () => {});
     sock.on('close', () => this.sockets.delete(sock));

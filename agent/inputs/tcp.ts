@@ -4,6 +4,7 @@ import { decodeUtf8 } from '../entry/sanitise.ts';
 import type { Input, InputContext } from './input.ts';
 import { draftFromLine, inputSchema, LineSplitter } from './common.ts';
 import { HOST_PORT, HOST_PORT_DOC, parseHostPort } from './listen-address.ts';
+import { InputStartError } from './errors.ts';
 import { emitOrPause, StreamServer, tlsSchema } from './stream-server.ts';
 
 export const schema = inputSchema('TCP listener for NDJSON entries or plain text lines, like Fluent Bit\'s in_tcp and Vector\'s socket source.', {
@@ -65,7 +66,11 @@ export function create(config: TcpInputConfig, ctx: InputContext): Input {
 
   return {
     async start() {
-      await server.start();
+      try {
+        await server.start();
+      } catch (e) {
+        throw new InputStartError(ctx.name, `cannot listen on ${config.tls ? 'tls' : 'tcp'}:${config.listen}`, e);
+      }
       ctx.log.info(`listening on ${config.tls ? 'tls' : 'tcp'}:${server.address()}`);
     },
     stop: () => server.stop(),

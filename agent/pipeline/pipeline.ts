@@ -5,6 +5,10 @@ import type { Level } from '../entry/level.ts';
 import { EntryQueue, type WhenFull } from '../buffer/entry-queue.ts';
 import type { AiStage, FilterStage, FilterVerdicts } from './stages.ts';
 import { SinkRunner } from './sink-runner.ts';
+import { moveCheckpoint, releaseEntry, trackEntry } from './checkpoint.ts';
+
+/** How many entries the priority lane holds before they queue in the buffer instead. */
+const URGENT_MAX = 1024;
 
 /** Per-input counters shown by `logloom status` and /metrics. */
 export interface InputCounters {
@@ -44,6 +48,8 @@ export class Pipeline extends EventEmitter {
   private waiters: (() => void)[] = [];
   private stopped = false;
   private stepping = false;
+  /** The priority lane (offerUrgent): drained ahead of the buffer. */
+  private readonly urgent: LogEntry[] = [];
   processed = 0;
 
   constructor(opts: PipelineOptions) {
@@ -67,8 +73,15 @@ export class Pipeline extends EventEmitter {
     return {
       emit: (draft: EntryDraft): boolean => {
         const entry = buildEntry(draft, build);
+        if (draft.checkpoint) trackEntry(entry, draft.checkpoint);
         counters.received++;
         return this.offer(entry, policy, counters);
+      },
+      /** For entries that must overtake routine traffic (a kernel oops); see offerUrgent. */
+      emitUrgent: (draft: EntryDraft): boolean => {
+        const entry = buildEntry(draft, build);
+        counters.received++;
+        return this.offerUrgent(entry, policy, counters);
       },
       reject: (reason: string) => {
         counters.rejected++;
@@ -82,6 +95,7 @@ export class Pipeline extends EventEmitter {
   offer(entry: LogEntry, policy: WhenFull, counters?: InputCounters): boolean {
     const before = this.buffer.evicted;
     const r = this.buffer.offer(entry, policy);
+    if (r === 'dropped') releaseEntry(entry);
     if (counters) {
       if (r === 'dropped') counters.dropped++;
       if (r === 'evicted') counters.dropped += this.buffer.evicted - before;
@@ -93,6 +107,19 @@ export class Pipeline extends EventEmitter {
       this.schedule();
       return false;
     }
+    this.schedule();
+    return true;
+  }
+
+  /**
+   * The priority lane, for the few entries an input marks as urgent (a kernel panic or oops
+   * grouped by the serial input): they overtake routine entries still waiting in the buffer.
+   * Opt-in per entry rather than by level, so that inputs which only relay levels (kmsg, syslog
+   * EMERG) keep their order. Past URGENT_MAX queued, they wait in the buffer like any entry.
+   */
+  offerUrgent(entry: LogEntry, policy: WhenFull, counters?: InputCounters): boolean {
+    if (this.urgent.length >= URGENT_MAX) return this.offer(entry, policy, counters);
+    this.urgent.push(entry);
     this.schedule();
     return true;
   }
@@ -124,7 +151,8 @@ export class Pipeline extends EventEmitter {
    */
   private step(): void {
     if (this.stepping) return;
-    const batch: LogEntry[] = [];
+    // Urgent entries go first and are handed over even to a full sink (they are few).
+    const batch: LogEntry[] = this.urgent.splice(0, this.opts.stepEntries);
     while (batch.length < this.opts.stepEntries && this.buffer.length > 0 && !this.sinksFull()) batch.push(this.buffer.shift()!);
     this.wakeInputs();
     if (batch.length === 0) {
@@ -135,7 +163,7 @@ export class Pipeline extends EventEmitter {
     const finish = () => {
       this.stepping = false;
       this.processed += batch.length;
-      if (this.buffer.length > 0 && !this.sinksFull()) this.schedule();
+      if (this.urgent.length > 0 || (this.buffer.length > 0 && !this.sinksFull())) this.schedule();
       if (this.buffer.length === 0) this.emit('empty');
     };
     const r = this.filterFrom(0, batch);
@@ -174,7 +202,13 @@ export class Pipeline extends EventEmitter {
     for (let j = 0; j < entries.length; j++) {
       const v = verdicts[j];
       // An object is a replacement copy (e.g. redacted); the original entry is left as it was.
-      if (v !== false) kept.push(typeof v === 'object' && v !== null ? v : entries[j]!);
+      if (v === false) {
+        // Filtered out: finished, so its input may commit its position past it.
+        releaseEntry(entries[j]!);
+        continue;
+      }
+      if (typeof v === 'object' && v !== null) moveCheckpoint(entries[j]!, v);
+      kept.push(typeof v === 'object' && v !== null ? v : entries[j]!);
     }
     const out = entries.length - kept.length;
     if (out) this.filteredOut.set(f.name, (this.filteredOut.get(f.name) ?? 0) + out);
@@ -184,6 +218,7 @@ export class Pipeline extends EventEmitter {
   private routeAll(entries: LogEntry[]): void {
     for (const entry of entries) {
       for (const s of this.sinks) s.push(entry);
+      releaseEntry(entry);
       for (const a of this.ai) {
         if (a.enabled && !a.offer(entry)) this.aiDropped.set(a.name, (this.aiDropped.get(a.name) ?? 0) + 1);
       }
@@ -196,14 +231,14 @@ export class Pipeline extends EventEmitter {
    */
   async drain(graceMs: number): Promise<number> {
     const deadline = Date.now() + graceMs;
-    while ((this.buffer.length > 0 || this.stepping) && Date.now() < deadline) {
+    while ((this.buffer.length > 0 || this.urgent.length > 0 || this.stepping) && Date.now() < deadline) {
       this.step();
       await new Promise((r) => setTimeout(r, 5));
     }
     await Promise.all(this.sinks.map((s) => s.flushAll(deadline)));
     this.stopped = true;
     for (const s of this.sinks) s.stop();
-    return this.buffer.length + this.sinks.reduce((a, s) => a + s.queued, 0);
+    return this.buffer.length + this.urgent.length + this.sinks.reduce((a, s) => a + s.queued, 0);
   }
 
   /** Sum of all drops, for health checks. */

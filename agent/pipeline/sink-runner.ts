@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { LogEntry } from '../entry/entry.ts';
 import { EntryQueue } from '../buffer/entry-queue.ts';
 import type { SinkStage } from './stages.ts';
+import { holdEntry, releaseEntries } from './checkpoint.ts';
 
 export interface SinkRunnerOptions {
   queueLength: number;
@@ -64,9 +65,12 @@ export class SinkRunner extends EventEmitter {
       return;
     }
     // The pipeline checks isFull before handing entries over; past the bound we still keep them.
+    holdEntry(entry);
     this.queue.force(entry);
     if (this.queue.isFull()) this.wasFull = true;
-    this.schedule();
+    // A FATAL entry (panic, oops) is flushed now rather than after batchMaxMs.
+    if (entry.level === 'FATAL') this.pump();
+    else this.schedule();
   }
 
   private schedule(): void {
@@ -101,6 +105,7 @@ export class SinkRunner extends EventEmitter {
     this.inflight--;
     if (err === undefined) {
       this.delivered += batch.length;
+      releaseEntries(batch);
       this.retryDelay = 0;
     } else {
       this.failures++;

@@ -50,7 +50,7 @@ export function effectiveLimits(config: PluginsConfig, name: string, manifest?: 
 export function staticPlugin(mod: StaticPluginModule, config: PluginsConfig): DiscoveredPlugin {
   return {
     name: mod.info.name, kind: 'static', type: mod.info.type, origin: `static-plugins/${mod.info.name}`, protocol: 'line', trusted: true,
-    limits: effectiveLimits(config, mod.info.name), staticModule: mod,
+    limits: effectiveLimits(config, mod.info.name, mod.limits), staticModule: mod,
   };
 }
 

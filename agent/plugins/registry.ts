@@ -69,6 +69,8 @@ export class PluginRegistry {
   private readonly slots: Slot[] = [];
   readonly tracer = new ChainTracer();
   private trustedKeys?: KeyObject[];
+  private pipeline?: Pipeline;
+  private catalogue?: Catalogue;
 
   constructor(opts: RegistryOptions) {
     this.opts = opts;
@@ -125,6 +127,8 @@ export class PluginRegistry {
 
   /** Starts the enabled plugins in order and hooks them in. Never throws for one plugin's failure. */
   async start(pipeline: Pipeline, catalogue?: Catalogue): Promise<void> {
+    this.pipeline = pipeline;
+    this.catalogue = catalogue;
     if (this.slots.length === 0) this.discover();
     const { config } = this.opts;
     for (const name of config.enabled) {
@@ -196,12 +200,29 @@ export class PluginRegistry {
     }
   }
 
-  /** Run-time enable/disable (control socket). false when no running plugin has that name. */
+  /** Run-time enable/disable of a running plugin. false when no running plugin has that name. */
   setEnabled(name: string, enabled: boolean): boolean {
     const slot = this.slots.find((s) => s.record.name === name && s.supervisor);
     if (!slot) return false;
     slot.supervisor!.enabled = enabled;
     if (enabled) slot.runner?.pump();
+    return true;
+  }
+
+  /**
+   * `logloom plugins enable NAME` at run time: resumes a running plugin, or starts a discovered
+   * one that plugins.enabled did not list (e.g. plugin_logger while debugging; a filter joins the
+   * end of the chain). Resolves false when no plugin has that name; rejects with the load reason
+   * when it is refused (signature, validation, init).
+   */
+  async enable(name: string): Promise<boolean> {
+    if (this.setEnabled(name, true)) return true;
+    const slot = this.slots.find((s) => s.record.name === name && s.plugin);
+    if (!slot || !this.pipeline) return false;
+    await this.startSlot(slot, this.pipeline, this.catalogue);
+    if (!slot.supervisor) throw new PluginLoadError(shownName(slot.plugin!), slot.record.reason ?? 'refused');
+    slot.record.state = 'enabled';
+    this.tracer.enabled = this.slots.some((s) => s.supervisor?.info?.capability.includes('trace'));
     return true;
   }
 

@@ -6,6 +6,7 @@
 import type { LogEntry } from '../entry/entry.ts';
 import type { EntryDraft } from '../entry/build.ts';
 import type { ObjectSchema } from '../config/schema.ts';
+import type { PluginLimits } from './config.ts';
 
 export const PLUGIN_TYPES = ['filter', 'sink', 'ai', 'lang'] as const;
 export type PluginType = (typeof PLUGIN_TYPES)[number];
@@ -119,6 +120,8 @@ export interface StaticPluginModule {
   info: PluginInfo;
   /** Schema of plugins.config.<name>: validated with positions by check-config, defaults applied. */
   configSchema?: ObjectSchema;
+  /** Limits the plugin needs by default (like a manifest's `limits:`); plugins.limits.<name> overrides them. */
+  limits?: Partial<PluginLimits>;
   create(): PluginInstance;
 }
 

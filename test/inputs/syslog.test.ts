@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { createConnection } from 'node:net';
 import { once } from 'node:events';
-import { runCli, startAgent, type RunningAgent } from '../helpers/agent.ts';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { connect as tlsConnect } from 'node:tls';
+import { runCli, startAgent, tempDir, type RunningAgent } from '../helpers/agent.ts';
 import { waitForLines } from '../helpers/wait.ts';
 
 const CONFIG = `  inputs:
@@ -122,6 +125,35 @@ test('syslog input: an over-long TCP message is cut and marked truncated, the ne
     const st = (await status(agent)).inputs[0];
     assert.equal(st.refused, 1);
     assert.equal(st.truncated, 1);
+  } finally {
+    await agent.stop();
+  }
+});
+
+test('syslog input over TLS (RFC 5425, real certificate made by openssl): octet-counted frames arrive; an over-long datagram is cut', async () => {
+  const dir = tempDir();
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=localhost',
+    '-keyout', `${dir}/key.pem`, '-out', `${dir}/cert.pem`], { stdio: 'ignore' });
+  const agent = await startAgent(CONFIG.replace('max_connections: 4', 'max_message_bytes: 1KiB\n      tls: { cert: DIR/cert.pem, key: DIR/key.pem }'), dir);
+  try {
+    const listening: string = (await status(agent)).inputs[0].listening;
+    const tlsPort = Number(/tls:127\.0\.0\.1:(\d+)/.exec(listening)![1]);
+    const udp = Number(/udp:127\.0\.0\.1:(\d+)/.exec(listening)![1]);
+    const t = tlsConnect({ port: tlsPort, host: '127.0.0.1', servername: 'localhost', ca: readFileSync(`${dir}/cert.pem`) });
+    await once(t, 'secureConnect');
+    const m1 = '<38>1 2025-05-01T10:00:00Z gw sshd 77 - - accepted over tls';
+    const m2 = '<35>1 2025-05-01T10:00:01Z gw sshd 77 - - second frame';
+    t.end(`${m1.length} ${m1}${m2.length} ${m2}`);
+    await waitForLines(`${dir}/out.log`, 2);
+    const u = createSocket('udp4');
+    await new Promise<void>((resolve, reject) => u.send(`<14>Oct 11 22:14:15 h big: ${'y'.repeat(3000)}`, udp, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+    u.close();
+    const lines = (await waitForLines(`${dir}/out.log`, 3)).map((l) => JSON.parse(l));
+    assert.deepEqual(lines.slice(0, 2).map((e) => [e.level, e.module, e.message]), [['INFO', 'SSHD', 'accepted over tls'], ['ERROR', 'SSHD', 'second frame']]);
+    assert.match(lines[0].source, /^syslog:tls:127\.0\.0\.1$/);
+    assert.equal(lines[2].truncated, true);
+    assert.equal(lines[2].module, 'BIG');
+    assert.ok(Buffer.byteLength(lines[2].message) < 1024);
   } finally {
     await agent.stop();
   }

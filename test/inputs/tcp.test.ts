@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createConnection, type Socket } from 'node:net';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
-import { runCli, startAgent, tempDir, type RunningAgent } from '../helpers/agent.ts';
+import { runCli, startAgent, startCli, tempDir, type RunningAgent } from '../helpers/agent.ts';
 import { waitForLines } from '../helpers/wait.ts';
 
 const config = (extra = '') => `  inputs:
@@ -107,6 +107,57 @@ test('tcp input over TLS (real certificate made by openssl): lines arrive; a pla
     assert.equal(lines.length, 1);
     assert.equal(lines[0].message, '{"message":"over tls"}'); // format: text keeps the line as it came
     assert.equal((await status(agent)).tls_errors, 1);
+  } finally {
+    await agent.stop();
+  }
+});
+
+test('tcp input: a port already in use stops the agent with an error naming the input and address (exit 1)', async () => {
+  const taken = createServer();
+  await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+  const busy = (taken.address() as { port: number }).port;
+  try {
+    const dir = tempDir();
+    const yaml = `logloom:\n  data_dir: ${dir}/data\n  runtime_dir: ${dir}/run\n  control:\n    socket: ${dir}/run/control.sock\n` +
+      config().replace('127.0.0.1:0', `127.0.0.1:${busy}`).replaceAll('DIR', dir);
+    writeFileSync(`${dir}/logloom.yaml`, yaml);
+    const p = startCli(['run', '-c', `${dir}/logloom.yaml`]);
+    const { code } = await p.exited;
+    assert.equal(code, 1);
+    assert.match(p.stderr.lines.join('\n'), new RegExp(`input tcp: cannot listen on tcp:127\\.0\\.0\\.1:${busy}: .*EADDRINUSE`));
+  } finally {
+    taken.close();
+  }
+});
+
+test('tcp input under backpressure (buffer of 16 entries, when_full: block): sockets are paused and all 5000 lines arrive, none dropped', async () => {
+  const agent = await startAgent(config().replace('  inputs:', '  buffer:\n    max_entries: 16\n  inputs:'));
+  try {
+    const a = await connect(await port(agent));
+    const lines = Array.from({ length: 5000 }, (_, i) => `line ${i}`);
+    a.end(lines.join('\n') + '\n');
+    const out = (await waitForLines(`${agent.dir}/out.log`, 5000, 60_000)).map((l) => JSON.parse(l).message);
+    assert.deepEqual(out, lines);
+    const st = await status(agent);
+    assert.ok(st.paused > 0, 'the input was paused at least once');
+    assert.equal(st.dropped, 0);
+  } finally {
+    await agent.stop();
+  }
+});
+
+test('tcp input with format: json: a line that is not a JSON object is kept as text and counted as a parse error', async () => {
+  const agent = await startAgent(config('\n      format: json\n      listen: "[::1]:0"').replace('      listen: 127.0.0.1:0\n', ''));
+  try {
+    assert.match((await status(agent)).listening, /^tcp:\[::1\]:\d+$/);
+    const c = createConnection(Number(/:(\d+)$/.exec((await status(agent)).listening)![1]), '::1');
+    await once(c, 'connect');
+    c.end('{"message":"structured","level":"debug"}\nplain words\n[1,2]\n');
+    const lines = (await waitForLines(`${agent.dir}/out.log`, 3)).map((l) => JSON.parse(l));
+    assert.deepEqual(lines.map((e) => [e.level, e.message]), [['DEBUG', 'structured'], ['INFO', 'plain words'], ['INFO', '[1,2]']]);
+    const st = await status(agent);
+    assert.equal(st.parse_errors, 2);
+    assert.match(st.last_reject, /not a JSON object|expected a JSON object/);
   } finally {
     await agent.stop();
   }

@@ -8,5 +8,6 @@ import { lang } from './lang.ts';
 import { demo } from './demo.ts';
 import { plugins } from './plugins.ts';
 import { keygen } from './keygen.ts';
+import { aggregator } from './aggregator.ts';
 
-export const COMMANDS: Command[] = [run, checkConfig, status, send, lang, demo, plugins, keygen];
+export const COMMANDS: Command[] = [run, checkConfig, status, send, lang, demo, plugins, keygen, aggregator];

@@ -9,6 +9,7 @@ import { inputSchema } from '../common.ts';
 import { facilityName } from '../syslog/priority.ts';
 import { FragmentJoiner, parseKmsgRecord, RecordAssembler, type KmsgRecord } from './record.ts';
 import { currentBootId, PositionStore } from './position.ts';
+import { InputStartError } from '../errors.ts';
 
 export const schema = inputSchema('Kernel log records from /dev/kmsg (priority mapped to level, dictionary lines kept as fields, position kept across restarts). Module KERNEL unless `module` is set.', {
   path: s.string({ default: '/dev/kmsg', doc: 'The kmsg device, or a FIFO carrying records in the same format.' }),
@@ -173,6 +174,8 @@ export function create(config: KmsgInputConfig, ctx: InputContext): Input {
       assembler.push(decoder.write(buf.subarray(0, n)));
       // The device returns exactly one record per read: it is complete now.
       if (kind === 'device') assembler.flush();
+      // A kernel that never falls silent still gets its position saved (at most once a second).
+      await savePosition(false);
     }
   }
 
@@ -185,7 +188,11 @@ export function create(config: KmsgInputConfig, ctx: InputContext): Input {
       }
       else if (!saved && config.from === 'end') skipBacklog = true;
       savedSeq = saved?.boot_id === bootId ? saved.seq : undefined;
-      fh = await open(config.path, constants.O_RDONLY | constants.O_NONBLOCK);
+      try {
+        fh = await open(config.path, constants.O_RDONLY | constants.O_NONBLOCK);
+      } catch (e) {
+        throw new InputStartError(ctx.name, `cannot open ${config.path}`, e);
+      }
       const st: Stats = await fh.stat();
       kind = st.isCharacterDevice() ? 'device' : st.isFIFO() ? 'fifo' : 'file';
       if (skipBacklog) await skipToEnd(fh);

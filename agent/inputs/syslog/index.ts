@@ -8,6 +8,7 @@ import { inputSchema } from '../common.ts';
 import { formatHostPort, parseHostPort, type ListenAddress } from '../listen-address.ts';
 import { emitOrPause, StreamServer, tlsSchema } from '../stream-server.ts';
 import { SyslogFramer } from './framing.ts';
+import { InputStartError } from '../errors.ts';
 import { parseSyslog } from './parse.ts';
 import { draftFromSyslog } from './message.ts';
 
@@ -111,15 +112,17 @@ export function create(config: SyslogInputConfig, ctx: InputContext): Input {
 
   const tcpConnections = () => servers.reduce((n, s) => n + s.sockets.size, 0);
 
-  return {
+  const input: Input = {
     async start() {
       for (const item of config.listen) {
         const proto = item.slice(0, 3);
-        const addr = parseHostPort(item.slice(4));
-        if (proto === 'udp') await startUdp(addr);
-        else {
-          const server = startTcp(addr);
-          await server.start();
+        try {
+          const addr = parseHostPort(item.slice(4));
+          if (proto === 'udp') await startUdp(addr);
+          else await startTcp(addr).start();
+        } catch (e) {
+          await input.stop();
+          throw new InputStartError(ctx.name, `cannot listen on ${item}`, e);
         }
       }
       ctx.log.info(`listening on ${listening().join(' ')}`);
@@ -141,6 +144,7 @@ export function create(config: SyslogInputConfig, ctx: InputContext): Input {
       udp_dropped: udpDropped,
     }),
   };
+  return input;
 
   function listening(): string[] {
     const out: string[] = [];

@@ -44,9 +44,14 @@ function printUsAscii(value: string, max: number): boolean {
 export function parseTimestamp5424(text: string): Date | undefined {
   const m = TIMESTAMP.exec(text);
   if (!m) return undefined;
-  const [, , mo, d, h, mi, sec] = m.map(Number) as number[];
-  if (mo! < 1 || mo! > 12 || d! < 1 || d! > 31 || h! > 23 || mi! > 59 || sec! > 60) return undefined;
-  const date = new Date(text);
+  const y = Number(m[1]), mo = Number(m[2]), d = Number(m[3]), h = Number(m[4]), mi = Number(m[5]), sec = Number(m[6]);
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return undefined;
+  // Built from the parts rather than by Date's string parser: exact for 6-digit fractions, and
+  // several times faster (this runs for every RFC 5424 message).
+  const ms = m[7] ? Math.floor(Number(m[7]) * 1000) : 0;
+  const zone = m[8]!;
+  const offsetMin = zone === 'Z' ? 0 : (zone[0] === '-' ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6)));
+  const date = new Date(Date.UTC(y, mo - 1, d, h, mi, Math.min(sec, 59), ms) - offsetMin * 60_000);
   return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
@@ -69,18 +74,20 @@ function parseStructuredData(c: Cursor): Record<string, Record<string, string>> 
       c.pos += 2;
       let value = '';
       for (;;) {
-        if (c.pos >= t.length) return `STRUCTURED-DATA: unterminated value of ${name}`;
-        const ch = t[c.pos]!;
-        if (ch === '\\' && (t[c.pos + 1] === '"' || t[c.pos + 1] === '\\' || t[c.pos + 1] === ']')) {
-          value += t[c.pos + 1];
-          c.pos += 2;
-        } else if (ch === '"') {
-          c.pos++;
-          break;
-        } else {
-          value += ch;
-          c.pos++;
+        // Jump to the next quote or backslash; only \" \\ \] are escapes, any other \ is literal.
+        const quote = t.indexOf('"', c.pos);
+        if (quote === -1) return `STRUCTURED-DATA: unterminated value of ${name}`;
+        const bs = t.indexOf('\\', c.pos);
+        if (bs !== -1 && bs < quote) {
+          const next = t[bs + 1];
+          const escaped = next === '"' || next === '\\' || next === ']';
+          value += t.slice(c.pos, bs) + (escaped ? next : '\\');
+          c.pos = bs + (escaped ? 2 : 1);
+          continue;
         }
+        value += t.slice(c.pos, quote);
+        c.pos = quote + 1;
+        break;
       }
       params[name] = value;
     }

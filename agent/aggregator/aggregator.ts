@@ -1,0 +1,149 @@
+import { mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Socket } from 'node:net';
+import type { AgentConfig } from '../config/agent-schema.ts';
+import type { AgentLog } from '../log.ts';
+import { VERSION } from '../agent.ts';
+import { ControlServer } from '../control/server.ts';
+import { MetricsServer } from '../control/http.ts';
+import { NODE_ID_PATTERN } from '../forward/protocol/index.ts';
+import { Authenticator, TokenStore } from './auth.ts';
+import { NodeRegistry } from './nodes.ts';
+import { AgentListener } from './server.ts';
+import { Session } from './session.ts';
+import { NdjsonStore } from './store/ndjson.ts';
+import { NatsStore } from './store/nats.ts';
+import type { Store } from './store/store.ts';
+
+/**
+ * The composition root of `logloom aggregator`: the agent listener, the store, per-node state,
+ * the control socket (`logloom status`) and /metrics + /healthz.
+ */
+export class Aggregator {
+  readonly config: AgentConfig;
+  readonly log: AgentLog;
+  readonly store: Store;
+  readonly nodes = new NodeRegistry();
+  readonly startedAt = Date.now();
+  private readonly auth: Authenticator;
+  private readonly listener: AgentListener;
+  private readonly sessions = new Set<Session>();
+  private readonly rejected: Record<string, number> = {};
+  private control?: ControlServer;
+  private http?: MetricsServer;
+  private stopping = false;
+
+  constructor(config: AgentConfig, log: AgentLog) {
+    this.config = config;
+    this.log = log;
+    const a = config.aggregator;
+    this.store = a.store === 'nats'
+      ? new NatsStore(a.nats, log.child('nats'))
+      : new NdjsonStore(a.ndjson.dir ?? join(config.data_dir, 'store'), a.ndjson, log);
+    const tokens = a.auth.tokens_file ? new TokenStore(a.auth.tokens_file, (m) => log.warn(m)) : undefined;
+    this.auth = new Authenticator(a.auth.mode, tokens);
+    this.listener = new AgentListener({
+      tls: a.tls,
+      log,
+      maxConnections: a.max_connections,
+      reject: (r) => this.count(r),
+      onSocket: (s) => this.serve(s),
+    });
+  }
+
+  private count(reason: string): void {
+    this.rejected[reason] = (this.rejected[reason] ?? 0) + 1;
+  }
+
+  private serve(socket: Socket): void {
+    if (this.stopping) {
+      socket.destroy();
+      return;
+    }
+    const a = this.config.aggregator;
+    const session = new Session(socket, {
+      store: this.store,
+      nodes: this.nodes,
+      auth: this.auth,
+      log: this.log,
+      maxFrameBytes: a.max_frame_bytes,
+      maxBatchEntries: a.max_batch_entries,
+      maxMessageBytes: this.config.max_message_bytes,
+      helloTimeoutMs: a.hello_timeout,
+      idleTimeoutMs: a.idle_timeout,
+      reject: (r) => this.count(r),
+    });
+    this.sessions.add(session);
+    void session.closed.then(() => this.sessions.delete(session));
+  }
+
+  get port(): number {
+    return this.listener.port;
+  }
+
+  get metricsPort(): number {
+    return this.http?.port ?? 0;
+  }
+
+  async start(): Promise<void> {
+    await mkdir(this.config.data_dir, { recursive: true });
+    this.auth.tokens?.refresh();
+    await this.store.open();
+    await this.loadKnownNodes();
+    await this.listener.listen(this.config.aggregator.listen);
+    this.control = new ControlServer(this.config.control.socket, this, this.log);
+    await this.control.start();
+    if (this.config.control.http) {
+      this.http = new MetricsServer(this.config.control.http, this);
+      await this.http.start();
+      this.log.info(`metrics and health at http://${this.config.control.http.replace(/:0$/, `:${this.http.port}`)}`);
+    }
+    const a = this.config.aggregator;
+    this.log.info(`logloom ${VERSION} aggregator listening on ${a.listen.replace(/:0$/, `:${this.port}`)} (${a.tls.enabled ? `TLS, client certificates: ${a.tls.client_cert}` : 'TCP'}, auth ${a.auth.mode}, store ${this.store.kind})`);
+  }
+
+  /** Nodes with state in the embedded store show in `status` before they reconnect. */
+  private async loadKnownNodes(): Promise<void> {
+    if (!(this.store instanceof NdjsonStore)) return;
+    const names = await readdir(this.store.dir).catch(() => [] as string[]);
+    for (const n of names.filter((x) => NODE_ID_PATTERN.test(x))) {
+      this.nodes.stored(n, await this.store.state(n));
+    }
+  }
+
+  /** Re-reads the tokens file (SIGHUP); it is also re-read whenever it changes. */
+  async reopen(): Promise<void> {
+    this.auth.tokens?.refresh();
+    this.log.info(`SIGHUP: tokens file re-read (${this.auth.tokens?.size ?? 0} nodes)`);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.listener.close();
+    await Promise.race([
+      Promise.all([...this.sessions].map((s) => s.shutdown())),
+      new Promise((r) => setTimeout(r, this.config.shutdown_grace).unref()),
+    ]);
+    this.listener.destroyAll();
+    await this.store.close();
+    await this.control?.stop();
+    await this.http?.stop();
+    this.log.info('aggregator stopped');
+  }
+
+  status() {
+    const a = this.config.aggregator;
+    return {
+      role: 'aggregator',
+      version: VERSION,
+      listen: a.listen.replace(/:0$/, `:${this.port}`),
+      transport: a.tls.enabled ? `tls (client certificates: ${a.tls.client_cert})` : 'tcp',
+      auth: a.auth.mode,
+      uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
+      connections: this.listener.connections,
+      store: this.store.status(),
+      rejected: { ...this.rejected },
+      nodes: this.nodes.list(),
+    };
+  }
+}

@@ -1,0 +1,90 @@
+import { s, type Infer } from '../config/schema.ts';
+
+/**
+ * The `aggregator:` section of the configuration (under `logloom:`). `logloom aggregator` reads
+ * the same file format as the agent: it uses this section plus the shared keys log_level,
+ * language, data_dir, runtime_dir and control (socket and /metrics address); the agent ignores
+ * this section, so one file can describe both roles.
+ */
+const hostPort = { pattern: /^[^\s]*:\d{1,5}$/, patternDoc: 'host:port (e.g. 0.0.0.0:7400)' };
+
+export const tlsSchema = s.object(
+  {
+    enabled: s.bool({ default: false, doc: 'Accept agents over TLS instead of plain TCP.' }),
+    cert: s.optional(s.string({ doc: '' }), { doc: 'PEM certificate chain of the aggregator (required when enabled).' }),
+    key: s.optional(s.string({ doc: '' }), { doc: 'PEM private key of the aggregator (required when enabled).' }),
+    ca: s.optional(s.string({ doc: '' }), { doc: 'PEM CA bundle that client certificates must chain to (mutual TLS).' }),
+    client_cert: s.enum(['none', 'request', 'require'] as const, {
+      default: 'none',
+      doc: 'Mutual TLS: none = no client certificate asked; request = verified when sent; require = refused without a valid one.',
+    }),
+    min_version: s.enum(['TLSv1.2', 'TLSv1.3'] as const, { default: 'TLSv1.2', doc: 'Oldest TLS version accepted.' }),
+  },
+  { doc: 'TLS and mutual TLS for agent connections (node:tls).' },
+);
+
+export const authSchema = s.object(
+  {
+    mode: s.enum(['token', 'mtls', 'token_and_mtls', 'none'] as const, {
+      default: 'token',
+      doc: 'How a node proves who it is: token = a token from the tokens file; mtls = a client certificate whose CN (or a DNS SAN) is the node id; token_and_mtls = both; none = anyone (tests and closed networks only).',
+    }),
+    tokens_file: s.optional(s.string({ doc: '' }), {
+      doc: 'Tokens file: one `node_id hash` per line, written by `logloom aggregator token NODE`. Required for token modes; re-read when it changes.',
+    }),
+  },
+  { doc: 'Node authentication. A peer that fails it gets ERROR AUTH_FAILED and nothing is stored.' },
+);
+
+export const ndjsonStoreSchema = s.object(
+  {
+    dir: s.optional(s.string({ doc: '' }), { doc: 'Root of the store: <dir>/<node>/<YYYY-MM-DD>-<NNNN>.ndjson plus <dir>/<node>/state.json. Default <data_dir>/store.' }),
+    max_file_bytes: s.size({ min: 4096, max: 1024 ** 4, default: 64 * 1024 * 1024, doc: 'A node\'s file is rotated before it would pass this size (and at each UTC day).' }),
+    fsync: s.enum(['always', 'interval', 'never'] as const, {
+      default: 'always',
+      doc: 'always = data and sequence state reach the disk before the ACK (survives power loss); interval = flushed every fsync_interval, ACK earlier (survives a crash of the aggregator, may lose the last interval on power loss); never = left to the OS.',
+    }),
+    fsync_interval: s.duration({ min: 10, max: 600_000, default: 1000, doc: 'Flush period for fsync: interval.' }),
+  },
+  { doc: 'The embedded store: per-node NDJSON files, one entry per line.' },
+);
+
+export const natsStoreSchema = s.object(
+  {
+    servers: s.array(s.string({ doc: '' }), { default: ['nats://127.0.0.1:4222'], doc: 'NATS server URLs (any members of the JetStream cluster).' }),
+    stream: s.string({ default: 'LOGLOOM', doc: 'JetStream stream that holds the entries.', pattern: /^[A-Za-z0-9_-]{1,64}$/, patternDoc: 'a stream name [A-Za-z0-9_-]' }),
+    subject_prefix: s.string({ default: 'logloom', doc: 'Entries are published on <prefix>.<node>.<level>.', pattern: /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, patternDoc: 'a subject prefix without wildcards' }),
+    create_stream: s.bool({ default: true, doc: 'Create the stream (and the sequence bucket) when missing; false = they must exist.' }),
+    replicas: s.int({ min: 1, max: 5, default: 1, doc: 'Replicas of the stream and bucket when created (3 in a 3-node cluster).' }),
+    duplicate_window: s.duration({ min: 1000, max: 7 * 86_400_000, default: 120_000, doc: 'JetStream de-duplication window for re-published batches (Nats-Msg-Id).' }),
+    state_bucket: s.string({ default: 'LOGLOOM_SEQ', doc: 'Key-value bucket holding each node\'s last stored sequence, shared by all aggregators.', pattern: /^[A-Za-z0-9_-]{1,64}$/, patternDoc: 'a bucket name [A-Za-z0-9_-]' }),
+    timeout: s.duration({ min: 100, max: 600_000, default: 5000, doc: 'How long a publish may wait for JetStream\'s ack before the batch fails (not acknowledged to the agent).' }),
+    user: s.optional(s.string({ doc: '' }), { doc: 'NATS user name.' }),
+    password_file: s.optional(s.string({ doc: '' }), { doc: 'File holding the NATS password.' }),
+    creds_file: s.optional(s.string({ doc: '' }), { doc: 'NATS credentials file (JWT + nkey seed).' }),
+  },
+  { doc: 'Scale-out store: NATS JetStream (see docs/scale-out.md).' },
+);
+
+export const aggregatorSchema = s.object(
+  {
+    listen: s.string({ default: '0.0.0.0:7400', doc: 'Address agents connect to.', ...hostPort }),
+    max_connections: s.int({ min: 1, max: 1_000_000, default: 4096, doc: 'Concurrent agent connections; more are refused with ERROR BUSY.' }),
+    max_frame_bytes: s.size({ min: 1024, max: 1024 ** 3, default: 16 * 1024 * 1024, doc: 'Largest frame accepted; a longer one is refused from its header, before allocation.' }),
+    max_batch_entries: s.int({ min: 1, max: 10_000_000, default: 100_000, doc: 'Most entries one BATCH may carry.' }),
+    hello_timeout: s.duration({ min: 100, max: 600_000, default: 10_000, doc: 'A connection that has not authenticated by then is closed.' }),
+    idle_timeout: s.duration({ min: 1000, max: 86_400_000, default: 120_000, doc: 'A connection that sends nothing (not even PING) for this long is closed.' }),
+    tls: tlsSchema,
+    auth: authSchema,
+    store: s.enum(['ndjson', 'nats'] as const, { default: 'ndjson', doc: 'Where batches are stored: ndjson (embedded, per-node files) or nats (JetStream).' }),
+    ndjson: ndjsonStoreSchema,
+    nats: natsStoreSchema,
+  },
+  { doc: 'The aggregator (`logloom aggregator`): accepts agents, stores their entries once, in order.' },
+);
+
+export type AggregatorConfig = Infer<typeof aggregatorSchema>;
+export type NdjsonStoreConfig = Infer<typeof ndjsonStoreSchema>;
+export type NatsStoreConfig = Infer<typeof natsStoreSchema>;
+export type TlsConfig = Infer<typeof tlsSchema>;
+export type AuthConfig = Infer<typeof authSchema>;

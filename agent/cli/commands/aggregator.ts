@@ -1,0 +1,60 @@
+import { Aggregator } from '../../aggregator/aggregator.ts';
+import { generateToken, hashToken, writeTokenLine } from '../../aggregator/auth.ts';
+import { loadConfig } from '../../config/load.ts';
+import { createLog } from '../../log.ts';
+import { configOption, parse, UsageError, type Command } from '../command.ts';
+
+/** Runs the aggregator until SIGTERM/SIGINT; SIGHUP re-reads the tokens file. */
+export async function runAggregator(configPath?: string): Promise<number> {
+  const { config, source } = loadConfig(configPath);
+  const log = createLog(config.log_level);
+  log.info(`configuration loaded from ${source.file}`);
+  const agg = new Aggregator(config, log);
+  await agg.start();
+  return new Promise((resolve) => {
+    let stopping = false;
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      void agg.stop().then(() => resolve(0), (e: Error) => (log.error(e.message), resolve(1)));
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGHUP', () => void agg.reopen());
+  });
+}
+
+const USAGE = `logloom aggregator [-c FILE]
+       logloom aggregator token NODE [-c FILE] [--tokens FILE] [--hash scrypt|sha256] [--token VALUE]
+
+Without a subcommand: runs the aggregator (the aggregator: section of the configuration).
+SIGTERM/SIGINT: finish the batches being stored, tell agents SHUTTING_DOWN, exit; SIGHUP: re-read the tokens file.
+
+token NODE: creates (or replaces) NODE's entry in the tokens file (aggregator.auth.tokens_file,
+or --tokens) and prints the new token once on stdout; put it in the gateway's token file.
+--token VALUE sets a chosen token instead of a random one.`;
+
+export const aggregator: Command = {
+  name: 'aggregator',
+  summary: 'run the aggregator that agents forward to (token NODE: add a node)',
+  usage: USAGE,
+  async run(argv) {
+    const { values, positionals } = parse(argv, {
+      ...configOption,
+      tokens: { type: 'string' },
+      hash: { type: 'string', default: 'scrypt' },
+      token: { type: 'string' },
+    });
+    if (positionals.length === 0) return runAggregator(values.config);
+    if (positionals[0] !== 'token') throw new UsageError(`unknown subcommand '${positionals[0]}'`);
+    if (positionals.length !== 2) throw new UsageError('token needs exactly one NODE');
+    if (values.hash !== 'scrypt' && values.hash !== 'sha256') throw new UsageError(`--hash must be scrypt or sha256, got '${values.hash}'`);
+    const file = values.tokens ?? loadConfig(values.config).config.aggregator.auth.tokens_file;
+    if (!file) throw new UsageError('no tokens file: set aggregator.auth.tokens_file in the configuration or pass --tokens FILE');
+    const token = values.token ?? generateToken();
+    writeTokenLine(file, positionals[1]!, await hashToken(token, values.hash));
+    process.stderr.write(`node ${positionals[1]} added to ${file}\n`);
+    process.stdout.write(token + '\n');
+    return 0;
+  },
+};

@@ -1,0 +1,328 @@
+/**
+ * The agent's side of the forward protocol: one connection at a time to one of several
+ * aggregator addresses, HELLO/WELCOME, pipelined BATCHes taken from the spool in sequence order,
+ * cumulative ACKs back into the spool, PING/PONG dead-peer detection, and reconnection with
+ * capped exponential backoff and jitter (the next address on each failure).
+ */
+import { EventEmitter } from 'node:events';
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { readFileSync } from 'node:fs';
+import {
+  encodeBatch, encodeHello, encodePing, encodePong, FRAME_HEADER_BYTES, BATCH_HEADER_BYTES, FrameDecoder, PROTOCOL_VERSION, ERROR_CODE_NAMES,
+  ErrorCode, RETRYABLE_ERRORS, type Message,
+} from './protocol/index.ts';
+import type { Spool } from './spool/spool.ts';
+
+export interface TlsFiles {
+  ca?: string;
+  cert?: string;
+  key?: string;
+  serverName?: string;
+}
+
+export interface ClientOptions {
+  addresses: string[];
+  node: string;
+  /** Read on every connect, so a rotated token file takes effect without a restart. */
+  token: () => string;
+  tls?: TlsFiles;
+  connectTimeoutMs: number;
+  pingIntervalMs: number;
+  pingTimeoutMs: number;
+  backoffMinMs: number;
+  backoffMaxMs: number;
+  maxInflightBatches: number;
+  maxFrameBytes: number;
+  log: { debug(m: string): void; info(m: string): void; warn(m: string): void; error(m: string): void };
+}
+
+export class AddressError extends Error {
+  constructor(address: string) {
+    super(`aggregator address ${JSON.stringify(address)} is not host:port`);
+    this.name = 'AddressError';
+  }
+}
+
+export function parseAddress(a: string): { host: string; port: number } {
+  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(a.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port < 1 || port > 65535) throw new AddressError(a);
+  return { host: m[1]!, port };
+}
+
+type State = 'idle' | 'connecting' | 'handshake' | 'ready' | 'stopped';
+
+export class ForwardClient extends EventEmitter {
+  private readonly spool: Spool;
+  private readonly opts: ClientOptions;
+  private state: State = 'idle';
+  private sock: Socket | undefined;
+  private addrIndex = 0;
+  private attempt = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private handshakeTimer: NodeJS.Timeout | undefined;
+  private lastHeard = 0;
+  private pingNonce = 0;
+  private pingSentAt = 0;
+  /** Highest seq handed to the current connection. */
+  private cursor = 0;
+  private inflight: number[] = [];
+  private pumping = false;
+  private serverMaxFrame = 0;
+  private readonly onReady = () => void this.pump();
+  readonly counters = { connects: 0, disconnects: 0, batches_sent: 0, entries_sent: 0, bytes_sent: 0, acks: 0, peer_errors: 0, dead_peer: 0 };
+  address = '';
+  lastError = '';
+
+  constructor(spool: Spool, opts: ClientOptions) {
+    super();
+    this.spool = spool;
+    this.opts = opts;
+    for (const a of opts.addresses) parseAddress(a);
+  }
+
+  start(): void {
+    this.spool.on('ready', this.onReady);
+    this.connect();
+  }
+
+  get connected(): boolean {
+    return this.state === 'ready';
+  }
+
+  private connect(): void {
+    if (this.state === 'stopped') return;
+    const address = this.opts.addresses[this.addrIndex % this.opts.addresses.length]!;
+    const { host, port } = parseAddress(address);
+    this.address = address;
+    this.state = 'connecting';
+    let sock: Socket;
+    if (this.opts.tls) {
+      const t = this.opts.tls;
+      const o: ConnectionOptions = { host, port, servername: t.serverName ?? (/^[\d.:]+$/.test(host) ? undefined : host) };
+      try {
+        if (t.ca) o.ca = readFileSync(t.ca);
+        if (t.cert) o.cert = readFileSync(t.cert);
+        if (t.key) o.key = readFileSync(t.key);
+      } catch (e) {
+        this.fail(`TLS files: ${(e as Error).message}`);
+        return;
+      }
+      sock = tlsConnect(o);
+      sock.once('secureConnect', () => this.onConnected(sock));
+    } else {
+      sock = netConnect({ host, port });
+      sock.once('connect', () => this.onConnected(sock));
+    }
+    this.sock = sock;
+    sock.setNoDelay(true);
+    sock.setTimeout(this.opts.connectTimeoutMs, () => sock.destroy(new Error(`connect timeout after ${this.opts.connectTimeoutMs} ms`)));
+    const decoder = new FrameDecoder(this.opts.maxFrameBytes);
+    sock.on('data', (chunk: Buffer) => {
+      this.lastHeard = Date.now();
+      let msgs: Message[];
+      try {
+        msgs = decoder.pushMessages(chunk);
+      } catch (e) {
+        sock.destroy(new Error(`bad frame from ${address}: ${(e as Error).message}`));
+        return;
+      }
+      for (const m of msgs) this.onMessage(sock, m);
+    });
+    sock.on('error', (e) => {
+      this.lastError = e.message;
+    });
+    sock.on('close', () => {
+      if (this.sock !== sock) return;
+      this.onClosed();
+    });
+  }
+
+  private onConnected(sock: Socket): void {
+    if (this.sock !== sock) return;
+    sock.setTimeout(0);
+    let token: string;
+    try {
+      token = this.opts.token();
+    } catch (e) {
+      this.lastError = `token: ${(e as Error).message}`;
+      sock.destroy();
+      return;
+    }
+    this.state = 'handshake';
+    this.lastHeard = Date.now();
+    sock.write(encodeHello(this.opts.node, token, PROTOCOL_VERSION));
+    this.handshakeTimer = setTimeout(() => sock.destroy(new Error(`no WELCOME within ${this.opts.connectTimeoutMs} ms`)), this.opts.connectTimeoutMs);
+  }
+
+  private onMessage(sock: Socket, m: Message): void {
+    switch (m.type) {
+      case 'WELCOME': {
+        if (this.state !== 'handshake') return;
+        clearTimeout(this.handshakeTimer);
+        this.state = 'ready';
+        this.attempt = 0;
+        this.counters.connects++;
+        this.serverMaxFrame = m.maxFrameBytes;
+        this.spool.welcome(m.lastSeq);
+        this.cursor = Math.max(m.lastSeq, this.spool.lastAcked);
+        this.inflight = [];
+        this.lastError = '';
+        this.opts.log.info(`connected to aggregator ${this.address} (last stored seq ${m.lastSeq})`);
+        this.spool.setOnline(true);
+        this.startPing(sock);
+        this.emit('connected', this.address);
+        void this.pump();
+        return;
+      }
+      case 'ACK': {
+        this.counters.acks++;
+        while (this.inflight.length && this.inflight[0]! <= m.seq) this.inflight.shift();
+        this.spool.ack(m.seq);
+        this.emit('ack', m.seq);
+        void this.pump();
+        return;
+      }
+      case 'PING':
+        sock.write(encodePong(m.nonce));
+        return;
+      case 'PONG':
+        return;
+      case 'ERROR': {
+        this.counters.peer_errors++;
+        const name = ERROR_CODE_NAMES[m.code] ?? `code ${m.code}`;
+        this.lastError = `${name}: ${m.text}`;
+        const serious = m.code === ErrorCode.AUTH_FAILED || m.code === ErrorCode.UNSUPPORTED_VERSION;
+        if (serious) {
+          this.opts.log.error(`aggregator ${this.address} refused this agent: ${name}: ${m.text}`);
+          this.attempt = Math.max(this.attempt, 30);
+        } else if (!RETRYABLE_ERRORS.has(m.code)) this.opts.log.warn(`aggregator ${this.address}: ${name}: ${m.text}`);
+        sock.destroy();
+        return;
+      }
+      default:
+        sock.destroy(new Error(`unexpected ${m.type} from aggregator`));
+    }
+  }
+
+  /** Sends queued batches in seq order while the window has room. One pump at a time keeps frames in order. */
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.state === 'ready' && this.inflight.length < this.opts.maxInflightBatches) {
+        const sock = this.sock!;
+        const b = this.spool.nextAfter(this.cursor);
+        if (!b) break;
+        const data = await this.spool.load(b);
+        if (this.state !== 'ready' || this.sock !== sock) break;
+        this.cursor = b.seq;
+        if (!data) continue; // dropped meanwhile
+        const frameBytes = FRAME_HEADER_BYTES - 4 + BATCH_HEADER_BYTES + data.body.length;
+        if (this.serverMaxFrame && frameBytes > this.serverMaxFrame) {
+          this.opts.log.error(`batch ${b.seq} (${frameBytes} bytes) exceeds the aggregator's max_frame_bytes ${this.serverMaxFrame}; lower batch_max_bytes`);
+        }
+        const frame = encodeBatch(b.seq, data.codec, data.count, data.rawBytes, data.body);
+        this.inflight.push(b.seq);
+        this.counters.batches_sent++;
+        this.counters.entries_sent += data.count;
+        this.counters.bytes_sent += frame.length;
+        if (!sock.write(frame)) await new Promise<void>((resolve) => {
+          const done = () => (sock.off('drain', done), sock.off('close', done), resolve());
+          sock.on('drain', done);
+          sock.on('close', done);
+        });
+      }
+    } catch (e) {
+      this.opts.log.error(`forwarding: ${(e as Error).message}`);
+      this.sock?.destroy();
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private startPing(sock: Socket): void {
+    clearInterval(this.pingTimer);
+    const every = Math.max(10, Math.floor(Math.min(this.opts.pingIntervalMs, this.opts.pingTimeoutMs) / 2));
+    this.pingTimer = setInterval(() => {
+      if (this.sock !== sock || this.state !== 'ready') return;
+      const now = Date.now();
+      const silent = now - this.lastHeard;
+      if (this.pingSentAt > this.lastHeard && now - this.pingSentAt >= this.opts.pingTimeoutMs) {
+        this.counters.dead_peer++;
+        this.opts.log.warn(`aggregator ${this.address} did not answer PING within ${this.opts.pingTimeoutMs} ms; reconnecting`);
+        sock.destroy(new Error('dead peer (PING timeout)'));
+        return;
+      }
+      if (silent >= this.opts.pingIntervalMs && this.pingSentAt <= this.lastHeard) {
+        this.pingSentAt = now;
+        sock.write(encodePing(++this.pingNonce));
+      }
+    }, every);
+    this.pingTimer.unref();
+  }
+
+  private onClosed(): void {
+    clearTimeout(this.handshakeTimer);
+    clearInterval(this.pingTimer);
+    const wasReady = this.state === 'ready';
+    this.sock = undefined;
+    this.inflight = [];
+    this.pingSentAt = 0;
+    if (wasReady) {
+      this.counters.disconnects++;
+      this.opts.log.warn(`lost the aggregator ${this.address}${this.lastError ? `: ${this.lastError}` : ''}; spooling`);
+    }
+    this.spool.setOnline(false);
+    if (this.state === 'stopped') return;
+    this.fail(this.lastError || 'connection closed');
+  }
+
+  /** Schedules the next attempt: next address, delay doubling from backoff_min to backoff_max, equal jitter. */
+  private fail(why: string): void {
+    this.lastError = why;
+    if (this.state === 'stopped') return;
+    this.state = 'idle';
+    this.addrIndex++;
+    const base = Math.min(this.opts.backoffMaxMs, this.opts.backoffMinMs * 2 ** Math.min(this.attempt, 30));
+    this.attempt++;
+    const delay = Math.round(base / 2 + Math.random() * (base / 2));
+    this.opts.log.debug(`reconnecting in ${delay} ms (${why})`);
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  /** Closes the connection; waits up to graceMs for outstanding ACKs first. */
+  async stop(graceMs = 1000): Promise<void> {
+    if (this.state === 'stopped') return;
+    if (this.state === 'ready' && (this.inflight.length || this.spool.nextAfter(this.cursor))) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, graceMs);
+        const check = () => {
+          if (!this.inflight.length && !this.spool.nextAfter(this.cursor)) done();
+        };
+        function done() {
+          clearTimeout(t);
+          resolve();
+        }
+        this.on('ack', check);
+        this.once('close', done);
+      });
+    }
+    this.state = 'stopped';
+    this.spool.off('ready', this.onReady);
+    clearTimeout(this.reconnectTimer);
+    clearTimeout(this.handshakeTimer);
+    clearInterval(this.pingTimer);
+    const sock = this.sock;
+    this.sock = undefined;
+    sock?.destroy();
+    this.spool.setOnline(false);
+  }
+
+  status(): Record<string, unknown> {
+    return { address: this.address, connected: this.connected, state: this.state, inflight: this.inflight.length, last_error: this.lastError, ...this.counters };
+  }
+}

@@ -1,0 +1,591 @@
+/**
+ * The forwarder's queue of unacknowledged batches, in sequence order, held in memory and/or in
+ * segment files on disk (ARCHITECTURE §8, docs/guarantees.md).
+ *
+ * - mode memory (default): a batch stays in memory while the uplink is up and memory_max_bytes
+ *   is not passed; when the uplink goes down (or the bound is passed, or on an orderly stop) every
+ *   memory batch is written out, oldest first, so the disk always holds an oldest-first run.
+ * - mode always: every batch is written before it becomes sendable.
+ * - An ACK removes batches up to its seq; the ack pointer is replaced atomically and segments
+ *   whose records are all acknowledged are deleted.
+ * - max_bytes bounds the disk; past it (or on ENOSPC) when_full drops the oldest segment, drops
+ *   the new batch, or blocks. Every dropped entry is counted (exactly: a dropped batch that was
+ *   already on the wire counts only if the aggregator turns out not to have stored it).
+ * - On open, segments are scanned; torn tails and corrupt records are skipped and counted, and
+ *   the positions of spooled batches are registered so a replayable input does not read them again.
+ */
+import { EventEmitter } from 'node:events';
+import { mkdir, open, readdir, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import type { BatchCodecCode } from '../protocol/constants.ts';
+import { recordRecoveredPosition, type CheckpointPosition } from '../../pipeline/checkpoint.ts';
+import { encodeRecord, RECORD_HEADER_BYTES, scanSegment } from './record.ts';
+import { decodeBatchHeader, encodeBatchRecord, mergePositions, type BatchData } from './batch-record.ts';
+import { readAckPointer, removeStaleTemp, syncDir, writeAckPointer, writeAckPointerSync, type AckPointer } from './ack-pointer.ts';
+import type { SpoolConfig } from './config.ts';
+
+/** Sequence numbers reserved at a time; a restart starts above the reservation. */
+export const SEQ_RESERVATION = 1_000_000;
+const SEGMENT_SUFFIX = '.seg';
+
+export interface SpoolLog {
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
+export interface SpoolOptions extends Omit<SpoolConfig, 'dir'> {
+  dir: string;
+  log: SpoolLog;
+}
+
+interface Segment {
+  id: number;
+  path: string;
+  fh?: FileHandle;
+  size: number;
+  /** Records not yet acknowledged or dropped. */
+  live: number;
+  /** No more appends (a new segment was started). */
+  sealed: boolean;
+}
+
+/** One batch waiting for its ACK. */
+export interface SpooledBatch {
+  seq: number;
+  codec: BatchCodecCode;
+  count: number;
+  rawBytes: number;
+  positions: CheckpointPosition[];
+  /** Encoded body, while the batch is held in memory. */
+  body?: Buffer;
+  /** Where the record is, once written. */
+  loc?: { seg: Segment; offset: number; size: number; bodyOffset: number };
+  /** Called once when the batch is durable (written, acknowledged or dropped): releases input positions. */
+  onDurable?: () => void;
+  state: 'queued' | 'acked' | 'dropped';
+  /** Handed to the connection at least once. */
+  sent: boolean;
+}
+
+export interface SpoolStats {
+  mode: string;
+  queued_batches: number;
+  queued_entries: number;
+  memory_bytes: number;
+  disk_bytes: number;
+  segments: number;
+  acked_seq: number;
+  next_seq: number;
+  dropped_entries: number;
+  dropped_batches: number;
+  corrupt_records: number;
+  torn_tails: number;
+  spilled_batches: number;
+  replayed_from_disk: number;
+  disk_full: number;
+}
+
+export class SpoolFullError extends Error {
+  constructor(msg: string) {
+    super(msg);
+    this.name = 'SpoolFullError';
+  }
+}
+
+export class Spool extends EventEmitter {
+  readonly opts: SpoolOptions;
+  private queue: SpooledBatch[] = [];
+  private head = 0;
+  private segments = new Map<number, Segment>();
+  private current: Segment | undefined;
+  private nextSegmentId = 1;
+  private diskBytes = 0;
+  private memoryBytes = 0;
+  private ackedSeq = 0;
+  private nextSeq = 1;
+  private reservedSeq = 0;
+  private ackedPositions = new Map<string, CheckpointPosition>();
+  /** Batches dropped while on the wire: counted only if the aggregator turns out not to hold them. */
+  private limbo = new Map<number, number>();
+  private io: Promise<unknown> = Promise.resolve();
+  private online = false;
+  private closed = false;
+  private pointerDirty = false;
+  private unsynced = new Set<Segment>();
+  private syncTimer: NodeJS.Timeout | undefined;
+  private spaceWaiters: (() => void)[] = [];
+  readonly stats = { dropped_entries: 0, dropped_batches: 0, corrupt_records: 0, torn_tails: 0, spilled_batches: 0, replayed_from_disk: 0, disk_full: 0 };
+
+  constructor(opts: SpoolOptions) {
+    super();
+    this.opts = { ...opts, segment_bytes: Math.max(4096, Math.min(opts.segment_bytes, Math.floor(opts.max_bytes / 4))) };
+  }
+
+  /** Scans the directory: recovers unacknowledged batches, counts damage, reserves sequence numbers. */
+  async open(): Promise<void> {
+    const dir = this.opts.dir;
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await removeStaleTemp(dir);
+    let ptr: AckPointer | undefined;
+    try {
+      ptr = await readAckPointer(dir);
+    } catch (e) {
+      // A damaged pointer must not block start-up: replay everything on disk (the aggregator dedups).
+      this.opts.log.warn(`${(e as Error).message}; replaying every spooled batch`);
+    }
+    if (ptr) {
+      this.ackedSeq = ptr.ackedSeq;
+      this.reservedSeq = ptr.reservedSeq;
+      mergePositions(this.ackedPositions, ptr.positions);
+    }
+    const recovered: SpooledBatch[] = [];
+    let maxSeq = Math.max(this.ackedSeq, this.reservedSeq);
+    const ids = (await readdir(dir)).filter((f) => f.endsWith(SEGMENT_SUFFIX)).map((f) => Number.parseInt(f, 10)).filter((n) => Number.isSafeInteger(n) && n > 0).sort((a, b) => a - b);
+    for (const id of ids) {
+      const path = this.segmentPath(id);
+      const buf = await readFile(path);
+      const scan = scanSegment(buf);
+      const seg: Segment = { id, path, size: buf.length, live: 0, sealed: true };
+      this.stats.corrupt_records += scan.corrupt.length;
+      if (scan.corrupt.length) this.opts.log.warn(`spool segment ${path}: skipped ${scan.corrupt.length} corrupt record(s)`);
+      if (scan.tornTail) {
+        this.stats.torn_tails++;
+        this.opts.log.warn(`spool segment ${path}: torn write of ${scan.tornTail.bytes} bytes at offset ${scan.tornTail.offset} skipped`);
+      }
+      for (const r of scan.records) {
+        maxSeq = Math.max(maxSeq, r.seq);
+        let h;
+        try {
+          h = decodeBatchHeader(r.payload);
+        } catch (e) {
+          this.stats.corrupt_records++;
+          this.opts.log.warn(`spool segment ${path} seq ${r.seq}: ${(e as Error).message}`);
+          continue;
+        }
+        for (const p of h.positions) recordRecoveredPosition(p);
+        if (r.seq <= this.ackedSeq) continue;
+        seg.live++;
+        recovered.push({
+          seq: r.seq, codec: h.codec, count: h.count, rawBytes: h.rawBytes, positions: h.positions, state: 'queued', sent: false,
+          loc: { seg, offset: r.offset, size: r.size, bodyOffset: RECORD_HEADER_BYTES + h.bodyOffset },
+        });
+      }
+      this.nextSegmentId = Math.max(this.nextSegmentId, id + 1);
+      if (seg.live === 0) {
+        await unlink(path).catch(() => {});
+        continue;
+      }
+      this.segments.set(id, seg);
+      this.diskBytes += seg.size;
+    }
+    for (const p of this.ackedPositions.values()) recordRecoveredPosition(p);
+    // Sequence order, one batch per seq (a spill after a crash could in principle repeat one).
+    recovered.sort((a, b) => a.seq - b.seq);
+    for (const b of recovered) {
+      if (this.queue.length && this.queue[this.queue.length - 1]!.seq === b.seq) {
+        b.loc!.seg.live--;
+        continue;
+      }
+      this.queue.push(b);
+    }
+    this.nextSeq = maxSeq + 1;
+    this.reservedSeq = this.nextSeq + SEQ_RESERVATION - 1;
+    await this.persistPointer(true);
+    if (this.queue.length) {
+      this.opts.log.info(`spool: ${this.queue.length} batch(es), ${this.queuedEntries()} entries to replay from ${dir}`);
+    }
+    if (this.opts.fsync === 'interval') {
+      this.syncTimer = setInterval(() => void this.serial(() => this.syncPending()), this.opts.fsync_interval);
+      this.syncTimer.unref();
+    }
+  }
+
+  private segmentPath(id: number): string {
+    return join(this.opts.dir, String(id).padStart(12, '0') + SEGMENT_SUFFIX);
+  }
+
+  /** Runs disk work one piece at a time, in order. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.io.then(fn);
+    this.io = p.catch(() => {});
+    return p;
+  }
+
+  /** A sequence number for a new batch; never one used before, even across crashes. */
+  async allocSeq(): Promise<number> {
+    const seq = this.nextSeq++;
+    if (seq > this.reservedSeq) {
+      this.reservedSeq = seq + SEQ_RESERVATION - 1;
+      await this.serial(() => this.persistPointer(true));
+    }
+    return seq;
+  }
+
+  get lastAcked(): number {
+    return this.ackedSeq;
+  }
+
+  private queuedEntries(): number {
+    let n = 0;
+    for (let i = this.head; i < this.queue.length; i++) n += this.queue[i]!.count;
+    return n;
+  }
+
+  get length(): number {
+    return this.queue.length - this.head;
+  }
+
+  /**
+   * Takes a sealed batch. Resolves once it is held according to the mode (in memory, or written
+   * and synced per policy); with when_full block it resolves only when there is room.
+   */
+  async push(data: BatchData, seq: number, positions: CheckpointPosition[], onDurable?: () => void): Promise<void> {
+    if (this.closed) throw new Error('spool is closed');
+    const b: SpooledBatch = { seq, codec: data.codec, count: data.count, rawBytes: data.rawBytes, positions, body: data.body, onDurable, state: 'queued', sent: false };
+    const toDisk = this.opts.mode === 'always' || !this.online || this.memoryBytes + data.body.length > this.opts.memory_max_bytes;
+    if (!toDisk) {
+      this.enqueue(b);
+      this.memoryBytes += data.body.length;
+      this.emit('ready');
+      return;
+    }
+    await this.serial(async () => {
+      await this.spillMemory();
+      const ok = await this.writeBatch(b);
+      if (!ok) return;
+      b.body = undefined;
+      this.enqueue(b);
+      await this.syncAfterWrite();
+      this.durable(b);
+    });
+    this.emit('ready');
+  }
+
+  private enqueue(b: SpooledBatch): void {
+    const last = this.queue[this.queue.length - 1];
+    if (last && last.seq > b.seq && this.length > 0) {
+      // Batches arrive in seq order; keep the queue sorted even if a caller breaks that.
+      let i = this.queue.length;
+      while (i > this.head && this.queue[i - 1]!.seq > b.seq) i--;
+      this.queue.splice(i, 0, b);
+    } else this.queue.push(b);
+  }
+
+  private durable(b: SpooledBatch): void {
+    const f = b.onDurable;
+    b.onDurable = undefined;
+    f?.();
+  }
+
+  /** Writes every memory-only batch to disk, oldest first (uplink down, memory bound, stop). */
+  private async spillMemory(): Promise<void> {
+    const spilled: SpooledBatch[] = [];
+    for (let i = this.head; i < this.queue.length; i++) {
+      const b = this.queue[i]!;
+      if (b.state !== 'queued' || b.loc || !b.body) continue;
+      const len = b.body.length;
+      if (!(await this.writeBatch(b, true))) continue;
+      this.memoryBytes -= len;
+      b.body = undefined;
+      spilled.push(b);
+    }
+    if (!spilled.length) return;
+    this.stats.spilled_batches += spilled.length;
+    await this.syncAfterWrite();
+    for (const b of spilled) this.durable(b);
+  }
+
+  /**
+   * Appends one record, making room per when_full. Returns false when the batch was dropped
+   * (drop_newest, or it cannot fit at all); the drop is counted and its positions released.
+   */
+  private async writeBatch(b: SpooledBatch, alreadyQueued = false): Promise<boolean> {
+    const rec = encodeRecord(b.seq, encodeBatchRecord({ codec: b.codec, count: b.count, rawBytes: b.rawBytes, body: b.body! }, b.positions));
+    for (let attempt = 0; ; attempt++) {
+      if (!(await this.makeRoom(rec.length, b))) {
+        this.dropBatch(b, alreadyQueued);
+        return false;
+      }
+      const seg = await this.writableSegment(rec.length);
+      try {
+        const { bytesWritten } = await seg.fh!.write(rec, 0, rec.length, seg.size);
+        if (bytesWritten !== rec.length) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        // Cut what may have landed, so no torn record sits before later appends.
+        await seg.fh!.truncate(seg.size).catch(() => {});
+        if (code !== 'ENOSPC' && code !== 'EDQUOT') throw e;
+        this.stats.disk_full++;
+        this.opts.log.warn(`spool: ${this.opts.dir}: disk full (${code}); treating the spool as full`);
+        // ENOSPC behaves as full: the bound is now what is on disk.
+        if (attempt >= 3 || !(await this.freeForFull(rec.length, b))) {
+          this.dropBatch(b, alreadyQueued);
+          return false;
+        }
+        continue;
+      }
+      b.loc = { seg, offset: seg.size, size: rec.length, bodyOffset: rec.length - b.body!.length };
+      seg.size += rec.length;
+      seg.live++;
+      this.diskBytes += rec.length;
+      this.unsynced.add(seg);
+      return true;
+    }
+  }
+
+  /** After ENOSPC: drop_oldest frees a segment; block waits for acks; drop_newest gives up. */
+  private async freeForFull(bytes: number, b: SpooledBatch): Promise<boolean> {
+    if (this.opts.when_full === 'drop_oldest') return this.dropOldestSegment(b);
+    if (this.opts.when_full === 'block' && !this.closed) {
+      await this.waitForSpace();
+      return true;
+    }
+    return false;
+  }
+
+  private async makeRoom(bytes: number, b: SpooledBatch): Promise<boolean> {
+    if (bytes > this.opts.max_bytes) {
+      this.opts.log.warn(`spool: batch ${b.seq} of ${bytes} bytes is larger than max_bytes ${this.opts.max_bytes}`);
+      return false;
+    }
+    while (this.diskBytes + bytes > this.opts.max_bytes) {
+      if (this.closed) return true; // On the way out nothing is dropped: overshoot the bound once.
+      if (this.opts.when_full === 'drop_newest') return false;
+      if (this.opts.when_full === 'block') {
+        await this.waitForSpace();
+        continue;
+      }
+      if (!(await this.dropOldestSegment(b))) return false;
+    }
+    return true;
+  }
+
+  private waitForSpace(): Promise<void> {
+    this.emit('blocked');
+    return new Promise((resolve) => this.spaceWaiters.push(resolve));
+  }
+
+  private wakeSpace(): void {
+    const w = this.spaceWaiters;
+    this.spaceWaiters = [];
+    for (const f of w) f();
+  }
+
+  /** Drops the oldest segment and every batch in it; false when there is none but the one being written. */
+  private async dropOldestSegment(except: SpooledBatch): Promise<boolean> {
+    let oldest: Segment | undefined;
+    for (const s of this.segments.values()) if (!oldest || s.id < oldest.id) oldest = s;
+    if (!oldest) return false;
+    for (let i = this.head; i < this.queue.length; i++) {
+      const q = this.queue[i]!;
+      if (q !== except && q.loc?.seg === oldest && q.state === 'queued') this.dropBatch(q, true);
+    }
+    this.compact();
+    await this.removeSegment(oldest);
+    this.opts.log.warn(`spool: full (max_bytes ${this.opts.max_bytes}); dropped the oldest segment ${oldest.path}`);
+    return true;
+  }
+
+  private dropBatch(b: SpooledBatch, queued: boolean): void {
+    b.state = 'dropped';
+    if (b.sent) this.limbo.set(b.seq, b.count);
+    else {
+      this.stats.dropped_entries += b.count;
+      this.stats.dropped_batches++;
+    }
+    if (b.body && !b.loc && queued) this.memoryBytes -= b.body.length;
+    b.body = undefined;
+    if (b.loc) b.loc.seg.live--;
+    this.durable(b);
+  }
+
+  private async writableSegment(bytes: number): Promise<Segment> {
+    let seg = this.current;
+    if (seg && seg.size > 0 && seg.size + bytes > this.opts.segment_bytes) {
+      seg.sealed = true;
+      if (this.opts.fsync !== 'interval' && this.unsynced.has(seg)) await this.syncSegment(seg);
+      this.current = undefined;
+      if (seg.live === 0) await this.removeSegment(seg);
+      seg = undefined;
+    }
+    if (!seg) {
+      const id = this.nextSegmentId++;
+      seg = { id, path: this.segmentPath(id), size: 0, live: 0, sealed: false };
+      seg.fh = await open(seg.path, 'wx+', 0o600);
+      this.segments.set(id, seg);
+      this.current = seg;
+      if (this.opts.fsync !== 'interval') await syncDir(this.opts.dir);
+    }
+    return seg;
+  }
+
+  private async syncSegment(seg: Segment): Promise<void> {
+    this.unsynced.delete(seg);
+    await seg.fh?.datasync().catch(() => {});
+  }
+
+  private async syncPending(): Promise<void> {
+    for (const s of [...this.unsynced]) await this.syncSegment(s);
+    if (this.pointerDirty) await this.persistPointer(this.opts.fsync !== 'interval');
+  }
+
+  private async syncAfterWrite(): Promise<void> {
+    if (this.opts.fsync === 'interval') return;
+    for (const s of [...this.unsynced]) await this.syncSegment(s);
+  }
+
+  private async removeSegment(seg: Segment): Promise<void> {
+    this.segments.delete(seg.id);
+    this.unsynced.delete(seg);
+    if (this.current === seg) this.current = undefined;
+    this.diskBytes -= seg.size;
+    const fh = seg.fh;
+    seg.fh = undefined;
+    await fh?.close().catch(() => {});
+    await unlink(seg.path).catch(() => {});
+    this.wakeSpace();
+  }
+
+  /** The uplink state: going offline writes the memory batches out (mode memory). */
+  setOnline(online: boolean): void {
+    this.online = online;
+    if (!online && this.opts.mode === 'memory' && this.memoryBytes > 0 && !this.closed) void this.serial(() => this.spillMemory()).catch((e) => this.opts.log.error(`spool: ${(e as Error).message}`));
+  }
+
+  /** The first queued batch with seq > after, in order. */
+  nextAfter(after: number): SpooledBatch | undefined {
+    let lo = this.head, hi = this.queue.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.queue[mid]!.seq <= after) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < this.queue.length; i++) if (this.queue[i]!.state === 'queued') return this.queue[i];
+    return undefined;
+  }
+
+  /** The encoded batch, from memory or read back from its segment. */
+  async load(b: SpooledBatch): Promise<BatchData | undefined> {
+    b.sent = true;
+    if (b.body) return { codec: b.codec, count: b.count, rawBytes: b.rawBytes, body: b.body };
+    const loc = b.loc;
+    if (!loc || b.state !== 'queued') return undefined;
+    const len = loc.size - loc.bodyOffset;
+    const body = Buffer.allocUnsafe(len);
+    try {
+      if (!loc.seg.fh) loc.seg.fh = await open(loc.seg.path, 'r');
+      await loc.seg.fh.read(body, 0, len, loc.offset + loc.bodyOffset);
+    } catch (e) {
+      // The segment was dropped (when_full) while we read it.
+      if (b.state !== 'queued') return undefined;
+      throw e;
+    }
+    if (b.state !== 'queued') return undefined;
+    this.stats.replayed_from_disk++;
+    return { codec: b.codec, count: b.count, rawBytes: b.rawBytes, body };
+  }
+
+  /**
+   * The aggregator holds every batch up to seq (cumulative ACK, or WELCOME's last_seq).
+   * Removes them, releases their input positions and frees segments.
+   */
+  ack(seq: number): void {
+    if (seq <= this.ackedSeq && this.limbo.size === 0) return;
+    if (seq > this.ackedSeq) this.ackedSeq = seq;
+    while (this.head < this.queue.length && this.queue[this.head]!.seq <= seq) {
+      const b = this.queue[this.head++]!;
+      if (b.state === 'queued') {
+        b.state = 'acked';
+        if (b.body && !b.loc) this.memoryBytes -= b.body.length;
+        b.body = undefined;
+        if (b.loc) b.loc.seg.live--;
+        mergePositions(this.ackedPositions, b.positions);
+        this.durable(b);
+      }
+    }
+    for (const s of [...this.limbo.keys()]) if (s <= seq) this.limbo.delete(s);
+    this.compact();
+    this.pointerDirty = true;
+    // Mode memory with nothing on disk writes no pointer per ACK (flash wear); close() writes it.
+    if (this.segments.size > 0) void this.serial(() => this.afterAck()).catch((e) => this.opts.log.error(`spool: ${(e as Error).message}`));
+  }
+
+  /**
+   * The connection was (re)established and the aggregator said what it holds. Batches dropped
+   * while on the wire and not held by it are now known to be lost: count them.
+   */
+  welcome(lastSeq: number): void {
+    for (const [s, count] of this.limbo) {
+      if (s > lastSeq) {
+        this.stats.dropped_entries += count;
+        this.stats.dropped_batches++;
+      }
+    }
+    this.limbo.clear();
+    if (lastSeq >= this.nextSeq) {
+      this.opts.log.warn(`spool: the aggregator holds seq ${lastSeq}, beyond this agent's ${this.nextSeq - 1} (was the spool directory reset?); continuing above it`);
+      this.nextSeq = lastSeq + 1;
+    }
+    this.ack(lastSeq);
+  }
+
+  private compact(): void {
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  private async afterAck(): Promise<void> {
+    if (this.pointerDirty && this.opts.fsync !== 'interval') await this.persistPointer(this.opts.fsync === 'always' || this.opts.fsync === 'batch');
+    for (const seg of [...this.segments.values()]) {
+      if (seg.live > 0 || seg.size === 0) continue;
+      if (this.pointerDirty) await this.persistPointer(this.opts.fsync !== 'interval');
+      await this.removeSegment(seg);
+    }
+  }
+
+  private pointer(): AckPointer {
+    return { ackedSeq: this.ackedSeq, reservedSeq: this.reservedSeq, positions: [...this.ackedPositions.values()] };
+  }
+
+  private async persistPointer(sync: boolean): Promise<void> {
+    this.pointerDirty = false;
+    await writeAckPointer(this.opts.dir, this.pointer(), sync);
+  }
+
+  /**
+   * Orderly stop: mode memory writes unacknowledged batches out (so they survive the restart),
+   * everything is synced and the pointer written.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.syncTimer);
+    this.wakeSpace();
+    await this.serial(async () => {
+      await this.spillMemory();
+      for (const s of [...this.unsynced]) await this.syncSegment(s);
+      await this.persistPointer(true);
+      for (const s of this.segments.values()) {
+        const fh = s.fh;
+        s.fh = undefined;
+        await fh?.close().catch(() => {});
+      }
+    });
+  }
+
+  /** Last resort on a fatal signal: write the pointer synchronously. */
+  closeSync(): void {
+    writeAckPointerSync(this.opts.dir, this.pointer());
+  }
+
+  status(): SpoolStats {
+    return {
+      mode: this.opts.mode, queued_batches: this.length, queued_entries: this.queuedEntries(), memory_bytes: this.memoryBytes,
+      disk_bytes: this.diskBytes, segments: this.segments.size, acked_seq: this.ackedSeq, next_seq: this.nextSeq, ...this.stats,
+    };
+  }
+}

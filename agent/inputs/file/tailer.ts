@@ -1,0 +1,194 @@
+/**
+ * Follows one file identity (device + inode) from a start offset: reads chunks, splits lines,
+ * emits each line with a Checkpoint (the offset just after it), and tracks which lines are
+ * finished downstream so that the committed offset only ever covers lines that are durable.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import type { Stats } from 'node:fs';
+import { Checkpoint } from '../../pipeline/checkpoint.ts';
+import { draftFromLine, LineSplitter } from '../common.ts';
+import type { InputContext } from '../input.ts';
+
+export const FINGERPRINT_BYTES = 256;
+const CHUNK_BYTES = 64 * 1024;
+
+export function fileKey(st: Stats): string {
+  return `${st.dev}:${st.ino}`;
+}
+
+export async function fingerprint(fh: FileHandle, bytes: number): Promise<string> {
+  const buf = Buffer.alloc(bytes);
+  const { bytesRead } = await fh.read(buf, 0, bytes, 0);
+  return createHash('sha256').update(buf.subarray(0, bytesRead)).digest('hex').slice(0, 16);
+}
+
+export type ReadResult = 'eof' | 'more' | 'paused';
+
+export interface TailerEvents {
+  /** The committed offset advanced (every line before it is durable downstream). */
+  committed(t: FileTailer): void;
+}
+
+export class FileTailer {
+  readonly key: string;
+  path: string;
+  private fh: FileHandle;
+  private readonly ctx: InputContext;
+  private readonly maxLineBytes: number;
+  private readonly events: TailerEvents;
+  /** Next byte to read. */
+  offset: number;
+  /** Every line before this offset is finished downstream. */
+  committed: number;
+  fp = '';
+  fpBytes = 0;
+  private splitter!: LineSplitter;
+  private base = 0;
+  private paused = false;
+  /** Checkpoints of emitted lines not yet finished, in file order. */
+  private pending: Checkpoint[] = [];
+  private pendingHead = 0;
+  /** When the path stopped pointing at this file (rotation); undefined while it does. */
+  orphanedSince: number | undefined;
+  lines = 0;
+  truncations = 0;
+
+  private constructor(key: string, path: string, fh: FileHandle, offset: number, ctx: InputContext, maxLineBytes: number, events: TailerEvents) {
+    this.key = key;
+    this.path = path;
+    this.fh = fh;
+    this.offset = offset;
+    this.committed = offset;
+    this.ctx = ctx;
+    this.maxLineBytes = maxLineBytes;
+    this.events = events;
+    this.resetSplitter(offset);
+  }
+
+  static async open(path: string, st: Stats, offsetFor: (key: string, fh: FileHandle, size: number) => Promise<number>, ctx: InputContext, maxLineBytes: number, events: TailerEvents): Promise<FileTailer> {
+    const fh = await open(path, 'r');
+    try {
+      const real = await fh.stat();
+      // The path may have been replaced between stat and open: trust what we opened.
+      const key = fileKey(real);
+      const offset = await offsetFor(key, fh, real.size);
+      const t = new FileTailer(key, path, fh, offset, ctx, maxLineBytes, events);
+      await t.refreshFingerprint(real.size);
+      void st;
+      return t;
+    } catch (e) {
+      await fh.close().catch(() => {});
+      throw e;
+    }
+  }
+
+  private resetSplitter(at: number): void {
+    this.base = at;
+    this.splitter = new LineSplitter(this.maxLineBytes, (line, cut) => this.onLine(line, cut));
+  }
+
+  private async refreshFingerprint(size: number): Promise<void> {
+    const n = Math.min(FINGERPRINT_BYTES, size);
+    if (n <= this.fpBytes) return;
+    this.fp = await fingerprint(this.fh, n);
+    this.fpBytes = n;
+  }
+
+  private onLine(line: Buffer, cut: boolean): void {
+    const end = this.base + this.splitter.lineEnd;
+    const draft = draftFromLine(line, cut, `file:${this.path}`, (why) => this.ctx.reject(why));
+    if (!draft) {
+      // An empty line: nothing to deliver, but the position moves past it.
+      this.advanceEmpty(end);
+      return;
+    }
+    const cp = new Checkpoint({ input: this.ctx.name, stream: this.key, offset: end }, () => this.finished());
+    this.pending.push(cp);
+    this.lines++;
+    draft.checkpoint = cp;
+    if (!this.ctx.emit(draft)) this.paused = true;
+  }
+
+  private advanceEmpty(end: number): void {
+    if (this.pendingHead === this.pending.length) {
+      this.committed = end;
+      this.events.committed(this);
+    } else {
+      // Behind an unfinished line: finishes with a dummy checkpoint in order.
+      const cp = new Checkpoint({ input: this.ctx.name, stream: this.key, offset: end }, () => this.finished());
+      cp.hold();
+      this.pending.push(cp);
+      cp.release();
+    }
+  }
+
+  /** Lines finish mostly in order; the committed offset advances over the finished prefix. */
+  private finished(): void {
+    let moved = false;
+    while (this.pendingHead < this.pending.length && this.pending[this.pendingHead]!.done) {
+      this.committed = this.pending[this.pendingHead++]!.offset;
+      moved = true;
+    }
+    if (this.pendingHead > 4096 && this.pendingHead * 2 > this.pending.length) {
+      this.pending = this.pending.slice(this.pendingHead);
+      this.pendingHead = 0;
+    }
+    if (moved) this.events.committed(this);
+  }
+
+  get inFlight(): number {
+    return this.pending.length - this.pendingHead;
+  }
+
+  /**
+   * Reads up to budget bytes. 'paused' = the pipeline asked to wait (the caller awaits drained),
+   * 'eof' = nothing more for now, 'more' = the budget ran out first.
+   */
+  async read(budget: number): Promise<ReadResult> {
+    let used = 0;
+    while (used < budget) {
+      const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+      const { bytesRead } = await this.fh.read(buf, 0, CHUNK_BYTES, this.offset);
+      if (bytesRead === 0) {
+        await this.checkTruncated();
+        return 'eof';
+      }
+      this.offset += bytesRead;
+      used += bytesRead;
+      if (this.fpBytes < FINGERPRINT_BYTES) await this.refreshFingerprint(this.offset);
+      this.splitter.push(buf.subarray(0, bytesRead));
+      if (this.paused) {
+        this.paused = false;
+        return 'paused';
+      }
+    }
+    return 'more';
+  }
+
+  /** copytruncate: the file shrank under us. Start again from its beginning. */
+  private async checkTruncated(): Promise<void> {
+    const st = await this.fh.stat();
+    if (st.size >= this.offset) return;
+    this.truncations++;
+    this.ctx.log.warn(`${this.path} was truncated (size ${st.size} < offset ${this.offset}); reading it from the start`);
+    this.offset = 0;
+    this.fp = '';
+    this.fpBytes = 0;
+    this.resetSplitter(0);
+    await this.refreshFingerprint(st.size);
+  }
+
+  /** A rotated-away file is finished: emit a last line without newline, if any. */
+  flushPartial(): void {
+    this.splitter.end();
+  }
+
+  async close(): Promise<void> {
+    await this.fh.close().catch(() => {});
+  }
+
+  status(): Record<string, unknown> {
+    return { path: this.path, key: this.key, offset: this.offset, committed: this.committed, in_flight: this.inFlight, lines: this.lines, truncations: this.truncations };
+  }
+}

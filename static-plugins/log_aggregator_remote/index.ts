@@ -1,0 +1,141 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { definePlugin, type PluginContext, type SinkPlugin } from '../../agent/plugins/types.ts';
+import { encodeEntry } from '../../agent/entry/codec.ts';
+import type { LogEntry } from '../../agent/entry/entry.ts';
+import { checkpointOf, holdEntry, type Checkpoint, type CheckpointPosition } from '../../agent/pipeline/checkpoint.ts';
+import { encodeBody, joinLines } from '../../agent/forward/protocol/index.ts';
+import { Spool } from '../../agent/forward/spool/spool.ts';
+import { ForwardClient } from '../../agent/forward/client.ts';
+import { configSchema, type RemoteConfig } from './config.ts';
+
+/** Entries collected for the next batch. */
+interface OpenBatch {
+  lines: string[];
+  bytes: number;
+  /** Checkpoints to release once the batch is durable. */
+  holds: Checkpoint[];
+  positions: Map<string, CheckpointPosition>;
+}
+
+const newBatch = (): OpenBatch => ({ lines: [], bytes: 0, holds: [], positions: new Map() });
+
+/**
+ * Seed §6.4: the sink that forwards to the aggregator. flush() appends entries to the open batch
+ * and returns at once unless the batch was sealed (then it waits until the spool holds it, which
+ * is where backpressure comes from when the spool blocks). Sealed batches get the next sequence
+ * number and go to the spool, from which the client sends them in order.
+ */
+export default definePlugin({
+  info: { name: 'log_aggregator_remote', version: '1.0.0', author: 'Logloom Team', type: 'sink', capability: ['forward', 'tcp', 'tls', 'spool', 'deflate'], mode: 'async' },
+  configSchema,
+  // flush returns once entries are in the open batch, but may wait for the spool (when_full:
+  // block, a slow disk): a short call timeout would count that as a failure and restart us.
+  limits: { timeout_ms: 120_000, max_inflight: 1 },
+  create(): SinkPlugin {
+    let ctx: PluginContext;
+    let config: RemoteConfig;
+    let spool: Spool;
+    let client: ForwardClient;
+    let open = newBatch();
+    let timer: NodeJS.Timeout | undefined;
+    /** Seals run one after another so sequence numbers follow the entries' order. */
+    let sealing: Promise<void> = Promise.resolve();
+    let sealError: Error | undefined;
+    /** Entries of batches the spool could not take because of an I/O error (counted, shown in status). */
+    let lostEntries = 0;
+    /** Entries already taken: a flush retried after a timeout must not add them twice. */
+    const taken = new WeakSet<LogEntry>();
+    /** Batches sealed but not yet held by the spool; flush waits when too many pile up. */
+    let sealBacklog = 0;
+
+    function seal(): Promise<void> {
+      clearTimeout(timer);
+      timer = undefined;
+      if (open.lines.length === 0) return sealing;
+      const b = open;
+      open = newBatch();
+      sealBacklog++;
+      sealing = sealing.then(async () => {
+        const data = await encodeBody(joinLines(b.lines), b.lines.length, config.compression);
+        const seq = await spool.allocSeq();
+        await spool.push(data, seq, [...b.positions.values()], () => {
+          for (const cp of b.holds) cp.release();
+        });
+      }).catch((e: Error) => {
+        sealError = e;
+        lostEntries += b.lines.length;
+        ctx.log.error(`spooling a batch of ${b.lines.length} entries failed, they are lost: ${e.message}`);
+        for (const cp of b.holds) cp.release();
+      }).finally(() => {
+        sealBacklog--;
+      });
+      return sealing;
+    }
+
+    function add(e: LogEntry): boolean {
+      const line = encodeEntry(e);
+      open.lines.push(line);
+      open.bytes += Buffer.byteLength(line) + 1;
+      const cp = checkpointOf(e);
+      if (cp) {
+        open.holds.push(cp);
+        const k = `${cp.input}\u0000${cp.stream}`;
+        const cur = open.positions.get(k);
+        if (!cur || cur.offset < cp.offset) open.positions.set(k, { input: cp.input, stream: cp.stream, offset: cp.offset });
+      }
+      return open.lines.length >= config.batch_max_entries || open.bytes >= config.batch_max_bytes;
+    }
+
+    return {
+      async init(c) {
+        ctx = c;
+        config = c.config as RemoteConfig;
+        spool = new Spool({ ...config.spool, dir: config.spool.dir ?? join(c.stateDir, 'spool'), log: c.log });
+        await spool.open();
+        const tokenFile = config.token_file;
+        client = new ForwardClient(spool, {
+          addresses: config.addresses,
+          node: c.node,
+          token: () => (tokenFile ? readFileSync(tokenFile, 'utf8').replace(/\r?\n$/, '') : ''),
+          tls: config.tls.enabled ? { ca: config.tls.ca, cert: config.tls.cert, key: config.tls.key, serverName: config.tls.server_name } : undefined,
+          connectTimeoutMs: config.connect_timeout,
+          pingIntervalMs: config.ping_interval,
+          pingTimeoutMs: config.ping_timeout,
+          backoffMinMs: config.backoff_min,
+          backoffMaxMs: Math.max(config.backoff_min, config.backoff_max),
+          maxInflightBatches: config.max_inflight_batches,
+          maxFrameBytes: config.max_frame_bytes,
+          log: c.log,
+        });
+        client.start();
+      },
+      async flush(entries) {
+        if (sealError) {
+          const e = sealError;
+          sealError = undefined;
+          throw e;
+        }
+        for (const e of entries) {
+          if (taken.has(e)) continue;
+          taken.add(e);
+          // Our own hold: released when the batch is durable (spooled to disk or acknowledged).
+          holdEntry(e);
+          if (add(e)) void seal();
+        }
+        if (open.lines.length && !timer) timer = setTimeout(() => void seal(), config.batch_max_ms);
+        // Backpressure: wait while the spool is behind (blocked when full, or a slow disk).
+        while (sealBacklog > 2) await sealing;
+      },
+      async shutdown() {
+        await seal();
+        await client.stop(1000);
+        await spool.close();
+      },
+      status: () => {
+        const sp = Object.fromEntries(Object.entries(spool.status()).map(([k, v]) => [`spool_${k}`, v]));
+        return { ...client.status(), ...sp, lost_entries: lostEntries };
+      },
+    };
+  },
+});
