@@ -23,6 +23,8 @@ declare -A NEED=(
   [procps]=/usr/bin/ps
   [busybox-static]=/bin/busybox
   [bsdutils]=/usr/bin/logger
+  [file]=/usr/bin/file
+  [systemd]=/usr/bin/systemd-analyze
 )
 
 missing=()
