@@ -231,7 +231,7 @@ export class Spool extends EventEmitter {
 
   private queuedEntries(): number {
     let n = 0;
-    for (let i = this.head; i < this.queue.length; i++) n += this.queue[i]!.count;
+    for (let i = this.head; i < this.queue.length; i++) if (this.queue[i]!.state === 'queued') n += this.queue[i]!.count;
     return n;
   }
 
@@ -609,7 +609,7 @@ export class Spool extends EventEmitter {
 
   status(): SpoolStats {
     return {
-      mode: this.opts.mode, queued_batches: this.length, queued_entries: this.queuedEntries(), memory_bytes: this.memoryBytes,
+      mode: this.opts.mode, queued_batches: this.queue.slice(this.head).filter((b) => b.state === 'queued').length, queued_entries: this.queuedEntries(), memory_bytes: this.memoryBytes,
       disk_bytes: this.diskBytes, segments: this.segments.size, acked_seq: this.ackedSeq, next_seq: this.nextSeq, ...this.stats,
     };
   }
