@@ -16,8 +16,9 @@ const TOTAL = 200_000;
 /** startAgent's node id. */
 const NODE = 'test-node';
 
-test('(a) kill -9 of the agent at 5 random moments (spool mode always): 200,000 entries stored exactly once, in order', async () => {
+test('(a) kill -9 of the agent at 5 random moments (spool mode always): 200,000 entries stored exactly once, in order', async (t) => {
   const agg = await aggregatorFixture();
+  t.after(() => agg.stop());
   await agg.start();
   const dir = tempDir();
   writeFileSync(`${dir}/app.log`, '');
@@ -43,8 +44,9 @@ test('(a) kill -9 of the agent at 5 random moments (spool mode always): 200,000 
   }
 });
 
-test('(b) kill -9 of the aggregator 5 times (agent memory-first): 200,000 entries stored exactly once, in order', async () => {
+test('(b) kill -9 of the aggregator 5 times (agent memory-first): 200,000 entries stored exactly once, in order', async (t) => {
   const agg = await aggregatorFixture();
+  t.after(() => agg.stop());
   await agg.start();
   const dir = tempDir();
   writeFileSync(`${dir}/app.log`, '');
@@ -70,8 +72,9 @@ test('(b) kill -9 of the aggregator 5 times (agent memory-first): 200,000 entrie
   }
 });
 
-test('(c) a proxy that stalls (dead peer by PING timeout) and resets connections: 200,000 entries stored exactly once, in order', async () => {
+test('(c) a proxy that stalls (dead peer by PING timeout) and resets connections: 200,000 entries stored exactly once, in order', async (t) => {
   const agg = await aggregatorFixture();
+  t.after(() => agg.stop());
   await agg.start();
   const proxy = new FaultProxy(agg.port);
   await proxy.listen();
@@ -99,9 +102,10 @@ test('(c) a proxy that stalls (dead peer by PING timeout) and resets connections
   }
 });
 
-test('(d) an outage fills the spool (20,000 entries against a 64 KiB bound, drop_oldest): the drop count equals exactly what is missing, the newest are kept', async () => {
+test('(d) an outage fills the spool (20,000 entries against a 64 KiB bound, drop_oldest): the drop count equals exactly what is missing, the newest are kept', async (t) => {
   const N = 20_000; // Enough to pass the bound many times over; the exact count is what matters here.
   const agg = await aggregatorFixture();
+  t.after(() => agg.stop());
   const dir = tempDir();
   let text = '';
   for (let i = 0; i < N; i++) text += `n=${i} level=INFO payload=${Math.random().toString(36).repeat(3)}\n`;
