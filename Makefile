@@ -6,8 +6,9 @@ export PATH := $(NODE_DIR)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 export npm_config_nodedir := $(NODE_DIR)
 NODE := $(NODE_DIR)/bin/node --disable-warning=ExperimentalWarning
 TESTS ?= $(shell find test -name '*.test.ts' | sort)
+PROFILE ?= default
 
-.PHONY: setup demo test typecheck unit test-plugins bench clean docs
+.PHONY: setup demo test typecheck unit test-plugins static-table bundle bench clean docs package rootfs
 
 # System packages (apt, only when missing) and node_modules (npm ci, only when the lock changed).
 setup: node_modules/.stamp
@@ -25,10 +26,33 @@ test: setup typecheck unit
 typecheck: setup
 	tsc --noEmit -p .
 
-unit: setup
+unit: setup native
 	$(NODE) --test --test-concurrency=2 --test-timeout=120000 $(TESTS)
 
-bench: setup
+# Conformance check of every plugin in the repository (logloom plugins check), then the Python and
+# socket plugins in a running agent: normal run, failure fallback, limited execution (seed §8.3).
+test-plugins: setup native
+	$(NODE) toolchain/test-plugins.ts
+	$(NODE) --test --test-concurrency=2 --test-timeout=120000 test/plugins/process/*.test.ts
+
+# Regenerate the static plugin table and hosts table from a profile (PROFILE=default|locked).
+static-table: setup
+	$(NODE) toolchain/gen-static-table.ts --profile $(PROFILE)
+
+# One-file bundle of the CLI for a profile: dist/logloom-$(PROFILE).mjs
+bundle: setup
+	$(NODE) toolchain/bundle.ts --profile $(PROFILE)
+
+# Single executables: make package [TARGET="x64 arm64"|armv7] [PROFILE=default|locked] (docs/building.md)
+TARGET ?= x64 arm64
+package: setup
+	$(NODE) toolchain/package.ts --profile $(PROFILE) $(addprefix --target ,$(TARGET))
+
+# Device overlays: dist/rootfs-<target>.tar.gz with the executable at usr/bin/logloom
+rootfs: package
+	@for t in $(TARGET); do toolchain/rootfs.sh $$t $(PROFILE) || exit 1; done
+
+bench: setup native
 	@for b in bench/*.ts; do echo "== $$b"; $(NODE) $$b || exit 1; done
 
 clean:
@@ -37,3 +61,5 @@ clean:
 # Regenerates docs/configuration.md from the configuration schema.
 docs: setup
 	$(NODE) toolchain/gen-config-docs.ts
+
+include native/native.mk

@@ -1,27 +1,40 @@
 /**
  * Bundles the CLI (agent/cli/main.ts) with esbuild for one build profile:
- *   node toolchain/bundle.ts [--profile default] [--out dist/logloom-default.mjs]
- * - platform node, target node24, format esm (main.ts uses top-level await, which cjs cannot
- *   express), one file: dist/logloom-<profile>.mjs.
+ *   node toolchain/bundle.ts [--profile default] [--out dist/logloom-default.mjs] [--format esm|cjs] [--target x64|arm64|armv7]
+ * - platform node, one file: dist/logloom-<profile>.mjs (esm, the default) or, for the single
+ *   executable, CommonJS (Node 24's SEA runs only a CommonJS main; toolchain/package.ts).
  * - The profile's static table and hosts table are rendered in memory (toolchain/gen-static-table.ts)
  *   and replace the committed ones, so a locked profile bundles no dynamic host at all.
- * - Assets (toolchain/assets.ts) are embedded as globalThis.__LOGLOOM_ASSETS__ (path → base64).
- * The packaging engineer reuses bundle() for the single executable.
+ * - Assets (toolchain/assets.ts) are embedded as globalThis.__LOGLOOM_ASSETS__ (path → base64),
+ *   plus any files the caller adds (the native parts built for the target).
+ * - `node-gyp-build` (how serialport finds its binding) is replaced by a loader that unpacks the
+ *   target's prebuilt binding from the assets (agent/assets.ts loadNativeAsset).
  */
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as esbuild from 'esbuild';
-import { collectAssets } from './assets.ts';
+import { ASSET_GLOBS, collectAssets, DYNAMIC_ASSET_GLOBS } from './assets.ts';
 import { generated, readProfile, ROOT } from './gen-static-table.ts';
+import { TARGETS, type Target } from './targets.ts';
+
+export class BundleError extends Error {}
 
 export interface BundleOptions {
   profile?: string;
-  /** Output file; default dist/logloom-<profile>.mjs under the repository. */
+  /** Output file; default dist/logloom-<profile>.mjs (esm) or .cjs under the repository. */
   outfile?: string;
   minify?: boolean;
   /** Extra asset globs besides toolchain/assets.ts. */
   extraAssets?: string[];
+  /** Extra assets as asset key → file on disk (native parts built for the target). */
+  assetFiles?: Record<string, string>;
+  /** Repository root (tests bundle a copy of the tree). */
+  root?: string;
+  /** esm (runs with node) or cjs (the single executable's main script). */
+  format?: 'esm' | 'cjs';
+  /** Architecture whose prebuilt native bindings are embedded (default x64). */
+  target?: Target;
 }
 
 export interface BundleResult {
@@ -31,58 +44,130 @@ export interface BundleResult {
   bytes: number;
   /** Repository-relative paths of the modules in the bundle. */
   inputs: string[];
+  /** Keys of the embedded assets. */
+  assets: string[];
+}
+
+/** The serialport prebuild (glibc) for the target, from the npm package. */
+function serialportBinding(root: string, target: Target): { key: string; file: string } {
+  const t = TARGETS[target];
+  const key = `node_modules/@serialport/bindings-cpp/prebuilds/${t.prebuildDir}/${t.serialportPrebuild}`;
+  const file = join(root, key);
+  if (!existsSync(file)) throw new BundleError(`serialport prebuild for ${target} missing: ${key} (run make setup)`);
+  return { key, file };
 }
 
 export async function bundle(opts: BundleOptions = {}): Promise<BundleResult> {
-  const profile = readProfile(opts.profile ?? 'default');
-  const outfile = opts.outfile ?? join(ROOT, 'dist', `logloom-${profile.name}.mjs`);
+  const root = opts.root ?? ROOT;
+  const format = opts.format ?? 'esm';
+  const target = opts.target ?? 'x64';
+  const profile = readProfile(opts.profile ?? 'default', root);
+  const outfile = opts.outfile ?? join(root, 'dist', `logloom-${profile.name}.${format === 'esm' ? 'mjs' : 'cjs'}`);
   mkdirSync(dirname(outfile), { recursive: true });
-  const replaced = generated(profile);
-  const assets = collectAssets(ROOT);
-  for (const g of opts.extraAssets ?? []) Object.assign(assets, collectAssets(ROOT, [g]));
+  const replaced = generated(profile, root);
+  const assets = collectAssets(root, profile.locked ? ASSET_GLOBS : [...ASSET_GLOBS, ...DYNAMIC_ASSET_GLOBS]);
+  for (const g of opts.extraAssets ?? []) Object.assign(assets, collectAssets(root, [g]));
+  const files = new Map(Object.entries(opts.assetFiles ?? {}));
   const profilePlugin: esbuild.Plugin = {
     name: 'logloom-profile',
     setup(build) {
       build.onLoad({ filter: /\.ts$/ }, (args) => {
-        const rel = args.path.startsWith(ROOT) ? args.path.slice(ROOT.length) : undefined;
+        const rel = args.path.startsWith(root) ? args.path.slice(root.length).replace(/^\//, '') : undefined;
         if (rel === undefined || replaced[rel] === undefined) return undefined;
         return { contents: replaced[rel], loader: 'ts', resolveDir: dirname(args.path) };
       });
     },
   };
+  // Native .node files cannot be loaded from inside the executable: the binding is embedded as
+  // an asset and unpacked to a private directory on first use.
+  const nativeBindingPlugin: esbuild.Plugin = {
+    name: 'logloom-native-bindings',
+    setup(build) {
+      build.onResolve({ filter: /^node-gyp-build$/ }, (args) => {
+        if (!args.importer.includes('@serialport/bindings-cpp')) {
+          throw new BundleError(`node-gyp-build imported by ${relative(root, args.importer)}: add its prebuilt binding to toolchain/bundle.ts`);
+        }
+        const bin = serialportBinding(root, target);
+        files.set(bin.key, bin.file);
+        return { path: bin.key, namespace: 'logloom-native' };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'logloom-native' }, (args) => ({
+        contents: `import { loadNativeAsset } from ${JSON.stringify(join(root, 'agent/assets.ts'))};\n` +
+          `export default function nodeGypBuild() { return loadNativeAsset(${JSON.stringify(args.path)}); }\n`,
+        loader: 'ts',
+        resolveDir: root,
+      }));
+    },
+  };
   const result = await esbuild.build({
-    entryPoints: [join(ROOT, 'agent/cli/main.ts')],
+    entryPoints: [join(root, 'agent/cli/main.ts')],
     outfile,
     bundle: true,
     platform: 'node',
-    format: 'esm',
-    target: 'node24',
+    format,
+    target: TARGETS[target].esTarget,
     minify: opts.minify ?? false,
     metafile: true,
+    write: false,
     logLevel: 'silent',
+    legalComments: 'none',
     // Native addons are files next to the bundle (or unpacked from the executable), never inlined.
     external: ['*.node'],
-    plugins: [profilePlugin],
-    banner: {
-      js: [
+    // In CommonJS import.meta is empty; agent/assets.ts only needs it in a checkout.
+    define: format === 'cjs' ? { 'import.meta.url': JSON.stringify('file:///logloom/agent/cli/main.ts') } : {},
+    plugins: [profilePlugin, nativeBindingPlugin],
+  }).catch((e: unknown) => {
+    const errors = (e as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] }).errors;
+    if (!errors) throw e;
+    throw new BundleError(errors.map((x) => `${x.location ? `${x.location.file}:${x.location.line}:${x.location.column}: ` : ''}${x.text}`).join('\n'));
+  });
+  for (const [key, file] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
+    if (!existsSync(file)) throw new BundleError(`asset ${key}: file missing: ${file}`);
+    assets[key] = readFileSync(file).toString('base64');
+  }
+  // The asset map must exist before any bundled module runs (locales load at import time), so
+  // it goes first; after the #! line for esm, while cjs drops that line (a SEA main is wrapped
+  // in a function, where #! is a syntax error).
+  let code = result.outputFiles![0]!.text;
+  const hashbang = /^#![^\n]*\n/.exec(code)?.[0] ?? '';
+  code = code.slice(hashbang.length);
+  const banner = [
+    ...(format === 'esm'
+      ? [
         `import { createRequire as __logloomRequire } from 'node:module';`,
         `const require = __logloomRequire(import.meta.url);`,
-        `globalThis.__LOGLOOM_ASSETS__ = ${JSON.stringify(assets)};`,
-        `globalThis.__LOGLOOM_PROFILE__ = ${JSON.stringify(profile.name)};`,
-      ].join('\n'),
-    },
-  });
-  const out = Object.values(result.metafile.outputs)[0]!;
+        // Bundled CommonJS modules (serialport's binding loader) read __dirname/__filename, which
+        // ESM lacks; as globals they do not clash with a module's own declarations.
+        `globalThis.__filename ??= require('node:url').fileURLToPath(import.meta.url);`,
+        `globalThis.__dirname ??= require('node:path').dirname(globalThis.__filename);`,
+      ]
+      : [`"use strict";`]),
+    `globalThis.__LOGLOOM_ASSETS__ = ${JSON.stringify(assets)};`,
+    `globalThis.__LOGLOOM_PROFILE__ = ${JSON.stringify(profile.name)};`,
+  ].join('\n') + '\n';
+  const text = (format === 'esm' ? hashbang : '') + banner + code;
+  writeFileSync(outfile, text);
   return {
-    outfile, profile: profile.name, locked: profile.locked, bytes: out.bytes,
-    inputs: Object.keys(result.metafile.inputs).map((p) => p.replace(/^.*?(agent|static-plugins|node_modules|toolchain)\//, '$1/')),
+    outfile, profile: profile.name, locked: profile.locked, bytes: Buffer.byteLength(text),
+    inputs: Object.keys(result.metafile!.inputs).map((p) => p.replace(/^.*?(agent|static-plugins|node_modules|toolchain)\//, '$1/')),
+    assets: Object.keys(assets),
   };
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({ options: { profile: { type: 'string', default: 'default' }, out: { type: 'string' }, minify: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: {
+      profile: { type: 'string', default: 'default' },
+      out: { type: 'string' },
+      minify: { type: 'boolean', default: false },
+      format: { type: 'string', default: 'esm' },
+      target: { type: 'string', default: 'x64' },
+    },
+  });
   try {
-    const r = await bundle({ profile: values.profile, outfile: values.out, minify: values.minify });
+    if (values.format !== 'esm' && values.format !== 'cjs') throw new BundleError(`--format: expected esm or cjs, got "${values.format}"`);
+    if (!(values.target in TARGETS)) throw new BundleError(`--target: expected one of ${Object.keys(TARGETS).join(', ')}, got "${values.target}"`);
+    const r = await bundle({ profile: values.profile, outfile: values.out, minify: values.minify, format: values.format, target: values.target as Target });
     process.stdout.write(`${r.outfile}: ${r.bytes} bytes, profile ${r.profile}${r.locked ? ' (locked)' : ''}, ${r.inputs.length} modules\n`);
   } catch (e) {
     process.stderr.write(`bundle: ${(e as Error).message}\n`);

@@ -49,5 +49,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const code = await main(process.argv.slice(2));
-process.exitCode = code;
+// No top-level await: the single executable runs this bundled as CommonJS (Node 24's SEA has no ESM entry).
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -38,6 +38,7 @@ function rows(schema: Schema, path: string, out: Row[]): void {
       const p = path ? `${path}.${k}` : k;
       out.push({ key: p, type: typeOf(f), def: shownDefault(f), doc: f.doc });
       if (f.kind === 'object') rows(f, p, out);
+      if (f.kind === 'optional' && f.inner.kind === 'object') rows(f.inner, p, out);
       if (f.kind === 'map' && f.values.kind === 'object') rows(f.values, `${p}.<name>`, out);
     }
   }

@@ -7,7 +7,7 @@ import type { ControlAnswer, ControlRequest } from './protocol.ts';
 /** What the control socket can ask of the process behind it (the agent or the aggregator). */
 export interface Controllable {
   status(): unknown;
-  setPluginEnabled?(name: string, enabled: boolean): boolean;
+  setPluginEnabled?(name: string, enabled: boolean): boolean | Promise<boolean>;
   catalogue?: { setLanguage(lang: string): string; render(key: string, args?: readonly (string | number)[], lang?: string): string; language: string };
   reopen?(): Promise<void>;
 }
@@ -68,7 +68,7 @@ export class ControlServer {
         case 'plugins.disable': {
           if (!t.setPluginEnabled) break;
           const name = String(req.name ?? '');
-          return t.setPluginEnabled(name, req.op === 'plugins.enable') ? { ok: true, result: { name } } : { ok: false, error: `no running plugin named '${name}'` };
+          return (await t.setPluginEnabled(name, req.op === 'plugins.enable')) ? { ok: true, result: { name } } : { ok: false, error: `no running plugin named '${name}'` };
         }
         case 'lang.set':
           if (!t.catalogue) break;

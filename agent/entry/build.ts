@@ -36,10 +36,22 @@ const MAX_ARG_CHARS = 1024;
 const MAX_FIELDS = 64;
 const LANG_KEY = /^[A-Za-z0-9_.-]{1,128}$/;
 
+// Entries arrive in bursts within the same millisecond: formatting the time once per ms saves
+// a Date allocation and toISOString per entry on the hot path.
+let lastMs = NaN;
+let lastIso = '';
+function isoOfMs(ms: number): string {
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+}
+
 function toIso(ts: EntryDraft['timestamp'], fallback: number): string {
-  if (ts === undefined) return new Date(fallback).toISOString();
+  if (ts === undefined) return isoOfMs(fallback);
   const d = ts instanceof Date ? ts : new Date(typeof ts === 'number' && ts < 1e11 ? ts * 1000 : ts);
-  return Number.isNaN(d.getTime()) ? new Date(fallback).toISOString() : d.toISOString();
+  return Number.isNaN(d.getTime()) ? isoOfMs(fallback) : d.toISOString();
 }
 
 function cleanArgs(args: unknown): (string | number)[] | undefined {

@@ -6,6 +6,10 @@ import type { ObjectSchema } from '../config/schema.ts';
 import type { Input, InputContext } from './input.ts';
 import * as unix from './unix.ts';
 import * as stdin from './stdin.ts';
+import * as syslog from './syslog/index.ts';
+import * as tcp from './tcp.ts';
+import * as kmsg from './kmsg/index.ts';
+import * as serial from './serial/index.ts';
 import * as file from './file/index.ts';
 
 interface InputKind {
@@ -16,6 +20,10 @@ interface InputKind {
 export const INPUT_KINDS = {
   unix,
   stdin,
+  syslog,
+  tcp,
+  kmsg,
+  serial,
   file,
 } satisfies Record<string, InputKind>;
 

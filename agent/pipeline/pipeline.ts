@@ -3,9 +3,15 @@ import type { LogEntry } from '../entry/entry.ts';
 import { buildEntry, type BuildOptions, type EntryDraft } from '../entry/build.ts';
 import type { Level } from '../entry/level.ts';
 import { EntryQueue, type WhenFull } from '../buffer/entry-queue.ts';
+import { RingEntryQueue, type EntryBuffer } from '../buffer/entry-buffer.ts';
+import { FastIngest, type RawStream } from '../buffer/fast-ingest.ts';
+import { createCodec } from '../buffer/select.ts';
 import type { AiStage, FilterStage, FilterVerdicts } from './stages.ts';
 import { SinkRunner } from './sink-runner.ts';
 import { moveCheckpoint, releaseEntry, trackEntry } from './checkpoint.ts';
+
+/** How many entries the priority lane holds before they queue in the buffer instead. */
+const URGENT_MAX = 1024;
 
 /** Per-input counters shown by `logloom status` and /metrics. */
 export interface InputCounters {
@@ -33,7 +39,7 @@ export interface PipelineOptions {
  * input's when_full decides (pause, drop newest, drop oldest). Every drop is counted.
  */
 export class Pipeline extends EventEmitter {
-  readonly buffer: EntryQueue;
+  readonly buffer: EntryBuffer;
   readonly inputs = new Map<string, InputCounters>();
   readonly filters: FilterStage[] = [];
   readonly sinks: SinkRunner[] = [];
@@ -45,12 +51,15 @@ export class Pipeline extends EventEmitter {
   private waiters: (() => void)[] = [];
   private stopped = false;
   private stepping = false;
+  /** The priority lane (offerUrgent): drained ahead of the buffer. */
+  private readonly urgent: LogEntry[] = [];
   processed = 0;
 
-  constructor(opts: PipelineOptions) {
+  /** buffer: the agent passes the ring-backed one (buffer.native); default an in-memory queue. */
+  constructor(opts: PipelineOptions, buffer?: EntryBuffer) {
     super();
     this.opts = { stepEntries: 1024, ...opts };
-    this.buffer = new EntryQueue(opts.bufferEntries, opts.bufferBytes);
+    this.buffer = buffer ?? new EntryQueue(opts.bufferEntries, opts.bufferBytes);
   }
 
   addSink(runner: SinkRunner): void {
@@ -72,11 +81,28 @@ export class Pipeline extends EventEmitter {
         counters.received++;
         return this.offer(entry, policy, counters);
       },
+      /** For entries that must overtake routine traffic (a kernel oops); see offerUrgent. */
+      emitUrgent: (draft: EntryDraft): boolean => {
+        const entry = buildEntry(draft, build);
+        if (draft.checkpoint) trackEntry(entry, draft.checkpoint);
+        counters.received++;
+        return this.offerUrgent(entry, policy, counters);
+      },
       reject: (reason: string) => {
         counters.rejected++;
         counters.last_reject = reason;
       },
       drained: () => this.drained(),
+      /** The fast path for byte-stream inputs, when the buffer is the ring (agent/buffer/fast-ingest.ts). */
+      openStream: this.buffer instanceof RingEntryQueue ? (source: string, maxLineBytes: number): RawStream => {
+        const queue = this.buffer as RingEntryQueue;
+        const codec = createCodec({ maxLineBytes, maxMessageBytes: this.opts.maxMessageBytes, minLevel: 'DEBUG', defaultLevel: defaults.level, defaultModule: defaults.module, node: this.opts.node, source }, queue.ring.impl === 'native' ? 'on' : 'off');
+        return new FastIngest({
+          codec, queue, policy, counters, build: { ...build, source },
+          offer: (entry) => (counters.received++, this.offer(entry, policy, counters)),
+          schedule: () => this.schedule(),
+        });
+      } : undefined,
     };
   }
 
@@ -96,6 +122,19 @@ export class Pipeline extends EventEmitter {
       this.schedule();
       return false;
     }
+    this.schedule();
+    return true;
+  }
+
+  /**
+   * The priority lane, for the few entries an input marks as urgent (a kernel panic or oops
+   * grouped by the serial input): they overtake routine entries still waiting in the buffer.
+   * Opt-in per entry rather than by level, so that inputs which only relay levels (kmsg, syslog
+   * EMERG) keep their order. Past URGENT_MAX queued, they wait in the buffer like any entry.
+   */
+  offerUrgent(entry: LogEntry, policy: WhenFull, counters?: InputCounters): boolean {
+    if (this.urgent.length >= URGENT_MAX) return this.offer(entry, policy, counters);
+    this.urgent.push(entry);
     this.schedule();
     return true;
   }
@@ -127,7 +166,8 @@ export class Pipeline extends EventEmitter {
    */
   private step(): void {
     if (this.stepping) return;
-    const batch: LogEntry[] = [];
+    // Urgent entries go first and are handed over even to a full sink (they are few).
+    const batch: LogEntry[] = this.urgent.splice(0, this.opts.stepEntries);
     while (batch.length < this.opts.stepEntries && this.buffer.length > 0 && !this.sinksFull()) batch.push(this.buffer.shift()!);
     this.wakeInputs();
     if (batch.length === 0) {
@@ -138,7 +178,7 @@ export class Pipeline extends EventEmitter {
     const finish = () => {
       this.stepping = false;
       this.processed += batch.length;
-      if (this.buffer.length > 0 && !this.sinksFull()) this.schedule();
+      if (this.urgent.length > 0 || (this.buffer.length > 0 && !this.sinksFull())) this.schedule();
       if (this.buffer.length === 0) this.emit('empty');
     };
     const r = this.filterFrom(0, batch);
@@ -206,14 +246,14 @@ export class Pipeline extends EventEmitter {
    */
   async drain(graceMs: number): Promise<number> {
     const deadline = Date.now() + graceMs;
-    while ((this.buffer.length > 0 || this.stepping) && Date.now() < deadline) {
+    while ((this.buffer.length > 0 || this.urgent.length > 0 || this.stepping) && Date.now() < deadline) {
       this.step();
       await new Promise((r) => setTimeout(r, 5));
     }
     await Promise.all(this.sinks.map((s) => s.flushAll(deadline)));
     this.stopped = true;
     for (const s of this.sinks) s.stop();
-    return this.buffer.length + this.sinks.reduce((a, s) => a + s.queued, 0);
+    return this.buffer.length + this.urgent.length + this.sinks.reduce((a, s) => a + s.queued, 0);
   }
 
   /** Sum of all drops, for health checks. */

@@ -68,7 +68,9 @@ export class SinkRunner extends EventEmitter {
     holdEntry(entry);
     this.queue.force(entry);
     if (this.queue.isFull()) this.wasFull = true;
-    this.schedule();
+    // A FATAL entry (panic, oops) is flushed now rather than after batchMaxMs.
+    if (entry.level === 'FATAL') this.pump();
+    else this.schedule();
   }
 
   private schedule(): void {

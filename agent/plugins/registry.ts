@@ -18,7 +18,7 @@ import { typeFromFileName } from './info.ts';
 import { checkSignature, loadPublicKey, type SignatureState } from './signing.ts';
 import { Supervisor } from './supervisor.ts';
 import { ChainTracer } from './chain-tracer.ts';
-import type { PluginContext, PluginKind, PluginMode, PluginType, StaticPluginModule } from './types.ts';
+import type { PluginContext, PluginInfo, PluginKind, PluginMode, PluginType, StaticPluginModule } from './types.ts';
 
 export type PluginState = 'enabled' | 'disabled' | 'failed' | 'refused';
 
@@ -69,6 +69,8 @@ export class PluginRegistry {
   private readonly slots: Slot[] = [];
   readonly tracer = new ChainTracer();
   private trustedKeys?: KeyObject[];
+  private pipeline?: Pipeline;
+  private catalogue?: Catalogue;
 
   constructor(opts: RegistryOptions) {
     this.opts = opts;
@@ -125,6 +127,8 @@ export class PluginRegistry {
 
   /** Starts the enabled plugins in order and hooks them in. Never throws for one plugin's failure. */
   async start(pipeline: Pipeline, catalogue?: Catalogue): Promise<void> {
+    this.pipeline = pipeline;
+    this.catalogue = catalogue;
     if (this.slots.length === 0) this.discover();
     const { config } = this.opts;
     for (const name of config.enabled) {
@@ -141,9 +145,7 @@ export class PluginRegistry {
   private async startSlot(slot: Slot, pipeline: Pipeline, catalogue?: Catalogue): Promise<void> {
     const p = slot.plugin!;
     const shown = shownName(p);
-    const factory = this.opts.hosts[p.kind];
-    if (!factory) return this.refuse(slot, new PluginLoadError(shown, `${p.kind} plugins are not supported in this build`));
-    // Verification happens before the file is loaded or spawned.
+    // Verification happens before anything of the file is loaded or spawned.
     if (p.file) {
       const sig = checkSignature(p.file, p.manifest, this.keys());
       slot.record.signature = sig.state;
@@ -152,16 +154,19 @@ export class PluginRegistry {
         return this.refuse(slot, new PluginLoadError(shown, `${sig.state}: ${sig.detail} (plugins.require_signature is on)`));
       }
     }
+    const factory = this.opts.hosts[p.kind];
+    if (!factory) return this.refuse(slot, new PluginLoadError(shown, `${p.kind} plugins are not supported in this build`));
     const baseCtx = this.opts.contextFor(p.name);
     const ctx: PluginContext = { ...baseCtx, chain: (e) => this.tracer.chain(e) };
     let sup: Supervisor;
+    let info: PluginInfo;
     try {
       const host = factory(p, this.opts.env);
       sup = new Supervisor(p, host, {
         log: this.opts.log, context: ctx, failureThreshold: this.opts.config.failure_threshold, tracer: this.tracer,
         maxMessageBytes: this.opts.maxMessageBytes, restartMinMs: this.opts.restartMinMs,
       });
-      const info = await sup.start();
+      info = await sup.start();
       slot.record.version = info.version;
       slot.record.mode = info.mode;
     } catch (e) {
@@ -173,8 +178,11 @@ export class PluginRegistry {
         pipeline.filters.push(sup.filterStage());
         break;
       case 'sink': {
+        // One batch in flight keeps a sink's output in order and lets a failed batch go back to
+        // the head; a sink that tolerates reordering says so with the `unordered` capability.
+        const maxInflight = info.capability.includes('unordered') ? p.limits.max_inflight : 1;
         const runner = new SinkRunner(sup.sinkStage(), {
-          queueLength: p.limits.queue_length, maxInflight: p.limits.max_inflight, whenDisabled: this.opts.config.disabled_sink_queue,
+          queueLength: p.limits.queue_length, maxInflight, whenDisabled: this.opts.config.disabled_sink_queue,
         });
         slot.runner = runner;
         pipeline.addSink(runner);
@@ -192,12 +200,29 @@ export class PluginRegistry {
     }
   }
 
-  /** Run-time enable/disable (control socket). false when no running plugin has that name. */
+  /** Run-time enable/disable of a running plugin. false when no running plugin has that name. */
   setEnabled(name: string, enabled: boolean): boolean {
     const slot = this.slots.find((s) => s.record.name === name && s.supervisor);
     if (!slot) return false;
     slot.supervisor!.enabled = enabled;
     if (enabled) slot.runner?.pump();
+    return true;
+  }
+
+  /**
+   * `logloom plugins enable NAME` at run time: resumes a running plugin, or starts a discovered
+   * one that plugins.enabled did not list (e.g. plugin_logger while debugging; a filter joins the
+   * end of the chain). Resolves false when no plugin has that name; rejects with the load reason
+   * when it is refused (signature, validation, init).
+   */
+  async enable(name: string): Promise<boolean> {
+    if (this.setEnabled(name, true)) return true;
+    const slot = this.slots.find((s) => s.record.name === name && s.plugin);
+    if (!slot || !this.pipeline) return false;
+    await this.startSlot(slot, this.pipeline, this.catalogue);
+    if (!slot.supervisor) throw new PluginLoadError(shownName(slot.plugin!), slot.record.reason ?? 'refused');
+    slot.record.state = 'enabled';
+    this.tracer.enabled = this.slots.some((s) => s.supervisor?.info?.capability.includes('trace'));
     return true;
   }
 

@@ -340,7 +340,18 @@ export class Supervisor {
     if (this.state !== 'running') throw new PluginCallError(`${this.name} is ${this.state}`);
     this.calls++;
     try {
-      await withTimeout(Promise.resolve().then(() => this.host.flush!(entries, this.timeout)), this.timeout, 'flush');
+      const call = Promise.resolve().then(() => this.host.flush!(entries, this.timeout));
+      // An in-process (static) flush cannot be interrupted: cutting it off would only make the
+      // runner retry the batch while the first write is still going on, duplicating output. It is
+      // awaited; a slow one is reported. Other kinds are cut off (their host abandons the call).
+      if (this.plugin.kind === 'static') {
+        const t0 = performance.now();
+        await call;
+        const ms = performance.now() - t0;
+        if (ms > this.timeout) this.opts.log.debug(`plugin ${this.name}: flush of ${entries.length} entries took ${Math.round(ms)} ms (timeout_ms ${this.timeout})`);
+      } else {
+        await withTimeout(call, this.timeout, 'flush');
+      }
     } catch (e) {
       this.failed(e);
       throw e;
@@ -383,12 +394,11 @@ export class Supervisor {
       const entry = this.aiQueue.shift()!;
       this.aiInflight++;
       this.calls++;
-      void withTimeout(this.collect(entry), this.timeout, 'analyze').then(
-        (results) => {
-          this.succeeded();
-          for (const r of results) this.emitResult(r);
-        },
-        (e) => this.failed(e),
+      // After a timeout the call is abandoned: results it streams later are not used.
+      const call = { abandoned: false };
+      void withTimeout(this.collect(entry, call), this.timeout, 'analyze').then(
+        () => this.succeeded(),
+        (e) => ((call.abandoned = true), this.failed(e)),
       ).finally(() => {
         this.aiInflight--;
         this.pumpAi();
@@ -396,15 +406,30 @@ export class Supervisor {
     }
   }
 
-  private async collect(entry: LogEntry): Promise<AiResult[]> {
+  /** Streamed results are emitted as they arrive; the timeout bounds the whole answer. */
+  private async collect(entry: LogEntry, call?: { abandoned: boolean }): Promise<AiResult[]> {
     const out: AiResult[] = [];
-    // Streamed results are emitted as they arrive; the timeout bounds the whole answer.
     for await (const r of this.host.analyze!(entry, this.timeout)) {
-      if (r === null || typeof r !== 'object') throw new PluginCallError('malformed ai result');
-      if (this.state !== 'running') break;
-      this.emitResult(r);
+      if (r === null || typeof r !== 'object' || Array.isArray(r)) throw new PluginCallError('malformed ai result (expected an object)');
+      if (this.state !== 'running' || call?.abandoned) break;
+      if (call) this.emitResult(r);
+      else out.push(r);
     }
     return out;
+  }
+
+  /** One supervised analysis, results returned instead of emitted (`plugins check`). */
+  async analyzeOnce(entry: LogEntry): Promise<AiResult[]> {
+    if (this.state !== 'running') throw new PluginCallError(`${this.name} is ${this.state}`);
+    this.calls++;
+    try {
+      const r = await withTimeout(this.collect(entry), this.timeout, 'analyze');
+      this.succeeded();
+      return r;
+    } catch (e) {
+      this.failed(e);
+      throw e;
+    }
   }
 
   private emitResult(r: AiResult): void {

@@ -36,7 +36,13 @@ export default definePlugin({
     let alsoArgs = true;
     const redact = (text: string): string => {
       let out = text;
-      for (const re of res) out = out.replace(re, (m, keep1?: string, keep2?: string) => (typeof keep1 === 'string' ? keep1 : typeof keep2 === 'string' ? keep2 : '') + mask);
+      // A pattern's capture groups (token: the `key=` or `Bearer ` part) are kept; the rest is masked.
+      for (const re of res) {
+        out = out.replace(re, (...a: unknown[]) => {
+          const groups = a.slice(1, a.findIndex((x, i) => i > 0 && typeof x === 'number'));
+          return (groups.find((g) => typeof g === 'string') ?? '') + mask;
+        });
+      }
       return out;
     };
     return {

@@ -29,6 +29,11 @@ export async function startAggregator(body = '', dir = tempDir('logloom-agg-'), 
   return launch(dir, configPath);
 }
 
+/** Rewrites the configuration so that a restart listens on the port it has now (agents keep their address). */
+export function pinPort(agg: RunningAggregator): void {
+  writeFileSync(agg.configPath, readFileSync(agg.configPath, 'utf8').replace('listen: 127.0.0.1:0', `listen: 127.0.0.1:${agg.port}`));
+}
+
 /** Starts (or restarts) an aggregator on an existing configuration file. */
 export async function launch(dir: string, configPath: string): Promise<RunningAggregator> {
   const p = startCli(['aggregator', '-c', configPath]);
@@ -55,6 +60,25 @@ export class RawAgent {
   readonly received: Message[] = [];
   private waiters: { pred: (m: Message) => boolean; resolve: (m: Message) => void }[] = [];
   readonly closed: Promise<void>;
+  private readonly listeners: ((m: Message) => void)[] = [];
+
+  /** Calls fn for every message received from now on. */
+  onMessage(fn: (m: Message) => void): void {
+    this.listeners.push(fn);
+  }
+
+  /**
+   * Sends batches from..to like an agent does: at most `window` unacknowledged at once, the next
+   * one as soon as an ACK makes room. `make(seq)` gives a batch's entries.
+   */
+  stream(from: number, to: number, window: number, make: (seq: number) => object[]): void {
+    let next = from;
+    const fill = (acked: number) => {
+      while (next <= to && next - acked <= window) this.sendBatch(next, make(next)), next++;
+    };
+    this.onMessage((m) => m.type === 'ACK' && fill(m.seq));
+    fill(from - 1);
+  }
 
   private constructor(socket: Socket) {
     this.socket = socket;
@@ -62,6 +86,7 @@ export class RawAgent {
       for (const f of this.decoder.push(d)) {
         const m = decodeMessage(f.type, f.payload);
         this.received.push(m);
+        for (const l of this.listeners) l(m);
         this.waiters = this.waiters.filter((w) => (w.pred(m) ? (w.resolve(m), false) : true));
       }
     });

@@ -6,7 +6,9 @@ import { status } from './status.ts';
 import { send } from './send.ts';
 import { lang } from './lang.ts';
 import { demo } from './demo.ts';
+import { plugins } from './plugins.ts';
+import { keygen } from './keygen.ts';
 import { aggregator } from './aggregator.ts';
 import { spool } from './spool.ts';
 
-export const COMMANDS: Command[] = [run, checkConfig, status, send, lang, demo, aggregator, spool];
+export const COMMANDS: Command[] = [run, checkConfig, status, send, lang, demo, plugins, keygen, aggregator, spool];

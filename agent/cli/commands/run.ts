@@ -9,7 +9,13 @@ export async function runAgent(configPath?: string, onStarted?: (agent: Agent) =
   const log = createLog(config.log_level);
   const agent = new Agent(config, log);
   log.info(agent.t('agent.config_loaded', source.file));
-  await agent.start();
+  try {
+    await agent.start();
+  } catch (e) {
+    // Close what did start (listening sockets, open devices) so the process can exit with the error.
+    await agent.stop(0).catch(() => {});
+    throw e;
+  }
   onStarted?.(agent);
   return new Promise((resolve) => {
     let stopping = false;

@@ -5,10 +5,13 @@
 import type { HostFactory } from '../host.ts';
 import type { PluginKind } from '../types.ts';
 import { hostFactory as staticHost } from './static.ts';
-// native: agent/plugins/hosts/native.ts is not in this tree (kind reported as unsupported)
-// python: agent/plugins/hosts/python.ts is not in this tree (kind reported as unsupported)
-// socket: agent/plugins/hosts/socket.ts is not in this tree (kind reported as unsupported)
+import { hostFactory as nativeHost } from './native.ts';
+import { hostFactory as pythonHost } from './python.ts';
+import { hostFactory as socketHost } from './socket.ts';
 
 export const HOST_FACTORIES: Partial<Record<PluginKind, HostFactory>> = {
   static: staticHost,
+  native: nativeHost,
+  python: pythonHost,
+  socket: socketHost,
 };

@@ -1,0 +1,226 @@
+/**
+ * The fast codec, JS twin (the C one is native/addon/src/codec.c; the conformance test checks that
+ * both produce identical bytes). Bytes from a stream input → lines → records framed as
+ * `u32 length | payload`, ready for the ring:
+ *   'E' + NDJSON entry: a plain-text or syslog line, exactly buildEntry(...) + encodeEntry(...);
+ *   'J' + level (u8) + arrival ms (f64 LE) + line: an NDJSON input line, UTF-8 repaired, which
+ *       recordToEntry turns into an entry through the one entry door (parseLine + buildEntry).
+ * Splitting is LineSplitter's (max line bytes, \r\n), sanitising is sanitise.ts's. Level and
+ * module come from the start of the line: `<PRI>tag[pid]: msg` (syslog), `[LEVEL] [MODULE] msg`,
+ * `LEVEL: msg` or `LEVEL msg`; entries below minLevel are filtered (counted) before framing.
+ */
+import { buildEntry, type BuildOptions } from '../entry/build.ts';
+import { encodeEntry, parseLine } from '../entry/codec.ts';
+import { freezeEntry, type LogEntry } from '../entry/entry.ts';
+import { LEVELS, levelFromSyslogSeverity, levelRank, parseLevel, type Level } from '../entry/level.ts';
+import { decodeUtf8, escapeControls, sanitiseModule } from '../entry/sanitise.ts';
+import { LineSplitter } from '../inputs/common.ts';
+
+export interface CodecOptions {
+  maxLineBytes: number;
+  maxMessageBytes: number;
+  /** Lines below this level are filtered out (counted). */
+  minLevel: Level;
+  defaultLevel: Level;
+  defaultModule: string;
+  node: string;
+  source?: string;
+}
+
+export interface CodecCounters {
+  lines: number;
+  records: number;
+  /** Below minLevel. */
+  filtered: number;
+  /** Longer than maxLineBytes (the rest was discarded; entry truncated). */
+  cut: number;
+}
+
+export interface LineCodec {
+  readonly impl: 'native' | 'js';
+  /** Framed records for the complete lines in chunk (a partial line waits for the next chunk). */
+  feed(chunk: Uint8Array, receivedMs: number): Buffer;
+  /** End of stream: the partial line, if any. */
+  end(receivedMs: number): Buffer;
+  counters(): CodecCounters;
+}
+
+/** Options as both codecs take them (module sanitised, source escaped and cut, like buildEntry). */
+export function normaliseCodecOptions(o: CodecOptions): Required<CodecOptions> {
+  return { ...o, defaultModule: sanitiseModule(o.defaultModule), source: o.source ? escapeControls(o.source).slice(0, 256) : '' };
+}
+
+const isAlpha = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+const isDigit = (c: number) => c >= 48 && c <= 57;
+const isTag = (c: number) => isAlpha(c) || isDigit(c) || c === 95 || c === 46 || c === 45;
+
+interface Extracted {
+  level?: Level;
+  module?: string;
+  offset: number;
+}
+
+/** Level/module at the start of a line; the same steps as extract() in codec.c. */
+export function extractLevelModule(s: string): Extracted {
+  const n = s.length;
+  const at = (i: number) => s.charCodeAt(i);
+  if (n > 0 && at(0) === 60 /* < */) {
+    let q = 1;
+    let v = 0;
+    while (q < n && q <= 3 && isDigit(at(q))) v = v * 10 + (at(q++) - 48);
+    if (q > 1 && q < n && at(q) === 62 /* > */ && v <= 191) {
+      const level = levelFromSyslogSeverity(v & 7);
+      let p = q + 1;
+      let t = p;
+      while (t < n && t - p < 32 && isTag(at(t))) t++;
+      const tagEnd = t;
+      if (t > p && t < n && at(t) === 91 /* [ */) {
+        let u = t + 1;
+        while (u < n && isDigit(at(u))) u++;
+        t = u > t + 1 && u < n && at(u) === 93 ? u + 1 : 0;
+      }
+      if (t > p && t + 1 < n && at(t) === 58 /* : */ && at(t + 1) === 32) return { level, module: s.slice(p, tagEnd), offset: t + 2 };
+      return { level, offset: p };
+    }
+  }
+  let q = 0;
+  const bracket = n > 0 && at(0) === 91;
+  if (bracket) q++;
+  const w = q;
+  while (q < n && q - w < 9 && isAlpha(at(q))) q++;
+  const level = q > w && q - w <= 8 ? parseLevel(s.slice(w, q)) : undefined;
+  if (!level) return { offset: 0 };
+  if (bracket) {
+    if (q >= n || at(q) !== 93) return { offset: 0 };
+    q++;
+  } else if (q < n && at(q) === 58) q++;
+  if (q < n && at(q) !== 32 && at(q) !== 9) return { offset: 0 };
+  while (q < n && (at(q) === 32 || at(q) === 9)) q++;
+  let p = q;
+  if (p < n && at(p) === 91) {
+    let t = p + 1;
+    while (t < n && t - p - 1 < 16 && isTag(at(t))) t++;
+    if (t > p + 1 && t < n && at(t) === 93) {
+      const module = s.slice(p + 1, t);
+      p = t + 1;
+      while (p < n && (at(p) === 32 || at(p) === 9)) p++;
+      return { level, module, offset: p };
+    }
+  }
+  return { level, offset: p };
+}
+
+/** The level an NDJSON line declares: the first `"level": "…"` (same scan as json_level in codec.c). */
+export function jsonLineLevel(s: string): Level | undefined {
+  const i = s.indexOf('"level"');
+  if (i < 0) return undefined;
+  let p = i + 7;
+  const n = s.length;
+  while (p < n && (s[p] === ' ' || s[p] === '\t')) p++;
+  if (s[p] !== ':') return undefined;
+  p++;
+  while (p < n && (s[p] === ' ' || s[p] === '\t')) p++;
+  if (s[p] !== '"') return undefined;
+  const v = ++p;
+  // Bytes in C: the value's first 17 bytes; only ASCII names can match, so UTF-16 units agree.
+  while (p < n && s[p] !== '"' && Buffer.byteLength(s.slice(v, p)) <= 16) p++;
+  if (s[p] !== '"') return undefined;
+  return parseLevel(s.slice(v, p));
+}
+
+export class JsLineCodec implements LineCodec {
+  readonly impl = 'js' as const;
+  private readonly opts: Required<CodecOptions>;
+  private readonly build: BuildOptions;
+  private readonly splitter: LineSplitter;
+  private readonly minRank: number;
+  private out: Buffer[] = [];
+  private now = 0;
+  private readonly count: CodecCounters = { lines: 0, records: 0, filtered: 0, cut: 0 };
+
+  constructor(options: CodecOptions) {
+    this.opts = normaliseCodecOptions(options);
+    this.minRank = levelRank(this.opts.minLevel);
+    this.build = {
+      maxMessageBytes: this.opts.maxMessageBytes, defaultLevel: this.opts.defaultLevel, defaultModule: this.opts.defaultModule,
+      node: this.opts.node, source: this.opts.source || undefined,
+    };
+    this.splitter = new LineSplitter(this.opts.maxLineBytes, (line, cut) => this.line(line, cut));
+  }
+
+  private line(bytes: Buffer, cut: boolean): void {
+    this.count.lines++;
+    if (cut) this.count.cut++;
+    const text = decodeUtf8(bytes);
+    if (text.length === 0) return;
+    if (!cut) {
+      let k = 0;
+      while (k < text.length && (text[k] === ' ' || text[k] === '\t')) k++;
+      if (text[k] === '{') {
+        const level = jsonLineLevel(text) ?? this.opts.defaultLevel;
+        if (levelRank(level) < this.minRank) return void this.count.filtered++;
+        const body = Buffer.from(text, 'utf8');
+        const rec = Buffer.allocUnsafe(4 + 10 + body.length);
+        rec.writeUInt32LE(10 + body.length, 0);
+        rec[4] = 0x4a; // J
+        rec[5] = levelRank(level);
+        rec.writeDoubleLE(this.now, 6);
+        body.copy(rec, 14);
+        this.out.push(rec);
+        this.count.records++;
+        return;
+      }
+    }
+    const x = extractLevelModule(text);
+    const level = x.level ?? this.opts.defaultLevel;
+    if (levelRank(level) < this.minRank) return void this.count.filtered++;
+    const entry = buildEntry({ message: text.slice(x.offset), level, module: x.module, truncated: cut || undefined, receivedAt: this.now }, this.build);
+    const json = Buffer.from('E' + encodeEntry(entry), 'utf8');
+    const len = Buffer.allocUnsafe(4);
+    len.writeUInt32LE(json.length, 0);
+    this.out.push(len, json);
+    this.count.records++;
+  }
+
+  private take(): Buffer {
+    const b = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out);
+    this.out = [];
+    return b;
+  }
+
+  feed(chunk: Uint8Array, receivedMs: number): Buffer {
+    this.now = receivedMs;
+    this.splitter.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    return this.take();
+  }
+
+  end(receivedMs: number): Buffer {
+    this.now = receivedMs;
+    this.splitter.end();
+    return this.take();
+  }
+
+  counters(): CodecCounters {
+    return { ...this.count };
+  }
+}
+
+/**
+ * A codec record back into an entry (for JS filters and sinks): 'E' records are parsed (they are
+ * already sanitised), 'J' records go through parseLine + buildEntry like any NDJSON line.
+ * Returns a reason string when a 'J' line is not valid JSON (the line is kept as text, like
+ * draftFromLine does).
+ */
+export function recordToEntry(rec: Buffer, build: BuildOptions, reject?: (why: string) => void): LogEntry {
+  if (rec[0] === 0x45 /* E */) return freezeEntry(JSON.parse(rec.toString('utf8', 1)) as LogEntry);
+  const receivedAt = rec.readDoubleLE(2);
+  const text = rec.toString('utf8', 10);
+  const parsed = parseLine(text);
+  if (!parsed.ok) {
+    reject?.(parsed.error);
+    return buildEntry({ message: text, receivedAt }, build);
+  }
+  return buildEntry({ ...parsed.draft, receivedAt }, build);
+}
+
+export const LEVEL_NAMES = LEVELS;

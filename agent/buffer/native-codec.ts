@@ -1,0 +1,41 @@
+import { LEVELS, levelRank } from '../entry/level.ts';
+import { loadAddon, type NativeAddon } from '../native/runtime.ts';
+import { normaliseCodecOptions, type CodecCounters, type CodecOptions, type LineCodec } from './line-codec.ts';
+import type { NativeRing } from './native-ring.ts';
+import { POLICY_CODE, type RingPolicy } from './ring.ts';
+
+/** The fast codec in C (native/addon/src/codec.c); same output as JsLineCodec. */
+export class NativeLineCodec implements LineCodec {
+  readonly impl = 'native' as const;
+  private readonly addon: NativeAddon;
+  private readonly handle: object;
+
+  constructor(options: CodecOptions, addon: NativeAddon = loadAddon()) {
+    const o = normaliseCodecOptions(options);
+    this.addon = addon;
+    this.handle = addon.codecNew(o.maxLineBytes, o.maxMessageBytes, levelRank(o.minLevel), levelRank(o.defaultLevel), o.defaultModule, o.node, o.source);
+  }
+
+  feed(chunk: Uint8Array, receivedMs: number): Buffer {
+    return this.addon.codecFeed(this.handle, chunk, receivedMs);
+  }
+
+  end(receivedMs: number): Buffer {
+    return this.addon.codecEnd(this.handle, receivedMs);
+  }
+
+  /**
+   * The whole hot path in one call: split, sanitise, filter, frame and push into the ring, with no
+   * JS object per line. Returns null, or the frames a full ring refused under `block`.
+   */
+  feedRing(chunk: Uint8Array, receivedMs: number, ring: NativeRing, policy: RingPolicy): Buffer | null {
+    return this.addon.codecFeedRing(this.handle, chunk, receivedMs, ring.view, POLICY_CODE[policy]);
+  }
+
+  counters(): CodecCounters {
+    const [lines, records, filtered, cut] = this.addon.codecCounters(this.handle);
+    return { lines, records, filtered, cut };
+  }
+}
+
+export { LEVELS };

@@ -1,0 +1,282 @@
+/**
+ * The native kind: a C shared object with the ABI of native/include/logloom_plugin.h.
+ *
+ * Default: one small C host process per plugin (native/plugin-host/host.c) loads the .so with
+ * dlopen/dlsym and answers batched binary frames on fd 3 (agent/native/frames.ts). A segfault,
+ * abort or endless loop kills or stalls only that process: the pipe closes (or the call times out
+ * and the host is killed), the pending call fails with PluginCallError, and the one supervisor
+ * reports `[ERROR] Plugin communication failed: …` and restarts the host with backoff.
+ *
+ * `entry.trusted: true`: loaded into the agent through the addon (no process hop, no isolation);
+ * SIGSEGV/SIGBUS/SIGFPE/SIGILL inside a call become a failed call, other faults are not caught
+ * (docs/c-plugins.md lists the limits).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { basename } from 'node:path';
+import type { Socket } from 'node:net';
+import type { LogEntry } from '../../entry/entry.ts';
+import { encodeBatch, OP, processFrame, ReplyReader, readStrings, requestFrame, type Reply } from '../../native/frames.ts';
+import { loadAddon, nativePath, setRuntimeDir, type NativeAddon } from '../../native/runtime.ts';
+import type { DiscoveredPlugin } from '../discovered.ts';
+import { PartialFilterError, PluginCallError, PluginLoadError, type HostedPlugin, type HostEnv, type HostFactory } from '../host.ts';
+import { defaultMode } from '../info.ts';
+import type { FilterVerdict, PluginContext, PluginInfo, PluginType } from '../types.ts';
+
+/** What the plugin says about itself (plugin_info()), else the manifest, else the file name. */
+function infoFor(p: DiscoveredPlugin, own: Partial<PluginInfo> | null): PluginInfo {
+  const m = p.manifest;
+  if (own) {
+    return {
+      name: own.name ?? p.name, version: own.version ?? '', author: own.author ?? '', type: (own.type ?? p.type) as PluginType,
+      capability: own.capability ?? [], mode: (own.mode || defaultMode(p.type)) as PluginInfo['mode'],
+    };
+  }
+  return {
+    name: m?.name ?? p.name, version: m?.version ?? '0.0.0', author: m?.author ?? 'unknown', type: p.type,
+    capability: m?.capability ?? [], mode: m?.mode ?? defaultMode(p.type),
+  };
+}
+
+function fileOf(p: DiscoveredPlugin): string {
+  if (!p.file) throw new PluginLoadError(p.origin, 'native plugin without an entry file');
+  return p.file;
+}
+
+/** Maps plugin_process results to filter verdicts; negative results fail those entries only. */
+function verdicts(results: ArrayLike<number>, n: number): FilterVerdict[] {
+  if (results.length !== n) throw new PluginCallError(`expected ${n} results, got ${results.length}`);
+  const out: (FilterVerdict | undefined)[] = new Array(n).fill(undefined);
+  let bad = 0;
+  let firstBad = 0;
+  for (let i = 0; i < n; i++) {
+    const r = results[i]!;
+    if (r < 0) {
+      if (bad++ === 0) firstBad = r;
+    } else out[i] = r === 0;
+  }
+  if (bad) throw new PartialFilterError(`plugin_process returned ${firstBad} for ${bad} of ${n} entries`, out);
+  return out as FilterVerdict[];
+}
+
+interface Pending {
+  resolve(r: Reply): void;
+  reject(e: Error): void;
+  timer?: NodeJS.Timeout;
+}
+
+/** A .so in its own logloom-plugin-host process. */
+export class NativeProcessHost implements HostedPlugin {
+  readonly kind = 'native' as const;
+  readonly origin: string;
+  onExit?: (reason: string) => void;
+  private readonly plugin: DiscoveredPlugin;
+  private child?: ChildProcess;
+  private pipe?: Socket;
+  private pending: Pending[] = [];
+  private stopping = false;
+  private starts = 0;
+  private lastExit = '';
+
+  constructor(plugin: DiscoveredPlugin) {
+    this.plugin = plugin;
+    this.origin = plugin.origin;
+  }
+
+  async start(ctx: PluginContext): Promise<PluginInfo> {
+    await this.kill();
+    const file = fileOf(this.plugin);
+    let hostPath: string;
+    try {
+      hostPath = nativePath('host');
+    } catch (e) {
+      throw new PluginLoadError(basename(file), (e as Error).message);
+    }
+    this.stopping = false;
+    this.starts++;
+    // fd 1/2 are the agent's: a plugin that prints cannot corrupt the protocol on fd 3.
+    const child = spawn(hostPath, [], { stdio: ['ignore', 'inherit', 'inherit', 'pipe'] });
+    this.child = child;
+    const pipe = child.stdio[3] as Socket;
+    this.pipe = pipe;
+    const reader = new ReplyReader((r) => {
+      const p = this.pending.shift();
+      if (!p) return this.fail(new PluginCallError('unexpected reply from the plugin host'));
+      clearTimeout(p.timer);
+      p.resolve(r);
+    });
+    pipe.on('data', (chunk: Buffer) => {
+      try {
+        reader.push(chunk);
+      } catch (e) {
+        this.fail(new PluginCallError((e as Error).message));
+      }
+    });
+    pipe.on('error', () => {});
+    child.on('error', (e) => this.gone(`plugin host could not run: ${e.message}`));
+    child.on('exit', (code, signal) => this.gone(signal ? `plugin host killed by ${signal}` : `plugin host exited with code ${code}`));
+
+    const cfg = Buffer.from(JSON.stringify(ctx.config ?? {}) + '\0', 'utf8');
+    const body = Buffer.concat([Buffer.from(file + '\0', 'utf8'), cfg, Buffer.from([this.plugin.type === 'sink' ? 1 : 0])]);
+    let reply: Reply;
+    try {
+      reply = await this.call(requestFrame(OP.load, body), Math.max(this.plugin.limits.timeout_ms, 5000));
+    } catch (e) {
+      await this.kill();
+      throw new PluginLoadError(basename(file), (e as Error).message);
+    }
+    if (reply.status !== 0) {
+      const [reason] = readStrings(reply.body, 0, 1).values;
+      await this.kill();
+      throw new PluginLoadError(basename(file), reason ?? `load failed (${reply.status})`);
+    }
+    if (reply.body[0] !== 1) return infoFor(this.plugin, null);
+    const [name, version, author, type, mode, caps] = readStrings(reply.body, 1, 6).values;
+    return infoFor(this.plugin, { name, version, author, type: type as PluginType, mode: mode as PluginInfo['mode'], capability: caps ? caps.split('\n') : [] });
+  }
+
+  /** Sends a frame and waits for its reply; a timeout kills the (stalled) host. */
+  private call(frame: Buffer, timeoutMs: number): Promise<Reply> {
+    const pipe = this.pipe;
+    if (!pipe || !this.child || this.child.exitCode !== null || this.child.signalCode !== null) {
+      return Promise.reject(new PluginCallError(`plugin host is not running${this.lastExit ? ` (${this.lastExit})` : ''}`));
+    }
+    return new Promise<Reply>((resolve, reject) => {
+      const p: Pending = { resolve, reject };
+      p.timer = setTimeout(() => {
+        this.fail(new PluginCallError(`no answer within ${timeoutMs} ms (plugin host stalled; killed)`));
+      }, timeoutMs);
+      this.pending.push(p);
+      pipe.write(frame);
+    });
+  }
+
+  /** Fails every pending call and kills the host (it is out of sync or stalled). */
+  private fail(err: Error): void {
+    const pending = this.pending;
+    this.pending = [];
+    for (const p of pending) {
+      clearTimeout(p.timer);
+      p.reject(err);
+    }
+    this.child?.kill('SIGKILL');
+  }
+
+  private gone(reason: string): void {
+    this.lastExit = reason;
+    const pending = this.pending;
+    this.pending = [];
+    for (const p of pending) {
+      clearTimeout(p.timer);
+      p.reject(new PluginCallError(reason));
+    }
+    if (!this.stopping) this.onExit?.(reason);
+  }
+
+  async filter(entries: readonly LogEntry[], timeoutMs: number): Promise<FilterVerdict[]> {
+    const r = await this.call(processFrame(entries), timeoutMs);
+    if (r.status !== 0) throw new PluginCallError(`plugin host refused the batch (${r.status})`);
+    const n = r.body.readUInt32LE(0);
+    return verdicts(new Int32Array(r.body.buffer.slice(r.body.byteOffset + 4, r.body.byteOffset + 4 + 4 * n)), entries.length);
+  }
+
+  async flush(entries: readonly LogEntry[], timeoutMs: number): Promise<void> {
+    const r = await this.call(processFrame(entries), timeoutMs);
+    if (r.status !== 0) throw new PluginCallError(`plugin host refused the batch (${r.status})`);
+    const n = r.body.readUInt32LE(0);
+    for (let i = 0; i < n; i++) {
+      const rc = r.body.readInt32LE(4 + 4 * i);
+      if (rc < 0) throw new PluginCallError(`plugin_process${n > 1 ? '_batch' : ''} returned ${rc}`);
+    }
+  }
+
+  private async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    this.stopping = true;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    this.stopping = true;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    // Orderly: quit op (plugin_shutdown), then SIGKILL after a grace period.
+    this.call(requestFrame(OP.quit, Buffer.alloc(0)), 1000).catch(() => {});
+    const grace = setTimeout(() => child.kill('SIGKILL'), 1500);
+    await exited;
+    clearTimeout(grace);
+  }
+
+  status(): Record<string, unknown> {
+    return { isolation: 'process', pid: this.child?.pid, starts: this.starts, last_exit: this.lastExit || undefined };
+  }
+}
+
+/** A trusted .so inside the agent (through the addon): fast, no isolation. */
+export class NativeInProcessHost implements HostedPlugin {
+  readonly kind = 'native' as const;
+  readonly origin: string;
+  onExit?: (reason: string) => void;
+  private readonly plugin: DiscoveredPlugin;
+  private addon?: NativeAddon;
+  private handle?: object;
+  private faults = 0;
+
+  constructor(plugin: DiscoveredPlugin) {
+    this.plugin = plugin;
+    this.origin = plugin.origin;
+  }
+
+  async start(ctx: PluginContext): Promise<PluginInfo> {
+    const file = fileOf(this.plugin);
+    try {
+      this.addon = loadAddon();
+    } catch (e) {
+      throw new PluginLoadError(basename(file), `trusted (in-process) loading needs the native addon: ${(e as Error).message}`);
+    }
+    if (this.handle) this.addon.pluginUnload(this.handle);
+    try {
+      const r = this.addon.pluginLoad(file, JSON.stringify(ctx.config ?? {}), this.plugin.type === 'sink');
+      this.handle = r.handle;
+      return infoFor(this.plugin, r.info as Partial<PluginInfo> | null);
+    } catch (e) {
+      throw new PluginLoadError(basename(file), (e as Error).message);
+    }
+  }
+
+  private run(entries: readonly LogEntry[]): Int32Array {
+    if (!this.addon || !this.handle) throw new PluginCallError('not started');
+    try {
+      return this.addon.pluginProcess(this.handle, encodeBatch(entries));
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ERR_PLUGIN_FAULT') this.faults++;
+      throw new PluginCallError((e as Error).message);
+    }
+  }
+
+  filter(entries: readonly LogEntry[]): FilterVerdict[] {
+    return verdicts(this.run(entries), entries.length);
+  }
+
+  async flush(entries: readonly LogEntry[]): Promise<void> {
+    const results = this.run(entries);
+    for (const rc of results) if (rc < 0) throw new PluginCallError(`plugin_process returned ${rc}`);
+  }
+
+  async stop(): Promise<void> {
+    if (this.addon && this.handle) this.addon.pluginUnload(this.handle);
+    this.handle = undefined;
+  }
+
+  status(): Record<string, unknown> {
+    return { isolation: 'none (trusted, in-process)', faults_caught: this.faults };
+  }
+}
+
+export const hostFactory: HostFactory = (plugin: DiscoveredPlugin, env: HostEnv): HostedPlugin => {
+  setRuntimeDir(env.runtimeDir ? `${env.runtimeDir}/native` : undefined);
+  return plugin.trusted ? new NativeInProcessHost(plugin) : new NativeProcessHost(plugin);
+};

@@ -1,0 +1,274 @@
+/**
+ * The python kind (seed §2.2, §3.6, §5.2.1, §7.1–7.3): a `python3` child per plugin speaking
+ * docs/plugin-protocol.md on stdin/stdout through the SDK runner (python/logloom_plugin/runner.py).
+ * The child joins its cgroup before exec (a tiny /bin/sh launcher writes its own pid into the
+ * groups' cgroup.procs, then execs the interpreter), so no plugin code ever runs unlimited; the
+ * runner drops to the plugin user and installs the audit-hook sandbox before loading the plugin.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { checkoutPath, readAsset } from '../../assets.ts';
+import type { LogEntry } from '../../entry/entry.ts';
+import { PluginCallError, PluginLoadError, type HostEnv, type HostFactory, type HostedPlugin } from '../host.ts';
+import type { DiscoveredPlugin } from '../discovered.ts';
+import { applyLimits, type AppliedLimits } from '../limits/mechanism.ts';
+import { lookupUser, type UserIds } from '../limits/user.ts';
+import { ProtocolClient } from '../protocol/client.ts';
+import { DEFAULT_MAX_LINE_BYTES } from '../protocol/codec.ts';
+import { PluginConnection } from '../protocol/connection.ts';
+import type { AiResult, FilterVerdict, PluginContext, PluginInfo } from '../types.ts';
+import { manifestInfo } from './manifest-info.ts';
+import { StderrLog } from './stderr-log.ts';
+
+/** Grace periods of the orderly stop: shutdown op, closed stdin, SIGTERM, then SIGKILL. */
+export const STOP_GRACE_MS = { shutdown: 1000, stdin: 1000, term: 1000 };
+const READY_TIMEOUT_MS = 10_000;
+/** stderr lines per second written to the agent log; the rest are counted and summarised. */
+const STDERR_LINES_PER_SECOND = 50;
+const SDK_FILES = ['python/logloom_plugin/__init__.py', 'python/logloom_plugin/runner.py', 'python/logloom_plugin/sandbox.py'];
+
+/** The SDK runner: from the checkout, or unpacked from the bundle into the runtime dir once. */
+export function runnerPath(runtimeDir: string): string {
+  const local = checkoutPath('python/logloom_plugin/runner.py');
+  if (local && existsSync(local)) return local;
+  const dir = join(runtimeDir, 'python');
+  for (const f of SDK_FILES) {
+    const target = join(dir, f.slice('python/'.length));
+    mkdirSync(join(target, '..'), { recursive: true, mode: 0o755 });
+    writeFileSync(target, readAsset(f), { mode: 0o644 });
+  }
+  return join(dir, 'logloom_plugin', 'runner.py');
+}
+
+function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const t = setTimeout(() => (child.off('exit', done), resolve(false)), ms);
+    const done = () => (clearTimeout(t), resolve(true));
+    child.once('exit', done);
+  });
+}
+
+export class PythonHost implements HostedPlugin {
+  readonly kind = 'python' as const;
+  readonly origin: string;
+  private readonly plugin: DiscoveredPlugin;
+  private readonly env: HostEnv;
+  private client?: ProtocolClient;
+  private child?: ChildProcess;
+  private limits?: AppliedLimits;
+  private user?: UserIds;
+  /** Bumped at every start so that a late exit of an old child is not taken for the new one's. */
+  private generation = 0;
+  private stopping = false;
+  private lastExit = '';
+  private starts = 0;
+  private oomBefore = 0;
+  /** Limit events of earlier (removed) cgroups of this plugin: status shows the totals. */
+  private readonly pastEvents = { oom_kills: 0, pids_refused: 0 };
+  private stderr?: StderrLog;
+  onExit?: (reason: string) => void;
+
+  constructor(plugin: DiscoveredPlugin, env: HostEnv) {
+    if (!plugin.file) throw new PluginLoadError(plugin.origin, 'python plugin without an entry file');
+    this.plugin = plugin;
+    this.env = env;
+    this.origin = plugin.file;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  async start(ctx: PluginContext): Promise<PluginInfo> {
+    if (this.child) await this.stop();
+    this.stopping = false;
+    const gen = ++this.generation;
+    this.starts++;
+    const { limits, name } = this.plugin;
+    const root = process.getuid?.() === 0;
+    try {
+      this.user = root ? lookupUser(limits.user ?? 'nobody') : undefined;
+    } catch (e) {
+      throw new PluginLoadError(this.origin, (e as Error).message);
+    }
+    mkdirSync(ctx.stateDir, { recursive: true, mode: 0o750 });
+    if (this.user) chownSync(ctx.stateDir, this.user.uid, this.user.gid);
+    this.limits = applyLimits(name, { memory_max: limits.memory_max, cpu_max: limits.cpu_max, pids_max: limits.pids_max });
+    this.oomBefore = this.limits.usage().oom_kills ?? 0;
+    if (this.limits.notEnforced.length) ctx.log.warn(`limits not enforced: ${this.limits.notEnforced.join('; ')}`);
+
+    const spec = {
+      plugin: this.origin, name, type: this.plugin.type, state_dir: ctx.stateDir,
+      user: this.user?.name ?? null, capability: this.plugin.manifest?.capability ?? [], rlimits: this.limits.rlimits ?? null,
+    };
+    const python = this.env.python;
+    const argv = ['-I', '-B', runnerPath(this.env.runtimeDir), JSON.stringify(spec)];
+    // The launcher joins the cgroups, then execs python: the plugin never runs outside its limits.
+    const launcher = 'for f in $LOGLOOM_CGROUP_PROCS; do echo $$ > "$f" || exit 97; done; unset LOGLOOM_CGROUP_PROCS; exec "$@"';
+    const child = spawn('/bin/sh', ['-c', launcher, 'logloom-plugin', python, ...argv], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      cwd: ctx.stateDir,
+      env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', PYTHONIOENCODING: 'utf-8', LOGLOOM_CGROUP_PROCS: this.limits.procsFiles.join(' ') },
+    });
+    this.child = child;
+    const client = new ProtocolClient(name, ctx.log);
+    this.client = client;
+
+    let ready!: (v: { user?: string; error?: string }) => void;
+    const readyP = new Promise<{ user?: string; error?: string }>((r) => (ready = r));
+    const conn = new PluginConnection({
+      name, dialect: 'line', maxLineBytes: DEFAULT_MAX_LINE_BYTES, maxInflight: limits.max_inflight, queueLength: limits.queue_length,
+      write: (line) => void child.stdin!.write(line),
+      onFault: (reason) => this.lost(gen, reason, true),
+      onEvent: (event, body) => {
+        if (client.onEvent(event, body)) return;
+        if (event === 'ready') ready({ user: String(body.user ?? '') });
+        else if (event === 'load_failed') ready({ error: String(body.error ?? 'load failed').slice(0, 500) });
+      },
+    });
+    client.conn = conn;
+    child.stdout!.on('data', (d: Buffer) => conn.feed(d));
+    child.stdin!.on('error', () => {}); // EPIPE after a crash: the exit handler reports it
+    const stderr = (this.stderr ??= new StderrLog(ctx.log, STDERR_LINES_PER_SECOND));
+    createInterface({ input: child.stderr!, crlfDelay: Infinity }).on('line', (l) => stderr.line(l));
+    const exited = new Promise<string>((resolve) => {
+      child.on('exit', (code, signal) => {
+        const reason = this.exitReason(code, signal);
+        this.lastExit = reason;
+        resolve(reason);
+        this.lost(gen, reason, false);
+      });
+      child.on('error', (e) => {
+        const reason = `cannot start ${python}: ${e.message}`;
+        resolve(reason);
+        this.lost(gen, reason, false);
+      });
+    });
+
+    const timeout = new Promise<{ error: string }>((r) => setTimeout(() => r({ error: `not ready within ${READY_TIMEOUT_MS} ms` }), READY_TIMEOUT_MS).unref());
+    const first = await Promise.race([readyP, exited.then((reason) => ({ error: `exited before it was ready: ${reason}` })), timeout]);
+    if (first.error) {
+      this.kill();
+      throw new PluginLoadError(this.origin, first.error);
+    }
+    const info = await client.handshake(ctx.config, manifestInfo(this.plugin), this.origin, this.plugin.type).catch((e) => {
+      this.kill();
+      throw e;
+    });
+    client.startLangRefresh();
+    return info;
+  }
+
+  private exitReason(code: number | null, signal: NodeJS.Signals | null): string {
+    if (code === 97) return 'could not join its cgroup';
+    const oom = (this.limits?.usage().oom_kills ?? 0) > this.oomBefore;
+    // The kernel's OOM killer sends SIGKILL; the cgroup's oom_kill count tells it from a plain kill -9.
+    if (oom && (signal === 'SIGKILL' || code === 137)) return `killed by the memory limit (memory_max ${this.plugin.limits.memory_max})`;
+    if (signal) return `process killed by ${signal}`;
+    return `process exited with code ${code}`;
+  }
+
+  /** The child died or broke the protocol: fail what is pending, tell the supervisor once. */
+  private lost(gen: number, reason: string, kill: boolean): void {
+    if (gen !== this.generation) return;
+    this.generation++; // later events of this child are stale
+    this.client?.stopLangRefresh();
+    this.client?.conn?.close(reason);
+    if (kill) this.kill();
+    if (!this.stopping) this.onExit?.(reason);
+  }
+
+  private kill(): void {
+    try {
+      this.child?.kill('SIGKILL');
+    } catch {
+      /* already gone */
+    }
+    // Children a plugin managed to fork despite the sandbox die with it.
+    for (const pid of this.limits?.pids() ?? []) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    }
+  }
+
+  private get live(): ProtocolClient {
+    if (!this.client) throw new PluginCallError('not started');
+    return this.client;
+  }
+
+  filter(entries: readonly LogEntry[], timeoutMs: number): Promise<FilterVerdict[]> {
+    return this.live.filter(entries, timeoutMs);
+  }
+
+  flush(entries: readonly LogEntry[], timeoutMs: number): Promise<void> {
+    return this.live.flush(entries, timeoutMs);
+  }
+
+  analyze(entry: LogEntry, timeoutMs: number): AsyncIterable<AiResult> {
+    return this.live.analyze(entry, timeoutMs);
+  }
+
+  resolve(langKey: string, lang: string): string | null {
+    return this.client?.resolve(langKey, lang) ?? null;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const child = this.child;
+    this.client?.stopLangRefresh();
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const conn = this.client?.conn;
+      if (conn && !conn.closed) await conn.call('shutdown', {}, STOP_GRACE_MS.shutdown).catch(() => {});
+      child.stdin!.end();
+      if (!(await waitExit(child, STOP_GRACE_MS.stdin))) {
+        child.kill('SIGTERM');
+        if (!(await waitExit(child, STOP_GRACE_MS.term))) {
+          child.kill('SIGKILL');
+          await waitExit(child, 2000);
+        }
+      }
+    }
+    this.kill();
+    this.client?.conn?.close('stopped');
+    this.child = undefined;
+    if (this.limits) {
+      const u = this.limits.usage();
+      this.pastEvents.oom_kills += u.oom_kills ?? 0;
+      this.pastEvents.pids_refused += u.pids_refused ?? 0;
+      this.limits.remove();
+      this.limits = undefined;
+    }
+  }
+
+  private limitsStatus(l: AppliedLimits): Record<string, unknown> {
+    const u = l.usage();
+    const { memory_max, cpu_max, pids_max } = this.plugin.limits;
+    return {
+      mechanism: l.mechanism, memory_max: memory_max ?? null, cpu_max: cpu_max ?? null, pids_max: pids_max ?? null,
+      ...(l.notEnforced.length ? { not_enforced: l.notEnforced } : {}),
+      ...u,
+      ...(u.oom_kills !== undefined ? { oom_kills: u.oom_kills + this.pastEvents.oom_kills } : {}),
+      ...(u.pids_refused !== undefined ? { pids_refused: u.pids_refused + this.pastEvents.pids_refused } : {}),
+    };
+  }
+
+  status(): Record<string, unknown> {
+    const c = this.client;
+    const l = this.limits;
+    return {
+      pid: this.child?.pid ?? null,
+      user: this.user?.name ?? null,
+      limits: l ? this.limitsStatus(l) : null,
+      starts: this.starts,
+      last_exit: this.lastExit,
+      stderr_lines: this.stderr?.lines ?? 0,
+      stderr_suppressed: this.stderr?.suppressedTotal ?? 0,
+      ...(c ? { ...c.counters, ...c.conn?.counters, inflight: c.conn?.inflight ?? 0, queued: c.conn?.queued ?? 0 } : {}),
+      ...(c && this.plugin.type === 'lang' ? { lang_cache_templates: c.langCacheSize } : {}),
+    };
+  }
+}
+
+export const hostFactory: HostFactory = (plugin, env) => new PythonHost(plugin, env);

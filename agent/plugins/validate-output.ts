@@ -1,0 +1,141 @@
+/**
+ * Seed §7.4: nothing a plugin returns is trusted. Every answer from an out-of-process plugin is
+ * checked against a schema here before the agent uses it; what passes is then built into an
+ * entry through the one sanitising door (agent/entry/build.ts), so control characters are
+ * escaped and sizes cut there. Anything that fails is dropped and counted (`invalid_results` in
+ * `logloom status`), never half-used.
+ */
+import { isLevel, parseLevel } from '../entry/level.ts';
+import type { EntryDraft } from '../entry/build.ts';
+import type { AiResult, FilterVerdict } from './types.ts';
+
+export const OUTPUT_LIMITS = {
+  /** Serialized size of one ai result. */
+  resultBytes: 64 * 1024,
+  messageChars: 16 * 1024,
+  args: 32,
+  argChars: 1024,
+  fields: 64,
+  fieldChars: 1024,
+  templateChars: 4096,
+  templatesPerAnswer: 100_000,
+};
+
+const LANG_KEY = /^[A-Za-z0-9_.-]{1,128}$/;
+const LANG = /^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})?$/;
+/** Fields an ai result may carry. node, seq, timestamp, source and module are the agent's to set. */
+const AI_KEYS = new Set(['level', 'message', 'summary', 'lang_key', 'args', 'fields']);
+const FORGED = new Set(['node', 'seq', 'timestamp', 'source', 'module', 'truncated']);
+// Templates end up on terminals: no control characters at all (tab excepted).
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/;
+
+export class InvalidOutputError extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'InvalidOutputError';
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Checks one ai result; returns the draft the agent builds its AI entry from. */
+export function validateAiResult(v: unknown): EntryDraft {
+  if (!isObject(v)) throw new InvalidOutputError('ai result is not an object');
+  for (const k of Object.keys(v)) {
+    if (FORGED.has(k)) throw new InvalidOutputError(`ai result sets "${k}", which only the agent may set`);
+    if (!AI_KEYS.has(k)) throw new InvalidOutputError(`ai result has unknown field "${k}"`);
+  }
+  if (JSON.stringify(v).length > OUTPUT_LIMITS.resultBytes) throw new InvalidOutputError(`ai result larger than ${OUTPUT_LIMITS.resultBytes} bytes`);
+  const r = v as AiResult & Record<string, unknown>;
+  if (r.level !== undefined && !(typeof r.level === 'string' && (isLevel(r.level) || parseLevel(r.level)))) throw new InvalidOutputError(`ai result level ${JSON.stringify(r.level)} is not a level`);
+  const text = r.summary ?? r.message;
+  for (const k of ['message', 'summary'] as const) {
+    if (r[k] !== undefined && typeof r[k] !== 'string') throw new InvalidOutputError(`ai result ${k} is not a string`);
+  }
+  if (r.lang_key !== undefined && !(typeof r.lang_key === 'string' && LANG_KEY.test(r.lang_key))) throw new InvalidOutputError('ai result lang_key is not a key (A-Z a-z 0-9 _ . -, at most 128)');
+  if (text === undefined && r.lang_key === undefined) throw new InvalidOutputError('ai result has neither message, summary nor lang_key');
+  if (typeof text === 'string' && text.length > OUTPUT_LIMITS.messageChars) throw new InvalidOutputError(`ai result message longer than ${OUTPUT_LIMITS.messageChars} characters`);
+  if (r.args !== undefined) {
+    if (!Array.isArray(r.args) || r.args.length > OUTPUT_LIMITS.args) throw new InvalidOutputError(`ai result args is not a list of at most ${OUTPUT_LIMITS.args}`);
+    for (const a of r.args) {
+      if (!((typeof a === 'number' && Number.isFinite(a)) || (typeof a === 'string' && a.length <= OUTPUT_LIMITS.argChars))) throw new InvalidOutputError('ai result args must be numbers or strings of at most 1024 characters');
+    }
+  }
+  if (r.fields !== undefined) {
+    if (!isObject(r.fields) || Object.keys(r.fields).length > OUTPUT_LIMITS.fields) throw new InvalidOutputError(`ai result fields is not an object of at most ${OUTPUT_LIMITS.fields} keys`);
+    for (const [k, f] of Object.entries(r.fields)) {
+      const ok = typeof f === 'boolean' || (typeof f === 'number' && Number.isFinite(f)) || (typeof f === 'string' && f.length <= OUTPUT_LIMITS.fieldChars);
+      if (!ok || k.length > 64) throw new InvalidOutputError(`ai result field "${k.slice(0, 64)}" is not a short string, number or boolean`);
+    }
+  }
+  return {
+    level: r.level ?? 'INFO',
+    module: 'AI',
+    message: text ?? '',
+    lang_key: r.lang_key,
+    args: r.args,
+    fields: r.fields,
+  };
+}
+
+/**
+ * A filter's verdicts: one per entry of the batch (a single one for `entry`), each true, false,
+ * a replacement object (checked and rebuilt by the supervisor through the sanitising door), or
+ * null for an entry the plugin failed on (it gets on_error).
+ */
+export function validateKeep(v: unknown, count: number): (FilterVerdict | undefined)[] {
+  const ok = (k: unknown) => k === null || typeof k === 'boolean' || (isObject(k) && typeof k.message === 'string' && !Object.keys(k).some((f) => FORGED.has(f) && f !== 'module'));
+  const norm = (k: unknown) => (k === null ? undefined : (k as FilterVerdict));
+  if (count === 1 && !Array.isArray(v) && v !== null && ok(v)) return [norm(v)];
+  if (Array.isArray(v) && v.length === count && v.every(ok)) return v.map(norm);
+  throw new InvalidOutputError(`filter answer "keep" must be ${count === 1 ? 'true, false or an entry' : `a list of ${count} verdicts`}, got ${JSON.stringify(v)?.slice(0, 60)}`);
+}
+
+/** A lang template: a short string without control characters. */
+export function validateTemplate(key: string, v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v !== 'string') throw new InvalidOutputError(`template for ${key} is not a string`);
+  if (v.length > OUTPUT_LIMITS.templateChars) throw new InvalidOutputError(`template for ${key} longer than ${OUTPUT_LIMITS.templateChars} characters`);
+  if (CONTROL.test(v)) throw new InvalidOutputError(`template for ${key} contains control characters`);
+  return v;
+}
+
+/**
+ * A full catalogue from a lang plugin: {lang: {key: template}}. Invalid keys or templates are
+ * dropped one by one (counted through onInvalid), the rest is used.
+ */
+export function validateCatalogue(v: unknown, onInvalid: (reason: string) => void): Map<string, Map<string, string>> {
+  const out = new Map<string, Map<string, string>>();
+  if (!isObject(v)) {
+    onInvalid('templates is not an object');
+    return out;
+  }
+  let n = 0;
+  for (const [lang, table] of Object.entries(v)) {
+    if (!LANG.test(lang) || !isObject(table)) {
+      onInvalid(`language ${JSON.stringify(lang.slice(0, 20))} is not a language code with a table`);
+      continue;
+    }
+    const m = new Map<string, string>();
+    for (const [key, t] of Object.entries(table)) {
+      if (++n > OUTPUT_LIMITS.templatesPerAnswer) {
+        onInvalid(`more than ${OUTPUT_LIMITS.templatesPerAnswer} templates`);
+        return out;
+      }
+      if (!LANG_KEY.test(key)) {
+        onInvalid(`key ${JSON.stringify(key.slice(0, 40))} is not a lang key`);
+        continue;
+      }
+      try {
+        const ok = validateTemplate(key, t);
+        if (ok !== null) m.set(key, ok);
+      } catch (e) {
+        onInvalid((e as Error).message);
+      }
+    }
+    out.set(lang, m);
+  }
+  return out;
+}

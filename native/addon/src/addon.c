@@ -1,0 +1,424 @@
+/*
+ * logloom_native: the N-API addon. Exposes the ring (operating on a SharedArrayBuffer view whose
+ * layout agent/buffer/ring-layout.ts defines), the fast codec, and in-process (trusted) C plugins.
+ * Plain N-API (C), so it builds with any C compiler for any Node-API version-8 runtime.
+ */
+
+#include <node_api.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#ifndef LOGLOOM_LOCKED
+#define LOGLOOM_LOCKED 0
+#endif
+#include "inproc.h"
+#include "ring.h"
+
+#define CHECK(call)                                                   \
+  do {                                                                \
+    if ((call) != napi_ok) {                                          \
+      napi_throw_error(env, "ERR_LOGLOOM_NATIVE", "N-API call failed: " #call); \
+      return NULL;                                                    \
+    }                                                                 \
+  } while (0)
+
+static napi_value throw_type(napi_env env, const char *msg) {
+  napi_throw_type_error(env, "ERR_LOGLOOM_NATIVE", msg);
+  return NULL;
+}
+
+/* Bytes of a Buffer / TypedArray argument. */
+static int bytes_of(napi_env env, napi_value v, uint8_t **data, size_t *len) {
+  bool is;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return -1;
+  napi_typedarray_type type;
+  size_t n, off;
+  napi_value ab;
+  void *p;
+  if (napi_get_typedarray_info(env, v, &type, &n, &p, &ab, &off) != napi_ok) return -1;
+  size_t el = (type == napi_uint8_array || type == napi_int8_array || type == napi_uint8_clamped_array) ? 1
+              : (type == napi_int16_array || type == napi_uint16_array)                                ? 2
+              : (type == napi_float64_array || type == napi_bigint64_array || type == napi_biguint64_array) ? 8
+                                                                                                         : 4;
+  *data = p;
+  *len = n * el;
+  return 0;
+}
+
+/* The ring view: a Uint8Array over the whole SharedArrayBuffer, header checked. */
+static uint8_t *ring_of(napi_env env, napi_value v) {
+  uint8_t *p;
+  size_t n;
+  if (bytes_of(env, v, &p, &n) || n < RING_HEADER) return NULL;
+  uint32_t magic, cap;
+  memcpy(&magic, p, 4);
+  memcpy(&cap, p + 4, 4);
+  if (magic != RING_MAGIC || (size_t)cap + RING_HEADER > n || ((uintptr_t)p & 7)) return NULL;
+  return p;
+}
+
+static napi_value args_n(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) return throw_type(env, "missing arguments");
+  return argv[0];
+}
+
+static napi_value make_int(napi_env env, int64_t v) {
+  napi_value r;
+  napi_create_int64(env, v, &r);
+  return r;
+}
+
+/* ringPush(view, record, policy) -> PUSH_* code */
+static napi_value RingPush(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!args_n(env, info, 3, argv)) return NULL;
+  uint8_t *ring = ring_of(env, argv[0]);
+  uint8_t *rec;
+  size_t len;
+  int32_t policy;
+  if (!ring || bytes_of(env, argv[1], &rec, &len) || napi_get_value_int32(env, argv[2], &policy) != napi_ok)
+    return throw_type(env, "ringPush(view, record, policy)");
+  if (len > 0xFFFFFFF0u) return make_int(env, PUSH_OVERSIZE);
+  return make_int(env, ring_push(ring, rec, (uint32_t)len, policy));
+}
+
+/* ringPushFrames(view, frames, policy) -> bytes consumed */
+static napi_value RingPushFrames(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!args_n(env, info, 3, argv)) return NULL;
+  uint8_t *ring = ring_of(env, argv[0]);
+  uint8_t *frames;
+  size_t len;
+  int32_t policy;
+  if (!ring || bytes_of(env, argv[1], &frames, &len) || napi_get_value_int32(env, argv[2], &policy) != napi_ok)
+    return throw_type(env, "ringPushFrames(view, frames, policy)");
+  return make_int(env, (int64_t)ring_push_frames(ring, frames, len, policy));
+}
+
+/* ringDrain(view, maxRecords, maxBytes) -> Buffer of frames (u32 len + payload), or null when empty */
+static napi_value RingDrain(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!args_n(env, info, 3, argv)) return NULL;
+  uint8_t *ring = ring_of(env, argv[0]);
+  uint32_t max_records;
+  double max_bytes;
+  if (!ring || napi_get_value_uint32(env, argv[1], &max_records) != napi_ok || napi_get_value_double(env, argv[2], &max_bytes) != napi_ok)
+    return throw_type(env, "ringDrain(view, maxRecords, maxBytes)");
+  for (int attempt = 0; attempt < 1000; attempt++) {
+    uint32_t records;
+    size_t bytes;
+    int32_t tail, evseq;
+    ring_drain_plan(ring, max_records, (size_t)max_bytes, &records, &bytes, &tail, &evseq);
+    if (records == 0) {
+      ring_drain_commit(ring, tail, evseq, 0, NULL, 0); /* steps over a lone wrap marker */
+      napi_value nul;
+      napi_get_null(env, &nul);
+      return nul;
+    }
+    void *out;
+    napi_value buf;
+    CHECK(napi_create_buffer(env, bytes, &out, &buf));
+    if (ring_drain_commit(ring, tail, evseq, records, out, bytes) == 0) return buf;
+  }
+  napi_throw_error(env, "ERR_LOGLOOM_NATIVE", "ringDrain: producer kept evicting");
+  return NULL;
+}
+
+/* ---- codec ---- */
+
+static void codec_finalize(napi_env env, void *data, void *hint) {
+  (void)env, (void)hint;
+  codec_free(data);
+}
+
+static char *string_arg(napi_env env, napi_value v) {
+  size_t n;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &n) != napi_ok) return NULL;
+  char *s = malloc(n + 1);
+  if (s) napi_get_value_string_utf8(env, v, s, n + 1, &n);
+  return s;
+}
+
+/* codecNew(maxLineBytes, maxMessageBytes, minLevel, defaultLevel, defaultModule, node, source) */
+static napi_value CodecNew(napi_env env, napi_callback_info info) {
+  napi_value argv[7];
+  if (!args_n(env, info, 7, argv)) return NULL;
+  uint32_t max_line, max_msg;
+  int32_t min_level, default_level;
+  if (napi_get_value_uint32(env, argv[0], &max_line) != napi_ok || napi_get_value_uint32(env, argv[1], &max_msg) != napi_ok ||
+      napi_get_value_int32(env, argv[2], &min_level) != napi_ok || napi_get_value_int32(env, argv[3], &default_level) != napi_ok)
+    return throw_type(env, "codecNew: bad numbers");
+  char *mod = string_arg(env, argv[4]), *node = string_arg(env, argv[5]), *source = string_arg(env, argv[6]);
+  codec_t *c = mod && node && source ? codec_new(max_line, max_msg, min_level, default_level, mod, node, source) : NULL;
+  free(mod), free(node), free(source);
+  if (!c) return throw_type(env, "codecNew: out of memory or bad strings");
+  napi_value ext;
+  CHECK(napi_create_external(env, c, codec_finalize, NULL, &ext));
+  return ext;
+}
+
+static codec_t *codec_of(napi_env env, napi_value v) {
+  void *p = NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok) return NULL;
+  return p;
+}
+
+static napi_value to_buffer(napi_env env, buf_t *b) {
+  napi_value buf;
+  void *out;
+  CHECK(napi_create_buffer_copy(env, b->len, b->data ? (void *)b->data : (void *)"", &out, &buf));
+  return buf;
+}
+
+/* codecFeed(codec, chunk, receivedMs) -> Buffer of framed records */
+static napi_value CodecFeed(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!args_n(env, info, 3, argv)) return NULL;
+  codec_t *c = codec_of(env, argv[0]);
+  uint8_t *chunk;
+  size_t len;
+  double ms;
+  if (!c || bytes_of(env, argv[1], &chunk, &len) || napi_get_value_double(env, argv[2], &ms) != napi_ok)
+    return throw_type(env, "codecFeed(codec, chunk, receivedMs)");
+  buf_t out = {0};
+  if (codec_feed(c, chunk, len, ms, &out)) {
+    free(out.data);
+    return throw_type(env, "codecFeed: out of memory");
+  }
+  napi_value r = to_buffer(env, &out);
+  free(out.data);
+  return r;
+}
+
+/* codecEnd(codec, receivedMs) -> Buffer */
+static napi_value CodecEnd(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!args_n(env, info, 2, argv)) return NULL;
+  codec_t *c = codec_of(env, argv[0]);
+  double ms;
+  if (!c || napi_get_value_double(env, argv[1], &ms) != napi_ok) return throw_type(env, "codecEnd(codec, receivedMs)");
+  buf_t out = {0};
+  if (codec_end(c, ms, &out)) {
+    free(out.data);
+    return throw_type(env, "codecEnd: out of memory");
+  }
+  napi_value r = to_buffer(env, &out);
+  free(out.data);
+  return r;
+}
+
+/* codecFeedRing(codec, chunk, receivedMs, view, policy) -> null, or a Buffer of the frames the ring
+ * refused (block policy, ring full): the caller keeps them and pushes them again later. */
+static napi_value CodecFeedRing(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!args_n(env, info, 5, argv)) return NULL;
+  codec_t *c = codec_of(env, argv[0]);
+  uint8_t *chunk;
+  size_t len;
+  double ms;
+  int32_t policy;
+  uint8_t *ring = ring_of(env, argv[3]);
+  if (!c || !ring || bytes_of(env, argv[1], &chunk, &len) || napi_get_value_double(env, argv[2], &ms) != napi_ok ||
+      napi_get_value_int32(env, argv[4], &policy) != napi_ok)
+    return throw_type(env, "codecFeedRing(codec, chunk, receivedMs, view, policy)");
+  /* Reuse one scratch buffer per codec for the frames: nothing is allocated per call. */
+  static _Thread_local buf_t scratch;
+  scratch.len = 0;
+  if (codec_feed(c, chunk, len, ms, &scratch)) return throw_type(env, "codecFeedRing: out of memory");
+  size_t used = ring_push_frames(ring, scratch.data, scratch.len, policy);
+  napi_value r;
+  if (used == scratch.len) {
+    napi_get_null(env, &r);
+    return r;
+  }
+  void *out;
+  CHECK(napi_create_buffer_copy(env, scratch.len - used, scratch.data + used, &out, &r));
+  return r;
+}
+
+/* codecCounters(codec) -> [lines, records, filtered, cut] */
+static napi_value CodecCounters(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!args_n(env, info, 1, argv)) return NULL;
+  codec_t *c = codec_of(env, argv[0]);
+  if (!c) return throw_type(env, "codecCounters(codec)");
+  napi_value arr;
+  CHECK(napi_create_array_with_length(env, 4, &arr));
+  double v[4] = {c->lines, c->records, c->filtered, c->cut};
+  for (uint32_t i = 0; i < 4; i++) {
+    napi_value d;
+    napi_create_double(env, v[i], &d);
+    napi_set_element(env, arr, i, d);
+  }
+  return arr;
+}
+
+/* ---- in-process (trusted) plugins ---- */
+/* A locked build (LOGLOOM_LOCKED=1, the seed's kernel-mode rule) has no dynamic plugin loading at
+ * all: these functions and the dlopen path are compiled out. */
+#if !LOGLOOM_LOCKED
+
+typedef struct {
+  ll_plugin_t p;
+  int is_sink;
+  int faulted; /* signal number of the fault that poisoned it, 0 when healthy */
+  int loaded;
+} inproc_t;
+
+static void inproc_finalize(napi_env env, void *data, void *hint) {
+  (void)env, (void)hint;
+  inproc_t *h = data;
+  /* A faulted plugin is left mapped: its shutdown or destructors may fault again. */
+  if (h->loaded && !h->faulted) ll_plugin_unload(&h->p);
+  free(h);
+}
+
+static void set_str(napi_env env, napi_value obj, const char *key, const char *val) {
+  napi_value v;
+  napi_create_string_utf8(env, val ? val : "", NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, key, v);
+}
+
+/* pluginLoad(path, configJson, isSink) -> {handle, info|null}; throws {code:'LOAD'|'INIT', message} */
+static napi_value PluginLoad(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!args_n(env, info, 3, argv)) return NULL;
+  char *path = string_arg(env, argv[0]), *config = string_arg(env, argv[1]);
+  bool is_sink = false;
+  napi_get_value_bool(env, argv[2], &is_sink);
+  inproc_t *h = calloc(1, sizeof *h);
+  char err[512];
+  const char *code = NULL;
+  if (!path || !config || !h) code = "LOAD", snprintf(err, sizeof err, "out of memory");
+  else if (ll_plugin_load(&h->p, path, err, sizeof err)) code = "LOAD";
+  else if (ll_plugin_start(&h->p, config, err, sizeof err)) code = "INIT", ll_plugin_unload(&h->p);
+  free(path), free(config);
+  if (code) {
+    free(h);
+    napi_value msg, c, e;
+    napi_create_string_utf8(env, err, NAPI_AUTO_LENGTH, &msg);
+    napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &c);
+    napi_create_error(env, c, msg, &e);
+    napi_throw(env, e);
+    return NULL;
+  }
+  h->loaded = 1;
+  const plugin_info_t *pi = h->p.info_data;
+  h->is_sink = is_sink || (pi && pi->type && strcmp(pi->type, "sink") == 0);
+  napi_value result, handle, infov;
+  CHECK(napi_create_object(env, &result));
+  CHECK(napi_create_external(env, h, inproc_finalize, NULL, &handle));
+  napi_set_named_property(env, result, "handle", handle);
+  if (pi) {
+    napi_create_object(env, &infov);
+    set_str(env, infov, "name", pi->name);
+    set_str(env, infov, "version", pi->version);
+    set_str(env, infov, "author", pi->author);
+    set_str(env, infov, "type", pi->type);
+    set_str(env, infov, "mode", pi->mode);
+    napi_value caps;
+    napi_create_array(env, &caps);
+    uint32_t i = 0;
+    for (const char *const *c = pi->capability; c && *c; c++, i++) {
+      napi_value s;
+      napi_create_string_utf8(env, *c, NAPI_AUTO_LENGTH, &s);
+      napi_set_element(env, caps, i, s);
+    }
+    napi_set_named_property(env, infov, "capability", caps);
+  } else {
+    napi_get_null(env, &infov);
+  }
+  napi_set_named_property(env, result, "info", infov);
+  return result;
+}
+
+static const char *signame(int sig) {
+  switch (sig) {
+    case SIGSEGV: return "SIGSEGV";
+    case SIGBUS: return "SIGBUS";
+    case SIGFPE: return "SIGFPE";
+    case SIGILL: return "SIGILL";
+    default: return "signal";
+  }
+}
+
+/* pluginProcess(handle, batch) -> Int32Array of results; throws when the plugin faults */
+static napi_value PluginProcess(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!args_n(env, info, 2, argv)) return NULL;
+  void *p = NULL;
+  uint8_t *batch;
+  size_t len;
+  if (napi_get_value_external(env, argv[0], &p) != napi_ok || !p || bytes_of(env, argv[1], &batch, &len))
+    return throw_type(env, "pluginProcess(handle, batch)");
+  inproc_t *h = p;
+  char msg[128];
+  if (h->faulted || !h->loaded) {
+    snprintf(msg, sizeof msg, h->faulted ? "plugin faulted earlier (%s); it must be reloaded" : "plugin unloaded", signame(h->faulted));
+    napi_throw_error(env, "ERR_PLUGIN_FAULT", msg);
+    return NULL;
+  }
+  log_entry_t *entries;
+  const char **args;
+  long n = ll_batch_decode(batch, len, &entries, &args);
+  if (n < 0) return throw_type(env, "pluginProcess: malformed batch");
+  napi_value ab, arr;
+  void *data;
+  if (napi_create_arraybuffer(env, (size_t)(n ? n : 1) * 4, &data, &ab) != napi_ok) {
+    free(entries), free(args);
+    return throw_type(env, "pluginProcess: out of memory");
+  }
+  int sig = inproc_run(&h->p, h->is_sink, entries, (size_t)n, data);
+  free(entries), free(args);
+  if (sig) {
+    h->faulted = sig;
+    snprintf(msg, sizeof msg, "plugin crashed with %s inside plugin_process (caught in-process)", signame(sig));
+    napi_throw_error(env, "ERR_PLUGIN_FAULT", msg);
+    return NULL;
+  }
+  CHECK(napi_create_typedarray(env, napi_int32_array, (size_t)n, ab, 0, &arr));
+  return arr;
+}
+
+/* pluginUnload(handle): plugin_shutdown + dlclose (skipped for a faulted plugin) */
+static napi_value PluginUnload(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!args_n(env, info, 1, argv)) return NULL;
+  void *p = NULL;
+  if (napi_get_value_external(env, argv[0], &p) != napi_ok || !p) return throw_type(env, "pluginUnload(handle)");
+  inproc_t *h = p;
+  if (h->loaded && !h->faulted) ll_plugin_unload(&h->p);
+  h->loaded = 0;
+  return NULL;
+}
+
+#endif /* !LOGLOOM_LOCKED */
+
+static napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor d[] = {
+      {"ringPush", NULL, RingPush, NULL, NULL, NULL, napi_default, NULL},
+      {"ringPushFrames", NULL, RingPushFrames, NULL, NULL, NULL, napi_default, NULL},
+      {"ringDrain", NULL, RingDrain, NULL, NULL, NULL, napi_default, NULL},
+      {"codecNew", NULL, CodecNew, NULL, NULL, NULL, napi_default, NULL},
+      {"codecFeed", NULL, CodecFeed, NULL, NULL, NULL, napi_default, NULL},
+      {"codecEnd", NULL, CodecEnd, NULL, NULL, NULL, napi_default, NULL},
+      {"codecFeedRing", NULL, CodecFeedRing, NULL, NULL, NULL, napi_default, NULL},
+      {"codecCounters", NULL, CodecCounters, NULL, NULL, NULL, napi_default, NULL},
+#if !LOGLOOM_LOCKED
+      {"pluginLoad", NULL, PluginLoad, NULL, NULL, NULL, napi_default, NULL},
+      {"pluginProcess", NULL, PluginProcess, NULL, NULL, NULL, napi_default, NULL},
+      {"pluginUnload", NULL, PluginUnload, NULL, NULL, NULL, napi_default, NULL},
+#endif
+  };
+  napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
+  napi_value abi;
+  napi_create_uint32(env, LOGLOOM_PLUGIN_ABI_VERSION, &abi);
+  napi_set_named_property(env, exports, "abiVersion", abi);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,104 @@
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../helpers/agent.ts';
+import { createLog } from '../../agent/log.ts';
+import { buildEntry } from '../../agent/entry/build.ts';
+import { NdjsonStore } from '../../agent/aggregator/store/ndjson.ts';
+import type { NdjsonStoreConfig } from '../../agent/aggregator/config.ts';
+import { entries, launch, RawAgent, startAggregator, storedEntries } from './helpers.ts';
+
+const OPEN = '    auth:\n      mode: none\n';
+
+describe('aggregator durable sequence state', () => {
+  it('kill -9 of the aggregator 5 times while batches are in flight: every entry stored exactly once, in order', async () => {
+    const dir = tempDir('logloom-agg-kill-');
+    let agg = await startAggregator('', dir, OPEN + '    ndjson:\n      max_file_bytes: 64KiB\n');
+    const PER = 20;
+    const TOTAL = 300;
+    let acked = 0;
+    let kills = 0;
+    try {
+      for (;;) {
+        const c = await RawAgent.connect(agg.port);
+        const w = await c.hello('gw-k', '');
+        assert.equal(w.type, 'WELCOME');
+        const last = w.type === 'WELCOME' ? w.lastSeq : -1;
+        // What the aggregator says it holds is never less than what it acknowledged.
+        assert.ok(last >= acked, `WELCOME ${last} < last ACK ${acked}`);
+        acked = last;
+        // Like a real agent: resend every unacknowledged batch, a few in flight at a time.
+        c.stream(last + 1, TOTAL, 4, (seq) => entries(PER, (seq - 1) * PER));
+        if (kills === 5) {
+          if (last < TOTAL) await c.waitFor((m) => m.type === 'ACK' && m.seq === TOTAL);
+          await c.end();
+          break;
+        }
+        // Kill while batches are in flight: once the ACK of a batch a little ahead arrived.
+        const ack = await c.waitFor((m) => m.type === 'ACK' && m.seq >= Math.min(TOTAL, last + 10 + kills * 7));
+        acked = ack.type === 'ACK' ? ack.seq : acked;
+        agg.proc.kill('SIGKILL');
+        await agg.exited;
+        kills++;
+        await c.closed;
+        agg = await launch(dir, agg.configPath);
+      }
+      await agg.stop();
+    } finally {
+      agg.proc.kill('SIGKILL');
+    }
+    assert.ok(acked < TOTAL, 'the kills happened while batches were still in flight');
+    const stored = storedEntries(agg.store, 'gw-k').map((e) => e.message);
+    assert.equal(stored.length, TOTAL * PER, 'no entry lost, none twice');
+    assert.deepEqual(stored, Array.from({ length: TOTAL * PER }, (_, i) => `m${i}`));
+    const files = readdirSync(join(agg.store, 'gw-k')).filter((f) => f.endsWith('.ndjson'));
+    assert.ok(files.length > 1, 'rotated by size');
+    for (const f of files) assert.ok(statSync(join(agg.store, 'gw-k', f)).size <= 64 * 1024, `${f} stays within max_file_bytes`);
+  });
+
+  it('a torn tail and a file written after the last commit are cut at restart, and the replay stores them once', async () => {
+    const dir = tempDir('logloom-agg-torn-');
+    let agg = await startAggregator('', dir, OPEN);
+    after(() => agg.proc.kill('SIGKILL'));
+    let c = await RawAgent.connect(agg.port);
+    await c.hello('gw-t', '');
+    assert.equal((await c.batch(1, entries(3, 0))).type, 'ACK');
+    await c.end();
+    await agg.stop();
+    // Simulate a crash after writing batch 2 but before its commit: half a line in the current
+    // file, and a whole uncommitted file after it.
+    const nodeDir = join(agg.store, 'gw-t');
+    const [file] = readdirSync(nodeDir).filter((f) => f.endsWith('.ndjson'));
+    appendFileSync(join(nodeDir, file!), '{"timestamp":"2026-01-01T00:00:00.000Z","level":"INFO","mess');
+    writeFileSync(join(nodeDir, '9999-12-31-0001.ndjson'), '{"message":"uncommitted"}\n');
+    agg = await launch(dir, agg.configPath);
+    c = await RawAgent.connect(agg.port);
+    const w = await c.hello('gw-t', '');
+    assert.equal(w.type === 'WELCOME' && w.lastSeq, 1);
+    assert.equal((await c.batch(2, entries(2, 3))).type, 'ACK');
+    await c.end();
+    await agg.stderr.waitFor(/cutting \d+ uncommitted bytes/);
+    await agg.stderr.waitFor(/removing 9999-12-31-0001\.ndjson/);
+    await agg.stop();
+    assert.deepEqual(storedEntries(agg.store, 'gw-t').map((e) => e.message), ['m0', 'm1', 'm2', 'm3', 'm4']);
+    const state = JSON.parse(readFileSync(join(nodeDir, 'state.json'), 'utf8')) as { seq: number; entries: number };
+    assert.equal(state.seq, 2);
+    assert.equal(state.entries, 5);
+  });
+
+  it('NdjsonStore rotates at the UTC day (injected clock; the store is real, on disk)', async () => {
+    const dir = tempDir('logloom-agg-day-');
+    let now = Date.parse('2026-03-01T23:59:59.000Z');
+    const store = new NdjsonStore(dir, { max_file_bytes: 1024 * 1024, fsync: 'always', fsync_interval: 1000 } as NdjsonStoreConfig, createLog('ERROR'), () => now);
+    await store.open();
+    const e = (m: string) => buildEntry({ message: m }, { maxMessageBytes: 1024, defaultLevel: 'INFO', defaultModule: 'APP', node: 'gw-d' });
+    await store.append('gw-d', [{ seq: 1, entries: [e('before midnight')] }]);
+    now += 2000;
+    await store.append('gw-d', [{ seq: 2, entries: [e('after midnight')] }]);
+    await store.close();
+    const files = readdirSync(join(dir, 'gw-d')).filter((f) => f.endsWith('.ndjson')).sort();
+    assert.deepEqual(files, ['2026-03-01-0001.ndjson', '2026-03-02-0001.ndjson']);
+    assert.match(readFileSync(join(dir, 'gw-d', files[1]!), 'utf8'), /after midnight/);
+  });
+});

@@ -1,0 +1,95 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from 'nats';
+import { ErrorCode } from '../../agent/forward/protocol/index.ts';
+import { runCli, tempDir } from '../helpers/agent.ts';
+import { entries, RawAgent, startAggregator, type RunningAggregator } from './helpers.ts';
+import { startNats, type RunningNats } from './nats-server.ts';
+
+/** Every message of the stream, in stream order: subject and decoded entry. */
+async function streamMessages(url: string): Promise<{ subject: string; entry: Record<string, unknown> }[]> {
+  const nc: NatsConnection = await connect({ servers: url });
+  try {
+    const jsm = await nc.jetstreamManager();
+    const info = await jsm.streams.info('LOGLOOM');
+    const out: { subject: string; entry: Record<string, unknown> }[] = [];
+    for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+      const m = await jsm.streams.getMessage('LOGLOOM', { seq });
+      out.push({ subject: m.subject, entry: m.json() });
+    }
+    return out;
+  } finally {
+    await nc.close();
+  }
+}
+
+describe('aggregator with a NATS JetStream store (real nats-server)', () => {
+  const dir = tempDir('logloom-agg-nats-');
+  let nats: RunningNats;
+  let a1: RunningAggregator;
+  let a2: RunningAggregator;
+  const natsBody = (url: string) => `    auth:\n      mode: none\n    store: nats\n    nats:\n      servers: [${url}]\n      timeout: 1500ms\n`;
+
+  before(async () => {
+    nats = await startNats(join(dir, 'js'));
+    // Two aggregators sharing one JetStream: what several aggregators behind one address do.
+    a1 = await startAggregator('', tempDir('logloom-agg-n1-'), natsBody(nats.url));
+    a2 = await startAggregator('', tempDir('logloom-agg-n2-'), natsBody(nats.url));
+  });
+  after(async () => {
+    await Promise.all([a1?.stop(), a2?.stop()]);
+    await nats?.kill();
+  });
+
+  it('entries land in stream LOGLOOM on logloom.<node>.<level>, and the ACK follows JetStream\'s ack', async () => {
+    const c = await RawAgent.connect(a1.port);
+    const w = await c.hello('gw-n', '');
+    assert.equal(w.type === 'WELCOME' && w.lastSeq, 0);
+    assert.deepEqual(await c.batch(1, entries(3, 0)), { type: 'ACK', seq: 1 });
+    await c.end();
+    const msgs = await streamMessages(nats.url);
+    assert.deepEqual(msgs.map((m) => m.subject), ['logloom.gw-n.WARN', 'logloom.gw-n.INFO', 'logloom.gw-n.INFO']);
+    assert.deepEqual(msgs.map((m) => m.entry.message), ['m0', 'm1', 'm2']);
+    assert.ok(msgs.every((m) => m.entry.node === 'gw-n'));
+  });
+
+  it('the sequence state is shared: another aggregator welcomes the node at its last sequence and drops a replay', async () => {
+    const c = await RawAgent.connect(a2.port);
+    const w = await c.hello('gw-n', '');
+    assert.equal(w.type === 'WELCOME' && w.lastSeq, 1);
+    assert.deepEqual(await c.batch(1, entries(3, 0)), { type: 'ACK', seq: 1 }, 'a replay is acknowledged');
+    assert.deepEqual(await c.batch(2, entries(2, 3)), { type: 'ACK', seq: 2 });
+    await c.end();
+    assert.deepEqual((await streamMessages(nats.url)).map((m) => m.entry.message), ['m0', 'm1', 'm2', 'm3', 'm4']);
+  });
+
+  it('with nats-server down there is no ACK (ERROR STORAGE_FAILED); after it is back the replay is stored once', async () => {
+    const port = nats.port;
+    await nats.kill();
+    const c = await RawAgent.connect(a1.port);
+    const w = await c.hello('gw-n', '');
+    // The aggregator may or may not still know the node's state; either way nothing is acked.
+    if (w.type === 'WELCOME') {
+      c.sendBatch(3, entries(2, 5));
+      const e = await c.waitFor((m) => m.type === 'ERROR');
+      assert.equal(e.type === 'ERROR' && e.code, ErrorCode.STORAGE_FAILED);
+    } else {
+      assert.equal(w.type === 'ERROR' && w.code, ErrorCode.STORAGE_FAILED);
+    }
+    assert.equal(c.received.filter((m) => m.type === 'ACK').length, 0, 'no ACK while JetStream is down');
+    await c.closed;
+
+    nats = await startNats(join(dir, 'js'), port);
+    await a1.stderr.waitFor(/nats: reconnect/, 30_000);
+    const again = await RawAgent.connect(a1.port);
+    const w2 = await again.hello('gw-n', '');
+    assert.equal(w2.type === 'WELCOME' && w2.lastSeq, 2, 'batch 3 was never acknowledged');
+    assert.deepEqual(await again.batch(3, entries(2, 5)), { type: 'ACK', seq: 3 });
+    await again.end();
+    assert.deepEqual((await streamMessages(nats.url)).map((m) => m.entry.message), ['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6']);
+    const st = JSON.parse((await runCli(['status', '--socket', a1.control, '--json'])).stdout) as { store: { type: string; connected: boolean }; rejected: Record<string, number> };
+    assert.equal(st.store.type, 'nats');
+    assert.ok(st.rejected.storage_failed! >= 1);
+  });
+});

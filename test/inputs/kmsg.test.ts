@@ -1,0 +1,223 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { accessSync, constants, mkdirSync, openSync, closeSync, readSync, writeSync, writeFileSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { runCli, startAgent, tempDir, type RunningAgent } from '../helpers/agent.ts';
+import { waitForFile, waitForLines } from '../helpers/wait.ts';
+import { create } from '../../agent/inputs/kmsg/index.ts';
+import { createLog } from '../../agent/log.ts';
+import type { EntryDraft } from '../../agent/entry/build.ts';
+
+/** Writing to /dev/kmsg as root injects a record (one open per write: the kernel rate-limits per open file). */
+function kmsgWritable(): boolean {
+  try {
+    accessSync('/dev/kmsg', constants.R_OK | constants.W_OK);
+    return process.getuid?.() === 0;
+  } catch {
+    return false;
+  }
+}
+const REAL = kmsgWritable();
+const inject = (line: string) => writeFileSync('/dev/kmsg', line);
+
+/**
+ * The kernel ring is one per machine: a flood from another checkout's test run (engineers and CI
+ * share machines) would overwrite the records a restart test expects to find. The real-device
+ * tests therefore hold an flock(1) on a shared lock file; the lock dies with this process (flock's
+ * child exits when its stdin closes), so a killed run cannot leave it held.
+ */
+async function kmsgLock(): Promise<() => void> {
+  const p = spawn('flock', ['/tmp/logloom-test-kmsg.lock', 'sh', '-c', 'echo locked; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await once(p.stdout!, 'data');
+  return () => p.stdin!.end();
+}
+
+const config = (path = '/dev/kmsg', from = 'end') => `  inputs:
+    - type: kmsg
+      path: ${path}
+      from: ${from}
+      poll_interval: 50ms
+  plugins:
+    enabled: [sink_file]
+    config:
+      sink_file: { path: DIR/out.log, format: json }
+`;
+
+async function status(agent: RunningAgent) {
+  const r = await runCli(['status', '--json', '--socket', agent.control]);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout).inputs[0];
+}
+
+const withMarker = (marker: string) => (text: string) => text.split('\n').filter((l) => l.includes(marker)).map((l) => JSON.parse(l));
+
+test('kmsg input on the real /dev/kmsg: priority → level, starts at the end, no repeats and no gaps across a restart', { skip: !REAL && '/dev/kmsg not writable (needs root)' }, async () => {
+  const unlock = await kmsgLock();
+  const tag = `logloom-test-${randomUUID().slice(0, 8)}`;
+  inject(`<6>${tag} before start\n`);
+  const dir = tempDir();
+  let agent = await startAgent(config(), dir);
+  try {
+    inject(`<3>${tag} err\n`);
+    inject(`<12>${tag} warning\n`); // facility user (1), severity 4
+    inject(`<0>${tag} emerg\n`);
+    const first = await waitForFile(`${dir}/out.log`, (t) => {
+      const e = withMarker(tag)(t);
+      return e.length >= 3 ? e : undefined;
+    });
+    assert.deepEqual(first.map((e) => [e.level, e.message]), [['ERROR', `${tag} err`], ['WARN', `${tag} warning`], ['FATAL', `${tag} emerg`]]);
+    assert.equal(first[0].module, 'KERNEL');
+    assert.equal(first[0].source, 'kmsg:/dev/kmsg');
+    assert.equal(first[0].fields.facility, 'user');
+    assert.equal(typeof first[0].fields.seq, 'number');
+    assert.ok(first[1].fields.seq > first[0].fields.seq);
+    assert.ok(first[0].fields.kernel_ts_usec > 0);
+    // The kernel time maps onto wall-clock time within a few seconds.
+    assert.ok(Math.abs(Date.parse(first[0].timestamp) - Date.now()) < 60_000, first[0].timestamp);
+    const st = await status(agent);
+    assert.equal(st.kind, 'device');
+    assert.ok(st.skipped > 0, 'records already in the ring at start were skipped (from: end)');
+    await agent.stop();
+
+    inject(`<4>${tag} while down\n`);
+    agent = await startAgent(config(), dir);
+    inject(`<6>${tag} after restart\n`);
+    const all = await waitForFile(`${dir}/out.log`, (t) => {
+      const e = withMarker(tag)(t);
+      return e.some((x) => x.message.endsWith('after restart')) ? e : undefined;
+    });
+    assert.deepEqual(all.map((e) => e.message.slice(tag.length + 1)), ['err', 'warning', 'emerg', 'while down', 'after restart']);
+    assert.equal((await status(agent)).missed, 0);
+  } finally {
+    await agent.stop();
+    unlock();
+  }
+});
+
+test('kmsg reader on the real /dev/kmsg: records overwritten while paused (EPIPE) are counted and reading continues', { skip: !REAL && '/dev/kmsg not writable (needs root)' }, async () => {
+  const unlock = await kmsgLock();
+  const tag = `logloom-flood-${randomUUID().slice(0, 8)}`;
+  const got: EntryDraft[] = [];
+  let release!: () => void;
+  const drained = new Promise<void>((r) => (release = r));
+  let sawEnd!: () => void;
+  const end = new Promise<void>((r) => (sawEnd = r));
+  const input = create({ type: 'kmsg', path: '/dev/kmsg', from: 'beginning', poll_interval: 50, default_level: 'INFO', when_full: 'block' } as Parameters<typeof create>[0], {
+    name: 'kmsg', log: createLog('ERROR'), stateDir: `${tempDir()}/state`,
+    // The first record "fills the buffer": the reader must stop reading until drained.
+    emit: (d) => {
+      got.push(d);
+      if (String(d.message).includes(`${tag} end`)) sawEnd();
+      return got.length > 1;
+    },
+    drained: () => drained,
+    reject: () => {},
+  });
+  await input.start();
+  try {
+    await waitUntil(() => got.length === 1);
+    // The reader is paused before the record after got[0]. Flood until the kernel has overwritten
+    // that record (the ring's size differs between kernels: 128 KiB here), at most 64 MiB.
+    const pausedAt = Number((got[0]!.fields as Record<string, number>).seq);
+    let flooded = 0;
+    while (oldestSeq() <= pausedAt + 1 && flooded < 65536) {
+      for (let i = 0; i < 64; i++) inject(`<7>${tag} ${flooded++} ${'x'.repeat(900)}\n`);
+    }
+    assert.ok(oldestSeq() > pausedAt + 1, 'the flood overwrote the next record');
+    inject(`<6>${tag} end\n`);
+    release();
+    await end;
+    const st = input.status!();
+    assert.ok(Number(st.overruns) >= 1, `expected an EPIPE overrun, status ${JSON.stringify(st)}`);
+    // Reading went on with the oldest record still there; the records in between are counted as missed.
+    const resumedAt = Number((got[1]!.fields as Record<string, number>).seq);
+    assert.ok(resumedAt > pausedAt + 1);
+    assert.equal(st.missed, resumedAt - pausedAt - 1);
+    const seqs = got.slice(1).map((d) => Number((d.fields as Record<string, number>).seq));
+    assert.deepEqual(seqs, seqs.map((_, i) => resumedAt + i), 'no gaps after the overrun');
+  } finally {
+    await input.stop();
+    unlock();
+  }
+});
+
+/** Sequence number of the oldest record still in the kernel ring (a fresh reader starts there). */
+function oldestSeq(): number {
+  const fd = openSync('/dev/kmsg', 'r');
+  try {
+    const buf = Buffer.alloc(16 * 1024);
+    const n = readSync(fd, buf, 0, buf.length, null);
+    return Number(buf.subarray(0, n).toString().split(',')[1]);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Waits on a condition the input changes synchronously from its read loop (checked per macrotask). */
+async function waitUntil(cond: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+test('kmsg input from a FIFO (the real device cannot be made to emit dictionaries or pre-4.9 fragments): continuation lines, fragments, all priorities, bad records', async () => {
+  const dir = tempDir();
+  execFileSync('mkfifo', [`${dir}/kmsg.fifo`]);
+  // A position saved during another boot means nothing now: everything is read.
+  mkdirSync(`${dir}/data/inputs/kmsg`, { recursive: true });
+  writeFileSync(`${dir}/data/inputs/kmsg/kmsg-position.json`, JSON.stringify({ boot_id: 'another-boot', seq: 105 }));
+  let agent = await startAgent(config(`${dir}/kmsg.fifo`, 'beginning'), dir);
+  try {
+    const fd = openSync(`${dir}/kmsg.fifo`, 'w');
+    const records = [
+      '6,100,5000000,-;usb 1-1: new high-speed USB device number 2 using ehci-pci\n SUBSYSTEM=usb\n DEVICE=c189:1\n',
+      ...[0, 1, 2, 3, 4, 5, 6, 7].map((p) => `${8 * 3 + p},${101 + p},5000100,-;daemon priority ${p}\n`),
+      '4,110,5000200,c;eth0: link \n4,111,5000201,+;up \n4,112,5000202,+;1000Mbps\n',
+      'this is not a record\n',
+      '1,113,5000300,-,caller=T42;Oops: 0000 [#1] SMP\n',
+    ];
+    // Split across writes at awkward places: the reader must reassemble records.
+    const stream = records.join('');
+    for (let i = 0; i < stream.length; i += 37) writeSync(fd, stream.slice(i, i + 37));
+    closeSync(fd);
+    const lines = (await waitForLines(`${dir}/out.log`, 11)).map((l) => JSON.parse(l));
+    const usb = lines[0];
+    assert.equal(usb.message, 'usb 1-1: new high-speed USB device number 2 using ehci-pci');
+    assert.equal(usb.fields.subsystem, 'usb');
+    assert.equal(usb.fields.device, 'c189:1');
+    assert.equal(usb.fields.facility, 'kern');
+    assert.equal(usb.fields.kernel_ts_usec, 5000000);
+    assert.equal(usb.level, 'INFO');
+    assert.deepEqual(lines.slice(1, 9).map((e) => e.level), ['FATAL', 'ERROR', 'ERROR', 'ERROR', 'WARN', 'INFO', 'INFO', 'DEBUG']);
+    assert.equal(lines[1].fields.facility, 'daemon');
+    assert.equal(lines[9].message, 'eth0: link up 1000Mbps');
+    assert.equal(lines[9].level, 'WARN');
+    assert.equal(lines[10].message, 'Oops: 0000 [#1] SMP');
+    assert.equal(lines[10].level, 'FATAL');
+    assert.equal(lines[10].fields.caller, 'T42');
+    const st = await status(agent);
+    assert.equal(st.kind, 'fifo');
+    assert.equal(st.parse_errors, 1);
+    assert.equal(st.rejected, 1);
+    assert.equal(st.last_seq, 113);
+    await agent.stop();
+    assert.equal(JSON.parse(readFileSync(`${dir}/data/inputs/kmsg/kmsg-position.json`, 'utf8')).seq, 113);
+
+    // Same boot: the saved position wins over from: beginning; records up to seq 113 are not repeated.
+    agent = await startAgent(config(`${dir}/kmsg.fifo`, 'beginning'), dir);
+    const fd2 = openSync(`${dir}/kmsg.fifo`, 'w');
+    writeSync(fd2, '6,112,1,-;old one\n6,113,2,-;old two\n6,114,3,-;new one\n6,116,4,-;new two\n');
+    closeSync(fd2);
+    const after = (await waitForLines(`${dir}/out.log`, 13)).map((l) => JSON.parse(l)).slice(11);
+    assert.deepEqual(after.map((e) => e.message), ['new one', 'new two']);
+    const st2 = await status(agent);
+    assert.equal(st2.skipped, 2);
+    assert.equal(st2.missed, 1); // seq 115 never came
+  } finally {
+    await agent.stop();
+  }
+});

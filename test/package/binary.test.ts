@@ -1,0 +1,116 @@
+/**
+ * The single executables from `make package`: they run with no Node installed (empty PATH), carry
+ * their assets, and the arm64 one works under qemu user emulation (qemu-aarch64-static, Debian
+ * qemu-user-static): no skip when qemu is missing, the test fails.
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { createConnection } from 'node:net';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT, tempDir } from '../helpers/agent.ts';
+import { waitForLines } from '../helpers/wait.ts';
+import { X64, arm64, ensurePackaged, runTo, start } from './artefacts.ts';
+
+// No PATH, no HOME: nothing from the build machine (its node, its npm) can be used.
+const BARE_ENV = { LANG: 'C' };
+
+before(() => ensurePackaged());
+
+test('x64 executable: --version names the embedded Node 24 runtime and runs without any node on PATH', async () => {
+  const r = await runTo(X64, ['--version'], { env: BARE_ENV });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'logloom 0.1.0 (node 24.21.0, x64)');
+  const c = await runTo(X64, ['check-config'], { env: BARE_ENV });
+  assert.equal(c.code, 0, c.stderr);
+  assert.match(c.stdout, /<embedded default>: ok/);
+  // The embedded Chinese catalogue is there: lang renders from it.
+  const l = await runTo(X64, ['lang', 'get', 'agent.started', '0.1.0', 'gw', '1', '2', '--lang', 'zh'], { env: BARE_ENV });
+  assert.equal(l.code, 0, l.stderr);
+  assert.doesNotMatch(l.stdout, /FORMAT ERROR/);
+  assert.match(l.stdout, /gw/);
+});
+
+test('x64 executable: a bad config is refused with file:line:col, exit 1', async () => {
+  const dir = tempDir();
+  const cfg = join(dir, 'bad.yaml');
+  writeFileSync(cfg, 'logloom:\n  inputs:\n    - type: unix\n      max_connections: lots\n');
+  const r = await runTo(X64, ['check-config', '-c', cfg], { env: BARE_ENV });
+  assert.equal(r.code, 1);
+  assert.match(r.stdout + r.stderr, /bad\.yaml:4:\d+: .*max_connections/);
+});
+
+test('arm64 executable under qemu-aarch64-static: --version, check-config on the embedded default and the rootfs default', async () => {
+  const v = await runTo(...arm64(['--version']));
+  assert.equal(v.code, 0, v.stderr);
+  assert.equal(v.stdout, 'logloom 0.1.0 (node 24.21.0, arm64)');
+  const c = await runTo(...arm64(['check-config'], { env: { ...process.env, LOGLOOM_CONFIG: '' } }));
+  assert.equal(c.code, 0, c.stderr);
+  assert.match(c.stdout, /<embedded default>: ok/);
+  const rootfsConfig = join(ROOT, 'rootfs/etc/logloom/logloom.yaml');
+  const d = await runTo(...arm64(['check-config', '-c', rootfsConfig]));
+  assert.equal(d.code, 0, d.stdout + d.stderr);
+  assert.match(d.stdout, /logloom\.yaml: ok/);
+});
+
+test('arm64 executable under qemu-aarch64-static: unix socket → C filter plugin built for arm64 (in the arm64 plugin host) → file sink, every kept entry arrives; x64 status talks to it', async () => {
+  const dir = tempDir('logloom-arm64-');
+  mkdirSync(join(dir, 'plugins'));
+  // The example C plugin, cross-compiled here with Debian's gcc-aarch64-linux-gnu.
+  execFileSync('aarch64-linux-gnu-gcc', ['-shared', '-fPIC', '-O2', `-I${join(ROOT, 'native/include')}`,
+    '-o', join(dir, 'plugins/filter_keyword.so'), join(ROOT, 'native/examples/filter_keyword.c')]);
+  assert.match(execFileSync('file', ['-b', join(dir, 'plugins/filter_keyword.so')], { encoding: 'utf8' }), /ARM aarch64/);
+  const cfg = join(dir, 'logloom.yaml');
+  writeFileSync(cfg, `logloom:
+  node_id: arm-gw
+  data_dir: ${dir}/data
+  runtime_dir: ${dir}/run
+  inputs:
+    - type: unix
+      path: ${dir}/run/ingest.sock
+      when_full: block
+  plugins:
+    dirs: [${dir}/plugins]
+    enabled: [filter_keyword, sink_file]
+    config:
+      filter_keyword: { keyword: heartbeat, action: drop }
+      sink_file: { path: ${dir}/out.log, format: json }
+  control:
+    socket: ${dir}/run/control.sock
+`);
+  const agent = start(...arm64(['run', '-c', cfg]));
+  try {
+    await Promise.race([
+      agent.stderr.waitFor(/started on node arm-gw \(1 inputs, 2 plugins\)/, 60_000),
+      agent.exited.then(({ code }) => { throw new Error(`arm64 agent exited with ${code}:\n${agent.stderr.lines.join('\n')}`); }),
+    ]);
+    const N = 500;
+    const sock = createConnection(`${dir}/run/ingest.sock`);
+    for (let i = 0; i < N; i++) {
+      const message = i % 5 === 0 ? `heartbeat ${i}` : `entry ${i}`;
+      sock.write(JSON.stringify({ level: i % 2 ? 'WARN' : 'INFO', module: 'arm', message }) + '\n');
+    }
+    sock.end();
+    const kept = Array.from({ length: N }, (_, i) => i).filter((i) => i % 5 !== 0).map((i) => `entry ${i}`);
+    const lines = await waitForLines(`${dir}/out.log`, kept.length, 60_000);
+    const got = lines.map((l) => JSON.parse(l) as { message: string; node: string; module: string });
+    assert.deepEqual(got.map((e) => e.message).sort(), [...kept].sort());
+    assert.ok(got.every((e) => e.node === 'arm-gw' && e.module === 'ARM'));
+
+    const st = await runTo(X64, ['status', '--json', '--socket', `${dir}/run/control.sock`], { env: BARE_ENV });
+    assert.equal(st.code, 0, st.stderr);
+    const status = JSON.parse(st.stdout) as { inputs: { received: number }[] };
+    assert.equal(status.inputs[0]!.received, N);
+    assert.match(st.stdout, /filter_keyword/);
+    // The arm64 plugin host was unpacked from the executable into <runtime_dir>/native (0700).
+    const unpacked = readdirSync(join(dir, 'run/native'));
+    assert.ok(unpacked.some((f) => /^[0-9a-f]{16}-logloom-plugin-host$/.test(f)), unpacked.join(', '));
+    assert.equal(statSync(join(dir, 'run/native')).mode & 0o777, 0o700);
+  } finally {
+    // qemu-userns.sh execs into the agent: SIGTERM reaches it, it drains and exits 0.
+    agent.kill('SIGTERM');
+    const { code } = await agent.exited;
+    assert.equal(code, 0, agent.stderr.lines.join('\n'));
+  }
+});

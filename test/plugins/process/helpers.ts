@@ -1,0 +1,56 @@
+import { chmodSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
+import { controlRequest } from '../../../agent/control/protocol.ts';
+import { ROOT, runCli, startAgent, tempDir, type RunningAgent } from '../../helpers/agent.ts';
+
+export const FIXTURES = join(ROOT, 'test/fixtures/plugins');
+export const PY_FIXTURES = join(FIXTURES, 'python');
+
+/**
+ * An agent with a unix input, the given plugins and a JSON file sink at DIR/out.log. The temp dir
+ * is made searchable so that a plugin running as nobody can reach its state dir.
+ */
+export async function agentWith(plugins: string, prepare?: (dir: string) => void): Promise<RunningAgent> {
+  const dir = tempDir('logloom-proc-');
+  chmodSync(dir, 0o755);
+  prepare?.(dir);
+  return startAgent(`  inputs:
+    - type: unix
+      path: DIR/run/ingest.sock
+  plugins:
+${plugins}`, dir);
+}
+
+/** Sends NDJSON lines (or plain messages) to the agent's unix input. */
+export function send(agent: RunningAgent, ...messages: (string | Record<string, unknown>)[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = createConnection(agent.ingest);
+    s.on('error', reject);
+    s.end(messages.map((m) => (typeof m === 'string' ? JSON.stringify({ message: m }) : JSON.stringify(m)) + '\n').join(''), () => resolve());
+  });
+}
+
+/** Status over the control socket (what `logloom status --json` prints), without spawning a CLI. */
+export async function status(agent: RunningAgent, viaCli = false): Promise<Record<string, any>> {
+  if (viaCli) {
+    const r = await runCli(['status', '--json', '--socket', agent.control]);
+    if (r.code !== 0) throw new Error(`status failed: ${r.stderr}`);
+    return JSON.parse(r.stdout);
+  }
+  const a = await controlRequest(agent.control, { op: 'status' });
+  if (!a.ok) throw new Error(`status failed: ${a.error}`);
+  return a.result as Record<string, any>;
+}
+
+/** The status block of one plugin. */
+export async function pluginStatus(agent: RunningAgent, name: string, viaCli = false): Promise<Record<string, any>> {
+  const s = await status(agent, viaCli);
+  const p = (s.plugins as Record<string, any>[]).find((x) => x.name === name);
+  if (!p) throw new Error(`no plugin ${name} in status: ${JSON.stringify(s.plugins)}`);
+  return p;
+}
+
+export function messages(lines: string[]): string[] {
+  return lines.map((l) => JSON.parse(l).message as string);
+}

@@ -1,0 +1,180 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import filterLevel from '../../static-plugins/filter_level/index.ts';
+import filterGrep from '../../static-plugins/filter_grep/index.ts';
+import filterRedact from '../../static-plugins/filter_redact/index.ts';
+import langYaml from '../../static-plugins/lang_yaml/index.ts';
+import pluginLogger from '../../static-plugins/plugin_logger/index.ts';
+import { definePlugin, type LangPlugin } from '../../agent/plugins/types.ts';
+import type { LogEntry } from '../../agent/entry/entry.ts';
+import { recordingSink, startHarness, until } from '../plugins/harness.ts';
+import { tempDir } from '../helpers/agent.ts';
+import { waitForLines } from '../helpers/wait.ts';
+
+const withDefaults = (c: Record<string, unknown>) => c;
+
+test('filter_level: min level with per-module overrides', async () => {
+  const sink = recordingSink();
+  const h = await startHarness({
+    statics: [filterLevel, sink.mod],
+    config: { enabled: ['filter_level', 'sink_record'], config: { filter_level: withDefaults({ min_level: 'WARN', modules: { NET: 'DEBUG', CORE: 'ERROR' } }) } },
+  });
+  try {
+    const sent: [string, string][] = [['INFO', 'APP'], ['WARN', 'APP'], ['DEBUG', 'NET'], ['WARN', 'CORE'], ['ERROR', 'CORE'], ['FATAL', 'APP']];
+    for (const [level, module] of sent) h.send({ level, module, message: `${level} ${module}` });
+    h.send({ level: 'FATAL', message: 'end' });
+    await until(h.pipeline, () => sink.received.some((e) => e.message === 'end'));
+    assert.deepEqual(sink.received.map((e) => e.message), ['WARN APP', 'DEBUG NET', 'ERROR CORE', 'FATAL APP', 'end']);
+    assert.equal(h.pipeline.filteredOut.get('filter_level'), 2);
+  } finally {
+    await h.stop();
+  }
+});
+
+test('filter_grep: drop rules win, keep rules select, on message, module or source', async () => {
+  const sink = recordingSink();
+  const h = await startHarness({
+    statics: [filterGrep, sink.mod],
+    config: {
+      enabled: ['filter_grep', 'sink_record'],
+      config: { filter_grep: { rules: [
+        { field: 'message', pattern: 'heartbeat', action: 'drop', ignore_case: true },
+        { field: 'module', pattern: '^(PUMP|VALVE)$', action: 'keep', ignore_case: false },
+        { field: 'message', pattern: 'alarm', action: 'keep', ignore_case: false },
+      ] } },
+    },
+  });
+  try {
+    h.send({ module: 'PUMP', message: 'pressure 3 bar' });
+    h.send({ module: 'PUMP', message: 'HEARTBEAT ok' });
+    h.send({ module: 'FAN', message: 'speed 1200' });
+    h.send({ module: 'FAN', message: 'alarm: stalled' });
+    h.send({ module: 'VALVE', message: 'end' });
+    await until(h.pipeline, () => sink.received.some((e) => e.message === 'end'));
+    assert.deepEqual(sink.received.map((e) => e.message), ['pressure 3 bar', 'alarm: stalled', 'end']);
+  } finally {
+    await h.stop();
+  }
+});
+
+test('filter_grep: a bad regular expression refuses the plugin with the rule named', async () => {
+  const h = await startHarness({
+    statics: [filterGrep],
+    config: { enabled: ['filter_grep'], config: { filter_grep: { rules: [{ field: 'message', pattern: '(unclosed', action: 'drop', ignore_case: false }] } } },
+  });
+  try {
+    await h.log.waitFor(/^\[WARN\] Failed to load plugin 'filter_grep': init failed: rules\[0\].pattern: Invalid regular expression: \/\(unclosed\/: Unterminated group$/);
+  } finally {
+    await h.stop();
+  }
+});
+
+test('filter_redact: IPs, e-mails and tokens are masked in a copy; the original entry is untouched', async () => {
+  const sink = recordingSink();
+  const seen: LogEntry[] = [];
+  // A filter before filter_redact keeps a reference to the original object.
+  const grab = definePlugin({
+    info: { name: 'filter_grab', version: '1.0.0', author: 't', type: 'filter', capability: [], mode: 'sync' },
+    create: () => ({ filter: (e: LogEntry) => (seen.push(e), true) }),
+  });
+  const h = await startHarness({
+    statics: [grab, filterRedact, sink.mod],
+    config: { enabled: ['filter_grab', 'filter_redact', 'sink_record'], config: { filter_redact: { patterns: ['ipv4', 'email', 'token'], custom: ['SN-\\d{6}'], mask: '***', args: true } } },
+  });
+  try {
+    h.send({ message: 'login from 10.1.2.3 by bob@example.com password=hunter2 device SN-123456', args: ['root@gw.local'], fields: { peer: '192.168.0.9', port: 22 } });
+    h.send({ message: 'Authorization: Bearer abc.def-123 and jwt eyJhbGciOi.eyJzdWIiOiIx.sig_1' });
+    h.send({ message: 'nothing to hide, version 1.2.3' });
+    await until(h.pipeline, () => sink.received.length >= 3);
+    const [a, b, c] = sink.received;
+    assert.equal(a!.message, 'login from *** by *** password=*** device ***');
+    assert.deepEqual(a!.args, ['***']);
+    assert.deepEqual(a!.fields, { peer: '***', port: 22 });
+    assert.equal(b!.message, 'Authorization: Bearer *** and jwt ***');
+    assert.equal(c!.message, 'nothing to hide, version 1.2.3');
+    assert.equal(c, seen[2], 'an entry with nothing to mask is forwarded as it is');
+    assert.equal(seen[0]!.message, 'login from 10.1.2.3 by bob@example.com password=hunter2 device SN-123456');
+    assert.deepEqual(seen[0]!.fields, { peer: '192.168.0.9', port: 22 });
+    assert.equal(a!.timestamp, seen[0]!.timestamp);
+    assert.ok(Object.isFrozen(a));
+  } finally {
+    await h.stop();
+  }
+});
+
+test('lang_yaml: serves the catalogue from a directory; a lang plugin listed before it overrides its keys', async () => {
+  const dir = tempDir();
+  mkdirSync(join(dir, 'locales'));
+  writeFileSync(join(dir, 'locales/en.yaml'), 'pump:\n  pressure: "pressure %s bar"\n  stalled: "pump stalled"\nagent:\n  stopped_clean: "bye (site override)"\n');
+  writeFileSync(join(dir, 'locales/fr.yaml'), 'pump:\n  pressure: "pression %s bar"\ni18n:\n  language_name: "Français"\n');
+  const override = definePlugin({
+    info: { name: 'lang_override', version: '1.0.0', author: 't', type: 'lang', capability: [], mode: 'sync' },
+    create: (): LangPlugin => ({ resolve: (k, l) => (k === 'pump.stalled' && l === 'en' ? 'PUMP STALLED (override)' : null) }),
+  });
+  const h = await startHarness({
+    statics: [override, langYaml],
+    config: { enabled: ['lang_override', 'lang_yaml'], config: { lang_yaml: { dir: join(dir, 'locales'), builtin: true } } },
+  });
+  try {
+    assert.equal(h.catalogue.render('pump.pressure', ['3']), 'pressure 3 bar');
+    assert.equal(h.catalogue.render('pump.pressure', ['3'], 'fr'), 'pression 3 bar');
+    assert.equal(h.catalogue.render('pump.stalled'), 'PUMP STALLED (override)');
+    assert.equal(h.catalogue.render('agent.stopped_clean'), 'bye (site override)');
+    assert.equal(h.catalogue.setLanguage('fr'), 'fr');
+    h.registry.setEnabled('lang_override', false);
+    h.catalogue.setLanguage('en');
+    assert.equal(h.catalogue.render('pump.stalled'), 'pump stalled');
+  } finally {
+    await h.stop();
+  }
+});
+
+test('plugin_logger: records each entry\'s filter chain with verdicts and times into its file', async () => {
+  const dir = tempDir();
+  const sink = recordingSink();
+  const h = await startHarness({
+    statics: [filterLevel, filterRedact, pluginLogger, sink.mod],
+    config: {
+      enabled: ['filter_level', 'filter_redact', 'plugin_logger', 'sink_record'],
+      config: {
+        filter_level: { min_level: 'INFO', modules: {} },
+        filter_redact: { patterns: ['ipv4'], custom: [], mask: 'x', args: true },
+        plugin_logger: { output: 'file', path: join(dir, 'chain.log'), sample: 1 },
+      },
+    },
+  });
+  try {
+    h.send({ message: 'peer 10.0.0.1 up' });
+    h.send({ message: 'plain' });
+    h.send({ level: 'DEBUG', message: 'dropped before the logger' });
+    const lines = (await waitForLines(join(dir, 'chain.log'), 2)).map((l) => JSON.parse(l));
+    assert.equal(lines[0].message, 'peer x up');
+    assert.deepEqual(lines[0].chain.map((s: { plugin: string; verdict: string }) => [s.plugin, s.verdict]), [['filter_level', 'keep'], ['filter_redact', 'replace']]);
+    assert.deepEqual(lines[1].chain.map((s: { plugin: string; verdict: string }) => [s.plugin, s.verdict]), [['filter_level', 'keep'], ['filter_redact', 'keep']]);
+    for (const s of lines[0].chain) assert.ok(Number.isInteger(s.micros) && s.micros >= 0);
+    assert.equal(typeof lines[0].total_micros, 'number');
+    await until(h.pipeline, () => sink.received.length >= 2);
+  } finally {
+    await h.stop();
+  }
+});
+
+test('plugin_logger: debug output becomes DEBUG entries (module PLUGINLOG) that are not traced again', async () => {
+  const sink = recordingSink();
+  const h = await startHarness({
+    statics: [filterGrep, pluginLogger, sink.mod],
+    config: { enabled: ['filter_grep', 'plugin_logger', 'sink_record'], config: { filter_grep: { rules: [] }, plugin_logger: { output: 'debug', path: '/nonexistent', sample: 1 } } },
+  });
+  try {
+    h.send({ module: 'APP', message: 'hello' });
+    await until(h.pipeline, () => sink.received.length >= 2);
+    const dbg = sink.received.filter((e) => e.module === 'PLUGINLOG');
+    assert.equal(dbg.length, 1);
+    assert.equal(dbg[0]!.level, 'DEBUG');
+    assert.match(dbg[0]!.message, /^\[APP\] hello \| filter_grep \d+us keep \| total \d+us$/);
+  } finally {
+    await h.stop();
+  }
+});
