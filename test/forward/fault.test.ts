@@ -5,8 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { tempDir, type RunningAgent } from '../helpers/agent.ts';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { encodeRecord, scanSegment } from '../../agent/forward/spool/record.ts';
+import { runCli, tempDir, type RunningAgent } from '../helpers/agent.ts';
 import {
   aggregatorFixture, agentStatus, assertExactlyOnceInOrder, FaultProxy, Generator, randomBetween, remoteSink, sleep, startForwardingAgent,
   storedCount, storedNumbers, until, waitStored,
@@ -16,8 +17,9 @@ const TOTAL = 200_000;
 /** startAgent's node id. */
 const NODE = 'test-node';
 
-test('(a) kill -9 of the agent at 5 random moments (spool mode always): 200,000 entries stored exactly once, in order', async () => {
+test('(a) kill -9 of the agent at 5 random moments (spool mode always): 200,000 entries stored exactly once, in order', async (t) => {
   const agg = await aggregatorFixture();
+  t.after(() => agg.stop());
   await agg.start();
   const dir = tempDir();
   writeFileSync(`${dir}/app.log`, '');
@@ -43,8 +45,9 @@ test('(a) kill -9 of the agent at 5 random moments (spool mode always): 200,000 
   }
 });
 
-test('(b) kill -9 of the aggregator 5 times (agent memory-first): 200,000 entries stored exactly once, in order', async () => {
+test('(b) kill -9 of the aggregator 5 times (agent memory-first): 200,000 entries stored exactly once, in order', async (t) => {
   const agg = await aggregatorFixture();
+  t.after(() => agg.stop());
   await agg.start();
   const dir = tempDir();
   writeFileSync(`${dir}/app.log`, '');
@@ -70,8 +73,9 @@ test('(b) kill -9 of the aggregator 5 times (agent memory-first): 200,000 entrie
   }
 });
 
-test('(c) a proxy that stalls (dead peer by PING timeout) and resets connections: 200,000 entries stored exactly once, in order', async () => {
+test('(c) a proxy that stalls (dead peer by PING timeout) and resets connections: 200,000 entries stored exactly once, in order', async (t) => {
   const agg = await aggregatorFixture();
+  t.after(() => agg.stop());
   await agg.start();
   const proxy = new FaultProxy(agg.port);
   await proxy.listen();
@@ -99,9 +103,10 @@ test('(c) a proxy that stalls (dead peer by PING timeout) and resets connections
   }
 });
 
-test('(d) an outage fills the spool (20,000 entries against a 64 KiB bound, drop_oldest): the drop count equals exactly what is missing, the newest are kept', async () => {
+test('(d) an outage fills the spool (20,000 entries against a 64 KiB bound, drop_oldest): the drop count equals exactly what is missing, the newest are kept', async (t) => {
   const N = 20_000; // Enough to pass the bound many times over; the exact count is what matters here.
   const agg = await aggregatorFixture();
+  t.after(() => agg.stop());
   const dir = tempDir();
   let text = '';
   for (let i = 0; i < N; i++) text += `n=${i} level=INFO payload=${Math.random().toString(36).repeat(3)}\n`;
@@ -129,5 +134,40 @@ test('(d) an outage fills the spool (20,000 entries against a 64 KiB bound, drop
   } finally {
     await agent.stop();
     await agg.stop();
+  }
+});
+
+test('(e) the agent starts on a spool with a corrupt byte and a torn tail: it skips and counts them, and delivers every other batch once, in order', async (t) => {
+  const N = 3000; // 30 batches of 100 are enough to put a damaged record between intact ones.
+  const agg = await aggregatorFixture();
+  t.after(() => agg.stop());
+  const dir = tempDir();
+  writeFileSync(`${dir}/app.log`, Array.from({ length: N }, (_, i) => `n=${i} level=INFO payload=x\n`).join(''));
+  const opts = { spool: '          mode: always\n', remote: '        batch_max_entries: 100\n' };
+  let agent = await startForwardingAgent(dir, agg.port, opts);
+  await until(async () => remoteSink(await agentStatus(agent.configPath)).spool_queued_entries === N, 60_000, () => 'not all spooled');
+  assert.equal((await agent.stop()).code, 0);
+  const spoolDir = `${dir}/data/plugins/log_aggregator_remote/spool`;
+  const seg = readdirSync(spoolDir).filter((f) => f.endsWith('.seg')).sort()[0]!;
+  const buf = readFileSync(`${spoolDir}/${seg}`);
+  const recs = scanSegment(buf).records;
+  const victim = recs[4]!;
+  buf[victim.offset + victim.size - 3] ^= 0x55;
+  writeFileSync(`${spoolDir}/${seg}`, Buffer.concat([buf, encodeRecord(123_456_789, Buffer.alloc(300, 1)).subarray(0, 100)]));
+  const verify = await runCli(['spool', 'verify', spoolDir]);
+  assert.equal(verify.code, 1);
+  await agg.start();
+  agent = await startForwardingAgent(dir, agg.port, opts);
+  try {
+    await waitStored(agg.store, NODE, N - 100, 60_000);
+    const sink = remoteSink(await agentStatus(agent.configPath));
+    assert.equal(sink.spool_corrupt_records, 1);
+    assert.equal(sink.spool_torn_tails, 1);
+    const nums = await storedNumbers(agg.store, NODE);
+    const lostFrom = nums.findIndex((n, i) => n !== i);
+    assert.equal(nums.length, N - 100);
+    assert.deepEqual(nums, [...Array.from({ length: lostFrom }, (_, i) => i), ...Array.from({ length: N - lostFrom - 100 }, (_, i) => lostFrom + 100 + i)], 'exactly the damaged batch is missing');
+  } finally {
+    await agent.stop();
   }
 });

@@ -63,7 +63,7 @@ export async function aggregatorFixture(extra = ''): Promise<AggregatorFixture> 
 }
 
 /** Agent config: a file input on DIR/app.log forwarding to the given port. */
-export function forwardingAgentConfig(port: number, opts: { spool?: string; remote?: string; input?: string } = {}): string {
+export function forwardingAgentConfig(port: number, opts: { spool?: string; remote?: string; input?: string; addresses?: string[] } = {}): string {
   return `  inputs:
     - type: file
       path: DIR/app.log
@@ -73,7 +73,7 @@ ${opts.input ?? ''}  plugins:
     enabled: [log_aggregator_remote]
     config:
       log_aggregator_remote:
-        addresses: ["127.0.0.1:${port}"]
+        addresses: ${JSON.stringify(opts.addresses ?? [`127.0.0.1:${port}`])}
         backoff_min: 50ms
         backoff_max: 1s
         batch_max_ms: 50ms
