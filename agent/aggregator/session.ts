@@ -58,7 +58,10 @@ export class Session {
   /** Frames are handled one after another (auth and decoding are asynchronous). */
   private chain: Promise<void> = Promise.resolve();
   private pending: StoredBatch[] = [];
-  private storing = false;
+  /** The store loop while it runs; shutdown waits on it. */
+  private storeRun: Promise<void> | undefined;
+  /** Orderly stop: finish what is being stored, read nothing more. */
+  private stopping = false;
   /** Highest seq this session has accepted from the peer (stored or queued). */
   private lastReceived = 0;
   /** Highest seq acknowledged on this connection. */
@@ -170,7 +173,7 @@ export class Session {
     const node = this.node!;
     const row = this.o.nodes.row(node);
     row.batches++;
-    if (b.seq <= this.acked && this.pending.length === 0 && !this.storing) {
+    if (b.seq <= this.acked && this.pending.length === 0 && !this.storeRun) {
       // A replay of something already stored: acknowledge, store nothing.
       row.duplicate_batches++;
       this.socket.write(encodeAck(this.acked));
@@ -193,19 +196,24 @@ export class Session {
     this.lastReceived = b.seq;
     this.pending.push({ seq: b.seq, entries });
     if (this.pending.length >= MAX_PENDING_BATCHES) this.socket.pause();
-    void this.storeLoop();
+    this.storeLoop();
+  }
+
+  private storeLoop(): void {
+    // With something pending the loop awaits before it ends, so storeRun is set before store()
+    // clears it (in its finally, in the same turn as the emptiness check: no batch slips between).
+    if (this.storeRun || this.pending.length === 0 || this.state !== 'ready') return;
+    this.storeRun = this.store();
   }
 
   /** Stores what is pending, ACKs, and repeats while more arrived meanwhile. */
-  private async storeLoop(): Promise<void> {
-    if (this.storing) return;
-    this.storing = true;
+  private async store(): Promise<void> {
     const node = this.node!;
     try {
       while (this.pending.length > 0 && this.state === 'ready') {
         const group = this.pending;
         this.pending = [];
-        this.socket.resume();
+        if (!this.stopping) this.socket.resume();
         const st = await this.o.nodes.withLock(node, async () => {
           // Another connection of this node may have stored some of these meanwhile.
           const cur = await this.o.store.state(node);
@@ -225,7 +233,7 @@ export class Session {
       const text = e instanceof StorageError ? 'the aggregator could not store the batch; retry later' : `internal error: ${(e as Error).message}`;
       this.fail(ErrorCode.STORAGE_FAILED, text, 'storage_failed');
     } finally {
-      this.storing = false;
+      this.storeRun = undefined;
     }
   }
 
@@ -257,8 +265,9 @@ export class Session {
 
   /** Orderly stop: let a store in progress finish (and be ACKed), then say SHUTTING_DOWN. */
   async shutdown(): Promise<void> {
+    this.stopping = true;
     this.socket.pause();
-    while (this.storing) await new Promise((r) => setTimeout(r, 10));
+    await this.storeRun;
     if (this.state !== 'closing') {
       this.socket.write(encodeError(ErrorCode.SHUTTING_DOWN, 'the aggregator is stopping; reconnect later'));
       this.close('shutting down');
