@@ -1,4 +1,4 @@
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import type { AgentConfig } from '../config/agent-schema.ts';
@@ -6,7 +6,6 @@ import type { AgentLog } from '../log.ts';
 import { VERSION } from '../agent.ts';
 import { ControlServer } from '../control/server.ts';
 import { MetricsServer } from '../control/http.ts';
-import { NODE_ID_PATTERN } from '../forward/protocol/index.ts';
 import { Authenticator, TokenStore } from './auth.ts';
 import { NodeRegistry } from './nodes.ts';
 import { AgentListener } from './server.ts';
@@ -102,13 +101,9 @@ export class Aggregator {
     this.log.info(`logloom ${VERSION} aggregator listening on ${a.listen.replace(/:0$/, `:${this.port}`)} (${a.tls.enabled ? `TLS, client certificates: ${a.tls.client_cert}` : 'TCP'}, auth ${a.auth.mode}, store ${this.store.kind})`);
   }
 
-  /** Nodes with state in the embedded store show in `status` before they reconnect. */
+  /** Nodes the store knows show in `status` before they reconnect. */
   private async loadKnownNodes(): Promise<void> {
-    if (!(this.store instanceof NdjsonStore)) return;
-    const dirents = await readdir(this.store.dir, { withFileTypes: true }).catch(() => []);
-    for (const n of dirents.filter((d) => d.isDirectory() && NODE_ID_PATTERN.test(d.name)).map((d) => d.name)) {
-      this.nodes.stored(n, await this.store.state(n));
-    }
+    for (const n of await this.store.knownNodes()) this.nodes.stored(n, await this.store.state(n));
   }
 
   /** Re-reads the tokens file (SIGHUP); it is also re-read whenever it changes. */

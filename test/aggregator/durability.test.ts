@@ -2,7 +2,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempDir } from '../helpers/agent.ts';
+import { runCli, tempDir } from '../helpers/agent.ts';
 import { createLog } from '../../agent/log.ts';
 import { buildEntry } from '../../agent/entry/build.ts';
 import { NdjsonStore } from '../../agent/aggregator/store/ndjson.ts';
@@ -73,6 +73,8 @@ describe('aggregator durable sequence state', () => {
     appendFileSync(join(nodeDir, file!), '{"timestamp":"2026-01-01T00:00:00.000Z","level":"INFO","mess');
     writeFileSync(join(nodeDir, '9999-12-31-0001.ndjson'), '{"message":"uncommitted"}\n');
     agg = await launch(dir, agg.configPath);
+    const st = JSON.parse((await runCli(['status', '--socket', agg.control, '--json'])).stdout) as { nodes: { name: string; last_seq: number; entries: number }[] };
+    assert.deepEqual(st.nodes.map((n) => [n.name, n.last_seq, n.entries]), [['gw-t', 1, 3]], 'known before it reconnects');
     c = await RawAgent.connect(agg.port);
     const w = await c.hello('gw-t', '');
     assert.equal(w.type === 'WELCOME' && w.lastSeq, 1);

@@ -96,5 +96,13 @@ describe('aggregator with a NATS JetStream store (real nats-server)', () => {
     const st = JSON.parse((await runCli(['status', '--socket', a1.control, '--json'])).stdout) as { store: { type: string; connected: boolean }; rejected: Record<string, number> };
     assert.equal(st.store.type, 'nats');
     assert.ok(st.rejected.storage_failed! >= 1);
+    // A new aggregator lists the node (from the shared bucket) before it connects.
+    const a3 = await startAggregator('', tempDir('logloom-agg-n3-'), natsBody(nats.url));
+    try {
+      const s3 = JSON.parse((await runCli(['status', '--socket', a3.control, '--json'])).stdout) as { nodes: { name: string; last_seq: number; entries: number; connected: boolean }[] };
+      assert.deepEqual(s3.nodes.map((n) => [n.name, n.last_seq, n.entries, n.connected]), [['gw-n', 3, 8, false]]);
+    } finally {
+      await a3.stop();
+    }
   });
 });

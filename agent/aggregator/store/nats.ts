@@ -78,6 +78,12 @@ export class NatsStore implements Store {
     return /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(node) ? node : `hex_${Buffer.from(node).toString('hex')}`;
   }
 
+  async knownNodes(): Promise<string[]> {
+    const out: string[] = [];
+    for await (const k of await this.kv!.keys()) out.push(k.startsWith('hex_') ? Buffer.from(k.slice(4), 'hex').toString() : k);
+    return out;
+  }
+
   async state(node: string): Promise<NodeState> {
     try {
       const e = await this.kv!.get(this.key(node));

@@ -31,6 +31,8 @@ interface OpenNode {
   dirty: boolean;
 }
 
+/** Node directories (the forward protocol's node id pattern). */
+const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const DATA_FILE = /^(\d{4}-\d{2}-\d{2})-(\d{4,})\.ndjson$/;
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -111,6 +113,11 @@ export class NdjsonStore implements Store {
       }
     }
     return { dir, state, dirty: false };
+  }
+
+  async knownNodes(): Promise<string[]> {
+    const dirents = await readdir(this.dir, { withFileTypes: true }).catch(() => []);
+    return dirents.filter((d) => d.isDirectory() && NODE_ID.test(d.name)).map((d) => d.name);
   }
 
   async state(node: string): Promise<NodeState> {

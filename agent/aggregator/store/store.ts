@@ -27,6 +27,8 @@ export interface Store {
   open(): Promise<void>;
   /** The node's durable state (recovering it after a crash on first use). */
   state(node: string): Promise<NodeState>;
+  /** Nodes the store holds state for (so that `status` lists them before they reconnect). */
+  knownNodes(): Promise<string[]>;
   /** Stores batches whose seq are all above state(node).seq, in order. */
   append(node: string, batches: readonly StoredBatch[]): Promise<NodeState>;
   close(): Promise<void>;
