@@ -84,6 +84,7 @@ export class Pipeline extends EventEmitter {
       /** For entries that must overtake routine traffic (a kernel oops); see offerUrgent. */
       emitUrgent: (draft: EntryDraft): boolean => {
         const entry = buildEntry(draft, build);
+        if (draft.checkpoint) trackEntry(entry, draft.checkpoint);
         counters.received++;
         return this.offerUrgent(entry, policy, counters);
       },
