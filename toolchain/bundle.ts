@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as esbuild from 'esbuild';
-import { collectAssets } from './assets.ts';
+import { ASSET_GLOBS, collectAssets, DYNAMIC_ASSET_GLOBS } from './assets.ts';
 import { generated, readProfile, ROOT } from './gen-static-table.ts';
 import { TARGETS, type Target } from './targets.ts';
 
@@ -65,7 +65,7 @@ export async function bundle(opts: BundleOptions = {}): Promise<BundleResult> {
   const outfile = opts.outfile ?? join(root, 'dist', `logloom-${profile.name}.${format === 'esm' ? 'mjs' : 'cjs'}`);
   mkdirSync(dirname(outfile), { recursive: true });
   const replaced = generated(profile, root);
-  const assets = collectAssets(root);
+  const assets = collectAssets(root, profile.locked ? ASSET_GLOBS : [...ASSET_GLOBS, ...DYNAMIC_ASSET_GLOBS]);
   for (const g of opts.extraAssets ?? []) Object.assign(assets, collectAssets(root, [g]));
   const files = new Map(Object.entries(opts.assetFiles ?? {}));
   const profilePlugin: esbuild.Plugin = {
