@@ -13,6 +13,9 @@ import { encodeEntry } from '../entry/codec.ts';
 import { checkpointOf, releaseEntry } from '../pipeline/checkpoint.ts';
 import type { OfferResult, WhenFull } from './entry-queue.ts';
 import { forEachFrame, type Ring } from './ring.ts';
+import { COUNTER_NAMES, COUNTERS_OFFSET } from './ring-layout.ts';
+
+const EVICTED = COUNTER_NAMES.indexOf('evicted');
 import { createRing, type NativeMode } from './select.ts';
 import { setRuntimeDir } from '../native/runtime.ts';
 
@@ -52,8 +55,11 @@ export class RingEntryQueue implements EntryBuffer {
   private tracked = new Map<number, LogEntry>();
   private nextId = 1;
 
+  private readonly counts: Float64Array;
+
   constructor(ring: Ring, maxEntries: number) {
     this.ring = ring;
+    this.counts = new Float64Array(ring.shared, COUNTERS_OFFSET, COUNTER_NAMES.length);
     this.maxEntries = maxEntries;
     this.maxBytes = ring.capacity;
   }
@@ -67,7 +73,8 @@ export class RingEntryQueue implements EntryBuffer {
   }
 
   get evicted(): number {
-    return this.ring.counters().evicted + this.ownEvictions;
+    // Read straight from the shared counters: the pipeline asks before every offer.
+    return this.counts[EVICTED]! + this.ownEvictions;
   }
 
   isFull(extraBytes = 0): boolean {
