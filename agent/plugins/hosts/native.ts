@@ -16,7 +16,10 @@ import { basename } from 'node:path';
 import type { Socket } from 'node:net';
 import type { LogEntry } from '../../entry/entry.ts';
 import { encodeBatch, OP, processFrame, ReplyReader, readStrings, requestFrame, type Reply } from '../../native/frames.ts';
-import { loadAddon, nativePath, setRuntimeDir, type NativeAddon } from '../../native/runtime.ts';
+import { loadAddon, nativeFile, setRuntimeDir, type NativeAddon } from '../../native/runtime.ts';
+
+/** The plugin host program's asset path (built by `make native`; embedded by the packaging step). */
+export const HOST_ASSET = 'native/build/logloom-plugin-host';
 import type { DiscoveredPlugin } from '../discovered.ts';
 import { PartialFilterError, PluginCallError, PluginLoadError, type HostedPlugin, type HostEnv, type HostFactory } from '../host.ts';
 import { defaultMode } from '../info.ts';
@@ -90,7 +93,7 @@ export class NativeProcessHost implements HostedPlugin {
     const file = fileOf(this.plugin);
     let hostPath: string;
     try {
-      hostPath = nativePath('host');
+      hostPath = nativeFile(HOST_ASSET, true);
     } catch (e) {
       throw new PluginLoadError(basename(file), (e as Error).message);
     }
