@@ -64,6 +64,9 @@ test('kernel oops and panic over a real pty become FATAL entries with their line
     assert.equal(panic.fields.event, 'kernel_panic');
     assert.equal(panic.message, PANIC.join('\\n'));
     // Routine lines around the oops stay separate entries, in order.
+    // mono_ms gives back the console order, whatever order the priority lane delivered in.
+    const byMono = [...got].sort((x, y) => x.fields.mono_ms - y.fields.mono_ms).map((e) => e.message.split('\\n')[0]);
+    assert.deepEqual(byMono.slice(0, 4), ['routine before', OOPS[0], PANIC[0], 'routine after']);
     const routine = got.filter((e) => e.level !== 'FATAL').map((e) => e.message);
     assert.deepEqual(routine.filter((m) => m.startsWith('routine')), ['routine before', 'routine after']);
     const boots = got.filter((e) => e.fields?.event === 'boot');
