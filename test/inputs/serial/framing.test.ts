@@ -6,10 +6,12 @@ import { PtyPair } from './pty.ts';
 
 const entries = (text: string) => text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
 
-test('serial over a real pty: \\n, \\r\\n, lone \\r, lines split across writes, idle flush, custom separator; levels and modules parsed', async () => {
+test('serial over a real pty: \\n, \\r\\n, lone \\r, lines split across writes, idle flush, custom separator; levels and modules parsed', async (t) => {
   const dir = tempDir('logloom-serial-');
   const a = await new PtyPair(dir, 'ttyA').start();
+  t.after(() => a.kill());
   const b = await new PtyPair(dir, 'ttyB').start();
+  t.after(() => b.kill());
   const agent = await startAgent(`  inputs:
     - type: serial
       path: ${a.device}

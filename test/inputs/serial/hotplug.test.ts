@@ -12,12 +12,15 @@ async function status(agent: RunningAgent) {
   return JSON.parse((await runCli(['status', '--json', '--socket', agent.control])).stdout);
 }
 
-test('hot-plug: the port vanishes (socat killed) and comes back under the same path; capture resumes, the other port never stalls', async () => {
+test('hot-plug: the port vanishes (socat killed) and comes back under the same path; capture resumes, the other port never stalls', async (t) => {
   const dir = tempDir('logloom-serial-');
   const a = await new PtyPair(dir, 'ttyA').start();
+  t.after(() => a.kill());
   const b = await new PtyPair(dir, 'ttyB').start();
+  t.after(() => b.kill());
   // ttyC does not exist yet: the agent must start anyway and pick it up when it appears.
   const c = new PtyPair(dir, 'ttyC');
+  t.after(() => c.kill());
   const agent = await startAgent(`  inputs:
     - type: serial
       name: unplugged
@@ -75,11 +78,13 @@ test('hot-plug: the port vanishes (socat killed) and comes back under the same p
   }
 });
 
-test('a port held by another program (flock, like a forgotten minicom) is reported once as locked, then opened when it is released', async () => {
+test('a port held by another program (flock, like a forgotten minicom) is reported once as locked, then opened when it is released', async (t) => {
   const dir = tempDir('logloom-serial-');
   const pty = await new PtyPair(dir).start();
+  t.after(() => pty.kill());
   // flock --no-fork: the one process that prints "locked" holds the lock until it is killed.
   const holder = spawn('flock', ['--exclusive', '--no-fork', pty.device, 'sh', '-c', 'echo locked; exec sleep 600'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => holder.kill('SIGKILL'));
   const said = new LineWatcher();
   holder.stdout!.on('data', (d) => said.feed(d));
   await said.waitFor(/locked/);

@@ -27,9 +27,10 @@ const PANIC = [
   '[   45.123610] ---[ end Kernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b ]---',
 ];
 
-test('kernel oops and panic over a real pty become FATAL entries with their lines in order; a boot banner marks the reboot', async () => {
+test('kernel oops and panic over a real pty become FATAL entries with their lines in order; a boot banner marks the reboot', async (t) => {
   const dir = tempDir('logloom-serial-');
   const pty = await new PtyPair(dir).start();
+  t.after(() => pty.kill());
   const agent = await startAgent(`  inputs:
     - type: serial
       path: ${pty.device}
@@ -81,9 +82,10 @@ test('kernel oops and panic over a real pty become FATAL entries with their line
   }
 });
 
-test('an oops whose board halts before the end marker is flushed as one FATAL entry after oops_idle_ms', async () => {
+test('an oops whose board halts before the end marker is flushed as one FATAL entry after oops_idle_ms', async (t) => {
   const dir = tempDir('logloom-serial-');
   const pty = await new PtyPair(dir).start();
+  t.after(() => pty.kill());
   const agent = await startAgent(`  inputs:
     - type: serial
       path: ${pty.device}

@@ -6,11 +6,12 @@ import { join } from 'node:path';
 import { LineWatcher, ROOT, tempDir } from '../../helpers/agent.ts';
 import { PtyPair } from './pty.ts';
 
-test('permission denied (agent not in the dialout group, run as nobody): reported once with the fix, and opened once the permissions are fixed, without a restart', async () => {
+test('permission denied (agent not in the dialout group, run as nobody): reported once with the fix, and opened once the permissions are fixed, without a restart', async (t) => {
   const dir = tempDir('logloom-serial-');
   // nobody may look up the link; only the device itself is closed to it.
   chmodSync(dir, 0o755);
   const pty = await new PtyPair(dir).start();
+  t.after(() => pty.kill());
   const tty = realpathSync(pty.device);
   chmodSync(tty, 0o600);
   const proc = spawn('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, '--disable-warning=ExperimentalWarning', join(ROOT, 'test/inputs/serial/fixtures/capture.ts'), pty.device], {

@@ -7,9 +7,10 @@ import { PtyPair } from './pty.ts';
 
 const LINES = 50_000;
 
-test(`sustained stream at the pty's full speed: ${LINES} lines, none lost, none reordered (count and checksum)`, async () => {
+test(`sustained stream at the pty's full speed: ${LINES} lines, none lost, none reordered (count and checksum)`, async (t) => {
   const dir = tempDir('logloom-serial-');
   const pty = await new PtyPair(dir).start();
+  t.after(() => pty.kill());
   // A small buffer and sink queue, so that backpressure (when_full: block pauses the port) takes part.
   const agent = await startAgent(`  buffer: { max_entries: 256 }
   inputs:
