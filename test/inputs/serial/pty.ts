@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
 import { LineWatcher } from '../../helpers/agent.ts';
@@ -48,9 +48,15 @@ export class PtyPair {
     this.proc = undefined;
     await this.fh?.close().catch(() => {});
     this.fh = undefined;
-    if (!proc || proc.exitCode !== null) return;
-    const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill('SIGKILL');
-    await exited;
+    if (!proc) return;
+    if (proc.exitCode === null && proc.signalCode === null) {
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGKILL');
+      await exited;
+    }
+    // socat cannot remove its links after kill -9. Remove them as udev removes the node and its
+    // by-id link on unplug; a stale link could otherwise point at a /dev/pts number that another
+    // program's pty reuses.
+    await Promise.all([rm(this.device, { force: true }), rm(this.console, { force: true })]);
   }
 }
