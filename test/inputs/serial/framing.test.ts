@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCli, startAgent, tempDir } from '../../helpers/agent.ts';
 import { waitForFile } from '../../helpers/wait.ts';
-import { PtyPair } from './pty.ts';
+import { PtyPair, WAIT } from './pty.ts';
 
 const entries = (text: string) => text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
 
@@ -27,8 +27,8 @@ test('serial over a real pty: \\n, \\r\\n, lone \\r, lines split across writes, 
       sink_file: { path: DIR/out.log, format: json }
 `, dir);
   try {
-    await agent.stderr.waitFor(/ttyA1.*open at 115200 8N1/);
-    await agent.stderr.waitFor(/ttyB1.*open at 250000 8N1/);
+    await agent.stderr.waitFor(/ttyA1.*open at 115200 8N1/, WAIT);
+    await agent.stderr.waitFor(/ttyB1.*open at 250000 8N1/, WAIT);
     await a.write('one\ntwo\r\nthr');
     await a.write('ee\rfour\r');
     // The \n after a \r that ended the previous read belongs to that \r (no empty line).
@@ -42,7 +42,7 @@ test('serial over a real pty: \\n, \\r\\n, lone \\r, lines split across writes, 
     const got = await waitForFile(out, (t) => {
       const es = entries(t);
       return es.some((e) => e.message === 'login: ') && es.some((e) => e.message === 'beta\\n') ? es : undefined;
-    });
+    }, WAIT);
     const fromA = got.filter((e) => e.source === `serial:${a.device}`);
     assert.deepEqual(fromA.map((e) => e.message), [
       'one', 'two', 'three', 'four', 'five', 'usb 1-1: device descriptor read error', 'pressure high', 'disconnected', 'disk full', 'login: ',

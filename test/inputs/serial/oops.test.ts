@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCli, startAgent, tempDir } from '../../helpers/agent.ts';
 import { waitForFile } from '../../helpers/wait.ts';
-import { PtyPair } from './pty.ts';
+import { PtyPair, WAIT } from './pty.ts';
 
 const entries = (text: string) => text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
 
@@ -41,7 +41,7 @@ test('kernel oops and panic over a real pty become FATAL entries with their line
       sink_file: { path: DIR/out.log, format: json }
 `, dir);
   try {
-    await agent.stderr.waitFor(/open at 115200/);
+    await agent.stderr.waitFor(/open at 115200/, WAIT);
     await pty.write('[   44.000000] routine before\r\n');
     // Written in pieces, CRLF as consoles do, with the oops split mid-line.
     const transcript = [...OOPS, ...PANIC].join('\r\n') + '\r\n';
@@ -51,7 +51,7 @@ test('kernel oops and panic over a real pty become FATAL entries with their line
     const got = await waitForFile(`${agent.dir}/out.log`, (t) => {
       const es = entries(t);
       return es.some((e) => e.message === 'Machine model: Gateway') ? es : undefined;
-    });
+    }, WAIT);
     const fatal = got.filter((e) => e.level === 'FATAL');
     assert.equal(fatal.length, 2, JSON.stringify(got, null, 1));
     const [oops, panic] = fatal;
@@ -96,12 +96,12 @@ test('an oops whose board halts before the end marker is flushed as one FATAL en
       sink_file: { path: DIR/out.log, format: json }
 `, dir);
   try {
-    await agent.stderr.waitFor(/open at 115200/);
+    await agent.stderr.waitFor(/open at 115200/, WAIT);
     await pty.write('BUG: kernel NULL pointer dereference, address: 0000000000000008\n#PF: supervisor read access in kernel mode\nCall Trace:\n ? irq_exit+0x3a/0x40\n');
     const [bug] = await waitForFile(`${agent.dir}/out.log`, (t) => {
       const es = entries(t);
       return es.length ? es : undefined;
-    });
+    }, WAIT);
     assert.equal(bug.level, 'FATAL');
     assert.equal(bug.fields.event, 'kernel_bug');
     assert.equal(bug.fields.lines, 4);

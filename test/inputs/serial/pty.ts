@@ -28,7 +28,7 @@ export class PtyPair {
     const err = new LineWatcher();
     proc.stderr!.on('data', (d) => err.feed(d));
     await Promise.race([
-      err.waitFor(/starting data transfer loop/, 15_000),
+      err.waitFor(/starting data transfer loop/, WAIT),
       new Promise((_, reject) => proc.once('exit', (code) => reject(new Error(`socat exited with ${code}: ${err.lines.join('\n')}`)))),
     ]);
     return this;
@@ -60,3 +60,9 @@ export class PtyPair {
     await Promise.all([rm(this.device, { force: true }), rm(this.console, { force: true })]);
   }
 }
+
+/**
+ * Upper bound for waiting on an event in these tests. Generous because the machines running them
+ * can be heavily loaded; a passing test never waits this long (it waits on events, not time).
+ */
+export const WAIT = 60_000;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { runCli, startAgent, tempDir } from '../../helpers/agent.ts';
 import { waitForFile } from '../../helpers/wait.ts';
-import { PtyPair } from './pty.ts';
+import { PtyPair, WAIT } from './pty.ts';
 
 const LINES = 50_000;
 
@@ -24,7 +24,7 @@ test(`sustained stream at the pty's full speed: ${LINES} lines, none lost, none 
       sink_file: { path: DIR/out.log, format: json, max_bytes: 1GiB }
 `, dir);
   try {
-    await agent.stderr.waitFor(/open at 3000000/);
+    await agent.stderr.waitFor(/open at 3000000/, WAIT);
     const sent = createHash('sha256');
     const lines: string[] = [];
     for (let i = 0; i < LINES; i++) {
