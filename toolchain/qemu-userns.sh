@@ -23,8 +23,9 @@ esac
 [ -x "$qemu" ] || { echo "qemu-userns: $qemu missing (Debian qemu-user-static; toolchain/bootstrap.sh)" >&2; exit 1; }
 [ -d /proc/sys/fs/binfmt_misc ] || { echo "qemu-userns: kernel without binfmt_misc" >&2; exit 1; }
 export QEMU_LD_PREFIX=${QEMU_LD_PREFIX:-$sysroot}
-# --kill-child: the command dies with us (a test that kills this process kills the emulated agent).
-exec unshare --user --map-root-user --mount --fork --kill-child=SIGTERM -- /bin/sh -c '
+# No --fork: user and mount namespaces need none, so after the execs the command has this
+# process's pid and receives its signals directly (SIGTERM to stop an emulated agent cleanly).
+exec unshare --user --map-root-user --mount -- /bin/sh -c '
   set -e
   mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null || {
     echo "qemu-userns: cannot mount a private binfmt_misc (needs Linux >= 6.7 and unprivileged user namespaces)" >&2; exit 1; }

@@ -6,7 +6,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createConnection } from 'node:net';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, tempDir } from '../helpers/agent.ts';
@@ -102,12 +102,14 @@ test('arm64 executable under qemu-aarch64-static: unix socket → C filter plugi
     assert.equal(st.code, 0, st.stderr);
     const status = JSON.parse(st.stdout) as { inputs: { received: number }[] };
     assert.equal(status.inputs[0]!.received, N);
-    // The plugin host was unpacked from the executable into the private runtime directory.
     assert.match(st.stdout, /filter_keyword/);
+    // The arm64 plugin host was unpacked from the executable into <runtime_dir>/native (0700).
+    const unpacked = readdirSync(join(dir, 'run/native'));
+    assert.ok(unpacked.some((f) => /^[0-9a-f]{16}-logloom-plugin-host$/.test(f)), unpacked.join(', '));
+    assert.equal(statSync(join(dir, 'run/native')).mode & 0o777, 0o700);
   } finally {
-    // The agent is unshare's only child: SIGTERM it directly so that it drains and exits 0.
-    const child = Number(readFileSync(`/proc/${agent.pid}/task/${agent.pid}/children`, 'utf8').trim().split(' ')[0]);
-    if (child) process.kill(child, 'SIGTERM');
+    // qemu-userns.sh execs into the agent: SIGTERM reaches it, it drains and exits 0.
+    agent.kill('SIGTERM');
     const { code } = await agent.exited;
     assert.equal(code, 0, agent.stderr.lines.join('\n'));
   }
