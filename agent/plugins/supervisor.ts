@@ -86,7 +86,8 @@ export class Supervisor {
     this.host = host;
     this.opts = {
       restartMinMs: 1000, restartMaxMs: 60_000, startTimeoutMs: Math.max(plugin.limits.timeout_ms, 10_000), maxMessageBytes: 16 * 1024,
-      errorLogIntervalMs: 1000, ...opts,
+      // Options passed as undefined (the registry forwards an unset restartMinMs) keep the defaults.
+      errorLogIntervalMs: 1000, ...(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as SupervisorOptions),
     };
     host.onExit = (reason) => this.hostExited(reason);
   }
