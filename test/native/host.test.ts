@@ -191,3 +191,10 @@ int plugin_process(const log_entry_t *e){
   await assert.rejects(h.filter(entries('EAT_ME'), 10_000), (e: unknown) => e instanceof PluginCallError && /killed by the memory limit \(memory_max 16777216\)/.test(e.message));
   await h.stop();
 });
+
+test('native: an ai or lang .so is refused with a reason (the C ABI carries verdicts and batches only)', async () => {
+  for (const trusted of [false, true]) {
+    const h = track(trusted ? new NativeInProcessHost(discovered(keyword, 'ai', 'ai_x', true)) : new NativeProcessHost(discovered(keyword, 'ai', 'ai_x')));
+    await assert.rejects(h.start(ctx()), (e: unknown) => e instanceof PluginLoadError && /C plugins can be filters or sinks, not ai/.test(e.message));
+  }
+});

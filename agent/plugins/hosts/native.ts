@@ -43,6 +43,10 @@ function infoFor(p: DiscoveredPlugin, own: Partial<PluginInfo> | null): PluginIn
 
 function fileOf(p: DiscoveredPlugin): string {
   if (!p.file) throw new PluginLoadError(p.origin, 'native plugin without an entry file');
+  // The C ABI has a verdict per entry (filter) and batches (sink); ai and lang need answers it cannot carry.
+  if (p.type !== 'filter' && p.type !== 'sink') {
+    throw new PluginLoadError(basename(p.file), `C plugins can be filters or sinks, not ${p.type} (write it in Python, as a socket service or as a static plugin)`);
+  }
   return p.file;
 }
 
