@@ -6,12 +6,12 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createConnection } from 'node:net';
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, tempDir } from '../helpers/agent.ts';
 import { waitForLines } from '../helpers/wait.ts';
-import { X64, arm64, ensurePackaged, runTo, start } from './artefacts.ts';
+import { X64, arm64, ensurePackaged, runTo, start, type Proc } from './artefacts.ts';
 
 // No PATH, no HOME: nothing from the build machine (its node, its npm) can be used.
 const BARE_ENV = { LANG: 'C' };
@@ -54,8 +54,58 @@ test('arm64 executable under qemu-aarch64-static: --version, check-config on the
   assert.match(d.stdout, /logloom\.yaml: ok/);
 });
 
-test('arm64 executable under qemu-aarch64-static: unix socket → C filter plugin built for arm64 (in the arm64 plugin host) → file sink, every kept entry arrives; x64 status talks to it', async () => {
+/** `logloom aggregator` from the x64 executable on a free loopback port, with token auth for one node. */
+async function startX64Aggregator(dir: string, node: string): Promise<{ port: number; store: string; token: string; proc: Proc }> {
+  mkdirSync(dir, { recursive: true });
+  const cfg = join(dir, 'aggregator.yaml');
+  writeFileSync(cfg, `logloom:
+  node_id: aggregator
+  data_dir: ${dir}/data
+  runtime_dir: ${dir}/run
+  control:
+    socket: ${dir}/run/control.sock
+  aggregator:
+    listen: 127.0.0.1:0
+    auth:
+      mode: token
+      tokens_file: ${dir}/tokens
+`);
+  const t = await runTo(X64, ['aggregator', 'token', node, '-c', cfg], { env: BARE_ENV });
+  assert.equal(t.code, 0, t.stderr);
+  const proc = start(X64, ['aggregator', '-c', cfg], { env: BARE_ENV });
+  const line = await Promise.race([
+    proc.stderr.waitFor(/aggregator listening on /, 30_000),
+    proc.exited.then(({ code }) => { throw new Error(`aggregator exited ${code}:\n${proc.stderr.lines.join('\n')}`); }),
+  ]);
+  return { port: Number(/listening on [^ ]*:(\d+)/.exec(line)![1]), store: join(dir, 'data/store'), token: t.stdout.trim(), proc };
+}
+
+/** Re-checks until check() gives a value (the store's node directory may not exist yet, so no fs.watch). */
+function waitUntil<T>(check: () => T | undefined, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const v = check();
+      if (v !== undefined) return resolve(v);
+      if (Date.now() > deadline) return reject(new Error(`timed out after ${timeoutMs} ms`));
+      setTimeout(attempt, 200);
+    };
+    attempt();
+  });
+}
+
+/** Every entry line stored for a node (the embedded NDJSON store). */
+function stored(store: string, node: string): { message: string; node: string; module: string }[] {
+  const dir = join(store, node);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((f) => f.endsWith('.ndjson')).sort()
+    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)));
+}
+
+test('arm64 executable under qemu-aarch64-static: unix socket → C filter plugin built for arm64 (in the arm64 plugin host) → x64 aggregator on loopback and a file, every kept entry arrives', async () => {
   const dir = tempDir('logloom-arm64-');
+  const agg = await startX64Aggregator(join(dir, 'aggregator'), 'arm-gw');
+  writeFileSync(join(dir, 'token'), agg.token + '\n');
   mkdirSync(join(dir, 'plugins'));
   // The example C plugin, cross-compiled here with Debian's gcc-aarch64-linux-gnu.
   execFileSync('aarch64-linux-gnu-gcc', ['-shared', '-fPIC', '-O2', `-I${join(ROOT, 'native/include')}`,
@@ -72,17 +122,20 @@ test('arm64 executable under qemu-aarch64-static: unix socket → C filter plugi
       when_full: block
   plugins:
     dirs: [${dir}/plugins]
-    enabled: [filter_keyword, sink_file]
+    enabled: [filter_keyword, sink_file, log_aggregator_remote]
     config:
       filter_keyword: { keyword: heartbeat, action: drop }
       sink_file: { path: ${dir}/out.log, format: json }
+      log_aggregator_remote:
+        addresses: [127.0.0.1:${agg.port}]
+        token_file: ${dir}/token
   control:
     socket: ${dir}/run/control.sock
 `);
   const agent = start(...arm64(['run', '-c', cfg]));
   try {
     await Promise.race([
-      agent.stderr.waitFor(/started on node arm-gw \(1 inputs, 2 plugins\)/, 60_000),
+      agent.stderr.waitFor(/started on node arm-gw \(1 inputs, 3 plugins\)/, 60_000),
       agent.exited.then(({ code }) => { throw new Error(`arm64 agent exited with ${code}:\n${agent.stderr.lines.join('\n')}`); }),
     ]);
     const N = 500;
@@ -97,6 +150,12 @@ test('arm64 executable under qemu-aarch64-static: unix socket → C filter plugi
     const got = lines.map((l) => JSON.parse(l) as { message: string; node: string; module: string });
     assert.deepEqual(got.map((e) => e.message).sort(), [...kept].sort());
     assert.ok(got.every((e) => e.node === 'arm-gw' && e.module === 'ARM'));
+    // The same entries, once each, in the x64 aggregator's store.
+    const inStore = await waitUntil(() => {
+      const s = stored(agg.store, 'arm-gw');
+      return s.length >= kept.length ? s : undefined;
+    }, 60_000);
+    assert.deepEqual(inStore.map((e) => e.message).sort(), [...kept].sort());
 
     const st = await runTo(X64, ['status', '--json', '--socket', `${dir}/run/control.sock`], { env: BARE_ENV });
     assert.equal(st.code, 0, st.stderr);
@@ -111,6 +170,8 @@ test('arm64 executable under qemu-aarch64-static: unix socket → C filter plugi
     // qemu-userns.sh execs into the agent: SIGTERM reaches it, it drains and exits 0.
     agent.kill('SIGTERM');
     const { code } = await agent.exited;
+    agg.proc.kill('SIGTERM');
+    await agg.proc.exited;
     assert.equal(code, 0, agent.stderr.lines.join('\n'));
   }
 });
