@@ -6,15 +6,13 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createConnection } from 'node:net';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, tempDir } from '../helpers/agent.ts';
 import { waitForLines } from '../helpers/wait.ts';
-import { X64, arm64, ensurePackaged, runTo, start, type Proc } from './artefacts.ts';
+import { BARE_ENV, X64, arm64, ensurePackaged, runTo, start, startX64Aggregator, stored, waitUntil } from './artefacts.ts';
 
-// No PATH, no HOME: nothing from the build machine (its node, its npm) can be used.
-const BARE_ENV = { LANG: 'C' };
 
 before(() => ensurePackaged());
 
@@ -53,54 +51,6 @@ test('arm64 executable under qemu-aarch64-static: --version, check-config on the
   assert.equal(d.code, 0, d.stdout + d.stderr);
   assert.match(d.stdout, /logloom\.yaml: ok/);
 });
-
-/** `logloom aggregator` from the x64 executable on a free loopback port, with token auth for one node. */
-async function startX64Aggregator(dir: string, node: string): Promise<{ port: number; store: string; token: string; proc: Proc }> {
-  mkdirSync(dir, { recursive: true });
-  const cfg = join(dir, 'aggregator.yaml');
-  writeFileSync(cfg, `logloom:
-  node_id: aggregator
-  data_dir: ${dir}/data
-  runtime_dir: ${dir}/run
-  control:
-    socket: ${dir}/run/control.sock
-  aggregator:
-    listen: 127.0.0.1:0
-    auth:
-      mode: token
-      tokens_file: ${dir}/tokens
-`);
-  const t = await runTo(X64, ['aggregator', 'token', node, '-c', cfg], { env: BARE_ENV });
-  assert.equal(t.code, 0, t.stderr);
-  const proc = start(X64, ['aggregator', '-c', cfg], { env: BARE_ENV });
-  const line = await Promise.race([
-    proc.stderr.waitFor(/aggregator listening on /, 30_000),
-    proc.exited.then(({ code }) => { throw new Error(`aggregator exited ${code}:\n${proc.stderr.lines.join('\n')}`); }),
-  ]);
-  return { port: Number(/listening on [^ ]*:(\d+)/.exec(line)![1]), store: join(dir, 'data/store'), token: t.stdout.trim(), proc };
-}
-
-/** Re-checks until check() gives a value (the store's node directory may not exist yet, so no fs.watch). */
-function waitUntil<T>(check: () => T | undefined, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const v = check();
-      if (v !== undefined) return resolve(v);
-      if (Date.now() > deadline) return reject(new Error(`timed out after ${timeoutMs} ms`));
-      setTimeout(attempt, 200);
-    };
-    attempt();
-  });
-}
-
-/** Every entry line stored for a node (the embedded NDJSON store). */
-function stored(store: string, node: string): { message: string; node: string; module: string }[] {
-  const dir = join(store, node);
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => f.endsWith('.ndjson')).sort()
-    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)));
-}
 
 test('arm64 executable under qemu-aarch64-static: unix socket → C filter plugin built for arm64 (in the arm64 plugin host) → x64 aggregator on loopback and a file, every kept entry arrives', async () => {
   const dir = tempDir('logloom-arm64-');
