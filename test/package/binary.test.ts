@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, tempDir } from '../helpers/agent.ts';
 import { waitForLines } from '../helpers/wait.ts';
+import { PtyPair } from '../inputs/serial/pty.ts';
 import { BARE_ENV, X64, arm64, ensurePackaged, runTo, start, startX64Aggregator, stored, waitUntil } from './artefacts.ts';
 
 
@@ -37,6 +38,41 @@ test('x64 executable: a bad config is refused with file:line:col, exit 1', async
   const r = await runTo(X64, ['check-config', '-c', cfg], { env: BARE_ENV });
   assert.equal(r.code, 1);
   assert.match(r.stdout + r.stderr, /bad\.yaml:4:\d+: .*max_connections/);
+});
+
+test('x64 executable: the serialport binding embedded in the executable reads a real serial line (socat pty)', async () => {
+  const dir = tempDir('logloom-x64-serial-');
+  const pty = await new PtyPair(dir).start();
+  const cfg = join(dir, 'logloom.yaml');
+  writeFileSync(cfg, `logloom:
+  node_id: x64-gw
+  data_dir: ${dir}/data
+  runtime_dir: ${dir}/run
+  inputs:
+    - type: serial
+      path: ${pty.device}
+      baud_rate: 115200
+  plugins:
+    enabled: [sink_file]
+    config:
+      sink_file: { path: ${dir}/out.log, format: json }
+  control:
+    socket: ${dir}/run/control.sock
+`);
+  const agent = start(X64, ['run', '-c', cfg], { env: BARE_ENV });
+  try {
+    await agent.stderr.waitFor(/started on node x64-gw/, 30_000);
+    await agent.stderr.waitFor(/open at 115200/, 30_000);
+    await pty.write('<3>[    2.500000] eth0: link down\r\nboot ok\r\n');
+    const lines = (await waitForLines(`${dir}/out.log`, 2, 30_000)).map((l) => JSON.parse(l) as { message: string; level: string });
+    assert.deepEqual(lines.map((e) => [e.level, e.message]), [['ERROR', 'eth0: link down'], ['INFO', 'boot ok']]);
+    // The binding was unpacked from the executable into <runtime_dir>/native.
+    assert.ok(readdirSync(join(dir, 'run/native')).some((f) => f.endsWith('bindings-cpp.glibc.node')));
+  } finally {
+    agent.kill('SIGTERM');
+    await agent.exited;
+    await pty.kill();
+  }
 });
 
 test('arm64 executable under qemu-aarch64-static: --version, check-config on the embedded default and the rootfs default', async () => {
