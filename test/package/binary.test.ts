@@ -88,8 +88,9 @@ test('arm64 executable under qemu-aarch64-static: --version, check-config on the
   assert.match(d.stdout, /logloom\.yaml: ok/);
 });
 
-test('arm64 executable under qemu-aarch64-static: unix socket → C filter plugin built for arm64 (in the arm64 plugin host) → x64 aggregator on loopback and a file, every kept entry arrives', async () => {
+test('arm64 executable under qemu-aarch64-static: unix socket and serial pty → C filter plugin built for arm64 (in the arm64 plugin host) → x64 aggregator on loopback and a file, every kept entry arrives', async () => {
   const dir = tempDir('logloom-arm64-');
+  const pty = await new PtyPair(dir).start();
   const agg = await startX64Aggregator(join(dir, 'aggregator'), 'arm-gw');
   writeFileSync(join(dir, 'token'), agg.token + '\n');
   mkdirSync(join(dir, 'plugins'));
@@ -106,6 +107,9 @@ test('arm64 executable under qemu-aarch64-static: unix socket → C filter plugi
     - type: unix
       path: ${dir}/run/ingest.sock
       when_full: block
+    - type: serial
+      path: ${pty.device}
+      baud_rate: 115200
   plugins:
     dirs: [${dir}/plugins]
     enabled: [filter_keyword, sink_file, log_aggregator_remote]
@@ -121,7 +125,7 @@ test('arm64 executable under qemu-aarch64-static: unix socket → C filter plugi
   const agent = start(...arm64(['run', '-c', cfg]));
   try {
     await Promise.race([
-      agent.stderr.waitFor(/started on node arm-gw \(1 inputs, 3 plugins\)/, 60_000),
+      agent.stderr.waitFor(/started on node arm-gw \(2 inputs, 3 plugins\)/, 60_000),
       agent.exited.then(({ code }) => { throw new Error(`arm64 agent exited with ${code}:\n${agent.stderr.lines.join('\n')}`); }),
     ]);
     const N = 500;
@@ -131,11 +135,14 @@ test('arm64 executable under qemu-aarch64-static: unix socket → C filter plugi
       sock.write(JSON.stringify({ level: i % 2 ? 'WARN' : 'INFO', module: 'arm', message }) + '\n');
     }
     sock.end();
-    const kept = Array.from({ length: N }, (_, i) => i).filter((i) => i % 5 !== 0).map((i) => `entry ${i}`);
+    // The arm64 serialport prebuild, embedded and unpacked, reading a pty under emulation.
+    await agent.stderr.waitFor(/open at 115200/, 60_000);
+    await pty.write('<4>[    1.000000] serial from arm64\r\nheartbeat on serial\r\n');
+    const kept = Array.from({ length: N }, (_, i) => i).filter((i) => i % 5 !== 0).map((i) => `entry ${i}`).concat('serial from arm64');
     const lines = await waitForLines(`${dir}/out.log`, kept.length, 60_000);
     const got = lines.map((l) => JSON.parse(l) as { message: string; node: string; module: string });
     assert.deepEqual(got.map((e) => e.message).sort(), [...kept].sort());
-    assert.ok(got.every((e) => e.node === 'arm-gw' && e.module === 'ARM'));
+    assert.ok(got.every((e) => e.node === 'arm-gw' && (e.module === 'ARM' || e.message === 'serial from arm64')));
     // The same entries, once each, in the x64 aggregator's store.
     const inStore = await waitUntil(() => {
       const s = stored(agg.store, 'arm-gw');
@@ -147,6 +154,7 @@ test('arm64 executable under qemu-aarch64-static: unix socket → C filter plugi
     assert.equal(st.code, 0, st.stderr);
     const status = JSON.parse(st.stdout) as { inputs: { received: number }[] };
     assert.equal(status.inputs[0]!.received, N);
+    assert.equal(status.inputs[1]!.received, 2);
     assert.match(st.stdout, /filter_keyword/);
     // The arm64 plugin host was unpacked from the executable into <runtime_dir>/native (0700).
     const unpacked = readdirSync(join(dir, 'run/native'));
@@ -158,6 +166,7 @@ test('arm64 executable under qemu-aarch64-static: unix socket → C filter plugi
     const { code } = await agent.exited;
     agg.proc.kill('SIGTERM');
     await agg.proc.exited;
+    await pty.kill();
     assert.equal(code, 0, agent.stderr.lines.join('\n'));
   }
 });
