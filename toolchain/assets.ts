@@ -9,8 +9,6 @@ export const ASSET_GLOBS: string[] = [
   'locales/*.yaml',
   'agent/config/default-config.yaml',
   'agent/demo/demo-config.yaml',
-  // The Python plugin SDK, written beside the plugin at run time (agent/plugins/hosts/python.ts).
-  'python/logloom_plugin/*.py',
 ];
 
 /** Repository path → base64 content of every asset matched by the globs. */

@@ -67,6 +67,9 @@ export async function bundle(opts: BundleOptions = {}): Promise<BundleResult> {
   const replaced = generated(profile, root);
   const assets = collectAssets(root);
   for (const g of opts.extraAssets ?? []) Object.assign(assets, collectAssets(root, [g]));
+  // The Python plugin SDK, written out at run time by agent/plugins/hosts/python.ts (when the
+  // tree has it: tests bundle partial trees).
+  if (existsSync(join(root, 'python/logloom_plugin'))) Object.assign(assets, collectAssets(root, ['python/logloom_plugin/*.py']));
   const files = new Map(Object.entries(opts.assetFiles ?? {}));
   const profilePlugin: esbuild.Plugin = {
     name: 'logloom-profile',
@@ -141,7 +144,14 @@ export async function bundle(opts: BundleOptions = {}): Promise<BundleResult> {
   const hashbang = /^#![^\n]*\n/.exec(code)?.[0] ?? '';
   code = code.slice(hashbang.length);
   const banner = [
-    ...(format === 'esm' ? [`import { createRequire as __logloomRequire } from 'node:module';`, `const require = __logloomRequire(import.meta.url);`] : [`"use strict";`]),
+    ...(format === 'esm' ? [
+      `import { createRequire as __logloomRequire } from 'node:module';`,
+      `import { fileURLToPath as __logloomPath } from 'node:url';`,
+      `const require = __logloomRequire(import.meta.url);`,
+      // CommonJS packages (serialport's bindings) refer to these.
+      `const __filename = __logloomPath(import.meta.url);`,
+      `const __dirname = __logloomPath(new URL('.', import.meta.url));`,
+    ] : [`"use strict";`]),
     `globalThis.__LOGLOOM_ASSETS__ = ${JSON.stringify(assets)};`,
     `globalThis.__LOGLOOM_PROFILE__ = ${JSON.stringify(profile.name)};`,
   ].join('\n') + '\n';
