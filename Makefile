@@ -29,9 +29,11 @@ typecheck: setup
 unit: setup native
 	$(NODE) --test --test-concurrency=2 --test-timeout=120000 $(TESTS)
 
-# Conformance check of every plugin in the repository (logloom plugins check).
-test-plugins: setup
+# Conformance check of every plugin in the repository (logloom plugins check), then the Python and
+# socket plugins in a running agent: normal run, failure fallback, limited execution (seed §8.3).
+test-plugins: setup native
 	$(NODE) toolchain/test-plugins.ts
+	$(NODE) --test --test-concurrency=2 --test-timeout=120000 test/plugins/process/*.test.ts
 
 # Regenerate the static plugin table and hosts table from a profile (PROFILE=default|locked).
 static-table: setup

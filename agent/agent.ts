@@ -11,6 +11,7 @@ import { buildEntry, type EntryDraft } from './entry/build.ts';
 import { LOCKED, STATIC_PLUGINS } from '../static-plugins/table.generated.ts';
 import { HOST_FACTORIES } from './plugins/hosts/index.ts';
 import { PluginRegistry } from './plugins/registry.ts';
+import { createEntryBuffer } from './buffer/entry-buffer.ts';
 import type { PluginContext } from './plugins/types.ts';
 import { ControlServer } from './control/server.ts';
 import { MetricsServer } from './control/http.ts';
@@ -56,10 +57,10 @@ export class Agent {
       maxMessageBytes: config.max_message_bytes,
       bufferEntries: config.buffer.max_entries,
       bufferBytes: config.buffer.max_bytes,
-    });
+    }, createEntryBuffer(config.buffer.max_entries, config.buffer.max_bytes, config.buffer.native, (m) => log.info(m), config.runtime_dir));
     this.plugins = new PluginRegistry({
       config: config.plugins, log, statics: STATIC_PLUGINS, hosts: HOST_FACTORIES, locked: LOCKED,
-      env: { python: config.plugins.python, runtimeDir: config.runtime_dir, dataDir: config.data_dir, log, remoteTcp: config.plugins.remote_tcp },
+      env: { python: config.plugins.python, runtimeDir: config.runtime_dir, dataDir: config.data_dir, log, remoteTcp: config.plugins.remote_tcp, maxLineBytes: config.plugins.max_line_bytes },
       contextFor: (name) => this.pluginContext(name), maxMessageBytes: config.max_message_bytes,
     });
   }

@@ -1,18 +1,21 @@
 {
+  "variables": {
+    # 1 for a locked build: no dynamic plugin loading in the addon (no dlopen linked in).
+    "logloom_locked%": "<!(echo ${LOGLOOM_LOCKED:-0})"
+  },
   "targets": [
     {
       "target_name": "logloom_native",
-      "sources": [
-        "addon/src/addon.c",
-        "addon/src/ring.c",
-        "addon/src/codec.c",
-        "addon/src/inproc.c",
-        "common/plugin_loader.c"
-      ],
+      "sources": ["addon/src/addon.c", "addon/src/ring.c", "addon/src/codec.c"],
       "include_dirs": ["include", "common"],
       "cflags_c": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers", "-Wno-cast-function-type"],
-      "libraries": ["-ldl"],
-      "defines": ["NAPI_VERSION=8"]
+      "defines": ["NAPI_VERSION=8", "LOGLOOM_LOCKED=<(logloom_locked)"],
+      "conditions": [
+        ["logloom_locked==0", {
+          "sources": ["addon/src/inproc.c", "common/plugin_loader.c"],
+          "libraries": ["-ldl"]
+        }]
+      ]
     }
   ]
 }

@@ -11,6 +11,11 @@ export const ASSET_GLOBS: string[] = [
   'agent/demo/demo-config.yaml',
 ];
 
+/** Assets only the dynamic plugin hosts use: not embedded in a locked build (no dynamic hosts there). */
+export const DYNAMIC_ASSET_GLOBS: string[] = [
+  'python/logloom_plugin/*.py',
+];
+
 /** Repository path → base64 content of every asset matched by the globs. */
 export function collectAssets(root: string, globs: readonly string[] = ASSET_GLOBS): Record<string, string> {
   const out: Record<string, string> = {};

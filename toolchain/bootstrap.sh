@@ -22,6 +22,7 @@ declare -A NEED=(
   [util-linux]=/usr/bin/setpriv
   [procps]=/usr/bin/ps
   [busybox-static]=/bin/busybox
+  [bsdutils]=/usr/bin/logger
   [file]=/usr/bin/file
   [systemd]=/usr/bin/systemd-analyze
 )

@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as esbuild from 'esbuild';
-import { collectAssets } from './assets.ts';
+import { ASSET_GLOBS, collectAssets, DYNAMIC_ASSET_GLOBS } from './assets.ts';
 import { generated, readProfile, ROOT } from './gen-static-table.ts';
 import { TARGETS, type Target } from './targets.ts';
 
@@ -65,11 +65,8 @@ export async function bundle(opts: BundleOptions = {}): Promise<BundleResult> {
   const outfile = opts.outfile ?? join(root, 'dist', `logloom-${profile.name}.${format === 'esm' ? 'mjs' : 'cjs'}`);
   mkdirSync(dirname(outfile), { recursive: true });
   const replaced = generated(profile, root);
-  const assets = collectAssets(root);
+  const assets = collectAssets(root, profile.locked ? ASSET_GLOBS : [...ASSET_GLOBS, ...DYNAMIC_ASSET_GLOBS]);
   for (const g of opts.extraAssets ?? []) Object.assign(assets, collectAssets(root, [g]));
-  // The Python plugin SDK, written out at run time by agent/plugins/hosts/python.ts (when the
-  // tree has it: tests bundle partial trees).
-  if (existsSync(join(root, 'python/logloom_plugin'))) Object.assign(assets, collectAssets(root, ['python/logloom_plugin/*.py']));
   const files = new Map(Object.entries(opts.assetFiles ?? {}));
   const profilePlugin: esbuild.Plugin = {
     name: 'logloom-profile',
@@ -144,14 +141,16 @@ export async function bundle(opts: BundleOptions = {}): Promise<BundleResult> {
   const hashbang = /^#![^\n]*\n/.exec(code)?.[0] ?? '';
   code = code.slice(hashbang.length);
   const banner = [
-    ...(format === 'esm' ? [
-      `import { createRequire as __logloomRequire } from 'node:module';`,
-      `import { fileURLToPath as __logloomPath } from 'node:url';`,
-      `const require = __logloomRequire(import.meta.url);`,
-      // CommonJS packages (serialport's bindings) refer to these.
-      `const __filename = __logloomPath(import.meta.url);`,
-      `const __dirname = __logloomPath(new URL('.', import.meta.url));`,
-    ] : [`"use strict";`]),
+    ...(format === 'esm'
+      ? [
+        `import { createRequire as __logloomRequire } from 'node:module';`,
+        `const require = __logloomRequire(import.meta.url);`,
+        // Bundled CommonJS modules (serialport's binding loader) read __dirname/__filename, which
+        // ESM lacks; as globals they do not clash with a module's own declarations.
+        `globalThis.__filename ??= require('node:url').fileURLToPath(import.meta.url);`,
+        `globalThis.__dirname ??= require('node:path').dirname(globalThis.__filename);`,
+      ]
+      : [`"use strict";`]),
     `globalThis.__LOGLOOM_ASSETS__ = ${JSON.stringify(assets)};`,
     `globalThis.__LOGLOOM_PROFILE__ = ${JSON.stringify(profile.name)};`,
   ].join('\n') + '\n';

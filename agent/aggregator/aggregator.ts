@@ -40,7 +40,7 @@ export class Aggregator {
     this.store = a.store === 'nats'
       ? new NatsStore(a.nats, log.child('nats'))
       : new NdjsonStore(a.ndjson.dir ?? join(config.data_dir, 'store'), a.ndjson, log);
-    const tokens = a.auth.tokens_file ? new TokenStore(a.auth.tokens_file, (m) => log.warn(m)) : undefined;
+    const tokens = a.auth.mode === 'token' || a.auth.mode === 'token_and_mtls' ? new TokenStore(a.auth.tokens_file, (m) => log.warn(m)) : undefined;
     this.auth = new Authenticator(a.auth.mode, tokens);
     this.listener = new AgentListener({
       tls: a.tls,
@@ -105,8 +105,8 @@ export class Aggregator {
   /** Nodes with state in the embedded store show in `status` before they reconnect. */
   private async loadKnownNodes(): Promise<void> {
     if (!(this.store instanceof NdjsonStore)) return;
-    const names = await readdir(this.store.dir).catch(() => [] as string[]);
-    for (const n of names.filter((x) => NODE_ID_PATTERN.test(x))) {
+    const dirents = await readdir(this.store.dir, { withFileTypes: true }).catch(() => []);
+    for (const n of dirents.filter((d) => d.isDirectory() && NODE_ID_PATTERN.test(d.name)).map((d) => d.name)) {
       this.nodes.stored(n, await this.store.state(n));
     }
   }
@@ -119,12 +119,14 @@ export class Aggregator {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    await this.listener.close();
+    // Stop accepting now; server.close() resolves only once every connection is gone.
+    const closed = this.listener.close();
     await Promise.race([
       Promise.all([...this.sessions].map((s) => s.shutdown())),
       new Promise((r) => setTimeout(r, this.config.shutdown_grace).unref()),
     ]);
     this.listener.destroyAll();
+    await closed;
     await this.store.close();
     await this.control?.stop();
     await this.http?.stop();

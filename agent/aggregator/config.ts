@@ -1,4 +1,5 @@
 import { s, type Infer } from '../config/schema.ts';
+import { defaultPaths } from '../config/paths.ts';
 
 /**
  * The `aggregator:` section of the configuration (under `logloom:`). `logloom aggregator` reads
@@ -29,8 +30,9 @@ export const authSchema = s.object(
       default: 'token',
       doc: 'How a node proves who it is: token = a token from the tokens file; mtls = a client certificate whose CN (or a DNS SAN) is the node id; token_and_mtls = both; none = anyone (tests and closed networks only).',
     }),
-    tokens_file: s.optional(s.string({ doc: '' }), {
-      doc: 'Tokens file: one `node_id hash` per line, written by `logloom aggregator token NODE`. Required for token modes; re-read when it changes.',
+    tokens_file: s.string({
+      default: defaultPaths.aggregatorTokens,
+      doc: 'Tokens file: one `node_id hash` per line, written by `logloom aggregator token NODE`; re-read when it changes. While it is missing no node can authenticate by token.',
     }),
   },
   { doc: 'Node authentication. A peer that fails it gets ERROR AUTH_FAILED and nothing is stored.' },

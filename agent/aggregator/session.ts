@@ -134,6 +134,8 @@ export class Session {
       return this.fail(ErrorCode.UNSUPPORTED_VERSION, `protocol version ${version} is not supported; this aggregator speaks ${PROTOCOL_VERSION}`, 'unsupported_version');
     }
     this.state = 'authenticating';
+    // The HELLO came in time; authentication (scrypt on a busy host) may take longer.
+    clearTimeout(this.helloTimer);
     const tls = this.socket instanceof TLSSocket ? this.socket : undefined;
     const why = await this.o.auth.check(node, token, {
       certVerified: tls?.authorized === true,

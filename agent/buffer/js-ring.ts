@@ -1,4 +1,4 @@
-import { COUNTER_NAMES, COUNTERS_OFFSET, HEAD_WORD, RING_HEADER, RING_WRAP, ringCapacity, TAIL_WORD } from './ring-layout.ts';
+import { COUNTER_NAMES, COUNTERS_OFFSET, EVSEQ_WORD, HEAD_WORD, RING_HEADER, RING_WRAP, ringCapacity, TAIL_WORD } from './ring-layout.ts';
 import type { PushResult, Ring, RingCounters, RingPolicy } from './ring.ts';
 
 const C_PUSHED = 0, C_PUSHED_BYTES = 1, C_DROPPED = 2, C_EVICTED = 3, C_FULL = 4, C_OVERSIZE = 5, C_DRAINED = 6, C_DRAINED_BYTES = 7;
@@ -59,9 +59,13 @@ export class JsRing implements Ring {
       const len = this.data.readUInt32LE(ti);
       const isRecord = len !== RING_WRAP;
       const nt = isRecord ? this.advance(t, 4 + pad4(len)) : this.advance(t, this.capacity - ti);
-      if (Atomics.compareExchange(this.words, TAIL_WORD, t, nt) === t && isRecord) {
-        this.count[C_EVICTED]!++;
-        return true;
+      if (Atomics.compareExchange(this.words, TAIL_WORD, t, nt) === t) {
+        // Before the freed bytes are rewritten: a consumer that copied them sees the change.
+        Atomics.add(this.words, EVSEQ_WORD, 1);
+        if (isRecord) {
+          this.count[C_EVICTED]!++;
+          return true;
+        }
       }
     }
   }
@@ -91,8 +95,8 @@ export class JsRing implements Ring {
         return ['full', head];
       }
       Atomics.store(this.words, HEAD_WORD, head);
-      if (!this.evictOne(head)) return ['oversize', head];
-      evicted = true;
+      // false: the consumer emptied the ring meanwhile, so the next check finds room.
+      if (this.evictOne(head)) evicted = true;
     }
     let hi = this.idx(head);
     if (need > cap - hi) {
@@ -132,6 +136,7 @@ export class JsRing implements Ring {
   drain(maxRecords: number, maxBytes = Number.MAX_SAFE_INTEGER): Buffer | null {
     const cap = this.capacity;
     for (let attempt = 0; attempt < 1000; attempt++) {
+      const evseq = Atomics.load(this.words, EVSEQ_WORD);
       const h = Atomics.load(this.words, HEAD_WORD);
       const tail = Atomics.load(this.words, TAIL_WORD);
       // Plan: how many records, how many output bytes.
@@ -146,7 +151,7 @@ export class JsRing implements Ring {
           t = this.advance(t, cap - ti);
           continue;
         }
-        if (len > cap / 2) {
+        if (len > cap / 2 || ti + 4 + len > cap) {
           torn = true;
           break;
         }
@@ -167,7 +172,7 @@ export class JsRing implements Ring {
           t = this.advance(t, cap - ti);
           continue;
         }
-        if (len > cap / 2 || o + 4 + len > bytes) {
+        if (len > cap / 2 || ti + 4 + len > cap || o + 4 + len > bytes) {
           torn = true;
           break;
         }
@@ -178,6 +183,9 @@ export class JsRing implements Ring {
         t = this.advance(t, 4 + pad4(len));
       }
       if (torn) continue;
+      // Seqlock check: an eviction since we started may have rewritten what we copied (positions
+      // alone can come round to the same value).
+      if (Atomics.load(this.words, EVSEQ_WORD) !== evseq) continue;
       const h2 = Atomics.load(this.words, HEAD_WORD);
       if (t !== h2 && this.data.readUInt32LE(this.idx(t)) === RING_WRAP) t = this.advance(t, cap - this.idx(t));
       if (t === tail) return out;

@@ -1,13 +1,15 @@
 /**
  * The shared memory layout of the ring, identical for the C and JS implementations (see
  * native/addon/src/ring.h): a producer in one thread and a consumer in another may each use either.
- *   0 magic 'LLRG' | 4 capacity | 64 head (i32) | 128 tail (i32) | 192 counters f64[8] | 256 data
+ *   0 magic 'LLRG' | 4 capacity | 64 head (i32) | 128 tail (i32) | 136 eviction seq (i32) | 192 counters f64[8] | 256 data
  * head and tail sit on their own cache lines; positions run over [0, 2*capacity).
  */
 export const RING_MAGIC = 0x47524c4c;
 export const RING_HEADER = 256;
 export const HEAD_WORD = 64 / 4;
 export const TAIL_WORD = 128 / 4;
+/** Bumped by each drop_oldest eviction; the consumer's seqlock check against rewritten records. */
+export const EVSEQ_WORD = 136 / 4;
 export const COUNTERS_OFFSET = 192;
 export const RING_WRAP = 0xffffffff;
 export const COUNTER_NAMES = ['pushed', 'pushed_bytes', 'dropped', 'evicted', 'full', 'oversize', 'drained', 'drained_bytes'] as const;

@@ -9,4 +9,5 @@ export const defaultPaths = {
   ingestSocket: '/run/logloom/ingest.sock',
   controlSocket: '/run/logloom/control.sock',
   pluginDir: '/usr/lib/logloom/plugins',
+  aggregatorTokens: '/etc/logloom/aggregator-tokens',
 } as const;

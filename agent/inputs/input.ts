@@ -1,5 +1,6 @@
 import type { EntryDraft } from '../entry/build.ts';
 import type { AgentLog } from '../log.ts';
+import type { RawStream } from '../buffer/fast-ingest.ts';
 
 /**
  * What every input gets from the agent. An input turns bytes into drafts and hands them to
@@ -18,6 +19,12 @@ export interface InputContext {
   drained(): Promise<void>;
   /** Count a rejected line (bad JSON, over the size bound…) in this input's stats. */
   reject(reason: string): void;
+  /**
+   * The fast path for a byte stream (one per connection), when the agent's buffer is the ring:
+   * lines are split, sanitised and framed by the codec (C when the addon is loaded) straight
+   * into the ring. feed/end return false to pause, like emit. Undefined: use emit.
+   */
+  openStream?(source: string, maxLineBytes: number): RawStream;
 }
 
 /** Figures an input reports in `logloom status` beyond the pipeline's own per-input counters. */

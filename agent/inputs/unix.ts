@@ -29,15 +29,24 @@ export function create(config: UnixInputConfig, ctx: InputContext): Input {
     }
     accepted++;
     sockets.add(sock);
-    const splitter = new LineSplitter(config.max_line_bytes, (line, cut) => {
-      const draft = draftFromLine(line, cut, 'unix', (why) => ctx.reject(why));
-      if (draft && !ctx.emit(draft) && !sock.isPaused()) {
-        sock.pause();
-        void ctx.drained().then(() => sock.resume());
-      }
-    });
-    sock.on('data', (chunk: Buffer) => splitter.push(chunk));
-    sock.on('end', () => splitter.end());
+    const pause = () => {
+      if (sock.isPaused()) return;
+      sock.pause();
+      void ctx.drained().then(() => sock.resume());
+    };
+    // Fast path (ring buffer): bytes go through the codec into the ring without a JS object per line.
+    const stream = ctx.openStream?.('unix', config.max_line_bytes);
+    if (stream) {
+      sock.on('data', (chunk: Buffer) => stream.feed(chunk) || pause());
+      sock.on('end', () => stream.end() || pause());
+    } else {
+      const splitter = new LineSplitter(config.max_line_bytes, (line, cut) => {
+        const draft = draftFromLine(line, cut, 'unix', (why) => ctx.reject(why));
+        if (draft && !ctx.emit(draft)) pause();
+      });
+      sock.on('data', (chunk: Buffer) => splitter.push(chunk));
+      sock.on('end', () => splitter.end());
+    }
     sock.on('error', () => {});
     sock.on('close', () => sockets.delete(sock));
   }

@@ -3,6 +3,9 @@ import type { LogEntry } from '../entry/entry.ts';
 import { buildEntry, type BuildOptions, type EntryDraft } from '../entry/build.ts';
 import type { Level } from '../entry/level.ts';
 import { EntryQueue, type WhenFull } from '../buffer/entry-queue.ts';
+import { RingEntryQueue, type EntryBuffer } from '../buffer/entry-buffer.ts';
+import { FastIngest, type RawStream } from '../buffer/fast-ingest.ts';
+import { createCodec } from '../buffer/select.ts';
 import type { AiStage, FilterStage, FilterVerdicts } from './stages.ts';
 import { SinkRunner } from './sink-runner.ts';
 import { moveCheckpoint, releaseEntry, trackEntry } from './checkpoint.ts';
@@ -36,7 +39,7 @@ export interface PipelineOptions {
  * input's when_full decides (pause, drop newest, drop oldest). Every drop is counted.
  */
 export class Pipeline extends EventEmitter {
-  readonly buffer: EntryQueue;
+  readonly buffer: EntryBuffer;
   readonly inputs = new Map<string, InputCounters>();
   readonly filters: FilterStage[] = [];
   readonly sinks: SinkRunner[] = [];
@@ -52,10 +55,11 @@ export class Pipeline extends EventEmitter {
   private readonly urgent: LogEntry[] = [];
   processed = 0;
 
-  constructor(opts: PipelineOptions) {
+  /** buffer: the agent passes the ring-backed one (buffer.native); default an in-memory queue. */
+  constructor(opts: PipelineOptions, buffer?: EntryBuffer) {
     super();
     this.opts = { stepEntries: 1024, ...opts };
-    this.buffer = new EntryQueue(opts.bufferEntries, opts.bufferBytes);
+    this.buffer = buffer ?? new EntryQueue(opts.bufferEntries, opts.bufferBytes);
   }
 
   addSink(runner: SinkRunner): void {
@@ -80,6 +84,7 @@ export class Pipeline extends EventEmitter {
       /** For entries that must overtake routine traffic (a kernel oops); see offerUrgent. */
       emitUrgent: (draft: EntryDraft): boolean => {
         const entry = buildEntry(draft, build);
+        if (draft.checkpoint) trackEntry(entry, draft.checkpoint);
         counters.received++;
         return this.offerUrgent(entry, policy, counters);
       },
@@ -88,6 +93,16 @@ export class Pipeline extends EventEmitter {
         counters.last_reject = reason;
       },
       drained: () => this.drained(),
+      /** The fast path for byte-stream inputs, when the buffer is the ring (agent/buffer/fast-ingest.ts). */
+      openStream: this.buffer instanceof RingEntryQueue ? (source: string, maxLineBytes: number): RawStream => {
+        const queue = this.buffer as RingEntryQueue;
+        const codec = createCodec({ maxLineBytes, maxMessageBytes: this.opts.maxMessageBytes, minLevel: 'DEBUG', defaultLevel: defaults.level, defaultModule: defaults.module, node: this.opts.node, source }, queue.ring.impl === 'native' ? 'on' : 'off');
+        return new FastIngest({
+          codec, queue, policy, counters, build: { ...build, source },
+          offer: (entry) => (counters.received++, this.offer(entry, policy, counters)),
+          schedule: () => this.schedule(),
+        });
+      } : undefined,
     };
   }
 

@@ -16,6 +16,7 @@ import type { DiscoveredPlugin } from './discovered.ts';
 import { fromFile, fromManifest, staticPlugin } from './discovery.ts';
 import { MANIFEST_FILE } from './manifest.ts';
 import { Supervisor } from './supervisor.ts';
+import { checkSignature, loadPublicKey } from './signing.ts';
 import { ChainTracer } from './chain-tracer.ts';
 import type { PluginContext, StaticPluginModule } from './types.ts';
 
@@ -99,6 +100,22 @@ export async function checkPlugin(path: string, opts: CheckOptions): Promise<Che
   } catch (e) {
     fail('discover', e instanceof PluginLoadError ? e.line : (e as Error).message);
     return { plugin: path, results, passed: false };
+  }
+  if (plugin.file) {
+    // Same order as the agent: the file is verified before it is loaded or spawned.
+    const keys = opts.config.trusted_keys.flatMap((k) => {
+      try {
+        return [loadPublicKey(k)];
+      } catch {
+        return [];
+      }
+    });
+    const sig = checkSignature(plugin.file, plugin.manifest, keys);
+    if (sig.state === 'modified') {
+      fail('signature', `modified: ${sig.detail}`);
+      return { plugin: plugin.name, results, passed: false };
+    }
+    pass('signature', `${sig.state}: ${sig.detail}`);
   }
   const factory = opts.hosts[plugin.kind];
   if (!factory) {

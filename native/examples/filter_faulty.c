@@ -26,8 +26,9 @@ int plugin_process(const log_entry_t *entry) {
   }
   if (strstr(m, "ABORT_ME")) abort();
   if (strstr(m, "FPE_ME")) {
-    volatile int zero = 0;
-    return 1 / zero;
+    /* both volatile: gcc must emit a real idiv (it rewrites 1/x without dividing) */
+    volatile int seven = 7, zero = 0;
+    return seven / zero;
   }
   if (strstr(m, "HANG_ME")) {
     for (volatile int spin = 1; spin;) {}

@@ -19,6 +19,7 @@
 #include "../common/plugin_loader.h"
 
 #define PROTO_FD 3
+#define SHRINK_ABOVE (64u * 1024u)
 
 static int read_all(int fd, void *buf, size_t n) {
   uint8_t *p = buf;
@@ -187,6 +188,18 @@ int main(void) {
       break;
     } else {
       break; /* unknown op: the stream is out of sync, stop rather than guess */
+    }
+    /* Give big batch buffers back (glibc returns large blocks to the kernel) so a burst does not
+     * keep the host's RSS up for good. */
+    if (in_cap > SHRINK_ABOVE) {
+      free(in);
+      in = NULL;
+      in_cap = 0;
+    }
+    if (out.cap > SHRINK_ABOVE) {
+      free(out.data);
+      out.data = NULL;
+      out.cap = out.len = 0;
     }
   }
   if (loaded) ll_plugin_unload(&plugin);

@@ -28,11 +28,23 @@ _out = sys.stdout
 _out_lock = threading.Lock()
 
 
-def send(obj):
+def _write_stdout(obj):
     line = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=str)
+    _out.write(line + "\n")
+    _out.flush()
+
+
+# Where answers and events go: the agent's pipe, or (service.py) the current connection.
+_emit = [_write_stdout]
+
+
+def set_emitter(fn):
+    _emit[0] = fn
+
+
+def send(obj):
     with _out_lock:
-        _out.write(line + "\n")
-        _out.flush()
+        _emit[0](obj)
 
 
 def describe(exc):
@@ -161,7 +173,10 @@ def handle_process(plugin, req, rid):
     return {}
 
 
-def handle_resolve(plugin, req):
+CATALOGUE_CHUNK_BYTES = 256 * 1024  # each line well under the agent's 1 MiB bound
+
+
+def handle_resolve(plugin, req, rid=None):
     version = sdk.catalogue_version()
     key = req.get("lang_key")
     if key is not None:
@@ -177,12 +192,24 @@ def handle_resolve(plugin, req):
     for lang, table in (cat or {}).items():
         if isinstance(table, dict):
             templates[str(lang)] = {str(k): v for k, v in table.items() if isinstance(v, str)}
-    return {"version": version, "templates": templates}
+    if rid is None:
+        return {"version": version, "templates": templates}
+    # Streamed in chunks, so that a large catalogue never makes a line over the bound.
+    chunk, size = {}, 0
+    for lang, table in templates.items():
+        for k, v in table.items():
+            chunk.setdefault(lang, {})[k] = v
+            size += len(k) + len(v) * 3 + 8
+            if size >= CATALOGUE_CHUNK_BYTES:
+                send({"id": rid, "status": 0, "stream": True, "result": {"version": version, "templates": chunk}})
+                chunk, size = {}, 0
+    send({"id": rid, "status": 0, "stream": True, "result": {"version": version, "templates": chunk}})
+    return {"done": True}
 
 
-def serve(plugin):
-    stdin = sys.stdin.buffer
-    for raw in stdin:
+def serve(plugin, lines=None, translate=None):
+    """Answers requests from `lines` (default stdin) until EOF or shutdown; True after shutdown."""
+    for raw in sys.stdin.buffer if lines is None else lines:
         line = raw.decode("utf-8", "replace").strip()
         if not line:
             continue
@@ -191,6 +218,8 @@ def serve(plugin):
             req = json.loads(line)
             if not isinstance(req, dict):
                 raise ValueError("invalid input: request is not an object")
+            if translate:
+                req = translate(req)
             rid = req.get("id")
             op = req.get("op") or ("process" if ("entry" in req or "batch" in req) else None)
             if op == "process":
@@ -201,11 +230,11 @@ def serve(plugin):
             elif op == "info":
                 body = {"info": plugin.info()}
             elif op == "resolve":
-                body = handle_resolve(plugin, req)
+                body = handle_resolve(plugin, req, rid)
             elif op == "shutdown":
                 plugin.shutdown()
                 send(dict({"status": 0}, **({"id": rid} if rid is not None else {})))
-                return
+                return True
             else:
                 raise ValueError("unknown op %r" % (op,))
             answer = {"status": 0}
@@ -219,10 +248,12 @@ def serve(plugin):
         if rid is not None:
             answer["id"] = rid
         send(answer)
+    return False
 
 
-def main():
-    spec = json.loads(sys.argv[1])
+def load(spec):
+    """Reads the plugin, applies rlimits, drops privileges, installs the sandbox, executes the
+    plugin module. Returns (Plugin, user). Exits 3 (after a load_failed event) when it fails."""
     path = spec["plugin"]
     with open(path, "rb") as f:
         source = f.read()
@@ -260,8 +291,13 @@ def main():
         traceback.print_exc(file=sys.stderr)
         send({"event": "load_failed", "error": describe(e)})
         sys.exit(3)
+    return Plugin(module, spec.get("type") or "filter"), user
+
+
+def main():
+    plugin, user = load(json.loads(sys.argv[1]))
     send({"event": "ready", "user": user, "pid": os.getpid()})
-    serve(Plugin(module, spec.get("type") or "filter"))
+    serve(plugin)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ PATH_EVENTS = {
     "os.remove": 0, "os.rmdir": 0, "os.mkdir": 0, "os.rename": 0, "os.chmod": 0, "os.chown": 0,
     "os.symlink": 1, "os.link": 1, "os.truncate": 0, "os.utime": 0, "shutil.rmtree": 0,
     "os.chflags": 0, "os.lchmod": 0, "os.lchown": 0, "os.mknod": 0, "os.setxattr": 0, "os.removexattr": 0,
+    "sqlite3.connect": 0,  # SQLite writes its files without going through open()
 }
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 

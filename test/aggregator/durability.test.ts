@@ -1,6 +1,6 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/agent.ts';
 import { createLog } from '../../agent/log.ts';
@@ -52,7 +52,9 @@ describe('aggregator durable sequence state', () => {
     const stored = storedEntries(agg.store, 'gw-k').map((e) => e.message);
     assert.equal(stored.length, TOTAL * PER, 'no entry lost, none twice');
     assert.deepEqual(stored, Array.from({ length: TOTAL * PER }, (_, i) => `m${i}`));
-    assert.ok(readdirSync(join(agg.store, 'gw-k')).filter((f) => f.endsWith('.ndjson')).length > 1, 'rotated by size');
+    const files = readdirSync(join(agg.store, 'gw-k')).filter((f) => f.endsWith('.ndjson'));
+    assert.ok(files.length > 1, 'rotated by size');
+    for (const f of files) assert.ok(statSync(join(agg.store, 'gw-k', f)).size <= 64 * 1024, `${f} stays within max_file_bytes`);
   });
 
   it('a torn tail and a file written after the last commit are cut at restart, and the replay stores them once', async () => {

@@ -29,6 +29,11 @@ export async function startAggregator(body = '', dir = tempDir('logloom-agg-'), 
   return launch(dir, configPath);
 }
 
+/** Rewrites the configuration so that a restart listens on the port it has now (agents keep their address). */
+export function pinPort(agg: RunningAggregator): void {
+  writeFileSync(agg.configPath, readFileSync(agg.configPath, 'utf8').replace('listen: 127.0.0.1:0', `listen: 127.0.0.1:${agg.port}`));
+}
+
 /** Starts (or restarts) an aggregator on an existing configuration file. */
 export async function launch(dir: string, configPath: string): Promise<RunningAggregator> {
   const p = startCli(['aggregator', '-c', configPath]);

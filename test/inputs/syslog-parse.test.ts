@@ -128,6 +128,10 @@ test('RFC 3164 variants: local sender without host, tag[pid], RFC 3339 timestamp
   assert.equal(b.hostname, 'gw-7');
   assert.equal(b.appName, 'modem');
   assert.equal(draftFromSyslog(b, 's', 0).level, 'WARN');
+  const d = ok('<14>Feb 5 17:32:18.250 gw busybox: unpadded day, milliseconds', NOW);
+  assert.equal(d.timestamp!.getTime(), new Date(2025, 1, 5, 17, 32, 18, 250).getTime());
+  assert.equal(d.hostname, 'gw');
+  assert.equal(d.message, 'unpadded day, milliseconds');
   const c = ok('<14>Dec 31 23:59:59 h app: last', new Date(2026, 0, 1, 0, 0, 5));
   assert.equal(c.timestamp!.getFullYear(), 2025);
 });

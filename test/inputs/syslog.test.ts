@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { createConnection } from 'node:net';
 import { once } from 'node:events';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { connect as tlsConnect } from 'node:tls';
 import { runCli, startAgent, tempDir, type RunningAgent } from '../helpers/agent.ts';
@@ -134,7 +135,8 @@ test('syslog input over TLS (RFC 5425, real certificate made by openssl): octet-
   const dir = tempDir();
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=localhost',
     '-keyout', `${dir}/key.pem`, '-out', `${dir}/cert.pem`], { stdio: 'ignore' });
-  const agent = await startAgent(CONFIG.replace('max_connections: 4', 'max_message_bytes: 1KiB\n      tls: { cert: DIR/cert.pem, key: DIR/key.pem }'), dir);
+  const agent = await startAgent(CONFIG.replace('max_connections: 4', 'max_message_bytes: 1KiB\n      tls: { cert: DIR/cert.pem, key: DIR/key.pem }')
+    .replace('listen: [udp:127.0.0.1:0, tcp:127.0.0.1:0]', 'listen: [udp:127.0.0.1:0, tcp:127.0.0.1:0, tls:127.0.0.1:0]'), dir);
   try {
     const listening: string = (await status(agent)).inputs[0].listening;
     const tlsPort = Number(/tls:127\.0\.0\.1:(\d+)/.exec(listening)![1]);
@@ -154,6 +156,27 @@ test('syslog input over TLS (RFC 5425, real certificate made by openssl): octet-
     assert.equal(lines[2].truncated, true);
     assert.equal(lines[2].module, 'BIG');
     assert.ok(Buffer.byteLength(lines[2].message) < 1024);
+  } finally {
+    await agent.stop();
+  }
+});
+
+test('syslog input with util-linux logger(1) as the client: RFC 5424 over UDP, octet-counted TCP, RFC 3164 over UDP and TCP', async () => {
+  const agent = await startAgent(CONFIG);
+  try {
+    const { udp, tcp } = await ports(agent);
+    const logger = (...args: string[]) => promisify(execFile)('logger', ['-n', '127.0.0.1', ...args]);
+    await logger('-P', String(udp), '-d', '--rfc5424', '-t', 'meter', '-p', 'local3.warning', '--sd-id', 'reading@32473', '--sd-param', 'kwh="12.5"', 'one');
+    await logger('-P', String(tcp), '-T', '--octet-count', '-t', 'modem', '-p', 'daemon.err', 'two');
+    await logger('-P', String(udp), '-d', '--rfc3164', '-t', 'cron', '-p', 'cron.debug', 'three');
+    await logger('-P', String(tcp), '-T', '--rfc3164', '-t', 'ppp', '-p', 'daemon.crit', 'four');
+    const lines = (await waitForLines(`${agent.dir}/out.log`, 4)).map((l) => JSON.parse(l));
+    const by = new Map(lines.map((e) => [e.message, e]));
+    assert.deepEqual([...by.keys()].sort(), ['four', 'one', 'three', 'two']);
+    assert.deepEqual(['one', 'two', 'three', 'four'].map((m) => [by.get(m).module, by.get(m).level, by.get(m).fields.facility]),
+      [['METER', 'WARN', 'local3'], ['MODEM', 'ERROR', 'daemon'], ['CRON', 'DEBUG', 'cron'], ['PPP', 'ERROR', 'daemon']]);
+    assert.equal(by.get('one').fields['sd.reading@32473.kwh'], '12.5');
+    assert.equal((await status(agent)).inputs[0].parse_errors, 0);
   } finally {
     await agent.stop();
   }

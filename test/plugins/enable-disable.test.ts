@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { runCli, startAgent } from '../helpers/agent.ts';
+import { controlRequest } from '../../agent/control/protocol.ts';
 import { waitForFile, waitForLines } from '../helpers/wait.ts';
 
 const CONFIG = `  inputs:
@@ -53,9 +54,13 @@ test('plugins disable/enable at run time: a disabled filter is skipped, a disabl
     // A disabled sink keeps its entries queued (disabled_sink_queue: keep) and delivers them when enabled.
     assert.equal((await runCli(['plugins', 'disable', 'sink_file', ...ctl])).code, 0);
     await send(agent.ingest, ['held 1', 'held 2']);
-    const st = async () => JSON.parse((await runCli(['status', '--json', ...ctl])).stdout);
+    // Status straight from the control socket (as `logloom status` asks it), until both are queued.
+    const queuedNow = async () => {
+      const a = await controlRequest(agent.control, { op: 'status' });
+      return a.ok ? (a.result as { sinks: { name: string; queued: number }[] }).sinks.find((s) => s.name === 'sink_file')!.queued : -1;
+    };
     let queued = 0;
-    for (let i = 0; i < 50 && queued < 2; i++) queued = (await st()).sinks.find((s: { name: string }) => s.name === 'sink_file').queued;
+    for (let i = 0; i < 500 && queued < 2; i++) queued = await queuedNow();
     assert.equal(queued, 2);
     assert.ok(!messages((await waitForLines(out, 1)).join('\n')).includes('held 1'));
     assert.equal((await runCli(['plugins', 'enable', 'sink_file', ...ctl])).code, 0);

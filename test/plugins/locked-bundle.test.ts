@@ -19,7 +19,7 @@ const dflt = bundle({ profile: 'default', outfile: join(dir, 'logloom-default.mj
  */
 async function bundleWithAllHosts(profile: string) {
   const root = tempDir('logloom-tree-');
-  for (const d of ['agent', 'static-plugins', 'locales', 'toolchain', 'package.json']) cpSync(join(ROOT, d), join(root, d), { recursive: true });
+  for (const d of ['agent', 'static-plugins', 'locales', 'toolchain', 'python', 'package.json']) cpSync(join(ROOT, d), join(root, d), { recursive: true });
   symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'));
   for (const k of DYNAMIC_HOSTS) {
     const f = join(root, 'agent/plugins/hosts', `${k}.ts`);
@@ -54,7 +54,9 @@ test('the locked bundle contains no dynamic plugin host code; the default bundle
   }
   assert.match(text, /^\/\/ agent\/plugins\/hosts\/static\.ts$/m);
   assert.match(text, /var LOCKED = true;/);
-  assert.doesNotMatch(text, /\bdlopen\b|child_process.*python|spawn\(.*python/);
+  // Nor what only the dynamic hosts use: the process protocol, resource limits, the C host program.
+  assert.deepEqual(l.inputs.filter((p) => /^agent\/plugins\/(protocol|limits)\//.test(p)), []);
+  assert.ok(!l.assets.some((a) => a.endsWith('logloom-plugin-host')), 'the C plugin host program is embedded in the locked bundle');
   for (const k of presentHosts()) assert.ok(d.inputs.includes(`agent/plugins/hosts/${k}.ts`), `${k} host missing from the default bundle`);
   // Only the profile's static plugins are in it.
   const lockedPlugins = readProfile('locked').plugins;

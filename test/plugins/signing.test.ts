@@ -4,6 +4,8 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, tempDir } from '../helpers/agent.ts';
 import { startHarness } from './harness.ts';
+import { createPrivateKey } from 'node:crypto';
+import { generateKeys, sha256File, signHash, writeSignature } from '../../agent/plugins/signing.ts';
 
 function pluginDir(dir: string): string {
   const p = join(dir, 'filter_sig');
@@ -56,8 +58,14 @@ test('signing round trip: keygen, sign, verify; a tampered byte and a wrong key 
 test('require_signature refuses unsigned, modified and wrongly signed plugins before loading them; list shows the state', async () => {
   const dir = tempDir();
   const keys = join(dir, 'k');
-  await runCli(['keygen', '--out', keys]);
-  await runCli(['keygen', '--out', join(dir, 'other')]);
+  // Set-up in process (the CLI round trip is the test above): two key pairs, signed manifests.
+  const key = generateKeys();
+  const other = generateKeys();
+  writeFileSync(`${keys}.pub`, key.publicPem);
+  const sign = (p: string, name: string, priv: string) => {
+    const hash = sha256File(join(p, `${name}.py`));
+    writeSignature(join(p, 'plugin.yaml'), hash, signHash(hash, createPrivateKey(priv)));
+  };
   const mk = (name: string) => {
     const p = join(dir, 'plugins', name);
     mkdirSync(p, { recursive: true });
@@ -69,10 +77,10 @@ test('require_signature refuses unsigned, modified and wrongly signed plugins be
   const modified = mk('filter_modified');
   const wrongKey = mk('filter_wrongkey');
   const good = mk('filter_good');
-  assert.equal((await runCli(['plugins', 'sign', modified, '--key', `${keys}.key`])).code, 0);
+  sign(modified, 'filter_modified', key.privatePem);
   writeFileSync(join(modified, 'filter_modified.py'), 'x = 2\n');
-  assert.equal((await runCli(['plugins', 'sign', wrongKey, '--key', join(dir, 'other.key')])).code, 0);
-  assert.equal((await runCli(['plugins', 'sign', good, '--key', `${keys}.key`])).code, 0);
+  sign(wrongKey, 'filter_wrongkey', other.privatePem);
+  sign(good, 'filter_good', key.privatePem);
 
   const h = await startHarness({
     statics: [], dirs: [join(dir, 'plugins')],

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { readProfile, renderHostsTable, renderStaticTable, staleFiles, presentHosts, ROOT, ProfileError } from '../../toolchain/gen-static-table.ts';
@@ -22,13 +22,15 @@ test('a profile change makes the committed table stale, and the --check command 
   const root = tempDir();
   cpSync(join(ROOT, 'static-plugins'), join(root, 'static-plugins'), { recursive: true });
   mkdirSync(join(root, 'agent/plugins/hosts'), { recursive: true });
-  cpSync(join(ROOT, 'agent/plugins/hosts/index.ts'), join(root, 'agent/plugins/hosts/index.ts'));
+  for (const f of ['index.ts', ...presentHosts().map((k) => `${k}.ts`)]) cpSync(join(ROOT, 'agent/plugins/hosts', f), join(root, 'agent/plugins/hosts', f));
   const p = readProfile('default', root);
   assert.deepEqual(staleFiles(p, root), []);
   writeFileSync(join(root, 'static-plugins/profiles/default.yaml'), `locked: false\nplugins: [${p.plugins.filter((n) => n !== 'filter_grep').join(', ')}]\n`);
   assert.deepEqual(staleFiles(readProfile('default', root), root), ['static-plugins/table.generated.ts']);
-  // A host module appearing in the tree makes the hosts table stale too.
-  writeFileSync(join(root, 'agent/plugins/hosts/socket.ts'), 'export const hostFactory = null;\n');
+  // A host module appearing in (or leaving) the tree makes the hosts table stale too.
+  const socketHost = join(root, 'agent/plugins/hosts/socket.ts');
+  if (presentHosts().includes('socket')) rmSync(socketHost);
+  else writeFileSync(socketHost, 'export const hostFactory = null;\n');
   writeFileSync(join(root, 'static-plugins/profiles/default.yaml'), `locked: false\nplugins: [${p.plugins.join(', ')}]\n`);
   assert.deepEqual(staleFiles(readProfile('default', root), root), ['agent/plugins/hosts/index.ts']);
   const check = spawnSync(process.execPath, [join(ROOT, 'toolchain/gen-static-table.ts'), '--check'], { encoding: 'utf8' });

@@ -25,6 +25,8 @@ interface OpenNode {
   dir: string;
   state: PersistedState;
   fh?: FileHandle;
+  /** The data file fh refers to (ahead of state.file while a rotating append is uncommitted). */
+  fhFile?: string;
   /** Unsynced writes are pending (fsync: interval). */
   dirty: boolean;
 }
@@ -116,51 +118,81 @@ export class NdjsonStore implements Store {
     return { seq: state.seq, entries: state.entries, bytes: state.bytes };
   }
 
-  /** The file the next write goes to: rotated at the UTC day and before max_file_bytes. */
-  private async target(n: OpenNode, incoming: number): Promise<void> {
-    const today = day(this.now());
-    const cur = DATA_FILE.exec(n.state.file);
-    const fits = n.state.offset === 0 || n.state.offset + incoming <= this.cfg.max_file_bytes;
-    if (cur && cur[1] === today && fits) {
-      n.fh ??= await open(join(n.dir, n.state.file), 'r+');
-      return;
-    }
+  /** Opens (creating when new) the data file `file` of the node for positional writes. */
+  private async use(n: OpenNode, file: string): Promise<void> {
+    if (n.fh && n.fhFile === file) return;
     await this.closeFile(n);
+    n.fh = await open(join(n.dir, file), file === n.state.file ? 'r+' : 'w+');
+    n.fhFile = file;
+    if (file !== n.state.file && this.cfg.fsync === 'always') await syncDir(n.dir);
+  }
+
+  /** The name of the file after `file` (next index the same day, else index 1 of today). */
+  private next(file: string, today: string): string {
+    const cur = DATA_FILE.exec(file);
     const index = cur && cur[1] === today ? Number(cur[2]) + 1 : 1;
-    n.state.file = `${today}-${String(index).padStart(4, '0')}.ndjson`;
-    n.state.offset = 0;
-    n.fh = await open(join(n.dir, n.state.file), 'w+');
-    if (this.cfg.fsync === 'always') await syncDir(n.dir);
+    return `${today}-${String(index).padStart(4, '0')}.ndjson`;
   }
 
   async append(node: string, batches: readonly StoredBatch[]): Promise<NodeState> {
     const n = await this.node(node);
-    const data = encodeStored(batches.flatMap((b) => b.entries));
-    const entries = batches.reduce((a, b) => a + b.entries.length, 0);
     const last = batches[batches.length - 1];
     if (!last) return this.state(node);
-    try {
-      await this.target(n, data.length);
+    const today = day(this.now());
+    let file = n.state.file;
+    let offset = n.state.offset;
+    let entries = 0;
+    let bytes = 0;
+    let chunk: Buffer[] = [];
+    let chunkLen = 0;
+    const write = async () => {
+      if (chunkLen === 0) return;
+      await this.use(n, file);
+      const data = chunk.length === 1 ? chunk[0]! : Buffer.concat(chunk, chunkLen);
       let written = 0;
       while (written < data.length) {
-        const { bytesWritten } = await n.fh!.write(data, written, data.length - written, n.state.offset + written);
+        const { bytesWritten } = await n.fh!.write(data, written, data.length - written, offset + written);
         written += bytesWritten;
       }
+      n.dirty = true;
       this.writes++;
+      offset += chunkLen;
+      chunk = [];
+      chunkLen = 0;
+    };
+    try {
+      // Rotation happens between batches, so a file never ends inside a batch.
+      for (const b of batches) {
+        const data = encodeStored(b.entries);
+        entries += b.entries.length;
+        bytes += data.length;
+        const size = offset + chunkLen;
+        if (file === '' || DATA_FILE.exec(file)![1] !== today || (size > 0 && size + data.length > this.cfg.max_file_bytes)) {
+          await write();
+          file = this.next(file, today);
+          offset = 0;
+        }
+        chunk.push(data);
+        chunkLen += data.length;
+      }
+      await write();
       if (this.cfg.fsync === 'always') {
         await n.fh!.datasync();
+        n.dirty = false;
         this.fsyncs++;
-      } else n.dirty = true;
+      }
     } catch (e) {
-      // Keep the committed prefix, drop the partial write; the agent retries the batch.
+      // Forget the in-memory node: the next call recovers it from disk, cutting this partial write.
       await this.closeFile(n).catch(() => {});
-      await truncate(join(n.dir, n.state.file), n.state.offset).catch(() => {});
-      throw new StorageError(node, `writing ${n.state.file}: ${(e as Error).message}`, { cause: e });
+      this.nodes.delete(node);
+      throw new StorageError(node, `writing ${file}: ${(e as Error).message}`, { cause: e });
     }
-    const next: PersistedState = { ...n.state, seq: last.seq, offset: n.state.offset + data.length, entries: n.state.entries + entries, bytes: n.state.bytes + data.length };
+    const next: PersistedState = { seq: last.seq, file, offset, entries: n.state.entries + entries, bytes: n.state.bytes + bytes };
     try {
       await writeAtomic(join(n.dir, 'state.json'), JSON.stringify(next) + '\n', this.cfg.fsync === 'always');
     } catch (e) {
+      await this.closeFile(n).catch(() => {});
+      this.nodes.delete(node);
       throw new StorageError(node, `committing state.json: ${(e as Error).message}`, { cause: e });
     }
     n.state = next;
@@ -170,6 +202,7 @@ export class NdjsonStore implements Store {
   private async closeFile(n: OpenNode): Promise<void> {
     const fh = n.fh;
     n.fh = undefined;
+    n.fhFile = undefined;
     if (!fh) return;
     if (n.dirty) await fh.datasync().catch(() => {});
     n.dirty = false;

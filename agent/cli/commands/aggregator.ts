@@ -30,8 +30,8 @@ const USAGE = `logloom aggregator [-c FILE]
 Without a subcommand: runs the aggregator (the aggregator: section of the configuration).
 SIGTERM/SIGINT: finish the batches being stored, tell agents SHUTTING_DOWN, exit; SIGHUP: re-read the tokens file.
 
-token NODE: creates (or replaces) NODE's entry in the tokens file (aggregator.auth.tokens_file,
-or --tokens) and prints the new token once on stdout; put it in the gateway's token file.
+token NODE: creates (or replaces) NODE's entry in the tokens file (--tokens, else aggregator.auth.tokens_file,
+default /etc/logloom/aggregator-tokens) and prints the new token once on stdout; put it in the gateway's token file.
 --token VALUE sets a chosen token instead of a random one.`;
 
 export const aggregator: Command = {
@@ -50,7 +50,6 @@ export const aggregator: Command = {
     if (positionals.length !== 2) throw new UsageError('token needs exactly one NODE');
     if (values.hash !== 'scrypt' && values.hash !== 'sha256') throw new UsageError(`--hash must be scrypt or sha256, got '${values.hash}'`);
     const file = values.tokens ?? loadConfig(values.config).config.aggregator.auth.tokens_file;
-    if (!file) throw new UsageError('no tokens file: set aggregator.auth.tokens_file in the configuration or pass --tokens FILE');
     const token = values.token ?? generateToken();
     writeTokenLine(file, positionals[1]!, await hashToken(token, values.hash));
     process.stderr.write(`node ${positionals[1]} added to ${file}\n`);

@@ -9,5 +9,6 @@ import { demo } from './demo.ts';
 import { plugins } from './plugins.ts';
 import { keygen } from './keygen.ts';
 import { aggregator } from './aggregator.ts';
+import { spool } from './spool.ts';
 
-export const COMMANDS: Command[] = [run, checkConfig, status, send, lang, demo, plugins, keygen, aggregator];
+export const COMMANDS: Command[] = [run, checkConfig, status, send, lang, demo, plugins, keygen, aggregator, spool];

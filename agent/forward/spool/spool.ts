@@ -110,6 +110,8 @@ export class Spool extends EventEmitter {
   /** Batches dropped while on the wire: counted only if the aggregator turns out not to hold them. */
   private limbo = new Map<number, number>();
   private io: Promise<unknown> = Promise.resolve();
+  private ackChain: Promise<unknown> = Promise.resolve();
+  private pointerChain: Promise<unknown> = Promise.resolve();
   private online = false;
   private closed = false;
   private pointerDirty = false;
@@ -229,7 +231,7 @@ export class Spool extends EventEmitter {
 
   private queuedEntries(): number {
     let n = 0;
-    for (let i = this.head; i < this.queue.length; i++) n += this.queue[i]!.count;
+    for (let i = this.head; i < this.queue.length; i++) if (this.queue[i]!.state === 'queued') n += this.queue[i]!.count;
     return n;
   }
 
@@ -354,6 +356,8 @@ export class Spool extends EventEmitter {
       if (this.closed) return true; // On the way out nothing is dropped: overshoot the bound once.
       if (this.opts.when_full === 'drop_newest') return false;
       if (this.opts.when_full === 'block') {
+        await this.retireCurrentIfDead();
+        if (this.diskBytes + bytes <= this.opts.max_bytes) break;
         await this.waitForSpace();
         continue;
       }
@@ -509,7 +513,10 @@ export class Spool extends EventEmitter {
     this.compact();
     this.pointerDirty = true;
     // Mode memory with nothing on disk writes no pointer per ACK (flash wear); close() writes it.
-    if (this.segments.size > 0) void this.serial(() => this.afterAck()).catch((e) => this.opts.log.error(`spool: ${(e as Error).message}`));
+    // Not behind the write chain: a writer blocked on a full spool waits for exactly this cleanup.
+    if (this.segments.size > 0) {
+      this.ackChain = this.ackChain.then(() => this.afterAck()).catch((e) => this.opts.log.error(`spool: ${(e as Error).message}`));
+    }
   }
 
   /**
@@ -538,22 +545,39 @@ export class Spool extends EventEmitter {
     }
   }
 
+  /** Persists the pointer, then deletes sealed segments with nothing left to send; wakes a blocked writer. */
   private async afterAck(): Promise<void> {
-    if (this.pointerDirty && this.opts.fsync !== 'interval') await this.persistPointer(this.opts.fsync === 'always' || this.opts.fsync === 'batch');
+    if (this.pointerDirty && this.opts.fsync !== 'interval') await this.persistPointer(true);
     for (const seg of [...this.segments.values()]) {
-      if (seg.live > 0 || seg.size === 0) continue;
+      if (seg.live > 0 || seg === this.current) continue;
       if (this.pointerDirty) await this.persistPointer(this.opts.fsync !== 'interval');
       await this.removeSegment(seg);
     }
+    this.wakeSpace();
+  }
+
+  /** In the write chain: the current segment holds only acknowledged records; delete it. */
+  private async retireCurrentIfDead(): Promise<void> {
+    const seg = this.current;
+    if (!seg || seg.live > 0 || seg.size === 0) return;
+    seg.sealed = true;
+    this.current = undefined;
+    if (this.pointerDirty) await this.persistPointer(this.opts.fsync !== 'interval');
+    await this.removeSegment(seg);
   }
 
   private pointer(): AckPointer {
     return { ackedSeq: this.ackedSeq, reservedSeq: this.reservedSeq, positions: [...this.ackedPositions.values()] };
   }
 
-  private async persistPointer(sync: boolean): Promise<void> {
-    this.pointerDirty = false;
-    await writeAckPointer(this.opts.dir, this.pointer(), sync);
+  /** One pointer write at a time (the write chain and the ACK chain both write it). */
+  private persistPointer(sync: boolean): Promise<void> {
+    const p = this.pointerChain.then(() => {
+      this.pointerDirty = false;
+      return writeAckPointer(this.opts.dir, this.pointer(), sync);
+    });
+    this.pointerChain = p.catch(() => {});
+    return p;
   }
 
   /**
@@ -565,6 +589,7 @@ export class Spool extends EventEmitter {
     this.closed = true;
     clearInterval(this.syncTimer);
     this.wakeSpace();
+    await this.ackChain;
     await this.serial(async () => {
       await this.spillMemory();
       for (const s of [...this.unsynced]) await this.syncSegment(s);
@@ -584,7 +609,7 @@ export class Spool extends EventEmitter {
 
   status(): SpoolStats {
     return {
-      mode: this.opts.mode, queued_batches: this.length, queued_entries: this.queuedEntries(), memory_bytes: this.memoryBytes,
+      mode: this.opts.mode, queued_batches: this.queue.slice(this.head).filter((b) => b.state === 'queued').length, queued_entries: this.queuedEntries(), memory_bytes: this.memoryBytes,
       disk_bytes: this.diskBytes, segments: this.segments.size, acked_seq: this.ackedSeq, next_seq: this.nextSeq, ...this.stats,
     };
   }

@@ -4,6 +4,7 @@
  * downstream, so a restart neither repeats nor skips lines (docs/guarantees.md).
  */
 import { glob, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { s, type Infer } from '../../config/schema.ts';
 import { recoveredPosition } from '../../pipeline/checkpoint.ts';
@@ -16,7 +17,7 @@ export const schema = inputSchema('Tails files: follows rotation (mv + recreate 
   path: s.string({ doc: 'File to follow, or a glob (`*`, `?`, `[…]`, `**`) matching several; a glob that also matches rotated names (app.log*) lets a restart finish a file rotated while the agent was down.', minLength: 1 }),
   read_from: s.enum(['beginning', 'end'] as const, {
     default: 'beginning',
-    doc: 'Where to start in a file found at start-up that has no committed position. Files appearing later (rotation, new matches) are always read from the beginning.',
+    doc: 'Where to start in the files found at the very first start (no committed positions yet). Files appearing later, also while the agent was down, are read from the beginning.',
   }),
   poll_interval: s.duration({ min: 10, max: 60_000, default: 250, doc: 'How often files at their end are checked for growth, rotation and new matches.' }),
   rotate_wait: s.duration({ min: 0, max: 3_600_000, default: 5000, doc: 'How long a file rotated away (no longer at the path) is still followed for late writes before it is closed.' }),
@@ -38,6 +39,7 @@ export function create(config: FileInputConfig, ctx: InputContext): Input {
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
   let startup = true;
+  let firstRun = true;
   let rotations = 0;
   let errors = 0;
   let lastError = '';
@@ -59,7 +61,8 @@ export function create(config: FileInputConfig, ctx: InputContext): Input {
     }
     const spooled = rec && own === undefined ? undefined : recoveredPosition(ctx.name, key);
     let start = Math.max(own ?? -1, spooled ?? -1);
-    if (start < 0) start = startup && config.read_from === 'end' ? size : 0;
+    // read_from applies to the very first run only: a file that appeared while the agent was down is new data.
+    if (start < 0) start = startup && firstRun && config.read_from === 'end' ? size : 0;
     if (start > size) {
       ctx.log.warn(`file ${key} is shorter (${size}) than its committed position (${start}); reading it from the start`);
       start = 0;
@@ -77,14 +80,19 @@ export function create(config: FileInputConfig, ctx: InputContext): Input {
   /** Finds new files and rotations; closes rotated-away files that are done. */
   async function scan(): Promise<void> {
     const seen = new Set<string>();
+    const found: { path: string; st: Stats }[] = [];
     for (const path of await matches()) {
-      let st;
       try {
-        st = await stat(path);
+        const st = await stat(path);
+        if (st.isFile()) found.push({ path, st });
       } catch {
-        continue;
+        // Gone between glob and stat.
       }
-      if (!st.isFile()) continue;
+    }
+    // Older files first (known ones, then by modification time), so a file rotated away is read before its successor.
+    const known = (st: Stats) => (store.get(fileKey(st)) ? 0 : 1);
+    found.sort((a, b) => known(a.st) - known(b.st) || a.st.mtimeMs - b.st.mtimeMs || a.path.localeCompare(b.path));
+    for (const { path, st } of found) {
       const key = fileKey(st);
       seen.add(key);
       const t = tailers.find((x) => x.key === key);
@@ -163,7 +171,7 @@ export function create(config: FileInputConfig, ctx: InputContext): Input {
 
   return {
     async start() {
-      store.load((m) => ctx.log.warn(m));
+      firstRun = !store.load((m) => ctx.log.warn(m));
       await scan();
       if (tailers.length === 0) ctx.log.info(`no file matches ${config.path} yet; waiting for one`);
       loop = run();

@@ -36,13 +36,13 @@ export class OffsetStore {
     this.fsync = fsync;
   }
 
-  /** Loads committed positions; a damaged file is reported and ignored (start as if new). */
-  load(warn: (m: string) => void): void {
+  /** Loads committed positions; a damaged file is reported and ignored (start as if new). True when a file existed. */
+  load(warn: (m: string) => void): boolean {
     let text: string;
     try {
       text = readFileSync(this.path, 'utf8');
     } catch {
-      return;
+      return false;
     }
     try {
       const o = JSON.parse(text) as { files?: Record<string, FileRecord> };
@@ -52,7 +52,7 @@ export class OffsetStore {
     } catch (e) {
       warn(`${this.path}: ${(e as Error).message}; starting without committed positions`);
     }
-    process.on('exit', this.onExit);
+    return true;
   }
 
   get(key: string): FileRecord | undefined {

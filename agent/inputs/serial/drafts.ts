@@ -5,11 +5,21 @@ import type { BootBanner, ConsoleLine, OopsGroup } from './oops.ts';
 
 type Fields = Record<string, string | number | boolean>;
 
+/** A framed, decoded console line with what the input learnt about it. */
+export interface SerialLine extends ConsoleLine {
+  /** Level/module/times read from the text; undefined when `parse` is off. */
+  readonly parsed: ParsedLine | undefined;
+  readonly end: LineEnd;
+  /** Bytes that were not valid in the port's encoding were replaced. */
+  readonly invalid: boolean;
+}
+
 /** Monotonic ms rounded to µs: enough to order lines from several ports, short in JSON. */
 const mono = (ms: number) => Math.round(ms * 1000) / 1000;
 
 /** A routine console line. Module and level come from the text when it carries them. */
-export function lineDraft(line: ConsoleLine, parsed: ParsedLine | undefined, end: LineEnd, invalid: boolean, source: string): EntryDraft {
+export function lineDraft(line: SerialLine, source: string): EntryDraft {
+  const { parsed, end, invalid } = line;
   const fields: Fields = { mono_ms: mono(line.monoMs) };
   const draft: EntryDraft = { message: parsed ? parsed.message : line.text, source, receivedAt: line.wallMs, fields };
   if (parsed) {

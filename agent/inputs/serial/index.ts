@@ -9,16 +9,14 @@ import type { Input, InputContext, InputStatus } from '../input.ts';
 import type { EntryDraft } from '../../entry/build.ts';
 import { LineFramer, separatorBytes, type FramedLine } from './framing.ts';
 import { parseConsoleLine, stripAnsi } from './parse.ts';
-import { OopsGrouper, type ConsoleLine } from './oops.ts';
+import { OopsGrouper } from './oops.ts';
 import { SerialLink } from './port.ts';
 import { RawCapture } from './raw-capture.ts';
-import { bootDraft, lineDraft, oopsDraft } from './drafts.ts';
+import { bootDraft, lineDraft, oopsDraft, type SerialLine } from './drafts.ts';
 import type { SerialInputConfig } from './schema.ts';
 
 export { schema } from './schema.ts';
 export type { SerialInputConfig } from './schema.ts';
-
-const KERNEL_PREFIX = /^(?:<\d{1,3}>)?(?:\[\s*\d{1,10}\.\d{1,9}\]\s?)?/;
 
 export function create(config: SerialInputConfig, ctx: InputContext): Input {
   return new SerialInput(config, ctx);
@@ -30,17 +28,13 @@ export class SerialInput implements Input {
   private readonly source: string;
   private readonly link: SerialLink;
   private readonly framer: LineFramer;
-  private readonly grouper: OopsGrouper;
+  private readonly grouper: OopsGrouper<SerialLine>;
   private readonly raw: RawCapture | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private oopsTimer: NodeJS.Timeout | undefined;
   private waitingForDrain = false;
   private stopped = false;
   private counts = { bytes: 0, lines: 0, cut_lines: 0, invalid_lines: 0, partial_lines: 0, oops_groups: 0, boots: 0 };
-  /** End reason of the line being handed to the grouper (lines of a group keep theirs implicitly). */
-  private currentEnd: FramedLine['end'] = 'separator';
-  private currentInvalid = false;
-  private currentParsed: ReturnType<typeof parseConsoleLine> | undefined;
 
   constructor(config: SerialInputConfig, ctx: InputContext) {
     this.config = config;
@@ -50,10 +44,10 @@ export class SerialInput implements Input {
       { separator: separatorBytes(config.separator, config.encoding), maxLineBytes: config.max_line_bytes, utf8: config.encoding === 'utf-8' },
       (line) => this.onLine(line),
     );
-    this.grouper = new OopsGrouper(
+    this.grouper = new OopsGrouper<SerialLine>(
       { group: config.group_oops, detectBoot: config.detect_boot, maxLines: config.oops_max_lines },
       {
-        line: (l) => this.emit(lineDraft(l, this.currentParsed, this.currentEnd, this.currentInvalid, this.source)),
+        line: (l) => this.emit(lineDraft(l, this.source)),
         group: (g) => {
           this.counts.oops_groups++;
           this.emit(oopsDraft(g, this.source), true);
@@ -123,19 +117,19 @@ export class SerialInput implements Input {
     if (invalid) c.invalid_lines++;
     if (line.end === 'max_bytes') c.cut_lines++;
     else if (line.end !== 'separator') c.partial_lines++;
+    // Parsed even with `parse` off: oops and boot markers are matched after the kernel prefix.
     const parsed = parseConsoleLine(text);
     const plain = stripAnsi(text);
-    const consoleLine: ConsoleLine = {
+    this.grouper.feed({
       text: plain,
-      body: parsed.format === 'kernel' ? parsed.message : plain.replace(KERNEL_PREFIX, ''),
+      body: parsed.format === 'kernel' ? parsed.message : plain,
       wallMs: line.wallMs,
       monoMs: line.monoMs,
       kernelTime: parsed.kernelTime,
-    };
-    this.currentParsed = this.config.parse ? parsed : undefined;
-    this.currentEnd = line.end;
-    this.currentInvalid = invalid;
-    this.grouper.feed(consoleLine);
+      parsed: this.config.parse ? parsed : undefined,
+      end: line.end,
+      invalid,
+    });
     this.armOopsTimer();
   }
 

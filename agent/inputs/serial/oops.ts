@@ -19,15 +19,15 @@ export interface ConsoleLine {
 export type OopsKind = 'oops' | 'panic' | 'bug' | 'call_trace';
 export type GroupEnd = 'end_marker' | 'idle' | 'max_lines' | 'reboot' | 'close';
 
-export interface OopsGroup {
+export interface OopsGroup<L extends ConsoleLine = ConsoleLine> {
   readonly kind: OopsKind;
-  readonly lines: readonly ConsoleLine[];
+  readonly lines: readonly L[];
   readonly endedBy: GroupEnd;
 }
 
-export interface BootBanner {
+export interface BootBanner<L extends ConsoleLine = ConsoleLine> {
   readonly stage: 'kernel' | 'bootloader';
-  readonly line: ConsoleLine;
+  readonly line: L;
 }
 
 /** First lines of an oops, panic or BUG (x86 and ARM wordings). */
@@ -61,18 +61,19 @@ export interface OopsGrouperOptions {
   maxLines: number;
 }
 
-export interface OopsGrouperEvents {
-  line(line: ConsoleLine): void;
-  group(group: OopsGroup): void;
-  boot(banner: BootBanner): void;
+/** What comes out, in order; L is the caller's line type (it may carry more than ConsoleLine). */
+export interface OopsGrouperEvents<L extends ConsoleLine> {
+  line(line: L): void;
+  group(group: OopsGroup<L>): void;
+  boot(banner: BootBanner<L>): void;
 }
 
-export class OopsGrouper {
+export class OopsGrouper<L extends ConsoleLine = ConsoleLine> {
   private readonly opts: OopsGrouperOptions;
-  private readonly out: OopsGrouperEvents;
-  private current: { kind: OopsKind; lines: ConsoleLine[] } | undefined;
+  private readonly out: OopsGrouperEvents<L>;
+  private current: { kind: OopsKind; lines: L[] } | undefined;
 
-  constructor(opts: OopsGrouperOptions, out: OopsGrouperEvents) {
+  constructor(opts: OopsGrouperOptions, out: OopsGrouperEvents<L>) {
     this.opts = opts;
     this.out = out;
   }
@@ -82,7 +83,7 @@ export class OopsGrouper {
     return this.current !== undefined;
   }
 
-  feed(line: ConsoleLine): void {
+  feed(line: L): void {
     const body = line.body;
     // Cheap first-character test: markers start with K, O, I, U, B, C, L, -.
     const c = body.charCodeAt(0);

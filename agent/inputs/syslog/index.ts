@@ -12,14 +12,14 @@ import { InputStartError } from '../errors.ts';
 import { parseSyslog } from './parse.ts';
 import { draftFromSyslog } from './message.ts';
 
-export const schema = inputSchema('Syslog receiver: RFC 3164 and RFC 5424 over UDP and TCP (octet-counted or newline framing, RFC 6587).', {
-  listen: s.array(s.string({ doc: '', pattern: /^(?:udp|tcp):(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}$/, patternDoc: 'udp:host:port or tcp:host:port, e.g. udp:0.0.0.0:514' }), {
+export const schema = inputSchema('Syslog receiver: RFC 3164 and RFC 5424 over UDP, TCP and TLS (octet-counted or newline framing, RFC 6587).', {
+  listen: s.array(s.string({ doc: '', pattern: /^(?:udp|tcp|tls):(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}$/, patternDoc: 'udp:host:port, tcp:host:port or tls:host:port, e.g. udp:0.0.0.0:514' }), {
     default: ['udp:0.0.0.0:514'],
-    doc: 'Listeners, each udp:host:port or tcp:host:port (IPv6 as [::]:514); port 0 picks a free port (shown by `logloom status`).',
+    doc: 'Listeners, each udp:host:port, tcp:host:port or tls:host:port (RFC 5425, needs the tls block; IPv6 as [::]:514); port 0 picks a free port (shown by `logloom status`).',
   }),
   max_message_bytes: s.size({ min: 480, max: 16 * 1024 * 1024, default: 64 * 1024, doc: 'Longest message kept; the rest of a longer one is discarded and the entry marked truncated.' }),
-  max_connections: s.int({ min: 1, max: 65536, default: 256, doc: 'Concurrent TCP clients (over all tcp listeners); more are refused and counted.' }),
-  tls: tlsSchema,
+  max_connections: s.int({ min: 1, max: 65536, default: 256, doc: 'Concurrent TCP and TLS clients (over all of this input\'s listeners); more are refused and counted.' }),
+  tls: { ...tlsSchema, doc: 'Certificate and key for the tls: listeners (node:tls); required when there is one.' },
 });
 export type SyslogInputConfig = Infer<typeof schema> & { type: 'syslog' };
 
@@ -28,8 +28,13 @@ function malformedDraft(text: string, cut: boolean, source: string, receivedAt: 
   return { message: text, source, receivedAt, truncated: cut || undefined };
 }
 
+/**
+ * One input, several listeners. Each message (a datagram, or a frame of a TCP/TLS stream) becomes
+ * one entry; TCP/TLS connections are paused under backpressure, UDP datagrams are dropped and
+ * counted while the buffer is full (they cannot be paused).
+ */
 export function create(config: SyslogInputConfig, ctx: InputContext): Input {
-  const servers: StreamServer[] = [];
+  const servers: { server: StreamServer; proto: 'tcp' | 'tls' }[] = [];
   const udp: { sock: UdpSocket; addr: ListenAddress }[] = [];
   let datagrams = 0;
   let udpBytes = 0;
@@ -58,14 +63,14 @@ export function create(config: SyslogInputConfig, ctx: InputContext): Input {
     return draft;
   }
 
-  function startTcp(addr: ListenAddress): StreamServer {
+  function startTcp(addr: ListenAddress, proto: 'tcp' | 'tls'): StreamServer {
     const server = new StreamServer({
       listen: addr,
       maxConnections: config.max_connections,
-      tls: config.tls,
+      tls: proto === 'tls' ? config.tls : undefined,
       activeConnections: () => tcpConnections(),
       onConnection(sock, peer) {
-        const source = `syslog:${config.tls ? 'tls' : 'tcp'}:${peer.replace(/:\d+$/, '')}`;
+        const source = `syslog:${proto}:${peer.replace(/:\d+$/, '')}`;
         let firstByteAt = Date.now();
         const framer = new SyslogFramer(config.max_message_bytes, (msg, cut) => {
           const draft = toDraft(msg, cut, source, firstByteAt);
@@ -78,7 +83,7 @@ export function create(config: SyslogInputConfig, ctx: InputContext): Input {
         sock.on('end', () => framer.end());
       },
     });
-    servers.push(server);
+    servers.push({ server, proto });
     return server;
   }
 
@@ -99,7 +104,6 @@ export function create(config: SyslogInputConfig, ctx: InputContext): Input {
         void ctx.drained().then(() => (udpPaused = false));
       }
     });
-    sock.on('error', (e) => ctx.log.warn(`udp ${formatHostPort(addr)}: ${e.message}`));
     await new Promise<void>((resolve, reject) => {
       sock.once('error', reject);
       sock.bind(addr.port, addr.host, () => {
@@ -107,10 +111,11 @@ export function create(config: SyslogInputConfig, ctx: InputContext): Input {
         resolve();
       });
     });
+    sock.on('error', (e) => ctx.log.warn(`udp ${formatHostPort(addr)}: ${e.message}`));
     udp.push({ sock, addr });
   }
 
-  const tcpConnections = () => servers.reduce((n, s) => n + s.sockets.size, 0);
+  const tcpConnections = () => servers.reduce((n, s) => n + s.server.sockets.size, 0);
 
   const input: Input = {
     async start() {
@@ -119,26 +124,29 @@ export function create(config: SyslogInputConfig, ctx: InputContext): Input {
         try {
           const addr = parseHostPort(item.slice(4));
           if (proto === 'udp') await startUdp(addr);
-          else await startTcp(addr).start();
+          else if (proto === 'tls' && !config.tls) throw new Error('a tls: listener needs the tls block (cert, key)');
+          else await startTcp(addr, proto as 'tcp' | 'tls').start();
         } catch (e) {
           await input.stop();
           throw new InputStartError(ctx.name, `cannot listen on ${item}`, e);
         }
       }
+      if (config.tls && !config.listen.some((l) => l.startsWith('tls:'))) ctx.log.warn('the tls block is unused: no tls:host:port in listen');
       ctx.log.info(`listening on ${listening().join(' ')}`);
     },
     async stop() {
-      for (const u of udp) await new Promise<void>((resolve) => u.sock.close(() => resolve()));
-      await Promise.all(servers.map((sv) => sv.stop()));
+      for (const u of udp.splice(0)) await new Promise<void>((resolve) => u.sock.close(() => resolve()));
+      await Promise.all(servers.splice(0).map((sv) => sv.server.stop()));
     },
     status: () => ({
       listening: listening().join(' '),
       messages: received,
       datagrams,
       connections: tcpConnections(),
-      accepted: servers.reduce((n, sv) => n + sv.accepted, 0),
-      refused: servers.reduce((n, sv) => n + sv.refused, 0),
-      bytes: udpBytes + servers.reduce((n, sv) => n + sv.bytes, 0),
+      accepted: servers.reduce((n, sv) => n + sv.server.accepted, 0),
+      refused: servers.reduce((n, sv) => n + sv.server.refused, 0),
+      bytes: udpBytes + servers.reduce((n, sv) => n + sv.server.bytes, 0),
+      tls_errors: servers.reduce((n, sv) => n + sv.server.tlsErrors, 0),
       parse_errors: parseErrors,
       truncated,
       udp_dropped: udpDropped,
@@ -152,7 +160,7 @@ export function create(config: SyslogInputConfig, ctx: InputContext): Input {
       const a = u.sock.address();
       out.push(`udp:${formatHostPort({ host: a.address, port: a.port })}`);
     }
-    for (const sv of servers) out.push(`${config.tls ? 'tls' : 'tcp'}:${sv.address()}`);
+    for (const sv of servers) out.push(`${sv.proto}:${sv.server.address()}`);
     return out;
   }
 }

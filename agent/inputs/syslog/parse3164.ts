@@ -11,7 +11,8 @@ import { parseTimestamp5424 } from './parse5424.ts';
  * timestamp (rsyslog's "high precision" BSD format).
  */
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const BSD_TIME = /^([A-Z][a-z]{2}) ([ \d]\d) (\d{2}):(\d{2}):(\d{2})(?: |$)/;
+// `Oct 11 22:14:15`, `Feb  5 …` (RFC) and, seen in the wild, `Feb 5 …` and fractions `22:14:15.123`.
+const BSD_TIME = /^([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(?: |$)/;
 const TAG = /^([^\s\[\]:]{1,48})(?:\[([^\]\s]{1,128})\])?:(?: |$)/;
 
 /**
@@ -19,10 +20,10 @@ const TAG = /^([^\s\[\]:]{1,48})(?:\[([^\]\s]{1,128})\])?:(?: |$)/;
  * gateway's. The year is the current one, or the previous one when that would put the message
  * more than a week in the future (a December message read in January).
  */
-function bsdDate(mon: number, day: number, h: number, mi: number, s: number, now: Date): Date | undefined {
+function bsdDate(mon: number, day: number, h: number, mi: number, s: number, ms: number, now: Date): Date | undefined {
   if (day < 1 || day > 31 || h > 23 || mi > 59 || s > 60) return undefined;
-  let d = new Date(now.getFullYear(), mon, day, h, mi, s);
-  if (d.getTime() - now.getTime() > 7 * 86_400_000) d = new Date(now.getFullYear() - 1, mon, day, h, mi, s);
+  let d = new Date(now.getFullYear(), mon, day, h, mi, s, ms);
+  if (d.getTime() - now.getTime() > 7 * 86_400_000) d = new Date(now.getFullYear() - 1, mon, day, h, mi, s, ms);
   return d.getMonth() === mon ? d : undefined;
 }
 
@@ -33,7 +34,7 @@ export function parse3164(text: string, pri: Priority, start: number, now = new 
   const bsd = BSD_TIME.exec(rest);
   if (bsd) {
     const mon = MONTHS.indexOf(bsd[1]!);
-    const d = mon >= 0 ? bsdDate(mon, Number(bsd[2]!.trim()), Number(bsd[3]), Number(bsd[4]), Number(bsd[5]), now) : undefined;
+    const d = mon >= 0 ? bsdDate(mon, Number(bsd[2]), Number(bsd[3]), Number(bsd[4]), Number(bsd[5]), bsd[6] ? Math.floor(Number(`0.${bsd[6]}`) * 1000) : 0, now) : undefined;
     if (d) {
       msg.timestamp = d;
       hadTimestamp = true;

@@ -45,7 +45,7 @@ function fileOf(p: DiscoveredPlugin): string {
 /** Maps plugin_process results to filter verdicts; negative results fail those entries only. */
 function verdicts(results: ArrayLike<number>, n: number): FilterVerdict[] {
   if (results.length !== n) throw new PluginCallError(`expected ${n} results, got ${results.length}`);
-  const out: (FilterVerdict | undefined)[] = new Array(n);
+  const out: (FilterVerdict | undefined)[] = new Array(n).fill(undefined);
   let bad = 0;
   let firstBad = 0;
   for (let i = 0; i < n; i++) {

@@ -20,6 +20,7 @@ import { DEFAULT_MAX_LINE_BYTES } from '../protocol/codec.ts';
 import { PluginConnection } from '../protocol/connection.ts';
 import type { AiResult, FilterVerdict, PluginContext, PluginInfo } from '../types.ts';
 import { manifestInfo } from './manifest-info.ts';
+import { StderrLog } from './stderr-log.ts';
 
 /** Grace periods of the orderly stop: shutdown op, closed stdin, SIGTERM, then SIGKILL. */
 export const STOP_GRACE_MS = { shutdown: 1000, stdin: 1000, term: 1000 };
@@ -67,10 +68,7 @@ export class PythonHost implements HostedPlugin {
   private oomBefore = 0;
   /** Limit events of earlier (removed) cgroups of this plugin: status shows the totals. */
   private readonly pastEvents = { oom_kills: 0, pids_refused: 0 };
-  private stderrLines = 0;
-  private stderrSuppressed = 0;
-  private stderrWindow = 0;
-  private stderrCount = 0;
+  private stderr?: StderrLog;
   onExit?: (reason: string) => void;
 
   constructor(plugin: DiscoveredPlugin, env: HostEnv) {
@@ -116,13 +114,13 @@ export class PythonHost implements HostedPlugin {
       env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', PYTHONIOENCODING: 'utf-8', LOGLOOM_CGROUP_PROCS: this.limits.procsFiles.join(' ') },
     });
     this.child = child;
-    const client = new ProtocolClient(name, ctx.log);
+    const client = new ProtocolClient(name, ctx.log, this.env.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
     this.client = client;
 
     let ready!: (v: { user?: string; error?: string }) => void;
     const readyP = new Promise<{ user?: string; error?: string }>((r) => (ready = r));
     const conn = new PluginConnection({
-      name, dialect: 'line', maxLineBytes: DEFAULT_MAX_LINE_BYTES, maxInflight: limits.max_inflight, queueLength: limits.queue_length,
+      name, dialect: 'line', maxLineBytes: this.env.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, maxInflight: limits.max_inflight, queueLength: limits.queue_length,
       write: (line) => void child.stdin!.write(line),
       onFault: (reason) => this.lost(gen, reason, true),
       onEvent: (event, body) => {
@@ -134,7 +132,8 @@ export class PythonHost implements HostedPlugin {
     client.conn = conn;
     child.stdout!.on('data', (d: Buffer) => conn.feed(d));
     child.stdin!.on('error', () => {}); // EPIPE after a crash: the exit handler reports it
-    createInterface({ input: child.stderr!, crlfDelay: Infinity }).on('line', (l) => this.stderrLine(ctx, l));
+    const stderr = (this.stderr ??= new StderrLog(ctx.log, STDERR_LINES_PER_SECOND));
+    createInterface({ input: child.stderr!, crlfDelay: Infinity }).on('line', (l) => stderr.line(l));
     const exited = new Promise<string>((resolve) => {
       child.on('exit', (code, signal) => {
         const reason = this.exitReason(code, signal);
@@ -192,22 +191,6 @@ export class PythonHost implements HostedPlugin {
     for (const pid of this.limits?.pids() ?? []) {
       try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
     }
-  }
-
-  private stderrLine(ctx: PluginContext, line: string): void {
-    this.stderrLines++;
-    const now = Date.now();
-    if (now - this.stderrWindow >= 1000) {
-      if (this.stderrSuppressed) ctx.log.warn(`${this.stderrSuppressed} stderr lines suppressed`);
-      this.stderrWindow = now;
-      this.stderrCount = 0;
-      this.stderrSuppressed = 0;
-    }
-    if (++this.stderrCount > STDERR_LINES_PER_SECOND) {
-      this.stderrSuppressed++;
-      return;
-    }
-    ctx.log.info(`stderr: ${line.length > 2000 ? line.slice(0, 2000) + '…' : line}`);
   }
 
   private get live(): ProtocolClient {
@@ -280,7 +263,8 @@ export class PythonHost implements HostedPlugin {
       limits: l ? this.limitsStatus(l) : null,
       starts: this.starts,
       last_exit: this.lastExit,
-      stderr_lines: this.stderrLines,
+      stderr_lines: this.stderr?.lines ?? 0,
+      stderr_suppressed: this.stderr?.suppressedTotal ?? 0,
       ...(c ? { ...c.counters, ...c.conn?.counters, inflight: c.conn?.inflight ?? 0, queued: c.conn?.queued ?? 0 } : {}),
       ...(c && this.plugin.type === 'lang' ? { lang_cache_templates: c.langCacheSize } : {}),
     };

@@ -8,6 +8,7 @@
  * At agent start a service that is not up yet is waited for in the background (a manifest gives
  * the info), so the agent and the service can start in any order.
  */
+import { statSync } from 'node:fs';
 import { connect, isIP, type Socket } from 'node:net';
 import type { LogEntry } from '../../entry/entry.ts';
 import { PluginCallError, PluginLoadError, type HostEnv, type HostFactory, type HostedPlugin } from '../host.ts';
@@ -61,8 +62,11 @@ export class SocketHost implements HostedPlugin {
   private lastError = '';
   onExit?: (reason: string) => void;
 
-  constructor(plugin: DiscoveredPlugin, _env: HostEnv, remoteAllowed = false) {
+  private readonly maxLineBytes: number;
+
+  constructor(plugin: DiscoveredPlugin, env: HostEnv, remoteAllowed = false) {
     this.plugin = plugin;
+    this.maxLineBytes = env.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     this.origin = plugin.manifestPath ?? plugin.origin;
     try {
       this.address = parseAddress(plugin.address ?? '');
@@ -96,11 +100,12 @@ export class SocketHost implements HostedPlugin {
     }
     this.counters.connects++;
     this.socket = sock;
+    if (this.address.kind === 'unix') this.checkSocketMode(ctx, this.address.path);
     sock.setNoDelay(true);
     const { limits, name } = this.plugin;
-    const client = new ProtocolClient(name, ctx.log);
+    const client = new ProtocolClient(name, ctx.log, this.maxLineBytes);
     const conn = new PluginConnection({
-      name, dialect: this.plugin.protocol, maxLineBytes: DEFAULT_MAX_LINE_BYTES, maxInflight: limits.max_inflight, queueLength: limits.queue_length,
+      name, dialect: this.plugin.protocol, maxLineBytes: this.maxLineBytes, maxInflight: limits.max_inflight, queueLength: limits.queue_length,
       write: (line) => void sock.write(line),
       onFault: (reason) => this.lost(gen, reason),
       onEvent: (event, body) => void client.onEvent(event, body),
@@ -118,6 +123,21 @@ export class SocketHost implements HostedPlugin {
       this.generation++;
       sock.destroy();
       throw e;
+    }
+  }
+
+  private warnedMode = false;
+
+  /** A world-writable plugin socket lets any local user impersonate the agent to it: say so once. */
+  private checkSocketMode(ctx: PluginContext, path: string): void {
+    try {
+      const mode = statSync(path).mode & 0o777;
+      if (mode & 0o002 && !this.warnedMode) {
+        this.warnedMode = true;
+        ctx.log.warn(`socket ${path} is world-writable (mode ${mode.toString(8)}); create it 0660 so only root and the agent's group can use it`);
+      }
+    } catch {
+      /* gone already: the connection will say so */
     }
   }
 
@@ -222,7 +242,7 @@ export class SocketHost implements HostedPlugin {
       connected: !!c?.conn && !c.conn.closed,
       limits: { mechanism: 'none (external service: limit it where it runs)' },
       ...this.counters,
-      last_error: this.lastError,
+      connection_error: this.lastError,
       ...(c ? { ...c.counters, ...c.conn?.counters } : {}),
       ...(c && this.plugin.type === 'lang' ? { lang_cache_templates: c.langCacheSize } : {}),
     };

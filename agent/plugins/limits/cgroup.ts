@@ -99,6 +99,21 @@ function removeDir(dir: string): void {
   }
 }
 
+/**
+ * mkdir -p that survives another agent removing the shared empty `logloom` parent between our
+ * creating it and creating our group in it (its rmdir fails once our group exists).
+ */
+function makeGroupDir(dir: string): void {
+  for (let i = 0; ; i++) {
+    try {
+      mkdirSync(dir, { recursive: true });
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || i >= 5) throw e;
+    }
+  }
+}
+
 /** Removes the shared `logloom` parent once no agent has a group in it (EBUSY otherwise: fine). */
 function removeIfEmpty(dir: string): void {
   try {
@@ -113,7 +128,7 @@ export function createV1(group: string, limits: ResourceLimits, root = CGROUP_RO
   const dir = (c: string) => join(root, c, 'logloom', group);
   const used: string[] = [];
   const make = (c: string) => {
-    mkdirSync(dir(c), { recursive: true });
+    makeGroupDir(dir(c));
     used.push(dir(c));
   };
   make('memory');
@@ -149,11 +164,11 @@ export function createV1(group: string, limits: ResourceLimits, root = CGROUP_RO
 /** cgroup v2: one directory `<root>/logloom/<group>` with memory, cpu and pids enabled in the parent. */
 export function createV2(group: string, limits: ResourceLimits, root: string): PluginCgroup {
   const parent = join(root, 'logloom');
-  mkdirSync(parent, { recursive: true });
-  // Controllers must be enabled top-down; the root's subtree_control is the system's business.
-  write(join(parent, 'cgroup.subtree_control'), '+memory +cpu +pids');
   const dir = join(parent, group);
-  mkdirSync(dir, { recursive: true });
+  // Our group first (so the parent cannot be removed under us), then the parent's controllers:
+  // they are enabled top-down; the root's subtree_control is the system's business.
+  makeGroupDir(dir);
+  write(join(parent, 'cgroup.subtree_control'), '+memory +cpu +pids');
   write(join(dir, 'memory.max'), limits.memory_max ? String(limits.memory_max) : 'max');
   try { writeFileSync(join(dir, 'memory.swap.max'), '0'); } catch { /* no swap accounting */ }
   write(join(dir, 'pids.max'), limits.pids_max ? String(limits.pids_max) : 'max');

@@ -4,6 +4,7 @@ import type { AiResult, FilterVerdict, PluginInfo, PluginLog, PluginType } from 
 import { InvalidOutputError, validateAiResult, validateCatalogue, validateKeep, validateTemplate } from '../validate-output.ts';
 import { validateInfo } from '../info.ts';
 import type { PluginConnection } from './connection.ts';
+import { DEFAULT_MAX_LINE_BYTES } from './codec.ts';
 
 /** How often a lang plugin's cache is checked for changes when the plugin does not push them. */
 export const LANG_REFRESH_MS = 2000;
@@ -27,9 +28,12 @@ export class ProtocolClient {
   private refreshing = false;
   private refreshTimer?: NodeJS.Timeout;
 
-  constructor(name: string, log: PluginLog) {
+  private readonly maxLineBytes: number;
+
+  constructor(name: string, log: PluginLog, maxLineBytes = DEFAULT_MAX_LINE_BYTES) {
     this.name = name;
     this.log = log;
+    this.maxLineBytes = maxLineBytes;
   }
 
   private get c(): PluginConnection {
@@ -98,8 +102,47 @@ export class ProtocolClient {
     return entries.length === 1 ? { entry: entries[0] } : { batch: entries };
   }
 
+  /** Splits a batch so that no request line exceeds the line bound (docs/plugin-protocol.md §1). */
+  private chunks(entries: readonly LogEntry[]): (readonly LogEntry[])[] {
+    const limit = this.maxLineBytes - 4096;
+    const out: LogEntry[][] = [];
+    let cur: LogEntry[] = [];
+    let size = 0;
+    for (const e of entries) {
+      const n = Buffer.byteLength(JSON.stringify(e)) + 1;
+      if (cur.length > 0 && size + n > limit) {
+        out.push(cur);
+        cur = [];
+        size = 0;
+      }
+      cur.push(e);
+      size += n;
+    }
+    if (cur.length > 0) out.push(cur);
+    return out;
+  }
+
   async filter(entries: readonly LogEntry[], timeoutMs: number): Promise<FilterVerdict[]> {
     if (entries.length === 0) return [];
+    const parts = entries.length > 64 ? this.chunks(entries) : [entries];
+    if (parts.length > 1) {
+      const all = await Promise.allSettled(parts.map((p) => this.filterOne(p, timeoutMs)));
+      const verdicts: (FilterVerdict | undefined)[] = [];
+      let failure: Error | undefined;
+      all.forEach((r, i) => {
+        if (r.status === 'fulfilled') verdicts.push(...r.value);
+        else {
+          failure ??= r.reason as Error;
+          verdicts.push(...(r.reason instanceof PartialFilterError ? r.reason.verdicts : new Array<undefined>(parts[i]!.length).fill(undefined)));
+        }
+      });
+      if (failure) throw new PartialFilterError(failure.message, verdicts);
+      return verdicts as FilterVerdict[];
+    }
+    return this.filterOne(entries, timeoutMs);
+  }
+
+  private async filterOne(entries: readonly LogEntry[], timeoutMs: number): Promise<FilterVerdict[]> {
     const a = await this.c.call('process', this.payload(entries), timeoutMs, entries.length);
     let verdicts: (FilterVerdict | undefined)[];
     try {
@@ -119,7 +162,8 @@ export class ProtocolClient {
 
   async flush(entries: readonly LogEntry[], timeoutMs: number): Promise<void> {
     if (entries.length === 0) return;
-    await this.c.call('process', this.payload(entries), timeoutMs, entries.length);
+    // In order: a sink sees the entries in the order the pipeline gave them.
+    for (const part of entries.length > 64 ? this.chunks(entries) : [entries]) await this.c.call('process', this.payload(part), timeoutMs, part.length);
   }
 
   async *analyze(entry: LogEntry, timeoutMs: number): AsyncGenerator<AiResult> {
@@ -164,17 +208,33 @@ export class ProtocolClient {
     return null;
   }
 
-  /** Fetches the whole catalogue when its version changed (`since` = the version we hold). */
+  /**
+   * Fetches the whole catalogue when its version changed (`since` = the version we hold). The
+   * answer may come in one line or streamed in chunks ({version, templates} each), which are merged.
+   */
   async refreshCatalogue(): Promise<void> {
     if (this.refreshing || !this.conn || this.conn.closed) return;
     this.refreshing = true;
     try {
-      const a = await this.conn.call('resolve', { since: this.cacheVersion ?? null }, CONTROL_TIMEOUT_MS);
-      if (a.unchanged === true) return;
-      this.cache = validateCatalogue(a.templates, (r) => this.invalid(r));
+      const merged: Record<string, Record<string, unknown>> = {};
+      let version: number | undefined;
+      let unchanged = false;
+      for await (const part of this.conn.stream('resolve', { since: this.cacheVersion ?? null }, CONTROL_TIMEOUT_MS, 0)) {
+        if (part.unchanged === true) unchanged = true;
+        if (typeof part.version === 'number') version = part.version;
+        const t = part.templates;
+        if (t !== null && typeof t === 'object' && !Array.isArray(t)) {
+          for (const [lang, table] of Object.entries(t as Record<string, unknown>)) {
+            if (table !== null && typeof table === 'object' && !Array.isArray(table)) Object.assign((merged[lang] ??= {}), table);
+            else merged[lang] = table as Record<string, unknown>;
+          }
+        }
+      }
+      if (unchanged) return;
+      this.cache = validateCatalogue(merged, (r) => this.invalid(r));
       this.misses.clear();
       const first = this.cacheVersion === undefined;
-      this.cacheVersion = typeof a.version === 'number' ? a.version : undefined;
+      this.cacheVersion = version;
       this.counters.lang_refreshes++;
       if (!first) this.log.info(`translations refreshed: version ${this.cacheVersion ?? '?'}, ${this.langCacheSize} templates`);
     } catch (e) {

@@ -64,7 +64,7 @@ export class PluginConnection {
   private readonly expired = new Set<number>();
   private eventWindow = { start: 0, count: 0 };
   private closedReason: string | undefined;
-  readonly counters = { calls: 0, timeouts: 0, late_answers: 0, queue_full_dropped_entries: 0, error_answers: 0 };
+  readonly counters = { requests: 0, timeouts: 0, late_answers: 0, queue_full_dropped_entries: 0, error_answers: 0 };
 
   constructor(opts: ConnectionOptions) {
     this.opts = { maxStreamResults: 1000, maxEventsPerSecond: 200, onEvent: undefined, ...opts };
@@ -178,7 +178,7 @@ export class PluginConnection {
       const send = () => {
         const p: Pending = { id: this.nextId++, op, entries, timeoutMs, streaming, results: 0, onResult, resolve, reject };
         this.pending.set(p.id, p);
-        this.counters.calls++;
+        this.counters.requests++;
         this.armTimer(p);
         try {
           this.opts.write(encodeRequest({ id: p.id, op, payload }, this.opts.dialect));
@@ -204,7 +204,8 @@ export class PluginConnection {
 
   /**
    * A request whose answer may stream: yields each streamed result, then the results of the final
-   * answer (`result` or `results`), ending at `done` or at a plain answer.
+   * answer (`results`, `result`, or the answer's own fields when it has neither), ending at `done`
+   * or at a plain answer.
    */
   async *stream(op: Op, payload: Record<string, unknown>, timeoutMs: number, entries = 1): AsyncGenerator<Answer> {
     const queue: Answer[] = [];
@@ -218,6 +219,8 @@ export class PluginConnection {
       (final) => {
         if (Array.isArray(final.results)) for (const r of final.results) queue.push(r as Answer);
         else if (final.result !== undefined && final.result !== null) queue.push(final.result as Answer);
+        // The seed's form {"status":0,"summary":"…"}: the answer itself is the result.
+        else if (Object.keys(final).length > 0) queue.push(final);
         finished = true;
         wake?.();
       },

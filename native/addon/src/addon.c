@@ -11,6 +11,9 @@
 #include <string.h>
 
 #include "codec.h"
+#ifndef LOGLOOM_LOCKED
+#define LOGLOOM_LOCKED 0
+#endif
 #include "inproc.h"
 #include "ring.h"
 
@@ -108,10 +111,10 @@ static napi_value RingDrain(napi_env env, napi_callback_info info) {
   for (int attempt = 0; attempt < 1000; attempt++) {
     uint32_t records;
     size_t bytes;
-    int32_t tail;
-    ring_drain_plan(ring, max_records, (size_t)max_bytes, &records, &bytes, &tail);
+    int32_t tail, evseq;
+    ring_drain_plan(ring, max_records, (size_t)max_bytes, &records, &bytes, &tail, &evseq);
     if (records == 0) {
-      ring_drain_commit(ring, tail, 0, NULL, 0); /* steps over a lone wrap marker */
+      ring_drain_commit(ring, tail, evseq, 0, NULL, 0); /* steps over a lone wrap marker */
       napi_value nul;
       napi_get_null(env, &nul);
       return nul;
@@ -119,7 +122,7 @@ static napi_value RingDrain(napi_env env, napi_callback_info info) {
     void *out;
     napi_value buf;
     CHECK(napi_create_buffer(env, bytes, &out, &buf));
-    if (ring_drain_commit(ring, tail, records, out, bytes) == 0) return buf;
+    if (ring_drain_commit(ring, tail, evseq, records, out, bytes) == 0) return buf;
   }
   napi_throw_error(env, "ERR_LOGLOOM_NATIVE", "ringDrain: producer kept evicting");
   return NULL;
@@ -255,6 +258,9 @@ static napi_value CodecCounters(napi_env env, napi_callback_info info) {
 }
 
 /* ---- in-process (trusted) plugins ---- */
+/* A locked build (LOGLOOM_LOCKED=1, the seed's kernel-mode rule) has no dynamic plugin loading at
+ * all: these functions and the dlopen path are compiled out. */
+#if !LOGLOOM_LOCKED
 
 typedef struct {
   ll_plugin_t p;
@@ -390,6 +396,8 @@ static napi_value PluginUnload(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+#endif /* !LOGLOOM_LOCKED */
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
       {"ringPush", NULL, RingPush, NULL, NULL, NULL, napi_default, NULL},
@@ -400,9 +408,11 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"codecEnd", NULL, CodecEnd, NULL, NULL, NULL, napi_default, NULL},
       {"codecFeedRing", NULL, CodecFeedRing, NULL, NULL, NULL, napi_default, NULL},
       {"codecCounters", NULL, CodecCounters, NULL, NULL, NULL, napi_default, NULL},
+#if !LOGLOOM_LOCKED
       {"pluginLoad", NULL, PluginLoad, NULL, NULL, NULL, napi_default, NULL},
       {"pluginProcess", NULL, PluginProcess, NULL, NULL, NULL, napi_default, NULL},
       {"pluginUnload", NULL, PluginUnload, NULL, NULL, NULL, napi_default, NULL},
+#endif
   };
   napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
   napi_value abi;

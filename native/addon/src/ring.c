@@ -5,6 +5,7 @@
 #define CAP(b) (*(const uint32_t *)((b) + 4))
 #define HEAD(b) ((int32_t *)((b) + RING_OFF_HEAD))
 #define TAIL(b) ((int32_t *)((b) + RING_OFF_TAIL))
+#define EVSEQ(b) ((int32_t *)((b) + RING_OFF_EVSEQ))
 #define COUNTERS(b) ((double *)((b) + RING_OFF_COUNTERS))
 #define DATA(b) ((b) + RING_HEADER)
 
@@ -48,6 +49,8 @@ static int evict_one(uint8_t *base, uint32_t head, uint32_t cap) {
     }
     int32_t expected = (int32_t)t;
     if (__atomic_compare_exchange_n(TAIL(base), &expected, (int32_t)nt, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+      /* Before the freed bytes are rewritten: a consumer that copied them sees the change. */
+      __atomic_fetch_add(EVSEQ(base), 1, __ATOMIC_SEQ_CST);
       if (is_record) COUNTERS(base)[C_EVICTED] += 1;
       if (is_record) return 0;
     }
@@ -81,8 +84,8 @@ static int put(uint8_t *base, uint32_t *head, const uint8_t *rec, uint32_t len, 
     }
     /* drop_oldest evicts published records only: publish what this batch wrote so far first. */
     __atomic_store_n(HEAD(base), (int32_t)*head, __ATOMIC_RELEASE);
-    if (evict_one(base, *head, cap) < 0) return PUSH_OVERSIZE; /* cannot happen: need <= cap/2 */
-    evicted = 1;
+    /* -1: the consumer emptied the ring meanwhile, so the next check finds room. */
+    if (evict_one(base, *head, cap) == 0) evicted = 1;
   }
   uint32_t hi = idx(*head, cap);
   if (need > cap - hi) {
@@ -120,8 +123,10 @@ size_t ring_push_frames(uint8_t *base, const uint8_t *frames, size_t len, int po
   return off;
 }
 
-void ring_drain_plan(const uint8_t *base, uint32_t max_records, size_t max_bytes, uint32_t *records, size_t *bytes, int32_t *tail_out) {
+void ring_drain_plan(const uint8_t *base, uint32_t max_records, size_t max_bytes, uint32_t *records, size_t *bytes, int32_t *tail_out,
+                     int32_t *evseq_out) {
   uint32_t cap = CAP(base);
+  *evseq_out = __atomic_load_n(EVSEQ((uint8_t *)base), __ATOMIC_SEQ_CST);
   uint32_t h = (uint32_t)__atomic_load_n(HEAD((uint8_t *)base), __ATOMIC_ACQUIRE);
   uint32_t t = (uint32_t)__atomic_load_n(TAIL((uint8_t *)base), __ATOMIC_ACQUIRE);
   *tail_out = (int32_t)t;
@@ -134,7 +139,7 @@ void ring_drain_plan(const uint8_t *base, uint32_t max_records, size_t max_bytes
       t = advance(t, cap - ti, cap);
       continue;
     }
-    if (len > cap / 2) break; /* evicted and overwritten under us: the commit will fail */
+    if (len > cap / 2 || ti + 4 + len > cap) break; /* evicted and overwritten under us: the commit will fail */
     if (n > 0 && b + 4 + len > max_bytes) break;
     b += 4 + len;
     n++;
@@ -144,7 +149,7 @@ void ring_drain_plan(const uint8_t *base, uint32_t max_records, size_t max_bytes
   *bytes = b;
 }
 
-int ring_drain_commit(uint8_t *base, int32_t tail, uint32_t records, uint8_t *out, size_t bytes) {
+int ring_drain_commit(uint8_t *base, int32_t tail, int32_t evseq, uint32_t records, uint8_t *out, size_t bytes) {
   uint32_t cap = CAP(base);
   uint32_t t = (uint32_t)tail;
   size_t o = 0;
@@ -155,13 +160,17 @@ int ring_drain_commit(uint8_t *base, int32_t tail, uint32_t records, uint8_t *ou
       t = advance(t, cap - ti, cap);
       continue;
     }
-    if (len > cap / 2 || o + 4 + len > bytes) return -1;
+    if (len > cap / 2 || ti + 4 + len > cap || o + 4 + len > bytes) return -1;
     memcpy(out + o, &len, 4);
     memcpy(out + o + 4, DATA(base) + ti + 4, len);
     o += 4 + len;
     n++;
     t = advance(t, 4 + pad4(len), cap);
   }
+  /* Seqlock check: no eviction since the plan, so nothing we copied was rewritten meanwhile
+   * (positions alone could come round to the same value: ABA). */
+  __atomic_thread_fence(__ATOMIC_ACQUIRE);
+  if (__atomic_load_n(EVSEQ(base), __ATOMIC_SEQ_CST) != evseq) return -1;
   /* Also step over a wrap marker right after the last record, so an empty ring reads empty. */
   uint32_t h = (uint32_t)__atomic_load_n(HEAD(base), __ATOMIC_ACQUIRE);
   if (t != h && load_u32(DATA(base) + idx(t, cap)) == RING_WRAP) t = advance(t, cap - idx(t, cap), cap);

@@ -20,7 +20,7 @@ import threading
 
 import logloom_plugin as sdk
 
-DEFAULTS = {"dir": None, "poll_ms": 300}
+DEFAULTS = {"dir": "/etc/logloom/lang", "poll_ms": 300}
 LANG_FILE = re.compile(r"^([A-Za-z]{2,3}(?:[_-][A-Za-z0-9]{2,8})?)\.(ya?ml|json)$")
 
 tables = {}  # lang -> {key: template}
@@ -28,6 +28,7 @@ stamps = {}  # path -> (mtime_ns, size)
 lock = threading.Lock()
 stop = threading.Event()
 cfg = dict(DEFAULTS)
+dir_error = [None]  # the last error reading the directory, logged once per change
 
 
 class YamlSubsetError(ValueError):
@@ -135,8 +136,13 @@ def scan():
     try:
         names = sorted(os.listdir(cfg["dir"]))
     except OSError as e:
-        sdk.log("cannot read %s: %s" % (cfg["dir"], e))
-        return False
+        # The directory may appear later (a provisioning step): say so once, keep watching.
+        if dir_error[0] != e.errno:
+            dir_error[0] = e.errno
+            sdk.log("cannot read %s (%s); serving no translations until it appears" % (cfg["dir"], e.strerror))
+        names = []
+    else:
+        dir_error[0] = None
     present = set()
     for name in names:
         m = LANG_FILE.match(name)
@@ -188,8 +194,8 @@ def plugin_init(config):
     if unknown:
         raise ValueError("unknown config keys: %s" % ", ".join(sorted(unknown)))
     cfg.update(config)
-    if not cfg["dir"]:
-        raise ValueError("config dir is required (a directory of <lang>.yaml / <lang>.json files)")
+    if not isinstance(cfg["dir"], str) or not cfg["dir"]:
+        raise ValueError("config dir must be a directory path (of <lang>.yaml / <lang>.json files)")
     scan()
     threading.Thread(target=watch, name="lang_hot_reload-watch", daemon=True).start()
 

@@ -18,12 +18,12 @@ test('arm64 under qemu user emulation: the serialport arm64 prebuilt loads and t
   proc.stdout!.on('data', (d) => out.feed(d));
   proc.stderr!.on('data', (d) => err.feed(d));
   try {
-    await err.waitFor(/serial arm64: .*ttyV1 \(\/dev\/pts\/\d+\): open at 1500000 8N1/, 90_000);
+    await err.waitFor(/serial arm64: .*ttyV1 \(\/dev\/pts\/\d+\): open at 1500000 8N1/, 100_000);
     await pty.write('<4>[    1.000000] from an arm64 gateway\r\nKernel panic - not syncing: test\r\n---[ end Kernel panic - not syncing: test ]---\r\n');
-    const line = JSON.parse(await out.waitFor(/arm64 gateway/, 30_000));
+    const line = JSON.parse(await out.waitFor(/arm64 gateway/, 15_000));
     assert.equal(line.level, 'WARN');
     assert.equal(line.fields.kernel_time, 1);
-    const panic = JSON.parse(await out.waitFor(/FATAL/, 30_000));
+    const panic = JSON.parse(await out.waitFor(/FATAL/, 5_000));
     assert.equal(panic.fields.lines, 2);
   } finally {
     proc.kill('SIGKILL');

@@ -14,8 +14,8 @@ const PLUGINS = `    dirs: [${PY_FIXTURES}]
 test('python filter: real python3 child as nobody keeps and drops entries; sandbox refusals raise in the plugin and are reported', async () => {
   const agent = await agentWith(PLUGINS);
   try {
-    await send(agent, 'first', 'drop-me', 'whoami', 'escape:subprocess', 'escape:socket', 'escape:write', 'escape:fork', 'last');
-    const lines = messages(await waitForLines(`${agent.dir}/out.log`, 7));
+    await send(agent, 'first', 'drop-me', 'whoami', 'escape:subprocess', 'escape:socket', 'escape:write', 'escape:fork', 'last', 'stderr-flood');
+    const lines = messages(await waitForLines(`${agent.dir}/out.log`, 8)).slice(0, 7);
     // drop-me was dropped by the plugin; the refused escapes raised, so the filter failed open (kept).
     assert.deepEqual(lines, ['first', 'whoami', 'escape:subprocess', 'escape:socket', 'escape:write', 'escape:fork', 'last']);
     // Ran as nobody (uid 65534) and could write in its own state dir.
@@ -27,6 +27,10 @@ test('python filter: real python3 child as nobody keeps and drops entries; sandb
     }
     await agent.stderr.waitFor(/\[ERROR\] Plugin communication failed: filter_faulty: entry \d: SandboxRefusal: logloom sandbox: process creation refused \(subprocess.Popen/);
     assert.equal(existsSync('/tmp/logloom-sandbox-escape.txt'), false);
+    // A stderr flood is cut to 50 lines a second, with a summary of what was left out.
+    const summary = await agent.stderr.waitFor(/\[WARN\] filter_faulty: (\d+) stderr lines suppressed \(more than 50 per second\)/);
+    assert.ok(Number(/(\d+) stderr/.exec(summary)![1]) >= 200, summary);
+    assert.ok(agent.stderr.lines.filter((l) => /stderr: flood line/.test(l)).length <= 100);
     // Visible in `logloom status`.
     const st = await pluginStatus(agent, 'filter_faulty', true);
     assert.equal(st.user, 'nobody');

@@ -54,3 +54,81 @@ test('rlimit fallback (where no cgroup is writable): the runner limits its own a
   const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual(lines.slice(1), [{ status: 1, error: 'MemoryError: ', id: 1 }, { status: 0, keep: true, id: 2 }]);
 });
+
+function hostFor(file: string, name: string, type: string, dir: string, config: Record<string, unknown> = {}, user?: string, maxLineBytes?: number) {
+  const lines: string[] = [];
+  const log = createLog('DEBUG', (l) => void lines.push(l));
+  const ctx = { config, node: 'n', stateDir: join(dir, name), log: log.child(name), render: (k: string) => k, emit: () => {} } as unknown as PluginContext;
+  const host = new PythonHost({
+    name, kind: 'python', type, origin: file, file, protocol: 'line', trusted: false,
+    limits: { timeout_ms: 10_000, max_inflight: 4, queue_length: 100_000, on_error: 'keep', user },
+  } as never, { python: '/usr/bin/python3', runtimeDir: dir, dataDir: dir, log, maxLineBytes });
+  return { host, ctx, lines };
+}
+
+test('lines stay under the 1 MiB bound both ways: a 2.4 MB batch is split, a 1.5 MB catalogue is streamed in chunks', async () => {
+  const dir = tempDir('logloom-host-');
+  chmodSync(dir, 0o755);
+  const { buildEntry } = await import('../../../agent/entry/build.ts');
+  const f = hostFor(join(PY_FIXTURES, 'filter_keyword.py'), 'filter_keyword', 'filter', dir, { words: ['secret'] });
+  await f.host.start(f.ctx);
+  try {
+    const opts = { maxMessageBytes: 16384, defaultLevel: 'INFO' as const, defaultModule: 'T', node: 'n' };
+    const batch = Array.from({ length: 600 }, (_, i) => buildEntry({ message: `${i % 3 === 0 ? 'secret ' : ''}${'x'.repeat(4000)}` }, opts));
+    const verdicts = await f.host.filter(batch, 10_000);
+    assert.equal(verdicts.length, 600);
+    assert.deepEqual(verdicts.map((v, i) => v === (i % 3 !== 0)), new Array(600).fill(true));
+    assert.ok((f.host.status().requests as number) >= 3, 'split into several requests');
+  } finally {
+    await f.host.stop();
+  }
+
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  mkdirSync(join(dir, 'lang'));
+  const big: Record<string, string> = {};
+  for (let i = 0; i < 20_000; i++) big[`k${i}`] = `template number ${i} with some padding text %s`;
+  writeFileSync(join(dir, 'lang/en.json'), JSON.stringify({ big }));
+  const l = hostFor(join(ROOT, 'python/plugins/lang_hot_reload/lang_hot_reload.py'), 'lang_hot_reload', 'lang', dir, { dir: join(dir, 'lang') });
+  await l.host.start(l.ctx);
+  try {
+    assert.equal(l.host.status().lang_cache_templates, 20_000);
+    assert.equal(l.host.resolve('big.k19999', 'en'), 'template number 19999 with some padding text %s');
+  } finally {
+    await l.host.stop();
+  }
+});
+
+test('limits.user: the plugin runs as the configured user instead of nobody, and owns its state dir', async () => {
+  const dir = tempDir('logloom-host-');
+  chmodSync(dir, 0o755);
+  const { buildEntry } = await import('../../../agent/entry/build.ts');
+  const { readFileSync, statSync } = await import('node:fs');
+  const f = hostFor(join(PY_FIXTURES, 'filter_faulty.py'), 'filter_faulty', 'filter', dir, {}, 'daemon');
+  await f.host.start(f.ctx);
+  try {
+    await f.host.filter([buildEntry({ message: 'whoami' }, { maxMessageBytes: 1024, defaultLevel: 'INFO', defaultModule: 'T', node: 'n' })], 5000);
+    assert.equal(readFileSync(join(dir, 'filter_faulty/whoami.txt'), 'utf8').trim(), '1');
+    assert.equal(statSync(join(dir, 'filter_faulty')).uid, 1);
+    assert.equal(f.host.status().user, 'daemon');
+  } finally {
+    await f.host.stop();
+  }
+});
+
+test('plugins.max_line_bytes bounds answer lines: an over-long answer is a fault, reported with the bound, and the child is killed', async () => {
+  const dir = tempDir('logloom-host-');
+  chmodSync(dir, 0o755);
+  const { buildEntry } = await import('../../../agent/entry/build.ts');
+  const f = hostFor(join(PY_FIXTURES, 'filter_faulty.py'), 'filter_faulty', 'filter', dir, {}, undefined, 8192);
+  await f.host.start(f.ctx);
+  const pid = f.host.pid!;
+  const exited = new Promise<string>((r) => (f.host.onExit = r));
+  try {
+    await assert.rejects(f.host.filter([buildEntry({ message: 'longline' }, { maxMessageBytes: 1024, defaultLevel: 'INFO', defaultModule: 'T', node: 'n' })], 5000), /answer line longer than 8192 bytes/);
+    assert.match(await exited, /answer line longer than 8192 bytes/);
+  } finally {
+    await f.host.stop();
+  }
+  assert.equal(alive(pid), false);
+  assert.match(String(f.host.status().last_exit), /killed by SIGKILL/);
+});

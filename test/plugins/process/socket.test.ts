@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LineWatcher, startAgent, tempDir } from '../../helpers/agent.ts';
+import { LineWatcher, ROOT, startAgent, tempDir } from '../../helpers/agent.ts';
 import { waitForFile, waitForLines } from '../../helpers/wait.ts';
 import { FIXTURES, messages, pluginStatus, send } from './helpers.ts';
 
@@ -135,5 +135,46 @@ entry: { kind: socket, address: "tcp:192.0.2.10:7000" }
     await agent.stderr.waitFor(/\[WARN\] Failed to load plugin '.*filter_remote.yaml': tcp address 192.0.2.10 is not loopback/);
   } finally {
     await agent.stop();
+  }
+});
+
+test('a Python plugin run as a socket service by the SDK (Unix + line, TCP + JSON-RPC), sandboxed as nobody', async () => {
+  const dir = tempDir('logloom-pysvc-');
+  chmodSync(dir, 0o755);
+  const sock = join(dir, 'kw.sock');
+  const serviceArgs = (listen: string, protocol: string) => [join(ROOT, 'python/logloom_plugin/service.py'), '--listen', listen, '--protocol', protocol, '--type', 'filter',
+    '--state-dir', join(dir, `state-${protocol}`), join(FIXTURES, 'python/filter_keyword.py')];
+  const line = service('/usr/bin/python3', serviceArgs(`unix:${sock}`, 'line'));
+  const rpc = service('/usr/bin/python3', serviceArgs('tcp:127.0.0.1:0', 'jsonrpc'));
+  try {
+    await line.out.waitFor(/listening on/);
+    assert.equal(statSync(sock).mode & 0o777, 0o660);
+    const port = Number(/listening on tcp:127\.0\.0\.1:(\d+)/.exec(await rpc.out.waitFor(/listening on tcp:/))![1]);
+    const manifest = (name: string, address: string, protocol: string) => `name: ${name}\nversion: 1.0.0\nauthor: Logloom Team\ntype: filter\nentry: { kind: socket, address: "${address}", protocol: ${protocol} }\n`;
+    writeFileSync(join(dir, 'filter_kw_line.yaml'), manifest('filter_kw_line', `unix:${sock}`, 'line'));
+    writeFileSync(join(dir, 'filter_kw_rpc.yaml'), manifest('filter_kw_rpc', `tcp:127.0.0.1:${port}`, 'jsonrpc'));
+    const agent = await startAgent(`  inputs:
+    - type: unix
+      path: DIR/run/ingest.sock
+  plugins:
+    dirs: [DIR]
+    enabled: [filter_kw_line, filter_kw_rpc, sink_file]
+    config:
+      filter_kw_line: { words: [secret] }
+      filter_kw_rpc: { words: [token] }
+      sink_file: { path: DIR/out.log, format: json }
+`, dir);
+    try {
+      await send(agent, 'a secret here', 'a token here', 'plain');
+      assert.deepEqual(messages(await waitForLines(`${dir}/out.log`, 1)), ['plain']);
+      const st = await pluginStatus(agent, 'filter_kw_rpc');
+      assert.equal(st.connected, true);
+      assert.equal(st.protocol, 'jsonrpc');
+    } finally {
+      await agent.stop();
+    }
+  } finally {
+    await killed(line.proc);
+    await killed(rpc.proc);
   }
 });

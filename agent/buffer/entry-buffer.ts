@@ -1,0 +1,178 @@
+/**
+ * The pipeline's buffer between inputs and filters, over the ring facade (ring.ts): entries are
+ * stored as framed NDJSON records in a fixed block of memory (`buffer.max_bytes`, a hard bound
+ * instead of an estimate, no per-entry objects for the garbage collector while they wait), in the
+ * native ring or the JS one (`buffer.native`). The surface is EntryQueue's, which the pipeline
+ * was written against. Entries that carry an input checkpoint (the file input's replay position,
+ * keyed by object identity) are kept as objects beside the ring and only their id travels through
+ * it, so the identity survives; ids evicted by drop_oldest release their checkpoint.
+ */
+import type { LogEntry } from '../entry/entry.ts';
+import { freezeEntry } from '../entry/entry.ts';
+import { encodeEntry } from '../entry/codec.ts';
+import { checkpointOf, releaseEntry } from '../pipeline/checkpoint.ts';
+import type { OfferResult, WhenFull } from './entry-queue.ts';
+import { forEachFrame, type Ring } from './ring.ts';
+import { createRing, type NativeMode } from './select.ts';
+import { setRuntimeDir } from '../native/runtime.ts';
+
+/** What the pipeline needs from its buffer (EntryQueue has the same shape). */
+export interface EntryBuffer {
+  readonly length: number;
+  readonly byteLength: number;
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+  /** Entries evicted by drop_oldest so far. */
+  readonly evicted: number;
+  isFull(extraBytes?: number): boolean;
+  offer(entry: LogEntry, policy: WhenFull): OfferResult;
+  /** Appends ignoring the bounds (block: the entry was already accepted from its peer). */
+  force(entry: LogEntry): void;
+  shift(): LogEntry | undefined;
+}
+
+/** Records are read this many at a time (one native call) and decoded as the pipeline asks. */
+const READ_AHEAD = 256;
+/** Large enough that any entry (16 KiB message, args, fields) fits as one record. */
+const MIN_RING_BYTES = 1024 * 1024;
+
+export class RingEntryQueue implements EntryBuffer {
+  readonly ring: Ring;
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+  private ahead: LogEntry[] = [];
+  private aheadAt = 0;
+  /**
+   * Entries that could not go into the ring (forced under block while full, or larger than a
+   * record may be). While it holds anything new entries queue behind it, so FIFO order holds.
+   */
+  private spill: LogEntry[] = [];
+  private ownEvictions = 0;
+  /** Checkpointed entries by id, in id (= queue) order; the ring holds 'T' + f64 id records. */
+  private tracked = new Map<number, LogEntry>();
+  private nextId = 1;
+
+  constructor(ring: Ring, maxEntries: number) {
+    this.ring = ring;
+    this.maxEntries = maxEntries;
+    this.maxBytes = ring.capacity;
+  }
+
+  get length(): number {
+    return this.ring.records() + (this.ahead.length - this.aheadAt) + this.spill.length;
+  }
+
+  get byteLength(): number {
+    return this.ring.usedBytes();
+  }
+
+  get evicted(): number {
+    return this.ring.counters().evicted + this.ownEvictions;
+  }
+
+  isFull(extraBytes = 0): boolean {
+    if (this.length >= this.maxEntries || this.spill.length > 0) return true;
+    return this.length > 0 && this.ring.usedBytes() + extraBytes + 8 > this.ring.capacity;
+  }
+
+  offer(entry: LogEntry, policy: WhenFull): OfferResult {
+    let evicted = false;
+    if (this.length >= this.maxEntries || this.spill.length > 0) {
+      if (policy === 'block') return 'full';
+      if (policy === 'drop_newest') return 'dropped';
+      while (this.length >= this.maxEntries && this.shift()) {
+        this.ownEvictions++;
+        evicted = true;
+      }
+      if (this.spill.length > 0) {
+        this.spill.push(entry);
+        return evicted ? 'evicted' : 'queued';
+      }
+    }
+    const r = this.ring.push(this.encode(entry), policy);
+    if (r === 'dropped' || r === 'full') this.untrack();
+    if (r === 'oversize') {
+      this.untrack();
+      this.spill.push(entry);
+      return evicted ? 'evicted' : 'queued';
+    }
+    return evicted && r === 'queued' ? 'evicted' : r;
+  }
+
+  force(entry: LogEntry): void {
+    if (this.spill.length > 0) return void this.spill.push(entry);
+    if (this.ring.push(this.encode(entry), 'block') !== 'queued') {
+      this.untrack();
+      this.spill.push(entry);
+    }
+  }
+
+  /** NDJSON, or for a checkpointed entry 'T' + its id (the object waits in `tracked`). */
+  private encode(entry: LogEntry): Buffer {
+    if (!checkpointOf(entry)) return Buffer.from(encodeEntry(entry), 'utf8');
+    const id = this.nextId++;
+    this.tracked.set(id, entry);
+    const rec = Buffer.allocUnsafe(9);
+    rec[0] = 0x54;
+    rec.writeDoubleLE(id, 1);
+    return rec;
+  }
+
+  /** The last encode's entry did not go into the ring after all. */
+  private untrack(): void {
+    if (this.tracked.delete(this.nextId - 1)) this.nextId--;
+  }
+
+  /** Whether entries wait beside the ring (new ones must queue behind them). */
+  hasSpill(): boolean {
+    return this.spill.length > 0;
+  }
+
+  /** Records the ring refused under block (codec 'E' frames): kept as entries, in order. */
+  forceFrames(frames: Buffer): void {
+    forEachFrame(frames, (p) => this.spill.push(this.decode(p)));
+  }
+
+  private decode(p: Buffer): LogEntry {
+    // 'E' + NDJSON: a record from the fast codec (agent/buffer/fast-ingest.ts).
+    if (p[0] === 0x45) return freezeEntry(JSON.parse(p.toString('utf8', 1)) as LogEntry);
+    if (p[0] !== 0x54) return freezeEntry(JSON.parse(p.toString('utf8')) as LogEntry);
+    const id = p.readDoubleLE(1);
+    // Older ids still here were evicted inside the ring (drop_oldest): their holds end now.
+    for (const [k, e] of this.tracked) {
+      if (k >= id) break;
+      this.tracked.delete(k);
+      releaseEntry(e);
+    }
+    const e = this.tracked.get(id)!;
+    this.tracked.delete(id);
+    return e;
+  }
+
+  shift(): LogEntry | undefined {
+    if (this.aheadAt < this.ahead.length) {
+      const e = this.ahead[this.aheadAt]!;
+      this.ahead[this.aheadAt++] = undefined as unknown as LogEntry;
+      return e;
+    }
+    const frames = this.ring.drain(READ_AHEAD);
+    if (frames) {
+      this.ahead = [];
+      this.aheadAt = 0;
+      forEachFrame(frames, (p) => this.ahead.push(this.decode(p)));
+      return this.shift();
+    }
+    return this.spill.shift();
+  }
+
+  status(): Record<string, unknown> {
+    return { impl: this.ring.impl, capacity: this.ring.capacity, spill: this.spill.length, ...this.ring.counters() };
+  }
+}
+
+/** The pipeline buffer for `buffer.native` (auto: the addon when it loads, saying once when not). */
+export function createEntryBuffer(maxEntries: number, maxBytes: number, mode: NativeMode, log?: (msg: string) => void, runtimeDir?: string): RingEntryQueue {
+  // Where a bundled addon is unpacked (agent runtime_dir; see agent/native/runtime.ts).
+  if (runtimeDir) setRuntimeDir(`${runtimeDir}/native`);
+  return new RingEntryQueue(createRing(Math.min(Math.max(maxBytes, MIN_RING_BYTES), 1 << 29), mode, log), maxEntries);
+}

@@ -1,0 +1,85 @@
+/**
+ * The aggregator's ingest rate: entries and bytes per second from several agents (raw protocol
+ * clients in this process, batches pre-encoded so their cost is not measured) into a real
+ * `logloom aggregator` process, until every batch is acknowledged, i.e. durably stored. Also the
+ * aggregator's CPU seconds per million entries and peak RSS. Stores: NDJSON with fsync always,
+ * NDJSON with fsync interval, NATS JetStream (a real single nats-server). Median of 5 runs.
+ * Re-run: make bench  (or: node bench/aggregator.ts [entries] [agents])
+ */
+import { encodeBatch, encodeBodySync, joinLines } from '../agent/forward/protocol/index.ts';
+import { tempDir } from '../test/helpers/agent.ts';
+import { RawAgent, startAggregator } from '../test/aggregator/helpers.ts';
+import { startNats } from '../test/aggregator/nats-server.ts';
+import { cpuSeconds, fmt, header, median, peakRssMiB } from './lib.ts';
+
+const N = Number(process.argv[2] ?? 200_000);
+const AGENTS = Number(process.argv[3] ?? 4);
+const PER_BATCH = 1000;
+const WINDOW = 8;
+const RUNS = 5;
+
+const line = (node: number, i: number) => JSON.stringify({ timestamp: '2026-01-01T00:00:00.000Z', level: i % 10 === 0 ? 'WARN' : 'INFO', module: 'BENCH', message: `gw${node} sensor reading ${i} value=${(i * 7) % 1000} status=ok` });
+
+/** Pre-encoded BATCH frames of one agent and the raw NDJSON bytes they carry. */
+function frames(node: number, entries: number): { frames: Buffer[]; rawBytes: number } {
+  const out: Buffer[] = [];
+  let rawBytes = 0;
+  for (let seq = 1, i = 0; i < entries; seq++) {
+    const n = Math.min(PER_BATCH, entries - i);
+    const raw = joinLines(Array.from({ length: n }, (_, k) => line(node, i + k)));
+    rawBytes += raw.length;
+    const b = encodeBodySync(raw, n, 'deflate');
+    out.push(encodeBatch(seq, b.codec, b.count, b.rawBytes, b.body));
+    i += n;
+  }
+  return { frames: out, rawBytes };
+}
+
+/** Sends one agent's frames with at most WINDOW unacknowledged; resolves at the last ACK. */
+function send(c: RawAgent, fs: Buffer[]): Promise<void> {
+  return new Promise((resolve) => {
+    let next = 0;
+    const fill = (acked: number) => {
+      while (next < fs.length && next + 1 - acked <= WINDOW) c.socket.write(fs[next++]!);
+      if (acked === fs.length) resolve();
+    };
+    c.onMessage((m) => m.type === 'ACK' && fill(m.seq));
+    fill(0);
+  });
+}
+
+async function once(store: string, nodeFrames: { frames: Buffer[]; rawBytes: number }[]) {
+  const agg = await startAggregator('', tempDir('logloom-bench-agg-'), '    auth:\n      mode: none\n' + store);
+  const pid = agg.proc.pid!;
+  const clients = await Promise.all(nodeFrames.map(async (_, k) => {
+    const c = await RawAgent.connect(agg.port);
+    await c.hello(`bench-${k}`, '');
+    return c;
+  }));
+  const cpu0 = cpuSeconds(pid);
+  const t0 = process.hrtime.bigint();
+  await Promise.all(clients.map((c, k) => send(c, nodeFrames[k]!.frames)));
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = cpuSeconds(pid) - cpu0;
+  const rss = peakRssMiB(pid);
+  await Promise.all(clients.map((c) => c.end()));
+  await agg.stop();
+  const raw = nodeFrames.reduce((a, f) => a + f.rawBytes, 0);
+  return { eps: N / secs, mibps: raw / secs / 2 ** 20, cpuPerM: (cpu / N) * 1e6, rss };
+}
+
+header(`aggregator ingest: ${AGENTS} agents -> logloom aggregator, ${fmt(N)} entries (${PER_BATCH}/batch, deflate, ${WINDOW} in flight) x ${RUNS} runs`, 'node bench/aggregator.ts [entries] [agents]');
+const nodeFrames = Array.from({ length: AGENTS }, (_, k) => frames(k, Math.ceil(N / AGENTS)));
+const nats = await startNats(tempDir('logloom-bench-nats-'));
+const stores: [string, string][] = [
+  ['ndjson, fsync always', '    ndjson:\n      fsync: always\n'],
+  ['ndjson, fsync interval', '    ndjson:\n      fsync: interval\n'],
+  ['nats jetstream (1 server)', `    store: nats\n    nats:\n      servers: [${nats.url}]\n`],
+];
+for (const [name, cfg] of stores) {
+  const runs = [];
+  for (let i = 0; i < RUNS; i++) runs.push(await once(cfg, nodeFrames));
+  console.log(`${name.padEnd(26)} entries/s median ${fmt(median(runs.map((r) => r.eps)))}  (runs: ${runs.map((r) => fmt(r.eps)).join(', ')})` +
+    `  NDJSON MiB/s ${fmt(median(runs.map((r) => r.mibps)), 1)}  CPU s/M entries ${fmt(median(runs.map((r) => r.cpuPerM)), 2)}  peak RSS MiB ${fmt(median(runs.map((r) => r.rss)), 1)}`);
+}
+await nats.kill();

@@ -1,0 +1,133 @@
+/**
+ * Fault tests (issue 6): real `logloom run` and `logloom aggregator` processes on loopback, real
+ * kill -9, a real TCP proxy. In (a)–(c) the aggregator's store must hold every one of 200,000
+ * entries exactly once, in generator order.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { tempDir, type RunningAgent } from '../helpers/agent.ts';
+import {
+  aggregatorFixture, agentStatus, assertExactlyOnceInOrder, FaultProxy, Generator, randomBetween, remoteSink, sleep, startForwardingAgent,
+  storedCount, storedNumbers, until, waitStored,
+} from './helpers.ts';
+
+const TOTAL = 200_000;
+/** startAgent's node id. */
+const NODE = 'test-node';
+
+test('(a) kill -9 of the agent at 5 random moments (spool mode always): 200,000 entries stored exactly once, in order', async () => {
+  const agg = await aggregatorFixture();
+  await agg.start();
+  const dir = tempDir();
+  writeFileSync(`${dir}/app.log`, '');
+  const opts = { spool: '          mode: always\n' };
+  let agent: RunningAgent | undefined = await startForwardingAgent(dir, agg.port, opts);
+  const gen = new Generator(`${dir}/app.log`, TOTAL, 2000, 20);
+  try {
+    for (let k = 0; k < 5; k++) {
+      await sleep(randomBetween(300, 2500));
+      agent.proc.kill('SIGKILL');
+      await agent.exited;
+      agent = await startForwardingAgent(dir, agg.port, opts);
+    }
+    await gen.done;
+    await waitStored(agg.store, NODE, TOTAL, 150_000);
+    const st = remoteSink(await agentStatus(agent.configPath));
+    assert.equal(st.spool_dropped_entries, 0);
+    const problem = assertExactlyOnceInOrder(await storedNumbers(agg.store, NODE), TOTAL);
+    assert.equal(problem, undefined, problem);
+  } finally {
+    await agent?.stop();
+    await agg.stop();
+  }
+});
+
+test('(b) kill -9 of the aggregator 5 times (agent memory-first): 200,000 entries stored exactly once, in order', async () => {
+  const agg = await aggregatorFixture();
+  await agg.start();
+  const dir = tempDir();
+  writeFileSync(`${dir}/app.log`, '');
+  const agent = await startForwardingAgent(dir, agg.port);
+  const gen = new Generator(`${dir}/app.log`, TOTAL, 2000, 20);
+  try {
+    for (let k = 0; k < 5; k++) {
+      await sleep(randomBetween(300, 2000));
+      await agg.kill9();
+      await sleep(randomBetween(100, 800));
+      await agg.start();
+    }
+    await gen.done;
+    await waitStored(agg.store, NODE, TOTAL, 150_000);
+    const st = remoteSink(await agentStatus(agent.configPath));
+    assert.ok(st.disconnects >= 5, `the agent saw the aggregator go away (${st.disconnects})`);
+    assert.equal(st.spool_dropped_entries, 0);
+    const problem = assertExactlyOnceInOrder(await storedNumbers(agg.store, NODE), TOTAL);
+    assert.equal(problem, undefined, problem);
+  } finally {
+    await agent.stop();
+    await agg.stop();
+  }
+});
+
+test('(c) a proxy that stalls (dead peer by PING timeout) and resets connections: 200,000 entries stored exactly once, in order', async () => {
+  const agg = await aggregatorFixture();
+  await agg.start();
+  const proxy = new FaultProxy(agg.port);
+  await proxy.listen();
+  const dir = tempDir();
+  writeFileSync(`${dir}/app.log`, '');
+  const agent = await startForwardingAgent(dir, proxy.port, { remote: '        ping_interval: 300ms\n        ping_timeout: 700ms\n' });
+  const gen = new Generator(`${dir}/app.log`, TOTAL, 2000, 20);
+  try {
+    for (let k = 0; k < 6; k++) {
+      await sleep(randomBetween(300, 1500));
+      if (k % 2 === 0) await proxy.stallUntilAbandoned(30_000);
+      else proxy.reset();
+    }
+    await gen.done;
+    await waitStored(agg.store, NODE, TOTAL, 150_000);
+    const st = remoteSink(await agentStatus(agent.configPath));
+    assert.ok(st.dead_peer >= 3, `stalls were detected as dead peers (${st.dead_peer})`);
+    assert.ok(proxy.connections >= 7, `reconnected after every fault (${proxy.connections} connections)`);
+    const problem = assertExactlyOnceInOrder(await storedNumbers(agg.store, NODE), TOTAL);
+    assert.equal(problem, undefined, problem);
+  } finally {
+    await agent.stop();
+    await proxy.close();
+    await agg.stop();
+  }
+});
+
+test('(d) an outage fills the spool (20,000 entries against a 64 KiB bound, drop_oldest): the drop count equals exactly what is missing, the newest are kept', async () => {
+  const N = 20_000; // Enough to pass the bound many times over; the exact count is what matters here.
+  const agg = await aggregatorFixture();
+  const dir = tempDir();
+  let text = '';
+  for (let i = 0; i < N; i++) text += `n=${i} level=INFO payload=${Math.random().toString(36).repeat(3)}\n`;
+  writeFileSync(`${dir}/app.log`, text);
+  const agent = await startForwardingAgent(dir, agg.port, { spool: '          max_bytes: 64KiB\n          segment_bytes: 16KiB\n          when_full: drop_oldest\n' });
+  try {
+    // The uplink is down: wait until the file is read to its end and everything read is either spooled or dropped.
+    let s: Record<string, any> = {};
+    await until(async () => {
+      s = await agentStatus(agent.configPath);
+      const sink = remoteSink(s);
+      const file = s.inputs.find((i: any) => i.name === 'file');
+      return file.received === N && sink.queued === 0 && sink.spool_queued_entries + sink.spool_dropped_entries === N;
+    }, 60_000, () => JSON.stringify(s));
+    await agg.start();
+    let st: Record<string, any> = {};
+    await until(async () => {
+      st = remoteSink(await agentStatus(agent.configPath));
+      return st.spool_queued_batches === 0 && (await storedCount(agg.store, NODE)) + st.spool_dropped_entries === N;
+    }, 60_000, async () => `stored ${await storedCount(agg.store, NODE)}, sink ${JSON.stringify(st)}`);
+    const nums = await storedNumbers(agg.store, NODE);
+    assert.ok(st.spool_dropped_entries > 0 && nums.length > 0, `some dropped (${st.spool_dropped_entries}), some kept (${nums.length})`);
+    assert.equal(N - nums.length, st.spool_dropped_entries, 'missing = dropped, exactly');
+    assert.deepEqual(nums, Array.from({ length: nums.length }, (_, i) => N - nums.length + i), 'drop_oldest keeps the newest, in order');
+  } finally {
+    await agent.stop();
+    await agg.stop();
+  }
+});

@@ -1,0 +1,211 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Spool, type SpoolOptions } from '../../agent/forward/spool/spool.ts';
+import { encodeRecord, scanSegment } from '../../agent/forward/spool/record.ts';
+import { encodeBodySync, joinLines } from '../../agent/forward/protocol/index.ts';
+import { clearRecoveredPositions, recoveredPosition } from '../../agent/pipeline/checkpoint.ts';
+import { runCli, tempDir } from '../helpers/agent.ts';
+
+const quiet = { info() {}, warn() {}, error() {} };
+
+function options(dir: string, o: Partial<SpoolOptions> = {}): SpoolOptions {
+  return {
+    dir, mode: 'always', fsync: 'batch', fsync_interval: 1000, max_bytes: 64 * 1024 * 1024, segment_bytes: 8 * 1024 * 1024,
+    memory_max_bytes: 16 * 1024 * 1024, when_full: 'drop_oldest', log: quiet, ...o,
+  };
+}
+
+/** A batch of n distinct entries (incompressible-ish text so sizes are predictable with codec none). */
+function batch(n: number, tag: string) {
+  return encodeBodySync(joinLines(Array.from({ length: n }, (_, i) => JSON.stringify({ message: `${tag}-${i}-${'x'.repeat(100)}` }))), n, 'none');
+}
+
+const segFiles = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.seg')).sort();
+
+async function pushN(sp: Spool, n: number, entries = 10, tag = 'b') {
+  const seqs: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const seq = await sp.allocSeq();
+    seqs.push(seq);
+    await sp.push(batch(entries, `${tag}${i}`), seq, [{ input: 'file', stream: '1:2', offset: (i + 1) * 1000 }]);
+  }
+  return seqs;
+}
+
+async function drain(sp: Spool): Promise<number[]> {
+  const seen: number[] = [];
+  let after = 0;
+  for (let b = sp.nextAfter(after); b; b = sp.nextAfter(after)) {
+    const data = await sp.load(b);
+    assert.ok(data, `batch ${b.seq} readable`);
+    seen.push(b.seq);
+    after = b.seq;
+  }
+  return seen;
+}
+
+test('mode always: batches survive a restart, replay in seq order, and their input positions are recovered', async () => {
+  const dir = tempDir();
+  clearRecoveredPositions();
+  const sp = new Spool(options(dir));
+  await sp.open();
+  const seqs = await pushN(sp, 5);
+  assert.equal(segFiles(dir).length, 1, 'written ahead');
+  sp.ack(seqs[1]!);
+  await sp.close();
+  const again = new Spool(options(dir));
+  await again.open();
+  assert.deepEqual(await drain(again), seqs.slice(2), 'only unacknowledged batches, in order');
+  assert.equal(recoveredPosition('file', '1:2'), 5000, 'the highest spooled position is known before inputs start');
+  const next = await again.allocSeq();
+  assert.ok(next > seqs[4]!, `a restart never reuses a sequence number (${next} > ${seqs[4]})`);
+  again.ack(seqs[4]!);
+  await again.close();
+  assert.deepEqual(segFiles(dir), [], 'fully acknowledged segments are deleted');
+  const ptr = JSON.parse(readFileSync(join(dir, 'ack.json'), 'utf8'));
+  assert.equal(ptr.acked_seq, seqs[4]);
+  assert.ok(!existsSync(join(dir, 'ack.json.tmp')), 'the pointer is replaced by rename, no temp file left');
+});
+
+test('mode memory: nothing touches the disk while online; going offline spills, the ACK frees it', async () => {
+  const dir = tempDir();
+  const sp = new Spool(options(dir, { mode: 'memory' }));
+  await sp.open();
+  sp.setOnline(true);
+  const durable: number[] = [];
+  const seqs: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const seq = await sp.allocSeq();
+    seqs.push(seq);
+    await sp.push(batch(5, `m${i}`), seq, [], () => durable.push(seq));
+  }
+  assert.deepEqual(segFiles(dir), [], 'memory-first: no segment while the uplink is up');
+  assert.deepEqual(durable, [], 'not durable until acknowledged');
+  sp.ack(seqs[0]!);
+  assert.deepEqual(durable, [seqs[0]]);
+  sp.setOnline(false);
+  // Spilling is asynchronous; a further push is serialised behind it.
+  const s4 = await sp.allocSeq();
+  await sp.push(batch(5, 'm3'), s4, []);
+  assert.equal(segFiles(dir).length, 1, 'offline: memory batches and new ones are on disk');
+  assert.deepEqual(durable, [seqs[0], seqs[1], seqs[2]], 'spilled batches count as durable');
+  assert.equal(sp.status().spilled_batches, 2);
+  assert.deepEqual(await drain(sp), [seqs[1], seqs[2], s4], 'replayed in order from disk');
+  await sp.close();
+});
+
+test('(e) a corrupt byte costs one record and a torn tail is skipped; both are counted and neither blocks start-up', async () => {
+  const dir = tempDir();
+  const sp = new Spool(options(dir));
+  await sp.open();
+  const seqs = await pushN(sp, 5, 10);
+  await sp.close();
+  const [seg] = segFiles(dir);
+  const path = join(dir, seg!);
+  const buf = readFileSync(path);
+  const recs = scanSegment(buf).records;
+  assert.equal(recs.length, 5);
+  // Flip one byte inside the third record's payload, then append half of a record (a torn write).
+  buf[recs[2]!.offset + 40] ^= 0xff;
+  writeFileSync(path, buf);
+  const torn = encodeRecord(999_999_999, Buffer.alloc(500, 7));
+  appendFileSync(path, torn.subarray(0, 200));
+
+  const verify = await runCli(['spool', 'verify', dir]);
+  assert.equal(verify.code, 1, verify.stdout + verify.stderr);
+  assert.match(verify.stdout, new RegExp(`${seg}: corrupt record at offset ${recs[2]!.offset}`));
+  assert.match(verify.stdout, new RegExp(`${seg}: torn write at offset ${buf.length} \\(200 bytes\\)`));
+  const inspect = await runCli(['spool', 'inspect', dir]);
+  assert.equal(inspect.code, 0);
+  assert.match(inspect.stdout, /4 batch\(es\), 40 entries.*corrupt records: 1; torn tails: 1/);
+
+  const again = new Spool(options(dir));
+  await again.open();
+  assert.deepEqual(await drain(again), [seqs[0], seqs[1], seqs[3], seqs[4]]);
+  const st = again.status();
+  assert.equal(st.corrupt_records, 1);
+  assert.equal(st.torn_tails, 1);
+  // New batches go to a new segment, never after the damaged bytes.
+  const s = await again.allocSeq();
+  await again.push(batch(1, 'new'), s, []);
+  assert.equal(segFiles(dir).length, 2);
+  await again.close();
+});
+
+test('(d) drop_oldest at max_bytes drops whole oldest segments and counts exactly the entries it dropped', async () => {
+  const dir = tempDir();
+  const sp = new Spool(options(dir, { max_bytes: 64 * 1024, segment_bytes: 16 * 1024 }));
+  await sp.open();
+  // ~1.2 KiB per batch of 10 entries: 200 batches are far beyond 64 KiB.
+  const seqs = await pushN(sp, 200, 10);
+  const kept = await drain(sp);
+  const st = sp.status();
+  assert.ok(st.disk_bytes <= 64 * 1024, `bound kept: ${st.disk_bytes}`);
+  assert.ok(kept.length > 0 && kept.length < 200);
+  assert.equal(st.dropped_batches, 200 - kept.length);
+  assert.equal(st.dropped_entries, (200 - kept.length) * 10, 'every missing entry is counted, no more');
+  assert.deepEqual(kept, seqs.slice(200 - kept.length), 'the newest are kept, in order');
+  await sp.close();
+});
+
+test('drop_newest refuses new batches at the bound; block waits until an ACK frees room', async () => {
+  const dir = tempDir();
+  const sp = new Spool(options(dir, { max_bytes: 64 * 1024, segment_bytes: 16 * 1024, when_full: 'drop_newest' }));
+  await sp.open();
+  const seqs = await pushN(sp, 100, 10);
+  const kept = await drain(sp);
+  assert.deepEqual(kept, seqs.slice(0, kept.length), 'the oldest are kept');
+  assert.equal(sp.status().dropped_entries, (100 - kept.length) * 10);
+  await sp.close();
+
+  const dir2 = tempDir();
+  const bl = new Spool(options(dir2, { max_bytes: 64 * 1024, segment_bytes: 16 * 1024, when_full: 'block' }));
+  await bl.open();
+  let blocked = false;
+  bl.once('blocked', () => (blocked = true));
+  const pushed: number[] = [];
+  const filling = (async () => {
+    for (let i = 0; i < 80; i++) {
+      const seq = await bl.allocSeq();
+      await bl.push(batch(10, `k${i}`), seq, []);
+      pushed.push(seq);
+    }
+  })();
+  await new Promise<void>((resolve) => bl.once('blocked', () => resolve()));
+  assert.ok(blocked && pushed.length < 80, `blocked after ${pushed.length} batches`);
+  // Acknowledge everything pushed so far: the writer resumes and finishes without dropping.
+  while (pushed.length < 80) {
+    bl.ack(pushed[pushed.length - 1]!);
+    await new Promise((r) => setImmediate(r));
+  }
+  await filling;
+  assert.equal(bl.status().dropped_entries, 0);
+  await bl.close();
+});
+
+test('ENOSPC on a real full file system behaves as full (drop_oldest) and is counted', { skip: process.getuid?.() !== 0 ? 'needs root to mount a tmpfs' : false }, async () => {
+  const dir = tempDir();
+  const mnt = join(dir, 'small');
+  mkdirSync(mnt);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=96k', 'tmpfs', mnt]);
+  try {
+    // The configured bound is far larger than the file system: only ENOSPC can stop the writes.
+    const sp = new Spool(options(mnt, { max_bytes: 1024 ** 3, segment_bytes: 16 * 1024 }));
+    await sp.open();
+    const seqs = await pushN(sp, 300, 10);
+    const kept = await drain(sp);
+    const st = sp.status();
+    assert.ok(st.disk_full > 0, 'ENOSPC was hit');
+    assert.ok(kept.length > 0 && kept.length < 300);
+    assert.equal(st.dropped_entries, (300 - kept.length) * 10);
+    assert.deepEqual(kept, seqs.slice(300 - kept.length));
+    await sp.close();
+    const verify = await runCli(['spool', 'verify', mnt]);
+    assert.equal(verify.code, 0, `no torn record left behind by a failed write: ${verify.stdout}`);
+  } finally {
+    execFileSync('umount', [mnt]);
+  }
+});

@@ -1,0 +1,100 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, closeSync, copyFileSync, openSync, readFileSync, renameSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { startAgent, tempDir } from '../helpers/agent.ts';
+import { waitForLines } from '../helpers/wait.ts';
+
+/** An agent tailing `path` (DIR-relative) into DIR/out.ndjson through sink_file (json). */
+function config(path: string, extra = '') {
+  return `  inputs:
+    - type: file
+      path: ${path}
+      poll_interval: 50ms
+      rotate_wait: 1s
+${extra}  plugins:
+    enabled: [sink_file]
+    config:
+      sink_file:
+        path: DIR/out.ndjson
+        format: json
+`;
+}
+
+const lines = (from: number, to: number, tag = 'line') => Array.from({ length: to - from }, (_, i) => `${tag} ${from + i}\n`).join('');
+const messages = (out: string[]) => out.map((l) => (JSON.parse(l) as { message: string }).message);
+const expected = (from: number, to: number, tag = 'line') => Array.from({ length: to - from }, (_, i) => `${tag} ${from + i}`);
+
+test('file input follows mv + recreate (with late writes to the old file) and copytruncate, in order, no line lost or repeated', async () => {
+  const dir = tempDir();
+  const log = `${dir}/app.log`;
+  writeFileSync(log, lines(0, 1000));
+  const agent = await startAgent(config('DIR/app.log'), dir);
+  try {
+    await waitForLines(`${dir}/out.ndjson`, 1000);
+    // An application keeps its descriptor across the rename and writes a little more before reopening.
+    const fd = openSync(log, 'a');
+    writeSync(fd, lines(1000, 1200));
+    renameSync(log, `${log}.1`);
+    writeSync(fd, lines(1200, 1300));
+    closeSync(fd);
+    writeFileSync(log, lines(1300, 2000));
+    await waitForLines(`${dir}/out.ndjson`, 2000);
+    // copytruncate: the content is copied away and the file cut to zero under the agent.
+    copyFileSync(log, `${log}.2`);
+    truncateSync(log, 0);
+    appendFileSync(log, lines(2000, 2100));
+    const out = await waitForLines(`${dir}/out.ndjson`, 2100);
+    assert.deepEqual(messages(out), expected(0, 2100));
+    const entry = JSON.parse(out[0]!);
+    assert.equal(entry.source, `file:${log}`);
+  } finally {
+    await agent.stop();
+  }
+});
+
+test('file input: a restart neither repeats nor skips lines (orderly stop, lines appended while down, a partial last line)', async () => {
+  const dir = tempDir();
+  const log = `${dir}/app.log`;
+  writeFileSync(log, lines(0, 3000) + 'partial');
+  let agent = await startAgent(config('DIR/app.log'), dir);
+  await waitForLines(`${dir}/out.ndjson`, 3000);
+  const stopped = await agent.stop();
+  assert.equal(stopped.code, 0);
+  const pos = JSON.parse(readFileSync(`${dir}/data/inputs/file/offsets.json`, 'utf8'));
+  const rec = Object.values(pos.files)[0] as { offset: number };
+  assert.equal(rec.offset, Buffer.byteLength(lines(0, 3000)), 'the committed position is the end of the last whole line');
+  appendFileSync(log, ' end\n' + lines(3000, 4000));
+  agent = await startAgent(config('DIR/app.log'), dir);
+  try {
+    const out = await waitForLines(`${dir}/out.ndjson`, 4001);
+    assert.deepEqual(messages(out), [...expected(0, 3000), 'partial end', ...expected(3000, 4000)]);
+  } finally {
+    await agent.stop();
+  }
+});
+
+test('file input: read_from end skips old content at first start; a glob follows several files and finishes a file rotated while the agent was down', async () => {
+  const dir = tempDir();
+  writeFileSync(`${dir}/a.log`, lines(0, 100, 'old-a'));
+  let agent = await startAgent(config('DIR/*.log*', '      read_from: end\n'), dir);
+  appendFileSync(`${dir}/a.log`, lines(0, 50, 'a'));
+  writeFileSync(`${dir}/b.log`, lines(0, 50, 'b'));
+  let out = await waitForLines(`${dir}/out.ndjson`, 100);
+  assert.deepEqual(messages(out).filter((m) => m.startsWith('a ')), expected(0, 50, 'a'));
+  assert.deepEqual(messages(out).filter((m) => m.startsWith('b ')), expected(0, 50, 'b'), 'a file created after start is read from its beginning');
+  assert.ok(!messages(out).some((m) => m.startsWith('old-a')));
+  await agent.stop();
+  // While the agent is down: more lines, then logrotate moves a.log away and starts a new one.
+  appendFileSync(`${dir}/a.log`, lines(50, 80, 'a'));
+  renameSync(`${dir}/a.log`, `${dir}/a.log.1`);
+  writeFileSync(`${dir}/a.log`, lines(80, 100, 'a'));
+  agent = await startAgent(config('DIR/*.log*', '      read_from: end\n'), dir);
+  try {
+    out = await waitForLines(`${dir}/out.ndjson`, 150);
+    const a = messages(out).filter((m) => m.startsWith('a '));
+    assert.deepEqual(a, expected(0, 100, 'a'), 'the rotated file is finished by inode, the new one read from its start');
+    assert.equal(out.length, 150);
+  } finally {
+    await agent.stop();
+  }
+});
