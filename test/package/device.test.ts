@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, LineWatcher, tempDir } from '../helpers/agent.ts';
 import { waitForFile, waitForLines } from '../helpers/wait.ts';
@@ -133,9 +133,12 @@ test('device: rootfs-arm64 on a read-only BusyBox root, S50logloom start/reload/
     assert.match(readFileSync(agentLog, 'utf8'), /stopped cleanly/);
     assert.equal(await command('status'), 3);
   } finally {
-    // A failed run must not leave the emulated supervisor and agent behind.
-    for (const f of ['supervisor.pid', 'logloom.pid']) {
-      try { process.kill(Number(readFileSync(join(run, f), 'utf8')), 'SIGKILL'); } catch { /* gone */ }
+    // A failed run must not leave the emulated supervisor and agent behind: kill every process
+    // whose root is the device root (pid files may be stale or missing after a failure).
+    for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+      try {
+        if (readlinkSync(`/proc/${pid}/root`) === device) process.kill(Number(pid), 'SIGKILL');
+      } catch { /* gone, or not ours to read */ }
     }
     session.stdin.end();
     const code = await exited;
