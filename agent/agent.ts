@@ -15,6 +15,7 @@ import { createEntryBuffer, RingEntryQueue } from './buffer/entry-buffer.ts';
 import type { PluginContext } from './plugins/types.ts';
 import { ControlServer } from './control/server.ts';
 import { MetricsServer } from './control/http.ts';
+import { setRuntimeDir } from './assets.ts';
 
 export const VERSION = '0.1.0';
 
@@ -72,6 +73,8 @@ export class Agent {
   async start(): Promise<void> {
     await mkdir(this.config.data_dir, { recursive: true });
     await mkdir(this.config.runtime_dir, { recursive: true });
+    // Native parts unpacked from the single executable (serialport binding, addon, plugin host) go here.
+    setRuntimeDir(join(this.config.runtime_dir, 'native'));
     await this.startPlugins();
     const names = inputNames(this.config.inputs);
     for (let i = 0; i < this.config.inputs.length; i++) await this.startInput(this.config.inputs[i]!, names[i]!);
