@@ -13,6 +13,10 @@ import { encodeEntry } from '../entry/codec.ts';
 import { checkpointOf, releaseEntry } from '../pipeline/checkpoint.ts';
 import type { OfferResult, WhenFull } from './entry-queue.ts';
 import { forEachFrame, type Ring } from './ring.ts';
+import { JsRing } from './js-ring.ts';
+import { COUNTER_NAMES, COUNTERS_OFFSET } from './ring-layout.ts';
+
+const EVICTED = COUNTER_NAMES.indexOf('evicted');
 import { createRing, type NativeMode } from './select.ts';
 import { setRuntimeDir } from '../native/runtime.ts';
 
@@ -52,8 +56,17 @@ export class RingEntryQueue implements EntryBuffer {
   private tracked = new Map<number, LogEntry>();
   private nextId = 1;
 
+  private readonly counts: Float64Array;
+  /**
+   * Single records are pushed from JS on the same memory (the layout is shared): one N-API call per
+   * entry costs more than the push itself. Batches (pushFrames) and drains go to the ring.
+   */
+  private readonly single: Ring;
+
   constructor(ring: Ring, maxEntries: number) {
     this.ring = ring;
+    this.single = ring.impl === 'native' ? new JsRing(ring.shared) : ring;
+    this.counts = new Float64Array(ring.shared, COUNTERS_OFFSET, COUNTER_NAMES.length);
     this.maxEntries = maxEntries;
     this.maxBytes = ring.capacity;
   }
@@ -67,7 +80,8 @@ export class RingEntryQueue implements EntryBuffer {
   }
 
   get evicted(): number {
-    return this.ring.counters().evicted + this.ownEvictions;
+    // Read straight from the shared counters: the pipeline asks before every offer.
+    return this.counts[EVICTED]! + this.ownEvictions;
   }
 
   isFull(extraBytes = 0): boolean {
@@ -89,7 +103,7 @@ export class RingEntryQueue implements EntryBuffer {
         return evicted ? 'evicted' : 'queued';
       }
     }
-    const r = this.ring.push(this.encode(entry), policy);
+    const r = this.single.push(this.encode(entry), policy);
     if (r === 'dropped' || r === 'full') this.untrack();
     if (r === 'oversize') {
       this.untrack();
@@ -101,7 +115,7 @@ export class RingEntryQueue implements EntryBuffer {
 
   force(entry: LogEntry): void {
     if (this.spill.length > 0) return void this.spill.push(entry);
-    if (this.ring.push(this.encode(entry), 'block') !== 'queued') {
+    if (this.single.push(this.encode(entry), 'block') !== 'queued') {
       this.untrack();
       this.spill.push(entry);
     }

@@ -57,6 +57,9 @@ for (const mode of ['on', 'off'] as const) {
       const status = JSON.parse((await runCli(['status', '--json', '--socket', agent.control])).stdout);
       assert.equal(status.inputs[0].received, 6);
       assert.equal(status.inputs[0].dropped, 0);
+      // The ring in use is the one buffer.native asked for, and its counters are visible.
+      assert.equal(status.buffer.ring.impl, mode === 'on' ? 'native' : 'js');
+      assert.ok(status.buffer.ring.pushed >= 6 && status.buffer.ring.drained >= 6, JSON.stringify(status.buffer.ring));
       assert.ok(!readFileSync(`${agent.dir}/out.log`, 'utf8').includes('\x1b'));
     } finally {
       await agent.stop();
