@@ -7,7 +7,7 @@
 import { createServer, type Server, type Socket, connect } from 'node:net';
 import { once } from 'node:events';
 import { appendFile, readdir, readFile } from 'node:fs/promises';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunningAggregator } from '../aggregator/helpers.ts';
 import { runCli, startCli, tempDir, type CliProcess, type RunningAgent } from '../helpers/agent.ts';
@@ -87,11 +87,26 @@ export async function aggregatorFixture(extra = ''): Promise<AggregatorFixture> 
   const configPath = join(dir, 'aggregator.yaml');
   writeFileSync(configPath, `logloom:\n  node_id: aggregator\n  data_dir: ${dir}/data\n  runtime_dir: ${dir}/run\n  control:\n    socket: ${dir}/run/control.sock\n` +
     `  aggregator:\n    listen: 127.0.0.1:${port}\n    auth:\n      mode: none\n${extra}`);
+  let started = false;
   const f: AggregatorFixture = {
     dir, port, configPath, store: `${dir}/data/store`, current: undefined,
     async start() {
-      f.current = await launch(dir, configPath);
-      return f.current;
+      // Another process on this shared machine may take the port between freePort() and listen():
+      // on the first start pick another one (no agent knows the port yet); on restarts retry it.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          f.current = await launch(dir, configPath);
+          started = true;
+          return f.current;
+        } catch (e) {
+          if (!/EADDRINUSE/.test((e as Error).message) || attempt >= 5) throw e;
+          if (!started) {
+            const next = await freePort();
+            writeFileSync(configPath, readFileSync(configPath, 'utf8').replace(`listen: 127.0.0.1:${f.port}`, `listen: 127.0.0.1:${next}`));
+            f.port = next;
+          } else await sleep(500);
+        }
+      }
     },
     async kill9() {
       const c = f.current;
