@@ -59,7 +59,7 @@ export class Agent {
     }, createEntryBuffer(config.buffer.max_entries, config.buffer.max_bytes, config.buffer.native, (m) => log.info(m), config.runtime_dir));
     this.plugins = new PluginRegistry({
       config: config.plugins, log, statics: STATIC_PLUGINS, hosts: HOST_FACTORIES, locked: LOCKED,
-      env: { python: config.plugins.python, runtimeDir: config.runtime_dir, dataDir: config.data_dir, log, remoteTcp: config.plugins.remote_tcp },
+      env: { python: config.plugins.python, runtimeDir: config.runtime_dir, dataDir: config.data_dir, log, remoteTcp: config.plugins.remote_tcp, maxLineBytes: config.plugins.max_line_bytes },
       contextFor: (name) => this.pluginContext(name), maxMessageBytes: config.max_message_bytes,
     });
   }

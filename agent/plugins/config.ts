@@ -40,6 +40,7 @@ export const pluginsSchema = s.object(
     require_signature: s.optional(s.bool({ doc: '' }), { doc: 'Refuse unsigned or modified plugins (default: true in a locked build, else false).' }),
     trusted_keys: s.array(s.string({ doc: '' }), { default: [], doc: 'Public keys (PEM files or base64 ed25519 keys) whose plugin signatures are accepted.' }),
     python: s.string({ default: '/usr/bin/python3', doc: 'Interpreter for Python plugins (must be executable by the plugin user, e.g. nobody).' }),
+    max_line_bytes: s.size({ min: 4096, max: 256 * 1024 * 1024, default: 1024 * 1024, doc: 'Longest protocol line a Python or socket plugin may send; a longer one is refused before parsing and counts as a fault.' }),
     remote_tcp: s.array(s.string({ doc: '' }), { default: [], doc: 'Socket plugins allowed to use a TCP address that is not loopback (by name). Others are refused.' }),
     failure_threshold: s.int({ min: 1, max: 1000, default: 5, doc: 'Consecutive failures after which a plugin is marked failed and restarted with backoff.' }),
     disabled_sink_queue: s.enum(['keep', 'drop'] as const, { default: 'keep', doc: 'What a sink disabled at run time does with entries: keep queuing (up to queue_length) or drop them (counted).' }),

@@ -85,6 +85,8 @@ export interface HostEnv {
   runtimeDir: string;
   /** Persistent state (data_dir). */
   dataDir: string;
+  /** Longest protocol line accepted from python/socket plugins (plugins.max_line_bytes; default 1 MiB). */
+  maxLineBytes?: number;
   /** Socket plugins allowed on a non-loopback TCP address (plugins.remote_tcp). */
   remoteTcp?: readonly string[];
   /** The agent's own log (lines are verbatim contracts: use it untagged for the fixed messages). */

@@ -9,7 +9,9 @@
 import { performance } from 'node:perf_hooks';
 import type { LogEntry } from '../entry/entry.ts';
 import { buildEntry } from '../entry/build.ts';
-import { freezeEntry } from '../entry/entry.ts';
+import { freezeEntry, type MutableEntry } from '../entry/entry.ts';
+import { sanitiseMessage, sanitiseModule } from '../entry/sanitise.ts';
+import { isLevel, parseLevel } from '../entry/level.ts';
 import type { AgentLog } from '../log.ts';
 import type { AiStage, FilterStage, FilterVerdicts, SinkStage } from '../pipeline/stages.ts';
 import type { TemplateResolver } from '../i18n/catalogue.ts';
@@ -84,7 +86,8 @@ export class Supervisor {
     this.host = host;
     this.opts = {
       restartMinMs: 1000, restartMaxMs: 60_000, startTimeoutMs: Math.max(plugin.limits.timeout_ms, 10_000), maxMessageBytes: 16 * 1024,
-      errorLogIntervalMs: 1000, ...opts,
+      // Options passed as undefined (the registry forwards an unset restartMinMs) keep the defaults.
+      errorLogIntervalMs: 1000, ...(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as SupervisorOptions),
     };
     host.onExit = (reason) => this.hostExited(reason);
   }
@@ -284,22 +287,31 @@ export class Supervisor {
   }
 
   /**
-   * A filter's replacement for an entry (e.g. redacted): a new entry built through the same
-   * sanitising door as inputs, keeping the original's timestamp, node, source and seq. The
-   * original object is not touched, so nothing else that holds it sees a change.
+   * A filter's replacement for an entry (e.g. redacted): a new frozen entry that keeps the
+   * original's timestamp, node, source and seq. What the plugin changed goes through the same
+   * sanitising as inputs: the message, level and module here directly (the common case, e.g. a
+   * masked message), args, fields and lang_key through buildEntry. The original object is not
+   * touched, so nothing else that holds it sees a change.
    */
   private replacement(orig: LogEntry, v: Record<string, unknown>): LogEntry | undefined {
     if ((v as unknown) === orig) return orig;
     if (typeof v.message !== 'string') return undefined;
-    const built = buildEntry(
-      { timestamp: orig.timestamp, level: typeof v.level === 'string' ? v.level : orig.level, module: typeof v.module === 'string' ? v.module : orig.module,
-        message: v.message, lang_key: v.lang_key, args: v.args, source: orig.source, fields: v.fields, truncated: orig.truncated === true },
-      { maxMessageBytes: this.opts.maxMessageBytes, defaultLevel: orig.level, defaultModule: orig.module, node: orig.node ?? '' },
-    );
-    const copy = orig.node === undefined || orig.seq !== undefined ? { ...built } : built;
-    if (orig.node === undefined && 'node' in copy) delete (copy as { node?: string }).node;
-    if (orig.seq !== undefined) (copy as { seq?: number }).seq = orig.seq;
-    const frozen = copy === built ? built : freezeEntry(copy);
+    const copy: MutableEntry = { ...orig };
+    if (v.message !== orig.message) {
+      const m = sanitiseMessage(v.message, this.opts.maxMessageBytes);
+      copy.message = m.text;
+      if (m.truncated) copy.truncated = true;
+    }
+    if (v.level !== orig.level) copy.level = (typeof v.level === 'string' && (isLevel(v.level) ? v.level : parseLevel(v.level))) || orig.level;
+    if (v.module !== orig.module && typeof v.module === 'string') copy.module = sanitiseModule(v.module);
+    if (v.args !== orig.args || v.fields !== orig.fields || v.lang_key !== orig.lang_key) {
+      const b = buildEntry({ message: '', args: v.args, fields: v.fields, lang_key: v.lang_key }, { maxMessageBytes: 1, defaultLevel: 'INFO', defaultModule: 'X', node: '' });
+      for (const k of ['args', 'fields', 'lang_key'] as const) {
+        if (b[k] === undefined) delete copy[k];
+        else (copy as Record<string, unknown>)[k] = b[k];
+      }
+    }
+    const frozen = freezeEntry(copy);
     this.opts.tracer?.carry(orig, frozen);
     return frozen;
   }

@@ -160,14 +160,17 @@ test('a filter forwards a replacement copy: downstream sees the copy, the origin
   const sink = recordingSink();
   let original: LogEntry | undefined;
   const h = await startHarness({
-    statics: [filter('filter_copy', (e) => ((original = e), { ...e, message: e.message.toUpperCase(), module: 'COPY' })), sink.mod],
+    statics: [filter('filter_copy', (e) => ((original = e), { ...e, message: e.message.toUpperCase() + '\u001b[2J', module: 'copy', fields: { note: 'x\ny' } })), sink.mod],
     config: { enabled: ['filter_copy', 'sink_record'] },
   });
   try {
     h.send({ message: 'hello', module: 'orig' });
     await until(h.pipeline, () => sink.received.length >= 1);
-    assert.equal(sink.received[0]!.message, 'HELLO');
+    // The copy goes through the same sanitising as inputs: control characters escaped, module upper-cased.
+    assert.match(sink.received[0]!.message, /^HELLO\S+\[2J$/);
+    assert.ok(!sink.received[0]!.message.includes('\u001b'));
     assert.equal(sink.received[0]!.module, 'COPY');
+    assert.ok(!String(sink.received[0]!.fields!.note).includes('\n'));
     assert.equal(sink.received[0]!.timestamp, original!.timestamp);
     assert.ok(Object.isFrozen(sink.received[0]));
     assert.equal(original!.message, 'hello');

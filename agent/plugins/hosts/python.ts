@@ -114,13 +114,13 @@ export class PythonHost implements HostedPlugin {
       env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', PYTHONIOENCODING: 'utf-8', LOGLOOM_CGROUP_PROCS: this.limits.procsFiles.join(' ') },
     });
     this.child = child;
-    const client = new ProtocolClient(name, ctx.log);
+    const client = new ProtocolClient(name, ctx.log, this.env.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
     this.client = client;
 
     let ready!: (v: { user?: string; error?: string }) => void;
     const readyP = new Promise<{ user?: string; error?: string }>((r) => (ready = r));
     const conn = new PluginConnection({
-      name, dialect: 'line', maxLineBytes: DEFAULT_MAX_LINE_BYTES, maxInflight: limits.max_inflight, queueLength: limits.queue_length,
+      name, dialect: 'line', maxLineBytes: this.env.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, maxInflight: limits.max_inflight, queueLength: limits.queue_length,
       write: (line) => void child.stdin!.write(line),
       onFault: (reason) => this.lost(gen, reason, true),
       onEvent: (event, body) => {

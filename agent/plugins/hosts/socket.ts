@@ -62,8 +62,11 @@ export class SocketHost implements HostedPlugin {
   private lastError = '';
   onExit?: (reason: string) => void;
 
-  constructor(plugin: DiscoveredPlugin, _env: HostEnv, remoteAllowed = false) {
+  private readonly maxLineBytes: number;
+
+  constructor(plugin: DiscoveredPlugin, env: HostEnv, remoteAllowed = false) {
     this.plugin = plugin;
+    this.maxLineBytes = env.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     this.origin = plugin.manifestPath ?? plugin.origin;
     try {
       this.address = parseAddress(plugin.address ?? '');
@@ -100,9 +103,9 @@ export class SocketHost implements HostedPlugin {
     if (this.address.kind === 'unix') this.checkSocketMode(ctx, this.address.path);
     sock.setNoDelay(true);
     const { limits, name } = this.plugin;
-    const client = new ProtocolClient(name, ctx.log);
+    const client = new ProtocolClient(name, ctx.log, this.maxLineBytes);
     const conn = new PluginConnection({
-      name, dialect: this.plugin.protocol, maxLineBytes: DEFAULT_MAX_LINE_BYTES, maxInflight: limits.max_inflight, queueLength: limits.queue_length,
+      name, dialect: this.plugin.protocol, maxLineBytes: this.maxLineBytes, maxInflight: limits.max_inflight, queueLength: limits.queue_length,
       write: (line) => void sock.write(line),
       onFault: (reason) => this.lost(gen, reason),
       onEvent: (event, body) => void client.onEvent(event, body),

@@ -75,3 +75,22 @@ test('busy loop is held to its cpu_max share (measured from the cgroup CPU accou
     await agent.stop();
   }
 });
+
+test('groups left behind by a killed agent are removed; the agent names its own <pid>.<plugin> and removes them', { skip }, async () => {
+  const { mkdirSync } = await import('node:fs');
+  const { applyLimits } = await import('../../../agent/plugins/limits/mechanism.ts');
+  const dead = 2_147_483; // above the usual pid_max (32768 here, 4194304 at most elsewhere is rare): not running
+  const stale = ['memory', 'cpu', 'pids'].map((c) => `/sys/fs/cgroup/${c}/logloom/${dead}.filter_old`);
+  if (mechanism === 'cgroup1') for (const d of stale) mkdirSync(d, { recursive: true });
+  const applied = applyLimits('filter_new', { memory_max: 32 * 1024 * 1024, cpu_max: 0.5, pids_max: 8 });
+  try {
+    assert.equal(applied.mechanism, mechanism);
+    if (mechanism === 'cgroup1') {
+      for (const d of stale) assert.equal(existsSync(d), false, `${d} removed`);
+      assert.ok(applied.procsFiles.every((f) => f.includes(`/logloom/${process.pid}.filter_new/`)), applied.procsFiles.join(' '));
+    }
+  } finally {
+    applied.remove();
+  }
+  for (const f of applied.procsFiles) assert.equal(existsSync(f), false);
+});

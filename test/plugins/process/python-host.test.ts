@@ -55,14 +55,14 @@ test('rlimit fallback (where no cgroup is writable): the runner limits its own a
   assert.deepEqual(lines.slice(1), [{ status: 1, error: 'MemoryError: ', id: 1 }, { status: 0, keep: true, id: 2 }]);
 });
 
-function hostFor(file: string, name: string, type: string, dir: string, config: Record<string, unknown> = {}, user?: string) {
+function hostFor(file: string, name: string, type: string, dir: string, config: Record<string, unknown> = {}, user?: string, maxLineBytes?: number) {
   const lines: string[] = [];
   const log = createLog('DEBUG', (l) => void lines.push(l));
   const ctx = { config, node: 'n', stateDir: join(dir, name), log: log.child(name), render: (k: string) => k, emit: () => {} } as unknown as PluginContext;
   const host = new PythonHost({
     name, kind: 'python', type, origin: file, file, protocol: 'line', trusted: false,
     limits: { timeout_ms: 10_000, max_inflight: 4, queue_length: 100_000, on_error: 'keep', user },
-  } as never, { python: '/usr/bin/python3', runtimeDir: dir, dataDir: dir, log });
+  } as never, { python: '/usr/bin/python3', runtimeDir: dir, dataDir: dir, log, maxLineBytes });
   return { host, ctx, lines };
 }
 
@@ -113,4 +113,22 @@ test('limits.user: the plugin runs as the configured user instead of nobody, and
   } finally {
     await f.host.stop();
   }
+});
+
+test('plugins.max_line_bytes bounds answer lines: an over-long answer is a fault, reported with the bound, and the child is killed', async () => {
+  const dir = tempDir('logloom-host-');
+  chmodSync(dir, 0o755);
+  const { buildEntry } = await import('../../../agent/entry/build.ts');
+  const f = hostFor(join(PY_FIXTURES, 'filter_faulty.py'), 'filter_faulty', 'filter', dir, {}, undefined, 8192);
+  await f.host.start(f.ctx);
+  const pid = f.host.pid!;
+  const exited = new Promise<string>((r) => (f.host.onExit = r));
+  try {
+    await assert.rejects(f.host.filter([buildEntry({ message: 'longline' }, { maxMessageBytes: 1024, defaultLevel: 'INFO', defaultModule: 'T', node: 'n' })], 5000), /answer line longer than 8192 bytes/);
+    assert.match(await exited, /answer line longer than 8192 bytes/);
+  } finally {
+    await f.host.stop();
+  }
+  assert.equal(alive(pid), false);
+  assert.match(String(f.host.status().last_exit), /killed by SIGKILL/);
 });
