@@ -9,8 +9,8 @@
  */
 import { createConnection } from 'node:net';
 import { cpuSeconds, fmt, header, median, peakRssMiB } from './lib.ts';
-import { startAgent, tempDir } from '../test/helpers/agent.ts';
-import { aggregatorFixture, storedCount } from '../test/forward/helpers.ts';
+import { tempDir } from '../test/helpers/agent.ts';
+import { aggregatorFixture, startAgent, storedCount } from '../test/forward/helpers.ts';
 import { Spool } from '../agent/forward/spool/spool.ts';
 import { encodeBody, joinLines } from '../agent/forward/protocol/index.ts';
 

@@ -56,9 +56,12 @@ test('(b) kill -9 of the aggregator 5 times (agent memory-first): 200,000 entrie
   try {
     for (let k = 0; k < 5; k++) {
       await sleep(randomBetween(300, 2000));
+      const before = remoteSink(await agentStatus(agent.configPath)).connects;
       await agg.kill9();
       await sleep(randomBetween(100, 800));
       await agg.start();
+      // Each kill must hit a live session: wait for the agent to come back before the next one.
+      await until(async () => remoteSink(await agentStatus(agent.configPath)).connects > before, 60_000, () => 'the agent did not reconnect');
     }
     await gen.done;
     await waitStored(agg.store, NODE, TOTAL, 150_000);

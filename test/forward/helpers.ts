@@ -7,10 +7,57 @@
 import { createServer, type Server, type Socket, connect } from 'node:net';
 import { once } from 'node:events';
 import { appendFile, readdir, readFile } from 'node:fs/promises';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { launch, type RunningAggregator } from '../aggregator/helpers.ts';
-import { runCli, startAgent, tempDir, type RunningAgent } from '../helpers/agent.ts';
+import type { RunningAggregator } from '../aggregator/helpers.ts';
+import { runCli, startCli, tempDir, type CliProcess, type RunningAgent } from '../helpers/agent.ts';
+
+/** Start-up can take long on a shared, loaded machine; a process that fails to start is killed, never left behind. */
+const START_TIMEOUT_MS = 90_000;
+
+async function started(p: CliProcess, ready: RegExp, what: string): Promise<string> {
+  try {
+    return await Promise.race([
+      p.stderr.waitFor(ready, START_TIMEOUT_MS),
+      p.exited.then(({ code }) => {
+        throw new Error(`${what} exited with ${code} before starting:\n${p.stderr.lines.join('\n')}`);
+      }),
+    ]);
+  } catch (e) {
+    p.proc.kill('SIGKILL');
+    throw e;
+  }
+}
+
+async function launch(dir: string, configPath: string): Promise<RunningAggregator> {
+  const p = startCli(['aggregator', '-c', configPath]);
+  const line = await started(p, /aggregator listening on /, 'aggregator');
+  const port = Number(/listening on [^ ]*:(\d+)/.exec(line)![1]);
+  return {
+    ...p, dir, configPath, port, control: `${dir}/run/control.sock`, store: `${dir}/data/store`,
+    stop: () => {
+      p.proc.kill('SIGTERM');
+      return p.exited;
+    },
+  };
+}
+
+/** Like test/helpers' startAgent, with a start-up bound fit for fault tests on a busy machine. */
+export async function startAgent(body: string, dir = tempDir()): Promise<RunningAgent> {
+  const yaml = `logloom:\n  node_id: test-node\n  data_dir: ${dir}/data\n  runtime_dir: ${dir}/run\n  control:\n    socket: ${dir}/run/control.sock\n` +
+    body.replaceAll('DIR', dir);
+  const configPath = join(dir, 'logloom.yaml');
+  writeFileSync(configPath, yaml);
+  const p = startCli(['run', '-c', configPath]);
+  await started(p, /started on node/, 'agent');
+  return {
+    ...p, dir, configPath, ingest: `${dir}/run/ingest.sock`, control: `${dir}/run/control.sock`,
+    stop: () => {
+      p.proc.kill('SIGTERM');
+      return p.exited;
+    },
+  };
+}
 
 export async function freePort(): Promise<number> {
   const srv = createServer();
@@ -40,11 +87,26 @@ export async function aggregatorFixture(extra = ''): Promise<AggregatorFixture> 
   const configPath = join(dir, 'aggregator.yaml');
   writeFileSync(configPath, `logloom:\n  node_id: aggregator\n  data_dir: ${dir}/data\n  runtime_dir: ${dir}/run\n  control:\n    socket: ${dir}/run/control.sock\n` +
     `  aggregator:\n    listen: 127.0.0.1:${port}\n    auth:\n      mode: none\n${extra}`);
+  let started = false;
   const f: AggregatorFixture = {
     dir, port, configPath, store: `${dir}/data/store`, current: undefined,
     async start() {
-      f.current = await launch(dir, configPath);
-      return f.current;
+      // Another process on this shared machine may take the port between freePort() and listen():
+      // on the first start pick another one (no agent knows the port yet); on restarts retry it.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          f.current = await launch(dir, configPath);
+          started = true;
+          return f.current;
+        } catch (e) {
+          if (!/EADDRINUSE/.test((e as Error).message) || attempt >= 5) throw e;
+          if (!started) {
+            const next = await freePort();
+            writeFileSync(configPath, readFileSync(configPath, 'utf8').replace(`listen: 127.0.0.1:${f.port}`, `listen: 127.0.0.1:${next}`));
+            f.port = next;
+          } else await sleep(500);
+        }
+      }
     },
     async kill9() {
       const c = f.current;

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, closeSync, copyFileSync, openSync, readFileSync, renameSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
-import { startAgent, tempDir } from '../helpers/agent.ts';
+import { tempDir } from '../helpers/agent.ts';
+import { startAgent } from '../forward/helpers.ts';
 import { waitForLines } from '../helpers/wait.ts';
 
 /** An agent tailing `path` (DIR-relative) into DIR/out.ndjson through sink_file (json). */
@@ -30,7 +31,7 @@ test('file input follows mv + recreate (with late writes to the old file) and co
   writeFileSync(log, lines(0, 1000));
   const agent = await startAgent(config('DIR/app.log'), dir);
   try {
-    await waitForLines(`${dir}/out.ndjson`, 1000);
+    await waitForLines(`${dir}/out.ndjson`, 1000, 60_000);
     // An application keeps its descriptor across the rename and writes a little more before reopening.
     const fd = openSync(log, 'a');
     writeSync(fd, lines(1000, 1200));
@@ -38,12 +39,12 @@ test('file input follows mv + recreate (with late writes to the old file) and co
     writeSync(fd, lines(1200, 1300));
     closeSync(fd);
     writeFileSync(log, lines(1300, 2000));
-    await waitForLines(`${dir}/out.ndjson`, 2000);
+    await waitForLines(`${dir}/out.ndjson`, 2000, 60_000);
     // copytruncate: the content is copied away and the file cut to zero under the agent.
     copyFileSync(log, `${log}.2`);
     truncateSync(log, 0);
     appendFileSync(log, lines(2000, 2100));
-    const out = await waitForLines(`${dir}/out.ndjson`, 2100);
+    const out = await waitForLines(`${dir}/out.ndjson`, 2100, 60_000);
     assert.deepEqual(messages(out), expected(0, 2100));
     const entry = JSON.parse(out[0]!);
     assert.equal(entry.source, `file:${log}`);
@@ -57,7 +58,7 @@ test('file input: a restart neither repeats nor skips lines (orderly stop, lines
   const log = `${dir}/app.log`;
   writeFileSync(log, lines(0, 3000) + 'partial');
   let agent = await startAgent(config('DIR/app.log'), dir);
-  await waitForLines(`${dir}/out.ndjson`, 3000);
+  await waitForLines(`${dir}/out.ndjson`, 3000, 60_000);
   const stopped = await agent.stop();
   assert.equal(stopped.code, 0);
   const pos = JSON.parse(readFileSync(`${dir}/data/inputs/file/offsets.json`, 'utf8'));
@@ -66,7 +67,7 @@ test('file input: a restart neither repeats nor skips lines (orderly stop, lines
   appendFileSync(log, ' end\n' + lines(3000, 4000));
   agent = await startAgent(config('DIR/app.log'), dir);
   try {
-    const out = await waitForLines(`${dir}/out.ndjson`, 4001);
+    const out = await waitForLines(`${dir}/out.ndjson`, 4001, 60_000);
     assert.deepEqual(messages(out), [...expected(0, 3000), 'partial end', ...expected(3000, 4000)]);
   } finally {
     await agent.stop();
@@ -79,7 +80,7 @@ test('file input: read_from end skips old content at first start; a glob follows
   let agent = await startAgent(config('DIR/*.log*', '      read_from: end\n'), dir);
   appendFileSync(`${dir}/a.log`, lines(0, 50, 'a'));
   writeFileSync(`${dir}/b.log`, lines(0, 50, 'b'));
-  let out = await waitForLines(`${dir}/out.ndjson`, 100);
+  let out = await waitForLines(`${dir}/out.ndjson`, 100, 60_000);
   assert.deepEqual(messages(out).filter((m) => m.startsWith('a ')), expected(0, 50, 'a'));
   assert.deepEqual(messages(out).filter((m) => m.startsWith('b ')), expected(0, 50, 'b'), 'a file created after start is read from its beginning');
   assert.ok(!messages(out).some((m) => m.startsWith('old-a')));
@@ -90,7 +91,7 @@ test('file input: read_from end skips old content at first start; a glob follows
   writeFileSync(`${dir}/a.log`, lines(80, 100, 'a'));
   agent = await startAgent(config('DIR/*.log*', '      read_from: end\n'), dir);
   try {
-    out = await waitForLines(`${dir}/out.ndjson`, 150);
+    out = await waitForLines(`${dir}/out.ndjson`, 150, 60_000);
     const a = messages(out).filter((m) => m.startsWith('a '));
     assert.deepEqual(a, expected(0, 100, 'a'), 'the rotated file is finished by inode, the new one read from its start');
     assert.equal(out.length, 150);

@@ -15,9 +15,8 @@
  *   the positions of spooled batches are registered so a replayable input does not read them again.
  */
 import { EventEmitter } from 'node:events';
-import { mkdir, open, readdir, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readFile } from 'node:fs/promises';
 import type { BatchCodecCode } from '../protocol/constants.ts';
 import { recordRecoveredPosition, type CheckpointPosition } from '../../pipeline/checkpoint.ts';
 import { encodeRecord, RECORD_HEADER_BYTES, scanSegment } from './record.ts';
@@ -322,7 +321,7 @@ export class Spool extends EventEmitter {
         this.stats.disk_full++;
         this.opts.log.warn(`spool: ${this.opts.dir}: disk full (${code}); treating the spool as full`);
         // ENOSPC behaves as full: the bound is now what is on disk.
-        if (attempt >= 3 || !(await this.freeForFull(rec.length, b))) {
+        if (attempt >= 3 || !(await this.freeForFull(b))) {
           this.dropBatch(b, alreadyQueued);
           return false;
         }
@@ -338,7 +337,7 @@ export class Spool extends EventEmitter {
   }
 
   /** After ENOSPC: drop_oldest frees a segment; block waits for acks; drop_newest gives up. */
-  private async freeForFull(bytes: number, b: SpooledBatch): Promise<boolean> {
+  private async freeForFull(b: SpooledBatch): Promise<boolean> {
     if (this.opts.when_full === 'drop_oldest') return this.dropOldestSegment(b);
     if (this.opts.when_full === 'block' && !this.closed) {
       await this.waitForSpace();

@@ -102,7 +102,7 @@ export function create(config: FileInputConfig, ctx: InputContext): Input {
         continue;
       }
       try {
-        const nt = await FileTailer.open(path, st, offsetFor, ctx, config.max_line_bytes, events);
+        const nt = await FileTailer.open(path, offsetFor, ctx, config.max_line_bytes, events);
         if (tailers.some((x) => x.key === nt.key)) {
           await nt.close();
           continue;

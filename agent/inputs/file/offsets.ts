@@ -27,6 +27,7 @@ export class OffsetStore {
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> | undefined;
   private readonly onExit = () => this.writeSync();
+  private exitHooked = false;
   writes = 0;
 
   constructor(dir: string, intervalMs: number, fsync: boolean) {
@@ -70,8 +71,11 @@ export class OffsetStore {
 
   private touch(): void {
     this.dirty = true;
-    process.off('exit', this.onExit);
-    process.on('exit', this.onExit);
+    // Whatever is finished when the process exits is written then, even after close().
+    if (!this.exitHooked) {
+      this.exitHooked = true;
+      process.on('exit', this.onExit);
+    }
     if (!this.timer) {
       this.timer = setTimeout(() => {
         this.timer = undefined;

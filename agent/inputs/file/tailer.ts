@@ -66,7 +66,7 @@ export class FileTailer {
     this.resetSplitter(offset);
   }
 
-  static async open(path: string, st: Stats, offsetFor: (key: string, fh: FileHandle, size: number) => Promise<number>, ctx: InputContext, maxLineBytes: number, events: TailerEvents): Promise<FileTailer> {
+  static async open(path: string, offsetFor: (key: string, fh: FileHandle, size: number) => Promise<number>, ctx: InputContext, maxLineBytes: number, events: TailerEvents): Promise<FileTailer> {
     const fh = await open(path, 'r');
     try {
       const real = await fh.stat();
@@ -75,7 +75,6 @@ export class FileTailer {
       const offset = await offsetFor(key, fh, real.size);
       const t = new FileTailer(key, path, fh, offset, ctx, maxLineBytes, events);
       await t.refreshFingerprint(real.size);
-      void st;
       return t;
     } catch (e) {
       await fh.close().catch(() => {});
