@@ -89,6 +89,34 @@ describe('aggregator durable sequence state', () => {
     assert.equal(state.entries, 5);
   });
 
+  it('fsync: interval: kill -9 of the aggregator mid-stream still stores every entry once (the page cache survives a process crash)', async () => {
+    const dir = tempDir('logloom-agg-int-');
+    let agg = await startAggregator('', dir, OPEN + '    ndjson:\n      fsync: interval\n      fsync_interval: 50ms\n');
+    try {
+      let c = await RawAgent.connect(agg.port);
+      await c.hello('gw-i', '');
+      c.stream(1, 40, 4, (seq) => entries(10, (seq - 1) * 10));
+      const ack = await c.waitFor((m) => m.type === 'ACK' && m.seq >= 10);
+      agg.proc.kill('SIGKILL');
+      await agg.exited;
+      await c.closed;
+      agg = await launch(dir, agg.configPath);
+      c = await RawAgent.connect(agg.port);
+      const w = await c.hello('gw-i', '');
+      const last = w.type === 'WELCOME' ? w.lastSeq : -1;
+      assert.ok(ack.type === 'ACK' && last >= ack.seq, 'nothing acknowledged is lost');
+      if (last < 40) {
+        c.stream(last + 1, 40, 4, (seq) => entries(10, (seq - 1) * 10));
+        await c.waitFor((m) => m.type === 'ACK' && m.seq === 40);
+      }
+      await c.end();
+      await agg.stop();
+    } finally {
+      agg.proc.kill('SIGKILL');
+    }
+    assert.deepEqual(storedEntries(agg.store, 'gw-i').map((e) => e.message), Array.from({ length: 400 }, (_, i) => `m${i}`));
+  });
+
   it('NdjsonStore rotates at the UTC day (injected clock; the store is real, on disk)', async () => {
     const dir = tempDir('logloom-agg-day-');
     let now = Date.parse('2026-03-01T23:59:59.000Z');

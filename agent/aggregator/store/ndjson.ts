@@ -222,6 +222,9 @@ export class NdjsonStore implements Store {
       if (n?.fh && n.dirty) {
         n.dirty = false;
         await n.fh.datasync().catch((e: Error) => this.log.warn(`store: fsync ${n.state.file}: ${e.message}`));
+        // Then the commit point, so that after power loss state.json is whole and never ahead of
+        // data that reached the disk in an earlier interval.
+        await syncFile(join(n.dir, 'state.json')).catch((e: Error) => this.log.warn(`store: fsync state.json of ${n.dir}: ${e.message}`));
         this.fsyncs++;
       }
     }
@@ -252,6 +255,15 @@ async function writeAtomic(path: string, text: string, sync: boolean): Promise<v
     await fh.close();
   }
   await rename(tmp, path);
+}
+
+async function syncFile(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
 
 async function syncDir(dir: string): Promise<void> {
