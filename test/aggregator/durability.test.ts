@@ -117,6 +117,22 @@ describe('aggregator durable sequence state', () => {
     assert.deepEqual(storedEntries(agg.store, 'gw-i').map((e) => e.message), Array.from({ length: 400 }, (_, i) => `m${i}`));
   });
 
+  it('NdjsonStore retention (max_age 2d, injected clock): files of older days go at rotation, recent ones stay', async () => {
+    const dir = tempDir('logloom-agg-ret-');
+    let now = Date.parse('2026-03-01T12:00:00.000Z');
+    const store = new NdjsonStore(dir, { max_file_bytes: 1024 * 1024, fsync: 'always', fsync_interval: 1000, max_age: 2 * 86_400_000 } as NdjsonStoreConfig, createLog('ERROR'), () => now);
+    await store.open();
+    const e = (m: string) => buildEntry({ message: m }, { maxMessageBytes: 1024, defaultLevel: 'INFO', defaultModule: 'APP', node: 'gw-r' });
+    for (let d = 0; d < 5; d++) {
+      await store.append('gw-r', [{ seq: d + 1, entries: [e(`day ${d}`)] }]);
+      now += 86_400_000;
+    }
+    await store.close();
+    const files = readdirSync(join(dir, 'gw-r')).filter((f) => f.endsWith('.ndjson')).sort();
+    assert.deepEqual(files, ['2026-03-03-0001.ndjson', '2026-03-04-0001.ndjson', '2026-03-05-0001.ndjson']);
+    assert.equal(store.status().files_deleted_by_retention, 2);
+  });
+
   it('NdjsonStore rotates at the UTC day (injected clock; the store is real, on disk)', async () => {
     const dir = tempDir('logloom-agg-day-');
     let now = Date.parse('2026-03-01T23:59:59.000Z');

@@ -47,6 +47,7 @@ export class NdjsonStore implements Store {
   private readonly now: () => number;
   private writes = 0;
   private fsyncs = 0;
+  private pruned = 0;
 
   constructor(dir: string, cfg: NdjsonStoreConfig, log: AgentLog, now: () => number = Date.now) {
     this.dir = dir;
@@ -129,9 +130,22 @@ export class NdjsonStore implements Store {
   private async use(n: OpenNode, file: string): Promise<void> {
     if (n.fh && n.fhFile === file) return;
     await this.closeFile(n);
-    n.fh = await open(join(n.dir, file), file === n.state.file ? 'r+' : 'w+');
+    const fresh = file !== n.state.file;
+    n.fh = await open(join(n.dir, file), fresh ? 'w+' : 'r+');
     n.fhFile = file;
-    if (file !== n.state.file && this.cfg.fsync === 'always') await syncDir(n.dir);
+    if (fresh && this.cfg.fsync === 'always') await syncDir(n.dir);
+    if (fresh) await this.prune(n);
+  }
+
+  /** Retention (max_age): deletes files of days before the cut-off; never the committed file. */
+  private async prune(n: OpenNode): Promise<void> {
+    if (this.cfg.max_age === undefined) return;
+    const cutoff = day(this.now() - this.cfg.max_age);
+    for (const f of await readdir(n.dir)) {
+      const m = DATA_FILE.exec(f);
+      if (!m || m[1]! >= cutoff || f === n.state.file) continue;
+      await unlink(join(n.dir, f)).then(() => this.pruned++, (e: Error) => this.log.warn(`store: retention: ${f}: ${e.message}`));
+    }
   }
 
   /** The name of the file after `file` (next index the same day, else index 1 of today). */
@@ -240,7 +254,7 @@ export class NdjsonStore implements Store {
   }
 
   status(): Record<string, unknown> {
-    return { type: this.kind, dir: this.dir, fsync: this.cfg.fsync, writes: this.writes, fsyncs: this.fsyncs };
+    return { type: this.kind, dir: this.dir, fsync: this.cfg.fsync, writes: this.writes, fsyncs: this.fsyncs, files_deleted_by_retention: this.pruned };
   }
 }
 
