@@ -17,7 +17,8 @@ import { JsRing } from './js-ring.ts';
 import { COUNTER_NAMES, COUNTERS_OFFSET } from './ring-layout.ts';
 
 const EVICTED = COUNTER_NAMES.indexOf('evicted');
-import { createRing, type NativeMode } from './select.ts';
+import { createRing, useNative, type NativeMode } from './select.ts';
+import { EntryQueue } from './entry-queue.ts';
 import { setRuntimeDir } from '../native/runtime.ts';
 
 /** What the pipeline needs from its buffer (EntryQueue has the same shape). */
@@ -184,9 +185,17 @@ export class RingEntryQueue implements EntryBuffer {
   }
 }
 
-/** The pipeline buffer for `buffer.native` (auto: the addon when it loads, saying once when not). */
-export function createEntryBuffer(maxEntries: number, maxBytes: number, mode: NativeMode, log?: (msg: string) => void, runtimeDir?: string): RingEntryQueue {
+/**
+ * The pipeline buffer for `buffer.native`. Measured end to end (bench/ingest.ts, bench/ring.ts),
+ * the ring costs more than it saves while filters and sinks take JS objects: every object entry
+ * pays an NDJSON encode on the way in and a parse on the way out. So `off` (the default) keeps
+ * entries as objects (EntryQueue); `on` uses the native ring (and the unix input's fast path),
+ * a start-up error without the addon; `auto` uses it when the addon loads and otherwise the
+ * object queue, saying so once.
+ */
+export function createEntryBuffer(maxEntries: number, maxBytes: number, mode: NativeMode, log?: (msg: string) => void, runtimeDir?: string): EntryBuffer {
   // Where a bundled addon is unpacked (agent runtime_dir; see agent/native/runtime.ts).
   if (runtimeDir) setRuntimeDir(`${runtimeDir}/native`);
-  return new RingEntryQueue(createRing(Math.min(Math.max(maxBytes, MIN_RING_BYTES), 1 << 29), mode, log), maxEntries);
+  if (mode === 'off' || !useNative(mode, log)) return new EntryQueue(maxEntries, maxBytes);
+  return new RingEntryQueue(createRing(Math.min(Math.max(maxBytes, MIN_RING_BYTES), 1 << 29), 'on', log), maxEntries);
 }

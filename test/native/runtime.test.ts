@@ -51,7 +51,7 @@ console.log(JSON.stringify({ abi: addon.abiVersion, host: nativeFile(HOST_ASSET,
   assert.equal(statSync(join(runDir, files[0]!)).mtimeMs, before);
 });
 
-test('bundled without the addon: buffer.native auto falls back to the JS ring and says so once; on refuses', () => {
+test('bundled without the addon: buffer.native auto falls back to the JS implementation and says so once; on refuses', () => {
   const out = runBundled({}, `
 import { createRing } from '${ROOT}agent/buffer/select.ts';
 const lines = [];
@@ -64,6 +64,6 @@ console.log(JSON.stringify({ impls: [a.impl, b.impl], lines, on }));
   const r = JSON.parse(out.trim());
   assert.deepEqual(r.impls, ['js', 'js']);
   assert.equal(r.lines.length, 1);
-  assert.match(r.lines[0], /^native buffer unavailable, using the JS ring \(.*not embedded/);
+  assert.match(r.lines[0], /^native buffer unavailable, using the JS implementation \(.*not embedded/);
   assert.match(r.on, /^buffer.native: on: /);
 });
