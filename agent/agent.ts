@@ -11,10 +11,11 @@ import { buildEntry, type EntryDraft } from './entry/build.ts';
 import { LOCKED, STATIC_PLUGINS } from '../static-plugins/table.generated.ts';
 import { HOST_FACTORIES } from './plugins/hosts/index.ts';
 import { PluginRegistry } from './plugins/registry.ts';
-import { createEntryBuffer } from './buffer/entry-buffer.ts';
+import { createEntryBuffer, RingEntryQueue } from './buffer/entry-buffer.ts';
 import type { PluginContext } from './plugins/types.ts';
 import { ControlServer } from './control/server.ts';
 import { MetricsServer } from './control/http.ts';
+import { setRuntimeDir } from './assets.ts';
 
 export const VERSION = '0.1.0';
 
@@ -72,6 +73,8 @@ export class Agent {
   async start(): Promise<void> {
     await mkdir(this.config.data_dir, { recursive: true });
     await mkdir(this.config.runtime_dir, { recursive: true });
+    // Native parts unpacked from the single executable (serialport binding, addon, plugin host) go here.
+    setRuntimeDir(join(this.config.runtime_dir, 'native'));
     await this.startPlugins();
     const names = inputNames(this.config.inputs);
     for (let i = 0; i < this.config.inputs.length; i++) await this.startInput(this.config.inputs[i]!, names[i]!);
@@ -142,7 +145,7 @@ export class Agent {
       node: this.config.node_id,
       language: this.catalogue.language,
       uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
-      buffer: { queued: this.pipeline.buffer.length, max_entries: this.pipeline.buffer.maxEntries, bytes: this.pipeline.buffer.byteLength, processed: this.pipeline.processed },
+      buffer: { queued: this.pipeline.buffer.length, max_entries: this.pipeline.buffer.maxEntries, bytes: this.pipeline.buffer.byteLength, processed: this.pipeline.processed, ...(this.pipeline.buffer instanceof RingEntryQueue ? { ring: this.pipeline.buffer.status() } : {}) },
       inputs: this.inputs.map((i) => ({ name: i.name, type: i.type, ...this.pipeline.inputs.get(i.name), ...(i.input.status?.() ?? {}) })),
       filters: this.pipeline.filters.map((f) => ({ name: f.name, enabled: f.enabled, dropped_by_filter: this.pipeline.filteredOut.get(f.name) ?? 0 })),
       sinks: this.pipeline.sinks.map((s) => s.status()),

@@ -1,5 +1,6 @@
 import { accessSync, constants, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { defaultPaths } from './config/paths.ts';
@@ -77,10 +78,7 @@ export function assetFile(path: string, opts: { executable?: boolean; dir?: stri
  * cannot dlopen() from inside the executable's blob.
  */
 export function loadNativeAsset<T = unknown>(path: string, opts: { dir?: string } = {}): T {
-  const file = assetFile(path, { dir: opts.dir });
-  const mod = { exports: {} as T };
-  process.dlopen(mod, file);
-  return mod.exports;
+  return createRequire(import.meta.url)(assetFile(path, { dir: opts.dir })) as T;
 }
 
 function uid(): number {

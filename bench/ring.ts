@@ -5,6 +5,8 @@
  *     NDJSON, 1/4 DEBUG dropped by the level filter) split, sanitised, level-filtered, framed,
  *     pushed into the ring and drained in batches of 4096 records ready for the forwarder.
  *  2. a C filter (filter_keyword.so) in-process (trusted, through the addon) vs in the host process.
+ *  3. the pipeline buffer for entries that are already JS objects (inputs that emit drafts):
+ *     the old object queue (EntryQueue) vs the ring-backed RingEntryQueue, native and JS.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -17,6 +19,8 @@ import { NativeRing } from '../agent/buffer/native-ring.ts';
 import { createRingMemory } from '../agent/buffer/ring-layout.ts';
 import { forEachFrame, type Ring } from '../agent/buffer/ring.ts';
 import { buildEntry } from '../agent/entry/build.ts';
+import { EntryQueue } from '../agent/buffer/entry-queue.ts';
+import { RingEntryQueue, type EntryBuffer } from '../agent/buffer/entry-buffer.ts';
 import type { LogEntry } from '../agent/entry/entry.ts';
 import { NativeInProcessHost, NativeProcessHost } from '../agent/plugins/hosts/native.ts';
 import type { DiscoveredPlugin } from '../agent/plugins/discovered.ts';
@@ -133,4 +137,27 @@ for (const [name, host] of [['in-process (trusted, addon)', new NativeInProcessH
   const s = median(times);
   console.log(`  ${name.padEnd(44)} ${fmt((BATCHES * entries.length) / s).padStart(9)} entries/s  (median of ${RUNS}: ${(s * 1000).toFixed(0)} ms)`);
   await host.stop();
+}
+
+// ---- 3. the pipeline buffer for entries already built as objects ----
+const N3 = 100_000;
+const objs: LogEntry[] = Array.from({ length: N3 }, (_, i) => buildEntry({ message: `${LINES[i % LINES.length]} #${i}` }, build));
+console.log(`pipeline buffer, ${N3} entries offered then shifted in steps of 1024 (entries already JS objects):`);
+for (const [name, make] of [
+  ['EntryQueue (objects)', () => new EntryQueue(1 << 20, 1 << 30)],
+  ['RingEntryQueue, native ring', () => new RingEntryQueue(new NativeRing(createRingMemory(64 << 20)), 1 << 20)],
+  ['RingEntryQueue, JS ring', () => new RingEntryQueue(new JsRing(createRingMemory(64 << 20)), 1 << 20)],
+] as const) {
+  const times: number[] = [];
+  for (let run = 0; run <= RUNS; run++) {
+    const q: EntryBuffer = make();
+    const t = process.hrtime.bigint();
+    for (let i = 0; i < N3; i += 1024) {
+      for (let j = i; j < Math.min(N3, i + 1024); j++) q.offer(objs[j]!, 'block');
+      for (let j = i; j < Math.min(N3, i + 1024); j++) q.shift();
+    }
+    if (run > 0) times.push(Number(process.hrtime.bigint() - t) / 1e9);
+  }
+  const s3 = median(times);
+  console.log(`  ${name.padEnd(44)} ${fmt(N3 / s3).padStart(9)} entries/s  (median of ${RUNS}: ${(s3 * 1000).toFixed(0)} ms)`);
 }

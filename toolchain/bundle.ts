@@ -93,7 +93,16 @@ export async function bundle(opts: BundleOptions = {}): Promise<BundleResult> {
       });
       build.onLoad({ filter: /.*/, namespace: 'logloom-native' }, (args) => ({
         contents: `import { loadNativeAsset } from ${JSON.stringify(join(root, 'agent/assets.ts'))};\n` +
-          `export default function nodeGypBuild() { return loadNativeAsset(${JSON.stringify(args.path)}); }\n`,
+          // Lazy: serialport takes its binding's functions when first imported, before the
+          // configuration (and so runtime_dir) is known. Each function is a stub that unpacks and
+          // loads the file on its first call or construction (the binding exports functions and the
+          // Poller class only).
+          `export default function nodeGypBuild() {\n` +
+          `  let binding;\n` +
+          `  const load = () => (binding ??= loadNativeAsset(${JSON.stringify(args.path)}));\n` +
+          `  const stub = (key) => function (...a) { return new.target ? new (load()[key])(...a) : load()[key].apply(this, a); };\n` +
+          `  return new Proxy({}, { get: (_t, key) => (typeof key !== 'string' || key === 'then' ? undefined : stub(key)) });\n` +
+          `}\n`,
         loader: 'ts',
         resolveDir: root,
       }));

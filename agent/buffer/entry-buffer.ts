@@ -13,7 +13,12 @@ import { encodeEntry } from '../entry/codec.ts';
 import { checkpointOf, releaseEntry } from '../pipeline/checkpoint.ts';
 import type { OfferResult, WhenFull } from './entry-queue.ts';
 import { forEachFrame, type Ring } from './ring.ts';
-import { createRing, type NativeMode } from './select.ts';
+import { JsRing } from './js-ring.ts';
+import { COUNTER_NAMES, COUNTERS_OFFSET } from './ring-layout.ts';
+
+const EVICTED = COUNTER_NAMES.indexOf('evicted');
+import { createRing, useNative, type NativeMode } from './select.ts';
+import { EntryQueue } from './entry-queue.ts';
 import { setRuntimeDir } from '../native/runtime.ts';
 
 /** What the pipeline needs from its buffer (EntryQueue has the same shape). */
@@ -52,8 +57,17 @@ export class RingEntryQueue implements EntryBuffer {
   private tracked = new Map<number, LogEntry>();
   private nextId = 1;
 
+  private readonly counts: Float64Array;
+  /**
+   * Single records are pushed from JS on the same memory (the layout is shared): one N-API call per
+   * entry costs more than the push itself. Batches (pushFrames) and drains go to the ring.
+   */
+  private readonly single: Ring;
+
   constructor(ring: Ring, maxEntries: number) {
     this.ring = ring;
+    this.single = ring.impl === 'native' ? new JsRing(ring.shared) : ring;
+    this.counts = new Float64Array(ring.shared, COUNTERS_OFFSET, COUNTER_NAMES.length);
     this.maxEntries = maxEntries;
     this.maxBytes = ring.capacity;
   }
@@ -67,7 +81,8 @@ export class RingEntryQueue implements EntryBuffer {
   }
 
   get evicted(): number {
-    return this.ring.counters().evicted + this.ownEvictions;
+    // Read straight from the shared counters: the pipeline asks before every offer.
+    return this.counts[EVICTED]! + this.ownEvictions;
   }
 
   isFull(extraBytes = 0): boolean {
@@ -89,7 +104,7 @@ export class RingEntryQueue implements EntryBuffer {
         return evicted ? 'evicted' : 'queued';
       }
     }
-    const r = this.ring.push(this.encode(entry), policy);
+    const r = this.single.push(this.encode(entry), policy);
     if (r === 'dropped' || r === 'full') this.untrack();
     if (r === 'oversize') {
       this.untrack();
@@ -101,7 +116,7 @@ export class RingEntryQueue implements EntryBuffer {
 
   force(entry: LogEntry): void {
     if (this.spill.length > 0) return void this.spill.push(entry);
-    if (this.ring.push(this.encode(entry), 'block') !== 'queued') {
+    if (this.single.push(this.encode(entry), 'block') !== 'queued') {
       this.untrack();
       this.spill.push(entry);
     }
@@ -170,9 +185,17 @@ export class RingEntryQueue implements EntryBuffer {
   }
 }
 
-/** The pipeline buffer for `buffer.native` (auto: the addon when it loads, saying once when not). */
-export function createEntryBuffer(maxEntries: number, maxBytes: number, mode: NativeMode, log?: (msg: string) => void, runtimeDir?: string): RingEntryQueue {
+/**
+ * The pipeline buffer for `buffer.native`. Measured end to end (bench/ingest.ts, bench/ring.ts),
+ * the ring costs more than it saves while filters and sinks take JS objects: every object entry
+ * pays an NDJSON encode on the way in and a parse on the way out. So `off` (the default) keeps
+ * entries as objects (EntryQueue); `on` uses the native ring (and the unix input's fast path),
+ * a start-up error without the addon; `auto` uses it when the addon loads and otherwise the
+ * object queue, saying so once.
+ */
+export function createEntryBuffer(maxEntries: number, maxBytes: number, mode: NativeMode, log?: (msg: string) => void, runtimeDir?: string): EntryBuffer {
   // Where a bundled addon is unpacked (agent runtime_dir; see agent/native/runtime.ts).
   if (runtimeDir) setRuntimeDir(`${runtimeDir}/native`);
-  return new RingEntryQueue(createRing(Math.min(Math.max(maxBytes, MIN_RING_BYTES), 1 << 29), mode, log), maxEntries);
+  if (mode === 'off' || !useNative(mode, log)) return new EntryQueue(maxEntries, maxBytes);
+  return new RingEntryQueue(createRing(Math.min(Math.max(maxBytes, MIN_RING_BYTES), 1 << 29), 'on', log), maxEntries);
 }

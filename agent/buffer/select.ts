@@ -25,7 +25,7 @@ export function useNative(mode: NativeMode, log: (msg: string) => void = (m) => 
     if (mode === 'on') throw new NativeUnavailableError('buffer.native: on', (e as Error).message);
     if (!saidFallback) {
       saidFallback = true;
-      log(`native buffer unavailable, using the JS ring (${(e as Error).message})`);
+      log(`native buffer unavailable, using the JS implementation (${(e as Error).message})`);
     }
     return false;
   }

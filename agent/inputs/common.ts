@@ -1,5 +1,6 @@
 import type { EntryDraft } from '../entry/build.ts';
 import { parseLine } from '../entry/codec.ts';
+import { extractLevelModule } from '../buffer/line-codec.ts';
 import { decodeUtf8 } from '../entry/sanitise.ts';
 import { LEVELS } from '../entry/level.ts';
 import { s, type Fields, type Infer, type ObjectSchema } from '../config/schema.ts';
@@ -100,6 +101,12 @@ export function draftFromLine(line: Buffer, cut: boolean, source: string, reject
     // Keep the line rather than lose it: forward it as text and count the rejection.
     reject(parsed.error);
     return { message: text, source };
+  }
+  if (parsed.draft.message === text) {
+    // Plain text: take a leading level/module (`[ERROR] [PUMP] …`, `WARNING: …`, `<12>tag: …`)
+    // the same way the C codec does, so both buffer modes give the same entries.
+    const x = extractLevelModule(text);
+    if (x.level) return { message: text.slice(x.offset), level: x.level, module: x.module, source };
   }
   return { ...parsed.draft, source };
 }

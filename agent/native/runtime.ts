@@ -12,11 +12,12 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { assetFile, checkoutPath, isBundled, setRuntimeDir as setUnpackDir } from '../assets.ts';
 
-/** Asset paths (repository-relative) the packaging step must embed. */
-export const NATIVE_ASSETS = {
-  addon: 'native/build/Release/logloom_native.node',
-  host: 'native/build/logloom-plugin-host',
-} as const;
+/**
+ * The addon's asset path (repository-relative; the packaging step embeds it). The plugin host
+ * program's path lives in agent/plugins/hosts/native.ts, so that a locked bundle, which has no
+ * native host module, does not even name it.
+ */
+export const ADDON_ASSET = 'native/build/Release/logloom_native.node';
 
 export class NativeUnavailableError extends Error {
   constructor(what: string, why: string) {
@@ -42,15 +43,14 @@ function materialise(asset: string, mode: number): string {
   }
 }
 
-/** Path of a native file, from the checkout or materialised from the bundle. */
-export function nativePath(which: keyof typeof NATIVE_ASSETS): string {
-  const asset = NATIVE_ASSETS[which];
+/** Path of a native file (asset path), from the checkout or materialised from the bundle. */
+export function nativeFile(asset: string, executable: boolean): string {
   if (!isBundled()) {
     const p = checkoutPath(asset)!;
     if (!existsSync(p)) throw new NativeUnavailableError(asset, 'not built (run `make native`)');
     return p;
   }
-  return materialise(asset, which === 'host' ? 0o755 : 0o644);
+  return materialise(asset, executable ? 0o755 : 0o644);
 }
 
 /** The addon's functions (native/addon/src/addon.c). */
@@ -86,11 +86,11 @@ export function loadAddon(): NativeAddon {
   if (addon) return addon;
   if (addonError) throw addonError;
   try {
-    const path = nativePath('addon');
+    const path = nativeFile(ADDON_ASSET, false);
     addon = createRequire(import.meta.url)(path) as NativeAddon;
     return addon;
   } catch (e) {
-    addonError = e instanceof NativeUnavailableError ? e : new NativeUnavailableError(NATIVE_ASSETS.addon, (e as Error).message);
+    addonError = e instanceof NativeUnavailableError ? e : new NativeUnavailableError(ADDON_ASSET, (e as Error).message);
     throw addonError;
   }
 }

@@ -1,6 +1,6 @@
 /**
- * The fast path in a running agent: unix input bytes → codec → ring → filters → sinks, with the
- * native ring (buffer.native: on) and the JS one (off) giving the same entries.
+ * The fast path in a running agent: unix input bytes → C codec → native ring → filters → sinks
+ * (buffer.native: on) gives the same entries as the JS object path (off).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -57,6 +57,11 @@ for (const mode of ['on', 'off'] as const) {
       const status = JSON.parse((await runCli(['status', '--json', '--socket', agent.control])).stdout);
       assert.equal(status.inputs[0].received, 6);
       assert.equal(status.inputs[0].dropped, 0);
+      // on: the native ring with its counters in status; off: entries wait as JS objects.
+      if (mode === 'on') {
+        assert.equal(status.buffer.ring.impl, 'native');
+        assert.ok(status.buffer.ring.pushed >= 6 && status.buffer.ring.drained >= 6, JSON.stringify(status.buffer.ring));
+      } else assert.equal(status.buffer.ring, undefined);
       assert.ok(!readFileSync(`${agent.dir}/out.log`, 'utf8').includes('\x1b'));
     } finally {
       await agent.stop();

@@ -99,11 +99,16 @@ export async function startAgent(body: string, dir = tempDir()): Promise<Running
   writeFileSync(configPath, yaml);
   const p = startCli(['run', '-c', configPath]);
   await Promise.race([
-    p.stderr.waitFor(/started on node/),
+    // Generous: on a loaded 2-core machine a cold start can take well over 15 s.
+    p.stderr.waitFor(/started on node/, 60_000),
     p.exited.then(({ code }) => {
       throw new Error(`agent exited with ${code} before starting:\n${p.stderr.lines.join('\n')}`);
     }),
-  ]);
+  ]).catch((e: unknown) => {
+    // Do not leave an agent behind that keeps the test process (and its ports) alive.
+    p.proc.kill('SIGKILL');
+    throw e;
+  });
   return {
     ...p,
     dir,

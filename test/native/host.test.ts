@@ -169,3 +169,32 @@ test('native process: a batch sink gets whole batches (plugin_process_batch) and
   await h.flush(entries('one', 'two', 'three'), 1000);
   await h.stop();
 });
+
+test('native process: memory_max puts the host in a real cgroup; a plugin that overruns it is killed and reported as such', async () => {
+  const so = compilePlugin(dir, 'filter_greedy.so', {
+    code: `#include <logloom_plugin.h>
+#include <stdlib.h>
+#include <string.h>
+int plugin_init(void){return 0;} void plugin_shutdown(void){}
+int plugin_process(const log_entry_t *e){
+  if (strstr(e->message, "EAT_ME")) for (int i = 0; i < 64; i++) { char *p = malloc(1 << 20); if (!p) return -1; memset(p, i + 1, 1 << 20); }
+  return 0;
+}
+`,
+  });
+  const p = discovered(so, 'filter', 'filter_greedy');
+  const h = track(new NativeProcessHost({ ...p, limits: { ...p.limits, memory_max: 16 * 1024 * 1024 } }));
+  await h.start(ctx());
+  const st = h.status() as { limits: { mechanism: string } };
+  assert.match(st.limits.mechanism, /^cgroup[12]$/, 'this machine has writable cgroups');
+  assert.deepEqual(await h.filter(entries('small'), 2000), [true]);
+  await assert.rejects(h.filter(entries('EAT_ME'), 10_000), (e: unknown) => e instanceof PluginCallError && /killed by the memory limit \(memory_max 16777216\)/.test(e.message));
+  await h.stop();
+});
+
+test('native: an ai or lang .so is refused with a reason (the C ABI carries verdicts and batches only)', async () => {
+  for (const trusted of [false, true]) {
+    const h = track(trusted ? new NativeInProcessHost(discovered(keyword, 'ai', 'ai_x', true)) : new NativeProcessHost(discovered(keyword, 'ai', 'ai_x')));
+    await assert.rejects(h.start(ctx()), (e: unknown) => e instanceof PluginLoadError && /C plugins can be filters or sinks, not ai/.test(e.message));
+  }
+});

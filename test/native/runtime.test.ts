@@ -28,14 +28,14 @@ test('bundled: addon and host are written to the runtime dir (unwritable candida
   execFileSync('gcc', ['-shared', '-fPIC', '-I', join(ROOT, 'native/include'), '-o', so, join(ROOT, 'native/examples/filter_keyword.c')]);
   const assets = { 'native/build/Release/logloom_native.node': b64('native/build/Release/logloom_native.node'), 'native/build/logloom-plugin-host': b64('native/build/logloom-plugin-host') };
   const out = runBundled(assets, `
-import { setRuntimeDir, nativePath, loadAddon } from '${ROOT}agent/native/runtime.ts';
-import { NativeProcessHost } from '${ROOT}agent/plugins/hosts/native.ts';
+import { setRuntimeDir, nativeFile, loadAddon } from '${ROOT}agent/native/runtime.ts';
+import { NativeProcessHost, HOST_ASSET } from '${ROOT}agent/plugins/hosts/native.ts';
 setRuntimeDir(${JSON.stringify(runDir)});
 const addon = loadAddon();
 const host = new NativeProcessHost({ name: 'filter_keyword', kind: 'native', type: 'filter', origin: ${JSON.stringify(so)}, file: ${JSON.stringify(so)}, protocol: 'line', trusted: false, limits: { timeout_ms: 2000 } });
 const info = await host.start({ config: { keyword: 'x' } });
 await host.stop();
-console.log(JSON.stringify({ abi: addon.abiVersion, host: nativePath('host'), name: info.name }));
+console.log(JSON.stringify({ abi: addon.abiVersion, host: nativeFile(HOST_ASSET, true), name: info.name }));
 `, { LOGLOOM_RUNTIME_DIR: '/proc/version/not-a-dir' });
   const r = JSON.parse(out.trim().split('\n').pop()!);
   assert.equal(r.abi, 1);
@@ -47,11 +47,11 @@ console.log(JSON.stringify({ abi: addon.abiVersion, host: nativePath('host'), na
   assert.ok(files.some((f) => /^[0-9a-f]{16}-logloom-plugin-host$/.test(f)) && files.some((f) => /^[0-9a-f]{16}-logloom_native\.node$/.test(f)), files.join(' '));
   // A second start reuses the files (no rewrite of an unchanged asset).
   const before = statSync(join(runDir, files[0]!)).mtimeMs;
-  runBundled(assets, `import { setRuntimeDir, nativePath } from '${ROOT}agent/native/runtime.ts'; setRuntimeDir(${JSON.stringify(runDir)}); nativePath('host');`, { LOGLOOM_RUNTIME_DIR: '/proc/version/x' });
+  runBundled(assets, `import { setRuntimeDir, nativeFile } from '${ROOT}agent/native/runtime.ts'; setRuntimeDir(${JSON.stringify(runDir)}); nativeFile('native/build/logloom-plugin-host', true);`, { LOGLOOM_RUNTIME_DIR: '/proc/version/x' });
   assert.equal(statSync(join(runDir, files[0]!)).mtimeMs, before);
 });
 
-test('bundled without the addon: buffer.native auto falls back to the JS ring and says so once; on refuses', () => {
+test('bundled without the addon: buffer.native auto falls back to the JS implementation and says so once; on refuses', () => {
   const out = runBundled({}, `
 import { createRing } from '${ROOT}agent/buffer/select.ts';
 const lines = [];
@@ -64,6 +64,6 @@ console.log(JSON.stringify({ impls: [a.impl, b.impl], lines, on }));
   const r = JSON.parse(out.trim());
   assert.deepEqual(r.impls, ['js', 'js']);
   assert.equal(r.lines.length, 1);
-  assert.match(r.lines[0], /^native buffer unavailable, using the JS ring \(.*not embedded/);
+  assert.match(r.lines[0], /^native buffer unavailable, using the JS implementation \(.*not embedded/);
   assert.match(r.on, /^buffer.native: on: /);
 });

@@ -3,7 +3,8 @@
  * --if-stale` under an flock, so concurrent test files wait for one build and reuse it.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, LineWatcher } from '../helpers/agent.ts';
 
@@ -67,3 +68,55 @@ export async function runTo(cmd: string, args: string[], opts: { env?: NodeJS.Pr
 export function arm64(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): [string, string[], { env?: NodeJS.ProcessEnv }] {
   return [QEMU_USERNS, ['arm64', ARM64, ...args], opts];
 }
+
+// No PATH, no HOME: nothing from the build machine (its node, its npm) can be used.
+export const BARE_ENV = { LANG: 'C' };
+
+/** `logloom aggregator` from the x64 executable on a free loopback port, with token auth for one node. */
+export async function startX64Aggregator(dir: string, node: string): Promise<{ port: number; store: string; token: string; proc: Proc }> {
+  mkdirSync(dir, { recursive: true });
+  const cfg = join(dir, 'aggregator.yaml');
+  writeFileSync(cfg, `logloom:
+  node_id: aggregator
+  data_dir: ${dir}/data
+  runtime_dir: ${dir}/run
+  control:
+    socket: ${dir}/run/control.sock
+  aggregator:
+    listen: 127.0.0.1:0
+    auth:
+      mode: token
+      tokens_file: ${dir}/tokens
+`);
+  const t = await runTo(X64, ['aggregator', 'token', node, '-c', cfg], { env: BARE_ENV });
+  assert.equal(t.code, 0, t.stderr);
+  const proc = start(X64, ['aggregator', '-c', cfg], { env: BARE_ENV });
+  const line = await Promise.race([
+    proc.stderr.waitFor(/aggregator listening on /, 30_000),
+    proc.exited.then(({ code }) => { throw new Error(`aggregator exited ${code}:\n${proc.stderr.lines.join('\n')}`); }),
+  ]);
+  return { port: Number(/listening on [^ ]*:(\d+)/.exec(line)![1]), store: join(dir, 'data/store'), token: t.stdout.trim(), proc };
+}
+
+/** Re-checks until check() gives a value (the store's node directory may not exist yet, so no fs.watch). */
+export function waitUntil<T>(check: () => T | undefined, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const v = check();
+      if (v !== undefined) return resolve(v);
+      if (Date.now() > deadline) return reject(new Error(`timed out after ${timeoutMs} ms`));
+      setTimeout(attempt, 200);
+    };
+    attempt();
+  });
+}
+
+/** Every entry line stored for a node (the embedded NDJSON store). */
+export function stored(store: string, node: string): { message: string; node: string; module: string; source: string }[] {
+  const dir = join(store, node);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((f) => f.endsWith('.ndjson')).sort()
+    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)));
+}
+

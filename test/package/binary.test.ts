@@ -11,10 +11,9 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, tempDir } from '../helpers/agent.ts';
 import { waitForLines } from '../helpers/wait.ts';
-import { X64, arm64, ensurePackaged, runTo, start } from './artefacts.ts';
+import { PtyPair } from '../inputs/serial/pty.ts';
+import { BARE_ENV, X64, arm64, ensurePackaged, runTo, start, startX64Aggregator, stored, waitUntil } from './artefacts.ts';
 
-// No PATH, no HOME: nothing from the build machine (its node, its npm) can be used.
-const BARE_ENV = { LANG: 'C' };
 
 before(() => ensurePackaged());
 
@@ -41,6 +40,41 @@ test('x64 executable: a bad config is refused with file:line:col, exit 1', async
   assert.match(r.stdout + r.stderr, /bad\.yaml:4:\d+: .*max_connections/);
 });
 
+test('x64 executable: the serialport binding embedded in the executable reads a real serial line (socat pty)', async () => {
+  const dir = tempDir('logloom-x64-serial-');
+  const pty = await new PtyPair(dir).start();
+  const cfg = join(dir, 'logloom.yaml');
+  writeFileSync(cfg, `logloom:
+  node_id: x64-gw
+  data_dir: ${dir}/data
+  runtime_dir: ${dir}/run
+  inputs:
+    - type: serial
+      path: ${pty.device}
+      baud_rate: 115200
+  plugins:
+    enabled: [sink_file]
+    config:
+      sink_file: { path: ${dir}/out.log, format: json }
+  control:
+    socket: ${dir}/run/control.sock
+`);
+  const agent = start(X64, ['run', '-c', cfg], { env: BARE_ENV });
+  try {
+    await agent.stderr.waitFor(/started on node x64-gw/, 30_000);
+    await agent.stderr.waitFor(/open at 115200/, 30_000);
+    await pty.write('<3>[    2.500000] eth0: link down\r\nboot ok\r\n');
+    const lines = (await waitForLines(`${dir}/out.log`, 2, 30_000)).map((l) => JSON.parse(l) as { message: string; level: string });
+    assert.deepEqual(lines.map((e) => [e.level, e.message]), [['ERROR', 'eth0: link down'], ['INFO', 'boot ok']]);
+    // The binding was unpacked from the executable into <runtime_dir>/native.
+    assert.ok(readdirSync(join(dir, 'run/native')).some((f) => f.endsWith('bindings-cpp.glibc.node')));
+  } finally {
+    agent.kill('SIGTERM');
+    await agent.exited;
+    await pty.kill();
+  }
+});
+
 test('arm64 executable under qemu-aarch64-static: --version, check-config on the embedded default and the rootfs default', async () => {
   const v = await runTo(...arm64(['--version']));
   assert.equal(v.code, 0, v.stderr);
@@ -54,8 +88,11 @@ test('arm64 executable under qemu-aarch64-static: --version, check-config on the
   assert.match(d.stdout, /logloom\.yaml: ok/);
 });
 
-test('arm64 executable under qemu-aarch64-static: unix socket → C filter plugin built for arm64 (in the arm64 plugin host) → file sink, every kept entry arrives; x64 status talks to it', async () => {
+test('arm64 executable under qemu-aarch64-static: unix socket and serial pty → C filter plugin built for arm64 (in the arm64 plugin host) → x64 aggregator on loopback and a file, every kept entry arrives', async () => {
   const dir = tempDir('logloom-arm64-');
+  const pty = await new PtyPair(dir).start();
+  const agg = await startX64Aggregator(join(dir, 'aggregator'), 'arm-gw');
+  writeFileSync(join(dir, 'token'), agg.token + '\n');
   mkdirSync(join(dir, 'plugins'));
   // The example C plugin, cross-compiled here with Debian's gcc-aarch64-linux-gnu.
   execFileSync('aarch64-linux-gnu-gcc', ['-shared', '-fPIC', '-O2', `-I${join(ROOT, 'native/include')}`,
@@ -70,19 +107,25 @@ test('arm64 executable under qemu-aarch64-static: unix socket → C filter plugi
     - type: unix
       path: ${dir}/run/ingest.sock
       when_full: block
+    - type: serial
+      path: ${pty.device}
+      baud_rate: 115200
   plugins:
     dirs: [${dir}/plugins]
-    enabled: [filter_keyword, sink_file]
+    enabled: [filter_keyword, sink_file, log_aggregator_remote]
     config:
       filter_keyword: { keyword: heartbeat, action: drop }
       sink_file: { path: ${dir}/out.log, format: json }
+      log_aggregator_remote:
+        addresses: [127.0.0.1:${agg.port}]
+        token_file: ${dir}/token
   control:
     socket: ${dir}/run/control.sock
 `);
   const agent = start(...arm64(['run', '-c', cfg]));
   try {
     await Promise.race([
-      agent.stderr.waitFor(/started on node arm-gw \(1 inputs, 2 plugins\)/, 60_000),
+      agent.stderr.waitFor(/started on node arm-gw \(2 inputs, 3 plugins\)/, 60_000),
       agent.exited.then(({ code }) => { throw new Error(`arm64 agent exited with ${code}:\n${agent.stderr.lines.join('\n')}`); }),
     ]);
     const N = 500;
@@ -92,16 +135,26 @@ test('arm64 executable under qemu-aarch64-static: unix socket → C filter plugi
       sock.write(JSON.stringify({ level: i % 2 ? 'WARN' : 'INFO', module: 'arm', message }) + '\n');
     }
     sock.end();
-    const kept = Array.from({ length: N }, (_, i) => i).filter((i) => i % 5 !== 0).map((i) => `entry ${i}`);
+    // The arm64 serialport prebuild, embedded and unpacked, reading a pty under emulation.
+    await agent.stderr.waitFor(/open at 115200/, 60_000);
+    await pty.write('<4>[    1.000000] serial from arm64\r\nheartbeat on serial\r\n');
+    const kept = Array.from({ length: N }, (_, i) => i).filter((i) => i % 5 !== 0).map((i) => `entry ${i}`).concat('serial from arm64');
     const lines = await waitForLines(`${dir}/out.log`, kept.length, 60_000);
     const got = lines.map((l) => JSON.parse(l) as { message: string; node: string; module: string });
     assert.deepEqual(got.map((e) => e.message).sort(), [...kept].sort());
-    assert.ok(got.every((e) => e.node === 'arm-gw' && e.module === 'ARM'));
+    assert.ok(got.every((e) => e.node === 'arm-gw' && (e.module === 'ARM' || e.message === 'serial from arm64')));
+    // The same entries, once each, in the x64 aggregator's store.
+    const inStore = await waitUntil(() => {
+      const s = stored(agg.store, 'arm-gw');
+      return s.length >= kept.length ? s : undefined;
+    }, 60_000);
+    assert.deepEqual(inStore.map((e) => e.message).sort(), [...kept].sort());
 
     const st = await runTo(X64, ['status', '--json', '--socket', `${dir}/run/control.sock`], { env: BARE_ENV });
     assert.equal(st.code, 0, st.stderr);
     const status = JSON.parse(st.stdout) as { inputs: { received: number }[] };
     assert.equal(status.inputs[0]!.received, N);
+    assert.equal(status.inputs[1]!.received, 2);
     assert.match(st.stdout, /filter_keyword/);
     // The arm64 plugin host was unpacked from the executable into <runtime_dir>/native (0700).
     const unpacked = readdirSync(join(dir, 'run/native'));
@@ -111,6 +164,9 @@ test('arm64 executable under qemu-aarch64-static: unix socket → C filter plugi
     // qemu-userns.sh execs into the agent: SIGTERM reaches it, it drains and exits 0.
     agent.kill('SIGTERM');
     const { code } = await agent.exited;
+    agg.proc.kill('SIGTERM');
+    await agg.proc.exited;
+    await pty.kill();
     assert.equal(code, 0, agent.stderr.lines.join('\n'));
   }
 });

@@ -9,11 +9,11 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, LineWatcher, tempDir } from '../helpers/agent.ts';
 import { waitForFile, waitForLines } from '../helpers/wait.ts';
-import { QEMU_USERNS, ensureRootfs } from './artefacts.ts';
+import { QEMU_USERNS, ensureRootfs, startX64Aggregator, stored, waitUntil } from './artefacts.ts';
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -32,7 +32,7 @@ function send(sock: string, messages: string[]): Promise<void> {
   });
 }
 
-test('device: rootfs-arm64 on a read-only BusyBox root, S50logloom start/reload/respawn/stop in a chroot under qemu (emulated arm64)', async () => {
+test('device: rootfs-arm64 on a read-only BusyBox root, S50logloom start/reload/respawn/stop in a chroot under qemu (emulated arm64), entries reach an x64 aggregator on the host', async () => {
   const tarball = ensureRootfs('arm64');
   const dir = tempDir('logloom-device-');
   const device = join(dir, 'root');
@@ -46,9 +46,16 @@ test('device: rootfs-arm64 on a read-only BusyBox root, S50logloom start/reload/
   assert.match(shipped, /http: 127\.0\.0\.1:9880/);
   assert.match(shipped, /udp:127\.0\.0\.1:5514/);
   assert.match(shipped, /- type: kmsg/);
+  assert.match(shipped, /addresses: \[aggregator\.example\.net:7400\]/);
+  // The aggregator this gateway forwards to: the x64 executable on the host, token auth.
+  const agg = await startX64Aggregator(join(dir, 'aggregator'), 'dev-gw');
+  writeFileSync(join(device, 'etc/logloom/token'), agg.token + '\n', { mode: 0o600 });
   // /dev/kmsg cannot be read from inside a user namespace (EPERM without CAP_SYSLOG on the host),
   // so the emulated device goes without the kernel input.
-  execFileSync('sed', ['-i', `s/127.0.0.1:9880/127.0.0.1:${port}/; s/udp:127.0.0.1:5514/udp:127.0.0.1:${syslogPort}/; /- type: kmsg/d`, cfgPath]);
+  execFileSync('sed', ['-i', [
+    `s/127.0.0.1:9880/127.0.0.1:${port}/`, `s/udp:127.0.0.1:5514/udp:127.0.0.1:${syslogPort}/`, '/- type: kmsg/d',
+    `s/aggregator.example.net:7400/127.0.0.1:${agg.port}/`, 's/# node_id: gw-0001/node_id: dev-gw/',
+  ].join('; '), cfgPath]);
   const state = join(dir, 'state');
   const run = join(dir, 'run');
   mkdirSync(state, { mode: 0o750 });
@@ -93,6 +100,8 @@ test('device: rootfs-arm64 on a read-only BusyBox root, S50logloom start/reload/
     assert.equal(await command('reload'), 0);
     await waitForFile(agentLog, (t) => (/SIGHUP: reopened output files/.test(t) ? true : undefined), 30_000);
 
+    // What the aggregator acknowledged before the crash must survive it (memory spool mode).
+    await waitUntil(() => (stored(agg.store, 'dev-gw').length >= 101 ? true : undefined), 60_000);
     // Respawn: the agent killed hard comes back under a new pid and keeps working.
     process.kill(pid1, 'SIGKILL');
     const pid2 = await waitForFile(join(run, 'logloom.pid'), (t) => {
@@ -107,6 +116,16 @@ test('device: rootfs-arm64 on a read-only BusyBox root, S50logloom start/reload/
     const fromUnix = lines.filter((e) => e.source === 'unix');
     assert.deepEqual(new Set(fromUnix.map((e) => e.message)), new Set([...first, ...second]));
     assert.ok(fromUnix.every((e) => e.module === 'DEV'));
+    // Every entry also reached the aggregator on the host, once (the respawn lost nothing that
+    // had been acknowledged, and replays were de-duplicated).
+    const inStore = await waitUntil(() => {
+      const got = stored(agg.store, 'dev-gw');
+      return got.length >= 201 ? got : undefined;
+    }, 60_000);
+    const storedUnix = inStore.filter((e) => e.source === 'unix').map((e) => e.message);
+    assert.equal(storedUnix.length, 200);
+    assert.deepEqual(new Set(storedUnix), new Set([...first, ...second]));
+    assert.ok(inStore.some((e) => /pump stalled/.test(e.message)));
 
     assert.equal(await command('stop'), 0);
     assert.ok(!existsSync(join(run, 'logloom.pid')), 'pid file removed on stop');
@@ -114,12 +133,17 @@ test('device: rootfs-arm64 on a read-only BusyBox root, S50logloom start/reload/
     assert.match(readFileSync(agentLog, 'utf8'), /stopped cleanly/);
     assert.equal(await command('status'), 3);
   } finally {
-    // A failed run must not leave the emulated supervisor and agent behind.
-    for (const f of ['supervisor.pid', 'logloom.pid']) {
-      try { process.kill(Number(readFileSync(join(run, f), 'utf8')), 'SIGKILL'); } catch { /* gone */ }
+    // A failed run must not leave the emulated supervisor and agent behind: kill every process
+    // whose root is the device root (pid files may be stale or missing after a failure).
+    for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+      try {
+        if (readlinkSync(`/proc/${pid}/root`) === device) process.kill(Number(pid), 'SIGKILL');
+      } catch { /* gone, or not ours to read */ }
     }
     session.stdin.end();
     const code = await exited;
+    agg.proc.kill('SIGTERM');
+    await agg.proc.exited;
     if (code !== 0) console.error(err.lines.join('\n'));
     rmSync(dir, { recursive: true, force: true });
   }

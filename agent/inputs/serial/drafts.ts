@@ -14,7 +14,7 @@ export interface SerialLine extends ConsoleLine {
   readonly invalid: boolean;
 }
 
-/** Monotonic ms rounded to µs: enough to order lines from several ports, short in JSON. */
+/** Monotonic ms at µs resolution (the input already rounds; this keeps JSON short whatever the caller). */
 const mono = (ms: number) => Math.round(ms * 1000) / 1000;
 
 /** A routine console line. Module and level come from the text when it carries them. */

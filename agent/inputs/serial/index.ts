@@ -35,6 +35,8 @@ export class SerialInput implements Input {
   private waitingForDrain = false;
   private stopped = false;
   private counts = { bytes: 0, lines: 0, cut_lines: 0, invalid_lines: 0, partial_lines: 0, oops_groups: 0, boots: 0 };
+  /** Last monotonic stamp given to a line (µs resolution), kept strictly increasing. */
+  private lastMono = -1;
 
   constructor(config: SerialInputConfig, ctx: InputContext) {
     this.config = config;
@@ -120,11 +122,16 @@ export class SerialInput implements Input {
     // Parsed even with `parse` off: oops and boot markers are matched after the kernel prefix.
     const parsed = parseConsoleLine(text);
     const plain = stripAnsi(text);
+    // Lines from one read share an arrival time; 1 µs steps keep their order recoverable from
+    // mono_ms even after the priority lane let an oops overtake them.
+    let mono = Math.round(line.monoMs * 1000) / 1000;
+    if (mono <= this.lastMono) mono = Math.round((this.lastMono + 0.001) * 1000) / 1000;
+    this.lastMono = mono;
     this.grouper.feed({
       text: plain,
       body: parsed.format === 'kernel' ? parsed.message : plain,
       wallMs: line.wallMs,
-      monoMs: line.monoMs,
+      monoMs: mono,
       kernelTime: parsed.kernelTime,
       parsed: this.config.parse ? parsed : undefined,
       end: line.end,

@@ -16,10 +16,14 @@ import { basename } from 'node:path';
 import type { Socket } from 'node:net';
 import type { LogEntry } from '../../entry/entry.ts';
 import { encodeBatch, OP, processFrame, ReplyReader, readStrings, requestFrame, type Reply } from '../../native/frames.ts';
-import { loadAddon, nativePath, setRuntimeDir, type NativeAddon } from '../../native/runtime.ts';
+import { loadAddon, nativeFile, setRuntimeDir, type NativeAddon } from '../../native/runtime.ts';
+
+/** The plugin host program's asset path (built by `make native`; embedded by the packaging step). */
+export const HOST_ASSET = 'native/build/logloom-plugin-host';
 import type { DiscoveredPlugin } from '../discovered.ts';
 import { PartialFilterError, PluginCallError, PluginLoadError, type HostedPlugin, type HostEnv, type HostFactory } from '../host.ts';
 import { defaultMode } from '../info.ts';
+import { applyLimits, type AppliedLimits } from '../limits/mechanism.ts';
 import type { FilterVerdict, PluginContext, PluginInfo, PluginType } from '../types.ts';
 
 /** What the plugin says about itself (plugin_info()), else the manifest, else the file name. */
@@ -39,6 +43,10 @@ function infoFor(p: DiscoveredPlugin, own: Partial<PluginInfo> | null): PluginIn
 
 function fileOf(p: DiscoveredPlugin): string {
   if (!p.file) throw new PluginLoadError(p.origin, 'native plugin without an entry file');
+  // The C ABI has a verdict per entry (filter) and batches (sink); ai and lang need answers it cannot carry.
+  if (p.type !== 'filter' && p.type !== 'sink') {
+    throw new PluginLoadError(basename(p.file), `C plugins can be filters or sinks, not ${p.type} (write it in Python, as a socket service or as a static plugin)`);
+  }
   return p.file;
 }
 
@@ -76,6 +84,8 @@ export class NativeProcessHost implements HostedPlugin {
   private stopping = false;
   private starts = 0;
   private lastExit = '';
+  private limits?: AppliedLimits;
+  private oomBefore = 0;
 
   constructor(plugin: DiscoveredPlugin) {
     this.plugin = plugin;
@@ -87,14 +97,32 @@ export class NativeProcessHost implements HostedPlugin {
     const file = fileOf(this.plugin);
     let hostPath: string;
     try {
-      hostPath = nativePath('host');
+      hostPath = nativeFile(HOST_ASSET, true);
     } catch (e) {
       throw new PluginLoadError(basename(file), (e as Error).message);
     }
     this.stopping = false;
     this.starts++;
+    // memory_max / cpu_max / pids_max: the host joins its cgroup (v2, else v1) before exec, as the
+    // python host does (agent/plugins/limits/), or gets rlimits when cgroups cannot be written.
+    const { memory_max, cpu_max, pids_max } = this.plugin.limits;
+    this.limits?.remove();
+    this.limits = memory_max || cpu_max || pids_max ? applyLimits(this.plugin.name, { memory_max, cpu_max, pids_max }) : undefined;
+    if (this.limits?.notEnforced.length) ctx.log.warn(`limits not enforced: ${this.limits.notEnforced.join('; ')}`);
+    this.oomBefore = this.limits?.usage().oom_kills ?? 0;
+    const r = this.limits?.rlimits;
+    const launcher = [
+      'for f in $LOGLOOM_CGROUP_PROCS; do echo $$ > "$f" || exit 97; done; unset LOGLOOM_CGROUP_PROCS',
+      r?.memory_max ? `ulimit -v ${Math.floor(r.memory_max / 1024)} || exit 97` : '',
+      r?.pids_max ? `ulimit -u ${r.pids_max} || exit 97` : '',
+      'exec "$@"',
+    ].filter(Boolean).join('; ');
     // fd 1/2 are the agent's: a plugin that prints cannot corrupt the protocol on fd 3.
-    const child = spawn(hostPath, [], { stdio: ['ignore', 'inherit', 'inherit', 'pipe'] });
+    const child = this.limits
+      ? spawn('/bin/sh', ['-c', launcher, 'logloom-plugin-host', hostPath], {
+        stdio: ['ignore', 'inherit', 'inherit', 'pipe'], env: { ...process.env, LOGLOOM_CGROUP_PROCS: this.limits.procsFiles.join(' ') },
+      })
+      : spawn(hostPath, [], { stdio: ['ignore', 'inherit', 'inherit', 'pipe'] });
     this.child = child;
     const pipe = child.stdio[3] as Socket;
     this.pipe = pipe;
@@ -113,7 +141,7 @@ export class NativeProcessHost implements HostedPlugin {
     });
     pipe.on('error', () => {});
     child.on('error', (e) => this.gone(`plugin host could not run: ${e.message}`));
-    child.on('exit', (code, signal) => this.gone(signal ? `plugin host killed by ${signal}` : `plugin host exited with code ${code}`));
+    child.on('exit', (code, signal) => this.gone(this.exitReason(code, signal)));
 
     const cfg = Buffer.from(JSON.stringify(ctx.config ?? {}) + '\0', 'utf8');
     const body = Buffer.concat([Buffer.from(file + '\0', 'utf8'), cfg, Buffer.from([this.plugin.type === 'sink' ? 1 : 0])]);
@@ -132,6 +160,15 @@ export class NativeProcessHost implements HostedPlugin {
     if (reply.body[0] !== 1) return infoFor(this.plugin, null);
     const [name, version, author, type, mode, caps] = readStrings(reply.body, 1, 6).values;
     return infoFor(this.plugin, { name, version, author, type: type as PluginType, mode: mode as PluginInfo['mode'], capability: caps ? caps.split('\n') : [] });
+  }
+
+  private exitReason(code: number | null, signal: NodeJS.Signals | null): string {
+    if (code === 97) return 'plugin host could not join its cgroup or set its limits';
+    // The kernel's OOM killer sends SIGKILL; the cgroup's oom_kill count tells it from a plain kill -9.
+    if (signal === 'SIGKILL' && (this.limits?.usage().oom_kills ?? 0) > this.oomBefore) {
+      return `plugin host killed by the memory limit (memory_max ${this.plugin.limits.memory_max})`;
+    }
+    return signal ? `plugin host killed by ${signal}` : `plugin host exited with code ${code}`;
   }
 
   /** Sends a frame and waits for its reply; a timeout kills the (stalled) host. */
@@ -199,6 +236,12 @@ export class NativeProcessHost implements HostedPlugin {
   }
 
   async stop(): Promise<void> {
+    await this.stopHost();
+    this.limits?.remove();
+    this.limits = undefined;
+  }
+
+  private async stopHost(): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     this.stopping = true;
@@ -211,7 +254,10 @@ export class NativeProcessHost implements HostedPlugin {
   }
 
   status(): Record<string, unknown> {
-    return { isolation: 'process', pid: this.child?.pid, starts: this.starts, last_exit: this.lastExit || undefined };
+    return {
+      isolation: 'process', pid: this.child?.pid, starts: this.starts, last_exit: this.lastExit || undefined,
+      limits: this.limits ? { mechanism: this.limits.mechanism, ...this.limits.usage() } : { mechanism: 'none' },
+    };
   }
 }
 

@@ -8,9 +8,10 @@ import type { EntryDraft } from '../../../agent/entry/build.ts';
 import { tempDir } from '../../helpers/agent.ts';
 import { PtyPair } from './pty.ts';
 
-test('backpressure (when_full: block) over a real pty: the port is paused and resumed many times, and no line is lost or reordered', async () => {
+test('backpressure (when_full: block) over a real pty: the port is paused and resumed many times, and no line is lost or reordered', async (t) => {
   const dir = tempDir('logloom-serial-');
   const pty = await new PtyPair(dir).start();
+  t.after(() => pty.kill());
   const got: string[] = [];
   let pauses = 0;
   let resumes = 0;

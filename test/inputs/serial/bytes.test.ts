@@ -3,14 +3,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { runCli, startAgent, tempDir } from '../../helpers/agent.ts';
 import { waitForFile } from '../../helpers/wait.ts';
-import { PtyPair } from './pty.ts';
+import { PtyPair, WAIT } from './pty.ts';
 
 const entries = (text: string) => text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
 
-test('a 1 MB line without separator arrives whole in max_line_bytes pieces; invalid UTF-8 is replaced and counted; latin1; raw capture is an exact copy', async () => {
+test('a 1 MB line without separator arrives whole in max_line_bytes pieces; invalid UTF-8 is replaced and counted; latin1; raw capture is an exact copy', async (t) => {
   const dir = tempDir('logloom-serial-');
   const pty = await new PtyPair(dir).start();
+  t.after(() => pty.kill());
   const old = await new PtyPair(dir, 'ttyL').start();
+  t.after(() => old.kill());
   const agent = await startAgent(`  max_message_bytes: 64KiB
   inputs:
     - type: serial
@@ -26,8 +28,8 @@ test('a 1 MB line without separator arrives whole in max_line_bytes pieces; inva
       sink_file: { path: DIR/out.log, format: json, max_bytes: 64MiB }
 `, dir);
   try {
-    await agent.stderr.waitFor(/ttyV1.*open at/);
-    await agent.stderr.waitFor(/ttyL1.*open at/);
+    await agent.stderr.waitFor(/ttyV1.*open at/, WAIT);
+    await agent.stderr.waitFor(/ttyL1.*open at/, WAIT);
     // 1 MiB of printable ASCII with no separator, then a line end; then invalid UTF-8.
     const big = Buffer.alloc(1024 * 1024);
     for (let i = 0; i < big.length; i++) big[i] = 0x21 + (i % 94);
@@ -67,7 +69,7 @@ test('a 1 MB line without separator arrives whole in max_line_bytes pieces; inva
       parts.push(readFileSync(`${dir}/raw/console.bin`));
       const all = Buffer.concat(parts);
       return all.length >= sent.length ? all : undefined;
-    });
+    }, WAIT);
     assert.ok(raw.equals(sent), 'raw capture differs from the bytes sent');
     const s2 = JSON.parse((await runCli(['status', '--json', '--socket', agent.control])).stdout).inputs.find((i: { path: string }) => i.path === pty.device);
     assert.ok(s2.raw_rotations >= 3, `rotations: ${s2.raw_rotations}`);

@@ -2,14 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCli, startAgent, tempDir } from '../../helpers/agent.ts';
 import { waitForFile } from '../../helpers/wait.ts';
-import { PtyPair } from './pty.ts';
+import { PtyPair, WAIT } from './pty.ts';
 
 const entries = (text: string) => text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
 
-test('serial over a real pty: \\n, \\r\\n, lone \\r, lines split across writes, idle flush, custom separator; levels and modules parsed', async () => {
+test('serial over a real pty: \\n, \\r\\n, lone \\r, lines split across writes, idle flush, custom separator; levels and modules parsed', async (t) => {
   const dir = tempDir('logloom-serial-');
   const a = await new PtyPair(dir, 'ttyA').start();
+  t.after(() => a.kill());
   const b = await new PtyPair(dir, 'ttyB').start();
+  t.after(() => b.kill());
   const agent = await startAgent(`  inputs:
     - type: serial
       path: ${a.device}
@@ -25,8 +27,8 @@ test('serial over a real pty: \\n, \\r\\n, lone \\r, lines split across writes, 
       sink_file: { path: DIR/out.log, format: json }
 `, dir);
   try {
-    await agent.stderr.waitFor(/ttyA1.*open at 115200 8N1/);
-    await agent.stderr.waitFor(/ttyB1.*open at 250000 8N1/);
+    await agent.stderr.waitFor(/ttyA1.*open at 115200 8N1/, WAIT);
+    await agent.stderr.waitFor(/ttyB1.*open at 250000 8N1/, WAIT);
     await a.write('one\ntwo\r\nthr');
     await a.write('ee\rfour\r');
     // The \n after a \r that ended the previous read belongs to that \r (no empty line).
@@ -40,7 +42,7 @@ test('serial over a real pty: \\n, \\r\\n, lone \\r, lines split across writes, 
     const got = await waitForFile(out, (t) => {
       const es = entries(t);
       return es.some((e) => e.message === 'login: ') && es.some((e) => e.message === 'beta\\n') ? es : undefined;
-    });
+    }, WAIT);
     const fromA = got.filter((e) => e.source === `serial:${a.device}`);
     assert.deepEqual(fromA.map((e) => e.message), [
       'one', 'two', 'three', 'four', 'five', 'usb 1-1: device descriptor read error', 'pressure high', 'disconnected', 'disk full', 'login: ',
@@ -56,9 +58,10 @@ test('serial over a real pty: \\n, \\r\\n, lone \\r, lines split across writes, 
     assert.equal(by.get('disk full').level, 'ERROR');
     // The prompt without a separator came out after idle_flush_ms, marked partial.
     assert.equal(by.get('login: ').fields.partial, 'idle');
-    // Each line carries the wall time of its first byte and a monotonic offset that orders lines.
+    // Each line carries the wall time of its first byte and a monotonic offset that orders lines
+    // strictly, even those that arrived in one read.
     const monos = fromA.map((e) => e.fields.mono_ms);
-    assert.deepEqual([...monos].sort((x, y) => x - y), monos);
+    for (let i = 1; i < monos.length; i++) assert.ok(monos[i] > monos[i - 1], `mono_ms ${monos.join(' ')}`);
     for (const e of fromA) assert.ok(Date.parse(e.timestamp) > Date.now() - 60_000);
     const fromB = got.filter((e) => e.source === `serial:${b.device}`);
     assert.deepEqual(fromB.map((e) => e.message), ['alpha', 'beta\\n']);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { LineWatcher, runCli, startAgent, tempDir, type RunningAgent } from '../../helpers/agent.ts';
 import { waitForFile } from '../../helpers/wait.ts';
-import { PtyPair } from './pty.ts';
+import { PtyPair, WAIT } from './pty.ts';
 
 const entries = (text: string) => text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
 const messages = (text: string) => entries(text).map((e) => e.message as string);
@@ -12,12 +12,15 @@ async function status(agent: RunningAgent) {
   return JSON.parse((await runCli(['status', '--json', '--socket', agent.control])).stdout);
 }
 
-test('hot-plug: the port vanishes (socat killed) and comes back under the same path; capture resumes, the other port never stalls', async () => {
+test('hot-plug: the port vanishes (socat killed) and comes back under the same path; capture resumes, the other port never stalls', async (t) => {
   const dir = tempDir('logloom-serial-');
   const a = await new PtyPair(dir, 'ttyA').start();
+  t.after(() => a.kill());
   const b = await new PtyPair(dir, 'ttyB').start();
+  t.after(() => b.kill());
   // ttyC does not exist yet: the agent must start anyway and pick it up when it appears.
   const c = new PtyPair(dir, 'ttyC');
+  t.after(() => c.kill());
   const agent = await startAgent(`  inputs:
     - type: serial
       name: unplugged
@@ -37,16 +40,16 @@ test('hot-plug: the port vanishes (socat killed) and comes back under the same p
 `, dir);
   const out = `${agent.dir}/out.log`;
   try {
-    await agent.stderr.waitFor(/ttyA1.*open at/);
-    await agent.stderr.waitFor(/ttyC1: not present \(unplugged\?\); retrying/);
+    await agent.stderr.waitFor(/ttyA1.*open at/, WAIT);
+    await agent.stderr.waitFor(/ttyC1: not present \(unplugged\?\); retrying/, WAIT);
     await a.write('before unplug\n');
-    await waitForFile(out, (t) => (messages(t).includes('before unplug') ? true : undefined));
+    await waitForFile(out, (t) => (messages(t).includes('before unplug') ? true : undefined), WAIT);
 
     await a.kill();
-    await agent.stderr.waitFor(/ttyA1: device disconnected; retrying with backoff/);
+    await agent.stderr.waitFor(/ttyA1: device disconnected; retrying with backoff/, WAIT);
     // While A is gone, B keeps flowing.
     await b.write('b while a is away\n');
-    await waitForFile(out, (t) => (messages(t).includes('b while a is away') ? true : undefined));
+    await waitForFile(out, (t) => (messages(t).includes('b while a is away') ? true : undefined), WAIT);
     let st = await status(agent);
     const byName = (n: string) => st.inputs.find((i: { name: string }) => i.name === n);
     assert.equal(byName('unplugged').state, 'absent');
@@ -55,11 +58,11 @@ test('hot-plug: the port vanishes (socat killed) and comes back under the same p
 
     await a.start();
     await c.start();
-    await agent.stderr.waitFor(/ttyA1 \(\/dev\/pts\/\d+\): back, capturing again \(reconnect 1\)/);
-    await agent.stderr.waitFor(/ttyC1.*open at/);
+    await agent.stderr.waitFor(/ttyA1 \(\/dev\/pts\/\d+\): back, capturing again \(reconnect 1\)/, WAIT);
+    await agent.stderr.waitFor(/ttyC1.*open at/, WAIT);
     await a.write('after replug\n');
     await c.write('late arrival\n');
-    await waitForFile(out, (t) => (messages(t).includes('after replug') && messages(t).includes('late arrival') ? true : undefined));
+    await waitForFile(out, (t) => (messages(t).includes('after replug') && messages(t).includes('late arrival') ? true : undefined), WAIT);
     st = await status(agent);
     assert.equal(byName('unplugged').state, 'open');
     assert.equal(byName('unplugged').reconnects, 1);
@@ -75,14 +78,16 @@ test('hot-plug: the port vanishes (socat killed) and comes back under the same p
   }
 });
 
-test('a port held by another program (flock, like a forgotten minicom) is reported once as locked, then opened when it is released', async () => {
+test('a port held by another program (flock, like a forgotten minicom) is reported once as locked, then opened when it is released', async (t) => {
   const dir = tempDir('logloom-serial-');
   const pty = await new PtyPair(dir).start();
+  t.after(() => pty.kill());
   // flock --no-fork: the one process that prints "locked" holds the lock until it is killed.
   const holder = spawn('flock', ['--exclusive', '--no-fork', pty.device, 'sh', '-c', 'echo locked; exec sleep 600'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => holder.kill('SIGKILL'));
   const said = new LineWatcher();
   holder.stdout!.on('data', (d) => said.feed(d));
-  await said.waitFor(/locked/);
+  await said.waitFor(/locked/, WAIT);
   const agent = await startAgent(`  inputs:
     - type: serial
       path: ${pty.device}
@@ -93,16 +98,16 @@ test('a port held by another program (flock, like a forgotten minicom) is report
       sink_file: { path: DIR/out.log, format: json }
 `, dir);
   try {
-    await agent.stderr.waitFor(/ttyV1: in use by another program \(the port is locked\); retrying with backoff/);
+    await agent.stderr.waitFor(/ttyV1: in use by another program \(the port is locked\); retrying with backoff/, WAIT);
     const st = await status(agent);
     assert.equal(st.inputs[0].state, 'error');
     assert.match(st.inputs[0].last_error, /locked/);
     const gone = new Promise((r) => holder.once('exit', r));
     holder.kill('SIGKILL');
     await gone;
-    await agent.stderr.waitFor(/ttyV1.*open at 115200/);
+    await agent.stderr.waitFor(/ttyV1.*open at 115200/, WAIT);
     await pty.write('after unlock\n');
-    await waitForFile(`${agent.dir}/out.log`, (t) => (messages(t).includes('after unlock') ? true : undefined));
+    await waitForFile(`${agent.dir}/out.log`, (t) => (messages(t).includes('after unlock') ? true : undefined), WAIT);
     assert.equal(agent.stderr.lines.filter((l) => /in use by another program/.test(l)).length, 1);
   } finally {
     holder.kill('SIGKILL');

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCli, startAgent, tempDir } from '../../helpers/agent.ts';
 import { waitForFile } from '../../helpers/wait.ts';
-import { PtyPair } from './pty.ts';
+import { PtyPair, WAIT } from './pty.ts';
 
 const entries = (text: string) => text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
 
@@ -27,9 +27,10 @@ const PANIC = [
   '[   45.123610] ---[ end Kernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b ]---',
 ];
 
-test('kernel oops and panic over a real pty become FATAL entries with their lines in order; a boot banner marks the reboot', async () => {
+test('kernel oops and panic over a real pty become FATAL entries with their lines in order; a boot banner marks the reboot', async (t) => {
   const dir = tempDir('logloom-serial-');
   const pty = await new PtyPair(dir).start();
+  t.after(() => pty.kill());
   const agent = await startAgent(`  inputs:
     - type: serial
       path: ${pty.device}
@@ -40,7 +41,7 @@ test('kernel oops and panic over a real pty become FATAL entries with their line
       sink_file: { path: DIR/out.log, format: json }
 `, dir);
   try {
-    await agent.stderr.waitFor(/open at 115200/);
+    await agent.stderr.waitFor(/open at 115200/, WAIT);
     await pty.write('[   44.000000] routine before\r\n');
     // Written in pieces, CRLF as consoles do, with the oops split mid-line.
     const transcript = [...OOPS, ...PANIC].join('\r\n') + '\r\n';
@@ -50,7 +51,7 @@ test('kernel oops and panic over a real pty become FATAL entries with their line
     const got = await waitForFile(`${agent.dir}/out.log`, (t) => {
       const es = entries(t);
       return es.some((e) => e.message === 'Machine model: Gateway') ? es : undefined;
-    });
+    }, WAIT);
     const fatal = got.filter((e) => e.level === 'FATAL');
     assert.equal(fatal.length, 2, JSON.stringify(got, null, 1));
     const [oops, panic] = fatal;
@@ -64,6 +65,9 @@ test('kernel oops and panic over a real pty become FATAL entries with their line
     assert.equal(panic.fields.event, 'kernel_panic');
     assert.equal(panic.message, PANIC.join('\\n'));
     // Routine lines around the oops stay separate entries, in order.
+    // mono_ms gives back the console order, whatever order the priority lane delivered in.
+    const byMono = [...got].sort((x, y) => x.fields.mono_ms - y.fields.mono_ms).map((e) => e.message.split('\\n')[0]);
+    assert.deepEqual(byMono.slice(0, 4), ['routine before', OOPS[0], PANIC[0], 'routine after']);
     const routine = got.filter((e) => e.level !== 'FATAL').map((e) => e.message);
     assert.deepEqual(routine.filter((m) => m.startsWith('routine')), ['routine before', 'routine after']);
     const boots = got.filter((e) => e.fields?.event === 'boot');
@@ -78,9 +82,10 @@ test('kernel oops and panic over a real pty become FATAL entries with their line
   }
 });
 
-test('an oops whose board halts before the end marker is flushed as one FATAL entry after oops_idle_ms', async () => {
+test('an oops whose board halts before the end marker is flushed as one FATAL entry after oops_idle_ms', async (t) => {
   const dir = tempDir('logloom-serial-');
   const pty = await new PtyPair(dir).start();
+  t.after(() => pty.kill());
   const agent = await startAgent(`  inputs:
     - type: serial
       path: ${pty.device}
@@ -91,12 +96,12 @@ test('an oops whose board halts before the end marker is flushed as one FATAL en
       sink_file: { path: DIR/out.log, format: json }
 `, dir);
   try {
-    await agent.stderr.waitFor(/open at 115200/);
+    await agent.stderr.waitFor(/open at 115200/, WAIT);
     await pty.write('BUG: kernel NULL pointer dereference, address: 0000000000000008\n#PF: supervisor read access in kernel mode\nCall Trace:\n ? irq_exit+0x3a/0x40\n');
     const [bug] = await waitForFile(`${agent.dir}/out.log`, (t) => {
       const es = entries(t);
       return es.length ? es : undefined;
-    });
+    }, WAIT);
     assert.equal(bug.level, 'FATAL');
     assert.equal(bug.fields.event, 'kernel_bug');
     assert.equal(bug.fields.lines, 4);

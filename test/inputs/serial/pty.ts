@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
 import { LineWatcher } from '../../helpers/agent.ts';
@@ -28,7 +28,7 @@ export class PtyPair {
     const err = new LineWatcher();
     proc.stderr!.on('data', (d) => err.feed(d));
     await Promise.race([
-      err.waitFor(/starting data transfer loop/, 15_000),
+      err.waitFor(/starting data transfer loop/, WAIT),
       new Promise((_, reject) => proc.once('exit', (code) => reject(new Error(`socat exited with ${code}: ${err.lines.join('\n')}`)))),
     ]);
     return this;
@@ -48,9 +48,21 @@ export class PtyPair {
     this.proc = undefined;
     await this.fh?.close().catch(() => {});
     this.fh = undefined;
-    if (!proc || proc.exitCode !== null) return;
-    const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill('SIGKILL');
-    await exited;
+    if (!proc) return;
+    if (proc.exitCode === null && proc.signalCode === null) {
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGKILL');
+      await exited;
+    }
+    // socat cannot remove its links after kill -9. Remove them as udev removes the node and its
+    // by-id link on unplug; a stale link could otherwise point at a /dev/pts number that another
+    // program's pty reuses.
+    await Promise.all([rm(this.device, { force: true }), rm(this.console, { force: true })]);
   }
 }
+
+/**
+ * Upper bound for waiting on an event in these tests. Generous because the machines running them
+ * can be heavily loaded; a passing test never waits this long (it waits on events, not time).
+ */
+export const WAIT = 60_000;

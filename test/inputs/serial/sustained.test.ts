@@ -3,13 +3,14 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { runCli, startAgent, tempDir } from '../../helpers/agent.ts';
 import { waitForFile } from '../../helpers/wait.ts';
-import { PtyPair } from './pty.ts';
+import { PtyPair, WAIT } from './pty.ts';
 
 const LINES = 50_000;
 
-test(`sustained stream at the pty's full speed: ${LINES} lines, none lost, none reordered (count and checksum)`, async () => {
+test(`sustained stream at the pty's full speed: ${LINES} lines, none lost, none reordered (count and checksum)`, async (t) => {
   const dir = tempDir('logloom-serial-');
   const pty = await new PtyPair(dir).start();
+  t.after(() => pty.kill());
   // A small buffer and sink queue, so that backpressure (when_full: block pauses the port) takes part.
   const agent = await startAgent(`  buffer: { max_entries: 256 }
   inputs:
@@ -23,7 +24,7 @@ test(`sustained stream at the pty's full speed: ${LINES} lines, none lost, none 
       sink_file: { path: DIR/out.log, format: json, max_bytes: 1GiB }
 `, dir);
   try {
-    await agent.stderr.waitFor(/open at 3000000/);
+    await agent.stderr.waitFor(/open at 3000000/, WAIT);
     const sent = createHash('sha256');
     const lines: string[] = [];
     for (let i = 0; i < LINES; i++) {
