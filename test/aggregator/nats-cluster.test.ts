@@ -69,23 +69,38 @@ test('the 3-node JetStream cluster of docs/scale-out.md (on loopback): R3 stream
   servers[0]!.proc.kill('SIGKILL');
   await servers[0]!.exited;
   c.sendBatch(2, entries(5, 5));
-  const m = await c.waitFor((x) => (x.type === 'ACK' && x.seq === 2) || x.type === 'ERROR', 60_000);
-  if (m.type === 'ERROR') {
-    // The aggregator's connection was on the killed server and a publish timed out during the
-    // failover: the agent reconnects and resends, which is exactly what a real agent does.
+  let m = await c.waitFor((x) => (x.type === 'ACK' && x.seq === 2) || x.type === 'ERROR', 60_000);
+  // While the stream elects a new leader a publish can time out: the aggregator answers ERROR and
+  // the agent reconnects and resends, as a real agent does (with backoff), until it is stored.
+  const deadline = Date.now() + 90_000;
+  while (m.type === 'ERROR' && Date.now() < deadline) {
     await c.closed;
     c = await RawAgent.connect(agg.port);
     const w = await c.hello('gw-c', '');
-    assert.equal(w.type === 'WELCOME' && w.lastSeq, 1);
-    assert.deepEqual(await c.batch(2, entries(5, 5)), { type: 'ACK', seq: 2 });
+    assert.equal(w.type === 'WELCOME' && w.lastSeq, 1, 'nothing of batch 2 was acknowledged');
+    c.sendBatch(2, entries(5, 5));
+    m = await c.waitFor((x) => (x.type === 'ACK' && x.seq === 2) || x.type === 'ERROR', 60_000);
   }
+  assert.deepEqual(m, { type: 'ACK', seq: 2 });
   await c.end();
-  // Read back through the two servers that are still up.
+  // Read back through the two servers that are still up. A leader election may still be going on
+  // (requests time out meanwhile): retry the whole read, a few times, until it answers.
   const nc2 = await connect({ servers: urls.slice(1), user: 'logloom', pass: password });
   t.after(() => nc2.close());
-  const jsm2 = await nc2.jetstreamManager({ timeout: 20_000 });
-  let stored = 0;
-  const after = await jsm2.streams.info('LOGLOOM');
-  for (let seq = after.state.first_seq; seq <= after.state.last_seq; seq++) stored += (await jsm2.streams.getMessage('LOGLOOM', { seq })).string().split('\n').filter(Boolean).length;
+  const readAll = async () => {
+    const jsm2 = await nc2.jetstreamManager({ timeout: 20_000 });
+    let n = 0;
+    const after = await jsm2.streams.info('LOGLOOM');
+    for (let seq = after.state.first_seq; seq <= after.state.last_seq; seq++) n += (await jsm2.streams.getMessage('LOGLOOM', { seq })).string().split('\n').filter(Boolean).length;
+    return n;
+  };
+  let stored = -1;
+  for (let attempt = 1; stored < 0; attempt++) {
+    try {
+      stored = await readAll();
+    } catch (e) {
+      if (attempt >= 5 || (e as { code?: string }).code !== 'TIMEOUT') throw e;
+    }
+  }
   assert.equal(stored, 10, 'every entry once');
 });
