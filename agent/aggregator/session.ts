@@ -4,7 +4,8 @@ import {
   decodeBodyLines, decodeMessage, encodeAck, encodeError, encodePong, encodeWelcome, ErrorCode, FrameDecoder,
   FrameTooLargeError, parseBodyLines, PROTOCOL_VERSION, ProtocolError, type Batch, type Message,
 } from '../forward/protocol/index.ts';
-import { buildEntry, type EntryDraft } from '../entry/build.ts';
+import { buildEntry } from '../entry/build.ts';
+import { draftFromObject } from '../entry/codec.ts';
 import type { LogEntry } from '../entry/entry.ts';
 import type { AgentLog } from '../log.ts';
 import { certificateNames, type Authenticator } from './auth.ts';
@@ -27,21 +28,6 @@ export interface SessionOptions {
 
 /** Batches decoded but not yet stored; above this the socket is paused (backpressure). */
 const MAX_PENDING_BATCHES = 64;
-
-/** Turns one received JSON object into an entry draft; the node is never taken from the peer. */
-function draftOf(o: Record<string, unknown>): EntryDraft {
-  return {
-    timestamp: typeof o.timestamp === 'string' || typeof o.timestamp === 'number' ? o.timestamp : undefined,
-    level: typeof o.level === 'string' ? o.level : undefined,
-    module: typeof o.module === 'string' ? o.module : undefined,
-    message: o.message ?? o.msg,
-    lang_key: o.lang_key,
-    args: o.args,
-    source: typeof o.source === 'string' ? o.source : undefined,
-    fields: o.fields,
-    truncated: o.truncated === true,
-  };
-}
 
 /**
  * One agent connection: HELLO → (auth) → WELCOME → BATCH… each answered by a cumulative ACK once
@@ -190,7 +176,7 @@ export class Session {
     const lines = await decodeBodyLines(b, this.o.maxFrameBytes * 8);
     const objects = parseBodyLines(b.seq, lines);
     const entries: LogEntry[] = objects.map((o) => {
-      const e = buildEntry(draftOf(o), { maxMessageBytes: this.o.maxMessageBytes, defaultLevel: 'INFO', defaultModule: 'APP', node });
+      const e = buildEntry(draftFromObject(o), { maxMessageBytes: this.o.maxMessageBytes, defaultLevel: 'INFO', defaultModule: 'APP', node });
       return typeof o.seq === 'number' && Number.isSafeInteger(o.seq) ? Object.freeze({ ...e, seq: o.seq }) : e;
     });
     this.lastReceived = b.seq;

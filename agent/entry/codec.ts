@@ -19,17 +19,24 @@ export function parseLine(line: string): DraftResult {
     return { ok: false, error: `invalid JSON: ${(e as Error).message}` };
   }
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return { ok: false, error: 'expected a JSON object' };
-  const o = obj as Record<string, unknown>;
+  return { ok: true, draft: draftFromObject(obj as Record<string, unknown>) };
+}
+
+/**
+ * The fields of a received JSON object that can make an entry (one place for every peer:
+ * NDJSON lines, plugin results, batches at the aggregator). `node` and `seq` are never taken
+ * from the peer: they are the receiver's to set.
+ */
+export function draftFromObject(o: Record<string, unknown>): EntryDraft {
   return {
-    ok: true,
-    draft: {
-      timestamp: typeof o.timestamp === 'string' || typeof o.timestamp === 'number' ? o.timestamp : undefined,
-      level: typeof o.level === 'string' ? o.level : undefined,
-      module: typeof o.module === 'string' ? o.module : undefined,
-      message: o.message ?? o.msg,
-      lang_key: o.lang_key,
-      args: o.args,
-      fields: o.fields,
-    },
+    timestamp: typeof o.timestamp === 'string' || typeof o.timestamp === 'number' ? o.timestamp : undefined,
+    level: typeof o.level === 'string' ? o.level : undefined,
+    module: typeof o.module === 'string' ? o.module : undefined,
+    message: o.message ?? o.msg,
+    lang_key: o.lang_key,
+    args: o.args,
+    source: typeof o.source === 'string' ? o.source : undefined,
+    fields: o.fields,
+    truncated: o.truncated === true,
   };
 }
