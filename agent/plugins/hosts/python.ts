@@ -10,7 +10,6 @@ import { chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { checkoutPath, readAsset } from '../../assets.ts';
-import type { LogEntry } from '../../entry/entry.ts';
 import { PluginCallError, PluginLoadError, type HostEnv, type HostFactory, type HostedPlugin } from '../host.ts';
 import type { DiscoveredPlugin } from '../discovered.ts';
 import { applyLimits, type AppliedLimits } from '../limits/mechanism.ts';
@@ -18,8 +17,9 @@ import { lookupUser, type UserIds } from '../limits/user.ts';
 import { ProtocolClient } from '../protocol/client.ts';
 import { DEFAULT_MAX_LINE_BYTES } from '../protocol/codec.ts';
 import { PluginConnection } from '../protocol/connection.ts';
-import type { AiResult, FilterVerdict, PluginContext, PluginInfo } from '../types.ts';
+import type { PluginContext, PluginInfo } from '../types.ts';
 import { manifestInfo } from './manifest-info.ts';
+import { ProtocolHost } from './protocol-host.ts';
 import { StderrLog } from './stderr-log.ts';
 
 /** Grace periods of the orderly stop: shutdown op, closed stdin, SIGTERM, then SIGKILL. */
@@ -51,12 +51,11 @@ function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
-export class PythonHost implements HostedPlugin {
+export class PythonHost extends ProtocolHost implements HostedPlugin {
   readonly kind = 'python' as const;
   readonly origin: string;
   private readonly plugin: DiscoveredPlugin;
   private readonly env: HostEnv;
-  private client?: ProtocolClient;
   private child?: ChildProcess;
   private limits?: AppliedLimits;
   private user?: UserIds;
@@ -72,6 +71,7 @@ export class PythonHost implements HostedPlugin {
   onExit?: (reason: string) => void;
 
   constructor(plugin: DiscoveredPlugin, env: HostEnv) {
+    super();
     if (!plugin.file) throw new PluginLoadError(plugin.origin, 'python plugin without an entry file');
     this.plugin = plugin;
     this.env = env;
@@ -193,26 +193,11 @@ export class PythonHost implements HostedPlugin {
     }
   }
 
-  private get live(): ProtocolClient {
+  protected get live(): ProtocolClient {
     if (!this.client) throw new PluginCallError('not started');
     return this.client;
   }
 
-  filter(entries: readonly LogEntry[], timeoutMs: number): Promise<FilterVerdict[]> {
-    return this.live.filter(entries, timeoutMs);
-  }
-
-  flush(entries: readonly LogEntry[], timeoutMs: number): Promise<void> {
-    return this.live.flush(entries, timeoutMs);
-  }
-
-  analyze(entry: LogEntry, timeoutMs: number): AsyncIterable<AiResult> {
-    return this.live.analyze(entry, timeoutMs);
-  }
-
-  resolve(langKey: string, lang: string): string | null {
-    return this.client?.resolve(langKey, lang) ?? null;
-  }
 
   async stop(): Promise<void> {
     this.stopping = true;

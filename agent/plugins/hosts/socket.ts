@@ -10,14 +10,14 @@
  */
 import { statSync } from 'node:fs';
 import { connect, isIP, type Socket } from 'node:net';
-import type { LogEntry } from '../../entry/entry.ts';
 import { PluginCallError, PluginLoadError, type HostEnv, type HostFactory, type HostedPlugin } from '../host.ts';
 import type { DiscoveredPlugin } from '../discovered.ts';
 import { ProtocolClient } from '../protocol/client.ts';
 import { DEFAULT_MAX_LINE_BYTES } from '../protocol/codec.ts';
 import { PluginConnection } from '../protocol/connection.ts';
-import type { AiResult, FilterVerdict, PluginContext, PluginInfo } from '../types.ts';
+import type { PluginContext, PluginInfo } from '../types.ts';
 import { manifestInfo } from './manifest-info.ts';
+import { ProtocolHost } from './protocol-host.ts';
 
 export type SocketAddress = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
 
@@ -45,12 +45,11 @@ export function isLoopback(host: string): boolean {
 const CONNECT_TIMEOUT_MS = 3000;
 const BACKGROUND_RETRY_MS = { min: 200, max: 5000 };
 
-export class SocketHost implements HostedPlugin {
+export class SocketHost extends ProtocolHost implements HostedPlugin {
   readonly kind = 'socket' as const;
   readonly origin: string;
   private readonly plugin: DiscoveredPlugin;
   private readonly address: SocketAddress;
-  private client?: ProtocolClient;
   private socket?: Socket;
   private ctx?: PluginContext;
   private stopping = false;
@@ -65,6 +64,7 @@ export class SocketHost implements HostedPlugin {
   private readonly maxLineBytes: number;
 
   constructor(plugin: DiscoveredPlugin, env: HostEnv, remoteAllowed = false) {
+    super();
     this.plugin = plugin;
     this.maxLineBytes = env.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     this.origin = plugin.manifestPath ?? plugin.origin;
@@ -203,26 +203,11 @@ export class SocketHost implements HostedPlugin {
     this.socket = undefined;
   }
 
-  private get live(): ProtocolClient {
+  protected get live(): ProtocolClient {
     if (!this.client || !this.client.conn || this.client.conn.closed) throw new PluginCallError(`not connected to ${this.plugin.address}${this.lastError ? ` (${this.lastError})` : ''}`);
     return this.client;
   }
 
-  filter(entries: readonly LogEntry[], timeoutMs: number): Promise<FilterVerdict[]> {
-    return this.live.filter(entries, timeoutMs);
-  }
-
-  flush(entries: readonly LogEntry[], timeoutMs: number): Promise<void> {
-    return this.live.flush(entries, timeoutMs);
-  }
-
-  analyze(entry: LogEntry, timeoutMs: number): AsyncIterable<AiResult> {
-    return this.live.analyze(entry, timeoutMs);
-  }
-
-  resolve(langKey: string, lang: string): string | null {
-    return this.client?.resolve(langKey, lang) ?? null;
-  }
 
   async stop(): Promise<void> {
     this.stopping = true;
