@@ -260,7 +260,7 @@ export class Pipeline extends EventEmitter {
   totalDropped(): number {
     let d = 0;
     for (const c of this.inputs.values()) d += c.dropped;
-    for (const s of this.sinks) d += s.dropped;
+    for (const s of this.sinks) d += s.dropped + Number(s.stage.status?.().dropped_entries ?? 0);
     for (const v of this.aiDropped.values()) d += v;
     return d;
   }

@@ -90,6 +90,10 @@ export interface SinkPlugin extends Lifecycle {
   /** Reopen files etc. (SIGHUP). */
   reopen?(): void | Promise<void>;
   /** Extra figures for `logloom status`. */
+  /**
+   * Extra figures for `logloom status`. `dropped_entries`, when present, counts entries the
+   * plugin itself had to drop (e.g. a full spool) and is added to the agent's dropped_total.
+   */
   status?(): Record<string, unknown>;
 }
 

@@ -134,7 +134,7 @@ export default definePlugin({
       },
       status: () => {
         const sp = Object.fromEntries(Object.entries(spool.status()).map(([k, v]) => [`spool_${k}`, v]));
-        return { ...client.status(), ...sp, lost_entries: lostEntries };
+        return { ...client.status(), ...sp, lost_entries: lostEntries, dropped_entries: spool.status().dropped_entries };
       },
     };
   },

@@ -133,6 +133,7 @@ test('(d) an outage fills the spool (20,000 entries against a 64 KiB bound, drop
     const nums = await storedNumbers(agg.store, NODE);
     assert.ok(st.spool_dropped_entries > 0 && nums.length > 0, `some dropped (${st.spool_dropped_entries}), some kept (${nums.length})`);
     assert.equal(N - nums.length, st.spool_dropped_entries, 'missing = dropped, exactly');
+    assert.equal((await agentStatus(agent.configPath)).dropped_total, st.spool_dropped_entries, 'the drops are in the agent total too');
     assert.deepEqual(nums, Array.from({ length: nums.length }, (_, i) => N - nums.length + i), 'drop_oldest keeps the newest, in order');
   } finally {
     await agent.stop();
