@@ -2,6 +2,7 @@
 # Installs the Debian packages that building and testing Logloom need, only when missing.
 # Safe to run repeatedly; does nothing (and needs no network) when everything is present.
 # Usage: toolchain/bootstrap.sh            (everything make test needs)
+#        toolchain/bootstrap.sh armv7      (plus the armv7 cross compilers, for make package TARGET=armv7)
 set -euo pipefail
 
 # package -> a file that proves it is installed (cheap check, no dpkg query per package)
@@ -28,6 +29,12 @@ declare -A NEED=(
   [file]=/usr/bin/file
   [systemd]=/usr/bin/systemd-analyze
 )
+
+if [ "${1:-}" = armv7 ]; then
+  NEED[gcc-arm-linux-gnueabihf]=/usr/bin/arm-linux-gnueabihf-gcc
+  NEED[g++-arm-linux-gnueabihf]=/usr/bin/arm-linux-gnueabihf-g++
+  NEED[binutils-arm-linux-gnueabihf]=/usr/bin/arm-linux-gnueabihf-strip
+fi
 
 missing=()
 for pkg in "${!NEED[@]}"; do
