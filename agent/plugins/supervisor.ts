@@ -205,7 +205,12 @@ export class Supervisor {
 
   // ---- filter ----
 
-  filterStage(): FilterStage {
+  /**
+   * What every stage shares: the name and `enabled`, which reads and writes this supervisor's
+   * state (so `plugins enable|disable` and the pipeline see one flag). Callers add their calls
+   * with Object.assign, which keeps the accessor.
+   */
+  private stageBase(onEnable?: () => void): { readonly name: string; enabled: boolean } {
     const sup = this;
     return {
       name: this.name,
@@ -214,9 +219,13 @@ export class Supervisor {
       },
       set enabled(v: boolean) {
         sup.enabled = v;
+        if (v) onEnable?.();
       },
-      keepBatch: (entries) => this.filterBatch(entries),
     };
+  }
+
+  filterStage(): FilterStage {
+    return Object.assign(this.stageBase(), { keepBatch: (entries: readonly LogEntry[]) => this.filterBatch(entries) });
   }
 
   private onError(n: number): FilterVerdicts {
@@ -332,19 +341,11 @@ export class Supervisor {
   // ---- sink ----
 
   sinkStage(): SinkStage {
-    const sup = this;
-    return {
-      name: this.name,
-      get enabled() {
-        return sup.enabled;
-      },
-      set enabled(v: boolean) {
-        sup.enabled = v;
-      },
-      flush: (entries) => this.flushBatch(entries),
+    return Object.assign(this.stageBase(), {
+      flush: (entries: readonly LogEntry[]) => this.flushBatch(entries),
       reopen: this.host.reopen ? () => this.host.reopen!() : undefined,
       status: () => this.status(),
-    };
+    });
   }
 
   async flushBatch(entries: readonly LogEntry[]): Promise<void> {
@@ -374,18 +375,7 @@ export class Supervisor {
   // ---- ai ----
 
   aiStage(): AiStage {
-    const sup = this;
-    return {
-      name: this.name,
-      get enabled() {
-        return sup.enabled;
-      },
-      set enabled(v: boolean) {
-        sup.enabled = v;
-        if (v) sup.pumpAi();
-      },
-      offer: (entry) => this.offerAi(entry),
-    };
+    return Object.assign(this.stageBase(() => this.pumpAi()), { offer: (entry: LogEntry) => this.offerAi(entry) });
   }
 
   /** false = dropped (queue full or plugin down); the pipeline counts it. */
