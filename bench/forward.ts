@@ -7,8 +7,7 @@
  * deflated batches of 1000 entries; replay = reopen, scan, read every batch back). Median of 5.
  * Re-run: node bench/forward.ts [entries]
  */
-import { createConnection } from 'node:net';
-import { cpuSeconds, fmt, header, median, peakRssMiB } from './lib.ts';
+import { cpuSeconds, fmt, header, median, peakRssMiB, sendAll } from './lib.ts';
 import { tempDir } from '../test/helpers/agent.ts';
 import { aggregatorFixture, startAgent, storedCount } from '../test/forward/helpers.ts';
 import { Spool } from '../agent/forward/spool/spool.ts';
@@ -39,11 +38,7 @@ async function endToEnd(): Promise<{ eps: number; mibps: number; rss: number; cp
     const cpu0 = cpuSeconds(pid);
     const payload = Buffer.from(Array.from({ length: N }, (_, i) => line(i)).join(''));
     const t0 = process.hrtime.bigint();
-    await new Promise<void>((resolve, reject) => {
-      const s = createConnection(agent.ingest, () => s.end(payload));
-      s.on('close', () => resolve());
-      s.on('error', reject);
-    });
+    await sendAll({ path: agent.ingest }, payload);
     for (;;) {
       const n = await storedCount(agg.store, 'test-node');
       if (n >= EXPECTED) break;

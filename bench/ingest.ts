@@ -4,9 +4,8 @@
  * the run ends when the file sink has written the last one. Median of 5 runs.
  * Re-run: make bench  (or: node bench/ingest.ts [entries])
  */
-import { createConnection } from 'node:net';
 
-import { cpuSeconds, fmt, header, median, peakRssMiB } from './lib.ts';
+import { fmt, header, measureBurst, median } from './lib.ts';
 import { startAgent } from '../test/helpers/agent.ts';
 import { waitForFile } from '../test/helpers/wait.ts';
 
@@ -23,21 +22,11 @@ async function once(): Promise<{ eps: number; mibps: number; rss: number; cpuPer
     config:
       sink_file: { path: DIR/out.log, format: json, max_bytes: 1GiB }
 `);
-  const pid = agent.proc.pid!;
-  const cpu0 = cpuSeconds(pid);
   const line = (i: number) => `{"level":"INFO","module":"BENCH","message":"sensor reading ${i} value=${(i * 7) % 1000} status=ok"}\n`;
   const payload = Buffer.from(Array.from({ length: N }, (_, i) => line(i)).join(''));
-  const t0 = process.hrtime.bigint();
-  await new Promise<void>((resolve, reject) => {
-    const s = createConnection(agent.ingest, () => s.end(payload));
-    s.on('close', () => resolve());
-    s.on('error', reject);
-  });
   const last = `sensor reading ${N - 1} `;
-  await waitForFile(`${agent.dir}/out.log`, (t) => (t.includes(last) ? true : undefined), 300_000);
-  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  const rss = peakRssMiB(pid);
-  const cpu = cpuSeconds(pid) - cpu0;
+  const { secs, cpu, rss } = await measureBurst(agent.proc.pid!, { path: agent.ingest }, payload, () =>
+    waitForFile(`${agent.dir}/out.log`, (t) => (t.includes(last) ? true : undefined), 300_000));
   await agent.stop();
   return { eps: N / secs, mibps: payload.length / secs / 2 ** 20, rss, cpuPerM: (cpu / N) * 1e6 };
 }

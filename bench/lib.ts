@@ -1,5 +1,6 @@
 /** Shared bits for benchmarks: medians, peak RSS and CPU of a process, and the printed header. */
 import { readFileSync } from 'node:fs';
+import { createConnection, type NetConnectOpts } from 'node:net';
 
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -25,4 +26,26 @@ export function header(name: string, rerun: string): void {
 
 export function fmt(n: number, digits = 0): string {
   return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+/** Writes a payload on one connection as fast as the peer takes it; resolves when it is closed. */
+export function sendAll(to: NetConnectOpts, payload: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = createConnection(to, () => s.end(payload));
+    s.on('close', () => resolve());
+    s.on('error', reject);
+  });
+}
+
+/**
+ * One burst against a running agent: send the payload, wait until `delivered` resolves, and
+ * report wall seconds, the agent's CPU seconds for the burst and its peak RSS.
+ */
+export async function measureBurst(pid: number, to: NetConnectOpts, payload: Buffer, delivered: () => Promise<unknown>): Promise<{ secs: number; cpu: number; rss: number }> {
+  const cpu0 = cpuSeconds(pid);
+  const t0 = process.hrtime.bigint();
+  await sendAll(to, payload);
+  await delivered();
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  return { secs, cpu: cpuSeconds(pid) - cpu0, rss: peakRssMiB(pid) };
 }

@@ -7,8 +7,7 @@
  * a run ends when the file sink has written the last one. Median of 5 runs.
  * Re-run: node bench/network-inputs.ts [messages]   (make bench runs it with the default)
  */
-import { createConnection } from 'node:net';
-import { cpuSeconds, fmt, header, median, peakRssMiB } from './lib.ts';
+import { fmt, header, measureBurst, median } from './lib.ts';
 import { runCli, startAgent } from '../test/helpers/agent.ts';
 import { waitForFile } from '../test/helpers/wait.ts';
 
@@ -49,20 +48,10 @@ async function once(c: Case): Promise<{ eps: number; rss: number; cpuPerM: numbe
   const agent = await startAgent(`  inputs:\n${c.input}\n  plugins:\n    enabled: [sink_file]\n    config:\n      sink_file: { path: DIR/out.log, format: json, max_bytes: 1GiB }\n`);
   const st = JSON.parse((await runCli(['status', '--json', '--socket', agent.control])).stdout);
   const port = c.port(st.inputs[0].listening);
-  const pid = agent.proc.pid!;
-  const cpu0 = cpuSeconds(pid);
   const payload = Buffer.from(Array.from({ length: N }, (_, i) => c.payload(i)).join(''));
-  const t0 = process.hrtime.bigint();
-  await new Promise<void>((resolve, reject) => {
-    const s = createConnection(port, '127.0.0.1', () => s.end(payload));
-    s.on('close', () => resolve());
-    s.on('error', reject);
-  });
   const last = `sensor reading ${N - 1} `;
-  await waitForFile(`${agent.dir}/out.log`, (t) => (t.includes(last) ? true : undefined), 300_000);
-  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  const rss = peakRssMiB(pid);
-  const cpu = cpuSeconds(pid) - cpu0;
+  const { secs, cpu, rss } = await measureBurst(agent.proc.pid!, { port, host: '127.0.0.1' }, payload, () =>
+    waitForFile(`${agent.dir}/out.log`, (t) => (t.includes(last) ? true : undefined), 300_000));
   await agent.stop();
   return { eps: N / secs, rss, cpuPerM: (cpu / N) * 1e6 };
 }
