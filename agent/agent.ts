@@ -145,7 +145,7 @@ export class Agent {
       node: this.config.node_id,
       language: this.catalogue.language,
       uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
-      buffer: { queued: this.pipeline.buffer.length, max_entries: this.pipeline.buffer.maxEntries, bytes: this.pipeline.buffer.byteLength, processed: this.pipeline.processed, ...(this.pipeline.buffer instanceof RingEntryQueue ? { ring: this.pipeline.buffer.status() } : {}) },
+      buffer: { queued: this.pipeline.buffer.length, max_entries: this.pipeline.buffer.maxEntries, bytes: this.pipeline.buffer.byteLength, processed: this.pipeline.processed, records_path: this.pipeline.recordsProcessed, ...(this.pipeline.buffer instanceof RingEntryQueue ? { ring: this.pipeline.buffer.status() } : {}) },
       inputs: this.inputs.map((i) => ({ name: i.name, type: i.type, ...this.pipeline.inputs.get(i.name), ...(i.input.status?.() ?? {}) })),
       filters: this.pipeline.filters.map((f) => ({ name: f.name, enabled: f.enabled, dropped_by_filter: this.pipeline.filteredOut.get(f.name) ?? 0 })),
       sinks: this.pipeline.sinks.map((s) => s.status()),

@@ -12,7 +12,7 @@
       "defines": ["NAPI_VERSION=8", "LOGLOOM_LOCKED=<(logloom_locked)"],
       "conditions": [
         ["logloom_locked==0", {
-          "sources": ["addon/src/inproc.c", "common/plugin_loader.c"],
+          "sources": ["addon/src/inproc.c", "common/plugin_loader.c", "common/records.c"],
           "libraries": ["-ldl"]
         }]
       ]

@@ -9,7 +9,7 @@ NATIVE_ARCH ?= x64
 NATIVE_LOCKED ?= 0
 NATIVE_ADDON := native/build/Release/logloom_native.node
 NATIVE_HOST := native/build/logloom-plugin-host
-NATIVE_COMMON := native/common/plugin_loader.c native/common/plugin_loader.h native/common/frames.h native/include/logloom_plugin.h
+NATIVE_COMMON := native/common/plugin_loader.c native/common/plugin_loader.h native/common/records.c native/common/records.h native/common/frames.h native/include/logloom_plugin.h
 
 .PHONY: native
 native: $(NATIVE_ADDON) $(NATIVE_HOST)
@@ -20,4 +20,4 @@ $(NATIVE_ADDON): native/binding.gyp $(wildcard native/addon/src/*) $(NATIVE_COMM
 # -Os and stripped: the host's own RSS must stay well under 2 MiB.
 $(NATIVE_HOST): native/plugin-host/host.c $(NATIVE_COMMON)
 	@mkdir -p native/build
-	$(CC) -std=gnu11 -Os -s -Wall -Wextra -o $@ native/plugin-host/host.c native/common/plugin_loader.c -ldl
+	$(CC) -std=gnu11 -Os -s -Wall -Wextra -o $@ native/plugin-host/host.c native/common/plugin_loader.c native/common/records.c -ldl

@@ -13,6 +13,7 @@ import { encodeEntry } from '../entry/codec.ts';
 import { checkpointOf, releaseEntry } from '../pipeline/checkpoint.ts';
 import type { OfferResult, WhenFull } from './entry-queue.ts';
 import { forEachFrame, type Ring } from './ring.ts';
+import type { EntryRecords } from './records.ts';
 import { JsRing } from './js-ring.ts';
 import { COUNTER_NAMES, COUNTERS_OFFSET } from './ring-layout.ts';
 
@@ -178,6 +179,30 @@ export class RingEntryQueue implements EntryBuffer {
       return this.shift();
     }
     return this.spill.shift();
+  }
+
+  /**
+   * The records path: up to max records straight from the ring, or null when the queue's head is
+   * not there (entries already read ahead as objects, entries waiting beside the ring, or a
+   * checkpointed entry, which must stay an object). A checkpointed record ends the run: it and the
+   * rest of this drain are read ahead as objects, so order holds.
+   */
+  takeRecords(max: number): EntryRecords | null {
+    if (this.aheadAt < this.ahead.length) return null;
+    const frames = this.ring.drain(max);
+    if (!frames) return null;
+    let off = 0;
+    let count = 0;
+    while (off + 4 <= frames.length && frames[off + 4] !== 0x54 /* T */) {
+      off += 4 + frames.readUInt32LE(off);
+      count++;
+    }
+    if (off < frames.length) {
+      this.ahead = [];
+      this.aheadAt = 0;
+      forEachFrame(frames.subarray(off), (p) => this.ahead.push(this.decode(p)));
+    }
+    return count ? { frames: frames.subarray(0, off), count } : null;
   }
 
   status(): Record<string, unknown> {

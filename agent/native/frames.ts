@@ -53,7 +53,8 @@ export function encodeBatch(entries: readonly LogEntry[], reserve = 0): Buffer {
   return buf;
 }
 
-export const OP = { load: 0x4c, process: 0x50, quit: 0x51 } as const;
+/** Frame ops (native/common/frames.h): 'R' carries entry records (agent/buffer/records.ts) instead of a batch. */
+export const OP = { load: 0x4c, process: 0x50, records: 0x52, quit: 0x51 } as const;
 
 /** A request frame: u32 length | u8 op | body. */
 export function requestFrame(op: number, body: Buffer): Buffer {

@@ -66,6 +66,8 @@ export interface NativeAddon {
   codecCounters(codec: object): [number, number, number, number];
   pluginLoad(path: string, configJson: string, isSink: boolean): { handle: object; info: NativePluginInfo | null };
   pluginProcess(handle: object, batch: Uint8Array): Int32Array;
+  /** The same call on entry records (agent/buffer/records.ts): the records path. */
+  pluginProcessRecords(handle: object, frames: Uint8Array): Int32Array;
   pluginUnload(handle: object): void;
 }
 

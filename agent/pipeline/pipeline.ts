@@ -5,6 +5,7 @@ import type { Level } from '../entry/level.ts';
 import { EntryQueue, type WhenFull } from '../buffer/entry-queue.ts';
 import { RingEntryQueue, type EntryBuffer } from '../buffer/entry-buffer.ts';
 import { FastIngest, type RawStream } from '../buffer/fast-ingest.ts';
+import { keepRecords, recordsToEntries, type EntryRecords } from '../buffer/records.ts';
 import { createCodec } from '../buffer/select.ts';
 import type { AiStage, FilterStage, FilterVerdicts } from './stages.ts';
 import { SinkRunner } from './sink-runner.ts';
@@ -54,6 +55,8 @@ export class Pipeline extends EventEmitter {
   /** The priority lane (offerUrgent): drained ahead of the buffer. */
   private readonly urgent: LogEntry[] = [];
   processed = 0;
+  /** Of those, entries moved by the records path (never made JS objects); shown in status. */
+  recordsProcessed = 0;
 
   /** buffer: the agent passes the ring-backed one (buffer.native); default an in-memory queue. */
   constructor(opts: PipelineOptions, buffer?: EntryBuffer) {
@@ -166,6 +169,10 @@ export class Pipeline extends EventEmitter {
    */
   private step(): void {
     if (this.stepping) return;
+    if (this.recordsPathOpen() && !this.sinksFull()) {
+      const records = (this.buffer as RingEntryQueue).takeRecords(this.opts.stepEntries);
+      if (records) return this.stepRecords(records);
+    }
     // Urgent entries go first and are handed over even to a full sink (they are few).
     const batch: LogEntry[] = this.urgent.splice(0, this.opts.stepEntries);
     while (batch.length < this.opts.stepEntries && this.buffer.length > 0 && !this.sinksFull()) batch.push(this.buffer.shift()!);
@@ -175,17 +182,83 @@ export class Pipeline extends EventEmitter {
       return;
     }
     this.stepping = true;
-    const finish = () => {
-      this.stepping = false;
-      this.processed += batch.length;
-      if (this.urgent.length > 0 || (this.buffer.length > 0 && !this.sinksFull())) this.schedule();
-      if (this.buffer.length === 0) this.emit('empty');
-    };
     const r = this.filterFrom(0, batch);
-    if (r instanceof Promise) void r.then((kept) => (this.routeAll(kept), finish()));
+    if (r instanceof Promise) void r.then((kept) => (this.routeAll(kept), this.stepDone(batch.length)));
     else {
       this.routeAll(r);
-      finish();
+      this.stepDone(batch.length);
+    }
+  }
+
+  private stepDone(n: number): void {
+    this.stepping = false;
+    this.processed += n;
+    if (this.urgent.length > 0 || (this.buffer.length > 0 && !this.sinksFull())) this.schedule();
+    if (this.buffer.length === 0) this.emit('empty');
+  }
+
+  /**
+   * The records path (agent/buffer/records.ts): when the buffer is the ring and every enabled
+   * filter and every sink can take entry records (C filters, filter_level, the forwarder), runs of
+   * records go from the ring through them as bytes and never become JS objects. Urgent entries
+   * and analysers need objects, so they close it while present.
+   */
+  private recordsPathOpen(): boolean {
+    if (!(this.buffer instanceof RingEntryQueue) || this.urgent.length > 0 || this.sinks.length === 0) return false;
+    for (const a of this.ai) if (a.enabled) return false;
+    for (const f of this.filters) if (f.enabled && !f.takesRecords) return false;
+    for (const s of this.sinks) if (!s.stage.takesRecords) return false;
+    return true;
+  }
+
+  private stepRecords(records: EntryRecords): void {
+    this.wakeInputs();
+    this.stepping = true;
+    const route = (kept: EntryRecords | LogEntry[]) => {
+      if (Array.isArray(kept)) this.routeAll(kept);
+      else this.routeRecords(kept);
+      this.recordsProcessed += records.count;
+      this.stepDone(records.count);
+    };
+    const r = this.filterRecordsFrom(0, records);
+    if (r instanceof Promise) void r.then(route);
+    else route(r);
+  }
+
+  /**
+   * filterFrom for records. A filter that cannot take records after all (it changed since the
+   * step began, e.g. a chain trace started) gets entries: from there on the step is the object path.
+   */
+  private filterRecordsFrom(i: number, records: EntryRecords): EntryRecords | LogEntry[] | Promise<EntryRecords | LogEntry[]> {
+    for (; i < this.filters.length && records.count > 0; i++) {
+      const f = this.filters[i]!;
+      if (!f.enabled) continue;
+      if (!f.takesRecords || !f.keepRecords) return this.filterFrom(i, recordsToEntries(records));
+      const keep = f.keepRecords(records);
+      const r = records;
+      if (keep instanceof Promise) {
+        const next = i + 1;
+        return keep.then((k) => this.filterRecordsFrom(next, this.keptRecords(f, r, k)));
+      }
+      records = this.keptRecords(f, r, keep);
+    }
+    return records;
+  }
+
+  private keptRecords(f: FilterStage, records: EntryRecords, keep: readonly boolean[]): EntryRecords {
+    const kept = keepRecords(records, keep);
+    const out = records.count - kept.count;
+    if (out) this.filteredOut.set(f.name, (this.filteredOut.get(f.name) ?? 0) + out);
+    return kept;
+  }
+
+  /** Hands a run to every sink, as records where the sink takes them, else as entries. */
+  private routeRecords(records: EntryRecords): void {
+    if (records.count === 0) return;
+    let entries: LogEntry[] | undefined;
+    for (const s of this.sinks) {
+      if (s.stage.takesRecords && s.stage.flushRecords) s.pushRecords(records);
+      else for (const e of (entries ??= recordsToEntries(records))) s.push(e);
     }
   }
 

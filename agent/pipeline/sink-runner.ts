@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { LogEntry } from '../entry/entry.ts';
-import { EntryQueue } from '../buffer/entry-queue.ts';
+import type { EntryRecords } from '../buffer/records.ts';
+import { SinkQueue, type SinkBatch } from './sink-queue.ts';
 import type { SinkStage } from './stages.ts';
 import { holdEntry, releaseEntries } from './checkpoint.ts';
 
@@ -28,7 +29,7 @@ export const defaultSinkRunnerOptions: SinkRunnerOptions = {
 export class SinkRunner extends EventEmitter {
   readonly stage: SinkStage;
   private readonly opts: SinkRunnerOptions;
-  private readonly queue: EntryQueue;
+  private readonly queue: SinkQueue;
   private inflight = 0;
   private timer: NodeJS.Timeout | undefined;
   private retryDelay = 0;
@@ -43,7 +44,7 @@ export class SinkRunner extends EventEmitter {
     super();
     this.stage = stage;
     this.opts = { ...defaultSinkRunnerOptions, ...opts };
-    this.queue = new EntryQueue(this.opts.queueLength, Number.MAX_SAFE_INTEGER);
+    this.queue = new SinkQueue(this.opts.queueLength);
   }
 
   get queued(): number {
@@ -66,11 +67,22 @@ export class SinkRunner extends EventEmitter {
     }
     // The pipeline checks isFull before handing entries over; past the bound we still keep them.
     holdEntry(entry);
-    this.queue.force(entry);
+    this.queue.push(entry);
     if (this.queue.isFull()) this.wasFull = true;
     // A FATAL entry (panic, oops) is flushed now rather than after batchMaxMs.
     if (entry.level === 'FATAL') this.pump();
     else this.schedule();
+  }
+
+  /** The records path: a run of entry records, flushed whole (stage.takesRecords said it can). */
+  pushRecords(records: EntryRecords): void {
+    if (!this.stage.enabled && this.opts.whenDisabled === 'drop') {
+      this.dropped += records.count;
+      return;
+    }
+    this.queue.push(records);
+    if (this.queue.isFull()) this.wasFull = true;
+    this.schedule();
   }
 
   private schedule(): void {
@@ -94,23 +106,24 @@ export class SinkRunner extends EventEmitter {
     while (this.stage.enabled && !this.retryTimer && this.inflight < this.opts.maxInflight && this.queue.length > 0) {
       const batch = this.queue.take(this.opts.batchMaxEntries);
       this.inflight++;
-      this.stage.flush(batch).then(
+      const call = batch.records ? this.stage.flushRecords!(batch.records) : this.stage.flush(batch.entries);
+      call.then(
         () => this.done(batch, undefined),
         (err: unknown) => this.done(batch, err),
       );
     }
   }
 
-  private done(batch: LogEntry[], err: unknown): void {
+  private done(batch: SinkBatch, err: unknown): void {
     this.inflight--;
     if (err === undefined) {
-      this.delivered += batch.length;
-      releaseEntries(batch);
+      this.delivered += batch.records ? batch.records.count : batch.entries.length;
+      if (batch.entries) releaseEntries(batch.entries);
       this.retryDelay = 0;
     } else {
       this.failures++;
       this.lastError = err instanceof Error ? err.message : String(err);
-      this.queue.unshiftAll(batch);
+      this.queue.unshift(batch);
       this.retryDelay = this.retryDelay === 0 ? this.opts.retryMinMs : Math.min(this.retryDelay * 2, this.opts.retryMaxMs);
       this.retryTimer = setTimeout(() => {
         this.retryTimer = undefined;

@@ -1,4 +1,5 @@
 import type { LogEntry } from '../entry/entry.ts';
+import type { EntryRecords } from '../buffer/records.ts';
 
 /**
  * The pipeline's view of plugins. The plugin framework (agent/plugins/) wraps each loaded plugin,
@@ -20,6 +21,10 @@ export interface FilterStage {
    * (on_error: keep = fail open).
    */
   keepBatch(entries: readonly LogEntry[]): FilterVerdicts | Promise<FilterVerdicts>;
+  /** Whether keepRecords may be called now: the records path (agent/buffer/records.ts). */
+  readonly takesRecords?: boolean;
+  /** The same decision on entry records: one boolean per record, true = keep. Never rejects. */
+  keepRecords?(records: EntryRecords): boolean[] | Promise<boolean[]>;
 }
 
 export interface SinkStage {
@@ -27,6 +32,10 @@ export interface SinkStage {
   enabled: boolean;
   /** Rejects on failure; the runner keeps the batch and retries. */
   flush(entries: readonly LogEntry[]): Promise<void>;
+  /** Whether flushRecords may be called now (see FilterStage.takesRecords). */
+  readonly takesRecords?: boolean;
+  /** flush on entry records; rejects on failure like flush. */
+  flushRecords?(records: EntryRecords): Promise<void>;
   reopen?(): void | Promise<void>;
   status?(): Record<string, unknown>;
 }

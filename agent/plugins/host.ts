@@ -6,6 +6,7 @@
  * owns timeouts, error counting, fail-open, retries and restarts for every kind.
  */
 import type { LogEntry } from '../entry/entry.ts';
+import type { EntryRecords } from '../buffer/records.ts';
 import type { AgentLog } from '../log.ts';
 import type { AiResult, FilterVerdict, PluginContext, PluginInfo, PluginKind } from './types.ts';
 import type { DiscoveredPlugin } from './discovered.ts';
@@ -49,6 +50,15 @@ export interface HostedPlugin {
   filter?(entries: readonly LogEntry[], timeoutMs: number): Promise<FilterVerdict[]> | FilterVerdict[];
   /** sink: resolves once the batch is accepted by the plugin. */
   flush?(entries: readonly LogEntry[], timeoutMs: number): Promise<void>;
+  /**
+   * Whether filterRecords/flushRecords can be called now: the records path (agent/buffer/records.ts),
+   * where entries reach the plugin in their ring form and never become JS objects.
+   */
+  takesRecords?(): boolean;
+  /** filter on entry records: one boolean per record, true = keep (PartialFilterError as for filter). */
+  filterRecords?(records: EntryRecords, timeoutMs: number): Promise<boolean[]> | boolean[];
+  /** sink on entry records. */
+  flushRecords?(records: EntryRecords, timeoutMs: number): Promise<void>;
   /** ai: zero or more results for one entry (streamed). */
   analyze?(entry: LogEntry, timeoutMs: number): AsyncIterable<AiResult>;
   /** lang: sync lookup (process kinds answer from a cache they keep fresh). */

@@ -8,6 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { LogEntry } from '../entry/entry.ts';
+import type { EntryRecords } from '../buffer/records.ts';
 import { buildEntry } from '../entry/build.ts';
 import { freezeEntry, type MutableEntry } from '../entry/entry.ts';
 import { sanitiseMessage, sanitiseModule } from '../entry/sanitise.ts';
@@ -225,12 +226,34 @@ export class Supervisor {
   }
 
   filterStage(): FilterStage {
-    return Object.assign(this.stageBase(), { keepBatch: (entries: readonly LogEntry[]) => this.filterBatch(entries) });
+    return this.withRecords(Object.assign(this.stageBase(), {
+      keepBatch: (entries: readonly LogEntry[]) => this.filterBatch(entries),
+      keepRecords: (records: EntryRecords) => this.filterRecords(records),
+    }));
   }
 
-  private onError(n: number): FilterVerdicts {
+  /**
+   * Adds `takesRecords`, read at each step: the records path is open while the host can take
+   * entry records and no chain trace wants the entries as objects.
+   */
+  private withRecords<T extends object>(stage: T): T & { readonly takesRecords: boolean } {
+    return Object.defineProperty(stage, 'takesRecords', {
+      get: () => this.host.takesRecords?.() === true && !this.opts.tracer?.enabled,
+      enumerable: true,
+    }) as T & { readonly takesRecords: boolean };
+  }
+
+  private onError(n: number): boolean[] {
     this.failedOpen += n;
     return new Array<boolean>(n).fill(this.plugin.limits.on_error === 'keep');
+  }
+
+  /** A sync call cannot be interrupted: one slower than the timeout is reported and counted, and its answer used. */
+  private checkSyncTime(t0: number, n: number): void {
+    const elapsed = performance.now() - t0;
+    if (elapsed / Math.max(n, 1) > this.timeout) {
+      this.failed(new PluginCallError(`call took ${Math.round(elapsed)} ms, over timeout_ms ${this.timeout}`));
+    }
   }
 
   filterBatch(entries: readonly LogEntry[]): FilterVerdicts | Promise<FilterVerdicts> {
@@ -249,12 +272,47 @@ export class Supervisor {
         (e) => this.filterFailed(entries, e, t0),
       );
     }
-    const elapsed = performance.now() - t0;
-    if (elapsed / entries.length > this.timeout) {
-      // A sync call cannot be interrupted; it is reported and counted, and its answer used.
-      this.failed(new PluginCallError(`call took ${Math.round(elapsed)} ms, over timeout_ms ${this.timeout}`));
-    }
+    this.checkSyncTime(t0, entries.length);
     return this.filterAnswered(entries, r, t0);
+  }
+
+  /** filterBatch on entry records (the records path): booleans only, the same failure handling. */
+  filterRecords(records: EntryRecords): boolean[] | Promise<boolean[]> {
+    const n = records.count;
+    if (this.state !== 'running') return this.onError(n);
+    this.calls++;
+    const t0 = performance.now();
+    let r: boolean[] | Promise<boolean[]>;
+    try {
+      r = this.host.filterRecords!(records, this.timeout);
+    } catch (e) {
+      return this.recordsFailed(n, e);
+    }
+    if (r instanceof Promise) {
+      return withTimeout(r, this.timeout).then(
+        (v) => this.recordsAnswered(n, v),
+        (e) => this.recordsFailed(n, e),
+      );
+    }
+    this.checkSyncTime(t0, n);
+    return this.recordsAnswered(n, r);
+  }
+
+  private recordsAnswered(n: number, verdicts: unknown): boolean[] {
+    if (!Array.isArray(verdicts) || verdicts.length !== n || !verdicts.every((v) => typeof v === 'boolean')) {
+      return this.recordsFailed(n, new PluginCallError(Array.isArray(verdicts) && verdicts.length !== n ? `answered ${verdicts.length} verdicts for ${n} entries` : 'malformed answer (expected one boolean per record)'));
+    }
+    this.succeeded();
+    return verdicts as boolean[];
+  }
+
+  private recordsFailed(n: number, e: unknown): boolean[] {
+    this.failed(e);
+    if (e instanceof PartialFilterError && e.verdicts.length === n && e.verdicts.every((v) => v === undefined || typeof v === 'boolean')) {
+      const fallback = this.plugin.limits.on_error === 'keep';
+      return e.verdicts.map((v) => (v === undefined ? (this.failedOpen++, fallback) : (v as boolean)));
+    }
+    return this.onError(n);
   }
 
   private filterAnswered(entries: readonly LogEntry[], verdicts: unknown, t0: number): FilterVerdicts {
@@ -341,19 +399,25 @@ export class Supervisor {
   // ---- sink ----
 
   sinkStage(): SinkStage {
-    return Object.assign(this.stageBase(), {
+    return this.withRecords(Object.assign(this.stageBase(), {
       flush: (entries: readonly LogEntry[]) => this.flushBatch(entries),
+      flushRecords: (records: EntryRecords) => this.flushCall(records.count, () => this.host.flushRecords!(records, this.timeout)),
       reopen: this.host.reopen ? () => this.host.reopen!() : undefined,
       status: () => this.status(),
-    });
+    }));
   }
 
-  async flushBatch(entries: readonly LogEntry[]): Promise<void> {
+  flushBatch(entries: readonly LogEntry[]): Promise<void> {
+    return this.flushCall(entries.length, () => this.host.flush!(entries, this.timeout));
+  }
+
+  /** One sink call (entries or records), n entries long. */
+  private async flushCall(n: number, flush: () => Promise<void>): Promise<void> {
     // While failed the batch stays queued (the runner retries with backoff) until the restart.
     if (this.state !== 'running') throw new PluginCallError(`${this.name} is ${this.state}`);
     this.calls++;
     try {
-      const call = Promise.resolve().then(() => this.host.flush!(entries, this.timeout));
+      const call = Promise.resolve().then(flush);
       // An in-process (static) flush cannot be interrupted: cutting it off would only make the
       // runner retry the batch while the first write is still going on, duplicating output. It is
       // awaited; a slow one is reported. Other kinds are cut off (their host abandons the call).
@@ -361,7 +425,7 @@ export class Supervisor {
         const t0 = performance.now();
         await call;
         const ms = performance.now() - t0;
-        if (ms > this.timeout) this.opts.log.debug(`plugin ${this.name}: flush of ${entries.length} entries took ${Math.round(ms)} ms (timeout_ms ${this.timeout})`);
+        if (ms > this.timeout) this.opts.log.debug(`plugin ${this.name}: flush of ${n} entries took ${Math.round(ms)} ms (timeout_ms ${this.timeout})`);
       } else {
         await withTimeout(call, this.timeout, 'flush');
       }

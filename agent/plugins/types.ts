@@ -4,6 +4,7 @@
  * their protocols to the same shapes so that the registry and supervisor treat all kinds alike.
  */
 import type { LogEntry } from '../entry/entry.ts';
+import type { EntryRecords } from '../buffer/records.ts';
 import type { EntryDraft } from '../entry/build.ts';
 import type { ObjectSchema } from '../config/schema.ts';
 import type { PluginLimits } from './config.ts';
@@ -79,6 +80,12 @@ export type FilterVerdict = boolean | LogEntry;
  */
 export interface FilterPlugin extends Lifecycle {
   filter(entry: LogEntry): FilterVerdict | Promise<FilterVerdict>;
+  /**
+   * Optional, the records path (docs/plugin-authoring.md): the same decision on entries still in
+   * their ring form (agent/buffer/records.ts), one boolean per record, true = keep. A filter that
+   * has it lets entries skip becoming JS objects when every other stage can do the same.
+   */
+  filterRecords?(records: EntryRecords): boolean[];
 }
 
 /**
@@ -87,9 +94,10 @@ export interface FilterPlugin extends Lifecycle {
  */
 export interface SinkPlugin extends Lifecycle {
   flush(entries: readonly LogEntry[]): Promise<void>;
+  /** Optional, the records path: flush on entries still in their ring form (see FilterPlugin). */
+  flushRecords?(records: EntryRecords): Promise<void>;
   /** Reopen files etc. (SIGHUP). */
   reopen?(): void | Promise<void>;
-  /** Extra figures for `logloom status`. */
   /**
    * Extra figures for `logloom status`. `dropped_entries`, when present, counts entries the
    * plugin itself had to drop (e.g. a full spool) and is added to the agent's dropped_total.

@@ -90,7 +90,7 @@ static int read_str(const uint8_t *buf, size_t len, size_t *off, const char **ou
   return 0;
 }
 
-static logloom_level_t level_num(const char *l) {
+logloom_level_t ll_level_num(const char *l) {
   if (!l) return LOGLOOM_INFO;
   switch (l[0]) {
     case 'D': return LOGLOOM_DEBUG;
@@ -150,7 +150,7 @@ long ll_batch_decode(const uint8_t *buf, size_t len, log_entry_t **entries, cons
     if (!e->level) e->level = "INFO";
     if (!e->module) e->module = "APP";
     if (!e->timestamp) e->timestamp = "";
-    e->level_num = level_num(e->level);
+    e->level_num = ll_level_num(e->level);
   }
   for (uint32_t i = 0; i < n; i++) es[i].args = es[i].argc ? args + arg_start[i] : NULL;
   free(arg_start);

@@ -39,6 +39,9 @@ void ll_plugin_unload(ll_plugin_t *p);
  */
 long ll_batch_decode(const uint8_t *buf, size_t len, log_entry_t **entries, const char ***args_store);
 
+/* The level name's number (unknown names count as INFO). */
+logloom_level_t ll_level_num(const char *level);
+
 /* Filters: one plugin_process call per entry. Sinks: plugin_process_batch when exported
  * (its result repeated for every entry), else one plugin_process per entry. */
 void ll_batch_run(ll_plugin_t *p, int is_sink, const log_entry_t *entries, size_t n, int32_t *results);

@@ -17,6 +17,7 @@
 
 #include "../common/frames.h"
 #include "../common/plugin_loader.h"
+#include "../common/records.h"
 
 #define PROTO_FD 3
 #define SHRINK_ABOVE (64u * 1024u)
@@ -161,10 +162,11 @@ int main(void) {
         }
       }
       if (reply_send(&out)) break;
-    } else if (op == LL_OP_PROCESS) {
-      log_entry_t *entries;
-      const char **args;
-      long n = loaded ? ll_batch_decode(in, body, &entries, &args) : -1;
+    } else if (op == LL_OP_PROCESS || op == LL_OP_RECORDS) {
+      /* The same call either way; only the entries' form differs (binary batch or records). */
+      ll_records_t rec = {0};
+      const char **args = NULL;
+      long n = !loaded ? -1 : op == LL_OP_PROCESS ? ll_batch_decode(in, body, &rec.entries, &args) : ll_records_decode(in, body, &rec);
       if (n < 0) {
         reply_begin(&out, op, loaded ? -3 : -4); /* -3 malformed batch, -4 not loaded */
         ob_u32(&out, 0);
@@ -173,11 +175,11 @@ int main(void) {
         ob_u32(&out, (uint32_t)n);
         int32_t *results = malloc((size_t)(n ? n : 1) * sizeof *results); /* aligned, unlike the frame */
         if (!results) _exit(70);
-        ll_batch_run(&plugin, is_sink, entries, (size_t)n, results);
+        ll_batch_run(&plugin, is_sink, rec.entries, (size_t)n, results);
         ob_put(&out, results, (size_t)n * 4);
         free(results);
-        free(entries);
         free(args);
+        ll_records_free(&rec);
       }
       if (reply_send(&out)) break;
     } else if (op == LL_OP_QUIT) {

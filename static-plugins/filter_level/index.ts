@@ -1,6 +1,8 @@
 import { definePlugin, type FilterPlugin } from '../../agent/plugins/types.ts';
 import { s, type Infer } from '../../agent/config/schema.ts';
-import { LEVELS, levelRank } from '../../agent/entry/level.ts';
+import { LEVELS, levelRank, type Level } from '../../agent/entry/level.ts';
+import { recordLevelModule } from '../../agent/buffer/records.ts';
+import { forEachFrame } from '../../agent/buffer/ring.ts';
 
 const configSchema = s.object(
   {
@@ -24,7 +26,19 @@ export default definePlugin({
         min = levelRank(c.min_level);
         for (const [m, l] of Object.entries(c.modules)) perModule.set(m.toUpperCase(), levelRank(l));
       },
-      filter: (e) => levelRank(e.level) >= (perModule.get(e.module) ?? min),
+      filter: (e) => keep(e.level, e.module),
+      // The records path: level and module are read off the record's bytes, no entry object made.
+      filterRecords(records) {
+        const out: boolean[] = [];
+        forEachFrame(records.frames, (p) => {
+          const { level, module } = recordLevelModule(p);
+          out.push(keep(level, module));
+        });
+        return out;
+      },
     };
+    function keep(level: string, module: string): boolean {
+      return levelRank(level as Level) >= (perModule.get(module) ?? min);
+    }
   },
 });

@@ -5,26 +5,34 @@ import { encodeEntry } from '../../agent/entry/codec.ts';
 import type { LogEntry } from '../../agent/entry/entry.ts';
 import { checkpointOf, holdEntry, type Checkpoint, type CheckpointPosition } from '../../agent/pipeline/checkpoint.ts';
 import { encodeBody, joinLines } from '../../agent/forward/protocol/index.ts';
+import { recordJson, recordsToNdjson, type EntryRecords } from '../../agent/buffer/records.ts';
+import { forEachFrame } from '../../agent/buffer/ring.ts';
 import { Spool } from '../../agent/forward/spool/spool.ts';
 import { ForwardClient } from '../../agent/forward/client.ts';
 import { configSchema, type RemoteConfig } from './config.ts';
 
-/** Entries collected for the next batch. */
+/**
+ * Entries collected for the next batch: NDJSON made so far (`parts`, in order) and the lines of
+ * entry objects since the last part (joined once, at the next part or the seal).
+ */
 interface OpenBatch {
+  parts: Buffer[];
   lines: string[];
+  count: number;
   bytes: number;
   /** Checkpoints to release once the batch is durable. */
   holds: Checkpoint[];
   positions: Map<string, CheckpointPosition>;
 }
 
-const newBatch = (): OpenBatch => ({ lines: [], bytes: 0, holds: [], positions: new Map() });
+const newBatch = (): OpenBatch => ({ parts: [], lines: [], count: 0, bytes: 0, holds: [], positions: new Map() });
 
 /**
  * Seed §6.4: the sink that forwards to the aggregator. flush() appends entries to the open batch
  * and returns at once unless the batch was sealed (then it waits until the spool holds it, which
  * is where backpressure comes from when the spool blocks). Sealed batches get the next sequence
- * number and go to the spool, from which the client sends them in order.
+ * number and go to the spool, from which the client sends them in order. On the records path
+ * (flushRecords) entries arrive as the ring's NDJSON bytes and are copied into the batch as they are.
  */
 export default definePlugin({
   info: { name: 'log_aggregator_remote', version: '1.0.0', author: 'Logloom Team', type: 'sink', capability: ['forward', 'tcp', 'tls', 'spool', 'deflate'], mode: 'async' },
@@ -45,27 +53,28 @@ export default definePlugin({
     /** Entries of batches the spool could not take because of an I/O error (counted, shown in status). */
     let lostEntries = 0;
     /** Entries already taken: a flush retried after a timeout must not add them twice. */
-    const taken = new WeakSet<LogEntry>();
+    const taken = new WeakSet<LogEntry | EntryRecords>();
     /** Batches sealed but not yet held by the spool; flush waits when too many pile up. */
     let sealBacklog = 0;
 
     function seal(): Promise<void> {
       clearTimeout(timer);
       timer = undefined;
-      if (open.lines.length === 0) return sealing;
+      if (open.count === 0) return sealing;
       const b = open;
       open = newBatch();
       sealBacklog++;
       sealing = sealing.then(async () => {
-        const data = await encodeBody(joinLines(b.lines), b.lines.length, config.compression);
+        const raw = b.parts.length ? Buffer.concat([...b.parts, joinLines(b.lines)]) : joinLines(b.lines);
+        const data = await encodeBody(raw, b.count, config.compression);
         const seq = await spool.allocSeq();
         await spool.push(data, seq, [...b.positions.values()], () => {
           for (const cp of b.holds) cp.release();
         });
       }).catch((e: Error) => {
         sealError = e;
-        lostEntries += b.lines.length;
-        ctx.log.error(`spooling a batch of ${b.lines.length} entries failed, they are lost: ${e.message}`);
+        lostEntries += b.count;
+        ctx.log.error(`spooling a batch of ${b.count} entries failed, they are lost: ${e.message}`);
         for (const cp of b.holds) cp.release();
       }).finally(() => {
         sealBacklog--;
@@ -73,9 +82,12 @@ export default definePlugin({
       return sealing;
     }
 
+    const full = () => open.count >= config.batch_max_entries || open.bytes >= config.batch_max_bytes;
+
     function add(e: LogEntry): boolean {
       const line = encodeEntry(e);
       open.lines.push(line);
+      open.count++;
       open.bytes += Buffer.byteLength(line) + 1;
       const cp = checkpointOf(e);
       if (cp) {
@@ -84,7 +96,41 @@ export default definePlugin({
         const cur = open.positions.get(k);
         if (!cur || cur.offset < cp.offset) open.positions.set(k, { input: cp.input, stream: cp.stream, offset: cp.offset });
       }
-      return open.lines.length >= config.batch_max_entries || open.bytes >= config.batch_max_bytes;
+      return full();
+    }
+
+    /** NDJSON of records [from, to) into the open batch, after the lines already there. */
+    function addPart(r: EntryRecords, from: number, to: number): void {
+      if (from >= to) return;
+      if (open.lines.length) open.parts.push(joinLines(open.lines.splice(0)));
+      open.parts.push(recordsToNdjson(r, from, to));
+    }
+
+    /** The records path: a run is cut where a batch fills up, as entries would be. */
+    function addRecords(r: EntryRecords): void {
+      let from = 0;
+      forEachFrame(r.frames, (p, i) => {
+        open.count++;
+        open.bytes += recordJson(p).length + 1;
+        if (!full()) return;
+        addPart(r, from, i + 1);
+        from = i + 1;
+        void seal();
+      });
+      addPart(r, from, r.count);
+    }
+
+    /** What every flush starts and ends with. */
+    function takeSealError(): void {
+      if (!sealError) return;
+      const e = sealError;
+      sealError = undefined;
+      throw e;
+    }
+    async function afterAdding(): Promise<void> {
+      if (open.count && !timer) timer = setTimeout(() => void seal(), config.batch_max_ms);
+      // Backpressure: wait while the spool is behind (blocked when full, or a slow disk).
+      while (sealBacklog > 2) await sealing;
     }
 
     return {
@@ -111,11 +157,7 @@ export default definePlugin({
         client.start();
       },
       async flush(entries) {
-        if (sealError) {
-          const e = sealError;
-          sealError = undefined;
-          throw e;
-        }
+        takeSealError();
         for (const e of entries) {
           if (taken.has(e)) continue;
           taken.add(e);
@@ -123,9 +165,15 @@ export default definePlugin({
           holdEntry(e);
           if (add(e)) void seal();
         }
-        if (open.lines.length && !timer) timer = setTimeout(() => void seal(), config.batch_max_ms);
-        // Backpressure: wait while the spool is behind (blocked when full, or a slow disk).
-        while (sealBacklog > 2) await sealing;
+        await afterAdding();
+      },
+      async flushRecords(records) {
+        takeSealError();
+        if (!taken.has(records)) {
+          taken.add(records);
+          addRecords(records);
+        }
+        await afterAdding();
       },
       async shutdown() {
         await seal();

@@ -15,6 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { basename } from 'node:path';
 import type { Socket } from 'node:net';
 import type { LogEntry } from '../../entry/entry.ts';
+import type { EntryRecords } from '../../buffer/records.ts';
 import { encodeBatch, OP, processFrame, ReplyReader, readStrings, requestFrame, type Reply } from '../../native/frames.ts';
 import { loadAddon, nativeFile, setRuntimeDir, type NativeAddon } from '../../native/runtime.ts';
 
@@ -51,9 +52,9 @@ function fileOf(p: DiscoveredPlugin): string {
 }
 
 /** Maps plugin_process results to filter verdicts; negative results fail those entries only. */
-function verdicts(results: ArrayLike<number>, n: number): FilterVerdict[] {
+function verdicts(results: ArrayLike<number>, n: number): boolean[] {
   if (results.length !== n) throw new PluginCallError(`expected ${n} results, got ${results.length}`);
-  const out: (FilterVerdict | undefined)[] = new Array(n).fill(undefined);
+  const out: (boolean | undefined)[] = new Array(n).fill(undefined);
   let bad = 0;
   let firstBad = 0;
   for (let i = 0; i < n; i++) {
@@ -63,7 +64,12 @@ function verdicts(results: ArrayLike<number>, n: number): FilterVerdict[] {
     } else out[i] = r === 0;
   }
   if (bad) throw new PartialFilterError(`plugin_process returned ${firstBad} for ${bad} of ${n} entries`, out);
-  return out as FilterVerdict[];
+  return out as boolean[];
+}
+
+/** A sink call's results: any negative one fails the batch (the runner keeps it and retries). */
+function sinkAccepted(results: Int32Array): void {
+  for (const rc of results) if (rc < 0) throw new PluginCallError(`plugin_process${results.length > 1 ? '_batch' : ''} returned ${rc}`);
 }
 
 interface Pending {
@@ -210,20 +216,32 @@ export class NativeProcessHost implements HostedPlugin {
   }
 
   async filter(entries: readonly LogEntry[], timeoutMs: number): Promise<FilterVerdict[]> {
-    const r = await this.call(processFrame(entries), timeoutMs);
-    if (r.status !== 0) throw new PluginCallError(`plugin host refused the batch (${r.status})`);
-    const n = r.body.readUInt32LE(0);
-    return verdicts(new Int32Array(r.body.buffer.slice(r.body.byteOffset + 4, r.body.byteOffset + 4 + 4 * n)), entries.length);
+    return verdicts(await this.results(processFrame(entries), timeoutMs), entries.length);
   }
 
   async flush(entries: readonly LogEntry[], timeoutMs: number): Promise<void> {
-    const r = await this.call(processFrame(entries), timeoutMs);
+    sinkAccepted(await this.results(processFrame(entries), timeoutMs));
+  }
+
+  /** The host decodes entry records itself ('R' frames), so the records path reaches C plugins as bytes. */
+  takesRecords(): boolean {
+    return true;
+  }
+
+  async filterRecords(records: EntryRecords, timeoutMs: number): Promise<boolean[]> {
+    return verdicts(await this.results(requestFrame(OP.records, records.frames), timeoutMs), records.count);
+  }
+
+  async flushRecords(records: EntryRecords, timeoutMs: number): Promise<void> {
+    sinkAccepted(await this.results(requestFrame(OP.records, records.frames), timeoutMs));
+  }
+
+  /** Sends a process or records frame; the reply's i32 results. */
+  private async results(frame: Buffer, timeoutMs: number): Promise<Int32Array> {
+    const r = await this.call(frame, timeoutMs);
     if (r.status !== 0) throw new PluginCallError(`plugin host refused the batch (${r.status})`);
     const n = r.body.readUInt32LE(0);
-    for (let i = 0; i < n; i++) {
-      const rc = r.body.readInt32LE(4 + 4 * i);
-      if (rc < 0) throw new PluginCallError(`plugin_process${n > 1 ? '_batch' : ''} returned ${rc}`);
-    }
+    return new Int32Array(r.body.buffer.slice(r.body.byteOffset + 4, r.body.byteOffset + 4 + 4 * n));
   }
 
   private async kill(): Promise<void> {
@@ -293,10 +311,11 @@ export class NativeInProcessHost implements HostedPlugin {
     }
   }
 
-  private run(entries: readonly LogEntry[]): Int32Array {
+  /** One addon call; a fault caught in-process becomes a failed call. */
+  private run(call: (addon: NativeAddon, handle: object) => Int32Array): Int32Array {
     if (!this.addon || !this.handle) throw new PluginCallError('not started');
     try {
-      return this.addon.pluginProcess(this.handle, encodeBatch(entries));
+      return call(this.addon, this.handle);
     } catch (e) {
       if ((e as { code?: string }).code === 'ERR_PLUGIN_FAULT') this.faults++;
       throw new PluginCallError((e as Error).message);
@@ -304,12 +323,23 @@ export class NativeInProcessHost implements HostedPlugin {
   }
 
   filter(entries: readonly LogEntry[]): FilterVerdict[] {
-    return verdicts(this.run(entries), entries.length);
+    return verdicts(this.run((a, h) => a.pluginProcess(h, encodeBatch(entries))), entries.length);
   }
 
   async flush(entries: readonly LogEntry[]): Promise<void> {
-    const results = this.run(entries);
-    for (const rc of results) if (rc < 0) throw new PluginCallError(`plugin_process returned ${rc}`);
+    sinkAccepted(this.run((a, h) => a.pluginProcess(h, encodeBatch(entries))));
+  }
+
+  takesRecords(): boolean {
+    return true;
+  }
+
+  filterRecords(records: EntryRecords): boolean[] {
+    return verdicts(this.run((a, h) => a.pluginProcessRecords(h, records.frames)), records.count);
+  }
+
+  async flushRecords(records: EntryRecords): Promise<void> {
+    sinkAccepted(this.run((a, h) => a.pluginProcessRecords(h, records.frames)));
   }
 
   async stop(): Promise<void> {

@@ -4,6 +4,7 @@
  * applies timeouts to answers that are Promises, counts errors and restarts it (a fresh instance).
  */
 import type { LogEntry } from '../../entry/entry.ts';
+import type { EntryRecords } from '../../buffer/records.ts';
 import { PartialFilterError, PluginCallError, PluginLoadError, type HostedPlugin, type HostFactory } from '../host.ts';
 import type { DiscoveredPlugin } from '../discovered.ts';
 import { validateInfo } from '../info.ts';
@@ -82,6 +83,19 @@ export class StaticHost implements HostedPlugin {
 
   flush(entries: readonly LogEntry[]): Promise<void> {
     return this.live<SinkPlugin>().flush(entries);
+  }
+
+  takesRecords(): boolean {
+    const i = this.instance as Partial<FilterPlugin & SinkPlugin> | undefined;
+    return typeof (this.mod.info.type === 'filter' ? i?.filterRecords : i?.flushRecords) === 'function';
+  }
+
+  filterRecords(records: EntryRecords): boolean[] {
+    return this.live<FilterPlugin>().filterRecords!(records);
+  }
+
+  flushRecords(records: EntryRecords): Promise<void> {
+    return this.live<SinkPlugin>().flushRecords!(records);
   }
 
   async *analyze(entry: LogEntry): AsyncIterable<AiResult> {

@@ -15,6 +15,7 @@
 #define LOGLOOM_LOCKED 0
 #endif
 #include "inproc.h"
+#include "../../common/records.h"
 #include "ring.h"
 
 #define CHECK(call)                                                   \
@@ -346,34 +347,20 @@ static const char *signame(int sig) {
   }
 }
 
-/* pluginProcess(handle, batch) -> Int32Array of results; throws when the plugin faults */
-static napi_value PluginProcess(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  if (!args_n(env, info, 2, argv)) return NULL;
-  void *p = NULL;
-  uint8_t *batch;
-  size_t len;
-  if (napi_get_value_external(env, argv[0], &p) != napi_ok || !p || bytes_of(env, argv[1], &batch, &len))
-    return throw_type(env, "pluginProcess(handle, batch)");
-  inproc_t *h = p;
+/*
+ * Runs a decoded batch through a trusted plugin: an Int32Array of results, or a thrown
+ * ERR_PLUGIN_FAULT when the plugin faulted (now or earlier). Frees what decode allocated.
+ */
+static napi_value run_trusted(napi_env env, inproc_t *h, long n, ll_records_t *rec, const char **args) {
   char msg[128];
-  if (h->faulted || !h->loaded) {
-    snprintf(msg, sizeof msg, h->faulted ? "plugin faulted earlier (%s); it must be reloaded" : "plugin unloaded", signame(h->faulted));
-    napi_throw_error(env, "ERR_PLUGIN_FAULT", msg);
-    return NULL;
-  }
-  log_entry_t *entries;
-  const char **args;
-  long n = ll_batch_decode(batch, len, &entries, &args);
-  if (n < 0) return throw_type(env, "pluginProcess: malformed batch");
   napi_value ab, arr;
   void *data;
   if (napi_create_arraybuffer(env, (size_t)(n ? n : 1) * 4, &data, &ab) != napi_ok) {
-    free(entries), free(args);
+    free(args), ll_records_free(rec);
     return throw_type(env, "pluginProcess: out of memory");
   }
-  int sig = inproc_run(&h->p, h->is_sink, entries, (size_t)n, data);
-  free(entries), free(args);
+  int sig = inproc_run(&h->p, h->is_sink, rec->entries, (size_t)n, data);
+  free(args), ll_records_free(rec);
   if (sig) {
     h->faulted = sig;
     snprintf(msg, sizeof msg, "plugin crashed with %s inside plugin_process (caught in-process)", signame(sig));
@@ -382,6 +369,50 @@ static napi_value PluginProcess(napi_env env, napi_callback_info info) {
   }
   CHECK(napi_create_typedarray(env, napi_int32_array, (size_t)n, ab, 0, &arr));
   return arr;
+}
+
+/* The handle and bytes of a pluginProcess* call, or NULL (thrown) when the plugin cannot be called. */
+static inproc_t *callable(napi_env env, napi_callback_info info, const char *usage, uint8_t **bytes, size_t *len) {
+  napi_value argv[2];
+  if (!args_n(env, info, 2, argv)) return NULL;
+  void *p = NULL;
+  if (napi_get_value_external(env, argv[0], &p) != napi_ok || !p || bytes_of(env, argv[1], bytes, len)) {
+    throw_type(env, usage);
+    return NULL;
+  }
+  inproc_t *h = p;
+  if (h->faulted || !h->loaded) {
+    char msg[128];
+    snprintf(msg, sizeof msg, h->faulted ? "plugin faulted earlier (%s); it must be reloaded" : "plugin unloaded", signame(h->faulted));
+    napi_throw_error(env, "ERR_PLUGIN_FAULT", msg);
+    return NULL;
+  }
+  return h;
+}
+
+/* pluginProcess(handle, batch) -> Int32Array of results; throws when the plugin faults */
+static napi_value PluginProcess(napi_env env, napi_callback_info info) {
+  uint8_t *batch;
+  size_t len;
+  inproc_t *h = callable(env, info, "pluginProcess(handle, batch)", &batch, &len);
+  if (!h) return NULL;
+  ll_records_t rec = {0};
+  const char **args;
+  long n = ll_batch_decode(batch, len, &rec.entries, &args);
+  if (n < 0) return throw_type(env, "pluginProcess: malformed batch");
+  return run_trusted(env, h, n, &rec, args);
+}
+
+/* pluginProcessRecords(handle, frames) -> Int32Array: the same call on entry records (the records path) */
+static napi_value PluginProcessRecords(napi_env env, napi_callback_info info) {
+  uint8_t *frames;
+  size_t len;
+  inproc_t *h = callable(env, info, "pluginProcessRecords(handle, frames)", &frames, &len);
+  if (!h) return NULL;
+  ll_records_t rec;
+  long n = ll_records_decode(frames, len, &rec);
+  if (n < 0) return throw_type(env, "pluginProcessRecords: malformed entry records");
+  return run_trusted(env, h, n, &rec, NULL);
 }
 
 /* pluginUnload(handle): plugin_shutdown + dlclose (skipped for a faulted plugin) */
@@ -411,6 +442,7 @@ static napi_value Init(napi_env env, napi_value exports) {
 #if !LOGLOOM_LOCKED
       {"pluginLoad", NULL, PluginLoad, NULL, NULL, NULL, napi_default, NULL},
       {"pluginProcess", NULL, PluginProcess, NULL, NULL, NULL, napi_default, NULL},
+      {"pluginProcessRecords", NULL, PluginProcessRecords, NULL, NULL, NULL, napi_default, NULL},
       {"pluginUnload", NULL, PluginUnload, NULL, NULL, NULL, napi_default, NULL},
 #endif
   };
