@@ -1,0 +1,147 @@
+/**
+ * The records path in a running agent (buffer.native: on): unix input → C codec → native ring →
+ * filter_level and a C filter (in its host process, or trusted in-process) → log_aggregator_remote
+ * → a real aggregator. Entries go through as the ring's bytes (status counts them under
+ * buffer.records_path) and the aggregator stores the same entries as with JS objects
+ * (buffer.native: off). A crashing C filter on this path is isolated like on the object path.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createConnection } from 'node:net';
+import { tempDir } from '../helpers/agent.ts';
+import { agentStatus, aggregatorFixture, startAgent, waitStored } from '../forward/helpers.ts';
+import { compilePlugin } from './compile.ts';
+
+function send(path: string, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const c = createConnection(path, () => c.end(text, () => resolve()));
+    c.on('error', reject);
+  });
+}
+
+/** What the aggregator stored for the node, in order, without the time, which differs per run. */
+async function stored(store: string): Promise<Record<string, unknown>[]> {
+  const files = (await readdir(join(store, 'test-node'))).filter((f) => f.endsWith('.ndjson')).sort();
+  const out: Record<string, unknown>[] = [];
+  for (const f of files) {
+    for (const line of (await readFile(join(store, 'test-node', f), 'utf8')).split('\n')) {
+      if (!line) continue;
+      const { timestamp, ...rest } = JSON.parse(line) as Record<string, unknown>;
+      assert.match(String(timestamp), /^\d{4}-\d\d-\d\dT/, line);
+      out.push(rest);
+    }
+  }
+  return out;
+}
+
+const N = 3000;
+/** Plain-text lines as a device prints them: a tenth DEBUG (filter_level drops), some heartbeats (filter_keyword drops). */
+function input(): { text: string; kept: string[] } {
+  const lines: string[] = [];
+  const kept: string[] = [];
+  for (let i = 0; i < N; i++) {
+    if (i % 10 === 0) lines.push(`[DEBUG] [pump] debug ${i}`);
+    else if (i % 7 === 0) lines.push(`heartbeat ${i}`);
+    else {
+      const msg = i % 3 === 0 ? `reading ${i} "quoted" \\ 压力 ✓` : `reading ${i}`;
+      lines.push(i % 2 ? `[WARN] [valve] ${msg}` : msg);
+      kept.push(msg);
+    }
+  }
+  return { text: lines.join('\n') + '\n', kept };
+}
+
+async function run(native: 'on' | 'off', isolation: 'host' | 'trusted'): Promise<{ entries: Record<string, unknown>[]; status: Record<string, any> }> {
+  const dir = tempDir('logloom-records-path-');
+  mkdirSync(`${dir}/plugins`);
+  compilePlugin(`${dir}/plugins`, 'filter_keyword.so', { example: 'filter_keyword.c' });
+  if (isolation === 'trusted') {
+    writeFileSync(`${dir}/plugins/filter_keyword.yaml`, 'name: filter_keyword\nversion: 1.0.0\nauthor: Logloom Team\ntype: filter\nentry: { kind: native, path: filter_keyword.so, trusted: true }\n');
+  }
+  const agg = await aggregatorFixture();
+  await agg.start();
+  const agent = await startAgent(`  buffer:
+    native: ${native}
+  inputs:
+    - type: unix
+      path: DIR/run/ingest.sock
+  plugins:
+    dirs: [DIR/plugins]
+    enabled: [filter_level, filter_keyword, log_aggregator_remote]
+    config:
+      filter_level: { min_level: INFO }
+      filter_keyword: { keyword: heartbeat, action: drop }
+      log_aggregator_remote:
+        addresses: ["127.0.0.1:${agg.port}"]
+        batch_max_entries: 700
+`, dir);
+  try {
+    const { text, kept } = input();
+    await send(agent.ingest, text);
+    await waitStored(agg.store, 'test-node', kept.length, 60_000);
+    const status = await agentStatus(agent.configPath);
+    const entries = await stored(agg.store);
+    assert.deepEqual(entries.map((e) => e.message), kept);
+    return { entries, status };
+  } finally {
+    await agent.stop();
+    await agg.stop();
+  }
+}
+
+test('records path: C filter (host process and trusted) + filter_level + forwarder store the same entries as the object path, none made a JS object', async () => {
+  const objects = await run('off', 'host');
+  assert.equal(objects.status.buffer.records_path, 0);
+  for (const isolation of ['host', 'trusted'] as const) {
+    const records = await run('on', isolation);
+    assert.deepEqual(records.entries, objects.entries, `${isolation}: stored entries differ from the object path`);
+    // Every entry the input took went the records path; the filters' drops are counted as before.
+    assert.equal(records.status.inputs[0].received, N);
+    assert.equal(records.status.buffer.records_path, N, JSON.stringify(records.status.buffer));
+    assert.deepEqual(records.status.filters, objects.status.filters);
+    const plugin = records.status.plugins.find((p: { name: string }) => p.name === 'filter_keyword');
+    assert.equal(plugin.isolation ?? plugin.status?.isolation, isolation === 'host' ? 'process' : 'none (trusted, in-process)', JSON.stringify(plugin));
+  }
+  // The stored entries carry what the codec extracted, e.g. module and level from "[WARN] [valve] …".
+  assert.deepEqual(objects.entries[0], { level: 'WARN', module: 'VALVE', message: 'reading 1', node: 'test-node', source: 'unix' });
+});
+
+test('records path: a C filter that crashes is isolated, reported and restarted; the other entries keep flowing', async () => {
+  const dir = tempDir('logloom-records-crash-');
+  mkdirSync(`${dir}/plugins`);
+  compilePlugin(`${dir}/plugins`, 'filter_faulty.so', { example: 'filter_faulty.c' });
+  const agg = await aggregatorFixture();
+  await agg.start();
+  const agent = await startAgent(`  buffer:
+    native: on
+  inputs:
+    - type: unix
+      path: DIR/run/ingest.sock
+  plugins:
+    dirs: [DIR/plugins]
+    enabled: [filter_faulty, log_aggregator_remote]
+    config:
+      log_aggregator_remote:
+        addresses: ["127.0.0.1:${agg.port}"]
+        batch_max_ms: 20
+`, dir);
+  try {
+    await send(agent.ingest, 'before\nDROP_ME 1\n');
+    await waitStored(agg.store, 'test-node', 1, 30_000);
+    await send(agent.ingest, 'CRASH_ME please\n');
+    await agent.stderr.waitFor(/^\[ERROR\] Plugin communication failed: filter_faulty: .*SIGSEGV/);
+    await agent.stderr.waitFor(/Plugin filter_faulty restarted/);
+    await send(agent.ingest, 'after crash\nDROP_ME 2\n');
+    await waitStored(agg.store, 'test-node', 3, 30_000);
+    // Fail open (on_error keep): the crashing call's entry is kept; the restarted plugin drops again.
+    assert.deepEqual((await stored(agg.store)).map((e) => e.message), ['before', 'CRASH_ME please', 'after crash']);
+    const status = await agentStatus(agent.configPath);
+    assert.equal(status.buffer.records_path, 5);
+  } finally {
+    await agent.stop();
+    await agg.stop();
+  }
+});
