@@ -13,7 +13,7 @@ import { encodeEntry } from '../entry/codec.ts';
 import { checkpointOf, releaseEntry } from '../pipeline/checkpoint.ts';
 import type { OfferResult, WhenFull } from './entry-queue.ts';
 import { forEachFrame, type Ring } from './ring.ts';
-import type { EntryRecords } from './records.ts';
+import { isRecords, type EntryRecords } from './records.ts';
 import { JsRing } from './js-ring.ts';
 import { COUNTER_NAMES, COUNTERS_OFFSET } from './ring-layout.ts';
 
@@ -49,10 +49,12 @@ export class RingEntryQueue implements EntryBuffer {
   private ahead: LogEntry[] = [];
   private aheadAt = 0;
   /**
-   * Entries that could not go into the ring (forced under block while full, or larger than a
-   * record may be). While it holds anything new entries queue behind it, so FIFO order holds.
+   * What could not go into the ring: entries forced under block while full or larger than a
+   * record may be, and runs of codec records past the bounds (kept as bytes). While it holds
+   * anything new entries queue behind it, so FIFO order holds.
    */
-  private spill: LogEntry[] = [];
+  private spill: (LogEntry | EntryRecords)[] = [];
+  private spillCount = 0;
   private ownEvictions = 0;
   /** Checkpointed entries by id, in id (= queue) order; the ring holds 'T' + f64 id records. */
   private tracked = new Map<number, LogEntry>();
@@ -74,7 +76,7 @@ export class RingEntryQueue implements EntryBuffer {
   }
 
   get length(): number {
-    return this.ring.records() + (this.ahead.length - this.aheadAt) + this.spill.length;
+    return this.ring.records() + (this.ahead.length - this.aheadAt) + this.spillCount;
   }
 
   get byteLength(): number {
@@ -96,12 +98,9 @@ export class RingEntryQueue implements EntryBuffer {
     if (this.length >= this.maxEntries || this.spill.length > 0) {
       if (policy === 'block') return 'full';
       if (policy === 'drop_newest') return 'dropped';
-      while (this.length >= this.maxEntries && this.shift()) {
-        this.ownEvictions++;
-        evicted = true;
-      }
+      evicted = this.evictOldest(this.length - this.maxEntries + 1) > 0;
       if (this.spill.length > 0) {
-        this.spill.push(entry);
+        this.toSpill(entry);
         return evicted ? 'evicted' : 'queued';
       }
     }
@@ -109,18 +108,34 @@ export class RingEntryQueue implements EntryBuffer {
     if (r === 'dropped' || r === 'full') this.untrack();
     if (r === 'oversize') {
       this.untrack();
-      this.spill.push(entry);
+      this.toSpill(entry);
       return evicted ? 'evicted' : 'queued';
     }
     return evicted && r === 'queued' ? 'evicted' : r;
   }
 
+  /**
+   * drop_oldest past the count bound: removes up to n of the oldest entries (counted as evicted;
+   * a checkpointed one is finished, so its input may move on). Returns how many.
+   */
+  evictOldest(n: number): number {
+    let done = 0;
+    for (let e: LogEntry | undefined; done < n && (e = this.shift()); done++) releaseEntry(e);
+    this.ownEvictions += done;
+    return done;
+  }
+
   force(entry: LogEntry): void {
-    if (this.spill.length > 0) return void this.spill.push(entry);
+    if (this.spill.length > 0) return this.toSpill(entry);
     if (this.single.push(this.encode(entry), 'block') !== 'queued') {
       this.untrack();
-      this.spill.push(entry);
+      this.toSpill(entry);
     }
+  }
+
+  private toSpill(item: LogEntry | EntryRecords): void {
+    this.spill.push(item);
+    this.spillCount += isRecords(item) ? item.count : 1;
   }
 
   /** NDJSON, or for a checkpointed entry 'T' + its id (the object waits in `tracked`). */
@@ -144,9 +159,9 @@ export class RingEntryQueue implements EntryBuffer {
     return this.spill.length > 0;
   }
 
-  /** Records the ring refused under block (codec 'E' frames): kept as entries, in order. */
-  forceFrames(frames: Buffer): void {
-    forEachFrame(frames, (p) => this.spill.push(this.decode(p)));
+  /** Codec records ('E' frames) the ring or the count bound refused under block: they wait beside it, as bytes. */
+  forceFrames(frames: Buffer, count: number): void {
+    if (count > 0) this.toSpill({ frames, count });
   }
 
   private decode(p: Buffer): LogEntry {
@@ -178,7 +193,17 @@ export class RingEntryQueue implements EntryBuffer {
       forEachFrame(frames, (p) => this.ahead.push(this.decode(p)));
       return this.shift();
     }
-    return this.spill.shift();
+    const next = this.spill.shift();
+    if (next === undefined || !isRecords(next)) {
+      if (next) this.spillCount--;
+      return next;
+    }
+    // A run of records waiting beside the ring: read it ahead as entries.
+    this.spillCount -= next.count;
+    this.ahead = [];
+    this.aheadAt = 0;
+    forEachFrame(next.frames, (p) => this.ahead.push(this.decode(p)));
+    return this.shift();
   }
 
   /**
@@ -190,7 +215,14 @@ export class RingEntryQueue implements EntryBuffer {
   takeRecords(max: number): EntryRecords | null {
     if (this.aheadAt < this.ahead.length) return null;
     const frames = this.ring.drain(max);
-    if (!frames) return null;
+    if (!frames) {
+      // The ring is empty: a run waiting beside it goes next, still as bytes (codec runs hold no 'T').
+      const next = this.spill[0];
+      if (next === undefined || !isRecords(next)) return null;
+      this.spill.shift();
+      this.spillCount -= next.count;
+      return next;
+    }
     let off = 0;
     let count = 0;
     while (off + 4 <= frames.length && frames[off + 4] !== 0x54 /* T */) {
@@ -206,7 +238,7 @@ export class RingEntryQueue implements EntryBuffer {
   }
 
   status(): Record<string, unknown> {
-    return { impl: this.ring.impl, capacity: this.ring.capacity, spill: this.spill.length, ...this.ring.counters() };
+    return { impl: this.ring.impl, capacity: this.ring.capacity, spill: this.spillCount, ...this.ring.counters() };
   }
 }
 

@@ -1,4 +1,5 @@
 import type { LogEntry } from '../entry/entry.ts';
+import { releaseEntry } from '../pipeline/checkpoint.ts';
 
 export type WhenFull = 'drop_oldest' | 'drop_newest' | 'block';
 
@@ -49,7 +50,8 @@ export class EntryQueue {
       if (policy === 'block') return 'full';
       if (policy === 'drop_newest') return 'dropped';
       while (this.count > 0 && this.isFull(w)) {
-        this.shift();
+        // Evicted is finished: a checkpointed entry's input may commit past it.
+        releaseEntry(this.shift()!);
         this.evicted++;
       }
       result = 'evicted';

@@ -90,33 +90,77 @@ export class FastIngest implements RawStream {
     return ok;
   }
 
-  /** Pushes a run of complete-entry records with one call; the policy's drops are this input's. */
+  /**
+   * Pushes a run of complete-entry records with one call. The part past the count bound
+   * (buffer.max_entries), or all of it while entries wait beside the ring, goes to overflow.
+   */
   private pushRun(run: Buffer, count: number): boolean {
     this.counters.received += count;
     const q = this.queue;
-    if (q.length + count > q.maxEntries || q.hasSpill()) return this.slowly(run);
+    if (q.hasSpill()) return this.overflow(run, count);
+    const room = Math.max(0, q.maxEntries - q.length);
+    if (room >= count) return this.toRing(run, count);
+    const cut = frameOffset(run, room);
+    const ok = room > 0 ? this.toRing(run.subarray(0, cut), room) : true;
+    // toRing paused the input and kept what it could not push: the rest waits behind it.
+    if (!ok) return (q.forceFrames(run.subarray(cut), count - room), false);
+    return this.overflow(run.subarray(cut), count - room);
+  }
+
+  /** Into the ring; its byte bound applies the policy (drops counted as this input's). */
+  private toRing(run: Buffer, count: number): boolean {
+    const q = this.queue;
     const before = q.ring.counters();
     const used = q.ring.pushFrames(run, this.policy);
     const after = q.ring.counters();
     this.counters.dropped += after.dropped - before.dropped + (after.evicted - before.evicted);
     if (used === run.length) return true;
     // block and full: these lines were accepted from the peer, so they wait beside the ring
-    // (in order) and the input pauses.
+    // (in order, as bytes) and the input pauses.
     this.counters.paused++;
-    q.forceFrames(run.subarray(used));
+    const rest = run.subarray(used);
+    q.forceFrames(rest, countFrames(rest));
     return false;
   }
 
-  /** Count bound reached or entries already waiting beside the ring: one entry at a time. */
-  private slowly(run: Buffer): boolean {
-    let ok = true;
-    let off = 0;
-    while (off + 4 <= run.length) {
-      const n = run.readUInt32LE(off);
-      this.counters.received--; // offer() below counts it again through the pipeline's port
-      ok = this.offer(recordToEntry(run.subarray(off + 4, off + 4 + n), this.build)) && ok;
-      off += 4 + n;
+  /** Records the count bound or entries already waiting leave no room for: when_full decides. */
+  private overflow(run: Buffer, count: number): boolean {
+    const q = this.queue;
+    switch (this.policy) {
+      case 'drop_newest':
+        this.counters.dropped += count;
+        return true;
+      case 'drop_oldest': {
+        // A run longer than the whole bound loses its own oldest records too.
+        const own = count - q.maxEntries;
+        if (own > 0) {
+          run = run.subarray(frameOffset(run, own));
+          count -= own;
+          this.counters.dropped += own;
+        }
+        this.counters.dropped += q.evictOldest(q.length + count - q.maxEntries);
+        if (q.hasSpill()) q.forceFrames(run, count);
+        else this.toRing(run, count);
+        return true;
+      }
+      case 'block':
+        // Accepted from the peer already: they wait beside the ring as bytes; the input pauses.
+        this.counters.paused++;
+        q.forceFrames(run, count);
+        return false;
     }
-    return ok;
   }
+}
+
+/** Byte offset of record n in a framed run. */
+function frameOffset(frames: Buffer, n: number): number {
+  let off = 0;
+  for (let i = 0; i < n && off + 4 <= frames.length; i++) off += 4 + frames.readUInt32LE(off);
+  return off;
+}
+
+function countFrames(frames: Buffer): number {
+  let n = 0;
+  for (let off = 0; off + 4 <= frames.length; n++) off += 4 + frames.readUInt32LE(off);
+  return n;
 }

@@ -18,6 +18,10 @@ export interface EntryRecords {
   readonly count: number;
 }
 
+export function isRecords(x: unknown): x is EntryRecords {
+  return typeof x === 'object' && x !== null && Buffer.isBuffer((x as EntryRecords).frames);
+}
+
 /** The NDJSON bytes of a record's payload (without the codec's 'E'). */
 export function recordJson(payload: Buffer): Buffer {
   return payload[0] === E ? payload.subarray(1) : payload;

@@ -1,11 +1,10 @@
 import type { LogEntry } from '../entry/entry.ts';
-import type { EntryRecords } from '../buffer/records.ts';
+import { isRecords, type EntryRecords } from '../buffer/records.ts';
 
 /** A batch for one sink call: entries, or one run of entry records (the records path). */
 export type SinkBatch = { entries: LogEntry[]; records?: undefined } | { records: EntryRecords; entries?: undefined };
 
 type Unit = LogEntry | EntryRecords;
-const isRecords = (u: Unit): u is EntryRecords => Buffer.isBuffer((u as EntryRecords).frames);
 
 /**
  * What waits for one sink, in arrival order: entries, and runs of entry records handed over whole

@@ -7,6 +7,10 @@ import { NativeRing } from '../../agent/buffer/native-ring.ts';
 import { createRingMemory } from '../../agent/buffer/ring-layout.ts';
 import { buildEntry } from '../../agent/entry/build.ts';
 import { Checkpoint, trackEntry } from '../../agent/pipeline/checkpoint.ts';
+import { FastIngest } from '../../agent/buffer/fast-ingest.ts';
+import { createCodec } from '../../agent/buffer/select.ts';
+import { recordsToEntries } from '../../agent/buffer/records.ts';
+import type { WhenFull } from '../../agent/buffer/entry-queue.ts';
 
 const build = { maxMessageBytes: 16384, defaultLevel: 'INFO' as const, defaultModule: 'T', node: 'n' };
 const entry = (m: string) => buildEntry({ message: m, args: ['x', 2], fields: { k: true } }, build);
@@ -58,5 +62,44 @@ for (const [name, make] of [['js', (s: SharedArrayBuffer) => new JsRing(s)], ['n
     const idx = tracked.indexOf(first);
     assert.ok(idx > 0, 'the same object comes back (after some were evicted)');
     assert.deepEqual(done, Array.from({ length: idx }, (_, i) => i), 'evicted entries released their checkpoints');
+  });
+}
+
+for (const impl of ['js', 'native'] as const) {
+  /** 1000 plain-text lines through the codec into a ring-backed buffer bounded at 100 entries. */
+  function burst(policy: WhenFull) {
+    const ring = impl === 'native' ? new NativeRing(createRingMemory(1 << 20)) : new JsRing(createRingMemory(1 << 20));
+    const q = new RingEntryQueue(ring, 100);
+    const counters = { received: 0, rejected: 0, dropped: 0, paused: 0, last_reject: '' };
+    const codec = createCodec({ maxLineBytes: 4096, maxMessageBytes: 4096, minLevel: 'DEBUG', defaultLevel: 'INFO', defaultModule: 'T', node: 'n', source: 'unix' }, impl === 'native' ? 'on' : 'off');
+    const ingest = new FastIngest({ codec, queue: q, policy, counters, build: { ...build, source: 'unix' }, offer: () => true, schedule: () => {} });
+    const accepted = ingest.feed(Buffer.from(Array.from({ length: 1000 }, (_, i) => `line ${i}`).join('\n') + '\n'));
+    return { q, counters, accepted };
+  }
+  const messages = (es: readonly { message: string }[]) => es.map((e) => e.message);
+  const lines = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `line ${from + i}`);
+
+  test(`fast ingest (${impl}): past buffer.max_entries, block keeps every line as bytes beside the ring and pauses; the records path takes them in order`, () => {
+    const { q, counters, accepted } = burst('block');
+    assert.equal(accepted, false, 'the input is told to pause');
+    assert.deepEqual([counters.received, counters.dropped, counters.paused], [1000, 0, 1]);
+    assert.equal(q.length, 1000);
+    const first = q.takeRecords(1000)!;
+    const rest = q.takeRecords(1000)!;
+    assert.equal(q.takeRecords(1000), null);
+    assert.deepEqual([first.count, rest.count], [100, 900]);
+    assert.deepEqual(messages([...recordsToEntries(first), ...recordsToEntries(rest)]), lines(0, 1000));
+    assert.equal(q.length, 0);
+  });
+
+  test(`fast ingest (${impl}): past buffer.max_entries, drop_newest keeps the first lines and drop_oldest the last, each drop counted`, () => {
+    const newest = burst('drop_newest');
+    assert.deepEqual([newest.accepted, newest.counters.dropped, newest.q.length], [true, 900, 100]);
+    assert.deepEqual(messages(recordsToEntries(newest.q.takeRecords(1000)!)), lines(0, 100));
+    const oldest = burst('drop_oldest');
+    assert.deepEqual([oldest.accepted, oldest.counters.dropped, oldest.q.length], [true, 900, 100]);
+    const kept: string[] = [];
+    for (let e = oldest.q.shift(); e; e = oldest.q.shift()) kept.push(e.message);
+    assert.deepEqual(kept, lines(900, 1000));
   });
 }
