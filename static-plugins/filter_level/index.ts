@@ -1,8 +1,7 @@
 import { definePlugin, type FilterPlugin } from '../../agent/plugins/types.ts';
 import { s, type Infer } from '../../agent/config/schema.ts';
 import { LEVELS, levelRank, type Level } from '../../agent/entry/level.ts';
-import { recordLevelModule } from '../../agent/buffer/records.ts';
-import { forEachFrame } from '../../agent/buffer/ring.ts';
+import { forEachRecord, levelModuleSpan, recordLevelModule, spanLevelRank } from '../../agent/buffer/records.ts';
 
 const configSchema = s.object(
   {
@@ -27,12 +26,18 @@ export default definePlugin({
         for (const [m, l] of Object.entries(c.modules)) perModule.set(m.toUpperCase(), levelRank(l));
       },
       filter: (e) => keep(e.level, e.module),
-      // The records path: level and module are read off the record's bytes, no entry object made.
-      filterRecords(records) {
-        const out: boolean[] = [];
-        forEachFrame(records.frames, (p) => {
-          const { level, module } = recordLevelModule(p);
-          out.push(keep(level, module));
+      // The records path: level (and module, when overrides need it) read off the record's bytes.
+      filterRecords({ frames, count }) {
+        const out = new Array<boolean>(count);
+        forEachRecord(frames, (start, end, i) => {
+          const span = levelModuleSpan(frames, start, end);
+          if (!span) {
+            const { level, module } = recordLevelModule(frames, start, end);
+            out[i] = keep(level, module);
+            return;
+          }
+          const floor = perModule.size ? (perModule.get(frames.toString('latin1', span.moduleStart, span.moduleEnd)) ?? min) : min;
+          out[i] = (spanLevelRank(frames, span) ?? 0) >= floor;
         });
         return out;
       },

@@ -5,8 +5,7 @@ import { encodeEntry } from '../../agent/entry/codec.ts';
 import type { LogEntry } from '../../agent/entry/entry.ts';
 import { checkpointOf, holdEntry, type Checkpoint, type CheckpointPosition } from '../../agent/pipeline/checkpoint.ts';
 import { encodeBody, joinLines } from '../../agent/forward/protocol/index.ts';
-import { recordJson, recordsToNdjson, type EntryRecords } from '../../agent/buffer/records.ts';
-import { forEachFrame } from '../../agent/buffer/ring.ts';
+import { forEachRecord, recordsToNdjson, type EntryRecords } from '../../agent/buffer/records.ts';
 import { Spool } from '../../agent/forward/spool/spool.ts';
 import { ForwardClient } from '../../agent/forward/client.ts';
 import { configSchema, type RemoteConfig } from './config.ts';
@@ -109,9 +108,9 @@ export default definePlugin({
     /** The records path: a run is cut where a batch fills up, as entries would be. */
     function addRecords(r: EntryRecords): void {
       let from = 0;
-      forEachFrame(r.frames, (p, i) => {
+      forEachRecord(r.frames, (start, end, i) => {
         open.count++;
-        open.bytes += recordJson(p).length + 1;
+        open.bytes += end - start + 1;
         if (!full()) return;
         addPart(r, from, i + 1);
         from = i + 1;

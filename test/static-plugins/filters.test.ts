@@ -7,7 +7,10 @@ import filterGrep from '../../static-plugins/filter_grep/index.ts';
 import filterRedact from '../../static-plugins/filter_redact/index.ts';
 import langYaml from '../../static-plugins/lang_yaml/index.ts';
 import pluginLogger from '../../static-plugins/plugin_logger/index.ts';
-import { definePlugin, type LangPlugin } from '../../agent/plugins/types.ts';
+import { definePlugin, type FilterPlugin, type LangPlugin, type PluginContext } from '../../agent/plugins/types.ts';
+import { buildEntry } from '../../agent/entry/build.ts';
+import { encodeEntry } from '../../agent/entry/codec.ts';
+import { frameRecords } from '../../agent/buffer/ring.ts';
 import type { LogEntry } from '../../agent/entry/entry.ts';
 import { recordingSink, startHarness, until } from '../plugins/harness.ts';
 import { tempDir } from '../helpers/agent.ts';
@@ -31,6 +34,20 @@ test('filter_level: min level with per-module overrides', async () => {
   } finally {
     await h.stop();
   }
+});
+
+test('filter_level on entry records (the records path): the same verdicts as on entries, read off the bytes', async () => {
+  const f = filterLevel.create() as FilterPlugin;
+  await f.init?.({ config: { min_level: 'WARN', modules: { NET: 'DEBUG', CORE: 'ERROR' } } } as unknown as PluginContext);
+  const build = { maxMessageBytes: 1024, defaultLevel: 'INFO' as const, defaultModule: 'APP', node: 'n' };
+  const entries = (['DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'] as const).flatMap((level) =>
+    ['APP', 'NET', 'CORE'].map((module) => buildEntry({ level, module, message: `"quoted" ${level}` }, build)));
+  const payloads = entries.map((e, i) => Buffer.from((i % 2 ? 'E' : '') + encodeEntry(e)));
+  // A record of another shape (keys in another order) is parsed instead.
+  payloads.push(Buffer.from('{"message":"m","module":"NET","level":"DEBUG","timestamp":"t"}'));
+  const verdicts = f.filterRecords!({ frames: frameRecords(payloads), count: payloads.length });
+  assert.deepEqual(verdicts, [...entries.map((e) => f.filter(e)), true]);
+  assert.equal(verdicts.filter(Boolean).length, 3 + 5 + 2 + 1); // APP from WARN, NET all, CORE from ERROR, the other-shape NET DEBUG
 });
 
 test('filter_grep: drop rules win, keep rules select, on message, module or source', async () => {
