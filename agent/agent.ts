@@ -16,6 +16,7 @@ import type { PluginContext } from './plugins/types.ts';
 import { ControlServer } from './control/server.ts';
 import { MetricsServer } from './control/http.ts';
 import { setRuntimeDir } from './assets.ts';
+import { loadAddon } from './native/runtime.ts';
 
 export const VERSION = '0.1.0';
 
@@ -57,7 +58,7 @@ export class Agent {
       maxMessageBytes: config.max_message_bytes,
       bufferEntries: config.buffer.max_entries,
       bufferBytes: config.buffer.max_bytes,
-    }, createEntryBuffer(config.buffer.max_entries, config.buffer.max_bytes, config.buffer.native, (m) => log.info(m), config.runtime_dir));
+    }, createEntryBuffer(config.buffer.max_entries, config.buffer.max_bytes, config.buffer.native === 'on' ? 'on' : 'off', (m) => log.info(m), config.runtime_dir));
     this.plugins = new PluginRegistry({
       config: config.plugins, log, statics: STATIC_PLUGINS, hosts: HOST_FACTORIES, locked: LOCKED,
       env: { python: config.plugins.python, runtimeDir: config.runtime_dir, dataDir: config.data_dir, log, remoteTcp: config.plugins.remote_tcp, maxLineBytes: config.plugins.max_line_bytes },
@@ -76,6 +77,7 @@ export class Agent {
     // Native parts unpacked from the single executable (serialport binding, addon, plugin host) go here.
     setRuntimeDir(join(this.config.runtime_dir, 'native'));
     await this.startPlugins();
+    if (this.config.buffer.native === 'auto') this.chooseBuffer();
     const names = inputNames(this.config.inputs);
     for (let i = 0; i < this.config.inputs.length; i++) await this.startInput(this.config.inputs[i]!, names[i]!);
     this.control = new ControlServer(this.config.control.socket, this, this.log);
@@ -86,6 +88,25 @@ export class Agent {
       this.log.info(this.t('control.http_listening', this.http.address));
     }
     this.log.info(this.t('agent.started', VERSION, this.config.node_id, this.inputs.length, this.plugins.running().length));
+  }
+
+  /**
+   * buffer.native: auto, once the plugins are loaded: the native ring when the addon loads and
+   * every stage can take entry records (the records path), where it is measured faster
+   * (bench/records-path.ts); JS objects otherwise, where the ring costs more than it saves
+   * (bench/ingest.ts). Says which and why, once.
+   */
+  private chooseBuffer(): void {
+    const blocker = this.pipeline.recordsBlocker();
+    if (blocker) return this.log.info(this.t('agent.buffer_objects', blocker));
+    try {
+      loadAddon();
+    } catch (e) {
+      return this.log.info(this.t('agent.buffer_fallback', (e as Error).message));
+    }
+    const b = this.config.buffer;
+    this.pipeline.useBuffer(createEntryBuffer(b.max_entries, b.max_bytes, 'on', (m) => this.log.info(m), this.config.runtime_dir));
+    this.log.info(this.t('agent.buffer_records', this.pipeline.recordStages().join(', ')));
   }
 
   private async startInput(cfg: InputConfig, name: string): Promise<void> {

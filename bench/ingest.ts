@@ -2,7 +2,8 @@
  * Entries per second from the unix socket to the file sink, and the agent's peak RSS.
  * A real agent process; a client writes N NDJSON entries as fast as the socket takes them;
  * the run ends when the file sink has written the last one. Median of 5 runs.
- * Re-run: make bench  (or: node bench/ingest.ts [entries])
+ * buffer.native as given (default off: with a file sink the records path is closed, see
+ * bench/records-path.ts). Re-run: make bench  (or: node bench/ingest.ts [entries] [off|on|auto])
  */
 
 import { fmt, header, measureBurst, median } from './lib.ts';
@@ -11,9 +12,12 @@ import { waitForFile } from '../test/helpers/wait.ts';
 
 const N = Number(process.argv[2] ?? 200_000);
 const RUNS = 5;
+const NATIVE = process.argv[3] ?? 'off';
 
 async function once(): Promise<{ eps: number; mibps: number; rss: number; cpuPerM: number }> {
   const agent = await startAgent(`
+  buffer:
+    native: ${NATIVE}
   inputs:
     - type: unix
       path: DIR/run/ingest.sock
@@ -31,7 +35,7 @@ async function once(): Promise<{ eps: number; mibps: number; rss: number; cpuPer
   return { eps: N / secs, mibps: payload.length / secs / 2 ** 20, rss, cpuPerM: (cpu / N) * 1e6 };
 }
 
-header(`ingest: unix socket -> file sink, ${fmt(N)} entries x ${RUNS} runs`, 'node bench/ingest.ts [entries]');
+header(`ingest: unix socket -> file sink, buffer.native ${NATIVE}, ${fmt(N)} entries x ${RUNS} runs`, 'node bench/ingest.ts [entries] [off|on|auto]');
 const runs = [];
 for (let i = 0; i < RUNS; i++) runs.push(await once());
 console.log(`entries/s   median ${fmt(median(runs.map((r) => r.eps)))}   (runs: ${runs.map((r) => fmt(r.eps)).join(', ')})`);

@@ -1,5 +1,5 @@
 /** Shared bits for benchmarks: medians, peak RSS and CPU of a process, and the printed header. */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createConnection, type NetConnectOpts } from 'node:net';
 
 export function median(xs: number[]): number {
@@ -18,6 +18,35 @@ export function peakRssMiB(pid: number): number {
 export function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+/**
+ * CPU seconds of a live process and all its live descendants (e.g. the agent and its plugin
+ * host processes), so work moved into a child still counts.
+ */
+export function treeCpuSeconds(pid: number): number {
+  const children = new Map<number, number[]>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const ppid = Number(readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(d)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  let total = 0;
+  const todo = [pid];
+  while (todo.length) {
+    const p = todo.pop()!;
+    try {
+      total += cpuSeconds(p);
+    } catch {
+      continue;
+    }
+    todo.push(...(children.get(p) ?? []));
+  }
+  return total;
 }
 
 export function header(name: string, rerun: string): void {
@@ -39,13 +68,14 @@ export function sendAll(to: NetConnectOpts, payload: Buffer): Promise<void> {
 
 /**
  * One burst against a running agent: send the payload, wait until `delivered` resolves, and
- * report wall seconds, the agent's CPU seconds for the burst and its peak RSS.
+ * report wall seconds, the agent's CPU seconds for the burst (by `cpu`, default the process's
+ * own) and its peak RSS.
  */
-export async function measureBurst(pid: number, to: NetConnectOpts, payload: Buffer, delivered: () => Promise<unknown>): Promise<{ secs: number; cpu: number; rss: number }> {
-  const cpu0 = cpuSeconds(pid);
+export async function measureBurst(pid: number, to: NetConnectOpts, payload: Buffer, delivered: () => Promise<unknown>, cpu = cpuSeconds): Promise<{ secs: number; cpu: number; rss: number }> {
+  const cpu0 = cpu(pid);
   const t0 = process.hrtime.bigint();
   await sendAll(to, payload);
   await delivered();
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { secs, cpu: cpuSeconds(pid) - cpu0, rss: peakRssMiB(pid) };
+  return { secs, cpu: cpu(pid) - cpu0, rss: peakRssMiB(pid) };
 }

@@ -1,15 +1,16 @@
 /**
  * The records path end to end: a real agent (unix input -> filter_level -> filter_keyword.so ->
- * log_aggregator_remote) and a real `logloom aggregator` (NDJSON store, fsync always), with
+ * log_aggregator_remote) and a real `logloom aggregator` (NDJSON store, fsync interval), with
  * `buffer.native: off` (entries as JS objects) against `on` (the ring's records go through the
  * C codec, both filters and the forwarder as bytes), the C filter trusted (in-process) and in its
  * host process. The input is plain-text device lines, as a serial console or app prints them; a
  * tenth is DEBUG (filter_level drops it) and a fourteenth a heartbeat (the C filter drops it).
- * Prints entries/s, agent CPU seconds per million entries and peak RSS; median of 5 runs each.
+ * Prints entries/s, CPU seconds per million entries of the agent with its plugin host process,
+ * and the agent's peak RSS; median of 5 runs each, the variants interleaved.
  * Re-run: make native && node bench/records-path.ts [entries]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { fmt, header, measureBurst, median } from './lib.ts';
+import { fmt, header, measureBurst, median, treeCpuSeconds } from './lib.ts';
 import { runCli, tempDir } from '../test/helpers/agent.ts';
 import { aggregatorFixture, startAgent, storedCount } from '../test/forward/helpers.ts';
 import { compilePlugin } from '../test/native/compile.ts';
@@ -36,7 +37,8 @@ async function once(v: Variant): Promise<{ eps: number; cpuPerM: number; rss: nu
   mkdirSync(`${dir}/plugins`);
   compilePlugin(`${dir}/plugins`, 'filter_keyword.so', { example: 'filter_keyword.c' });
   if (v.trusted) writeFileSync(`${dir}/plugins/filter_keyword.yaml`, 'name: filter_keyword\nversion: 1.0.0\nauthor: Logloom Team\ntype: filter\nentry: { kind: native, path: filter_keyword.so, trusted: true }\n');
-  const agg = await aggregatorFixture();
+  // fsync interval: the aggregator keeps up, so the figures are the agent's.
+  const agg = await aggregatorFixture('    ndjson:\n      fsync: interval\n');
   await agg.start();
   const agent = await startAgent(`  buffer:
     native: ${v.native}
@@ -61,7 +63,7 @@ async function once(v: Variant): Promise<{ eps: number; cpuPerM: number; rss: nu
         if (Date.now() - t0 > 600_000) throw new Error(`only ${n} of ${expected} stored after 600 s`);
         await new Promise((res) => setTimeout(res, 50));
       }
-    });
+    }, treeCpuSeconds);
     const status = JSON.parse((await runCli(['status', '--json', '--socket', agent.control])).stdout);
     return { eps: N / r.secs, cpuPerM: (r.cpu / N) * 1e6, rss: r.rss, recordsPath: status.buffer.records_path };
   } finally {

@@ -40,7 +40,8 @@ export interface PipelineOptions {
  * input's when_full decides (pause, drop newest, drop oldest). Every drop is counted.
  */
 export class Pipeline extends EventEmitter {
-  readonly buffer: EntryBuffer;
+  /** Set once at construction, or by useBuffer before inputs start. */
+  buffer: EntryBuffer;
   readonly inputs = new Map<string, InputCounters>();
   readonly filters: FilterStage[] = [];
   readonly sinks: SinkRunner[] = [];
@@ -204,11 +205,31 @@ export class Pipeline extends EventEmitter {
    * and analysers need objects, so they close it while present.
    */
   private recordsPathOpen(): boolean {
-    if (!(this.buffer instanceof RingEntryQueue) || this.urgent.length > 0 || this.sinks.length === 0) return false;
-    for (const a of this.ai) if (a.enabled) return false;
-    for (const f of this.filters) if (f.enabled && !f.takesRecords) return false;
-    for (const s of this.sinks) if (!s.stage.takesRecords) return false;
-    return true;
+    return this.buffer instanceof RingEntryQueue && this.urgent.length === 0 && this.recordsBlocker() === undefined;
+  }
+
+  /** The first stage that cannot take entry records now (it keeps the records path closed), if any. */
+  recordsBlocker(): string | undefined {
+    if (this.sinks.length === 0) return 'no sink';
+    for (const a of this.ai) if (a.enabled) return a.name;
+    for (const f of this.filters) if (f.enabled && !f.takesRecords) return f.name;
+    for (const s of this.sinks) if (!s.stage.takesRecords) return s.stage.name;
+    return undefined;
+  }
+
+  /** The stages the records path goes through, for the agent's log. */
+  recordStages(): string[] {
+    return [...this.filters.filter((f) => f.enabled).map((f) => f.name), ...this.sinks.map((s) => s.stage.name)];
+  }
+
+  /**
+   * Swaps the buffer before inputs start (buffer.native: auto decides once plugins are loaded);
+   * anything already queued (an analyser's early result) moves over in order.
+   */
+  useBuffer(buffer: EntryBuffer): void {
+    const old = this.buffer;
+    this.buffer = buffer;
+    for (let e = old.shift(); e; e = old.shift()) buffer.force(e);
   }
 
   private stepRecords(records: EntryRecords): void {

@@ -43,7 +43,7 @@ test('defaults fill every key; sizes and durations take units', () => {
   assert.deepEqual(errs, []);
   assert.equal(config!.max_message_bytes, 32768);
   assert.equal(config!.shutdown_grace, 2000);
-  assert.equal(config!.buffer.native, 'off');
+  assert.equal(config!.buffer.native, 'auto');
   assert.deepEqual(config!.plugins.enabled, ['sink_console']);
   assert.equal((config!.plugins.config.sink_file as { rotate_mode: string }).rotate_mode, 'numbered');
 });

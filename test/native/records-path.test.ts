@@ -14,6 +14,7 @@ import { createConnection } from 'node:net';
 import { tempDir } from '../helpers/agent.ts';
 import { agentStatus, aggregatorFixture, startAgent, waitStored } from '../forward/helpers.ts';
 import { compilePlugin } from './compile.ts';
+import { waitForLines } from '../helpers/wait.ts';
 
 function send(path: string, text: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -54,7 +55,7 @@ function input(): { text: string; kept: string[] } {
   return { text: lines.join('\n') + '\n', kept };
 }
 
-async function run(native: 'on' | 'off', isolation: 'host' | 'trusted'): Promise<{ entries: Record<string, unknown>[]; status: Record<string, any> }> {
+async function run(native: 'auto' | 'on' | 'off', isolation: 'host' | 'trusted'): Promise<{ entries: Record<string, unknown>[]; status: Record<string, any> }> {
   const dir = tempDir('logloom-records-path-');
   mkdirSync(`${dir}/plugins`);
   compilePlugin(`${dir}/plugins`, 'filter_keyword.so', { example: 'filter_keyword.c' });
@@ -79,6 +80,8 @@ async function run(native: 'on' | 'off', isolation: 'host' | 'trusted'): Promise
         batch_max_entries: 700
 `, dir);
   try {
+    // auto (the default) chooses the ring here, since every stage can take entry records, and says so.
+    if (native === 'auto') await agent.stderr.waitFor(/^\[INFO\] buffer: native ring; entries take the records path through filter_level, filter_keyword, log_aggregator_remote$/);
     const { text, kept } = input();
     await send(agent.ingest, text);
     await waitStored(agg.store, 'test-node', kept.length, 60_000);
@@ -96,7 +99,7 @@ test('records path: C filter (host process and trusted) + filter_level + forward
   const objects = await run('off', 'host');
   assert.equal(objects.status.buffer.records_path, 0);
   for (const isolation of ['host', 'trusted'] as const) {
-    const records = await run('on', isolation);
+    const records = await run(isolation === 'host' ? 'on' : 'auto', isolation);
     assert.deepEqual(records.entries, objects.entries, `${isolation}: stored entries differ from the object path`);
     // Every entry the input took went the records path; the filters' drops are counted as before.
     assert.equal(records.status.inputs[0].received, N);
@@ -107,6 +110,27 @@ test('records path: C filter (host process and trusted) + filter_level + forward
   }
   // The stored entries carry what the codec extracted, e.g. module and level from "[WARN] [valve] …".
   assert.deepEqual(objects.entries[0], { level: 'WARN', module: 'VALVE', message: 'reading 1', node: 'test-node', source: 'unix' });
+});
+
+test('buffer.native auto: JS objects when a stage cannot take entry records (here sink_file), and the log says which', async () => {
+  const agent = await startAgent(`  inputs:
+    - type: unix
+      path: DIR/run/ingest.sock
+  plugins:
+    enabled: [filter_level, sink_file]
+    config:
+      sink_file: { path: DIR/out.log, format: json }
+`);
+  try {
+    await agent.stderr.waitFor(/^\[INFO\] buffer: JS objects \(sink_file cannot take entry records/);
+    await send(agent.ingest, 'one\ntwo\n');
+    await waitForLines(`${agent.dir}/out.log`, 2);
+    const status = await agentStatus(agent.configPath);
+    assert.equal(status.buffer.ring, undefined);
+    assert.equal(status.buffer.records_path, 0);
+  } finally {
+    await agent.stop();
+  }
 });
 
 test('records path: a C filter that crashes is isolated, reported and restarted; the other entries keep flowing', async () => {
