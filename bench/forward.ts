@@ -5,7 +5,8 @@
  * Prints entries/s and input bytes/s, agent CPU seconds per million entries, agent peak RSS, and
  * the spool's write and replay rates (the Spool module on a temp dir: mode always, fsync batch,
  * deflated batches of 1000 entries; replay = reopen, scan, read every batch back). Median of 5.
- * Re-run: node bench/forward.ts [entries]
+ * buffer.native as given (default auto, which takes the records path here).
+ * Re-run: node bench/forward.ts [entries] [auto|on|off]
  */
 import { cpuSeconds, fmt, header, median, peakRssMiB, sendAll } from './lib.ts';
 import { tempDir } from '../test/helpers/agent.ts';
@@ -15,6 +16,7 @@ import { encodeBody, joinLines } from '../agent/forward/protocol/index.ts';
 
 const N = Number(process.argv[2] ?? 200_000);
 const RUNS = 5;
+const NATIVE = process.argv[3] ?? 'auto';
 const line = (i: number) => `{"level":"${i % 10 === 0 ? 'DEBUG' : 'INFO'}","module":"BENCH","message":"sensor reading ${i} value=${(i * 7) % 1000} status=ok"}\n`;
 /** filter_level min_level INFO drops the DEBUG tenth: that is work the filter does, and entries the store must not get. */
 const EXPECTED = N - Math.ceil(N / 10);
@@ -23,6 +25,8 @@ async function endToEnd(): Promise<{ eps: number; mibps: number; rss: number; cp
   const agg = await aggregatorFixture();
   await agg.start();
   const agent = await startAgent(`
+  buffer:
+    native: ${NATIVE}
   inputs:
     - type: unix
       path: DIR/run/ingest.sock
@@ -82,7 +86,7 @@ async function spoolRates(): Promise<{ writeEps: number; writeMiBps: number; rep
   return { writeEps: N / w, writeMiBps: bytes / w / 2 ** 20, replayEps: N / r, replayMiBps: bytes / r / 2 ** 20 };
 }
 
-header(`forward: unix -> filter_level -> log_aggregator_remote -> logloom aggregator (NDJSON store), ${fmt(N)} entries x ${RUNS} runs`, 'node bench/forward.ts [entries]');
+header(`forward: unix -> filter_level -> log_aggregator_remote -> logloom aggregator (NDJSON store), buffer.native ${NATIVE}, ${fmt(N)} entries x ${RUNS} runs`, 'node bench/forward.ts [entries] [auto|on|off]');
 const runs = [];
 for (let i = 0; i < RUNS; i++) runs.push(await endToEnd());
 console.log(`end-to-end entries/s   median ${fmt(median(runs.map((r) => r.eps)))}   (runs: ${runs.map((r) => fmt(r.eps)).join(', ')})`);

@@ -9,11 +9,10 @@
  * and the agent's peak RSS; median of 5 runs each, the variants interleaved.
  * Re-run: make native && node bench/records-path.ts [entries]
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { fmt, header, measureBurst, median, treeCpuSeconds } from './lib.ts';
-import { runCli, tempDir } from '../test/helpers/agent.ts';
-import { aggregatorFixture, startAgent, storedCount } from '../test/forward/helpers.ts';
-import { compilePlugin } from '../test/native/compile.ts';
+import { runCli } from '../test/helpers/agent.ts';
+import { storedCount } from '../test/forward/helpers.ts';
+import { startRecordsPath } from '../test/native/records-fixture.ts';
 
 const N = Number(process.argv[2] ?? 200_000);
 const RUNS = Number(process.env.RUNS ?? 5);
@@ -33,27 +32,8 @@ const payload = Buffer.from(lines.join('\n') + '\n');
 type Variant = { native: 'off' | 'on'; trusted: boolean };
 
 async function once(v: Variant): Promise<{ eps: number; cpuPerM: number; rss: number; recordsPath: number }> {
-  const dir = tempDir('logloom-bench-records-');
-  mkdirSync(`${dir}/plugins`);
-  compilePlugin(`${dir}/plugins`, 'filter_keyword.so', { example: 'filter_keyword.c' });
-  if (v.trusted) writeFileSync(`${dir}/plugins/filter_keyword.yaml`, 'name: filter_keyword\nversion: 1.0.0\nauthor: Logloom Team\ntype: filter\nentry: { kind: native, path: filter_keyword.so, trusted: true }\n');
   // fsync interval: the aggregator keeps up, so the figures are the agent's.
-  const agg = await aggregatorFixture('    ndjson:\n      fsync: interval\n');
-  await agg.start();
-  const agent = await startAgent(`  buffer:
-    native: ${v.native}
-  inputs:
-    - type: unix
-      path: DIR/run/ingest.sock
-  plugins:
-    dirs: [DIR/plugins]
-    enabled: [filter_level, filter_keyword, log_aggregator_remote]
-    config:
-      filter_level: { min_level: INFO }
-      filter_keyword: { keyword: heartbeat, action: drop }
-      log_aggregator_remote:
-        addresses: ["127.0.0.1:${agg.port}"]
-`, dir);
+  const { agent, agg, stop } = await startRecordsPath({ native: v.native, trusted: v.trusted, aggregator: '    ndjson:\n      fsync: interval\n' });
   try {
     const r = await measureBurst(agent.proc.pid!, { path: agent.ingest }, payload, async () => {
       const t0 = Date.now();
@@ -67,8 +47,7 @@ async function once(v: Variant): Promise<{ eps: number; cpuPerM: number; rss: nu
     const status = JSON.parse((await runCli(['status', '--json', '--socket', agent.control])).stdout);
     return { eps: N / r.secs, cpuPerM: (r.cpu / N) * 1e6, rss: r.rss, recordsPath: status.buffer.records_path };
   } finally {
-    await agent.stop();
-    await agg.stop();
+    await stop();
   }
 }
 

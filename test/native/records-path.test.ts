@@ -7,13 +7,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createConnection } from 'node:net';
 import { tempDir } from '../helpers/agent.ts';
 import { agentStatus, aggregatorFixture, startAgent, waitStored } from '../forward/helpers.ts';
 import { compilePlugin } from './compile.ts';
+import { startRecordsPath } from './records-fixture.ts';
 import { waitForLines } from '../helpers/wait.ts';
 
 function send(path: string, text: string): Promise<void> {
@@ -56,29 +57,7 @@ function input(): { text: string; kept: string[] } {
 }
 
 async function run(native: 'auto' | 'on' | 'off', isolation: 'host' | 'trusted'): Promise<{ entries: Record<string, unknown>[]; status: Record<string, any> }> {
-  const dir = tempDir('logloom-records-path-');
-  mkdirSync(`${dir}/plugins`);
-  compilePlugin(`${dir}/plugins`, 'filter_keyword.so', { example: 'filter_keyword.c' });
-  if (isolation === 'trusted') {
-    writeFileSync(`${dir}/plugins/filter_keyword.yaml`, 'name: filter_keyword\nversion: 1.0.0\nauthor: Logloom Team\ntype: filter\nentry: { kind: native, path: filter_keyword.so, trusted: true }\n');
-  }
-  const agg = await aggregatorFixture();
-  await agg.start();
-  const agent = await startAgent(`  buffer:
-    native: ${native}
-  inputs:
-    - type: unix
-      path: DIR/run/ingest.sock
-  plugins:
-    dirs: [DIR/plugins]
-    enabled: [filter_level, filter_keyword, log_aggregator_remote]
-    config:
-      filter_level: { min_level: INFO }
-      filter_keyword: { keyword: heartbeat, action: drop }
-      log_aggregator_remote:
-        addresses: ["127.0.0.1:${agg.port}"]
-        batch_max_entries: 700
-`, dir);
+  const { agent, agg, stop } = await startRecordsPath({ native, trusted: isolation === 'trusted', remote: '        batch_max_entries: 700\n' });
   try {
     // auto (the default) chooses the ring here, since every stage can take entry records, and says so.
     if (native === 'auto') await agent.stderr.waitFor(/^\[INFO\] buffer: native ring; entries take the records path through filter_level, filter_keyword, log_aggregator_remote$/);
@@ -90,8 +69,7 @@ async function run(native: 'auto' | 'on' | 'off', isolation: 'host' | 'trusted')
     assert.deepEqual(entries.map((e) => e.message), kept);
     return { entries, status };
   } finally {
-    await agent.stop();
-    await agg.stop();
+    await stop();
   }
 }
 
