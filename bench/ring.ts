@@ -4,7 +4,8 @@
  *  1. ingest → filter → framed batch: 64 KiB chunks of mixed log lines (plain with levels, syslog,
  *     NDJSON, 1/4 DEBUG dropped by the level filter) split, sanitised, level-filtered, framed,
  *     pushed into the ring and drained in batches of 4096 records ready for the forwarder.
- *  2. a C filter (filter_keyword.so) in-process (trusted, through the addon) vs in the host process.
+ *  2. a C filter (filter_keyword.so) in-process (trusted, through the addon) vs in the host process,
+ *     given JS objects (encoded as a binary batch) or entry records (the records path).
  *  3. the pipeline buffer for entries that are already JS objects (inputs that emit drafts):
  *     the old object queue (EntryQueue) vs the ring-backed RingEntryQueue, native and JS.
  */
@@ -17,7 +18,8 @@ import { JsLineCodec, type CodecOptions, type LineCodec } from '../agent/buffer/
 import { NativeLineCodec } from '../agent/buffer/native-codec.ts';
 import { NativeRing } from '../agent/buffer/native-ring.ts';
 import { createRingMemory } from '../agent/buffer/ring-layout.ts';
-import { forEachFrame, type Ring } from '../agent/buffer/ring.ts';
+import { forEachFrame, frameRecords, type Ring } from '../agent/buffer/ring.ts';
+import { encodeEntry } from '../agent/entry/codec.ts';
 import { buildEntry } from '../agent/entry/build.ts';
 import { EntryQueue } from '../agent/buffer/entry-queue.ts';
 import { RingEntryQueue, type EntryBuffer } from '../agent/buffer/entry-buffer.ts';
@@ -125,13 +127,20 @@ const ctx = { config: { keyword: 'heartbeat', action: 'drop' } } as unknown as P
 const build = { maxMessageBytes: 16384, defaultLevel: 'INFO' as const, defaultModule: 'APP', node: 'gw-1', source: 'unix' };
 const entries: LogEntry[] = Array.from({ length: 1000 }, (_, i) => buildEntry({ message: LINES[i % LINES.length] }, build));
 const BATCHES = 100;
-console.log(`C filter (filter_keyword.so), ${BATCHES} batches of ${entries.length} entries:`);
-for (const [name, host] of [['in-process (trusted, addon)', new NativeInProcessHost(plugin(true))], ['host process (isolated, pipe)', new NativeProcessHost(plugin(false))]] as const) {
+// The records path's form of the same entries: what the ring holds (agent/buffer/records.ts).
+const records = { frames: frameRecords(entries.map((e) => Buffer.from(encodeEntry(e)))), count: entries.length };
+console.log(`C filter (filter_keyword.so), ${BATCHES} batches of ${entries.length} entries, as JS objects (binary batch) and as entry records:`);
+for (const [name, host, form] of [
+  ['in-process (trusted, addon), objects', new NativeInProcessHost(plugin(true)), 'objects'],
+  ['in-process (trusted, addon), records', new NativeInProcessHost(plugin(true)), 'records'],
+  ['host process (isolated, pipe), objects', new NativeProcessHost(plugin(false)), 'objects'],
+  ['host process (isolated, pipe), records', new NativeProcessHost(plugin(false)), 'records'],
+] as const) {
   await host.start(ctx);
   const times: number[] = [];
   for (let run = 0; run <= RUNS; run++) {
     const t = process.hrtime.bigint();
-    for (let b = 0; b < BATCHES; b++) await host.filter(entries, 5000);
+    for (let b = 0; b < BATCHES; b++) await (form === 'objects' ? host.filter(entries, 5000) : host.filterRecords(records, 5000));
     if (run > 0) times.push(Number(process.hrtime.bigint() - t) / 1e9); // run 0 warms up
   }
   const s = median(times);
