@@ -243,12 +243,11 @@ export class RingEntryQueue implements EntryBuffer {
 }
 
 /**
- * The pipeline buffer for `buffer.native`. Measured end to end (bench/ingest.ts, bench/ring.ts),
- * the ring costs more than it saves while filters and sinks take JS objects: every object entry
- * pays an NDJSON encode on the way in and a parse on the way out. So `off` (the default) keeps
- * entries as objects (EntryQueue); `on` uses the native ring (and the unix input's fast path),
- * a start-up error without the addon; `auto` uses it when the addon loads and otherwise the
- * object queue, saying so once.
+ * The pipeline buffer for a mode: `off` keeps entries as objects (EntryQueue); `on` uses the
+ * native ring (and the unix input's fast path), a start-up error without the addon; `auto` the
+ * ring when the addon loads, else objects. The agent passes `auto` only once it knows the records
+ * path can open (Agent.chooseBuffer): while filters and sinks take JS objects the ring costs more
+ * than it saves (bench/ingest.ts), on the records path it saves (bench/records-path.ts).
  */
 export function createEntryBuffer(maxEntries: number, maxBytes: number, mode: NativeMode, log?: (msg: string) => void, runtimeDir?: string): EntryBuffer {
   // Where a bundled addon is unpacked (agent runtime_dir; see agent/native/runtime.ts).
