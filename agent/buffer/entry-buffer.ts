@@ -245,9 +245,10 @@ export class RingEntryQueue implements EntryBuffer {
 /**
  * The pipeline buffer for a mode: `off` keeps entries as objects (EntryQueue); `on` uses the
  * native ring (and the unix input's fast path), a start-up error without the addon; `auto` the
- * ring when the addon loads, else objects. The agent passes `auto` only once it knows the records
- * path can open (Agent.chooseBuffer): while filters and sinks take JS objects the ring costs more
- * than it saves (bench/ingest.ts), on the records path it saves (bench/records-path.ts).
+ * ring when the addon loads, else objects. For the setting `auto` the agent starts with objects
+ * and asks for the ring only once it knows the records path can open (Agent.chooseBuffer): while
+ * filters and sinks take JS objects the ring costs more than it saves (bench/ingest.ts), on the
+ * records path it saves (bench/records-path.ts).
  */
 export function createEntryBuffer(maxEntries: number, maxBytes: number, mode: NativeMode, log?: (msg: string) => void, runtimeDir?: string): EntryBuffer {
   // Where a bundled addon is unpacked (agent runtime_dir; see agent/native/runtime.ts).
