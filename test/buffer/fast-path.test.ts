@@ -5,19 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { runCli, startAgent } from '../helpers/agent.ts';
 import { waitForLines } from '../helpers/wait.ts';
-
-function send(path: string, parts: Buffer[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const c = createConnection(path, async () => {
-      for (const p of parts) await new Promise<void>((r) => c.write(p, () => r()));
-      c.end(() => resolve());
-    });
-    c.on('error', reject);
-  });
-}
+import { writeToSocket } from '../helpers/socket.ts';
 
 const PARTS = [
   Buffer.from('[ERROR] [pump] pressure lost\r\n<12>sshd[99]: bad key\nWARNING: disk 91%\n{"level":"info","module":"cfg","message":"json"}\nplain with \x1b[31mescape\x1b[0m and '),
@@ -39,7 +29,7 @@ for (const mode of ['on', 'off'] as const) {
       sink_file: { path: DIR/out.log, format: json }
 `);
     try {
-      await send(agent.ingest, PARTS);
+      await writeToSocket(agent.ingest, PARTS);
       const got = (await waitForLines(`${agent.dir}/out.log`, 6)).map((l) => JSON.parse(l));
       assert.deepEqual(got.map((e) => [e.level, e.module, e.message]), [
         ['ERROR', 'PUMP', 'pressure lost'],

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createConnection } from 'node:net';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { runCli, startAgent } from '../helpers/agent.ts';
 import { waitForFile, waitForLines } from '../helpers/wait.ts';
+import { sendLines } from '../helpers/socket.ts';
 
 const BODY = `  inputs:
     - type: unix
@@ -17,19 +17,11 @@ const BODY = `  inputs:
     http: 127.0.0.1:0
 `;
 
-function send(path: string, lines: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const s = createConnection(path, () => s.end(lines.join('\n') + '\n'));
-    s.on('close', () => resolve());
-    s.on('error', reject);
-  });
-}
-
 test('status over the control socket (0600): table and --json; /metrics and /healthz over HTTP', async () => {
   const agent = await startAgent(BODY);
   try {
     assert.equal(statSync(agent.control).mode & 0o777, 0o600);
-    await send(agent.ingest, ['one', 'two', 'three']);
+    await sendLines(agent.ingest, ['one', 'two', 'three']);
     await waitForLines(`${agent.dir}/out.log`, 3);
     const json = await runCli(['status', '--json', '--socket', agent.control]);
     assert.equal(json.code, 0, json.stderr);
@@ -57,7 +49,7 @@ test('/metrics in Prometheus text format and /healthz', async () => {
   try {
     const line = await agent.stderr.waitFor(/metrics and health at http:\/\/127\.0\.0\.1:\d+/);
     const base = line.match(/http:\/\/\S+/)![0];
-    await send(agent.ingest, ['a', 'b']);
+    await sendLines(agent.ingest, ['a', 'b']);
     await waitForLines(`${agent.dir}/out.log`, 2);
     const m = await fetch(`${base}/metrics`);
     assert.equal(m.status, 200);
@@ -77,7 +69,7 @@ test('/metrics in Prometheus text format and /healthz', async () => {
 test('SIGTERM drains everything queued into the sinks and exits 0', async () => {
   const agent = await startAgent(BODY);
   const n = 20_000;
-  await send(agent.ingest, Array.from({ length: n }, (_, i) => `entry ${i}`));
+  await sendLines(agent.ingest, Array.from({ length: n }, (_, i) => `entry ${i}`));
   // Stop as soon as the agent has accepted the lines (the socket closed), while sinks are still busy.
   const { code } = await agent.stop();
   assert.equal(code, 0, agent.stderr.lines.join('\n'));
@@ -100,7 +92,7 @@ test('file sink: numbered and timestamp rotation under concurrent writers loses 
     try {
       const writers = 4;
       const per = 2500;
-      await Promise.all(Array.from({ length: writers }, (_, w) => send(agent.ingest, Array.from({ length: per }, (_, i) => JSON.stringify({ message: `w${w} ${i} ${'x'.repeat(40)}` })))));
+      await Promise.all(Array.from({ length: writers }, (_, w) => sendLines(agent.ingest, Array.from({ length: per }, (_, i) => JSON.stringify({ message: `w${w} ${i} ${'x'.repeat(40)}` })))));
       const files = () => readdirSync(`${agent.dir}/log`).map((f) => `${agent.dir}/log/${f}`);
       // A file may be renamed between listing and reading while the agent rotates: read what is there.
       const read = (f: string) => { try { return readFileSync(f, 'utf8'); } catch { return ''; } };
@@ -119,7 +111,7 @@ test('file sink: numbered and timestamp rotation under concurrent writers loses 
       renameSync(`${agent.dir}/log/out.log`, `${agent.dir}/moved.log`);
       agent.proc.kill('SIGHUP');
       await agent.stderr.waitFor(/SIGHUP: reopened output files/);
-      await send(agent.ingest, ['after hup']);
+      await sendLines(agent.ingest, ['after hup']);
       await waitForFile(`${agent.dir}/log/out.log`, (t) => (t.includes('after hup') ? true : undefined));
     } finally {
       await agent.stop();

@@ -5,17 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { startAgent, tempDir } from '../helpers/agent.ts';
 import { waitForFile } from '../helpers/wait.ts';
 import { compilePlugin } from './compile.ts';
-
-function send(path: string, text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const c = createConnection(path, () => c.end(text, () => resolve()));
-    c.on('error', reject);
-  });
-}
+import { writeToSocket } from '../helpers/socket.ts';
 
 function messages(file: string): string[] {
   try {
@@ -45,20 +38,20 @@ test('agent: a crashing and hanging C filter is isolated, reported, restarted; o
   const out = `${dir}/out.log`;
   try {
     await agent.stderr.waitFor(/^\[WARN\] Failed to load plugin 'filter_broken\.so': missing plugin_process\(\)$/);
-    await send(agent.ingest, 'before\nDROP_ME 1\n');
+    await writeToSocket(agent.ingest, 'before\nDROP_ME 1\n');
     await waitForFile(out, (t) => (t.includes('"before"') ? true : undefined));
 
-    await send(agent.ingest, 'CRASH_ME please\n');
+    await writeToSocket(agent.ingest, 'CRASH_ME please\n');
     await agent.stderr.waitFor(/^\[ERROR\] Plugin communication failed: filter_faulty: .*SIGSEGV/);
     await agent.stderr.waitFor(/Plugin filter_faulty restarted/);
-    await send(agent.ingest, 'after crash\nDROP_ME 2\n');
+    await writeToSocket(agent.ingest, 'after crash\nDROP_ME 2\n');
     await waitForFile(out, (t) => (t.includes('"after crash"') ? true : undefined));
 
-    await send(agent.ingest, 'HANG_ME forever\n');
+    await writeToSocket(agent.ingest, 'HANG_ME forever\n');
     // The stalled host is killed (repeated failure reports are rate-limited, so wait for the restart).
     await agent.stderr.waitFor(/^\[ERROR\] Plugin filter_faulty marked failed \(.*(SIGKILL|400 ms)/);
     await agent.stderr.waitFor(/Plugin filter_faulty restarted \(restart 2\)/);
-    await send(agent.ingest, 'after hang\nDROP_ME 3\n');
+    await writeToSocket(agent.ingest, 'after hang\nDROP_ME 3\n');
     await waitForFile(out, (t) => (t.includes('"after hang"') ? true : undefined));
 
     const got = messages(out);

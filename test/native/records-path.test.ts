@@ -10,19 +10,12 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createConnection } from 'node:net';
 import { tempDir } from '../helpers/agent.ts';
 import { agentStatus, aggregatorFixture, startAgent, waitStored } from '../forward/helpers.ts';
 import { compilePlugin } from './compile.ts';
 import { startRecordsPath } from './records-fixture.ts';
 import { waitForLines } from '../helpers/wait.ts';
-
-function send(path: string, text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const c = createConnection(path, () => c.end(text, () => resolve()));
-    c.on('error', reject);
-  });
-}
+import { writeToSocket } from '../helpers/socket.ts';
 
 /** What the aggregator stored for the node, in order, without the time, which differs per run. */
 async function stored(store: string): Promise<Record<string, unknown>[]> {
@@ -62,7 +55,7 @@ async function run(native: 'auto' | 'on' | 'off', isolation: 'host' | 'trusted')
     // auto (the default) chooses the ring here, since every stage can take entry records, and says so.
     if (native === 'auto') await agent.stderr.waitFor(/^\[INFO\] buffer: native ring; entries take the records path through filter_level, filter_keyword, log_aggregator_remote$/);
     const { text, kept } = input();
-    await send(agent.ingest, text);
+    await writeToSocket(agent.ingest, text);
     await waitStored(agg.store, 'test-node', kept.length, 60_000);
     const status = await agentStatus(agent.configPath);
     const entries = await stored(agg.store);
@@ -101,7 +94,7 @@ test('buffer.native auto: JS objects when a stage cannot take entry records (her
 `);
   try {
     await agent.stderr.waitFor(/^\[INFO\] buffer: JS objects \(sink_file cannot take entry records/);
-    await send(agent.ingest, 'one\ntwo\n');
+    await writeToSocket(agent.ingest, 'one\ntwo\n');
     await waitForLines(`${agent.dir}/out.log`, 2);
     const status = await agentStatus(agent.configPath);
     assert.equal(status.buffer.ring, undefined);
@@ -131,12 +124,12 @@ test('records path: a C filter that crashes is isolated, reported and restarted;
         batch_max_ms: 20
 `, dir);
   try {
-    await send(agent.ingest, 'before\nDROP_ME 1\n');
+    await writeToSocket(agent.ingest, 'before\nDROP_ME 1\n');
     await waitStored(agg.store, 'test-node', 1, 30_000);
-    await send(agent.ingest, 'CRASH_ME please\n');
+    await writeToSocket(agent.ingest, 'CRASH_ME please\n');
     await agent.stderr.waitFor(/^\[ERROR\] Plugin communication failed: filter_faulty: .*SIGSEGV/);
     await agent.stderr.waitFor(/Plugin filter_faulty restarted/);
-    await send(agent.ingest, 'after crash\nDROP_ME 2\n');
+    await writeToSocket(agent.ingest, 'after crash\nDROP_ME 2\n');
     await waitStored(agg.store, 'test-node', 3, 30_000);
     // Fail open (on_error keep): the crashing call's entry is kept; the restarted plugin drops again.
     assert.deepEqual((await stored(agg.store)).map((e) => e.message), ['before', 'CRASH_ME please', 'after crash']);

@@ -7,13 +7,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { createConnection, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, LineWatcher, tempDir } from '../helpers/agent.ts';
 import { waitForFile, waitForLines } from '../helpers/wait.ts';
 import { QEMU_USERNS, ensureRootfs, startX64Aggregator, stored, waitUntil } from './artefacts.ts';
+import { sendLines } from '../helpers/socket.ts';
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -25,11 +26,7 @@ function freePort(): Promise<number> {
 }
 
 function send(sock: string, messages: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const c = createConnection(sock, () => c.end(messages.map((m) => JSON.stringify({ module: 'dev', message: m }) + '\n').join('')));
-    c.on('error', reject);
-    c.on('close', () => resolve());
-  });
+  return sendLines(sock, messages.map((m) => JSON.stringify({ module: 'dev', message: m })));
 }
 
 test('device: rootfs-arm64 on a read-only BusyBox root, S50logloom start/reload/respawn/stop in a chroot under qemu (emulated arm64), entries reach an x64 aggregator on the host', async () => {

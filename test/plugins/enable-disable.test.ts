@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { runCli, startAgent } from '../helpers/agent.ts';
 import { controlRequest } from '../../agent/control/protocol.ts';
 import { waitForFile, waitForLines } from '../helpers/wait.ts';
+import { sendLines } from '../helpers/socket.ts';
 
 const CONFIG = `  inputs:
     - type: unix
@@ -18,14 +18,6 @@ const CONFIG = `  inputs:
       sink_file: { path: DIR/out.log, format: json }
 `;
 
-function send(socket: string, lines: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const c = createConnection(socket);
-    c.on('error', reject);
-    c.end(lines.join('\n') + '\n', () => resolve());
-  });
-}
-
 const messages = (text: string) => text.split('\n').filter(Boolean).map((l) => JSON.parse(l).message as string);
 
 test('plugins disable/enable at run time: a disabled filter is skipped, a disabled sink holds its queue; list shows the state', async () => {
@@ -33,12 +25,12 @@ test('plugins disable/enable at run time: a disabled filter is skipped, a disabl
   const out = join(agent.dir, 'out.log');
   const ctl = ['--socket', agent.control];
   try {
-    await send(agent.ingest, ['noise 1', 'mark 1']);
+    await sendLines(agent.ingest, ['noise 1', 'mark 1']);
     await waitForFile(out, (t) => (messages(t).includes('mark 1') ? true : undefined));
 
     const d = await runCli(['plugins', 'disable', 'filter_grep', ...ctl]);
     assert.equal(d.code, 0, d.stderr);
-    await send(agent.ingest, ['noise 2', 'mark 2']);
+    await sendLines(agent.ingest, ['noise 2', 'mark 2']);
     await waitForFile(out, (t) => (messages(t).includes('mark 2') ? true : undefined));
 
     const list = await runCli(['plugins', 'list', '--json', ...ctl]);
@@ -48,12 +40,12 @@ test('plugins disable/enable at run time: a disabled filter is skipped, a disabl
     assert.equal(rows.find((r) => r.name === 'sink_console')!.state, 'disabled');
 
     assert.equal((await runCli(['plugins', 'enable', 'filter_grep', ...ctl])).code, 0);
-    await send(agent.ingest, ['noise 3', 'mark 3']);
+    await sendLines(agent.ingest, ['noise 3', 'mark 3']);
     await waitForFile(out, (t) => (messages(t).includes('mark 3') ? true : undefined));
 
     // A disabled sink keeps its entries queued (disabled_sink_queue: keep) and delivers them when enabled.
     assert.equal((await runCli(['plugins', 'disable', 'sink_file', ...ctl])).code, 0);
-    await send(agent.ingest, ['held 1', 'held 2']);
+    await sendLines(agent.ingest, ['held 1', 'held 2']);
     // Status straight from the control socket (as `logloom status` asks it), until both are queued.
     const queuedNow = async () => {
       const a = await controlRequest(agent.control, { op: 'status' });

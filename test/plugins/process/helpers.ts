@@ -1,8 +1,8 @@
 import { chmodSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { controlRequest } from '../../../agent/control/protocol.ts';
 import { ROOT, runCli, startAgent, tempDir, type RunningAgent } from '../../helpers/agent.ts';
+import { sendLines } from '../../helpers/socket.ts';
 
 export const FIXTURES = join(ROOT, 'test/fixtures/plugins');
 export const PY_FIXTURES = join(FIXTURES, 'python');
@@ -24,11 +24,7 @@ ${plugins}`, dir);
 
 /** Sends NDJSON lines (or plain messages) to the agent's unix input. */
 export function send(agent: RunningAgent, ...messages: (string | Record<string, unknown>)[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const s = createConnection(agent.ingest);
-    s.on('error', reject);
-    s.end(messages.map((m) => (typeof m === 'string' ? JSON.stringify({ message: m }) : JSON.stringify(m)) + '\n').join(''), () => resolve());
-  });
+  return sendLines(agent.ingest, messages.map((m) => JSON.stringify(typeof m === 'string' ? { message: m } : m)));
 }
 
 /** Status over the control socket (what `logloom status --json` prints), without spawning a CLI. */
