@@ -81,22 +81,6 @@ function viaPushFrames(makeCodec: () => LineCodec, makeRing: () => Ring): Pipeli
     return { records, bytes };
   };
 }
-function nativeFused(): Pipeline {
-  return () => {
-    const codec = new NativeLineCodec(opts);
-    const ring = new NativeRing(createRingMemory(8 << 20));
-    let records = 0, bytes = 0;
-    const now = Date.now();
-    for (const c of chunks) {
-      if (codec.feedRing(c, now, ring, 'block')) throw new Error('ring too small for the bench');
-      const d = drainAll(ring);
-      records += d.records;
-      bytes += d.bytes;
-    }
-    return { records, bytes };
-  };
-}
-
 function measure(name: string, fn: Pipeline): number {
   const times: number[] = [];
   let out = { records: 0, bytes: 0 };
@@ -113,9 +97,8 @@ function measure(name: string, fn: Pipeline): number {
 
 console.log(`ingest → level filter → framed batch: ${TOTAL_LINES} lines, ${(inputBytes / 1048576).toFixed(1)} MiB in 64 KiB chunks`);
 const js = measure('JS codec + JS ring', viaPushFrames(() => new JsLineCodec(opts), () => new JsRing(createRingMemory(8 << 20))));
-const nat = measure('native codec + native ring (two calls)', viaPushFrames(() => new NativeLineCodec(opts), () => new NativeRing(createRingMemory(8 << 20))));
-const fused = measure('native codec → ring in one call (feedRing)', nativeFused());
-console.log(`  native gain: ${(js / nat).toFixed(1)}x (two calls), ${(js / fused).toFixed(1)}x (one call)`);
+const nat = measure('native codec + native ring', viaPushFrames(() => new NativeLineCodec(opts), () => new NativeRing(createRingMemory(8 << 20))));
+console.log(`  native gain: ${(js / nat).toFixed(1)}x`);
 
 // ---- 2. a C filter in-process vs in the host process ----
 const dir = mkdtempSync(join(tmpdir(), 'logloom-bench-'));

@@ -1,8 +1,6 @@
 import { LEVELS, levelRank } from '../entry/level.ts';
 import { loadAddon, type NativeAddon } from '../native/runtime.ts';
 import { normaliseCodecOptions, type CodecCounters, type CodecOptions, type LineCodec } from './line-codec.ts';
-import type { NativeRing } from './native-ring.ts';
-import { POLICY_CODE, type RingPolicy } from './ring.ts';
 
 /** The fast codec in C (native/addon/src/codec.c); same output as JsLineCodec. */
 export class NativeLineCodec implements LineCodec {
@@ -22,14 +20,6 @@ export class NativeLineCodec implements LineCodec {
 
   end(receivedMs: number): Buffer {
     return this.addon.codecEnd(this.handle, receivedMs);
-  }
-
-  /**
-   * The whole hot path in one call: split, sanitise, filter, frame and push into the ring, with no
-   * JS object per line. Returns null, or the frames a full ring refused under `block`.
-   */
-  feedRing(chunk: Uint8Array, receivedMs: number, ring: NativeRing, policy: RingPolicy): Buffer | null {
-    return this.addon.codecFeedRing(this.handle, chunk, receivedMs, ring.view, POLICY_CODE[policy]);
   }
 
   counters(): CodecCounters {

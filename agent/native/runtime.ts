@@ -62,7 +62,6 @@ export interface NativeAddon {
   codecNew(maxLine: number, maxMessage: number, minLevel: number, defaultLevel: number, defaultModule: string, node: string, source: string): object;
   codecFeed(codec: object, chunk: Uint8Array, receivedMs: number): Buffer;
   codecEnd(codec: object, receivedMs: number): Buffer;
-  codecFeedRing(codec: object, chunk: Uint8Array, receivedMs: number, view: Uint8Array, policy: number): Buffer | null;
   codecCounters(codec: object): [number, number, number, number];
   pluginLoad(path: string, configJson: string, isSink: boolean): { handle: object; info: NativePluginInfo | null };
   pluginProcess(handle: object, batch: Uint8Array): Int32Array;

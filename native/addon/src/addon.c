@@ -168,10 +168,13 @@ static codec_t *codec_of(napi_env env, napi_value v) {
   return p;
 }
 
-static napi_value to_buffer(napi_env env, buf_t *b) {
-  napi_value buf;
+/* A codec call's output as a Buffer (freeing the C copy), or a thrown error when the call failed (rc != 0). */
+static napi_value take_buffer(napi_env env, int rc, buf_t *b, const char *oom) {
+  napi_value buf = NULL;
   void *out;
-  CHECK(napi_create_buffer_copy(env, b->len, b->data ? (void *)b->data : (void *)"", &out, &buf));
+  if (rc) throw_type(env, oom);
+  else if (napi_create_buffer_copy(env, b->len, b->data ? (void *)b->data : (void *)"", &out, &buf) != napi_ok) buf = NULL;
+  free(b->data);
   return buf;
 }
 
@@ -186,13 +189,7 @@ static napi_value CodecFeed(napi_env env, napi_callback_info info) {
   if (!c || bytes_of(env, argv[1], &chunk, &len) || napi_get_value_double(env, argv[2], &ms) != napi_ok)
     return throw_type(env, "codecFeed(codec, chunk, receivedMs)");
   buf_t out = {0};
-  if (codec_feed(c, chunk, len, ms, &out)) {
-    free(out.data);
-    return throw_type(env, "codecFeed: out of memory");
-  }
-  napi_value r = to_buffer(env, &out);
-  free(out.data);
-  return r;
+  return take_buffer(env, codec_feed(c, chunk, len, ms, &out), &out, "codecFeed: out of memory");
 }
 
 /* codecEnd(codec, receivedMs) -> Buffer */
@@ -203,42 +200,7 @@ static napi_value CodecEnd(napi_env env, napi_callback_info info) {
   double ms;
   if (!c || napi_get_value_double(env, argv[1], &ms) != napi_ok) return throw_type(env, "codecEnd(codec, receivedMs)");
   buf_t out = {0};
-  if (codec_end(c, ms, &out)) {
-    free(out.data);
-    return throw_type(env, "codecEnd: out of memory");
-  }
-  napi_value r = to_buffer(env, &out);
-  free(out.data);
-  return r;
-}
-
-/* codecFeedRing(codec, chunk, receivedMs, view, policy) -> null, or a Buffer of the frames the ring
- * refused (block policy, ring full): the caller keeps them and pushes them again later. */
-static napi_value CodecFeedRing(napi_env env, napi_callback_info info) {
-  napi_value argv[5];
-  if (!args_n(env, info, 5, argv)) return NULL;
-  codec_t *c = codec_of(env, argv[0]);
-  uint8_t *chunk;
-  size_t len;
-  double ms;
-  int32_t policy;
-  uint8_t *ring = ring_of(env, argv[3]);
-  if (!c || !ring || bytes_of(env, argv[1], &chunk, &len) || napi_get_value_double(env, argv[2], &ms) != napi_ok ||
-      napi_get_value_int32(env, argv[4], &policy) != napi_ok)
-    return throw_type(env, "codecFeedRing(codec, chunk, receivedMs, view, policy)");
-  /* Reuse one scratch buffer per codec for the frames: nothing is allocated per call. */
-  static _Thread_local buf_t scratch;
-  scratch.len = 0;
-  if (codec_feed(c, chunk, len, ms, &scratch)) return throw_type(env, "codecFeedRing: out of memory");
-  size_t used = ring_push_frames(ring, scratch.data, scratch.len, policy);
-  napi_value r;
-  if (used == scratch.len) {
-    napi_get_null(env, &r);
-    return r;
-  }
-  void *out;
-  CHECK(napi_create_buffer_copy(env, scratch.len - used, scratch.data + used, &out, &r));
-  return r;
+  return take_buffer(env, codec_end(c, ms, &out), &out, "codecEnd: out of memory");
 }
 
 /* codecCounters(codec) -> [lines, records, filtered, cut] */
@@ -437,7 +399,6 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"codecNew", NULL, CodecNew, NULL, NULL, NULL, napi_default, NULL},
       {"codecFeed", NULL, CodecFeed, NULL, NULL, NULL, napi_default, NULL},
       {"codecEnd", NULL, CodecEnd, NULL, NULL, NULL, napi_default, NULL},
-      {"codecFeedRing", NULL, CodecFeedRing, NULL, NULL, NULL, napi_default, NULL},
       {"codecCounters", NULL, CodecCounters, NULL, NULL, NULL, napi_default, NULL},
 #if !LOGLOOM_LOCKED
       {"pluginLoad", NULL, PluginLoad, NULL, NULL, NULL, napi_default, NULL},
