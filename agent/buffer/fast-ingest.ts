@@ -11,6 +11,7 @@ import type { LogEntry } from '../entry/entry.ts';
 import type { WhenFull } from './entry-queue.ts';
 import type { RingEntryQueue } from './entry-buffer.ts';
 import { recordToEntry, type LineCodec } from './line-codec.ts';
+import { forEachFrame } from './ring.ts';
 
 export interface StreamCounters {
   received: number;
@@ -119,7 +120,7 @@ export class FastIngest implements RawStream {
     // (in order, as bytes) and the input pauses.
     this.counters.paused++;
     const rest = run.subarray(used);
-    q.forceFrames(rest, countFrames(rest));
+    q.forceFrames(rest, forEachFrame(rest, () => {}));
     return false;
   }
 
@@ -157,10 +158,4 @@ function frameOffset(frames: Buffer, n: number): number {
   let off = 0;
   for (let i = 0; i < n && off + 4 <= frames.length; i++) off += 4 + frames.readUInt32LE(off);
   return off;
-}
-
-function countFrames(frames: Buffer): number {
-  let n = 0;
-  for (let off = 0; off + 4 <= frames.length; n++) off += 4 + frames.readUInt32LE(off);
-  return n;
 }
