@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import {
   decodeMessage, encodeBatch, encodeBodySync, encodeHello, FrameDecoder, joinLines, type Message,
 } from '../../agent/forward/protocol/index.ts';
-import { startCli, tempDir, type CliProcess } from '../helpers/agent.ts';
+import { startCli, tempDir, waitStarted, type CliProcess } from '../helpers/agent.ts';
 
 export interface RunningAggregator extends CliProcess {
   dir: string;
@@ -35,14 +35,9 @@ export function pinPort(agg: RunningAggregator): void {
 }
 
 /** Starts (or restarts) an aggregator on an existing configuration file. */
-export async function launch(dir: string, configPath: string): Promise<RunningAggregator> {
+export async function launch(dir: string, configPath: string, startTimeoutMs?: number): Promise<RunningAggregator> {
   const p = startCli(['aggregator', '-c', configPath]);
-  const line = await Promise.race([
-    p.stderr.waitFor(/aggregator listening on /),
-    p.exited.then(({ code }) => {
-      throw new Error(`aggregator exited with ${code} before listening:\n${p.stderr.lines.join('\n')}`);
-    }),
-  ]);
+  const line = await waitStarted(p, /aggregator listening on /, 'aggregator', startTimeoutMs);
   const port = Number(/listening on [^ ]*:(\d+)/.exec(line)![1]);
   return {
     ...p, dir, configPath, port, control: `${dir}/run/control.sock`, store: `${dir}/data/store`,

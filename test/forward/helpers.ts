@@ -9,54 +9,17 @@ import { once } from 'node:events';
 import { appendFile, readdir, readFile } from 'node:fs/promises';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunningAggregator } from '../aggregator/helpers.ts';
-import { runCli, startCli, tempDir, type CliProcess, type RunningAgent } from '../helpers/agent.ts';
+import { launch as launchAggregator, type RunningAggregator } from '../aggregator/helpers.ts';
+import { runCli, startAgent as startAgentWithin, tempDir, type RunningAgent } from '../helpers/agent.ts';
 
 /** Start-up can take long on a shared, loaded machine; a process that fails to start is killed, never left behind. */
 const START_TIMEOUT_MS = 90_000;
 
-async function started(p: CliProcess, ready: RegExp, what: string): Promise<string> {
-  try {
-    return await Promise.race([
-      p.stderr.waitFor(ready, START_TIMEOUT_MS),
-      p.exited.then(({ code }) => {
-        throw new Error(`${what} exited with ${code} before starting:\n${p.stderr.lines.join('\n')}`);
-      }),
-    ]);
-  } catch (e) {
-    p.proc.kill('SIGKILL');
-    throw e;
-  }
-}
-
-async function launch(dir: string, configPath: string): Promise<RunningAggregator> {
-  const p = startCli(['aggregator', '-c', configPath]);
-  const line = await started(p, /aggregator listening on /, 'aggregator');
-  const port = Number(/listening on [^ ]*:(\d+)/.exec(line)![1]);
-  return {
-    ...p, dir, configPath, port, control: `${dir}/run/control.sock`, store: `${dir}/data/store`,
-    stop: () => {
-      p.proc.kill('SIGTERM');
-      return p.exited;
-    },
-  };
-}
+const launch = (dir: string, configPath: string) => launchAggregator(dir, configPath, START_TIMEOUT_MS);
 
 /** Like test/helpers' startAgent, with a start-up bound fit for fault tests on a busy machine. */
-export async function startAgent(body: string, dir = tempDir()): Promise<RunningAgent> {
-  const yaml = `logloom:\n  node_id: test-node\n  data_dir: ${dir}/data\n  runtime_dir: ${dir}/run\n  control:\n    socket: ${dir}/run/control.sock\n` +
-    body.replaceAll('DIR', dir);
-  const configPath = join(dir, 'logloom.yaml');
-  writeFileSync(configPath, yaml);
-  const p = startCli(['run', '-c', configPath]);
-  await started(p, /started on node/, 'agent');
-  return {
-    ...p, dir, configPath, ingest: `${dir}/run/ingest.sock`, control: `${dir}/run/control.sock`,
-    stop: () => {
-      p.proc.kill('SIGTERM');
-      return p.exited;
-    },
-  };
+export function startAgent(body: string, dir = tempDir()): Promise<RunningAgent> {
+  return startAgentWithin(body, dir, START_TIMEOUT_MS);
 }
 
 export async function freePort(): Promise<number> {

@@ -77,6 +77,25 @@ export async function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; in
   return { code, stdout: p.stdout.lines.join('\n'), stderr: p.stderr.lines.join('\n') };
 }
 
+/**
+ * Waits for a process's ready line on stderr; rejects if it exits first or the time runs out, and
+ * then kills it, so that no process is left behind keeping the test process (and its ports) alive.
+ * Generous by default: on a loaded 2-core machine a cold start can take well over 15 s.
+ */
+export async function waitStarted(p: CliProcess, ready: RegExp, what: string, timeoutMs = 60_000): Promise<string> {
+  try {
+    return await Promise.race([
+      p.stderr.waitFor(ready, timeoutMs),
+      p.exited.then(({ code }) => {
+        throw new Error(`${what} exited with ${code} before starting:\n${p.stderr.lines.join('\n')}`);
+      }),
+    ]);
+  } catch (e) {
+    p.proc.kill('SIGKILL');
+    throw e;
+  }
+}
+
 export interface RunningAgent extends CliProcess {
   dir: string;
   configPath: string;
@@ -91,24 +110,14 @@ export interface RunningAgent extends CliProcess {
  * DIR in it is replaced by the test's temp dir. Resolves once the agent says it started.
  * The control socket is DIR/run/control.sock (a body with its own `control:` must keep that).
  */
-export async function startAgent(body: string, dir = tempDir()): Promise<RunningAgent> {
+export async function startAgent(body: string, dir = tempDir(), startTimeoutMs = 60_000): Promise<RunningAgent> {
   // The control socket goes in the test dir; a body with its own `control:` section must set it.
   const control = /^  control:/m.test(body) ? '' : `  control:\n    socket: ${dir}/run/control.sock\n`;
   const yaml = `logloom:\n  node_id: test-node\n  data_dir: ${dir}/data\n  runtime_dir: ${dir}/run\n${control}` + body.replaceAll('DIR', dir);
   const configPath = join(dir, 'logloom.yaml');
   writeFileSync(configPath, yaml);
   const p = startCli(['run', '-c', configPath]);
-  await Promise.race([
-    // Generous: on a loaded 2-core machine a cold start can take well over 15 s.
-    p.stderr.waitFor(/started on node/, 60_000),
-    p.exited.then(({ code }) => {
-      throw new Error(`agent exited with ${code} before starting:\n${p.stderr.lines.join('\n')}`);
-    }),
-  ]).catch((e: unknown) => {
-    // Do not leave an agent behind that keeps the test process (and its ports) alive.
-    p.proc.kill('SIGKILL');
-    throw e;
-  });
+  await waitStarted(p, /started on node/, 'agent', startTimeoutMs);
   return {
     ...p,
     dir,
