@@ -54,10 +54,22 @@ function toIso(ts: EntryDraft['timestamp'], fallback: number): string {
   return Number.isNaN(d.getTime()) ? isoOfMs(fallback) : d.toISOString();
 }
 
+/**
+ * A value as text, never throwing: values from plugins or peers may be too deep to serialise (a
+ * RangeError from the stack) or have a throwing toJSON; such a value must not take the agent down.
+ */
+function textOf(value: unknown, json: boolean): string {
+  try {
+    return json ? JSON.stringify(value) ?? String(value) : String(value);
+  } catch (e) {
+    return `[unserialisable value: ${(e as Error).message}]`;
+  }
+}
+
 function cleanArgs(args: unknown): (string | number)[] | undefined {
   if (!Array.isArray(args)) return undefined;
   return args.slice(0, MAX_ARGS).map((a) =>
-    typeof a === 'number' && Number.isFinite(a) ? a : escapeControls(String(a)).slice(0, MAX_ARG_CHARS),
+    typeof a === 'number' && Number.isFinite(a) ? a : escapeControls(typeof a === 'string' ? a : textOf(a, false)).slice(0, MAX_ARG_CHARS),
   );
 }
 
@@ -69,7 +81,7 @@ function cleanFields(fields: unknown): Record<string, string | number | boolean>
     if (n++ >= MAX_FIELDS) break;
     const key = escapeControls(k).slice(0, 64);
     if (typeof v === 'number' || typeof v === 'boolean') out[key] = v;
-    else if (v !== null && v !== undefined) out[key] = escapeControls(typeof v === 'string' ? v : JSON.stringify(v)).slice(0, MAX_ARG_CHARS);
+    else if (v !== null && v !== undefined) out[key] = escapeControls(typeof v === 'string' ? v : textOf(v, true)).slice(0, MAX_ARG_CHARS);
   }
   return n > 0 ? out : undefined;
 }
@@ -80,7 +92,7 @@ function cleanFields(fields: unknown): Record<string, string | number | boolean>
  */
 export function buildEntry(draft: EntryDraft, opts: BuildOptions): LogEntry {
   const level = (draft.level !== undefined && (isLevel(draft.level) ? draft.level : parseLevel(draft.level))) || opts.defaultLevel;
-  const raw = typeof draft.message === 'string' ? draft.message : draft.message === undefined ? '' : JSON.stringify(draft.message);
+  const raw = typeof draft.message === 'string' ? draft.message : draft.message === undefined ? '' : textOf(draft.message, true);
   const msg = sanitiseMessage(raw, opts.maxMessageBytes);
   const entry: MutableEntry = {
     timestamp: toIso(draft.timestamp, draft.receivedAt ?? opts.now ?? Date.now()),

@@ -2,7 +2,7 @@ import { s, type Infer } from '../config/schema.ts';
 import type { EntryDraft } from '../entry/build.ts';
 import { decodeUtf8 } from '../entry/sanitise.ts';
 import type { Input, InputContext } from './input.ts';
-import { draftFromLine, inputSchema, LineSplitter } from './common.ts';
+import { draftFromLine, guardData, inputSchema, LineSplitter } from './common.ts';
 import { HOST_PORT, HOST_PORT_DOC, parseHostPort } from './listen-address.ts';
 import { InputStartError } from './errors.ts';
 import { emitOrPause, StreamServer, tlsSchema } from './stream-server.ts';
@@ -56,11 +56,11 @@ export function create(config: TcpInputConfig, ctx: InputContext): Input {
         draft.receivedAt = firstByteAt;
         emitOrPause(ctx, sock, draft);
       });
-      sock.on('data', (chunk: Buffer) => {
+      sock.on('data', guardData(ctx, (chunk: Buffer) => {
         firstByteAt = Date.now();
         splitter.push(chunk);
-      });
-      sock.on('end', () => splitter.end());
+      }));
+      sock.on('end', guardData(ctx, () => splitter.end()));
     },
   });
 
