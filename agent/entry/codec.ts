@@ -1,5 +1,6 @@
 import type { LogEntry } from './entry.ts';
 import type { EntryDraft } from './build.ts';
+import { draftFromJsonLine } from './ndjson.ts';
 
 /** Entries travel as one JSON object per line (NDJSON) on sockets, in files and to plugins. */
 export function encodeEntry(entry: LogEntry): string {
@@ -9,43 +10,14 @@ export function encodeEntry(entry: LogEntry): string {
 export type DraftResult = { ok: true; draft: EntryDraft } | { ok: false; error: string };
 
 /**
- * How deep objects and arrays may nest in one received line. An entry never needs more than a
- * few levels (fields are flat, args a list); the bound is what keeps a hostile line (thousands
- * of nested brackets) from exhausting the stack of whatever walks the value afterwards.
- * The C codec applies the same bound (native/addon/src/codec.c).
+ * Parses one NDJSON line into a draft; plain text (not starting with `{` after spaces and tabs)
+ * is a message. The rules are ndjson.ts's, the same as the C codec's.
  */
-export const MAX_JSON_DEPTH = 64;
-
-/** True when brackets outside strings nest deeper than max (a linear scan; JSON validity is not checked here). */
-export function jsonNestsDeeper(text: string, max = MAX_JSON_DEPTH): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92 /* \\ */) i++;
-      else if (c === 34 /* " */) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 123 /* { */ || c === 91 /* [ */) {
-      if (++depth > max) return true;
-    } else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
-  }
-  return false;
-}
-
-/** Parses one NDJSON line into a draft; plain text (not starting with `{`) is a message. */
 export function parseLine(line: string): DraftResult {
-  const t = line.trimStart();
-  if (!t.startsWith('{')) return { ok: true, draft: { message: line } };
-  if (jsonNestsDeeper(t)) return { ok: false, error: `JSON nested deeper than ${MAX_JSON_DEPTH} levels` };
-  let obj: unknown;
-  try {
-    obj = JSON.parse(t);
-  } catch (e) {
-    return { ok: false, error: `invalid JSON: ${(e as Error).message}` };
-  }
-  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return { ok: false, error: 'expected a JSON object' };
-  return { ok: true, draft: draftFromObject(obj as Record<string, unknown>) };
+  let k = 0;
+  while (k < line.length && (line.charCodeAt(k) === 32 || line.charCodeAt(k) === 9)) k++;
+  if (line.charCodeAt(k) !== 123 /* { */) return { ok: true, draft: { message: line } };
+  return draftFromJsonLine(Buffer.from(line, 'utf8'));
 }
 
 /**

@@ -101,11 +101,7 @@ export class Pipeline extends EventEmitter {
       openStream: this.buffer instanceof RingEntryQueue ? (source: string, maxLineBytes: number): RawStream => {
         const queue = this.buffer as RingEntryQueue;
         const codec = createCodec({ maxLineBytes, maxMessageBytes: this.opts.maxMessageBytes, minLevel: 'DEBUG', defaultLevel: defaults.level, defaultModule: defaults.module, node: this.opts.node, source }, queue.ring.impl === 'native' ? 'on' : 'off');
-        return new FastIngest({
-          codec, queue, policy, counters, build: { ...build, source },
-          offer: (entry) => (counters.received++, this.offer(entry, policy, counters)),
-          schedule: () => this.schedule(),
-        });
+        return new FastIngest({ codec, queue, policy, counters, schedule: () => this.schedule() });
       } : undefined,
     };
   }

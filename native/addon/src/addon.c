@@ -144,17 +144,19 @@ static char *string_arg(napi_env env, napi_value v) {
   return s;
 }
 
-/* codecNew(maxLineBytes, maxMessageBytes, minLevel, defaultLevel, defaultModule, node, source) */
+/* codecNew(maxLineBytes, maxMessageBytes, minLevel, defaultLevel, defaultModule, node, source, format 0 auto | 1 json | 2 text) */
 static napi_value CodecNew(napi_env env, napi_callback_info info) {
-  napi_value argv[7];
-  if (!args_n(env, info, 7, argv)) return NULL;
+  napi_value argv[8];
+  if (!args_n(env, info, 8, argv)) return NULL;
   uint32_t max_line, max_msg;
-  int32_t min_level, default_level;
+  int32_t min_level, default_level, format;
   if (napi_get_value_uint32(env, argv[0], &max_line) != napi_ok || napi_get_value_uint32(env, argv[1], &max_msg) != napi_ok ||
-      napi_get_value_int32(env, argv[2], &min_level) != napi_ok || napi_get_value_int32(env, argv[3], &default_level) != napi_ok)
+      napi_get_value_int32(env, argv[2], &min_level) != napi_ok || napi_get_value_int32(env, argv[3], &default_level) != napi_ok ||
+      napi_get_value_int32(env, argv[7], &format) != napi_ok || min_level < 0 || min_level > 4 || default_level < 0 || default_level > 4 ||
+      format < 0 || format > 2)
     return throw_type(env, "codecNew: bad numbers");
   char *mod = string_arg(env, argv[4]), *node = string_arg(env, argv[5]), *source = string_arg(env, argv[6]);
-  codec_t *c = mod && node && source ? codec_new(max_line, max_msg, min_level, default_level, mod, node, source) : NULL;
+  codec_t *c = mod && node && source ? codec_new(max_line, max_msg, min_level, default_level, mod, node, source, format) : NULL;
   free(mod), free(node), free(source);
   if (!c) return throw_type(env, "codecNew: out of memory or bad strings");
   napi_value ext;
@@ -203,16 +205,16 @@ static napi_value CodecEnd(napi_env env, napi_callback_info info) {
   return take_buffer(env, codec_end(c, ms, &out), &out, "codecEnd: out of memory");
 }
 
-/* codecCounters(codec) -> [lines, records, filtered, cut] */
+/* codecCounters(codec) -> [lines, records, filtered, cut, rejected] */
 static napi_value CodecCounters(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (!args_n(env, info, 1, argv)) return NULL;
   codec_t *c = codec_of(env, argv[0]);
   if (!c) return throw_type(env, "codecCounters(codec)");
   napi_value arr;
-  CHECK(napi_create_array_with_length(env, 4, &arr));
-  double v[4] = {c->lines, c->records, c->filtered, c->cut};
-  for (uint32_t i = 0; i < 4; i++) {
+  CHECK(napi_create_array_with_length(env, 5, &arr));
+  double v[5] = {c->lines, c->records, c->filtered, c->cut, c->rejected};
+  for (uint32_t i = 0; i < 5; i++) {
     napi_value d;
     napi_create_double(env, v[i], &d);
     napi_set_element(env, arr, i, d);
