@@ -6,7 +6,7 @@
  */
 import type { WhenFull } from './entry-queue.ts';
 import type { RingEntryQueue } from './entry-buffer.ts';
-import type { LineCodec } from './line-codec.ts';
+import type { CodecCounters, LineCodec } from './line-codec.ts';
 import { forEachFrame } from './ring.ts';
 
 export interface StreamCounters {
@@ -21,6 +21,8 @@ export interface StreamCounters {
 export interface RawStream {
   feed(chunk: Buffer): boolean;
   end(): boolean;
+  /** The codec's figures for this stream (lines, cut lines, rejects…). */
+  stats(): CodecCounters;
 }
 
 export class FastIngest implements RawStream {
@@ -48,6 +50,10 @@ export class FastIngest implements RawStream {
 
   end(): boolean {
     return this.take(this.codec.end(Date.now()));
+  }
+
+  stats(): CodecCounters {
+    return this.codec.counters();
   }
 
   private take(frames: Buffer): boolean {

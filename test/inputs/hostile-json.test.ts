@@ -5,11 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createConnection } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { once } from 'node:events';
 import { runCli, startAgent, type RunningAgent } from '../helpers/agent.ts';
 import { sendLines } from '../helpers/socket.ts';
 import { waitForLines } from '../helpers/wait.ts';
+import { until } from '../forward/helpers.ts';
 
 const nested = (n: number, open = '[', close = ']') => open.repeat(n) + close.repeat(n);
 const objects = (n: number) => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
@@ -68,5 +69,44 @@ test('tcp input (format json): 5,000 nested arrays or objects are rejected and c
     await expectSurvived(agent);
   } finally {
     await agent.stop();
+  }
+});
+
+test('tcp input on the records path (ring buffer, sink_tcp): nested lines are rejected in the codec, counted, kept as text; the agent keeps serving', async () => {
+  // A real receiver for sink_tcp: collects NDJSON lines.
+  const got: string[] = [];
+  let buf = '';
+  const receiver = createServer((s) => s.on('data', (d) => {
+    buf += d.toString();
+    const parts = buf.split('\n');
+    buf = parts.pop()!;
+    got.push(...parts);
+  }));
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+  const rport = (receiver.address() as { port: number }).port;
+  const agent = await startAgent(`  buffer:\n    native: on\n  inputs:\n    - type: tcp\n      listen: 127.0.0.1:0\n      format: json\n  plugins:\n    enabled: [sink_tcp]\n    config:\n      sink_tcp: { host: 127.0.0.1, port: ${rport} }\n`);
+  try {
+    const st0 = await inputStatus(agent);
+    const port = Number(/:(\d+)$/.exec(st0.listening)![1]);
+    const c = createConnection(port, '127.0.0.1');
+    await once(c, 'connect');
+    c.end(HOSTILE.map((l) => `${l}\n`).join('') + 'not json at all\n{"message":"still serving","level":"warn"}\n');
+    await once(c, 'close');
+    await until(async () => got.length >= HOSTILE.length + 2, 20_000, () => `received ${got.length}: ${got.join('\n').slice(0, 500)}`);
+    const entries = got.map((l) => JSON.parse(l));
+    assert.equal(entries.at(-1).message, 'still serving');
+    assert.equal(entries.at(-1).level, 'WARN');
+    assert.equal(entries.at(-2).message, 'not json at all');
+    assert.equal(agent.proc.exitCode, null);
+    const st = await inputStatus(agent);
+    assert.equal(st.rejected, HOSTILE.length + 1, 'each nested line and the non-JSON line are counted');
+    assert.equal(st.parse_errors, HOSTILE.length + 1);
+    assert.equal(st.lines, HOSTILE.length + 2);
+    const full = JSON.parse((await runCli(['status', '--json', '--socket', agent.control])).stdout);
+    assert.ok(full.buffer.ring, 'the ring buffer (the addon is built by make unit)');
+    assert.ok(full.buffer.records_path >= HOSTILE.length + 2, 'the entries took the records path');
+  } finally {
+    await agent.stop();
+    receiver.close();
   }
 });
