@@ -30,6 +30,15 @@ int buf_put(buf_t *b, const void *s, size_t n) {
 size_t utf8_repair(const uint8_t *s, size_t n, uint8_t *d) {
   size_t i = 0, o = 0;
   while (i < n) {
+    /* ASCII runs, eight bytes at a time */
+    while (i + 8 <= n) {
+      uint64_t w;
+      memcpy(&w, s + i, 8);
+      if (w & 0x8080808080808080ULL) break;
+      memcpy(d + o, &w, 8);
+      i += 8, o += 8;
+    }
+    if (i >= n) break;
     uint8_t b = s[i];
     if (b < 0x80) {
       d[o++] = b;
@@ -72,9 +81,24 @@ size_t utf8_repair(const uint8_t *s, size_t n, uint8_t *d) {
   return o;
 }
 
+/* Bytes escape_controls looks at: C0 controls, DEL, and 0xC2 (the lead byte of U+0080..U+00BF). */
+static const uint8_t CTL[256] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+                                 [0x7f] = 1, [0xC2] = 1};
+/* Bytes json_str escapes: '"', '\\' and C0 controls. */
+static const uint8_t JESC[256] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+                                  ['"'] = 1, ['\\'] = 1};
+
 size_t escape_controls(const uint8_t *s, size_t n, uint8_t *d) {
   size_t o = 0;
   for (size_t i = 0; i < n; i++) {
+    size_t r = i;
+    while (r < n && !CTL[s[r]]) r++;
+    if (r > i) {
+      memcpy(d + o, s + i, r - i);
+      o += r - i;
+      i = r;
+      if (i >= n) break;
+    }
     uint8_t b = s[i];
     if (b < 0x20 || b == 0x7f) {
       if (b == 0x09) d[o++] = b;
@@ -125,6 +149,14 @@ int json_str(buf_t *out, const uint8_t *s, size_t n) {
   size_t o = 0;
   d[o++] = '"';
   for (size_t i = 0; i < n; i++) {
+    size_t r = i;
+    while (r < n && !JESC[s[r]]) r++;
+    if (r > i) {
+      memcpy(d + o, s + i, r - i);
+      o += r - i;
+      i = r;
+      if (i >= n) break;
+    }
     uint8_t b = s[i];
     if (b == '"' || b == '\\') d[o++] = '\\', d[o++] = b;
     else if (b < 0x20) {
@@ -185,7 +217,14 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
   return era * 146097 + (int64_t)doe - 719468;
 }
 
+static void two(char *o, unsigned v) { o[0] = (char)('0' + v / 10), o[1] = (char)('0' + v % 10); }
+
 size_t iso_time(double ms, char out[32]) {
+  /* Records arrive in bursts within one millisecond: the last text is reused (isoOfMs in JS does the same). */
+  static __thread double last_ms = -1e300;
+  static __thread char last[32];
+  static __thread size_t last_n;
+  if (ms == last_ms) return memcpy(out, last, last_n + 1), last_n;
   int64_t t = (int64_t)ms;
   int64_t days = t / 86400000, rem = t % 86400000;
   if (rem < 0) rem += 86400000, days--;
@@ -199,11 +238,22 @@ size_t iso_time(double ms, char out[32]) {
   unsigned d = doy - (153 * mp + 2) / 5 + 1;
   unsigned m = mp < 10 ? mp + 3 : mp - 9;
   if (m <= 2) y++;
-  int hh = (int)(rem / 3600000), mi = (int)(rem / 60000 % 60), ss = (int)(rem / 1000 % 60), mss = (int)(rem % 1000);
-  if (y >= 0 && y <= 9999)
-    return (size_t)snprintf(out, 32, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", (int)y, m, d, hh, mi, ss, mss);
-  return (size_t)snprintf(out, 32, "%c%06lld-%02u-%02uT%02d:%02d:%02d.%03dZ", y < 0 ? '-' : '+', (long long)(y < 0 ? -y : y), m, d, hh, mi,
-                          ss, mss);
+  unsigned hh = (unsigned)(rem / 3600000), mi = (unsigned)(rem / 60000 % 60), ss = (unsigned)(rem / 1000 % 60), mss = (unsigned)(rem % 1000);
+  size_t n;
+  if (y >= 0 && y <= 9999) {
+    /* YYYY-MM-DDTHH:MM:SS.mmmZ without printf: this runs for every plain-text record */
+    memcpy(out, "0000-00-00T00:00:00.000Z", 25);
+    two(out, (unsigned)(y / 100)), two(out + 2, (unsigned)(y % 100));
+    two(out + 5, m), two(out + 8, d), two(out + 11, hh), two(out + 14, mi), two(out + 17, ss);
+    out[20] = (char)('0' + mss / 100), two(out + 21, mss % 100);
+    n = 24;
+  } else
+    n = (size_t)snprintf(out, 32, "%c%06lld-%02u-%02uT%02u:%02u:%02u.%03uZ", y < 0 ? '-' : '+', (long long)(y < 0 ? -y : y), m, d, hh, mi, ss,
+                         mss);
+  last_ms = ms;
+  memcpy(last, out, n + 1);
+  last_n = n;
+  return n;
 }
 
 static int digits(const uint8_t *s, size_t n, size_t at, size_t count, int *v) {
@@ -276,6 +326,20 @@ int timestamp_of_number(double v, double *ms) {
 
 size_t js_number(double v, char out[32]) {
   if (v == 0) return (size_t)snprintf(out, 32, "0");
+  /* Integers below 2^53 (counters, ids, sequence numbers) are written as they are. */
+  if (v == trunc(v) && fabs(v) < 9007199254740992.0) {
+    char d[20];
+    int k = 0;
+    uint64_t u = (uint64_t)fabs(v);
+    while (u) d[k++] = (char)('0' + u % 10), u /= 10;
+    if (k <= 21) {
+      size_t o = 0;
+      if (v < 0) out[o++] = '-';
+      while (k) out[o++] = d[--k];
+      out[o] = 0;
+      return o;
+    }
+  }
   char e[40];
   for (int p = 1; p <= 17; p++) {
     snprintf(e, sizeof e, "%.*e", p - 1, v);

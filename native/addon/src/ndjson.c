@@ -53,9 +53,16 @@ static int hex4(const uint8_t *p, uint32_t *v) {
   return 0;
 }
 
+/* Bytes a string scan must stop at: '"', '\\' and controls. */
+static const uint8_t STOP[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, ['\\'] = 1};
+
 static int scan_string(scan_t *sc, const uint8_t **pp) {
   const uint8_t *p = *pp + 1, *e = sc->end;
   while (p < e) {
+    while (p + 4 <= e && !STOP[p[0]] && !STOP[p[1]] && !STOP[p[2]] && !STOP[p[3]]) p += 4;
+    while (p < e && !STOP[*p]) p++;
+    if (p >= e) break;
     uint8_t c = *p;
     if (c == '"') {
       *pp = p + 1;
