@@ -1,12 +1,10 @@
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import {
-  decodeBodyLines, decodeMessage, encodeAck, encodeError, encodePong, encodeWelcome, ErrorCode, FrameDecoder,
-  FrameTooLargeError, parseBodyLines, PROTOCOL_VERSION, ProtocolError, type Batch, type Message,
+  decodeBodyBytes, decodeMessage, encodeAck, encodeError, encodePong, encodeWelcome, ErrorCode, FrameDecoder,
+  FrameTooLargeError, PROTOCOL_VERSION, ProtocolError, type Batch, type Message,
 } from '../forward/protocol/index.ts';
-import { buildEntry } from '../entry/build.ts';
-import { draftFromObject } from '../entry/codec.ts';
-import type { LogEntry } from '../entry/entry.ts';
+import { storedBatch } from './ingest/stored-batch.ts';
 import type { AgentLog } from '../log.ts';
 import { certificateNames, type Authenticator } from './auth.ts';
 import type { NodeRegistry } from './nodes.ts';
@@ -173,14 +171,10 @@ export class Session {
       return this.fail(ErrorCode.BAD_BATCH, `BATCH seq ${b.seq} does not increase (last was ${this.lastReceived})`, 'bad_batch');
     }
     if (b.count > this.o.maxBatchEntries) return this.fail(ErrorCode.BAD_BATCH, `BATCH ${b.seq} holds ${b.count} entries; the limit is ${this.o.maxBatchEntries}`, 'bad_batch');
-    const lines = await decodeBodyLines(b, this.o.maxFrameBytes * 8);
-    const objects = parseBodyLines(b.seq, lines);
-    const entries: LogEntry[] = objects.map((o) => {
-      const e = buildEntry(draftFromObject(o), { maxMessageBytes: this.o.maxMessageBytes, defaultLevel: 'INFO', defaultModule: 'APP', node });
-      return typeof o.seq === 'number' && Number.isSafeInteger(o.seq) ? Object.freeze({ ...e, seq: o.seq }) : e;
-    });
+    const raw = await decodeBodyBytes(b, this.o.maxFrameBytes * 8);
+    const stored = storedBatch(b.seq, b.count, raw, { node, maxMessageBytes: this.o.maxMessageBytes });
     this.lastReceived = b.seq;
-    this.pending.push({ seq: b.seq, entries });
+    this.pending.push(stored);
     if (this.pending.length >= MAX_PENDING_BATCHES) this.socket.pause();
     this.storeLoop();
   }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { connect, credsAuthenticator, nanos, StorageType, type JetStreamClient, type KV, type NatsConnection } from 'nats';
 import type { AgentLog } from '../../log.ts';
 import type { NatsStoreConfig } from '../config.ts';
-import { StorageError, type NodeState, type Store, type StoredBatch } from './store.ts';
+import { StorageError, storedLevel, type NodeState, type Store, type StoredBatch } from './store.ts';
 
 /**
  * Scale-out store: entries go to the stream LOGLOOM on `<prefix>.<node>.<level>`. A message holds
@@ -68,25 +68,25 @@ export class NatsStore implements Store {
     this.kv = await this.js.views.kv(c.state_bucket, { history: 1, replicas: c.replicas, bindOnly: !c.create_stream, timeout: c.timeout });
   }
 
-  /** Subjects split on dots, so a node id's dots become underscores there (the entry keeps the real id). */
+  /** The subject of a node's entries of one level: `<prefix>.<node token>.<level>` (see natsToken). */
   subject(node: string, level: string): string {
-    return `${this.cfg.subject_prefix}.${node.replaceAll('.', '_')}.${level}`;
+    return `${this.cfg.subject_prefix}.${natsToken(node)}.${level}`;
   }
-
-  /** Bucket keys may not start or end with a dot or hold empty tokens; such ids are hex-encoded. */
-  private key(node: string): string {
-    return /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(node) ? node : `hex_${Buffer.from(node).toString('hex')}`;
-  }
-
   async knownNodes(): Promise<string[]> {
-    const out: string[] = [];
-    for await (const k of await this.kv!.keys()) out.push(k.startsWith('hex_') ? Buffer.from(k.slice(4), 'hex').toString() : k);
-    return out;
+    const out = new Set<string>();
+    for await (const k of await this.kv!.keys()) {
+      const node = nodeOfToken(k) ?? legacyNodeOfKey(k);
+      if (node !== undefined) out.add(node);
+    }
+    return [...out];
   }
 
   async state(node: string): Promise<NodeState> {
     try {
-      const e = await this.kv!.get(this.key(node));
+      let e = await this.kv!.get(natsToken(node));
+      // Aggregators before the injective encoding keyed some ids differently: read their state once.
+      const legacy = legacyKey(node);
+      if ((!e || !e.length) && legacy !== undefined) e = await this.kv!.get(legacy);
       const s: NodeState = e && e.length ? (e.json() as NodeState) : { seq: 0, entries: 0, bytes: 0 };
       this.cache.set(node, s);
       return { ...s };
@@ -97,32 +97,25 @@ export class NatsStore implements Store {
 
   /**
    * Cuts a batch into messages: each a run of consecutive entries of one level (so the node's
-   * order survives, across subjects too), as NDJSON, below the server's max_payload.
+   * order survives, across subjects too), as NDJSON, below the server's max_payload. The
+   * messages are views into the batch's stored bytes: nothing is copied or re-encoded.
    */
   private messages(node: string, b: StoredBatch): { subject: string; data: Buffer; msgID: string; count: number }[] {
     const limit = Math.max(1024, Math.min(this.nc!.info?.max_payload ?? 1024 * 1024, 1024 * 1024) - 4096);
     const out: { subject: string; data: Buffer; msgID: string; count: number }[] = [];
-    let lines: string[] = [];
-    let size = 0;
-    let level = '';
-    let start = 0;
-    const cut = (next: number) => {
-      if (lines.length === 0) return;
-      // The id names the batch and the run's first entry: a resent batch maps onto the same ids.
-      out.push({ subject: this.subject(node, level), data: Buffer.from(lines.join('')), msgID: `${node}:${b.seq}:${start}`, count: lines.length });
-      lines = [];
-      size = 0;
-      start = next;
-    };
-    b.entries.forEach((entry, i) => {
-      const line = JSON.stringify(entry) + '\n';
-      const len = Buffer.byteLength(line);
-      if (entry.level !== level || size + len > limit) cut(i);
-      level = entry.level;
-      lines.push(line);
-      size += len;
-    });
-    cut(b.entries.length);
+    let from = 0; // byte offset of the run's first entry
+    let start = 0; // index of the run's first entry
+    for (let i = 0; i < b.count; i++) {
+      const end = b.ends[i]!;
+      const next = i + 1;
+      // The run ends before an entry of another level, or before one that would pass the limit.
+      if (next === b.count || b.levels[next] !== b.levels[start] || b.ends[next]! - from > limit) {
+        // The id names the batch and the run's first entry: a resent batch maps onto the same ids.
+        out.push({ subject: this.subject(node, storedLevel(b, start)), data: b.data.subarray(from, end), msgID: `${node}:${b.seq}:${start}`, count: next - start });
+        from = end;
+        start = next;
+      }
+    }
     return out;
   }
 
@@ -151,7 +144,7 @@ export class NatsStore implements Store {
     this.messagesPublished += results.length;
     const next: NodeState = { seq: batches[batches.length - 1]!.seq, entries: prev.entries + entries - dup, bytes: prev.bytes + bytes };
     try {
-      await this.kv!.put(this.key(node), JSON.stringify(next));
+      await this.kv!.put(natsToken(node), JSON.stringify(next));
     } catch (e) {
       throw new StorageError(node, `saving sequence state: ${(e as Error).message}`, { cause: e });
     }
@@ -179,4 +172,39 @@ export class NatsStore implements Store {
       duplicate_entries_dropped_by_jetstream: this.duplicates,
     };
   }
+}
+
+/**
+ * A node id as one NATS subject token and key-value key, injectively: ids made only of
+ * [A-Za-z0-9-] stay as they are (`gw-0001`); any other id (with `.` or `_`) becomes `_` + the hex
+ * of its UTF-8 (`a.b` → `_612e62`, `a_b` → `_615f62`). A plain id never holds `_`, so the two
+ * forms cannot meet, and no two ids share a subject or a sequence state.
+ */
+export function natsToken(node: string): string {
+  return /^[A-Za-z0-9-]+$/.test(node) ? node : `_${Buffer.from(node, 'utf8').toString('hex')}`;
+}
+
+/** The node id of a token made by natsToken, or undefined for any other key. */
+export function nodeOfToken(token: string): string | undefined {
+  if (/^[A-Za-z0-9-]+$/.test(token)) return token;
+  if (/^_(?:[0-9a-f]{2})+$/.test(token)) {
+    const node = Buffer.from(token.slice(1), 'hex').toString('utf8');
+    return natsToken(node) === token ? node : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * How aggregators before natsToken keyed a node's state, when that differs from natsToken and is
+ * unambiguous (that scheme was not injective: an id starting with `hex_` could meet an encoded
+ * one, so such ids get no fallback). Read only, never written.
+ */
+function legacyKey(node: string): string | undefined {
+  const key = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(node) ? node : `hex_${Buffer.from(node).toString('hex')}`;
+  return key === natsToken(node) || node.startsWith('hex_') ? undefined : key;
+}
+
+function legacyNodeOfKey(key: string): string | undefined {
+  if (key.startsWith('hex_')) return Buffer.from(key.slice(4), 'hex').toString();
+  return /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(key) ? key : undefined;
 }

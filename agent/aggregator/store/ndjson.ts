@@ -2,7 +2,7 @@ import { mkdir, open, readdir, readFile, rename, stat, truncate, unlink, type Fi
 import { join } from 'node:path';
 import type { AgentLog } from '../../log.ts';
 import type { NdjsonStoreConfig } from '../config.ts';
-import { encodeStored, StorageError, type NodeState, type Store, type StoredBatch } from './store.ts';
+import { StorageError, type NodeState, type Store, type StoredBatch } from './store.ts';
 
 /**
  * The embedded store: per node, NDJSON files `<dir>/<node>/<YYYY-MM-DD>-<NNNN>.ndjson`, rotated
@@ -184,8 +184,8 @@ export class NdjsonStore implements Store {
     try {
       // Rotation happens between batches, so a file never ends inside a batch.
       for (const b of batches) {
-        const data = encodeStored(b.entries);
-        entries += b.entries.length;
+        const data = b.data;
+        entries += b.count;
         bytes += data.length;
         const size = offset + chunkLen;
         if (file === '' || DATA_FILE.exec(file)![1] !== today || (size > 0 && size + data.length > this.cfg.max_file_bytes)) {

@@ -57,8 +57,11 @@ function splitLines(b: Batch, raw: Buffer): string[] {
   return lines;
 }
 
-/** The NDJSON lines of a batch (not yet parsed); throws ProtocolError BAD_BATCH on any mismatch. */
-export async function decodeBodyLines(b: Batch, maxRawBytes: number): Promise<string[]> {
+/**
+ * The body of a batch as NDJSON bytes (inflated), not yet split or parsed; throws ProtocolError
+ * BAD_BATCH when raw_bytes is over the bound, the deflate stream is bad or inflates to another size.
+ */
+export async function decodeBodyBytes(b: Batch, maxRawBytes: number): Promise<Buffer> {
   checkRaw(b, maxRawBytes);
   let raw = b.body;
   if (b.codec === BatchCodec.DEFLATE) {
@@ -68,7 +71,13 @@ export async function decodeBodyLines(b: Batch, maxRawBytes: number): Promise<st
       throw new ProtocolError(ErrorCode.BAD_BATCH, `BATCH ${b.seq}: deflate body does not inflate within raw_bytes: ${(e as Error).message}`);
     }
   }
-  return splitLines(b, raw);
+  if (raw.length !== b.rawBytes) throw new ProtocolError(ErrorCode.BAD_BATCH, `BATCH ${b.seq}: inflated to ${raw.length} bytes, header says ${b.rawBytes}`);
+  return raw;
+}
+
+/** The NDJSON lines of a batch (not yet parsed); throws ProtocolError BAD_BATCH on any mismatch. */
+export async function decodeBodyLines(b: Batch, maxRawBytes: number): Promise<string[]> {
+  return splitLines(b, await decodeBodyBytes(b, maxRawBytes));
 }
 
 export function decodeBodyLinesSync(b: Batch, maxRawBytes: number): string[] {
