@@ -16,7 +16,7 @@ const N = Number(process.argv[2] ?? 200_000);
 const AGENTS = Number(process.argv[3] ?? 4);
 const PER_BATCH = 1000;
 const WINDOW = 8;
-const RUNS = 5;
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
 const line = (node: number, i: number) => JSON.stringify({ timestamp: '2026-01-01T00:00:00.000Z', level: i % 10 === 0 ? 'WARN' : 'INFO', module: 'BENCH', message: `gw${node} sensor reading ${i} value=${(i * 7) % 1000} status=ok` });
 

@@ -140,30 +140,27 @@ function num(b: Buffer, i: number, end: number): number {
   return Number.isFinite(n) && String(n) === text ? i : -1;
 }
 
-const TWO = (b: Uint8Array, i: number) => (b[i]! - 0x30) * 10 + (b[i + 1]! - 0x30);
+/** Two ASCII digits at i as a number, or -1. */
+function two(b: Uint8Array, i: number): number {
+  const h = b[i]! - 0x30, l = b[i + 1]! - 0x30;
+  return h >= 0 && h <= 9 && l >= 0 && l <= 9 ? h * 10 + l : -1;
+}
 
 /** `"YYYY-MM-DDTHH:MM:SS.mmmZ"` naming a real instant (what toISOString writes for years 0–9999). */
 function timestamp(b: Uint8Array, i: number): number {
   if (b[i] !== Q || b[i + 25] !== Q) return -1;
   const s = i + 1;
-  for (let k = 0; k < 24; k++) {
-    const c = b[s + k]!;
-    switch (k) {
-      case 4: case 7: if (c !== 0x2d) return -1; break;
-      case 10: if (c !== 0x54) return -1; break;
-      case 13: case 16: if (c !== COLON) return -1; break;
-      case 19: if (c !== 0x2e) return -1; break;
-      case 23: if (c !== 0x5a) return -1; break;
-      default: if (c < 0x30 || c > 0x39) return -1;
-    }
+  if (b[s + 4] !== 0x2d || b[s + 7] !== 0x2d || b[s + 10] !== 0x54 || b[s + 13] !== COLON || b[s + 16] !== COLON || b[s + 19] !== 0x2e || b[s + 23] !== 0x5a) return -1;
+  const y1 = two(b, s), y2 = two(b, s + 2), month = two(b, s + 5), day = two(b, s + 8), hh = two(b, s + 11), mm = two(b, s + 14), ss = two(b, s + 17), ms = two(b, s + 20);
+  const m3 = b[s + 22]! - 0x30;
+  if (y1 < 0 || y2 < 0 || ms < 0 || m3 < 0 || m3 > 9 || month < 1 || month > 12 || day < 1 || hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 59) return -1;
+  if (day > 28) {
+    const year = y1 * 100 + y2;
+    const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+    const days = month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+    if (day > days) return -1;
   }
-  const year = TWO(b, s) * 100 + TWO(b, s + 2);
-  const month = TWO(b, s + 5);
-  const day = TWO(b, s + 8);
-  if (month < 1 || month > 12 || day < 1 || TWO(b, s + 11) > 23 || TWO(b, s + 14) > 59 || TWO(b, s + 17) > 59) return -1;
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  const days = month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
-  return day > days ? -1 : i + 26;
+  return i + 26;
 }
 
 function level(b: Uint8Array, i: number): number {
@@ -270,13 +267,15 @@ function key(b: Uint8Array, i: number): number {
 }
 
 /**
- * Whether b[start, end) — one line without its newline — is an entry in canonical form for the
- * aggregator with this `maxMessageBytes`. `node` is the authenticated node id (UTF-8, as it
- * appears inside the JSON string: node ids need no escaping). On true, scannedLevel, nodeAt,
- * nodeEnd and nodeSame describe the line.
+ * Whether the line at b[start] is an entry in canonical form for the aggregator with this
+ * `maxMessageBytes`; returns the index of the newline that ends it, or -1 when it is not
+ * canonical (then the caller finds the line's end itself). `limit` bounds the scan (the body's
+ * length). `node` is the authenticated node id (UTF-8, as it appears inside the JSON string: node
+ * ids need no escaping). On success, scannedLevel, nodeAt, nodeEnd and nodeSame describe the line.
  */
-export function scanCanonical(b: Buffer, start: number, end: number, maxMessageBytes: number, node: Uint8Array): boolean {
-  if (b[start] !== 0x7b || b[end - 1] !== 0x7d) return false;
+export function scanCanonical(b: Buffer, start: number, limit: number, maxMessageBytes: number, node: Uint8Array): number {
+  if (b[start] !== 0x7b) return -1;
+  const end = limit;
   let i = start + 1;
   let last = -1;
   let seen = 0;
@@ -287,11 +286,11 @@ export function scanCanonical(b: Buffer, start: number, end: number, maxMessageB
     const member = i;
     if (last >= 0) {
       if (b[i] === 0x7d) break;
-      if (b[i] !== COMMA) return false;
+      if (b[i] !== COMMA) return -1;
       i++;
     }
     const k = key(b, i);
-    if (k <= last) return false; // unknown, repeated or out of order
+    if (k <= last) return -1; // unknown, repeated or out of order
     last = k;
     seen |= 1 << k;
     i = keyEnd;
@@ -301,14 +300,14 @@ export function scanCanonical(b: Buffer, start: number, end: number, maxMessageB
       case K_MODULE: i = tag(b, i, end, MAX_MODULE, false); break;
       case K_MESSAGE:
         i = str(b, i, end);
-        if (sBytes > maxMessageBytes) return false;
+        if (sBytes > maxMessageBytes) return -1;
         break;
       case K_LANG_KEY: i = tag(b, i, end, MAX_LANG_KEY, true); break;
       case K_ARGS: i = args(b, i, end); break;
       case K_NODE: {
         const v = i;
         i = str(b, i, end);
-        if (i < 0) return false;
+        if (i < 0) return -1;
         nodeAt = member;
         nodeEnd = i;
         const len = i - v - 2;
@@ -321,20 +320,20 @@ export function scanCanonical(b: Buffer, start: number, end: number, maxMessageB
       }
       case K_SOURCE:
         i = str(b, i, end);
-        if (sUnits < 1 || sUnits > MAX_SOURCE_CHARS) return false;
+        if (sUnits < 1 || sUnits > MAX_SOURCE_CHARS) return -1;
         break;
       case K_TRUNCATED:
-        if (b[i] !== 0x74 || b[i + 1] !== 0x72 || b[i + 2] !== 0x75 || b[i + 3] !== 0x65) return false;
+        if (b[i] !== 0x74 || b[i + 1] !== 0x72 || b[i + 2] !== 0x75 || b[i + 3] !== 0x65) return -1;
         i += 4;
         break;
       case K_FIELDS: i = fields(b, i, end); break;
     }
-    if (i < 0) return false;
+    if (i < 0) return -1;
     if (k < K_NODE) afterLow = i;
   }
-  if (i !== end - 1 || (seen & REQUIRED) !== REQUIRED) return false;
+  if (b[i + 1] !== 0x0a || (seen & REQUIRED) !== REQUIRED) return -1;
   if (nodeAt < 0) nodeAt = nodeEnd = afterLow;
-  return true;
+  return i + 1;
 }
 
 export function levelName(index: number): Level {

@@ -13,7 +13,7 @@ import { buildEntry } from '../../entry/build.ts';
 import { draftFromObject } from '../../entry/codec.ts';
 import { levelRank } from '../../entry/level.ts';
 import type { StoredBatch } from '../store/store.ts';
-import * as scan from './scan.ts';
+import { nodeAt, nodeEnd, nodeSame, scanCanonical, scannedLevel } from './scan.ts';
 
 export interface IngestOptions {
   node: string;
@@ -37,8 +37,17 @@ class Out {
     this.buf = next;
   }
   copy(src: Buffer, from: number, to: number): void {
-    this.room(to - from);
-    this.len += src.copy(this.buf, this.len, from, to);
+    const n = to - from;
+    this.room(n);
+    if (n > 48) {
+      (src as Buffer).copy(this.buf, this.len, from, to);
+    } else {
+      // Short spans (node, seq): a plain loop beats the native copy's call overhead.
+      const dst = this.buf;
+      let o = this.len;
+      for (let k = from; k < to; k++) dst[o++] = src[k]!;
+    }
+    this.len += n;
   }
 }
 
@@ -81,19 +90,20 @@ export function storedBatch(seq: number, count: number, raw: Buffer, o: IngestOp
   let n = 0;
   let rebuilt = 0;
   while (start < raw.length) {
-    const nl = raw.indexOf(0x0a, start);
     if (n >= count) throw new ProtocolError(ErrorCode.BAD_BATCH, `BATCH ${seq}: count says ${count}, body holds more lines`);
-    if (scan.scanCanonical(raw, start, nl, o.maxMessageBytes, node)) {
+    let nl = scanCanonical(raw, start, raw.length, o.maxMessageBytes, node);
+    if (nl >= 0) {
       // The line minus its closing brace, the node put in where buildEntry has it, then seq.
-      if (scan.nodeSame) out.copy(raw, start, nl - 1);
+      if (nodeSame) out.copy(raw, start, nl - 1);
       else {
-        out.copy(raw, start, scan.nodeAt);
+        out.copy(raw, start, nodeAt);
         out.copy(nodeMember, 0, nodeMember.length);
-        out.copy(raw, scan.nodeEnd, nl - 1);
+        out.copy(raw, nodeEnd, nl - 1);
       }
       out.copy(suffix, 0, suffix.length);
-      levels[n] = scan.scannedLevel;
+      levels[n] = scannedLevel;
     } else {
+      nl = raw.indexOf(0x0a, start);
       const r = rebuild(seq, n, raw.toString('utf8', start, nl), o);
       const bytes = Buffer.from(r.text + '\n', 'utf8');
       out.copy(bytes, 0, bytes.length);
