@@ -18,8 +18,12 @@ export interface SessionOptions {
   maxFrameBytes: number;
   maxBatchEntries: number;
   maxMessageBytes: number;
+  /** Largest step a batch seq may take past the last one received (aggregator.max_seq_jump). */
+  maxSeqJump: number;
   helloTimeoutMs: number;
   idleTimeoutMs: number;
+  /** The HELLO authenticated: may the connection count as established? False at max_connections. */
+  admit(): boolean;
   /** Counts a refused connection or frame by reason (shown in status as rejected.<reason>). */
   reject(reason: string): void;
 }
@@ -105,6 +109,7 @@ export class Session {
       case 'PONG':
         return;
       case 'ERROR':
+        // The log is peer-safe (peer-text.ts): the text cannot forge lines or steer the terminal.
         this.o.log.warn(`${this.who()} sent ERROR ${m.code}: ${m.text}`);
         return this.close('peer sent ERROR');
       case 'BATCH':
@@ -134,6 +139,7 @@ export class Session {
     }
     if (this.state !== 'authenticating') return;
     clearTimeout(this.helloTimer);
+    if (!this.o.admit()) return this.fail(ErrorCode.BUSY, 'the aggregator is at its connection limit; retry later', 'busy');
     this.node = node;
     const old = this.o.nodes.attach(node, this, this.remote);
     if (old) this.o.log.warn(`node ${node} connected again from ${this.remote}; closing its previous connection`);
@@ -169,6 +175,10 @@ export class Session {
         return; // covered by the ACK that follows the store in progress
       }
       return this.fail(ErrorCode.BAD_BATCH, `BATCH seq ${b.seq} does not increase (last was ${this.lastReceived})`, 'bad_batch');
+    }
+    if (b.seq - this.lastReceived > this.o.maxSeqJump) {
+      // Refused before anything is decoded or stored: the node's sequence stays where it was.
+      return this.fail(ErrorCode.SEQUENCE_JUMP, `BATCH seq ${b.seq} is ${b.seq - this.lastReceived} past the last seq ${this.lastReceived} (max_seq_jump ${this.o.maxSeqJump}); renumber unacknowledged batches from ${this.lastReceived + 1}`, 'sequence_jump');
     }
     if (b.count > this.o.maxBatchEntries) return this.fail(ErrorCode.BAD_BATCH, `BATCH ${b.seq} holds ${b.count} entries; the limit is ${this.o.maxBatchEntries}`, 'bad_batch');
     const raw = await decodeBodyBytes(b, this.o.maxFrameBytes * 8);

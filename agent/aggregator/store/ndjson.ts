@@ -169,9 +169,11 @@ export class NdjsonStore implements Store {
     const write = async () => {
       if (chunkLen === 0) return;
       await this.use(n, file);
-      const data = chunk.length === 1 ? chunk[0]! : Buffer.concat(chunk, chunkLen);
       let written = 0;
-      while (written < data.length) {
+      // Batches go out as they are (one writev, no copy); a short write finishes byte-wise.
+      if (chunk.length > 1) written = (await n.fh!.writev(chunk, offset)).bytesWritten;
+      const data = written >= chunkLen ? undefined : chunk.length === 1 ? chunk[0]! : Buffer.concat(chunk, chunkLen);
+      while (data && written < data.length) {
         const { bytesWritten } = await n.fh!.write(data, written, data.length - written, offset + written);
         written += bytesWritten;
       }
