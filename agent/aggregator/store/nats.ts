@@ -2,17 +2,18 @@ import { readFileSync } from 'node:fs';
 import { connect, credsAuthenticator, nanos, StorageType, type JetStreamClient, type KV, type NatsConnection } from 'nats';
 import type { AgentLog } from '../../log.ts';
 import type { NatsStoreConfig } from '../config.ts';
-import { StorageError, storedLevel, type NodeState, type Store, type StoredBatch } from './store.ts';
+import { LEVELS } from '../../entry/level.ts';
+import { StorageError, type NodeState, type Store, type StoredBatch } from './store.ts';
 
 /**
- * Scale-out store: entries go to the stream LOGLOOM on `<prefix>.<node>.<level>`. A message holds
- * a run of consecutive entries of one level as NDJSON (one entry when levels alternate): a
- * JetStream publish is a request/reply round trip, and per-entry messages cost ~15 times the CPU
- * of a core publish (bench/aggregator.ts). The agent's ACK is sent only after JetStream
+ * Scale-out store: entries go to the stream LOGLOOM on `<prefix>.<node token>.<level>`. A message
+ * holds the entries of one level of one batch as NDJSON (in the batch's order; more parts only
+ * past max_payload): a JetStream publish is a request/reply round trip, and its cost, not the
+ * bytes', sets the aggregator's CPU (bench/aggregator.ts). The agent's ACK is sent only after JetStream
  * acknowledged every message of the batch (and it acknowledges only once the stream's replicas
  * hold it).
  *
- * Exactly-once: each message carries `Nats-Msg-Id: <node>:<batch seq>:<index of its first entry>`, so a batch that is
+ * Exactly-once: each message carries `Nats-Msg-Id: <node>:<batch seq>:<level>:<part>`, so a batch that is
  * published again (the aggregator died before the ACK, or the agent reconnected to another
  * aggregator) is dropped by JetStream's de-duplication window; and each node's last stored
  * sequence is kept in a JetStream key-value bucket shared by all aggregators, so a batch older
@@ -96,25 +97,45 @@ export class NatsStore implements Store {
   }
 
   /**
-   * Cuts a batch into messages: each a run of consecutive entries of one level (so the node's
-   * order survives, across subjects too), as NDJSON, below the server's max_payload. The
-   * messages are views into the batch's stored bytes: nothing is copied or re-encoded.
+   * Cuts a batch into messages: per level present in the batch, its entries in the batch's order,
+   * as NDJSON, in parts below the server's max_payload — usually one message per level per
+   * batch. A JetStream publish is a request/reply round trip that costs far more than the bytes
+   * it carries, so messages per batch, not entries, set the aggregator's CPU (bench/aggregator.ts);
+   * runs of one level, as before, cost ~200 publishes per 1000 entries of ordinary logs.
    */
   private messages(node: string, b: StoredBatch): { subject: string; data: Buffer; msgID: string; count: number }[] {
     const limit = Math.max(1024, Math.min(this.nc!.info?.max_payload ?? 1024 * 1024, 1024 * 1024) - 4096);
     const out: { subject: string; data: Buffer; msgID: string; count: number }[] = [];
-    let from = 0; // byte offset of the run's first entry
-    let start = 0; // index of the run's first entry
-    for (let i = 0; i < b.count; i++) {
-      const end = b.ends[i]!;
-      const next = i + 1;
-      // The run ends before an entry of another level, or before one that would pass the limit.
-      if (next === b.count || b.levels[next] !== b.levels[start] || b.ends[next]! - from > limit) {
-        // The id names the batch and the run's first entry: a resent batch maps onto the same ids.
-        out.push({ subject: this.subject(node, storedLevel(b, start)), data: b.data.subarray(from, end), msgID: `${node}:${b.seq}:${start}`, count: next - start });
-        from = end;
-        start = next;
+    for (let level = 0; level < LEVELS.length; level++) {
+      let parts: [number, number][] = []; // byte spans of runs of this level
+      let size = 0;
+      let count = 0;
+      let part = 0;
+      const cut = () => {
+        if (count === 0) return;
+        const data = parts.length === 1 ? b.data.subarray(parts[0]![0], parts[0]![1]) : Buffer.allocUnsafe(size);
+        if (parts.length > 1) {
+          let o = 0;
+          for (const [from, to] of parts) o += b.data.copy(data, o, from, to);
+        }
+        // The id names the batch, the level and the part: a resent batch maps onto the same ids.
+        out.push({ subject: this.subject(node, LEVELS[level]!), data, msgID: `${node}:${b.seq}:${LEVELS[level]}:${part++}`, count });
+        parts = [];
+        size = 0;
+        count = 0;
+      };
+      for (let i = 0; i < b.count; i++) {
+        if (b.levels[i] !== level) continue;
+        const from = i === 0 ? 0 : b.ends[i - 1]!;
+        const to = b.ends[i]!;
+        if (size > 0 && size + (to - from) > limit) cut();
+        const last = parts[parts.length - 1];
+        if (last && last[1] === from) last[1] = to;
+        else parts.push([from, to]);
+        size += to - from;
+        count++;
       }
+      cut();
     }
     return out;
   }
