@@ -9,6 +9,7 @@ import { MetricsServer } from '../control/http.ts';
 import { Authenticator, TokenStore } from './auth.ts';
 import { NodeRegistry } from './nodes.ts';
 import { AgentListener } from './server.ts';
+import { ingestCounters, nativeScanner } from './ingest/stored-batch.ts';
 import { peerSafeLog } from './peer-text.ts';
 import { Session } from './session.ts';
 import { NdjsonStore } from './store/ndjson.ts';
@@ -158,6 +159,7 @@ export class Aggregator {
       connections: this.listener.connections,
       pending_handshakes: this.listener.pendingHandshakes,
       store: this.store.status(),
+      ingest: { scanner: nativeScanner() ? 'native' : 'js', ...ingestCounters },
       rejected: { ...this.rejected },
       nodes: this.nodes.list(),
     };

@@ -22,9 +22,9 @@ function reference(line: string, seq: number): string | 'refused' {
   return JSON.stringify({ ...e, seq });
 }
 
-function stored(line: Buffer, seq: number): string | 'refused' {
+function stored(line: Buffer, seq: number, scanner: 'js' | 'native' = 'js'): string | 'refused' {
   try {
-    const b = storedBatch(seq, 1, Buffer.concat([line, Buffer.from('\n')]), { node: NODE, maxMessageBytes: MAX });
+    const b = storedBatch(seq, 1, Buffer.concat([line, Buffer.from('\n')]), { node: NODE, maxMessageBytes: MAX, scanner });
     return b.data.toString('utf8').replace(/\n$/, '');
   } catch (e) {
     assert.ok(e instanceof ProtocolError && e.code === ErrorCode.BAD_BATCH, String(e));
@@ -52,12 +52,12 @@ const SPECIAL = [
   0xd800, 0xdc00, 0x1f600, 0x10ffff, 0x4e2d, 0x00e9, 0x2013, 0x2026,
 ];
 
-describe('aggregator ingest: entries stored as bytes, byte-identical to the full rebuild', () => {
+for (const scanner of ['js', 'native'] as const) describe(`aggregator ingest (${scanner} scanner): entries stored as bytes, byte-identical to the full rebuild`, () => {
   it('an agent\'s line takes the byte path: node put in, seq added, nothing else changed', () => {
     const e = buildEntry({ message: 'ok "quoted" \\ tab\there', module: 'net', level: 'warn', source: 'serial:/dev/ttyS0', fields: { a: 1, b: 'x', c: true }, lang_key: 'auth.login', args: ['alice', 3] }, { maxMessageBytes: MAX, defaultLevel: 'INFO', defaultModule: 'APP', node: 'agent-own-id' });
     const line = JSON.stringify(e);
     const before = ingestCounters.canonical_entries;
-    const out = stored(Buffer.from(line), 9);
+    const out = stored(Buffer.from(line), 9, scanner);
     assert.equal(ingestCounters.canonical_entries, before + 1);
     assert.equal(out, reference(line, 9));
     assert.deepEqual(JSON.parse(out), { ...JSON.parse(line), node: NODE, seq: 9 });
@@ -69,7 +69,7 @@ describe('aggregator ingest: entries stored as bytes, byte-identical to the full
       '{"seq":999999,"timestamp":"2026-01-01T00:00:00.000Z","level":"INFO","module":"A","message":"m"}',
       '{"timestamp":"2026-01-01T00:00:00.000Z","level":"INFO","module":"A","message":"m","node":"gw-1"}',
     ]) {
-      const out = JSON.parse(stored(Buffer.from(line), 5)) as Record<string, unknown>;
+      const out = JSON.parse(stored(Buffer.from(line), 5, scanner)) as Record<string, unknown>;
       assert.equal(out.seq, 5, line);
       assert.equal(out.node, NODE, line);
     }
@@ -77,7 +77,7 @@ describe('aggregator ingest: entries stored as bytes, byte-identical to the full
 
   it('a batch keeps refusing what it refused before: bad lines, wrong counts, no final newline', () => {
     const ok = '{"timestamp":"2026-01-01T00:00:00.000Z","level":"INFO","module":"A","message":"m"}\n';
-    const refuse = (raw: string, count: number, why: RegExp) => assert.throws(() => storedBatch(3, count, Buffer.from(raw), { node: NODE, maxMessageBytes: MAX }),
+    const refuse = (raw: string, count: number, why: RegExp) => assert.throws(() => storedBatch(3, count, Buffer.from(raw), { node: NODE, maxMessageBytes: MAX, scanner }),
       (e: unknown) => e instanceof ProtocolError && e.code === ErrorCode.BAD_BATCH && why.test(e.message));
     refuse(ok + '{"message": tru}\n', 2, /BATCH 3: entry 1 is not JSON/);
     refuse(ok + '[1,2]\n', 2, /entry 1 is not a JSON object/);
@@ -86,7 +86,7 @@ describe('aggregator ingest: entries stored as bytes, byte-identical to the full
     refuse(ok + ok, 1, /count says 1, body holds more lines/);
     refuse(ok.trimEnd(), 1, /does not end with a newline/);
     refuse(ok, 0, /count 0 with a non-empty body/);
-    const b = storedBatch(3, 2, Buffer.from(ok + ok), { node: NODE, maxMessageBytes: MAX });
+    const b = storedBatch(3, 2, Buffer.from(ok + ok), { node: NODE, maxMessageBytes: MAX, scanner });
     assert.deepEqual(storedEntries(b).map((e) => [e.message, e.seq, e.node]), [['m', 3, NODE], ['m', 3, NODE]]);
     assert.deepEqual([...b.ends], [b.data.indexOf('\n') + 1, b.data.length]);
   });
@@ -125,6 +125,7 @@ describe('aggregator ingest: entries stored as bytes, byte-identical to the full
       return o;
     };
     let canonical = 0;
+    const kept: Buffer[] = [];
     for (let n = 0; n < 10_000; n++) {
       let line: Buffer;
       const kind = r();
@@ -151,10 +152,19 @@ describe('aggregator ingest: entries stored as bytes, byte-identical to the full
         line = Buffer.from(b.filter((x) => x !== 0x0a));
       }
       const before = ingestCounters.canonical_entries;
-      const got = stored(line, 1 + n);
+      const got = stored(line, 1 + n, scanner);
       canonical += ingestCounters.canonical_entries - before;
       assert.equal(now(got), now(reference(line.toString('utf8'), 1 + n)), `case ${n}: ${line.toString('utf8')}`);
+      if (got !== 'refused') kept.push(line);
     }
+    // The same lines in one batch: the scanner stops at each line it leaves to the rebuild,
+    // resumes after it, and grows its output (rebuilt lines can be longer) without losing a byte.
+    const body = Buffer.concat(kept.flatMap((l) => [l, Buffer.from('\n')]));
+    const batch = storedBatch(7, kept.length, body, { node: NODE, maxMessageBytes: MAX, scanner });
+    const lines = batch.data.toString('utf8').split('\n').slice(0, -1);
+    assert.equal(lines.length, kept.length);
+    lines.forEach((l, i) => assert.equal(now(l), now(reference(kept[i]!.toString('utf8'), 7) as string), `batch line ${i}`));
+    assert.equal(batch.ends[kept.length - 1], batch.data.length);
     // The fast path must actually be taken for the well-formed share, or this proves nothing.
     assert.ok(canonical > 1000, `only ${canonical} lines took the byte path`);
   });

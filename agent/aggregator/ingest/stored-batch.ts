@@ -12,16 +12,36 @@ import { ErrorCode, ProtocolError } from '../../forward/protocol/index.ts';
 import { buildEntry } from '../../entry/build.ts';
 import { draftFromObject } from '../../entry/codec.ts';
 import { levelRank } from '../../entry/level.ts';
+import { loadAddon, type NativeAddon } from '../../native/runtime.ts';
 import type { StoredBatch } from '../store/store.ts';
 import { nodeAt, nodeEnd, nodeSame, scanCanonical, scannedLevel } from './scan.ts';
 
 export interface IngestOptions {
   node: string;
   maxMessageBytes: number;
+  /** Which scanner takes the canonical lines: the addon's (C, default when it loads) or the JS one. */
+  scanner?: 'native' | 'js';
 }
 
 /** Lines taken by the byte path and by the full (parse + rebuild) path, since start. */
 export const ingestCounters = { canonical_entries: 0, rebuilt_entries: 0 };
+
+type NativeScan = NativeAddon['ingestScan'];
+const DONE = 0, NO_ROOM = 2, MORE_LINES = 3;
+let nativeScan: NativeScan | null | undefined;
+
+/** The addon's scanner (native/addon/src/ingest.c), or undefined where the addon cannot load. */
+export function nativeScanner(): NativeScan | undefined {
+  if (nativeScan === undefined) {
+    try {
+      const addon = loadAddon();
+      nativeScan = typeof addon.ingestScan === 'function' ? addon.ingestScan.bind(addon) : null;
+    } catch {
+      nativeScan = null;
+    }
+  }
+  return nativeScan ?? undefined;
+}
 
 /** A growable output buffer: lines are copied in, grown by doubling (rarely: sized for the usual case). */
 class Out {
@@ -89,9 +109,29 @@ export function storedBatch(seq: number, count: number, raw: Buffer, o: IngestOp
   let start = 0;
   let n = 0;
   let rebuilt = 0;
+  const native = o.scanner === 'js' ? undefined : nativeScanner();
+  if (o.scanner === 'native' && !native) throw new Error('the native ingest scanner is not available (run `make native`)');
+  const state = native ? new Uint32Array(3) : undefined;
   while (start < raw.length) {
     if (n >= count) throw new ProtocolError(ErrorCode.BAD_BATCH, `BATCH ${seq}: count says ${count}, body holds more lines`);
-    let nl = scanCanonical(raw, start, raw.length, o.maxMessageBytes, node);
+    let nl: number;
+    if (native) {
+      // C stores every canonical line it can in one call; it stops at a line for the full path.
+      state![0] = start;
+      state![1] = out.len;
+      state![2] = n;
+      const code = native(raw, node, nodeMember, suffix, o.maxMessageBytes, out.buf, ends, levels, state!);
+      start = state![0]!;
+      out.len = state![1]!;
+      n = state![2]!;
+      if (code === DONE) break;
+      if (code === NO_ROOM) {
+        out.room(out.buf.length);
+        continue;
+      }
+      if (code === MORE_LINES) continue; // refused at the top of the loop
+      nl = -1;
+    } else nl = scanCanonical(raw, start, raw.length, o.maxMessageBytes, node);
     if (nl >= 0) {
       // The line minus its closing brace, the node put in where buildEntry has it, then seq.
       if (nodeSame) out.copy(raw, start, nl - 1);
