@@ -4,7 +4,7 @@ import {
   decodeBodyBytes, decodeMessage, encodeAck, encodeError, encodePong, encodeWelcome, ErrorCode, FrameDecoder,
   FrameTooLargeError, PROTOCOL_VERSION, ProtocolError, type Batch, type Message,
 } from '../forward/protocol/index.ts';
-import { storedBatch } from './ingest/stored-batch.ts';
+import { releaseStored, storedBatch } from './ingest/stored-batch.ts';
 import type { AgentLog } from '../log.ts';
 import { certificateNames, type Authenticator } from './auth.ts';
 import type { NodeRegistry } from './nodes.ts';
@@ -211,6 +211,9 @@ export class Session {
           this.o.nodes.row(node).duplicate_batches += group.length - fresh.length;
           return fresh.length ? this.o.store.append(node, fresh) : cur;
         });
+        // Stored: no one holds the bytes any more. (After a failure they are left to the GC: a
+        // client library may still hold a reference to them.)
+        releaseStored(group);
         this.o.nodes.stored(node, st);
         if (st.seq > this.acked) {
           this.acked = st.seq;
