@@ -30,10 +30,14 @@ type NativeScan = NativeAddon['ingestScan'];
 const DONE = 0, NO_ROOM = 2, MORE_LINES = 3;
 let nativeScan: NativeScan | null | undefined;
 
-/** The addon's scanner (native/addon/src/ingest.c), or undefined where the addon cannot load. */
+/**
+ * The addon's scanner (native/addon/src/ingest.c), or undefined where the addon cannot load.
+ * LOGLOOM_INGEST_SCANNER=js forces the JS scanner (to compare the two: bench/aggregator.ts).
+ */
 export function nativeScanner(): NativeScan | undefined {
   if (nativeScan === undefined) {
-    try {
+    if (process.env.LOGLOOM_INGEST_SCANNER === 'js') nativeScan = null;
+    else try {
       const addon = loadAddon();
       nativeScan = typeof addon.ingestScan === 'function' ? addon.ingestScan.bind(addon) : null;
     } catch {
