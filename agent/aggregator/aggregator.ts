@@ -49,7 +49,7 @@ export class Aggregator {
     this.listener = new AgentListener({
       tls: a.tls,
       log: this.peerLog,
-      limits: { maxConnections: a.max_connections, maxPending: a.max_pending_handshakes, maxPendingPerAddress: a.max_pending_per_address },
+      limits: { maxConnections: a.max_connections, maxPending: a.max_pending_handshakes, maxPendingPerAddress: a.max_pending_per_address, handshakeTimeoutMs: a.hello_timeout },
       reject: (r) => this.count(r),
       onSocket: (s) => this.serve(s),
     });

@@ -86,7 +86,7 @@ export const aggregatorSchema = s.object(
       min: 1, max: Number.MAX_SAFE_INTEGER, default: 100_000_000,
       doc: 'Largest step a BATCH sequence number may take past the node\'s last stored one; a batch beyond it is refused with ERROR SEQUENCE_JUMP and nothing is stored (a forged or broken seq near 2^53 would otherwise leave the node no numbers to use). Agents skip at most 1,000,000 numbers per restart.',
     }),
-    hello_timeout: s.duration({ min: 100, max: 600_000, default: 10_000, doc: 'A connection that has not authenticated by then is closed.' }),
+    hello_timeout: s.duration({ min: 100, max: 600_000, default: 10_000, doc: 'A connection that has not authenticated by then is closed; with TLS, its handshake must also finish within it.' }),
     idle_timeout: s.duration({ min: 1000, max: 86_400_000, default: 120_000, doc: 'A connection that sends nothing (not even PING) for this long is closed.' }),
     tls: tlsSchema,
     auth: authSchema,

@@ -25,6 +25,8 @@ export interface ListenerLimits {
   maxPending: number;
   /** Connections not yet authenticated from one source address. */
   maxPendingPerAddress: number;
+  /** A TLS handshake not finished by then fails (hello_timeout: the whole way to HELLO is bounded). */
+  handshakeTimeoutMs: number;
 }
 
 /** A connection that has not authenticated yet. */
@@ -203,6 +205,7 @@ export class AgentListener {
       requestCert: t.client_cert !== 'none',
       rejectUnauthorized: t.client_cert === 'require',
       minVersion: t.min_version,
+      handshakeTimeout: this.limits.handshakeTimeoutMs,
     }, this.accept);
     // The TLS server wraps the raw socket in its own 'connection' listener; admission runs after
     // it and destroys the raw socket when refused (no TLS alert or frame can be sent before the
