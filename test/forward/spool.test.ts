@@ -97,7 +97,7 @@ test('mode memory: nothing touches the disk while online; going offline spills, 
   await sp.close();
 });
 
-test('(e) a corrupt byte costs one record and a torn tail is skipped; both are counted and neither blocks start-up', async () => {
+test('(e) a corrupt byte costs one record and a torn tail is skipped; both are counted (the record\'s entries as lost_entries) and neither blocks start-up', async () => {
   const dir = tempDir();
   const sp = new Spool(options(dir));
   await sp.open();
@@ -120,13 +120,14 @@ test('(e) a corrupt byte costs one record and a torn tail is skipped; both are c
   assert.match(verify.stdout, new RegExp(`${seg}: torn write at offset ${buf.length} \\(200 bytes\\)`));
   const inspect = await runCli(['spool', 'inspect', dir]);
   assert.equal(inspect.code, 0);
-  assert.match(inspect.stdout, /4 batch\(es\), 40 entries.*corrupt records: 1; torn tails: 1/);
+  assert.match(inspect.stdout, /4 batch\(es\), 40 entries.*corrupt records: 1 \(10 entries lost\); torn tails: 1/);
 
   const again = new Spool(options(dir));
   await again.open();
   assert.deepEqual(await drain(again), [seqs[0], seqs[1], seqs[3], seqs[4]]);
   const st = again.status();
   assert.equal(st.corrupt_records, 1);
+  assert.equal(st.lost_entries, 10, 'the entries of the damaged record are counted as lost, not only the record');
   assert.equal(st.torn_tails, 1);
   // New batches go to a new segment, never after the damaged bytes.
   const s = await again.allocSeq();

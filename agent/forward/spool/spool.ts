@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import type { BatchCodecCode } from '../protocol/constants.ts';
 import { recordRecoveredPosition, type CheckpointPosition } from '../../pipeline/checkpoint.ts';
 import { encodeRecord, RECORD_HEADER_BYTES, scanSegment } from './record.ts';
-import { decodeBatchHeader, encodeBatchRecord, mergePositions, type BatchData } from './batch-record.ts';
+import { damagedEntries, decodeBatchHeader, encodeBatchRecord, entriesOfUndecodable, mergePositions, type BatchData } from './batch-record.ts';
 import { readAckPointer, removeStaleTemp, syncDir, writeAckPointer, writeAckPointerSync, type AckPointer } from './ack-pointer.ts';
 import type { SpoolConfig } from './config.ts';
 
@@ -79,6 +79,8 @@ export interface SpoolStats {
   next_seq: number;
   dropped_entries: number;
   dropped_batches: number;
+  /** Entries destroyed by damage to the spool (corrupt records found on open). */
+  lost_entries: number;
   corrupt_records: number;
   torn_tails: number;
   spilled_batches: number;
@@ -117,7 +119,7 @@ export class Spool extends EventEmitter {
   private unsynced = new Set<Segment>();
   private syncTimer: NodeJS.Timeout | undefined;
   private spaceWaiters: (() => void)[] = [];
-  readonly stats = { dropped_entries: 0, dropped_batches: 0, corrupt_records: 0, torn_tails: 0, spilled_batches: 0, replayed_from_disk: 0, disk_full: 0 };
+  readonly stats = { dropped_entries: 0, dropped_batches: 0, lost_entries: 0, corrupt_records: 0, torn_tails: 0, spilled_batches: 0, replayed_from_disk: 0, disk_full: 0 };
 
   constructor(opts: SpoolOptions) {
     super();
@@ -150,7 +152,18 @@ export class Spool extends EventEmitter {
       const scan = scanSegment(buf);
       const seg: Segment = { id, path, size: buf.length, live: 0, sealed: true };
       this.stats.corrupt_records += scan.corrupt.length;
-      if (scan.corrupt.length) this.opts.log.warn(`spool segment ${path}: skipped ${scan.corrupt.length} corrupt record(s)`);
+      if (scan.corrupt.length) {
+        // The entries those records held are gone: count them, not only the records.
+        let lost = 0;
+        let illegible = 0;
+        for (const region of scan.corrupt) {
+          const d = damagedEntries(buf, region, this.ackedSeq, RECORD_HEADER_BYTES);
+          lost += d.entries;
+          illegible += d.illegible;
+        }
+        this.stats.lost_entries += lost + illegible;
+        this.opts.log.warn(`spool segment ${path}: skipped ${scan.corrupt.length} corrupt record(s); ${illegible ? `at least ${lost + illegible}` : lost} entries lost`);
+      }
       if (scan.tornTail) {
         this.stats.torn_tails++;
         this.opts.log.warn(`spool segment ${path}: torn write of ${scan.tornTail.bytes} bytes at offset ${scan.tornTail.offset} skipped`);
@@ -162,6 +175,7 @@ export class Spool extends EventEmitter {
           h = decodeBatchHeader(r.payload);
         } catch (e) {
           this.stats.corrupt_records++;
+          if (r.seq > this.ackedSeq) this.stats.lost_entries += entriesOfUndecodable(r.payload);
           this.opts.log.warn(`spool segment ${path} seq ${r.seq}: ${(e as Error).message}`);
           continue;
         }
