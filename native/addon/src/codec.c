@@ -98,7 +98,8 @@ static size_t repair_utf8(const uint8_t *s, size_t n, uint8_t *d) {
 
 static const char HEX[] = "0123456789abcdef";
 
-/* escapeControls on valid UTF-8: C0 controls except tab, DEL, and U+0080..U+009F. */
+/* escapeControls on valid UTF-8: C0 controls except tab, DEL, U+0080..U+009F, and the separators
+ * and bidi controls U+2028..U+202E (E2 80 A8..AE) and U+2066..U+2069 (E2 81 A6..A9), as \u20xx. */
 static size_t escape_controls(const uint8_t *s, size_t n, uint8_t *d) {
   size_t o = 0;
   for (size_t i = 0; i < n; i++) {
@@ -111,6 +112,11 @@ static size_t escape_controls(const uint8_t *s, size_t n, uint8_t *d) {
     } else if (b == 0xC2 && i + 1 < n && s[i + 1] >= 0x80 && s[i + 1] <= 0x9F) {
       uint8_t c = s[++i];
       d[o++] = '\\', d[o++] = 'u', d[o++] = '0', d[o++] = '0', d[o++] = HEX[c >> 4], d[o++] = HEX[c & 15];
+    } else if (b == 0xE2 && i + 2 < n && ((s[i + 1] == 0x80 && s[i + 2] >= 0xA8 && s[i + 2] <= 0xAE) || (s[i + 1] == 0x81 && s[i + 2] >= 0xA6 && s[i + 2] <= 0xA9))) {
+      /* U+2000 + (second & 0x3F) * 64 + (third & 0x3F) */
+      unsigned cp = 0x2000u + ((unsigned)(s[i + 1] & 0x3F) << 6) + (s[i + 2] & 0x3F);
+      i += 2;
+      d[o++] = '\\', d[o++] = 'u', d[o++] = HEX[(cp >> 12) & 15], d[o++] = HEX[(cp >> 8) & 15], d[o++] = HEX[(cp >> 4) & 15], d[o++] = HEX[cp & 15];
     } else {
       d[o++] = b;
     }
