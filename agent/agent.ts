@@ -11,6 +11,7 @@ import { buildEntry, type EntryDraft } from './entry/build.ts';
 import { LOCKED, STATIC_PLUGINS } from '../static-plugins/table.generated.ts';
 import { HOST_FACTORIES } from './plugins/hosts/index.ts';
 import { PluginRegistry } from './plugins/registry.ts';
+import { preparePluginStateRoot } from './plugins/state-root.ts';
 import { createEntryBuffer, RingEntryQueue } from './buffer/entry-buffer.ts';
 import type { PluginContext } from './plugins/types.ts';
 import { ControlServer } from './control/server.ts';
@@ -73,6 +74,7 @@ export class Agent {
 
   async start(): Promise<void> {
     await mkdir(this.config.data_dir, { recursive: true });
+    await preparePluginStateRoot(this.config.data_dir, this.log);
     await mkdir(this.config.runtime_dir, { recursive: true });
     // Native parts unpacked from the single executable (serialport binding, addon, plugin host) go here.
     setRuntimeDir(join(this.config.runtime_dir, 'native'));

@@ -1,4 +1,4 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from 'yaml';
 import { describe, parseDuration, parseSize, type Schema } from './schema.ts';
 
 /** One configuration problem, with where it is. */
@@ -178,17 +178,42 @@ function validateObject(ctx: Ctx, node: YamlNode | null | undefined, fields: Rec
 }
 
 /**
+ * Duplicate keys in every mapping, in one pass with a set per mapping. (The yaml library's own
+ * `uniqueKeys` check compares each new key with every earlier one: 100,000 keys took a minute.)
+ * Keys are the same when they are the same scalar value of the same type, as yaml compares them;
+ * a collection used as a key is compared by its JSON form.
+ */
+function duplicateKeys(doc: Document.Parsed, report: (pos: number) => void): void {
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        const k = pair.key as YamlNode | null;
+        const id = isScalar(k) ? `${typeof k.value}:${String(k.value)}` : `json:${JSON.stringify(k?.toJSON?.() ?? k)}`;
+        if (seen.has(id)) report(k?.range?.[0] ?? map.range?.[0] ?? 0);
+        else seen.add(id);
+      }
+    },
+  });
+}
+
+/**
  * Parses YAML text and validates it against `schema` under the root key `rootKey`.
  * Returns every issue found, not only the first, so that check-config can list them all.
  */
 export function validateYaml<T>(text: string, file: string, rootKey: string, schema: Schema): { value?: T; issues: ConfigIssue[] } {
   const lc = new LineCounter();
   const ctx: Ctx = { file, lc, issues: [] };
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: false, prettyErrors: false });
   for (const e of doc.errors) {
     const { line, col } = lc.linePos(e.pos[0]);
-    const what = e.code === 'DUPLICATE_KEY' ? 'duplicate key' : `invalid YAML: ${e.message.split('\n')[0]}`;
-    ctx.issues.push({ file, line, col, path: '', message: what });
+    ctx.issues.push({ file, line, col, path: '', message: `invalid YAML: ${e.message.split('\n')[0]}` });
+  }
+  if (!ctx.issues.length) {
+    duplicateKeys(doc, (at) => {
+      const { line, col } = lc.linePos(at);
+      ctx.issues.push({ file, line, col, path: '', message: 'duplicate key' });
+    });
   }
   if (ctx.issues.length) return { issues: ctx.issues };
   const root = doc.contents as YamlNode | null;

@@ -2,7 +2,11 @@
  * The guard against log injection at the edge (ARCHITECTURE §4): whatever reaches a sink or a
  * terminal must not be able to forge lines, move the cursor or hide text.
  *  - invalid UTF-8 was already replaced with U+FFFD when the bytes were decoded (decodeUtf8);
- *  - control characters other than tab are escaped (`\n`, `\r`, `\xHH`, `\u0085`);
+ *  - control characters other than tab are escaped (`\n`, `\r`, `\xHH`, `\u0085`), and so are the
+ *    characters that act like them on a terminal or in a viewer: the line and paragraph
+ *    separators U+2028/U+2029 (a new line to many viewers and to JavaScript source) and the
+ *    bidirectional embeddings, overrides and isolates U+202A–U+202E, U+2066–U+2069 (they reorder
+ *    the text shown after them: "Trojan source" style hiding);
  *  - the result is cut at a UTF-8 character boundary to at most `maxBytes` bytes.
  * The native codec (native/) implements the same rules; test/buffer/codec-conformance checks both.
  */
@@ -11,8 +15,8 @@ export interface Sanitised {
   truncated: boolean;
 }
 
-const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/;
-const CONTROL_ALL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g;
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069]/;
+const CONTROL_ALL = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069]/g;
 
 function escapeControl(ch: string): string {
   const code = ch.charCodeAt(0);

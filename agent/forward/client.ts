@@ -53,6 +53,9 @@ export function parseAddress(a: string): { host: string; port: number } {
 
 type State = 'idle' | 'connecting' | 'handshake' | 'ready' | 'stopped';
 
+/** Refusals of the same first unstored batch, each after renumbering, before it is set aside. */
+export const MAX_REFUSALS = 3;
+
 export class ForwardClient extends EventEmitter {
   private readonly spool: Spool;
   private readonly opts: ClientOptions;
@@ -71,8 +74,10 @@ export class ForwardClient extends EventEmitter {
   private inflight: number[] = [];
   private pumping = false;
   private serverMaxFrame = 0;
+  /** Why the aggregator refused the last connection's batches; the next WELCOME renumbers them. */
+  private refused: string | undefined;
   private readonly onReady = () => void this.pump();
-  readonly counters = { connects: 0, disconnects: 0, batches_sent: 0, entries_sent: 0, bytes_sent: 0, acks: 0, peer_errors: 0, dead_peer: 0 };
+  readonly counters = { connects: 0, disconnects: 0, batches_sent: 0, entries_sent: 0, bytes_sent: 0, acks: 0, peer_errors: 0, dead_peer: 0, refusals: 0, refused_batches: 0, seq_exhausted: 0 };
   address = '';
   lastError = '';
 
@@ -162,19 +167,7 @@ export class ForwardClient extends EventEmitter {
       case 'WELCOME': {
         if (this.state !== 'handshake') return;
         clearTimeout(this.handshakeTimer);
-        this.state = 'ready';
-        this.attempt = 0;
-        this.counters.connects++;
-        this.serverMaxFrame = m.maxFrameBytes;
-        this.spool.welcome(m.lastSeq);
-        this.cursor = Math.max(m.lastSeq, this.spool.lastAcked);
-        this.inflight = [];
-        this.lastError = '';
-        this.opts.log.info(`connected to aggregator ${this.address} (last stored seq ${m.lastSeq})`);
-        this.spool.setOnline(true);
-        this.startPing(sock);
-        this.emit('connected', this.address);
-        void this.pump();
+        void this.onWelcome(sock, m.lastSeq, m.maxFrameBytes);
         return;
       }
       case 'ACK': {
@@ -198,13 +191,73 @@ export class ForwardClient extends EventEmitter {
         if (serious) {
           this.opts.log.error(`aggregator ${this.address} refused this agent: ${name}: ${m.text}`);
           this.attempt = Math.max(this.attempt, 30);
-        } else if (!RETRYABLE_ERRORS.has(m.code)) this.opts.log.warn(`aggregator ${this.address}: ${name}: ${m.text}`);
+        } else if (!RETRYABLE_ERRORS.has(m.code)) {
+          this.opts.log.warn(`aggregator ${this.address}: ${name}: ${m.text}`);
+          // Refused while batches were on the wire: the sequence or a batch itself is what it will
+          // not take. Resending the same batches would be refused forever (one batch would freeze
+          // the node), so the next WELCOME renumbers them above what it holds.
+          if (this.state === 'ready' && this.inflight.length) {
+            this.refused = `${name}: ${m.text}`;
+            this.counters.refusals++;
+          }
+        }
         sock.destroy();
         return;
       }
       default:
         sock.destroy(new Error(`unexpected ${m.type} from aggregator`));
     }
+  }
+
+  /**
+   * WELCOME: the spool acknowledges what the aggregator holds, or renumbers the unsent batches
+   * above it (a reset spool, or a refusal on the last connection); nothing is sent before that
+   * is durable. A batch that is refused again and again, renumbered or not, is set aside (counted)
+   * so that the batches behind it can go.
+   */
+  private async onWelcome(sock: Socket, lastSeq: number, maxFrameBytes: number): Promise<void> {
+    const refused = this.refused;
+    let renumbered: number | 'exhausted';
+    try {
+      renumbered = await this.spool.welcome(lastSeq, refused !== undefined);
+    } catch (e) {
+      this.opts.log.error(`spool: renumbering above the aggregator's seq ${lastSeq} failed: ${(e as Error).message}`);
+      sock.destroy(e as Error);
+      return;
+    }
+    if (this.sock !== sock || this.state !== 'handshake') return;
+    if (renumbered === 'exhausted') {
+      this.counters.seq_exhausted++;
+      this.lastError = `the aggregator holds seq ${lastSeq} for node ${this.opts.node}: no sequence numbers are left above it for ${this.spool.length} queued batch(es)`;
+      this.opts.log.error(`aggregator ${this.address}: ${this.lastError}; nothing can be sent until the aggregator's state for this node is reset (entries stay in the spool)`);
+      this.attempt = Math.max(this.attempt, 30);
+      sock.destroy();
+      return;
+    }
+    this.refused = undefined;
+    if (refused !== undefined) {
+      const head = this.spool.nextAfter(lastSeq);
+      if (head) {
+        head.refusals = (head.refusals ?? 0) + 1;
+        if (head.refusals >= MAX_REFUSALS) {
+          this.counters.refused_batches++;
+          this.opts.log.error(`aggregator ${this.address} refused batch ${head.seq} (${head.count} entries) ${head.refusals} times (last: ${refused}); setting it aside so the batches behind it can go (counted in dropped_entries)`);
+          this.spool.setAside(head);
+        }
+      }
+    }
+    this.state = 'ready';
+    this.attempt = 0;
+    this.counters.connects++;
+    this.serverMaxFrame = maxFrameBytes;
+    this.cursor = Math.max(lastSeq, this.spool.lastAcked);
+    this.inflight = [];
+    this.lastError = '';
+    this.opts.log.info(`connected to aggregator ${this.address} (last stored seq ${lastSeq}${renumbered ? `; ${renumbered} batch(es) renumbered above it` : ''})`);
+    this.spool.setOnline(true);
+    this.startPing(sock);
+    this.emit('connected', this.address);
+    void this.pump();
   }
 
   /** Sends queued batches in seq order while the window has room. One pump at a time keeps frames in order. */

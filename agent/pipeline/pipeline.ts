@@ -351,7 +351,10 @@ export class Pipeline extends EventEmitter {
   totalDropped(): number {
     let d = 0;
     for (const c of this.inputs.values()) d += c.dropped;
-    for (const s of this.sinks) d += s.dropped + Number(s.stage.status?.().dropped_entries ?? 0);
+    for (const s of this.sinks) {
+      const st = s.stage.status?.();
+      d += s.dropped + Number(st?.dropped_entries ?? 0) + Number(st?.lost_entries ?? 0);
+    }
     for (const v of this.aiDropped.values()) d += v;
     return d;
   }

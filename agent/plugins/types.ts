@@ -100,7 +100,8 @@ export interface SinkPlugin extends Lifecycle {
   reopen?(): void | Promise<void>;
   /**
    * Extra figures for `logloom status`. `dropped_entries`, when present, counts entries the
-   * plugin itself had to drop (e.g. a full spool) and is added to the agent's dropped_total.
+   * plugin itself had to drop (e.g. a full spool) and `lost_entries` those it lost (e.g. to a
+   * damaged spool); both are added to the agent's dropped_total.
    */
   status?(): Record<string, unknown>;
 }
