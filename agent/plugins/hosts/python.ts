@@ -1,11 +1,14 @@
 /**
- * The python kind (seed §2.2, §3.6, §5.2.1, §7.1–7.3): a `python3` child per plugin speaking
- * docs/plugin-protocol.md on stdin/stdout through the SDK runner (python/logloom_plugin/runner.py).
- * The child joins its cgroup before exec (a tiny /bin/sh launcher writes its own pid into the
- * groups' cgroup.procs, then execs the interpreter), so no plugin code ever runs unlimited; the
- * runner drops to the plugin user and installs the audit-hook sandbox before loading the plugin.
+ * The python kind: a `python3` child per plugin speaking docs/plugin-protocol.md on stdin/stdout
+ * through the SDK runner (python/logloom_plugin/runner.py). The child starts through the sandbox
+ * launcher (agent/plugins/launch/): it joins its cgroup, is confined by the kernel (seccomp,
+ * Landlock or a read-only mount namespace, a network namespace) and drops to the plugin user
+ * before python runs, so no plugin code ever runs unlimited or privileged; the runner's audit
+ * hooks are a second layer. The plugin is verified at every start and loaded from the verified
+ * private copy (agent/plugins/verified-copy.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -14,6 +17,8 @@ import { PluginCallError, PluginLoadError, type HostEnv, type HostFactory, type 
 import type { DiscoveredPlugin } from '../discovered.ts';
 import { applyLimits, type AppliedLimits } from '../limits/mechanism.ts';
 import { lookupUser, type UserIds } from '../limits/user.ts';
+import { launchCommand, launchExitReason, readLayers, type SandboxLayers } from '../launch/launcher.ts';
+import { OPEN_VERIFIER, type VerifiedPlugin } from '../verified-copy.ts';
 import { ProtocolClient } from '../protocol/client.ts';
 import { DEFAULT_MAX_LINE_BYTES } from '../protocol/codec.ts';
 import { PluginConnection } from '../protocol/connection.ts';
@@ -27,6 +32,8 @@ export const STOP_GRACE_MS = { shutdown: 1000, stdin: 1000, term: 1000 };
 const READY_TIMEOUT_MS = 10_000;
 /** stderr lines per second written to the agent log; the rest are counted and summarised. */
 const STDERR_LINES_PER_SECOND = 50;
+/** Where the child finds its verified copy: the directory descriptor passed as its fd 4. */
+const COPY_DIR = '/proc/self/fd/4';
 const SDK_FILES = ['python/logloom_plugin/__init__.py', 'python/logloom_plugin/runner.py', 'python/logloom_plugin/sandbox.py'];
 
 /** The SDK runner: from the checkout, or unpacked from the bundle into the runtime dir once. */
@@ -68,6 +75,11 @@ export class PythonHost extends ProtocolHost implements HostedPlugin {
   /** Limit events of earlier (removed) cgroups of this plugin: status shows the totals. */
   private readonly pastEvents = { oom_kills: 0, pids_refused: 0 };
   private stderr?: StderrLog;
+  /** The private copy this process was started from (verified-copy.ts). */
+  private copy?: VerifiedPlugin;
+  private signature?: string;
+  /** What the launcher reported it applied. */
+  private layers?: SandboxLayers;
   onExit?: (reason: string) => void;
 
   constructor(plugin: DiscoveredPlugin, env: HostEnv) {
@@ -100,18 +112,36 @@ export class PythonHost extends ProtocolHost implements HostedPlugin {
     this.oomBefore = this.limits.usage().oom_kills ?? 0;
     if (this.limits.notEnforced.length) ctx.log.warn(`limits not enforced: ${this.limits.notEnforced.join('; ')}`);
 
+    // Verified at every start, on the bytes that are then loaded: the private copy, reached through
+    // a descriptor (fd 4) so that no path the plugin user could change is ever read.
+    this.copy?.remove();
+    this.copy = undefined;
+    const verified = (this.env.verifier ?? OPEN_VERIFIER).prepare(this.plugin, this.env.runtimeDir, this.user);
+    this.copy = verified;
+    this.signature = verified.check.state;
+    const capability = this.plugin.manifest?.capability ?? [];
     const spec = {
-      plugin: this.origin, name, type: this.plugin.type, state_dir: ctx.stateDir,
-      user: this.user?.name ?? null, capability: this.plugin.manifest?.capability ?? [], rlimits: this.limits.rlimits ?? null,
+      plugin: `${COPY_DIR}/${verified.entry}`, plugin_dir: COPY_DIR, name, type: this.plugin.type, state_dir: ctx.stateDir,
+      user: this.user?.name ?? null, capability, rlimits: this.limits.rlimits ?? null,
     };
     const python = this.env.python;
-    const argv = ['-I', '-B', runnerPath(this.env.runtimeDir), JSON.stringify(spec)];
-    // The launcher joins the cgroups, then execs python: the plugin never runs outside its limits.
-    const launcher = 'for f in $LOGLOOM_CGROUP_PROCS; do echo $$ > "$f" || exit 97; done; unset LOGLOOM_CGROUP_PROCS; exec "$@"';
-    const child = spawn('/bin/sh', ['-c', launcher, 'logloom-plugin', python, ...argv], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      cwd: ctx.stateDir,
-      env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', PYTHONIOENCODING: 'utf-8', LOGLOOM_CGROUP_PROCS: this.limits.procsFiles.join(' ') },
+    const launch = launchCommand({
+      program: python, args: ['-I', '-B', runnerPath(this.env.runtimeDir), JSON.stringify(spec)], user: this.user,
+      network: capability.includes('network'), writeDirs: [ctx.stateDir], limits: this.limits, statusFd: 3,
+    });
+    let child: ChildProcess;
+    try {
+      child = spawn(launch.command, launch.args, {
+        stdio: ['pipe', 'pipe', 'pipe', 'pipe', verified.dirFd],
+        cwd: ctx.stateDir,
+        env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', PYTHONIOENCODING: 'utf-8' },
+      });
+    } finally {
+      verified.release();
+    }
+    this.layers = undefined;
+    void readLayers(child.stdio[3] as Readable, launch.unavailable).then((l) => {
+      if (gen === this.generation) this.layers = l;
     });
     this.child = child;
     const client = new ProtocolClient(name, ctx.log, this.env.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
@@ -163,7 +193,8 @@ export class PythonHost extends ProtocolHost implements HostedPlugin {
   }
 
   private exitReason(code: number | null, signal: NodeJS.Signals | null): string {
-    if (code === 97) return 'could not join its cgroup';
+    const launcher = launchExitReason(code);
+    if (launcher) return launcher;
     const oom = (this.limits?.usage().oom_kills ?? 0) > this.oomBefore;
     // The kernel's OOM killer sends SIGKILL; the cgroup's oom_kill count tells it from a plain kill -9.
     if (oom && (signal === 'SIGKILL' || code === 137)) return `killed by the memory limit (memory_max ${this.plugin.limits.memory_max})`;
@@ -218,6 +249,8 @@ export class PythonHost extends ProtocolHost implements HostedPlugin {
     this.kill();
     this.client?.conn?.close('stopped');
     this.child = undefined;
+    this.copy?.remove();
+    this.copy = undefined;
     if (this.limits) {
       const u = this.limits.usage();
       this.pastEvents.oom_kills += u.oom_kills ?? 0;
@@ -245,6 +278,8 @@ export class PythonHost extends ProtocolHost implements HostedPlugin {
     return {
       pid: this.child?.pid ?? null,
       user: this.user?.name ?? null,
+      ...(this.signature ? { signature: this.signature } : {}),
+      sandbox: this.layers ?? null,
       limits: l ? this.limitsStatus(l) : null,
       starts: this.starts,
       last_exit: this.lastExit,
