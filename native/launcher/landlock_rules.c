@@ -64,14 +64,17 @@ int landlock_abi(void) {
   return abi < 0 ? 0 : (int)abi;
 }
 
+static int add_fd(int ruleset, int fd, uint64_t access) {
+  struct path_beneath pb = {.allowed_access = access, .parent_fd = fd};
+  return syscall(__NR_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) == 0 ? 0 : -errno;
+}
+
 static int add_path(int ruleset, const char *path, uint64_t access) {
   int fd = open(path, O_PATH | O_CLOEXEC);
   if (fd < 0) return -errno;
-  struct path_beneath pb = {.allowed_access = access, .parent_fd = fd};
-  int rc = (int)syscall(__NR_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0);
-  int err = errno;
+  int rc = add_fd(ruleset, fd, access);
   close(fd);
-  return rc == 0 ? 0 : -err;
+  return rc;
 }
 
 int landlock_apply(const struct launch_opts *o, int abi, char *detail, size_t n) {
@@ -92,7 +95,7 @@ int landlock_apply(const struct launch_opts *o, int abi, char *detail, size_t n)
   int ruleset = (int)syscall(__NR_landlock_create_ruleset, &attr, size, 0);
   if (ruleset < 0) return -errno;
   for (int i = 0; i < o->n_write_dirs; i++) {
-    int rc = add_path(ruleset, o->write_dirs[i], fs);
+    int rc = o->write_fds[i] < 0 ? -ENOENT : add_fd(ruleset, o->write_fds[i], fs);
     if (rc < 0) {
       close(ruleset);
       snprintf(detail, n, "cannot add %s", o->write_dirs[i]);

@@ -169,6 +169,9 @@ int main(int argc, char **argv) {
   }
   set_limit(RLIMIT_NOFILE, (unsigned long long)o.exec_fd, "RLIMIT_NOFILE");
 
+  /* The writable directories, opened while still root: their parents may be closed to the plugin user. */
+  for (int k = 0; k < o.n_write_dirs; k++) o.write_fds[k] = open(o.write_dirs[k], O_PATH | O_DIRECTORY | O_CLOEXEC);
+
   /* 3. namespaces, which need root. */
   int abi = o.no_landlock ? 0 : landlock_abi();
   if (o.network) snprintf(st.net_ns, sizeof st.net_ns, "off: plugin has the network capability");
@@ -209,6 +212,8 @@ int main(int argc, char **argv) {
   else snprintf(st.seccomp, sizeof st.seccomp, "unavailable: %s", strerror(-rc));
 
   /* 8. */
+  for (int k = 0; k < o.n_write_dirs; k++)
+    if (o.write_fds[k] >= 0) close(o.write_fds[k]);
   write_status(o.status_fd, &st);
   syscall(__NR_execveat, o.exec_fd, "", target, environ, AT_EMPTY_PATH);
   die(LAUNCH_EXIT_EXEC, target[0], errno);

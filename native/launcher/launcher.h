@@ -37,6 +37,8 @@ struct launch_opts {
   int no_landlock;   /* tests: behave as on a kernel without Landlock (mount-namespace fallback) */
   int status_fd;     /* -1: none */
   const char *write_dirs[MAX_WRITE_DIRS];
+  /* O_PATH descriptors of write_dirs, opened while still root (their parents may be root-only). */
+  int write_fds[MAX_WRITE_DIRS];
   int n_write_dirs;
   int exec_fd;       /* the only descriptor execveat may run (see seccomp_filter.c) */
 };
