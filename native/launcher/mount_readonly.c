@@ -51,6 +51,13 @@ static int remount_each_readonly(void) {
   return failed ? -EPERM : 0;
 }
 
+/* The working directory still points into the mount as it was before the bind mounts: enter it
+ * again by path so that a plugin started in its state directory writes to the writable mount. */
+static void reenter_cwd(void) {
+  char cwd[4096];
+  if (getcwd(cwd, sizeof cwd)) (void)chdir(cwd);
+}
+
 int mount_readonly(const struct launch_opts *o, char *detail, size_t n) {
   if (unshare(CLONE_NEWNS) != 0) {
     snprintf(detail, n, "unavailable: unshare(CLONE_NEWNS): %s", strerror(errno));
@@ -74,6 +81,7 @@ int mount_readonly(const struct launch_opts *o, char *detail, size_t n) {
         return -errno;
       }
     }
+    reenter_cwd();
     snprintf(detail, n, "applied (read-only except the state directory)");
     return 0;
   }
@@ -83,6 +91,7 @@ int mount_readonly(const struct launch_opts *o, char *detail, size_t n) {
   }
   int rc = remount_each_readonly();
   for (int i = 0; i < o->n_write_dirs; i++) mount(NULL, o->write_dirs[i], NULL, MS_REMOUNT | MS_BIND, NULL);
+  reenter_cwd();
   snprintf(detail, n, rc == 0 ? "applied (read-only except the state directory; per-mount remount)" : "partial: some mounts stayed writable");
   return rc;
 }
