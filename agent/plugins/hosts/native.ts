@@ -116,7 +116,6 @@ export class NativeProcessHost implements HostedPlugin {
   private user?: UserIds;
   /** The private copy the host loaded its .so from (verified-copy.ts). */
   private copy?: VerifiedPlugin;
-  private signature?: string;
   private layers?: SandboxLayers;
   private generation = 0;
 
@@ -158,7 +157,6 @@ export class NativeProcessHost implements HostedPlugin {
     this.copy = undefined;
     const verified = (this.env.verifier ?? OPEN_VERIFIER).prepare(this.plugin, this.env.runtimeDir, this.user);
     this.copy = verified;
-    this.signature = verified.check.state;
     const launch = launchCommand({
       program: hostPath, args: [], user: this.user, network: (this.plugin.manifest?.capability ?? []).includes('network'),
       writeDirs: [ctx.stateDir], limits: this.limits, statusFd: 4,
@@ -323,7 +321,7 @@ export class NativeProcessHost implements HostedPlugin {
   status(): Record<string, unknown> {
     return {
       isolation: 'process', pid: this.child?.pid, user: this.user?.name ?? null, starts: this.starts, last_exit: this.lastExit || undefined,
-      ...(this.signature ? { signature: this.signature } : {}), sandbox: this.layers ?? null,
+      sandbox: this.layers ?? null,
       limits: this.limits ? { mechanism: this.limits.mechanism, ...this.limits.usage() } : { mechanism: 'none' },
     };
   }
@@ -340,7 +338,6 @@ export class NativeInProcessHost implements HostedPlugin {
   private faults = 0;
   private readonly env: CopyEnv;
   private copy?: VerifiedPlugin;
-  private signature?: string;
 
   constructor(plugin: DiscoveredPlugin, env: CopyEnv = privateCopyEnv()) {
     this.plugin = plugin;
@@ -362,7 +359,6 @@ export class NativeInProcessHost implements HostedPlugin {
     const verified = (this.env.verifier ?? OPEN_VERIFIER).prepare(this.plugin, this.env.runtimeDir);
     verified.release();
     this.copy = verified;
-    this.signature = verified.check.state;
     try {
       const r = this.addon.pluginLoad(join(verified.dir, verified.entry!), JSON.stringify(ctx.config ?? {}), this.plugin.type === 'sink');
       this.handle = r.handle;
@@ -411,7 +407,7 @@ export class NativeInProcessHost implements HostedPlugin {
   }
 
   status(): Record<string, unknown> {
-    return { isolation: 'none (trusted, in-process)', faults_caught: this.faults, ...(this.signature ? { signature: this.signature } : {}) };
+    return { isolation: 'none (trusted, in-process)', faults_caught: this.faults };
   }
 }
 

@@ -77,7 +77,6 @@ export class PythonHost extends ProtocolHost implements HostedPlugin {
   private stderr?: StderrLog;
   /** The private copy this process was started from (verified-copy.ts). */
   private copy?: VerifiedPlugin;
-  private signature?: string;
   /** What the launcher reported it applied. */
   private layers?: SandboxLayers;
   onExit?: (reason: string) => void;
@@ -118,7 +117,6 @@ export class PythonHost extends ProtocolHost implements HostedPlugin {
     this.copy = undefined;
     const verified = (this.env.verifier ?? OPEN_VERIFIER).prepare(this.plugin, this.env.runtimeDir, this.user);
     this.copy = verified;
-    this.signature = verified.check.state;
     const capability = this.plugin.manifest?.capability ?? [];
     const spec = {
       plugin: `${COPY_DIR}/${verified.entry}`, plugin_dir: COPY_DIR, name, type: this.plugin.type, state_dir: ctx.stateDir,
@@ -278,7 +276,6 @@ export class PythonHost extends ProtocolHost implements HostedPlugin {
     return {
       pid: this.child?.pid ?? null,
       user: this.user?.name ?? null,
-      ...(this.signature ? { signature: this.signature } : {}),
       sandbox: this.layers ?? null,
       limits: l ? this.limitsStatus(l) : null,
       starts: this.starts,
