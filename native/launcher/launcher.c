@@ -41,6 +41,16 @@ static void die(int code, const char *what, int err) {
   _exit(code);
 }
 
+/* True inside a user namespace that does not map every uid (e.g. qemu-userns.sh, rootless containers). */
+static int partial_uid_map(void) {
+  FILE *f = fopen("/proc/self/uid_map", "re");
+  if (!f) return 0;
+  unsigned long inside, outside, count;
+  int n = fscanf(f, "%lu %lu %lu", &inside, &outside, &count);
+  fclose(f);
+  return n == 3 && !(inside == 0 && outside == 0 && count == 4294967295UL);
+}
+
 static int parse_num(const char *s, unsigned long long *out) {
   char *end;
   errno = 0;
@@ -182,15 +192,24 @@ int main(int argc, char **argv) {
   else if (!root) snprintf(st.mount_ns, sizeof st.mount_ns, "unavailable: the agent is not root");
   else mount_readonly(&o, st.mount_ns, sizeof st.mount_ns);
 
-  /* 4. the plugin user. */
+  /* 4. the plugin user. In a user namespace that maps only root (root there is an unprivileged
+   * user outside), the plugin user may not exist: stay, and say so, rather than not start. */
+  int dropped = 0;
   if (o.have_user && root) {
-    if (setgroups(0, NULL) != 0) die(LAUNCH_EXIT_SETUP, "setgroups", errno);
-    if (setresgid(o.gid, o.gid, o.gid) != 0) die(LAUNCH_EXIT_SETUP, "setresgid", errno);
-    if (setresuid(o.uid, o.uid, o.uid) != 0) die(LAUNCH_EXIT_SETUP, "setresuid", errno);
-    if (o.uid != 0 && (setuid(0) == 0 || geteuid() == 0)) die(LAUNCH_EXIT_SETUP, "root privileges could be regained", 0);
+    int rc = setgroups(0, NULL);
+    if (rc == 0) rc = setresgid(o.gid, o.gid, o.gid);
+    if (rc == 0) rc = setresuid(o.uid, o.uid, o.uid);
+    if (rc != 0) {
+      int err = errno;
+      if (!(err == EINVAL || err == EPERM) || !partial_uid_map()) die(LAUNCH_EXIT_SETUP, "dropping to the plugin user", err);
+    } else {
+      dropped = 1;
+      if (o.uid != 0 && (setuid(0) == 0 || geteuid() == 0)) die(LAUNCH_EXIT_SETUP, "root privileges could be regained", 0);
+    }
   }
-  snprintf(st.user, sizeof st.user, "%s", o.user_name ? o.user_name : "");
-  if (!o.user_name) snprintf(st.user, sizeof st.user, "%u", (unsigned)geteuid());
+  if (dropped || !o.have_user || !root) snprintf(st.user, sizeof st.user, "%s", o.user_name ? o.user_name : "");
+  else snprintf(st.user, sizeof st.user, "root of a user namespace (%s is not mapped there: not dropped)", o.user_name ? o.user_name : "the plugin user");
+  if (!st.user[0]) snprintf(st.user, sizeof st.user, "%u", (unsigned)geteuid());
 
   /* 5. */
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die(LAUNCH_EXIT_SETUP, "PR_SET_NO_NEW_PRIVS", errno);
@@ -216,6 +235,8 @@ int main(int argc, char **argv) {
     if (o.write_fds[k] >= 0) close(o.write_fds[k]);
   write_status(o.status_fd, &st);
   syscall(__NR_execveat, o.exec_fd, "", target, environ, AT_EMPTY_PATH);
+  /* Only where execveat itself is missing (user-mode emulators): then seccomp is missing too. */
+  if (errno == ENOSYS && rc != 0) execve(target[0], target, environ);
   die(LAUNCH_EXIT_EXEC, target[0], errno);
   return LAUNCH_EXIT_EXEC;
 }

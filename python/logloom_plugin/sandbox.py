@@ -66,6 +66,13 @@ def drop_privileges(user):
     os.setuid(pw.pw_uid)
     if os.getuid() == 0 or os.geteuid() == 0:
         raise SystemExit("logloom sandbox: could not drop root privileges")
+    # setuid made the process non-dumpable, which makes /proc/self/fd root's: the verified copy and
+    # the SDK are reached through it (without the launcher, this runner dropped the privileges itself).
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE
+    except Exception:  # pragma: no cover
+        pass
     return user
 
 

@@ -170,7 +170,8 @@ export class NativeProcessHost implements HostedPlugin {
     }
     const gen = ++this.generation;
     this.layers = undefined;
-    void readLayers(child.stdio[4] as Readable, launch.unavailable).then((l) => {
+    // Written by the launcher just before its exec (or at its exit): awaited before start returns.
+    const layers = readLayers(child.stdio[4] as Readable, launch.unavailable).then((l) => {
       if (gen === this.generation) this.layers = l;
     });
     this.child = child;
@@ -207,6 +208,7 @@ export class NativeProcessHost implements HostedPlugin {
       await this.kill();
       throw new PluginLoadError(basename(file), reason ?? `load failed (${reply.status})`);
     }
+    await layers;
     if (reply.body[0] !== 1) return infoFor(this.plugin, null);
     const [name, version, author, type, mode, caps] = readStrings(reply.body, 1, 6).values;
     return infoFor(this.plugin, { name, version, author, type: type as PluginType, mode: mode as PluginInfo['mode'], capability: caps ? caps.split('\n') : [] });

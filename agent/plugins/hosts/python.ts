@@ -9,8 +9,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chownSync, closeSync, constants, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { checkoutPath, readAsset } from '../../assets.ts';
 import { PluginCallError, PluginLoadError, type HostEnv, type HostFactory, type HostedPlugin } from '../host.ts';
@@ -34,6 +34,8 @@ const READY_TIMEOUT_MS = 10_000;
 const STDERR_LINES_PER_SECOND = 50;
 /** Where the child finds its verified copy: the directory descriptor passed as its fd 4. */
 const COPY_DIR = '/proc/self/fd/4';
+/** …and the SDK (python/), fd 5. */
+const SDK_DIR = '/proc/self/fd/5';
 const SDK_FILES = ['python/logloom_plugin/__init__.py', 'python/logloom_plugin/runner.py', 'python/logloom_plugin/sandbox.py'];
 
 /** The SDK runner: from the checkout, or unpacked from the bundle into the runtime dir once. */
@@ -123,22 +125,33 @@ export class PythonHost extends ProtocolHost implements HostedPlugin {
       user: this.user?.name ?? null, capability, rlimits: this.limits.rlimits ?? null,
     };
     const python = this.env.python;
+    // The SDK too is reached through a descriptor (fd 5): the plugin user need not be able to walk
+    // to runtime_dir, where a packaged agent unpacks it.
+    let sdkFd: number;
+    try {
+      sdkFd = openSync(dirname(dirname(runnerPath(this.env.runtimeDir))), constants.O_RDONLY | constants.O_DIRECTORY);
+    } catch (e) {
+      verified.release();
+      throw new PluginLoadError(this.origin, `cannot open the Python SDK: ${(e as Error).message}`);
+    }
     const launch = launchCommand({
-      program: python, args: ['-I', '-B', runnerPath(this.env.runtimeDir), JSON.stringify(spec)], user: this.user,
+      program: python, args: ['-I', '-B', `${SDK_DIR}/logloom_plugin/runner.py`, JSON.stringify(spec)], user: this.user,
       network: capability.includes('network'), writeDirs: [ctx.stateDir], limits: this.limits, statusFd: 3,
     });
     let child: ChildProcess;
     try {
       child = spawn(launch.command, launch.args, {
-        stdio: ['pipe', 'pipe', 'pipe', 'pipe', verified.dirFd],
+        stdio: ['pipe', 'pipe', 'pipe', 'pipe', verified.dirFd, sdkFd],
         cwd: ctx.stateDir,
         env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', PYTHONIOENCODING: 'utf-8' },
       });
     } finally {
       verified.release();
+      closeSync(sdkFd);
     }
     this.layers = undefined;
-    void readLayers(child.stdio[3] as Readable, launch.unavailable).then((l) => {
+    // Written by the launcher just before its exec (or at its exit): awaited before start returns.
+    const layers = readLayers(child.stdio[3] as Readable, launch.unavailable).then((l) => {
       if (gen === this.generation) this.layers = l;
     });
     this.child = child;
@@ -186,6 +199,7 @@ export class PythonHost extends ProtocolHost implements HostedPlugin {
       this.kill();
       throw e;
     });
+    await layers;
     client.startLangRefresh();
     return info;
   }
