@@ -235,8 +235,10 @@ int main(int argc, char **argv) {
     if (o.write_fds[k] >= 0) close(o.write_fds[k]);
   write_status(o.status_fd, &st);
   syscall(__NR_execveat, o.exec_fd, "", target, environ, AT_EMPTY_PATH);
-  /* Only where execveat itself is missing (user-mode emulators): then seccomp is missing too. */
-  if (errno == ENOSYS && rc != 0) execve(target[0], target, environ);
+  /* Only where the filter could not be installed (user-mode emulators, which also may lack
+   * execveat or run foreign binaries through binfmt_misc, which cannot reopen a close-on-exec
+   * descriptor): exec by path. With the filter in place, execve is refused anyway. */
+  if (rc != 0) execve(target[0], target, environ);
   die(LAUNCH_EXIT_EXEC, target[0], errno);
   return LAUNCH_EXIT_EXEC;
 }
