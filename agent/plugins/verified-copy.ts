@@ -11,7 +11,7 @@
  * gets a fresh copy; the previous one is removed.
  */
 import type { KeyObject } from 'node:crypto';
-import { chownSync, closeSync, constants, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, closeSync, constants, mkdirSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { DiscoveredPlugin } from './discovered.ts';
 import { PluginLoadError } from './host.ts';
@@ -33,6 +33,28 @@ export interface VerifiedPlugin {
 }
 
 let copies = 0;
+const swept = new Set<string>();
+
+/** Removes copies left by agents that died without cleaning up (`<name>.<pid>.<n>`, pid gone). */
+function sweepStale(base: string): void {
+  if (swept.has(base)) return;
+  swept.add(base);
+  let names: string[];
+  try {
+    names = readdirSync(base);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const pid = Number(/\.(\d+)\.\d+$/.exec(n)?.[1]);
+    if (!pid || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') rmSync(join(base, n), { recursive: true, force: true });
+    }
+  }
+}
 
 function shown(p: DiscoveredPlugin): string {
   return p.file ?? p.manifestPath ?? p.name;
@@ -108,6 +130,7 @@ function writeCopy(p: DiscoveredPlugin, files: PluginFiles, check: SignatureChec
   const group = asRoot && owner ? owner.gid : undefined;
   try {
     mkdirSync(base, { recursive: true, mode: 0o755 });
+    sweepStale(base);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { mode: group === undefined ? 0o700 : 0o750 });
     if (group !== undefined) chownSync(dir, 0, group);

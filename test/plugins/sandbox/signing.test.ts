@@ -4,12 +4,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPrivateKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { parse } from 'yaml';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, tempDir } from '../../helpers/agent.ts';
 import { waitForFile } from '../../helpers/wait.ts';
-import { generateKeys, signPlugin } from '../../../agent/plugins/signing.ts';
+import { checkPluginFiles, generateKeys, manifestSha256, signPlugin } from '../../../agent/plugins/signing.ts';
 import { startHarness } from '../harness.ts';
 import { agentWith, pluginStatus, send } from '../process/helpers.ts';
 import { writePlugin } from './fixtures.ts';
@@ -165,4 +166,58 @@ test('a signed Python file swapped after a verified start: the running plugin ke
   } finally {
     await agent.stop();
   }
+});
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+test('signature check fuzz (300 seeded mutations of a signed plugin.yaml and its files): never throws, never says signed unless the meaning and files are unchanged', () => {
+  const dir = tempDir();
+  const key = generateKeys();
+  const pub = createPublicKey(key.publicPem);
+  const p = writePlugin(dir, 'filter_fuzz', { 'plugin.yaml': manifest('filter_fuzz', 'limits:\n  timeout_ms: 200\n'), 'filter_fuzz.py': 'def plugin_process(entry):\n    return 0\n' });
+  signPlugin(join(p, 'plugin.yaml'), createPrivateKey(key.privatePem));
+  const signedText = readFileSync(join(p, 'plugin.yaml'), 'utf8');
+  const source = readFileSync(join(p, 'filter_fuzz.py'));
+  const meaning = (text: string) => {
+    try {
+      return manifestSha256(parse(text));
+    } catch {
+      return 'unparseable';
+    }
+  };
+  const original = meaning(signedText);
+  const alphabet = ' \n:-[]{}#"\'\t\\0123456789abcdefnetworktrue';
+  let signedCount = 0;
+  for (let seed = 1; seed <= 300; seed++) {
+    const random = rng(seed);
+    let text = signedText;
+    const bytes = Buffer.from(source);
+    for (let k = 1 + Math.floor(random() * 4); k > 0; k--) {
+      const at = Math.floor(random() * text.length);
+      const r = random();
+      if (r < 0.4) text = text.slice(0, at) + alphabet[Math.floor(random() * alphabet.length)] + text.slice(at + 1);
+      else if (r < 0.7) text = text.slice(0, at) + text.slice(at + 1 + Math.floor(random() * 8));
+      else if (r < 0.9) text = text.slice(0, at) + alphabet[Math.floor(random() * alphabet.length)] + text.slice(at);
+      else bytes[Math.floor(random() * bytes.length)] ^= 1 << Math.floor(random() * 8);
+    }
+    const files = { root: p, manifest: 'plugin.yaml', files: new Map([['plugin.yaml', Buffer.from(text)], ['filter_fuzz.py', bytes]]) };
+    const c = checkPluginFiles(files, [pub]);
+    assert.ok(['signed', 'unsigned', 'modified', 'untrusted'].includes(c.state), `seed ${seed}: ${c.state}`);
+    if (c.state === 'signed') {
+      signedCount++;
+      assert.equal(meaning(text), original, `seed ${seed}: signed with a different meaning:\n${text}`);
+      assert.ok(bytes.equals(source), `seed ${seed}: signed with changed file bytes`);
+    }
+  }
+  // Mutations that only touched comments or layout still verify: the check is not just failing.
+  assert.ok(signedCount > 0);
 });
