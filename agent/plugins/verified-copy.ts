@@ -11,7 +11,7 @@
  * gets a fresh copy; the previous one is removed.
  */
 import type { KeyObject } from 'node:crypto';
-import { chownSync, closeSync, constants, mkdirSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, mkdirSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { DiscoveredPlugin } from './discovered.ts';
 import { PluginLoadError } from './host.ts';
@@ -127,13 +127,23 @@ function writeCopy(p: DiscoveredPlugin, files: PluginFiles, check: SignatureChec
   const base = join(resolve(runtimeDir), 'plugins');
   const dir = join(base, `${p.name.replace(/[^A-Za-z0-9_.-]/g, '_')}.${process.pid}.${++copies}`);
   const asRoot = process.getuid?.() === 0;
-  const group = asRoot && owner ? owner.gid : undefined;
+  let group = asRoot && owner ? owner.gid : undefined;
   try {
     mkdirSync(base, { recursive: true, mode: 0o755 });
     sweepStale(base);
     rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { mode: group === undefined ? 0o700 : 0o750 });
-    if (group !== undefined) chownSync(dir, 0, group);
+    mkdirSync(dir, { mode: 0o700 });
+    if (group !== undefined) {
+      try {
+        chownSync(dir, 0, group);
+        chmodSync(dir, 0o750);
+      } catch (e) {
+        // A user namespace that maps only root: the plugin user does not exist here, and the
+        // launcher stays root of the namespace, so a root-only copy is readable by the plugin.
+        if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
+        group = undefined;
+      }
+    }
     for (const [rel, data] of files.files) {
       const target = join(dir, ...rel.split('/'));
       if (!target.startsWith(dir + sep)) throw new Error(`bad relative path ${rel}`);

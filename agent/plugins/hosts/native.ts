@@ -14,7 +14,7 @@
  * (docs/c-plugins.md lists the limits).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -33,7 +33,7 @@ import { PartialFilterError, PluginCallError, PluginLoadError, type HostedPlugin
 import { defaultMode } from '../info.ts';
 import { applyLimits, type AppliedLimits } from '../limits/mechanism.ts';
 import { lookupUser, type UserIds } from '../limits/user.ts';
-import { launchCommand, launchExitReason, readLayers, type SandboxLayers } from '../launch/launcher.ts';
+import { launchCommand, launchExitReason, prepareStateDir, readLayers, type SandboxLayers } from '../launch/launcher.ts';
 import { OPEN_VERIFIER, type VerifiedPlugin } from '../verified-copy.ts';
 import type { FilterVerdict, PluginContext, PluginInfo, PluginType } from '../types.ts';
 
@@ -143,8 +143,7 @@ export class NativeProcessHost implements HostedPlugin {
     } catch (e) {
       throw new PluginLoadError(basename(file), (e as Error).message);
     }
-    mkdirSync(ctx.stateDir, { recursive: true, mode: 0o750 });
-    if (this.user) chownSync(ctx.stateDir, this.user.uid, this.user.gid);
+    prepareStateDir(ctx.stateDir, this.user);
     // memory_max / cpu_max / pids_max: the launcher joins the cgroup (v2, else v1) before exec, as
     // for python plugins (agent/plugins/limits/), or sets rlimits when cgroups cannot be written.
     const { memory_max, cpu_max, pids_max } = this.plugin.limits;

@@ -9,7 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { chownSync, closeSync, constants, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { checkoutPath, readAsset } from '../../assets.ts';
@@ -17,7 +17,7 @@ import { PluginCallError, PluginLoadError, type HostEnv, type HostFactory, type 
 import type { DiscoveredPlugin } from '../discovered.ts';
 import { applyLimits, type AppliedLimits } from '../limits/mechanism.ts';
 import { lookupUser, type UserIds } from '../limits/user.ts';
-import { launchCommand, launchExitReason, readLayers, type SandboxLayers } from '../launch/launcher.ts';
+import { launchCommand, launchExitReason, prepareStateDir, readLayers, type SandboxLayers } from '../launch/launcher.ts';
 import { OPEN_VERIFIER, type VerifiedPlugin } from '../verified-copy.ts';
 import { ProtocolClient } from '../protocol/client.ts';
 import { DEFAULT_MAX_LINE_BYTES } from '../protocol/codec.ts';
@@ -107,8 +107,7 @@ export class PythonHost extends ProtocolHost implements HostedPlugin {
     } catch (e) {
       throw new PluginLoadError(this.origin, (e as Error).message);
     }
-    mkdirSync(ctx.stateDir, { recursive: true, mode: 0o750 });
-    if (this.user) chownSync(ctx.stateDir, this.user.uid, this.user.gid);
+    prepareStateDir(ctx.stateDir, this.user);
     this.limits = applyLimits(name, { memory_max: limits.memory_max, cpu_max: limits.cpu_max, pids_max: limits.pids_max });
     this.oomBefore = this.limits.usage().oom_kills ?? 0;
     if (this.limits.notEnforced.length) ctx.log.warn(`limits not enforced: ${this.limits.notEnforced.join('; ')}`);

@@ -10,6 +10,7 @@
  * the cgroups and applies rlimits only, and `sandbox.launcher` says so: the Python runner then
  * drops privileges itself and its audit hooks are the only other layer.
  */
+import { chownSync, mkdirSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { nativeFile } from '../../native/runtime.ts';
 import type { AppliedLimits } from '../limits/mechanism.ts';
@@ -84,6 +85,21 @@ function shellStandIn(spec: LaunchSpec): LaunchCommand {
     'exec "$@"',
   ].filter(Boolean).join('; ');
   return { command: '/bin/sh', args: ['-c', script, 'logloom-plugin', ...(spec.limits?.procsFiles ?? []), spec.program, ...spec.args] };
+}
+
+/**
+ * Creates the plugin's state directory (its only writable place) and gives it to the plugin user.
+ * In a user namespace that maps only root, that user does not exist (EINVAL): the directory stays
+ * root's, as the launcher then stays root of that namespace too (and says so in its status).
+ */
+export function prepareStateDir(dir: string, user: UserIds | undefined): void {
+  mkdirSync(dir, { recursive: true, mode: 0o750 });
+  if (!user) return;
+  try {
+    chownSync(dir, user.uid, user.gid);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
+  }
 }
 
 /** Reads the launcher's one status line; resolves at its end (or the pipe's), never rejects. */
