@@ -61,7 +61,7 @@ struct path_beneath {
 
 int landlock_abi(void) {
   long abi = syscall(__NR_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
-  return abi < 0 ? 0 : (int)abi;
+  return abi < 0 ? -errno : (int)abi;
 }
 
 static int add_fd(int ruleset, int fd, uint64_t access) {

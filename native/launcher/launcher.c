@@ -184,6 +184,8 @@ int main(int argc, char **argv) {
 
   /* 3. namespaces, which need root. */
   int abi = o.no_landlock ? 0 : landlock_abi();
+  int abi_err = abi < 0 ? -abi : 0;
+  if (abi < 0) abi = 0;
   if (o.network) snprintf(st.net_ns, sizeof st.net_ns, "off: plugin has the network capability");
   else if (!root) snprintf(st.net_ns, sizeof st.net_ns, "unavailable: the agent is not root");
   else if (unshare(CLONE_NEWNET) == 0) snprintf(st.net_ns, sizeof st.net_ns, "applied");
@@ -216,7 +218,8 @@ int main(int argc, char **argv) {
 
   /* 6. */
   if (o.no_landlock) snprintf(st.landlock, sizeof st.landlock, "off: --no-landlock");
-  else if (abi == 0) snprintf(st.landlock, sizeof st.landlock, "unavailable: this kernel has no Landlock");
+  else if (abi == 0 && abi_err == EOPNOTSUPP) snprintf(st.landlock, sizeof st.landlock, "unavailable: Landlock is not enabled in this kernel (lsm= boot parameter)");
+  else if (abi == 0) snprintf(st.landlock, sizeof st.landlock, "unavailable: no Landlock system calls here (%s)", strerror(abi_err));
   else if (o.n_write_dirs == 0) snprintf(st.landlock, sizeof st.landlock, "off: no --write directory given");
   else {
     char detail[STATUS_TEXT / 2] = "";

@@ -46,7 +46,8 @@ struct launch_opts {
 /* seccomp_filter.c: installs the filter; 0 on success, else -errno (status says why). */
 int seccomp_install(const struct launch_opts *o);
 
-/* landlock_rules.c: the highest Landlock ABI of this kernel, 0 when there is none. */
+/* landlock_rules.c: the highest Landlock ABI of this kernel, or -errno (ENOSYS: no such system
+ * call here; EOPNOTSUPP: built in but not enabled at boot). */
 int landlock_abi(void);
 /* Restricts writes to o->write_dirs (+ /dev/null); 0 on success, else -errno. */
 int landlock_apply(const struct launch_opts *o, int abi, char *detail, size_t n);
