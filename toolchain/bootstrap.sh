@@ -17,6 +17,9 @@ declare -A NEED=(
   [libstdc++6-arm64-cross]=/usr/aarch64-linux-gnu/lib/libstdc++.so.6
   [python3]=/usr/bin/python3
   [gcc]=/usr/bin/gcc
+  # The plugin sandbox launcher (native/launcher/) is written against the kernel UAPI headers.
+  [linux-libc-dev]=/usr/include/linux/landlock.h
+  [linux-libc-dev-arm64-cross]=/usr/aarch64-linux-gnu/include/linux/landlock.h
   [g++]=/usr/bin/g++
   [make]=/usr/bin/make
   [pkg-config]=/usr/bin/pkg-config

@@ -16,7 +16,8 @@ import type { DiscoveredPlugin } from './discovered.ts';
 import { fromFile, fromManifest, staticPlugin } from './discovery.ts';
 import { MANIFEST_FILE } from './manifest.ts';
 import { Supervisor } from './supervisor.ts';
-import { checkSignature, loadPublicKey } from './signing.ts';
+import { loadPublicKey } from './signing.ts';
+import { PluginVerifier } from './verified-copy.ts';
 import { ChainTracer } from './chain-tracer.ts';
 import type { PluginContext, StaticPluginModule } from './types.ts';
 
@@ -101,8 +102,10 @@ export async function checkPlugin(path: string, opts: CheckOptions): Promise<Che
     fail('discover', e instanceof PluginLoadError ? e.line : (e as Error).message);
     return { plugin: path, results, passed: false };
   }
-  if (plugin.file) {
-    // Same order as the agent: the file is verified before it is loaded or spawned.
+  let verifier: PluginVerifier | undefined;
+  if (plugin.kind !== 'static') {
+    // Same order as the agent: the plugin is verified before it is loaded or spawned (and again,
+    // by the host, on the bytes it loads).
     const keys = opts.config.trusted_keys.flatMap((k) => {
       try {
         return [loadPublicKey(k)];
@@ -110,7 +113,8 @@ export async function checkPlugin(path: string, opts: CheckOptions): Promise<Che
         return [];
       }
     });
-    const sig = checkSignature(plugin.file, plugin.manifest, keys);
+    verifier = new PluginVerifier(() => keys, false);
+    const sig = verifier.check(plugin);
     if (sig.state === 'modified') {
       fail('signature', `modified: ${sig.detail}`);
       return { plugin: plugin.name, results, passed: false };
@@ -129,7 +133,7 @@ export async function checkPlugin(path: string, opts: CheckOptions): Promise<Che
   const ctx: PluginContext = {
     config, node: 'check-node', stateDir, log: log.child(plugin.name), render: (k) => k, emit: (d) => void emitted.push(d), chain: () => [],
   };
-  const sup = new Supervisor(plugin, factory(plugin, { ...opts.env, log }), { log, context: ctx, failureThreshold: 1_000_000, tracer: new ChainTracer() });
+  const sup = new Supervisor(plugin, factory(plugin, { ...opts.env, log, ...(verifier ? { verifier } : {}) }), { log, context: ctx, failureThreshold: 1_000_000, tracer: new ChainTracer() });
   try {
     const info = await sup.start();
     pass('start', `init and info answered: ${info.name} ${info.version} by ${info.author}, type ${info.type}, mode ${info.mode}, capability [${info.capability.join(', ')}]`);

@@ -15,7 +15,8 @@ import { PluginLoadError, type HostEnv, type HostFactory } from './host.ts';
 import type { DiscoveredPlugin } from './discovered.ts';
 import { discover, shownName, SYSTEM_PLUGIN_DIR } from './discovery.ts';
 import { typeFromFileName } from './info.ts';
-import { checkSignature, loadPublicKey, type SignatureState } from './signing.ts';
+import { loadPublicKey, type SignatureState } from './signing.ts';
+import { PluginVerifier } from './verified-copy.ts';
 import { Supervisor } from './supervisor.ts';
 import { ChainTracer } from './chain-tracer.ts';
 import type { PluginContext, PluginInfo, PluginKind, PluginMode, PluginType, StaticPluginModule } from './types.ts';
@@ -31,8 +32,8 @@ export interface PluginRecord {
   version?: string;
   mode?: PluginMode;
   state: PluginState;
-  /** builtin: compiled into the binary; n/a: a socket service (no file to hash). */
-  signature: SignatureState | 'builtin' | 'n/a';
+  /** builtin: compiled into the binary; else the state of the latest check (every start checks). */
+  signature: SignatureState | 'builtin';
   origin: string;
   reason?: string;
 }
@@ -69,11 +70,16 @@ export class PluginRegistry {
   private readonly slots: Slot[] = [];
   readonly tracer = new ChainTracer();
   private trustedKeys?: KeyObject[];
+  /** Checks at discovery and before every start and restart; keeps the latest state per plugin. */
+  readonly verifier: PluginVerifier;
+  private readonly env: HostEnv;
   private pipeline?: Pipeline;
   private catalogue?: Catalogue;
 
   constructor(opts: RegistryOptions) {
     this.opts = opts;
+    this.verifier = new PluginVerifier(() => this.keys(), requireSignature(opts.config, opts.locked));
+    this.env = { ...opts.env, verifier: this.verifier };
   }
 
   /** Directories scanned: none in a locked build (only the static table exists there). */
@@ -114,7 +120,7 @@ export class PluginRegistry {
         plugin: p,
         record: {
           name: p.name, kind: p.kind, type: p.type, version: m?.version, mode: m?.mode, state: enabled.has(p.name) ? 'enabled' : 'disabled',
-          signature: p.kind === 'static' ? 'builtin' : p.file ? checkSignature(p.file, p.manifest, this.keys()).state : 'n/a', origin: p.origin,
+          signature: p.kind === 'static' ? 'builtin' : this.verifier.check(p).state, origin: p.origin,
         },
       });
     }
@@ -145,13 +151,16 @@ export class PluginRegistry {
   private async startSlot(slot: Slot, pipeline: Pipeline, catalogue?: Catalogue): Promise<void> {
     const p = slot.plugin!;
     const shown = shownName(p);
-    // Verification happens before anything of the file is loaded or spawned.
-    if (p.file) {
-      const sig = checkSignature(p.file, p.manifest, this.keys());
+    // Verification happens before anything of the plugin is loaded, spawned or connected to (its
+    // manifest too: a socket plugin's capability and limits are signed like any other's); process
+    // hosts verify again at every start and load the verified bytes (verified-copy.ts).
+    if (p.kind !== 'static') {
+      const sig = this.verifier.check(p);
       slot.record.signature = sig.state;
-      if (sig.state === 'modified') return this.refuse(slot, new PluginLoadError(shown, `modified: ${sig.detail}`));
-      if (requireSignature(this.opts.config, this.opts.locked) && sig.state !== 'signed') {
-        return this.refuse(slot, new PluginLoadError(shown, `${sig.state}: ${sig.detail} (plugins.require_signature is on)`));
+      try {
+        this.verifier.enforce(p, sig, shown);
+      } catch (e) {
+        return this.refuse(slot, e as PluginLoadError);
       }
     }
     const factory = this.opts.hosts[p.kind];
@@ -161,7 +170,7 @@ export class PluginRegistry {
     let sup: Supervisor;
     let info: PluginInfo;
     try {
-      const host = factory(p, this.opts.env);
+      const host = factory(p, this.env);
       sup = new Supervisor(p, host, {
         log: this.opts.log, context: ctx, failureThreshold: this.opts.config.failure_threshold, tracer: this.tracer,
         maxMessageBytes: this.opts.maxMessageBytes, restartMinMs: this.opts.restartMinMs,
@@ -237,6 +246,9 @@ export class PluginRegistry {
   list(): PluginRecord[] {
     return this.slots.map((s) => {
       const sup = s.supervisor;
+      // The latest check (a restart re-verifies), not the one made at discovery.
+      const latest = s.plugin && s.plugin.kind !== 'static' ? this.verifier.states.get(s.plugin.name) : undefined;
+      if (latest && s.record.signature !== latest.state) s.record.signature = latest.state;
       if (!sup) return { ...s.record };
       const state: PluginState = sup.state === 'failed' || sup.state === 'starting' ? 'failed' : sup.enabled ? 'enabled' : 'disabled';
       return { ...s.record, state };
