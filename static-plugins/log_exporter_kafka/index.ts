@@ -56,6 +56,7 @@ export default definePlugin({
     let ackedEntries = 0;
     let ackedBatches = 0;
     let errors = 0;
+    let retriesTransient = 0;
     let lastError = '';
     let state: 'idle' | 'up' | Failure['kind'] = 'idle';
     let droppedFull = 0;
@@ -69,6 +70,11 @@ export default definePlugin({
      * needs the user (a topic, credentials, sizes) is an ERROR; brokers coming and going a WARN.
      */
     function failed(f: Failure): void {
+      if (f.kind === 'transient') {
+        retriesTransient++;
+        ctx.log.debug(`${f.text} (retrying)`);
+        return;
+      }
       errors++;
       if (f.text !== lastError || state !== f.kind) {
         if (f.kind === 'unreachable' || f.kind === 'other') ctx.log.warn(`${f.text} (retrying)`);
@@ -251,6 +257,7 @@ export default definePlugin({
         acked_entries: ackedEntries,
         acked_batches: ackedBatches,
         errors,
+        transient_retries: retriesTransient,
         last_error: lastError,
         dropped_too_large: droppedTooLarge,
         dropped_full: droppedFull,

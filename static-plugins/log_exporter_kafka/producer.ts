@@ -20,7 +20,13 @@ export interface KafkaMessage {
 }
 
 /** What went wrong, in the plugin's terms: decides what it does next and what it tells the user. */
-export type FailureKind = 'unreachable' | 'unknown_topic' | 'auth' | 'too_large' | 'other';
+export type FailureKind = 'transient' | 'unreachable' | 'unknown_topic' | 'auth' | 'too_large' | 'other';
+
+/** Errors a healthy cluster answers now and then (a coordinator loading, a leader moving): retried quietly. */
+const TRANSIENT = new Set([
+  'COORDINATOR_LOAD_IN_PROGRESS', 'COORDINATOR_NOT_AVAILABLE', 'NOT_COORDINATOR', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_OR_FOLLOWER',
+  'FENCED_LEADER_EPOCH', 'UNKNOWN_LEADER_EPOCH', 'NOT_ENOUGH_REPLICAS', 'NOT_ENOUGH_REPLICAS_AFTER_APPEND', 'CONCURRENT_TRANSACTIONS',
+]);
 
 export interface Failure {
   kind: FailureKind;
@@ -83,6 +89,9 @@ export function describeFailure(e: unknown, ctx: { topics: readonly string[]; br
   if (ids.has('UNKNOWN_TOPIC_OR_PARTITION') || ids.has('UNKNOWN_TOPIC_ID') || ids.has('INVALID_TOPIC_EXCEPTION')) {
     return { kind: 'unknown_topic', text: `topic ${topics} does not exist on the brokers (and they do not create topics on their own): create it, or change plugins.config.log_exporter_kafka.topic; entries wait queued` };
   }
+  if (ids.size > 0 && [...ids].every((id) => TRANSIENT.has(id!))) {
+    return { kind: 'transient', text: `${[...ids].join(', ')}: ${server ?? innermost(all)}` };
+  }
   if (all.some((x) => x.code === 'PLT_KFK_NETWORK') || all.some((x) => /^E[A-Z]+$/.test(x.code ?? ''))) {
     return { kind: 'unreachable', text: `brokers ${ctx.brokers.join(', ')} unreachable: ${innermost(all)}` };
   }
@@ -125,7 +134,8 @@ export function clientOptions(config: KafkaConfig) {
     read('sasl.password_file', file);
     saslOptions = { mechanism: MECHANISMS[sasl.mechanism], username: sasl.username, password: () => readFileSync(file, 'utf8').replace(/\r?\n$/, '') };
   }
-  return { tls: tlsOptions, tlsServerName: tls.enabled ? (tls.server_name ?? true) : undefined, sasl: saslOptions };
+  // Without server_name Node checks the certificate against the broker's host (IP or name) itself.
+  return { tls: tlsOptions, tlsServerName: tls.enabled ? tls.server_name : undefined, sasl: saslOptions };
 }
 
 export async function openProducer(opts: ProducerOptions): Promise<ProducerHandle> {
@@ -150,7 +160,8 @@ export async function openProducer(opts: ProducerOptions): Promise<ProducerHandl
     connectTimeout: config.connect_timeout,
     requestTimeout: config.request_timeout,
     timeout: config.request_timeout,
-    ...(extra.tls ? { tls: extra.tls, tlsServerName: extra.tlsServerName } : {}),
+    ...(extra.tls ? { tls: extra.tls } : {}),
+    ...(extra.tlsServerName ? { tlsServerName: extra.tlsServerName } : {}),
     ...(extra.sasl ? { sasl: extra.sasl } : {}),
   });
   return {

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import kafkaSink from '../../static-plugins/log_exporter_kafka/index.ts';
+import { validateYaml } from '../../agent/config/validate.ts';
 import { startHarness, until, type Harness } from '../plugins/harness.ts';
 import { startAgent, tempDir } from '../helpers/agent.ts';
 import { sendLines } from '../helpers/socket.ts';
@@ -27,10 +28,14 @@ after(async () => {
 
 const sinkStatus = (h: Harness) => h.registry.supervisor('log_exporter_kafka')!.status() as Record<string, any>;
 
+/** The plugin in the in-process harness, its block validated (defaults filled) as the agent does. */
 async function harness(config: Record<string, unknown>): Promise<Harness> {
+  const block = { batch_max_ms: 20, backoff_max: 500, ...config };
+  const { value, issues } = validateYaml<Record<string, unknown>>(JSON.stringify({ k: block }), 'test', 'k', kafkaSink.configSchema);
+  assert.deepEqual(issues, []);
   return startHarness({
     statics: [kafkaSink],
-    config: { enabled: ['log_exporter_kafka'], failure_threshold: 1000, config: { log_exporter_kafka: { batch_max_ms: 20, backoff_max: 500, ...config } } },
+    config: { enabled: ['log_exporter_kafka'], failure_threshold: 1000, config: { log_exporter_kafka: value! } },
   });
 }
 
@@ -82,5 +87,122 @@ test('kafka: 100,000 entries from a real agent (unix input) arrive once each, in
     assert.equal(st.inflight_batches, 0);
   } finally {
     await agent.stop();
+  }
+});
+
+test('kafka: the broker killed (-9) and restarted mid-stream: nothing lost, nothing duplicated, order kept', async () => {
+  await kafka.createTopic('restart', { partitions: 1 });
+  const h = await harness({ brokers: [kafka.plaintext], topic: 'restart', key: 'node', batch_max_entries: 200, compression: 'lz4' });
+  try {
+    for (let i = 0; i < 20_000; i++) h.send({ message: `m`, fields: { n: i } });
+    await until(h.pipeline, () => sinkStatus(h).acked_entries >= 4000, 60_000, '4000 acknowledged');
+    await kafka.kill();
+    for (let i = 20_000; i < 30_000; i++) h.send({ message: `m`, fields: { n: i } });
+    await until(h.pipeline, () => sinkStatus(h).state === 'unreachable', 60_000, 'the sink to notice the broker is gone');
+    const during = sinkStatus(h);
+    assert.ok(during.acked_entries < 30_000, 'entries wait while the broker is down');
+    assert.match(during.last_error, new RegExp(`brokers ${kafka.plaintext.replace(/\./g, '\\.')} unreachable: `));
+    await h.log.waitFor(/\[WARN\] .*log_exporter_kafka.*unreachable.*\(retrying\)/);
+    await kafka.start();
+    const records = await kafka.consume('restart', 30_000, 120_000);
+    assertExactlyOnceInOrder(perPartition(records, (v) => (v.fields as { n: number }).n), 30_000);
+    assert.equal(records[0]!.key, 'test-node');
+    await until(h.pipeline, () => sinkStatus(h).acked_entries === 30_000, 30_000, 'all acknowledged');
+    assert.equal(await kafka.count('restart'), 30_000, 'no record written twice');
+    await h.log.waitFor(/acknowledge again/);
+    assert.equal(sinkStatus(h).dropped_entries, 0);
+  } finally {
+    await h.stop();
+  }
+});
+
+test('kafka: TLS to the broker (certificates made by openssl), zstd batches', async () => {
+  await kafka.createTopic('tls');
+  const h = await harness({ brokers: [kafka.ssl], topic: 'tls', compression: 'zstd', tls: { enabled: true, ca: kafka.certs.ca } });
+  try {
+    for (let i = 0; i < 500; i++) h.send({ message: `t${i}` });
+    const records = await kafka.consume('tls', 500);
+    assert.deepEqual(records.map((r) => JSON.parse(r.value).message), Array.from({ length: 500 }, (_, i) => `t${i}`));
+    await until(h.pipeline, () => sinkStatus(h).acked_entries === 500, 10_000, 'acked');
+    assert.equal(sinkStatus(h).errors, 0, sinkStatus(h).last_error);
+  } finally {
+    await h.stop();
+  }
+  // Without the CA the broker's certificate is not trusted: a clear error, entries kept.
+  const bad = await harness({ brokers: [kafka.ssl], topic: 'tls', tls: { enabled: true } });
+  try {
+    bad.send('untrusted');
+    await until(bad.pipeline, () => /unable to get local issuer certificate|self[- ]signed/i.test(sinkStatus(bad).last_error), 30_000, 'a certificate error');
+    assert.equal(sinkStatus(bad).acked_entries, 0);
+    assert.equal(sinkStatus(bad).queued_entries, 1);
+  } finally {
+    await bad.stop();
+  }
+});
+
+test('kafka: SASL/SCRAM with a wrong password is refused clearly and nothing is lost; the right one (read anew) works', async () => {
+  await kafka.createTopic('scram');
+  const dir = tempDir('logloom-kafka-sasl-');
+  const pw = join(dir, 'password');
+  writeFileSync(pw, 'wrong-password\n');
+  const h = await harness({ brokers: [kafka.sasl], topic: 'scram', sasl: { mechanism: 'scram-sha-256', username: 'alice', password_file: pw } });
+  try {
+    for (let i = 0; i < 50; i++) h.send(`s${i}`);
+    const line = await h.log.waitFor(/\[ERROR\] .*log_exporter_kafka.*refused SASL authentication as "alice" \(SCRAM-SHA-256\)/, 30_000);
+    assert.match(line, /[Aa]uthentication failed/);
+    assert.equal(sinkStatus(h).acked_entries, 0);
+    assert.equal(sinkStatus(h).state, 'auth');
+    writeFileSync(pw, 'alice-secret\n');
+    const records = await kafka.consume('scram', 50, 60_000);
+    assert.deepEqual(records.map((r) => JSON.parse(r.value).message), Array.from({ length: 50 }, (_, i) => `s${i}`));
+    assert.equal(await kafka.count('scram'), 50);
+  } finally {
+    await h.stop();
+  }
+  // SCRAM-SHA-512 and PLAIN with the right password.
+  writeFileSync(pw, 'alice-secret');
+  for (const mechanism of ['scram-sha-512', 'plain']) {
+    const ok = await harness({ brokers: [kafka.sasl], topic: 'scram', sasl: { mechanism, username: 'alice', password_file: pw } });
+    try {
+      ok.send(`via ${mechanism}`);
+      await until(ok.pipeline, () => sinkStatus(ok).acked_entries === 1, 30_000, `acked via ${mechanism}`);
+    } finally {
+      await ok.stop();
+    }
+  }
+});
+
+test('kafka: an unknown topic (auto-create off) gives a clear error and entries wait until it exists', async () => {
+  const h = await harness({ brokers: [kafka.plaintext], topic: 'logs.{level}' });
+  try {
+    h.send({ level: 'ERROR', message: 'waits for its topic' });
+    const line = await h.log.waitFor(/\[ERROR\] .*log_exporter_kafka.*topic "logs\.error" does not exist on the brokers/, 30_000);
+    assert.match(line, /entries wait queued/);
+    assert.equal(sinkStatus(h).state, 'unknown_topic');
+    assert.equal(sinkStatus(h).queued_entries, 1);
+    await kafka.createTopic('logs.error');
+    const [r] = await kafka.consume('logs.error', 1, 60_000);
+    assert.equal(JSON.parse(r!.value).message, 'waits for its topic');
+    assert.equal(r!.key, 'test-node');
+  } finally {
+    await h.stop();
+  }
+});
+
+test('kafka: an entry over the broker\'s size limit is dropped with a clear error and counted; the batch around it is delivered', async () => {
+  await kafka.createTopic('small', { configs: { 'max.message.bytes': '4096' } });
+  const h = await harness({ brokers: [kafka.plaintext], topic: 'small', compression: 'none', batch_max_entries: 50 });
+  try {
+    for (let i = 0; i < 20; i++) h.send(i === 7 ? `big ${'x'.repeat(8000)}` : `small ${i}`);
+    const line = await h.log.waitFor(/\[ERROR\] .*log_exporter_kafka.*dropped an entry of \d+ bytes for topic "small": over the broker's size limit/, 30_000);
+    assert.ok(line);
+    await until(h.pipeline, () => sinkStatus(h).acked_entries === 19, 30_000, '19 acknowledged');
+    const st = sinkStatus(h);
+    assert.equal(st.dropped_too_large, 1);
+    assert.equal(st.dropped_entries, 1);
+    const records = await kafka.consume('small', 19);
+    assert.deepEqual(records.map((r) => JSON.parse(r.value).message), Array.from({ length: 20 }, (_, i) => `small ${i}`).filter((_, i) => i !== 7));
+  } finally {
+    await h.stop();
   }
 });
