@@ -24,10 +24,19 @@ need() {
   command -v "$1" >/dev/null || { echo "kafka.sh: $1 not found; run toolchain/bootstrap.sh (installs $2)" >&2; exit 1; }
 }
 
+# The cached classpath names jars by absolute path: it holds only while its first jar is there.
+cached() {
+  [ -s "$CLASSPATH_FILE" ] && [ -s "$CACHE/kafka.jar.ok" ] && [ -e "$(cut -d: -f1 "$CLASSPATH_FILE")" ]
+}
+
 classpath() {
-  if [ -s "$CLASSPATH_FILE" ] && [ -s "$CACHE/kafka.jar.ok" ]; then cat "$CLASSPATH_FILE"; return; fi
+  if cached; then cat "$CLASSPATH_FILE"; return; fi
   need mvn maven
   mkdir -p "$CACHE"
+  # Two test files (or a test and a benchmark) may ask at once on a fresh machine: one resolves.
+  exec 9>"$CACHE/.lock"
+  flock 9
+  if cached; then cat "$CLASSPATH_FILE"; return; fi
   # A throwaway pom whose only dependency is the broker: Maven resolves the runtime closure.
   cat >"$CACHE/pom.xml" <<POM
 <project xmlns="http://maven.apache.org/POM/4.0.0">
@@ -63,6 +72,10 @@ POM
 
 run() {
   local config="${1:?usage: kafka.sh run CONFIG [FORMAT_ARG…]}"; shift
+  # Java 17 from Debian (what bootstrap.sh installs), whatever `java` on PATH points at.
+  local jvm
+  jvm="/usr/lib/jvm/java-17-openjdk-$(dpkg --print-architecture 2>/dev/null || echo amd64)/bin"
+  [ -x "$jvm/java" ] && PATH="$jvm:$PATH"
   need java openjdk-17-jre-headless
   local cp; cp="$(classpath)"
   local dir; dir="$(sed -n 's/^log\.dirs=//p' "$config")"

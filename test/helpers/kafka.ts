@@ -8,7 +8,7 @@
  * Every start is bounded (startTimeoutMs) and a broker is killed when the test process exits,
  * whatever happened; stop() and kill() wait for the process to be gone.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Admin, Consumer, MessagesStreamModes } from '@platformatic/kafka';
@@ -72,6 +72,11 @@ function makeCerts(dir: string): { ca: string; serverPem: string } {
 export async function startKafka(opts: { startTimeoutMs?: number; users?: KafkaUser[] } = {}): Promise<KafkaBroker> {
   const startTimeoutMs = opts.startTimeoutMs ?? 150_000;
   const users = opts.users ?? [{ name: 'alice', password: 'alice-secret' }];
+  // The jars first, with their own bound: on a fresh machine Maven fetches them (about 60 MB) once.
+  await new Promise<void>((resolve, reject) => {
+    execFile(join(ROOT, 'toolchain/kafka.sh'), ['classpath'], { timeout: 600_000 }, (err, _out, stderr) =>
+      err ? reject(new Error(`toolchain/kafka.sh classpath failed: ${err.message}\n${stderr.slice(-3000)}`)) : resolve());
+  });
   const dir = tempDir('logloom-kafka-');
   mkdirSync(join(dir, 'certs'));
   const certs = makeCerts(join(dir, 'certs'));
