@@ -13,7 +13,7 @@ export const configSchema = s.object(
       default: 'logloom',
       pattern: /^(?:[A-Za-z0-9._-]|\{(?:node|level|module)\})+$/,
       patternDoc: 'a topic name of letters, digits, . _ - and the placeholders {node}, {level}, {module}',
-      doc: 'Topic, fixed or a template: {node}, {level} and {module} are replaced by the entry\'s, lower-cased, characters a topic name cannot hold turned into _ (e.g. logs.{level} → logs.error). The topics must exist unless the brokers auto-create them.',
+      doc: 'Topic, fixed or a template: {node}, {level} and {module} are replaced by the entry\'s, lower-cased, characters a topic name cannot hold turned into _ (e.g. logs.{level} → logs.error). The topics must exist: the exporter never asks the brokers to create one.',
     }),
     key: s.enum(['node', 'module', 'none'] as const, {
       default: 'node',
