@@ -40,8 +40,8 @@ export function makeRouter(config: Pick<KafkaConfig, 'topic' | 'key'>): Router {
     let t = cache.get(k);
     if (t === undefined) {
       t = template.replace(/\{(node|level|module)\}/g, (_m, name: keyof RouteFields) => part(f[name]));
-      // An empty module or node must not make "." or "..", and nothing may pass the length limit.
-      if (t === '.' || t === '..') t = t.replace(/\./g, '_');
+      // Empty values must not make "", "." or "..", and nothing may pass the length limit.
+      if (t === '' || t === '.' || t === '..') t = t.replace(/\./g, '_') || '_';
       if (t.length > TOPIC_MAX) t = t.slice(0, TOPIC_MAX);
       if (cache.size > 10_000) cache.clear();
       cache.set(k, t);

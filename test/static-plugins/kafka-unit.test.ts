@@ -26,7 +26,7 @@ test('kafka route: fixed topic, templates of node/level/module (lower-cased, ill
   const t = makeRouter({ topic: 'logs.{node}.{level}-{module}', key: 'module' });
   assert.equal(t.topic(f('Gw 1/a', 'WARN', 'PUMP')), 'logs.gw_1_a.warn-pump');
   assert.equal(t.key(f('gw', 'WARN', 'PUMP'))!.toString(), 'PUMP');
-  assert.equal(makeRouter({ topic: '{module}', key: 'none' }).topic(f('n', 'INFO', '')), '');
+  assert.equal(makeRouter({ topic: '{module}', key: 'none' }).topic(f('n', 'INFO', '')), '_');
   assert.equal(makeRouter({ topic: '{module}', key: 'none' }).key(f('n', 'INFO', 'X')), undefined);
   assert.equal(makeRouter({ topic: '{module}{level}', key: 'none' }).usesNode, false);
   assert.equal(makeRouter({ topic: 'x{node}', key: 'none' }).topic(f('.', 'INFO', 'M')), 'x.');
@@ -127,4 +127,38 @@ test('kafka when_full: with the brokers unreachable, drop_oldest and drop_newest
     await h.stop();
   }
   await h.log.waitFor(/stopped with \d+ entries not acknowledged by Kafka/);
+});
+
+test('kafka fuzz (seeded): any node/level/module gives a legal topic; any error shape is described without throwing', () => {
+  let seed = 0x5eed;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const str = (n: number) => Array.from({ length: Math.floor(rnd() * n) }, () => String.fromCodePoint(Math.floor(rnd() * (rnd() < 0.8 ? 128 : 0x3000)))).join('');
+  const router = makeRouter({ topic: 'a.{node}.{level}.{module}', key: 'module' });
+  const bare = makeRouter({ topic: '{module}', key: 'node' });
+  for (let i = 0; i < 5000; i++) {
+    const fields = { node: str(300), level: str(10), module: str(20) };
+    for (const r of [router, bare]) {
+      const t = r.topic(fields);
+      assert.match(t, /^[a-z0-9._-]+$/, JSON.stringify(fields));
+      assert.ok(t.length <= 249 && t !== '.' && t !== '..');
+    }
+  }
+  const ids = ['UNKNOWN_TOPIC_OR_PARTITION', 'MESSAGE_TOO_LARGE', 'SASL_AUTHENTICATION_FAILED', 'COORDINATOR_NOT_AVAILABLE', 'X', undefined];
+  const shape = (depth: number): unknown => {
+    const r = rnd();
+    if (depth > 4 || r < 0.15) return [null, undefined, 7, 'text', Symbol('s'), () => 1][Math.floor(rnd() * 6)];
+    const o: Record<string, unknown> = {};
+    if (rnd() < 0.7) o.message = rnd() < 0.9 ? str(40) : 42;
+    if (rnd() < 0.4) o.code = ['PLT_KFK_NETWORK', 'PLT_KFK_AUTHENTICATION', 'ECONNRESET', 5][Math.floor(rnd() * 4)];
+    if (rnd() < 0.4) o.apiId = ids[Math.floor(rnd() * ids.length)];
+    if (rnd() < 0.3) o.serverErrorMessage = rnd() < 0.5 ? str(30) : null;
+    if (rnd() < 0.4) o.errors = rnd() < 0.9 ? Array.from({ length: Math.floor(rnd() * 3) }, () => shape(depth + 1)) : 'not a list';
+    if (rnd() < 0.3) o.cause = rnd() < 0.1 ? o : shape(depth + 1);
+    return o;
+  };
+  for (let i = 0; i < 3000; i++) {
+    const f = describeFailure(shape(0), { topics: ['t'], brokers: ['b:1'] });
+    assert.equal(typeof f.text, 'string');
+    assert.ok(f.text.length > 0);
+  }
 });
