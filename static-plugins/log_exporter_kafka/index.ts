@@ -134,14 +134,21 @@ export default definePlugin({
       ackedEntries += b.messages.length;
       ackedBatches++;
       release(b);
+      wakeSpace();
+    }
+
+    /** Room was made in the queue: flushes blocked by when_full block go on. */
+    function wakeSpace(): void {
       const waiters = spaceWaiters;
       spaceWaiters = [];
       for (const w of waiters) w();
     }
 
-    const sleep = (ms: number) => new Promise<void>((r) => {
-      const t = setTimeout(() => (wakeSender = undefined, r()), ms);
-      wakeSender = () => (clearTimeout(t), wakeSender = undefined, r());
+    /** Backoff after a refused batch: new batches do not cut it short (that would hammer a refusing broker); shutdown does. */
+    let endBackoff: (() => void) | undefined;
+    const backoffSleep = (ms: number) => new Promise<void>((r) => {
+      const t = setTimeout(() => (endBackoff = undefined, r()), ms);
+      endBackoff = () => (clearTimeout(t), endBackoff = undefined, r());
     });
 
     /** The one sender: the head batch until it is acknowledged (or, too large, split or dropped). */
@@ -182,12 +189,13 @@ export default definePlugin({
               queuedEntries--;
               droppedTooLarge++;
               release(b);
+              wakeSpace();
               ctx.log.error(`dropped an entry of ${b.messages[0]!.value.length} bytes for topic "${b.messages[0]!.topic}": over the broker's size limit (counted in dropped_too_large)`);
             }
             continue;
           }
           backoff = backoff === 0 ? config.backoff_min : Math.min(backoff * 2, config.backoff_max);
-          await sleep(backoff);
+          await backoffSleep(backoff);
         }
       }
     }
@@ -237,6 +245,7 @@ export default definePlugin({
         stopping = true;
         for (const w of spaceWaiters.splice(0)) w();
         wakeSender?.();
+        endBackoff?.();
         // Queued batches get shutdown_timeout to be acknowledged; then the client is closed.
         let deadline: NodeJS.Timeout | undefined;
         await Promise.race([sender, new Promise<void>((r) => (deadline = setTimeout(r, config.shutdown_timeout)))]);
