@@ -72,7 +72,7 @@ function flatten(e: unknown, out: ErrorLike[] = [], depth = 0): ErrorLike[] {
  * Turns a client error into a Failure. `topics` are the topics the request was for (the broker's
  * answer names partitions by index only).
  */
-export function describeFailure(e: unknown, ctx: { topics: readonly string[]; brokers: readonly string[]; user?: string; mechanism?: string }): Failure {
+export function describeFailure(e: unknown, ctx: { topics: readonly string[]; brokers: readonly string[]; user?: string; mechanism?: string; tls?: 'server' | 'mutual' }): Failure {
   const all = flatten(e);
   const ids = new Set(all.map((x) => x.apiId).filter(Boolean));
   const server = all.map((x) => x.serverErrorMessage).find((m) => typeof m === 'string' && m.length > 0);
@@ -93,7 +93,13 @@ export function describeFailure(e: unknown, ctx: { topics: readonly string[]; br
     return { kind: 'transient', text: `${[...ids].join(', ')}: ${server ?? innermost(all)}` };
   }
   if (all.some((x) => x.code === 'PLT_KFK_NETWORK') || all.some((x) => /^E[A-Z]+$/.test(x.code ?? ''))) {
-    return { kind: 'unreachable', text: `brokers ${ctx.brokers.join(', ')} unreachable: ${innermost(all)}` };
+    const why = innermost(all);
+    // A TLS broker that wants a client certificate (or a port that does not speak TLS) just closes
+    // the connection after the handshake: say what that usually means.
+    const hint = ctx.tls && /^Connection closed/.test(why)
+      ? ctx.tls === 'server' ? ' (the brokers may require a client certificate: tls.cert and tls.key)' : ' (the brokers may not accept this client certificate)'
+      : '';
+    return { kind: 'unreachable', text: `brokers ${ctx.brokers.join(', ')} unreachable: ${why}${hint}` };
   }
   return { kind: 'other', text: `${[...ids].join(', ') || 'error'}: ${server ?? innermost(all)}` };
 }
@@ -142,7 +148,10 @@ export async function openProducer(opts: ProducerOptions): Promise<ProducerHandl
   const { config } = opts;
   const extra = clientOptions(config);
   const { Producer } = await import('@platformatic/kafka');
-  const ctx = { topics: [] as string[], brokers: config.brokers, user: config.sasl.username, mechanism: extra.sasl?.mechanism };
+  const ctx = {
+    topics: [] as string[], brokers: config.brokers, user: config.sasl.username, mechanism: extra.sasl?.mechanism,
+    tls: config.tls.enabled ? (config.tls.cert ? 'mutual' as const : 'server' as const) : undefined,
+  };
   const producer: KafkaProducer<Buffer, Buffer, string, string> = new Producer({
     clientId: opts.clientId,
     bootstrapBrokers: config.brokers,

@@ -1,8 +1,9 @@
 /**
  * A real Apache Kafka broker for tests: single node, KRaft, run by toolchain/kafka.sh from the jars
- * Maven Central serves, on free loopback ports. One broker has three client listeners: PLAINTEXT
- * (the tests' own admin and consumer), SSL (certificates made here with openssl) and
- * SASL_PLAINTEXT (SCRAM-SHA-256/512 users created at format time, PLAIN users in the JAAS line).
+ * Maven Central serves, on free loopback ports. One broker has four client listeners: PLAINTEXT
+ * (the tests' own admin and consumer), SSL (certificates made here with openssl), MTLS (SSL that
+ * requires a client certificate) and SASL_PLAINTEXT (SCRAM-SHA-256/512 users created at format
+ * time, PLAIN users in the JAAS line).
  * Topics are never created on their own (auto.create.topics.enable=false).
  *
  * Every start is bounded (startTimeoutMs) and a broker is killed when the test process exits,
@@ -24,6 +25,9 @@ export interface KafkaUser {
 export interface KafkaCerts {
   /** PEM file of the test CA (what a client trusts). */
   ca: string;
+  /** A client certificate and key signed by the same CA (mutual TLS). */
+  clientCert: string;
+  clientKey: string;
 }
 
 export interface KafkaBroker {
@@ -31,6 +35,8 @@ export interface KafkaBroker {
   /** host:port of each listener. */
   plaintext: string;
   ssl: string;
+  /** SSL listener that requires a client certificate signed by the test CA. */
+  mtls: string;
   sasl: string;
   certs: KafkaCerts;
   users: readonly KafkaUser[];
@@ -56,7 +62,7 @@ export interface ConsumedRecord {
 }
 
 /** A CA and a server certificate for 127.0.0.1/localhost, made with openssl. */
-function makeCerts(dir: string): { ca: string; serverPem: string } {
+function makeCerts(dir: string): { ca: string; serverPem: string; clientCert: string; clientKey: string } {
   const o = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   o(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=logloom-test-ca']);
   o(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost']);
@@ -66,7 +72,9 @@ function makeCerts(dir: string): { ca: string; serverPem: string } {
   o(['pkcs8', '-topk8', '-nocrypt', '-in', 'server.key', '-out', 'server.p8']);
   const bundle = join(dir, 'server-keystore.pem');
   writeFileSync(bundle, readFileSync(join(dir, 'server.p8'), 'utf8') + readFileSync(join(dir, 'server.pem'), 'utf8') + readFileSync(join(dir, 'ca.pem'), 'utf8'));
-  return { ca: join(dir, 'ca.pem'), serverPem: bundle };
+  o(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=gw-0001']);
+  o(['x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.pem', '-days', '2']);
+  return { ca: join(dir, 'ca.pem'), serverPem: bundle, clientCert: join(dir, 'client.pem'), clientKey: join(dir, 'client.key') };
 }
 
 export async function startKafka(opts: { startTimeoutMs?: number; users?: KafkaUser[] } = {}): Promise<KafkaBroker> {
@@ -80,7 +88,7 @@ export async function startKafka(opts: { startTimeoutMs?: number; users?: KafkaU
   const dir = tempDir('logloom-kafka-');
   mkdirSync(join(dir, 'certs'));
   const certs = makeCerts(join(dir, 'certs'));
-  const [pPlain, pCtl, pSsl, pSasl] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [pPlain, pCtl, pSsl, pSasl, pMtls] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
   const host = '127.0.0.1';
   const plainJaas = users.map((u) => `user_${u.name}="${u.password}"`).join(' ');
   const config = join(dir, 'server.properties');
@@ -88,11 +96,11 @@ export async function startKafka(opts: { startTimeoutMs?: number; users?: KafkaU
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.bootstrap.servers=${host}:${pCtl}`,
-    `listeners=PLAINTEXT://${host}:${pPlain},CONTROLLER://${host}:${pCtl},SSL://${host}:${pSsl},SASL_PLAINTEXT://${host}:${pSasl}`,
-    `advertised.listeners=PLAINTEXT://${host}:${pPlain},SSL://${host}:${pSsl},SASL_PLAINTEXT://${host}:${pSasl}`,
+    `listeners=PLAINTEXT://${host}:${pPlain},CONTROLLER://${host}:${pCtl},SSL://${host}:${pSsl},SASL_PLAINTEXT://${host}:${pSasl},MTLS://${host}:${pMtls}`,
+    `advertised.listeners=PLAINTEXT://${host}:${pPlain},SSL://${host}:${pSsl},SASL_PLAINTEXT://${host}:${pSasl},MTLS://${host}:${pMtls}`,
     'controller.listener.names=CONTROLLER',
     'inter.broker.listener.name=PLAINTEXT',
-    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT',
+    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,MTLS:SSL',
     `log.dirs=${join(dir, 'data')}`,
     'num.partitions=1',
     'auto.create.topics.enable=false',
@@ -107,6 +115,10 @@ export async function startKafka(opts: { startTimeoutMs?: number; users?: KafkaU
     // SSL listener: a PEM key store (key + chain), no client certificates asked for.
     'ssl.keystore.type=PEM',
     `ssl.keystore.location=${certs.serverPem}`,
+    // MTLS listener: the same key store, and client certificates signed by the test CA required.
+    'listener.name.mtls.ssl.client.auth=required',
+    'listener.name.mtls.ssl.truststore.type=PEM',
+    `listener.name.mtls.ssl.truststore.location=${certs.ca}`,
     // SASL listener: SCRAM users come from the metadata log (added at format), PLAIN users from JAAS.
     'sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN',
     'listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
@@ -129,7 +141,8 @@ export async function startKafka(opts: { startTimeoutMs?: number; users?: KafkaU
   process.once('exit', reap);
 
   const broker: KafkaBroker = {
-    dir, plaintext: `${host}:${pPlain}`, ssl: `${host}:${pSsl}`, sasl: `${host}:${pSasl}`, certs: { ca: certs.ca }, users, logFile,
+    dir, plaintext: `${host}:${pPlain}`, ssl: `${host}:${pSsl}`, mtls: `${host}:${pMtls}`, sasl: `${host}:${pSasl}`,
+    certs: { ca: certs.ca, clientCert: certs.clientCert, clientKey: certs.clientKey }, users, logFile,
     async start() {
       const marker = ++starts;
       const fd = openSync(logFile, 'a');

@@ -162,6 +162,30 @@ test('kafka: TLS to the broker (certificates made by openssl), zstd batches', as
   }
 });
 
+test('kafka: mutual TLS: a client certificate signed by the CA is accepted; without one the broker refuses', async () => {
+  await kafka.createTopic('mtls');
+  const h = await harness({ brokers: [kafka.mtls], topic: 'mtls', tls: { enabled: true, ca: kafka.certs.ca, cert: kafka.certs.clientCert, key: kafka.certs.clientKey } });
+  try {
+    for (let i = 0; i < 20; i++) h.send(`c${i}`);
+    const records = await kafka.consume('mtls', 20);
+    assert.deepEqual(records.map((r) => JSON.parse(r.value).message), Array.from({ length: 20 }, (_, i) => `c${i}`));
+  } finally {
+    await h.stop();
+  }
+  const anon = await harness({ brokers: [kafka.mtls], topic: 'mtls', tls: { enabled: true, ca: kafka.certs.ca } });
+  try {
+    anon.send('no certificate');
+    await until(anon.pipeline, () => /may require a client certificate/.test(sinkStatus(anon).last_error), 30_000, 'the connection refused, with the hint');
+    assert.equal(sinkStatus(anon).acked_entries, 0);
+    assert.equal(sinkStatus(anon).queued_entries, 1);
+    assert.notEqual(sinkStatus(anon).state, 'up');
+    assert.match(sinkStatus(anon).last_error, /unreachable: .*\(the brokers may require a client certificate: tls\.cert and tls\.key\)$/);
+  } finally {
+    await anon.stop();
+  }
+  assert.equal(await kafka.count('mtls'), 20);
+});
+
 test('kafka: SASL/SCRAM with a wrong password is refused clearly and nothing is lost; the right one (read anew) works', async () => {
   await kafka.createTopic('scram');
   const dir = tempDir('logloom-kafka-sasl-');
