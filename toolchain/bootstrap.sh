@@ -31,6 +31,10 @@ declare -A NEED=(
   [bsdutils]=/usr/bin/logger
   [file]=/usr/bin/file
   [systemd]=/usr/bin/systemd-analyze
+  # The Kafka broker the log_exporter_kafka tests run (toolchain/kafka.sh): Java 17, and Maven to
+  # fetch its jars from Maven Central.
+  [openjdk-17-jre-headless]=/usr/lib/jvm/java-17-openjdk-$(dpkg --print-architecture)/bin/java
+  [maven]=/usr/bin/mvn
 )
 
 if [ "${1:-}" = armv7 ]; then
