@@ -69,6 +69,8 @@ export class Supervisor {
   failures = 0;
   consecutiveFailures = 0;
   restarts = 0;
+  /** In-process calls that overran timeout_ms (they cannot be cut off; each marks the plugin failed). */
+  overruns = 0;
   /** Entries that got on_error because the filter failed or was down. */
   failedOpen = 0;
   lastError = '';
@@ -248,12 +250,22 @@ export class Supervisor {
     return new Array<boolean>(n).fill(this.plugin.limits.on_error === 'keep');
   }
 
-  /** A sync call cannot be interrupted: one slower than the timeout is reported and counted, and its answer used. */
+  /**
+   * A sync (in-process) call cannot be interrupted: one slower than the timeout has already
+   * blocked the agent for that long. Its answer is used, but the plugin is marked failed at once
+   * (not after failure_threshold) and restarted with backoff; the host may change how it runs
+   * next time (a trusted .so moves into its plugin host process).
+   */
   private checkSyncTime(t0: number, n: number): void {
     const elapsed = performance.now() - t0;
-    if (elapsed / Math.max(n, 1) > this.timeout) {
-      this.failed(new PluginCallError(`call took ${Math.round(elapsed)} ms, over timeout_ms ${this.timeout}`));
-    }
+    if (elapsed / Math.max(n, 1) <= this.timeout) return;
+    this.overruns++;
+    const note = this.host.overran?.() ?? '';
+    const reason = `in-process call took ${Math.round(elapsed)} ms for ${n} entries, over timeout_ms ${this.timeout}, and could not be cut off`;
+    this.failures++;
+    this.lastError = reason;
+    this.report(reason);
+    if (this.state === 'running') this.markFailed(`in-process call overran timeout_ms${note ? `; ${note}` : ''}`);
   }
 
   filterBatch(entries: readonly LogEntry[]): FilterVerdicts | Promise<FilterVerdicts> {
@@ -530,7 +542,7 @@ export class Supervisor {
     return {
       state: this.state === 'running' ? (this.enabled ? 'enabled' : 'disabled') : this.state,
       calls: this.calls, failures: this.failures, consecutive_failures: this.consecutiveFailures, restarts: this.restarts,
-      failed_open: this.failedOpen, last_error: this.lastError,
+      failed_open: this.failedOpen, last_error: this.lastError, ...(this.overruns ? { overruns: this.overruns } : {}),
       ...(this.plugin.type === 'ai' ? { ai_queued: this.aiQueue.length, ai_inflight: this.aiInflight, ai_dropped: this.aiDropped, ai_results: this.aiResults } : {}),
       ...(this.host.status?.() ?? {}),
     };
