@@ -20,6 +20,7 @@ import { PartialFilterError, PluginCallError, PluginLoadError, type HostedPlugin
 import type { DiscoveredPlugin } from './discovered.ts';
 import { validateInfo } from './info.ts';
 import type { ChainTracer } from './chain-tracer.ts';
+import { FIXED_ENTRY_FIELDS } from './validate-output.ts';
 import type { AiResult, FilterVerdict, PluginContext, PluginInfo } from './types.ts';
 
 export type SupervisedState = 'starting' | 'running' | 'failed' | 'stopped';
@@ -69,6 +70,9 @@ export class Supervisor {
   failures = 0;
   consecutiveFailures = 0;
   restarts = 0;
+  /** Replacement copies that tried to change timestamp, node, source or seq (kept from the original). */
+  fixedFieldChanges = 0;
+  private readonly warnedFixed = new Set<string>();
   /** In-process calls that overran timeout_ms (they cannot be cut off; each marks the plugin failed). */
   overruns = 0;
   /** Entries that got on_error because the filter failed or was down. */
@@ -375,6 +379,8 @@ export class Supervisor {
   private replacement(orig: LogEntry, v: Record<string, unknown>): LogEntry | undefined {
     if ((v as unknown) === orig) return orig;
     if (typeof v.message !== 'string') return undefined;
+    const fixed = FIXED_ENTRY_FIELDS.filter((f) => f in v && v[f] !== undefined && v[f] !== (orig as unknown as Record<string, unknown>)[f]);
+    if (fixed.length) this.fixedFieldsChanged(fixed);
     const copy: MutableEntry = { ...orig };
     if (v.message !== orig.message) {
       const m = sanitiseMessage(v.message, this.opts.maxMessageBytes);
@@ -393,6 +399,18 @@ export class Supervisor {
     const frozen = freezeEntry(copy);
     this.opts.tracer?.carry(orig, frozen);
     return frozen;
+  }
+
+  /**
+   * A replacement copy changed fields only the agent sets: they are kept from the original (the
+   * copy is still used). Said once per plugin and set of fields, not once per entry.
+   */
+  private fixedFieldsChanged(fields: readonly string[]): void {
+    this.fixedFieldChanges++;
+    const key = fields.join(',');
+    if (this.warnedFixed.has(key)) return;
+    this.warnedFixed.add(key);
+    this.opts.log.warn(`plugin ${this.name}: a replacement copy changed ${fields.join(', ')}; kept from the original (a filter may change message, level, module, lang_key, args and fields only)`);
   }
 
   private trace(entries: readonly LogEntry[], verdicts: FilterVerdicts, t0: number, error: boolean, errored?: readonly unknown[]): void {
@@ -543,6 +561,7 @@ export class Supervisor {
       state: this.state === 'running' ? (this.enabled ? 'enabled' : 'disabled') : this.state,
       calls: this.calls, failures: this.failures, consecutive_failures: this.consecutiveFailures, restarts: this.restarts,
       failed_open: this.failedOpen, last_error: this.lastError, ...(this.overruns ? { overruns: this.overruns } : {}),
+      ...(this.fixedFieldChanges ? { fixed_field_changes: this.fixedFieldChanges } : {}),
       ...(this.plugin.type === 'ai' ? { ai_queued: this.aiQueue.length, ai_inflight: this.aiInflight, ai_dropped: this.aiDropped, ai_results: this.aiResults } : {}),
       ...(this.host.status?.() ?? {}),
     };

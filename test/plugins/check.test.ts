@@ -19,7 +19,7 @@ test('plugins check: a shipped plugin passes; the CLI prints the report and exit
   const r = await runCli(['plugins', 'check', 'filter_redact']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /^PASS  start: init and info answered: filter_redact 1\.0\.0 by Logloom Team, type filter, mode sync/m);
-  assert.match(r.stdout, /^PASS  process: 21 entries: 21 kept \(\d+ replaced by a copy\), 0 dropped$/m);
+  assert.match(r.stdout, /^PASS  process: 21 entries: 21 kept \(\d+ replaced by a copy, changing message\), 0 dropped$/m);
   assert.match(r.stdout, /^PASS filter_redact: 6 passed, 0 failed$/m);
 });
 
