@@ -12,7 +12,7 @@ import { LOCKED, STATIC_PLUGINS } from '../static-plugins/table.generated.ts';
 import { HOST_FACTORIES } from './plugins/hosts/index.ts';
 import { PluginRegistry } from './plugins/registry.ts';
 import { createEntryBuffer, RingEntryQueue } from './buffer/entry-buffer.ts';
-import type { PluginContext } from './plugins/types.ts';
+import type { PluginContext, PluginType } from './plugins/types.ts';
 import { ControlServer } from './control/server.ts';
 import { MetricsServer } from './control/http.ts';
 import { setRuntimeDir } from './assets.ts';
@@ -175,10 +175,28 @@ export class Agent {
     };
   }
 
-  /** Run-time control: enabling may start a discovered plugin that was not running (rejects with why it was refused). */
+  /**
+   * Run-time control: enabling may start a discovered plugin that was not running (rejects with
+   * why it was refused); disabling a process plugin also stops its process.
+   */
   async setPluginEnabled(name: string, enabled: boolean): Promise<boolean> {
-    if (!(enabled ? await this.plugins.enable(name) : this.plugins.setEnabled(name, false))) return false;
+    if (!(enabled ? await this.plugins.enable(name) : await this.plugins.disable(name))) return false;
     this.log.info(this.t(enabled ? 'plugin.enabled' : 'plugin.disabled', name));
     return true;
+  }
+
+  /** `plugins enable|disable --type T`. */
+  async setPluginTypeEnabled(type: PluginType, enabled: boolean) {
+    const r = await this.plugins.setTypeEnabled(type, enabled);
+    for (const name of r.changed) this.log.info(this.t(enabled ? 'plugin.enabled' : 'plugin.disabled', name));
+    return r;
+  }
+
+  reloadPlugin(name: string) {
+    return this.plugins.reload(name);
+  }
+
+  rescanPlugins() {
+    return this.plugins.rescan();
   }
 }

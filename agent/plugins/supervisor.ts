@@ -59,8 +59,9 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what = 'call'): Promis
 }
 
 export class Supervisor {
-  readonly plugin: DiscoveredPlugin;
-  readonly host: HostedPlugin;
+  /** What is running now: replaced by `swap` when the plugin is reloaded. */
+  plugin: DiscoveredPlugin;
+  host: HostedPlugin;
   private readonly opts: Required<Omit<SupervisorOptions, 'tracer'>> & { tracer?: ChainTracer };
   info?: PluginInfo;
   state: SupervisedState = 'stopped';
@@ -136,6 +137,24 @@ export class Supervisor {
     const was = this.state;
     this.state = 'stopped';
     if (was !== 'stopped') await withTimeout(this.host.stop(), Math.max(this.timeout, 5000), 'stop').catch((e) => this.opts.log.warn(`plugin ${this.name}: ${reasonOf(e)}`));
+  }
+
+  /**
+   * `plugins reload`: stops the running host and starts `host` (built from the plugin's files as
+   * they are now) in its place. The stage in the pipeline stays the same object, so nothing
+   * that holds it notices. Rejects with PluginLoadError when the new one does not start (the
+   * plugin is then stopped: filters fail open, sink batches stay queued).
+   */
+  async swap(plugin: DiscoveredPlugin, host: HostedPlugin): Promise<PluginInfo> {
+    await this.stop();
+    this.plugin = plugin;
+    this.host = host;
+    host.onExit = (reason) => this.hostExited(reason);
+    this.consecutiveFailures = 0;
+    this.restartDelay = 0;
+    const info = await this.start();
+    this.pumpAi();
+    return info;
   }
 
   // ---- failures, restarts ----
@@ -558,7 +577,10 @@ export class Supervisor {
 
   status(): Record<string, unknown> {
     return {
-      state: this.state === 'running' ? (this.enabled ? 'enabled' : 'disabled') : this.state,
+      // A disabled process plugin is also stopped (its process ended): status says both.
+      // Enabled but stopped = it could not be started (e.g. a reload of a broken file): failed.
+      state: !this.enabled ? 'disabled' : this.state === 'running' ? 'enabled' : this.state === 'starting' ? 'starting' : 'failed',
+      run_state: this.state,
       calls: this.calls, failures: this.failures, consecutive_failures: this.consecutiveFailures, restarts: this.restarts,
       failed_open: this.failedOpen, last_error: this.lastError, ...(this.overruns ? { overruns: this.overruns } : {}),
       ...(this.fixedFieldChanges ? { fixed_field_changes: this.fixedFieldChanges } : {}),
