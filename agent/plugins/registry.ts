@@ -240,7 +240,7 @@ export class PluginRegistry {
     const factory = this.opts.hosts[p.kind];
     if (!factory) return this.refuse(slot, new PluginLoadError(shown, `${p.kind} plugins are not supported in this build`));
     const baseCtx = this.opts.contextFor(p.name);
-    const ctx: PluginContext = { ...baseCtx, chain: (e) => this.tracer.chain(e) };
+    const ctx: PluginContext = { ...baseCtx, chain: (e) => this.tracer.chain(e), onStage: (l) => this.tracer.listen(l) };
     let sup: Supervisor;
     let info: PluginInfo;
     try {

@@ -19,7 +19,7 @@ import type { TemplateResolver } from '../i18n/catalogue.ts';
 import { PartialFilterError, PluginCallError, PluginLoadError, type HostedPlugin } from './host.ts';
 import type { DiscoveredPlugin } from './discovered.ts';
 import { validateInfo } from './info.ts';
-import type { ChainTracer } from './chain-tracer.ts';
+import { changedFields, summarise, type ChainTracer } from './chain-tracer.ts';
 import { FIXED_ENTRY_FIELDS } from './validate-output.ts';
 import type { AiResult, FilterVerdict, PluginContext, PluginInfo } from './types.ts';
 
@@ -442,6 +442,14 @@ export class Supervisor {
       const step = { plugin: this.name, kind: this.plugin.kind, micros, verdict } as const;
       tracer.record(entries[i]!, step);
       if (typeof v === 'object' && v !== entries[i]) tracer.record(v, step);
+      if (tracer.listening) {
+        const copy = typeof v === 'object' && v !== entries[i] ? v : undefined;
+        tracer.stage({
+          stage: 'filter', plugin: this.name, kind: this.plugin.kind, verdict, micros, entry: entries[i], in: summarise([entries[i]]),
+          ...(copy ? { out: summarise([copy]), changed: changedFields(entries[i]!, copy) } : {}),
+          ...(verdict === 'error' ? { error: this.lastError } : {}),
+        });
+      }
     }
   }
 
@@ -450,14 +458,26 @@ export class Supervisor {
   sinkStage(): SinkStage {
     return this.withRecords(Object.assign(this.stageBase(), {
       flush: (entries: readonly LogEntry[]) => this.flushBatch(entries),
-      flushRecords: (records: EntryRecords) => this.flushCall(records.count, () => this.host.flushRecords!(records, this.timeout)),
+      flushRecords: (records: EntryRecords) => this.traceSink(records.frames, records.count, this.flushCall(records.count, () => this.host.flushRecords!(records, this.timeout))),
       reopen: this.host.reopen ? () => this.host.reopen!() : undefined,
       status: () => this.status(),
     }));
   }
 
   flushBatch(entries: readonly LogEntry[]): Promise<void> {
-    return this.flushCall(entries.length, () => this.host.flush!(entries, this.timeout));
+    return this.traceSink(entries, entries.length, this.flushCall(entries.length, () => this.host.flush!(entries, this.timeout)));
+  }
+
+  /** plugin_logger: one stage event per sink batch (accepted or error), with the batch's summary. */
+  private traceSink(batch: readonly LogEntry[] | Uint8Array, n: number, call: Promise<void>): Promise<void> {
+    const tracer = this.opts.tracer;
+    if (!tracer?.listening) return call;
+    const t0 = performance.now();
+    const event = (verdict: string, error?: string) => tracer.stage({
+      stage: 'sink', plugin: this.name, kind: this.plugin.kind, verdict, micros: Math.round((performance.now() - t0) * 1000),
+      entry: Array.isArray(batch) ? batch[0] : undefined, in: summarise(batch as readonly LogEntry[] | Uint8Array, n), ...(error ? { error } : {}),
+    });
+    return call.then(() => event('accepted'), (e) => (event('error', reasonOf(e)), Promise.reject(e)));
   }
 
   /** One sink call (entries or records), n entries long. */
@@ -510,10 +530,11 @@ export class Supervisor {
       this.aiInflight++;
       this.calls++;
       // After a timeout the call is abandoned: results it streams later are not used.
-      const call = { abandoned: false };
+      const call = { abandoned: false, results: [] as AiResult[] };
+      const t0 = performance.now();
       void withTimeout(this.collect(entry, call), this.timeout, 'analyze').then(
-        () => this.succeeded(),
-        (e) => ((call.abandoned = true), this.failed(e)),
+        () => (this.succeeded(), this.traceAi(entry, t0, call.results)),
+        (e) => ((call.abandoned = true), this.failed(e), this.traceAi(entry, t0, call.results, reasonOf(e))),
       ).finally(() => {
         this.aiInflight--;
         this.pumpAi();
@@ -522,13 +543,25 @@ export class Supervisor {
   }
 
   /** Streamed results are emitted as they arrive; the timeout bounds the whole answer. */
-  private async collect(entry: LogEntry, call?: { abandoned: boolean }): Promise<AiResult[]> {
+  /** plugin_logger: one stage event per analysed entry, with the results it produced. */
+  private traceAi(entry: LogEntry, t0: number, results: readonly AiResult[], error?: string): void {
+    const tracer = this.opts.tracer;
+    if (!tracer?.listening) return;
+    tracer.stage({
+      stage: 'ai', plugin: this.name, kind: this.plugin.kind, verdict: error ? 'error' : 'results', micros: Math.round((performance.now() - t0) * 1000),
+      entry, in: summarise([entry]), out: summarise(results), results: results.length, ...(error ? { error } : {}),
+    });
+  }
+
+  private async collect(entry: LogEntry, call?: { abandoned: boolean; results?: AiResult[] }): Promise<AiResult[]> {
     const out: AiResult[] = [];
     for await (const r of this.host.analyze!(entry, this.timeout)) {
       if (r === null || typeof r !== 'object' || Array.isArray(r)) throw new PluginCallError('malformed ai result (expected an object)');
       if (this.state !== 'running' || call?.abandoned) break;
-      if (call) this.emitResult(r);
-      else out.push(r);
+      if (call) {
+        this.emitResult(r);
+        if (this.opts.tracer?.listening) call.results?.push(r);
+      } else out.push(r);
     }
     return out;
   }

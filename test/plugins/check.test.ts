@@ -76,8 +76,9 @@ test('plugins enable at run time starts a discovered plugin that plugins.enabled
     assert.equal(h.registry.list().find((r) => r.name === 'plugin_logger')!.state, 'enabled');
     h.send('traced');
     const { waitForLines } = await import('../helpers/wait.ts');
-    const [line] = await waitForLines(join(dir, 'chain.log'), 1);
-    assert.deepEqual(JSON.parse(line!).chain.map((s: { plugin: string }) => s.plugin), ['filter_level']);
+    const lines = await waitForLines(join(dir, 'chain.log'), 2);
+    const chain = lines.map((l) => JSON.parse(l)).find((l) => l.record === 'chain');
+    assert.deepEqual(chain.chain.map((s: { plugin: string }) => s.plugin), ['filter_level']);
     assert.equal(await h.registry.enable('no_such_plugin'), false);
     await until(h.pipeline, () => sink.received.length === 1);
   } finally {
