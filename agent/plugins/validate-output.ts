@@ -21,8 +21,8 @@ export const OUTPUT_LIMITS = {
   templatesPerAnswer: 100_000,
 };
 
-const LANG_KEY = /^[A-Za-z0-9_.-]{1,128}$/;
-const LANG = /^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})?$/;
+export const LANG_KEY = /^[A-Za-z0-9_.-]{1,128}$/;
+export const LANG = /^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})?$/;
 /** Fields an ai result may carry. node, seq, timestamp, source and module are the agent's to set. */
 const AI_KEYS = new Set(['level', 'message', 'summary', 'lang_key', 'args', 'fields']);
 const FORGED = new Set(['node', 'seq', 'timestamp', 'source', 'module', 'truncated']);
