@@ -74,10 +74,19 @@ export const natsStoreSchema = s.object(
 export const aggregatorSchema = s.object(
   {
     listen: s.string({ default: '0.0.0.0:7400', doc: 'Address agents connect to.', ...hostPort }),
-    max_connections: s.int({ min: 1, max: 1_000_000, default: 4096, doc: 'Concurrent agent connections; more are refused with ERROR BUSY.' }),
+    max_connections: s.int({ min: 1, max: 1_000_000, default: 4096, doc: 'Concurrent authenticated agent connections; more are refused with ERROR BUSY. Connections still authenticating do not count here (see max_pending_handshakes).' }),
+    max_pending_handshakes: s.int({
+      min: 1, max: 1_000_000, default: 256,
+      doc: 'Connections that have not authenticated yet (TLS handshake or HELLO pending), from all addresses; beyond it the oldest pending connection of the address holding the most is dropped. Keeps peers that never authenticate from locking nodes out.',
+    }),
+    max_pending_per_address: s.int({ min: 1, max: 1_000_000, default: 16, doc: 'Connections from one source address that have not authenticated yet; more are refused at once.' }),
     max_frame_bytes: s.size({ min: 1024, max: 1024 ** 3, default: 16 * 1024 * 1024, doc: 'Largest frame accepted; a longer one is refused from its header, before allocation.' }),
     max_batch_entries: s.int({ min: 1, max: 10_000_000, default: 100_000, doc: 'Most entries one BATCH may carry.' }),
-    hello_timeout: s.duration({ min: 100, max: 600_000, default: 10_000, doc: 'A connection that has not authenticated by then is closed.' }),
+    max_seq_jump: s.int({
+      min: 1, max: Number.MAX_SAFE_INTEGER, default: 100_000_000,
+      doc: 'Largest step a BATCH sequence number may take past the node\'s last stored one; a batch beyond it is refused with ERROR SEQUENCE_JUMP and nothing is stored (a forged or broken seq near 2^53 would otherwise leave the node no numbers to use). Agents skip at most 1,000,000 numbers per restart.',
+    }),
+    hello_timeout: s.duration({ min: 100, max: 600_000, default: 10_000, doc: 'A connection that has not authenticated by then is closed; with TLS, its handshake must also finish within it.' }),
     idle_timeout: s.duration({ min: 1000, max: 86_400_000, default: 120_000, doc: 'A connection that sends nothing (not even PING) for this long is closed.' }),
     tls: tlsSchema,
     auth: authSchema,

@@ -4,6 +4,8 @@ import { Registry, Gauge } from 'prom-client';
 /** Anything whose status() can be turned into metrics. */
 export interface MetricsSource {
   status(): unknown;
+  /** /healthz: 200 when ok, else 503 with the reason (sources without it are always ok). */
+  health?(): { ok: boolean; status: string; reason?: string };
 }
 
 /**
@@ -66,8 +68,9 @@ export class MetricsServer {
           res.end(text);
         });
       } else if (req.url === '/healthz') {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ status: 'ok' }) + '\n');
+        const h = this.source.health?.() ?? { ok: true, status: 'ok' };
+        res.writeHead(h.ok ? 200 : 503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ status: h.status, ...(h.reason ? { reason: h.reason } : {}) }) + '\n');
       } else if (!this.routes.some((r) => r(req, res))) {
         res.writeHead(404).end();
       }

@@ -4,7 +4,7 @@ import { s, type Infer } from '../../config/schema.ts';
 import { decodeUtf8 } from '../../entry/sanitise.ts';
 import type { EntryDraft } from '../../entry/build.ts';
 import type { Input, InputContext } from '../input.ts';
-import { inputSchema } from '../common.ts';
+import { guardData, inputSchema } from '../common.ts';
 import { formatHostPort, parseHostPort, type ListenAddress } from '../listen-address.ts';
 import { emitOrPause, StreamServer, tlsSchema } from '../stream-server.ts';
 import { SyslogFramer } from './framing.ts';
@@ -76,11 +76,11 @@ export function create(config: SyslogInputConfig, ctx: InputContext): Input {
           const draft = toDraft(msg, cut, source, firstByteAt);
           if (draft) emitOrPause(ctx, sock, draft);
         });
-        sock.on('data', (chunk: Buffer) => {
+        sock.on('data', guardData(ctx, (chunk: Buffer) => {
           firstByteAt = Date.now();
           framer.push(chunk);
-        });
-        sock.on('end', () => framer.end());
+        }));
+        sock.on('end', guardData(ctx, () => framer.end()));
       },
     });
     servers.push({ server, proto });
@@ -89,7 +89,7 @@ export function create(config: SyslogInputConfig, ctx: InputContext): Input {
 
   async function startUdp(addr: ListenAddress): Promise<void> {
     const sock = createSocket({ type: isIPv6(addr.host) ? 'udp6' : 'udp4', reuseAddr: false });
-    sock.on('message', (buf, rinfo) => {
+    sock.on('message', guardData(ctx, (buf: Buffer, rinfo: { address: string }) => {
       datagrams++;
       udpBytes += buf.length;
       // UDP cannot be paused: while the buffer is full under `block`, datagrams are dropped and counted.
@@ -103,7 +103,7 @@ export function create(config: SyslogInputConfig, ctx: InputContext): Input {
         udpPaused = true;
         void ctx.drained().then(() => (udpPaused = false));
       }
-    });
+    }));
     await new Promise<void>((resolve, reject) => {
       sock.once('error', reject);
       sock.bind(addr.port, addr.host, () => {
