@@ -13,9 +13,10 @@ import { HOST_FACTORIES } from './plugins/hosts/index.ts';
 import { PluginRegistry } from './plugins/registry.ts';
 import { preparePluginStateRoot } from './plugins/state-root.ts';
 import { createEntryBuffer, RingEntryQueue } from './buffer/entry-buffer.ts';
-import type { PluginContext } from './plugins/types.ts';
+import type { PluginContext, PluginType } from './plugins/types.ts';
 import { ControlServer } from './control/server.ts';
 import { MetricsServer } from './control/http.ts';
+import { LangApi } from './control/lang-api.ts';
 import { setRuntimeDir } from './assets.ts';
 import { loadAddon } from './native/runtime.ts';
 
@@ -84,12 +85,32 @@ export class Agent {
     for (let i = 0; i < this.config.inputs.length; i++) await this.startInput(this.config.inputs[i]!, names[i]!);
     this.control = new ControlServer(this.config.control.socket, this, this.log);
     await this.control.start();
+    const langApi = this.langApi();
     if (this.config.control.http) {
-      this.http = new MetricsServer(this.config.control.http, this);
+      this.http = new MetricsServer(this.config.control.http, this, langApi ? [(req, res) => langApi.handle(req, res)] : []);
       await this.http.start();
       this.log.info(this.t('control.http_listening', this.http.address));
     }
     this.log.info(this.t('agent.started', VERSION, this.config.node_id, this.inputs.length, this.plugins.running().length));
+  }
+
+  /**
+   * lang_hot_reload's REST path, when it runs and its config names a token_file: on the HTTP
+   * endpoint (control.http), writing the plugin's override file (the same default as the plugin:
+   * <dir>/overrides.json).
+   */
+  private langApi(): LangApi | undefined {
+    const cfg = this.config.plugins.config.lang_hot_reload as { dir?: unknown; override_file?: unknown; token_file?: unknown } | undefined;
+    if (!cfg || typeof cfg.token_file !== 'string' || !this.plugins.running().some((s) => s.name === 'lang_hot_reload')) return undefined;
+    if (!this.config.control.http) {
+      this.log.warn('lang_hot_reload: token_file is set but control.http is off: the REST path needs the HTTP endpoint');
+      return undefined;
+    }
+    const dir = typeof cfg.dir === 'string' ? cfg.dir : '/etc/logloom/lang';
+    return new LangApi({
+      tokenFile: cfg.token_file, overrideFile: typeof cfg.override_file === 'string' ? cfg.override_file : join(dir, 'overrides.json'),
+      template: (key, lang) => this.catalogue.template(key, lang), log: this.log,
+    });
   }
 
   /**
@@ -177,10 +198,28 @@ export class Agent {
     };
   }
 
-  /** Run-time control: enabling may start a discovered plugin that was not running (rejects with why it was refused). */
+  /**
+   * Run-time control: enabling may start a discovered plugin that was not running (rejects with
+   * why it was refused); disabling a process plugin also stops its process.
+   */
   async setPluginEnabled(name: string, enabled: boolean): Promise<boolean> {
-    if (!(enabled ? await this.plugins.enable(name) : this.plugins.setEnabled(name, false))) return false;
+    if (!(enabled ? await this.plugins.enable(name) : await this.plugins.disable(name))) return false;
     this.log.info(this.t(enabled ? 'plugin.enabled' : 'plugin.disabled', name));
     return true;
+  }
+
+  /** `plugins enable|disable --type T`. */
+  async setPluginTypeEnabled(type: PluginType, enabled: boolean) {
+    const r = await this.plugins.setTypeEnabled(type, enabled);
+    for (const name of r.changed) this.log.info(this.t(enabled ? 'plugin.enabled' : 'plugin.disabled', name));
+    return r;
+  }
+
+  reloadPlugin(name: string) {
+    return this.plugins.reload(name);
+  }
+
+  rescanPlugins() {
+    return this.plugins.rescan();
   }
 }

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Registry, Gauge } from 'prom-client';
 
 /** Anything whose status() can be turned into metrics. */
@@ -9,18 +9,24 @@ export interface MetricsSource {
 }
 
 /**
- * /metrics (Prometheus text, prom-client's encoder) and /healthz on a loopback address.
+ * /metrics (Prometheus text, prom-client's encoder) and /healthz on a loopback address, plus
+ * the routes handed in (lang_hot_reload's /lang/ REST path, agent/control/lang-api.ts).
  * Metrics are taken from status() at scrape time: numeric leaves of the status become gauges
  * named logloom_<section>_<field> with a `name` label for list items.
  */
+/** More routes on the same endpoint (e.g. lang_hot_reload's REST path): true when it took the request. */
+export type HttpRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
+
 export class MetricsServer {
   private server?: Server;
   private readonly listen: string;
   private readonly source: MetricsSource;
+  private readonly routes: HttpRoute[];
 
-  constructor(listen: string, source: MetricsSource) {
+  constructor(listen: string, source: MetricsSource, routes: HttpRoute[] = []) {
     this.listen = listen;
     this.source = source;
+    this.routes = routes;
   }
 
   async metrics(): Promise<{ text: string; contentType: string }> {
@@ -65,7 +71,7 @@ export class MetricsServer {
         const h = this.source.health?.() ?? { ok: true, status: 'ok' };
         res.writeHead(h.ok ? 200 : 503, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ status: h.status, ...(h.reason ? { reason: h.reason } : {}) }) + '\n');
-      } else {
+      } else if (!this.routes.some((r) => r(req, res))) {
         res.writeHead(404).end();
       }
     });

@@ -155,8 +155,19 @@ export async function checkPlugin(path: string, opts: CheckOptions): Promise<Che
           const kept = verdicts.filter((v) => v !== false).length;
           const replaced = verdicts.filter((v) => typeof v === 'object').length;
           const frozen = verdicts.every((v) => typeof v !== 'object' || Object.isFrozen(v));
+          // What the copies changed, as the agent applied them: a copy that changes nothing is
+          // reported too, so a filter whose replacement never took effect does not read as a redactor.
+          const changed = new Set<string>();
+          verdicts.forEach((v, i) => {
+            if (typeof v !== 'object') return;
+            for (const k of new Set([...Object.keys(v), ...Object.keys(entries[i]!)])) {
+              if (JSON.stringify((v as unknown as Record<string, unknown>)[k]) !== JSON.stringify((entries[i] as unknown as Record<string, unknown>)[k])) changed.add(k);
+            }
+          });
+          const what = replaced ? `, changing ${changed.size ? [...changed].sort().join(', ') : 'nothing'}` : '';
           if (!frozen) fail('process', 'a replacement entry is not frozen');
-          else pass('process', `${entries.length} entries: ${kept} kept (${replaced} replaced by a copy), ${entries.length - kept} dropped`);
+          else if (sup.fixedFieldChanges) fail('process', `${sup.fixedFieldChanges} replacement copies changed timestamp, node, source or seq (the agent keeps those from the original; a filter may change message, level, module, lang_key, args and fields only)`);
+          else pass('process', `${entries.length} entries: ${kept} kept (${replaced} replaced by a copy${what}), ${entries.length - kept} dropped`);
         }
         break;
       }

@@ -64,6 +64,12 @@ export interface HostedPlugin {
   analyze?(entry: LogEntry, timeoutMs: number): AsyncIterable<AiResult>;
   /** lang: sync lookup (process kinds answer from a cache they keep fresh). */
   resolve?(langKey: string, lang: string): string | null;
+  /**
+   * An in-process call (static sync filter, trusted .so) overran timeout_ms: it could not be cut
+   * off. The supervisor marks the plugin failed; the host says what it changes for the next start
+   * (e.g. a trusted .so moves into its plugin host process), or '' when nothing.
+   */
+  overran?(): string;
   /** Reopen outputs (SIGHUP), when the plugin supports it. */
   reopen?(): Promise<void>;
   /** Orderly stop: shutdown op, then close, then signals, each after a grace period. */

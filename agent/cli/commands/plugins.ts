@@ -13,8 +13,10 @@ import { containedEntry } from '../../plugins/plugin-files.ts';
 import { configOption, parse, UsageError, type Command } from '../command.ts';
 
 const USAGE = `logloom plugins list [-c FILE] [--json] [--offline]      every plugin: kind, version, type, mode, state, signature, origin
-logloom plugins enable NAME [-c FILE] [--socket PATH]     resume a plugin in the running agent
-logloom plugins disable NAME [-c FILE] [--socket PATH]    skip a filter / hold a sink in the running agent
+logloom plugins enable NAME|--type T [-c FILE] [--socket PATH]    resume (or start) a plugin, or every plugin of type T, in the running agent
+logloom plugins disable NAME|--type T [-c FILE] [--socket PATH]   skip a filter / hold a sink; a process plugin's process is stopped
+logloom plugins reload NAME [-c FILE] [--socket PATH]     verify the plugin's files as they are now, then restart it with them
+logloom plugins rescan [-c FILE] [--socket PATH]          make plugin files new in the plugin directories available (no restart)
 logloom plugins check PATH|NAME [-c FILE]                 load a plugin, run its lifecycle on generated entries, report pass/fail
 logloom plugins sign PLUGIN --key PRIVATE.key             sign plugin.yaml and every file of the plugin (files, sha256, signature)
 logloom plugins verify PLUGIN [--pubkey KEY]… [-c FILE]   check every file, plugin.yaml and the signature (keys: --pubkey, else plugins.trusted_keys)
@@ -82,13 +84,46 @@ async function list(argv: string[]): Promise<number> {
 }
 
 async function toggle(argv: string[], enable: boolean): Promise<number> {
+  const { values, positionals } = parse(argv, { ...configOption, socket: { type: 'string' }, type: { type: 'string' } });
+  const name = positionals[0];
+  const verb = enable ? 'enable' : 'disable';
+  if (!name && !values.type) throw new UsageError(`plugins ${verb}: missing NAME (or --type filter|sink|ai|lang)`);
+  if (name && values.type) throw new UsageError(`plugins ${verb}: give NAME or --type, not both`);
+  const socket = values.socket ?? loadConfig(values.config).config.control.socket;
+  const a = await controlRequest(socket, { op: `plugins.${verb}`, ...(name ? { name } : { type: values.type }) });
+  if (!a.ok) throw new Error(a.error);
+  if (name) process.stdout.write(`${name}: ${verb}d\n`);
+  else {
+    const names = (a.result as { names: string[] }).names;
+    process.stdout.write(names.length ? names.map((n) => `${n}: ${verb}d\n`).join('') : `no running ${values.type} plugins\n`);
+  }
+  return 0;
+}
+
+async function reloadCmd(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { ...configOption, socket: { type: 'string' } });
   const name = positionals[0];
-  if (!name) throw new UsageError(`plugins ${enable ? 'enable' : 'disable'}: missing NAME`);
+  if (!name) throw new UsageError('plugins reload: missing NAME');
   const socket = values.socket ?? loadConfig(values.config).config.control.socket;
-  const a = await controlRequest(socket, { op: enable ? 'plugins.enable' : 'plugins.disable', name });
+  // Stopping, verifying and starting may take a while (a Python child's start-up, a host's grace period).
+  const a = await controlRequest(socket, { op: 'plugins.reload', name }, 60_000);
   if (!a.ok) throw new Error(a.error);
-  process.stdout.write(`${name}: ${enable ? 'enabled' : 'disabled'}\n`);
+  const r = a.result as { running: boolean; version?: string };
+  process.stdout.write(r.running ? `${name}: reloaded (version ${r.version})\n` : `${name}: re-read (not running; enable it to start)\n`);
+  return 0;
+}
+
+async function rescanCmd(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { ...configOption, socket: { type: 'string' } });
+  const socket = values.socket ?? loadConfig(values.config).config.control.socket;
+  const a = await controlRequest(socket, { op: 'plugins.rescan' }, 60_000);
+  if (!a.ok) throw new Error(a.error);
+  const r = a.result as { added: string[]; refused: string[]; started: string[] };
+  const lines = [
+    ...r.added.map((n) => `${n}: found${r.started.includes(n) ? ', started (listed in plugins.enabled)' : ' (enable it with `logloom plugins enable ' + n + '`)'}`),
+    ...r.refused.map((f) => `${f}: refused (see the agent log)`),
+  ];
+  process.stdout.write(lines.length ? lines.join('\n') + '\n' : 'no new plugins\n');
   return 0;
 }
 
@@ -134,7 +169,7 @@ async function verifyCmd(argv: string[]): Promise<number> {
 
 export const plugins: Command = {
   name: 'plugins',
-  summary: 'list, check, enable/disable, sign and verify plugins',
+  summary: 'list, check, enable/disable, reload, rescan, sign and verify plugins',
   usage: USAGE,
   async run(argv) {
     const [sub, ...rest] = argv;
@@ -142,10 +177,12 @@ export const plugins: Command = {
       case 'list': return list(rest);
       case 'enable': return toggle(rest, true);
       case 'disable': return toggle(rest, false);
+      case 'reload': return reloadCmd(rest);
+      case 'rescan': return rescanCmd(rest);
       case 'check': return check(rest);
       case 'sign': return sign(rest);
       case 'verify': return verifyCmd(rest);
     }
-    throw new UsageError(`plugins: expected list, check, enable, disable, sign or verify, got ${sub === undefined ? 'nothing' : JSON.stringify(sub)}`);
+    throw new UsageError(`plugins: expected list, check, enable, disable, reload, rescan, sign or verify, got ${sub === undefined ? 'nothing' : JSON.stringify(sub)}`);
   },
 };

@@ -260,7 +260,7 @@ static napi_value PluginLoad(napi_env env, napi_callback_info info) {
   char err[512];
   const char *code = NULL;
   if (!path || !config || !h) code = "LOAD", snprintf(err, sizeof err, "out of memory");
-  else if (ll_plugin_load(&h->p, path, err, sizeof err)) code = "LOAD";
+  else if (ll_plugin_load(&h->p, path, is_sink ? LL_TYPE_SINK : LL_TYPE_FILTER, err, sizeof err)) code = "LOAD";
   else if (ll_plugin_start(&h->p, config, err, sizeof err)) code = "INIT", ll_plugin_unload(&h->p);
   free(path), free(config);
   if (code) {
