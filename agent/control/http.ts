@@ -1,9 +1,19 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { Registry, Gauge } from 'prom-client';
 
 /** Anything whose status() can be turned into metrics. */
 export interface MetricsSource {
   status(): unknown;
+  /** Metrics beyond the status walk (named and labelled on purpose), added at scrape time. */
+  metrics?(registry: Registry): void;
+}
+
+export interface HttpExtras {
+  /** Other routes on the same listener (the aggregator's API and dashboard); true = handled. */
+  handler?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** PEM certificate and key: the listener speaks HTTPS only. */
+  tls?: { cert: Buffer; key: Buffer };
 }
 
 /**
@@ -16,9 +26,16 @@ export class MetricsServer {
   private readonly listen: string;
   private readonly source: MetricsSource;
 
-  constructor(listen: string, source: MetricsSource) {
+  private readonly extras: HttpExtras;
+
+  constructor(listen: string, source: MetricsSource, extras: HttpExtras = {}) {
     this.listen = listen;
     this.source = source;
+    this.extras = extras;
+  }
+
+  get tls(): boolean {
+    return this.extras.tls !== undefined;
   }
 
   async metrics(): Promise<{ text: string; contentType: string }> {
@@ -48,12 +65,13 @@ export class MetricsServer {
       }
     };
     walk('logloom', this.source.status());
+    this.source.metrics?.(registry);
     return { text: await registry.metrics(), contentType: registry.contentType };
   }
 
   async start(): Promise<void> {
     const [host, port] = [this.listen.slice(0, this.listen.lastIndexOf(':')), Number(this.listen.slice(this.listen.lastIndexOf(':') + 1))];
-    this.server = createServer((req, res) => {
+    const handle = (req: IncomingMessage, res: ServerResponse) => {
       if (req.url === '/metrics') {
         void this.metrics().then(({ text, contentType }) => {
           res.writeHead(200, { 'content-type': contentType });
@@ -62,10 +80,11 @@ export class MetricsServer {
       } else if (req.url === '/healthz') {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ status: 'ok' }) + '\n');
-      } else {
+      } else if (!this.extras.handler?.(req, res)) {
         res.writeHead(404).end();
       }
-    });
+    };
+    this.server = this.extras.tls ? createHttpsServer({ ...this.extras.tls }, handle) : createServer(handle);
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(port, host, resolve);
@@ -83,6 +102,9 @@ export class MetricsServer {
   }
 
   async stop(): Promise<void> {
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    const closed = new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    // Keep-alive and streaming (server-sent events) connections would hold close() open.
+    this.server?.closeAllConnections();
+    await closed;
   }
 }
