@@ -74,7 +74,7 @@ export function resolveTarget(v: ClientValues): ClientTarget {
     throw new UsageError(`--url ${JSON.stringify(urlText)}: expected http(s)://host:port`);
   }
   const tokenFile = v['token-file'] ?? cfg.token_file;
-  let token = v.token ?? process.env.LOGLOOM_TOKEN;
+  let token = v.token ?? (process.env.LOGLOOM_TOKEN || undefined);
   if (token === undefined && tokenFile !== undefined) {
     try {
       token = readFileSync(tokenFile, 'utf8').trim();
@@ -118,7 +118,7 @@ export function get(target: ClientTarget, path: string, params: URLSearchParams,
   if (target.token) headers.authorization = `Bearer ${target.token}`;
   const req = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const r = req(url, { headers, ca: target.ca, signal }, (res) => {
+    const r = req(url, { headers, ca: target.ca, signal, agent: false }, (res) => {
       if (res.statusCode === 200) return resolve(res);
       let body = '';
       res.setEncoding('utf8');

@@ -260,7 +260,7 @@ export class EntryIndex {
     const { where, params } = this.where(q);
     if (where === undefined) return { bucket_ms: q.bucketMs, by: q.by, buckets: [] };
     const key = q.by === 'level' ? 'e.level' : q.by === 'node' ? 'e.node' : 'e.module';
-    const sql = `SELECT (e.ts / ?) * ? AS t, ${key} AS k, count(*) AS n FROM entries e ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY t, k ORDER BY t`;
+    const sql = `SELECT (e.ts / CAST(? AS INTEGER)) * CAST(? AS INTEGER) AS t, ${key} AS k, count(*) AS n FROM entries e ${where.length ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY t, k ORDER BY t`;
     const rows = this.db.prepare(sql).all(q.bucketMs, q.bucketMs, ...params) as { t: number; k: number | string; n: number }[];
     const buckets: StatsBucket[] = [];
     for (const r of rows) {
