@@ -13,7 +13,7 @@ export const apiSchema = s.object(
       doc: 'API tokens: one `role hash [name]` per line (role viewer or admin), written by `logloom aggregator api-token`; re-read when it changes.',
     }),
     anonymous: s.enum(['none', 'viewer'] as const, { default: 'none', doc: 'Role of a request without a token: none = refused with 401 (the default); viewer = read access for anyone who can reach the listener.' }),
-    silent_after: s.duration({ min: 1000, max: 30 * 86_400_000, default: 120_000, doc: 'A node that sent nothing for this long is "silent" (and "down" after 10 times as long).' }),
+    silent_after: s.duration({ min: 1000, max: 30 * 86_400_000, default: 120_000, doc: 'A node that is not connected and sent nothing for this long is "silent" (and "down" after 10 times as long); a connected agent pings while idle, so it stays up.' }),
     tls: s.object(
       {
         cert: s.optional(s.string({ doc: '' }), { doc: 'PEM certificate chain: with cert and key the HTTP listener speaks HTTPS only.' }),

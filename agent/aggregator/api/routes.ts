@@ -11,7 +11,7 @@ import { Dashboard } from '../dashboard/dashboard.ts';
 /** One row of GET /api/nodes. */
 export interface NodeView {
   name: string;
-  /** up = connected and heard within silent_after; silent = not up, heard within 10 × silent_after; down = otherwise. */
+  /** up = connected (its agent pings while idle) or heard within silent_after; silent = not up but heard within 10 × silent_after; down = otherwise. */
   status: 'up' | 'silent' | 'down';
   connected: boolean;
   remote: string;
@@ -177,7 +177,7 @@ export class ApiRoutes {
       const seenMs = r && r.last_seen !== '-' ? Date.parse(r.last_seen) : 0;
       const heard = Math.max(seenMs, a?.last_stored_ms ?? 0);
       const connected = r?.connected ?? false;
-      const status = connected && now - heard < silent ? 'up' : heard > 0 && now - heard < 10 * silent ? 'silent' : 'down';
+      const status = connected || now - heard < silent ? 'up' : heard > 0 && now - heard < 10 * silent ? 'silent' : 'down';
       const rep = a?.report;
       out.push({
         name, status, connected, remote: r?.remote ?? '-',

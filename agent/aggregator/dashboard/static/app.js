@@ -38,7 +38,8 @@ async function api(path, params = {}) {
   q.set('lang', S.lang);
   const res = await fetch(`${path}?${q}`, { headers: { authorization: `Bearer ${S.token}` } });
   const body = await res.json().catch(() => ({ error: `HTTP ${res.status}` }));
-  if (res.status === 401) {
+  if (res.status === 401 && sessionStorage.getItem('logloom.token')) {
+    // A signed-in session whose token was revoked: back to the login page.
     signOut();
     throw new ApiError(body.error);
   }
