@@ -126,6 +126,7 @@ export class Agent {
       node: this.config.node_id,
       stateDir: join(this.config.data_dir, 'plugins', name),
       log,
+      agent: { version: VERSION, dropped: () => this.pipeline.totalDropped() },
       render: (key, args) => this.catalogue.render(key, args ?? []),
       emit: (draft: EntryDraft) => {
         const entry = buildEntry({ module: 'AI', ...draft, source: `plugin:${name}` }, {

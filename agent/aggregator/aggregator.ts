@@ -85,6 +85,7 @@ export class Aggregator {
       helloTimeoutMs: a.hello_timeout,
       idleTimeoutMs: a.idle_timeout,
       reject: (r) => this.count(r),
+      onStats: (node, stats) => this.fleet.report(node, stats),
     });
     this.sessions.add(session);
     void session.closed.then(() => this.sessions.delete(session));
@@ -123,7 +124,7 @@ export class Aggregator {
       });
       await this.http.start();
       const url = `${this.http.tls ? 'https' : 'http'}://${this.config.control.http.replace(/:0$/, `:${this.http.port}`)}`;
-      this.log.info(`metrics and health at ${url}${this.api ? `; dashboard at ${url}/ and API at ${url}/api/` : ''}`);
+      this.log.info(`metrics and health at ${url}${this.api ? ` (dashboard at ${url}/ and API at ${url}/api/)` : ''}`);
     }
     const a = this.config.aggregator;
     this.log.info(`logloom ${VERSION} aggregator listening on ${a.listen.replace(/:0$/, `:${this.port}`)} (${a.tls.enabled ? `TLS, client certificates: ${a.tls.client_cert}` : 'TCP'}, auth ${a.auth.mode}, store ${this.store.kind})`);

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import {
   decodeBodyLines, decodeMessage, encodeAck, encodeError, encodePong, encodeWelcome, ErrorCode, FrameDecoder,
-  FrameTooLargeError, parseBodyLines, PROTOCOL_VERSION, ProtocolError, type Batch, type Message,
+  FrameTooLargeError, parseBodyLines, PROTOCOL_VERSION, ProtocolError, WELCOME_REVISION, type AgentStats, type Batch, type Message,
 } from '../forward/protocol/index.ts';
 import { buildEntry } from '../entry/build.ts';
 import { draftFromObject } from '../entry/codec.ts';
@@ -24,6 +24,8 @@ export interface SessionOptions {
   idleTimeoutMs: number;
   /** Counts a refused connection or frame by reason (shown in status as rejected.<reason>). */
   reject(reason: string): void;
+  /** An authenticated agent's STATS report (drops, spool backlog, version). */
+  onStats?(node: string, stats: AgentStats): void;
 }
 
 /** Batches decoded but not yet stored; above this the socket is paused (backpressure). */
@@ -106,6 +108,10 @@ export class Session {
         return;
       case 'PONG':
         return;
+      case 'STATS':
+        if (this.state !== 'ready') return this.fail(ErrorCode.UNEXPECTED_FRAME, 'STATS before WELCOME: send HELLO first', 'unexpected_frame');
+        this.o.onStats?.(this.node!, m.stats);
+        return;
       case 'ERROR':
         this.o.log.warn(`${this.who()} sent ERROR ${m.code}: ${m.text}`);
         return this.close('peer sent ERROR');
@@ -147,7 +153,7 @@ export class Session {
       this.acked = st.seq;
       if (this.state !== 'authenticating') return;
       this.state = 'ready';
-      this.socket.write(encodeWelcome(st.seq, this.o.maxFrameBytes));
+      this.socket.write(encodeWelcome(st.seq, this.o.maxFrameBytes, WELCOME_REVISION));
       this.o.log.info(`node ${node} connected from ${this.remote} (last stored seq ${st.seq})`);
     } catch (e) {
       this.o.log.error(`${this.who()}: ${(e as Error).message}`);

@@ -109,6 +109,8 @@ describe('web dashboard in chromium', () => {
     await page.click('#sign-in');
     await page.waitForSelector('tr[data-node="gw-alpha"][data-status="up"]');
     await page.waitForSelector('tr[data-node="gw-beta"][data-status="up"]');
+    // The agents' STATS reports: their version, no drops, an empty spool.
+    await page.waitForSelector('tr[data-node="gw-alpha"]:has-text("0.1.0")');
     const alphaRow = await page.textContent('tr[data-node="gw-alpha"]');
     assert.match(alphaRow!, /gw-alpha/);
     await page.screenshot({ path: join(OUT, '02-fleet.png') });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { runCli, startCli, tempDir } from '../helpers/agent.ts';
+import { encodeStats } from '../../agent/forward/protocol/index.ts';
 import { RawAgent, startAggregator, type RunningAggregator, launch, pinPort } from './helpers.ts';
 
 /**
@@ -185,6 +186,20 @@ describe('aggregator query API', () => {
     await until('gw-3 silent', async () => ((await api('/api/nodes')).body.nodes.find((n: any) => n.name === 'gw-3').status === 'silent' ? true : undefined));
   });
 
+  it('shows what an agent reports in STATS (version, drops, spool backlog); a malformed STATS is refused', async () => {
+    const a = await RawAgent.connect(agg.port);
+    const w = await a.hello('gw-6', '');
+    assert.deepEqual(w.type === 'WELCOME' && w.version, 2, 'WELCOME announces revision 2 (STATS accepted)');
+    a.socket.write(encodeStats({ version: '9.9.9', dropped: 12, spool_entries: 3, spool_bytes: 300 }));
+    const n = await until('gw-6 report', async () => (await api('/api/nodes')).body.nodes.find((x: any) => x.name === 'gw-6' && x.version === '9.9.9'));
+    assert.deepEqual([n.dropped, n.spool_entries, n.spool_bytes], [12, 3, 300]);
+    assert.ok(n.reported_at);
+    a.socket.write(Buffer.from([0, 0, 0, 3, 0x08, 0x5b, 0x31]));
+    const err = await a.waitFor((m) => m.type === 'ERROR');
+    assert.match(err.type === 'ERROR' ? err.text : '', /STATS: payload is not JSON|not a JSON object/);
+    await a.closed;
+  });
+
   it('exports per-node last-seen and received counters on /metrics', async () => {
     const text = await (await fetch(`${base}/metrics`)).text();
     const seen = /logloom_aggregator_node_last_seen_timestamp_seconds\{node="gw-1"\} ([\d.e+]+)/.exec(text);
@@ -262,7 +277,7 @@ describe('aggregator query API', () => {
     await agg.stop();
     const r = await runCli(['aggregator', 'reindex', '-c', agg.configPath]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`index .* rebuilt from .*: ${before} entries of 5 nodes`));
+    assert.match(r.stdout, new RegExp(`index .* rebuilt from .*: ${before} entries of 6 nodes`));
     pinPort(agg);
     agg = await launch(dir, agg.configPath);
     const line = await agg.stderr.waitFor(/dashboard at /);
