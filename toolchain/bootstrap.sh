@@ -29,6 +29,7 @@ declare -A NEED=(
   [file]=/usr/bin/file
   [systemd]=/usr/bin/systemd-analyze
   [chromium]=/usr/bin/chromium
+  [fonts-wqy-microhei]=/usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 )
 
 if [ "${1:-}" = armv7 ]; then
