@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EntryIndex } from '../../agent/aggregator/index/entry-index.ts';
+import { IndexWriter } from '../../agent/aggregator/index/index-writer.ts';
 import { matches, parseEntryQuery, parseFilter, parseStatsQuery, QueryError } from '../../agent/aggregator/index/query.ts';
 import { Retention } from '../../agent/aggregator/fleet/retention.ts';
 import { reindexFromNdjson } from '../../agent/aggregator/index/reindex.ts';
@@ -13,38 +14,46 @@ const ndjson = (entries: object[]) => Buffer.from(entries.map((e) => JSON.string
 const q = (s: string) => parseEntryQuery(new URLSearchParams(s), Date.parse('2026-03-01T12:00:00Z'));
 
 describe('the index (SQLite + FTS5, a real file)', () => {
-  it('indexes stored NDJSON, skips and counts lines that are not objects, and answers filters', () => {
-    const ix = new EntryIndex(join(tempDir(), 'index.sqlite'));
+  it('indexes stored NDJSON (in its worker thread), skips and counts lines that are not objects, and answers filters', async () => {
+    const path = join(tempDir(), 'index.sqlite');
+    const w = new IndexWriter(path, { flushMs: 10 });
+    await w.opened();
+    const ix = new EntryIndex(path);
     const text = Buffer.concat([
       ndjson([{ timestamp: '2026-03-01T10:00:00.000Z', level: 'INFO', module: 'CORE', message: 'alpha beta' }]),
       Buffer.from('not json\n[1,2]\n'),
       ndjson([{ timestamp: 'garbage', level: 'ERROR', module: 'NET', message: 'gamma', source: 'unix', lang_key: 'demo.crc_error', args: [255] }]),
     ]);
-    ix.add('n1', 1, text);
-    ix.flush();
-    assert.equal(ix.badLines, 2);
+    w.add('n1', 1, text);
+    await w.flush();
+    assert.equal(w.badLines, 2);
     assert.equal(ix.count, 2);
     assert.equal(ix.query(q('q=alph')).entries.length, 1);
     assert.equal(ix.query(q('q=255')).entries.length, 1, 'arguments are searchable');
     assert.equal(ix.query(q('level=ERROR')).entries[0]!.entry.message, 'gamma');
     assert.equal(ix.query(q('node=nobody')).entries.length, 0);
     assert.equal(ix.query(q('source=unix&module=net')).entries.length, 1);
+    await w.close();
     ix.close();
   });
 
-  it('retention: by age and by bytes per node, in the index', () => {
-    const ix = new EntryIndex(':memory:');
+  it('retention: by age and by bytes per node, in the index', async () => {
+    const path = join(tempDir(), 'index.sqlite');
+    const w = new IndexWriter(path, { flushMs: 10 });
+    await w.opened();
+    const ix = new EntryIndex(path);
     const day = 86_400_000;
     const base = Date.parse('2026-03-01T00:00:00Z');
-    for (let i = 0; i < 10; i++) ix.add('old', i + 1, ndjson([{ timestamp: new Date(base - (10 - i) * day).toISOString(), level: 'INFO', module: 'A', message: `day ${i}` }]));
-    for (let i = 0; i < 100; i++) ix.add('big', i + 1, ndjson([{ timestamp: new Date(base).toISOString(), level: 'INFO', module: 'A', message: `entry ${i} ${'x'.repeat(100)}` }]));
-    ix.flush();
-    assert.equal(ix.deleteOlderThan(base - 5 * day), 5);
-    const deleted = ix.trimNode('big', 2000);
+    for (let i = 0; i < 10; i++) w.add('old', i + 1, ndjson([{ timestamp: new Date(base - (10 - i) * day).toISOString(), level: 'INFO', module: 'A', message: `day ${i}` }]));
+    for (let i = 0; i < 100; i++) w.add('big', i + 1, ndjson([{ timestamp: new Date(base).toISOString(), level: 'INFO', module: 'A', message: `entry ${i} ${'x'.repeat(100)}` }]));
+    await w.flush();
+    assert.equal(await w.deleteOlderThan(base - 5 * day), 5);
+    const deleted = await w.trimNode('big', 2000);
     assert.ok(deleted > 80 && deleted < 100, String(deleted));
     const kept = ix.query(q('node=big&limit=1000&order=asc')).entries.map((e) => e.entry.message as string);
     assert.match(kept.at(-1)!, /^entry 99 /, 'the newest entries stay');
     assert.equal(ix.query(q('q=entry&node=big&limit=1000')).entries.length, kept.length, 'full text follows the deletions');
+    await w.close();
     ix.close();
   });
 
@@ -56,10 +65,10 @@ describe('the index (SQLite + FTS5, a real file)', () => {
     for (const f of files) writeFileSync(join(node, f), 'x'.repeat(1000) + '\n');
     writeFileSync(join(node, 'state.json'), JSON.stringify({ seq: 4, file: '2026-02-27-0001.ndjson', offset: 1001, entries: 4, bytes: 4004 }));
     const now = () => Date.parse('2026-03-01T12:00:00Z');
-    const r = new Retention({ cfg: { max_age: 10 * 86_400_000, max_bytes_per_node: undefined, interval: 60_000 }, storeDir: dir, log: createLog('ERROR'), now });
+    const r = new Retention({ cfg: { max_age: 10 * 86_400_000, interval: 60_000 } as never, storeDir: dir, log: createLog('ERROR'), now });
     await r.run();
     assert.deepEqual(readdirSync(node).filter((f) => f.endsWith('.ndjson')).sort(), files.slice(2));
-    const bySize = new Retention({ cfg: { max_age: undefined, max_bytes_per_node: 1500, interval: 60_000 }, storeDir: dir, log: createLog('ERROR'), now });
+    const bySize = new Retention({ cfg: { max_bytes_per_node: 1500, interval: 60_000 } as never, storeDir: dir, log: createLog('ERROR'), now });
     await bySize.run();
     assert.deepEqual(readdirSync(node).filter((f) => f.endsWith('.ndjson')).sort(), files.slice(2), 'the committed file and newer ones stay even above the bound');
     assert.equal(r.status().files_deleted, 2);
@@ -96,14 +105,17 @@ describe('query parameters', () => {
     assert.equal(matches(f, 'n', { level: 'ERROR', module: 'DISK', message: 'all good' }), false);
   });
 
-  it('fuzz: any query string either parses or is a QueryError with a message (seeded, bounded)', () => {
+  it('fuzz: any query string either parses or is a QueryError with a message (seeded, bounded)', async () => {
     let seed = 0x5eed;
     const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
     const keys = ['node', 'since', 'until', 'level', 'levels', 'module', 'source', 'lang_key', 'q', 'limit', 'order', 'cursor', 'bucket', 'by', 'x', ''];
     const pieces = ['', 'a', '1', '-1', '0', '1000', '1001', 'ERROR', 'info,WARN', '15m', '2026-03-01', 'T', '%', '"', '*', 'NEAR(', ')', '中文', '\u0000', ' ', 'asc', 'level', '99999999999999999999', '1e3', 'x'.repeat(2000)];
-    const ix = new EntryIndex(':memory:');
-    ix.add('a', 1, ndjson([{ level: 'INFO', module: 'M', message: 'hello "world" NEAR(x)' }]));
-    ix.flush();
+    const path = join(tempDir(), 'index.sqlite');
+    const w = new IndexWriter(path, { flushMs: 10 });
+    await w.opened();
+    w.add('a', 1, ndjson([{ level: 'INFO', module: 'M', message: 'hello "world" NEAR(x)' }]));
+    await w.close();
+    const ix = new EntryIndex(path);
     for (let i = 0; i < 3000; i++) {
       const p = new URLSearchParams();
       for (let k = rnd(5); k > 0; k--) p.append(keys[rnd(keys.length)]!, pieces[rnd(pieces.length)]! + pieces[rnd(pieces.length)]!);

@@ -1,5 +1,3 @@
-import type { StoredLine } from '../index/feed.ts';
-
 /** What an agent reports about itself in STATS frames (docs/forward-protocol.md). */
 export interface AgentReport {
   version?: string;
@@ -79,15 +77,16 @@ export class FleetState {
     a.received_batches++;
   }
 
-  /** A stored batch as the fleet view sees it (rates, errors, last stored). */
-  stored(node: string, lines: readonly StoredLine[]): void {
+  /** A batch of the node was stored (by this aggregator or, with JetStream, by the cluster). */
+  touched(node: string): void {
+    this.activity(node).last_stored_ms = this.now();
+  }
+
+  /** Entries of the node the index wrote (rates) and how many were ERROR or FATAL. */
+  indexed(node: string, entries: number, errors: number): void {
     const a = this.activity(node);
-    const now = this.now();
-    a.last_stored_ms = now;
-    a.tickCount += lines.length;
-    let errors = 0;
-    for (const l of lines) if (l.entry.level === 'ERROR' || l.entry.level === 'FATAL') errors++;
-    if (errors) this.addErrors(a, now, errors);
+    a.tickCount += entries;
+    if (errors) this.addErrors(a, this.now(), errors);
   }
 
   /** Seeds "errors in the last hour" at start-up (from the index), as if they happened now. */

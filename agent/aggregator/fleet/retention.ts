@@ -1,8 +1,14 @@
 import { readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AgentLog } from '../../log.ts';
-import type { EntryIndex } from '../index/entry-index.ts';
+import type { IndexWriter } from '../index/index-writer.ts';
 import type { RetentionConfig } from '../index/config.ts';
+
+/** The index as retention sees it: the writer that deletes, and the nodes it holds. */
+export interface RetainedIndex {
+  writer: Pick<IndexWriter, 'deleteOlderThan' | 'trimNode'>;
+  nodes(): string[];
+}
 
 const DATA_FILE = /^(\d{4}-\d{2}-\d{2})-(\d{4,})\.ndjson$/;
 const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -15,7 +21,7 @@ const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 export class Retention {
   private readonly cfg: RetentionConfig;
   private readonly storeDir: string | undefined;
-  private readonly index: EntryIndex | undefined;
+  private readonly index: RetainedIndex | undefined;
   private readonly log: AgentLog;
   private readonly now: () => number;
   private timer?: NodeJS.Timeout;
@@ -25,7 +31,7 @@ export class Retention {
   entriesDeleted = 0;
   runs = 0;
 
-  constructor(o: { cfg: RetentionConfig; storeDir?: string; index?: EntryIndex; log: AgentLog; now?: () => number }) {
+  constructor(o: { cfg: RetentionConfig; storeDir?: string; index?: RetainedIndex; log: AgentLog; now?: () => number }) {
     this.cfg = o.cfg;
     this.storeDir = o.storeDir;
     this.index = o.index;
@@ -58,8 +64,8 @@ export class Retention {
       }
     }
     if (this.index) {
-      if (maxAge !== undefined) this.entriesDeleted += this.index.deleteOlderThan(this.now() - maxAge);
-      if (maxBytes !== undefined) for (const n of this.index.nodeNamesKnown()) this.entriesDeleted += this.index.trimNode(n, maxBytes);
+      if (maxAge !== undefined) this.entriesDeleted += await this.index.writer.deleteOlderThan(this.now() - maxAge);
+      if (maxBytes !== undefined) for (const n of this.index.nodes()) this.entriesDeleted += await this.index.writer.trimNode(n, maxBytes);
     }
   }
 

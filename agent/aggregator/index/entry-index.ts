@@ -2,19 +2,16 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { LEVELS } from '../../entry/level.ts';
-import { parseNdjson, type StoredLine } from './feed.ts';
+import { INDEX_SQL, LEVEL_RANK, SCHEMA_SQL } from './schema.ts';
 import type { EntryQuery, StatsQuery } from './query.ts';
 
 /**
- * The aggregator's queryable index: SQLite (node:sqlite, in the pinned runtime) with an FTS5
- * table for free text. Why SQLite: it is in the runtime already (no dependency, no native build
- * per target), answers node/level/time-range queries from B-tree indexes and text from FTS5, and
- * its WAL lets the API read while batches are written.
- *
- * The index is derived data: the store stays the durable record, and `logloom aggregator
- * reindex` rebuilds this file from it. So it is written with synchronous=OFF (a crash may lose
- * the last transactions; reindex restores them), and entries are queued and written in one
- * transaction per flush interval, off the path that acknowledges batches to agents.
+ * The aggregator's queryable index, read side: SQLite (node:sqlite, in the pinned runtime) with
+ * an FTS5 table for free text. Why SQLite: it is in the runtime already (no dependency, no native
+ * build per target), answers node/level/time-range queries from B-tree indexes and text from
+ * FTS5, and its WAL lets the API read while the writer (index-writer.ts, a worker thread) adds
+ * batches. The index is derived data: the store stays the durable record, and `logloom
+ * aggregator reindex` rebuilds this file from it.
  *
  * Each row keeps the entry's NDJSON line as stored, so a query answers without the store.
  */
@@ -45,170 +42,56 @@ export interface NodeIndexSummary {
   last_entry_ms: number;
 }
 
-interface Pending {
-  node: string;
-  seq: number;
-  lines: readonly StoredLine[];
-  receivedMs: number;
-  /** A meta key to set in the same transaction (the JetStream feed's position). */
-  meta?: [string, string];
-}
-
-const RANK: Record<string, number> = Object.fromEntries(LEVELS.map((l, i) => [l, i]));
-const FLUSH_ENTRIES = 5000;
+const RANK = LEVEL_RANK;
 
 export class EntryIndex {
   readonly path: string;
   private readonly db: DatabaseSync;
   private readonly nodeIds = new Map<string, number>();
   private readonly nodeNames = new Map<number, string>();
-  private queue: Pending[] = [];
-  private queuedEntries = 0;
-  private timer?: NodeJS.Timeout;
-  private readonly flushMs: number;
-  private readonly onError: (e: Error) => void;
-  private readonly st: {
-    insert: StatementSync; fts: StatementSync; node: StatementSync; nodeSummary: StatementSync; meta: StatementSync; setMeta: StatementSync;
-  };
-  /** Lines that were not JSON objects (cannot happen for batches the session validated; counted). */
-  badLines = 0;
-  indexed = 0;
-  flushes = 0;
-  lastFlushMs = 0;
+  private readonly st: { meta: StatementSync; nodeByName: StatementSync; nodeById: StatementSync; nodes: StatementSync };
 
-  constructor(path: string, opts: { flushMs?: number; onError?: (e: Error) => void } = {}) {
+  constructor(path: string) {
     this.path = path;
-    this.flushMs = opts.flushMs ?? 250;
-    this.onError = opts.onError ?? (() => {});
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new DatabaseSync(path);
-    this.db.exec(`
-      PRAGMA journal_mode = WAL;
-      PRAGMA synchronous = OFF;
-      PRAGMA temp_store = MEMORY;
-      PRAGMA cache_size = -32768;
-      CREATE TABLE IF NOT EXISTS nodes (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
-      CREATE TABLE IF NOT EXISTS entries (
-        id INTEGER PRIMARY KEY,
-        node INTEGER NOT NULL,
-        ts INTEGER NOT NULL,
-        level INTEGER NOT NULL,
-        module TEXT NOT NULL,
-        source TEXT,
-        lang_key TEXT,
-        batch_seq INTEGER NOT NULL,
-        bytes INTEGER NOT NULL,
-        line TEXT NOT NULL
-      );
-      CREATE INDEX IF NOT EXISTS entries_node_ts ON entries (node, ts);
-      CREATE INDEX IF NOT EXISTS entries_ts ON entries (ts);
-      CREATE INDEX IF NOT EXISTS entries_level_ts ON entries (level, ts);
-      CREATE INDEX IF NOT EXISTS entries_module ON entries (module, ts);
-      CREATE INDEX IF NOT EXISTS entries_lang_key ON entries (lang_key) WHERE lang_key IS NOT NULL;
-      CREATE VIRTUAL TABLE IF NOT EXISTS entries_text USING fts5 (text, content = '', contentless_delete = 1);
-      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    `);
-    for (const r of this.db.prepare('SELECT id, name FROM nodes').all() as { id: number; name: string }[]) {
-      this.nodeIds.set(r.name, r.id);
-      this.nodeNames.set(r.id, r.name);
-    }
+    this.db.exec(SCHEMA_SQL);
     this.st = {
-      insert: this.db.prepare('INSERT INTO entries (node, ts, level, module, source, lang_key, batch_seq, bytes, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
-      fts: this.db.prepare('INSERT INTO entries_text (rowid, text) VALUES (?, ?)'),
-      node: this.db.prepare('INSERT INTO nodes (name) VALUES (?)'),
-      nodeSummary: this.db.prepare('SELECT node, count(*) AS n, sum(bytes) AS b, max(ts) AS last FROM entries GROUP BY node'),
       meta: this.db.prepare('SELECT value FROM meta WHERE key = ?'),
-      setMeta: this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      nodeByName: this.db.prepare('SELECT id FROM nodes WHERE name = ?'),
+      nodeById: this.db.prepare('SELECT name FROM nodes WHERE id = ?'),
+      nodes: this.db.prepare(INDEX_SQL.nodes),
     };
   }
 
-  /** Queues a stored batch (its NDJSON lines, as stored); written at the next flush. */
-  add(node: string, seq: number, ndjson: Buffer, receivedMs = Date.now()): void {
-    const { lines, bad } = parseNdjson(ndjson);
-    this.badLines += bad;
-    this.addLines(node, seq, lines, receivedMs);
-  }
-
-  /** Queues parsed lines (the feed parses once for the index, the tail and the statistics). */
-  addLines(node: string, seq: number, lines: readonly StoredLine[], receivedMs = Date.now(), meta?: [string, string]): void {
-    this.queue.push({ node, seq, lines, receivedMs, meta });
-    this.queuedEntries += lines.length;
-    if (this.queuedEntries >= FLUSH_ENTRIES) {
-      this.flushSoon(0);
-    } else this.flushSoon(this.flushMs);
-  }
-
-  private flushSoon(ms: number): void {
-    if (this.timer && ms > 0) return;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      try {
-        this.flush();
-      } catch (e) {
-        this.onError(e as Error);
-      }
-    }, ms);
-  }
-
-  get pending(): number {
-    return this.queuedEntries;
-  }
-
-  private nodeId(name: string): number {
+  /** The writer adds nodes: names it has not seen yet are looked up (and remembered). */
+  private idOf(name: string): number | undefined {
     let id = this.nodeIds.get(name);
     if (id === undefined) {
-      id = Number(this.st.node.run(name).lastInsertRowid);
-      this.nodeIds.set(name, id);
-      this.nodeNames.set(id, name);
+      id = (this.st.nodeByName.get(name) as { id: number } | undefined)?.id;
+      if (id !== undefined) this.remember(id, name);
     }
     return id;
   }
 
+  private remember(id: number, name: string): void {
+    this.nodeIds.set(name, id);
+    this.nodeNames.set(id, name);
+  }
+
   nodeName(id: number): string {
-    return this.nodeNames.get(id) ?? `#${id}`;
+    let name = this.nodeNames.get(id);
+    if (name === undefined) {
+      name = (this.st.nodeById.get(id) as { name: string } | undefined)?.name;
+      if (name === undefined) return `#${id}`;
+      this.remember(id, name);
+    }
+    return name;
   }
 
   /** Known node id of a name, or undefined (a query for an unknown node matches nothing). */
   lookupNode(name: string): number | undefined {
-    return this.nodeIds.get(name);
-  }
-
-  /** Writes everything queued in one transaction. */
-  flush(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    const queue = this.queue;
-    if (queue.length === 0) return;
-    this.queue = [];
-    this.queuedEntries = 0;
-    const t0 = performance.now();
-    this.db.exec('BEGIN');
-    try {
-      for (const p of queue) this.write(p);
-      this.db.exec('COMMIT');
-    } catch (e) {
-      this.db.exec('ROLLBACK');
-      throw new Error(`index: writing ${queue.length} batches failed: ${(e as Error).message}`, { cause: e });
-    }
-    this.flushes++;
-    this.lastFlushMs = performance.now() - t0;
-  }
-
-  private write(p: Pending): void {
-    const node = this.nodeId(p.node);
-    for (const { line, entry: e } of p.lines) {
-      const ts = typeof e.timestamp === 'string' ? Date.parse(e.timestamp) : NaN;
-      const level = RANK[String(e.level)] ?? 1;
-      const id = this.st.insert.run(
-        node, Number.isFinite(ts) ? ts : p.receivedMs, level, typeof e.module === 'string' ? e.module : '',
-        typeof e.source === 'string' ? e.source : null, typeof e.lang_key === 'string' ? e.lang_key : null,
-        p.seq, Buffer.byteLength(line) + 1, line,
-      ).lastInsertRowid;
-      this.st.fts.run(id, searchText(e));
-      this.indexed++;
-    }
-    if (p.meta) this.st.setMeta.run(p.meta[0], p.meta[1]);
+    return this.idOf(name);
   }
 
   /** Entries matching a query, one page, newest or oldest first (by order of arrival). */
@@ -236,7 +119,7 @@ export class EntryIndex {
     const where: string[] = [];
     const params: (number | string)[] = [];
     if (q.nodes.length) {
-      const ids = q.nodes.map((n) => this.nodeIds.get(n)).filter((id): id is number => id !== undefined);
+      const ids = q.nodes.map((n) => this.idOf(n)).filter((id): id is number => id !== undefined);
       if (ids.length === 0) return { params };
       where.push(`e.node IN (${ids.map(() => '?').join(',')})`);
       params.push(...ids);
@@ -275,7 +158,7 @@ export class EntryIndex {
   /** Per node: entries, bytes and newest timestamp in the index (a full scan: for tools, not requests). */
   nodeSummaries(): Map<string, NodeIndexSummary> {
     const out = new Map<string, NodeIndexSummary>();
-    for (const r of this.st.nodeSummary.all() as { node: number; n: number; b: number; last: number }[]) {
+    for (const r of this.db.prepare('SELECT node, count(*) AS n, sum(bytes) AS b, max(ts) AS last FROM entries GROUP BY node').all() as { node: number; n: number; b: number; last: number }[]) {
       out.set(this.nodeName(r.node), { entries: r.n, bytes: r.b, last_entry_ms: r.last });
     }
     return out;
@@ -285,7 +168,7 @@ export class EntryIndex {
   lastEntryTimes(): Map<string, number> {
     const st = this.db.prepare('SELECT max(ts) AS t FROM entries WHERE node = ?');
     const out = new Map<string, number>();
-    for (const [name, id] of this.nodeIds) {
+    for (const { id, name } of this.st.nodes.all() as { id: number; name: string }[]) {
       const t = (st.get(id) as { t: number | null }).t;
       if (t !== null) out.set(name, t);
     }
@@ -293,7 +176,7 @@ export class EntryIndex {
   }
 
   nodeNamesKnown(): string[] {
-    return [...this.nodeIds.keys()];
+    return (this.st.nodes.all() as { name: string }[]).map((r) => r.name);
   }
 
   /** Error and fatal entries per node since a time (for the fleet table's "errors in the last hour"). */
@@ -311,84 +194,15 @@ export class EntryIndex {
     return rows.map((r) => ({ id: r.id, node: this.nodeName(r.node), entry: JSON.parse(r.line) as Record<string, unknown> }));
   }
 
-  /** Retention by age: deletes entries older than cutoffMs; returns how many. */
-  deleteOlderThan(cutoffMs: number): number {
-    return this.deleteWhere('ts < ?', [cutoffMs]);
-  }
-
-  /** Retention by size: deletes a node's oldest entries while it holds more than maxBytes. */
-  trimNode(node: string, maxBytes: number): number {
-    const id = this.nodeIds.get(node);
-    if (id === undefined) return 0;
-    const total = (this.db.prepare('SELECT coalesce(sum(bytes), 0) AS b FROM entries WHERE node = ?').get(id) as { b: number }).b;
-    if (total <= maxBytes) return 0;
-    // The newest rows whose running total fits stay; everything before the first row that does not fit goes.
-    const rows = this.db.prepare('SELECT id, bytes FROM entries WHERE node = ? ORDER BY id DESC').iterate(id) as Iterable<{ id: number; bytes: number }>;
-    let kept = 0;
-    let cut = 0;
-    for (const r of rows) {
-      kept += r.bytes;
-      if (kept > maxBytes) {
-        cut = r.id;
-        break;
-      }
-    }
-    return cut ? this.deleteWhere('node = ? AND id <= ?', [id, cut]) : 0;
-  }
-
-  private deleteWhere(cond: string, params: number[]): number {
-    this.flush();
-    this.db.exec('BEGIN');
-    try {
-      this.db.prepare(`DELETE FROM entries_text WHERE rowid IN (SELECT id FROM entries WHERE ${cond})`).run(...params);
-      const n = Number(this.db.prepare(`DELETE FROM entries WHERE ${cond}`).run(...params).changes);
-      this.db.exec('COMMIT');
-      return n;
-    } catch (e) {
-      this.db.exec('ROLLBACK');
-      throw e;
-    }
-  }
-
   meta(key: string): string | undefined {
     return (this.st.meta.get(key) as { value: string } | undefined)?.value;
-  }
-
-  setMeta(key: string, value: string): void {
-    this.st.setMeta.run(key, value);
-  }
-
-  /** Empties the index (before a rebuild). */
-  clear(): void {
-    this.queue = [];
-    this.queuedEntries = 0;
-    this.db.exec('DELETE FROM entries; DELETE FROM entries_text; DELETE FROM nodes; DELETE FROM meta;');
-    this.nodeIds.clear();
-    this.nodeNames.clear();
   }
 
   get count(): number {
     return (this.db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n;
   }
 
-  status(): Record<string, unknown> {
-    return { path: this.path, entries_indexed: this.indexed, queued: this.queuedEntries, flushes: this.flushes, last_flush_ms: Math.round(this.lastFlushMs * 10) / 10, bad_lines: this.badLines };
-  }
-
   close(): void {
-    try {
-      this.flush();
-    } finally {
-      clearTimeout(this.timer);
-      this.db.close();
-    }
+    this.db.close();
   }
-}
-
-/** The text free-text search looks in: the message, the lang_key and its arguments. */
-function searchText(e: Record<string, unknown>): string {
-  let t = typeof e.message === 'string' ? e.message : '';
-  if (typeof e.lang_key === 'string') t += ' ' + e.lang_key;
-  if (Array.isArray(e.args)) t += ' ' + e.args.join(' ');
-  return t;
 }
