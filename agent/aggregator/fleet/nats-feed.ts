@@ -43,7 +43,8 @@ export class NatsIndexFeed {
     const js = this.nc.jetstream({ timeout: c.timeout });
     const consumer = await js.consumers.get(c.stream, after > 0
       ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1, filterSubjects: `${c.subject_prefix}.>` }
-      : { deliver_policy: DeliverPolicy.All, filterSubjects: `${c.subject_prefix}.>` });
+      // From the beginning: the ordered consumer's default (an explicit DeliverPolicy.All makes consume() hang in nats.js 2.29).
+      : { filterSubjects: `${c.subject_prefix}.>` });
     this.messages = await consumer.consume({ max_messages: 512 });
     this.running = (async () => {
       for await (const m of this.messages!) {
