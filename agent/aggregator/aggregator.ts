@@ -100,6 +100,16 @@ export class Aggregator {
   }
 
   async start(): Promise<void> {
+    try {
+      await this.startParts();
+    } catch (e) {
+      // The index writer is a worker thread: a failed start must not leave it keeping the process alive.
+      await this.fleet.stop().catch(() => {});
+      throw e;
+    }
+  }
+
+  private async startParts(): Promise<void> {
     await mkdir(this.config.data_dir, { recursive: true });
     this.auth.tokens?.refresh();
     await this.store.open();
