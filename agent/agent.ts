@@ -87,7 +87,7 @@ export class Agent {
     await this.control.start();
     const langApi = this.langApi();
     if (this.config.control.http) {
-      this.http = new MetricsServer(this.config.control.http, this, langApi ? [(req, res) => langApi.handle(req, res)] : []);
+      this.http = new MetricsServer(this.config.control.http, this, { routes: langApi ? [(req, res) => langApi.handle(req, res)] : [] });
       await this.http.start();
       this.log.info(this.t('control.http_listening', this.http.address));
     }
@@ -149,6 +149,7 @@ export class Agent {
       node: this.config.node_id,
       stateDir: join(this.config.data_dir, 'plugins', name),
       log,
+      agent: { version: VERSION, dropped: () => this.pipeline.totalDropped() },
       render: (key, args) => this.catalogue.render(key, args ?? []),
       emit: (draft: EntryDraft) => {
         const entry = buildEntry({ module: 'AI', ...draft, source: `plugin:${name}` }, {

@@ -35,6 +35,9 @@ declare -A NEED=(
   # fetch its jars from Maven Central.
   [openjdk-17-jre-headless]=/usr/lib/jvm/java-17-openjdk-$(dpkg --print-architecture)/bin/java
   [maven]=/usr/bin/mvn
+  # The dashboard's browser test: Debian's chromium (driven by playwright-core), and a CJK font for 中文.
+  [chromium]=/usr/bin/chromium
+  [fonts-wqy-microhei]=/usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 )
 
 if [ "${1:-}" = armv7 ]; then

@@ -1,5 +1,7 @@
 import { s, type Infer } from '../config/schema.ts';
 import { defaultPaths } from '../config/paths.ts';
+import { apiSchema } from './api/config.ts';
+import { indexSchema, retentionSchema } from './index/config.ts';
 
 /**
  * The `aggregator:` section of the configuration (under `logloom:`). `logloom aggregator` reads
@@ -93,6 +95,9 @@ export const aggregatorSchema = s.object(
     store: s.enum(['ndjson', 'nats'] as const, { default: 'ndjson', doc: 'Where batches are stored: ndjson (embedded, per-node files) or nats (JetStream).' }),
     ndjson: ndjsonStoreSchema,
     nats: natsStoreSchema,
+    index: indexSchema,
+    retention: retentionSchema,
+    api: apiSchema,
   },
   { doc: 'The aggregator (`logloom aggregator`): accepts agents, stores their entries once, in order.' },
 );

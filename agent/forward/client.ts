@@ -9,8 +9,8 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import {
-  encodeBatch, encodeHello, encodePing, encodePong, FRAME_HEADER_BYTES, BATCH_HEADER_BYTES, FrameDecoder, PROTOCOL_VERSION, ERROR_CODE_NAMES,
-  ErrorCode, RETRYABLE_ERRORS, type Message,
+  encodeBatch, encodeHello, encodePing, encodePong, encodeStats, FRAME_HEADER_BYTES, BATCH_HEADER_BYTES, FrameDecoder, PROTOCOL_VERSION, ERROR_CODE_NAMES,
+  ErrorCode, RETRYABLE_ERRORS, STATS_REVISION, type AgentStats, type Message,
 } from './protocol/index.ts';
 import type { Spool } from './spool/spool.ts';
 
@@ -34,6 +34,10 @@ export interface ClientOptions {
   backoffMaxMs: number;
   maxInflightBatches: number;
   maxFrameBytes: number;
+  /** What the agent reports about itself (drops, spool backlog, version) to aggregators that accept STATS. */
+  stats?: () => AgentStats;
+  /** How often STATS is sent (also once right after WELCOME); default 10 s. */
+  statsIntervalMs?: number;
   log: { debug(m: string): void; info(m: string): void; warn(m: string): void; error(m: string): void };
 }
 
@@ -65,6 +69,7 @@ export class ForwardClient extends EventEmitter {
   private attempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
+  private statsTimer: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private lastHeard = 0;
   private pingNonce = 0;
@@ -77,7 +82,7 @@ export class ForwardClient extends EventEmitter {
   /** Why the aggregator refused the last connection's batches; the next WELCOME renumbers them. */
   private refused: string | undefined;
   private readonly onReady = () => void this.pump();
-  readonly counters = { connects: 0, disconnects: 0, batches_sent: 0, entries_sent: 0, bytes_sent: 0, acks: 0, peer_errors: 0, dead_peer: 0, refusals: 0, refused_batches: 0, seq_exhausted: 0 };
+  readonly counters = { connects: 0, disconnects: 0, batches_sent: 0, entries_sent: 0, bytes_sent: 0, acks: 0, peer_errors: 0, dead_peer: 0, refusals: 0, refused_batches: 0, seq_exhausted: 0, stats_sent: 0 };
   address = '';
   lastError = '';
 
@@ -167,7 +172,7 @@ export class ForwardClient extends EventEmitter {
       case 'WELCOME': {
         if (this.state !== 'handshake') return;
         clearTimeout(this.handshakeTimer);
-        void this.onWelcome(sock, m.lastSeq, m.maxFrameBytes);
+        void this.onWelcome(sock, m.lastSeq, m.maxFrameBytes, m.version);
         return;
       }
       case 'ACK': {
@@ -215,7 +220,7 @@ export class ForwardClient extends EventEmitter {
    * is durable. A batch that is refused again and again, renumbered or not, is set aside (counted)
    * so that the batches behind it can go.
    */
-  private async onWelcome(sock: Socket, lastSeq: number, maxFrameBytes: number): Promise<void> {
+  private async onWelcome(sock: Socket, lastSeq: number, maxFrameBytes: number, revision: number): Promise<void> {
     const refused = this.refused;
     let renumbered: number | 'exhausted';
     try {
@@ -256,6 +261,7 @@ export class ForwardClient extends EventEmitter {
     this.opts.log.info(`connected to aggregator ${this.address} (last stored seq ${lastSeq}${renumbered ? `; ${renumbered} batch(es) renumbered above it` : ''})`);
     this.spool.setOnline(true);
     this.startPing(sock);
+    if (revision >= STATS_REVISION) this.startStats(sock);
     this.emit('connected', this.address);
     void this.pump();
   }
@@ -317,9 +323,29 @@ export class ForwardClient extends EventEmitter {
     this.pingTimer.unref();
   }
 
+  /** STATS now and then every statsIntervalMs, only to an aggregator that announced it accepts them. */
+  private startStats(sock: Socket): void {
+    clearInterval(this.statsTimer);
+    const stats = this.opts.stats;
+    if (!stats) return;
+    const send = () => {
+      if (this.sock !== sock || this.state !== 'ready') return;
+      try {
+        sock.write(encodeStats(stats()));
+        this.counters.stats_sent++;
+      } catch (e) {
+        this.opts.log.debug(`STATS not sent: ${(e as Error).message}`);
+      }
+    };
+    send();
+    this.statsTimer = setInterval(send, this.opts.statsIntervalMs ?? 10_000);
+    this.statsTimer.unref();
+  }
+
   private onClosed(): void {
     clearTimeout(this.handshakeTimer);
     clearInterval(this.pingTimer);
+    clearInterval(this.statsTimer);
     const wasReady = this.state === 'ready';
     this.sock = undefined;
     this.inflight = [];
@@ -369,6 +395,7 @@ export class ForwardClient extends EventEmitter {
     clearTimeout(this.reconnectTimer);
     clearTimeout(this.handshakeTimer);
     clearInterval(this.pingTimer);
+    clearInterval(this.statsTimer);
     const sock = this.sock;
     this.sock = undefined;
     sock?.destroy();

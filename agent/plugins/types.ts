@@ -44,6 +44,8 @@ export interface PluginContext {
   /** A directory the plugin may write to (state, caches). */
   readonly stateDir: string;
   readonly log: PluginLog;
+  /** The agent itself, for plugins that report on it (log_aggregator_remote's STATS): version and entries dropped so far. */
+  readonly agent?: { readonly version: string; dropped(): number };
   /** Renders a lang key in the agent's current language (lang plugins included). */
   render(langKey: string, args?: readonly (string | number)[]): string;
   /** ai plugins: results become new entries (module AI) through the same sanitising door. */

@@ -151,6 +151,11 @@ export default definePlugin({
           backoffMaxMs: Math.max(config.backoff_min, config.backoff_max),
           maxInflightBatches: config.max_inflight_batches,
           maxFrameBytes: config.max_frame_bytes,
+          // Shown per node by the aggregator (/api/nodes, the dashboard).
+          stats: () => {
+            const sp = spool.status();
+            return { version: c.agent?.version, dropped: (c.agent?.dropped() ?? sp.dropped_entries) + lostEntries, spool_entries: sp.queued_entries, spool_bytes: sp.memory_bytes + sp.disk_bytes };
+          },
           log: c.log,
         });
         client.start();

@@ -3,6 +3,7 @@ import { generateToken, hashToken, writeTokenLine } from '../../aggregator/auth.
 import { loadConfig } from '../../config/load.ts';
 import { createLog } from '../../log.ts';
 import { configOption, parse, UsageError, type Command } from '../command.ts';
+import { apiToken, reindex } from './aggregator-fleet.ts';
 
 /** Runs the aggregator until SIGTERM/SIGINT; SIGHUP re-reads the tokens file. */
 export async function runAggregator(configPath?: string): Promise<number> {
@@ -26,13 +27,21 @@ export async function runAggregator(configPath?: string): Promise<number> {
 
 const USAGE = `logloom aggregator [-c FILE]
        logloom aggregator token NODE [-c FILE] [--tokens FILE] [--hash scrypt|sha256] [--token VALUE]
+       logloom aggregator api-token NAME [--role viewer|admin] [-c FILE] [--tokens FILE] [--token VALUE]
+       logloom aggregator reindex [-c FILE]
 
 Without a subcommand: runs the aggregator (the aggregator: section of the configuration).
 SIGTERM/SIGINT: finish the batches being stored, tell agents SHUTTING_DOWN, exit; SIGHUP: re-read the tokens file.
 
 token NODE: creates (or replaces) NODE's entry in the tokens file (--tokens, else aggregator.auth.tokens_file,
 default /etc/logloom/aggregator-tokens) and prints the new token once on stdout; put it in the gateway's token file.
---token VALUE sets a chosen token instead of a random one.`;
+--token VALUE sets a chosen token instead of a random one.
+
+api-token NAME: adds (or replaces) an API token for the query API and the dashboard (--tokens, else
+aggregator.api.tokens_file) with a role, viewer (default: read) or admin (also /api/status); prints it once.
+
+reindex: rebuilds the index (aggregator.index.path) from the NDJSON store, with the aggregator stopped;
+with the JetStream store, drops it so that the next start rebuilds it from the stream.`;
 
 export const aggregator: Command = {
   name: 'aggregator',
@@ -44,8 +53,17 @@ export const aggregator: Command = {
       tokens: { type: 'string' },
       hash: { type: 'string', default: 'scrypt' },
       token: { type: 'string' },
+      role: { type: 'string' },
     });
     if (positionals.length === 0) return runAggregator(values.config);
+    if (positionals[0] === 'api-token') {
+      if (positionals.length !== 2) throw new UsageError('api-token needs exactly one NAME');
+      return apiToken(positionals[1], values);
+    }
+    if (positionals[0] === 'reindex') {
+      if (positionals.length !== 1) throw new UsageError('reindex takes no argument');
+      return reindex(values);
+    }
     if (positionals[0] !== 'token') throw new UsageError(`unknown subcommand '${positionals[0]}'`);
     if (positionals.length !== 2) throw new UsageError('token needs exactly one NODE');
     if (values.hash !== 'scrypt' && values.hash !== 'sha256') throw new UsageError(`--hash must be scrypt or sha256, got '${values.hash}'`);
