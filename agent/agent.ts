@@ -17,6 +17,8 @@ import { ControlServer } from './control/server.ts';
 import { MetricsServer } from './control/http.ts';
 import { setRuntimeDir } from './assets.ts';
 import { loadAddon } from './native/runtime.ts';
+import { attachInputStage } from './processing/index.ts';
+import type { LineStageConfig } from './processing/stage.ts';
 
 export const VERSION = '0.1.0';
 
@@ -113,7 +115,9 @@ export class Agent {
     const kind = INPUT_KINDS[cfg.type];
     const port = this.pipeline.inputPort(name, cfg.when_full, { level: cfg.default_level, module: cfg.module ?? sanitiseModule(cfg.type) });
     const stateDir = join(this.config.data_dir, 'inputs', name);
-    const input = kind.create(cfg as never, { name, log: this.log.child(`input ${name}`), stateDir, ...port });
+    // The line stage (parser, multiline) sits between the input and the pipeline when configured.
+    const stage = attachInputStage(cfg as LineStageConfig, { name, log: this.log.child(`input ${name}`), stateDir, ...port });
+    const input = stage.wrap(kind.create(cfg as never, stage.ctx));
     await input.start();
     this.inputs.push({ name, type: cfg.type, input });
   }

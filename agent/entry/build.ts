@@ -17,6 +17,13 @@ export interface EntryDraft {
   truncated?: boolean;
   /** Wall-clock ms when the line's first byte arrived, used when the line has no timestamp. */
   receivedAt?: number;
+  /**
+   * The line as the input read it, before it took a level, module or NDJSON fields from it: what
+   * a configured parser reads (agent/processing). Not part of the entry.
+   */
+  line?: string;
+  /** The message joins several lines (multiline): its newlines are kept, not escaped. */
+  multiline?: boolean;
   /** Replayable inputs: the position just after this line (see agent/pipeline/checkpoint.ts). Not part of the entry. */
   checkpoint?: Checkpoint;
 }
@@ -81,7 +88,7 @@ function cleanFields(fields: unknown): Record<string, string | number | boolean>
 export function buildEntry(draft: EntryDraft, opts: BuildOptions): LogEntry {
   const level = (draft.level !== undefined && (isLevel(draft.level) ? draft.level : parseLevel(draft.level))) || opts.defaultLevel;
   const raw = typeof draft.message === 'string' ? draft.message : draft.message === undefined ? '' : JSON.stringify(draft.message);
-  const msg = sanitiseMessage(raw, opts.maxMessageBytes);
+  const msg = sanitiseMessage(raw, opts.maxMessageBytes, draft.multiline === true);
   const entry: MutableEntry = {
     timestamp: toIso(draft.timestamp, draft.receivedAt ?? opts.now ?? Date.now()),
     level,

@@ -95,18 +95,18 @@ export class LineSplitter {
 export function draftFromLine(line: Buffer, cut: boolean, source: string, reject: (why: string) => void): EntryDraft | undefined {
   const text = decodeUtf8(line);
   if (text.length === 0) return undefined;
-  if (cut) return { message: text, truncated: true, source };
+  if (cut) return { message: text, truncated: true, source, line: text };
   const parsed = parseLine(text);
   if (!parsed.ok) {
     // Keep the line rather than lose it: forward it as text and count the rejection.
     reject(parsed.error);
-    return { message: text, source };
+    return { message: text, source, line: text };
   }
   if (parsed.draft.message === text) {
     // Plain text: take a leading level/module (`[ERROR] [PUMP] …`, `WARNING: …`, `<12>tag: …`)
     // the same way the C codec does, so both buffer modes give the same entries.
     const x = extractLevelModule(text);
-    if (x.level) return { message: text.slice(x.offset), level: x.level, module: x.module, source };
+    if (x.level) return { message: text.slice(x.offset), level: x.level, module: x.module, source, line: text };
   }
-  return { ...parsed.draft, source };
+  return { ...parsed.draft, source, line: text };
 }
