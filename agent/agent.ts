@@ -19,6 +19,7 @@ import { setRuntimeDir } from './assets.ts';
 import { loadAddon } from './native/runtime.ts';
 import { attachInputStage } from './processing/index.ts';
 import type { LineStageConfig } from './processing/stage.ts';
+import { resolveLabels } from './processing/labels.ts';
 
 export const VERSION = '0.1.0';
 
@@ -115,11 +116,18 @@ export class Agent {
     const kind = INPUT_KINDS[cfg.type];
     const port = this.pipeline.inputPort(name, cfg.when_full, { level: cfg.default_level, module: cfg.module ?? sanitiseModule(cfg.type) });
     const stateDir = join(this.config.data_dir, 'inputs', name);
-    // The line stage (parser, multiline) sits between the input and the pipeline when configured.
-    const stage = attachInputStage(cfg as LineStageConfig, { name, log: this.log.child(`input ${name}`), stateDir, ...port });
+    // The line stage (parser, multiline, labels) sits between the input and the pipeline when configured.
+    const labels = { ...(await this.globalLabels()), ...(await resolveLabels(cfg.labels, `inputs.${name}.labels`)) };
+    const stage = attachInputStage({ ...(cfg as LineStageConfig), labels }, { name, log: this.log.child(`input ${name}`), stateDir, ...port });
     const input = stage.wrap(kind.create(cfg as never, stage.ctx));
     await input.start();
     this.inputs.push({ name, type: cfg.type, input });
+  }
+
+  private labels?: Promise<Record<string, string>>;
+  /** The global labels, resolved once (a command runs once however many inputs there are). */
+  globalLabels(): Promise<Record<string, string>> {
+    return (this.labels ??= resolveLabels(this.config.labels, 'labels'));
   }
 
   /** A context for a plugin: its config block, state dir, log, renderer, and emit for ai results. */

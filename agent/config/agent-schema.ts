@@ -5,6 +5,7 @@ import { LEVELS } from '../entry/level.ts';
 import { INPUT_KINDS } from '../inputs/index.ts';
 import { pluginsSchema } from '../plugins/config.ts';
 import { aggregatorSchema } from '../aggregator/config.ts';
+import { labelsSchema } from '../processing/labels.ts';
 
 /** The root schema under `logloom:`; each component owns the schema of its own section. */
 export const agentSchema = s.object(
@@ -14,6 +15,7 @@ export const agentSchema = s.object(
     log_level: s.enum(LEVELS, { default: 'INFO', doc: 'Lowest level of the agent\'s own diagnostics on stderr.' }),
     data_dir: s.string({ default: defaultPaths.dataDir, doc: 'Persistent state: file offsets, spool, plugin state.' }),
     runtime_dir: s.string({ default: defaultPaths.runtimeDir, doc: 'Sockets and unpacked runtime helpers (may be a tmpfs).' }),
+    labels: labelsSchema('Labels on every entry of this gateway (site, firmware…): name → value, or {file: PATH} (its contents, trimmed), or {command: CMD} (its output, run once at start). Carried to the aggregator as the entry\'s `labels`. See docs/labels.md.'),
     max_message_bytes: s.size({ min: 256, max: 16 * 1024 * 1024, default: 16 * 1024, doc: 'Messages longer than this are cut and marked truncated: true.' }),
     shutdown_grace: s.duration({ min: 0, max: 600_000, default: 5000, doc: 'On SIGTERM, how long to keep draining queued entries into sinks before exiting.' }),
     buffer: s.object(

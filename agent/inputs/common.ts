@@ -4,6 +4,7 @@ import { extractLevelModule } from '../buffer/line-codec.ts';
 import { decodeUtf8 } from '../entry/sanitise.ts';
 import { LEVELS } from '../entry/level.ts';
 import { s, type Fields, type Infer, type ObjectSchema } from '../config/schema.ts';
+import { labelsSchema } from '../processing/labels.ts';
 
 /** Keys every input accepts, whatever its type. */
 export const commonInputFields = {
@@ -16,6 +17,7 @@ export const commonInputFields = {
     default: 'block',
     doc: 'When the buffer is full: drop the oldest queued entry, drop this new one, or pause this input (replayable inputs only lose nothing with block).',
   }),
+  labels: labelsSchema('Labels for this input\'s entries, over the global labels: name → value, or {file: PATH} (its contents), or {command: CMD} (its output, run once at start). See docs/labels.md.'),
 };
 
 export type CommonInputConfig = Infer<ObjectSchema<typeof commonInputFields>>;
