@@ -13,6 +13,7 @@ import * as tcp from './tcp.ts';
 import * as kmsg from './kmsg/index.ts';
 import * as serial from './serial/index.ts';
 import * as file from './file/index.ts';
+import * as devlog from './devlog/index.ts';
 
 interface InputKind {
   schema: ObjectSchema;
@@ -33,6 +34,7 @@ export const INPUT_KINDS = {
   kmsg,
   serial: lineInput(serial),
   file: lineInput(file),
+  devlog: lineInput(devlog),
 } satisfies Record<string, InputKind>;
 
 export type InputType = keyof typeof INPUT_KINDS;

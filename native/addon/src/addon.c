@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "dgram.h"
 #ifndef LOGLOOM_LOCKED
 #define LOGLOOM_LOCKED 0
 #endif
@@ -400,6 +401,9 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"codecFeed", NULL, CodecFeed, NULL, NULL, NULL, napi_default, NULL},
       {"codecEnd", NULL, CodecEnd, NULL, NULL, NULL, napi_default, NULL},
       {"codecCounters", NULL, CodecCounters, NULL, NULL, NULL, napi_default, NULL},
+      {"dgramOpen", NULL, DgramOpen, NULL, NULL, NULL, napi_default, NULL},
+      {"dgramPause", NULL, DgramPause, NULL, NULL, NULL, napi_default, NULL},
+      {"dgramClose", NULL, DgramClose, NULL, NULL, NULL, napi_default, NULL},
 #if !LOGLOOM_LOCKED
       {"pluginLoad", NULL, PluginLoad, NULL, NULL, NULL, napi_default, NULL},
       {"pluginProcess", NULL, PluginProcess, NULL, NULL, NULL, napi_default, NULL},
