@@ -14,6 +14,7 @@ import * as kmsg from './kmsg/index.ts';
 import * as serial from './serial/index.ts';
 import * as file from './file/index.ts';
 import * as devlog from './devlog/index.ts';
+import * as pstore from './pstore/index.ts';
 
 interface InputKind {
   schema: ObjectSchema;
@@ -35,6 +36,7 @@ export const INPUT_KINDS = {
   serial: lineInput(serial),
   file: lineInput(file),
   devlog: lineInput(devlog),
+  pstore,
 } satisfies Record<string, InputKind>;
 
 export type InputType = keyof typeof INPUT_KINDS;
