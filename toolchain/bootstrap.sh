@@ -28,6 +28,7 @@ declare -A NEED=(
   [bsdutils]=/usr/bin/logger
   [file]=/usr/bin/file
   [systemd]=/usr/bin/systemd-analyze
+  [systemd-journal-remote]=/lib/systemd/systemd-journal-remote
 )
 
 if [ "${1:-}" = armv7 ]; then

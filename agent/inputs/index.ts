@@ -15,6 +15,7 @@ import * as serial from './serial/index.ts';
 import * as file from './file/index.ts';
 import * as devlog from './devlog/index.ts';
 import * as pstore from './pstore/index.ts';
+import * as journald from './journald/index.ts';
 
 interface InputKind {
   schema: ObjectSchema;
@@ -37,6 +38,7 @@ export const INPUT_KINDS = {
   file: lineInput(file),
   devlog: lineInput(devlog),
   pstore,
+  journald: lineInput(journald),
 } satisfies Record<string, InputKind>;
 
 export type InputType = keyof typeof INPUT_KINDS;
