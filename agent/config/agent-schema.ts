@@ -6,6 +6,9 @@ import { INPUT_KINDS } from '../inputs/index.ts';
 import { pluginsSchema } from '../plugins/config.ts';
 import { aggregatorSchema } from '../aggregator/config.ts';
 import { labelsSchema } from '../processing/labels.ts';
+import { checkRoutes, routesSchema } from '../pipeline/routes/schema.ts';
+import { inputNames } from '../inputs/names.ts';
+import { STATIC_PLUGINS } from '../../static-plugins/table.generated.ts';
 
 /** The root schema under `logloom:`; each component owns the schema of its own section. */
 export const agentSchema = s.object(
@@ -31,6 +34,7 @@ export const agentSchema = s.object(
       default: [],
     }),
     plugins: pluginsSchema,
+    routes: routesSchema,
     control: s.object(
       {
         socket: s.string({ default: defaultPaths.controlSocket, doc: 'Control socket (mode 0600) that `logloom status`, `plugins enable|disable` and `lang set` talk to.' }),
@@ -42,7 +46,15 @@ export const agentSchema = s.object(
     ),
     aggregator: aggregatorSchema,
   },
-  { doc: 'The agent.' },
+  {
+    doc: 'The agent.',
+    // Routes name inputs and plugins defined elsewhere in the file: checked once everything is read.
+    check: (c) => {
+      const typeOf = (name: string) => STATIC_PLUGINS.find((m) => m.info.name === name)?.info.type;
+      const problems = checkRoutes(c.routes, inputNames(c.inputs), c.plugins.enabled, typeOf);
+      return problems.length ? problems.join('; ') : undefined;
+    },
+  },
 );
 
 function INPUT_KINDS_SCHEMAS() {
