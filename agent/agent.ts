@@ -19,6 +19,11 @@ import { MetricsServer } from './control/http.ts';
 import { LangApi } from './control/lang-api.ts';
 import { setRuntimeDir } from './assets.ts';
 import { loadAddon } from './native/runtime.ts';
+import { attachInputStage } from './processing/index.ts';
+import type { LineStageConfig } from './processing/stage.ts';
+import { resolveLabels } from './processing/labels.ts';
+import { inputNames } from './inputs/names.ts';
+import { Router } from './pipeline/routes/router.ts';
 
 export const VERSION = '0.1.0';
 
@@ -28,16 +33,7 @@ interface RunningInput {
   input: Input;
 }
 
-/** Assigns status names: the configured name, else the type, numbered when a type repeats. */
-export function inputNames(inputs: readonly InputConfig[]): string[] {
-  const count = new Map<string, number>();
-  return inputs.map((i) => {
-    if (i.name) return i.name;
-    const n = (count.get(i.type) ?? 0) + 1;
-    count.set(i.type, n);
-    return n === 1 ? i.type : `${i.type}${n}`;
-  });
-}
+export { inputNames } from './inputs/names.ts';
 
 /** The composition root: builds the pipeline from the configuration and runs it. */
 export class Agent {
@@ -79,7 +75,9 @@ export class Agent {
     await mkdir(this.config.runtime_dir, { recursive: true });
     // Native parts unpacked from the single executable (serialport binding, addon, plugin host) go here.
     setRuntimeDir(join(this.config.runtime_dir, 'native'));
+    if (this.config.routes.length) this.pipeline.router = new Router(this.config.routes);
     await this.startPlugins();
+    for (const p of this.pipeline.router?.attach(this.pipeline.filters, this.pipeline.sinks) ?? []) this.log.warn(p);
     if (this.config.buffer.native === 'auto') this.chooseBuffer();
     const names = inputNames(this.config.inputs);
     for (let i = 0; i < this.config.inputs.length; i++) await this.startInput(this.config.inputs[i]!, names[i]!);
@@ -136,9 +134,18 @@ export class Agent {
     const kind = INPUT_KINDS[cfg.type];
     const port = this.pipeline.inputPort(name, cfg.when_full, { level: cfg.default_level, module: cfg.module ?? sanitiseModule(cfg.type) });
     const stateDir = join(this.config.data_dir, 'inputs', name);
-    const input = kind.create(cfg as never, { name, log: this.log.child(`input ${name}`), stateDir, ...port });
+    // The line stage (parser, multiline, labels) sits between the input and the pipeline when configured.
+    const labels = { ...(await this.globalLabels()), ...(await resolveLabels(cfg.labels, `inputs.${name}.labels`)) };
+    const stage = attachInputStage({ ...(cfg as LineStageConfig), labels }, { name, log: this.log.child(`input ${name}`), stateDir, ...port });
+    const input = stage.wrap(kind.create(cfg as never, stage.ctx));
     await input.start();
     this.inputs.push({ name, type: cfg.type, input });
+  }
+
+  private labels?: Promise<Record<string, string>>;
+  /** The global labels, resolved once (a command runs once however many inputs there are). */
+  globalLabels(): Promise<Record<string, string>> {
+    return (this.labels ??= resolveLabels(this.config.labels, 'labels'));
   }
 
   /** A context for a plugin: its config block, state dir, log, renderer, and emit for ai results. */
@@ -194,6 +201,7 @@ export class Agent {
       inputs: this.inputs.map((i) => ({ name: i.name, type: i.type, ...this.pipeline.inputs.get(i.name), ...(i.input.status?.() ?? {}) })),
       filters: this.pipeline.filters.map((f) => ({ name: f.name, enabled: f.enabled, dropped_by_filter: this.pipeline.filteredOut.get(f.name) ?? 0 })),
       sinks: this.pipeline.sinks.map((s) => s.status()),
+      routes: this.pipeline.router?.status() ?? [],
       plugins: this.plugins.status(),
       dropped_total: this.pipeline.totalDropped(),
     };

@@ -38,6 +38,8 @@ declare -A NEED=(
   # The dashboard's browser test: Debian's chromium (driven by playwright-core), and a CJK font for 中文.
   [chromium]=/usr/bin/chromium
   [fonts-wqy-microhei]=/usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+  # journald input tests: journal files written by systemd-journal-remote.
+  [systemd-journal-remote]=/lib/systemd/systemd-journal-remote
 )
 
 if [ "${1:-}" = armv7 ]; then

@@ -5,6 +5,10 @@ import { LEVELS } from '../entry/level.ts';
 import { INPUT_KINDS } from '../inputs/index.ts';
 import { pluginsSchema } from '../plugins/config.ts';
 import { aggregatorSchema } from '../aggregator/config.ts';
+import { labelsSchema } from '../processing/labels.ts';
+import { checkRoutes, routesSchema } from '../pipeline/routes/schema.ts';
+import { inputNames } from '../inputs/names.ts';
+import { STATIC_PLUGINS } from '../../static-plugins/table.generated.ts';
 
 /** The root schema under `logloom:`; each component owns the schema of its own section. */
 export const agentSchema = s.object(
@@ -14,6 +18,7 @@ export const agentSchema = s.object(
     log_level: s.enum(LEVELS, { default: 'INFO', doc: 'Lowest level of the agent\'s own diagnostics on stderr.' }),
     data_dir: s.string({ default: defaultPaths.dataDir, doc: 'Persistent state: file offsets, spool, plugin state.' }),
     runtime_dir: s.string({ default: defaultPaths.runtimeDir, doc: 'Sockets and unpacked runtime helpers (may be a tmpfs).' }),
+    labels: labelsSchema('Labels on every entry of this gateway (site, firmware…): name → value, or {file: PATH} (its contents, trimmed), or {command: CMD} (its output, run once at start). Carried to the aggregator as the entry\'s `labels`. See docs/labels.md.'),
     max_message_bytes: s.size({ min: 256, max: 16 * 1024 * 1024, default: 16 * 1024, doc: 'Messages longer than this are cut and marked truncated: true.' }),
     shutdown_grace: s.duration({ min: 0, max: 600_000, default: 5000, doc: 'On SIGTERM, how long to keep draining queued entries into sinks before exiting.' }),
     buffer: s.object(
@@ -29,6 +34,7 @@ export const agentSchema = s.object(
       default: [],
     }),
     plugins: pluginsSchema,
+    routes: routesSchema,
     control: s.object(
       {
         socket: s.string({ default: defaultPaths.controlSocket, doc: 'Control socket (mode 0600) that `logloom status`, `plugins enable|disable` and `lang set` talk to.' }),
@@ -40,7 +46,15 @@ export const agentSchema = s.object(
     ),
     aggregator: aggregatorSchema,
   },
-  { doc: 'The agent.' },
+  {
+    doc: 'The agent.',
+    // Routes name inputs and plugins defined elsewhere in the file: checked once everything is read.
+    check: (c) => {
+      const typeOf = (name: string) => STATIC_PLUGINS.find((m) => m.info.name === name)?.info.type;
+      const problems = checkRoutes(c.routes, inputNames(c.inputs), c.plugins.enabled, typeOf);
+      return problems.length ? problems.join('; ') : undefined;
+    },
+  },
 );
 
 function INPUT_KINDS_SCHEMAS() {

@@ -10,6 +10,12 @@ export interface Base<T> {
   default?: T;
   /** How docs show the default when it is computed (e.g. the host name). */
   defaultDoc?: string;
+  /**
+   * A check beyond the shape (a regular expression that compiles, a known time zone, keys that
+   * only make sense together): returns why the value is wrong, reported at its position like any
+   * other issue, so check-config refuses what the component would refuse at start.
+   */
+  check?(value: T): string | undefined;
   /** Phantom field carrying the validated type. */
   readonly __t?: T;
 }

@@ -78,6 +78,16 @@ export function defaultOf(schema: Schema): unknown {
 }
 
 function validateNode(ctx: Ctx, node: YamlNode | null | undefined, schema: Schema, path: string): unknown {
+  const before = ctx.issues.length;
+  const value = validateShape(ctx, node, schema, path);
+  if (schema.check && value !== undefined && ctx.issues.length === before) {
+    const why = (schema.check as (v: unknown) => string | undefined)(value);
+    if (why) return fail(ctx, node, path, why);
+  }
+  return value;
+}
+
+function validateShape(ctx: Ctx, node: YamlNode | null | undefined, schema: Schema, path: string): unknown {
   if (schema.kind === 'optional') {
     if (node == null || (isScalar(node) && node.value === null)) return undefined;
     return validateNode(ctx, node, schema.inner, path);

@@ -21,7 +21,7 @@ const mono = (ms: number) => Math.round(ms * 1000) / 1000;
 export function lineDraft(line: SerialLine, source: string): EntryDraft {
   const { parsed, end, invalid } = line;
   const fields: Fields = { mono_ms: mono(line.monoMs) };
-  const draft: EntryDraft = { message: parsed ? parsed.message : line.text, source, receivedAt: line.wallMs, fields };
+  const draft: EntryDraft = { message: parsed ? parsed.message : line.text, source, receivedAt: line.wallMs, fields, line: line.text };
   if (parsed) {
     if (parsed.level) draft.level = parsed.level;
     if (parsed.module) draft.module = parsed.module;
