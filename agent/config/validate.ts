@@ -93,8 +93,11 @@ function validateNode(ctx: Ctx, node: YamlNode | null | undefined, schema: Schem
       return v;
     }
     case 'enum': {
-      if (typeof scalar !== 'string' || !schema.values.includes(scalar)) return expected(ctx, node, path, schema);
-      return scalar;
+      // Any case is accepted (`warn` for WARN, `Block` for block): operators type level names as their
+      // logs spell them. The canonical spelling is what the program sees.
+      const canonical = typeof scalar === 'string' ? schema.values.find((v) => v.toLowerCase() === scalar.toLowerCase()) : undefined;
+      if (canonical === undefined) return expected(ctx, node, path, schema);
+      return canonical;
     }
     case 'int': {
       if (typeof scalar !== 'number' || !Number.isInteger(scalar)) return expected(ctx, node, path, schema);

@@ -2,6 +2,7 @@ import { Aggregator } from '../../aggregator/aggregator.ts';
 import { generateToken, hashToken, writeTokenLine } from '../../aggregator/auth.ts';
 import { loadConfig } from '../../config/load.ts';
 import { createLog } from '../../log.ts';
+import { writeFileAtomicSync } from '../../lib/atomic-file.ts';
 import { configOption, parse, UsageError, type Command } from '../command.ts';
 
 /** Runs the aggregator until SIGTERM/SIGINT; SIGHUP re-reads the tokens file. */
@@ -25,13 +26,14 @@ export async function runAggregator(configPath?: string): Promise<number> {
 }
 
 const USAGE = `logloom aggregator [-c FILE]
-       logloom aggregator token NODE [-c FILE] [--tokens FILE] [--hash scrypt|sha256] [--token VALUE]
+       logloom aggregator token NODE [-c FILE] [--tokens FILE] [--hash scrypt|sha256] [--token VALUE] [--out FILE]
 
 Without a subcommand: runs the aggregator (the aggregator: section of the configuration).
 SIGTERM/SIGINT: finish the batches being stored, tell agents SHUTTING_DOWN, exit; SIGHUP: re-read the tokens file.
 
 token NODE: creates (or replaces) NODE's entry in the tokens file (--tokens, else aggregator.auth.tokens_file,
 default /etc/logloom/aggregator-tokens) and prints the new token once on stdout; put it in the gateway's token file.
+--out FILE writes the token to FILE instead (created with mode 0600, ready to copy to the gateway's token_file).
 --token VALUE sets a chosen token instead of a random one.`;
 
 export const aggregator: Command = {
@@ -44,6 +46,7 @@ export const aggregator: Command = {
       tokens: { type: 'string' },
       hash: { type: 'string', default: 'scrypt' },
       token: { type: 'string' },
+      out: { type: 'string', short: 'o' },
     });
     if (positionals.length === 0) return runAggregator(values.config);
     if (positionals[0] !== 'token') throw new UsageError(`unknown subcommand '${positionals[0]}'`);
@@ -53,7 +56,12 @@ export const aggregator: Command = {
     const token = values.token ?? generateToken();
     writeTokenLine(file, positionals[1]!, await hashToken(token, values.hash));
     process.stderr.write(`node ${positionals[1]} added to ${file}\n`);
-    process.stdout.write(token + '\n');
+    if (values.out === undefined) {
+      process.stdout.write(token + '\n');
+      return 0;
+    }
+    writeFileAtomicSync(values.out, token + '\n', 0o600);
+    process.stderr.write(`token written to ${values.out} (mode 0600)\n`);
     return 0;
   },
 };

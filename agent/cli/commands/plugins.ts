@@ -145,6 +145,6 @@ export const plugins: Command = {
       case 'sign': return sign(rest);
       case 'verify': return verifyCmd(rest);
     }
-    throw new UsageError(`plugins: expected list, check, enable, disable, sign or verify, got ${sub === undefined ? 'nothing' : JSON.stringify(sub)}`);
+    throw new UsageError(`expected list, check, enable, disable, sign or verify, got ${sub === undefined ? 'nothing' : JSON.stringify(sub)}`);
   },
 };
