@@ -12,6 +12,7 @@ export const agentSchema = s.object(
     node_id: s.string({ default: hostname(), defaultDoc: 'the host name', doc: 'This gateway\'s id, carried by every entry and used by the aggregator (default: the host name).', pattern: /^[A-Za-z0-9_.-]{1,64}$/, patternDoc: 'an id of 1 to 64 characters [A-Za-z0-9_.-]' }),
     language: s.string({ default: 'en', doc: 'Language of the agent\'s own messages and of rendered lang keys (en, zh, or one a lang plugin provides). Switch at run time with `logloom lang set`.' }),
     log_level: s.enum(LEVELS, { default: 'INFO', doc: 'Lowest level of the agent\'s own diagnostics on stderr.' }),
+    log_format: s.enum(['text', 'json'] as const, { default: 'text', doc: 'Format of the agent\'s (and aggregator\'s) own diagnostics on stderr: text = `2026-11-30T17:30:01.250Z [WARN] message`; json = one `{"time","level","msg"}` object per line, for log shippers.' }),
     data_dir: s.string({ default: defaultPaths.dataDir, doc: 'Persistent state: file offsets, spool, plugin state.' }),
     runtime_dir: s.string({ default: defaultPaths.runtimeDir, doc: 'Sockets and unpacked runtime helpers (may be a tmpfs).' }),
     max_message_bytes: s.size({ min: 256, max: 16 * 1024 * 1024, default: 16 * 1024, doc: 'Messages longer than this are cut and marked truncated: true.' }),

@@ -67,7 +67,7 @@ async function list(argv: string[]): Promise<number> {
     }
   }
   if (!rows) {
-    const log = createLog('WARN');
+    const log = createLog('WARN', (l) => process.stderr.write(l + '\n'));
     const reg = new PluginRegistry({
       config: config.plugins, log, statics: STATIC_PLUGINS, hosts: HOST_FACTORIES, locked: LOCKED,
       env: { python: config.plugins.python, runtimeDir: config.runtime_dir, dataDir: config.data_dir, log }, contextFor: () => { throw new Error('offline'); },
