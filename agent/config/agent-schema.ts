@@ -5,6 +5,7 @@ import { LEVELS } from '../entry/level.ts';
 import { INPUT_KINDS } from '../inputs/index.ts';
 import { pluginsSchema } from '../plugins/config.ts';
 import { aggregatorSchema } from '../aggregator/config.ts';
+import { PORT } from '../lib/port.ts';
 
 /** The root schema under `logloom:`; each component owns the schema of its own section. */
 export const agentSchema = s.object(
@@ -33,7 +34,7 @@ export const agentSchema = s.object(
     control: s.object(
       {
         socket: s.string({ default: defaultPaths.controlSocket, doc: 'Control socket (mode 0600) that `logloom status`, `plugins enable|disable` and `lang set` talk to.' }),
-        http: s.optional(s.string({ doc: '', pattern: /^[^:]+:\d{1,5}$/, patternDoc: 'host:port' }), {
+        http: s.optional(s.string({ doc: '', pattern: new RegExp(`^[^:]+:${PORT}$`), patternDoc: 'host:port' }), {
           doc: 'Address for /metrics (Prometheus) and /healthz; omit or null to turn off. The embedded default is 127.0.0.1:9880.',
         }),
       },

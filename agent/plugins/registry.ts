@@ -4,7 +4,6 @@
  * in the order of plugins.enabled, and hooks them into the pipeline (filters, sinks, ai) and the
  * catalogue (lang). It also answers `plugins list` and run-time enable/disable.
  */
-import { basename } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import type { AgentLog } from '../log.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
@@ -13,7 +12,7 @@ import type { Catalogue } from '../i18n/catalogue.ts';
 import type { PluginsConfig } from './config.ts';
 import { PluginLoadError, type HostEnv, type HostFactory } from './host.ts';
 import type { DiscoveredPlugin } from './discovered.ts';
-import { discover, shownName, SYSTEM_PLUGIN_DIR } from './discovery.ts';
+import { discover, failedPluginName, shownName, SYSTEM_PLUGIN_DIR } from './discovery.ts';
 import { typeFromFileName } from './info.ts';
 import { checkSignature, loadPublicKey, type SignatureState } from './signing.ts';
 import { Supervisor } from './supervisor.ts';
@@ -120,8 +119,7 @@ export class PluginRegistry {
     }
     for (const f of found.failures) {
       this.opts.log.warn(f.line);
-      const name = f.file.replace(/\/plugin\.ya?ml$|\.(so|py|ya?ml)$/, '');
-      this.slots.push({ record: { name: basename(name), kind: kindOf(f.file), type: typeFromFileName(f.file), state: 'refused', signature: 'unsigned', origin: f.file, reason: f.message } });
+      this.slots.push({ record: { name: failedPluginName(f.file), kind: kindOf(f.file), type: typeFromFileName(f.file), state: 'refused', signature: 'unsigned', origin: f.file, reason: f.message } });
     }
   }
 

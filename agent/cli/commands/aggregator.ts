@@ -1,15 +1,17 @@
 import { Aggregator } from '../../aggregator/aggregator.ts';
 import { generateToken, hashToken, writeTokenLine } from '../../aggregator/auth.ts';
 import { loadConfig } from '../../config/load.ts';
+import { formatIssue } from '../../config/validate.ts';
 import { createLog, stderrSink } from '../../log.ts';
 import { writeFileAtomicSync } from '../../lib/atomic-file.ts';
 import { configOption, parse, UsageError, type Command } from '../command.ts';
 
 /** Runs the aggregator until SIGTERM/SIGINT; SIGHUP re-reads the tokens file. */
 export async function runAggregator(configPath?: string): Promise<number> {
-  const { config, source } = loadConfig(configPath);
+  const { config, source, warnings } = loadConfig(configPath);
   const log = createLog(config.log_level, stderrSink(config.log_format));
   log.info(`configuration loaded from ${source.file}`);
+  for (const w of warnings) log.warn(formatIssue(w));
   const agg = new Aggregator(config, log);
   await agg.start();
   return new Promise((resolve) => {
