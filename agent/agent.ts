@@ -15,6 +15,7 @@ import { createEntryBuffer, RingEntryQueue } from './buffer/entry-buffer.ts';
 import type { PluginContext } from './plugins/types.ts';
 import { ControlServer } from './control/server.ts';
 import { MetricsServer } from './control/http.ts';
+import { AGENT_METRICS } from './control/agent-metrics.ts';
 import { setRuntimeDir } from './assets.ts';
 import { loadAddon } from './native/runtime.ts';
 
@@ -83,7 +84,7 @@ export class Agent {
     this.control = new ControlServer(this.config.control.socket, this, this.log);
     await this.control.start();
     if (this.config.control.http) {
-      this.http = new MetricsServer(this.config.control.http, this);
+      this.http = new MetricsServer(this.config.control.http, this, AGENT_METRICS);
       await this.http.start();
       this.log.info(this.t('control.http_listening', this.http.address));
     }

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { Registry, Gauge } from 'prom-client';
+import { collect, type MetricDef } from './metrics.ts';
 
 /** Anything whose status() can be turned into metrics. */
 export interface MetricsSource {
@@ -15,13 +16,20 @@ export class MetricsServer {
   private server?: Server;
   private readonly listen: string;
   private readonly source: MetricsSource;
+  private readonly defs: readonly MetricDef[] | undefined;
 
-  constructor(listen: string, source: MetricsSource) {
+  /** defs: the program's declared metrics (agent-metrics.ts); without them, every numeric status leaf as a gauge. */
+  constructor(listen: string, source: MetricsSource, defs?: readonly MetricDef[]) {
     this.listen = listen;
     this.source = source;
+    this.defs = defs;
   }
 
   async metrics(): Promise<{ text: string; contentType: string }> {
+    if (this.defs) {
+      const declared = collect(this.defs, this.source.status());
+      return { text: await declared.metrics(), contentType: declared.contentType };
+    }
     const registry = new Registry();
     const gauges = new Map<string, Gauge>();
     const gauge = (name: string, labelled: boolean) => {
