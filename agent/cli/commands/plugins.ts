@@ -7,6 +7,7 @@ import { LOCKED, STATIC_PLUGINS } from '../../../static-plugins/table.generated.
 import { HOST_FACTORIES } from '../../plugins/hosts/index.ts';
 import { PluginRegistry, type PluginRecord } from '../../plugins/registry.ts';
 import { checkPlugin, renderReport } from '../../plugins/conformance.ts';
+import { SYSTEM_PLUGIN_DIR } from '../../plugins/discovery.ts';
 import { readManifest, MANIFEST_FILE } from '../../plugins/manifest.ts';
 import { checkSignature, loadPrivateKey, loadPublicKey, sha256File, signHash, writeSignature } from '../../plugins/signing.ts';
 import { configOption, parse, UsageError, type Command } from '../command.ts';
@@ -98,7 +99,7 @@ async function check(argv: string[]): Promise<number> {
   let ok = true;
   for (const p of positionals) {
     const report = await checkPlugin(p, {
-      config: config.plugins, statics: STATIC_PLUGINS, hosts: HOST_FACTORIES,
+      config: config.plugins, statics: STATIC_PLUGINS, hosts: HOST_FACTORIES, dirs: LOCKED ? [] : [SYSTEM_PLUGIN_DIR, ...config.plugins.dirs],
       env: { python: config.plugins.python, runtimeDir: config.runtime_dir, dataDir: config.data_dir },
     });
     process.stdout.write(renderReport(report));
