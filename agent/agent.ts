@@ -17,6 +17,7 @@ import type { PluginContext, PluginType } from './plugins/types.ts';
 import { ControlServer } from './control/server.ts';
 import { MetricsServer } from './control/http.ts';
 import { LangApi } from './control/lang-api.ts';
+import { AGENT_METRICS } from './control/agent-metrics.ts';
 import { setRuntimeDir } from './assets.ts';
 import { loadAddon } from './native/runtime.ts';
 import { attachInputStage } from './processing/index.ts';
@@ -85,7 +86,7 @@ export class Agent {
     await this.control.start();
     const langApi = this.langApi();
     if (this.config.control.http) {
-      this.http = new MetricsServer(this.config.control.http, this, { routes: langApi ? [(req, res) => langApi.handle(req, res)] : [] });
+      this.http = new MetricsServer(this.config.control.http, this, { routes: langApi ? [(req, res) => langApi.handle(req, res)] : [], metrics: AGENT_METRICS });
       await this.http.start();
       this.log.info(this.t('control.http_listening', this.http.address));
     }

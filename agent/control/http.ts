@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { Registry, Gauge } from 'prom-client';
+import { collect, type MetricDef } from './metrics.ts';
 
 /** Anything whose status() can be turned into metrics. */
 export interface MetricsSource {
@@ -19,6 +20,8 @@ export interface HttpExtras {
   routes?: HttpRoute[];
   /** PEM certificate and key: the listener speaks HTTPS only. */
   tls?: { cert: Buffer; key: Buffer };
+  /** The program's declared metrics (agent-metrics.ts); without them, every numeric status leaf as a gauge. */
+  metrics?: readonly MetricDef[];
 }
 
 /**
@@ -45,6 +48,11 @@ export class MetricsServer {
   }
 
   async metrics(): Promise<{ text: string; contentType: string }> {
+    if (this.extras.metrics) {
+      const declared = collect(this.extras.metrics, this.source.status());
+      this.source.metrics?.(declared);
+      return { text: await declared.metrics(), contentType: declared.contentType };
+    }
     const registry = new Registry();
     const gauges = new Map<string, Gauge>();
     const gauge = (name: string, labelled: boolean) => {

@@ -13,7 +13,7 @@ import { createLog, type AgentLog } from '../log.ts';
 import type { PluginsConfig } from './config.ts';
 import { PluginLoadError, type HostEnv, type HostFactory } from './host.ts';
 import type { DiscoveredPlugin } from './discovered.ts';
-import { fromFile, fromManifest, staticPlugin } from './discovery.ts';
+import { discover, failedPluginName, fromFile, fromManifest, staticPlugin } from './discovery.ts';
 import { MANIFEST_FILE } from './manifest.ts';
 import { Supervisor } from './supervisor.ts';
 import { loadPublicKey } from './signing.ts';
@@ -42,13 +42,26 @@ export interface CheckOptions {
   pluginConfig?: Record<string, unknown>;
   log?: AgentLog;
   entries?: number;
+  /** Plugin directories to find a plugin given by name (plugins.dirs of the configuration, and the system one). */
+  dirs?: readonly string[];
 }
 
 /** Finds what `path` names: a static plugin (name or static-plugins/<name>), a dir with plugin.yaml, a manifest, or a bare file. */
-export function locate(path: string, opts: Pick<CheckOptions, 'config' | 'statics'>): DiscoveredPlugin {
+export function locate(path: string, opts: Pick<CheckOptions, 'config' | 'statics' | 'dirs'>): DiscoveredPlugin {
   const byName = opts.statics.find((m) => m.info.name === path || resolve(path) === resolve('static-plugins', m.info.name));
   if (byName) return staticPlugin(byName, opts.config);
-  if (!existsSync(path)) throw new PluginLoadError(path, 'no such file, directory or compiled-in plugin');
+  if (!existsSync(path)) {
+    // A plain name: the plugin of that name in the plugin directories, as the agent would find it.
+    if (!path.includes('/') && opts.dirs) {
+      const found = discover({ statics: [], config: opts.config, dirs: opts.dirs });
+      const p = found.plugins.find((x) => x.name === path);
+      if (p) return p;
+      const refused = found.failures.find((f) => failedPluginName(f.file) === path);
+      if (refused) throw refused;
+      throw new PluginLoadError(path, `no such file, directory, compiled-in plugin, or plugin in ${opts.dirs.join(', ')}`);
+    }
+    throw new PluginLoadError(path, 'no such file, directory or compiled-in plugin');
+  }
   if (statSync(path).isDirectory()) {
     const m = join(path, MANIFEST_FILE);
     if (!existsSync(m)) throw new PluginLoadError(path, `no ${MANIFEST_FILE} in this directory`);
@@ -136,6 +149,14 @@ export async function checkPlugin(path: string, opts: CheckOptions): Promise<Che
   const sup = new Supervisor(plugin, factory(plugin, { ...opts.env, log, ...(verifier ? { verifier } : {}) }), { log, context: ctx, failureThreshold: 1_000_000, tracer: new ChainTracer() });
   try {
     const info = await sup.start();
+    // A socket plugin's host starts without its service (the agent waits for it in the background);
+    // a check must not call that a pass: the service itself has to answer.
+    if (plugin.kind === 'socket' && sup.status().connected !== true) {
+      const why = lines.map((l) => /(cannot connect to .*?)(; retrying|$)/.exec(l)?.[1]).find(Boolean) ?? (String(sup.status().last_error ?? '') || 'not connected');
+      fail('start', `the service did not answer: ${why} (is it running?)`);
+      await sup.stop().catch(() => {});
+      return { plugin: plugin.name, results, passed: false };
+    }
     pass('start', `init and info answered: ${info.name} ${info.version} by ${info.author}, type ${info.type}, mode ${info.mode}, capability [${info.capability.join(', ')}]`);
   } catch (e) {
     fail('start', e instanceof PluginLoadError ? e.line : (e as Error).message);

@@ -154,6 +154,11 @@ export function discover(opts: { statics: readonly StaticPluginModule[]; config:
   return out;
 }
 
+/** The plugin name a refused file stood for: `filter_x.so`, `filter_x.py` or `filter_x/plugin.yaml` → filter_x. */
+export function failedPluginName(file: string): string {
+  return basename(file.replace(/\/plugin\.ya?ml$|\.(so|py|ya?ml)$/, ''));
+}
+
 /** Name used in `[WARN] Failed to load plugin '<file>'` for a discovered plugin. */
 export function shownName(p: DiscoveredPlugin): string {
   if (p.file) return basename(p.file);

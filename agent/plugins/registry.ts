@@ -5,7 +5,6 @@
  * catalogue (lang). It also answers `plugins list` and the run-time management of the control
  * socket: enable/disable (by name or type), reload and rescan.
  */
-import { basename } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import type { AgentLog } from '../log.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
@@ -14,7 +13,7 @@ import type { Catalogue } from '../i18n/catalogue.ts';
 import type { PluginsConfig } from './config.ts';
 import { PluginLoadError, type HostEnv, type HostFactory } from './host.ts';
 import type { DiscoveredPlugin } from './discovered.ts';
-import { discover, fromFile, fromManifest, shownName, SYSTEM_PLUGIN_DIR } from './discovery.ts';
+import { discover, failedPluginName, fromFile, fromManifest, shownName, SYSTEM_PLUGIN_DIR } from './discovery.ts';
 import { typeFromFileName } from './info.ts';
 import { loadPublicKey, type SignatureState } from './signing.ts';
 import { PluginVerifier } from './verified-copy.ts';
@@ -130,8 +129,7 @@ export class PluginRegistry {
 
   private refusedSlot(f: PluginLoadError): Slot {
     this.opts.log.warn(f.line);
-    const name = f.file.replace(/\/plugin\.ya?ml$|\.(so|py|ya?ml)$/, '');
-    return { record: { name: basename(name), kind: kindOf(f.file), type: typeFromFileName(f.file), state: 'refused', signature: 'unsigned', origin: f.file, reason: f.message } };
+    return { record: { name: failedPluginName(f.file), kind: kindOf(f.file), type: typeFromFileName(f.file), state: 'refused', signature: 'unsigned', origin: f.file, reason: f.message } };
   }
 
   /**

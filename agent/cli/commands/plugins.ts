@@ -7,6 +7,7 @@ import { LOCKED, STATIC_PLUGINS } from '../../../static-plugins/table.generated.
 import { HOST_FACTORIES } from '../../plugins/hosts/index.ts';
 import { PluginRegistry, type PluginRecord } from '../../plugins/registry.ts';
 import { checkPlugin, renderReport } from '../../plugins/conformance.ts';
+import { SYSTEM_PLUGIN_DIR } from '../../plugins/discovery.ts';
 import { readManifest, MANIFEST_FILE } from '../../plugins/manifest.ts';
 import { checkPluginSignature, loadPrivateKey, loadPublicKey, signPlugin } from '../../plugins/signing.ts';
 import { containedEntry } from '../../plugins/plugin-files.ts';
@@ -70,7 +71,7 @@ async function list(argv: string[]): Promise<number> {
     }
   }
   if (!rows) {
-    const log = createLog('WARN');
+    const log = createLog('WARN', (l) => process.stderr.write(l + '\n'));
     const reg = new PluginRegistry({
       config: config.plugins, log, statics: STATIC_PLUGINS, hosts: HOST_FACTORIES, locked: LOCKED,
       env: { python: config.plugins.python, runtimeDir: config.runtime_dir, dataDir: config.data_dir, log }, contextFor: () => { throw new Error('offline'); },
@@ -134,7 +135,7 @@ async function check(argv: string[]): Promise<number> {
   let ok = true;
   for (const p of positionals) {
     const report = await checkPlugin(p, {
-      config: config.plugins, statics: STATIC_PLUGINS, hosts: HOST_FACTORIES,
+      config: config.plugins, statics: STATIC_PLUGINS, hosts: HOST_FACTORIES, dirs: LOCKED ? [] : [SYSTEM_PLUGIN_DIR, ...config.plugins.dirs],
       env: { python: config.plugins.python, runtimeDir: config.runtime_dir, dataDir: config.data_dir },
     });
     process.stdout.write(renderReport(report));
@@ -183,6 +184,6 @@ export const plugins: Command = {
       case 'sign': return sign(rest);
       case 'verify': return verifyCmd(rest);
     }
-    throw new UsageError(`plugins: expected list, check, enable, disable, reload, rescan, sign or verify, got ${sub === undefined ? 'nothing' : JSON.stringify(sub)}`);
+    throw new UsageError(`expected list, check, enable, disable, reload, rescan, sign or verify, got ${sub === undefined ? 'nothing' : JSON.stringify(sub)}`);
   },
 };
