@@ -11,7 +11,7 @@ import { sendLines } from '../helpers/socket.ts';
 import { storedEntries } from '../aggregator/helpers.ts';
 import { aggregatorFixture, startForwardingAgent, waitStored } from './helpers.ts';
 
-test('lang_key entries are stored with their message rendered in the agent's language, lang_key and args kept', async (t) => {
+test('lang_key entries are stored with their message rendered in the agent\'s language, lang_key and args kept', async (t) => {
   const agg = await aggregatorFixture();
   t.after(() => agg.stop());
   await agg.start();
