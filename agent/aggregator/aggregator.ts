@@ -6,6 +6,7 @@ import type { AgentLog } from '../log.ts';
 import { VERSION } from '../agent.ts';
 import { ControlServer } from '../control/server.ts';
 import { MetricsServer } from '../control/http.ts';
+import { AGGREGATOR_METRICS } from './metrics.ts';
 import { Authenticator, TokenStore } from './auth.ts';
 import { NodeRegistry } from './nodes.ts';
 import { AgentListener } from './server.ts';
@@ -137,6 +138,7 @@ export class Aggregator {
       };
       this.http = new MetricsServer(this.config.control.http, this, {
         routes: this.api ? [(req, res) => this.api!.handle(req, res)] : [],
+        metrics: AGGREGATOR_METRICS,
         tls: t.cert && t.key ? { cert: read('cert', t.cert), key: read('key', t.key) } : undefined,
       });
       await this.http.start();
