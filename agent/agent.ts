@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { getHeapStatistics } from 'node:v8';
 import type { AgentConfig, InputConfig } from './config/agent-schema.ts';
 import { Catalogue } from './i18n/catalogue.ts';
 import type { AgentLog } from './log.ts';
@@ -14,7 +15,7 @@ import { PluginRegistry } from './plugins/registry.ts';
 import { createEntryBuffer, RingEntryQueue } from './buffer/entry-buffer.ts';
 import type { PluginContext } from './plugins/types.ts';
 import { ControlServer } from './control/server.ts';
-import { MetricsServer } from './control/http.ts';
+import type { MetricsServer } from './control/http.ts';
 import { setRuntimeDir } from './assets.ts';
 import { loadAddon } from './native/runtime.ts';
 
@@ -83,7 +84,9 @@ export class Agent {
     this.control = new ControlServer(this.config.control.socket, this, this.log);
     await this.control.start();
     if (this.config.control.http) {
-      this.http = new MetricsServer(this.config.control.http, this);
+      // Loaded only when the metrics endpoint is configured (prom-client is not small).
+      const { MetricsServer: Server } = await import('./control/http.ts');
+      this.http = new Server(this.config.control.http, this);
       await this.http.start();
       this.log.info(this.t('control.http_listening', this.http.address));
     }
@@ -172,6 +175,7 @@ export class Agent {
       sinks: this.pipeline.sinks.map((s) => s.status()),
       plugins: this.plugins.status(),
       dropped_total: this.pipeline.totalDropped(),
+      memory: memoryFigures(),
     };
   }
 
@@ -181,4 +185,11 @@ export class Agent {
     this.log.info(this.t(enabled ? 'plugin.enabled' : 'plugin.disabled', name));
     return true;
   }
+}
+
+/** Resident memory and the V8 heap (used, and the limit the executable was built with or NODE_OPTIONS set), in MiB. */
+function memoryFigures() {
+  const h = getHeapStatistics();
+  const mib = (n: number) => Math.round((n / 1048576) * 10) / 10;
+  return { rss_mib: mib(process.memoryUsage.rss()), heap_used_mib: mib(h.used_heap_size), heap_limit_mib: mib(h.heap_size_limit) };
 }

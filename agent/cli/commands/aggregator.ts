@@ -1,4 +1,4 @@
-import { Aggregator } from '../../aggregator/aggregator.ts';
+import type { Aggregator as AggregatorType } from '../../aggregator/aggregator.ts';
 import { generateToken, hashToken, writeTokenLine } from '../../aggregator/auth.ts';
 import { loadConfig } from '../../config/load.ts';
 import { createLog } from '../../log.ts';
@@ -9,7 +9,9 @@ export async function runAggregator(configPath?: string): Promise<number> {
   const { config, source } = loadConfig(configPath);
   const log = createLog(config.log_level);
   log.info(`configuration loaded from ${source.file}`);
-  const agg = new Aggregator(config, log);
+  // Loaded by this command only: the agent never loads the aggregator, its stores or nats.
+  const { Aggregator } = await import('../../aggregator/aggregator.ts');
+  const agg: AggregatorType = new Aggregator(config, log);
   await agg.start();
   return new Promise((resolve) => {
     let stopping = false;
