@@ -102,12 +102,14 @@ export class Agent {
   private chooseBuffer(): void {
     const blocker = this.pipeline.recordsBlocker();
     if (blocker) return this.log.info(this.t('agent.buffer_objects', blocker));
+    const b = this.config.buffer;
     try {
       loadAddon();
     } catch (e) {
-      return this.log.info(this.t('agent.buffer_fallback', (e as Error).message));
+      // The same records, carried by the JS ring and codec: one path whether or not the addon loads.
+      this.pipeline.useBuffer(createEntryBuffer(b.max_entries, b.max_bytes, 'js', (m) => this.log.info(m), this.config.runtime_dir));
+      return this.log.info(this.t('agent.buffer_fallback', (e as Error).message, this.pipeline.recordStages().join(', ')));
     }
-    const b = this.config.buffer;
     this.pipeline.useBuffer(createEntryBuffer(b.max_entries, b.max_bytes, 'on', (m) => this.log.info(m), this.config.runtime_dir));
     this.log.info(this.t('agent.buffer_records', this.pipeline.recordStages().join(', ')));
   }
