@@ -46,7 +46,7 @@ bundle: setup
 # Single executables: make package [TARGET="x64 arm64"|armv7] [PROFILE=default|locked] (docs/building.md)
 TARGET ?= x64 arm64
 package: setup
-	$(NODE) toolchain/package.ts --profile $(PROFILE) $(addprefix --target ,$(TARGET))
+	$(NODE) toolchain/package.ts --profile $(PROFILE) $(addprefix --target ,$(TARGET)) $(if $(HEAP_MIB),--heap-mib $(HEAP_MIB)) $(if $(SEMI_SPACE_MIB),--semi-space-mib $(SEMI_SPACE_MIB))
 
 # Device overlays: dist/rootfs-<target>.tar.gz with the executable at usr/bin/logloom
 rootfs: package

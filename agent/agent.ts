@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { getHeapStatistics } from 'node:v8';
 import type { AgentConfig, InputConfig } from './config/agent-schema.ts';
 import { Catalogue } from './i18n/catalogue.ts';
 import type { AgentLog } from './log.ts';
@@ -15,7 +16,7 @@ import { preparePluginStateRoot } from './plugins/state-root.ts';
 import { createEntryBuffer, RingEntryQueue } from './buffer/entry-buffer.ts';
 import type { PluginContext, PluginType } from './plugins/types.ts';
 import { ControlServer } from './control/server.ts';
-import { MetricsServer } from './control/http.ts';
+import type { MetricsServer } from './control/http.ts';
 import { LangApi } from './control/lang-api.ts';
 import { AGENT_METRICS } from './control/agent-metrics.ts';
 import { setRuntimeDir } from './assets.ts';
@@ -86,7 +87,9 @@ export class Agent {
     await this.control.start();
     const langApi = this.langApi();
     if (this.config.control.http) {
-      this.http = new MetricsServer(this.config.control.http, this, { routes: langApi ? [(req, res) => langApi.handle(req, res)] : [], metrics: AGENT_METRICS });
+      // Loaded only when the metrics endpoint is configured (prom-client is not small).
+      const { MetricsServer: Server } = await import('./control/http.ts');
+      this.http = new Server(this.config.control.http, this, { routes: langApi ? [(req, res) => langApi.handle(req, res)] : [], metrics: AGENT_METRICS });
       await this.http.start();
       this.log.info(this.t('control.http_listening', this.http.address));
     }
@@ -121,12 +124,14 @@ export class Agent {
   private chooseBuffer(): void {
     const blocker = this.pipeline.recordsBlocker();
     if (blocker) return this.log.info(this.t('agent.buffer_objects', blocker));
+    const b = this.config.buffer;
     try {
       loadAddon();
     } catch (e) {
-      return this.log.info(this.t('agent.buffer_fallback', (e as Error).message));
+      // The same records, carried by the JS ring and codec: one path whether or not the addon loads.
+      this.pipeline.useBuffer(createEntryBuffer(b.max_entries, b.max_bytes, 'js', (m) => this.log.info(m), this.config.runtime_dir));
+      return this.log.info(this.t('agent.buffer_fallback', (e as Error).message, this.pipeline.recordStages().join(', ')));
     }
-    const b = this.config.buffer;
     this.pipeline.useBuffer(createEntryBuffer(b.max_entries, b.max_bytes, 'on', (m) => this.log.info(m), this.config.runtime_dir));
     this.log.info(this.t('agent.buffer_records', this.pipeline.recordStages().join(', ')));
   }
@@ -205,6 +210,7 @@ export class Agent {
       routes: this.pipeline.router?.status() ?? [],
       plugins: this.plugins.status(),
       dropped_total: this.pipeline.totalDropped(),
+      memory: memoryFigures(),
     };
   }
 
@@ -232,4 +238,11 @@ export class Agent {
   rescanPlugins() {
     return this.plugins.rescan();
   }
+}
+
+/** Resident memory and the V8 heap (used, and the limit the executable was built with or NODE_OPTIONS set), in MiB. */
+function memoryFigures() {
+  const h = getHeapStatistics();
+  const mib = (n: number) => Math.round((n / 1048576) * 10) / 10;
+  return { rss_mib: mib(process.memoryUsage.rss()), heap_used_mib: mib(h.used_heap_size), heap_limit_mib: mib(h.heap_size_limit) };
 }
