@@ -19,8 +19,23 @@ import { fuzzer, hostileLine, withSeed, type Fuzz } from './fuzz.ts';
 
 const GOOD = (i: number) => Buffer.from(JSON.stringify({ timestamp: '2026-01-01T00:00:00.000Z', level: 'INFO', module: 'FZ', message: `ok ${i}` }));
 
+/** An entry as a JSON object whose values are hostile text (from a hostile line) and odd types. */
+function nastyEntry(f: Fuzz): Buffer {
+  const text = () => hostileLine(f).toString('utf8');
+  const o: Record<string, unknown> = {};
+  if (f.chance(0.8)) o.timestamp = f.pick(['2026-01-01T00:00:00.000Z', text(), 1767225600, '2026-02-30T00:00:00.000Z']);
+  if (f.chance(0.8)) o.level = f.pick(['INFO', 'ERROR', 'warning', text()]);
+  if (f.chance(0.8)) o.module = f.chance(0.5) ? 'FZ' : text();
+  o[f.chance(0.9) ? 'message' : 'msg'] = f.chance(0.8) ? text() : { nested: text() };
+  if (f.chance(0.3)) o.args = [text(), f.int(100), f.chance(0.5)];
+  if (f.chance(0.3)) o.fields = { [text().slice(0, 10)]: text(), n: f.int(10) };
+  if (f.chance(0.2)) o.seq = f.int(1e9);
+  if (f.chance(0.2)) o.node = text();
+  return Buffer.from(JSON.stringify(o));
+}
+
 /** One fuzz connection: sends frames, collects what comes back until the aggregator closes or we do. */
-async function session(port: number, frames: Buffer[], split: boolean): Promise<Message[]> {
+async function session(port: number, frames: Buffer[], split: boolean, maxSeq: number): Promise<Message[]> {
   const s: Socket = connect(port, '127.0.0.1');
   s.on('error', () => {});
   await Promise.race([once(s, 'connect'), once(s, 'close')]);
@@ -36,10 +51,12 @@ async function session(port: number, frames: Buffer[], split: boolean): Promise<
   const all = Buffer.concat(frames);
   if (split) for (let i = 0; i < all.length; i += 7) s.write(all.subarray(i, i + 7));
   else s.write(all);
-  // Wait for the answer to everything (a PING at the end: its PONG, or the close).
+  // Wait for the answer to everything: the close, or the PONG of a final PING and the ACK of the
+  // last batch (a PONG is sent at once, an ACK only once the batch is stored).
   s.write(encodePing(424242));
   const done = new Promise<void>((resolve) => {
-    s.on('data', () => got.some((m) => m.type === 'PONG' && m.nonce === 424242) && resolve());
+    const answered = () => got.some((m) => m.type === 'PONG' && m.nonce === 424242) && (maxSeq === 0 || got.some((m) => m.type === 'ACK' && m.seq >= maxSeq));
+    s.on('data', () => answered() && resolve());
     s.once('close', () => resolve());
   });
   const timer = setTimeout(() => s.destroy(), 15_000);
@@ -96,14 +113,17 @@ test('fuzz: frames to a real aggregator — it stays up, keeps serving, and stor
               frames.push(h);
             } else {
               seq = Math.min(Number.MAX_SAFE_INTEGER, f.chance(0.05) ? f.pick([0, seq, seq + 200_000_000, Number.MAX_SAFE_INTEGER]) : seq + 1 + (f.chance(0.1) ? f.int(1000) : 0));
-              const lines = Array.from({ length: 1 + f.int(20) }, (_, i) => (f.chance(0.7) ? GOOD(i) : hostileLine(f)));
+              // Mostly JSON objects with hostile content (stored, through the scanner or the rebuild);
+              // in some batches also raw hostile lines (the batch is then usually refused).
+              const raw = f.chance(0.3);
+              const lines = Array.from({ length: 1 + f.int(20) }, (_, i) => (raw && f.chance(0.3) ? hostileLine(f) : f.chance(0.4) ? GOOD(i) : nastyEntry(f)));
               const bf = batchFrame(f, seq, lines);
               frames.push(bf.frame);
               mine.push([seq, bf.count]);
             }
           }
         }
-        const got = await session(agg.port, frames, f.chance(0.2));
+        const got = await session(agg.port, frames, f.chance(0.2), Math.max(0, ...mine.map(([seq]) => seq)));
         const acked = Math.max(0, ...got.filter((m) => m.type === 'ACK').map((m) => (m as { seq: number }).seq));
         if (mine.length) sent.set(node, { batches: mine, acked });
         // The good agent is still served after every case.
