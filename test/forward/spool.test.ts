@@ -267,3 +267,25 @@ test('a refused sequence: the batches after WELCOME\'s last_seq are renumbered f
   assert.deepEqual(await drain(again), [8, 9, 10], 'exhausted changes nothing');
   await again.close();
 });
+
+test('the spool directory removed while the agent runs: it is made again for new batches, and batches whose file vanished are counted as lost, not retried forever', async () => {
+  const dir = tempDir();
+  const sp = new Spool(options(dir));
+  await sp.open();
+  await pushN(sp, 2, 10, 'old');
+  await sp.close();
+  // Recovered batches are read lazily from their segment file at send time.
+  const again = new Spool(options(dir));
+  await again.open();
+  execFileSync('rm', ['-rf', dir]);
+  const s = await again.allocSeq();
+  await again.push(batch(5, 'new'), s, []);
+  assert.equal(segFiles(dir).length, 1, 'the directory and a new segment exist again');
+  const got: number[] = [];
+  for (let b = again.nextAfter(0); b; b = again.nextAfter(b.seq)) if (await again.load(b)) got.push(b.seq);
+  assert.deepEqual(got, [s], 'only the new batch can be sent');
+  assert.equal(again.status().lost_entries, 20, 'the 20 entries of the vanished segment are counted as lost');
+  assert.equal(again.status().queued_entries, 5);
+  await again.close();
+  assert.ok(existsSync(join(dir, 'ack.json')), 'the pointer is written into the new directory');
+});

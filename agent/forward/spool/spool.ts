@@ -433,9 +433,11 @@ export class Spool extends EventEmitter {
     return true;
   }
 
-  private dropBatch(b: SpooledBatch, queued: boolean): void {
+  /** `lost`: destroyed rather than dropped by policy (counted in lost_entries, at once). */
+  private dropBatch(b: SpooledBatch, queued: boolean, lost = false): void {
     b.state = 'dropped';
-    if (b.sent) this.limbo.set(b.seq, b.count);
+    if (lost) this.stats.lost_entries += b.count;
+    else if (b.sent) this.limbo.set(b.seq, b.count);
     else {
       this.stats.dropped_entries += b.count;
       this.stats.dropped_batches++;
@@ -458,7 +460,16 @@ export class Spool extends EventEmitter {
     if (!seg) {
       const id = this.nextSegmentId++;
       seg = { id, path: this.segmentPath(id), size: 0, live: 0, sealed: false };
-      seg.fh = await open(seg.path, 'wx+', 0o600);
+      try {
+        seg.fh = await open(seg.path, 'wx+', 0o600);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        // The spool directory was removed under us (an operator, a tmpfs cleaner): make it again
+        // rather than lose every batch from now on.
+        this.opts.log.warn(`spool: ${this.opts.dir} vanished; creating it again`);
+        await mkdir(this.opts.dir, { recursive: true, mode: 0o700 });
+        seg.fh = await open(seg.path, 'wx+', 0o600);
+      }
       this.segments.set(id, seg);
       this.current = seg;
       if (this.opts.fsync !== 'interval') await syncDir(this.opts.dir);
@@ -525,7 +536,12 @@ export class Spool extends EventEmitter {
     } catch (e) {
       // The segment was dropped (when_full) while we read it.
       if (b.state !== 'queued') return undefined;
-      throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      // Its file was deleted under us: the batch cannot be sent, ever. Counted, never retried
+      // (a retry would fail the same way on every connection).
+      this.opts.log.error(`spool: ${loc.seg.path} vanished; batch ${b.seq} (${b.count} entries) is lost`);
+      this.dropBatch(b, true, true);
+      return undefined;
     }
     if (b.state !== 'queued') return undefined;
     this.stats.replayed_from_disk++;
@@ -719,9 +735,15 @@ export class Spool extends EventEmitter {
 
   /** One pointer write at a time (the write chain and the ACK chain both write it). */
   private persistPointer(sync: boolean): Promise<void> {
-    const p = this.pointerChain.then(() => {
+    const p = this.pointerChain.then(async () => {
       this.pointerDirty = false;
-      return writeAckPointer(this.opts.dir, this.pointer(), sync);
+      try {
+        await writeAckPointer(this.opts.dir, this.pointer(), sync);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        await mkdir(this.opts.dir, { recursive: true, mode: 0o700 });
+        await writeAckPointer(this.opts.dir, this.pointer(), sync);
+      }
     });
     this.pointerChain = p.catch(() => {});
     return p;
