@@ -224,15 +224,18 @@ test('a reset spool directory: its batches, numbered before it knew the aggregat
   // A fresh directory numbers from 1, while the aggregator already holds 2 batches of this node.
   const seqs = await pushN(sp, 3, 10, 'r');
   assert.deepEqual(seqs, [1, 2, 3]);
+  // A batch numbered before the WELCOME but pushed after it (it was being sealed meanwhile).
+  const late = await sp.allocSeq();
   assert.equal(await sp.welcome(2), 3, 'three batches renumbered');
   const got: number[] = [];
   for (let b = sp.nextAfter(2); b; b = sp.nextAfter(b.seq)) got.push(b.seq);
   assert.deepEqual(got, [3, 4, 5], 'queued above the aggregator, in order');
   assert.equal(sp.status().renumbered_batches, 3);
   assert.equal(sp.status().queued_entries, 30, 'nothing acknowledged');
-  // A batch numbered before the WELCOME but pushed after it gets a number above the renumbered ones.
-  await sp.push(batch(10, 'late'), 3, []);
+  // It gets the number after the renumbered ones.
+  await sp.push(batch(10, 'late'), late, []);
   assert.equal(sp.nextAfter(5)!.seq, 6);
+  assert.equal((await sp.allocSeq()) - 7, 0, 'and new numbers follow it');
   // Now the spool knows the aggregator: a later WELCOME acknowledges as usual.
   assert.equal(await sp.welcome(4), 0);
   assert.deepEqual(await drain(sp), [5, 6]);
