@@ -5,7 +5,7 @@ import { s, type Infer } from '../config/schema.ts';
 import { defaultPaths } from '../config/paths.ts';
 import type { Input, InputContext } from './input.ts';
 import { listenUnix } from '../unix-socket.ts';
-import { draftFromLine, inputSchema, LineSplitter } from './common.ts';
+import { draftFromLine, guardData, inputSchema, LineSplitter } from './common.ts';
 
 export const schema = inputSchema('Local stream socket: NDJSON entries or plain text lines (what `logloom send` writes to).', {
   path: s.string({ default: defaultPaths.ingestSocket, doc: 'Socket path.' }),
@@ -38,15 +38,15 @@ export function create(config: UnixInputConfig, ctx: InputContext): Input {
     // Fast path (ring buffer): bytes go through the codec into the ring without a JS object per line.
     const stream = ctx.openStream?.('unix', config.max_line_bytes);
     if (stream) {
-      sock.on('data', (chunk: Buffer) => stream.feed(chunk) || pause());
-      sock.on('end', () => stream.end() || pause());
+      sock.on('data', guardData(ctx, (chunk: Buffer) => stream.feed(chunk) || pause()));
+      sock.on('end', guardData(ctx, () => stream.end() || pause()));
     } else {
       const splitter = new LineSplitter(config.max_line_bytes, (line, cut) => {
         const draft = draftFromLine(line, cut, 'unix', (why) => ctx.reject(why));
         if (draft && !ctx.emit(draft)) pause();
       });
-      sock.on('data', (chunk: Buffer) => splitter.push(chunk));
-      sock.on('end', () => splitter.end());
+      sock.on('data', guardData(ctx, (chunk: Buffer) => splitter.push(chunk)));
+      sock.on('end', guardData(ctx, () => splitter.end()));
     }
     sock.on('error', () => {});
     sock.on('close', () => sockets.delete(sock));
