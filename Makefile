@@ -8,7 +8,7 @@ NODE := $(NODE_DIR)/bin/node --disable-warning=ExperimentalWarning
 TESTS ?= $(shell find test -name '*.test.ts' | sort)
 PROFILE ?= default
 
-.PHONY: setup demo test typecheck unit test-plugins static-table bundle bench clean docs package rootfs
+.PHONY: setup demo test typecheck unit fuzz test-plugins static-table bundle bench clean docs package rootfs
 
 # System packages (apt, only when missing) and node_modules (npm ci, only when the lock changed).
 setup: node_modules/.stamp
@@ -28,6 +28,12 @@ typecheck: setup
 
 unit: setup native
 	$(NODE) --test --test-concurrency=2 --test-timeout=120000 $(TESTS)
+
+# The seeded fuzz suites alone, longer (they also run, briefly, in `make test`): each suite fuzzes for
+# SECONDS; a failure prints its seed, and FUZZ_SEED=<seed> make fuzz replays it (docs/security.md).
+SECONDS ?= 60
+fuzz: setup native
+	FUZZ_SECONDS=$(SECONDS) $(NODE) --test --test-concurrency=1 --test-timeout=0 test/fuzz/*.test.ts
 
 # Conformance check of every plugin in the repository (logloom plugins check), then the Python and
 # socket plugins in a running agent: normal run, failure fallback, limited execution (seed §8.3).

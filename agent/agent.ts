@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import type { AgentConfig, InputConfig } from './config/agent-schema.ts';
@@ -74,6 +74,9 @@ export class Agent {
   async start(): Promise<void> {
     await mkdir(this.config.data_dir, { recursive: true });
     await preparePluginStateRoot(this.config.data_dir, this.log);
+    // Input positions are the agent's alone; others may pass through data_dir (plugins), not look here.
+    await mkdir(join(this.config.data_dir, 'inputs'), { recursive: true, mode: 0o700 });
+    await chmod(join(this.config.data_dir, 'inputs'), 0o700);
     await mkdir(this.config.runtime_dir, { recursive: true });
     // Native parts unpacked from the single executable (serialport binding, addon, plugin host) go here.
     setRuntimeDir(join(this.config.runtime_dir, 'native'));
