@@ -10,7 +10,7 @@
  * whatever happened; stop() and kill() wait for the process to be gone.
  */
 import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Admin, Consumer, MessagesStreamModes } from '@platformatic/kafka';
 import { ROOT, tempDir } from './agent.ts';
@@ -47,6 +47,8 @@ export interface KafkaBroker {
   stop(): Promise<void>;
   /** SIGKILL, waits for exit. */
   kill(): Promise<void>;
+  /** stop(), then removes the broker's directory (data, certificates, log). */
+  close(): Promise<void>;
   createTopic(name: string, opts?: { partitions?: number; configs?: Record<string, string> }): Promise<void>;
   /** Records in a topic (the sum of its partitions' end offsets): a duplicate would show here. */
   count(topic: string): Promise<number>;
@@ -175,6 +177,11 @@ export async function startKafka(opts: { startTimeoutMs?: number; users?: KafkaU
     async kill() {
       killGroup('SIGKILL');
       await exited;
+    },
+    async close() {
+      await broker.stop();
+      process.off('exit', reap);
+      rmSync(dir, { recursive: true, force: true });
     },
     async createTopic(name, o = {}) {
       const admin = new Admin({ clientId: 'logloom-test-admin', bootstrapBrokers: [broker.plaintext], retries: 20, retryDelay: 250 });
