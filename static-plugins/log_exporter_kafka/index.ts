@@ -15,6 +15,9 @@ interface Batch {
   holds: (Checkpoint | undefined)[];
 }
 
+/** Longest the client's close may take at shutdown. */
+const CLOSE_BOUND_MS = 2000;
+
 const newBatch = (): Batch => ({ messages: [], bytes: 0, holds: [] });
 
 function release(b: Batch): void {
@@ -254,7 +257,11 @@ export default definePlugin({
         let deadline: NodeJS.Timeout | undefined;
         await Promise.race([sender, new Promise<void>((r) => (deadline = setTimeout(r, config.shutdown_timeout)))]);
         clearTimeout(deadline);
-        await producer.close().catch(() => {});
+        // Closing waits for the client's connections to end; one left half-open by a broker that
+        // froze would hold the agent's stop for a request timeout: bounded.
+        let closeBound: NodeJS.Timeout | undefined;
+        await Promise.race([producer.close().catch(() => {}), new Promise<void>((r) => (closeBound = setTimeout(r, CLOSE_BOUND_MS)))]);
+        clearTimeout(closeBound);
         await sender;
         if (queuedEntries > 0) {
           lostEntries += queuedEntries;

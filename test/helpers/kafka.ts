@@ -47,6 +47,10 @@ export interface KafkaBroker {
   stop(): Promise<void>;
   /** SIGKILL, waits for exit. */
   kill(): Promise<void>;
+  /** SIGSTOP: the broker freezes with its connections open (requests time out, nothing is refused). */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
   /** stop(), then removes the broker's directory (data, certificates, log). */
   close(): Promise<void>;
   createTopic(name: string, opts?: { partitions?: number; configs?: Record<string, string> }): Promise<void>;
@@ -170,6 +174,7 @@ export async function startKafka(opts: { startTimeoutMs?: number; users?: KafkaU
     },
     async stop() {
       killGroup('SIGTERM');
+      killGroup('SIGCONT');
       const t = setTimeout(() => killGroup('SIGKILL'), 30_000);
       await exited;
       clearTimeout(t);
@@ -177,6 +182,12 @@ export async function startKafka(opts: { startTimeoutMs?: number; users?: KafkaU
     async kill() {
       killGroup('SIGKILL');
       await exited;
+    },
+    pause() {
+      killGroup('SIGSTOP');
+    },
+    resume() {
+      killGroup('SIGCONT');
     },
     async close() {
       await broker.stop();

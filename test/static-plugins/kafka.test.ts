@@ -122,6 +122,28 @@ test('kafka: the broker killed (-9) and restarted mid-stream: nothing lost, noth
   }
 });
 
+test('kafka: the broker frozen (SIGSTOP) past the request timeout: the retried batch is not written twice', async () => {
+  await kafka.createTopic('frozen', { partitions: 1 });
+  const h = await harness({ brokers: [kafka.plaintext], topic: 'frozen', key: 'node', batch_max_entries: 100, request_timeout: 1000, backoff_min: 50, backoff_max: 200 });
+  try {
+    for (let i = 0; i < 5000; i++) h.send({ message: 'f', fields: { n: i } });
+    // Freeze while a batch is on its way: its request times out and is sent again (same sequence numbers).
+    await until(h.pipeline, () => sinkStatus(h).acked_entries >= 1000 && sinkStatus(h).inflight_batches === 1, 60_000, 'a batch in flight after 1000 acknowledged');
+    kafka.pause();
+    try {
+      await until(h.pipeline, () => sinkStatus(h).errors >= 2, 30_000, 'request timeouts while frozen');
+    } finally {
+      kafka.resume();
+    }
+    const records = await kafka.consume('frozen', 5000, 120_000);
+    assertExactlyOnceInOrder(perPartition(records, (v) => (v.fields as { n: number }).n), 5000);
+    await until(h.pipeline, () => sinkStatus(h).acked_entries === 5000, 60_000, 'all acknowledged');
+    assert.equal(await kafka.count('frozen'), 5000, 'no batch written twice');
+  } finally {
+    await h.stop();
+  }
+});
+
 test('kafka: TLS to the broker (certificates made by openssl), zstd batches', async () => {
   await kafka.createTopic('tls');
   const h = await harness({ brokers: [kafka.ssl], topic: 'tls', compression: 'zstd', tls: { enabled: true, ca: kafka.certs.ca } });
