@@ -1,7 +1,8 @@
-import { chmod, mkdir, unlink } from 'node:fs/promises';
+import { mkdir, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createServer, type Server } from 'node:net';
 import type { AgentLog } from '../log.ts';
+import { listenUnix } from '../unix-socket.ts';
 import type { ControlAnswer, ControlRequest } from './protocol.ts';
 import { PLUGIN_TYPES, type PluginInfo, type PluginType } from '../plugins/types.ts';
 
@@ -48,11 +49,7 @@ export class ControlServer {
       });
       sock.on('error', () => {});
     });
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(this.path, resolve);
-    });
-    await chmod(this.path, 0o600);
+    await listenUnix(this.server, this.path, 0o600);
     this.log.debug(`control socket at ${this.path}`);
   }
 

@@ -10,6 +10,7 @@ import type { EntryRecords } from '../buffer/records.ts';
 import type { AgentLog } from '../log.ts';
 import type { AiResult, FilterVerdict, PluginContext, PluginInfo, PluginKind } from './types.ts';
 import type { DiscoveredPlugin } from './discovered.ts';
+import type { PluginVerifier } from './verified-copy.ts';
 
 export type { DiscoveredPlugin } from './discovered.ts';
 
@@ -107,6 +108,11 @@ export interface HostEnv {
   remoteTcp?: readonly string[];
   /** The agent's own log (lines are verbatim contracts: use it untagged for the fixed messages). */
   log: AgentLog;
+  /**
+   * Signature policy and private copies (agent/plugins/verified-copy.ts): process hosts verify and
+   * copy at every start. Without one (plugins check), files are copied unverified.
+   */
+  verifier?: PluginVerifier;
 }
 
 /**

@@ -5,7 +5,6 @@
  * catalogue (lang). It also answers `plugins list` and the run-time management of the control
  * socket: enable/disable (by name or type), reload and rescan.
  */
-import { basename } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import type { AgentLog } from '../log.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
@@ -14,9 +13,10 @@ import type { Catalogue } from '../i18n/catalogue.ts';
 import type { PluginsConfig } from './config.ts';
 import { PluginLoadError, type HostEnv, type HostFactory } from './host.ts';
 import type { DiscoveredPlugin } from './discovered.ts';
-import { discover, fromFile, fromManifest, shownName, SYSTEM_PLUGIN_DIR } from './discovery.ts';
+import { discover, failedPluginName, fromFile, fromManifest, shownName, SYSTEM_PLUGIN_DIR } from './discovery.ts';
 import { typeFromFileName } from './info.ts';
-import { checkSignature, loadPublicKey, type SignatureState } from './signing.ts';
+import { loadPublicKey, type SignatureState } from './signing.ts';
+import { PluginVerifier } from './verified-copy.ts';
 import { Supervisor } from './supervisor.ts';
 import { ChainTracer } from './chain-tracer.ts';
 import type { PluginContext, PluginInfo, PluginKind, PluginMode, PluginType, StaticPluginModule } from './types.ts';
@@ -32,8 +32,8 @@ export interface PluginRecord {
   version?: string;
   mode?: PluginMode;
   state: PluginState;
-  /** builtin: compiled into the binary; n/a: a socket service (no file to hash). */
-  signature: SignatureState | 'builtin' | 'n/a';
+  /** builtin: compiled into the binary; else the state of the latest check (every start checks). */
+  signature: SignatureState | 'builtin';
   origin: string;
   reason?: string;
 }
@@ -70,11 +70,16 @@ export class PluginRegistry {
   private readonly slots: Slot[] = [];
   readonly tracer = new ChainTracer();
   private trustedKeys?: KeyObject[];
+  /** Checks at discovery and before every start and restart; keeps the latest state per plugin. */
+  readonly verifier: PluginVerifier;
+  private readonly env: HostEnv;
   private pipeline?: Pipeline;
   private catalogue?: Catalogue;
 
   constructor(opts: RegistryOptions) {
     this.opts = opts;
+    this.verifier = new PluginVerifier(() => this.keys(), requireSignature(opts.config, opts.locked));
+    this.env = { ...opts.env, verifier: this.verifier };
   }
 
   /** Directories scanned: none in a locked build (only the static table exists there). */
@@ -117,15 +122,14 @@ export class PluginRegistry {
       plugin: p,
       record: {
         name: p.name, kind: p.kind, type: p.type, version: m?.version, mode: m?.mode, state: this.opts.config.enabled.includes(p.name) ? 'enabled' : 'disabled',
-        signature: p.kind === 'static' ? 'builtin' : p.file ? checkSignature(p.file, p.manifest, this.keys()).state : 'n/a', origin: p.origin,
+        signature: p.kind === 'static' ? 'builtin' : this.verifier.check(p).state, origin: p.origin,
       },
     };
   }
 
   private refusedSlot(f: PluginLoadError): Slot {
     this.opts.log.warn(f.line);
-    const name = f.file.replace(/\/plugin\.ya?ml$|\.(so|py|ya?ml)$/, '');
-    return { record: { name: basename(name), kind: kindOf(f.file), type: typeFromFileName(f.file), state: 'refused', signature: 'unsigned', origin: f.file, reason: f.message } };
+    return { record: { name: failedPluginName(f.file), kind: kindOf(f.file), type: typeFromFileName(f.file), state: 'refused', signature: 'unsigned', origin: f.file, reason: f.message } };
   }
 
   /**
@@ -201,18 +205,19 @@ export class PluginRegistry {
     }
   }
 
-  /** The checks before anything of a plugin's file is loaded or spawned: a refusal, or undefined. */
+  /** The checks before anything of a plugin is loaded, spawned or connected to: a refusal, or undefined. */
   private verify(p: DiscoveredPlugin, slot?: Slot): PluginLoadError | undefined {
-    if (!p.file) return undefined;
-    const sig = checkSignature(p.file, p.manifest, this.keys());
+    if (p.kind === 'static') return undefined;
+    const sig = this.verifier.check(p);
     if (slot) slot.record.signature = sig.state;
-    const shown = shownName(p);
-    if (sig.state === 'modified') return new PluginLoadError(shown, `modified: ${sig.detail}`);
-    if (requireSignature(this.opts.config, this.opts.locked) && sig.state !== 'signed') {
-      return new PluginLoadError(shown, `${sig.state}: ${sig.detail} (plugins.require_signature is on)`);
+    try {
+      this.verifier.enforce(p, sig, shownName(p));
+    } catch (e) {
+      return e as PluginLoadError;
     }
     return undefined;
   }
+
 
   /** Starts the enabled plugins in order and hooks them in. Never throws for one plugin's failure. */
   async start(pipeline: Pipeline, catalogue?: Catalogue): Promise<void> {
@@ -234,7 +239,9 @@ export class PluginRegistry {
   private async startSlot(slot: Slot, pipeline: Pipeline, catalogue?: Catalogue): Promise<void> {
     const p = slot.plugin!;
     const shown = shownName(p);
-    // Verification happens before anything of the file is loaded or spawned.
+    // Verification happens before anything of the plugin is loaded, spawned or connected to (its
+    // manifest too: a socket plugin's capability and limits are signed like any other's); process
+    // hosts verify again at every start and load the verified bytes (verified-copy.ts).
     const refusal = this.verify(p, slot);
     if (refusal) return this.refuse(slot, refusal);
     const factory = this.opts.hosts[p.kind];
@@ -244,7 +251,7 @@ export class PluginRegistry {
     let sup: Supervisor;
     let info: PluginInfo;
     try {
-      const host = factory(p, this.opts.env);
+      const host = factory(p, this.env);
       sup = new Supervisor(p, host, {
         log: this.opts.log, context: ctx, failureThreshold: this.opts.config.failure_threshold, tracer: this.tracer,
         maxMessageBytes: this.opts.maxMessageBytes, restartMinMs: this.opts.restartMinMs,
@@ -364,6 +371,9 @@ export class PluginRegistry {
   list(): PluginRecord[] {
     return this.slots.map((s) => {
       const sup = s.supervisor;
+      // The latest check (a restart re-verifies), not the one made at discovery.
+      const latest = s.plugin && s.plugin.kind !== 'static' ? this.verifier.states.get(s.plugin.name) : undefined;
+      if (latest && s.record.signature !== latest.state) s.record.signature = latest.state;
       if (!sup) return { ...s.record };
       const state: PluginState = !sup.enabled ? 'disabled' : sup.state === 'running' ? 'enabled' : 'failed';
       return { ...s.record, state };

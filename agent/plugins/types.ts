@@ -44,6 +44,8 @@ export interface PluginContext {
   /** A directory the plugin may write to (state, caches). */
   readonly stateDir: string;
   readonly log: PluginLog;
+  /** The agent itself, for plugins that report on it (log_aggregator_remote's STATS): version and entries dropped so far. */
+  readonly agent?: { readonly version: string; dropped(): number };
   /** Renders a lang key in the agent's current language (lang plugins included). */
   render(langKey: string, args?: readonly (string | number)[]): string;
   /** ai plugins: results become new entries (module AI) through the same sanitising door. */
@@ -109,7 +111,8 @@ export interface SinkPlugin extends Lifecycle {
   reopen?(): void | Promise<void>;
   /**
    * Extra figures for `logloom status`. `dropped_entries`, when present, counts entries the
-   * plugin itself had to drop (e.g. a full spool) and is added to the agent's dropped_total.
+   * plugin itself had to drop (e.g. a full spool) and `lost_entries` those it lost (e.g. to a
+   * damaged spool); both are added to the agent's dropped_total.
    */
   status?(): Record<string, unknown>;
 }

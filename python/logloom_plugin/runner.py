@@ -281,8 +281,12 @@ def load(spec):
     if rl:
         sandbox.apply_rlimits(rl.get("memory_max"), rl.get("pids_max"))
     state_dir = spec["state_dir"]
-    # chdir first: the state dir's parents need not be searchable by the plugin user.
-    os.chdir(state_dir)
+    # chdir first: the state dir's parents need not be searchable by the plugin user. Under the
+    # launcher the agent already started us there, as the plugin user.
+    try:
+        os.chdir(state_dir)
+    except PermissionError:
+        pass
     user = sandbox.drop_privileges(spec.get("user") or "nobody")
     sandbox.no_new_privs()
     sdk.state_dir = state_dir
@@ -304,7 +308,8 @@ def load(spec):
     module = types.ModuleType(spec.get("name") or "plugin")
     module.__file__ = path
     sys.modules[module.__name__] = module
-    sys.path.append(os.path.dirname(os.path.abspath(path)))
+    # The verified copy (a directory descriptor under /proc/self/fd): sibling modules come from it.
+    sys.path.append(spec.get("plugin_dir") or os.path.dirname(os.path.abspath(path)))
     try:
         exec(compile(source, path, "exec"), module.__dict__)
     except BaseException as e:  # the agent reports this as a load failure

@@ -37,7 +37,7 @@ describe('logloom aggregator: sessions, token auth, dedup, bad input', () => {
   it('stores a batch after HELLO/WELCOME and ACKs it; the node comes from authentication, not from the entries', async () => {
     const c = await RawAgent.connect(agg.port);
     const w = await c.hello('gw-1', token);
-    assert.deepEqual(w, { type: 'WELCOME', version: 1, lastSeq: 0, maxFrameBytes: 16 * 1024 * 1024 });
+    assert.deepEqual(w, { type: 'WELCOME', version: 2, lastSeq: 0, maxFrameBytes: 16 * 1024 * 1024 });
     const ack = await c.batch(1, entries(3, 0, { node: 'forged-node', seq: 7 }));
     assert.deepEqual(ack, { type: 'ACK', seq: 1 });
     const stored = storedEntries(agg.store, 'gw-1');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { runCli, tempDir } from '../helpers/agent.ts';
 import { recordingSink, startHarness, until } from './harness.ts';
 import { createPrivateKey } from 'node:crypto';
-import { generateKeys, sha256File, signHash, writeSignature } from '../../agent/plugins/signing.ts';
+import { generateKeys, signPlugin } from '../../agent/plugins/signing.ts';
 
 function pluginDir(dir: string): string {
   const p = join(dir, 'filter_sig');
@@ -62,9 +62,8 @@ test('require_signature refuses unsigned, modified and wrongly signed plugins be
   const key = generateKeys();
   const other = generateKeys();
   writeFileSync(`${keys}.pub`, key.publicPem);
-  const sign = (p: string, name: string, priv: string) => {
-    const hash = sha256File(join(p, `${name}.py`));
-    writeSignature(join(p, 'plugin.yaml'), hash, signHash(hash, createPrivateKey(priv)));
+  const sign = (p: string, _name: string, priv: string) => {
+    signPlugin(join(p, 'plugin.yaml'), createPrivateKey(priv));
   };
   const mk = (name: string) => {
     const p = join(dir, 'plugins', name);

@@ -7,8 +7,10 @@ import { LOCKED, STATIC_PLUGINS } from '../../../static-plugins/table.generated.
 import { HOST_FACTORIES } from '../../plugins/hosts/index.ts';
 import { PluginRegistry, type PluginRecord } from '../../plugins/registry.ts';
 import { checkPlugin, renderReport } from '../../plugins/conformance.ts';
+import { SYSTEM_PLUGIN_DIR } from '../../plugins/discovery.ts';
 import { readManifest, MANIFEST_FILE } from '../../plugins/manifest.ts';
-import { checkSignature, loadPrivateKey, loadPublicKey, sha256File, signHash, writeSignature } from '../../plugins/signing.ts';
+import { checkPluginSignature, loadPrivateKey, loadPublicKey, signPlugin } from '../../plugins/signing.ts';
+import { containedEntry } from '../../plugins/plugin-files.ts';
 import { configOption, parse, UsageError, type Command } from '../command.ts';
 
 const USAGE = `logloom plugins list [-c FILE] [--json] [--offline]      every plugin: kind, version, type, mode, state, signature, origin
@@ -17,8 +19,8 @@ logloom plugins disable NAME|--type T [-c FILE] [--socket PATH]   skip a filter 
 logloom plugins reload NAME [-c FILE] [--socket PATH]     verify the plugin's files as they are now, then restart it with them
 logloom plugins rescan [-c FILE] [--socket PATH]          make plugin files new in the plugin directories available (no restart)
 logloom plugins check PATH|NAME [-c FILE]                 load a plugin, run its lifecycle on generated entries, report pass/fail
-logloom plugins sign PLUGIN --key PRIVATE.key             write sha256 + ed25519 signature into its plugin.yaml
-logloom plugins verify PLUGIN [--pubkey KEY]… [-c FILE]   check sha256 and signature (keys: --pubkey, else plugins.trusted_keys)
+logloom plugins sign PLUGIN --key PRIVATE.key             sign plugin.yaml and every file of the plugin (files, sha256, signature)
+logloom plugins verify PLUGIN [--pubkey KEY]… [-c FILE]   check every file, plugin.yaml and the signature (keys: --pubkey, else plugins.trusted_keys)
 
 PLUGIN is a plugin.yaml, the directory holding it, or the entry file next to it.
 list asks the running agent (states include failed); when none answers, or with --offline, it
@@ -50,10 +52,10 @@ export function manifestFor(path: string): string {
   throw new Error(`${path}: no plugin.yaml describes this file; write one beside it (docs/plugin-manifest.md)`);
 }
 
-function entryFile(manifestPath: string): string {
+/** The entry file a manifest names (refused when it leaves the plugin directory), if any. */
+function entryFile(manifestPath: string): string | undefined {
   const m = readManifest(manifestPath);
-  if (!m.entry.path) throw new Error(`${manifestPath}: a ${m.entry.kind} plugin has no file to sign`);
-  return resolve(dirname(manifestPath), m.entry.path);
+  return m.entry.path ? containedEntry(manifestPath, m.entry.path) : undefined;
 }
 
 async function list(argv: string[]): Promise<number> {
@@ -69,7 +71,7 @@ async function list(argv: string[]): Promise<number> {
     }
   }
   if (!rows) {
-    const log = createLog('WARN');
+    const log = createLog('WARN', (l) => process.stderr.write(l + '\n'));
     const reg = new PluginRegistry({
       config: config.plugins, log, statics: STATIC_PLUGINS, hosts: HOST_FACTORIES, locked: LOCKED,
       env: { python: config.plugins.python, runtimeDir: config.runtime_dir, dataDir: config.data_dir, log }, contextFor: () => { throw new Error('offline'); },
@@ -133,7 +135,7 @@ async function check(argv: string[]): Promise<number> {
   let ok = true;
   for (const p of positionals) {
     const report = await checkPlugin(p, {
-      config: config.plugins, statics: STATIC_PLUGINS, hosts: HOST_FACTORIES,
+      config: config.plugins, statics: STATIC_PLUGINS, hosts: HOST_FACTORIES, dirs: LOCKED ? [] : [SYSTEM_PLUGIN_DIR, ...config.plugins.dirs],
       env: { python: config.plugins.python, runtimeDir: config.runtime_dir, dataDir: config.data_dir },
     });
     process.stdout.write(renderReport(report));
@@ -149,9 +151,9 @@ async function sign(argv: string[]): Promise<number> {
   const manifest = manifestFor(positionals[0]);
   const file = entryFile(manifest);
   const key = loadPrivateKey(values.key);
-  const hash = sha256File(file);
-  writeSignature(manifest, hash, signHash(hash, key));
-  process.stdout.write(`signed ${file}\n  sha256 ${hash}\n  written to ${manifest}\n`);
+  const r = signPlugin(manifest, key, file);
+  const names = Object.keys(r.files);
+  process.stdout.write(`signed ${dirname(resolve(manifest))}: plugin.yaml and ${names.length} file${names.length === 1 ? '' : 's'} (${names.join(', ')})\n  sha256 ${r.sha256}\n  written to ${manifest}\n`);
   return 0;
 }
 
@@ -161,7 +163,7 @@ async function verifyCmd(argv: string[]): Promise<number> {
   const manifest = manifestFor(positionals[0]);
   const specs = values.pubkey ?? loadConfig(values.config).config.plugins.trusted_keys;
   const keys = specs.map(loadPublicKey);
-  const r = checkSignature(entryFile(manifest), readManifest(manifest), keys);
+  const r = checkPluginSignature({ manifestPath: manifest, file: entryFile(manifest) }, keys);
   process.stdout.write(`${r.state}: ${r.detail}\n`);
   return r.state === 'signed' ? 0 : 1;
 }
@@ -182,6 +184,6 @@ export const plugins: Command = {
       case 'sign': return sign(rest);
       case 'verify': return verifyCmd(rest);
     }
-    throw new UsageError(`plugins: expected list, check, enable, disable, reload, rescan, sign or verify, got ${sub === undefined ? 'nothing' : JSON.stringify(sub)}`);
+    throw new UsageError(`expected list, check, enable, disable, reload, rescan, sign or verify, got ${sub === undefined ? 'nothing' : JSON.stringify(sub)}`);
   },
 };

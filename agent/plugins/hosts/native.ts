@@ -4,7 +4,9 @@
  * resolvers (plugin_resolve and plugin_catalogue, 'V' and 'C' frames, answered from a cache).
  *
  * Default: one small C host process per plugin (native/plugin-host/host.c) loads the .so with
- * dlopen/dlsym and answers batched binary frames on fd 3 (agent/native/frames.ts). A segfault,
+ * dlopen/dlsym and answers batched binary frames on fd 3 (agent/native/frames.ts). It starts
+ * through the sandbox launcher (agent/plugins/launch/) as the plugin user (nobody unless
+ * limits.user), and loads the .so from the copy verified at that start (verified-copy.ts). A segfault,
  * abort or endless loop kills or stalls only that process: the pipe closes (or the call times out
  * and the host is killed), the pending call fails with PluginCallError, and the one supervisor
  * reports `[ERROR] Plugin communication failed: …` and restarts the host with backoff.
@@ -15,7 +17,10 @@
  * plugin into its host process at the next start (TrustedNativeHost).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { basename } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import type { Readable } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { LogEntry } from '../../entry/entry.ts';
 import type { EntryRecords } from '../../buffer/records.ts';
@@ -24,12 +29,27 @@ import { loadAddon, nativeFile, setRuntimeDir, type NativeAddon } from '../../na
 
 /** The plugin host program's asset path (built by `make native`; embedded by the packaging step). */
 export const HOST_ASSET = 'native/build/logloom-plugin-host';
+/** Where the host finds its verified copy: the directory descriptor passed as its fd 5. */
+const COPY_DIR = '/proc/self/fd/5';
 import type { DiscoveredPlugin } from '../discovered.ts';
 import { PartialFilterError, PluginCallError, PluginLoadError, type HostedPlugin, type HostEnv, type HostFactory } from '../host.ts';
 import { defaultMode, infoWithoutOwn } from '../info.ts';
 import { applyLimits, type AppliedLimits } from '../limits/mechanism.ts';
+import { lookupUser, type UserIds } from '../limits/user.ts';
+import { launchCommand, launchExitReason, prepareStateDir, readLayers, type SandboxLayers } from '../launch/launcher.ts';
+import { OPEN_VERIFIER, type VerifiedPlugin } from '../verified-copy.ts';
 import { InvalidOutputError, validateAiResult, validateCatalogue, validateTemplate } from '../validate-output.ts';
 import type { AiResult, FilterVerdict, PluginContext, PluginInfo, PluginLog, PluginType } from '../types.ts';
+
+/** What the hosts need of HostEnv to verify and copy a plugin. */
+type CopyEnv = Pick<HostEnv, 'runtimeDir' | 'verifier'>;
+let ownCopyDir: string | undefined;
+
+/** Hosts made without an agent (tests, benchmarks): copies go to a private temporary directory. */
+function privateCopyEnv(): CopyEnv {
+  ownCopyDir ??= mkdtempSync(join(tmpdir(), 'logloom-plugin-copies-'));
+  return { runtimeDir: ownCopyDir };
+}
 
 /** What the plugin says about itself (plugin_info()), else its manifest; without either it is refused. */
 function infoFor(p: DiscoveredPlugin, own: Partial<PluginInfo> | null): PluginInfo {
@@ -143,10 +163,17 @@ export class NativeProcessHost implements HostedPlugin {
   private lastExit = '';
   private limits?: AppliedLimits;
   private oomBefore = 0;
+  private readonly env: CopyEnv;
+  private user?: UserIds;
+  /** The private copy the host loaded its .so from (verified-copy.ts). */
+  private copy?: VerifiedPlugin;
+  private layers?: SandboxLayers;
+  private generation = 0;
 
-  constructor(plugin: DiscoveredPlugin) {
+  constructor(plugin: DiscoveredPlugin, env: CopyEnv = privateCopyEnv()) {
     this.plugin = plugin;
     this.origin = plugin.origin;
+    this.env = env;
   }
 
   async start(ctx: PluginContext): Promise<PluginInfo> {
@@ -160,26 +187,43 @@ export class NativeProcessHost implements HostedPlugin {
     }
     this.stopping = false;
     this.starts++;
-    // memory_max / cpu_max / pids_max: the host joins its cgroup (v2, else v1) before exec, as the
-    // python host does (agent/plugins/limits/), or gets rlimits when cgroups cannot be written.
+    // The plugin user (root agents): nobody unless limits.user says otherwise.
+    const root = process.getuid?.() === 0;
+    try {
+      this.user = root ? lookupUser(this.plugin.limits.user ?? 'nobody') : undefined;
+    } catch (e) {
+      throw new PluginLoadError(basename(file), (e as Error).message);
+    }
+    prepareStateDir(ctx.stateDir, this.user);
+    // memory_max / cpu_max / pids_max: the launcher joins the cgroup (v2, else v1) before exec, as
+    // for python plugins (agent/plugins/limits/), or sets rlimits when cgroups cannot be written.
     const { memory_max, cpu_max, pids_max } = this.plugin.limits;
     this.limits?.remove();
     this.limits = memory_max || cpu_max || pids_max ? applyLimits(this.plugin.name, { memory_max, cpu_max, pids_max }) : undefined;
     if (this.limits?.notEnforced.length) ctx.log.warn(`limits not enforced: ${this.limits.notEnforced.join('; ')}`);
     this.oomBefore = this.limits?.usage().oom_kills ?? 0;
-    const r = this.limits?.rlimits;
-    const launcher = [
-      'for f in $LOGLOOM_CGROUP_PROCS; do echo $$ > "$f" || exit 97; done; unset LOGLOOM_CGROUP_PROCS',
-      r?.memory_max ? `ulimit -v ${Math.floor(r.memory_max / 1024)} || exit 97` : '',
-      r?.pids_max ? `ulimit -u ${r.pids_max} || exit 97` : '',
-      'exec "$@"',
-    ].filter(Boolean).join('; ');
+    // Verified now, loaded from the verified copy through fd 5 (verified-copy.ts).
+    this.copy?.remove();
+    this.copy = undefined;
+    const verified = (this.env.verifier ?? OPEN_VERIFIER).prepare(this.plugin, this.env.runtimeDir, this.user);
+    this.copy = verified;
+    const launch = launchCommand({
+      program: hostPath, args: [], user: this.user, network: (this.plugin.manifest?.capability ?? []).includes('network'),
+      writeDirs: [ctx.stateDir], limits: this.limits, statusFd: 4,
+    });
     // fd 1/2 are the agent's: a plugin that prints cannot corrupt the protocol on fd 3.
-    const child = this.limits
-      ? spawn('/bin/sh', ['-c', launcher, 'logloom-plugin-host', hostPath], {
-        stdio: ['ignore', 'inherit', 'inherit', 'pipe'], env: { ...process.env, LOGLOOM_CGROUP_PROCS: this.limits.procsFiles.join(' ') },
-      })
-      : spawn(hostPath, [], { stdio: ['ignore', 'inherit', 'inherit', 'pipe'] });
+    let child: ChildProcess;
+    try {
+      child = spawn(launch.command, launch.args, { stdio: ['ignore', 'inherit', 'inherit', 'pipe', 'pipe', verified.dirFd], cwd: ctx.stateDir });
+    } finally {
+      verified.release();
+    }
+    const gen = ++this.generation;
+    this.layers = undefined;
+    // Written by the launcher just before its exec (or at its exit): awaited before start returns.
+    const layers = readLayers(child.stdio[4] as Readable, launch.unavailable).then((l) => {
+      if (gen === this.generation) this.layers = l;
+    });
     this.child = child;
     const pipe = child.stdio[3] as Socket;
     this.pipe = pipe;
@@ -201,7 +245,7 @@ export class NativeProcessHost implements HostedPlugin {
     child.on('exit', (code, signal) => this.gone(this.exitReason(code, signal)));
 
     const cfg = Buffer.from(JSON.stringify(ctx.config ?? {}) + '\0', 'utf8');
-    const body = Buffer.concat([Buffer.from(file + '\0', 'utf8'), cfg, Buffer.from([TYPE_CODE[this.plugin.type]])]);
+    const body = Buffer.concat([Buffer.from(`${COPY_DIR}/${verified.entry}\0`, 'utf8'), cfg, Buffer.from([TYPE_CODE[this.plugin.type]])]);
     let reply: Reply;
     try {
       reply = await this.call(requestFrame(OP.load, body), Math.max(this.plugin.limits.timeout_ms, 5000));
@@ -214,6 +258,7 @@ export class NativeProcessHost implements HostedPlugin {
       await this.kill();
       throw new PluginLoadError(basename(file), reason ?? `load failed (${reply.status})`);
     }
+    await layers;
     let info: PluginInfo;
     try {
       if (reply.body[0] !== 1) info = infoFor(this.plugin, null);
@@ -265,7 +310,8 @@ export class NativeProcessHost implements HostedPlugin {
   }
 
   private exitReason(code: number | null, signal: NodeJS.Signals | null): string {
-    if (code === 97) return 'plugin host could not join its cgroup or set its limits';
+    const launcher = launchExitReason(code);
+    if (launcher) return `plugin host: ${launcher}`;
     // The kernel's OOM killer sends SIGKILL; the cgroup's oom_kill count tells it from a plain kill -9.
     if (signal === 'SIGKILL' && (this.limits?.usage().oom_kills ?? 0) > this.oomBefore) {
       return `plugin host killed by the memory limit (memory_max ${this.plugin.limits.memory_max})`;
@@ -353,6 +399,8 @@ export class NativeProcessHost implements HostedPlugin {
     await this.stopHost();
     this.limits?.remove();
     this.limits = undefined;
+    this.copy?.remove();
+    this.copy = undefined;
   }
 
   private async stopHost(): Promise<void> {
@@ -369,7 +417,8 @@ export class NativeProcessHost implements HostedPlugin {
 
   status(): Record<string, unknown> {
     return {
-      isolation: 'process', pid: this.child?.pid, starts: this.starts, last_exit: this.lastExit || undefined,
+      isolation: 'process', pid: this.child?.pid, user: this.user?.name ?? null, starts: this.starts, last_exit: this.lastExit || undefined,
+      sandbox: this.layers ?? null,
       ...(this.plugin.type === 'lang' ? { templates: this.lang.size } : {}),
       ...(this.invalidResults + this.lang.invalid ? { invalid_results: this.invalidResults + this.lang.invalid } : {}),
       limits: this.limits ? { mechanism: this.limits.mechanism, ...this.limits.usage() } : { mechanism: 'none' },
@@ -386,10 +435,13 @@ export class NativeInProcessHost implements HostedPlugin {
   private addon?: NativeAddon;
   private handle?: object;
   private faults = 0;
+  private readonly env: CopyEnv;
+  private copy?: VerifiedPlugin;
 
-  constructor(plugin: DiscoveredPlugin) {
+  constructor(plugin: DiscoveredPlugin, env: CopyEnv = privateCopyEnv()) {
     this.plugin = plugin;
     this.origin = plugin.origin;
+    this.env = env;
   }
 
   async start(ctx: PluginContext): Promise<PluginInfo> {
@@ -401,8 +453,14 @@ export class NativeInProcessHost implements HostedPlugin {
       throw new PluginLoadError(basename(file), `trusted (in-process) loading needs the native addon: ${(e as Error).message}`);
     }
     if (this.handle) this.addon.pluginUnload(this.handle);
+    this.handle = undefined;
+    // Verified now; the agent maps the verified copy, not the file that might change later.
+    this.copy?.remove();
+    const verified = (this.env.verifier ?? OPEN_VERIFIER).prepare(this.plugin, this.env.runtimeDir);
+    verified.release();
+    this.copy = verified;
     try {
-      const r = this.addon.pluginLoad(file, JSON.stringify(ctx.config ?? {}), this.plugin.type === 'sink');
+      const r = this.addon.pluginLoad(join(verified.dir, verified.entry!), JSON.stringify(ctx.config ?? {}), this.plugin.type === 'sink');
       this.handle = r.handle;
       return infoFor(this.plugin, r.info as Partial<PluginInfo> | null);
     } catch (e) {
@@ -444,6 +502,8 @@ export class NativeInProcessHost implements HostedPlugin {
   async stop(): Promise<void> {
     if (this.addon && this.handle) this.addon.pluginUnload(this.handle);
     this.handle = undefined;
+    this.copy?.remove();
+    this.copy = undefined;
   }
 
   status(): Record<string, unknown> {
@@ -465,11 +525,13 @@ export class TrustedNativeHost implements HostedPlugin {
   private readonly plugin: DiscoveredPlugin;
   private inner: NativeInProcessHost | NativeProcessHost;
   private demoted = false;
+  private readonly env: CopyEnv;
 
-  constructor(plugin: DiscoveredPlugin) {
+  constructor(plugin: DiscoveredPlugin, env: CopyEnv = privateCopyEnv()) {
     this.plugin = plugin;
     this.origin = plugin.origin;
-    this.inner = plugin.type === 'filter' || plugin.type === 'sink' ? new NativeInProcessHost(plugin) : new NativeProcessHost(plugin);
+    this.env = env;
+    this.inner = plugin.type === 'filter' || plugin.type === 'sink' ? new NativeInProcessHost(plugin, env) : new NativeProcessHost(plugin, env);
     this.wire();
   }
 
@@ -490,7 +552,7 @@ export class TrustedNativeHost implements HostedPlugin {
   async start(ctx: PluginContext): Promise<PluginInfo> {
     if (this.demoted && this.inProcess) {
       await this.inner.stop().catch(() => {});
-      this.inner = new NativeProcessHost(this.plugin);
+      this.inner = new NativeProcessHost(this.plugin, this.env);
       this.wire();
       ctx.log.warn('trusted plugin now runs in its plugin host process (an in-process call overran timeout_ms)');
     }
@@ -537,5 +599,5 @@ export class TrustedNativeHost implements HostedPlugin {
 
 export const hostFactory: HostFactory = (plugin: DiscoveredPlugin, env: HostEnv): HostedPlugin => {
   setRuntimeDir(env.runtimeDir ? `${env.runtimeDir}/native` : undefined);
-  return plugin.trusted ? new TrustedNativeHost(plugin) : new NativeProcessHost(plugin);
+  return plugin.trusted ? new TrustedNativeHost(plugin, env) : new NativeProcessHost(plugin, env);
 };

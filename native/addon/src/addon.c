@@ -12,6 +12,7 @@
 
 #include "codec.h"
 #include "ingest.h"
+#include "dgram.h"
 #ifndef LOGLOOM_LOCKED
 #define LOGLOOM_LOCKED 0
 #endif
@@ -433,6 +434,9 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"codecEnd", NULL, CodecEnd, NULL, NULL, NULL, napi_default, NULL},
       {"codecCounters", NULL, CodecCounters, NULL, NULL, NULL, napi_default, NULL},
       {"ingestScan", NULL, IngestScan, NULL, NULL, NULL, napi_default, NULL},
+      {"dgramOpen", NULL, DgramOpen, NULL, NULL, NULL, napi_default, NULL},
+      {"dgramPause", NULL, DgramPause, NULL, NULL, NULL, napi_default, NULL},
+      {"dgramClose", NULL, DgramClose, NULL, NULL, NULL, napi_default, NULL},
 #if !LOGLOOM_LOCKED
       {"pluginLoad", NULL, PluginLoad, NULL, NULL, NULL, napi_default, NULL},
       {"pluginProcess", NULL, PluginProcess, NULL, NULL, NULL, napi_default, NULL},
