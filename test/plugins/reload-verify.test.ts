@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPrivateKey } from 'node:crypto';
-import { generateKeys, sha256File, signHash, writeSignature } from '../../agent/plugins/signing.ts';
+import { generateKeys, signPlugin } from '../../agent/plugins/signing.ts';
 import { PluginLoadError } from '../../agent/plugins/host.ts';
 import { recordingSink, startHarness, until } from './harness.ts';
 import { tempDir } from '../helpers/agent.ts';
@@ -23,10 +23,7 @@ test('plugins reload refuses a modified, unsigned file under require_signature a
   const p = join(dir, 'plugins/filter_signed');
   mkdirSync(p, { recursive: true });
   writeFileSync(join(p, 'plugin.yaml'), 'name: filter_signed\nversion: 1.0.0\nauthor: T\ntype: filter\nentry:\n  kind: python\n  path: filter_signed.py\n');
-  const sign = () => {
-    const hash = sha256File(join(p, 'filter_signed.py'));
-    writeSignature(join(p, 'plugin.yaml'), hash, signHash(hash, createPrivateKey(key.privatePem)));
-  };
+  const sign = () => void signPlugin(join(p, 'plugin.yaml'), createPrivateKey(key.privatePem));
   writeFileSync(join(p, 'filter_signed.py'), dropping('one'));
   sign();
   const sink = recordingSink();
