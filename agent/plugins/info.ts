@@ -78,6 +78,11 @@ export function validateInfo(raw: unknown, expected: { name?: string; type?: Plu
   };
 }
 
+/** The reason both C and Python plugins get when neither plugin_info() nor a plugin.yaml describes them. */
+export function missingInfo(what = 'plugin_info()'): string {
+  return `missing ${what} (and no plugin.yaml beside it)`;
+}
+
 /**
  * The one rule for a plugin that does not describe itself (no plugin_info() in a .so or a .py, no
  * `info` answer from a service): its plugin.yaml describes it, or it is refused with
@@ -86,7 +91,7 @@ export function validateInfo(raw: unknown, expected: { name?: string; type?: Plu
  */
 export function infoWithoutOwn(p: DiscoveredPlugin, what = 'plugin_info()'): PluginInfo {
   const m = p.manifest;
-  if (!m) throw new PluginLoadError(p.file ? p.file.split('/').pop()! : p.origin, `missing ${what} (and no plugin.yaml beside it)`);
+  if (!m) throw new PluginLoadError(p.file ? p.file.split('/').pop()! : p.origin, missingInfo(what));
   return {
     name: m.name, version: m.version ?? '', author: m.author ?? '', type: m.type, capability: m.capability, mode: m.mode ?? defaultMode(m.type),
   };
