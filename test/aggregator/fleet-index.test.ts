@@ -9,6 +9,9 @@ import { Retention } from '../../agent/aggregator/fleet/retention.ts';
 import { reindexFromNdjson } from '../../agent/aggregator/index/reindex.ts';
 import { createLog } from '../../agent/log.ts';
 import { tempDir } from '../helpers/agent.ts';
+import { parseLocale } from '../../agent/i18n/catalogue.ts';
+import { DASHBOARD_KEYS } from '../../agent/aggregator/api/routes.ts';
+import { readFileSync } from 'node:fs';
 
 const ndjson = (entries: object[]) => Buffer.from(entries.map((e) => JSON.stringify(e) + '\n').join(''));
 const q = (s: string) => parseEntryQuery(new URLSearchParams(s), Date.parse('2026-03-01T12:00:00Z'));
@@ -133,4 +136,11 @@ describe('query parameters', () => {
     }
     ix.close();
   });
+});
+
+it('every word the dashboard shows is in the English and the Chinese locale', () => {
+  for (const lang of ['en', 'zh']) {
+    const table = parseLocale(readFileSync(new URL(`../../locales/${lang}.yaml`, import.meta.url), 'utf8'));
+    assert.deepEqual(DASHBOARD_KEYS.filter((k) => !table.has(`dashboard.${k}`)), [], lang);
+  }
 });
