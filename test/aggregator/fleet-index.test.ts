@@ -40,6 +40,24 @@ describe('the index (SQLite + FTS5, a real file)', () => {
     ix.close();
   });
 
+  it('an index too far behind leaves batches out, counted and reported, and catches up afterwards', async () => {
+    const path = join(tempDir(), 'index.sqlite');
+    const errors: string[] = [];
+    const w = new IndexWriter(path, { flushMs: 10, maxInFlightBytes: 1000, onError: (e) => errors.push(e.message) });
+    await w.opened();
+    const batch = ndjson([{ level: 'INFO', module: 'M', message: 'x'.repeat(500) }]);
+    for (let i = 0; i < 3; i++) w.add('n', i + 1, batch);
+    assert.equal(w.droppedBatches, 2);
+    assert.match(errors[0]!, /batches are left out of the index .*reindex restores them/);
+    await w.flush();
+    assert.equal(w.inFlightBytes, 0);
+    w.add('n', 4, batch);
+    await w.flush();
+    assert.equal(w.indexed, 2);
+    assert.equal(w.status().dropped_batches, 2);
+    await w.close();
+  });
+
   it('retention: by age and by bytes per node, in the index', async () => {
     const path = join(tempDir(), 'index.sqlite');
     const w = new IndexWriter(path, { flushMs: 10 });
