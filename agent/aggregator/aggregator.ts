@@ -9,6 +9,8 @@ import { MetricsServer } from '../control/http.ts';
 import { Authenticator, TokenStore } from './auth.ts';
 import { NodeRegistry } from './nodes.ts';
 import { AgentListener } from './server.ts';
+import { ingestCounters, nativeScanner } from './ingest/stored-batch.ts';
+import { peerSafeLog } from './peer-text.ts';
 import { Session } from './session.ts';
 import { NdjsonStore } from './store/ndjson.ts';
 import { NatsStore } from './store/nats.ts';
@@ -36,6 +38,8 @@ export class Aggregator {
   private control?: ControlServer;
   private http?: MetricsServer;
   private stopping = false;
+  /** The log for everything built from what peers say (sanitised: see peer-text.ts). */
+  private readonly peerLog: AgentLog;
   /** The fleet view (index, live tail, per-node activity, retention) and its HTTP API. */
   readonly fleet: Fleet;
   private readonly api?: ApiRoutes;
@@ -55,10 +59,11 @@ export class Aggregator {
     if (a.api.enabled) this.api = new ApiRoutes({ fleet: this.fleet, nodes: this.nodes, config: a.api, status: () => this.status(), warn: (m) => log.warn(m) });
     const tokens = a.auth.mode === 'token' || a.auth.mode === 'token_and_mtls' ? new TokenStore(a.auth.tokens_file, (m) => log.warn(m)) : undefined;
     this.auth = new Authenticator(a.auth.mode, tokens);
+    this.peerLog = peerSafeLog(log);
     this.listener = new AgentListener({
       tls: a.tls,
-      log,
-      maxConnections: a.max_connections,
+      log: this.peerLog,
+      limits: { maxConnections: a.max_connections, maxPending: a.max_pending_handshakes, maxPendingPerAddress: a.max_pending_per_address, handshakeTimeoutMs: a.hello_timeout },
       reject: (r) => this.count(r),
       onSocket: (s) => this.serve(s),
     });
@@ -78,10 +83,12 @@ export class Aggregator {
       store: this.store,
       nodes: this.nodes,
       auth: this.auth,
-      log: this.log,
+      log: this.peerLog,
+      admit: () => this.listener.authenticated(socket),
       maxFrameBytes: a.max_frame_bytes,
       maxBatchEntries: a.max_batch_entries,
       maxMessageBytes: this.config.max_message_bytes,
+      maxSeqJump: a.max_seq_jump,
       helloTimeoutMs: a.hello_timeout,
       idleTimeoutMs: a.idle_timeout,
       reject: (r) => this.count(r),
@@ -129,7 +136,7 @@ export class Aggregator {
         }
       };
       this.http = new MetricsServer(this.config.control.http, this, {
-        handler: this.api ? (req, res) => this.api!.handle(req, res) : undefined,
+        routes: this.api ? [(req, res) => this.api!.handle(req, res)] : [],
         tls: t.cert && t.key ? { cert: read('cert', t.cert), key: read('key', t.key) } : undefined,
       });
       await this.http.start();
@@ -151,13 +158,18 @@ export class Aggregator {
     this.log.info(`SIGHUP: tokens file re-read (${this.auth.tokens?.size ?? 0} nodes)`);
   }
 
+  /**
+   * Stops within shutdown_grace plus a bounded second or two, whatever the peers do: stop
+   * accepting, let sessions finish what they are storing (and ACK it), then destroy every socket
+   * still open — sessions, pending handshakes and refused peers alike.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
-    // Stop accepting now; server.close() resolves only once every connection is gone.
-    const closed = this.listener.close();
+    const grace = this.config.shutdown_grace;
+    const closed = this.listener.close(grace + 2000);
     await Promise.race([
       Promise.all([...this.sessions].map((s) => s.shutdown())),
-      new Promise((r) => setTimeout(r, this.config.shutdown_grace).unref()),
+      new Promise((r) => setTimeout(r, grace).unref()),
     ]);
     this.listener.destroyAll();
     await closed;
@@ -166,6 +178,13 @@ export class Aggregator {
     await this.control?.stop();
     await this.http?.stop();
     this.log.info('aggregator stopped');
+  }
+
+  /** /healthz: ok only while the agent listener accepts connections and the aggregator is not stopping. */
+  health(): { ok: boolean; status: string; reason?: string } {
+    const h = this.listener.health();
+    if (this.stopping) return { ok: false, status: 'stopping', reason: 'the aggregator is stopping' };
+    return h.accepting ? { ok: true, status: 'ok' } : { ok: false, status: 'not accepting', reason: h.reason };
   }
 
   status() {
@@ -178,7 +197,9 @@ export class Aggregator {
       auth: a.auth.mode,
       uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
       connections: this.listener.connections,
+      pending_handshakes: this.listener.pendingHandshakes,
       store: this.store.status(),
+      ingest: { scanner: nativeScanner() ? 'native' : 'js', ...ingestCounters },
       rejected: { ...this.rejected },
       nodes: this.nodes.list(),
       index: this.fleet.status(),

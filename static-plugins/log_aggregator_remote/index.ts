@@ -49,7 +49,7 @@ export default definePlugin({
     /** Seals run one after another so sequence numbers follow the entries' order. */
     let sealing: Promise<void> = Promise.resolve();
     let sealError: Error | undefined;
-    /** Entries of batches the spool could not take because of an I/O error (counted, shown in status). */
+    /** Entries of batches the spool could not take because of an I/O error (shown in status with the spool's own losses to damage). */
     let lostEntries = 0;
     /** Entries already taken: a flush retried after a timeout must not add them twice. */
     const taken = new WeakSet<LogEntry | EntryRecords>();
@@ -186,7 +186,7 @@ export default definePlugin({
       },
       status: () => {
         const sp = Object.fromEntries(Object.entries(spool.status()).map(([k, v]) => [`spool_${k}`, v]));
-        return { ...client.status(), ...sp, lost_entries: lostEntries, dropped_entries: spool.status().dropped_entries };
+        return { ...client.status(), ...sp, lost_entries: lostEntries + spool.stats.lost_entries, dropped_entries: spool.status().dropped_entries };
       },
     };
   },

@@ -2,6 +2,8 @@ import { definePlugin, type PluginContext, type SinkPlugin } from '../../agent/p
 import { s, type Infer } from '../../agent/config/schema.ts';
 import { consoleLine, entryText } from '../../agent/entry/render.ts';
 import type { LogEntry } from '../../agent/entry/entry.ts';
+import type { EntryRecords } from '../../agent/buffer/records.ts';
+import { recordViews } from '../../agent/buffer/record-view.ts';
 
 const configSchema = s.object(
   {
@@ -27,9 +29,17 @@ export default definePlugin({
         colour = config.color === 'always' || (config.color === 'auto' && out.isTTY === true);
       },
       async flush(entries: readonly LogEntry[]) {
-        const text = entries.map((e) => consoleLine(e, entryText(e, (k, a) => ctx.render(k, a)), colour)).join('\n') + '\n';
-        if (!out.write(text)) await new Promise((r) => out.once('drain', r));
+        await write(entries);
+      },
+      // The records path: lazy views (level, module, timestamp and message off the bytes).
+      async flushRecords(records: EntryRecords) {
+        await write(recordViews(records));
       },
     };
+
+    async function write(entries: readonly LogEntry[]): Promise<void> {
+      const text = entries.map((e) => consoleLine(e, entryText(e, (k, a) => ctx.render(k, a)), colour)).join('\n') + '\n';
+      if (!out.write(text)) await new Promise((r) => out.once('drain', r));
+    }
   },
 });

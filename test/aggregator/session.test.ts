@@ -43,6 +43,8 @@ describe('logloom aggregator: sessions, token auth, dedup, bad input', () => {
     const stored = storedEntries(agg.store, 'gw-1');
     assert.deepEqual(stored.map((e) => e.message), ['m0', 'm1', 'm2']);
     assert.ok(stored.every((e) => e.node === 'gw-1'));
+    // The entries said seq 7; the aggregator stores its own: the batch's sequence number.
+    assert.ok(stored.every((e) => e.seq === 1), JSON.stringify(stored));
     assert.equal(existsSync(join(agg.store, 'forged-node')), false);
     await c.end();
   });

@@ -72,7 +72,7 @@ for (const impl of ['js', 'native'] as const) {
     const q = new RingEntryQueue(ring, 100);
     const counters = { received: 0, rejected: 0, dropped: 0, paused: 0, last_reject: '' };
     const codec = createCodec({ maxLineBytes: 4096, maxMessageBytes: 4096, minLevel: 'DEBUG', defaultLevel: 'INFO', defaultModule: 'T', node: 'n', source: 'unix' }, impl === 'native' ? 'on' : 'off');
-    const ingest = new FastIngest({ codec, queue: q, policy, counters, build: { ...build, source: 'unix' }, offer: () => true, schedule: () => {} });
+    const ingest = new FastIngest({ codec, queue: q, policy, counters, schedule: () => {} });
     const accepted = ingest.feed(Buffer.from(Array.from({ length: 1000 }, (_, i) => `line ${i}`).join('\n') + '\n'));
     return { q, counters, accepted };
   }

@@ -1,4 +1,4 @@
-import { encodeStored, type NodeState, type Store, type StoredBatch } from '../store/store.ts';
+import type { NodeState, Store, StoredBatch } from '../store/store.ts';
 
 /**
  * The one interface between the aggregator core and the fleet view (index, live tail, node
@@ -37,9 +37,13 @@ export function parseNdjson(ndjson: Buffer): { lines: StoredLine[]; bad: number 
   return { lines, bad };
 }
 
-/** The NDJSON bytes of a batch as the store writes them. */
+/**
+ * The NDJSON bytes of a batch as the store wrote them, copied: the ingest path reuses a batch's
+ * buffer once append() returns (ingest/stored-batch.ts), and listeners may keep the bytes longer
+ * (the index writer runs in a worker thread).
+ */
 export function batchNdjson(b: StoredBatch): Buffer {
-  return encodeStored(b.entries);
+  return Buffer.from(b.data);
 }
 
 /**

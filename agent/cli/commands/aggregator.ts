@@ -1,15 +1,18 @@
 import { Aggregator } from '../../aggregator/aggregator.ts';
 import { generateToken, hashToken, writeTokenLine } from '../../aggregator/auth.ts';
 import { loadConfig } from '../../config/load.ts';
-import { createLog } from '../../log.ts';
+import { formatIssue } from '../../config/validate.ts';
+import { createLog, stderrSink } from '../../log.ts';
+import { writeFileAtomicSync } from '../../lib/atomic-file.ts';
 import { configOption, parse, UsageError, type Command } from '../command.ts';
 import { apiToken, reindex } from './aggregator-fleet.ts';
 
 /** Runs the aggregator until SIGTERM/SIGINT; SIGHUP re-reads the tokens file. */
 export async function runAggregator(configPath?: string): Promise<number> {
-  const { config, source } = loadConfig(configPath);
-  const log = createLog(config.log_level);
+  const { config, source, warnings } = loadConfig(configPath);
+  const log = createLog(config.log_level, stderrSink(config.log_format));
   log.info(`configuration loaded from ${source.file}`);
+  for (const w of warnings) log.warn(formatIssue(w));
   const agg = new Aggregator(config, log);
   await agg.start();
   return new Promise((resolve) => {
@@ -26,7 +29,7 @@ export async function runAggregator(configPath?: string): Promise<number> {
 }
 
 const USAGE = `logloom aggregator [-c FILE]
-       logloom aggregator token NODE [-c FILE] [--tokens FILE] [--hash scrypt|sha256] [--token VALUE]
+       logloom aggregator token NODE [-c FILE] [--tokens FILE] [--hash scrypt|sha256] [--token VALUE] [--out FILE]
        logloom aggregator api-token NAME [--role viewer|admin] [-c FILE] [--tokens FILE] [--token VALUE]
        logloom aggregator reindex [-c FILE]
 
@@ -35,6 +38,7 @@ SIGTERM/SIGINT: finish the batches being stored, tell agents SHUTTING_DOWN, exit
 
 token NODE: creates (or replaces) NODE's entry in the tokens file (--tokens, else aggregator.auth.tokens_file,
 default /etc/logloom/aggregator-tokens) and prints the new token once on stdout; put it in the gateway's token file.
+--out FILE writes the token to FILE instead (created with mode 0600, ready to copy to the gateway's token_file).
 --token VALUE sets a chosen token instead of a random one.
 
 api-token NAME: adds (or replaces) an API token for the query API and the dashboard (--tokens, else
@@ -54,6 +58,7 @@ export const aggregator: Command = {
       hash: { type: 'string', default: 'scrypt' },
       token: { type: 'string' },
       role: { type: 'string' },
+      out: { type: 'string', short: 'o' },
     });
     if (positionals.length === 0) return runAggregator(values.config);
     if (positionals[0] === 'api-token') {
@@ -71,7 +76,12 @@ export const aggregator: Command = {
     const token = values.token ?? generateToken();
     writeTokenLine(file, positionals[1]!, await hashToken(token, values.hash));
     process.stderr.write(`node ${positionals[1]} added to ${file}\n`);
-    process.stdout.write(token + '\n');
+    if (values.out === undefined) {
+      process.stdout.write(token + '\n');
+      return 0;
+    }
+    writeFileAtomicSync(values.out, token + '\n', 0o600);
+    process.stderr.write(`token written to ${values.out} (mode 0600)\n`);
     return 0;
   },
 };

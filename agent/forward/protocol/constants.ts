@@ -71,6 +71,12 @@ export const ErrorCode = {
   SHUTTING_DOWN: 8,
   /** Too many connections or the node is already connected elsewhere (retryable). */
   BUSY: 9,
+  /**
+   * A BATCH seq jumped further past the node's last stored seq than the aggregator allows
+   * (aggregator.max_seq_jump). Nothing of it is stored; the agent renumbers its unacknowledged
+   * batches consecutively from WELCOME's last_seq + 1 and reconnects.
+   */
+  SEQUENCE_JUMP: 10,
 } as const;
 export type ErrorCodeName = keyof typeof ErrorCode;
 export const ERROR_CODE_NAMES: Readonly<Record<number, ErrorCodeName>> = Object.fromEntries(
