@@ -17,6 +17,7 @@ interface AgentStatus {
   filters: Item[];
   sinks: Item[];
   plugins: Item[];
+  routes?: Item[];
 }
 
 /** The forwarder is one sink among the others in status; its own figures are exported once, here. */
@@ -73,6 +74,10 @@ export const AGENT_METRICS: readonly MetricDef<AgentStatus>[] = [
   perItem((s: AgentStatus) => s.inputs.filter((i) => i.type === 'serial'), 'input', { name: 'logloom_serial_reconnects_total', type: 'counter', help: 'Times a serial port was reopened after it went away.', field: 'reconnects' }),
 
   perItem((s: AgentStatus) => s.filters, 'filter', { name: 'logloom_filter_dropped_total', type: 'counter', help: 'Entries a filter dropped (its verdict, not a fault).', field: 'dropped_by_filter' }),
+
+  perItem((s: AgentStatus) => s.routes, 'route', { name: 'logloom_route_matched_total', type: 'counter', help: 'Entries a route selected (by input, level and module).', field: 'matched' }),
+  perItem((s: AgentStatus) => s.routes, 'route', { name: 'logloom_route_delivered_total', type: 'counter', help: 'Entries a route handed to its sinks after its own filters.', field: 'delivered' }),
+  perItem((s: AgentStatus) => s.routes, 'route', { name: 'logloom_route_filtered_total', type: 'counter', help: 'Entries a route\'s own filters dropped (the copies for other routes are unaffected).', field: 'dropped_by_filters' }),
 
   sinkCounter('delivered', 'Entries a sink (or the forwarder) delivered.'),
   sinkCounter('failures', 'Failed flushes of a sink; the batch stays queued and is retried.'),
