@@ -143,7 +143,8 @@ export class Aggregator {
       });
       await this.http.start();
       const url = `${this.http.tls ? 'https' : 'http'}://${this.config.control.http.replace(/:0$/, `:${this.http.port}`)}`;
-      this.log.info(`metrics and health at ${url}${this.api ? ` (dashboard at ${url}/ and API at ${url}/api/)` : ''}`);
+      this.log.info(`metrics and health at ${url}`);
+      if (this.api) this.log.info(`dashboard at ${url}/ and API at ${url}/api/`);
     }
     const a = this.config.aggregator;
     this.log.info(`logloom ${VERSION} aggregator listening on ${a.listen.replace(/:0$/, `:${this.port}`)} (${a.tls.enabled ? `TLS, client certificates: ${a.tls.client_cert}` : 'TCP'}, auth ${a.auth.mode}, store ${this.store.kind})`);
