@@ -26,6 +26,7 @@ import type { LineStageConfig } from './processing/stage.ts';
 import { resolveLabels } from './processing/labels.ts';
 import { inputNames } from './inputs/names.ts';
 import { Router } from './pipeline/routes/router.ts';
+import { reloadAgent, type ReloadOutcome } from './reload/apply.ts';
 
 export const VERSION = '0.1.0';
 
@@ -39,7 +40,10 @@ export { inputNames } from './inputs/names.ts';
 
 /** The composition root: builds the pipeline from the configuration and runs it. */
 export class Agent {
-  readonly config: AgentConfig;
+  /** Replaced by a reload (agent/reload/), for the keys a reload applies. */
+  config: AgentConfig;
+  /** The -c path the agent was started with (a reload reads the same source). */
+  configPath?: string;
   readonly log: AgentLog;
   readonly catalogue: Catalogue;
   readonly pipeline: Pipeline;
@@ -139,7 +143,7 @@ export class Agent {
     this.log.info(this.t('agent.buffer_records', this.pipeline.recordStages().join(', ')));
   }
 
-  private async startInput(cfg: InputConfig, name: string): Promise<void> {
+  async startInput(cfg: InputConfig, name: string): Promise<void> {
     const kind = INPUT_KINDS[cfg.type];
     const port = this.pipeline.inputPort(name, cfg.when_full, { level: cfg.default_level, module: cfg.module ?? sanitiseModule(cfg.type) });
     const stateDir = join(this.config.data_dir, 'inputs', name);
@@ -152,6 +156,17 @@ export class Agent {
   }
 
   private labels?: Promise<Record<string, string>>;
+  resetLabels(): void {
+    this.labels = undefined;
+  }
+
+  private reloading: Promise<unknown> = Promise.resolve();
+  /** `logloom reload` / SIGHUP: re-read, validate, apply (agent/reload/apply.ts); one at a time. */
+  reload(): Promise<ReloadOutcome> {
+    const r = this.reloading.then(() => reloadAgent(this, this.configPath));
+    this.reloading = r.catch(() => {});
+    return r;
+  }
   /** The global labels, resolved once (a command runs once however many inputs there are). */
   globalLabels(): Promise<Record<string, string>> {
     return (this.labels ??= resolveLabels(this.config.labels, 'labels'));
