@@ -80,7 +80,8 @@ test('records path: C filter (host process and trusted) + filter_level + forward
     assert.equal(plugin.isolation ?? plugin.status?.isolation, isolation === 'host' ? 'process' : 'none (trusted, in-process)', JSON.stringify(plugin));
   }
   // The stored entries carry what the codec extracted, e.g. module and level from "[WARN] [valve] …".
-  assert.deepEqual(objects.entries[0], { level: 'WARN', module: 'VALVE', message: 'reading 1', node: 'test-node', source: 'unix' });
+  // node and seq are the aggregator's (the batch's sequence number), whatever the agent sent.
+  assert.deepEqual(objects.entries[0], { level: 'WARN', module: 'VALVE', message: 'reading 1', node: 'test-node', source: 'unix', seq: 1 });
 });
 
 test('buffer.native auto: JS objects when a stage cannot take entry records (here filter_redact), and the log says which', async () => {
