@@ -40,7 +40,7 @@ fuzz: setup native
 	FUZZ_SECONDS=$(SECONDS) $(NODE) --test --test-concurrency=1 --test-timeout=0 test/fuzz/*.test.ts
 
 # Conformance check of every plugin in the repository (logloom plugins check), then the Python and
-# socket plugins in a running agent: normal run, failure fallback, limited execution (seed §8.3).
+# socket plugins in a running agent: normal run, failure fallback, limited execution.
 test-plugins: setup native
 	$(NODE) toolchain/test-plugins.ts
 	$(NODE) --test --test-concurrency=2 --test-timeout=120000 test/plugins/process/*.test.ts
