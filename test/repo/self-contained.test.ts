@@ -12,7 +12,7 @@ import { ROOT } from '../helpers/agent.ts';
 test('no file cites a document outside the repository; the README links docs/architecture.md', () => {
   const files = execFileSync('git', ['ls-files'], { cwd: ROOT, encoding: 'utf8' }).split('\n')
     .filter((f) => /\.(ts|md|h|c|py|sh|yaml|mk|service)$|Makefile$/.test(f) && f !== 'test/repo/self-contained.test.ts');
-  const outside = /\bseed (?:§|section)|\bthe seed's\b|ARCHITECTURE(?:\.md| §)|\.\.\/shared\//i;
+  const outside = /\b[Ss]eed (?:§|section)|\b[Tt]he seed's\b|ARCHITECTURE(?:\.md| §)|\.\.\/shared\//;
   const found: string[] = [];
   for (const f of files) {
     let text: string;
