@@ -61,5 +61,6 @@ clean:
 # Regenerates docs/configuration.md from the configuration schema.
 docs: setup
 	$(NODE) toolchain/gen-config-docs.ts
+	$(NODE) toolchain/gen-metrics-docs.ts
 
 include native/native.mk

@@ -12,12 +12,20 @@ import { buildEntry, type EntryDraft } from './entry/build.ts';
 import { LOCKED, STATIC_PLUGINS } from '../static-plugins/table.generated.ts';
 import { HOST_FACTORIES } from './plugins/hosts/index.ts';
 import { PluginRegistry } from './plugins/registry.ts';
+import { preparePluginStateRoot } from './plugins/state-root.ts';
 import { createEntryBuffer, RingEntryQueue } from './buffer/entry-buffer.ts';
-import type { PluginContext } from './plugins/types.ts';
+import type { PluginContext, PluginType } from './plugins/types.ts';
 import { ControlServer } from './control/server.ts';
 import type { MetricsServer } from './control/http.ts';
+import { LangApi } from './control/lang-api.ts';
+import { AGENT_METRICS } from './control/agent-metrics.ts';
 import { setRuntimeDir } from './assets.ts';
 import { loadAddon } from './native/runtime.ts';
+import { attachInputStage } from './processing/index.ts';
+import type { LineStageConfig } from './processing/stage.ts';
+import { resolveLabels } from './processing/labels.ts';
+import { inputNames } from './inputs/names.ts';
+import { Router } from './pipeline/routes/router.ts';
 
 export const VERSION = '0.1.0';
 
@@ -27,16 +35,7 @@ interface RunningInput {
   input: Input;
 }
 
-/** Assigns status names: the configured name, else the type, numbered when a type repeats. */
-export function inputNames(inputs: readonly InputConfig[]): string[] {
-  const count = new Map<string, number>();
-  return inputs.map((i) => {
-    if (i.name) return i.name;
-    const n = (count.get(i.type) ?? 0) + 1;
-    count.set(i.type, n);
-    return n === 1 ? i.type : `${i.type}${n}`;
-  });
-}
+export { inputNames } from './inputs/names.ts';
 
 /** The composition root: builds the pipeline from the configuration and runs it. */
 export class Agent {
@@ -74,23 +73,46 @@ export class Agent {
 
   async start(): Promise<void> {
     await mkdir(this.config.data_dir, { recursive: true });
+    await preparePluginStateRoot(this.config.data_dir, this.log);
     await mkdir(this.config.runtime_dir, { recursive: true });
     // Native parts unpacked from the single executable (serialport binding, addon, plugin host) go here.
     setRuntimeDir(join(this.config.runtime_dir, 'native'));
+    if (this.config.routes.length) this.pipeline.router = new Router(this.config.routes);
     await this.startPlugins();
+    for (const p of this.pipeline.router?.attach(this.pipeline.filters, this.pipeline.sinks) ?? []) this.log.warn(p);
     if (this.config.buffer.native === 'auto') this.chooseBuffer();
     const names = inputNames(this.config.inputs);
     for (let i = 0; i < this.config.inputs.length; i++) await this.startInput(this.config.inputs[i]!, names[i]!);
     this.control = new ControlServer(this.config.control.socket, this, this.log);
     await this.control.start();
+    const langApi = this.langApi();
     if (this.config.control.http) {
       // Loaded only when the metrics endpoint is configured (prom-client is not small).
       const { MetricsServer: Server } = await import('./control/http.ts');
-      this.http = new Server(this.config.control.http, this);
+      this.http = new Server(this.config.control.http, this, { routes: langApi ? [(req, res) => langApi.handle(req, res)] : [], metrics: AGENT_METRICS });
       await this.http.start();
       this.log.info(this.t('control.http_listening', this.http.address));
     }
     this.log.info(this.t('agent.started', VERSION, this.config.node_id, this.inputs.length, this.plugins.running().length));
+  }
+
+  /**
+   * lang_hot_reload's REST path, when it runs and its config names a token_file: on the HTTP
+   * endpoint (control.http), writing the plugin's override file (the same default as the plugin:
+   * <dir>/overrides.json).
+   */
+  private langApi(): LangApi | undefined {
+    const cfg = this.config.plugins.config.lang_hot_reload as { dir?: unknown; override_file?: unknown; token_file?: unknown } | undefined;
+    if (!cfg || typeof cfg.token_file !== 'string' || !this.plugins.running().some((s) => s.name === 'lang_hot_reload')) return undefined;
+    if (!this.config.control.http) {
+      this.log.warn('lang_hot_reload: token_file is set but control.http is off: the REST path needs the HTTP endpoint');
+      return undefined;
+    }
+    const dir = typeof cfg.dir === 'string' ? cfg.dir : '/etc/logloom/lang';
+    return new LangApi({
+      tokenFile: cfg.token_file, overrideFile: typeof cfg.override_file === 'string' ? cfg.override_file : join(dir, 'overrides.json'),
+      template: (key, lang) => this.catalogue.template(key, lang), log: this.log,
+    });
   }
 
   /**
@@ -118,9 +140,18 @@ export class Agent {
     const kind = INPUT_KINDS[cfg.type];
     const port = this.pipeline.inputPort(name, cfg.when_full, { level: cfg.default_level, module: cfg.module ?? sanitiseModule(cfg.type) });
     const stateDir = join(this.config.data_dir, 'inputs', name);
-    const input = kind.create(cfg as never, { name, log: this.log.child(`input ${name}`), stateDir, ...port });
+    // The line stage (parser, multiline, labels) sits between the input and the pipeline when configured.
+    const labels = { ...(await this.globalLabels()), ...(await resolveLabels(cfg.labels, `inputs.${name}.labels`)) };
+    const stage = attachInputStage({ ...(cfg as LineStageConfig), labels }, { name, log: this.log.child(`input ${name}`), stateDir, ...port });
+    const input = stage.wrap(kind.create(cfg as never, stage.ctx));
     await input.start();
     this.inputs.push({ name, type: cfg.type, input });
+  }
+
+  private labels?: Promise<Record<string, string>>;
+  /** The global labels, resolved once (a command runs once however many inputs there are). */
+  globalLabels(): Promise<Record<string, string>> {
+    return (this.labels ??= resolveLabels(this.config.labels, 'labels'));
   }
 
   /** A context for a plugin: its config block, state dir, log, renderer, and emit for ai results. */
@@ -131,6 +162,7 @@ export class Agent {
       node: this.config.node_id,
       stateDir: join(this.config.data_dir, 'plugins', name),
       log,
+      agent: { version: VERSION, dropped: () => this.pipeline.totalDropped() },
       render: (key, args) => this.catalogue.render(key, args ?? []),
       emit: (draft: EntryDraft) => {
         const entry = buildEntry({ module: 'AI', ...draft, source: `plugin:${name}` }, {
@@ -175,17 +207,36 @@ export class Agent {
       inputs: this.inputs.map((i) => ({ name: i.name, type: i.type, ...this.pipeline.inputs.get(i.name), ...(i.input.status?.() ?? {}) })),
       filters: this.pipeline.filters.map((f) => ({ name: f.name, enabled: f.enabled, dropped_by_filter: this.pipeline.filteredOut.get(f.name) ?? 0 })),
       sinks: this.pipeline.sinks.map((s) => s.status()),
+      routes: this.pipeline.router?.status() ?? [],
       plugins: this.plugins.status(),
       dropped_total: this.pipeline.totalDropped(),
       memory: memoryFigures(),
     };
   }
 
-  /** Run-time control: enabling may start a discovered plugin that was not running (rejects with why it was refused). */
+  /**
+   * Run-time control: enabling may start a discovered plugin that was not running (rejects with
+   * why it was refused); disabling a process plugin also stops its process.
+   */
   async setPluginEnabled(name: string, enabled: boolean): Promise<boolean> {
-    if (!(enabled ? await this.plugins.enable(name) : this.plugins.setEnabled(name, false))) return false;
+    if (!(enabled ? await this.plugins.enable(name) : await this.plugins.disable(name))) return false;
     this.log.info(this.t(enabled ? 'plugin.enabled' : 'plugin.disabled', name));
     return true;
+  }
+
+  /** `plugins enable|disable --type T`. */
+  async setPluginTypeEnabled(type: PluginType, enabled: boolean) {
+    const r = await this.plugins.setTypeEnabled(type, enabled);
+    for (const name of r.changed) this.log.info(this.t(enabled ? 'plugin.enabled' : 'plugin.disabled', name));
+    return r;
+  }
+
+  reloadPlugin(name: string) {
+    return this.plugins.reload(name);
+  }
+
+  rescanPlugins() {
+    return this.plugins.rescan();
   }
 }
 

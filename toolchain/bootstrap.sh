@@ -17,6 +17,9 @@ declare -A NEED=(
   [libstdc++6-arm64-cross]=/usr/aarch64-linux-gnu/lib/libstdc++.so.6
   [python3]=/usr/bin/python3
   [gcc]=/usr/bin/gcc
+  # The plugin sandbox launcher (native/launcher/) is written against the kernel UAPI headers.
+  [linux-libc-dev]=/usr/include/linux/landlock.h
+  [linux-libc-dev-arm64-cross]=/usr/aarch64-linux-gnu/include/linux/landlock.h
   [g++]=/usr/bin/g++
   [make]=/usr/bin/make
   [pkg-config]=/usr/bin/pkg-config
@@ -28,6 +31,15 @@ declare -A NEED=(
   [bsdutils]=/usr/bin/logger
   [file]=/usr/bin/file
   [systemd]=/usr/bin/systemd-analyze
+  # The Kafka broker the log_exporter_kafka tests run (toolchain/kafka.sh): Java 17, and Maven to
+  # fetch its jars from Maven Central.
+  [openjdk-17-jre-headless]=/usr/lib/jvm/java-17-openjdk-$(dpkg --print-architecture)/bin/java
+  [maven]=/usr/bin/mvn
+  # The dashboard's browser test: Debian's chromium (driven by playwright-core), and a CJK font for 中文.
+  [chromium]=/usr/bin/chromium
+  [fonts-wqy-microhei]=/usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+  # journald input tests: journal files written by systemd-journal-remote.
+  [systemd-journal-remote]=/lib/systemd/systemd-journal-remote
 )
 
 if [ "${1:-}" = armv7 ]; then

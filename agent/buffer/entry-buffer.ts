@@ -10,6 +10,7 @@
 import type { LogEntry } from '../entry/entry.ts';
 import { freezeEntry } from '../entry/entry.ts';
 import { encodeEntry } from '../entry/codec.ts';
+import { inputOf } from '../pipeline/routes/input-tag.ts';
 import { checkpointOf, releaseEntry } from '../pipeline/checkpoint.ts';
 import type { OfferResult, WhenFull } from './entry-queue.ts';
 import { forEachFrame, type Ring } from './ring.ts';
@@ -140,7 +141,8 @@ export class RingEntryQueue implements EntryBuffer {
 
   /** NDJSON, or for a checkpointed entry 'T' + its id (the object waits in `tracked`). */
   private encode(entry: LogEntry): Buffer {
-    if (!checkpointOf(entry)) return Buffer.from(encodeEntry(entry), 'utf8');
+    // Checkpointed and input-tagged entries (routes by input) keep their identity: side tables are keyed by the object.
+    if (!checkpointOf(entry) && inputOf(entry) === undefined) return Buffer.from(encodeEntry(entry), 'utf8');
     const id = this.nextId++;
     this.tracked.set(id, entry);
     const rec = Buffer.allocUnsafe(9);

@@ -21,5 +21,8 @@ const COLOURS: Record<string, string> = { DEBUG: '\x1b[2m', INFO: '\x1b[32m', WA
 /** The console line format: `[LEVEL] [MODULE] <timestamp> <message>`, coloured on a TTY. */
 export function consoleLine(entry: LogEntry, text: string, colour: boolean): string {
   const level = colour ? `${COLOURS[entry.level]}[${entry.level}]\x1b[0m` : `[${entry.level}]`;
-  return `${level} [${entry.module}] ${entry.timestamp} ${text}`;
+  // A multiline message keeps its newlines: the lines after the first are indented, so none can
+  // pass for an entry of its own.
+  const body = text.includes('\n') ? text.replace(/\n/g, '\n    ') : text;
+  return `${level} [${entry.module}] ${entry.timestamp} ${body}`;
 }

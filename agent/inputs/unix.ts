@@ -1,9 +1,10 @@
-import { chmod, mkdir, unlink } from 'node:fs/promises';
+import { mkdir, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
 import { s, type Infer } from '../config/schema.ts';
 import { defaultPaths } from '../config/paths.ts';
 import type { Input, InputContext } from './input.ts';
+import { listenUnix } from '../unix-socket.ts';
 import { draftFromLine, guardData, inputSchema, LineSplitter } from './common.ts';
 
 export const schema = inputSchema('Local stream socket: NDJSON entries or plain text lines (what `logloom send` writes to).', {
@@ -56,11 +57,7 @@ export function create(config: UnixInputConfig, ctx: InputContext): Input {
       await mkdir(dirname(config.path), { recursive: true });
       await unlink(config.path).catch(() => {});
       server = createServer(serve);
-      await new Promise<void>((resolve, reject) => {
-        server!.once('error', reject);
-        server!.listen(config.path, () => resolve());
-      });
-      await chmod(config.path, config.mode);
+      await listenUnix(server, config.path, config.mode);
       ctx.log.debug(`listening on ${config.path}`);
     },
     async stop() {

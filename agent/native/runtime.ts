@@ -63,11 +63,17 @@ export interface NativeAddon {
   codecFeed(codec: object, chunk: Uint8Array, receivedMs: number): Buffer;
   codecEnd(codec: object, receivedMs: number): Buffer;
   codecCounters(codec: object): [number, number, number, number, number];
+  /** The aggregator's entry scanner (agent/aggregator/ingest/): state = [rawPos, outPos, n], advanced. */
+  ingestScan(raw: Uint8Array, node: Uint8Array, nodeMember: Uint8Array, suffix: Uint8Array, maxMessageBytes: number, out: Uint8Array, ends: Uint32Array, levels: Uint8Array, state: Uint32Array): number;
   pluginLoad(path: string, configJson: string, isSink: boolean): { handle: object; info: NativePluginInfo | null };
   pluginProcess(handle: object, batch: Uint8Array): Int32Array;
   /** The same call on entry records (agent/buffer/records.ts): the records path. */
   pluginProcessRecords(handle: object, frames: Uint8Array): Int32Array;
   pluginUnload(handle: object): void;
+  /** A Unix datagram socket bound at path, read by a thread (native/addon/src/dgram.h). */
+  dgramOpen(path: string, mode: number, maxBytes: number, onBatch: (data: Buffer, meta: Int32Array) => void): object;
+  dgramPause(handle: object, paused: boolean): void;
+  dgramClose(handle: object): void;
 }
 
 export interface NativePluginInfo {

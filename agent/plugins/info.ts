@@ -5,6 +5,8 @@
  */
 import semver from 'semver';
 import { PLUGIN_TYPES, type PluginInfo, type PluginMode, type PluginType } from './types.ts';
+import { PluginLoadError } from './host.ts';
+import type { DiscoveredPlugin } from './discovered.ts';
 
 export const PLUGIN_MODES = ['sync', 'async'] as const;
 export const NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -73,5 +75,19 @@ export function validateInfo(raw: unknown, expected: { name?: string; type?: Plu
       name: r.name as string, version: r.version as string, author: r.author as string, type,
       capability: (r.capability as string[] | undefined) ?? [], mode: (r.mode as PluginMode | undefined) ?? defaultMode(type),
     },
+  };
+}
+
+/**
+ * The one rule for a plugin that does not describe itself (no plugin_info() in a .so or a .py, no
+ * `info` answer from a service): its plugin.yaml describes it, or it is refused with
+ * `missing plugin_info() (and no plugin.yaml beside it)`. Name and type alone (from a file name)
+ * are not enough: version and author could only be made up.
+ */
+export function infoWithoutOwn(p: DiscoveredPlugin, what = 'plugin_info()'): PluginInfo {
+  const m = p.manifest;
+  if (!m) throw new PluginLoadError(p.file ? p.file.split('/').pop()! : p.origin, `missing ${what} (and no plugin.yaml beside it)`);
+  return {
+    name: m.name, version: m.version ?? '', author: m.author ?? '', type: m.type, capability: m.capability, mode: m.mode ?? defaultMode(m.type),
   };
 }

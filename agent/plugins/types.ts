@@ -8,6 +8,9 @@ import type { EntryRecords } from '../buffer/records.ts';
 import type { EntryDraft } from '../entry/build.ts';
 import type { ObjectSchema } from '../config/schema.ts';
 import type { PluginLimits } from './config.ts';
+import type { StageEvent } from './chain-tracer.ts';
+
+export type { StageEvent } from './chain-tracer.ts';
 
 export const PLUGIN_TYPES = ['filter', 'sink', 'ai', 'lang'] as const;
 export type PluginType = (typeof PLUGIN_TYPES)[number];
@@ -41,6 +44,8 @@ export interface PluginContext {
   /** A directory the plugin may write to (state, caches). */
   readonly stateDir: string;
   readonly log: PluginLog;
+  /** The agent itself, for plugins that report on it (log_aggregator_remote's STATS): version and entries dropped so far. */
+  readonly agent?: { readonly version: string; dropped(): number };
   /** Renders a lang key in the agent's current language (lang plugins included). */
   render(langKey: string, args?: readonly (string | number)[]): string;
   /** ai plugins: results become new entries (module AI) through the same sanitising door. */
@@ -50,6 +55,12 @@ export interface PluginContext {
    * Only recorded while a plugin asked for it with capability `trace`; otherwise empty.
    */
   chain?(entry: LogEntry): readonly ChainStep[];
+  /**
+   * Every stage an entry meets — filters, sinks, ai analysers — with verdict, time and a summary
+   * of what went in and out (plugin_logger, seed §6.5). Same condition as `chain`. Returns the
+   * unsubscribe function.
+   */
+  onStage?(listener: (event: StageEvent) => void): () => void;
 }
 
 /** One filter an entry passed through: its verdict and the time the call took (per entry). */
@@ -100,7 +111,8 @@ export interface SinkPlugin extends Lifecycle {
   reopen?(): void | Promise<void>;
   /**
    * Extra figures for `logloom status`. `dropped_entries`, when present, counts entries the
-   * plugin itself had to drop (e.g. a full spool) and is added to the agent's dropped_total.
+   * plugin itself had to drop (e.g. a full spool) and `lost_entries` those it lost (e.g. to a
+   * damaged spool); both are added to the agent's dropped_total.
    */
   status?(): Record<string, unknown>;
 }

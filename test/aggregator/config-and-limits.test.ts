@@ -42,12 +42,12 @@ describe('aggregator tokens file, timeouts and connection limit', () => {
     await c.closed;
   });
 
-  it('beyond max_connections a peer gets ERROR BUSY; the others carry on', async () => {
+  it('beyond max_connections (authenticated connections) a node gets ERROR BUSY; the others carry on', async () => {
     const held = await Promise.all([0, 1].map(() => RawAgent.connect(agg.port)));
     assert.equal((await held[0]!.hello('gw-a', token)).type, 'WELCOME');
     assert.equal((await held[1]!.hello('gw-new', newToken)).type, 'WELCOME');
     const extra = await RawAgent.connect(agg.port);
-    const e = await extra.waitFor((m) => m.type === 'ERROR');
+    const e = await extra.hello('gw-a', token);
     assert.equal(e.type === 'ERROR' && e.code, ErrorCode.BUSY);
     await extra.closed;
     held[0]!.socket.write(encodePing(7));

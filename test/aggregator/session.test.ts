@@ -37,12 +37,14 @@ describe('logloom aggregator: sessions, token auth, dedup, bad input', () => {
   it('stores a batch after HELLO/WELCOME and ACKs it; the node comes from authentication, not from the entries', async () => {
     const c = await RawAgent.connect(agg.port);
     const w = await c.hello('gw-1', token);
-    assert.deepEqual(w, { type: 'WELCOME', version: 1, lastSeq: 0, maxFrameBytes: 16 * 1024 * 1024 });
+    assert.deepEqual(w, { type: 'WELCOME', version: 2, lastSeq: 0, maxFrameBytes: 16 * 1024 * 1024 });
     const ack = await c.batch(1, entries(3, 0, { node: 'forged-node', seq: 7 }));
     assert.deepEqual(ack, { type: 'ACK', seq: 1 });
     const stored = storedEntries(agg.store, 'gw-1');
     assert.deepEqual(stored.map((e) => e.message), ['m0', 'm1', 'm2']);
     assert.ok(stored.every((e) => e.node === 'gw-1'));
+    // The entries said seq 7; the aggregator stores its own: the batch's sequence number.
+    assert.ok(stored.every((e) => e.seq === 1), JSON.stringify(stored));
     assert.equal(existsSync(join(agg.store, 'forged-node')), false);
     await c.end();
   });

@@ -41,6 +41,8 @@ const CORPUS: Buffer[] = [
   b('emoji 😀 CJK 日志 accents éèê'),
   b('control chars: \x00 NUL \x1b[31mred\x1b[0m DEL\x7f bell\x07'),
   x(...b('C1 next-line: '), 0xc2, 0x85, ...b(' and '), 0xc2, 0x9f, 0xc2, 0xa0),
+  b('bidi: \u202egnp.exe\u202c \u2028\u2029 \u202a\u202b\u202d \u2066\u2069 ok: \u2027\u202f\u2065\u206a'),
+  x(...b('bidi cut at the end '), 0xe2, 0x80),
   x(0x80, 0x41, 0xc0, 0x80, 0x42, 0xed, 0xa0, 0x80, 0x43, 0xf4, 0x90, 0x80, 0x80, 0x44, 0xff, 0xfe),
   x(...b('truncated emoji at end '), 0xf0, 0x9f, 0x98),
   x(0xe2, 0x82, 0x41, 0xe0, 0x9f, 0x80, 0xf0, 0x8f, 0xbf, 0xbf, 0xc3),
@@ -134,11 +136,13 @@ test('codec: plain-text records are exactly what buildEntry + encodeEntry make (
   const ctl = 'control chars: \\x00 NUL \\x1b[31mred\\x1b[0m DEL\\x7f bell\\x07';
   assert.deepEqual(byMsg.get(ctl), expect({ message: 'control chars: \x00 NUL \x1b[31mred\x1b[0m DEL\x7f bell\x07' }));
   assert.ok(byMsg.has('C1 next-line: \\u0085 and \\u009f\u00a0'));
+  assert.ok(byMsg.has('bidi: \\u202egnp.exe\\u202c \\u2028\\u2029 \\u202a\\u202b\\u202d \\u2066\\u2069 ok: \u2027\u202f\u2065\u206a'),
+    'U+2028/U+2029 and the bidi controls are escaped like control characters; their neighbours are not');
   assert.ok(byMsg.has('\ufffdA\ufffd\ufffdB\ufffd\ufffd\ufffdC\ufffd\ufffd\ufffd\ufffdD\ufffd\ufffd'), 'invalid UTF-8 becomes U+FFFD per maximal subpart');
   const cut = [...byMsg.values()].find((e) => String(e.message).startsWith('éé'))!;
   assert.equal(cut.truncated, true);
   assert.equal(Buffer.byteLength(String(cut.message)), 120);
-  for (const e of byMsg.values()) assert.ok(!/[\x00-\x08\x0a-\x1f\x7f-\x9f]/.test(String(e.message)), `raw control in ${JSON.stringify(e.message)}`);
+  for (const e of byMsg.values()) assert.ok(!/[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069]/.test(String(e.message)), `raw control in ${JSON.stringify(e.message)}`);
   // NDJSON lines are entries too; a broken one is kept as text after an 'R' record saying why.
   const all = recs.filter((r) => r[0] === 0x45).map((r) => recordToEntry(r));
   const json = all.filter((e) => ['json line', 'no level, indented', 'level inside a string: "level": "ERROR"', '{broken json', '{' + 'x'.repeat(119)].includes(e.message));

@@ -166,6 +166,9 @@ test('(e) the agent starts on a spool with a corrupt byte and a torn tail: it sk
     await waitStored(agg.store, NODE, N - 100, 60_000);
     const sink = remoteSink(await agentStatus(agent.configPath));
     assert.equal(sink.spool_corrupt_records, 1);
+    assert.equal(sink.spool_lost_entries, 100, 'the damaged batch\'s entries are counted as lost');
+    assert.equal(sink.lost_entries, 100);
+    assert.equal((await agentStatus(agent.configPath)).dropped_total, 100, 'and in the agent\'s total');
     assert.equal(sink.spool_torn_tails, 1);
     const nums = await storedNumbers(agg.store, NODE);
     const lostFrom = nums.findIndex((n, i) => n !== i);

@@ -61,8 +61,10 @@ const ENTRIES: LogEntry[] = [
 function discovered(file: string): DiscoveredPlugin {
   return {
     name: 'sink_dump', kind: 'native', type: 'sink', origin: file, file, protocol: 'line', trusted: false,
+    // As a plugin.yaml beside it would describe it (the .so has no plugin_info()).
+    manifest: { name: 'sink_dump', version: '1.0.0', author: 'test', type: 'sink', capability: [], entry: { kind: 'native', protocol: 'line', trusted: false }, limits: {} },
     limits: { timeout_ms: 5000, max_inflight: 1, queue_length: 1000, on_error: 'keep' },
-  } as DiscoveredPlugin;
+  } as unknown as DiscoveredPlugin;
 }
 
 function ctx(out: string): PluginContext {

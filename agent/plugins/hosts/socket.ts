@@ -149,7 +149,10 @@ export class SocketHost extends ProtocolHost implements HostedPlugin {
     const first = !this.everStarted;
     this.everStarted = true;
     try {
-      return await this.connectAndInit(ctx);
+      const info = await this.connectAndInit(ctx);
+      // Said for every connection, first or later, so an operator sees when the service is in use.
+      ctx.log.info(`connected to ${this.plugin.address}`);
+      return info;
     } catch (e) {
       const info = manifestInfo(this.plugin);
       // At agent start the service may simply not be up yet: wait for it in the background.

@@ -1,7 +1,7 @@
 import type { LogEntry } from '../../entry/entry.ts';
 import { PartialFilterError, PluginCallError, PluginLoadError } from '../host.ts';
 import type { AiResult, FilterVerdict, PluginInfo, PluginLog, PluginType } from '../types.ts';
-import { InvalidOutputError, validateAiResult, validateCatalogue, validateKeep, validateTemplate } from '../validate-output.ts';
+import { filterVerdictsOf, InvalidOutputError, validateAiResult, validateCatalogue, validateTemplate } from '../validate-output.ts';
 import { validateInfo } from '../info.ts';
 import type { PluginConnection } from './connection.ts';
 import { DEFAULT_MAX_LINE_BYTES } from './codec.ts';
@@ -146,7 +146,7 @@ export class ProtocolClient {
     const a = await this.c.call('process', this.payload(entries), timeoutMs, entries.length);
     let verdicts: (FilterVerdict | undefined)[];
     try {
-      verdicts = validateKeep(a.keep, entries.length);
+      verdicts = filterVerdictsOf(a, entries.length);
     } catch (e) {
       this.counters.invalid_results++;
       throw new PluginCallError(`invalid answer: ${(e as Error).message}`);

@@ -219,8 +219,9 @@ export class PluginConnection {
       (final) => {
         if (Array.isArray(final.results)) for (const r of final.results) queue.push(r as Answer);
         else if (final.result !== undefined && final.result !== null) queue.push(final.result as Answer);
-        // The seed's form {"status":0,"summary":"…"}: the answer itself is the result.
-        else if (Object.keys(final).length > 0) queue.push(final);
+        // The seed's form {"status":0,"summary":"…"}: the answer itself is the result. Its status
+        // form {"status":0,"message":"ok"} (only a message) acknowledges the request: no result.
+        else if (Object.keys(final).length > 0 && !(Object.keys(final).length === 1 && typeof final.message === 'string')) queue.push(final);
         finished = true;
         wake?.();
       },

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "codec.h"
+#include "ingest.h"
+#include "dgram.h"
 #ifndef LOGLOOM_LOCKED
 #define LOGLOOM_LOCKED 0
 #endif
@@ -259,7 +261,7 @@ static napi_value PluginLoad(napi_env env, napi_callback_info info) {
   char err[512];
   const char *code = NULL;
   if (!path || !config || !h) code = "LOAD", snprintf(err, sizeof err, "out of memory");
-  else if (ll_plugin_load(&h->p, path, err, sizeof err)) code = "LOAD";
+  else if (ll_plugin_load(&h->p, path, is_sink ? LL_TYPE_SINK : LL_TYPE_FILTER, err, sizeof err)) code = "LOAD";
   else if (ll_plugin_start(&h->p, config, err, sizeof err)) code = "INIT", ll_plugin_unload(&h->p);
   free(path), free(config);
   if (code) {
@@ -393,6 +395,35 @@ static napi_value PluginUnload(napi_env env, napi_callback_info info) {
 
 #endif /* !LOGLOOM_LOCKED */
 
+/* ---- aggregator ingest (ingest.c) ---- */
+
+/*
+ * ingestScan(raw, node, nodeMember, suffix, maxMessageBytes, out, ends, levels, state) → code.
+ * state is a Uint32Array [rawPos, outPos, n], read and advanced. Codes: ingest.h LL_INGEST_*.
+ */
+static napi_value IngestScan(napi_env env, napi_callback_info info) {
+  napi_value argv[9];
+  if (!args_n(env, info, 9, argv)) return NULL;
+  ll_ingest_in_t in;
+  uint8_t *raw, *node, *member, *suffix, *out, *ends, *levels, *state;
+  size_t raw_len, node_len, member_len, suffix_len, out_len, ends_len, levels_len, state_len;
+  uint32_t max_message;
+  if (bytes_of(env, argv[0], &raw, &raw_len) || bytes_of(env, argv[1], &node, &node_len) || bytes_of(env, argv[2], &member, &member_len) ||
+      bytes_of(env, argv[3], &suffix, &suffix_len) || napi_get_value_uint32(env, argv[4], &max_message) != napi_ok ||
+      bytes_of(env, argv[5], &out, &out_len) || bytes_of(env, argv[6], &ends, &ends_len) || bytes_of(env, argv[7], &levels, &levels_len) ||
+      bytes_of(env, argv[8], &state, &state_len) || state_len < 12 || ((uintptr_t)ends & 3) || ((uintptr_t)state & 3) || levels_len < ends_len / 4)
+    return throw_type(env, "ingestScan(raw, node, nodeMember, suffix, maxMessageBytes, out, ends, levels, state)");
+  uint32_t *st32 = (uint32_t *)state;
+  ll_ingest_state_t st = {st32[0], st32[1], st32[2]};
+  if (st.raw_pos > raw_len || st.out_pos > out_len || st.n > ends_len / 4) return throw_type(env, "ingestScan: state out of range");
+  in = (ll_ingest_in_t){raw, raw_len, node, node_len, member, member_len, suffix, suffix_len, max_message, out, out_len, (uint32_t *)ends, levels, (uint32_t)(ends_len / 4)};
+  int code = ll_ingest_scan(&in, &st);
+  st32[0] = (uint32_t)st.raw_pos;
+  st32[1] = (uint32_t)st.out_pos;
+  st32[2] = st.n;
+  return make_int(env, code);
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
       {"ringPush", NULL, RingPush, NULL, NULL, NULL, napi_default, NULL},
@@ -402,6 +433,10 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"codecFeed", NULL, CodecFeed, NULL, NULL, NULL, napi_default, NULL},
       {"codecEnd", NULL, CodecEnd, NULL, NULL, NULL, napi_default, NULL},
       {"codecCounters", NULL, CodecCounters, NULL, NULL, NULL, napi_default, NULL},
+      {"ingestScan", NULL, IngestScan, NULL, NULL, NULL, napi_default, NULL},
+      {"dgramOpen", NULL, DgramOpen, NULL, NULL, NULL, napi_default, NULL},
+      {"dgramPause", NULL, DgramPause, NULL, NULL, NULL, napi_default, NULL},
+      {"dgramClose", NULL, DgramClose, NULL, NULL, NULL, napi_default, NULL},
 #if !LOGLOOM_LOCKED
       {"pluginLoad", NULL, PluginLoad, NULL, NULL, NULL, napi_default, NULL},
       {"pluginProcess", NULL, PluginProcess, NULL, NULL, NULL, napi_default, NULL},

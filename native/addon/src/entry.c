@@ -81,9 +81,10 @@ size_t utf8_repair(const uint8_t *s, size_t n, uint8_t *d) {
   return o;
 }
 
-/* Bytes escape_controls looks at: C0 controls, DEL, and 0xC2 (the lead byte of U+0080..U+00BF). */
+/* Bytes escape_controls looks at: C0 controls, DEL, 0xC2 (the lead byte of U+0080..U+00BF) and 0xE2
+ * (the lead byte of the line/paragraph separators and bidi controls U+2028..U+202E, U+2066..U+2069). */
 static const uint8_t CTL[256] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-                                 [0x7f] = 1, [0xC2] = 1};
+                                 [0x7f] = 1, [0xC2] = 1, [0xE2] = 1};
 
 size_t escape_controls(const uint8_t *s, size_t n, uint8_t *d) {
   size_t o = 0;
@@ -92,7 +93,7 @@ size_t escape_controls(const uint8_t *s, size_t n, uint8_t *d) {
     for (; r + 8 <= n; r += 8) {
       uint64_t w;
       memcpy(&w, s + r, 8);
-      if (swar_below(w, 0x20) | swar_has(w, 0x7f) | swar_has(w, 0xC2)) break;
+      if (swar_below(w, 0x20) | swar_has(w, 0x7f) | swar_has(w, 0xC2) | swar_has(w, 0xE2)) break;
     }
     while (r < n && !CTL[s[r]]) r++;
     if (r > i) {
@@ -110,6 +111,11 @@ size_t escape_controls(const uint8_t *s, size_t n, uint8_t *d) {
     } else if (b == 0xC2 && i + 1 < n && s[i + 1] >= 0x80 && s[i + 1] <= 0x9F) {
       uint8_t c = s[++i];
       d[o++] = '\\', d[o++] = 'u', d[o++] = '0', d[o++] = '0', d[o++] = HEX[c >> 4], d[o++] = HEX[c & 15];
+    } else if (b == 0xE2 && i + 2 < n && ((s[i + 1] == 0x80 && s[i + 2] >= 0xA8 && s[i + 2] <= 0xAE) || (s[i + 1] == 0x81 && s[i + 2] >= 0xA6 && s[i + 2] <= 0xA9))) {
+      /* U+2000 + (second & 0x3F) * 64 + (third & 0x3F): a separator or bidi control reordering what a terminal shows */
+      unsigned cp = 0x2000u + ((unsigned)(s[i + 1] & 0x3F) << 6) + (s[i + 2] & 0x3F);
+      i += 2;
+      d[o++] = '\\', d[o++] = 'u', d[o++] = HEX[(cp >> 12) & 15], d[o++] = HEX[(cp >> 8) & 15], d[o++] = HEX[(cp >> 4) & 15], d[o++] = HEX[cp & 15];
     } else {
       d[o++] = b;
     }
