@@ -93,7 +93,7 @@ size_t escape_controls(const uint8_t *s, size_t n, uint8_t *d) {
     for (; r + 8 <= n; r += 8) {
       uint64_t w;
       memcpy(&w, s + r, 8);
-      if (swar_below(w, 0x20) | swar_has(w, 0x7f) | swar_has(w, 0xC2)) break;
+      if (swar_below(w, 0x20) | swar_has(w, 0x7f) | swar_has(w, 0xC2) | swar_has(w, 0xE2)) break;
     }
     while (r < n && !CTL[s[r]]) r++;
     if (r > i) {
