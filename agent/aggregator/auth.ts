@@ -1,7 +1,6 @@
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { writeFileAtomicSync } from '../lib/atomic-file.ts';
 
 /**
  * Token authentication of nodes. The tokens file holds one `node_id hash` per line (`#` starts a
@@ -169,16 +168,7 @@ export function writeTokenLine(file: string, node: string, hash: string): void {
   }
   lines = lines.filter((l) => l.replace(/#.*/, '').trim().split(/\s+/)[0] !== node);
   lines.push(`${node} ${hash}`);
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = join(dirname(file), `.${basename(file)}.tmp`);
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, lines.join('\n') + '\n');
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
+  writeFileAtomicSync(file, lines.join('\n') + '\n', 0o600);
 }
 
 /** The peer certificate's identities: subject CN and DNS subject alternative names. */

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import {
   decodeBodyBytes, decodeMessage, encodeAck, encodeError, encodePong, encodeWelcome, ErrorCode, FrameDecoder,
-  FrameTooLargeError, PROTOCOL_VERSION, ProtocolError, type Batch, type Message,
+  FrameTooLargeError, PROTOCOL_VERSION, ProtocolError, WELCOME_REVISION, type AgentStats, type Batch, type Message,
 } from '../forward/protocol/index.ts';
 import { releaseStored, storedBatch } from './ingest/stored-batch.ts';
 import type { AgentLog } from '../log.ts';
@@ -26,6 +26,8 @@ export interface SessionOptions {
   admit(): boolean;
   /** Counts a refused connection or frame by reason (shown in status as rejected.<reason>). */
   reject(reason: string): void;
+  /** An authenticated agent's STATS report (drops, spool backlog, version). */
+  onStats?(node: string, stats: AgentStats): void;
 }
 
 /** Batches decoded but not yet stored; above this the socket is paused (backpressure). */
@@ -108,6 +110,10 @@ export class Session {
         return;
       case 'PONG':
         return;
+      case 'STATS':
+        if (this.state !== 'ready') return this.fail(ErrorCode.UNEXPECTED_FRAME, 'STATS before WELCOME: send HELLO first', 'unexpected_frame');
+        this.o.onStats?.(this.node!, m.stats);
+        return;
       case 'ERROR':
         // The log is peer-safe (peer-text.ts): the text cannot forge lines or steer the terminal.
         this.o.log.warn(`${this.who()} sent ERROR ${m.code}: ${m.text}`);
@@ -151,7 +157,7 @@ export class Session {
       this.acked = st.seq;
       if (this.state !== 'authenticating') return;
       this.state = 'ready';
-      this.socket.write(encodeWelcome(st.seq, this.o.maxFrameBytes));
+      this.socket.write(encodeWelcome(st.seq, this.o.maxFrameBytes, WELCOME_REVISION));
       this.o.log.info(`node ${node} connected from ${this.remote} (last stored seq ${st.seq})`);
     } catch (e) {
       this.o.log.error(`${this.who()}: ${(e as Error).message}`);

@@ -10,6 +10,7 @@
 import type { LogEntry } from '../entry/entry.ts';
 import { freezeEntry } from '../entry/entry.ts';
 import { encodeEntry } from '../entry/codec.ts';
+import { inputOf } from '../pipeline/routes/input-tag.ts';
 import { checkpointOf, releaseEntry } from '../pipeline/checkpoint.ts';
 import type { OfferResult, WhenFull } from './entry-queue.ts';
 import { forEachFrame, type Ring } from './ring.ts';
@@ -140,7 +141,8 @@ export class RingEntryQueue implements EntryBuffer {
 
   /** NDJSON, or for a checkpointed entry 'T' + its id (the object waits in `tracked`). */
   private encode(entry: LogEntry): Buffer {
-    if (!checkpointOf(entry)) return Buffer.from(encodeEntry(entry), 'utf8');
+    // Checkpointed and input-tagged entries (routes by input) keep their identity: side tables are keyed by the object.
+    if (!checkpointOf(entry) && inputOf(entry) === undefined) return Buffer.from(encodeEntry(entry), 'utf8');
     const id = this.nextId++;
     this.tracked.set(id, entry);
     const rec = Buffer.allocUnsafe(9);
@@ -248,11 +250,15 @@ export class RingEntryQueue implements EntryBuffer {
  * ring when the addon loads, else objects. For the setting `auto` the agent starts with objects
  * and asks for the ring only once it knows the records path can open (Agent.chooseBuffer): while
  * filters and sinks take JS objects the ring costs more than it saves (bench/ingest.ts), on the
- * records path it saves (bench/records-path.ts).
+ * records path it saves (bench/records-path.ts). `js` is the ring and codec in JavaScript (same
+ * layout, same records): what carries the records path where the addon cannot load.
+ * The ring holds buffer.max_bytes (at least 1 MiB, at most 512 MiB), outside the V8 heap.
  */
-export function createEntryBuffer(maxEntries: number, maxBytes: number, mode: NativeMode, log?: (msg: string) => void, runtimeDir?: string): EntryBuffer {
+export function createEntryBuffer(maxEntries: number, maxBytes: number, mode: NativeMode | 'js', log?: (msg: string) => void, runtimeDir?: string): EntryBuffer {
   // Where a bundled addon is unpacked (agent runtime_dir; see agent/native/runtime.ts).
   if (runtimeDir) setRuntimeDir(`${runtimeDir}/native`);
+  const bytes = Math.min(Math.max(maxBytes, MIN_RING_BYTES), 1 << 29);
+  if (mode === 'js') return new RingEntryQueue(createRing(bytes, 'off', log), maxEntries);
   if (mode === 'off' || !useNative(mode, log)) return new EntryQueue(maxEntries, maxBytes);
-  return new RingEntryQueue(createRing(Math.min(Math.max(maxBytes, MIN_RING_BYTES), 1 << 29), 'on', log), maxEntries);
+  return new RingEntryQueue(createRing(bytes, 'on', log), maxEntries);
 }

@@ -40,6 +40,7 @@ function rows(schema: Schema, path: string, out: Row[]): void {
       if (f.kind === 'object') rows(f, p, out);
       if (f.kind === 'optional' && f.inner.kind === 'object') rows(f.inner, p, out);
       if (f.kind === 'map' && f.values.kind === 'object') rows(f.values, `${p}.<name>`, out);
+      if (f.kind === 'array' && f.items.kind === 'object') rows(f.items, `${p}[]`, out);
     }
   }
 }

@@ -15,10 +15,19 @@ export interface EntryDraft {
   args?: unknown;
   source?: string;
   fields?: unknown;
+  /** Static labels (agent/processing/labels.ts); string values only. */
+  labels?: unknown;
   /** The input already cut the raw line (e.g. at its line-size bound). */
   truncated?: boolean;
   /** Wall-clock ms when the line's first byte arrived, used when the line has no timestamp. */
   receivedAt?: number;
+  /**
+   * The line as the input read it, before it took a level, module or NDJSON fields from it: what
+   * a configured parser reads (agent/processing). Not part of the entry.
+   */
+  line?: string;
+  /** The message joins several lines (multiline): its newlines are kept, not escaped. */
+  multiline?: boolean;
   /** Replayable inputs: the position just after this line (see agent/pipeline/checkpoint.ts). Not part of the entry. */
   checkpoint?: Checkpoint;
 }
@@ -70,6 +79,20 @@ function cleanFields(fields: unknown): Record<string, string | number | boolean>
   return n > 0 ? out : undefined;
 }
 
+const MAX_LABELS = 32;
+
+function cleanLabels(labels: unknown): Record<string, string> | undefined {
+  if (labels === null || typeof labels !== 'object' || Array.isArray(labels)) return undefined;
+  const out: Record<string, string> = {};
+  let n = 0;
+  for (const [k, v] of Object.entries(labels)) {
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') continue;
+    if (n++ >= MAX_LABELS) break;
+    out[escapeControls(k).slice(0, 64)] = escapeControls(String(v)).slice(0, 256);
+  }
+  return n > 0 ? out : undefined;
+}
+
 /**
  * Normalises and sanitises a draft into a frozen entry. This is the single door through which
  * every input, plugin result and received batch becomes a LogEntry, so the guards apply to all.
@@ -77,7 +100,7 @@ function cleanFields(fields: unknown): Record<string, string | number | boolean>
 export function buildEntry(draft: EntryDraft, opts: BuildOptions): LogEntry {
   const level = (draft.level !== undefined && (isLevel(draft.level) ? draft.level : parseLevel(draft.level))) || opts.defaultLevel;
   const raw = typeof draft.message === 'string' ? draft.message : draft.message === undefined ? '' : textOf(draft.message, true);
-  const msg = sanitiseMessage(raw, opts.maxMessageBytes);
+  const msg = sanitiseMessage(raw, opts.maxMessageBytes, draft.multiline === true);
   const entry: MutableEntry = {
     timestamp: toIso(draft.timestamp, draft.receivedAt ?? opts.now ?? Date.now()),
     level,
@@ -93,5 +116,7 @@ export function buildEntry(draft: EntryDraft, opts: BuildOptions): LogEntry {
   if (msg.truncated || draft.truncated) entry.truncated = true;
   const fields = cleanFields(draft.fields);
   if (fields) entry.fields = fields;
+  const labels = cleanLabels(draft.labels);
+  if (labels) entry.labels = labels;
   return freezeEntry(entry);
 }

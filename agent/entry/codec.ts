@@ -35,6 +35,7 @@ export function draftFromObject(o: Record<string, unknown>): EntryDraft {
     args: o.args,
     source: typeof o.source === 'string' ? o.source : undefined,
     fields: o.fields,
+    labels: o.labels,
     truncated: o.truncated === true,
   };
 }

@@ -1,7 +1,7 @@
 import type { Level } from './level.ts';
 
 /**
- * One structured log entry: the JSON form of the seed's `log_entry_t` (ARCHITECTURE §4).
+ * One structured log entry: the JSON form of the C `log_entry_t` (docs/architecture.md).
  * Entries are immutable once built; plugins get frozen copies and may only read, copy or forward.
  */
 export interface LogEntry {
@@ -24,6 +24,8 @@ export interface LogEntry {
   readonly truncated?: true;
   /** Free-form structured fields carried along (string/number/boolean values only). */
   readonly fields?: Readonly<Record<string, string | number | boolean>>;
+  /** Static labels of the gateway or its input (site, firmware…), configured, not read from the line. */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 export type MutableEntry = { -readonly [K in keyof LogEntry]: LogEntry[K] };
@@ -34,5 +36,6 @@ export const MODULE_MAX = 16;
 export function freezeEntry(entry: MutableEntry | LogEntry): LogEntry {
   if (entry.args) Object.freeze(entry.args);
   if (entry.fields) Object.freeze(entry.fields);
+  if (entry.labels) Object.freeze(entry.labels);
   return Object.freeze(entry) as LogEntry;
 }

@@ -1,5 +1,5 @@
 /**
- * The guard against log injection at the edge (ARCHITECTURE §4): whatever reaches a sink or a
+ * The guard against log injection at the edge (docs/architecture.md): whatever reaches a sink or a
  * terminal must not be able to forge lines, move the cursor or hide text.
  *  - invalid UTF-8 was already replaced with U+FFFD when the bytes were decoded (decodeUtf8);
  *  - control characters other than tab are escaped (`\n`, `\r`, `\xHH`, `\u0085`), and so are the
@@ -17,6 +17,9 @@ export interface Sanitised {
 
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069]/;
 const CONTROL_ALL = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069]/g;
+/** The same without \n: for a message joined from several lines (multiline), whose line breaks are real. */
+const CONTROL_BUT_NL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069]/;
+const CONTROL_BUT_NL_ALL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069]/g;
 
 function escapeControl(ch: string): string {
   const code = ch.charCodeAt(0);
@@ -48,7 +51,13 @@ export function cutUtf8(text: string, maxBytes: number): Sanitised {
   return { text: buf.subarray(0, end).toString('utf8'), truncated: true };
 }
 
-export function sanitiseMessage(text: string, maxBytes: number): Sanitised {
+/**
+ * keepNewlines: the message was joined from several lines by the multiline stage; its \n stay
+ * (every other control is escaped), and text renderings indent the lines after the first
+ * (consoleLine), so a joined message still cannot forge a line of its own.
+ */
+export function sanitiseMessage(text: string, maxBytes: number, keepNewlines = false): Sanitised {
+  if (keepNewlines) return cutUtf8(CONTROL_BUT_NL.test(text) ? text.replace(CONTROL_BUT_NL_ALL, escapeControl) : text, maxBytes);
   return cutUtf8(escapeControls(text), maxBytes);
 }
 

@@ -9,8 +9,8 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import {
-  encodeBatch, encodeHello, encodePing, encodePong, FRAME_HEADER_BYTES, BATCH_HEADER_BYTES, FrameDecoder, PROTOCOL_VERSION, ERROR_CODE_NAMES,
-  ErrorCode, RETRYABLE_ERRORS, type Message,
+  encodeBatch, encodeHello, encodePing, encodePong, encodeStats, FRAME_HEADER_BYTES, BATCH_HEADER_BYTES, FrameDecoder, PROTOCOL_VERSION, ERROR_CODE_NAMES,
+  ErrorCode, RETRYABLE_ERRORS, STATS_REVISION, type AgentStats, type Message,
 } from './protocol/index.ts';
 import type { Spool } from './spool/spool.ts';
 
@@ -34,6 +34,10 @@ export interface ClientOptions {
   backoffMaxMs: number;
   maxInflightBatches: number;
   maxFrameBytes: number;
+  /** What the agent reports about itself (drops, spool backlog, version) to aggregators that accept STATS. */
+  stats?: () => AgentStats;
+  /** How often STATS is sent (also once right after WELCOME); default 10 s. */
+  statsIntervalMs?: number;
   log: { debug(m: string): void; info(m: string): void; warn(m: string): void; error(m: string): void };
 }
 
@@ -65,6 +69,7 @@ export class ForwardClient extends EventEmitter {
   private attempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
+  private statsTimer: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private lastHeard = 0;
   private pingNonce = 0;
@@ -77,9 +82,14 @@ export class ForwardClient extends EventEmitter {
   /** Why the aggregator refused the last connection's batches; the next WELCOME renumbers them. */
   private refused: string | undefined;
   private readonly onReady = () => void this.pump();
-  readonly counters = { connects: 0, disconnects: 0, batches_sent: 0, entries_sent: 0, bytes_sent: 0, acks: 0, peer_errors: 0, dead_peer: 0, refusals: 0, refused_batches: 0, seq_exhausted: 0 };
+  readonly counters = { connects: 0, disconnects: 0, batches_sent: 0, entries_sent: 0, bytes_sent: 0, acks: 0, peer_errors: 0, dead_peer: 0, refusals: 0, refused_batches: 0, seq_exhausted: 0, stats_sent: 0 };
   address = '';
+  /** Why the last attempt failed, for status (kept until a connection succeeds). */
   lastError = '';
+  /** Why the current attempt failed, if it has; each attempt starts without one. */
+  private attemptError = '';
+  /** What the operator was last told about failing to reach the aggregator, and when. */
+  private reported: { cause: string; at: number; since: number; attempts: number } | undefined;
 
   constructor(spool: Spool, opts: ClientOptions) {
     super();
@@ -103,6 +113,7 @@ export class ForwardClient extends EventEmitter {
     const { host, port } = parseAddress(address);
     this.address = address;
     this.state = 'connecting';
+    this.attemptError = '';
     let sock: Socket;
     if (this.opts.tls) {
       const t = this.opts.tls;
@@ -137,7 +148,7 @@ export class ForwardClient extends EventEmitter {
       for (const m of msgs) this.onMessage(sock, m);
     });
     sock.on('error', (e) => {
-      this.lastError = e.message;
+      this.attemptError = describeSocketError(e, this.state, Boolean(this.opts.tls), address);
     });
     sock.on('close', () => {
       if (this.sock !== sock) return;
@@ -152,7 +163,8 @@ export class ForwardClient extends EventEmitter {
     try {
       token = this.opts.token();
     } catch (e) {
-      this.lastError = `token: ${(e as Error).message}`;
+      const err = e as NodeJS.ErrnoException;
+      this.attemptError = `cannot read the token file${err.path ? ` ${err.path}` : ''}: ${err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : err.message}`;
       sock.destroy();
       return;
     }
@@ -167,7 +179,7 @@ export class ForwardClient extends EventEmitter {
       case 'WELCOME': {
         if (this.state !== 'handshake') return;
         clearTimeout(this.handshakeTimer);
-        void this.onWelcome(sock, m.lastSeq, m.maxFrameBytes);
+        void this.onWelcome(sock, m.lastSeq, m.maxFrameBytes, m.version);
         return;
       }
       case 'ACK': {
@@ -186,7 +198,7 @@ export class ForwardClient extends EventEmitter {
       case 'ERROR': {
         this.counters.peer_errors++;
         const name = ERROR_CODE_NAMES[m.code] ?? `code ${m.code}`;
-        this.lastError = `${name}: ${m.text}`;
+        this.lastError = this.attemptError = `${name}: ${m.text}`;
         const serious = m.code === ErrorCode.AUTH_FAILED || m.code === ErrorCode.UNSUPPORTED_VERSION;
         if (serious) {
           this.opts.log.error(`aggregator ${this.address} refused this agent: ${name}: ${m.text}`);
@@ -215,7 +227,7 @@ export class ForwardClient extends EventEmitter {
    * is durable. A batch that is refused again and again, renumbered or not, is set aside (counted)
    * so that the batches behind it can go.
    */
-  private async onWelcome(sock: Socket, lastSeq: number, maxFrameBytes: number): Promise<void> {
+  private async onWelcome(sock: Socket, lastSeq: number, maxFrameBytes: number, revision: number): Promise<void> {
     const refused = this.refused;
     let renumbered: number | 'exhausted';
     try {
@@ -228,7 +240,7 @@ export class ForwardClient extends EventEmitter {
     if (this.sock !== sock || this.state !== 'handshake') return;
     if (renumbered === 'exhausted') {
       this.counters.seq_exhausted++;
-      this.lastError = `the aggregator holds seq ${lastSeq} for node ${this.opts.node}: no sequence numbers are left above it for ${this.spool.length} queued batch(es)`;
+      this.lastError = this.attemptError = `the aggregator holds seq ${lastSeq} for node ${this.opts.node}: no sequence numbers are left above it for ${this.spool.length} queued batch(es)`;
       this.opts.log.error(`aggregator ${this.address}: ${this.lastError}; nothing can be sent until the aggregator's state for this node is reset (entries stay in the spool)`);
       this.attempt = Math.max(this.attempt, 30);
       sock.destroy();
@@ -253,9 +265,13 @@ export class ForwardClient extends EventEmitter {
     this.cursor = Math.max(lastSeq, this.spool.lastAcked);
     this.inflight = [];
     this.lastError = '';
-    this.opts.log.info(`connected to aggregator ${this.address} (last stored seq ${lastSeq}${renumbered ? `; ${renumbered} batch(es) renumbered above it` : ''})`);
+    const down = this.reported;
+    this.reported = undefined;
+    this.opts.log.info(`connected to aggregator ${this.address} (last stored seq ${lastSeq}${renumbered ? `; ${renumbered} batch(es) renumbered above it` : ''})` +
+      (down ? `; recovered after ${down.attempts} failed attempt${down.attempts > 1 ? 's' : ''} over ${Math.round((Date.now() - down.since) / 1000)} s` : ''));
     this.spool.setOnline(true);
     this.startPing(sock);
+    if (revision >= STATS_REVISION) this.startStats(sock);
     this.emit('connected', this.address);
     void this.pump();
   }
@@ -317,26 +333,50 @@ export class ForwardClient extends EventEmitter {
     this.pingTimer.unref();
   }
 
+  /** STATS now and then every statsIntervalMs, only to an aggregator that announced it accepts them. */
+  private startStats(sock: Socket): void {
+    clearInterval(this.statsTimer);
+    const stats = this.opts.stats;
+    if (!stats) return;
+    const send = () => {
+      if (this.sock !== sock || this.state !== 'ready') return;
+      try {
+        sock.write(encodeStats(stats()));
+        this.counters.stats_sent++;
+      } catch (e) {
+        this.opts.log.debug(`STATS not sent: ${(e as Error).message}`);
+      }
+    };
+    send();
+    this.statsTimer = setInterval(send, this.opts.statsIntervalMs ?? 10_000);
+    this.statsTimer.unref();
+  }
+
   private onClosed(): void {
     clearTimeout(this.handshakeTimer);
     clearInterval(this.pingTimer);
+    clearInterval(this.statsTimer);
     const wasReady = this.state === 'ready';
+    const wasHandshake = this.state === 'handshake';
     this.sock = undefined;
     this.inflight = [];
     this.pingSentAt = 0;
     if (wasReady) {
       this.counters.disconnects++;
-      this.opts.log.warn(`lost the aggregator ${this.address}${this.lastError ? `: ${this.lastError}` : ''}; spooling`);
+      this.opts.log.warn(`lost the aggregator ${this.address}${this.attemptError ? `: ${this.attemptError}` : ''}; spooling`);
     }
     this.spool.setOnline(false);
     if (this.state === 'stopped') return;
-    this.fail(this.lastError || 'connection closed');
+    this.fail(this.attemptError || (wasHandshake
+      ? (this.opts.tls ? 'the aggregator closed the connection before WELCOME' : 'the aggregator closed the connection before WELCOME (does it expect TLS? then set tls.enabled: true)')
+      : 'connection closed'));
   }
 
   /** Schedules the next attempt: next address, delay doubling from backoff_min to backoff_max, equal jitter. */
   private fail(why: string): void {
     this.lastError = why;
     if (this.state === 'stopped') return;
+    this.report(why);
     this.state = 'idle';
     this.addrIndex++;
     const base = Math.min(this.opts.backoffMaxMs, this.opts.backoffMinMs * 2 ** Math.min(this.attempt, 30));
@@ -345,6 +385,24 @@ export class ForwardClient extends EventEmitter {
     this.opts.log.debug(`reconnecting in ${delay} ms (${why})`);
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  /**
+   * Says why the aggregator cannot be reached, where the operator looks (the log), without
+   * flooding it while the uplink is down: a new cause is logged at once, the same cause again only
+   * every REPEAT_REPORT_MS with the count of attempts; the recovery is logged on WELCOME.
+   */
+  private report(why: string): void {
+    const now = Date.now();
+    const cause = `${this.address}: ${why}`;
+    const r = this.reported;
+    if (r && r.cause === cause && now - r.at < REPEAT_REPORT_MS) {
+      r.attempts++;
+      return;
+    }
+    const attempts = (r?.attempts ?? 0) + 1;
+    this.reported = { cause, at: now, since: r?.since ?? now, attempts };
+    this.opts.log.warn(`cannot forward to aggregator ${cause}` + (r ? ` (${attempts} failed attempts since ${new Date(r.since).toISOString()}; entries are spooled)` : '; entries are spooled until it is reachable'));
   }
 
   /** Closes the connection; waits up to graceMs for outstanding ACKs first. */
@@ -369,6 +427,7 @@ export class ForwardClient extends EventEmitter {
     clearTimeout(this.reconnectTimer);
     clearTimeout(this.handshakeTimer);
     clearInterval(this.pingTimer);
+    clearInterval(this.statsTimer);
     const sock = this.sock;
     this.sock = undefined;
     sock?.destroy();
@@ -378,4 +437,30 @@ export class ForwardClient extends EventEmitter {
   status(): Record<string, unknown> {
     return { address: this.address, connected: this.connected, state: this.state, inflight: this.inflight.length, last_error: this.lastError, ...this.counters };
   }
+}
+
+/** A repeated failure with the same cause is logged again at most this often. */
+const REPEAT_REPORT_MS = 5 * 60_000;
+
+/** A socket error in words an operator can act on, rather than an errno or an OpenSSL string. */
+export function describeSocketError(e: NodeJS.ErrnoException, state: string, tls: boolean, address: string): string {
+  switch (e.code) {
+    case 'ECONNREFUSED': return `connection refused (nothing listens at ${address}; is the aggregator running?)`;
+    case 'ENOTFOUND': return `cannot resolve the host name of ${address}`;
+    case 'EAI_AGAIN': return `the host name of ${address} cannot be resolved right now (DNS unavailable)`;
+    case 'EHOSTUNREACH': case 'ENETUNREACH': return `no route to ${address} (network down?)`;
+    case 'ETIMEDOUT': return `no answer from ${address} (timed out)`;
+    case 'ECONNRESET':
+      if (tls && state === 'connecting') return 'the aggregator closed the connection during the TLS handshake (does it speak TLS? does it require a client certificate?)';
+      return 'the aggregator reset the connection';
+    case 'EPIPE': return 'the aggregator closed the connection';
+  }
+  const m = e.message;
+  if (tls && /wrong version number|packet length too long|unknown protocol/i.test(m)) return 'TLS handshake failed: the aggregator does not speak TLS (set tls.enabled: false, or enable TLS on the aggregator)';
+  if (/self[- ]signed|unable to get local issuer|certificate verify failed|UNABLE_TO_VERIFY/i.test(m) || e.code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || e.code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || e.code === 'SELF_SIGNED_CERT_IN_CHAIN') {
+    return `the aggregator's certificate is not trusted (${e.code ?? m}; set tls.ca to the CA that signed it)`;
+  }
+  if (e.code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `the aggregator's certificate does not name ${address} (set tls.server_name)`;
+  if (e.code === 'CERT_HAS_EXPIRED') return 'the aggregator\'s certificate has expired';
+  return m;
 }

@@ -5,6 +5,7 @@ import { decodeUtf8 } from '../entry/sanitise.ts';
 import { LEVELS } from '../entry/level.ts';
 import type { InputContext } from './input.ts';
 import { s, type Fields, type Infer, type ObjectSchema } from '../config/schema.ts';
+import { labelsSchema } from '../processing/labels.ts';
 
 /** Keys every input accepts, whatever its type. */
 export const commonInputFields = {
@@ -17,6 +18,7 @@ export const commonInputFields = {
     default: 'block',
     doc: 'When the buffer is full: drop the oldest queued entry, drop this new one, or pause this input (replayable inputs only lose nothing with block).',
   }),
+  labels: labelsSchema('Labels for this input\'s entries, over the global labels: name → value, or {file: PATH} (its contents), or {command: CMD} (its output, run once at start). See docs/labels.md.'),
 };
 
 export type CommonInputConfig = Infer<ObjectSchema<typeof commonInputFields>>;
@@ -96,20 +98,20 @@ export class LineSplitter {
 export function draftFromLine(line: Buffer, cut: boolean, source: string, reject: (why: string) => void): EntryDraft | undefined {
   const text = decodeUtf8(line);
   if (text.length === 0) return undefined;
-  if (cut) return { message: text, truncated: true, source };
+  if (cut) return { message: text, truncated: true, source, line: text };
   const parsed = parseLine(text);
   if (!parsed.ok) {
     // Keep the line rather than lose it: forward it as text and count the rejection.
     reject(parsed.error);
-    return { message: text, source };
+    return { message: text, source, line: text };
   }
   if (parsed.draft.message === text) {
     // Plain text: take a leading level/module (`[ERROR] [PUMP] …`, `WARNING: …`, `<12>tag: …`)
     // the same way the C codec does, so both buffer modes give the same entries.
     const x = extractLevelModule(text);
-    if (x.level) return { message: text.slice(x.offset), level: x.level, module: x.module, source };
+    if (x.level) return { message: text.slice(x.offset), level: x.level, module: x.module, source, line: text };
   }
-  return { ...parsed.draft, source };
+  return { ...parsed.draft, source, line: text };
 }
 
 /**

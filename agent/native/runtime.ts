@@ -70,6 +70,10 @@ export interface NativeAddon {
   /** The same call on entry records (agent/buffer/records.ts): the records path. */
   pluginProcessRecords(handle: object, frames: Uint8Array): Int32Array;
   pluginUnload(handle: object): void;
+  /** A Unix datagram socket bound at path, read by a thread (native/addon/src/dgram.h). */
+  dgramOpen(path: string, mode: number, maxBytes: number, onBatch: (data: Buffer, meta: Int32Array) => void): object;
+  dgramPause(handle: object, paused: boolean): void;
+  dgramClose(handle: object): void;
 }
 
 export interface NativePluginInfo {

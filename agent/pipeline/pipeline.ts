@@ -11,6 +11,8 @@ import type { CodecFormat } from '../buffer/line-codec.ts';
 import type { AiStage, FilterStage, FilterVerdicts } from './stages.ts';
 import { SinkRunner } from './sink-runner.ts';
 import { moveCheckpoint, releaseEntry, trackEntry } from './checkpoint.ts';
+import type { Router } from './routes/router.ts';
+import { moveInputTag, tagInput } from './routes/input-tag.ts';
 
 /** How many entries the priority lane holds before they queue in the buffer instead. */
 const URGENT_MAX = 1024;
@@ -59,6 +61,8 @@ export class Pipeline extends EventEmitter {
   processed = 0;
   /** Of those, entries moved by the records path (never made JS objects); shown in status. */
   recordsProcessed = 0;
+  /** Routes (agent/pipeline/routes/): set before inputs start; undefined = every sink takes everything. */
+  router?: Router;
 
   /** buffer: the agent passes the ring-backed one (buffer.native); default an in-memory queue. */
   constructor(opts: PipelineOptions, buffer?: EntryBuffer) {
@@ -83,6 +87,7 @@ export class Pipeline extends EventEmitter {
       emit: (draft: EntryDraft): boolean => {
         const entry = buildEntry(draft, build);
         if (draft.checkpoint) trackEntry(entry, draft.checkpoint);
+        if (this.router?.needsInput) tagInput(entry, name);
         counters.received++;
         return this.offer(entry, policy, counters);
       },
@@ -90,6 +95,7 @@ export class Pipeline extends EventEmitter {
       emitUrgent: (draft: EntryDraft): boolean => {
         const entry = buildEntry(draft, build);
         if (draft.checkpoint) trackEntry(entry, draft.checkpoint);
+        if (this.router?.needsInput) tagInput(entry, name);
         counters.received++;
         return this.offerUrgent(entry, policy, counters);
       },
@@ -99,7 +105,8 @@ export class Pipeline extends EventEmitter {
       },
       drained: () => this.drained(),
       /** The fast path for byte-stream inputs, when the buffer is the ring (agent/buffer/fast-ingest.ts). */
-      openStream: this.buffer instanceof RingEntryQueue ? (source: string, maxLineBytes: number, format?: CodecFormat): RawStream => {
+      // Routes that select by input need entries as objects tagged with their input: no byte fast path.
+      openStream: this.buffer instanceof RingEntryQueue && !this.router?.needsInput ? (source: string, maxLineBytes: number, format?: CodecFormat): RawStream => {
         const queue = this.buffer as RingEntryQueue;
         const codec = createCodec({ maxLineBytes, maxMessageBytes: this.opts.maxMessageBytes, minLevel: 'DEBUG', defaultLevel: defaults.level, defaultModule: defaults.module, node: this.opts.node, source, format }, queue.ring.impl === 'native' ? 'on' : 'off');
         return new FastIngest({ codec, queue, policy, counters, schedule: () => this.schedule() });
@@ -181,11 +188,13 @@ export class Pipeline extends EventEmitter {
     }
     this.stepping = true;
     const r = this.filterFrom(0, batch);
-    if (r instanceof Promise) void r.then((kept) => (this.routeAll(kept), this.stepDone(batch.length)));
-    else {
-      this.routeAll(r);
-      this.stepDone(batch.length);
-    }
+    const done = (kept: LogEntry[]) => {
+      const routed = this.routeAll(kept);
+      if (routed instanceof Promise) void routed.then(() => this.stepDone(batch.length));
+      else this.stepDone(batch.length);
+    };
+    if (r instanceof Promise) void r.then(done);
+    else done(r);
   }
 
   private stepDone(n: number): void {
@@ -208,6 +217,7 @@ export class Pipeline extends EventEmitter {
   /** The first stage that cannot take entry records now (it keeps the records path closed), if any. */
   recordsBlocker(): string | undefined {
     if (this.sinks.length === 0) return 'no sink';
+    if (this.router) return 'routes';
     for (const a of this.ai) if (a.enabled) return a.name;
     for (const f of this.filters) if (f.enabled && !f.takesRecords) return f.name;
     for (const s of this.sinks) if (!s.stage.takesRecords) return s.stage.name;
@@ -292,7 +302,7 @@ export class Pipeline extends EventEmitter {
   private filterFrom(i: number, entries: LogEntry[]): LogEntry[] | Promise<LogEntry[]> {
     for (; i < this.filters.length && entries.length > 0; i++) {
       const f = this.filters[i]!;
-      if (!f.enabled) continue;
+      if (!f.enabled || this.router?.owns(f.name)) continue;
       const verdicts = f.keepBatch(entries);
       if (verdicts instanceof Promise) {
         const next = i + 1;
@@ -313,7 +323,10 @@ export class Pipeline extends EventEmitter {
         releaseEntry(entries[j]!);
         continue;
       }
-      if (typeof v === 'object' && v !== null) moveCheckpoint(entries[j]!, v);
+      if (typeof v === 'object' && v !== null) {
+        moveCheckpoint(entries[j]!, v);
+        moveInputTag(entries[j]!, v);
+      }
       kept.push(typeof v === 'object' && v !== null ? v : entries[j]!);
     }
     const out = entries.length - kept.length;
@@ -321,13 +334,29 @@ export class Pipeline extends EventEmitter {
     return kept;
   }
 
-  private routeAll(entries: LogEntry[]): void {
+  private routeAll(entries: LogEntry[]): void | Promise<void> {
+    if (this.router) {
+      const routed = this.router.route(entries, (f, n) => this.filteredOut.set(f, (this.filteredOut.get(f) ?? 0) + n));
+      // The pipeline's hold ends once every route had the entry (sinks hold their own).
+      const finish = () => {
+        for (const entry of entries) {
+          releaseEntry(entry);
+          this.offerAi(entry);
+        }
+      };
+      if (routed instanceof Promise) return routed.then(finish);
+      return finish();
+    }
     for (const entry of entries) {
       for (const s of this.sinks) s.push(entry);
       releaseEntry(entry);
-      for (const a of this.ai) {
-        if (a.enabled && !a.offer(entry)) this.aiDropped.set(a.name, (this.aiDropped.get(a.name) ?? 0) + 1);
-      }
+      this.offerAi(entry);
+    }
+  }
+
+  private offerAi(entry: LogEntry): void {
+    for (const a of this.ai) {
+      if (a.enabled && !a.offer(entry)) this.aiDropped.set(a.name, (this.aiDropped.get(a.name) ?? 0) + 1);
     }
   }
 

@@ -167,7 +167,7 @@ describe('aggregator under hostile clients', () => {
     const keep = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
       const line = await a.stderr.waitFor(/metrics and health at/);
-      const port = Number(/:(\d+)\s*$/.exec(line)![1]);
+      const port = Number(/metrics and health at https?:\/\/[^\s:]+:(\d+)/.exec(line)![1]);
       assert.deepEqual(await healthz(keep, port), { code: 200, body: { status: 'ok' } });
       // An agent that stops reading keeps the aggregator draining for up to its grace.
       const c = await RawAgent.connect(a.port);

@@ -11,9 +11,10 @@ import { SyslogFramer } from './framing.ts';
 import { InputStartError } from '../errors.ts';
 import { parseSyslog } from './parse.ts';
 import { draftFromSyslog } from './message.ts';
+import { PORT } from '../../lib/port.ts';
 
 export const schema = inputSchema('Syslog receiver: RFC 3164 and RFC 5424 over UDP, TCP and TLS (octet-counted or newline framing, RFC 6587).', {
-  listen: s.array(s.string({ doc: '', pattern: /^(?:udp|tcp|tls):(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}$/, patternDoc: 'udp:host:port, tcp:host:port or tls:host:port, e.g. udp:0.0.0.0:514' }), {
+  listen: s.array(s.string({ doc: '', pattern: new RegExp(`^(?:udp|tcp|tls):(?:\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+):${PORT}$`), patternDoc: 'udp:host:port, tcp:host:port or tls:host:port, e.g. udp:0.0.0.0:514' }), {
     default: ['udp:0.0.0.0:514'],
     doc: 'Listeners, each udp:host:port, tcp:host:port or tls:host:port (RFC 5425, needs the tls block; IPv6 as [::]:514); port 0 picks a free port (shown by `logloom status`).',
   }),

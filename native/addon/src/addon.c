@@ -12,6 +12,7 @@
 
 #include "codec.h"
 #include "ingest.h"
+#include "dgram.h"
 #ifndef LOGLOOM_LOCKED
 #define LOGLOOM_LOCKED 0
 #endif
@@ -224,7 +225,7 @@ static napi_value CodecCounters(napi_env env, napi_callback_info info) {
 }
 
 /* ---- in-process (trusted) plugins ---- */
-/* A locked build (LOGLOOM_LOCKED=1, the seed's kernel-mode rule) has no dynamic plugin loading at
+/* A locked build (LOGLOOM_LOCKED=1, the kernel-mode rule: no dynamic loading) has no dynamic plugin loading at
  * all: these functions and the dlopen path are compiled out. */
 #if !LOGLOOM_LOCKED
 
@@ -260,7 +261,7 @@ static napi_value PluginLoad(napi_env env, napi_callback_info info) {
   char err[512];
   const char *code = NULL;
   if (!path || !config || !h) code = "LOAD", snprintf(err, sizeof err, "out of memory");
-  else if (ll_plugin_load(&h->p, path, err, sizeof err)) code = "LOAD";
+  else if (ll_plugin_load(&h->p, path, is_sink ? LL_TYPE_SINK : LL_TYPE_FILTER, err, sizeof err)) code = "LOAD";
   else if (ll_plugin_start(&h->p, config, err, sizeof err)) code = "INIT", ll_plugin_unload(&h->p);
   free(path), free(config);
   if (code) {
@@ -433,6 +434,9 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"codecEnd", NULL, CodecEnd, NULL, NULL, NULL, napi_default, NULL},
       {"codecCounters", NULL, CodecCounters, NULL, NULL, NULL, napi_default, NULL},
       {"ingestScan", NULL, IngestScan, NULL, NULL, NULL, napi_default, NULL},
+      {"dgramOpen", NULL, DgramOpen, NULL, NULL, NULL, napi_default, NULL},
+      {"dgramPause", NULL, DgramPause, NULL, NULL, NULL, napi_default, NULL},
+      {"dgramClose", NULL, DgramClose, NULL, NULL, NULL, napi_default, NULL},
 #if !LOGLOOM_LOCKED
       {"pluginLoad", NULL, PluginLoad, NULL, NULL, NULL, napi_default, NULL},
       {"pluginProcess", NULL, PluginProcess, NULL, NULL, NULL, napi_default, NULL},

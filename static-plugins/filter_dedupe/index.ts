@@ -1,0 +1,93 @@
+/**
+ * filter_dedupe: an entry identical to one seen within `window` (same level, module, source and
+ * message) is dropped and counted; when the window of the first one ends, one entry says
+ * "last message repeated N times" (like syslogd), with the count in `fields.repeated`. A device
+ * stuck printing the same error thus costs two entries per window instead of thousands.
+ */
+import { definePlugin, type FilterPlugin, type PluginContext } from '../../agent/plugins/types.ts';
+import { s, type Infer } from '../../agent/config/schema.ts';
+import type { LogEntry } from '../../agent/entry/entry.ts';
+import type { Level } from '../../agent/entry/level.ts';
+
+const configSchema = s.object(
+  {
+    window: s.duration({ min: 10, max: 86_400_000, default: 10_000, doc: 'How long after an entry its repeats are collapsed.' }),
+    ignore_source: s.bool({ default: false, doc: 'Treat equal messages from different sources (files, peers) as repeats too.' }),
+    max_keys: s.int({ min: 1, max: 1_000_000, default: 10_000, doc: 'Distinct messages remembered at once; past it the oldest is reported and forgotten.' }),
+  },
+  { doc: 'filter_dedupe: collapses identical entries within a window into the first one plus one "last message repeated N times" entry.' },
+);
+type Config = Infer<typeof configSchema>;
+
+interface Seen {
+  since: number;
+  repeated: number;
+  level: Level;
+  module: string;
+  source?: string;
+  message: string;
+}
+
+export default definePlugin({
+  info: { name: 'filter_dedupe', version: '1.0.0', author: 'Logloom Team', type: 'filter', capability: ['rate'], mode: 'sync' },
+  configSchema,
+  create(): FilterPlugin {
+    let cfg: Config;
+    let ctx: PluginContext;
+    /** In first-seen order (Map keeps insertion order): the oldest window ends first. */
+    const seen = new Map<string, Seen>();
+    let timer: NodeJS.Timeout | undefined;
+    const OWN_SOURCE = 'plugin:filter_dedupe';
+
+    const keyOf = (e: LogEntry) => `${e.level}\u0000${e.module}\u0000${cfg.ignore_source ? '' : (e.source ?? '')}\u0000${e.message}`;
+
+    function report(key: string, s: Seen): void {
+      seen.delete(key);
+      if (s.repeated === 0) return;
+      ctx.emit({
+        level: s.level,
+        module: s.module,
+        message: `last message repeated ${s.repeated} times: ${s.message.length > 200 ? s.message.slice(0, 200) + '…' : s.message}`,
+        fields: { event: 'repeated', repeated: s.repeated, window_ms: cfg.window, ...(s.source ? { repeated_source: s.source } : {}) },
+      });
+    }
+
+    /** Ends every window that is over (the oldest are first in the map). */
+    function sweep(now = Date.now()): void {
+      for (const [key, s] of seen) {
+        if (now - s.since < cfg.window) break;
+        report(key, s);
+      }
+    }
+
+    return {
+      init(c) {
+        ctx = c;
+        cfg = c.config as Config;
+        timer = setInterval(() => sweep(), Math.max(10, Math.floor(cfg.window / 4)));
+        timer.unref();
+      },
+      filter(e) {
+        if (e.source === OWN_SOURCE) return true;
+        const now = Date.now();
+        const key = keyOf(e);
+        const s = seen.get(key);
+        if (s && now - s.since < cfg.window) {
+          s.repeated++;
+          return false;
+        }
+        if (s) report(key, s);
+        if (seen.size >= cfg.max_keys) {
+          const [oldKey, old] = seen.entries().next().value!;
+          report(oldKey, old);
+        }
+        seen.set(key, { since: now, repeated: 0, level: e.level, module: e.module, source: e.source, message: e.message });
+        return true;
+      },
+      shutdown() {
+        clearInterval(timer);
+        for (const [key, s] of [...seen]) report(key, s);
+      },
+    };
+  },
+});

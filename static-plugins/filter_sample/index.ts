@@ -1,0 +1,46 @@
+/**
+ * filter_sample: keeps 1 entry in `every` below a level (DEBUG and INFO chatter), per key, and
+ * every entry at or above it. Kept samples carry `fields.sample_rate` so that counts made from
+ * them can be scaled back; what is left out is counted in the filter's dropped figure.
+ */
+import { definePlugin, type FilterPlugin } from '../../agent/plugins/types.ts';
+import { s, type Infer } from '../../agent/config/schema.ts';
+import { LEVELS, levelRank, type Level } from '../../agent/entry/level.ts';
+import type { LogEntry } from '../../agent/entry/entry.ts';
+
+const configSchema = s.object(
+  {
+    every: s.int({ min: 1, max: 1_000_000, default: 10, doc: 'Keep 1 entry in this many (the first, then every N-th) of each key.' }),
+    below: s.enum(LEVELS, { default: 'WARN', doc: 'Only entries below this level are sampled; the others are all kept.' }),
+    key: s.enum(['module', 'source', 'none'] as const, { default: 'module', doc: 'Count separately per module, per source, or over all entries (none).' }),
+    max_keys: s.int({ min: 1, max: 1_000_000, default: 10_000, doc: 'Keys counted at once; further keys share one count.' }),
+  },
+  { doc: 'filter_sample: keeps 1 in `every` entries below a level (per key) and all others; kept samples carry fields.sample_rate.' },
+);
+type Config = Infer<typeof configSchema>;
+
+export default definePlugin({
+  info: { name: 'filter_sample', version: '1.0.0', author: 'Logloom Team', type: 'filter', capability: ['rate'], mode: 'sync' },
+  configSchema,
+  create(): FilterPlugin {
+    let cfg: Config;
+    let below = levelRank('WARN');
+    const counts = new Map<string, number>();
+    const keyOf = (e: LogEntry) => (cfg.key === 'none' ? '' : cfg.key === 'module' ? e.module : (e.source ?? ''));
+    return {
+      init(c) {
+        cfg = c.config as Config;
+        below = levelRank(cfg.below as Level);
+      },
+      filter(e) {
+        if (levelRank(e.level) >= below || cfg.every === 1) return true;
+        let key = keyOf(e);
+        if (!counts.has(key) && counts.size >= cfg.max_keys) key = '\u0000other';
+        const n = counts.get(key) ?? 0;
+        counts.set(key, (n + 1) % cfg.every);
+        if (n !== 0) return false;
+        return { ...e, fields: { ...(e.fields ?? {}), sample_rate: cfg.every } };
+      },
+    };
+  },
+});
