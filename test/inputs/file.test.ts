@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, closeSync, copyFileSync, existsSync, openSync, readFileSync, renameSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tempDir } from '../helpers/agent.ts';
+import { FileTailer } from '../../agent/inputs/file/tailer.ts';
+import { createLog } from '../../agent/log.ts';
 import { agentStatus, startAgent, until } from '../forward/helpers.ts';
 import { waitForLines } from '../helpers/wait.ts';
 
@@ -129,4 +131,34 @@ test('file input: a poison line (5,000 nested objects as the message, 5,000 nest
   } finally {
     await agent.stop();
   }
+});
+
+test('file tailer: a line whose hand-over throws (a context that throws on it stands in for any failure downstream) is rejected and counted; the rest of the same read is emitted and the position passes it', async () => {
+  const dir = tempDir();
+  const path = `${dir}/app.log`;
+  const text = 'one\npoison\ntwo\nthree\n';
+  writeFileSync(path, text);
+  const emitted: string[] = [];
+  const rejected: string[] = [];
+  const log = createLog('ERROR', () => {});
+  const ctx = {
+    name: 'file', log, stateDir: dir, drained: async () => {},
+    reject: (why: string) => void rejected.push(why),
+    emit: (d: { message?: unknown; checkpoint?: { hold(): void; release(): void } }) => {
+      if (d.message === 'poison') throw new RangeError('Maximum call stack size exceeded');
+      emitted.push(String(d.message));
+      d.checkpoint?.hold();
+      d.checkpoint?.release();
+      return true;
+    },
+  };
+  let committed = -1;
+  const t = await FileTailer.open(path, async () => 0, ctx as never, 1024, { committed: (x) => void (committed = x.committed) });
+  assert.equal(await t.read(1 << 20), 'eof');
+  assert.deepEqual(emitted, ['one', 'two', 'three']);
+  assert.equal(rejected.length, 1);
+  assert.match(rejected[0]!, /line of 6 bytes ending at offset 11 was not taken: Maximum call stack size exceeded/);
+  assert.equal(committed, Buffer.byteLength(text), 'the committed position passes the rejected line');
+  assert.equal(t.status().poison_lines, 1);
+  await t.close();
 });
