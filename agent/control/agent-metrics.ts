@@ -108,4 +108,8 @@ export const AGENT_METRICS: readonly MetricDef<AgentStatus>[] = [
   forwarderCounter('spool_dropped_entries', 'The forwarder: entries the full spool dropped (spool.when_full).'),
   forwarderCounter('spool_corrupt_records', 'The forwarder: spool records skipped as corrupt (their entries count in lost_entries).'),
   forwarderCounter('lost_entries', 'The forwarder: entries lost to spool damage or a failed write.'),
+  forwarderCounter('refusals', 'The forwarder: connections on which the aggregator refused the batches in flight (e.g. SEQUENCE_JUMP); the next session renumbers them.'),
+  forwarderCounter('spool_renumbered_batches', 'The forwarder: batches renumbered above the aggregator\'s sequence (a reset spool, or a refused sequence).'),
+  forwarderCounter('spool_refused_entries', 'The forwarder: entries of batches the aggregator refused 3 times, set aside (also in spool_dropped_entries).'),
+  forwarderCounter('seq_exhausted', 'The forwarder: sessions that could not send because the aggregator holds a sequence with no number left above it.'),
 ];

@@ -18,7 +18,7 @@ export function typeFromFileName(file: string): PluginType | undefined {
   return m ? (m[1] as PluginType) : undefined;
 }
 
-/** The mode a type implies when a plugin does not say (seed §5.1). */
+/** The mode a type implies when a plugin does not say. */
 export function defaultMode(type: PluginType): PluginMode {
   return type === 'sink' || type === 'ai' ? 'async' : 'sync';
 }
@@ -44,7 +44,7 @@ export function checkType(v: unknown): string | undefined {
 export function checkMode(v: unknown, type: PluginType): string | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string' || !(PLUGIN_MODES as readonly string[]).includes(v)) return `mode ${JSON.stringify(String(v))} is not one of ${PLUGIN_MODES.join(', ')}`;
-  // Seed §5.1: lang lookups happen while rendering and cannot wait; sinks and ai run off the hot path.
+  // Lang lookups happen while rendering and cannot wait; sinks and ai run off the hot path.
   if (type === 'lang' && v !== 'sync') return `mode "${v}" does not fit type lang (lang plugins are sync)`;
   if ((type === 'sink' || type === 'ai') && v !== 'async') return `mode "${v}" does not fit type ${type} (sink and ai plugins are async)`;
   return undefined;

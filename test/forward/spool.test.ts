@@ -224,15 +224,18 @@ test('a reset spool directory: its batches, numbered before it knew the aggregat
   // A fresh directory numbers from 1, while the aggregator already holds 2 batches of this node.
   const seqs = await pushN(sp, 3, 10, 'r');
   assert.deepEqual(seqs, [1, 2, 3]);
+  // A batch numbered before the WELCOME but pushed after it (it was being sealed meanwhile).
+  const late = await sp.allocSeq();
   assert.equal(await sp.welcome(2), 3, 'three batches renumbered');
   const got: number[] = [];
   for (let b = sp.nextAfter(2); b; b = sp.nextAfter(b.seq)) got.push(b.seq);
   assert.deepEqual(got, [3, 4, 5], 'queued above the aggregator, in order');
   assert.equal(sp.status().renumbered_batches, 3);
   assert.equal(sp.status().queued_entries, 30, 'nothing acknowledged');
-  // A batch numbered before the WELCOME but pushed after it gets a number above the renumbered ones.
-  await sp.push(batch(10, 'late'), 3, []);
+  // It gets the number after the renumbered ones.
+  await sp.push(batch(10, 'late'), late, []);
   assert.equal(sp.nextAfter(5)!.seq, 6);
+  assert.equal((await sp.allocSeq()) - 7, 0, 'and new numbers follow it');
   // Now the spool knows the aggregator: a later WELCOME acknowledges as usual.
   assert.equal(await sp.welcome(4), 0);
   assert.deepEqual(await drain(sp), [5, 6]);
@@ -266,4 +269,26 @@ test('a refused sequence: the batches after WELCOME\'s last_seq are renumbered f
   assert.equal(await again.welcome(Number.MAX_SAFE_INTEGER), 'exhausted');
   assert.deepEqual(await drain(again), [8, 9, 10], 'exhausted changes nothing');
   await again.close();
+});
+
+test('the spool directory removed while the agent runs: it is made again for new batches, and batches whose file vanished are counted as lost, not retried forever', async () => {
+  const dir = tempDir();
+  const sp = new Spool(options(dir));
+  await sp.open();
+  await pushN(sp, 2, 10, 'old');
+  await sp.close();
+  // Recovered batches are read lazily from their segment file at send time.
+  const again = new Spool(options(dir));
+  await again.open();
+  execFileSync('rm', ['-rf', dir]);
+  const s = await again.allocSeq();
+  await again.push(batch(5, 'new'), s, []);
+  assert.equal(segFiles(dir).length, 1, 'the directory and a new segment exist again');
+  const got: number[] = [];
+  for (let b = again.nextAfter(0); b; b = again.nextAfter(b.seq)) if (await again.load(b)) got.push(b.seq);
+  assert.deepEqual(got, [s], 'only the new batch can be sent');
+  assert.equal(again.status().lost_entries, 20, 'the 20 entries of the vanished segment are counted as lost');
+  assert.equal(again.status().queued_entries, 5);
+  await again.close();
+  assert.ok(existsSync(join(dir, 'ack.json')), 'the pointer is written into the new directory');
 });

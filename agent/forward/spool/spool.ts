@@ -1,6 +1,6 @@
 /**
  * The forwarder's queue of unacknowledged batches, in sequence order, held in memory and/or in
- * segment files on disk (ARCHITECTURE §8, docs/guarantees.md).
+ * segment files on disk (docs/architecture.md, docs/guarantees.md).
  *
  * - mode memory (default): a batch stays in memory while the uplink is up and memory_max_bytes
  *   is not passed; when the uplink goes down (or the bound is passed, or on an orderly stop) every
@@ -135,8 +135,10 @@ export class Spool extends EventEmitter {
    * pointer, until the first WELCOME. Persisted, so a restart before that WELCOME stays blind.
    */
   private blind = false;
-  /** Highest seq a renumbering gave out: a batch pushed at or below it was numbered earlier and gets a fresh number. */
-  private renumberedUpTo = 0;
+  /** Sequence numbers handed out by allocSeq whose batch is not queued yet, in the order given. */
+  private unpushed = new Set<number>();
+  /** A renumbering's new number for such a batch (it was numbered before the renumbering). */
+  private remap = new Map<number, number>();
   readonly stats = { dropped_entries: 0, dropped_batches: 0, lost_entries: 0, renumbered_batches: 0, refused_entries: 0, corrupt_records: 0, torn_tails: 0, spilled_batches: 0, replayed_from_disk: 0, disk_full: 0 };
 
   constructor(opts: SpoolOptions) {
@@ -257,6 +259,7 @@ export class Spool extends EventEmitter {
   /** A sequence number for a new batch; never one used before, even across crashes. */
   async allocSeq(): Promise<number> {
     const seq = this.nextSeq++;
+    this.unpushed.add(seq);
     if (seq > this.reservedSeq) {
       this.reservedSeq = seq + SEQ_RESERVATION - 1;
       await this.serial(() => this.persistPointer(true));
@@ -284,19 +287,27 @@ export class Spool extends EventEmitter {
    */
   async push(data: BatchData, seq: number, positions: CheckpointPosition[], onDurable?: () => void): Promise<void> {
     if (this.closed) throw new Error('spool is closed');
-    // Numbered before a renumbering moved the queue above the aggregator's sequence: take the next number.
-    if (seq <= this.renumberedUpTo) seq = this.nextSeq++;
-    const b: SpooledBatch = { seq, codec: data.codec, count: data.count, rawBytes: data.rawBytes, positions, body: data.body, onDurable, state: 'queued', sent: false };
+    // Numbered before a renumbering moved everything above the aggregator's sequence: its new number.
+    const given = seq;
+    const b: SpooledBatch = { seq: this.remap.get(given) ?? seq, codec: data.codec, count: data.count, rawBytes: data.rawBytes, positions, body: data.body, onDurable, state: 'queued', sent: false };
     const toDisk = this.opts.mode === 'always' || !this.online || this.memoryBytes + data.body.length > this.opts.memory_max_bytes;
+    const queued = () => {
+      this.unpushed.delete(given);
+      this.remap.delete(given);
+    };
     if (!toDisk) {
+      queued();
       this.enqueue(b);
       this.memoryBytes += data.body.length;
       this.emit('ready');
       return;
     }
     await this.serial(async () => {
+      // A renumbering may have run (in this chain) since push was called.
+      b.seq = this.remap.get(given) ?? b.seq;
       await this.spillMemory();
       const ok = await this.writeBatch(b);
+      queued();
       if (!ok) return;
       b.body = undefined;
       this.enqueue(b);
@@ -433,9 +444,11 @@ export class Spool extends EventEmitter {
     return true;
   }
 
-  private dropBatch(b: SpooledBatch, queued: boolean): void {
+  /** `lost`: destroyed rather than dropped by policy (counted in lost_entries, at once). */
+  private dropBatch(b: SpooledBatch, queued: boolean, lost = false): void {
     b.state = 'dropped';
-    if (b.sent) this.limbo.set(b.seq, b.count);
+    if (lost) this.stats.lost_entries += b.count;
+    else if (b.sent) this.limbo.set(b.seq, b.count);
     else {
       this.stats.dropped_entries += b.count;
       this.stats.dropped_batches++;
@@ -458,7 +471,16 @@ export class Spool extends EventEmitter {
     if (!seg) {
       const id = this.nextSegmentId++;
       seg = { id, path: this.segmentPath(id), size: 0, live: 0, sealed: false };
-      seg.fh = await open(seg.path, 'wx+', 0o600);
+      try {
+        seg.fh = await open(seg.path, 'wx+', 0o600);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        // The spool directory was removed under us (an operator, a tmpfs cleaner): make it again
+        // rather than lose every batch from now on.
+        this.opts.log.warn(`spool: ${this.opts.dir} vanished; creating it again`);
+        await mkdir(this.opts.dir, { recursive: true, mode: 0o700 });
+        seg.fh = await open(seg.path, 'wx+', 0o600);
+      }
       this.segments.set(id, seg);
       this.current = seg;
       if (this.opts.fsync !== 'interval') await syncDir(this.opts.dir);
@@ -525,7 +547,12 @@ export class Spool extends EventEmitter {
     } catch (e) {
       // The segment was dropped (when_full) while we read it.
       if (b.state !== 'queued') return undefined;
-      throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      // Its file was deleted under us: the batch cannot be sent, ever. Counted, never retried
+      // (a retry would fail the same way on every connection).
+      this.opts.log.error(`spool: ${loc.seg.path} vanished; batch ${b.seq} (${b.count} entries) is lost`);
+      this.dropBatch(b, true, true);
+      return undefined;
     }
     if (b.state !== 'queued') return undefined;
     this.stats.replayed_from_disk++;
@@ -587,41 +614,51 @@ export class Spool extends EventEmitter {
       }
     }
     this.limbo.clear();
-    const pending: SpooledBatch[] = [];
-    for (let i = this.head; i < this.queue.length; i++) if (this.queue[i]!.state === 'queued') pending.push(this.queue[i]!);
-    // Blind numbers at or below last_seq: none of those batches was ever sent, so none is stored.
-    const foreign = lastSeq >= this.nextSeq || (this.blind && pending.length > 0 && pending[0]!.seq <= lastSeq);
-    const wasBlind = this.blind;
-    if (!foreign) this.ack(lastSeq);
-    if (!foreign) pending.splice(0, pending.length, ...pending.filter((b) => b.state === 'queued'));
-    if (!foreign && !(refused && pending.length) && !this.rewriteFrom && !wasBlind) return 0;
-    if (lastSeq + pending.length >= Number.MAX_SAFE_INTEGER) return 'exhausted';
-    this.blind = false;
-    const highest = this.nextSeq - 1;
-    let seq = lastSeq;
-    if (foreign || (refused && pending.length)) {
-      for (const b of pending) b.seq = ++seq;
-      // Only queued batches stay: dropped or acknowledged ones keep old numbers and would break the order.
-      this.queue = pending;
-      this.head = 0;
-      this.renumberedUpTo = seq;
-      this.nextSeq = seq + 1;
-      this.reservedSeq = this.nextSeq + SEQ_RESERVATION - 1;
-      this.stats.renumbered_batches += pending.length;
-      if (pending.length) {
-        this.opts.log.warn(foreign
-          ? `spool: the aggregator holds seq ${lastSeq}, ${wasBlind ? 'and this spool numbered its batches before it knew that' : 'beyond anything this spool numbered'} (was the spool directory reset?); renumbering ${pending.length} unsent batch(es) from ${lastSeq + 1}`
-          : `spool: the aggregator refused this agent's sequence; renumbering ${pending.length} unsent batch(es) from ${lastSeq + 1}`);
-      } else if (foreign) this.opts.log.warn(`spool: the aggregator holds seq ${lastSeq}, beyond this agent's ${highest} (was the spool directory reset?); continuing above it`);
+    if (!this.blind && lastSeq < this.nextSeq && !refused && !this.rewriteFrom) {
+      this.ack(lastSeq);
+      return 0;
     }
-    await this.serial(async () => {
-      await this.rewriteRenumbered();
+    // In the write chain: a batch being written now is queued before the decision, one pushed
+    // later is written under its new number.
+    return this.serial(async () => {
+      let pending: SpooledBatch[] = [];
+      for (let i = this.head; i < this.queue.length; i++) if (this.queue[i]!.state === 'queued') pending.push(this.queue[i]!);
+      // Blind numbers at or below last_seq: none of those batches was ever sent, so none is stored.
+      const foreign = lastSeq >= this.nextSeq || (this.blind && pending.length > 0 && pending[0]!.seq <= lastSeq);
+      if (!foreign) {
+        this.ack(lastSeq);
+        pending = pending.filter((b) => b.state === 'queued');
+      }
+      const renumber = foreign || (refused && pending.length + this.unpushed.size > 0);
+      if (renumber && lastSeq + pending.length + this.unpushed.size >= Number.MAX_SAFE_INTEGER) return 'exhausted';
+      const wasBlind = this.blind;
+      this.blind = false;
+      if (renumber) {
+        const highest = this.nextSeq - 1;
+        let seq = lastSeq;
+        for (const b of pending) b.seq = ++seq;
+        // Numbers handed out but not yet queued follow, in the order they were given.
+        for (const given of this.unpushed) this.remap.set(given, ++seq);
+        // Only queued batches stay: dropped or acknowledged ones keep old numbers and would break the order.
+        this.queue = pending;
+        this.head = 0;
+        this.nextSeq = seq + 1;
+        this.reservedSeq = this.nextSeq + SEQ_RESERVATION - 1;
+        this.stats.renumbered_batches += pending.length;
+        if (pending.length) {
+          this.opts.log.warn(foreign
+            ? `spool: the aggregator holds seq ${lastSeq}, ${wasBlind ? 'and this spool numbered its batches before it knew that' : 'beyond anything this spool numbered'} (was the spool directory reset?); renumbering ${pending.length} unsent batch(es) from ${lastSeq + 1}`
+            : `spool: the aggregator refused this agent's sequence; renumbering ${pending.length} unsent batch(es) from ${lastSeq + 1}`);
+        } else if (foreign) this.opts.log.warn(`spool: the aggregator holds seq ${lastSeq}, beyond this agent's ${highest} (was the spool directory reset?); continuing above it`);
+      }
+      // Only a renumbering (now, or one whose copy was cut short) rewrites records.
+      if (renumber || this.rewriteFrom) await this.rewriteRenumbered();
       this.ackedSeq = Math.max(this.ackedSeq, lastSeq);
       this.pointerDirty = true;
       await this.persistPointer(true);
       for (const seg of [...this.segments.values()]) if (seg.id < this.firstSegment && seg.live === 0) await this.removeSegment(seg);
+      return renumber ? pending.length : 0;
     });
-    return foreign || refused ? pending.length : 0;
   }
 
   /**
@@ -631,10 +668,15 @@ export class Spool extends EventEmitter {
    * (disk full) leaves rewriteFrom set and the next welcome finishes the copy.
    */
   private async rewriteRenumbered(): Promise<void> {
-    const stale = (b: SpooledBatch) => b.state === 'queued' && b.loc && b.loc.seg.id < (this.rewriteFrom || Infinity);
+    // Every segment that exists now is older than the copies (they start at nextSegmentId).
+    const stale = (b: SpooledBatch) => b.state === 'queued' && b.loc !== undefined && b.loc.seg.id < (this.rewriteFrom || this.nextSegmentId);
     let any = false;
     for (let i = this.head; i < this.queue.length; i++) if (stale(this.queue[i]!)) any = true;
-    if (!any && !this.rewriteFrom) return;
+    if (!any) {
+      if (this.rewriteFrom) this.firstSegment = this.rewriteFrom;
+      this.rewriteFrom = 0;
+      return;
+    }
     if (!this.rewriteFrom) {
       // Copies start in a segment of their own, so every older segment holds only superseded records.
       const cur = this.current;
@@ -719,9 +761,15 @@ export class Spool extends EventEmitter {
 
   /** One pointer write at a time (the write chain and the ACK chain both write it). */
   private persistPointer(sync: boolean): Promise<void> {
-    const p = this.pointerChain.then(() => {
+    const p = this.pointerChain.then(async () => {
       this.pointerDirty = false;
-      return writeAckPointer(this.opts.dir, this.pointer(), sync);
+      try {
+        await writeAckPointer(this.opts.dir, this.pointer(), sync);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        await mkdir(this.opts.dir, { recursive: true, mode: 0o700 });
+        await writeAckPointer(this.opts.dir, this.pointer(), sync);
+      }
     });
     this.pointerChain = p.catch(() => {});
     return p;

@@ -62,7 +62,7 @@ export class ProtocolClient {
 
   /**
    * info, then init with the plugin's config. Manifest info wins over what the plugin says about
-   * itself; without a manifest the plugin's own info is validated (seed §4.3).
+   * itself; without a manifest the plugin's own info is validated.
    */
   async handshake(config: Readonly<Record<string, unknown>>, manifestInfo: PluginInfo | undefined, origin: string, fallbackType?: PluginType): Promise<PluginInfo> {
     let info: PluginInfo;

@@ -44,6 +44,7 @@ test('a Python plugin running as nobody writes through its absolute state_dir, t
     assert.equal(line, `65534 ${stateDir} hello`);
     assert.equal(statSync(join(agent.dir, 'data/plugins')).mode & 0o777, 0o711, 'the plugins root may be passed, not listed');
     assert.equal(statSync(join(agent.dir, 'data')).mode & 0o777, 0o751, 'the data dir got the search bit only');
+    assert.equal(statSync(join(agent.dir, 'data/inputs')).mode & 0o777, 0o700, 'input positions stay the agent\'s');
   } finally {
     await agent.stop();
   }
