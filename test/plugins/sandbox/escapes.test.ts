@@ -91,6 +91,8 @@ test('C plugin escapes (real .so in the real plugin host under the launcher, no 
     mkdirSync(join(dir, 'plugins'));
     const outside = worldWritable(join(dir, 'outside'));
     compilePlugin(join(dir, 'plugins'), 'filter_cescape.so', { code: cEscapes(outside, net.port) });
+    // The .so has no plugin_info(): a plugin.yaml describes it (the rule for C and Python alike).
+    writeFileSync(join(dir, 'plugins/filter_cescape.yaml'), 'name: filter_cescape\nversion: 1.0.0\nauthor: tests\ntype: filter\nentry: { kind: native, path: filter_cescape.so }\n');
   });
   try {
     await send(agent, 'attack');
