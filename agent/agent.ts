@@ -1,5 +1,6 @@
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { getHeapStatistics } from 'node:v8';
 import type { AgentConfig, InputConfig } from './config/agent-schema.ts';
 import { Catalogue } from './i18n/catalogue.ts';
 import type { AgentLog } from './log.ts';
@@ -11,10 +12,13 @@ import { buildEntry, type EntryDraft } from './entry/build.ts';
 import { LOCKED, STATIC_PLUGINS } from '../static-plugins/table.generated.ts';
 import { HOST_FACTORIES } from './plugins/hosts/index.ts';
 import { PluginRegistry } from './plugins/registry.ts';
+import { preparePluginStateRoot } from './plugins/state-root.ts';
 import { createEntryBuffer, RingEntryQueue } from './buffer/entry-buffer.ts';
-import type { PluginContext } from './plugins/types.ts';
+import type { PluginContext, PluginType } from './plugins/types.ts';
 import { ControlServer } from './control/server.ts';
-import { MetricsServer } from './control/http.ts';
+import type { MetricsServer } from './control/http.ts';
+import { LangApi } from './control/lang-api.ts';
+import { AGENT_METRICS } from './control/agent-metrics.ts';
 import { setRuntimeDir } from './assets.ts';
 import { loadAddon } from './native/runtime.ts';
 import { attachInputStage } from './processing/index.ts';
@@ -73,6 +77,10 @@ export class Agent {
 
   async start(): Promise<void> {
     await mkdir(this.config.data_dir, { recursive: true });
+    await preparePluginStateRoot(this.config.data_dir, this.log);
+    // Input positions are the agent's alone; others may pass through data_dir (plugins), not look here.
+    await mkdir(join(this.config.data_dir, 'inputs'), { recursive: true, mode: 0o700 });
+    await chmod(join(this.config.data_dir, 'inputs'), 0o700);
     await mkdir(this.config.runtime_dir, { recursive: true });
     // Native parts unpacked from the single executable (serialport binding, addon, plugin host) go here.
     setRuntimeDir(join(this.config.runtime_dir, 'native'));
@@ -84,12 +92,34 @@ export class Agent {
     for (let i = 0; i < this.config.inputs.length; i++) await this.startInput(this.config.inputs[i]!, names[i]!);
     this.control = new ControlServer(this.config.control.socket, this, this.log);
     await this.control.start();
+    const langApi = this.langApi();
     if (this.config.control.http) {
-      this.http = new MetricsServer(this.config.control.http, this);
+      // Loaded only when the metrics endpoint is configured (prom-client is not small).
+      const { MetricsServer: Server } = await import('./control/http.ts');
+      this.http = new Server(this.config.control.http, this, { routes: langApi ? [(req, res) => langApi.handle(req, res)] : [], metrics: AGENT_METRICS });
       await this.http.start();
       this.log.info(this.t('control.http_listening', this.http.address));
     }
     this.log.info(this.t('agent.started', VERSION, this.config.node_id, this.inputs.length, this.plugins.running().length));
+  }
+
+  /**
+   * lang_hot_reload's REST path, when it runs and its config names a token_file: on the HTTP
+   * endpoint (control.http), writing the plugin's override file (the same default as the plugin:
+   * <dir>/overrides.json).
+   */
+  private langApi(): LangApi | undefined {
+    const cfg = this.config.plugins.config.lang_hot_reload as { dir?: unknown; override_file?: unknown; token_file?: unknown } | undefined;
+    if (!cfg || typeof cfg.token_file !== 'string' || !this.plugins.running().some((s) => s.name === 'lang_hot_reload')) return undefined;
+    if (!this.config.control.http) {
+      this.log.warn('lang_hot_reload: token_file is set but control.http is off: the REST path needs the HTTP endpoint');
+      return undefined;
+    }
+    const dir = typeof cfg.dir === 'string' ? cfg.dir : '/etc/logloom/lang';
+    return new LangApi({
+      tokenFile: cfg.token_file, overrideFile: typeof cfg.override_file === 'string' ? cfg.override_file : join(dir, 'overrides.json'),
+      template: (key, lang) => this.catalogue.template(key, lang), log: this.log,
+    });
   }
 
   /**
@@ -101,12 +131,14 @@ export class Agent {
   private chooseBuffer(): void {
     const blocker = this.pipeline.recordsBlocker();
     if (blocker) return this.log.info(this.t('agent.buffer_objects', blocker));
+    const b = this.config.buffer;
     try {
       loadAddon();
     } catch (e) {
-      return this.log.info(this.t('agent.buffer_fallback', (e as Error).message));
+      // The same records, carried by the JS ring and codec: one path whether or not the addon loads.
+      this.pipeline.useBuffer(createEntryBuffer(b.max_entries, b.max_bytes, 'js', (m) => this.log.info(m), this.config.runtime_dir));
+      return this.log.info(this.t('agent.buffer_fallback', (e as Error).message, this.pipeline.recordStages().join(', ')));
     }
-    const b = this.config.buffer;
     this.pipeline.useBuffer(createEntryBuffer(b.max_entries, b.max_bytes, 'on', (m) => this.log.info(m), this.config.runtime_dir));
     this.log.info(this.t('agent.buffer_records', this.pipeline.recordStages().join(', ')));
   }
@@ -148,6 +180,7 @@ export class Agent {
       node: this.config.node_id,
       stateDir: join(this.config.data_dir, 'plugins', name),
       log,
+      agent: { version: VERSION, dropped: () => this.pipeline.totalDropped() },
       render: (key, args) => this.catalogue.render(key, args ?? []),
       emit: (draft: EntryDraft) => {
         const entry = buildEntry({ module: 'AI', ...draft, source: `plugin:${name}` }, {
@@ -195,13 +228,39 @@ export class Agent {
       routes: this.pipeline.router?.status() ?? [],
       plugins: this.plugins.status(),
       dropped_total: this.pipeline.totalDropped(),
+      memory: memoryFigures(),
     };
   }
 
-  /** Run-time control: enabling may start a discovered plugin that was not running (rejects with why it was refused). */
+  /**
+   * Run-time control: enabling may start a discovered plugin that was not running (rejects with
+   * why it was refused); disabling a process plugin also stops its process.
+   */
   async setPluginEnabled(name: string, enabled: boolean): Promise<boolean> {
-    if (!(enabled ? await this.plugins.enable(name) : this.plugins.setEnabled(name, false))) return false;
+    if (!(enabled ? await this.plugins.enable(name) : await this.plugins.disable(name))) return false;
     this.log.info(this.t(enabled ? 'plugin.enabled' : 'plugin.disabled', name));
     return true;
   }
+
+  /** `plugins enable|disable --type T`. */
+  async setPluginTypeEnabled(type: PluginType, enabled: boolean) {
+    const r = await this.plugins.setTypeEnabled(type, enabled);
+    for (const name of r.changed) this.log.info(this.t(enabled ? 'plugin.enabled' : 'plugin.disabled', name));
+    return r;
+  }
+
+  reloadPlugin(name: string) {
+    return this.plugins.reload(name);
+  }
+
+  rescanPlugins() {
+    return this.plugins.rescan();
+  }
+}
+
+/** Resident memory and the V8 heap (used, and the limit the executable was built with or NODE_OPTIONS set), in MiB. */
+function memoryFigures() {
+  const h = getHeapStatistics();
+  const mib = (n: number) => Math.round((n / 1048576) * 10) / 10;
+  return { rss_mib: mib(process.memoryUsage.rss()), heap_used_mib: mib(h.used_heap_size), heap_limit_mib: mib(h.heap_size_limit) };
 }

@@ -1,4 +1,4 @@
-import { accessSync, constants, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -57,11 +57,17 @@ export function assetFile(path: string, opts: { executable?: boolean; dir?: stri
   const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
   const dir = unpackDir(opts.dir);
   const file = join(dir, `${hash}-${basename(path)}`);
-  const mode = opts.executable ? 0o500 : 0o400;
+  // Executables are also run by plugin users (the plugin host, through logloom-launcher, which opens
+  // them as root and execs the descriptor): executable by all, writable by none; the 0700
+  // directory still keeps everyone else from reaching them by path.
+  const mode = opts.executable ? 0o555 : 0o400;
   try {
     const st = lstatSync(file);
     if (st.isFile() && st.uid === uid() && st.size === bytes.length &&
-      createHash('sha256').update(readFileSync(file)).digest('hex').startsWith(hash)) return file;
+      createHash('sha256').update(readFileSync(file)).digest('hex').startsWith(hash)) {
+      if ((st.mode & 0o777) !== mode) chmodSync(file, mode);
+      return file;
+    }
     rmSync(file, { force: true });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;

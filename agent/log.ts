@@ -15,12 +15,26 @@ export interface AgentLog {
   child(tag: string): AgentLog;
 }
 
-export type LogSink = (line: string) => void;
+/** Receives each line as `[LEVEL] message`, and its parts for sinks that write another format. */
+export type LogSink = (line: string, level: Level, message: string) => void;
 
-export function createLog(min: Level = 'INFO', sink: LogSink = (l) => process.stderr.write(l + '\n'), prefix = ''): AgentLog {
+export type LogFormat = 'text' | 'json';
+
+/**
+ * The process's stderr. Lines start with an ISO-8601 UTC timestamp, because stderr ends up in files
+ * (BusyBox init redirects, `logloom run 2>>log`) and journals that are read long after: `text` is
+ * `2026-11-30T17:30:01.250Z [WARN] message`, `json` one object per line with time, level and msg.
+ */
+export function stderrSink(format: LogFormat = 'text'): LogSink {
+  return format === 'json'
+    ? (_line, level, msg) => process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level, msg }) + '\n')
+    : (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+}
+
+export function createLog(min: Level = 'INFO', sink: LogSink = stderrSink(), prefix = ''): AgentLog {
   const minRank = levelRank(min);
   const at = (level: Level) => (msg: string) => {
-    if (levelRank(level) >= minRank) sink(`[${level}] ${prefix}${msg}`);
+    if (levelRank(level) >= minRank) sink(`[${level}] ${prefix}${msg}`, level, prefix + msg);
   };
   return {
     debug: at('DEBUG'),

@@ -9,10 +9,11 @@ NATIVE_ARCH ?= x64
 NATIVE_LOCKED ?= 0
 NATIVE_ADDON := native/build/Release/logloom_native.node
 NATIVE_HOST := native/build/logloom-plugin-host
+NATIVE_LAUNCHER := native/build/logloom-launcher
 NATIVE_COMMON := native/common/plugin_loader.c native/common/plugin_loader.h native/common/records.c native/common/records.h native/common/frames.h native/include/logloom_plugin.h
 
 .PHONY: native
-native: $(NATIVE_ADDON) $(NATIVE_HOST)
+native: $(NATIVE_ADDON) $(NATIVE_HOST) $(NATIVE_LAUNCHER)
 
 $(NATIVE_ADDON): native/binding.gyp $(wildcard native/addon/src/*) $(NATIVE_COMMON) | node_modules/.stamp
 	cd native && CC=$(CC) LOGLOOM_LOCKED=$(NATIVE_LOCKED) node-gyp rebuild --arch=$(NATIVE_ARCH) --loglevel=warn
@@ -21,3 +22,8 @@ $(NATIVE_ADDON): native/binding.gyp $(wildcard native/addon/src/*) $(NATIVE_COMM
 $(NATIVE_HOST): native/plugin-host/host.c $(NATIVE_COMMON)
 	@mkdir -p native/build
 	$(CC) -std=gnu11 -Os -s -Wall -Wextra -o $@ native/plugin-host/host.c native/common/plugin_loader.c native/common/records.c -ldl
+
+# The plugin sandbox launcher (docs/plugin-sandbox.md); plain libc only.
+$(NATIVE_LAUNCHER): $(wildcard native/launcher/*.c native/launcher/*.h)
+	@mkdir -p native/build
+	$(CC) -std=gnu11 -Os -s -Wall -Wextra -o $@ native/launcher/*.c

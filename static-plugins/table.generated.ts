@@ -12,8 +12,9 @@ import filter_dedupe from './filter_dedupe/index.ts';
 import lang_yaml from './lang_yaml/index.ts';
 import plugin_logger from './plugin_logger/index.ts';
 import log_aggregator_remote from './log_aggregator_remote/index.ts';
+import log_exporter_kafka from './log_exporter_kafka/index.ts';
 
 export const PROFILE = 'default';
 /** A locked build has only these plugins: no dynamic loaders, no plugins.dirs, signatures required. */
 export const LOCKED = false;
-export const STATIC_PLUGINS: readonly StaticPluginModule[] = [sink_console, sink_file, sink_tcp, filter_level, filter_grep, filter_redact, filter_throttle, filter_sample, filter_dedupe, lang_yaml, plugin_logger, log_aggregator_remote];
+export const STATIC_PLUGINS: readonly StaticPluginModule[] = [sink_console, sink_file, sink_tcp, filter_level, filter_grep, filter_redact, filter_throttle, filter_sample, filter_dedupe, lang_yaml, plugin_logger, log_aggregator_remote, log_exporter_kafka];

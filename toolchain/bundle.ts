@@ -124,6 +124,9 @@ export async function bundle(opts: BundleOptions = {}): Promise<BundleResult> {
     external: ['*.node'],
     // In CommonJS import.meta is empty; agent/assets.ts only needs it in a checkout.
     define: format === 'cjs' ? { 'import.meta.url': JSON.stringify('file:///logloom/agent/cli/main.ts') } : {},
+    // @platformatic/kafka's codecs (crc32c, lz4, snappy) read a .wasm file beside their module at
+    // import; the package's `bundled` entry carries the same module inline, which a one-file bundle needs.
+    alias: { '@platformatic/wasm-utils': '@platformatic/wasm-utils/bundled' },
     plugins: [profilePlugin, nativeBindingPlugin],
   }).catch((e: unknown) => {
     const errors = (e as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] }).errors;

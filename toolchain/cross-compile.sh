@@ -2,6 +2,7 @@
 # Builds the C parts of Logloom for one target into build/native/<target>/:
 #   logloom_native.node     the N-API addon (native/binding.gyp, node-gyp)
 #   logloom-plugin-host     the host process for .so plugins (native/plugin-host, native/common)
+#   logloom-launcher        the plugin sandbox launcher (native/launcher)
 #   plugins/<name>.so       the example C plugins (native/examples/*.c)
 # For arm64/armv7 with Debian's cross compilers (gcc-aarch64-linux-gnu, gcc-arm-linux-gnueabihf);
 # node-gyp gets --nodedir=<the target's unpacked runtime> so it never downloads headers.
@@ -54,6 +55,13 @@ if compgen -G "$native/plugin-host/*.c" >/dev/null; then
   echo "cross-compile: $target plugin host -> build/native/$target/logloom-plugin-host" >&2
 else
   echo "cross-compile: native/plugin-host not in this checkout yet; no plugin host for $target" >&2
+fi
+
+# The plugin sandbox launcher (seccomp, Landlock, namespaces, user drop; then exec of the plugin).
+if compgen -G "$native/launcher/*.c" >/dev/null; then
+  # shellcheck disable=SC2086
+  $CC $CFLAGS -s -o "$out/logloom-launcher" "$native"/launcher/*.c
+  echo "cross-compile: $target launcher -> build/native/$target/logloom-launcher" >&2
 fi
 
 # Example C plugins, one .so each.

@@ -19,11 +19,16 @@ default, and unknown keys or wrong types are errors. The file is, in order of pr
 (a unix socket input and the console sink).
 
 \`logloom check-config [-c FILE]\` prints every problem, each as
-\`file:line:col: path: expected …, got …\`, e.g.
+\`file:line:col: path: what is wrong\`, e.g.
 
-    logloom.yaml:12:5: inputs[0].baud_rate: expected one of 9600…3000000, got "fast"
+    logloom.yaml:5:18: inputs[0].baud_rate: expected an integer from 50 to 4000000, got "fast"
+    logloom.yaml:9:15: plugins.enabled[0]: no plugin named "filter_levle" (did you mean 'filter_level'?) …
+    logloom.yaml:12:13: inputs[1].tls.cert: cannot read "/etc/logloom/server.pem": no such file
 
-and exits 1. Sizes take units (\`512\`, \`16KiB\`, \`64MiB\`, \`1GB\`); durations take \`ms\`, \`s\`, \`m\`, \`h\`
+and exits 1. It refuses everything \`logloom run\` would refuse at start-up (the same checks run
+there), so \`ok\` means the agent starts. Warnings (\`file:line:col: warning: …\`, e.g. a token file
+that is not provisioned yet) are printed and logged at start but do not fail. Enum values (levels,
+policies) are accepted in any case. Sizes take units (\`512\`, \`16KiB\`, \`64MiB\`, \`1GB\`); durations take \`ms\`, \`s\`, \`m\`, \`h\`
 (\`500ms\`, \`5s\`); a bare number is bytes or milliseconds.`;
 
 export function renderConfigReference(): string {

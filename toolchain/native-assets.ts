@@ -1,5 +1,6 @@
 /**
- * The compiled C parts embedded in a target's executable: the N-API addon and the C plugin host
+ * The compiled C parts embedded in a target's executable: the N-API addon, the C plugin host and
+ * the plugin sandbox launcher
  * built for that architecture by toolchain/cross-compile.sh into build/native/<target>/.
  *
  * Each is embedded under the asset key the agent uses in a checkout (the x64 build output path),
@@ -14,6 +15,7 @@ import { ROOT, type Profile, type Target } from './targets.ts';
 export const NATIVE_PARTS: readonly { file: string; key: string; dynamicOnly: boolean }[] = [
   { file: 'logloom_native.node', key: 'native/build/Release/logloom_native.node', dynamicOnly: false },
   { file: 'logloom-plugin-host', key: 'native/build/logloom-plugin-host', dynamicOnly: true },
+  { file: 'logloom-launcher', key: 'native/build/logloom-launcher', dynamicOnly: true },
 ];
 
 export function nativeBuildDir(target: Target): string {

@@ -1,5 +1,8 @@
 import { s, type Infer } from '../config/schema.ts';
 import { defaultPaths } from '../config/paths.ts';
+import { apiSchema } from './api/config.ts';
+import { indexSchema, retentionSchema } from './index/config.ts';
+import { PORT } from '../lib/port.ts';
 
 /**
  * The `aggregator:` section of the configuration (under `logloom:`). `logloom aggregator` reads
@@ -7,21 +10,28 @@ import { defaultPaths } from '../config/paths.ts';
  * language, data_dir, runtime_dir and control (socket and /metrics address); the agent ignores
  * this section, so one file can describe both roles.
  */
-const hostPort = { pattern: /^[^\s]*:\d{1,5}$/, patternDoc: 'host:port (e.g. 0.0.0.0:7400)' };
+const hostPort = { pattern: new RegExp(`^[^\\s]*:${PORT}$`), patternDoc: 'host:port (e.g. 0.0.0.0:7400)' };
 
 export const tlsSchema = s.object(
   {
     enabled: s.bool({ default: false, doc: 'Accept agents over TLS instead of plain TCP.' }),
-    cert: s.optional(s.string({ doc: '' }), { doc: 'PEM certificate chain of the aggregator (required when enabled).' }),
-    key: s.optional(s.string({ doc: '' }), { doc: 'PEM private key of the aggregator (required when enabled).' }),
-    ca: s.optional(s.string({ doc: '' }), { doc: 'PEM CA bundle that client certificates must chain to (mutual TLS).' }),
+    cert: s.optional(s.string({ doc: '', file: true }), { doc: 'PEM certificate chain of the aggregator (required when enabled).' }),
+    key: s.optional(s.string({ doc: '', file: true }), { doc: 'PEM private key of the aggregator (required when enabled).' }),
+    ca: s.optional(s.string({ doc: '', file: true }), { doc: 'PEM CA bundle that client certificates must chain to (mutual TLS).' }),
     client_cert: s.enum(['none', 'request', 'require'] as const, {
       default: 'none',
       doc: 'Mutual TLS: none = no client certificate asked; request = verified when sent; require = refused without a valid one.',
     }),
     min_version: s.enum(['TLSv1.2', 'TLSv1.3'] as const, { default: 'TLSv1.2', doc: 'Oldest TLS version accepted.' }),
   },
-  { doc: 'TLS and mutual TLS for agent connections (node:tls).' },
+  {
+    doc: 'TLS and mutual TLS for agent connections (node:tls).',
+    refine: (t) => [
+      ...(t.enabled && !t.cert ? [{ key: 'cert', message: 'required when tls.enabled is true (PEM certificate chain)' }] : []),
+      ...(t.enabled && !t.key ? [{ key: 'key', message: 'required when tls.enabled is true (PEM private key)' }] : []),
+      ...(t.client_cert !== 'none' && !t.ca ? [{ key: 'ca', message: `required when client_cert is ${t.client_cert} (the CA client certificates chain to)` }] : []),
+    ],
+  },
 );
 
 export const authSchema = s.object(
@@ -65,8 +75,8 @@ export const natsStoreSchema = s.object(
     state_bucket: s.string({ default: 'LOGLOOM_SEQ', doc: 'Key-value bucket holding each node\'s last stored sequence, shared by all aggregators.', pattern: /^[A-Za-z0-9_-]{1,64}$/, patternDoc: 'a bucket name [A-Za-z0-9_-]' }),
     timeout: s.duration({ min: 100, max: 600_000, default: 5000, doc: 'How long a publish may wait for JetStream\'s ack before the batch fails (not acknowledged to the agent).' }),
     user: s.optional(s.string({ doc: '' }), { doc: 'NATS user name.' }),
-    password_file: s.optional(s.string({ doc: '' }), { doc: 'File holding the NATS password.' }),
-    creds_file: s.optional(s.string({ doc: '' }), { doc: 'NATS credentials file (JWT + nkey seed).' }),
+    password_file: s.optional(s.string({ doc: '', file: true }), { doc: 'File holding the NATS password.' }),
+    creds_file: s.optional(s.string({ doc: '', file: true }), { doc: 'NATS credentials file (JWT + nkey seed).' }),
   },
   { doc: 'Scale-out store: NATS JetStream (see docs/scale-out.md).' },
 );
@@ -74,16 +84,28 @@ export const natsStoreSchema = s.object(
 export const aggregatorSchema = s.object(
   {
     listen: s.string({ default: '0.0.0.0:7400', doc: 'Address agents connect to.', ...hostPort }),
-    max_connections: s.int({ min: 1, max: 1_000_000, default: 4096, doc: 'Concurrent agent connections; more are refused with ERROR BUSY.' }),
+    max_connections: s.int({ min: 1, max: 1_000_000, default: 4096, doc: 'Concurrent authenticated agent connections; more are refused with ERROR BUSY. Connections still authenticating do not count here (see max_pending_handshakes).' }),
+    max_pending_handshakes: s.int({
+      min: 1, max: 1_000_000, default: 256,
+      doc: 'Connections that have not authenticated yet (TLS handshake or HELLO pending), from all addresses; beyond it the oldest pending connection of the address holding the most is dropped. Keeps peers that never authenticate from locking nodes out.',
+    }),
+    max_pending_per_address: s.int({ min: 1, max: 1_000_000, default: 16, doc: 'Connections from one source address (an IPv4 address, or an IPv6 /64) that have not authenticated yet; more are refused at once.' }),
     max_frame_bytes: s.size({ min: 1024, max: 1024 ** 3, default: 16 * 1024 * 1024, doc: 'Largest frame accepted; a longer one is refused from its header, before allocation.' }),
     max_batch_entries: s.int({ min: 1, max: 10_000_000, default: 100_000, doc: 'Most entries one BATCH may carry.' }),
-    hello_timeout: s.duration({ min: 100, max: 600_000, default: 10_000, doc: 'A connection that has not authenticated by then is closed.' }),
+    max_seq_jump: s.int({
+      min: 1, max: Number.MAX_SAFE_INTEGER, default: 100_000_000,
+      doc: 'Largest step a BATCH sequence number may take past the node\'s last stored one; a batch beyond it is refused with ERROR SEQUENCE_JUMP and nothing is stored (a forged or broken seq near 2^53 would otherwise leave the node no numbers to use). Agents skip at most 1,000,000 numbers per restart.',
+    }),
+    hello_timeout: s.duration({ min: 100, max: 600_000, default: 10_000, doc: 'A connection that has not authenticated by then is closed; with TLS, its handshake must also finish within it.' }),
     idle_timeout: s.duration({ min: 1000, max: 86_400_000, default: 120_000, doc: 'A connection that sends nothing (not even PING) for this long is closed.' }),
     tls: tlsSchema,
     auth: authSchema,
     store: s.enum(['ndjson', 'nats'] as const, { default: 'ndjson', doc: 'Where batches are stored: ndjson (embedded, per-node files) or nats (JetStream).' }),
     ndjson: ndjsonStoreSchema,
     nats: natsStoreSchema,
+    index: indexSchema,
+    retention: retentionSchema,
+    api: apiSchema,
   },
   { doc: 'The aggregator (`logloom aggregator`): accepts agents, stores their entries once, in order.' },
 );

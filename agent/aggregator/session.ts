@@ -1,12 +1,10 @@
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import {
-  decodeBodyLines, decodeMessage, encodeAck, encodeError, encodePong, encodeWelcome, ErrorCode, FrameDecoder,
-  FrameTooLargeError, parseBodyLines, PROTOCOL_VERSION, ProtocolError, type Batch, type Message,
+  decodeBodyBytes, decodeMessage, encodeAck, encodeError, encodePong, encodeWelcome, ErrorCode, FrameDecoder,
+  FrameTooLargeError, PROTOCOL_VERSION, ProtocolError, WELCOME_REVISION, type AgentStats, type Batch, type Message,
 } from '../forward/protocol/index.ts';
-import { buildEntry } from '../entry/build.ts';
-import { draftFromObject } from '../entry/codec.ts';
-import type { LogEntry } from '../entry/entry.ts';
+import { releaseStored, storedBatch } from './ingest/stored-batch.ts';
 import type { AgentLog } from '../log.ts';
 import { certificateNames, type Authenticator } from './auth.ts';
 import type { NodeRegistry } from './nodes.ts';
@@ -20,10 +18,16 @@ export interface SessionOptions {
   maxFrameBytes: number;
   maxBatchEntries: number;
   maxMessageBytes: number;
+  /** Largest step a batch seq may take past the last one received (aggregator.max_seq_jump). */
+  maxSeqJump: number;
   helloTimeoutMs: number;
   idleTimeoutMs: number;
+  /** The HELLO authenticated: may the connection count as established? False at max_connections. */
+  admit(): boolean;
   /** Counts a refused connection or frame by reason (shown in status as rejected.<reason>). */
   reject(reason: string): void;
+  /** An authenticated agent's STATS report (drops, spool backlog, version). */
+  onStats?(node: string, stats: AgentStats): void;
 }
 
 /** Batches decoded but not yet stored; above this the socket is paused (backpressure). */
@@ -106,7 +110,12 @@ export class Session {
         return;
       case 'PONG':
         return;
+      case 'STATS':
+        if (this.state !== 'ready') return this.fail(ErrorCode.UNEXPECTED_FRAME, 'STATS before WELCOME: send HELLO first', 'unexpected_frame');
+        this.o.onStats?.(this.node!, m.stats);
+        return;
       case 'ERROR':
+        // The log is peer-safe (peer-text.ts): the text cannot forge lines or steer the terminal.
         this.o.log.warn(`${this.who()} sent ERROR ${m.code}: ${m.text}`);
         return this.close('peer sent ERROR');
       case 'BATCH':
@@ -136,6 +145,7 @@ export class Session {
     }
     if (this.state !== 'authenticating') return;
     clearTimeout(this.helloTimer);
+    if (!this.o.admit()) return this.fail(ErrorCode.BUSY, 'the aggregator is at its connection limit; retry later', 'busy');
     this.node = node;
     const old = this.o.nodes.attach(node, this, this.remote);
     if (old) this.o.log.warn(`node ${node} connected again from ${this.remote}; closing its previous connection`);
@@ -147,7 +157,7 @@ export class Session {
       this.acked = st.seq;
       if (this.state !== 'authenticating') return;
       this.state = 'ready';
-      this.socket.write(encodeWelcome(st.seq, this.o.maxFrameBytes));
+      this.socket.write(encodeWelcome(st.seq, this.o.maxFrameBytes, WELCOME_REVISION));
       this.o.log.info(`node ${node} connected from ${this.remote} (last stored seq ${st.seq})`);
     } catch (e) {
       this.o.log.error(`${this.who()}: ${(e as Error).message}`);
@@ -172,15 +182,15 @@ export class Session {
       }
       return this.fail(ErrorCode.BAD_BATCH, `BATCH seq ${b.seq} does not increase (last was ${this.lastReceived})`, 'bad_batch');
     }
+    if (b.seq - this.lastReceived > this.o.maxSeqJump) {
+      // Refused before anything is decoded or stored: the node's sequence stays where it was.
+      return this.fail(ErrorCode.SEQUENCE_JUMP, `BATCH seq ${b.seq} is ${b.seq - this.lastReceived} past the last seq ${this.lastReceived} (max_seq_jump ${this.o.maxSeqJump}); renumber unacknowledged batches from ${this.lastReceived + 1}`, 'sequence_jump');
+    }
     if (b.count > this.o.maxBatchEntries) return this.fail(ErrorCode.BAD_BATCH, `BATCH ${b.seq} holds ${b.count} entries; the limit is ${this.o.maxBatchEntries}`, 'bad_batch');
-    const lines = await decodeBodyLines(b, this.o.maxFrameBytes * 8);
-    const objects = parseBodyLines(b.seq, lines);
-    const entries: LogEntry[] = objects.map((o) => {
-      const e = buildEntry(draftFromObject(o), { maxMessageBytes: this.o.maxMessageBytes, defaultLevel: 'INFO', defaultModule: 'APP', node });
-      return typeof o.seq === 'number' && Number.isSafeInteger(o.seq) ? Object.freeze({ ...e, seq: o.seq }) : e;
-    });
+    const raw = await decodeBodyBytes(b, this.o.maxFrameBytes * 8);
+    const stored = storedBatch(b.seq, b.count, raw, { node, maxMessageBytes: this.o.maxMessageBytes });
     this.lastReceived = b.seq;
-    this.pending.push({ seq: b.seq, entries });
+    this.pending.push(stored);
     if (this.pending.length >= MAX_PENDING_BATCHES) this.socket.pause();
     this.storeLoop();
   }
@@ -207,6 +217,9 @@ export class Session {
           this.o.nodes.row(node).duplicate_batches += group.length - fresh.length;
           return fresh.length ? this.o.store.append(node, fresh) : cur;
         });
+        // Stored: no one holds the bytes any more. (After a failure they are left to the GC: a
+        // client library may still hold a reference to them.)
+        releaseStored(group);
         this.o.nodes.stored(node, st);
         if (st.seq > this.acked) {
           this.acked = st.seq;

@@ -1,16 +1,12 @@
 /**
- * The fast path for byte-stream inputs (ARCHITECTURE §9): bytes → codec (split, sanitise,
+ * The fast path for byte-stream inputs: bytes → codec (split, parse NDJSON, sanitise,
  * level/module, frame; native when the addon is loaded) → pushed into the ring in one call per
- * chunk. Plain-text and syslog lines never become JS objects before the pipeline drains them;
- * NDJSON lines are parsed once through the entry door (parseLine + buildEntry) and queued behind
- * the records before them, so order holds. One stream per connection (a codec keeps the partial
- * line); counters are the input's.
+ * chunk. No line becomes a JS object before the pipeline drains it. One stream per connection
+ * (a codec keeps the partial line); counters are the input's.
  */
-import type { BuildOptions } from '../entry/build.ts';
-import type { LogEntry } from '../entry/entry.ts';
 import type { WhenFull } from './entry-queue.ts';
 import type { RingEntryQueue } from './entry-buffer.ts';
-import { recordToEntry, type LineCodec } from './line-codec.ts';
+import type { CodecCounters, LineCodec } from './line-codec.ts';
 import { forEachFrame } from './ring.ts';
 
 export interface StreamCounters {
@@ -25,6 +21,8 @@ export interface StreamCounters {
 export interface RawStream {
   feed(chunk: Buffer): boolean;
   end(): boolean;
+  /** The codec's figures for this stream (lines, cut lines, rejects…). */
+  stats(): CodecCounters;
 }
 
 export class FastIngest implements RawStream {
@@ -32,14 +30,10 @@ export class FastIngest implements RawStream {
   private readonly queue: RingEntryQueue;
   private readonly policy: WhenFull;
   private readonly counters: StreamCounters;
-  private readonly build: BuildOptions;
-  private readonly offer: (entry: LogEntry) => boolean;
   private readonly scheduled: () => void;
 
   constructor(o: {
-    codec: LineCodec; queue: RingEntryQueue; policy: WhenFull; counters: StreamCounters; build: BuildOptions;
-    /** The pipeline's offer for entries built here (J records, the slow path); it counts them as received. */
-    offer: (entry: LogEntry) => boolean;
+    codec: LineCodec; queue: RingEntryQueue; policy: WhenFull; counters: StreamCounters;
     /** Tells the pipeline records arrived. */
     schedule: () => void;
   }) {
@@ -47,8 +41,6 @@ export class FastIngest implements RawStream {
     this.queue = o.queue;
     this.policy = o.policy;
     this.counters = o.counters;
-    this.build = o.build;
-    this.offer = o.offer;
     this.scheduled = o.schedule;
   }
 
@@ -60,10 +52,9 @@ export class FastIngest implements RawStream {
     return this.take(this.codec.end(Date.now()));
   }
 
-  private reject = (why: string): void => {
-    this.counters.rejected++;
-    this.counters.last_reject = why;
-  };
+  stats(): CodecCounters {
+    return this.codec.counters();
+  }
 
   private take(frames: Buffer): boolean {
     let ok = true;
@@ -81,8 +72,10 @@ export class FastIngest implements RawStream {
         if (runStart < 0) runStart = off;
         runCount++;
       } else {
+        // 'R': the codec kept the next line as text because it was not valid JSON; count it.
         flushRun(off);
-        ok = this.offer(recordToEntry(frames.subarray(off + 4, off + 4 + n), this.build, this.reject)) && ok;
+        this.counters.rejected++;
+        this.counters.last_reject = frames.toString('utf8', off + 5, off + 4 + n);
       }
       off += 4 + n;
     }

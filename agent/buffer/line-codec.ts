@@ -2,18 +2,20 @@
  * The fast codec, JS twin (the C one is native/addon/src/codec.c; the conformance test checks that
  * both produce identical bytes). Bytes from a stream input → lines → records framed as
  * `u32 length | payload`, ready for the ring:
- *   'E' + NDJSON entry: a plain-text or syslog line, exactly buildEntry(...) + encodeEntry(...);
- *   'J' + level (u8) + arrival ms (f64 LE) + line: an NDJSON input line, UTF-8 repaired, which
- *       recordToEntry turns into an entry through the one entry door (parseLine + buildEntry).
- * Splitting is LineSplitter's (max line bytes, \r\n), sanitising is sanitise.ts's. Level and
- * module come from the start of the line: `<PRI>tag[pid]: msg` (syslog), `[LEVEL] [MODULE] msg`,
- * `LEVEL: msg` or `LEVEL msg`; entries below minLevel are filtered (counted) before framing.
+ *   'E' + NDJSON entry: exactly buildEntry(...) + encodeEntry(...) of the line;
+ *   'R' + reason: the next record is a line kept as text because it was not valid JSON (or, with
+ *       format json, not a JSON object); the input counts the reject, the record is not queued.
+ * Splitting is LineSplitter's (max line bytes, \r\n), NDJSON lines follow entry/ndjson.ts,
+ * sanitising is sanitise.ts's. Level and module of a plain line come from its start:
+ * `<PRI>tag[pid]: msg` (syslog), `[LEVEL] [MODULE] msg`, `LEVEL: msg` or `LEVEL msg`; entries
+ * below minLevel are filtered (counted) before framing.
  */
-import { buildEntry, type BuildOptions } from '../entry/build.ts';
-import { encodeEntry, parseLine } from '../entry/codec.ts';
+import { buildEntry, type BuildOptions, type EntryDraft } from '../entry/build.ts';
+import { encodeEntry } from '../entry/codec.ts';
 import { freezeEntry, type LogEntry } from '../entry/entry.ts';
+import { draftFromJsonLine } from '../entry/ndjson.ts';
 import { LEVELS, levelFromSyslogSeverity, levelRank, parseLevel, type Level } from '../entry/level.ts';
-import { decodeUtf8, escapeControls, sanitiseModule } from '../entry/sanitise.ts';
+import { cutUnits, decodeUtf8, escapeControls, sanitiseModule } from '../entry/sanitise.ts';
 import { LineSplitter } from '../inputs/common.ts';
 
 export interface CodecOptions {
@@ -25,7 +27,12 @@ export interface CodecOptions {
   defaultModule: string;
   node: string;
   source?: string;
+  /** auto: a line starting with { is NDJSON; json: every line must be (others are rejected, kept as text); text: never parsed. */
+  format?: CodecFormat;
 }
+
+export type CodecFormat = 'auto' | 'json' | 'text';
+export const CODEC_FORMATS: readonly CodecFormat[] = ['auto', 'json', 'text'];
 
 export interface CodecCounters {
   lines: number;
@@ -34,6 +41,8 @@ export interface CodecCounters {
   filtered: number;
   /** Longer than maxLineBytes (the rest was discarded; entry truncated). */
   cut: number;
+  /** Not valid JSON (or not an object under format json): kept as text, and an 'R' record says why. */
+  rejected: number;
 }
 
 export interface LineCodec {
@@ -47,7 +56,7 @@ export interface LineCodec {
 
 /** Options as both codecs take them (module sanitised, source escaped and cut, like buildEntry). */
 export function normaliseCodecOptions(o: CodecOptions): Required<CodecOptions> {
-  return { ...o, defaultModule: sanitiseModule(o.defaultModule), source: o.source ? escapeControls(o.source).slice(0, 256) : '' };
+  return { ...o, defaultModule: sanitiseModule(o.defaultModule), source: o.source ? cutUnits(escapeControls(o.source), 256) : '', format: o.format ?? 'auto' };
 }
 
 const isAlpha = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
@@ -110,24 +119,6 @@ export function extractLevelModule(s: string): Extracted {
   return { level, offset: p };
 }
 
-/** The level an NDJSON line declares: the first `"level": "…"` (same scan as json_level in codec.c). */
-export function jsonLineLevel(s: string): Level | undefined {
-  const i = s.indexOf('"level"');
-  if (i < 0) return undefined;
-  let p = i + 7;
-  const n = s.length;
-  while (p < n && (s[p] === ' ' || s[p] === '\t')) p++;
-  if (s[p] !== ':') return undefined;
-  p++;
-  while (p < n && (s[p] === ' ' || s[p] === '\t')) p++;
-  if (s[p] !== '"') return undefined;
-  const v = ++p;
-  // Bytes in C: the value's first 17 bytes; only ASCII names can match, so UTF-16 units agree.
-  while (p < n && s[p] !== '"' && Buffer.byteLength(s.slice(v, p)) <= 16) p++;
-  if (s[p] !== '"') return undefined;
-  return parseLevel(s.slice(v, p));
-}
-
 export class JsLineCodec implements LineCodec {
   readonly impl = 'js' as const;
   private readonly opts: Required<CodecOptions>;
@@ -136,7 +127,7 @@ export class JsLineCodec implements LineCodec {
   private readonly minRank: number;
   private out: Buffer[] = [];
   private now = 0;
-  private readonly count: CodecCounters = { lines: 0, records: 0, filtered: 0, cut: 0 };
+  private readonly count: CodecCounters = { lines: 0, records: 0, filtered: 0, cut: 0, rejected: 0 };
 
   constructor(options: CodecOptions) {
     this.opts = normaliseCodecOptions(options);
@@ -153,33 +144,45 @@ export class JsLineCodec implements LineCodec {
     if (cut) this.count.cut++;
     const text = decodeUtf8(bytes);
     if (text.length === 0) return;
-    if (!cut) {
-      let k = 0;
-      while (k < text.length && (text[k] === ' ' || text[k] === '\t')) k++;
-      if (text[k] === '{') {
-        const level = jsonLineLevel(text) ?? this.opts.defaultLevel;
-        if (levelRank(level) < this.minRank) return void this.count.filtered++;
-        const body = Buffer.from(text, 'utf8');
-        const rec = Buffer.allocUnsafe(4 + 10 + body.length);
-        rec.writeUInt32LE(10 + body.length, 0);
-        rec[4] = 0x4a; // J
-        rec[5] = levelRank(level);
-        rec.writeDoubleLE(this.now, 6);
-        body.copy(rec, 14);
-        this.out.push(rec);
-        this.count.records++;
-        return;
-      }
+    const format = this.opts.format;
+    if (format === 'text') return this.text(text, cut, false);
+    if (cut) return this.text(text, cut, true);
+    let k = 0;
+    while (k < text.length && (text[k] === ' ' || text[k] === '\t')) k++;
+    if (text[k] === '{') {
+      const r = draftFromJsonLine(Buffer.from(text, 'utf8'));
+      if (!r.ok) return this.rejectAsText(text, r.error);
+      if (this.opts.source) r.draft.source = this.opts.source;
+      this.entry({ ...r.draft, receivedAt: this.now });
+      return;
     }
-    const x = extractLevelModule(text);
-    const level = x.level ?? this.opts.defaultLevel;
-    if (levelRank(level) < this.minRank) return void this.count.filtered++;
-    const entry = buildEntry({ message: text.slice(x.offset), level, module: x.module, truncated: cut || undefined, receivedAt: this.now }, this.build);
-    const json = Buffer.from('E' + encodeEntry(entry), 'utf8');
-    const len = Buffer.allocUnsafe(4);
-    len.writeUInt32LE(json.length, 0);
-    this.out.push(len, json);
+    if (format === 'json') return this.rejectAsText(text, 'not a JSON object');
+    this.text(text, false, true);
+  }
+
+  /** Counted, and kept as text rather than lost: 'R' + why, then the entry. */
+  private rejectAsText(text: string, why: string): void {
+    this.count.rejected++;
+    this.frame(Buffer.from('R' + why, 'utf8'));
+    this.text(text, false, false);
+  }
+
+  private text(text: string, cut: boolean, extract: boolean): void {
+    const x = extract ? extractLevelModule(text) : { offset: 0, level: undefined, module: undefined };
+    this.entry({ message: text.slice(x.offset), level: x.level, module: x.module, truncated: cut || undefined, receivedAt: this.now });
+  }
+
+  private entry(draft: EntryDraft): void {
+    const entry = buildEntry(draft, this.build);
+    if (levelRank(entry.level) < this.minRank) return void this.count.filtered++;
+    this.frame(Buffer.from('E' + encodeEntry(entry), 'utf8'));
     this.count.records++;
+  }
+
+  private frame(payload: Buffer): void {
+    const len = Buffer.allocUnsafe(4);
+    len.writeUInt32LE(payload.length, 0);
+    this.out.push(len, payload);
   }
 
   private take(): Buffer {
@@ -205,22 +208,9 @@ export class JsLineCodec implements LineCodec {
   }
 }
 
-/**
- * A codec record back into an entry (for JS filters and sinks): 'E' records are parsed (they are
- * already sanitised), 'J' records go through parseLine + buildEntry like any NDJSON line.
- * Returns a reason string when a 'J' line is not valid JSON (the line is kept as text, like
- * draftFromLine does).
- */
-export function recordToEntry(rec: Buffer, build: BuildOptions, reject?: (why: string) => void): LogEntry {
-  if (rec[0] === 0x45 /* E */) return freezeEntry(JSON.parse(rec.toString('utf8', 1)) as LogEntry);
-  const receivedAt = rec.readDoubleLE(2);
-  const text = rec.toString('utf8', 10);
-  const parsed = parseLine(text);
-  if (!parsed.ok) {
-    reject?.(parsed.error);
-    return buildEntry({ message: text, receivedAt }, build);
-  }
-  return buildEntry({ ...parsed.draft, receivedAt }, build);
+/** An 'E' record back into an entry (for JS filters and sinks that need objects). */
+export function recordToEntry(rec: Buffer): LogEntry {
+  return freezeEntry(JSON.parse(rec.toString('utf8', 1)) as LogEntry);
 }
 
 export const LEVEL_NAMES = LEVELS;

@@ -1,6 +1,6 @@
 import { LEVELS, levelRank } from '../entry/level.ts';
 import { loadAddon, type NativeAddon } from '../native/runtime.ts';
-import { normaliseCodecOptions, type CodecCounters, type CodecOptions, type LineCodec } from './line-codec.ts';
+import { CODEC_FORMATS, normaliseCodecOptions, type CodecCounters, type CodecOptions, type LineCodec } from './line-codec.ts';
 
 /** The fast codec in C (native/addon/src/codec.c); same output as JsLineCodec. */
 export class NativeLineCodec implements LineCodec {
@@ -11,7 +11,7 @@ export class NativeLineCodec implements LineCodec {
   constructor(options: CodecOptions, addon: NativeAddon = loadAddon()) {
     const o = normaliseCodecOptions(options);
     this.addon = addon;
-    this.handle = addon.codecNew(o.maxLineBytes, o.maxMessageBytes, levelRank(o.minLevel), levelRank(o.defaultLevel), o.defaultModule, o.node, o.source);
+    this.handle = addon.codecNew(o.maxLineBytes, o.maxMessageBytes, levelRank(o.minLevel), levelRank(o.defaultLevel), o.defaultModule, o.node, o.source, CODEC_FORMATS.indexOf(o.format));
   }
 
   feed(chunk: Uint8Array, receivedMs: number): Buffer {
@@ -23,8 +23,8 @@ export class NativeLineCodec implements LineCodec {
   }
 
   counters(): CodecCounters {
-    const [lines, records, filtered, cut] = this.addon.codecCounters(this.handle);
-    return { lines, records, filtered, cut };
+    const [lines, records, filtered, cut, rejected] = this.addon.codecCounters(this.handle);
+    return { lines, records, filtered, cut, rejected };
   }
 }
 

@@ -7,6 +7,7 @@ import { ConfigError } from '../config/validate.ts';
 import { VERSION } from '../agent.ts';
 import { UsageError } from './command.ts';
 import { COMMANDS } from './commands/index.ts';
+import { didYouMean } from '../lib/suggest.ts';
 
 function help(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -14,8 +15,16 @@ function help(): string {
     COMMANDS.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`).join('\n') + '\n';
 }
 
+/** `plugins: x` under `logloom plugins:` would say the command twice. */
+function unprefixed(name: string, message: string): string {
+  let m = message;
+  while (m.startsWith(`${name}: `)) m = m.slice(name.length + 2);
+  return m;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === 'help' && rest[0] !== undefined) return main([rest[0], '--help']);
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(help());
     return name === undefined ? 2 : 0;
@@ -26,7 +35,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const cmd = COMMANDS.find((c) => c.name === name);
   if (!cmd) {
-    process.stderr.write(`logloom: unknown command '${name}'\n\n${help()}`);
+    process.stderr.write(`logloom: unknown command '${name}'${didYouMean(name, COMMANDS.map((c) => c.name))}\n\n${help()}`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
@@ -37,14 +46,14 @@ export async function main(argv: string[]): Promise<number> {
     return await cmd.run(rest);
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`logloom ${name}: ${e.message}\nusage: ${cmd.usage}\n`);
+      process.stderr.write(`logloom ${name}: ${unprefixed(name, e.message)}\nusage: ${cmd.usage}\n`);
       return 2;
     }
     if (e instanceof ConfigError) {
       process.stderr.write(e.message + '\n');
       return 1;
     }
-    process.stderr.write(`logloom ${name}: ${(e as Error).message}\n`);
+    process.stderr.write(`logloom ${name}: ${unprefixed(name, (e as Error).message)}\n`);
     return 1;
   }
 }

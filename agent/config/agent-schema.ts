@@ -9,6 +9,7 @@ import { labelsSchema } from '../processing/labels.ts';
 import { checkRoutes, routesSchema } from '../pipeline/routes/schema.ts';
 import { inputNames } from '../inputs/names.ts';
 import { STATIC_PLUGINS } from '../../static-plugins/table.generated.ts';
+import { PORT } from '../lib/port.ts';
 
 /** The root schema under `logloom:`; each component owns the schema of its own section. */
 export const agentSchema = s.object(
@@ -16,6 +17,7 @@ export const agentSchema = s.object(
     node_id: s.string({ default: hostname(), defaultDoc: 'the host name', doc: 'This gateway\'s id, carried by every entry and used by the aggregator (default: the host name).', pattern: /^[A-Za-z0-9_.-]{1,64}$/, patternDoc: 'an id of 1 to 64 characters [A-Za-z0-9_.-]' }),
     language: s.string({ default: 'en', doc: 'Language of the agent\'s own messages and of rendered lang keys (en, zh, or one a lang plugin provides). Switch at run time with `logloom lang set`.' }),
     log_level: s.enum(LEVELS, { default: 'INFO', doc: 'Lowest level of the agent\'s own diagnostics on stderr.' }),
+    log_format: s.enum(['text', 'json'] as const, { default: 'text', doc: 'Format of the agent\'s (and aggregator\'s) own diagnostics on stderr: text = `2026-11-30T17:30:01.250Z [WARN] message`; json = one `{"time","level","msg"}` object per line, for log shippers.' }),
     data_dir: s.string({ default: defaultPaths.dataDir, doc: 'Persistent state: file offsets, spool, plugin state.' }),
     runtime_dir: s.string({ default: defaultPaths.runtimeDir, doc: 'Sockets and unpacked runtime helpers (may be a tmpfs).' }),
     labels: labelsSchema('Labels on every entry of this gateway (site, firmware…): name → value, or {file: PATH} (its contents, trimmed), or {command: CMD} (its output, run once at start). Carried to the aggregator as the entry\'s `labels`. See docs/labels.md.'),
@@ -38,7 +40,7 @@ export const agentSchema = s.object(
     control: s.object(
       {
         socket: s.string({ default: defaultPaths.controlSocket, doc: 'Control socket (mode 0600) that `logloom status`, `plugins enable|disable` and `lang set` talk to.' }),
-        http: s.optional(s.string({ doc: '', pattern: /^[^:]+:\d{1,5}$/, patternDoc: 'host:port' }), {
+        http: s.optional(s.string({ doc: '', pattern: new RegExp(`^[^:]+:${PORT}$`), patternDoc: 'host:port' }), {
           doc: 'Address for /metrics (Prometheus) and /healthz; omit or null to turn off. The embedded default is 127.0.0.1:9880.',
         }),
       },

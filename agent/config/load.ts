@@ -27,15 +27,15 @@ export function resolveConfigSource(explicit?: string, env: NodeJS.ProcessEnv = 
   return { file: '<embedded default>', text: readAssetText(EMBEDDED_DEFAULT) };
 }
 
-export function parseConfig(source: ConfigSource): { config?: AgentConfig; issues: ConfigIssue[] } {
-  const { value, issues } = validateYaml<AgentConfig>(source.text, source.file, 'logloom', agentSchema);
-  return { config: value, issues };
+export function parseConfig(source: ConfigSource): { config?: AgentConfig; issues: ConfigIssue[]; warnings: ConfigIssue[] } {
+  const { value, issues, warnings } = validateYaml<AgentConfig>(source.text, source.file, 'logloom', agentSchema);
+  return { config: value, issues, warnings: warnings ?? [] };
 }
 
-/** Loads and validates; throws ConfigError listing every problem. */
-export function loadConfig(explicit?: string): { config: AgentConfig; source: ConfigSource } {
+/** Loads and validates; throws ConfigError listing every problem. Warnings come back for the log. */
+export function loadConfig(explicit?: string): { config: AgentConfig; source: ConfigSource; warnings: ConfigIssue[] } {
   const source = resolveConfigSource(explicit);
-  const { config, issues } = parseConfig(source);
+  const { config, issues, warnings } = parseConfig(source);
   if (!config) throw new ConfigError(issues);
-  return { config, source };
+  return { config, source, warnings };
 }

@@ -10,4 +10,5 @@ export const defaultPaths = {
   controlSocket: '/run/logloom/control.sock',
   pluginDir: '/usr/lib/logloom/plugins',
   aggregatorTokens: '/etc/logloom/aggregator-tokens',
+  apiTokens: '/etc/logloom/api-tokens',
 } as const;

@@ -20,7 +20,14 @@ export interface Base<T> {
   readonly __t?: T;
 }
 
-export interface StringSchema extends Base<string> { kind: 'string'; pattern?: RegExp; patternDoc?: string; minLength?: number }
+export interface StringSchema extends Base<string> {
+  kind: 'string';
+  pattern?: RegExp;
+  patternDoc?: string;
+  minLength?: number;
+  /** The value names a file the program reads at start (TLS material, keys): it must exist and be readable. */
+  file?: true;
+}
 export interface EnumSchema<V extends string = string> extends Base<V> { kind: 'enum'; values: readonly V[] }
 export interface IntSchema extends Base<number> { kind: 'int'; min: number; max: number; choices?: readonly number[] }
 export interface NumberSchema extends Base<number> { kind: 'number'; min: number; max: number }
@@ -36,7 +43,24 @@ export interface MapSchema<V extends Schema = Schema> extends Base<Record<string
   /** Keys with a schema of their own (e.g. the config blocks of compiled-in plugins). */
   known?: () => Record<string, Schema>;
 }
-export interface ObjectSchema<F extends Fields = Fields> extends Base<InferFields<F>> { kind: 'object'; fields: F }
+export interface ObjectSchema<F extends Fields = Fields> extends Base<InferFields<F>> {
+  kind: 'object';
+  fields: F;
+  /**
+   * Rules across keys that types cannot say (`cert` required when `enabled`, names that must exist),
+   * run on the validated object. Each finding is reported at its key (and list index) with the
+   * position check-config prints, so that `run` and `check-config` refuse the same things.
+   */
+  refine?(value: InferFields<F>): Refinement[];
+}
+
+/** A finding of an object's refine rule; a warning is printed but does not stop the program. */
+export interface Refinement {
+  key?: string;
+  index?: number;
+  message: string;
+  warning?: boolean;
+}
 /** A list item chosen by its `type:` key, e.g. inputs. */
 export interface TaggedSchema<V extends Record<string, ObjectSchema> = Record<string, ObjectSchema>> extends Base<TaggedValue<V>> {
   kind: 'tagged';

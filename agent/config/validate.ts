@@ -1,4 +1,5 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from 'yaml';
+import { accessSync, constants, statSync } from 'node:fs';
 import { describe, parseDuration, parseSize, type Schema } from './schema.ts';
 
 /** One configuration problem, with where it is. */
@@ -9,10 +10,12 @@ export interface ConfigIssue {
   /** Dotted path, e.g. inputs[0].baud_rate */
   path: string;
   message: string;
+  /** Printed, but the configuration is still accepted (e.g. a token file that may be provisioned later). */
+  warning?: boolean;
 }
 
 export function formatIssue(i: ConfigIssue): string {
-  return `${i.file}:${i.line}:${i.col}: ${i.path ? i.path + ': ' : ''}${i.message}`;
+  return `${i.file}:${i.line}:${i.col}: ${i.warning ? 'warning: ' : ''}${i.path ? i.path + ': ' : ''}${i.message}`;
 }
 
 export class ConfigError extends Error {
@@ -35,9 +38,20 @@ function pos(ctx: Ctx, node: YamlNode | null | undefined): { line: number; col: 
   return ctx.lc.linePos(offset);
 }
 
-function fail(ctx: Ctx, node: YamlNode | null | undefined, path: string, message: string): undefined {
-  ctx.issues.push({ file: ctx.file, ...pos(ctx, node), path, message });
+function fail(ctx: Ctx, node: YamlNode | null | undefined, path: string, message: string, warning = false): undefined {
+  ctx.issues.push({ file: ctx.file, ...pos(ctx, node), path, message, ...(warning ? { warning } : {}) });
   return undefined;
+}
+
+/** Why a file the configuration names cannot be read, or undefined when it can. */
+export function unreadable(file: string): string | undefined {
+  try {
+    accessSync(file, constants.R_OK);
+    return statSync(file).isFile() ? undefined : 'not a regular file';
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code ?? (e as Error).message;
+  }
 }
 
 function shown(node: YamlNode | null | undefined): string {
@@ -100,11 +114,16 @@ function validateShape(ctx: Ctx, node: YamlNode | null | undefined, schema: Sche
       const v = String(scalar);
       if (schema.minLength !== undefined && v.length < schema.minLength) return expected(ctx, node, path, schema);
       if (schema.pattern && !schema.pattern.test(v)) return expected(ctx, node, path, schema);
+      const why = schema.file ? unreadable(v) : undefined;
+      if (why) return fail(ctx, node, path, `cannot read ${JSON.stringify(v)}: ${why}`);
       return v;
     }
     case 'enum': {
-      if (typeof scalar !== 'string' || !schema.values.includes(scalar)) return expected(ctx, node, path, schema);
-      return scalar;
+      // Any case is accepted (`warn` for WARN, `Block` for block): operators type level names as their
+      // logs spell them. The canonical spelling is what the program sees.
+      const canonical = typeof scalar === 'string' ? schema.values.find((v) => v.toLowerCase() === scalar.toLowerCase()) : undefined;
+      if (canonical === undefined) return expected(ctx, node, path, schema);
+      return canonical;
     }
     case 'int': {
       if (typeof scalar !== 'number' || !Number.isInteger(scalar)) return expected(ctx, node, path, schema);
@@ -184,21 +203,56 @@ function validateObject(ctx: Ctx, node: YamlNode | null | undefined, fields: Rec
     }
     out[key] = d;
   }
+  if (schema.kind === 'object' && schema.refine) {
+    // A key that was already reported (e.g. a file that cannot be read) is not reported again as missing.
+    const reported = new Set(ctx.issues.map((i) => i.path));
+    for (const r of schema.refine(out as never)) {
+      const at = r.key === undefined ? node : (node.get(r.key, true) as YamlNode | undefined);
+      const item = r.index !== undefined && isSeq(at) ? (at.items[r.index] as YamlNode) : at;
+      const where = r.key === undefined ? path : r.index === undefined ? join(path, r.key) : `${join(path, r.key)}[${r.index}]`;
+      if (!reported.has(where)) fail(ctx, item ?? node, where, r.message, r.warning);
+    }
+  }
   return out;
+}
+
+/**
+ * Duplicate keys in every mapping, in one pass with a set per mapping. (The yaml library's own
+ * `uniqueKeys` check compares each new key with every earlier one: 100,000 keys took a minute.)
+ * Keys are the same when they are the same scalar value of the same type, as yaml compares them;
+ * a collection used as a key is compared by its JSON form.
+ */
+function duplicateKeys(doc: Document.Parsed, report: (pos: number) => void): void {
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        const k = pair.key as YamlNode | null;
+        const id = isScalar(k) ? `${typeof k.value}:${String(k.value)}` : `json:${JSON.stringify(k?.toJSON?.() ?? k)}`;
+        if (seen.has(id)) report(k?.range?.[0] ?? map.range?.[0] ?? 0);
+        else seen.add(id);
+      }
+    },
+  });
 }
 
 /**
  * Parses YAML text and validates it against `schema` under the root key `rootKey`.
  * Returns every issue found, not only the first, so that check-config can list them all.
  */
-export function validateYaml<T>(text: string, file: string, rootKey: string, schema: Schema): { value?: T; issues: ConfigIssue[] } {
+export function validateYaml<T>(text: string, file: string, rootKey: string, schema: Schema): { value?: T; issues: ConfigIssue[]; warnings?: ConfigIssue[] } {
   const lc = new LineCounter();
   const ctx: Ctx = { file, lc, issues: [] };
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: false, prettyErrors: false });
   for (const e of doc.errors) {
     const { line, col } = lc.linePos(e.pos[0]);
-    const what = e.code === 'DUPLICATE_KEY' ? 'duplicate key' : `invalid YAML: ${e.message.split('\n')[0]}`;
-    ctx.issues.push({ file, line, col, path: '', message: what });
+    ctx.issues.push({ file, line, col, path: '', message: `invalid YAML: ${e.message.split('\n')[0]}` });
+  }
+  if (!ctx.issues.length) {
+    duplicateKeys(doc, (at) => {
+      const { line, col } = lc.linePos(at);
+      ctx.issues.push({ file, line, col, path: '', message: 'duplicate key' });
+    });
   }
   if (ctx.issues.length) return { issues: ctx.issues };
   const root = doc.contents as YamlNode | null;
@@ -216,5 +270,7 @@ export function validateYaml<T>(text: string, file: string, rootKey: string, sch
     return { issues: ctx.issues };
   }
   const value = validateNode(ctx, body, schema, '') as T;
-  return ctx.issues.length ? { issues: ctx.issues } : { value, issues: [] };
+  const errors = ctx.issues.filter((i) => !i.warning);
+  const warnings = ctx.issues.filter((i) => i.warning);
+  return errors.length ? { issues: errors, warnings } : { value, issues: [], warnings };
 }

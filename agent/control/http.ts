@@ -1,13 +1,32 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { Registry, Gauge } from 'prom-client';
+import { collect, type MetricDef } from './metrics.ts';
 
 /** Anything whose status() can be turned into metrics. */
 export interface MetricsSource {
   status(): unknown;
+  /** Metrics beyond the status walk (named and labelled on purpose), added at scrape time. */
+  metrics?(registry: Registry): void;
+  /** /healthz: 200 when ok, else 503 with the reason (sources without it are always ok). */
+  health?(): { ok: boolean; status: string; reason?: string };
+}
+
+/** More routes on the same endpoint (lang_hot_reload's REST path, the aggregator's API and dashboard): true when it took the request. */
+export type HttpRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+export interface HttpExtras {
+  /** Other routes on the same listener, tried in order. */
+  routes?: HttpRoute[];
+  /** PEM certificate and key: the listener speaks HTTPS only. */
+  tls?: { cert: Buffer; key: Buffer };
+  /** The program's declared metrics (agent-metrics.ts); without them, every numeric status leaf as a gauge. */
+  metrics?: readonly MetricDef[];
 }
 
 /**
- * /metrics (Prometheus text, prom-client's encoder) and /healthz on a loopback address.
+ * /metrics (Prometheus text, prom-client's encoder) and /healthz on a loopback address, plus
+ * the routes handed in (lang_hot_reload's /lang/ REST path, the aggregator's API and dashboard).
  * Metrics are taken from status() at scrape time: numeric leaves of the status become gauges
  * named logloom_<section>_<field> with a `name` label for list items.
  */
@@ -16,12 +35,24 @@ export class MetricsServer {
   private readonly listen: string;
   private readonly source: MetricsSource;
 
-  constructor(listen: string, source: MetricsSource) {
+  private readonly extras: HttpExtras;
+
+  constructor(listen: string, source: MetricsSource, extras: HttpExtras = {}) {
     this.listen = listen;
     this.source = source;
+    this.extras = extras;
+  }
+
+  get tls(): boolean {
+    return this.extras.tls !== undefined;
   }
 
   async metrics(): Promise<{ text: string; contentType: string }> {
+    if (this.extras.metrics) {
+      const declared = collect(this.extras.metrics, this.source.status());
+      this.source.metrics?.(declared);
+      return { text: await declared.metrics(), contentType: declared.contentType };
+    }
     const registry = new Registry();
     const gauges = new Map<string, Gauge>();
     const gauge = (name: string, labelled: boolean) => {
@@ -48,24 +79,27 @@ export class MetricsServer {
       }
     };
     walk('logloom', this.source.status());
+    this.source.metrics?.(registry);
     return { text: await registry.metrics(), contentType: registry.contentType };
   }
 
   async start(): Promise<void> {
     const [host, port] = [this.listen.slice(0, this.listen.lastIndexOf(':')), Number(this.listen.slice(this.listen.lastIndexOf(':') + 1))];
-    this.server = createServer((req, res) => {
+    const handle = (req: IncomingMessage, res: ServerResponse) => {
       if (req.url === '/metrics') {
         void this.metrics().then(({ text, contentType }) => {
           res.writeHead(200, { 'content-type': contentType });
           res.end(text);
         });
       } else if (req.url === '/healthz') {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ status: 'ok' }) + '\n');
-      } else {
+        const h = this.source.health?.() ?? { ok: true, status: 'ok' };
+        res.writeHead(h.ok ? 200 : 503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ status: h.status, ...(h.reason ? { reason: h.reason } : {}) }) + '\n');
+      } else if (!(this.extras.routes ?? []).some((r) => r(req, res))) {
         res.writeHead(404).end();
       }
-    });
+    };
+    this.server = this.extras.tls ? createHttpsServer({ ...this.extras.tls }, handle) : createServer(handle);
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(port, host, resolve);
@@ -83,6 +117,9 @@ export class MetricsServer {
   }
 
   async stop(): Promise<void> {
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    const closed = new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    // Keep-alive and streaming (server-sent events) connections would hold close() open.
+    this.server?.closeAllConnections();
+    await closed;
   }
 }

@@ -2,8 +2,9 @@ import { createConnection } from 'node:net';
 
 /**
  * The control socket speaks one JSON object per line: a request `{"op":"status"}` gets one
- * answer `{"ok":true,"result":…}` or `{"ok":false,"error":"…"}`. Ops: status, plugins.enable,
- * plugins.disable, lang.set, lang.get, reopen.
+ * answer `{"ok":true,"result":…}` or `{"ok":false,"error":"…"}`. Ops: status, plugins.enable and
+ * plugins.disable (`name`, or `type` for every plugin of a type), plugins.reload (`name`),
+ * plugins.rescan, lang.set, lang.get, reopen.
  */
 export interface ControlRequest {
   op: string;

@@ -1,13 +1,18 @@
-import { chmod, mkdir, unlink } from 'node:fs/promises';
+import { mkdir, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createServer, type Server } from 'node:net';
 import type { AgentLog } from '../log.ts';
+import { listenUnix } from '../unix-socket.ts';
 import type { ControlAnswer, ControlRequest } from './protocol.ts';
+import { PLUGIN_TYPES, type PluginInfo, type PluginType } from '../plugins/types.ts';
 
 /** What the control socket can ask of the process behind it (the agent or the aggregator). */
 export interface Controllable {
   status(): unknown;
   setPluginEnabled?(name: string, enabled: boolean): boolean | Promise<boolean>;
+  setPluginTypeEnabled?(type: PluginType, enabled: boolean): Promise<{ changed: string[]; failed: { name: string; reason: string }[] }>;
+  reloadPlugin?(name: string): Promise<PluginInfo | undefined>;
+  rescanPlugins?(): Promise<{ added: string[]; refused: string[]; started: string[] }>;
   catalogue?: { setLanguage(lang: string): string; render(key: string, args?: readonly (string | number)[], lang?: string): string; language: string };
   reopen?(): Promise<void>;
   reload?(): Promise<unknown>;
@@ -45,11 +50,7 @@ export class ControlServer {
       });
       sock.on('error', () => {});
     });
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(this.path, resolve);
-    });
-    await chmod(this.path, 0o600);
+    await listenUnix(this.server, this.path, 0o600);
     this.log.debug(`control socket at ${this.path}`);
   }
 
@@ -68,9 +69,24 @@ export class ControlServer {
         case 'plugins.enable':
         case 'plugins.disable': {
           if (!t.setPluginEnabled) break;
+          if (req.type !== undefined) {
+            const type = String(req.type);
+            if (!(PLUGIN_TYPES as readonly string[]).includes(type)) return { ok: false, error: `type '${type}' is not one of ${PLUGIN_TYPES.join(', ')}` };
+            if (!t.setPluginTypeEnabled) break;
+            const r = await t.setPluginTypeEnabled(type as PluginType, req.op === 'plugins.enable');
+            return r.failed.length ? { ok: false, error: r.failed.map((f) => `${f.name}: ${f.reason}`).join('; ') } : { ok: true, result: { type, names: r.changed } };
+          }
           const name = String(req.name ?? '');
           return (await t.setPluginEnabled(name, req.op === 'plugins.enable')) ? { ok: true, result: { name } } : { ok: false, error: `no running plugin named '${name}'` };
         }
+        case 'plugins.reload': {
+          if (!t.reloadPlugin) break;
+          const info = await t.reloadPlugin(String(req.name ?? ''));
+          return { ok: true, result: { name: String(req.name), running: info !== undefined, ...(info ? { version: info.version } : {}) } };
+        }
+        case 'plugins.rescan':
+          if (!t.rescanPlugins) break;
+          return { ok: true, result: await t.rescanPlugins() };
         case 'lang.set':
           if (!t.catalogue) break;
           return { ok: true, result: { language: t.catalogue.setLanguage(String(req.lang ?? '')) } };
@@ -89,7 +105,9 @@ export class ControlServer {
       }
       return { ok: false, error: `unknown op '${req.op}'` };
     } catch (e) {
-      return { ok: false, error: (e as Error).message };
+      // A refused plugin reads as the agent's own line: Failed to load plugin '<file>': <reason>.
+      const line = (e as { line?: unknown }).line;
+      return { ok: false, error: typeof line === 'string' ? line : (e as Error).message };
     }
   }
 

@@ -1,6 +1,8 @@
 import { freezeEntry, type LogEntry, type MutableEntry } from './entry.ts';
 import { isLevel, parseLevel, type Level } from './level.ts';
-import { escapeControls, sanitiseMessage, sanitiseModule } from './sanitise.ts';
+import { cutUnits, escapeControls, sanitiseMessage, sanitiseModule } from './sanitise.ts';
+import { toIso } from './timestamp.ts';
+import { setOwn } from './ndjson.ts';
 import type { Checkpoint } from '../pipeline/checkpoint.ts';
 
 /** What an input knows about a line before it becomes an entry; everything is optional. */
@@ -45,28 +47,22 @@ const MAX_ARG_CHARS = 1024;
 const MAX_FIELDS = 64;
 const LANG_KEY = /^[A-Za-z0-9_.-]{1,128}$/;
 
-// Entries arrive in bursts within the same millisecond: formatting the time once per ms saves
-// a Date allocation and toISOString per entry on the hot path.
-let lastMs = NaN;
-let lastIso = '';
-function isoOfMs(ms: number): string {
-  if (ms !== lastMs) {
-    lastMs = ms;
-    lastIso = new Date(ms).toISOString();
+/**
+ * A value as text, never throwing: values from plugins or peers may be too deep to serialise (a
+ * RangeError from the stack) or have a throwing toJSON; such a value must not take the agent down.
+ */
+function textOf(value: unknown, json: boolean): string {
+  try {
+    return json ? JSON.stringify(value) ?? String(value) : String(value);
+  } catch (e) {
+    return `[unserialisable value: ${(e as Error).message}]`;
   }
-  return lastIso;
-}
-
-function toIso(ts: EntryDraft['timestamp'], fallback: number): string {
-  if (ts === undefined) return isoOfMs(fallback);
-  const d = ts instanceof Date ? ts : new Date(typeof ts === 'number' && ts < 1e11 ? ts * 1000 : ts);
-  return Number.isNaN(d.getTime()) ? isoOfMs(fallback) : d.toISOString();
 }
 
 function cleanArgs(args: unknown): (string | number)[] | undefined {
   if (!Array.isArray(args)) return undefined;
   return args.slice(0, MAX_ARGS).map((a) =>
-    typeof a === 'number' && Number.isFinite(a) ? a : escapeControls(String(a)).slice(0, MAX_ARG_CHARS),
+    typeof a === 'number' && Number.isFinite(a) ? a : cutUnits(escapeControls(typeof a === 'string' ? a : textOf(a, false)), MAX_ARG_CHARS),
   );
 }
 
@@ -76,9 +72,9 @@ function cleanFields(fields: unknown): Record<string, string | number | boolean>
   let n = 0;
   for (const [k, v] of Object.entries(fields)) {
     if (n++ >= MAX_FIELDS) break;
-    const key = escapeControls(k).slice(0, 64);
-    if (typeof v === 'number' || typeof v === 'boolean') out[key] = v;
-    else if (v !== null && v !== undefined) out[key] = escapeControls(typeof v === 'string' ? v : JSON.stringify(v)).slice(0, MAX_ARG_CHARS);
+    const key = cutUnits(escapeControls(k), 64);
+    if (typeof v === 'number' || typeof v === 'boolean') setOwn(out, key, v);
+    else if (v !== null && v !== undefined) setOwn(out, key, cutUnits(escapeControls(typeof v === 'string' ? v : textOf(v, true)), MAX_ARG_CHARS));
   }
   return n > 0 ? out : undefined;
 }
@@ -103,7 +99,7 @@ function cleanLabels(labels: unknown): Record<string, string> | undefined {
  */
 export function buildEntry(draft: EntryDraft, opts: BuildOptions): LogEntry {
   const level = (draft.level !== undefined && (isLevel(draft.level) ? draft.level : parseLevel(draft.level))) || opts.defaultLevel;
-  const raw = typeof draft.message === 'string' ? draft.message : draft.message === undefined ? '' : JSON.stringify(draft.message);
+  const raw = typeof draft.message === 'string' ? draft.message : draft.message === undefined ? '' : textOf(draft.message, true);
   const msg = sanitiseMessage(raw, opts.maxMessageBytes, draft.multiline === true);
   const entry: MutableEntry = {
     timestamp: toIso(draft.timestamp, draft.receivedAt ?? opts.now ?? Date.now()),
@@ -116,7 +112,7 @@ export function buildEntry(draft: EntryDraft, opts: BuildOptions): LogEntry {
   if (args) entry.args = args;
   entry.node = opts.node;
   const source = draft.source ?? opts.source;
-  if (source) entry.source = escapeControls(source).slice(0, 256);
+  if (source) entry.source = cutUnits(escapeControls(source), 256);
   if (msg.truncated || draft.truncated) entry.truncated = true;
   const fields = cleanFields(draft.fields);
   if (fields) entry.fields = fields;

@@ -1,5 +1,6 @@
 import type { LogEntry } from './entry.ts';
 import type { EntryDraft } from './build.ts';
+import { draftFromJsonLine } from './ndjson.ts';
 
 /** Entries travel as one JSON object per line (NDJSON) on sockets, in files and to plugins. */
 export function encodeEntry(entry: LogEntry): string {
@@ -8,18 +9,15 @@ export function encodeEntry(entry: LogEntry): string {
 
 export type DraftResult = { ok: true; draft: EntryDraft } | { ok: false; error: string };
 
-/** Parses one NDJSON line into a draft; plain text (not starting with `{`) is a message. */
+/**
+ * Parses one NDJSON line into a draft; plain text (not starting with `{` after spaces and tabs)
+ * is a message. The rules are ndjson.ts's, the same as the C codec's.
+ */
 export function parseLine(line: string): DraftResult {
-  const t = line.trimStart();
-  if (!t.startsWith('{')) return { ok: true, draft: { message: line } };
-  let obj: unknown;
-  try {
-    obj = JSON.parse(t);
-  } catch (e) {
-    return { ok: false, error: `invalid JSON: ${(e as Error).message}` };
-  }
-  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return { ok: false, error: 'expected a JSON object' };
-  return { ok: true, draft: draftFromObject(obj as Record<string, unknown>) };
+  let k = 0;
+  while (k < line.length && (line.charCodeAt(k) === 32 || line.charCodeAt(k) === 9)) k++;
+  if (line.charCodeAt(k) !== 123 /* { */) return { ok: true, draft: { message: line } };
+  return draftFromJsonLine(Buffer.from(line, 'utf8'));
 }
 
 /**

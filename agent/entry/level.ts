@@ -21,9 +21,10 @@ const ALIASES: Record<string, Level> = {
   FATAL: 'FATAL', PANIC: 'FATAL', EMERG: 'FATAL',
 };
 
-/** Parses a level name case-insensitively, accepting aliases; undefined when unknown. */
+/** Parses a level name (ASCII case-insensitive, as parse_level in C), accepting aliases; undefined when unknown. */
 export function parseLevel(text: string): Level | undefined {
-  return ALIASES[text.toUpperCase()];
+  if (text.length > 8 || /[^\x00-\x7f]/.test(text)) return undefined;
+  return Object.hasOwn(ALIASES, text.toUpperCase()) ? ALIASES[text.toUpperCase()] : undefined;
 }
 
 /** Syslog / kernel priority (0 emerg … 7 debug) to level. */

@@ -1,8 +1,12 @@
 /**
- * The guard against log injection at the edge (ARCHITECTURE §4): whatever reaches a sink or a
+ * The guard against log injection at the edge (docs/architecture.md): whatever reaches a sink or a
  * terminal must not be able to forge lines, move the cursor or hide text.
  *  - invalid UTF-8 was already replaced with U+FFFD when the bytes were decoded (decodeUtf8);
- *  - control characters other than tab are escaped (`\n`, `\r`, `\xHH`, `\u0085`);
+ *  - control characters other than tab are escaped (`\n`, `\r`, `\xHH`, `\u0085`), and so are the
+ *    characters that act like them on a terminal or in a viewer: the line and paragraph
+ *    separators U+2028/U+2029 (a new line to many viewers and to JavaScript source) and the
+ *    bidirectional embeddings, overrides and isolates U+202A–U+202E, U+2066–U+2069 (they reorder
+ *    the text shown after them: "Trojan source" style hiding);
  *  - the result is cut at a UTF-8 character boundary to at most `maxBytes` bytes.
  * The native codec (native/) implements the same rules; test/buffer/codec-conformance checks both.
  */
@@ -11,11 +15,11 @@ export interface Sanitised {
   truncated: boolean;
 }
 
-const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/;
-const CONTROL_ALL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g;
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069]/;
+const CONTROL_ALL = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069]/g;
 /** The same without \n: for a message joined from several lines (multiline), whose line breaks are real. */
-const CONTROL_BUT_NL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
-const CONTROL_BUT_NL_ALL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+const CONTROL_BUT_NL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069]/;
+const CONTROL_BUT_NL_ALL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069]/g;
 
 function escapeControl(ch: string): string {
   const code = ch.charCodeAt(0);
@@ -57,8 +61,25 @@ export function sanitiseMessage(text: string, maxBytes: number, keepNewlines = f
   return cutUtf8(escapeControls(text), maxBytes);
 }
 
-/** Module tags: upper-case, [A-Z0-9_.-], at most 16 characters; anything else becomes '_'. */
+/** The first max UTF-16 units of text, never splitting a surrogate pair (cut_units in C). */
+export function cutUnits(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const c = text.charCodeAt(max - 1);
+  return text.slice(0, c >= 0xd800 && c <= 0xdbff ? max - 1 : max);
+}
+
+/**
+ * Module tags: ASCII letters upper-cased, [A-Z0-9_.-] kept, every other UTF-16 unit becomes '_',
+ * at most 16; an empty tag is APP (sanitise_module in C).
+ */
 export function sanitiseModule(text: string): string {
-  const tag = text.toUpperCase().replace(/[^A-Z0-9_.-]/g, '_').slice(0, 16);
+  if (/^[A-Z0-9_.-]{1,16}$/.test(text)) return text;
+  let tag = '';
+  for (let i = 0; i < text.length && tag.length < 16; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 97 && c <= 122) tag += String.fromCharCode(c - 32);
+    else if ((c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 46 || c === 45) tag += text[i];
+    else tag += '_';
+  }
   return tag.length > 0 ? tag : 'APP';
 }

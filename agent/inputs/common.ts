@@ -3,6 +3,7 @@ import { parseLine } from '../entry/codec.ts';
 import { extractLevelModule } from '../buffer/line-codec.ts';
 import { decodeUtf8 } from '../entry/sanitise.ts';
 import { LEVELS } from '../entry/level.ts';
+import type { InputContext } from './input.ts';
 import { s, type Fields, type Infer, type ObjectSchema } from '../config/schema.ts';
 import { labelsSchema } from '../processing/labels.ts';
 
@@ -111,4 +112,22 @@ export function draftFromLine(line: Buffer, cut: boolean, source: string, reject
     if (x.level) return { message: text.slice(x.offset), level: x.level, module: x.module, source, line: text };
   }
   return { ...parsed.draft, source, line: text };
+}
+
+/**
+ * Wraps an input's data handler (a socket's 'data'/'end', a stream's chunk) so that an exception
+ * raised by one peer's bytes (a codec or parser bug, a value no code path expected) is counted as
+ * a reject of this input and logged, instead of escaping into the event loop and stopping the
+ * agent with every other input. The peer's connection goes on with its next chunk.
+ */
+export function guardData<A extends unknown[]>(ctx: Pick<InputContext, 'reject' | 'log'>, handle: (...a: A) => void): (...a: A) => void {
+  return (...a: A) => {
+    try {
+      handle(...a);
+    } catch (e) {
+      const why = `data could not be processed (${(e as Error)?.message ?? String(e)}); the rest of this chunk was dropped`;
+      ctx.reject(why);
+      ctx.log.warn(why);
+    }
+  };
 }

@@ -1,6 +1,7 @@
 import type { EntryDraft } from '../entry/build.ts';
 import type { AgentLog } from '../log.ts';
 import type { RawStream } from '../buffer/fast-ingest.ts';
+import type { CodecFormat } from '../buffer/line-codec.ts';
 
 /**
  * What every input gets from the agent. An input turns bytes into drafts and hands them to
@@ -24,7 +25,7 @@ export interface InputContext {
    * lines are split, sanitised and framed by the codec (C when the addon is loaded) straight
    * into the ring. feed/end return false to pause, like emit. Undefined: use emit.
    */
-  openStream?(source: string, maxLineBytes: number): RawStream;
+  openStream?(source: string, maxLineBytes: number, format?: CodecFormat): RawStream;
 }
 
 /** Figures an input reports in `logloom status` beyond the pipeline's own per-input counters. */

@@ -1,10 +1,11 @@
+import { PORT } from '../lib/port.ts';
 /** `host:port` (IPv6 in brackets: `[::1]:514`) as used by the network inputs' `listen` keys. */
 export interface ListenAddress {
   host: string;
   port: number;
 }
 
-export const HOST_PORT = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}$/;
+export const HOST_PORT = new RegExp(`^(?:\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+):${PORT}$`);
 export const HOST_PORT_DOC = 'host:port, e.g. 0.0.0.0:5170 or [::]:5170';
 
 export function parseHostPort(text: string): ListenAddress {

@@ -1,6 +1,6 @@
 import { s, type Infer } from '../config/schema.ts';
 import type { Input, InputContext } from './input.ts';
-import { draftFromLine, inputSchema, LineSplitter } from './common.ts';
+import { draftFromLine, guardData, inputSchema, LineSplitter } from './common.ts';
 
 export const schema = inputSchema("The agent's standard input: NDJSON entries or plain text lines (e.g. `app | logloom run`).", {
   max_line_bytes: s.size({ min: 64, max: 64 * 1024 * 1024, default: 1024 * 1024, doc: 'Longest line kept; the rest is discarded and the entry marked truncated.' }),
@@ -10,7 +10,7 @@ export type StdinInputConfig = Infer<typeof schema> & { type: 'stdin' };
 export function create(config: StdinInputConfig, ctx: InputContext, stream: NodeJS.ReadableStream = process.stdin): Input {
   let lines = 0;
   let ended = false;
-  const onData = (chunk: Buffer) => splitter.push(chunk);
+  const onData = guardData(ctx, (chunk: Buffer) => splitter.push(chunk));
   const splitter = new LineSplitter(config.max_line_bytes, (line, cut) => {
     const draft = draftFromLine(line, cut, 'stdin', (why) => ctx.reject(why));
     if (!draft) return;
@@ -23,10 +23,10 @@ export function create(config: StdinInputConfig, ctx: InputContext, stream: Node
   return {
     async start() {
       stream.on('data', onData);
-      stream.on('end', () => {
+      stream.on('end', guardData(ctx, () => {
         ended = true;
         splitter.end();
-      });
+      }));
     },
     async stop() {
       stream.off('data', onData);

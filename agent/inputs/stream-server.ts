@@ -1,6 +1,5 @@
 import { s } from '../config/schema.ts';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { formatHostPort, type ListenAddress } from './listen-address.ts';
 import type { InputContext } from './input.ts';
@@ -68,6 +67,8 @@ export class StreamServer {
     const t = this.opts.tls;
     if (t) {
       if (t.client_auth && !t.ca) throw new Error('tls.client_auth: true needs tls.ca (the CA that client certificates must chain to)');
+      // node:tls (and OpenSSL's setup) only for listeners that serve TLS.
+      const { createServer: createTlsServer } = await import('node:tls');
       const server = createTlsServer({
         cert: readTls('cert', t.cert),
         key: readTls('key', t.key),
@@ -127,10 +128,10 @@ export function emitOrPause(ctx: InputContext, sock: Socket, draft: Parameters<I
 /** The `tls:` block of a stream input; absent or null = plain TCP. */
 export const tlsSchema = s.optional(
   s.object({
-    cert: s.string({ doc: 'Server certificate chain (PEM file).' }),
-    key: s.string({ doc: 'Private key of the certificate (PEM file).' }),
-    ca: s.optional(s.string({ doc: '' }), { doc: 'CA bundle (PEM) that client certificates must chain to; needed with client_auth.' }),
+    cert: s.string({ doc: 'Server certificate chain (PEM file).', file: true }),
+    key: s.string({ doc: 'Private key of the certificate (PEM file).', file: true }),
+    ca: s.optional(s.string({ doc: '', file: true }), { doc: 'CA bundle (PEM) that client certificates must chain to; needed with client_auth.' }),
     client_auth: s.bool({ default: false, doc: 'Require a client certificate signed by ca (mutual TLS); clients without one are refused.' }),
-  }, { doc: '' }),
+  }, { doc: '', refine: (t) => (t.client_auth && !t.ca ? [{ key: 'ca', message: 'required with client_auth: true (the CA client certificates must chain to)' }] : []) }),
   { doc: 'Serve TLS instead of plain TCP (node:tls); omit for plain TCP.' },
 );

@@ -1,8 +1,10 @@
 import { s, type Infer } from '../config/schema.ts';
 import type { EntryDraft } from '../entry/build.ts';
 import { decodeUtf8 } from '../entry/sanitise.ts';
+import type { Socket } from 'node:net';
+import type { RawStream } from '../buffer/fast-ingest.ts';
 import type { Input, InputContext } from './input.ts';
-import { draftFromLine, inputSchema, LineSplitter } from './common.ts';
+import { draftFromLine, guardData, inputSchema, LineSplitter } from './common.ts';
 import { HOST_PORT, HOST_PORT_DOC, parseHostPort } from './listen-address.ts';
 import { InputStartError } from './errors.ts';
 import { emitOrPause, StreamServer, tlsSchema } from './stream-server.ts';
@@ -19,11 +21,17 @@ export const schema = inputSchema('TCP listener for NDJSON entries or plain text
 });
 export type TcpInputConfig = Infer<typeof schema> & { type: 'tcp' };
 
-/** Serves many clients; each line becomes an entry; a full buffer pauses the sending socket. */
+/**
+ * Serves many clients; each line becomes an entry; a full buffer pauses the sending socket.
+ * With the ring buffer, each connection's bytes go through the codec straight into it (the fast
+ * path); otherwise each line is a draft through emit.
+ */
 export function create(config: TcpInputConfig, ctx: InputContext): Input {
   let parseErrors = 0;
   let truncated = 0;
   let lines = 0;
+  /** Open fast-path streams (their codec counts lines); closed ones are added to the totals. */
+  const streams = new Set<RawStream>();
 
   function draftFor(line: Buffer, cut: boolean, source: string): EntryDraft | undefined {
     if (cut) truncated++;
@@ -42,12 +50,32 @@ export function create(config: TcpInputConfig, ctx: InputContext): Input {
     return draftFromLine(line, cut, source, reject);
   }
 
+  function serveFast(sock: Socket, stream: RawStream): void {
+    streams.add(stream);
+    const pause = () => {
+      if (sock.isPaused()) return;
+      sock.pause();
+      void ctx.drained().then(() => sock.resume());
+    };
+    sock.on('data', guardData(ctx, (chunk: Buffer) => stream.feed(chunk) || pause()));
+    sock.on('end', guardData(ctx, () => stream.end() || pause()));
+    sock.on('close', () => {
+      const c = stream.stats();
+      lines += c.records + c.filtered;
+      truncated += c.cut;
+      parseErrors += c.rejected;
+      streams.delete(stream);
+    });
+  }
+
   const server = new StreamServer({
     listen: parseHostPort(config.listen),
     maxConnections: config.max_connections,
     tls: config.tls,
     onConnection(sock, peer) {
       const source = `tcp:${peer}`;
+      const stream = ctx.openStream?.(source, config.max_line_bytes, config.format);
+      if (stream) return serveFast(sock, stream);
       let firstByteAt = Date.now();
       const splitter = new LineSplitter(config.max_line_bytes, (line, cut) => {
         const draft = draftFor(line, cut, source);
@@ -56,13 +84,25 @@ export function create(config: TcpInputConfig, ctx: InputContext): Input {
         draft.receivedAt = firstByteAt;
         emitOrPause(ctx, sock, draft);
       });
-      sock.on('data', (chunk: Buffer) => {
+      sock.on('data', guardData(ctx, (chunk: Buffer) => {
         firstByteAt = Date.now();
         splitter.push(chunk);
-      });
-      sock.on('end', () => splitter.end());
+      }));
+      sock.on('end', guardData(ctx, () => splitter.end()));
     },
   });
+
+  /** Totals including the open fast-path streams. */
+  const totals = () => {
+    let l = lines, t = truncated, p = parseErrors;
+    for (const st of streams) {
+      const c = st.stats();
+      l += c.records + c.filtered;
+      t += c.cut;
+      p += c.rejected;
+    }
+    return { lines: l, truncated: t, parse_errors: p };
+  };
 
   return {
     async start() {
@@ -80,9 +120,7 @@ export function create(config: TcpInputConfig, ctx: InputContext): Input {
       accepted: server.accepted,
       refused: server.refused,
       bytes: server.bytes,
-      lines,
-      parse_errors: parseErrors,
-      truncated,
+      ...totals(),
       tls_errors: server.tlsErrors,
     }),
   };

@@ -1,10 +1,11 @@
-import { chmod, mkdir, unlink } from 'node:fs/promises';
+import { mkdir, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
 import { s, type Infer } from '../config/schema.ts';
 import { defaultPaths } from '../config/paths.ts';
 import type { Input, InputContext } from './input.ts';
-import { draftFromLine, inputSchema, LineSplitter } from './common.ts';
+import { listenUnix } from '../unix-socket.ts';
+import { draftFromLine, guardData, inputSchema, LineSplitter } from './common.ts';
 
 export const schema = inputSchema('Local stream socket: NDJSON entries or plain text lines (what `logloom send` writes to).', {
   path: s.string({ default: defaultPaths.ingestSocket, doc: 'Socket path.' }),
@@ -37,15 +38,15 @@ export function create(config: UnixInputConfig, ctx: InputContext): Input {
     // Fast path (ring buffer): bytes go through the codec into the ring without a JS object per line.
     const stream = ctx.openStream?.('unix', config.max_line_bytes);
     if (stream) {
-      sock.on('data', (chunk: Buffer) => stream.feed(chunk) || pause());
-      sock.on('end', () => stream.end() || pause());
+      sock.on('data', guardData(ctx, (chunk: Buffer) => stream.feed(chunk) || pause()));
+      sock.on('end', guardData(ctx, () => stream.end() || pause()));
     } else {
       const splitter = new LineSplitter(config.max_line_bytes, (line, cut) => {
         const draft = draftFromLine(line, cut, 'unix', (why) => ctx.reject(why));
         if (draft && !ctx.emit(draft)) pause();
       });
-      sock.on('data', (chunk: Buffer) => splitter.push(chunk));
-      sock.on('end', () => splitter.end());
+      sock.on('data', guardData(ctx, (chunk: Buffer) => splitter.push(chunk)));
+      sock.on('end', guardData(ctx, () => splitter.end()));
     }
     sock.on('error', () => {});
     sock.on('close', () => sockets.delete(sock));
@@ -56,11 +57,7 @@ export function create(config: UnixInputConfig, ctx: InputContext): Input {
       await mkdir(dirname(config.path), { recursive: true });
       await unlink(config.path).catch(() => {});
       server = createServer(serve);
-      await new Promise<void>((resolve, reject) => {
-        server!.once('error', reject);
-        server!.listen(config.path, () => resolve());
-      });
-      await chmod(config.path, config.mode);
+      await listenUnix(server, config.path, config.mode);
       ctx.log.debug(`listening on ${config.path}`);
     },
     async stop() {

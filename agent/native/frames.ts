@@ -54,7 +54,10 @@ export function encodeBatch(entries: readonly LogEntry[], reserve = 0): Buffer {
 }
 
 /** Frame ops (native/common/frames.h): 'R' carries entry records (agent/buffer/records.ts) instead of a batch. */
-export const OP = { load: 0x4c, process: 0x50, records: 0x52, quit: 0x51 } as const;
+export const OP = { load: 0x4c, process: 0x50, records: 0x52, quit: 0x51, analyze: 0x41, resolve: 0x56, catalogue: 0x43 } as const;
+
+/** The expected-type byte of a load frame (native/common/plugin_loader.h ll_type_t). */
+export const TYPE_CODE = { filter: 0, sink: 1, ai: 2, lang: 3 } as const;
 
 /** A request frame: u32 length | u8 op | body. */
 export function requestFrame(op: number, body: Buffer): Buffer {
@@ -104,14 +107,34 @@ export class ReplyReader {
   }
 }
 
-/** Reads the strings of a reply body: u32 len + bytes + NUL each. */
+/** Reads the strings of a reply body: u32 len (0xFFFFFFFF = NULL, read as '') + bytes + NUL each. */
 export function readStrings(body: Buffer, offset: number, count: number): { values: string[]; offset: number } {
   const values: string[] = [];
   let off = offset;
   for (let i = 0; i < count; i++) {
     const n = body.readUInt32LE(off);
+    if (n === NULL_LEN) {
+      values.push('');
+      off += 4;
+      continue;
+    }
+    if (off + 5 + n > body.length) throw new Error(`malformed reply: string of ${n} bytes past the end of the frame`);
     values.push(body.toString('utf8', off + 4, off + 4 + n));
     off += 5 + n;
   }
   return { values, offset: off };
+}
+
+/** An analyze or catalogue reply body: i32 rc, u32 n, n items of `width` strings each. */
+export function readItems(body: Buffer, width: number): { rc: number; items: string[][] } {
+  const rc = body.readInt32LE(0);
+  const n = body.readUInt32LE(4);
+  const items: string[][] = [];
+  let off = 8;
+  for (let i = 0; i < n; i++) {
+    const r = readStrings(body, off, width);
+    items.push(r.values);
+    off = r.offset;
+  }
+  return { rc, items };
 }

@@ -59,10 +59,12 @@ export interface NativeAddon {
   ringPush(view: Uint8Array, record: Uint8Array, policy: number): number;
   ringPushFrames(view: Uint8Array, frames: Uint8Array, policy: number): number;
   ringDrain(view: Uint8Array, maxRecords: number, maxBytes: number): Buffer | null;
-  codecNew(maxLine: number, maxMessage: number, minLevel: number, defaultLevel: number, defaultModule: string, node: string, source: string): object;
+  codecNew(maxLine: number, maxMessage: number, minLevel: number, defaultLevel: number, defaultModule: string, node: string, source: string, format: number): object;
   codecFeed(codec: object, chunk: Uint8Array, receivedMs: number): Buffer;
   codecEnd(codec: object, receivedMs: number): Buffer;
-  codecCounters(codec: object): [number, number, number, number];
+  codecCounters(codec: object): [number, number, number, number, number];
+  /** The aggregator's entry scanner (agent/aggregator/ingest/): state = [rawPos, outPos, n], advanced. */
+  ingestScan(raw: Uint8Array, node: Uint8Array, nodeMember: Uint8Array, suffix: Uint8Array, maxMessageBytes: number, out: Uint8Array, ends: Uint32Array, levels: Uint8Array, state: Uint32Array): number;
   pluginLoad(path: string, configJson: string, isSink: boolean): { handle: object; info: NativePluginInfo | null };
   pluginProcess(handle: object, batch: Uint8Array): Int32Array;
   /** The same call on entry records (agent/buffer/records.ts): the records path. */

@@ -7,6 +7,7 @@ import { RingEntryQueue, type EntryBuffer } from '../buffer/entry-buffer.ts';
 import { FastIngest, type RawStream } from '../buffer/fast-ingest.ts';
 import { keepRecords, recordsToEntries, type EntryRecords } from '../buffer/records.ts';
 import { createCodec } from '../buffer/select.ts';
+import type { CodecFormat } from '../buffer/line-codec.ts';
 import type { AiStage, FilterStage, FilterVerdicts } from './stages.ts';
 import { SinkRunner } from './sink-runner.ts';
 import { moveCheckpoint, releaseEntry, trackEntry } from './checkpoint.ts';
@@ -105,14 +106,10 @@ export class Pipeline extends EventEmitter {
       drained: () => this.drained(),
       /** The fast path for byte-stream inputs, when the buffer is the ring (agent/buffer/fast-ingest.ts). */
       // Routes that select by input need entries as objects tagged with their input: no byte fast path.
-      openStream: this.buffer instanceof RingEntryQueue && !this.router?.needsInput ? (source: string, maxLineBytes: number): RawStream => {
+      openStream: this.buffer instanceof RingEntryQueue && !this.router?.needsInput ? (source: string, maxLineBytes: number, format?: CodecFormat): RawStream => {
         const queue = this.buffer as RingEntryQueue;
-        const codec = createCodec({ maxLineBytes, maxMessageBytes: this.opts.maxMessageBytes, minLevel: 'DEBUG', defaultLevel: defaults.level, defaultModule: defaults.module, node: this.opts.node, source }, queue.ring.impl === 'native' ? 'on' : 'off');
-        return new FastIngest({
-          codec, queue, policy, counters, build: { ...build, source },
-          offer: (entry) => (counters.received++, this.offer(entry, policy, counters)),
-          schedule: () => this.schedule(),
-        });
+        const codec = createCodec({ maxLineBytes, maxMessageBytes: this.opts.maxMessageBytes, minLevel: 'DEBUG', defaultLevel: defaults.level, defaultModule: defaults.module, node: this.opts.node, source, format }, queue.ring.impl === 'native' ? 'on' : 'off');
+        return new FastIngest({ codec, queue, policy, counters, schedule: () => this.schedule() });
       } : undefined,
     };
   }
@@ -383,7 +380,10 @@ export class Pipeline extends EventEmitter {
   totalDropped(): number {
     let d = 0;
     for (const c of this.inputs.values()) d += c.dropped;
-    for (const s of this.sinks) d += s.dropped + Number(s.stage.status?.().dropped_entries ?? 0);
+    for (const s of this.sinks) {
+      const st = s.stage.status?.();
+      d += s.dropped + Number(st?.dropped_entries ?? 0) + Number(st?.lost_entries ?? 0);
+    }
     for (const v of this.aiDropped.values()) d += v;
     return d;
   }

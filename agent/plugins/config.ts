@@ -1,4 +1,7 @@
-import { s, type Infer, type Schema } from '../config/schema.ts';
+import { s, type Infer, type Refinement, type Schema } from '../config/schema.ts';
+import { unreadable } from '../config/validate.ts';
+import { didYouMean } from '../lib/suggest.ts';
+import { discover, failedPluginName, SYSTEM_PLUGIN_DIR } from './discovery.ts';
 import { LOCKED, STATIC_PLUGINS } from '../../static-plugins/table.generated.ts';
 
 /** Config schemas of the compiled-in plugins, so check-config validates their blocks with positions. */
@@ -16,7 +19,7 @@ function lockedAware() {
     : s.string({ doc: '' });
 }
 
-/** Per-plugin invocation and resource limits (seed §7.2); from the manifest, else plugins.defaults. */
+/** Per-plugin invocation and resource limits; from the manifest, else plugins.defaults. */
 export const limitFields = {
   timeout_ms: s.int({ min: 1, max: 600_000, default: 500, doc: 'Longest a single call may take before it counts as a failure.' }),
   max_inflight: s.int({ min: 1, max: 4096, default: 4, doc: 'Calls (batches) in flight at once for async plugins.' }),
@@ -44,7 +47,32 @@ export const pluginsSchema = s.object(
     remote_tcp: s.array(s.string({ doc: '' }), { default: [], doc: 'Socket plugins allowed to use a TCP address that is not loopback (by name). Others are refused.' }),
     failure_threshold: s.int({ min: 1, max: 1000, default: 5, doc: 'Consecutive failures after which a plugin is marked failed and restarted with backoff.' }),
     disabled_sink_queue: s.enum(['keep', 'drop'] as const, { default: 'keep', doc: 'What a sink disabled at run time does with entries: keep queuing (up to queue_length) or drop them (counted).' }),
+    missing: s.enum(['fail', 'warn'] as const, { default: 'fail', doc: 'A name in plugins.enabled that no plugin has: fail = check-config and run refuse the configuration (a typo in filter_redact would ship secrets); warn = log it and run without it.' }),
   },
-  { doc: 'Plugins (see docs/plugin-manifest.md).' },
+  { doc: 'Plugins (see docs/plugin-manifest.md).', refine: checkPluginNames },
 );
+
+/**
+ * Every name in plugins.enabled must be a plugin this build can find (compiled in, or in the
+ * plugin directories); a plugin found but refused by its manifest is reported too, as a warning,
+ * because `run` keeps going without it. Trusted keys given as files must be readable.
+ */
+function checkPluginNames(value: { enabled: string[]; dirs: string[]; missing: 'fail' | 'warn'; trusted_keys: string[] } & Record<string, unknown>): Refinement[] {
+  const out: Refinement[] = [];
+  const found = discover({ statics: STATIC_PLUGINS, config: value as never, dirs: LOCKED ? [] : [SYSTEM_PLUGIN_DIR, ...value.dirs] });
+  const names = new Set(found.plugins.map((p) => p.name));
+  const refused = new Map(found.failures.map((f) => [failedPluginName(f.file), f.line]));
+  value.enabled.forEach((name, index) => {
+    if (names.has(name)) return;
+    const why = refused.get(name);
+    if (why) return void out.push({ key: 'enabled', index, message: `${name} will not load: ${why}`, warning: true });
+    const where = LOCKED ? 'this locked build has only its compiled-in plugins' : `not compiled in, and not in ${[SYSTEM_PLUGIN_DIR, ...value.dirs].join(', ')}`;
+    out.push({ key: 'enabled', index, message: `no plugin named "${name}"${didYouMean(name, names)} (${where})`, warning: value.missing === 'warn' });
+  });
+  value.trusted_keys.forEach((spec, index) => {
+    const why = spec.includes('/') ? unreadable(spec) : undefined;
+    if (why) out.push({ key: 'trusted_keys', index, message: `cannot read ${JSON.stringify(spec)}: ${why}` });
+  });
+  return out;
+}
 export type PluginsConfig = Infer<typeof pluginsSchema>;

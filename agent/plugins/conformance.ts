@@ -1,5 +1,5 @@
 /**
- * `logloom plugins check <path>` (seed §8.3): loads one plugin of any kind through its host and
+ * `logloom plugins check <path>`: loads one plugin of any kind through its host and
  * the supervisor, runs the lifecycle (start + info, process generated entries, shutdown) and
  * checks every answer against the protocol. Returns a pass/fail report.
  */
@@ -13,10 +13,11 @@ import { createLog, type AgentLog } from '../log.ts';
 import type { PluginsConfig } from './config.ts';
 import { PluginLoadError, type HostEnv, type HostFactory } from './host.ts';
 import type { DiscoveredPlugin } from './discovered.ts';
-import { fromFile, fromManifest, staticPlugin } from './discovery.ts';
+import { discover, failedPluginName, fromFile, fromManifest, staticPlugin } from './discovery.ts';
 import { MANIFEST_FILE } from './manifest.ts';
 import { Supervisor } from './supervisor.ts';
-import { checkSignature, loadPublicKey } from './signing.ts';
+import { loadPublicKey } from './signing.ts';
+import { PluginVerifier } from './verified-copy.ts';
 import { ChainTracer } from './chain-tracer.ts';
 import type { PluginContext, StaticPluginModule } from './types.ts';
 
@@ -41,13 +42,26 @@ export interface CheckOptions {
   pluginConfig?: Record<string, unknown>;
   log?: AgentLog;
   entries?: number;
+  /** Plugin directories to find a plugin given by name (plugins.dirs of the configuration, and the system one). */
+  dirs?: readonly string[];
 }
 
 /** Finds what `path` names: a static plugin (name or static-plugins/<name>), a dir with plugin.yaml, a manifest, or a bare file. */
-export function locate(path: string, opts: Pick<CheckOptions, 'config' | 'statics'>): DiscoveredPlugin {
+export function locate(path: string, opts: Pick<CheckOptions, 'config' | 'statics' | 'dirs'>): DiscoveredPlugin {
   const byName = opts.statics.find((m) => m.info.name === path || resolve(path) === resolve('static-plugins', m.info.name));
   if (byName) return staticPlugin(byName, opts.config);
-  if (!existsSync(path)) throw new PluginLoadError(path, 'no such file, directory or compiled-in plugin');
+  if (!existsSync(path)) {
+    // A plain name: the plugin of that name in the plugin directories, as the agent would find it.
+    if (!path.includes('/') && opts.dirs) {
+      const found = discover({ statics: [], config: opts.config, dirs: opts.dirs });
+      const p = found.plugins.find((x) => x.name === path);
+      if (p) return p;
+      const refused = found.failures.find((f) => failedPluginName(f.file) === path);
+      if (refused) throw refused;
+      throw new PluginLoadError(path, `no such file, directory, compiled-in plugin, or plugin in ${opts.dirs.join(', ')}`);
+    }
+    throw new PluginLoadError(path, 'no such file, directory or compiled-in plugin');
+  }
   if (statSync(path).isDirectory()) {
     const m = join(path, MANIFEST_FILE);
     if (!existsSync(m)) throw new PluginLoadError(path, `no ${MANIFEST_FILE} in this directory`);
@@ -101,8 +115,10 @@ export async function checkPlugin(path: string, opts: CheckOptions): Promise<Che
     fail('discover', e instanceof PluginLoadError ? e.line : (e as Error).message);
     return { plugin: path, results, passed: false };
   }
-  if (plugin.file) {
-    // Same order as the agent: the file is verified before it is loaded or spawned.
+  let verifier: PluginVerifier | undefined;
+  if (plugin.kind !== 'static') {
+    // Same order as the agent: the plugin is verified before it is loaded or spawned (and again,
+    // by the host, on the bytes it loads).
     const keys = opts.config.trusted_keys.flatMap((k) => {
       try {
         return [loadPublicKey(k)];
@@ -110,7 +126,8 @@ export async function checkPlugin(path: string, opts: CheckOptions): Promise<Che
         return [];
       }
     });
-    const sig = checkSignature(plugin.file, plugin.manifest, keys);
+    verifier = new PluginVerifier(() => keys, false);
+    const sig = verifier.check(plugin);
     if (sig.state === 'modified') {
       fail('signature', `modified: ${sig.detail}`);
       return { plugin: plugin.name, results, passed: false };
@@ -129,9 +146,17 @@ export async function checkPlugin(path: string, opts: CheckOptions): Promise<Che
   const ctx: PluginContext = {
     config, node: 'check-node', stateDir, log: log.child(plugin.name), render: (k) => k, emit: (d) => void emitted.push(d), chain: () => [],
   };
-  const sup = new Supervisor(plugin, factory(plugin, { ...opts.env, log }), { log, context: ctx, failureThreshold: 1_000_000, tracer: new ChainTracer() });
+  const sup = new Supervisor(plugin, factory(plugin, { ...opts.env, log, ...(verifier ? { verifier } : {}) }), { log, context: ctx, failureThreshold: 1_000_000, tracer: new ChainTracer() });
   try {
     const info = await sup.start();
+    // A socket plugin's host starts without its service (the agent waits for it in the background);
+    // a check must not call that a pass: the service itself has to answer.
+    if (plugin.kind === 'socket' && sup.status().connected !== true) {
+      const why = lines.map((l) => /(cannot connect to .*?)(; retrying|$)/.exec(l)?.[1]).find(Boolean) ?? (String(sup.status().last_error ?? '') || 'not connected');
+      fail('start', `the service did not answer: ${why} (is it running?)`);
+      await sup.stop().catch(() => {});
+      return { plugin: plugin.name, results, passed: false };
+    }
     pass('start', `init and info answered: ${info.name} ${info.version} by ${info.author}, type ${info.type}, mode ${info.mode}, capability [${info.capability.join(', ')}]`);
   } catch (e) {
     fail('start', e instanceof PluginLoadError ? e.line : (e as Error).message);
@@ -151,8 +176,19 @@ export async function checkPlugin(path: string, opts: CheckOptions): Promise<Che
           const kept = verdicts.filter((v) => v !== false).length;
           const replaced = verdicts.filter((v) => typeof v === 'object').length;
           const frozen = verdicts.every((v) => typeof v !== 'object' || Object.isFrozen(v));
+          // What the copies changed, as the agent applied them: a copy that changes nothing is
+          // reported too, so a filter whose replacement never took effect does not read as a redactor.
+          const changed = new Set<string>();
+          verdicts.forEach((v, i) => {
+            if (typeof v !== 'object') return;
+            for (const k of new Set([...Object.keys(v), ...Object.keys(entries[i]!)])) {
+              if (JSON.stringify((v as unknown as Record<string, unknown>)[k]) !== JSON.stringify((entries[i] as unknown as Record<string, unknown>)[k])) changed.add(k);
+            }
+          });
+          const what = replaced ? `, changing ${changed.size ? [...changed].sort().join(', ') : 'nothing'}` : '';
           if (!frozen) fail('process', 'a replacement entry is not frozen');
-          else pass('process', `${entries.length} entries: ${kept} kept (${replaced} replaced by a copy), ${entries.length - kept} dropped`);
+          else if (sup.fixedFieldChanges) fail('process', `${sup.fixedFieldChanges} replacement copies changed timestamp, node, source or seq (the agent keeps those from the original; a filter may change message, level, module, lang_key, args and fields only)`);
+          else pass('process', `${entries.length} entries: ${kept} kept (${replaced} replaced by a copy${what}), ${entries.length - kept} dropped`);
         }
         break;
       }

@@ -27,6 +27,8 @@ export interface Manifest {
   limits: Partial<PluginLimits>;
   sha256?: string;
   signature?: string;
+  /** sha256 of what the manifest says (signing.ts manifestSha256): a start refuses a manifest changed since discovery. */
+  contentSha256?: string;
 }
 
 /** A plugin found by discovery (or compiled in), ready to be handed to its kind's host factory. */

@@ -1,5 +1,5 @@
 /**
- * Discovery (seed §4.1): the compiled-in static table, then `/usr/lib/logloom/plugins/` and
+ * Discovery: the compiled-in static table, then `/usr/lib/logloom/plugins/` and
  * plugins.dirs. In a directory, a plugin is
  *   - a subdirectory holding a plugin.yaml (entry file beside it), or
  *   - a `*.yaml` manifest at the top level (e.g. a socket plugin, or a file next to it), or
@@ -14,6 +14,7 @@ import { limitFields, type PluginLimits, type PluginsConfig } from './config.ts'
 import { PluginLoadError } from './host.ts';
 import type { DiscoveredPlugin, Manifest } from './discovered.ts';
 import { MANIFEST_FILE, readManifest } from './manifest.ts';
+import { containedEntry } from './plugin-files.ts';
 import { typeFromFileName } from './info.ts';
 import type { PluginKind, StaticPluginModule } from './types.ts';
 import type { Schema } from '../config/schema.ts';
@@ -57,7 +58,6 @@ export function staticPlugin(mod: StaticPluginModule, config: PluginsConfig): Di
 /** A plugin described by a manifest at `path`; `shownAs` names it in messages. */
 export function fromManifest(path: string, config: PluginsConfig, shownAs = path): DiscoveredPlugin {
   const m: Manifest = readManifest(path, shownAs);
-  const dir = resolve(path, '..');
   if (m.entry.kind === 'static') throw new PluginLoadError(shownAs, 'entry.kind static is only for plugins compiled into the binary (static-plugins/)');
   const p: DiscoveredPlugin = {
     name: m.name, kind: m.entry.kind, type: m.type, origin: path, manifestPath: path, manifest: m, protocol: m.entry.protocol,
@@ -66,8 +66,12 @@ export function fromManifest(path: string, config: PluginsConfig, shownAs = path
   if (m.entry.kind === 'socket') {
     p.address = m.entry.address;
   } else {
-    const file = resolve(dir, m.entry.path!);
-    if (!existsSync(file)) throw new PluginLoadError(shownAs, `entry file ${m.entry.path} not found`);
+    let file: string;
+    try {
+      file = containedEntry(path, m.entry.path!);
+    } catch (e) {
+      throw new PluginLoadError(shownAs, (e as Error).message);
+    }
     p.file = file;
     p.origin = file;
   }
@@ -148,6 +152,11 @@ export function discover(opts: { statics: readonly StaticPluginModule[]; config:
     return false;
   });
   return out;
+}
+
+/** The plugin name a refused file stood for: `filter_x.so`, `filter_x.py` or `filter_x/plugin.yaml` → filter_x. */
+export function failedPluginName(file: string): string {
+  return basename(file.replace(/\/plugin\.ya?ml$|\.(so|py|ya?ml)$/, ''));
 }
 
 /** Name used in `[WARN] Failed to load plugin '<file>'` for a discovered plugin. */

@@ -10,6 +10,7 @@ import type { EntryRecords } from '../buffer/records.ts';
 import type { AgentLog } from '../log.ts';
 import type { AiResult, FilterVerdict, PluginContext, PluginInfo, PluginKind } from './types.ts';
 import type { DiscoveredPlugin } from './discovered.ts';
+import type { PluginVerifier } from './verified-copy.ts';
 
 export type { DiscoveredPlugin } from './discovered.ts';
 
@@ -63,6 +64,12 @@ export interface HostedPlugin {
   analyze?(entry: LogEntry, timeoutMs: number): AsyncIterable<AiResult>;
   /** lang: sync lookup (process kinds answer from a cache they keep fresh). */
   resolve?(langKey: string, lang: string): string | null;
+  /**
+   * An in-process call (static sync filter, trusted .so) overran timeout_ms: it could not be cut
+   * off. The supervisor marks the plugin failed; the host says what it changes for the next start
+   * (e.g. a trusted .so moves into its plugin host process), or '' when nothing.
+   */
+  overran?(): string;
   /** Reopen outputs (SIGHUP), when the plugin supports it. */
   reopen?(): Promise<void>;
   /** Orderly stop: shutdown op, then close, then signals, each after a grace period. */
@@ -101,6 +108,11 @@ export interface HostEnv {
   remoteTcp?: readonly string[];
   /** The agent's own log (lines are verbatim contracts: use it untagged for the fixed messages). */
   log: AgentLog;
+  /**
+   * Signature policy and private copies (agent/plugins/verified-copy.ts): process hosts verify and
+   * copy at every start. Without one (plugins check), files are copied unverified.
+   */
+  verifier?: PluginVerifier;
 }
 
 /**

@@ -9,11 +9,12 @@ import { limitFields, type PluginLimits } from './config.ts';
 import { PluginLoadError } from './host.ts';
 import type { Manifest, ManifestEntry } from './discovered.ts';
 import { checkCapability, checkMode, checkName, checkType, checkVersion } from './info.ts';
+import { manifestSha256 } from './signing.ts';
 import type { PluginKind, PluginMode, PluginType } from './types.ts';
 
 export const MANIFEST_FILE = 'plugin.yaml';
 export const ENTRY_KINDS = ['static', 'native', 'python', 'socket'] as const;
-const MANIFEST_KEYS = ['name', 'version', 'author', 'type', 'mode', 'capability', 'entry', 'limits', 'sha256', 'signature', 'description'];
+const MANIFEST_KEYS = ['name', 'version', 'author', 'type', 'mode', 'capability', 'entry', 'limits', 'sha256', 'signature', 'files', 'description'];
 
 /** Checks one scalar against a limit field's schema; returns the value or a reason. */
 function checkLimit(key: string, schema: Schema, v: unknown): { value?: unknown; reason?: string } {
@@ -92,6 +93,12 @@ export function checkManifest(doc: unknown): Manifest {
   if (reason) throw new Error(reason);
   if (d.sha256 !== undefined && (typeof d.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(d.sha256))) throw new Error('sha256 must be 64 lower-case hex digits');
   if (d.signature !== undefined && (typeof d.signature !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(d.signature))) throw new Error('signature must be base64');
+  if (d.files !== undefined) {
+    if (!d.files || typeof d.files !== 'object' || Array.isArray(d.files)) throw new Error('files must be a mapping of relative path to sha256');
+    for (const [rel, h] of Object.entries(d.files as Record<string, unknown>)) {
+      if (typeof h !== 'string' || !/^[0-9a-f]{64}$/.test(h)) throw new Error(`files.${rel}: expected 64 lower-case hex digits`);
+    }
+  }
   const entryRaw = d.entry as Record<string, unknown> | undefined;
   return {
     name: d.name as string,
@@ -104,6 +111,7 @@ export function checkManifest(doc: unknown): Manifest {
     limits: parseLimits(d.limits),
     sha256: d.sha256 as string | undefined,
     signature: d.signature as string | undefined,
+    contentSha256: manifestSha256(d),
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * The one supervisor (seed §5.1, §5.3, §7.1–7.2): wraps any HostedPlugin, whatever its kind,
+ * The one supervisor: wraps any HostedPlugin, whatever its kind,
  * into the pipeline's stages. It owns per-call timeouts, the
  * `[ERROR] Plugin communication failed: <name>: <reason>` line, fail-open for filters
  * (on_error), sink batches that stay queued (the SinkRunner retries what a rejected flush
@@ -19,7 +19,8 @@ import type { TemplateResolver } from '../i18n/catalogue.ts';
 import { PartialFilterError, PluginCallError, PluginLoadError, type HostedPlugin } from './host.ts';
 import type { DiscoveredPlugin } from './discovered.ts';
 import { validateInfo } from './info.ts';
-import type { ChainTracer } from './chain-tracer.ts';
+import { changedFields, summarise, type ChainTracer } from './chain-tracer.ts';
+import { FIXED_ENTRY_FIELDS } from './validate-output.ts';
 import type { AiResult, FilterVerdict, PluginContext, PluginInfo } from './types.ts';
 
 export type SupervisedState = 'starting' | 'running' | 'failed' | 'stopped';
@@ -58,8 +59,9 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what = 'call'): Promis
 }
 
 export class Supervisor {
-  readonly plugin: DiscoveredPlugin;
-  readonly host: HostedPlugin;
+  /** What is running now: replaced by `swap` when the plugin is reloaded. */
+  plugin: DiscoveredPlugin;
+  host: HostedPlugin;
   private readonly opts: Required<Omit<SupervisorOptions, 'tracer'>> & { tracer?: ChainTracer };
   info?: PluginInfo;
   state: SupervisedState = 'stopped';
@@ -69,6 +71,11 @@ export class Supervisor {
   failures = 0;
   consecutiveFailures = 0;
   restarts = 0;
+  /** Replacement copies that tried to change timestamp, node, source or seq (kept from the original). */
+  fixedFieldChanges = 0;
+  private readonly warnedFixed = new Set<string>();
+  /** In-process calls that overran timeout_ms (they cannot be cut off; each marks the plugin failed). */
+  overruns = 0;
   /** Entries that got on_error because the filter failed or was down. */
   failedOpen = 0;
   lastError = '';
@@ -130,6 +137,24 @@ export class Supervisor {
     const was = this.state;
     this.state = 'stopped';
     if (was !== 'stopped') await withTimeout(this.host.stop(), Math.max(this.timeout, 5000), 'stop').catch((e) => this.opts.log.warn(`plugin ${this.name}: ${reasonOf(e)}`));
+  }
+
+  /**
+   * `plugins reload`: stops the running host and starts `host` (built from the plugin's files as
+   * they are now) in its place. The stage in the pipeline stays the same object, so nothing
+   * that holds it notices. Rejects with PluginLoadError when the new one does not start (the
+   * plugin is then stopped: filters fail open, sink batches stay queued).
+   */
+  async swap(plugin: DiscoveredPlugin, host: HostedPlugin): Promise<PluginInfo> {
+    await this.stop();
+    this.plugin = plugin;
+    this.host = host;
+    host.onExit = (reason) => this.hostExited(reason);
+    this.consecutiveFailures = 0;
+    this.restartDelay = 0;
+    const info = await this.start();
+    this.pumpAi();
+    return info;
   }
 
   // ---- failures, restarts ----
@@ -248,12 +273,22 @@ export class Supervisor {
     return new Array<boolean>(n).fill(this.plugin.limits.on_error === 'keep');
   }
 
-  /** A sync call cannot be interrupted: one slower than the timeout is reported and counted, and its answer used. */
+  /**
+   * A sync (in-process) call cannot be interrupted: one slower than the timeout has already
+   * blocked the agent for that long. Its answer is used, but the plugin is marked failed at once
+   * (not after failure_threshold) and restarted with backoff; the host may change how it runs
+   * next time (a trusted .so moves into its plugin host process).
+   */
   private checkSyncTime(t0: number, n: number): void {
     const elapsed = performance.now() - t0;
-    if (elapsed / Math.max(n, 1) > this.timeout) {
-      this.failed(new PluginCallError(`call took ${Math.round(elapsed)} ms, over timeout_ms ${this.timeout}`));
-    }
+    if (elapsed / Math.max(n, 1) <= this.timeout) return;
+    this.overruns++;
+    const note = this.host.overran?.() ?? '';
+    const reason = `in-process call took ${Math.round(elapsed)} ms for ${n} entries, over timeout_ms ${this.timeout}, and could not be cut off`;
+    this.failures++;
+    this.lastError = reason;
+    this.report(reason);
+    if (this.state === 'running') this.markFailed(`in-process call overran timeout_ms${note ? `; ${note}` : ''}`);
   }
 
   filterBatch(entries: readonly LogEntry[]): FilterVerdicts | Promise<FilterVerdicts> {
@@ -363,6 +398,8 @@ export class Supervisor {
   private replacement(orig: LogEntry, v: Record<string, unknown>): LogEntry | undefined {
     if ((v as unknown) === orig) return orig;
     if (typeof v.message !== 'string') return undefined;
+    const fixed = FIXED_ENTRY_FIELDS.filter((f) => f in v && v[f] !== undefined && v[f] !== (orig as unknown as Record<string, unknown>)[f]);
+    if (fixed.length) this.fixedFieldsChanged(fixed);
     const copy: MutableEntry = { ...orig };
     if (v.message !== orig.message) {
       const m = sanitiseMessage(v.message, this.opts.maxMessageBytes);
@@ -383,6 +420,18 @@ export class Supervisor {
     return frozen;
   }
 
+  /**
+   * A replacement copy changed fields only the agent sets: they are kept from the original (the
+   * copy is still used). Said once per plugin and set of fields, not once per entry.
+   */
+  private fixedFieldsChanged(fields: readonly string[]): void {
+    this.fixedFieldChanges++;
+    const key = fields.join(',');
+    if (this.warnedFixed.has(key)) return;
+    this.warnedFixed.add(key);
+    this.opts.log.warn(`plugin ${this.name}: a replacement copy changed ${fields.join(', ')}; kept from the original (a filter may change message, level, module, lang_key, args and fields only)`);
+  }
+
   private trace(entries: readonly LogEntry[], verdicts: FilterVerdicts, t0: number, error: boolean, errored?: readonly unknown[]): void {
     const tracer = this.opts.tracer;
     if (!tracer?.enabled) return;
@@ -393,6 +442,14 @@ export class Supervisor {
       const step = { plugin: this.name, kind: this.plugin.kind, micros, verdict } as const;
       tracer.record(entries[i]!, step);
       if (typeof v === 'object' && v !== entries[i]) tracer.record(v, step);
+      if (tracer.listening) {
+        const copy = typeof v === 'object' && v !== entries[i] ? v : undefined;
+        tracer.stage({
+          stage: 'filter', plugin: this.name, kind: this.plugin.kind, verdict, micros, entry: entries[i], in: summarise([entries[i]]),
+          ...(copy ? { out: summarise([copy]), changed: changedFields(entries[i]!, copy) } : {}),
+          ...(verdict === 'error' ? { error: this.lastError } : {}),
+        });
+      }
     }
   }
 
@@ -401,14 +458,26 @@ export class Supervisor {
   sinkStage(): SinkStage {
     return this.withRecords(Object.assign(this.stageBase(), {
       flush: (entries: readonly LogEntry[]) => this.flushBatch(entries),
-      flushRecords: (records: EntryRecords) => this.flushCall(records.count, () => this.host.flushRecords!(records, this.timeout)),
+      flushRecords: (records: EntryRecords) => this.traceSink(records.frames, records.count, this.flushCall(records.count, () => this.host.flushRecords!(records, this.timeout))),
       reopen: this.host.reopen ? () => this.host.reopen!() : undefined,
       status: () => this.status(),
     }));
   }
 
   flushBatch(entries: readonly LogEntry[]): Promise<void> {
-    return this.flushCall(entries.length, () => this.host.flush!(entries, this.timeout));
+    return this.traceSink(entries, entries.length, this.flushCall(entries.length, () => this.host.flush!(entries, this.timeout)));
+  }
+
+  /** plugin_logger: one stage event per sink batch (accepted or error), with the batch's summary. */
+  private traceSink(batch: readonly LogEntry[] | Uint8Array, n: number, call: Promise<void>): Promise<void> {
+    const tracer = this.opts.tracer;
+    if (!tracer?.listening) return call;
+    const t0 = performance.now();
+    const event = (verdict: string, error?: string) => tracer.stage({
+      stage: 'sink', plugin: this.name, kind: this.plugin.kind, verdict, micros: Math.round((performance.now() - t0) * 1000),
+      entry: Array.isArray(batch) ? batch[0] : undefined, in: summarise(batch as readonly LogEntry[] | Uint8Array, n), ...(error ? { error } : {}),
+    });
+    return call.then(() => event('accepted'), (e) => (event('error', reasonOf(e)), Promise.reject(e)));
   }
 
   /** One sink call (entries or records), n entries long. */
@@ -461,10 +530,11 @@ export class Supervisor {
       this.aiInflight++;
       this.calls++;
       // After a timeout the call is abandoned: results it streams later are not used.
-      const call = { abandoned: false };
+      const call = { abandoned: false, results: [] as AiResult[] };
+      const t0 = performance.now();
       void withTimeout(this.collect(entry, call), this.timeout, 'analyze').then(
-        () => this.succeeded(),
-        (e) => ((call.abandoned = true), this.failed(e)),
+        () => (this.succeeded(), this.traceAi(entry, t0, call.results)),
+        (e) => ((call.abandoned = true), this.failed(e), this.traceAi(entry, t0, call.results, reasonOf(e))),
       ).finally(() => {
         this.aiInflight--;
         this.pumpAi();
@@ -473,13 +543,25 @@ export class Supervisor {
   }
 
   /** Streamed results are emitted as they arrive; the timeout bounds the whole answer. */
-  private async collect(entry: LogEntry, call?: { abandoned: boolean }): Promise<AiResult[]> {
+  /** plugin_logger: one stage event per analysed entry, with the results it produced. */
+  private traceAi(entry: LogEntry, t0: number, results: readonly AiResult[], error?: string): void {
+    const tracer = this.opts.tracer;
+    if (!tracer?.listening) return;
+    tracer.stage({
+      stage: 'ai', plugin: this.name, kind: this.plugin.kind, verdict: error ? 'error' : 'results', micros: Math.round((performance.now() - t0) * 1000),
+      entry, in: summarise([entry]), out: summarise(results), results: results.length, ...(error ? { error } : {}),
+    });
+  }
+
+  private async collect(entry: LogEntry, call?: { abandoned: boolean; results?: AiResult[] }): Promise<AiResult[]> {
     const out: AiResult[] = [];
     for await (const r of this.host.analyze!(entry, this.timeout)) {
       if (r === null || typeof r !== 'object' || Array.isArray(r)) throw new PluginCallError('malformed ai result (expected an object)');
       if (this.state !== 'running' || call?.abandoned) break;
-      if (call) this.emitResult(r);
-      else out.push(r);
+      if (call) {
+        this.emitResult(r);
+        if (this.opts.tracer?.listening) call.results?.push(r);
+      } else out.push(r);
     }
     return out;
   }
@@ -528,9 +610,13 @@ export class Supervisor {
 
   status(): Record<string, unknown> {
     return {
-      state: this.state === 'running' ? (this.enabled ? 'enabled' : 'disabled') : this.state,
+      // A disabled process plugin is also stopped (its process ended): status says both.
+      // Enabled but stopped = it could not be started (e.g. a reload of a broken file): failed.
+      state: !this.enabled ? 'disabled' : this.state === 'running' ? 'enabled' : this.state === 'starting' ? 'starting' : 'failed',
+      run_state: this.state,
       calls: this.calls, failures: this.failures, consecutive_failures: this.consecutiveFailures, restarts: this.restarts,
-      failed_open: this.failedOpen, last_error: this.lastError,
+      failed_open: this.failedOpen, last_error: this.lastError, ...(this.overruns ? { overruns: this.overruns } : {}),
+      ...(this.fixedFieldChanges ? { fixed_field_changes: this.fixedFieldChanges } : {}),
       ...(this.plugin.type === 'ai' ? { ai_queued: this.aiQueue.length, ai_inflight: this.aiInflight, ai_dropped: this.aiDropped, ai_results: this.aiResults } : {}),
       ...(this.host.status?.() ?? {}),
     };

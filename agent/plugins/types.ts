@@ -1,5 +1,5 @@
 /**
- * The plugin API (seed §3): what every plugin is, whatever language it is written in.
+ * The plugin API: what every plugin is, whatever language it is written in.
  * Static (TypeScript) plugins import these types; the process, socket and native hosts adapt
  * their protocols to the same shapes so that the registry and supervisor treat all kinds alike.
  */
@@ -8,13 +8,16 @@ import type { EntryRecords } from '../buffer/records.ts';
 import type { EntryDraft } from '../entry/build.ts';
 import type { ObjectSchema } from '../config/schema.ts';
 import type { PluginLimits } from './config.ts';
+import type { StageEvent } from './chain-tracer.ts';
+
+export type { StageEvent } from './chain-tracer.ts';
 
 export const PLUGIN_TYPES = ['filter', 'sink', 'ai', 'lang'] as const;
 export type PluginType = (typeof PLUGIN_TYPES)[number];
 export type PluginMode = 'sync' | 'async';
 export type PluginKind = 'static' | 'native' | 'python' | 'socket';
 
-/** Seed §3.3: what a plugin says about itself. */
+/** What a plugin says about itself. */
 export interface PluginInfo {
   name: string;
   /** semver, e.g. 1.2.0 */
@@ -41,15 +44,23 @@ export interface PluginContext {
   /** A directory the plugin may write to (state, caches). */
   readonly stateDir: string;
   readonly log: PluginLog;
+  /** The agent itself, for plugins that report on it (log_aggregator_remote's STATS): version and entries dropped so far. */
+  readonly agent?: { readonly version: string; dropped(): number };
   /** Renders a lang key in the agent's current language (lang plugins included). */
   render(langKey: string, args?: readonly (string | number)[]): string;
   /** ai plugins: results become new entries (module AI) through the same sanitising door. */
   emit(draft: EntryDraft): void;
   /**
-   * The filters an entry has passed so far, with the time each took (plugin_logger, seed §6.5).
+   * The filters an entry has passed so far, with the time each took (plugin_logger).
    * Only recorded while a plugin asked for it with capability `trace`; otherwise empty.
    */
   chain?(entry: LogEntry): readonly ChainStep[];
+  /**
+   * Every stage an entry meets — filters, sinks, ai analysers — with verdict, time and a summary
+   * of what went in and out (plugin_logger). Same condition as `chain`. Returns the
+   * unsubscribe function.
+   */
+  onStage?(listener: (event: StageEvent) => void): () => void;
 }
 
 /** One filter an entry passed through: its verdict and the time the call took (per entry). */
@@ -100,7 +111,8 @@ export interface SinkPlugin extends Lifecycle {
   reopen?(): void | Promise<void>;
   /**
    * Extra figures for `logloom status`. `dropped_entries`, when present, counts entries the
-   * plugin itself had to drop (e.g. a full spool) and is added to the agent's dropped_total.
+   * plugin itself had to drop (e.g. a full spool) and `lost_entries` those it lost (e.g. to a
+   * damaged spool); both are added to the agent's dropped_total.
    */
   status?(): Record<string, unknown>;
 }

@@ -1,5 +1,5 @@
 /**
- * Seed §7.4: nothing a plugin returns is trusted. Every answer from an out-of-process plugin is
+ * Nothing a plugin returns is trusted. Every answer from an out-of-process plugin is
  * checked against a schema here before the agent uses it; what passes is then built into an
  * entry through the one sanitising door (agent/entry/build.ts), so control characters are
  * escaped and sizes cut there. Anything that fails is dropped and counted (`invalid_results` in
@@ -21,8 +21,8 @@ export const OUTPUT_LIMITS = {
   templatesPerAnswer: 100_000,
 };
 
-const LANG_KEY = /^[A-Za-z0-9_.-]{1,128}$/;
-const LANG = /^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})?$/;
+export const LANG_KEY = /^[A-Za-z0-9_.-]{1,128}$/;
+export const LANG = /^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})?$/;
 /** Fields an ai result may carry. node, seq, timestamp, source and module are the agent's to set. */
 const AI_KEYS = new Set(['level', 'message', 'summary', 'lang_key', 'args', 'fields']);
 const FORGED = new Set(['node', 'seq', 'timestamp', 'source', 'module', 'truncated']);
@@ -82,16 +82,45 @@ export function validateAiResult(v: unknown): EntryDraft {
 
 /**
  * A filter's verdicts: one per entry of the batch (a single one for `entry`), each true, false,
- * a replacement object (checked and rebuilt by the supervisor through the sanitising door), or
- * null for an entry the plugin failed on (it gets on_error).
+ * a replacement object (checked and rebuilt by the supervisor through the sanitising door, which
+ * keeps the fields a plugin may not change from the original), or null for an entry the plugin
+ * failed on (it gets on_error).
  */
 export function validateKeep(v: unknown, count: number): (FilterVerdict | undefined)[] {
-  const ok = (k: unknown) => k === null || typeof k === 'boolean' || (isObject(k) && typeof k.message === 'string' && !Object.keys(k).some((f) => FORGED.has(f) && f !== 'module'));
+  const why = (k: unknown): string | undefined =>
+    k === null || typeof k === 'boolean' ? undefined
+      : !isObject(k) ? `a verdict is ${Array.isArray(k) ? 'a list' : typeof k} (expected true, false, null or an entry)`
+        : typeof k.message !== 'string' ? 'a replacement entry has no "message" string' : undefined;
   const norm = (k: unknown) => (k === null ? undefined : (k as FilterVerdict));
-  if (count === 1 && !Array.isArray(v) && v !== null && ok(v)) return [norm(v)];
-  if (Array.isArray(v) && v.length === count && v.every(ok)) return v.map(norm);
-  throw new InvalidOutputError(`filter answer "keep" must be ${count === 1 ? 'true, false or an entry' : `a list of ${count} verdicts`}, got ${JSON.stringify(v)?.slice(0, 60)}`);
+  if (count === 1 && !Array.isArray(v)) {
+    const bad = v === undefined ? 'it is missing' : why(v);
+    if (!bad) return [norm(v)];
+    throw new InvalidOutputError(`filter answer "keep" must be true, false or an entry: ${bad}`);
+  }
+  if (!Array.isArray(v)) throw new InvalidOutputError(`filter answer "keep" must be a list of ${count} verdicts, got ${v === undefined ? 'nothing' : typeof v}`);
+  if (v.length !== count) throw new InvalidOutputError(`filter answer "keep" has ${v.length} verdicts for ${count} entries`);
+  for (let i = 0; i < v.length; i++) {
+    const bad = why(v[i]);
+    if (bad) throw new InvalidOutputError(`filter answer "keep"[${i}]: ${bad}`);
+  }
+  return v.map(norm);
 }
+
+/**
+ * The verdicts a filter's answer body carries, in any of its forms (docs/plugin-protocol.md §4.1):
+ * `keep` (true, false, an entry, or a list), the whole entry sent back as `entry` (or the batch
+ * as `batch`) = a replacement copy, or none of these — the minimal bare `{"status":0}` — which
+ * keeps every entry.
+ */
+export function filterVerdictsOf(body: Record<string, unknown>, count: number): (FilterVerdict | undefined)[] {
+  if (body.keep !== undefined) return validateKeep(body.keep, count);
+  if (count === 1 && body.entry !== undefined) return validateKeep(body.entry, 1);
+  if (body.batch !== undefined) return validateKeep(body.batch, count);
+  return new Array<FilterVerdict>(count).fill(true);
+}
+
+/** Entry fields only the agent sets: a replacement copy that changes them keeps the original's. */
+export const FIXED_ENTRY_FIELDS = ['timestamp', 'node', 'source', 'seq'] as const;
 
 /** A lang template: a short string without control characters. */
 export function validateTemplate(key: string, v: unknown): string | null {

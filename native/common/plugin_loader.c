@@ -5,7 +5,37 @@
 #include <stdlib.h>
 #include <string.h>
 
-int ll_plugin_load(ll_plugin_t *p, const char *path, char *err, size_t errlen) {
+int ll_type_code(const char *name) {
+  static const char *const names[] = {"filter", "sink", "ai", "lang"};
+  for (int i = 0; name && i < 4; i++)
+    if (strcmp(name, names[i]) == 0) return i;
+  return -1;
+}
+
+static int refuse(ll_plugin_t *p, char *err, size_t errlen, const char *fmt, const char *a, const char *b) {
+  snprintf(err, errlen, fmt, a, b);
+  dlclose(p->dl);
+  p->dl = NULL;
+  return -1;
+}
+
+/* The hook each type needs, and the name the reason gives. */
+static const char *missing_hook(const ll_plugin_t *p) {
+  switch (p->type) {
+    case LL_TYPE_FILTER: return p->process ? NULL : "plugin_process";
+    case LL_TYPE_SINK: return p->process || p->process_batch ? NULL : "plugin_process";
+    case LL_TYPE_AI: return p->analyze ? NULL : "plugin_analyze";
+    case LL_TYPE_LANG: return p->resolve ? NULL : "plugin_resolve";
+  }
+  return "plugin_process";
+}
+
+/* Which hook the plugin does export, to say what type it looks like instead. */
+static const char *hook_type(const ll_plugin_t *p) {
+  return p->analyze ? "ai" : p->resolve ? "lang" : p->process_batch && !p->process ? "sink" : p->process ? "filter or sink" : NULL;
+}
+
+int ll_plugin_load(ll_plugin_t *p, const char *path, ll_type_t expected, char *err, size_t errlen) {
   memset(p, 0, sizeof *p);
   p->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!p->dl) {
@@ -20,21 +50,15 @@ int ll_plugin_load(ll_plugin_t *p, const char *path, char *err, size_t errlen) {
   *(void **)&p->process_batch = dlsym(p->dl, "plugin_process_batch");
   *(void **)&p->shutdown = dlsym(p->dl, "plugin_shutdown");
   *(void **)&p->info = dlsym(p->dl, "plugin_info");
-  const char *missing = !p->init ? "plugin_init" : !p->process ? "plugin_process" : !p->shutdown ? "plugin_shutdown" : NULL;
-  if (missing) {
-    snprintf(err, errlen, "missing %s()", missing);
-    dlclose(p->dl);
-    p->dl = NULL;
-    return -1;
-  }
+  *(void **)&p->analyze = dlsym(p->dl, "plugin_analyze");
+  *(void **)&p->resolve = dlsym(p->dl, "plugin_resolve");
+  *(void **)&p->catalogue = dlsym(p->dl, "plugin_catalogue");
+  if (!p->init) return refuse(p, err, errlen, "missing %s()%s", "plugin_init", "");
+  if (!p->shutdown) return refuse(p, err, errlen, "missing %s()%s", "plugin_shutdown", "");
+  p->type = expected;
   if (p->info) {
     p->info_data = p->info();
-    if (!p->info_data) {
-      snprintf(err, errlen, "plugin_info() returned NULL");
-      dlclose(p->dl);
-      p->dl = NULL;
-      return -1;
-    }
+    if (!p->info_data) return refuse(p, err, errlen, "%s%s", "plugin_info() returned NULL", "");
     if (p->info_data->abi_version != LOGLOOM_PLUGIN_ABI_VERSION) {
       snprintf(err, errlen, "ABI version %u not supported (this agent speaks ABI %u)", (unsigned)p->info_data->abi_version,
                (unsigned)LOGLOOM_PLUGIN_ABI_VERSION);
@@ -42,6 +66,16 @@ int ll_plugin_load(ll_plugin_t *p, const char *path, char *err, size_t errlen) {
       p->dl = NULL;
       return -1;
     }
+    int declared = ll_type_code(p->info_data->type);
+    if (declared < 0) return refuse(p, err, errlen, "plugin_info() type \"%s\" is not one of filter, sink, ai, lang%s", p->info_data->type ? p->info_data->type : "(null)", "");
+    p->type = (ll_type_t)declared;
+  }
+  const char *missing = missing_hook(p);
+  if (missing) {
+    const char *looks = hook_type(p);
+    char why[160];
+    snprintf(why, sizeof why, " (declared type %s; it exports the hook of %s)", p->info_data ? p->info_data->type : "from the file name", looks ? looks : "no type");
+    return refuse(p, err, errlen, "missing %s()%s", missing, looks ? why : "");
   }
   return 0;
 }
@@ -169,5 +203,6 @@ void ll_batch_run(ll_plugin_t *p, int is_sink, const log_entry_t *entries, size_
     for (size_t i = 0; i < n; i++) results[i] = rc;
     return;
   }
-  for (size_t i = 0; i < n; i++) results[i] = p->process(&entries[i]);
+  /* An ai or lang plugin has no plugin_process: a process frame sent to it fails each entry. */
+  for (size_t i = 0; i < n; i++) results[i] = p->process ? p->process(&entries[i]) : -1;
 }

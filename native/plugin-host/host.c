@@ -92,12 +92,60 @@ static int reply_send(obuf_t *b) {
   return write_all(PROTO_FD, b->data, b->len);
 }
 
+/* emit() and add() callbacks: append one item of 3 strings to the reply being built. */
+typedef struct {
+  obuf_t *out;
+  uint32_t count, max;
+} items_t;
+
+static int emit_result(void *ctx, const ai_result_t *r) {
+  items_t *it = ctx;
+  if (!r || it->count >= it->max) return -1;
+  ob_str(it->out, r->level);
+  ob_str(it->out, r->message);
+  ob_str(it->out, r->lang_key);
+  it->count++;
+  return 0;
+}
+
+static int add_template(void *ctx, const char *lang, const char *key, const char *tmpl) {
+  items_t *it = ctx;
+  if (!lang || !key || !tmpl || it->count >= it->max) return -1;
+  ob_str(it->out, lang);
+  ob_str(it->out, key);
+  ob_str(it->out, tmpl);
+  it->count++;
+  return 0;
+}
+
+/* Runs an ai or catalogue call whose results are appended through a callback: status, rc, count, items. */
+static void reply_items(obuf_t *out, uint8_t op, uint32_t max, int (*call)(ll_plugin_t *, const void *, items_t *), ll_plugin_t *p, const void *arg) {
+  reply_begin(out, op, 0);
+  size_t rc_at = out->len;
+  ob_u32(out, 0);
+  size_t n_at = out->len;
+  ob_u32(out, 0);
+  items_t it = {out, 0, max};
+  int32_t rc = call(p, arg, &it);
+  memcpy(out->data + rc_at, &rc, 4);
+  memcpy(out->data + n_at, &it.count, 4);
+}
+
+static int call_analyze(ll_plugin_t *p, const void *entry, items_t *it) {
+  return p->analyze((const log_entry_t *)entry, emit_result, it);
+}
+
+static int call_catalogue(ll_plugin_t *p, const void *unused, items_t *it) {
+  (void)unused;
+  return p->catalogue ? p->catalogue(add_template, it) : 0;
+}
+
 int main(void) {
   /* The agent may die first; a write to the closed pipe must not kill us silently mid-shutdown. */
   signal(SIGPIPE, SIG_IGN);
   ll_plugin_t plugin;
   memset(&plugin, 0, sizeof plugin);
-  int loaded = 0, is_sink = 0;
+  int loaded = 0, is_sink = 0, expected = 0;
   obuf_t out = {0};
   uint8_t *in = NULL;
   size_t in_cap = 0;
@@ -125,10 +173,13 @@ int main(void) {
       size_t plen = strnlen(path, body);
       const char *config = plen + 1 < body ? path + plen + 1 : "";
       size_t clen = strnlen(config, body - plen - 1);
-      is_sink = plen + clen + 2 < body + 1 ? in[plen + clen + 2] : 0;
+      expected = plen + clen + 2 < body + 1 ? in[plen + clen + 2] : 0;
       if (loaded) ll_plugin_unload(&plugin);
       loaded = 0;
-      if (ll_plugin_load(&plugin, path, err, sizeof err)) {
+      if (expected > LL_TYPE_LANG) {
+        reply_begin(&out, op, -1);
+        ob_str(&out, "unknown plugin type code");
+      } else if (ll_plugin_load(&plugin, path, (ll_type_t)expected, err, sizeof err)) {
         reply_begin(&out, op, -1);
         ob_str(&out, err);
       } else if (ll_plugin_start(&plugin, config, err, sizeof err)) {
@@ -137,7 +188,7 @@ int main(void) {
       } else {
         loaded = 1;
         const plugin_info_t *i = plugin.info_data;
-        if (i && i->type && strcmp(i->type, "sink") == 0) is_sink = 1;
+        is_sink = plugin.type == LL_TYPE_SINK;
         reply_begin(&out, op, 0);
         uint8_t has = i != NULL;
         ob_put(&out, &has, 1);
@@ -181,6 +232,36 @@ int main(void) {
         free(args);
         ll_records_free(&rec);
       }
+      if (reply_send(&out)) break;
+    } else if (op == LL_OP_ANALYZE) {
+      ll_records_t rec = {0};
+      const char **args = NULL;
+      long n = loaded && plugin.analyze ? ll_batch_decode(in, body, &rec.entries, &args) : -1;
+      if (n != 1) {
+        reply_begin(&out, op, !loaded ? -4 : !plugin.analyze ? -5 : -3); /* -5: not an ai plugin */
+      } else {
+        reply_items(&out, op, LOGLOOM_MAX_AI_RESULTS, call_analyze, &plugin, rec.entries);
+      }
+      free(args);
+      free(rec.entries);
+      if (reply_send(&out)) break;
+    } else if (op == LL_OP_RESOLVE) {
+      const char *key = (const char *)in;
+      size_t klen = strnlen(key, body);
+      const char *lang = klen + 1 < body ? key + klen + 1 : "en";
+      if (!loaded || !plugin.resolve) {
+        reply_begin(&out, op, !loaded ? -4 : -5);
+      } else {
+        const char *t = plugin.resolve(key, lang);
+        reply_begin(&out, op, 0);
+        uint8_t found = t != NULL;
+        ob_put(&out, &found, 1);
+        ob_str(&out, t);
+      }
+      if (reply_send(&out)) break;
+    } else if (op == LL_OP_CATALOGUE) {
+      if (!loaded || !plugin.resolve) reply_begin(&out, op, !loaded ? -4 : -5);
+      else reply_items(&out, op, LL_MAX_CATALOGUE, call_catalogue, &plugin, NULL);
       if (reply_send(&out)) break;
     } else if (op == LL_OP_QUIT) {
       if (loaded) ll_plugin_unload(&plugin);

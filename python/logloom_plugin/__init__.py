@@ -1,16 +1,19 @@
 """Logloom Python plugin SDK (stdlib only, Python 3.9+).
 
-A plugin is a file defining the seed's functions (section 3.6)::
+A plugin is a file defining the plugin functions::
 
     def plugin_init(config):        # or plugin_init() ; config = plugins.config.<name>
     def plugin_process(entry):      # entry is a dict (a copy: changing it changes nothing)
     def plugin_shutdown():
     def plugin_info():              # optional when a plugin.yaml sits next to the file
 
-What plugin_process returns depends on the plugin type:
-  filter  True/KEEP keeps the entry, False/DROP drops it ({"keep": bool} also works)
-  sink    anything; raise to report a failure (the batch is retried)
-  ai      None, a result dict, a list of them, or a generator yielding them (streamed)
+What plugin_process returns depends on the plugin type (the plain forms first):
+  filter  {"status": 0} keeps the entry, {"status": 1, "error": "..."} is an error for it; the
+          entry itself with changes (copy = dict(entry); copy["message"] = ...) is a replacement
+          copy that continues in its place; also True/KEEP keeps, False/DROP drops, {"keep": bool}
+  sink    {"status": 0} or anything; raise (or {"status": 1, ...}) to report a failure (retried)
+  ai      {"status": 0, "summary": "..."} is one result; None or {"status": 0, "message": "ok"}
+          reports nothing; also a result dict, a list of them, or a generator (streamed)
   lang    lang plugins define plugin_resolve(lang_key, lang) -> str | None instead, and
           optionally plugin_catalogue() -> {lang: {key: template}} for the agent's cache;
           call notify_changed() after the translations changed.

@@ -86,11 +86,24 @@ class Plugin:
 
 
 def verdict(value):
-    """Filter return value -> keep flag."""
+    """Filter return value -> what the "keep" answer carries: True, False, or a replacement dict.
+
+    The status form first: {"status": 0} (with or without "message") keeps the entry,
+    {"status": 1, "error": "..."} is an error for that entry. {"keep": x} says it outright. Any
+    other dict is a replacement copy (e.g. the entry with its message redacted) and is sent back
+    whole: the agent applies what changed (and keeps timestamp, node, source and seq).
+    """
     if isinstance(value, dict):
         if "keep" in value:
-            return bool(value["keep"])
-        return value.get("status", 0) == 0
+            k = value["keep"]
+            return k if isinstance(k, dict) else bool(k)
+        if "status" in value:
+            if value["status"] != 0:
+                raise RuntimeError(str(value.get("error") or "status %s" % value["status"]))
+            return True
+        if not isinstance(value.get("message"), str):
+            raise ValueError("a replacement entry needs a \"message\" string")
+        return value
     if isinstance(value, bool) or value is None:
         return value is not False
     if isinstance(value, int):
@@ -103,6 +116,13 @@ def as_results(value):
     if value is None:
         return []
     if isinstance(value, dict):
+        if "status" in value:
+            # The plain forms: {"status": 0, "summary": ...} is a result; {"status": 0,
+            # "message": "ok"} (nothing besides a message) acknowledges; status != 0 is an error.
+            if value["status"] != 0:
+                raise RuntimeError(str(value.get("error") or "status %s" % value["status"]))
+            rest = {k: v for k, v in value.items() if k != "status"}
+            return [] if set(rest) <= {"message"} else [rest]
         return [value]
     if isinstance(value, (list, tuple)):
         return list(value)
@@ -261,8 +281,12 @@ def load(spec):
     if rl:
         sandbox.apply_rlimits(rl.get("memory_max"), rl.get("pids_max"))
     state_dir = spec["state_dir"]
-    # chdir first: the state dir's parents need not be searchable by the plugin user.
-    os.chdir(state_dir)
+    # chdir first: the state dir's parents need not be searchable by the plugin user. Under the
+    # launcher the agent already started us there, as the plugin user.
+    try:
+        os.chdir(state_dir)
+    except PermissionError:
+        pass
     user = sandbox.drop_privileges(spec.get("user") or "nobody")
     sandbox.no_new_privs()
     sdk.state_dir = state_dir
@@ -284,7 +308,8 @@ def load(spec):
     module = types.ModuleType(spec.get("name") or "plugin")
     module.__file__ = path
     sys.modules[module.__name__] = module
-    sys.path.append(os.path.dirname(os.path.abspath(path)))
+    # The verified copy (a directory descriptor under /proc/self/fd): sibling modules come from it.
+    sys.path.append(spec.get("plugin_dir") or os.path.dirname(os.path.abspath(path)))
     try:
         exec(compile(source, path, "exec"), module.__dict__)
     except BaseException as e:  # the agent reports this as a load failure

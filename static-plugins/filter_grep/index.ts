@@ -1,6 +1,8 @@
 import { definePlugin, type FilterPlugin } from '../../agent/plugins/types.ts';
 import { s, type Infer } from '../../agent/config/schema.ts';
 import type { LogEntry } from '../../agent/entry/entry.ts';
+import { RecordView } from '../../agent/buffer/record-view.ts';
+import { forEachRecord } from '../../agent/buffer/records.ts';
 
 const ruleSchema = s.object(
   {
@@ -32,6 +34,12 @@ export default definePlugin({
     let keep: Rule[] = [];
     let drop: Rule[] = [];
     const test = (r: Rule, e: LogEntry) => r.re.test(e[r.field] ?? '');
+    const verdict = (e: LogEntry): boolean => {
+      for (const r of drop) if (test(r, e)) return false;
+      if (keep.length === 0) return true;
+      for (const r of keep) if (test(r, e)) return true;
+      return false;
+    };
     return {
       init(ctx) {
         const c = ctx.config as Config;
@@ -45,11 +53,12 @@ export default definePlugin({
         keep = rules.filter((r) => r.action === 'keep').map((r) => r.rule);
         drop = rules.filter((r) => r.action === 'drop').map((r) => r.rule);
       },
-      filter(e) {
-        for (const r of drop) if (test(r, e)) return false;
-        if (keep.length === 0) return true;
-        for (const r of keep) if (test(r, e)) return true;
-        return false;
+      filter: (e) => verdict(e),
+      // The records path: each record is read through a lazy view (only the field a rule names).
+      filterRecords({ frames, count }) {
+        const out = new Array<boolean>(count);
+        forEachRecord(frames, (start, end, i) => (out[i] = verdict(new RecordView(frames, start, end))));
+        return out;
       },
     };
   },

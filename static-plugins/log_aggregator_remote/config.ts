@@ -1,10 +1,12 @@
 import { s, type Infer } from '../../agent/config/schema.ts';
+import { unreadable } from '../../agent/config/validate.ts';
 import { spoolSchema } from '../../agent/forward/spool/config.ts';
 import { DEFAULT_MAX_FRAME_BYTES } from '../../agent/forward/protocol/constants.ts';
+import { PORT } from '../../agent/lib/port.ts';
 
 export const configSchema = s.object(
   {
-    addresses: s.array(s.string({ doc: '', pattern: /^\[?[^\s\]]+\]?:\d{1,5}$/, patternDoc: 'host:port' }), {
+    addresses: s.array(s.string({ doc: '', pattern: new RegExp(`^\\[?[^\\s\\]]+\\]?:${PORT}$`), patternDoc: 'host:port' }), {
       default: ['127.0.0.1:7400'],
       doc: 'Aggregator addresses (host:port); on failure the next one is tried (failover).',
     }),
@@ -12,9 +14,9 @@ export const configSchema = s.object(
     tls: s.object(
       {
         enabled: s.bool({ default: false, doc: 'Connect with TLS (node:tls).' }),
-        ca: s.optional(s.string({ doc: '' }), { doc: 'PEM file of the CA that signed the aggregator\'s certificate (default: the system CAs).' }),
-        cert: s.optional(s.string({ doc: '' }), { doc: 'PEM client certificate, for mutual TLS.' }),
-        key: s.optional(s.string({ doc: '' }), { doc: 'PEM private key of the client certificate.' }),
+        ca: s.optional(s.string({ doc: '', file: true }), { doc: 'PEM file of the CA that signed the aggregator\'s certificate (default: the system CAs).' }),
+        cert: s.optional(s.string({ doc: '', file: true }), { doc: 'PEM client certificate, for mutual TLS.' }),
+        key: s.optional(s.string({ doc: '', file: true }), { doc: 'PEM private key of the client certificate.' }),
         server_name: s.optional(s.string({ doc: '' }), { doc: 'Name checked against the aggregator\'s certificate (default: the host of the address).' }),
       },
       { doc: 'TLS and mutual TLS.' },
@@ -32,6 +34,13 @@ export const configSchema = s.object(
     max_frame_bytes: s.size({ min: 1024, max: 1024 ** 3, default: DEFAULT_MAX_FRAME_BYTES, doc: 'Largest frame accepted from the aggregator.' }),
     spool: spoolSchema,
   },
-  { doc: 'log_aggregator_remote: forwards entries to `logloom aggregator` over TCP/TLS, with an offline spool (docs/forward-protocol.md, docs/guarantees.md).' },
+  {
+    doc: 'log_aggregator_remote: forwards entries to `logloom aggregator` over TCP/TLS, with an offline spool (docs/forward-protocol.md, docs/guarantees.md).',
+    // The token file is read on every connect, so it may be provisioned after start: a warning, not a refusal.
+    refine: (c) => {
+      const why = c.token_file === undefined ? undefined : unreadable(c.token_file);
+      return why ? [{ key: 'token_file', message: `cannot read ${JSON.stringify(c.token_file)}: ${why}; the forwarder cannot authenticate until it can`, warning: true }] : [];
+    },
+  },
 );
 export type RemoteConfig = Infer<typeof configSchema>;

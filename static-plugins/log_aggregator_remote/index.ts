@@ -27,12 +27,15 @@ interface OpenBatch {
 const newBatch = (): OpenBatch => ({ parts: [], lines: [], count: 0, bytes: 0, holds: [], positions: new Map() });
 
 /**
- * Seed §6.4: the sink that forwards to the aggregator. flush() appends entries to the open batch
+ * The sink that forwards to the aggregator. flush() appends entries to the open batch
  * and returns at once unless the batch was sealed (then it waits until the spool holds it, which
  * is where backpressure comes from when the spool blocks). Sealed batches get the next sequence
  * number and go to the spool, from which the client sends them in order. On the records path
  * (flushRecords) entries arrive as the ring's NDJSON bytes and are copied into the batch as they are.
  */
+const LANG_KEY = Buffer.from('"lang_key":"');
+const EMPTY_MESSAGE = Buffer.from('"message":""');
+
 export default definePlugin({
   info: { name: 'log_aggregator_remote', version: '1.0.0', author: 'Logloom Team', type: 'sink', capability: ['forward', 'tcp', 'tls', 'spool', 'deflate'], mode: 'async' },
   configSchema,
@@ -49,7 +52,7 @@ export default definePlugin({
     /** Seals run one after another so sequence numbers follow the entries' order. */
     let sealing: Promise<void> = Promise.resolve();
     let sealError: Error | undefined;
-    /** Entries of batches the spool could not take because of an I/O error (counted, shown in status). */
+    /** Entries of batches the spool could not take because of an I/O error (shown in status with the spool's own losses to damage). */
     let lostEntries = 0;
     /** Entries already taken: a flush retried after a timeout must not add them twice. */
     const taken = new WeakSet<LogEntry | EntryRecords>();
@@ -83,8 +86,26 @@ export default definePlugin({
 
     const full = () => open.count >= config.batch_max_entries || open.bytes >= config.batch_max_bytes;
 
+    /**
+     * An entry sent with a lang_key and no message reaches the aggregator with the message rendered
+     * in this agent's language, so that every tool downstream shows text; lang_key and args stay,
+     * for the aggregator and the dashboard to render it in another language.
+     */
+    function rendered(e: LogEntry): LogEntry {
+      return e.lang_key && !e.message ? { ...e, message: ctx.render(e.lang_key, e.args) } : e;
+    }
+
+    /** A record that carries a lang_key and an empty message: re-encoded with the message rendered. */
+    function renderedRecord(frames: Buffer, start: number, end: number): string | undefined {
+      const k = frames.indexOf(LANG_KEY, start);
+      if (k < 0 || k >= end) return undefined;
+      const m = frames.indexOf(EMPTY_MESSAGE, start);
+      if (m < 0 || m >= end) return undefined;
+      return encodeEntry(rendered(JSON.parse(frames.toString('utf8', start, end)) as LogEntry));
+    }
+
     function add(e: LogEntry): boolean {
-      const line = encodeEntry(e);
+      const line = encodeEntry(rendered(e));
       open.lines.push(line);
       open.count++;
       open.bytes += Buffer.byteLength(line) + 1;
@@ -109,8 +130,15 @@ export default definePlugin({
     function addRecords(r: EntryRecords): void {
       let from = 0;
       forEachRecord(r.frames, (start, end, i) => {
+        const line = renderedRecord(r.frames, start, end);
+        if (line !== undefined) {
+          // The records before it go as they are, then this one as its re-encoded line.
+          addPart(r, from, i);
+          open.lines.push(line);
+          from = i + 1;
+        }
         open.count++;
-        open.bytes += end - start + 1;
+        open.bytes += (line === undefined ? end - start : Buffer.byteLength(line)) + 1;
         if (!full()) return;
         addPart(r, from, i + 1);
         from = i + 1;
@@ -151,6 +179,11 @@ export default definePlugin({
           backoffMaxMs: Math.max(config.backoff_min, config.backoff_max),
           maxInflightBatches: config.max_inflight_batches,
           maxFrameBytes: config.max_frame_bytes,
+          // Shown per node by the aggregator (/api/nodes, the dashboard).
+          stats: () => {
+            const sp = spool.status();
+            return { version: c.agent?.version, dropped: (c.agent?.dropped() ?? sp.dropped_entries) + lostEntries, spool_entries: sp.queued_entries, spool_bytes: sp.memory_bytes + sp.disk_bytes };
+          },
           log: c.log,
         });
         client.start();
@@ -181,7 +214,7 @@ export default definePlugin({
       },
       status: () => {
         const sp = Object.fromEntries(Object.entries(spool.status()).map(([k, v]) => [`spool_${k}`, v]));
-        return { ...client.status(), ...sp, lost_entries: lostEntries, dropped_entries: spool.status().dropped_entries };
+        return { ...client.status(), ...sp, lost_entries: lostEntries + spool.stats.lost_entries, dropped_entries: spool.status().dropped_entries };
       },
     };
   },

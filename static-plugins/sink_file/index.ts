@@ -2,9 +2,11 @@ import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { definePlugin, type PluginContext, type SinkPlugin } from '../../agent/plugins/types.ts';
 import { s, type Infer } from '../../agent/config/schema.ts';
-import { consoleLine, entryText } from '../../agent/entry/render.ts';
+import { consoleLine, entryText, textLayout, textLayoutFields } from '../../agent/entry/render.ts';
 import { encodeEntry } from '../../agent/entry/codec.ts';
 import type { LogEntry } from '../../agent/entry/entry.ts';
+import { forEachRecord, type EntryRecords } from '../../agent/buffer/records.ts';
+import { RecordView } from '../../agent/buffer/record-view.ts';
 import { rotate } from './rotate.ts';
 
 const configSchema = s.object(
@@ -15,6 +17,7 @@ const configSchema = s.object(
     max_backups: s.int({ min: 0, max: 10_000, default: 5, doc: 'Rotated files kept.' }),
     rotate_mode: s.enum(['numbered', 'timestamp'] as const, { default: 'numbered', doc: 'numbered: x.log.1…N; timestamp: x.log.YYYYMMDD-HHMMSS.' }),
     fsync: s.bool({ default: false, doc: 'fsync after each batch (durable, slower, wears flash).' }),
+    ...textLayoutFields,
   },
   { doc: 'sink_file: appends entries to a file with size-based rotation; SIGHUP reopens it.' },
 );
@@ -47,7 +50,22 @@ export default definePlugin({
       await f?.close();
     }
 
-    const line = (e: LogEntry) => (config.format === 'json' ? encodeEntry(e) : consoleLine(e, entryText(e, (k, a) => ctx.render(k, a)), false));
+    const line = (e: LogEntry) => (config.format === 'json' ? encodeEntry(e) : consoleLine(e, entryText(e, (k, a) => ctx.render(k, a)), false, textLayout(config)));
+
+    /** One line per entry, '\n' included: the record's own NDJSON bytes for json, the text format through a lazy view. */
+    function recordLines(records: EntryRecords): Buffer[] {
+      const out: Buffer[] = [];
+      const f = records.frames;
+      forEachRecord(f, (start, end) => {
+        if (config.format === 'json') {
+          const b = Buffer.allocUnsafe(end - start + 1);
+          f.copy(b, 0, start, end);
+          b[end - start] = 0x0a;
+          out.push(b);
+        } else out.push(Buffer.from(line(new RecordView(f, start, end)) + '\n', 'utf8'));
+      });
+      return out;
+    }
 
     return {
       async init(c) {
@@ -56,35 +74,11 @@ export default definePlugin({
         await openFile();
       },
       async flush(entries) {
-        if (!fh) await openFile();
-        // Write line-aligned chunks; rotate before a chunk that would pass max_bytes, so no file
-        // grows past it (except a single line longer than max_bytes, written alone) and no line
-        // is split across files.
-        let chunk: Buffer[] = [];
-        let chunkBytes = 0;
-        const writeChunk = async () => {
-          if (chunkBytes === 0) return;
-          await fh!.write(chunk.length === 1 ? chunk[0]! : Buffer.concat(chunk, chunkBytes));
-          size += chunkBytes;
-          chunk = [];
-          chunkBytes = 0;
-        };
-        for (const e of entries) {
-          const data = Buffer.from(line(e) + '\n', 'utf8');
-          if (size + chunkBytes + data.length > config.max_bytes && size + chunkBytes > 0) {
-            await writeChunk();
-            if (size > 0) {
-              await closeFile();
-              await rotate(config.path, config.rotate_mode, config.max_backups);
-              rotations++;
-              await openFile();
-            }
-          }
-          chunk.push(data);
-          chunkBytes += data.length;
-        }
-        await writeChunk();
-        if (config.fsync) await fh!.sync();
+        await append(entries.map((e) => Buffer.from(line(e) + '\n', 'utf8')));
+      },
+      // The records path: json lines are the records' bytes (no re-encode); text goes through lazy views.
+      async flushRecords(records: EntryRecords) {
+        await append(recordLines(records));
       },
       async reopen() {
         await closeFile();
@@ -95,5 +89,36 @@ export default definePlugin({
       },
       status: () => ({ path: config.path, bytes: size, rotations }),
     };
+
+    async function append(lines: readonly Buffer[]): Promise<void> {
+      if (!fh) await openFile();
+      // Write line-aligned chunks; rotate before a chunk that would pass max_bytes, so no file
+      // grows past it (except a single line longer than max_bytes, written alone) and no line
+      // is split across files.
+      let chunk: Buffer[] = [];
+      let chunkBytes = 0;
+      const writeChunk = async () => {
+        if (chunkBytes === 0) return;
+        await fh!.write(chunk.length === 1 ? chunk[0]! : Buffer.concat(chunk, chunkBytes));
+        size += chunkBytes;
+        chunk = [];
+        chunkBytes = 0;
+      };
+      for (const data of lines) {
+        if (size + chunkBytes + data.length > config.max_bytes && size + chunkBytes > 0) {
+          await writeChunk();
+          if (size > 0) {
+            await closeFile();
+            await rotate(config.path, config.rotate_mode, config.max_backups);
+            rotations++;
+            await openFile();
+          }
+        }
+        chunk.push(data);
+        chunkBytes += data.length;
+      }
+      await writeChunk();
+      if (config.fsync) await fh!.sync();
+    }
   },
 });

@@ -3,6 +3,7 @@ import { definePlugin, type PluginContext, type SinkPlugin } from '../../agent/p
 import { s, type Infer } from '../../agent/config/schema.ts';
 import { encodeEntry } from '../../agent/entry/codec.ts';
 import type { LogEntry } from '../../agent/entry/entry.ts';
+import { recordsToNdjson, type EntryRecords } from '../../agent/buffer/records.ts';
 
 const configSchema = s.object(
   {
@@ -68,19 +69,11 @@ export default definePlugin({
         log = ctx.log;
       },
       async flush(entries: readonly LogEntry[]) {
-        if (!sock || sock.destroyed) sock = await open();
-        const s = sock;
-        const data = entries.map(encodeEntry).join('\n') + '\n';
-        await new Promise<void>((resolve, reject) => {
-          s.write(data, (err) => {
-            if (err) {
-              lastError = err.message;
-              drop(err.message);
-              reject(err);
-            } else resolve();
-          });
-        });
-        sent += entries.length;
+        await send(entries.map(encodeEntry).join('\n') + '\n', entries.length);
+      },
+      // The records path: the records' bytes are already the NDJSON lines; no entry is re-encoded.
+      async flushRecords(records: EntryRecords) {
+        await send(recordsToNdjson(records), records.count);
       },
       shutdown() {
         sock?.end();
@@ -88,5 +81,20 @@ export default definePlugin({
       },
       status: () => ({ target: `${config.host}:${config.port}`, connected: sock !== undefined && !sock.destroyed, connects, sent, last_socket_error: lastError }),
     };
+
+    async function send(data: string | Buffer, count: number): Promise<void> {
+      if (!sock || sock.destroyed) sock = await open();
+      const s = sock;
+      await new Promise<void>((resolve, reject) => {
+        s.write(data, (err) => {
+          if (err) {
+            lastError = err.message;
+            drop(err.message);
+            reject(err);
+          } else resolve();
+        });
+      });
+      sent += count;
+    }
   },
 });

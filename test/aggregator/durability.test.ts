@@ -6,6 +6,7 @@ import { runCli, tempDir } from '../helpers/agent.ts';
 import { createLog } from '../../agent/log.ts';
 import { buildEntry } from '../../agent/entry/build.ts';
 import { NdjsonStore } from '../../agent/aggregator/store/ndjson.ts';
+import { storedBatch } from '../../agent/aggregator/ingest/stored-batch.ts';
 import type { NdjsonStoreConfig } from '../../agent/aggregator/config.ts';
 import { entries, launch, RawAgent, startAggregator, storedEntries } from './helpers.ts';
 
@@ -122,9 +123,9 @@ describe('aggregator durable sequence state', () => {
     let now = Date.parse('2026-03-01T12:00:00.000Z');
     const store = new NdjsonStore(dir, { max_file_bytes: 1024 * 1024, fsync: 'always', fsync_interval: 1000, max_age: 2 * 86_400_000 } as NdjsonStoreConfig, createLog('ERROR'), () => now);
     await store.open();
-    const e = (m: string) => buildEntry({ message: m }, { maxMessageBytes: 1024, defaultLevel: 'INFO', defaultModule: 'APP', node: 'gw-r' });
+    const e = (m: string) => JSON.stringify(buildEntry({ message: m }, { maxMessageBytes: 1024, defaultLevel: 'INFO', defaultModule: 'APP', node: 'gw-r' }));
     for (let d = 0; d < 5; d++) {
-      await store.append('gw-r', [{ seq: d + 1, entries: [e(`day ${d}`)] }]);
+      await store.append('gw-r', [storedBatch(d + 1, 1, Buffer.from(e(`day ${d}`) + '\n'), { node: 'gw', maxMessageBytes: 1024 })]);
       now += 86_400_000;
     }
     await store.close();
@@ -138,10 +139,10 @@ describe('aggregator durable sequence state', () => {
     let now = Date.parse('2026-03-01T23:59:59.000Z');
     const store = new NdjsonStore(dir, { max_file_bytes: 1024 * 1024, fsync: 'always', fsync_interval: 1000 } as NdjsonStoreConfig, createLog('ERROR'), () => now);
     await store.open();
-    const e = (m: string) => buildEntry({ message: m }, { maxMessageBytes: 1024, defaultLevel: 'INFO', defaultModule: 'APP', node: 'gw-d' });
-    await store.append('gw-d', [{ seq: 1, entries: [e('before midnight')] }]);
+    const e = (m: string) => JSON.stringify(buildEntry({ message: m }, { maxMessageBytes: 1024, defaultLevel: 'INFO', defaultModule: 'APP', node: 'gw-d' }));
+    await store.append('gw-d', [storedBatch(1, 1, Buffer.from(e('before midnight') + '\n'), { node: 'gw', maxMessageBytes: 1024 })]);
     now += 2000;
-    await store.append('gw-d', [{ seq: 2, entries: [e('after midnight')] }]);
+    await store.append('gw-d', [storedBatch(2, 1, Buffer.from(e('after midnight') + '\n'), { node: 'gw', maxMessageBytes: 1024 })]);
     await store.close();
     const files = readdirSync(join(dir, 'gw-d')).filter((f) => f.endsWith('.ndjson')).sort();
     assert.deepEqual(files, ['2026-03-01-0001.ndjson', '2026-03-02-0001.ndjson']);

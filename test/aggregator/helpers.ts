@@ -89,8 +89,9 @@ export class RawAgent {
     this.closed = new Promise((r) => socket.once('close', () => r()));
   }
 
-  static async connect(port: number, tls?: ConnectionOptions): Promise<RawAgent> {
-    const socket = tls ? tlsConnect({ host: '127.0.0.1', port, ...tls }) : tcpConnect(port, '127.0.0.1');
+  /** `from`: the local (source) address, e.g. 127.0.0.2: every 127/8 address is loopback on Linux. */
+  static async connect(port: number, tls?: ConnectionOptions, from?: string): Promise<RawAgent> {
+    const socket = tls ? tlsConnect({ host: '127.0.0.1', port, ...tls, ...(from ? { localAddress: from } : {}) } as ConnectionOptions) : tcpConnect({ port, host: '127.0.0.1', localAddress: from });
     await once(socket, tls ? 'secureConnect' : 'connect');
     return new RawAgent(socket);
   }

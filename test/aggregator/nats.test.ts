@@ -49,13 +49,14 @@ describe('aggregator with a NATS JetStream store (real nats-server)', () => {
     assert.deepEqual(await c.batch(1, entries(4, 0)), { type: 'ACK', seq: 1 });
     await c.end();
     const msgs = await streamMessages(nats.url);
-    // Levels WARN, INFO, INFO, WARN: three messages, the INFO run in one.
-    assert.deepEqual(msgs.map((m) => m.subject), ['logloom.gw-n.WARN', 'logloom.gw-n.INFO', 'logloom.gw-n.INFO', 'logloom.gw-n.WARN']);
-    assert.deepEqual(msgs.map((m) => m.entry.message), ['m0', 'm1', 'm2', 'm3']);
+    // Levels WARN, INFO, INFO, WARN: one message per level, each in the batch's order.
+    assert.deepEqual(msgs.map((m) => m.subject), ['logloom.gw-n.INFO', 'logloom.gw-n.INFO', 'logloom.gw-n.WARN', 'logloom.gw-n.WARN']);
+    assert.deepEqual(msgs.map((m) => m.entry.message), ['m1', 'm2', 'm0', 'm3']);
+    assert.ok(msgs.every((m) => m.entry.seq === 1));
     const nc = await connect({ servers: nats.url });
     const info = await (await nc.jetstreamManager()).streams.info('LOGLOOM');
     await nc.close();
-    assert.equal(info.state.messages, 3);
+    assert.equal(info.state.messages, 2);
     assert.ok(msgs.every((m) => m.entry.node === 'gw-n'));
   });
 
@@ -66,7 +67,24 @@ describe('aggregator with a NATS JetStream store (real nats-server)', () => {
     assert.deepEqual(await c.batch(1, entries(4, 0)), { type: 'ACK', seq: 1 }, 'a replay is acknowledged');
     assert.deepEqual(await c.batch(2, entries(2, 4)), { type: 'ACK', seq: 2 });
     await c.end();
-    assert.deepEqual((await streamMessages(nats.url)).map((m) => m.entry.message), ['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+    // Batches in order; within a batch, grouped by level.
+    assert.deepEqual((await streamMessages(nats.url)).map((m) => m.entry.message), ['m1', 'm2', 'm0', 'm3', 'm5', 'm4']);
+  });
+
+  it('node ids that used to share a subject or a state key (a.b / a_b, a..b / hex_612e2e62) each keep their own', async () => {
+    for (const node of ['a.b', 'a_b', 'a..b', 'hex_612e2e62']) {
+      const c = await RawAgent.connect(a1.port);
+      const w = await c.hello(node, '');
+      assert.equal(w.type === 'WELCOME' && w.lastSeq, 0, `${node} inherited another node's sequence`);
+      assert.deepEqual(await c.batch(5, entries(1, 0, { message: `from ${node}` })), { type: 'ACK', seq: 5 });
+      await c.end();
+    }
+    const msgs = (await streamMessages(nats.url)).filter((m) => String(m.entry.message).startsWith('from '));
+    const subjects = new Map(msgs.map((m) => [m.entry.node as string, m.subject]));
+    assert.deepEqual([...subjects.keys()], ['a.b', 'a_b', 'a..b', 'hex_612e2e62']);
+    assert.equal(new Set(subjects.values()).size, 4, JSON.stringify([...subjects]));
+    assert.equal(subjects.get('a.b'), 'logloom._612e62.WARN');
+    assert.ok(msgs.every((m) => m.entry.seq === 5 && m.entry.message === `from ${m.entry.node}`));
   });
 
   it('with nats-server down there is no ACK (ERROR STORAGE_FAILED); after it is back the replay is stored once', async () => {
@@ -92,7 +110,7 @@ describe('aggregator with a NATS JetStream store (real nats-server)', () => {
     assert.equal(w2.type === 'WELCOME' && w2.lastSeq, 2, 'batch 3 was never acknowledged');
     assert.deepEqual(await again.batch(3, entries(2, 6)), { type: 'ACK', seq: 3 });
     await again.end();
-    assert.deepEqual((await streamMessages(nats.url)).map((m) => m.entry.message), ['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7']);
+    assert.deepEqual((await streamMessages(nats.url)).filter((m) => m.entry.node === 'gw-n').map((m) => m.entry.message), ['m1', 'm2', 'm0', 'm3', 'm5', 'm4', 'm7', 'm6']);
     const st = JSON.parse((await runCli(['status', '--socket', a1.control, '--json'])).stdout) as { store: { type: string; connected: boolean }; rejected: Record<string, number> };
     assert.equal(st.store.type, 'nats');
     assert.ok(st.rejected.storage_failed! >= 1);
@@ -100,7 +118,8 @@ describe('aggregator with a NATS JetStream store (real nats-server)', () => {
     const a3 = await startAggregator('', tempDir('logloom-agg-n3-'), natsBody(nats.url));
     try {
       const s3 = JSON.parse((await runCli(['status', '--socket', a3.control, '--json'])).stdout) as { nodes: { name: string; last_seq: number; entries: number; connected: boolean }[] };
-      assert.deepEqual(s3.nodes.map((n) => [n.name, n.last_seq, n.entries, n.connected]), [['gw-n', 3, 8, false]]);
+      assert.deepEqual(s3.nodes.filter((n) => n.name === 'gw-n').map((n) => [n.name, n.last_seq, n.entries, n.connected]), [['gw-n', 3, 8, false]]);
+      assert.deepEqual(s3.nodes.map((n) => n.name).sort(), ['a..b', 'a.b', 'a_b', 'gw-n', 'hex_612e2e62']);
     } finally {
       await a3.stop();
     }

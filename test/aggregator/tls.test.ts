@@ -72,6 +72,11 @@ describe('aggregator over real TLS with client certificates (mutual TLS) and tok
       await plain.closed;
       assert.equal(plain.received.length, 0);
     }
+    // The log names the peer and says what happened in words, not OpenSSL's internals.
+    await agg.stderr.waitFor(/TLS handshake with 127\.0\.0\.1:\d+ failed: the client spoke plain TCP \(not TLS\) to this TLS listener/);
+    await agg.stderr.waitFor(/TLS handshake with 127\.0\.0\.1:\d+ failed: the client sent no certificate, and tls\.client_cert is require/);
+    const tlsLines = agg.stderr.lines.filter((l) => l.includes('TLS handshake'));
+    assert.ok(tlsLines.every((l) => !l.includes('undefined') && !l.includes('deps/openssl') && !l.includes('SSL routines')), tlsLines.join('\n'));
     const st = JSON.parse((await runCli(['status', '--socket', agg.control, '--json'])).stdout) as { rejected: Record<string, number>; transport: string };
     assert.ok(st.rejected.tls_handshake! >= 3, JSON.stringify(st.rejected));
     assert.equal(st.transport, 'tls (client certificates: require)');

@@ -16,6 +16,8 @@ const BAD: Array<[string, string, RegExp]> = [
   ['bad enum', 'logloom:\n  buffer:\n    native: maybe\n', /^logloom\.yaml:3:13: buffer\.native: expected one of auto, on, off, got "maybe"$/],
   ['bad YAML', 'logloom:\n  inputs: [\n', /^logloom\.yaml:\d+:\d+: invalid YAML: /],
   ['duplicate key', 'logloom:\n  language: en\n  language: zh\n', /^logloom\.yaml:3:3: duplicate key$/],
+  ['duplicate key, nested in a list', 'logloom:\n  inputs:\n    - type: unix\n      path: /a\n      path: /b\n', /^logloom\.yaml:5:7: duplicate key$/],
+  ['duplicate key, flow mapping', 'logloom:\n  buffer: { max_entries: 5, max_entries: 6 }\n', /^logloom\.yaml:2:29: duplicate key$/],
   ['empty file', '', /^logloom\.yaml:1:1: the file is empty; expected a mapping with the root key logloom:$/],
   ['missing root', 'inputs: []\n', /^logloom\.yaml:1:1: inputs: unknown top-level key; the root key is logloom:$/],
   ['bad input type', 'logloom:\n  inputs:\n    - type: pigeon\n', /^logloom\.yaml:3:13: inputs\[0\]\.type: expected one of unix, stdin/],
@@ -63,4 +65,11 @@ test('check-config prints every error with position and exits 1; ok exits 0', as
   const env = await runCli(['check-config'], { env: { LOGLOOM_CONFIG: bad } });
   assert.equal(env.code, 1);
   assert.match(env.stderr, /bad\.yaml:4:24/);
+});
+
+test('duplicate keys: the same key twice is found among 20,000 distinct ones (one set per mapping), and a number and a string with the same digits are different keys', () => {
+  const many = Array.from({ length: 20_000 }, (_, i) => `  k${i}: ${i}\n`).join('');
+  const found = issues(`logloom:\n${many}  k77: again\n`);
+  assert.ok(found.includes(`logloom.yaml:${20_002}:3: duplicate key`), found.slice(0, 3).join('\n'));
+  assert.ok(!issues('logloom:\n  plugins:\n    config:\n      x: { 1: a, "1": b }\n').some((l) => /duplicate/.test(l)));
 });

@@ -33,9 +33,12 @@ test('status over the control socket (0600): table and --json; /metrics and /hea
     assert.equal(st.sinks[0].delivered, 3);
     assert.equal(st.dropped_total, 0);
     const human = await runCli(['status', '--socket', agent.control]);
-    assert.match(human.stdout, /^node: test-node$/m);
-    assert.match(human.stdout, /^inputs:\n  NAME +TYPE +RECEIVED/m);
-    assert.match(human.stdout, /^  sink_file +true +0 +0 +3 /m);
+    // One block per item, only its own fields, within 80 columns (a serial console).
+    assert.match(human.stdout, /^version \S+ · node test-node · /m);
+    assert.match(human.stdout, /^inputs:\n  unix  \S+ingest\.sock\n    received 3 · rejected 0 · dropped 0/m);
+    assert.match(human.stdout, /^sinks:\n  sink_file  \S+out\.log  \[enabled\]\n    queued 0 · inflight 0 · delivered 3 /m);
+    assert.doesNotMatch(human.stdout.split('sinks:')[0]!, /delivered|spool_/, 'inputs show no sink fields');
+    for (const l of human.stdout.split('\n')) assert.ok(l.length <= 80, `wider than 80 columns: ${l}`);
     const gone = await runCli(['status', '--socket', `${agent.dir}/nope.sock`]);
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /cannot reach the control socket .*nope\.sock: ENOENT \(is the agent running\?/);
@@ -55,9 +58,9 @@ test('/metrics in Prometheus text format and /healthz', async () => {
     assert.equal(m.status, 200);
     assert.match(m.headers.get('content-type')!, /^text\/plain/);
     const text = await m.text();
-    assert.match(text, /^# TYPE logloom_inputs_received gauge$/m);
-    assert.match(text, /^logloom_inputs_received\{name="unix"\} 2$/m);
-    assert.match(text, /^logloom_sinks_delivered\{name="sink_file"\} 2$/m);
+    assert.match(text, /^# TYPE logloom_input_received_total counter$/m);
+    assert.match(text, /^logloom_input_received_total\{input="unix",type="unix"\} 2$/m);
+    assert.match(text, /^logloom_sink_delivered_total\{sink="sink_file"\} 2$/m);
     const h = await fetch(`${base}/healthz`);
     assert.equal(h.status, 200);
     assert.deepEqual(await h.json(), { status: 'ok' });

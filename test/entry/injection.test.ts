@@ -47,12 +47,13 @@ test('log injection over the unix socket is rendered safely by the console and f
       JSON.stringify({ message: 'nul \x00 byte', module: 'x\ny' }),
       Buffer.concat([Buffer.from('bad utf8 '), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from(' end')]).toString('latin1'),
       'x'.repeat(1024 * 1024),
+      JSON.stringify({ message: 'invoice_\u202eFDP.exe line\u2028forged para\u2029forged', args: ['\u202e'], fields: { f: 'v\u2028w' } }),
       'after the big one',
     ];
     sock.write(Buffer.concat(hostile.map((l, i) => (i === 3 ? Buffer.concat([Buffer.from('bad utf8 '), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from(' end\n')]) : Buffer.from(l + '\n')))));
     sock.end();
-    const lines = await waitForLines(`${agent.dir}/out.log`, 6);
-    assert.equal(lines.length, 6, 'one line per entry: no forged lines');
+    const lines = await waitForLines(`${agent.dir}/out.log`, 7);
+    assert.equal(lines.length, 7, 'one line per entry: no forged lines');
     assert.ok(lines.every((l) => /^\[(INFO|WARN|ERROR|DEBUG|FATAL)\] \[[A-Z0-9_.-]+\] \S+ /.test(l)));
     assert.match(lines[0]!, /fake\\n\[ERROR\] \[CORE\] 2020/);
     assert.ok(!lines.join('').includes('\x1b'), 'no raw escape sequences');
@@ -60,11 +61,14 @@ test('log injection over the unix socket is rendered safely by the console and f
     assert.match(lines[2]!, /\[X_Y\] .*nul \\x00 byte/);
     assert.match(lines[3]!, /bad utf8 \ufffd\ufffd\ufffd end/);
     assert.equal(Buffer.byteLength(lines[4]!.replace(/^\S+ \S+ \S+ /, '')), 4096, '1 MB line cut to max_message_bytes');
-    assert.match(lines[5]!, /after the big one$/);
+    assert.equal(lines[5]!.replace(/^\S+ \S+ \S+ /, ''), 'invoice_\\u202eFDP.exe line\\u2028forged para\\u2029forged', 'bidi override and line/paragraph separators are escaped');
+    assert.ok(!/[\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(readFileSync(`${agent.dir}/out.log`, 'utf8')), 'none of them reaches the file raw');
+    assert.match(lines[6]!, /after the big one$/);
     // The console saw the same safe text.
     await agent.stdout.waitFor(/after the big one$/);
     assert.ok(!agent.stdout.lines.join('\n').includes('\x1b[2J'));
-    assert.equal(readFileSync(`${agent.dir}/out.log`, 'utf8').split('\n').length, 7);
+    assert.ok(!/[\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(agent.stdout.lines.join('\n')), 'nor the console');
+    assert.equal(readFileSync(`${agent.dir}/out.log`, 'utf8').split('\n').length, 8);
   } finally {
     await agent.stop();
   }

@@ -97,7 +97,7 @@ test('mode memory: nothing touches the disk while online; going offline spills, 
   await sp.close();
 });
 
-test('(e) a corrupt byte costs one record and a torn tail is skipped; both are counted and neither blocks start-up', async () => {
+test('(e) a corrupt byte costs one record and a torn tail is skipped; both are counted (the record\'s entries as lost_entries) and neither blocks start-up', async () => {
   const dir = tempDir();
   const sp = new Spool(options(dir));
   await sp.open();
@@ -120,13 +120,14 @@ test('(e) a corrupt byte costs one record and a torn tail is skipped; both are c
   assert.match(verify.stdout, new RegExp(`${seg}: torn write at offset ${buf.length} \\(200 bytes\\)`));
   const inspect = await runCli(['spool', 'inspect', dir]);
   assert.equal(inspect.code, 0);
-  assert.match(inspect.stdout, /4 batch\(es\), 40 entries.*corrupt records: 1; torn tails: 1/);
+  assert.match(inspect.stdout, /4 batch\(es\), 40 entries.*corrupt records: 1 \(10 entries lost\); torn tails: 1/);
 
   const again = new Spool(options(dir));
   await again.open();
   assert.deepEqual(await drain(again), [seqs[0], seqs[1], seqs[3], seqs[4]]);
   const st = again.status();
   assert.equal(st.corrupt_records, 1);
+  assert.equal(st.lost_entries, 10, 'the entries of the damaged record are counted as lost, not only the record');
   assert.equal(st.torn_tails, 1);
   // New batches go to a new segment, never after the damaged bytes.
   const s = await again.allocSeq();
@@ -208,4 +209,86 @@ test('ENOSPC on a real full file system behaves as full (drop_oldest) and is cou
   } finally {
     execFileSync('umount', [mnt]);
   }
+});
+
+/** The entries' messages of a loaded batch (codec none). */
+async function messagesOf(sp: Spool, b: NonNullable<ReturnType<Spool['nextAfter']>>): Promise<string[]> {
+  const data = await sp.load(b);
+  return data!.body.toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).message.split('-')[0]);
+}
+
+test('a reset spool directory: its batches, numbered before it knew the aggregator\'s sequence, are renumbered above WELCOME\'s last_seq (never acknowledged unseen), durably', async () => {
+  const dir = tempDir();
+  const sp = new Spool(options(dir));
+  await sp.open();
+  // A fresh directory numbers from 1, while the aggregator already holds 2 batches of this node.
+  const seqs = await pushN(sp, 3, 10, 'r');
+  assert.deepEqual(seqs, [1, 2, 3]);
+  // A batch numbered before the WELCOME but pushed after it (it was being sealed meanwhile).
+  const late = await sp.allocSeq();
+  assert.equal(await sp.welcome(2), 3, 'three batches renumbered');
+  const got: number[] = [];
+  for (let b = sp.nextAfter(2); b; b = sp.nextAfter(b.seq)) got.push(b.seq);
+  assert.deepEqual(got, [3, 4, 5], 'queued above the aggregator, in order');
+  assert.equal(sp.status().renumbered_batches, 3);
+  assert.equal(sp.status().queued_entries, 30, 'nothing acknowledged');
+  // It gets the number after the renumbered ones.
+  await sp.push(batch(10, 'late'), late, []);
+  assert.equal(sp.nextAfter(5)!.seq, 6);
+  assert.equal((await sp.allocSeq()) - 7, 0, 'and new numbers follow it');
+  // Now the spool knows the aggregator: a later WELCOME acknowledges as usual.
+  assert.equal(await sp.welcome(4), 0);
+  assert.deepEqual(await drain(sp), [5, 6]);
+  await sp.close();
+  // The new numbers are on disk: a restart replays the same batches under them, the old segment is gone.
+  const again = new Spool(options(dir));
+  await again.open();
+  const replay: [number, string][] = [];
+  for (let b = again.nextAfter(0); b; b = again.nextAfter(b.seq)) replay.push([b.seq, (await messagesOf(again, b))[0]!]);
+  assert.deepEqual(replay, [[5, 'r2'], [6, 'late']]);
+  assert.equal(await again.welcome(2_000_000), 2, 'an aggregator holding more than this spool ever reserved: renumbered too');
+  assert.deepEqual(await drain(again), [2_000_001, 2_000_002]);
+  await again.close();
+});
+
+test('a refused sequence: the batches after WELCOME\'s last_seq are renumbered from last_seq + 1, also across a restart; near 2^53-1 it says exhausted', async () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'ack.json'), JSON.stringify({ version: 1, acked_seq: 0, reserved_seq: 2 ** 52, positions: [] }));
+  const sp = new Spool(options(dir));
+  await sp.open();
+  const seqs = await pushN(sp, 3, 5, 'j');
+  assert.equal(seqs[0], 2 ** 52 + 1, 'a sequence far above the aggregator\'s (a damaged or foreign pointer)');
+  assert.equal(await sp.welcome(7, false), 0, 'not refused yet: nothing renumbered');
+  assert.equal(await sp.welcome(7, true), 3);
+  assert.deepEqual(await drain(sp), [8, 9, 10]);
+  await sp.close();
+  const again = new Spool(options(dir));
+  await again.open();
+  assert.deepEqual(await drain(again), [8, 9, 10]);
+  assert.ok((await again.allocSeq()) <= 11 + 1_000_000, 'the reservation follows the new numbers');
+  assert.equal(await again.welcome(Number.MAX_SAFE_INTEGER), 'exhausted');
+  assert.deepEqual(await drain(again), [8, 9, 10], 'exhausted changes nothing');
+  await again.close();
+});
+
+test('the spool directory removed while the agent runs: it is made again for new batches, and batches whose file vanished are counted as lost, not retried forever', async () => {
+  const dir = tempDir();
+  const sp = new Spool(options(dir));
+  await sp.open();
+  await pushN(sp, 2, 10, 'old');
+  await sp.close();
+  // Recovered batches are read lazily from their segment file at send time.
+  const again = new Spool(options(dir));
+  await again.open();
+  execFileSync('rm', ['-rf', dir]);
+  const s = await again.allocSeq();
+  await again.push(batch(5, 'new'), s, []);
+  assert.equal(segFiles(dir).length, 1, 'the directory and a new segment exist again');
+  const got: number[] = [];
+  for (let b = again.nextAfter(0); b; b = again.nextAfter(b.seq)) if (await again.load(b)) got.push(b.seq);
+  assert.deepEqual(got, [s], 'only the new batch can be sent');
+  assert.equal(again.status().lost_entries, 20, 'the 20 entries of the vanished segment are counted as lost');
+  assert.equal(again.status().queued_entries, 5);
+  await again.close();
+  assert.ok(existsSync(join(dir, 'ack.json')), 'the pointer is written into the new directory');
 });

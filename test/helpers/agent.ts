@@ -11,17 +11,32 @@ export function tempDir(prefix = 'logloom-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+const LOG_TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /;
+
 /** Collects a stream's lines and lets a test wait for one matching a pattern (an event, not a sleep). */
 export class LineWatcher {
   readonly lines: string[] = [];
+  /** The lines as written, before a log timestamp was taken off. */
+  readonly raw: string[] = [];
   private buf = '';
   private waiters: { re: RegExp; resolve: (l: string) => void }[] = [];
+
+  /**
+   * logLines: the stream is the agent's or aggregator's own log, whose lines start with an ISO
+   * timestamp; tests match what follows it (`[WARN] Failed to load plugin …`), so it is taken off.
+   */
+  private readonly logLines: boolean;
+  constructor(logLines = false) {
+    this.logLines = logLines;
+  }
 
   feed(chunk: Buffer | string): void {
     this.buf += chunk.toString();
     let nl: number;
     while ((nl = this.buf.indexOf('\n')) >= 0) {
-      const line = this.buf.slice(0, nl);
+      const rawLine = this.buf.slice(0, nl);
+      this.raw.push(rawLine);
+      const line = this.logLines ? rawLine.replace(LOG_TIMESTAMP, '') : rawLine;
       this.buf = this.buf.slice(nl + 1);
       this.lines.push(line);
       this.waiters = this.waiters.filter((w) => (w.re.test(line) ? (w.resolve(line), false) : true));
@@ -54,7 +69,7 @@ export function startCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: 
     stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'],
   });
   const stdout = new LineWatcher();
-  const stderr = new LineWatcher();
+  const stderr = new LineWatcher(true);
   proc.stdout!.on('data', (d) => stdout.feed(d));
   proc.stderr!.on('data', (d) => stderr.feed(d));
   // Never leave an agent behind when the test process ends early (a failed assertion, a timeout).

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, closeSync, copyFileSync, openSync, readFileSync, renameSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, copyFileSync, existsSync, openSync, readFileSync, renameSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tempDir } from '../helpers/agent.ts';
-import { startAgent } from '../forward/helpers.ts';
+import { agentStatus, startAgent, until } from '../forward/helpers.ts';
 import { waitForLines } from '../helpers/wait.ts';
 
 /** An agent tailing `path` (DIR-relative) into DIR/out.ndjson through sink_file (json). */
@@ -95,6 +95,37 @@ test('file input: read_from end skips old content at first start; a glob follows
     const a = messages(out).filter((m) => m.startsWith('a '));
     assert.deepEqual(a, expected(0, 100, 'a'), 'the rotated file is finished by inode, the new one read from its start');
     assert.equal(out.length, 150);
+  } finally {
+    await agent.stop();
+  }
+});
+
+test('file input: a poison line (5,000 nested objects as the message, 5,000 nested arrays as args) does not take the next lines of the same read with it', async () => {
+  const dir = tempDir();
+  const nestedObjects = '{"a":'.repeat(5000) + '1' + '}'.repeat(5000);
+  const nestedArrays = '['.repeat(5000) + ']'.repeat(5000);
+  // One write, so the poison lines and their neighbours arrive in one read of the tailer.
+  const text = `before\n{"message":${nestedObjects}}\nmiddle\n{"message":"m","args":[${nestedArrays}]}\nafter\n`;
+  writeFileSync(`${dir}/app.log`, text);
+  const agent = await startAgent(config('DIR/app.log'), dir);
+  try {
+    let out: string[] = [];
+    let input: Record<string, any> = {};
+    let committed = -1;
+    // Every line is accounted for (delivered, or rejected and counted) and the position moved past all of them.
+    await until(async () => {
+      input = (await agentStatus(agent.configPath)).inputs.find((i: Record<string, any>) => i.name === 'file');
+      out = existsSync(`${dir}/out.ndjson`) ? readFileSync(`${dir}/out.ndjson`, 'utf8').split('\n').filter(Boolean) : [];
+      committed = existsSync(`${dir}/data/inputs/file/offsets.json`) ? (Object.values(JSON.parse(readFileSync(`${dir}/data/inputs/file/offsets.json`, 'utf8')).files)[0] as { offset: number }).offset : -1;
+      return out.length >= 5 && committed === Buffer.byteLength(text);
+    }, 60_000, () => `delivered ${out.length}, rejected ${input.rejected}, committed ${committed} of ${Buffer.byteLength(text)}`);
+    const plain = messages(out).filter((m) => ['before', 'middle', 'after'].includes(m));
+    assert.deepEqual(plain, ['before', 'middle', 'after'], 'the lines around each poison line arrive, in order');
+    // Each poison line is rejected as JSON (counted, with the reason) and kept as text: nothing accepted is lost.
+    assert.equal(input.rejected, 2, `rejected ${input.rejected} (${input.last_reject})`);
+    assert.match(input.last_reject, /nested deeper than/);
+    assert.equal(out.length, 5, `delivered ${out.length}`);
+    assert.equal(messages(out).filter((m) => m.startsWith('{"message":')).length, 2, 'the poison lines arrive as text');
   } finally {
     await agent.stop();
   }

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createConnection } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { statSync } from 'node:fs';
-import { runCli, startAgent } from '../helpers/agent.ts';
+import { runCli, startAgent, tempDir } from '../helpers/agent.ts';
+import { listenUnix } from '../../agent/unix-socket.ts';
 import { waitForLines } from '../helpers/wait.ts';
 
 const FILE_SINK = `  inputs:
@@ -61,4 +62,22 @@ test('logloom send: arguments and stdin lines arrive with level and module', asy
   } finally {
     await agent.stop();
   }
+});
+
+test('unix sockets are created with their mode, not chmod-ed afterwards: the file has it the moment bind returns, and the umask is put back', async () => {
+  const dir = tempDir();
+  const before = process.umask();
+  for (const mode of [0o600, 0o660]) {
+    const server = createServer();
+    const path = `${dir}/s${mode.toString(8)}.sock`;
+    const listening = listenUnix(server, path, mode);
+    // Synchronously after the call: no event-loop turn in which a chmod could have run.
+    assert.equal(statSync(path).mode & 0o777, mode);
+    assert.equal(process.umask(), before, 'the process umask is unchanged');
+    await listening;
+    await new Promise((r) => server.close(r));
+  }
+  // A path that cannot be bound is an error, and the umask is still restored.
+  await assert.rejects(listenUnix(createServer(), `${dir}/missing/dir/x.sock`, 0o600), /listen (ENOENT|EACCES)/);
+  assert.equal(process.umask(), before);
 });

@@ -5,24 +5,29 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { tempDir } from '../helpers/agent.ts';
 import { compilePlugin } from './compile.ts';
-import { NativeInProcessHost, NativeProcessHost } from '../../agent/plugins/hosts/native.ts';
+import { NativeInProcessHost, NativeProcessHost, TrustedNativeHost } from '../../agent/plugins/hosts/native.ts';
 import { PartialFilterError, PluginCallError, PluginLoadError, type HostedPlugin } from '../../agent/plugins/host.ts';
 import { buildEntry } from '../../agent/entry/build.ts';
 import type { DiscoveredPlugin } from '../../agent/plugins/discovered.ts';
 import type { PluginContext, PluginType } from '../../agent/plugins/types.ts';
 import type { LogEntry } from '../../agent/entry/entry.ts';
 
+const execFileP = promisify(execFile);
 const dir = tempDir('logloom-native-');
 const keyword = compilePlugin(dir, 'filter_keyword.so', { example: 'filter_keyword.c' });
 const faulty = compilePlugin(dir, 'filter_faulty.so', { example: 'filter_faulty.c' });
 
+/** A .so as discovery hands it over, described by a plugin.yaml (plugin_info() wins where it exists). */
 function discovered(file: string, type: PluginType, name: string, trusted = false, timeout_ms = 500): DiscoveredPlugin {
   return {
     name, kind: 'native', type, origin: file, file, protocol: 'line', trusted,
+    manifest: { name, version: '1.0.0', author: 'test', type, capability: [], entry: { kind: 'native', protocol: 'line', trusted }, limits: {} },
     limits: { timeout_ms, max_inflight: 4, queue_length: 1000, on_error: 'keep' },
-  } as DiscoveredPlugin;
+  } as unknown as DiscoveredPlugin;
 }
 
 function ctx(config: Record<string, unknown> = {}): PluginContext {
@@ -161,13 +166,34 @@ test('native in-process (trusted): SIGSEGV and SIGFPE in a plugin call become ca
 });
 
 test('native process: a batch sink gets whole batches (plugin_process_batch) and prints to the agent stdout', async () => {
+  // The host inherits the agent's fd 1, so the agent here is a child node process whose stdout
+  // the test reads: two flushes must arrive as two whole batches, entries in order.
   const sink = compilePlugin(dir, 'sink_stdout_batch.so', { example: 'sink_stdout_batch.c' });
-  const h = track(new NativeProcessHost(discovered(sink, 'sink', 'sink_stdout_batch')));
-  const info = await h.start(ctx());
-  assert.equal(info.type, 'sink');
-  assert.equal(info.mode, 'async');
-  await h.flush(entries('one', 'two', 'three'), 1000);
-  await h.stop();
+  const script = `
+    import { NativeProcessHost } from ${JSON.stringify(new URL('../../agent/plugins/hosts/native.ts', import.meta.url).href)};
+    import { buildEntry } from ${JSON.stringify(new URL('../../agent/entry/build.ts', import.meta.url).href)};
+    const p = { name: 'sink_stdout_batch', kind: 'native', type: 'sink', origin: ${JSON.stringify(sink)}, file: ${JSON.stringify(sink)}, protocol: 'line', trusted: false,
+      limits: { timeout_ms: 1000, max_inflight: 1, queue_length: 100, on_error: 'keep' } };
+    const noop = () => {};
+    const h = new NativeProcessHost(p);
+    const info = await h.start({ config: {}, node: 'n', stateDir: '/tmp', log: { debug: noop, info: noop, warn: noop, error: noop }, render: (k) => k, emit: noop });
+    const mk = (m, level) => buildEntry({ message: m, level, module: 'PUMP', timestamp: '2025-04-30T12:00:00.000Z' }, { maxMessageBytes: 16384, defaultLevel: 'INFO', defaultModule: 'T', node: 'n' });
+    await h.flush([mk('one', 'INFO'), mk('two', 'WARN'), mk('three', 'ERROR')], 1000);
+    await h.flush([mk('four', 'INFO')], 1000);
+    await h.stop();
+    process.stderr.write(JSON.stringify(info) + '\\n');
+  `;
+  const { stdout, stderr } = await execFileP(process.execPath, ['--input-type=module', '-e', script], { timeout: 30_000 });
+  assert.deepEqual(JSON.parse(stderr.trim().split('\n').pop()!), { name: 'sink_stdout_batch', version: '1.0.0', author: 'Logloom Team', type: 'sink', capability: ['batch'], mode: 'async' });
+  assert.equal(stdout, [
+    '2025-04-30T12:00:00.000Z INFO [PUMP] one',
+    '2025-04-30T12:00:00.000Z WARN [PUMP] two',
+    '2025-04-30T12:00:00.000Z ERROR [PUMP] three',
+    '-- batch of 3',
+    '2025-04-30T12:00:00.000Z INFO [PUMP] four',
+    '-- batch of 1',
+    '',
+  ].join('\n'));
 });
 
 test('native process: memory_max puts the host in a real cgroup; a plugin that overruns it is killed and reported as such', async () => {
@@ -192,9 +218,105 @@ int plugin_process(const log_entry_t *e){
   await h.stop();
 });
 
-test('native: an ai or lang .so is refused with a reason (the C ABI carries verdicts and batches only)', async () => {
-  for (const trusted of [false, true]) {
-    const h = track(trusted ? new NativeInProcessHost(discovered(keyword, 'ai', 'ai_x', true)) : new NativeProcessHost(discovered(keyword, 'ai', 'ai_x')));
-    await assert.rejects(h.start(ctx()), (e: unknown) => e instanceof PluginLoadError && /C plugins can be filters or sinks, not ai/.test(e.message));
+for (const trusted of [false, true]) {
+  const label = trusted ? 'trusted' : 'process';
+  test(`native ${label}: an ai .so (plugin_analyze) answers with results; a failed call is an error, not an entry`, async () => {
+    const so = compilePlugin(dir, 'ai_error_burst.so', { example: 'ai_error_burst.c' });
+    const p = discovered(so, 'ai', 'ai_error_burst', trusted, 1000);
+    const h = track(trusted ? new TrustedNativeHost(p) : new NativeProcessHost(p));
+    const info = await h.start(ctx({ threshold: 2 }));
+    assert.deepEqual(info, { name: 'ai_error_burst', version: '1.0.0', author: 'Logloom Team', type: 'ai', capability: ['summary'], mode: 'async' });
+    const analyze = async (message: string, level = 'ERROR') => {
+      const out = [];
+      const e = buildEntry({ message, level, module: 'AUTH' }, { maxMessageBytes: 16384, defaultLevel: 'INFO', defaultModule: 'T', node: 'n' });
+      for await (const r of h.analyze!(e, 1000)) out.push(r);
+      return out;
+    };
+    assert.deepEqual(await analyze('login failed for 192.168.0.5'), []);
+    assert.deepEqual(await analyze('login failed for 192.168.0.5'), [{ level: 'WARN', message: '2 errors in a row from module AUTH; last: login failed for 192.168.0.5' }]);
+    assert.deepEqual(await analyze('ok', 'INFO'), []);
+    await assert.rejects(analyze('AI_FAIL'), (e: unknown) => e instanceof PluginCallError && /plugin_analyze returned -1/.test(e.message));
+    if (trusted) assert.equal((h as TrustedNativeHost).inProcess, false, 'ai plugins run in the host process even when trusted');
+    await h.stop();
+  });
+
+  test(`native ${label}: a lang .so registers its templates in several languages (plugin_catalogue) and answers the rest through plugin_resolve`, async () => {
+    const so = compilePlugin(dir, 'lang_registrar.so', { example: 'lang_registrar.c' });
+    const p = discovered(so, 'lang', 'lang_registrar', trusted, 1000);
+    const h = track(trusted ? new TrustedNativeHost(p) : new NativeProcessHost(p));
+    const info = await h.start(ctx());
+    assert.equal(info.type, 'lang');
+    assert.equal(info.mode, 'sync');
+    // Registered at start: answered at once, from the cache.
+    assert.equal(h.resolve!('pump.started', 'en'), 'Pump %s started');
+    assert.equal(h.resolve!('pump.stopped', 'de'), 'Pumpe %s nach %d s gestoppt');
+    assert.equal(h.resolve!('pump.started', 'zh'), '泵 %s 已启动');
+    assert.equal(h.resolve!('pump.started', 'fr'), null);
+    // Not registered: the first lookup misses and asks plugin_resolve in the background.
+    assert.equal(h.resolve!('pump.rare', 'en'), null);
+    const deadline = Date.now() + 5000;
+    while (h.resolve!('pump.rare', 'en') === null && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+    assert.equal(h.resolve!('pump.rare', 'en'), 'Pump %s reports a rare condition');
+    assert.equal((h.status!() as { templates: number }).templates, 7);
+    await h.stop();
+  });
+}
+
+test('native: validation — missing plugin_init or plugin_shutdown, a hook that does not fit the declared type, no plugin_info without a plugin.yaml', async () => {
+  const cases: [string, string, PluginType, string][] = [
+    ['filter_noinit.so', 'int plugin_process(const log_entry_t*e){(void)e;return 0;} void plugin_shutdown(void){}', 'filter', 'missing plugin_init()'],
+    ['filter_noshutdown.so', 'int plugin_init(void){return 0;} int plugin_process(const log_entry_t*e){(void)e;return 0;}', 'filter', 'missing plugin_shutdown()'],
+    ['filter_isai.so', `LOGLOOM_PLUGIN_INFO(i, "filter_isai", "1.0.0", "t", "filter", "sync", 0);
+const plugin_info_t *plugin_info(void){return &i;} int plugin_init(void){return 0;} void plugin_shutdown(void){}
+int plugin_analyze(const log_entry_t*e, logloom_emit_fn f, void*c){(void)e;(void)f;(void)c;return 0;}`, 'filter', 'missing plugin_process() (declared type filter; it exports the hook of ai)'],
+    ['lang_noresolve.so', `LOGLOOM_PLUGIN_INFO(i, "lang_noresolve", "1.0.0", "t", "lang", "sync", 0);
+const plugin_info_t *plugin_info(void){return &i;} int plugin_init(void){return 0;} void plugin_shutdown(void){}
+int plugin_process(const log_entry_t*e){(void)e;return 0;}`, 'lang', 'missing plugin_resolve() (declared type lang; it exports the hook of filter or sink)'],
+    ['filter_noinfo.so', 'int plugin_init(void){return 0;} void plugin_shutdown(void){} int plugin_process(const log_entry_t*e){(void)e;return 0;}', 'filter', 'missing plugin_info() (and no plugin.yaml beside it)'],
+  ];
+  for (const [file, code, type, reason] of cases) {
+    const so = compilePlugin(dir, file, { code: `#include <logloom_plugin.h>\n${code}\n` });
+    for (const trusted of [false, true]) {
+      const p = { ...discovered(so, type, file.replace(/\.so$/, ''), trusted), manifest: undefined };
+      const h = track(trusted ? new TrustedNativeHost(p) : new NativeProcessHost(p));
+      await assert.rejects(h.start(ctx()), (e: unknown) => {
+        assert.ok(e instanceof PluginLoadError, String(e));
+        assert.equal(e.line, `Failed to load plugin '${file}': ${reason}`, `${file} ${trusted ? 'trusted' : 'process'}`);
+        return true;
+      });
+      await h.stop();
+    }
+  }
+  // The same plugin without plugin_info() loads when a plugin.yaml describes it.
+  const so = compilePlugin(dir, 'filter_noinfo.so', { code: '#include <logloom_plugin.h>\nint plugin_init(void){return 0;} void plugin_shutdown(void){} int plugin_process(const log_entry_t*e){return e->message[0]==\'x\';}\n' });
+  const p = discovered(so, 'filter', 'filter_noinfo');
+  p.manifest = { ...p.manifest!, version: '2.0.0', author: 'me' };
+  const h = track(new NativeProcessHost(p));
+  assert.deepEqual(await h.start(ctx()), { name: 'filter_noinfo', version: '2.0.0', author: 'me', type: 'filter', capability: [], mode: 'sync' });
+  assert.deepEqual(await h.filter(entries('a', 'xb'), 500), [true, false]);
+  await h.stop();
+});
+
+test('native ai and lang .so in the agent\'s pipeline: ai_error_burst results become AI entries, lang_registrar renders in three languages', async () => {
+  const { recordingSink, startHarness, until } = await import('../plugins/harness.ts');
+  const pdir = tempDir('logloom-native-pipeline-');
+  compilePlugin(pdir, 'ai_error_burst.so', { example: 'ai_error_burst.c' });
+  compilePlugin(pdir, 'lang_registrar.so', { example: 'lang_registrar.c' });
+  const sink = recordingSink();
+  const h = await startHarness({ statics: [sink.mod], dirs: [pdir], config: { enabled: ['ai_error_burst', 'lang_registrar', 'sink_record'], config: { ai_error_burst: { threshold: 2 } } } });
+  try {
+    assert.deepEqual(h.registry.list().filter((r) => r.state !== 'enabled').map((r) => `${r.name}: ${r.reason}`), []);
+    assert.equal(h.catalogue.render('pump.started', ['P1'], 'zh'), '泵 P1 已启动');
+    assert.equal(h.catalogue.render('pump.stopped', ['P1', 30], 'de'), 'Pumpe P1 nach 30 s gestoppt');
+    assert.equal(h.catalogue.render('pump.started', ['P1'], 'en'), 'Pump P1 started');
+    h.send({ level: 'ERROR', module: 'AUTH', message: 'login failed for 192.168.0.5' });
+    h.send({ level: 'ERROR', module: 'AUTH', message: 'login failed for 192.168.0.5' });
+    await until(h.pipeline, () => sink.received.some((e) => e.module === 'AI'), 10_000, 'the AI entry');
+    const ai = sink.received.find((e) => e.module === 'AI')!;
+    assert.equal(ai.message, '2 errors in a row from module AUTH; last: login failed for 192.168.0.5');
+    assert.equal(ai.level, 'WARN');
+    assert.equal(ai.source, 'plugin:ai_error_burst');
+  } finally {
+    await h.stop();
   }
 });

@@ -22,20 +22,25 @@ function require_write(file: string, text: string) {
 
 const b64 = (p: string) => readFileSync(join(ROOT, p)).toString('base64');
 
-test('bundled: addon and host are written to the runtime dir (unwritable candidates skipped), loaded and run from there', () => {
+test('bundled: addon, host and launcher are written to the runtime dir (unwritable candidates skipped), loaded and run from there', () => {
   const runDir = tempDir('logloom-runtime-');
   const so = join(tempDir('logloom-rt-so-'), 'filter_keyword.so');
   execFileSync('gcc', ['-shared', '-fPIC', '-I', join(ROOT, 'native/include'), '-o', so, join(ROOT, 'native/examples/filter_keyword.c')]);
-  const assets = { 'native/build/Release/logloom_native.node': b64('native/build/Release/logloom_native.node'), 'native/build/logloom-plugin-host': b64('native/build/logloom-plugin-host') };
+  const stateDir = join(tempDir('logloom-rt-state-'), 'filter_keyword');
+  const assets = {
+    'native/build/Release/logloom_native.node': b64('native/build/Release/logloom_native.node'), 'native/build/logloom-plugin-host': b64('native/build/logloom-plugin-host'),
+    'native/build/logloom-launcher': b64('native/build/logloom-launcher'),
+  };
   const out = runBundled(assets, `
 import { setRuntimeDir, nativeFile, loadAddon } from '${ROOT}agent/native/runtime.ts';
 import { NativeProcessHost, HOST_ASSET } from '${ROOT}agent/plugins/hosts/native.ts';
 setRuntimeDir(${JSON.stringify(runDir)});
 const addon = loadAddon();
 const host = new NativeProcessHost({ name: 'filter_keyword', kind: 'native', type: 'filter', origin: ${JSON.stringify(so)}, file: ${JSON.stringify(so)}, protocol: 'line', trusted: false, limits: { timeout_ms: 2000 } });
-const info = await host.start({ config: { keyword: 'x' } });
+const info = await host.start({ config: { keyword: 'x' }, stateDir: ${JSON.stringify(stateDir)}, log: { warn() {}, info() {}, error() {} } });
+const sandbox = host.status().sandbox;
 await host.stop();
-console.log(JSON.stringify({ abi: addon.abiVersion, host: nativeFile(HOST_ASSET, true), name: info.name }));
+console.log(JSON.stringify({ abi: addon.abiVersion, host: nativeFile(HOST_ASSET, true), name: info.name, sandbox }));
 `, { LOGLOOM_RUNTIME_DIR: '/proc/version/not-a-dir' });
   const r = JSON.parse(out.trim().split('\n').pop()!);
   assert.equal(r.abi, 1);
@@ -43,8 +48,12 @@ console.log(JSON.stringify({ abi: addon.abiVersion, host: nativeFile(HOST_ASSET,
   assert.ok(r.host.startsWith(runDir + '/'), r.host);
   assert.equal(statSync(runDir).mode & 0o777, 0o700);
   const files = readdirSync(runDir).sort();
-  assert.equal(files.length, 2);
+  assert.equal(files.length, 3);
   assert.ok(files.some((f) => /^[0-9a-f]{16}-logloom-plugin-host$/.test(f)) && files.some((f) => /^[0-9a-f]{16}-logloom_native\.node$/.test(f)), files.join(' '));
+  // The host started through the launcher unpacked from the bundle (as nobody, from a 0700 dir).
+  assert.ok(files.some((f) => /^[0-9a-f]{16}-logloom-launcher$/.test(f)), files.join(' '));
+  assert.equal(r.sandbox?.launcher, 'applied', JSON.stringify(r.sandbox));
+  assert.equal(r.sandbox?.user, 'nobody');
   // A second start reuses the files (no rewrite of an unchanged asset).
   const before = statSync(join(runDir, files[0]!)).mtimeMs;
   runBundled(assets, `import { setRuntimeDir, nativeFile } from '${ROOT}agent/native/runtime.ts'; setRuntimeDir(${JSON.stringify(runDir)}); nativeFile('native/build/logloom-plugin-host', true);`, { LOGLOOM_RUNTIME_DIR: '/proc/version/x' });

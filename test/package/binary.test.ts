@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { ROOT, tempDir } from '../helpers/agent.ts';
 import { waitForLines } from '../helpers/wait.ts';
 import { PtyPair } from '../inputs/serial/pty.ts';
+import { HEAP_DEFAULTS } from '../../toolchain/package.ts';
 import { BARE_ENV, X64, arm64, ensurePackaged, runTo, start, startX64Aggregator, stored, waitUntil } from './artefacts.ts';
 
 
@@ -68,6 +69,11 @@ test('x64 executable: the serialport binding embedded in the executable reads a 
     assert.deepEqual(lines.map((e) => [e.level, e.message]), [['ERROR', 'eth0: link down'], ['INFO', 'boot ok']]);
     // The binding was unpacked from the executable into <runtime_dir>/native.
     assert.ok(readdirSync(join(dir, 'run/native')).some((f) => f.endsWith('bindings-cpp.glibc.node')));
+    // The V8 heap limit baked into the executable (toolchain/package.ts HEAP_DEFAULTS), not Node's default of ~2 GiB.
+    const st = await runTo(X64, ['status', '--json', '--socket', join(dir, 'run/control.sock')], { env: BARE_ENV });
+    assert.equal(st.code, 0, st.stderr);
+    const limit = JSON.parse(st.stdout).memory.heap_limit_mib;
+    assert.ok(limit >= HEAP_DEFAULTS.oldSpaceMiB && limit < HEAP_DEFAULTS.oldSpaceMiB + 64, `heap limit ${limit} MiB`);
   } finally {
     agent.kill('SIGTERM');
     await agent.exited;
@@ -156,9 +162,17 @@ test('arm64 executable under qemu-aarch64-static: unix socket and serial pty →
     assert.equal(status.inputs[0]!.received, N);
     assert.equal(status.inputs[1]!.received, 2);
     assert.match(st.stdout, /filter_keyword/);
+    // The arm64 sandbox launcher, embedded and unpacked, started the plugin host. Under qemu-user
+    // in a user namespace that maps only root, it can take no seccomp filter (qemu refuses it) and
+    // no user drop, and its status says so rather than failing the plugin.
+    const sandbox = (status as unknown as { plugins: { name: string; sandbox?: Record<string, unknown> }[] }).plugins.find((p) => p.name === 'filter_keyword')!.sandbox!;
+    process.stderr.write(`arm64 sandbox under qemu: ${JSON.stringify(sandbox)}\n`);
+    assert.equal(sandbox.launcher, 'applied', JSON.stringify(sandbox));
+    assert.match(String(sandbox.user), /^root of a user namespace/);
     // The arm64 plugin host was unpacked from the executable into <runtime_dir>/native (0700).
     const unpacked = readdirSync(join(dir, 'run/native'));
     assert.ok(unpacked.some((f) => /^[0-9a-f]{16}-logloom-plugin-host$/.test(f)), unpacked.join(', '));
+    assert.ok(unpacked.some((f) => /^[0-9a-f]{16}-logloom-launcher$/.test(f)), unpacked.join(', '));
     assert.equal(statSync(join(dir, 'run/native')).mode & 0o777, 0o700);
   } finally {
     // qemu-userns.sh execs into the agent: SIGTERM reaches it, it drains and exits 0.

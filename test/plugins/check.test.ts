@@ -19,7 +19,7 @@ test('plugins check: a shipped plugin passes; the CLI prints the report and exit
   const r = await runCli(['plugins', 'check', 'filter_redact']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /^PASS  start: init and info answered: filter_redact 1\.0\.0 by Logloom Team, type filter, mode sync/m);
-  assert.match(r.stdout, /^PASS  process: 21 entries: 21 kept \(\d+ replaced by a copy\), 0 dropped$/m);
+  assert.match(r.stdout, /^PASS  process: 21 entries: 21 kept \(\d+ replaced by a copy, changing message\), 0 dropped$/m);
   assert.match(r.stdout, /^PASS filter_redact: 6 passed, 0 failed$/m);
 });
 
@@ -76,8 +76,9 @@ test('plugins enable at run time starts a discovered plugin that plugins.enabled
     assert.equal(h.registry.list().find((r) => r.name === 'plugin_logger')!.state, 'enabled');
     h.send('traced');
     const { waitForLines } = await import('../helpers/wait.ts');
-    const [line] = await waitForLines(join(dir, 'chain.log'), 1);
-    assert.deepEqual(JSON.parse(line!).chain.map((s: { plugin: string }) => s.plugin), ['filter_level']);
+    const lines = await waitForLines(join(dir, 'chain.log'), 2);
+    const chain = lines.map((l) => JSON.parse(l)).find((l) => l.record === 'chain');
+    assert.deepEqual(chain.chain.map((s: { plugin: string }) => s.plugin), ['filter_level']);
     assert.equal(await h.registry.enable('no_such_plugin'), false);
     await until(h.pipeline, () => sink.received.length === 1);
   } finally {

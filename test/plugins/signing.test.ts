@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, tempDir } from '../helpers/agent.ts';
-import { startHarness } from './harness.ts';
+import { recordingSink, startHarness, until } from './harness.ts';
 import { createPrivateKey } from 'node:crypto';
-import { generateKeys, sha256File, signHash, writeSignature } from '../../agent/plugins/signing.ts';
+import { generateKeys, signPlugin } from '../../agent/plugins/signing.ts';
 
 function pluginDir(dir: string): string {
   const p = join(dir, 'filter_sig');
@@ -62,9 +62,8 @@ test('require_signature refuses unsigned, modified and wrongly signed plugins be
   const key = generateKeys();
   const other = generateKeys();
   writeFileSync(`${keys}.pub`, key.publicPem);
-  const sign = (p: string, name: string, priv: string) => {
-    const hash = sha256File(join(p, `${name}.py`));
-    writeSignature(join(p, 'plugin.yaml'), hash, signHash(hash, createPrivateKey(priv)));
+  const sign = (p: string, _name: string, priv: string) => {
+    signPlugin(join(p, 'plugin.yaml'), createPrivateKey(priv));
   };
   const mk = (name: string) => {
     const p = join(dir, 'plugins', name);
@@ -77,24 +76,38 @@ test('require_signature refuses unsigned, modified and wrongly signed plugins be
   const modified = mk('filter_modified');
   const wrongKey = mk('filter_wrongkey');
   const good = mk('filter_good');
+  // The signed plugin is a real one: it must load and run, not only pass verification.
+  writeFileSync(join(good, 'filter_good.py'), 'def plugin_process(entry):\n    return "drop me" not in entry["message"]\n');
   sign(modified, 'filter_modified', key.privatePem);
   writeFileSync(join(modified, 'filter_modified.py'), 'x = 2\n');
   sign(wrongKey, 'filter_wrongkey', other.privatePem);
   sign(good, 'filter_good', key.privatePem);
 
+  chmodSync(dir, 0o755);
+  const sink = recordingSink();
   const h = await startHarness({
-    statics: [], dirs: [join(dir, 'plugins')],
-    config: { enabled: ['filter_unsigned', 'filter_modified', 'filter_wrongkey', 'filter_good'], require_signature: true, trusted_keys: [`${keys}.pub`] },
+    statics: [sink.mod], dirs: [join(dir, 'plugins')],
+    config: { enabled: ['filter_unsigned', 'filter_modified', 'filter_wrongkey', 'filter_good', 'sink_record'], require_signature: true, trusted_keys: [`${keys}.pub`] },
   });
   try {
     const warns = h.log.lines.filter((l) => l.startsWith('[WARN]'));
     assert.ok(warns.includes(`[WARN] Failed to load plugin 'filter_unsigned.py': unsigned: no sha256 in plugin.yaml (plugins.require_signature is on)`), warns.join('\n'));
     assert.ok(warns.some((l) => /^\[WARN\] Failed to load plugin 'filter_modified.py': modified: sha256 of \S+ is [0-9a-f]{64}, plugin.yaml says [0-9a-f]{64}$/.test(l)), warns.join('\n'));
     assert.ok(warns.includes(`[WARN] Failed to load plugin 'filter_wrongkey.py': untrusted: signature does not verify with any trusted key (plugins.require_signature is on)`), warns.join('\n'));
-    // The signed one passes verification (whatever its host then does with it).
-    assert.ok(!warns.some((l) => /filter_good.py': (unsigned|modified|untrusted)/.test(l)), warns.join('\n'));
-    const sig = Object.fromEntries(h.registry.list().map((r) => [r.name, r.signature]));
-    assert.deepEqual(sig, { filter_good: 'signed', filter_modified: 'modified', filter_unsigned: 'unsigned', filter_wrongkey: 'untrusted' });
+    // The signed one loaded and runs: it filters what the pipeline sends.
+    assert.ok(!warns.some((l) => /filter_good/.test(l)), warns.join('\n'));
+    const sig = Object.fromEntries(h.registry.list().map((r) => [r.name, [r.signature, r.state]]));
+    assert.deepEqual(sig, {
+      filter_good: ['signed', 'enabled'], filter_modified: ['modified', 'refused'], filter_unsigned: ['unsigned', 'refused'], filter_wrongkey: ['untrusted', 'refused'],
+      sink_record: ['builtin', 'enabled'],
+    });
+    h.send('keep 1');
+    h.send('please drop me');
+    h.send('keep 2');
+    await until(h.pipeline, () => sink.received.length === 2, 20_000, 'two entries past filter_good');
+    assert.deepEqual(sink.received.map((e) => e.message), ['keep 1', 'keep 2']);
+    const st = h.registry.status().find((r) => r.name === 'filter_good')!;
+    assert.ok((st.calls as number) >= 1 && st.failures === 0, JSON.stringify(st));
   } finally {
     await h.stop();
   }

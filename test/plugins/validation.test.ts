@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { definePlugin, type FilterPlugin, type PluginInstance, type StaticPluginModule } from '../../agent/plugins/types.ts';
 import { HOST_FACTORIES } from '../../agent/plugins/hosts/index.ts';
 import { recordingSink, startHarness, until } from './harness.ts';
@@ -102,12 +103,32 @@ test('a name taken twice is refused for the second one', async () => {
   }
 });
 
-test('a kind whose host is not in this build is refused (python host absent in this tree)', { skip: HOST_FACTORIES.python ? 'the python host is in this build' : false }, async () => {
-  const dir = tempDir();
-  writeFileSync(join(dir, 'filter_py.py'), 'print("hi")\n');
-  const h = await startHarness({ statics: [], dirs: [dir], config: { enabled: ['filter_py'] } });
+test('a kind whose host is not in this build is refused: the locked bundle (make bundle PROFILE=locked) checks a .py, a .so and a socket plugin', async () => {
+  const dir = tempDir('logloom-locked-kinds-');
+  const { bundle } = await import('../../toolchain/bundle.ts');
+  const locked = await bundle({ profile: 'locked', outfile: join(dir, 'logloom-locked.mjs') });
+  writeFileSync(join(dir, 'filter_py.py'), 'def plugin_process(entry):\n    return True\n');
+  writeFileSync(join(dir, 'filter_c.so'), 'not even an ELF file: the locked build must refuse it before opening it\n');
+  writeFileSync(join(dir, 'filter_sock.yaml'), 'name: filter_sock\nversion: 1.0.0\nauthor: t\ntype: filter\nentry: { kind: socket, address: "unix:/nonexistent.sock" }\n');
+  const cfg = join(dir, 'logloom.yaml');
+  writeFileSync(cfg, `logloom:\n  data_dir: ${dir}/data\n  runtime_dir: ${dir}/run\n  control: { socket: ${dir}/run/c.sock }\n`);
+  for (const [file, kind] of [['filter_py.py', 'python'], ['filter_c.so', 'native'], ['filter_sock.yaml', 'socket']] as const) {
+    const r = spawnSync(process.execPath, [locked.outfile, 'plugins', 'check', join(dir, file), '-c', cfg], { cwd: dir, encoding: 'utf8', env: { ...process.env, LOGLOOM_CONFIG: '' } });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, new RegExp(`^FAIL  host: ${kind} plugins are not supported in this build$`, 'm'), r.stdout);
+  }
+  // The registry of a build without the host says the same at start-up, and keeps running.
+  const plugins = join(dir, 'plugins');
+  mkdirSync(plugins);
+  writeFileSync(join(plugins, 'filter_c.so'), 'x');
+  writeFileSync(join(plugins, 'filter_py.py'), 'x = 1\n');
+  const sink = recordingSink();
+  const h = await startHarness({ statics: [sink.mod], dirs: [plugins], hosts: { static: HOST_FACTORIES.static }, locked: true, config: { enabled: ['filter_py', 'filter_c', 'sink_record'], require_signature: false } });
   try {
     await h.log.waitFor(/^\[WARN\] Failed to load plugin 'filter_py.py': python plugins are not supported in this build$/);
+    await h.log.waitFor(/^\[WARN\] Failed to load plugin 'filter_c.so': native plugins are not supported in this build$/);
+    h.send('still here');
+    await until(h.pipeline, () => sink.received.length === 1);
   } finally {
     await h.stop();
   }

@@ -7,7 +7,7 @@ import filterGrep from '../../static-plugins/filter_grep/index.ts';
 import filterRedact from '../../static-plugins/filter_redact/index.ts';
 import langYaml from '../../static-plugins/lang_yaml/index.ts';
 import pluginLogger from '../../static-plugins/plugin_logger/index.ts';
-import { definePlugin, type FilterPlugin, type LangPlugin, type PluginContext } from '../../agent/plugins/types.ts';
+import { definePlugin, type AiPlugin, type FilterPlugin, type LangPlugin, type PluginContext } from '../../agent/plugins/types.ts';
 import { buildEntry } from '../../agent/entry/build.ts';
 import { encodeEntry } from '../../agent/entry/codec.ts';
 import { frameRecords } from '../../agent/buffer/ring.ts';
@@ -148,31 +148,57 @@ test('lang_yaml: serves the catalogue from a directory; a lang plugin listed bef
   }
 });
 
-test('plugin_logger: records each entry\'s filter chain with verdicts and times into its file', async () => {
+test('plugin_logger: records each entry\'s filter chain, and every stage it meets (filters, sink, ai) with verdict, time and what went in and out', async () => {
   const dir = tempDir();
   const sink = recordingSink();
+  const ai = definePlugin({
+    info: { name: 'ai_count', version: '1.0.0', author: 't', type: 'ai', capability: [], mode: 'async' },
+    create: (): AiPlugin => ({ analyze: async (e) => (e.message === 'plain' ? { level: 'INFO', message: 'saw plain' } : null) }),
+  });
   const h = await startHarness({
-    statics: [filterLevel, filterRedact, pluginLogger, sink.mod],
+    statics: [filterLevel, filterRedact, pluginLogger, sink.mod, ai],
     config: {
-      enabled: ['filter_level', 'filter_redact', 'plugin_logger', 'sink_record'],
+      enabled: ['filter_level', 'filter_redact', 'plugin_logger', 'sink_record', 'ai_count'],
       config: {
         filter_level: { min_level: 'INFO', modules: {} },
         filter_redact: { patterns: ['ipv4'], custom: [], mask: 'x', args: true },
-        plugin_logger: { output: 'file', path: join(dir, 'chain.log'), sample: 1 },
+        plugin_logger: { output: 'file', path: join(dir, 'chain.log'), sample: 1, stages: ['filter', 'sink', 'ai'] },
       },
     },
   });
   try {
     h.send({ message: 'peer 10.0.0.1 up' });
+    await until(h.pipeline, () => sink.received.length >= 1);
     h.send({ message: 'plain' });
     h.send({ level: 'DEBUG', message: 'dropped before the logger' });
+    await until(h.pipeline, () => sink.received.some((e) => e.message === 'saw plain'));
+    await h.stop();
     const lines = (await waitForLines(join(dir, 'chain.log'), 2)).map((l) => JSON.parse(l));
-    assert.equal(lines[0].message, 'peer x up');
-    assert.deepEqual(lines[0].chain.map((s: { plugin: string; verdict: string }) => [s.plugin, s.verdict]), [['filter_level', 'keep'], ['filter_redact', 'replace']]);
-    assert.deepEqual(lines[1].chain.map((s: { plugin: string; verdict: string }) => [s.plugin, s.verdict]), [['filter_level', 'keep'], ['filter_redact', 'keep']]);
-    for (const s of lines[0].chain) assert.ok(Number.isInteger(s.micros) && s.micros >= 0);
-    assert.equal(typeof lines[0].total_micros, 'number');
-    await until(h.pipeline, () => sink.received.length >= 2);
+    const chains = lines.filter((l) => l.record === 'chain');
+    assert.equal(chains[0].message, 'peer x up');
+    assert.deepEqual(chains[0].chain.map((s: { plugin: string; verdict: string }) => [s.plugin, s.verdict]), [['filter_level', 'keep'], ['filter_redact', 'replace']]);
+    assert.deepEqual(chains[1].chain.map((s: { plugin: string; verdict: string }) => [s.plugin, s.verdict]), [['filter_level', 'keep'], ['filter_redact', 'keep']]);
+    for (const s of chains[0].chain) assert.ok(Number.isInteger(s.micros) && s.micros >= 0);
+    assert.equal(typeof chains[0].total_micros, 'number');
+
+    const stages = lines.filter((l) => l.record === 'stage');
+    const of = (stage: string, plugin: string) => stages.filter((l) => l.stage === stage && l.plugin === plugin);
+    // filters: one event per entry, the DEBUG one dropped by filter_level, the redaction a replace naming what changed.
+    assert.deepEqual(of('filter', 'filter_level').filter((l) => l.module !== 'AI').map((l) => [l.message, l.verdict]), [['peer 10.0.0.1 up', 'keep'], ['plain', 'keep'], ['dropped before the logger', 'drop']]);
+    const replaced = of('filter', 'filter_redact').find((l) => l.verdict === 'replace')!;
+    assert.deepEqual(replaced.changed, ['message']);
+    assert.equal(replaced.in.entries, 1);
+    assert.ok(replaced.in.bytes > 0 && /^[0-9a-f]{16}$/.test(replaced.in.sha256));
+    assert.notEqual(replaced.out.sha256, replaced.in.sha256);
+    assert.equal(replaced.out.bytes, replaced.in.bytes - '10.0.0.1'.length + 1);
+    // sink: one event per batch, accepted, the entries counted.
+    const sinkEvents = of('sink', 'sink_record');
+    assert.ok(sinkEvents.length >= 2 && sinkEvents.every((l) => l.verdict === 'accepted'));
+    assert.equal(sinkEvents.reduce((a, l) => a + l.in.entries, 0), sink.received.length);
+    // ai: one event per analysed entry, with its results.
+    const aiEvents = of('ai', 'ai_count');
+    assert.deepEqual(aiEvents.map((l) => [l.message, l.results]).filter(([m]) => m === 'plain' || m === 'peer x up'), [['peer x up', 0], ['plain', 1]]);
+    assert.ok(aiEvents.every((l) => l.verdict === 'results' && Number.isInteger(l.micros)));
   } finally {
     await h.stop();
   }
@@ -186,11 +212,15 @@ test('plugin_logger: debug output becomes DEBUG entries (module PLUGINLOG) that 
   });
   try {
     h.send({ module: 'APP', message: 'hello' });
-    await until(h.pipeline, () => sink.received.length >= 2);
-    const dbg = sink.received.filter((e) => e.module === 'PLUGINLOG');
-    assert.equal(dbg.length, 1);
-    assert.equal(dbg[0]!.level, 'DEBUG');
-    assert.match(dbg[0]!.message, /^\[APP\] hello \| filter_grep \d+us keep \| total \d+us$/);
+    await until(h.pipeline, () => sink.received.filter((e) => e.module === 'PLUGINLOG').length >= 3);
+    await h.pipeline.drain(2000);
+    const dbg = sink.received.filter((e) => e.module === 'PLUGINLOG').map((e) => (assert.equal(e.level, 'DEBUG'), e.message));
+    // The filter stage, the chain record, the sink batch holding "hello" — and nothing for the
+    // DEBUG entries themselves (no feedback loop).
+    assert.equal(dbg.length, 3, JSON.stringify(dbg));
+    assert.match(dbg[0]!, /^\[APP\] hello \| filter filter_grep keep \d+us \| in 1 entries \d+ B [0-9a-f]{16}$/);
+    assert.match(dbg[1]!, /^\[APP\] hello \| filter_grep \d+us keep \| total \d+us$/);
+    assert.match(dbg[2]!, /^\[APP\] hello \| sink sink_record accepted \d+us \| in \d entries \d+ B [0-9a-f]{16}$/);
   } finally {
     await h.stop();
   }

@@ -2,17 +2,18 @@ import { readFileSync } from 'node:fs';
 import { connect, credsAuthenticator, nanos, StorageType, type JetStreamClient, type KV, type NatsConnection } from 'nats';
 import type { AgentLog } from '../../log.ts';
 import type { NatsStoreConfig } from '../config.ts';
+import { LEVELS } from '../../entry/level.ts';
 import { StorageError, type NodeState, type Store, type StoredBatch } from './store.ts';
 
 /**
- * Scale-out store: entries go to the stream LOGLOOM on `<prefix>.<node>.<level>`. A message holds
- * a run of consecutive entries of one level as NDJSON (one entry when levels alternate): a
- * JetStream publish is a request/reply round trip, and per-entry messages cost ~15 times the CPU
- * of a core publish (bench/aggregator.ts). The agent's ACK is sent only after JetStream
+ * Scale-out store: entries go to the stream LOGLOOM on `<prefix>.<node token>.<level>`. A message
+ * holds the entries of one level of one batch as NDJSON (in the batch's order; more parts only
+ * past max_payload): a JetStream publish is a request/reply round trip, and its cost, not the
+ * bytes', sets the aggregator's CPU (bench/aggregator.ts). The agent's ACK is sent only after JetStream
  * acknowledged every message of the batch (and it acknowledges only once the stream's replicas
  * hold it).
  *
- * Exactly-once: each message carries `Nats-Msg-Id: <node>:<batch seq>:<index of its first entry>`, so a batch that is
+ * Exactly-once: each message carries `Nats-Msg-Id: <node>:<batch seq>:<level>:<part>`, so a batch that is
  * published again (the aggregator died before the ACK, or the agent reconnected to another
  * aggregator) is dropped by JetStream's de-duplication window; and each node's last stored
  * sequence is kept in a JetStream key-value bucket shared by all aggregators, so a batch older
@@ -68,25 +69,25 @@ export class NatsStore implements Store {
     this.kv = await this.js.views.kv(c.state_bucket, { history: 1, replicas: c.replicas, bindOnly: !c.create_stream, timeout: c.timeout });
   }
 
-  /** Subjects split on dots, so a node id's dots become underscores there (the entry keeps the real id). */
+  /** The subject of a node's entries of one level: `<prefix>.<node token>.<level>` (see natsToken). */
   subject(node: string, level: string): string {
-    return `${this.cfg.subject_prefix}.${node.replaceAll('.', '_')}.${level}`;
+    return `${this.cfg.subject_prefix}.${natsToken(node)}.${level}`;
   }
-
-  /** Bucket keys may not start or end with a dot or hold empty tokens; such ids are hex-encoded. */
-  private key(node: string): string {
-    return /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(node) ? node : `hex_${Buffer.from(node).toString('hex')}`;
-  }
-
   async knownNodes(): Promise<string[]> {
-    const out: string[] = [];
-    for await (const k of await this.kv!.keys()) out.push(k.startsWith('hex_') ? Buffer.from(k.slice(4), 'hex').toString() : k);
-    return out;
+    const out = new Set<string>();
+    for await (const k of await this.kv!.keys()) {
+      const node = nodeOfToken(k) ?? legacyNodeOfKey(k);
+      if (node !== undefined) out.add(node);
+    }
+    return [...out];
   }
 
   async state(node: string): Promise<NodeState> {
     try {
-      const e = await this.kv!.get(this.key(node));
+      let e = await this.kv!.get(natsToken(node));
+      // Aggregators before the injective encoding keyed some ids differently: read their state once.
+      const legacy = legacyKey(node);
+      if ((!e || !e.length) && legacy !== undefined) e = await this.kv!.get(legacy);
       const s: NodeState = e && e.length ? (e.json() as NodeState) : { seq: 0, entries: 0, bytes: 0 };
       this.cache.set(node, s);
       return { ...s };
@@ -96,33 +97,46 @@ export class NatsStore implements Store {
   }
 
   /**
-   * Cuts a batch into messages: each a run of consecutive entries of one level (so the node's
-   * order survives, across subjects too), as NDJSON, below the server's max_payload.
+   * Cuts a batch into messages: per level present in the batch, its entries in the batch's order,
+   * as NDJSON, in parts below the server's max_payload — usually one message per level per
+   * batch. A JetStream publish is a request/reply round trip that costs far more than the bytes
+   * it carries, so messages per batch, not entries, set the aggregator's CPU (bench/aggregator.ts);
+   * runs of one level, as before, cost ~200 publishes per 1000 entries of ordinary logs.
    */
   private messages(node: string, b: StoredBatch): { subject: string; data: Buffer; msgID: string; count: number }[] {
     const limit = Math.max(1024, Math.min(this.nc!.info?.max_payload ?? 1024 * 1024, 1024 * 1024) - 4096);
     const out: { subject: string; data: Buffer; msgID: string; count: number }[] = [];
-    let lines: string[] = [];
-    let size = 0;
-    let level = '';
-    let start = 0;
-    const cut = (next: number) => {
-      if (lines.length === 0) return;
-      // The id names the batch and the run's first entry: a resent batch maps onto the same ids.
-      out.push({ subject: this.subject(node, level), data: Buffer.from(lines.join('')), msgID: `${node}:${b.seq}:${start}`, count: lines.length });
-      lines = [];
-      size = 0;
-      start = next;
-    };
-    b.entries.forEach((entry, i) => {
-      const line = JSON.stringify(entry) + '\n';
-      const len = Buffer.byteLength(line);
-      if (entry.level !== level || size + len > limit) cut(i);
-      level = entry.level;
-      lines.push(line);
-      size += len;
-    });
-    cut(b.entries.length);
+    for (let level = 0; level < LEVELS.length; level++) {
+      let parts: [number, number][] = []; // byte spans of runs of this level
+      let size = 0;
+      let count = 0;
+      let part = 0;
+      const cut = () => {
+        if (count === 0) return;
+        const data = parts.length === 1 ? b.data.subarray(parts[0]![0], parts[0]![1]) : Buffer.allocUnsafe(size);
+        if (parts.length > 1) {
+          let o = 0;
+          for (const [from, to] of parts) o += b.data.copy(data, o, from, to);
+        }
+        // The id names the batch, the level and the part: a resent batch maps onto the same ids.
+        out.push({ subject: this.subject(node, LEVELS[level]!), data, msgID: `${node}:${b.seq}:${LEVELS[level]}:${part++}`, count });
+        parts = [];
+        size = 0;
+        count = 0;
+      };
+      for (let i = 0; i < b.count; i++) {
+        if (b.levels[i] !== level) continue;
+        const from = i === 0 ? 0 : b.ends[i - 1]!;
+        const to = b.ends[i]!;
+        if (size > 0 && size + (to - from) > limit) cut();
+        const last = parts[parts.length - 1];
+        if (last && last[1] === from) last[1] = to;
+        else parts.push([from, to]);
+        size += to - from;
+        count++;
+      }
+      cut();
+    }
     return out;
   }
 
@@ -151,7 +165,7 @@ export class NatsStore implements Store {
     this.messagesPublished += results.length;
     const next: NodeState = { seq: batches[batches.length - 1]!.seq, entries: prev.entries + entries - dup, bytes: prev.bytes + bytes };
     try {
-      await this.kv!.put(this.key(node), JSON.stringify(next));
+      await this.kv!.put(natsToken(node), JSON.stringify(next));
     } catch (e) {
       throw new StorageError(node, `saving sequence state: ${(e as Error).message}`, { cause: e });
     }
@@ -179,4 +193,39 @@ export class NatsStore implements Store {
       duplicate_entries_dropped_by_jetstream: this.duplicates,
     };
   }
+}
+
+/**
+ * A node id as one NATS subject token and key-value key, injectively: ids made only of
+ * [A-Za-z0-9-] stay as they are (`gw-0001`); any other id (with `.` or `_`) becomes `_` + the hex
+ * of its UTF-8 (`a.b` → `_612e62`, `a_b` → `_615f62`). A plain id never holds `_`, so the two
+ * forms cannot meet, and no two ids share a subject or a sequence state.
+ */
+export function natsToken(node: string): string {
+  return /^[A-Za-z0-9-]+$/.test(node) ? node : `_${Buffer.from(node, 'utf8').toString('hex')}`;
+}
+
+/** The node id of a token made by natsToken, or undefined for any other key. */
+export function nodeOfToken(token: string): string | undefined {
+  if (/^[A-Za-z0-9-]+$/.test(token)) return token;
+  if (/^_(?:[0-9a-f]{2})+$/.test(token)) {
+    const node = Buffer.from(token.slice(1), 'hex').toString('utf8');
+    return natsToken(node) === token ? node : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * How aggregators before natsToken keyed a node's state, when that differs from natsToken and is
+ * unambiguous (that scheme was not injective: an id starting with `hex_` could meet an encoded
+ * one, so such ids get no fallback). Read only, never written.
+ */
+function legacyKey(node: string): string | undefined {
+  const key = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(node) ? node : `hex_${Buffer.from(node).toString('hex')}`;
+  return key === natsToken(node) || node.startsWith('hex_') ? undefined : key;
+}
+
+function legacyNodeOfKey(key: string): string | undefined {
+  if (key.startsWith('hex_')) return Buffer.from(key.slice(4), 'hex').toString();
+  return /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(key) ? key : undefined;
 }

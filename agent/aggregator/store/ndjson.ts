@@ -2,7 +2,7 @@ import { mkdir, open, readdir, readFile, rename, stat, truncate, unlink, type Fi
 import { join } from 'node:path';
 import type { AgentLog } from '../../log.ts';
 import type { NdjsonStoreConfig } from '../config.ts';
-import { encodeStored, StorageError, type NodeState, type Store, type StoredBatch } from './store.ts';
+import { StorageError, type NodeState, type Store, type StoredBatch } from './store.ts';
 
 /**
  * The embedded store: per node, NDJSON files `<dir>/<node>/<YYYY-MM-DD>-<NNNN>.ndjson`, rotated
@@ -169,9 +169,11 @@ export class NdjsonStore implements Store {
     const write = async () => {
       if (chunkLen === 0) return;
       await this.use(n, file);
-      const data = chunk.length === 1 ? chunk[0]! : Buffer.concat(chunk, chunkLen);
       let written = 0;
-      while (written < data.length) {
+      // Batches go out as they are (one writev, no copy); a short write finishes byte-wise.
+      if (chunk.length > 1) written = (await n.fh!.writev(chunk, offset)).bytesWritten;
+      const data = written >= chunkLen ? undefined : chunk.length === 1 ? chunk[0]! : Buffer.concat(chunk, chunkLen);
+      while (data && written < data.length) {
         const { bytesWritten } = await n.fh!.write(data, written, data.length - written, offset + written);
         written += bytesWritten;
       }
@@ -184,8 +186,8 @@ export class NdjsonStore implements Store {
     try {
       // Rotation happens between batches, so a file never ends inside a batch.
       for (const b of batches) {
-        const data = encodeStored(b.entries);
-        entries += b.entries.length;
+        const data = b.data;
+        entries += b.count;
         bytes += data.length;
         const size = offset + chunkLen;
         if (file === '' || DATA_FILE.exec(file)![1] !== today || (size > 0 && size + data.length > this.cfg.max_file_bytes)) {

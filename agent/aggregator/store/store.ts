@@ -1,10 +1,32 @@
-import type { LogEntry } from '../../entry/entry.ts';
-
-/** One received batch, already decoded and sanitised, in the node's sequence order. */
+/**
+ * One received batch, validated and sanitised, in the stored form: NDJSON bytes, one entry per
+ * line, each with the authenticated `node` and the batch's `seq` (agent/aggregator/ingest/).
+ * Stores write `data` as it is (or cut it at line ends): entries are never objects here.
+ * `data` is valid only until append() resolves: the session then reuses its buffer for a later
+ * batch (ingest/stored-batch.ts releaseStored). A store or index that keeps bytes copies them.
+ */
 export interface StoredBatch {
   /** The batch's sequence number from the agent (per node, increasing). */
   seq: number;
-  entries: readonly LogEntry[];
+  /** Number of entries (lines) in data. */
+  count: number;
+  /** The entries as stored: NDJSON, each line ending with `\n`. */
+  data: Buffer;
+  /** End offset in data (after the newline) of each entry. */
+  ends: Uint32Array;
+  /** Level of each entry, as an index into LEVELS (agent/entry/level.ts). */
+  levels: Uint8Array;
+}
+
+/** The entries of a stored batch as objects, for consumers that need fields (not on the ingest path). */
+export function storedEntries(b: StoredBatch): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  let from = 0;
+  for (let i = 0; i < b.count; i++) {
+    out.push(JSON.parse(b.data.toString('utf8', from, b.ends[i]! - 1)) as Record<string, unknown>);
+    from = b.ends[i]!;
+  }
+  return out;
 }
 
 /** What the aggregator durably knows about a node. */
@@ -43,11 +65,4 @@ export class StorageError extends Error {
     this.name = 'StorageError';
     this.node = node;
   }
-}
-
-/** The stored form of an entry: one JSON object per line, as everywhere else. */
-export function encodeStored(entries: readonly LogEntry[]): Buffer {
-  let text = '';
-  for (const e of entries) text += JSON.stringify(e) + '\n';
-  return Buffer.from(text, 'utf8');
 }

@@ -10,6 +10,8 @@ import { plugins } from './plugins.ts';
 import { keygen } from './keygen.ts';
 import { aggregator } from './aggregator.ts';
 import { spool } from './spool.ts';
+import { tail } from './tail.ts';
+import { query } from './query.ts';
 import { reload } from './reload.ts';
 
-export const COMMANDS: Command[] = [run, checkConfig, status, reload, send, lang, demo, plugins, keygen, aggregator, spool];
+export const COMMANDS: Command[] = [run, checkConfig, status, reload, send, lang, demo, plugins, keygen, aggregator, spool, tail, query];

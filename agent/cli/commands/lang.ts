@@ -17,7 +17,13 @@ export const lang: Command = {
       const warnings: string[] = [];
       const cat = new Catalogue(values.lang ?? 'en', (m) => warnings.push(m));
       for (const w of warnings) process.stderr.write(`[WARN] ${w}\n`);
-      process.stdout.write(cat.render(rest[0], rest.slice(1)) + '\n');
+      const text = cat.render(rest[0], rest.slice(1));
+      // A missing key or a bad argument is an error for the person at the terminal, not a line to print.
+      if (text.startsWith('[FORMAT ERROR: ')) {
+        process.stderr.write(`logloom lang: ${text}\n`);
+        return 1;
+      }
+      process.stdout.write(text + '\n');
       return 0;
     }
     if (sub === 'set') {
@@ -25,9 +31,10 @@ export const lang: Command = {
       const a = await controlRequest(values.socket ?? controlSocketPath(values.config), { op: 'lang.set', lang: rest[0] });
       if (!a.ok) throw new Error(a.error);
       const now = (a.result as { language: string }).language;
+      if (now !== rest[0]) throw new Error(`the agent has no catalogue for '${rest[0]}' and keeps '${now}' (catalogues: locales/<lang>.yaml, or a lang plugin)`);
       process.stdout.write(`language: ${now}\n`);
-      return now === rest[0] ? 0 : 1;
+      return 0;
     }
-    throw new UsageError(`lang: expected get or set, got ${sub === undefined ? 'nothing' : JSON.stringify(sub)}`);
+    throw new UsageError(`expected get or set, got ${sub === undefined ? 'nothing' : JSON.stringify(sub)}`);
   },
 };

@@ -7,16 +7,20 @@ import { LOCKED, STATIC_PLUGINS } from '../../../static-plugins/table.generated.
 import { HOST_FACTORIES } from '../../plugins/hosts/index.ts';
 import { PluginRegistry, type PluginRecord } from '../../plugins/registry.ts';
 import { checkPlugin, renderReport } from '../../plugins/conformance.ts';
+import { SYSTEM_PLUGIN_DIR } from '../../plugins/discovery.ts';
 import { readManifest, MANIFEST_FILE } from '../../plugins/manifest.ts';
-import { checkSignature, loadPrivateKey, loadPublicKey, sha256File, signHash, writeSignature } from '../../plugins/signing.ts';
+import { checkPluginSignature, loadPrivateKey, loadPublicKey, signPlugin } from '../../plugins/signing.ts';
+import { containedEntry } from '../../plugins/plugin-files.ts';
 import { configOption, parse, UsageError, type Command } from '../command.ts';
 
 const USAGE = `logloom plugins list [-c FILE] [--json] [--offline]      every plugin: kind, version, type, mode, state, signature, origin
-logloom plugins enable NAME [-c FILE] [--socket PATH]     resume a plugin in the running agent
-logloom plugins disable NAME [-c FILE] [--socket PATH]    skip a filter / hold a sink in the running agent
+logloom plugins enable NAME|--type T [-c FILE] [--socket PATH]    resume (or start) a plugin, or every plugin of type T, in the running agent
+logloom plugins disable NAME|--type T [-c FILE] [--socket PATH]   skip a filter / hold a sink; a process plugin's process is stopped
+logloom plugins reload NAME [-c FILE] [--socket PATH]     verify the plugin's files as they are now, then restart it with them
+logloom plugins rescan [-c FILE] [--socket PATH]          make plugin files new in the plugin directories available (no restart)
 logloom plugins check PATH|NAME [-c FILE]                 load a plugin, run its lifecycle on generated entries, report pass/fail
-logloom plugins sign PLUGIN --key PRIVATE.key             write sha256 + ed25519 signature into its plugin.yaml
-logloom plugins verify PLUGIN [--pubkey KEY]… [-c FILE]   check sha256 and signature (keys: --pubkey, else plugins.trusted_keys)
+logloom plugins sign PLUGIN --key PRIVATE.key             sign plugin.yaml and every file of the plugin (files, sha256, signature)
+logloom plugins verify PLUGIN [--pubkey KEY]… [-c FILE]   check every file, plugin.yaml and the signature (keys: --pubkey, else plugins.trusted_keys)
 
 PLUGIN is a plugin.yaml, the directory holding it, or the entry file next to it.
 list asks the running agent (states include failed); when none answers, or with --offline, it
@@ -48,10 +52,10 @@ export function manifestFor(path: string): string {
   throw new Error(`${path}: no plugin.yaml describes this file; write one beside it (docs/plugin-manifest.md)`);
 }
 
-function entryFile(manifestPath: string): string {
+/** The entry file a manifest names (refused when it leaves the plugin directory), if any. */
+function entryFile(manifestPath: string): string | undefined {
   const m = readManifest(manifestPath);
-  if (!m.entry.path) throw new Error(`${manifestPath}: a ${m.entry.kind} plugin has no file to sign`);
-  return resolve(dirname(manifestPath), m.entry.path);
+  return m.entry.path ? containedEntry(manifestPath, m.entry.path) : undefined;
 }
 
 async function list(argv: string[]): Promise<number> {
@@ -67,7 +71,7 @@ async function list(argv: string[]): Promise<number> {
     }
   }
   if (!rows) {
-    const log = createLog('WARN');
+    const log = createLog('WARN', (l) => process.stderr.write(l + '\n'));
     const reg = new PluginRegistry({
       config: config.plugins, log, statics: STATIC_PLUGINS, hosts: HOST_FACTORIES, locked: LOCKED,
       env: { python: config.plugins.python, runtimeDir: config.runtime_dir, dataDir: config.data_dir, log }, contextFor: () => { throw new Error('offline'); },
@@ -81,13 +85,46 @@ async function list(argv: string[]): Promise<number> {
 }
 
 async function toggle(argv: string[], enable: boolean): Promise<number> {
+  const { values, positionals } = parse(argv, { ...configOption, socket: { type: 'string' }, type: { type: 'string' } });
+  const name = positionals[0];
+  const verb = enable ? 'enable' : 'disable';
+  if (!name && !values.type) throw new UsageError(`plugins ${verb}: missing NAME (or --type filter|sink|ai|lang)`);
+  if (name && values.type) throw new UsageError(`plugins ${verb}: give NAME or --type, not both`);
+  const socket = values.socket ?? loadConfig(values.config).config.control.socket;
+  const a = await controlRequest(socket, { op: `plugins.${verb}`, ...(name ? { name } : { type: values.type }) });
+  if (!a.ok) throw new Error(a.error);
+  if (name) process.stdout.write(`${name}: ${verb}d\n`);
+  else {
+    const names = (a.result as { names: string[] }).names;
+    process.stdout.write(names.length ? names.map((n) => `${n}: ${verb}d\n`).join('') : `no running ${values.type} plugins\n`);
+  }
+  return 0;
+}
+
+async function reloadCmd(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { ...configOption, socket: { type: 'string' } });
   const name = positionals[0];
-  if (!name) throw new UsageError(`plugins ${enable ? 'enable' : 'disable'}: missing NAME`);
+  if (!name) throw new UsageError('plugins reload: missing NAME');
   const socket = values.socket ?? loadConfig(values.config).config.control.socket;
-  const a = await controlRequest(socket, { op: enable ? 'plugins.enable' : 'plugins.disable', name });
+  // Stopping, verifying and starting may take a while (a Python child's start-up, a host's grace period).
+  const a = await controlRequest(socket, { op: 'plugins.reload', name }, 60_000);
   if (!a.ok) throw new Error(a.error);
-  process.stdout.write(`${name}: ${enable ? 'enabled' : 'disabled'}\n`);
+  const r = a.result as { running: boolean; version?: string };
+  process.stdout.write(r.running ? `${name}: reloaded (version ${r.version})\n` : `${name}: re-read (not running; enable it to start)\n`);
+  return 0;
+}
+
+async function rescanCmd(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { ...configOption, socket: { type: 'string' } });
+  const socket = values.socket ?? loadConfig(values.config).config.control.socket;
+  const a = await controlRequest(socket, { op: 'plugins.rescan' }, 60_000);
+  if (!a.ok) throw new Error(a.error);
+  const r = a.result as { added: string[]; refused: string[]; started: string[] };
+  const lines = [
+    ...r.added.map((n) => `${n}: found${r.started.includes(n) ? ', started (listed in plugins.enabled)' : ' (enable it with `logloom plugins enable ' + n + '`)'}`),
+    ...r.refused.map((f) => `${f}: refused (see the agent log)`),
+  ];
+  process.stdout.write(lines.length ? lines.join('\n') + '\n' : 'no new plugins\n');
   return 0;
 }
 
@@ -98,7 +135,7 @@ async function check(argv: string[]): Promise<number> {
   let ok = true;
   for (const p of positionals) {
     const report = await checkPlugin(p, {
-      config: config.plugins, statics: STATIC_PLUGINS, hosts: HOST_FACTORIES,
+      config: config.plugins, statics: STATIC_PLUGINS, hosts: HOST_FACTORIES, dirs: LOCKED ? [] : [SYSTEM_PLUGIN_DIR, ...config.plugins.dirs],
       env: { python: config.plugins.python, runtimeDir: config.runtime_dir, dataDir: config.data_dir },
     });
     process.stdout.write(renderReport(report));
@@ -114,9 +151,9 @@ async function sign(argv: string[]): Promise<number> {
   const manifest = manifestFor(positionals[0]);
   const file = entryFile(manifest);
   const key = loadPrivateKey(values.key);
-  const hash = sha256File(file);
-  writeSignature(manifest, hash, signHash(hash, key));
-  process.stdout.write(`signed ${file}\n  sha256 ${hash}\n  written to ${manifest}\n`);
+  const r = signPlugin(manifest, key, file);
+  const names = Object.keys(r.files);
+  process.stdout.write(`signed ${dirname(resolve(manifest))}: plugin.yaml and ${names.length} file${names.length === 1 ? '' : 's'} (${names.join(', ')})\n  sha256 ${r.sha256}\n  written to ${manifest}\n`);
   return 0;
 }
 
@@ -126,14 +163,14 @@ async function verifyCmd(argv: string[]): Promise<number> {
   const manifest = manifestFor(positionals[0]);
   const specs = values.pubkey ?? loadConfig(values.config).config.plugins.trusted_keys;
   const keys = specs.map(loadPublicKey);
-  const r = checkSignature(entryFile(manifest), readManifest(manifest), keys);
+  const r = checkPluginSignature({ manifestPath: manifest, file: entryFile(manifest) }, keys);
   process.stdout.write(`${r.state}: ${r.detail}\n`);
   return r.state === 'signed' ? 0 : 1;
 }
 
 export const plugins: Command = {
   name: 'plugins',
-  summary: 'list, check, enable/disable, sign and verify plugins',
+  summary: 'list, check, enable/disable, reload, rescan, sign and verify plugins',
   usage: USAGE,
   async run(argv) {
     const [sub, ...rest] = argv;
@@ -141,10 +178,12 @@ export const plugins: Command = {
       case 'list': return list(rest);
       case 'enable': return toggle(rest, true);
       case 'disable': return toggle(rest, false);
+      case 'reload': return reloadCmd(rest);
+      case 'rescan': return rescanCmd(rest);
       case 'check': return check(rest);
       case 'sign': return sign(rest);
       case 'verify': return verifyCmd(rest);
     }
-    throw new UsageError(`plugins: expected list, check, enable, disable, sign or verify, got ${sub === undefined ? 'nothing' : JSON.stringify(sub)}`);
+    throw new UsageError(`expected list, check, enable, disable, reload, rescan, sign or verify, got ${sub === undefined ? 'nothing' : JSON.stringify(sub)}`);
   },
 };

@@ -1,15 +1,17 @@
 import { Agent } from '../../agent.ts';
 import { loadConfig } from '../../config/load.ts';
-import { createLog } from '../../log.ts';
+import { formatIssue } from '../../config/validate.ts';
+import { createLog, stderrSink } from '../../log.ts';
 import { configOption, parse, type Command } from '../command.ts';
 
 /** Runs the agent until SIGTERM/SIGINT; SIGHUP reopens output files. `onStarted` runs once it listens. */
 export async function runAgent(configPath?: string, onStarted?: (agent: Agent) => void): Promise<number> {
-  const { config, source } = loadConfig(configPath);
-  const log = createLog(config.log_level);
+  const { config, source, warnings } = loadConfig(configPath);
+  const log = createLog(config.log_level, stderrSink(config.log_format));
   const agent = new Agent(config, log);
   agent.configPath = configPath;
   log.info(agent.t('agent.config_loaded', source.file));
+  for (const w of warnings) log.warn(formatIssue(w));
   try {
     await agent.start();
   } catch (e) {

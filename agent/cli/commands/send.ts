@@ -8,8 +8,10 @@ export const send: Command = {
   name: 'send',
   summary: 'send entries to the local agent, like logger(1)',
   usage:
-    'logloom send [--level LEVEL] [--module TAG] [--lang-key KEY [--arg A]…] [--socket PATH] [message…]\n\n' +
-    'Sends one entry from the arguments, or one entry per line of standard input when no message is given.',
+    'logloom send [--level LEVEL] [--module TAG] [--lang-key KEY [--arg A]…] [-c FILE | --socket PATH] [message…]\n\n' +
+    'Sends one entry from the arguments, or one entry per line of standard input when no message is given.\n' +
+    'The agent is found through the first unix input of its configuration (-c FILE, else $LOGLOOM_CONFIG, else\n' +
+    '/etc/logloom/logloom.yaml, else the embedded default), or directly with --socket PATH.',
   async run(argv) {
     const { values, positionals } = parse(argv, {
       ...configOption,
@@ -22,13 +24,15 @@ export const send: Command = {
     const level = parseLevel(values.level!);
     if (!level) throw new UsageError(`--level: expected one of DEBUG, INFO, WARN, ERROR, FATAL, got "${values.level}"`);
     const path = values.socket ?? ingestSocketPath(values.config);
-    if (!path) throw new Error('the configuration has no unix input; pass --socket');
+    if (!path) throw new Error('the configuration has no unix input: pass --socket PATH, or -c FILE for a configuration that has one');
     const entry = (message: string) =>
       JSON.stringify({ level, module: values.module, message, ...(values['lang-key'] ? { lang_key: values['lang-key'], args: values.arg ?? [] } : {}) }) + '\n';
     const sock = createConnection(path);
     await new Promise<void>((resolve, reject) => {
       sock.once('connect', resolve);
-      sock.once('error', (e: NodeJS.ErrnoException) => reject(new Error(`cannot reach the agent at ${path}: ${e.code ?? e.message}`)));
+      sock.once('error', (e: NodeJS.ErrnoException) => reject(new Error(
+        `cannot reach the agent at ${path}: ${e.code === 'ENOENT' ? 'no such socket' : e.code === 'ECONNREFUSED' ? 'nothing is listening' : e.code ?? e.message}` +
+        ' (is `logloom run` running? point send at it with -c FILE (its configuration) or --socket PATH (its unix input))')));
     });
     if (positionals.length > 0 || values['lang-key']) {
       sock.write(entry(positionals.join(' ')));

@@ -1,42 +1,49 @@
 import { controlRequest } from '../../control/protocol.ts';
+import { parseDuration } from '../../config/schema.ts';
 import { controlSocketPath } from './control-path.ts';
-import { configOption, parse, type Command } from '../command.ts';
+import { renderStatus } from '../status-view.ts';
+import { configOption, parse, UsageError, type Command } from '../command.ts';
 
-type Row = Record<string, unknown>;
-
-function table(title: string, rows: Row[], cols: string[]): string {
-  if (rows.length === 0) return `${title}: none\n`;
-  const cells = rows.map((r) => cols.map((c) => (r[c] === undefined ? '-' : typeof r[c] === 'object' ? JSON.stringify(r[c]) : String(r[c]))));
-  const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
-  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
-  return `${title}:\n  ${line(cols.map((c) => c.toUpperCase()))}\n${cells.map((r) => '  ' + line(r)).join('\n')}\n`;
-}
-
-/** Human view of the agent's (or aggregator's) status: a header and one table per section. */
-export function renderStatus(s: Record<string, unknown>): string {
-  let out = '';
-  const scalars = Object.entries(s).filter(([, v]) => v === null || typeof v !== 'object');
-  out += scalars.map(([k, v]) => `${k}: ${v}`).join('\n') + '\n';
-  for (const [k, v] of Object.entries(s)) {
-    if (Array.isArray(v)) {
-      const cols = [...new Set(v.flatMap((r) => Object.keys(r as Row)))];
-      out += table(k, v as Row[], cols);
-    } else if (v && typeof v === 'object') {
-      out += `${k}: ${Object.entries(v).map(([a, b]) => `${a}=${typeof b === 'object' ? JSON.stringify(b) : b}`).join(' ')}\n`;
-    }
-  }
-  return out;
-}
+export { renderStatus };
 
 export const status: Command = {
   name: 'status',
   summary: 'show the running agent\'s inputs, queues, drops, sinks and plugins',
-  usage: 'logloom status [-c FILE] [--socket PATH] [--json]\n\nAsks the running agent (or aggregator) over its control socket.',
+  usage: 'logloom status [-c FILE] [--socket PATH] [--json] [--watch [--interval 2s]]\n\n' +
+    'Asks the running agent (or aggregator) over its control socket. The view fits 80 columns, one block per\n' +
+    'input, filter, sink and plugin; --json prints every field. --watch refreshes like top (Ctrl-C stops) and\n' +
+    'shows counters as rates per second.',
   async run(argv) {
-    const { values } = parse(argv, { ...configOption, socket: { type: 'string' }, json: { type: 'boolean' } }, false);
-    const answer = await controlRequest(values.socket ?? controlSocketPath(values.config), { op: 'status' });
-    if (!answer.ok) throw new Error(answer.error);
-    process.stdout.write(values.json ? JSON.stringify(answer.result, null, 2) + '\n' : renderStatus(answer.result as Record<string, unknown>));
+    const { values } = parse(argv, {
+      ...configOption, socket: { type: 'string' }, json: { type: 'boolean' }, watch: { type: 'boolean', short: 'w' }, interval: { type: 'string', default: '2s' },
+    }, false);
+    const socket = values.socket ?? controlSocketPath(values.config);
+    const ask = async (): Promise<Record<string, unknown>> => {
+      const answer = await controlRequest(socket, { op: 'status' });
+      if (!answer.ok) throw new Error(answer.error);
+      return answer.result as Record<string, unknown>;
+    };
+    if (!values.watch) {
+      const s = await ask();
+      process.stdout.write(values.json ? JSON.stringify(s, null, 2) + '\n' : renderStatus(s));
+      return 0;
+    }
+    const every = parseDuration(values.interval!);
+    if (every === undefined || every < 100) throw new UsageError(`--interval: expected a duration of at least 100ms, got "${values.interval}"`);
+    let prev: Record<string, unknown> | undefined;
+    let prevAt = 0;
+    let stop = false;
+    process.once('SIGINT', () => (stop = true));
+    while (!stop) {
+      const s = await ask();
+      const now = Date.now();
+      const view = values.json ? JSON.stringify(s) + '\n' : renderStatus(s, prev, prev ? (now - prevAt) / 1000 : undefined);
+      // Home and clear, as top does; a pipe gets the frames one after another.
+      process.stdout.write((process.stdout.isTTY ? '\x1b[H\x1b[2J' : '') + view + (process.stdout.isTTY ? '' : '\f\n'));
+      prev = s;
+      prevAt = now;
+      await new Promise((r) => setTimeout(r, every));
+    }
     return 0;
   },
 };

@@ -5,6 +5,18 @@
  */
 export const PROTOCOL_VERSION = 1;
 
+/**
+ * What WELCOME's version announces: the highest revision the aggregator understands. Revision 2
+ * is version 1 plus the STATS frame; agents keep saying version 1 in HELLO (so that aggregators
+ * that only know 1 still accept them) and send STATS only to an aggregator whose WELCOME says 2
+ * or more. Agents that know nothing of STATS ignore WELCOME's version.
+ */
+export const WELCOME_REVISION = 2;
+/** The first WELCOME revision that accepts STATS frames. */
+export const STATS_REVISION = 2;
+/** Largest STATS payload (a small JSON object). */
+export const MAX_STATS_BYTES = 4096;
+
 /** Bytes of the frame header: u32 length + u8 type. */
 export const FRAME_HEADER_BYTES = 5;
 
@@ -19,6 +31,7 @@ export const FrameType = {
   ERROR: 0x05,
   PING: 0x06,
   PONG: 0x07,
+  STATS: 0x08,
 } as const;
 export type FrameTypeName = keyof typeof FrameType;
 export type FrameTypeCode = (typeof FrameType)[FrameTypeName];
@@ -58,6 +71,12 @@ export const ErrorCode = {
   SHUTTING_DOWN: 8,
   /** Too many connections or the node is already connected elsewhere (retryable). */
   BUSY: 9,
+  /**
+   * A BATCH seq jumped further past the node's last stored seq than the aggregator allows
+   * (aggregator.max_seq_jump). Nothing of it is stored; the agent renumbers its unacknowledged
+   * batches consecutively from WELCOME's last_seq + 1 and reconnects.
+   */
+  SEQUENCE_JUMP: 10,
 } as const;
 export type ErrorCodeName = keyof typeof ErrorCode;
 export const ERROR_CODE_NAMES: Readonly<Record<number, ErrorCodeName>> = Object.fromEntries(

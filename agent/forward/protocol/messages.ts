@@ -3,7 +3,7 @@
  * returns a whole frame (header included); decoding takes the type and payload that
  * FrameDecoder produced. Layouts are documented byte by byte in docs/forward-protocol.md.
  */
-import { BatchCodec, type BatchCodecCode, ErrorCode, FRAME_HEADER_BYTES, FRAME_TYPE_NAMES, FrameType, MAX_TOKEN_BYTES, NODE_ID_PATTERN } from './constants.ts';
+import { BatchCodec, type BatchCodecCode, ErrorCode, FRAME_HEADER_BYTES, FRAME_TYPE_NAMES, FrameType, MAX_STATS_BYTES, MAX_TOKEN_BYTES, NODE_ID_PATTERN } from './constants.ts';
 import { ProtocolError } from './errors.ts';
 
 export interface Hello { type: 'HELLO'; version: number; node: string; token: string }
@@ -14,7 +14,14 @@ export interface Ack { type: 'ACK'; seq: number }
 export interface ErrorMsg { type: 'ERROR'; code: number; text: string }
 export interface Ping { type: 'PING'; nonce: number }
 export interface Pong { type: 'PONG'; nonce: number }
-export type Message = Hello | Welcome | Batch | Ack | ErrorMsg | Ping | Pong;
+/**
+ * What an agent reports about itself (revision 2): a JSON object, fields all optional —
+ * version (string), dropped (entries dropped since start), spool_entries and spool_bytes (the
+ * backlog not yet acknowledged). Unknown fields are ignored, so the object can grow.
+ */
+export interface AgentStats { version?: string; dropped?: number; spool_entries?: number; spool_bytes?: number }
+export interface Stats { type: 'STATS'; stats: AgentStats }
+export type Message = Hello | Welcome | Batch | Ack | ErrorMsg | Ping | Pong | Stats;
 
 const MAX_U32 = 0xffff_ffff;
 
@@ -97,6 +104,25 @@ export function encodePong(nonce: number): Buffer {
   return buf;
 }
 
+export function encodeStats(stats: AgentStats): Buffer {
+  const body = Buffer.from(JSON.stringify(stats), 'utf8');
+  if (body.length > MAX_STATS_BYTES) throw new RangeError(`STATS payload of ${body.length} bytes is above ${MAX_STATS_BYTES}`);
+  const { buf, off } = frame(FrameType.STATS, body.length);
+  body.copy(buf, off);
+  return buf;
+}
+
+/** Keeps the known fields of a STATS object with the right types; the rest is ignored. */
+function agentStats(o: Record<string, unknown>): AgentStats {
+  const s: AgentStats = {};
+  if (typeof o.version === 'string') s.version = o.version.slice(0, 64);
+  for (const k of ['dropped', 'spool_entries', 'spool_bytes'] as const) {
+    const v = o[k];
+    if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) s[k] = v;
+  }
+  return s;
+}
+
 function need(p: Buffer, n: number, what: string): void {
   if (p.length < n) throw new ProtocolError(ErrorCode.BAD_FRAME, `${what}: payload of ${p.length} bytes is shorter than ${n}`);
 }
@@ -158,6 +184,18 @@ export function decodeMessage(type: number, p: Buffer): Message {
     case FrameType.PONG:
       exact(p, 8, 'PONG');
       return { type: 'PONG', nonce: readU64(p, 0, 'PONG nonce') };
+    case FrameType.STATS: {
+      if (p.length > MAX_STATS_BYTES) throw new ProtocolError(ErrorCode.BAD_FRAME, `STATS: payload of ${p.length} bytes is above ${MAX_STATS_BYTES}`);
+      let o: unknown;
+      try {
+        o = JSON.parse(text(p, 'STATS'));
+      } catch (e) {
+        if (e instanceof ProtocolError) throw e;
+        throw new ProtocolError(ErrorCode.BAD_FRAME, 'STATS: payload is not JSON');
+      }
+      if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new ProtocolError(ErrorCode.BAD_FRAME, 'STATS: payload is not a JSON object');
+      return { type: 'STATS', stats: agentStats(o as Record<string, unknown>) };
+    }
     default:
       throw new ProtocolError(ErrorCode.BAD_FRAME, `unknown frame type 0x${type.toString(16).padStart(2, '0')}`);
   }

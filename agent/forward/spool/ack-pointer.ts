@@ -17,6 +17,16 @@ export interface AckPointer {
   /** Every seq up to this one may have been used; the next start begins above it. */
   reservedSeq: number;
   positions: CheckpointPosition[];
+  /**
+   * Segments with a lower id hold only records superseded by renumbered copies (see
+   * Spool.welcome): they are deleted on open, never replayed. 0 when there was no renumbering.
+   */
+  firstSegment?: number;
+  /**
+   * The spool was created (or its pointer lost) and has not heard the aggregator since: its
+   * numbers were chosen without knowing the aggregator's sequence for this node.
+   */
+  blind?: boolean;
 }
 
 export class AckPointerError extends Error {
@@ -27,7 +37,7 @@ export class AckPointerError extends Error {
 }
 
 function serialise(p: AckPointer): string {
-  return JSON.stringify({ version: 1, acked_seq: p.ackedSeq, reserved_seq: p.reservedSeq, positions: p.positions.map((x) => [x.input, x.stream, x.offset]) }) + '\n';
+  return JSON.stringify({ version: 1, acked_seq: p.ackedSeq, reserved_seq: p.reservedSeq, positions: p.positions.map((x) => [x.input, x.stream, x.offset]), ...(p.firstSegment ? { first_segment: p.firstSegment } : {}), ...(p.blind ? { blind: true } : {}) }) + '\n';
 }
 
 /** Reads the pointer; a missing file is a fresh spool. A damaged file throws AckPointerError (the caller decides). */
@@ -52,7 +62,8 @@ export async function readAckPointer(dir: string): Promise<AckPointer | undefine
   if (Array.isArray(o.positions)) {
     for (const p of o.positions) if (Array.isArray(p) && typeof p[0] === 'string' && typeof p[1] === 'string' && Number.isSafeInteger(p[2])) positions.push({ input: p[0], stream: p[1], offset: p[2] });
   }
-  return { ackedSeq: acked as number, reservedSeq: reserved as number, positions };
+  const firstSegment = Number.isSafeInteger(o.first_segment) ? (o.first_segment as number) : 0;
+  return { ackedSeq: acked as number, reservedSeq: reserved as number, positions, firstSegment, blind: o.blind === true };
 }
 
 export async function writeAckPointer(dir: string, p: AckPointer, sync: boolean): Promise<void> {

@@ -79,3 +79,47 @@ export function mergePositions(into: Map<string, CheckpointPosition>, positions:
     if (!cur || cur.offset < p.offset) into.set(k, { input: p.input, stream: p.stream, offset: p.offset });
   }
 }
+
+/** What a damaged region of a segment held, as far as its headers can still be read. */
+export interface DamageEstimate {
+  /** Entries counted from legible batch headers of unacknowledged records. */
+  entries: number;
+  /** Records in the region whose header could not be read (each held at least one entry). */
+  illegible: number;
+}
+
+/**
+ * Reads the record and batch headers inside a damaged region (a record whose CRC failed, or the
+ * bytes skipped up to the next intact record) to say how many entries were destroyed. A flipped
+ * bit usually sits in the body, so the headers still tell the count; a header that does not hold
+ * together (length past the region, unknown version or codec, a count above raw_bytes) is counted
+ * as one illegible record. Records at or below `ackedSeq` were already stored: not a loss.
+ */
+export function damagedEntries(segment: Buffer, region: { offset: number; bytes: number }, ackedSeq: number, recordHeaderBytes: number): DamageEstimate {
+  const out: DamageEstimate = { entries: 0, illegible: 0 };
+  const end = region.offset + region.bytes;
+  let off = region.offset;
+  while (off < end) {
+    if (end - off < recordHeaderBytes + 14) {
+      out.illegible++;
+      break;
+    }
+    const length = segment.readUInt32BE(off);
+    const seq = Number(segment.readBigUInt64BE(off + 8));
+    const p = off + recordHeaderBytes;
+    const count = segment.readUInt32BE(p + 2);
+    const legible = off + recordHeaderBytes + length <= end && length >= 14 && segment[p] === 1 && segment[p + 1]! <= 1 && count >= 1 && count <= segment.readUInt32BE(p + 6);
+    if (!legible) {
+      out.illegible++;
+      break;
+    }
+    if (seq > ackedSeq) out.entries += count;
+    off += recordHeaderBytes + length;
+  }
+  return out;
+}
+
+/** Entries of an intact record whose batch header does not decode: its count if legible, else at least one. */
+export function entriesOfUndecodable(payload: Buffer): number {
+  return payload.length >= 6 && payload[0] === 1 ? Math.max(1, payload.readUInt32BE(2)) : 1;
+}

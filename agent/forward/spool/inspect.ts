@@ -5,8 +5,8 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { scanSegment } from './record.ts';
-import { decodeBatchHeader } from './batch-record.ts';
+import { RECORD_HEADER_BYTES, scanSegment } from './record.ts';
+import { damagedEntries, decodeBatchHeader, entriesOfUndecodable } from './batch-record.ts';
 import { readAckPointer, type AckPointer } from './ack-pointer.ts';
 
 export interface SegmentReport {
@@ -27,7 +27,7 @@ export interface SpoolReport {
   ack_pointer: { acked_seq: number; reserved_seq: number; positions: number } | null;
   ack_pointer_error: string | null;
   segments: SegmentReport[];
-  totals: { segments: number; bytes: number; records: number; entries: number; unacked_records: number; unacked_entries: number; corrupt_records: number; torn_tails: number };
+  totals: { segments: number; bytes: number; records: number; entries: number; unacked_records: number; unacked_entries: number; corrupt_records: number; lost_entries: number; torn_tails: number };
 }
 
 export async function inspectSpool(dir: string): Promise<SpoolReport> {
@@ -41,17 +41,22 @@ export async function inspectSpool(dir: string): Promise<SpoolReport> {
   const acked = ptr?.ackedSeq ?? 0;
   const files = (await readdir(dir)).filter((f) => f.endsWith('.seg')).sort();
   const segments: SegmentReport[] = [];
-  const totals = { segments: 0, bytes: 0, records: 0, entries: 0, unacked_records: 0, unacked_entries: 0, corrupt_records: 0, torn_tails: 0 };
+  const totals = { segments: 0, bytes: 0, records: 0, entries: 0, unacked_records: 0, unacked_entries: 0, corrupt_records: 0, lost_entries: 0, torn_tails: 0 };
   for (const f of files) {
     const buf = await readFile(join(dir, f));
     const scan = scanSegment(buf);
     const rep: SegmentReport = { file: f, bytes: buf.length, records: 0, entries: 0, first_seq: null, last_seq: null, unacked: 0, corrupt: [...scan.corrupt], torn_tail: scan.tornTail ?? null };
+    for (const region of scan.corrupt) {
+      const d = damagedEntries(buf, region, acked, RECORD_HEADER_BYTES);
+      totals.lost_entries += d.entries + d.illegible;
+    }
     for (const r of scan.records) {
       let count: number;
       try {
         count = decodeBatchHeader(r.payload).count;
       } catch {
         rep.corrupt.push({ offset: r.offset, bytes: r.size });
+        if (r.seq > acked) totals.lost_entries += entriesOfUndecodable(r.payload);
         continue;
       }
       rep.records++;
@@ -95,6 +100,6 @@ export function renderSpoolReport(r: SpoolReport): string {
   if (rows.length) lines.push(fmt(head), ...rows.map(fmt));
   else lines.push('  no segments');
   const t = r.totals;
-  lines.push(`total: ${t.segments} segment(s), ${t.bytes} bytes, ${t.records} batch(es), ${t.entries} entries; to send: ${t.unacked_records} batch(es), ${t.unacked_entries} entries; corrupt records: ${t.corrupt_records}; torn tails: ${t.torn_tails}`);
+  lines.push(`total: ${t.segments} segment(s), ${t.bytes} bytes, ${t.records} batch(es), ${t.entries} entries; to send: ${t.unacked_records} batch(es), ${t.unacked_entries} entries; corrupt records: ${t.corrupt_records} (${t.lost_entries} entries lost); torn tails: ${t.torn_tails}`);
   return lines.join('\n') + '\n';
 }

@@ -1,6 +1,6 @@
 /**
  * The forwarder's queue of unacknowledged batches, in sequence order, held in memory and/or in
- * segment files on disk (ARCHITECTURE §8, docs/guarantees.md).
+ * segment files on disk (docs/architecture.md, docs/guarantees.md).
  *
  * - mode memory (default): a batch stays in memory while the uplink is up and memory_max_bytes
  *   is not passed; when the uplink goes down (or the bound is passed, or on an orderly stop) every
@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import type { BatchCodecCode } from '../protocol/constants.ts';
 import { recordRecoveredPosition, type CheckpointPosition } from '../../pipeline/checkpoint.ts';
 import { encodeRecord, RECORD_HEADER_BYTES, scanSegment } from './record.ts';
-import { decodeBatchHeader, encodeBatchRecord, mergePositions, type BatchData } from './batch-record.ts';
+import { damagedEntries, decodeBatchHeader, encodeBatchRecord, entriesOfUndecodable, mergePositions, type BatchData } from './batch-record.ts';
 import { readAckPointer, removeStaleTemp, syncDir, writeAckPointer, writeAckPointerSync, type AckPointer } from './ack-pointer.ts';
 import type { SpoolConfig } from './config.ts';
 
@@ -66,6 +66,8 @@ export interface SpooledBatch {
   state: 'queued' | 'acked' | 'dropped';
   /** Handed to the connection at least once. */
   sent: boolean;
+  /** Times the aggregator refused the connection while this was the first batch it had not stored. */
+  refusals?: number;
 }
 
 export interface SpoolStats {
@@ -79,6 +81,12 @@ export interface SpoolStats {
   next_seq: number;
   dropped_entries: number;
   dropped_batches: number;
+  /** Entries destroyed by damage to the spool (corrupt records found on open). */
+  lost_entries: number;
+  /** Batches given new sequence numbers above the aggregator's (spool reset, or a sequence it refused). */
+  renumbered_batches: number;
+  /** Entries of batches the aggregator refused again and again, set aside (also in dropped_entries). */
+  refused_entries: number;
   corrupt_records: number;
   torn_tails: number;
   spilled_batches: number;
@@ -117,7 +125,21 @@ export class Spool extends EventEmitter {
   private unsynced = new Set<Segment>();
   private syncTimer: NodeJS.Timeout | undefined;
   private spaceWaiters: (() => void)[] = [];
-  readonly stats = { dropped_entries: 0, dropped_batches: 0, corrupt_records: 0, torn_tails: 0, spilled_batches: 0, replayed_from_disk: 0, disk_full: 0 };
+  /** Segments below this id hold only records superseded by renumbered copies. */
+  private firstSegment = 0;
+  /** While a renumbering's copies are not all on disk: the first segment that holds copies. */
+  private rewriteFrom = 0;
+  /**
+   * Numbers chosen without knowing the aggregator's sequence: a fresh spool directory (first
+   * start, or one reset: tmpfs, a replaced SD card, a container without a volume) or a lost
+   * pointer, until the first WELCOME. Persisted, so a restart before that WELCOME stays blind.
+   */
+  private blind = false;
+  /** Sequence numbers handed out by allocSeq whose batch is not queued yet, in the order given. */
+  private unpushed = new Set<number>();
+  /** A renumbering's new number for such a batch (it was numbered before the renumbering). */
+  private remap = new Map<number, number>();
+  readonly stats = { dropped_entries: 0, dropped_batches: 0, lost_entries: 0, renumbered_batches: 0, refused_entries: 0, corrupt_records: 0, torn_tails: 0, spilled_batches: 0, replayed_from_disk: 0, disk_full: 0 };
 
   constructor(opts: SpoolOptions) {
     super();
@@ -136,9 +158,11 @@ export class Spool extends EventEmitter {
       // A damaged pointer must not block start-up: replay everything on disk (the aggregator dedups).
       this.opts.log.warn(`${(e as Error).message}; replaying every spooled batch`);
     }
+    this.blind = !ptr || ptr.blind === true;
     if (ptr) {
       this.ackedSeq = ptr.ackedSeq;
       this.reservedSeq = ptr.reservedSeq;
+      this.firstSegment = ptr.firstSegment ?? 0;
       mergePositions(this.ackedPositions, ptr.positions);
     }
     const recovered: SpooledBatch[] = [];
@@ -146,11 +170,28 @@ export class Spool extends EventEmitter {
     const ids = (await readdir(dir)).filter((f) => f.endsWith(SEGMENT_SUFFIX)).map((f) => Number.parseInt(f, 10)).filter((n) => Number.isSafeInteger(n) && n > 0).sort((a, b) => a - b);
     for (const id of ids) {
       const path = this.segmentPath(id);
+      this.nextSegmentId = Math.max(this.nextSegmentId, id + 1);
+      if (id < this.firstSegment) {
+        // Superseded by renumbered copies in later segments (a stop between the copy and the delete).
+        await unlink(path).catch(() => {});
+        continue;
+      }
       const buf = await readFile(path);
       const scan = scanSegment(buf);
       const seg: Segment = { id, path, size: buf.length, live: 0, sealed: true };
       this.stats.corrupt_records += scan.corrupt.length;
-      if (scan.corrupt.length) this.opts.log.warn(`spool segment ${path}: skipped ${scan.corrupt.length} corrupt record(s)`);
+      if (scan.corrupt.length) {
+        // The entries those records held are gone: count them, not only the records.
+        let lost = 0;
+        let illegible = 0;
+        for (const region of scan.corrupt) {
+          const d = damagedEntries(buf, region, this.ackedSeq, RECORD_HEADER_BYTES);
+          lost += d.entries;
+          illegible += d.illegible;
+        }
+        this.stats.lost_entries += lost + illegible;
+        this.opts.log.warn(`spool segment ${path}: skipped ${scan.corrupt.length} corrupt record(s); ${illegible ? `at least ${lost + illegible}` : lost} entries lost`);
+      }
       if (scan.tornTail) {
         this.stats.torn_tails++;
         this.opts.log.warn(`spool segment ${path}: torn write of ${scan.tornTail.bytes} bytes at offset ${scan.tornTail.offset} skipped`);
@@ -162,6 +203,7 @@ export class Spool extends EventEmitter {
           h = decodeBatchHeader(r.payload);
         } catch (e) {
           this.stats.corrupt_records++;
+          if (r.seq > this.ackedSeq) this.stats.lost_entries += entriesOfUndecodable(r.payload);
           this.opts.log.warn(`spool segment ${path} seq ${r.seq}: ${(e as Error).message}`);
           continue;
         }
@@ -217,6 +259,7 @@ export class Spool extends EventEmitter {
   /** A sequence number for a new batch; never one used before, even across crashes. */
   async allocSeq(): Promise<number> {
     const seq = this.nextSeq++;
+    this.unpushed.add(seq);
     if (seq > this.reservedSeq) {
       this.reservedSeq = seq + SEQ_RESERVATION - 1;
       await this.serial(() => this.persistPointer(true));
@@ -244,17 +287,27 @@ export class Spool extends EventEmitter {
    */
   async push(data: BatchData, seq: number, positions: CheckpointPosition[], onDurable?: () => void): Promise<void> {
     if (this.closed) throw new Error('spool is closed');
-    const b: SpooledBatch = { seq, codec: data.codec, count: data.count, rawBytes: data.rawBytes, positions, body: data.body, onDurable, state: 'queued', sent: false };
+    // Numbered before a renumbering moved everything above the aggregator's sequence: its new number.
+    const given = seq;
+    const b: SpooledBatch = { seq: this.remap.get(given) ?? seq, codec: data.codec, count: data.count, rawBytes: data.rawBytes, positions, body: data.body, onDurable, state: 'queued', sent: false };
     const toDisk = this.opts.mode === 'always' || !this.online || this.memoryBytes + data.body.length > this.opts.memory_max_bytes;
+    const queued = () => {
+      this.unpushed.delete(given);
+      this.remap.delete(given);
+    };
     if (!toDisk) {
+      queued();
       this.enqueue(b);
       this.memoryBytes += data.body.length;
       this.emit('ready');
       return;
     }
     await this.serial(async () => {
+      // A renumbering may have run (in this chain) since push was called.
+      b.seq = this.remap.get(given) ?? b.seq;
       await this.spillMemory();
       const ok = await this.writeBatch(b);
+      queued();
       if (!ok) return;
       b.body = undefined;
       this.enqueue(b);
@@ -391,9 +444,11 @@ export class Spool extends EventEmitter {
     return true;
   }
 
-  private dropBatch(b: SpooledBatch, queued: boolean): void {
+  /** `lost`: destroyed rather than dropped by policy (counted in lost_entries, at once). */
+  private dropBatch(b: SpooledBatch, queued: boolean, lost = false): void {
     b.state = 'dropped';
-    if (b.sent) this.limbo.set(b.seq, b.count);
+    if (lost) this.stats.lost_entries += b.count;
+    else if (b.sent) this.limbo.set(b.seq, b.count);
     else {
       this.stats.dropped_entries += b.count;
       this.stats.dropped_batches++;
@@ -416,7 +471,16 @@ export class Spool extends EventEmitter {
     if (!seg) {
       const id = this.nextSegmentId++;
       seg = { id, path: this.segmentPath(id), size: 0, live: 0, sealed: false };
-      seg.fh = await open(seg.path, 'wx+', 0o600);
+      try {
+        seg.fh = await open(seg.path, 'wx+', 0o600);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        // The spool directory was removed under us (an operator, a tmpfs cleaner): make it again
+        // rather than lose every batch from now on.
+        this.opts.log.warn(`spool: ${this.opts.dir} vanished; creating it again`);
+        await mkdir(this.opts.dir, { recursive: true, mode: 0o700 });
+        seg.fh = await open(seg.path, 'wx+', 0o600);
+      }
       this.segments.set(id, seg);
       this.current = seg;
       if (this.opts.fsync !== 'interval') await syncDir(this.opts.dir);
@@ -483,7 +547,12 @@ export class Spool extends EventEmitter {
     } catch (e) {
       // The segment was dropped (when_full) while we read it.
       if (b.state !== 'queued') return undefined;
-      throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      // Its file was deleted under us: the batch cannot be sent, ever. Counted, never retried
+      // (a retry would fail the same way on every connection).
+      this.opts.log.error(`spool: ${loc.seg.path} vanished; batch ${b.seq} (${b.count} entries) is lost`);
+      this.dropBatch(b, true, true);
+      return undefined;
     }
     if (b.state !== 'queued') return undefined;
     this.stats.replayed_from_disk++;
@@ -519,10 +588,25 @@ export class Spool extends EventEmitter {
   }
 
   /**
-   * The connection was (re)established and the aggregator said what it holds. Batches dropped
-   * while on the wire and not held by it are now known to be lost: count them.
+   * The connection was (re)established and the aggregator said what it holds (WELCOME's
+   * last_seq). Batches dropped while on the wire and not held by it are now known to be lost:
+   * count them. Then either acknowledge up to last_seq, or renumber:
+   *
+   * - last_seq at or above anything this spool ever numbered means the aggregator's sequence is
+   *   not this spool's (the spool directory was reset: tmpfs, a new SD card, a container without
+   *   a volume; or another sender used this node id). Every queued batch was numbered without
+   *   knowing it and none of them can have been stored: acknowledging them would lose them
+   *   unseen. They are renumbered from last_seq + 1, in order.
+   * - `refused`: the aggregator refused the last connection's batches (a sequence it will not
+   *   take). Batches up to last_seq are stored; the rest are renumbered from last_seq + 1.
+   *
+   * Renumbered batches on disk are copied, with their new numbers, into fresh segments before
+   * anything is sent (the copies are synced, then the pointer records that older segments are
+   * superseded, then those are deleted), so a crash at any point replays each batch under one
+   * number the aggregator has not stored. Returns how many batches were renumbered, or
+   * `exhausted` when numbers above last_seq would pass 2^53-1 (nothing is changed then).
    */
-  welcome(lastSeq: number): void {
+  async welcome(lastSeq: number, refused = false): Promise<number | 'exhausted'> {
     for (const [s, count] of this.limbo) {
       if (s > lastSeq) {
         this.stats.dropped_entries += count;
@@ -530,11 +614,117 @@ export class Spool extends EventEmitter {
       }
     }
     this.limbo.clear();
-    if (lastSeq >= this.nextSeq) {
-      this.opts.log.warn(`spool: the aggregator holds seq ${lastSeq}, beyond this agent's ${this.nextSeq - 1} (was the spool directory reset?); continuing above it`);
-      this.nextSeq = lastSeq + 1;
+    if (!this.blind && lastSeq < this.nextSeq && !refused && !this.rewriteFrom) {
+      this.ack(lastSeq);
+      return 0;
     }
-    this.ack(lastSeq);
+    // In the write chain: a batch being written now is queued before the decision, one pushed
+    // later is written under its new number.
+    return this.serial(async () => {
+      let pending: SpooledBatch[] = [];
+      for (let i = this.head; i < this.queue.length; i++) if (this.queue[i]!.state === 'queued') pending.push(this.queue[i]!);
+      // Blind numbers at or below last_seq: none of those batches was ever sent, so none is stored.
+      const foreign = lastSeq >= this.nextSeq || (this.blind && pending.length > 0 && pending[0]!.seq <= lastSeq);
+      if (!foreign) {
+        this.ack(lastSeq);
+        pending = pending.filter((b) => b.state === 'queued');
+      }
+      const renumber = foreign || (refused && pending.length + this.unpushed.size > 0);
+      if (renumber && lastSeq + pending.length + this.unpushed.size >= Number.MAX_SAFE_INTEGER) return 'exhausted';
+      const wasBlind = this.blind;
+      this.blind = false;
+      if (renumber) {
+        const highest = this.nextSeq - 1;
+        let seq = lastSeq;
+        for (const b of pending) b.seq = ++seq;
+        // Numbers handed out but not yet queued follow, in the order they were given.
+        for (const given of this.unpushed) this.remap.set(given, ++seq);
+        // Only queued batches stay: dropped or acknowledged ones keep old numbers and would break the order.
+        this.queue = pending;
+        this.head = 0;
+        this.nextSeq = seq + 1;
+        this.reservedSeq = this.nextSeq + SEQ_RESERVATION - 1;
+        this.stats.renumbered_batches += pending.length;
+        if (pending.length) {
+          this.opts.log.warn(foreign
+            ? `spool: the aggregator holds seq ${lastSeq}, ${wasBlind ? 'and this spool numbered its batches before it knew that' : 'beyond anything this spool numbered'} (was the spool directory reset?); renumbering ${pending.length} unsent batch(es) from ${lastSeq + 1}`
+            : `spool: the aggregator refused this agent's sequence; renumbering ${pending.length} unsent batch(es) from ${lastSeq + 1}`);
+        } else if (foreign) this.opts.log.warn(`spool: the aggregator holds seq ${lastSeq}, beyond this agent's ${highest} (was the spool directory reset?); continuing above it`);
+      }
+      // Only a renumbering (now, or one whose copy was cut short) rewrites records.
+      if (renumber || this.rewriteFrom) await this.rewriteRenumbered();
+      this.ackedSeq = Math.max(this.ackedSeq, lastSeq);
+      this.pointerDirty = true;
+      await this.persistPointer(true);
+      for (const seg of [...this.segments.values()]) if (seg.id < this.firstSegment && seg.live === 0) await this.removeSegment(seg);
+      return renumber ? pending.length : 0;
+    });
+  }
+
+  /**
+   * Copies every queued batch still in a segment older than the renumbering into fresh segments,
+   * under its new number, and syncs them; then marks the older segments superseded. Overshoots
+   * max_bytes for the moment (the old segments are deleted right after). Resumable: a failure
+   * (disk full) leaves rewriteFrom set and the next welcome finishes the copy.
+   */
+  private async rewriteRenumbered(): Promise<void> {
+    // Every segment that exists now is older than the copies (they start at nextSegmentId).
+    const stale = (b: SpooledBatch) => b.state === 'queued' && b.loc !== undefined && b.loc.seg.id < (this.rewriteFrom || this.nextSegmentId);
+    let any = false;
+    for (let i = this.head; i < this.queue.length; i++) if (stale(this.queue[i]!)) any = true;
+    if (!any) {
+      if (this.rewriteFrom) this.firstSegment = this.rewriteFrom;
+      this.rewriteFrom = 0;
+      return;
+    }
+    if (!this.rewriteFrom) {
+      // Copies start in a segment of their own, so every older segment holds only superseded records.
+      const cur = this.current;
+      if (cur) {
+        cur.sealed = true;
+        this.current = undefined;
+      }
+      this.rewriteFrom = this.nextSegmentId;
+    }
+    for (let i = this.head; i < this.queue.length; i++) {
+      const b = this.queue[i]!;
+      if (!stale(b)) continue;
+      const old = b.loc!;
+      const payload = Buffer.allocUnsafe(old.size - RECORD_HEADER_BYTES);
+      if (!old.seg.fh) old.seg.fh = await open(old.seg.path, 'r');
+      await old.seg.fh.read(payload, 0, payload.length, old.offset + RECORD_HEADER_BYTES);
+      const rec = encodeRecord(b.seq, payload);
+      const seg = await this.writableSegment(rec.length);
+      const { bytesWritten } = await seg.fh!.write(rec, 0, rec.length, seg.size);
+      if (bytesWritten !== rec.length) {
+        await seg.fh!.truncate(seg.size).catch(() => {});
+        throw new Error(`spool: short write while renumbering into ${seg.path}`);
+      }
+      const at = seg.size;
+      seg.size += rec.length;
+      this.diskBytes += rec.length;
+      this.unsynced.add(seg);
+      if (b.state !== 'queued' || b.loc !== old) continue; // acknowledged or dropped meanwhile: the copy is dead
+      b.loc = { seg, offset: at, size: rec.length, bodyOffset: old.bodyOffset };
+      seg.live++;
+      old.seg.live--;
+    }
+    for (const s of [...this.unsynced]) await this.syncSegment(s);
+    this.firstSegment = this.rewriteFrom;
+    this.rewriteFrom = 0;
+  }
+
+  /**
+   * The aggregator refused this batch again and again (it is the first one it has not stored,
+   * and renumbering did not help): set it aside so the batches behind it can go. Counted in
+   * dropped_entries and refused_entries.
+   */
+  setAside(b: SpooledBatch): void {
+    if (b.state !== 'queued') return;
+    this.stats.refused_entries += b.count;
+    b.sent = false; // known not stored: count it now, not after the next WELCOME
+    this.dropBatch(b, true);
+    this.pointerDirty = true;
   }
 
   private compact(): void {
@@ -566,14 +756,20 @@ export class Spool extends EventEmitter {
   }
 
   private pointer(): AckPointer {
-    return { ackedSeq: this.ackedSeq, reservedSeq: this.reservedSeq, positions: [...this.ackedPositions.values()] };
+    return { ackedSeq: this.ackedSeq, reservedSeq: this.reservedSeq, positions: [...this.ackedPositions.values()], firstSegment: this.firstSegment, blind: this.blind };
   }
 
   /** One pointer write at a time (the write chain and the ACK chain both write it). */
   private persistPointer(sync: boolean): Promise<void> {
-    const p = this.pointerChain.then(() => {
+    const p = this.pointerChain.then(async () => {
       this.pointerDirty = false;
-      return writeAckPointer(this.opts.dir, this.pointer(), sync);
+      try {
+        await writeAckPointer(this.opts.dir, this.pointer(), sync);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        await mkdir(this.opts.dir, { recursive: true, mode: 0o700 });
+        await writeAckPointer(this.opts.dir, this.pointer(), sync);
+      }
     });
     this.pointerChain = p.catch(() => {});
     return p;

@@ -53,6 +53,8 @@ export class FileTailer {
   orphanedSince: number | undefined;
   lines = 0;
   truncations = 0;
+  /** Lines whose conversion or hand-over threw (counted as rejected too). */
+  poisonLines = 0;
 
   private constructor(key: string, path: string, fh: FileHandle, offset: number, ctx: InputContext, maxLineBytes: number, events: TailerEvents) {
     this.key = key;
@@ -94,9 +96,21 @@ export class FileTailer {
     this.fpBytes = n;
   }
 
+  /**
+   * One line, isolated from the others: the splitter calls this for every line of a chunk in one
+   * loop and the chunk's bytes are already read, so an exception escaping here would silently
+   * lose every later line of the same read. A line that cannot be turned into an entry is counted
+   * as rejected (with its offset) and the position moves past it.
+   */
   private onLine(line: Buffer, cut: boolean): void {
     const end = this.base + this.splitter.lineEnd;
-    const draft = draftFromLine(line, cut, `file:${this.path}`, (why) => this.ctx.reject(why));
+    let draft;
+    try {
+      draft = draftFromLine(line, cut, `file:${this.path}`, (why) => this.ctx.reject(why));
+    } catch (e) {
+      this.poisoned(end, line.length, e);
+      return;
+    }
     if (!draft) {
       // An empty line: nothing to deliver, but the position moves past it.
       this.advanceEmpty(end);
@@ -106,7 +120,26 @@ export class FileTailer {
     this.pending.push(cp);
     this.lines++;
     draft.checkpoint = cp;
-    if (!this.ctx.emit(draft)) this.paused = true;
+    let accepted: boolean;
+    try {
+      accepted = this.ctx.emit(draft);
+    } catch (e) {
+      // Not taken: finish its checkpoint so the committed position can move past it.
+      cp.hold();
+      cp.release();
+      this.lines--;
+      this.poisoned(end, line.length, e, false);
+      return;
+    }
+    if (!accepted) this.paused = true;
+  }
+
+  private poisoned(end: number, bytes: number, e: unknown, advance = true): void {
+    this.poisonLines++;
+    const why = `${this.path}: the line of ${bytes} bytes ending at offset ${end} was not taken: ${(e as Error)?.message ?? String(e)}`;
+    this.ctx.reject(why);
+    this.ctx.log.warn(`file input: ${why}`);
+    if (advance) this.advanceEmpty(end);
   }
 
   private advanceEmpty(end: number): void {
@@ -188,6 +221,6 @@ export class FileTailer {
   }
 
   status(): Record<string, unknown> {
-    return { path: this.path, key: this.key, offset: this.offset, committed: this.committed, in_flight: this.inFlight, lines: this.lines, truncations: this.truncations };
+    return { path: this.path, key: this.key, offset: this.offset, committed: this.committed, in_flight: this.inFlight, lines: this.lines, truncations: this.truncations, poison_lines: this.poisonLines };
   }
 }

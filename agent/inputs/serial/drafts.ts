@@ -33,12 +33,12 @@ export function lineDraft(line: SerialLine, source: string): EntryDraft {
   return draft;
 }
 
-/** One FATAL entry for a whole oops/panic, its lines in order (joined by \n, escaped when sanitised). */
+/** One FATAL entry for a whole oops/panic, its lines in order, joined by real newlines (kept when sanitised: multiline). */
 export function oopsDraft(group: OopsGroup, source: string): EntryDraft {
   const first = group.lines[0]!;
   const fields: Fields = { event: `kernel_${group.kind}`, lines: group.lines.length, ended_by: group.endedBy, mono_ms: mono(first.monoMs) };
   if (first.kernelTime !== undefined) fields.kernel_time = first.kernelTime;
-  return { level: 'FATAL', message: group.lines.map((l) => l.text).join('\n'), source, receivedAt: first.wallMs, fields };
+  return { level: 'FATAL', message: group.lines.map((l) => l.text).join('\n'), multiline: true, source, receivedAt: first.wallMs, fields };
 }
 
 /** A boot banner: the device (re)booted. WARN so that an unexpected reboot is noticed. */

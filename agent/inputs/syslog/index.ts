@@ -4,16 +4,17 @@ import { s, type Infer } from '../../config/schema.ts';
 import { decodeUtf8 } from '../../entry/sanitise.ts';
 import type { EntryDraft } from '../../entry/build.ts';
 import type { Input, InputContext } from '../input.ts';
-import { inputSchema } from '../common.ts';
+import { guardData, inputSchema } from '../common.ts';
 import { formatHostPort, parseHostPort, type ListenAddress } from '../listen-address.ts';
 import { emitOrPause, StreamServer, tlsSchema } from '../stream-server.ts';
 import { SyslogFramer } from './framing.ts';
 import { InputStartError } from '../errors.ts';
 import { parseSyslog } from './parse.ts';
 import { draftFromSyslog } from './message.ts';
+import { PORT } from '../../lib/port.ts';
 
 export const schema = inputSchema('Syslog receiver: RFC 3164 and RFC 5424 over UDP, TCP and TLS (octet-counted or newline framing, RFC 6587).', {
-  listen: s.array(s.string({ doc: '', pattern: /^(?:udp|tcp|tls):(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}$/, patternDoc: 'udp:host:port, tcp:host:port or tls:host:port, e.g. udp:0.0.0.0:514' }), {
+  listen: s.array(s.string({ doc: '', pattern: new RegExp(`^(?:udp|tcp|tls):(?:\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+):${PORT}$`), patternDoc: 'udp:host:port, tcp:host:port or tls:host:port, e.g. udp:0.0.0.0:514' }), {
     default: ['udp:0.0.0.0:514'],
     doc: 'Listeners, each udp:host:port, tcp:host:port or tls:host:port (RFC 5425, needs the tls block; IPv6 as [::]:514); port 0 picks a free port (shown by `logloom status`).',
   }),
@@ -76,11 +77,11 @@ export function create(config: SyslogInputConfig, ctx: InputContext): Input {
           const draft = toDraft(msg, cut, source, firstByteAt);
           if (draft) emitOrPause(ctx, sock, draft);
         });
-        sock.on('data', (chunk: Buffer) => {
+        sock.on('data', guardData(ctx, (chunk: Buffer) => {
           firstByteAt = Date.now();
           framer.push(chunk);
-        });
-        sock.on('end', () => framer.end());
+        }));
+        sock.on('end', guardData(ctx, () => framer.end()));
       },
     });
     servers.push({ server, proto });
@@ -89,7 +90,7 @@ export function create(config: SyslogInputConfig, ctx: InputContext): Input {
 
   async function startUdp(addr: ListenAddress): Promise<void> {
     const sock = createSocket({ type: isIPv6(addr.host) ? 'udp6' : 'udp4', reuseAddr: false });
-    sock.on('message', (buf, rinfo) => {
+    sock.on('message', guardData(ctx, (buf: Buffer, rinfo: { address: string }) => {
       datagrams++;
       udpBytes += buf.length;
       // UDP cannot be paused: while the buffer is full under `block`, datagrams are dropped and counted.
@@ -103,7 +104,7 @@ export function create(config: SyslogInputConfig, ctx: InputContext): Input {
         udpPaused = true;
         void ctx.drained().then(() => (udpPaused = false));
       }
-    });
+    }));
     await new Promise<void>((resolve, reject) => {
       sock.once('error', reject);
       sock.bind(addr.port, addr.host, () => {

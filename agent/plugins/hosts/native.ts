@@ -1,54 +1,125 @@
 /**
- * The native kind: a C shared object with the ABI of native/include/logloom_plugin.h.
+ * The native kind: a C shared object with the ABI of native/include/logloom_plugin.h, of any
+ * type: filters and sinks (plugin_process), ai analysers (plugin_analyze, 'A' frames) and lang
+ * resolvers (plugin_resolve and plugin_catalogue, 'V' and 'C' frames, answered from a cache).
  *
  * Default: one small C host process per plugin (native/plugin-host/host.c) loads the .so with
- * dlopen/dlsym and answers batched binary frames on fd 3 (agent/native/frames.ts). A segfault,
+ * dlopen/dlsym and answers batched binary frames on fd 3 (agent/native/frames.ts). It starts
+ * through the sandbox launcher (agent/plugins/launch/) as the plugin user (nobody unless
+ * limits.user), and loads the .so from the copy verified at that start (verified-copy.ts). A segfault,
  * abort or endless loop kills or stalls only that process: the pipe closes (or the call times out
  * and the host is killed), the pending call fails with PluginCallError, and the one supervisor
  * reports `[ERROR] Plugin communication failed: …` and restarts the host with backoff.
  *
- * `entry.trusted: true`: loaded into the agent through the addon (no process hop, no isolation);
- * SIGSEGV/SIGBUS/SIGFPE/SIGILL inside a call become a failed call, other faults are not caught
- * (docs/c-plugins.md lists the limits).
+ * `entry.trusted: true`: filters and sinks are loaded into the agent through the addon (no process
+ * hop, no isolation); SIGSEGV/SIGBUS/SIGFPE/SIGILL inside a call become a failed call, other faults
+ * are not caught (docs/c-plugins.md lists the limits); a call that overruns timeout_ms moves the
+ * plugin into its host process at the next start (TrustedNativeHost).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { basename } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import type { Readable } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { LogEntry } from '../../entry/entry.ts';
 import type { EntryRecords } from '../../buffer/records.ts';
-import { encodeBatch, OP, processFrame, ReplyReader, readStrings, requestFrame, type Reply } from '../../native/frames.ts';
+import { encodeBatch, OP, processFrame, ReplyReader, readItems, readStrings, requestFrame, TYPE_CODE, type Reply } from '../../native/frames.ts';
 import { loadAddon, nativeFile, setRuntimeDir, type NativeAddon } from '../../native/runtime.ts';
 
 /** The plugin host program's asset path (built by `make native`; embedded by the packaging step). */
 export const HOST_ASSET = 'native/build/logloom-plugin-host';
+/** Where the host finds its verified copy: the directory descriptor passed as its fd 5. */
+const COPY_DIR = '/proc/self/fd/5';
 import type { DiscoveredPlugin } from '../discovered.ts';
 import { PartialFilterError, PluginCallError, PluginLoadError, type HostedPlugin, type HostEnv, type HostFactory } from '../host.ts';
-import { defaultMode } from '../info.ts';
+import { defaultMode, infoWithoutOwn } from '../info.ts';
 import { applyLimits, type AppliedLimits } from '../limits/mechanism.ts';
-import type { FilterVerdict, PluginContext, PluginInfo, PluginType } from '../types.ts';
+import { lookupUser, type UserIds } from '../limits/user.ts';
+import { launchCommand, launchExitReason, prepareStateDir, readLayers, type SandboxLayers } from '../launch/launcher.ts';
+import { OPEN_VERIFIER, type VerifiedPlugin } from '../verified-copy.ts';
+import { InvalidOutputError, validateAiResult, validateCatalogue, validateTemplate } from '../validate-output.ts';
+import type { AiResult, FilterVerdict, PluginContext, PluginInfo, PluginLog, PluginType } from '../types.ts';
 
-/** What the plugin says about itself (plugin_info()), else the manifest, else the file name. */
+/** What the hosts need of HostEnv to verify and copy a plugin. */
+type CopyEnv = Pick<HostEnv, 'runtimeDir' | 'verifier'>;
+let ownCopyDir: string | undefined;
+
+/** Hosts made without an agent (tests, benchmarks): copies go to a private temporary directory. */
+function privateCopyEnv(): CopyEnv {
+  ownCopyDir ??= mkdtempSync(join(tmpdir(), 'logloom-plugin-copies-'));
+  return { runtimeDir: ownCopyDir };
+}
+
+/** What the plugin says about itself (plugin_info()), else its manifest; without either it is refused. */
 function infoFor(p: DiscoveredPlugin, own: Partial<PluginInfo> | null): PluginInfo {
-  const m = p.manifest;
   if (own) {
     return {
       name: own.name ?? p.name, version: own.version ?? '', author: own.author ?? '', type: (own.type ?? p.type) as PluginType,
       capability: own.capability ?? [], mode: (own.mode || defaultMode(p.type)) as PluginInfo['mode'],
     };
   }
-  return {
-    name: m?.name ?? p.name, version: m?.version ?? '0.0.0', author: m?.author ?? 'unknown', type: p.type,
-    capability: m?.capability ?? [], mode: m?.mode ?? defaultMode(p.type),
-  };
+  return infoWithoutOwn(p, 'plugin_info()');
 }
 
 function fileOf(p: DiscoveredPlugin): string {
   if (!p.file) throw new PluginLoadError(p.origin, 'native plugin without an entry file');
-  // The C ABI has a verdict per entry (filter) and batches (sink); ai and lang need answers it cannot carry.
-  if (p.type !== 'filter' && p.type !== 'sink') {
-    throw new PluginLoadError(basename(p.file), `C plugins can be filters or sinks, not ${p.type} (write it in Python, as a socket service or as a static plugin)`);
-  }
   return p.file;
+}
+
+/** The results of one plugin_analyze call, checked like any plugin output (validate-output.ts). */
+function aiResults(body: Buffer, log: PluginLog | undefined, onInvalid: () => void): AiResult[] {
+  const { rc, items } = readItems(body, 3);
+  if (rc < 0) throw new PluginCallError(`plugin_analyze returned ${rc}`);
+  const out: AiResult[] = [];
+  for (const [level, message, langKey] of items) {
+    try {
+      const d = validateAiResult({ ...(level ? { level } : {}), ...(message ? { message } : {}), ...(langKey ? { lang_key: langKey } : {}) });
+      out.push({ level: d.level, message: d.message as string, ...(d.lang_key ? { lang_key: d.lang_key as string } : {}) });
+    } catch (e) {
+      if (!(e instanceof InvalidOutputError)) throw e;
+      onInvalid();
+      log?.warn(`invalid output dropped: ${e.message}`);
+    }
+  }
+  return out;
+}
+
+/**
+ * A lang .so's templates as the agent's sync resolver sees them: filled from plugin_catalogue()
+ * at start (the multi-language registrar), and for keys it did not register, from plugin_resolve()
+ * asked in the background on the first miss (that render shows the key's fallback; the next finds it).
+ */
+class NativeLangCache {
+  private cache = new Map<string, Map<string, string>>();
+  private readonly asked = new Set<string>();
+  invalid = 0;
+
+  fill(items: string[][], log?: PluginLog): void {
+    const table: Record<string, Record<string, string>> = {};
+    for (const [lang, key, tpl] of items) (table[lang!] ??= {})[key!] = tpl!;
+    this.cache = validateCatalogue(table, (r) => (this.invalid++, log?.warn(`invalid output dropped: ${r}`)));
+    this.asked.clear();
+  }
+
+  get(key: string, lang: string, ask: (key: string, lang: string) => Promise<string | null>): string | null {
+    const t = this.cache.get(lang)?.get(key);
+    if (t !== undefined) return t;
+    const k = `${lang}\u0000${key}`;
+    if (!this.asked.has(k) && this.asked.size < 10_000) {
+      this.asked.add(k);
+      ask(key, lang).then((tpl) => {
+        if (tpl !== null) (this.cache.get(lang) ?? this.cache.set(lang, new Map()).get(lang)!).set(key, tpl);
+      }, () => {});
+    }
+    return null;
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const m of this.cache.values()) n += m.size;
+    return n;
+  }
 }
 
 /** Maps plugin_process results to filter verdicts; negative results fail those entries only. */
@@ -92,10 +163,17 @@ export class NativeProcessHost implements HostedPlugin {
   private lastExit = '';
   private limits?: AppliedLimits;
   private oomBefore = 0;
+  private readonly env: CopyEnv;
+  private user?: UserIds;
+  /** The private copy the host loaded its .so from (verified-copy.ts). */
+  private copy?: VerifiedPlugin;
+  private layers?: SandboxLayers;
+  private generation = 0;
 
-  constructor(plugin: DiscoveredPlugin) {
+  constructor(plugin: DiscoveredPlugin, env: CopyEnv = privateCopyEnv()) {
     this.plugin = plugin;
     this.origin = plugin.origin;
+    this.env = env;
   }
 
   async start(ctx: PluginContext): Promise<PluginInfo> {
@@ -109,26 +187,43 @@ export class NativeProcessHost implements HostedPlugin {
     }
     this.stopping = false;
     this.starts++;
-    // memory_max / cpu_max / pids_max: the host joins its cgroup (v2, else v1) before exec, as the
-    // python host does (agent/plugins/limits/), or gets rlimits when cgroups cannot be written.
+    // The plugin user (root agents): nobody unless limits.user says otherwise.
+    const root = process.getuid?.() === 0;
+    try {
+      this.user = root ? lookupUser(this.plugin.limits.user ?? 'nobody') : undefined;
+    } catch (e) {
+      throw new PluginLoadError(basename(file), (e as Error).message);
+    }
+    prepareStateDir(ctx.stateDir, this.user);
+    // memory_max / cpu_max / pids_max: the launcher joins the cgroup (v2, else v1) before exec, as
+    // for python plugins (agent/plugins/limits/), or sets rlimits when cgroups cannot be written.
     const { memory_max, cpu_max, pids_max } = this.plugin.limits;
     this.limits?.remove();
     this.limits = memory_max || cpu_max || pids_max ? applyLimits(this.plugin.name, { memory_max, cpu_max, pids_max }) : undefined;
     if (this.limits?.notEnforced.length) ctx.log.warn(`limits not enforced: ${this.limits.notEnforced.join('; ')}`);
     this.oomBefore = this.limits?.usage().oom_kills ?? 0;
-    const r = this.limits?.rlimits;
-    const launcher = [
-      'for f in $LOGLOOM_CGROUP_PROCS; do echo $$ > "$f" || exit 97; done; unset LOGLOOM_CGROUP_PROCS',
-      r?.memory_max ? `ulimit -v ${Math.floor(r.memory_max / 1024)} || exit 97` : '',
-      r?.pids_max ? `ulimit -u ${r.pids_max} || exit 97` : '',
-      'exec "$@"',
-    ].filter(Boolean).join('; ');
+    // Verified now, loaded from the verified copy through fd 5 (verified-copy.ts).
+    this.copy?.remove();
+    this.copy = undefined;
+    const verified = (this.env.verifier ?? OPEN_VERIFIER).prepare(this.plugin, this.env.runtimeDir, this.user);
+    this.copy = verified;
+    const launch = launchCommand({
+      program: hostPath, args: [], user: this.user, network: (this.plugin.manifest?.capability ?? []).includes('network'),
+      writeDirs: [ctx.stateDir], limits: this.limits, statusFd: 4,
+    });
     // fd 1/2 are the agent's: a plugin that prints cannot corrupt the protocol on fd 3.
-    const child = this.limits
-      ? spawn('/bin/sh', ['-c', launcher, 'logloom-plugin-host', hostPath], {
-        stdio: ['ignore', 'inherit', 'inherit', 'pipe'], env: { ...process.env, LOGLOOM_CGROUP_PROCS: this.limits.procsFiles.join(' ') },
-      })
-      : spawn(hostPath, [], { stdio: ['ignore', 'inherit', 'inherit', 'pipe'] });
+    let child: ChildProcess;
+    try {
+      child = spawn(launch.command, launch.args, { stdio: ['ignore', 'inherit', 'inherit', 'pipe', 'pipe', verified.dirFd], cwd: ctx.stateDir });
+    } finally {
+      verified.release();
+    }
+    const gen = ++this.generation;
+    this.layers = undefined;
+    // Written by the launcher just before its exec (or at its exit): awaited before start returns.
+    const layers = readLayers(child.stdio[4] as Readable, launch.unavailable).then((l) => {
+      if (gen === this.generation) this.layers = l;
+    });
     this.child = child;
     const pipe = child.stdio[3] as Socket;
     this.pipe = pipe;
@@ -150,7 +245,7 @@ export class NativeProcessHost implements HostedPlugin {
     child.on('exit', (code, signal) => this.gone(this.exitReason(code, signal)));
 
     const cfg = Buffer.from(JSON.stringify(ctx.config ?? {}) + '\0', 'utf8');
-    const body = Buffer.concat([Buffer.from(file + '\0', 'utf8'), cfg, Buffer.from([this.plugin.type === 'sink' ? 1 : 0])]);
+    const body = Buffer.concat([Buffer.from(`${COPY_DIR}/${verified.entry}\0`, 'utf8'), cfg, Buffer.from([TYPE_CODE[this.plugin.type]])]);
     let reply: Reply;
     try {
       reply = await this.call(requestFrame(OP.load, body), Math.max(this.plugin.limits.timeout_ms, 5000));
@@ -163,13 +258,60 @@ export class NativeProcessHost implements HostedPlugin {
       await this.kill();
       throw new PluginLoadError(basename(file), reason ?? `load failed (${reply.status})`);
     }
-    if (reply.body[0] !== 1) return infoFor(this.plugin, null);
-    const [name, version, author, type, mode, caps] = readStrings(reply.body, 1, 6).values;
-    return infoFor(this.plugin, { name, version, author, type: type as PluginType, mode: mode as PluginInfo['mode'], capability: caps ? caps.split('\n') : [] });
+    await layers;
+    let info: PluginInfo;
+    try {
+      if (reply.body[0] !== 1) info = infoFor(this.plugin, null);
+      else {
+        const [name, version, author, type, mode, caps] = readStrings(reply.body, 1, 6).values;
+        info = infoFor(this.plugin, { name, version, author, type: type as PluginType, mode: mode as PluginInfo['mode'], capability: caps ? caps.split('\n') : [] });
+      }
+    } catch (e) {
+      await this.kill();
+      throw e instanceof PluginLoadError ? new PluginLoadError(basename(file), e.message) : e;
+    }
+    this.log = ctx.log;
+    if (info.type === 'lang') await this.refreshCatalogue();
+    return info;
+  }
+
+  private log?: PluginLog;
+  private lang = new NativeLangCache();
+  private invalidResults = 0;
+
+  /** plugin_catalogue(): every template the plugin registers, into the cache the sync resolver reads. */
+  async refreshCatalogue(): Promise<void> {
+    const r = await this.call(requestFrame(OP.catalogue, Buffer.alloc(0)), Math.max(this.plugin.limits.timeout_ms, 5000));
+    if (r.status !== 0) throw new PluginCallError(`plugin host refused the catalogue request (${r.status})`);
+    const { rc, items } = readItems(r.body, 3);
+    if (rc < 0) throw new PluginCallError(`plugin_catalogue returned ${rc}`);
+    this.lang.fill(items, this.log);
+  }
+
+  async *analyze(entry: LogEntry, timeoutMs: number): AsyncGenerator<AiResult> {
+    const r = await this.call(requestFrame(OP.analyze, encodeBatch([entry])), timeoutMs);
+    if (r.status !== 0) throw new PluginCallError(`plugin host refused the analyze request (${r.status})`);
+    yield* aiResults(r.body, this.log, () => this.invalidResults++);
+  }
+
+  resolve(langKey: string, lang: string): string | null {
+    return this.lang.get(langKey, lang, async (key, l) => {
+      const r = await this.call(requestFrame(OP.resolve, Buffer.from(`${key}\0${l}\0`, 'utf8')), this.plugin.limits.timeout_ms);
+      if (r.status !== 0) throw new PluginCallError(`plugin host refused the resolve request (${r.status})`);
+      if (r.body[0] !== 1) return null;
+      try {
+        return validateTemplate(key, readStrings(r.body, 1, 1).values[0]);
+      } catch (e) {
+        this.lang.invalid++;
+        this.log?.warn(`invalid output dropped: ${(e as Error).message}`);
+        return null;
+      }
+    });
   }
 
   private exitReason(code: number | null, signal: NodeJS.Signals | null): string {
-    if (code === 97) return 'plugin host could not join its cgroup or set its limits';
+    const launcher = launchExitReason(code);
+    if (launcher) return `plugin host: ${launcher}`;
     // The kernel's OOM killer sends SIGKILL; the cgroup's oom_kill count tells it from a plain kill -9.
     if (signal === 'SIGKILL' && (this.limits?.usage().oom_kills ?? 0) > this.oomBefore) {
       return `plugin host killed by the memory limit (memory_max ${this.plugin.limits.memory_max})`;
@@ -257,6 +399,8 @@ export class NativeProcessHost implements HostedPlugin {
     await this.stopHost();
     this.limits?.remove();
     this.limits = undefined;
+    this.copy?.remove();
+    this.copy = undefined;
   }
 
   private async stopHost(): Promise<void> {
@@ -273,7 +417,10 @@ export class NativeProcessHost implements HostedPlugin {
 
   status(): Record<string, unknown> {
     return {
-      isolation: 'process', pid: this.child?.pid, starts: this.starts, last_exit: this.lastExit || undefined,
+      isolation: 'process', pid: this.child?.pid, user: this.user?.name ?? null, starts: this.starts, last_exit: this.lastExit || undefined,
+      sandbox: this.layers ?? null,
+      ...(this.plugin.type === 'lang' ? { templates: this.lang.size } : {}),
+      ...(this.invalidResults + this.lang.invalid ? { invalid_results: this.invalidResults + this.lang.invalid } : {}),
       limits: this.limits ? { mechanism: this.limits.mechanism, ...this.limits.usage() } : { mechanism: 'none' },
     };
   }
@@ -288,22 +435,32 @@ export class NativeInProcessHost implements HostedPlugin {
   private addon?: NativeAddon;
   private handle?: object;
   private faults = 0;
+  private readonly env: CopyEnv;
+  private copy?: VerifiedPlugin;
 
-  constructor(plugin: DiscoveredPlugin) {
+  constructor(plugin: DiscoveredPlugin, env: CopyEnv = privateCopyEnv()) {
     this.plugin = plugin;
     this.origin = plugin.origin;
+    this.env = env;
   }
 
   async start(ctx: PluginContext): Promise<PluginInfo> {
     const file = fileOf(this.plugin);
+    if (this.plugin.type !== 'filter' && this.plugin.type !== 'sink') throw new PluginLoadError(basename(file), `in-process (trusted) loading is for filters and sinks; ${this.plugin.type} plugins run in the plugin host process`);
     try {
       this.addon = loadAddon();
     } catch (e) {
       throw new PluginLoadError(basename(file), `trusted (in-process) loading needs the native addon: ${(e as Error).message}`);
     }
     if (this.handle) this.addon.pluginUnload(this.handle);
+    this.handle = undefined;
+    // Verified now; the agent maps the verified copy, not the file that might change later.
+    this.copy?.remove();
+    const verified = (this.env.verifier ?? OPEN_VERIFIER).prepare(this.plugin, this.env.runtimeDir);
+    verified.release();
+    this.copy = verified;
     try {
-      const r = this.addon.pluginLoad(file, JSON.stringify(ctx.config ?? {}), this.plugin.type === 'sink');
+      const r = this.addon.pluginLoad(join(verified.dir, verified.entry!), JSON.stringify(ctx.config ?? {}), this.plugin.type === 'sink');
       this.handle = r.handle;
       return infoFor(this.plugin, r.info as Partial<PluginInfo> | null);
     } catch (e) {
@@ -345,6 +502,8 @@ export class NativeInProcessHost implements HostedPlugin {
   async stop(): Promise<void> {
     if (this.addon && this.handle) this.addon.pluginUnload(this.handle);
     this.handle = undefined;
+    this.copy?.remove();
+    this.copy = undefined;
   }
 
   status(): Record<string, unknown> {
@@ -352,7 +511,93 @@ export class NativeInProcessHost implements HostedPlugin {
   }
 }
 
+/**
+ * A trusted .so: in the agent's process through the addon, until a call overruns timeout_ms. An
+ * in-process call cannot be cut off (nothing pre-empts a synchronous C call), so the supervisor
+ * reports the overrun (`overran`), marks the plugin failed, and the restart starts it in its own
+ * host process instead, where the next endless call is killed like any other. ai and lang
+ * plugins always run in the host process: their calls are asynchronous anyway.
+ */
+export class TrustedNativeHost implements HostedPlugin {
+  readonly kind = 'native' as const;
+  readonly origin: string;
+  onExit?: (reason: string) => void;
+  private readonly plugin: DiscoveredPlugin;
+  private inner: NativeInProcessHost | NativeProcessHost;
+  private demoted = false;
+  private readonly env: CopyEnv;
+
+  constructor(plugin: DiscoveredPlugin, env: CopyEnv = privateCopyEnv()) {
+    this.plugin = plugin;
+    this.origin = plugin.origin;
+    this.env = env;
+    this.inner = plugin.type === 'filter' || plugin.type === 'sink' ? new NativeInProcessHost(plugin, env) : new NativeProcessHost(plugin, env);
+    this.wire();
+  }
+
+  private wire(): void {
+    this.inner.onExit = (r) => this.onExit?.(r);
+  }
+
+  get inProcess(): boolean {
+    return this.inner instanceof NativeInProcessHost;
+  }
+
+  overran(): string {
+    if (!this.inProcess) return '';
+    this.demoted = true;
+    return 'an in-process call cannot be cut off; from the next start it runs in its own plugin host process';
+  }
+
+  async start(ctx: PluginContext): Promise<PluginInfo> {
+    if (this.demoted && this.inProcess) {
+      await this.inner.stop().catch(() => {});
+      this.inner = new NativeProcessHost(this.plugin, this.env);
+      this.wire();
+      ctx.log.warn('trusted plugin now runs in its plugin host process (an in-process call overran timeout_ms)');
+    }
+    return this.inner.start(ctx);
+  }
+
+  filter(entries: readonly LogEntry[], timeoutMs: number): FilterVerdict[] | Promise<FilterVerdict[]> {
+    return this.inner.filter(entries, timeoutMs);
+  }
+
+  flush(entries: readonly LogEntry[], timeoutMs: number): Promise<void> {
+    return this.inner.flush(entries, timeoutMs);
+  }
+
+  takesRecords(): boolean {
+    return true;
+  }
+
+  filterRecords(records: EntryRecords, timeoutMs: number): boolean[] | Promise<boolean[]> {
+    return this.inner.filterRecords(records, timeoutMs);
+  }
+
+  flushRecords(records: EntryRecords, timeoutMs: number): Promise<void> {
+    return this.inner.flushRecords(records, timeoutMs);
+  }
+
+  analyze(entry: LogEntry, timeoutMs: number): AsyncIterable<AiResult> {
+    if (this.inner instanceof NativeInProcessHost) throw new PluginCallError('not an ai plugin');
+    return this.inner.analyze(entry, timeoutMs);
+  }
+
+  resolve(langKey: string, lang: string): string | null {
+    return this.inner instanceof NativeProcessHost ? this.inner.resolve(langKey, lang) : null;
+  }
+
+  stop(): Promise<void> {
+    return this.inner.stop();
+  }
+
+  status(): Record<string, unknown> {
+    return { ...this.inner.status(), ...(this.demoted ? { demoted: 'an in-process call overran timeout_ms; runs in its host process now' } : {}) };
+  }
+}
+
 export const hostFactory: HostFactory = (plugin: DiscoveredPlugin, env: HostEnv): HostedPlugin => {
   setRuntimeDir(env.runtimeDir ? `${env.runtimeDir}/native` : undefined);
-  return plugin.trusted ? new NativeInProcessHost(plugin) : new NativeProcessHost(plugin);
+  return plugin.trusted ? new TrustedNativeHost(plugin, env) : new NativeProcessHost(plugin, env);
 };

@@ -1,19 +1,24 @@
 /**
- * The python kind (seed §2.2, §3.6, §5.2.1, §7.1–7.3): a `python3` child per plugin speaking
- * docs/plugin-protocol.md on stdin/stdout through the SDK runner (python/logloom_plugin/runner.py).
- * The child joins its cgroup before exec (a tiny /bin/sh launcher writes its own pid into the
- * groups' cgroup.procs, then execs the interpreter), so no plugin code ever runs unlimited; the
- * runner drops to the plugin user and installs the audit-hook sandbox before loading the plugin.
+ * The python kind: a `python3` child per plugin speaking docs/plugin-protocol.md on stdin/stdout
+ * through the SDK runner (python/logloom_plugin/runner.py). The child starts through the sandbox
+ * launcher (agent/plugins/launch/): it joins its cgroup, is confined by the kernel (seccomp,
+ * Landlock or a read-only mount namespace, a network namespace) and drops to the plugin user
+ * before python runs, so no plugin code ever runs unlimited or privileged; the runner's audit
+ * hooks are a second layer. The plugin is verified at every start and loaded from the verified
+ * private copy (agent/plugins/verified-copy.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { closeSync, constants, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { checkoutPath, readAsset } from '../../assets.ts';
 import { PluginCallError, PluginLoadError, type HostEnv, type HostFactory, type HostedPlugin } from '../host.ts';
 import type { DiscoveredPlugin } from '../discovered.ts';
 import { applyLimits, type AppliedLimits } from '../limits/mechanism.ts';
 import { lookupUser, type UserIds } from '../limits/user.ts';
+import { launchCommand, launchExitReason, prepareStateDir, readLayers, type SandboxLayers } from '../launch/launcher.ts';
+import { OPEN_VERIFIER, type VerifiedPlugin } from '../verified-copy.ts';
 import { ProtocolClient } from '../protocol/client.ts';
 import { DEFAULT_MAX_LINE_BYTES } from '../protocol/codec.ts';
 import { PluginConnection } from '../protocol/connection.ts';
@@ -27,6 +32,10 @@ export const STOP_GRACE_MS = { shutdown: 1000, stdin: 1000, term: 1000 };
 const READY_TIMEOUT_MS = 10_000;
 /** stderr lines per second written to the agent log; the rest are counted and summarised. */
 const STDERR_LINES_PER_SECOND = 50;
+/** Where the child finds its verified copy: the directory descriptor passed as its fd 4. */
+const COPY_DIR = '/proc/self/fd/4';
+/** …and the SDK (python/), fd 5. */
+const SDK_DIR = '/proc/self/fd/5';
 const SDK_FILES = ['python/logloom_plugin/__init__.py', 'python/logloom_plugin/runner.py', 'python/logloom_plugin/sandbox.py'];
 
 /** The SDK runner: from the checkout, or unpacked from the bundle into the runtime dir once. */
@@ -68,6 +77,10 @@ export class PythonHost extends ProtocolHost implements HostedPlugin {
   /** Limit events of earlier (removed) cgroups of this plugin: status shows the totals. */
   private readonly pastEvents = { oom_kills: 0, pids_refused: 0 };
   private stderr?: StderrLog;
+  /** The private copy this process was started from (verified-copy.ts). */
+  private copy?: VerifiedPlugin;
+  /** What the launcher reported it applied. */
+  private layers?: SandboxLayers;
   onExit?: (reason: string) => void;
 
   constructor(plugin: DiscoveredPlugin, env: HostEnv) {
@@ -94,24 +107,51 @@ export class PythonHost extends ProtocolHost implements HostedPlugin {
     } catch (e) {
       throw new PluginLoadError(this.origin, (e as Error).message);
     }
-    mkdirSync(ctx.stateDir, { recursive: true, mode: 0o750 });
-    if (this.user) chownSync(ctx.stateDir, this.user.uid, this.user.gid);
+    prepareStateDir(ctx.stateDir, this.user);
     this.limits = applyLimits(name, { memory_max: limits.memory_max, cpu_max: limits.cpu_max, pids_max: limits.pids_max });
     this.oomBefore = this.limits.usage().oom_kills ?? 0;
     if (this.limits.notEnforced.length) ctx.log.warn(`limits not enforced: ${this.limits.notEnforced.join('; ')}`);
 
+    // Verified at every start, on the bytes that are then loaded: the private copy, reached through
+    // a descriptor (fd 4) so that no path the plugin user could change is ever read.
+    this.copy?.remove();
+    this.copy = undefined;
+    const verified = (this.env.verifier ?? OPEN_VERIFIER).prepare(this.plugin, this.env.runtimeDir, this.user);
+    this.copy = verified;
+    const capability = this.plugin.manifest?.capability ?? [];
     const spec = {
-      plugin: this.origin, name, type: this.plugin.type, state_dir: ctx.stateDir,
-      user: this.user?.name ?? null, capability: this.plugin.manifest?.capability ?? [], rlimits: this.limits.rlimits ?? null,
+      plugin: `${COPY_DIR}/${verified.entry}`, plugin_dir: COPY_DIR, name, type: this.plugin.type, state_dir: ctx.stateDir,
+      user: this.user?.name ?? null, capability, rlimits: this.limits.rlimits ?? null,
     };
     const python = this.env.python;
-    const argv = ['-I', '-B', runnerPath(this.env.runtimeDir), JSON.stringify(spec)];
-    // The launcher joins the cgroups, then execs python: the plugin never runs outside its limits.
-    const launcher = 'for f in $LOGLOOM_CGROUP_PROCS; do echo $$ > "$f" || exit 97; done; unset LOGLOOM_CGROUP_PROCS; exec "$@"';
-    const child = spawn('/bin/sh', ['-c', launcher, 'logloom-plugin', python, ...argv], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      cwd: ctx.stateDir,
-      env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', PYTHONIOENCODING: 'utf-8', LOGLOOM_CGROUP_PROCS: this.limits.procsFiles.join(' ') },
+    // The SDK too is reached through a descriptor (fd 5): the plugin user need not be able to walk
+    // to runtime_dir, where a packaged agent unpacks it.
+    let sdkFd: number;
+    try {
+      sdkFd = openSync(dirname(dirname(runnerPath(this.env.runtimeDir))), constants.O_RDONLY | constants.O_DIRECTORY);
+    } catch (e) {
+      verified.release();
+      throw new PluginLoadError(this.origin, `cannot open the Python SDK: ${(e as Error).message}`);
+    }
+    const launch = launchCommand({
+      program: python, args: ['-I', '-B', `${SDK_DIR}/logloom_plugin/runner.py`, JSON.stringify(spec)], user: this.user,
+      network: capability.includes('network'), writeDirs: [ctx.stateDir], limits: this.limits, statusFd: 3,
+    });
+    let child: ChildProcess;
+    try {
+      child = spawn(launch.command, launch.args, {
+        stdio: ['pipe', 'pipe', 'pipe', 'pipe', verified.dirFd, sdkFd],
+        cwd: ctx.stateDir,
+        env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', PYTHONIOENCODING: 'utf-8' },
+      });
+    } finally {
+      verified.release();
+      closeSync(sdkFd);
+    }
+    this.layers = undefined;
+    // Written by the launcher just before its exec (or at its exit): awaited before start returns.
+    const layers = readLayers(child.stdio[3] as Readable, launch.unavailable).then((l) => {
+      if (gen === this.generation) this.layers = l;
     });
     this.child = child;
     const client = new ProtocolClient(name, ctx.log, this.env.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
@@ -158,12 +198,14 @@ export class PythonHost extends ProtocolHost implements HostedPlugin {
       this.kill();
       throw e;
     });
+    await layers;
     client.startLangRefresh();
     return info;
   }
 
   private exitReason(code: number | null, signal: NodeJS.Signals | null): string {
-    if (code === 97) return 'could not join its cgroup';
+    const launcher = launchExitReason(code);
+    if (launcher) return launcher;
     const oom = (this.limits?.usage().oom_kills ?? 0) > this.oomBefore;
     // The kernel's OOM killer sends SIGKILL; the cgroup's oom_kill count tells it from a plain kill -9.
     if (oom && (signal === 'SIGKILL' || code === 137)) return `killed by the memory limit (memory_max ${this.plugin.limits.memory_max})`;
@@ -218,6 +260,8 @@ export class PythonHost extends ProtocolHost implements HostedPlugin {
     this.kill();
     this.client?.conn?.close('stopped');
     this.child = undefined;
+    this.copy?.remove();
+    this.copy = undefined;
     if (this.limits) {
       const u = this.limits.usage();
       this.pastEvents.oom_kills += u.oom_kills ?? 0;
@@ -245,6 +289,7 @@ export class PythonHost extends ProtocolHost implements HostedPlugin {
     return {
       pid: this.child?.pid ?? null,
       user: this.user?.name ?? null,
+      sandbox: this.layers ?? null,
       limits: l ? this.limitsStatus(l) : null,
       starts: this.starts,
       last_exit: this.lastExit,

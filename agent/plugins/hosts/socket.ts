@@ -1,5 +1,5 @@
 /**
- * The socket kind (seed §2.3, §5.2.2, §7.4): an independent service, in any language, listening on
+ * The socket kind: an independent service, in any language, listening on
  * a Unix socket (default, `unix:PATH`) or TCP (`tcp:HOST:PORT`, loopback only unless the operator
  * lists the plugin in plugins.remote_tcp), speaking docs/plugin-protocol.md, or JSON-RPC 2.0 when
  * the manifest says `protocol: jsonrpc`. The agent is the client. A dropped connection is reported
@@ -149,7 +149,10 @@ export class SocketHost extends ProtocolHost implements HostedPlugin {
     const first = !this.everStarted;
     this.everStarted = true;
     try {
-      return await this.connectAndInit(ctx);
+      const info = await this.connectAndInit(ctx);
+      // Said for every connection, first or later, so an operator sees when the service is in use.
+      ctx.log.info(`connected to ${this.plugin.address}`);
+      return info;
     } catch (e) {
       const info = manifestInfo(this.plugin);
       // At agent start the service may simply not be up yet: wait for it in the background.

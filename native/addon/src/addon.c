@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "ingest.h"
 #include "dgram.h"
 #ifndef LOGLOOM_LOCKED
 #define LOGLOOM_LOCKED 0
@@ -145,17 +146,19 @@ static char *string_arg(napi_env env, napi_value v) {
   return s;
 }
 
-/* codecNew(maxLineBytes, maxMessageBytes, minLevel, defaultLevel, defaultModule, node, source) */
+/* codecNew(maxLineBytes, maxMessageBytes, minLevel, defaultLevel, defaultModule, node, source, format 0 auto | 1 json | 2 text) */
 static napi_value CodecNew(napi_env env, napi_callback_info info) {
-  napi_value argv[7];
-  if (!args_n(env, info, 7, argv)) return NULL;
+  napi_value argv[8];
+  if (!args_n(env, info, 8, argv)) return NULL;
   uint32_t max_line, max_msg;
-  int32_t min_level, default_level;
+  int32_t min_level, default_level, format;
   if (napi_get_value_uint32(env, argv[0], &max_line) != napi_ok || napi_get_value_uint32(env, argv[1], &max_msg) != napi_ok ||
-      napi_get_value_int32(env, argv[2], &min_level) != napi_ok || napi_get_value_int32(env, argv[3], &default_level) != napi_ok)
+      napi_get_value_int32(env, argv[2], &min_level) != napi_ok || napi_get_value_int32(env, argv[3], &default_level) != napi_ok ||
+      napi_get_value_int32(env, argv[7], &format) != napi_ok || min_level < 0 || min_level > 4 || default_level < 0 || default_level > 4 ||
+      format < 0 || format > 2)
     return throw_type(env, "codecNew: bad numbers");
   char *mod = string_arg(env, argv[4]), *node = string_arg(env, argv[5]), *source = string_arg(env, argv[6]);
-  codec_t *c = mod && node && source ? codec_new(max_line, max_msg, min_level, default_level, mod, node, source) : NULL;
+  codec_t *c = mod && node && source ? codec_new(max_line, max_msg, min_level, default_level, mod, node, source, format) : NULL;
   free(mod), free(node), free(source);
   if (!c) return throw_type(env, "codecNew: out of memory or bad strings");
   napi_value ext;
@@ -204,16 +207,16 @@ static napi_value CodecEnd(napi_env env, napi_callback_info info) {
   return take_buffer(env, codec_end(c, ms, &out), &out, "codecEnd: out of memory");
 }
 
-/* codecCounters(codec) -> [lines, records, filtered, cut] */
+/* codecCounters(codec) -> [lines, records, filtered, cut, rejected] */
 static napi_value CodecCounters(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (!args_n(env, info, 1, argv)) return NULL;
   codec_t *c = codec_of(env, argv[0]);
   if (!c) return throw_type(env, "codecCounters(codec)");
   napi_value arr;
-  CHECK(napi_create_array_with_length(env, 4, &arr));
-  double v[4] = {c->lines, c->records, c->filtered, c->cut};
-  for (uint32_t i = 0; i < 4; i++) {
+  CHECK(napi_create_array_with_length(env, 5, &arr));
+  double v[5] = {c->lines, c->records, c->filtered, c->cut, c->rejected};
+  for (uint32_t i = 0; i < 5; i++) {
     napi_value d;
     napi_create_double(env, v[i], &d);
     napi_set_element(env, arr, i, d);
@@ -222,7 +225,7 @@ static napi_value CodecCounters(napi_env env, napi_callback_info info) {
 }
 
 /* ---- in-process (trusted) plugins ---- */
-/* A locked build (LOGLOOM_LOCKED=1, the seed's kernel-mode rule) has no dynamic plugin loading at
+/* A locked build (LOGLOOM_LOCKED=1, the kernel-mode rule: no dynamic loading) has no dynamic plugin loading at
  * all: these functions and the dlopen path are compiled out. */
 #if !LOGLOOM_LOCKED
 
@@ -258,7 +261,7 @@ static napi_value PluginLoad(napi_env env, napi_callback_info info) {
   char err[512];
   const char *code = NULL;
   if (!path || !config || !h) code = "LOAD", snprintf(err, sizeof err, "out of memory");
-  else if (ll_plugin_load(&h->p, path, err, sizeof err)) code = "LOAD";
+  else if (ll_plugin_load(&h->p, path, is_sink ? LL_TYPE_SINK : LL_TYPE_FILTER, err, sizeof err)) code = "LOAD";
   else if (ll_plugin_start(&h->p, config, err, sizeof err)) code = "INIT", ll_plugin_unload(&h->p);
   free(path), free(config);
   if (code) {
@@ -392,6 +395,35 @@ static napi_value PluginUnload(napi_env env, napi_callback_info info) {
 
 #endif /* !LOGLOOM_LOCKED */
 
+/* ---- aggregator ingest (ingest.c) ---- */
+
+/*
+ * ingestScan(raw, node, nodeMember, suffix, maxMessageBytes, out, ends, levels, state) → code.
+ * state is a Uint32Array [rawPos, outPos, n], read and advanced. Codes: ingest.h LL_INGEST_*.
+ */
+static napi_value IngestScan(napi_env env, napi_callback_info info) {
+  napi_value argv[9];
+  if (!args_n(env, info, 9, argv)) return NULL;
+  ll_ingest_in_t in;
+  uint8_t *raw, *node, *member, *suffix, *out, *ends, *levels, *state;
+  size_t raw_len, node_len, member_len, suffix_len, out_len, ends_len, levels_len, state_len;
+  uint32_t max_message;
+  if (bytes_of(env, argv[0], &raw, &raw_len) || bytes_of(env, argv[1], &node, &node_len) || bytes_of(env, argv[2], &member, &member_len) ||
+      bytes_of(env, argv[3], &suffix, &suffix_len) || napi_get_value_uint32(env, argv[4], &max_message) != napi_ok ||
+      bytes_of(env, argv[5], &out, &out_len) || bytes_of(env, argv[6], &ends, &ends_len) || bytes_of(env, argv[7], &levels, &levels_len) ||
+      bytes_of(env, argv[8], &state, &state_len) || state_len < 12 || ((uintptr_t)ends & 3) || ((uintptr_t)state & 3) || levels_len < ends_len / 4)
+    return throw_type(env, "ingestScan(raw, node, nodeMember, suffix, maxMessageBytes, out, ends, levels, state)");
+  uint32_t *st32 = (uint32_t *)state;
+  ll_ingest_state_t st = {st32[0], st32[1], st32[2]};
+  if (st.raw_pos > raw_len || st.out_pos > out_len || st.n > ends_len / 4) return throw_type(env, "ingestScan: state out of range");
+  in = (ll_ingest_in_t){raw, raw_len, node, node_len, member, member_len, suffix, suffix_len, max_message, out, out_len, (uint32_t *)ends, levels, (uint32_t)(ends_len / 4)};
+  int code = ll_ingest_scan(&in, &st);
+  st32[0] = (uint32_t)st.raw_pos;
+  st32[1] = (uint32_t)st.out_pos;
+  st32[2] = st.n;
+  return make_int(env, code);
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
       {"ringPush", NULL, RingPush, NULL, NULL, NULL, napi_default, NULL},
@@ -401,6 +433,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"codecFeed", NULL, CodecFeed, NULL, NULL, NULL, napi_default, NULL},
       {"codecEnd", NULL, CodecEnd, NULL, NULL, NULL, napi_default, NULL},
       {"codecCounters", NULL, CodecCounters, NULL, NULL, NULL, napi_default, NULL},
+      {"ingestScan", NULL, IngestScan, NULL, NULL, NULL, napi_default, NULL},
       {"dgramOpen", NULL, DgramOpen, NULL, NULL, NULL, napi_default, NULL},
       {"dgramPause", NULL, DgramPause, NULL, NULL, NULL, napi_default, NULL},
       {"dgramClose", NULL, DgramClose, NULL, NULL, NULL, napi_default, NULL},

@@ -1,34 +1,34 @@
 /*
- * The fast codec: bytes from an input → lines → sanitised, level/module extracted, level-filtered
- * records framed as u32 length + payload, ready for the ring. Its twin in JS is
- * agent/buffer/codec.ts; test/buffer/codec-conformance.test.ts checks both give identical bytes.
+ * The fast codec: bytes from an input → lines → entry records framed as u32 length + payload,
+ * ready for the ring. Its twin in JS is agent/buffer/line-codec.ts;
+ * test/buffer/codec-conformance.test.ts checks both give identical bytes.
  *
  * Record payloads:
  *   'E' + NDJSON entry   a complete entry, exactly what buildEntry + encodeEntry would give
- *   'J' + level + f64 received_ms + line   an NDJSON input line (UTF-8 repaired, otherwise as received); the
- *                        agent parses it through the one entry door (parseLine + buildEntry).
- *                        The level byte (0..4) is what the level filter used.
- * Rules (same as LineSplitter + sanitise.ts): split on \n, drop one trailing \r, keep at most
- * max_line_bytes of a line (the rest is discarded, entry truncated), invalid UTF-8 → U+FFFD
- * (WHATWG decoder), controls except tab escaped (\n \r \xHH \u0080-\u009f), cut at
- * max_message_bytes on a character boundary. Empty lines are skipped.
- * Extraction: "<PRI>tag[pid]: msg" (syslog), "[LEVEL] [MODULE] msg", "LEVEL: msg", "LEVEL msg".
+ *   'R' + reason         the next record is a line kept as text because it was not valid JSON (or,
+ *                        format json, not a JSON object); the agent counts the reject, never queues it
+ * Lines (same as LineSplitter): split on \n, drop one trailing \r, keep at most max_line_bytes of
+ * a line (the rest is discarded, entry truncated), invalid UTF-8 → U+FFFD (WHATWG decoder); empty
+ * lines are skipped. A whole line starting (after spaces and tabs) with '{' is an NDJSON entry
+ * (ndjson.c) unless the format is text (every line then a plain message as it came); any other
+ * line is plain text, with the level and module it starts with: "<PRI>tag[pid]: msg" (syslog), "[LEVEL] [MODULE] msg", "LEVEL: msg", "LEVEL msg".
+ * Sanitising, cutting and the record's form are entry.c's. Records below min_level are filtered.
  */
 #ifndef LOGLOOM_CODEC_H
 #define LOGLOOM_CODEC_H
 #include <stddef.h>
 #include <stdint.h>
+#include "entry.h"
+#include "ndjson.h"
 
-typedef struct {
-  uint8_t *data;
-  size_t len, cap;
-} buf_t;
+enum { CODEC_AUTO = 0, CODEC_JSON = 1, CODEC_TEXT = 2 };
 
 typedef struct {
   uint32_t max_line_bytes;
   uint32_t max_message_bytes;
   int min_level;     /* records below are filtered out */
   int default_level; /* for lines that carry none */
+  int format;        /* CODEC_AUTO, CODEC_JSON (every line must be an object), CODEC_TEXT (never parsed) */
   char *default_module; /* already sanitised */
   char *node;
   char *source; /* already escaped and cut; may be empty */
@@ -38,16 +38,16 @@ typedef struct {
   int discarding;
   /* scratch */
   buf_t rep, esc;
+  ndjson_t nj;
   /* counters */
-  double lines, records, filtered, cut;
+  double lines, records, filtered, cut, rejected;
 } codec_t;
 
 codec_t *codec_new(uint32_t max_line_bytes, uint32_t max_message_bytes, int min_level, int default_level, const char *default_module,
-                   const char *node, const char *source);
+                   const char *node, const char *source, int format);
 void codec_free(codec_t *c);
 /* Appends the framed records of the complete lines in chunk to out. received_ms: arrival time. */
 int codec_feed(codec_t *c, const uint8_t *chunk, size_t len, double received_ms, buf_t *out);
 /* End of stream: the pending partial line becomes a record. */
 int codec_end(codec_t *c, double received_ms, buf_t *out);
-int buf_reserve(buf_t *b, size_t more);
 #endif

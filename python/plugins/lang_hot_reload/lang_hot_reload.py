@@ -1,4 +1,4 @@
-"""lang_hot_reload (seed section 6.3): translations served from a directory, reloaded on edit.
+"""lang_hot_reload: translations served from a directory, reloaded on edit.
 
 The directory holds one file per language, `<lang>.yaml`, `<lang>.yml` or `<lang>.json`, with the
 same nested layout as Logloom's locales (keys joined with dots: `auth: {login: "..."}` is
@@ -11,6 +11,11 @@ keys it does not have fall through to it.
 YAML is read with a small built-in parser (the SDK is stdlib only) that understands the subset
 locale files use: nested mappings, plain, single- and double-quoted scalars, comments. A file
 that does not parse is reported and the previous version of that language is kept.
+
+REST path: the agent serves GET and PUT of catalogue keys on its HTTP endpoint
+(`/lang/<lang>/<key>`, authenticated by the token in `token_file`) and persists every change to
+the override file (`override_file`, default `<dir>/overrides.json`: `{lang: {key: template}}`).
+This plugin watches that file beside the language files; its keys win over theirs.
 """
 
 import json
@@ -20,10 +25,12 @@ import threading
 
 import logloom_plugin as sdk
 
-DEFAULTS = {"dir": "/etc/logloom/lang", "poll_ms": 300}
+DEFAULTS = {"dir": "/etc/logloom/lang", "poll_ms": 300, "override_file": None, "token_file": None}
+OVERRIDE_NAME = "overrides.json"  # in dir, unless override_file says otherwise (the agent uses the same default)
 LANG_FILE = re.compile(r"^([A-Za-z]{2,3}(?:[_-][A-Za-z0-9]{2,8})?)\.(ya?ml|json)$")
 
 tables = {}  # lang -> {key: template}
+overrides = {}  # lang -> {key: template}, from the override file the agent's REST path writes
 stamps = {}  # path -> (mtime_ns, size)
 lock = threading.Lock()
 stop = threading.Event()
@@ -167,6 +174,9 @@ def scan():
             tables[m.group(1)] = table
         sdk.log("loaded %d %s translations from %s" % (len(table), m.group(1), name))
         changed = True
+    if scan_overrides():
+        changed = True
+    present.add(override_path())
     for path in list(stamps):
         if path not in present:
             del stamps[path]
@@ -177,6 +187,42 @@ def scan():
     return changed
 
 
+def override_path():
+    return cfg["override_file"] or os.path.join(cfg["dir"], OVERRIDE_NAME)
+
+
+def scan_overrides():
+    """Reloads the override file when it changed; True when it did."""
+    path = override_path()
+    try:
+        st = os.stat(path)
+    except OSError:
+        if path in stamps or overrides:
+            stamps.pop(path, None)
+            with lock:
+                overrides.clear()
+            return True
+        return False
+    stamp = (st.st_mtime_ns, st.st_size)
+    if stamps.get(path) == stamp:
+        return False
+    stamps[path] = stamp
+    try:
+        with open(path, "r", encoding="utf-8") as f:
+            doc = json.load(f)
+        if not isinstance(doc, dict) or not all(isinstance(t, dict) for t in doc.values()):
+            raise ValueError("top level is not {lang: {key: template}}")
+    except Exception as e:
+        sdk.log("kept the previous overrides: %s: %s" % (type(e).__name__, e))
+        return False
+    with lock:
+        overrides.clear()
+        for lang, table in doc.items():
+            overrides[str(lang)] = {str(k): v for k, v in table.items() if isinstance(v, str)}
+    sdk.log("loaded %d overrides from %s" % (sum(len(t) for t in overrides.values()), os.path.basename(path)))
+    return True
+
+
 def watch():
     while not stop.wait(cfg["poll_ms"] / 1000.0):
         if scan():
@@ -184,8 +230,8 @@ def watch():
 
 
 def plugin_info():
-    return {"name": "lang_hot_reload", "version": "1.0.0", "author": "Logloom Team", "type": "lang",
-            "capability": ["yaml", "json", "hot_reload"], "mode": "sync"}
+    return {"name": "lang_hot_reload", "version": "1.1.0", "author": "Logloom Team", "type": "lang",
+            "capability": ["yaml", "json", "hot_reload", "rest"], "mode": "sync"}
 
 
 def plugin_init(config):
@@ -196,18 +242,24 @@ def plugin_init(config):
     cfg.update(config)
     if not isinstance(cfg["dir"], str) or not cfg["dir"]:
         raise ValueError("config dir must be a directory path (of <lang>.yaml / <lang>.json files)")
+    if cfg["override_file"] is not None and not (isinstance(cfg["override_file"], str) and cfg["override_file"]):
+        raise ValueError("config override_file must be a file path")
     scan()
     threading.Thread(target=watch, name="lang_hot_reload-watch", daemon=True).start()
 
 
 def plugin_resolve(lang_key, lang):
     with lock:
-        return tables.get(lang, {}).get(lang_key)
+        t = overrides.get(lang, {}).get(lang_key)
+        return t if t is not None else tables.get(lang, {}).get(lang_key)
 
 
 def plugin_catalogue():
     with lock:
-        return {lang: dict(t) for lang, t in tables.items()}
+        out = {lang: dict(t) for lang, t in tables.items()}
+        for lang, t in overrides.items():
+            out.setdefault(lang, {}).update(t)
+        return out
 
 
 def plugin_shutdown():

@@ -60,13 +60,13 @@ test('kernel oops and panic over a real pty become FATAL entries with their line
     assert.equal(oops.fields.ended_by, 'end_marker');
     assert.equal(oops.fields.kernel_time, 45.123456);
     assert.equal(oops.module, 'BOARD1');
-    // Lines kept in order; the newlines between them are escaped by the edge sanitiser.
-    assert.equal(oops.message, OOPS.join('\\n'));
+    // Stored with real newlines (JSON escapes them on the wire), so downstream tools see the oops as lines.
+    assert.equal(oops.message, OOPS.join('\n'));
     assert.equal(panic.fields.event, 'kernel_panic');
-    assert.equal(panic.message, PANIC.join('\\n'));
+    assert.equal(panic.message, PANIC.join('\n'));
     // Routine lines around the oops stay separate entries, in order.
     // mono_ms gives back the console order, whatever order the priority lane delivered in.
-    const byMono = [...got].sort((x, y) => x.fields.mono_ms - y.fields.mono_ms).map((e) => e.message.split('\\n')[0]);
+    const byMono = [...got].sort((x, y) => x.fields.mono_ms - y.fields.mono_ms).map((e) => e.message.split('\n')[0]);
     assert.deepEqual(byMono.slice(0, 4), ['routine before', OOPS[0], PANIC[0], 'routine after']);
     const routine = got.filter((e) => e.level !== 'FATAL').map((e) => e.message);
     assert.deepEqual(routine.filter((m) => m.startsWith('routine')), ['routine before', 'routine after']);

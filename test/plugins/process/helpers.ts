@@ -1,4 +1,4 @@
-import { chmodSync } from 'node:fs';
+import { accessSync, chmodSync, constants, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { controlRequest } from '../../../agent/control/protocol.ts';
 import { ROOT, runCli, startAgent, tempDir, type RunningAgent } from '../../helpers/agent.ts';
@@ -49,4 +49,38 @@ export async function pluginStatus(agent: RunningAgent, name: string, viaCli = f
 
 export function messages(lines: string[]): string[] {
   return lines.map((l) => JSON.parse(l).message as string);
+}
+
+/**
+ * What this host offers for plugin limits, found independently of the agent's own detection:
+ * the cgroup mounts in /proc/mounts (v2 with memory, cpu and pids controllers, else a v1 memory
+ * hierarchy), writable by us (root); anything else means rlimits.
+ */
+export function hostLimitsMechanism(): 'cgroup2' | 'cgroup1' | 'rlimit' {
+  if (process.getuid?.() !== 0) return 'rlimit';
+  const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' '));
+  const writable = (d: string) => {
+    try {
+      accessSync(d, constants.W_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (const [, dir, type] of mounts) {
+    if (type !== 'cgroup2' || !dir) continue;
+    try {
+      const ctrls = readFileSync(join(dir, 'cgroup.controllers'), 'utf8').split(/\s+/);
+      if (['memory', 'cpu', 'pids'].every((c) => ctrls.includes(c)) && writable(dir)) return 'cgroup2';
+    } catch {
+      /* not readable: not usable */
+    }
+  }
+  const v1 = mounts.find(([, dir, type, opts]) => type === 'cgroup' && dir && opts?.split(',').includes('memory'));
+  return v1 && writable(v1[1]!) ? 'cgroup1' : 'rlimit';
+}
+
+/** The cgroup paths a process is in (/proc/PID/cgroup), e.g. ["memory:/logloom/123.filter_x", "::/…"]. */
+export function cgroupsOf(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n').map((l) => l.split(':').slice(1).join(':'));
 }

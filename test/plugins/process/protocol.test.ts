@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { decodeMessage, encodeRequest, LineReader, ProtocolError } from '../../../agent/plugins/protocol/codec.ts';
 import { PluginConnection, QueueFullError } from '../../../agent/plugins/protocol/connection.ts';
-import { validateAiResult, validateCatalogue, validateKeep } from '../../../agent/plugins/validate-output.ts';
+import { filterVerdictsOf, validateAiResult, validateCatalogue, validateKeep } from '../../../agent/plugins/validate-output.ts';
 import { ROOT } from '../../helpers/agent.ts';
 import { PY_FIXTURES } from './helpers.ts';
 
@@ -103,7 +103,13 @@ test('output validation: forged node/seq, unknown fields, control characters in 
   assert.throws(() => validateAiResult({ level: 'LOUD', message: 'x' }), /is not a level/);
   assert.throws(() => validateAiResult({ message: 'x', args: [{}] }), /args must be numbers or strings/);
   assert.deepEqual(validateAiResult({ summary: 'a\nb', level: 'warn' }), { level: 'warn', module: 'AI', message: 'a\nb', lang_key: undefined, args: undefined, fields: undefined });
-  assert.throws(() => validateKeep([true], 2), /a list of 2 verdicts/);
+  assert.throws(() => validateKeep([true], 2), /has 1 verdicts for 2 entries/);
+  assert.throws(() => validateKeep(true, 2), /a list of 2 verdicts/);
+  assert.throws(() => validateKeep([true, { level: "x" }], 2), /"keep"\[1\]: a replacement entry has no "message" string/);
+  // The fields only the agent sets are not a reason to refuse a copy: the supervisor keeps them from the original.
+  assert.deepEqual(validateKeep({ message: "m", node: "forged" }, 1), [{ message: "m", node: "forged" }]);
+  assert.deepEqual(filterVerdictsOf({}, 2), [true, true]);
+  assert.deepEqual(filterVerdictsOf({ entry: { message: "m" } }, 1), [{ message: "m" }]);
   assert.throws(() => validateKeep('yes', 1), /true, false or an entry/);
   assert.deepEqual(validateKeep([true, null], 2), [true, undefined]);
   const bad: string[] = [];
@@ -112,7 +118,7 @@ test('output validation: forged node/seq, unknown fields, control characters in 
   assert.equal(bad.length, 3);
 });
 
-test('runner: the seed\'s bare {"entry":…} form is answered {"status":0,…} in order (real python3, no agent)', () => {
+test('runner: the minimal bare {"entry":…} form is answered {"status":0,…} in order (real python3, no agent)', () => {
   const spec = JSON.stringify({ plugin: join(PY_FIXTURES, 'filter_faulty.py'), name: 'filter_faulty', type: 'filter', state_dir: '/tmp', user: 'nobody' });
   const r = spawnSync('/usr/bin/python3', ['-I', '-B', join(ROOT, 'python/logloom_plugin/runner.py'), spec], {
     input: '{"entry":{"message":"keep"}}\n{"entry":{"message":"drop-me"}}\n{"batch":[{"message":"a"},{"message":"drop-me"}]}\n{"entry":"nope"}\n',

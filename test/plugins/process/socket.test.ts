@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { networkInterfaces } from 'node:os';
 import { LineWatcher, ROOT, startAgent, tempDir } from '../../helpers/agent.ts';
 import { waitForFile, waitForLines } from '../../helpers/wait.ts';
 import { FIXTURES, messages, pluginStatus, send } from './helpers.ts';
@@ -54,7 +55,7 @@ limits: { timeout_ms: 2000 }
     await agent.stderr.waitFor(/socket_filter: cannot connect to unix:.*retrying in the background|socket_filter: connected to/);
     await svc.out.waitFor(/listening on/);
     assert.equal(statSync(sock).mode & 0o777, 0o660);
-    await agent.stderr.waitFor(/socket_filter: connected to unix:/, 20_000).catch(() => undefined);
+    await agent.stderr.waitFor(/socket_filter: connected to unix:/, 30_000);
     await send(agent, 'keep-1', 'drop this', 'keep-2');
     assert.deepEqual(messages(await waitForLines(`${agent.dir}/out.log`, 2)), ['keep-1', 'keep-2']);
 
@@ -119,8 +120,15 @@ entry: { kind: socket, address: "tcp:127.0.0.1:${port}", protocol: jsonrpc }
   }
 });
 
-test('a TCP socket plugin on a non-loopback address is refused unless allowed', async () => {
+/** This machine's first non-loopback IPv4 address, where a real service can listen. */
+function externalIPv4(): string | undefined {
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  return undefined;
+}
+
+test('a TCP socket plugin on a non-loopback address is refused unless allowed; allowed (plugins.remote_tcp), it connects and filters', async () => {
   const dir = tempDir('logloom-tcp-');
+  chmodSync(dir, 0o755);
   writeFileSync(join(dir, 'filter_remote.yaml'), `name: filter_remote
 version: 1.0.0
 author: tests
@@ -132,9 +140,45 @@ entry: { kind: socket, address: "tcp:192.0.2.10:7000" }
     enabled: [filter_remote]
 `, dir);
   try {
-    await agent.stderr.waitFor(/\[WARN\] Failed to load plugin '.*filter_remote.yaml': tcp address 192.0.2.10 is not loopback/);
+    await agent.stderr.waitFor(/\[WARN\] Failed to load plugin '.*filter_remote.yaml': tcp address 192.0.2.10 is not loopback; list filter_remote in plugins.remote_tcp to allow it/);
   } finally {
     await agent.stop();
+  }
+
+  // The allowed half: a real service on this machine's own non-loopback address.
+  const ip = externalIPv4();
+  assert.ok(ip, 'this machine has a non-loopback IPv4 address to serve on');
+  const svc = service('/usr/bin/python3', [join(ROOT, 'python/logloom_plugin/service.py'), '--listen', `tcp:${ip}:0`, '--protocol', 'line', '--type', 'filter',
+    '--state-dir', join(dir, 'state'), join(FIXTURES, 'python/filter_keyword.py')]);
+  try {
+    const port = Number(new RegExp(`listening on tcp:${ip.replace(/\./g, '\\.')}:(\\d+)`).exec(await svc.out.waitFor(/listening on tcp:/))![1]);
+    const allowedDir = tempDir('logloom-tcp-ok-');
+    mkdirSync(join(allowedDir, 'plugins'));
+    writeFileSync(join(allowedDir, 'plugins/filter_kw_remote.yaml'), `name: filter_kw_remote\nversion: 1.0.0\nauthor: tests\ntype: filter\nentry: { kind: socket, address: "tcp:${ip}:${port}" }\n`);
+    const ok = await startAgent(`  inputs:
+    - type: unix
+      path: DIR/run/ingest.sock
+  plugins:
+    dirs: [DIR/plugins]
+    enabled: [filter_kw_remote, sink_file]
+    remote_tcp: [filter_kw_remote]
+    config:
+      filter_kw_remote: { words: [secret] }
+      sink_file: { path: DIR/out.log, format: json }
+`, allowedDir);
+    try {
+      await ok.stderr.waitFor(new RegExp(`filter_kw_remote: connected to tcp:${ip.replace(/\./g, '\\.')}:${port}`));
+      assert.ok(!ok.stderr.lines.some((l) => /Failed to load plugin/.test(l)), ok.stderr.lines.join('\n'));
+      await send(ok, 'a secret here', 'plain remote');
+      assert.deepEqual(messages(await waitForLines(`${allowedDir}/out.log`, 1)), ['plain remote']);
+      const st = await pluginStatus(ok, 'filter_kw_remote');
+      assert.equal(st.connected, true);
+      assert.equal(st.state, 'enabled');
+    } finally {
+      await ok.stop();
+    }
+  } finally {
+    await killed(svc.proc);
   }
 });
 

@@ -1,0 +1,164 @@
+/**
+ * The agent's data plane end to end: 2,000,000 NDJSON records of 209 bytes over TCP into the
+ * `tcp` input (format json) → filter_level (drops DEBUG, one record in ten) → sink_tcp → a
+ * receiver. A small C generator and C receiver (bench/c/, built here with gcc) stand at both
+ * ends so the harness costs nothing measurable. Prints, per agent (the packaged executable when
+ * dist/bin has it, and the checkout) and per buffer (native: the C codec and ring; JS fallback:
+ * buffer.native off), medians of 5: records/s in, agent CPU µs per record, idle RSS, peak RSS
+ * during the run, start-up to ready; and the wire limit (generator straight into the receiver).
+ *
+ *   node bench/pipeline.ts                  (make package TARGET=x64 first for the packaged figures)
+ *   LOGLOOM_BENCH_RECORDS=500000 LOGLOOM_BENCH_RUNS=3 node bench/pipeline.ts   (quicker)
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cpuSeconds, fmt, header, median, peakRssMiB } from './lib.ts';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const RECORDS = Number(process.env.LOGLOOM_BENCH_RECORDS ?? 2_000_000);
+const RUNS = Number(process.env.LOGLOOM_BENCH_RUNS ?? 5);
+const KEPT = RECORDS - Math.ceil(RECORDS / 10); // every tenth record is DEBUG (record 0, 10, 20…)
+
+const work = mkdtempSync(join(tmpdir(), 'logloom-bench-pipeline-'));
+/** Every process the bench starts, killed when it exits for any reason (a failed run leaves nothing behind). */
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+});
+function track(c: ChildProcess): ChildProcess {
+  children.add(c);
+  c.once('exit', () => children.delete(c));
+  return c;
+}
+const GEN = join(work, 'pipeline-gen');
+const RECV = join(work, 'pipeline-recv');
+for (const [src, out] of [['pipeline-gen.c', GEN], ['pipeline-recv.c', RECV]] as const) execFileSync('gcc', ['-O2', '-o', out, join(ROOT, 'bench/c', src)]);
+
+/** A line on a child's stdout matching re (the C tools print a few words each). */
+function lineOf(p: ChildProcess, re: RegExp): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const on = (d: Buffer) => {
+      buf += d.toString();
+      const m = re.exec(buf);
+      if (m) {
+        p.stdout!.off('data', on);
+        resolve(m);
+      }
+    };
+    p.stdout!.on('data', on);
+    p.once('exit', (code) => reject(new Error(`${p.spawnfile} exited with ${code} before printing ${re}`)));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+interface Run {
+  rate: number;
+  cpuUs: number;
+  idle: number;
+  peak: number;
+  startMs: number;
+}
+
+/** One run: receiver, agent (until ready), generator; the receiver's last byte ends it. */
+async function runOnce(argv: string[], native: 'on' | 'off'): Promise<Run> {
+  const dir = mkdtempSync(join(work, 'run-'));
+  const recv = track(spawn(RECV, [String(KEPT)], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  const recvPort = Number((await lineOf(recv, /port (\d+)/))[1]);
+  const port = await freePort();
+  const cfg = join(dir, 'logloom.yaml');
+  writeFileSync(cfg, `logloom:
+  node_id: bench
+  data_dir: ${dir}/data
+  runtime_dir: ${dir}/run
+  control:
+    socket: ${dir}/run/control.sock
+  buffer:
+    native: ${native}
+  inputs:
+    - type: tcp
+      listen: 127.0.0.1:${port}
+      format: json
+  plugins:
+    enabled: [filter_level, sink_tcp]
+    config:
+      filter_level: { min_level: INFO }
+      sink_tcp: { host: 127.0.0.1, port: ${recvPort} }
+`);
+  const t0 = performance.now();
+  const agent = track(spawn(argv[0]!, [...argv.slice(1), 'run', '-c', cfg], { stdio: ['ignore', 'ignore', 'pipe'] }));
+  await new Promise<void>((resolve, reject) => {
+    let err = '';
+    agent.stderr!.on('data', (d) => {
+      err += d.toString();
+      if (/started on node/.test(err)) resolve();
+    });
+    agent.once('exit', (code) => reject(new Error(`agent exited with ${code}:\n${err}`)));
+  });
+  const startMs = performance.now() - t0;
+  // Idle: what the agent holds once started and quiet (a moment for start-up garbage to settle).
+  await new Promise((r) => setTimeout(r, 500));
+  const idle = rssMiB(agent.pid!);
+  const cpu0 = cpuSeconds(agent.pid!);
+  const gen = track(spawn(GEN, ['127.0.0.1', String(port), String(RECORDS)], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  const start = BigInt((await lineOf(gen, /start (\d+)/))[1]!);
+  const done = await lineOf(recv, /done (\d+) (\d+) (\d+)/);
+  const secs = Number(BigInt(done[3]!) - start) / 1e9;
+  const run: Run = { rate: RECORDS / secs, cpuUs: ((cpuSeconds(agent.pid!) - cpu0) / RECORDS) * 1e6, idle, peak: peakRssMiB(agent.pid!), startMs };
+  agent.kill('SIGTERM');
+  await new Promise((r) => agent.once('exit', r));
+  recv.kill();
+  rmSync(dir, { recursive: true, force: true });
+  return run;
+}
+
+/** The wire limit: the generator straight into the receiver. */
+async function wire(): Promise<number> {
+  const recv = track(spawn(RECV, [String(RECORDS)], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  const port = Number((await lineOf(recv, /port (\d+)/))[1]);
+  const gen = track(spawn(GEN, ['127.0.0.1', String(port), String(RECORDS)], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  const start = BigInt((await lineOf(gen, /start (\d+)/))[1]!);
+  const done = await lineOf(recv, /done (\d+) (\d+) (\d+)/);
+  return RECORDS / (Number(BigInt(done[3]!) - start) / 1e9);
+}
+
+header('pipeline: tcp (json) → filter_level → sink_tcp', 'node bench/pipeline.ts');
+console.log(`${fmt(RECORDS)} records of 209 bytes, ${fmt(KEPT)} kept (DEBUG dropped); medians of ${RUNS}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${(await import('node:os')).cpus().length} cores (shared machine: figures are noisy)`);
+const wires: number[] = [];
+for (let i = 0; i < RUNS; i++) wires.push(await wire());
+console.log(`wire limit (generator → receiver): ${fmt(median(wires))} records/s`);
+
+const packaged = join(ROOT, 'dist/bin/logloom-linux-x64');
+const agents: { label: string; argv: string[] }[] = [];
+if (existsSync(packaged)) agents.push({ label: 'packaged x64', argv: [packaged] });
+else console.log('(no dist/bin/logloom-linux-x64: run `make package TARGET=x64` for the packaged figures)');
+agents.push({ label: 'checkout', argv: [process.execPath, '--disable-warning=ExperimentalWarning', join(ROOT, 'agent/cli/main.ts')] });
+
+console.log('| agent | buffer | records/s in | agent CPU µs/record | idle RSS MiB | peak RSS MiB | start-up ms |');
+console.log('|---|---|---:|---:|---:|---:|---:|');
+for (const a of agents) {
+  for (const native of ['on', 'off'] as const) {
+    const runs: Run[] = [];
+    for (let i = 0; i < RUNS; i++) runs.push(await runOnce(a.argv, native));
+    const m = (k: keyof Run) => median(runs.map((r) => r[k]));
+    console.log(`| ${a.label} | ${native === 'on' ? 'native (C codec, ring)' : 'JS fallback'} | ${fmt(m('rate'))} | ${fmt(m('cpuUs'), 2)} | ${fmt(m('idle'))} | ${fmt(m('peak'))} | ${fmt(m('startMs'))} |`);
+  }
+}
+rmSync(work, { recursive: true, force: true });

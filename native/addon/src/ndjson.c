@@ -1,0 +1,576 @@
+/*
+ * An NDJSON input line → an entry record, in one pass over the line's bytes and without a
+ * general JSON tree: the line is validated (RFC 8259, nesting bounded by NDJSON_MAX_DEPTH), the
+ * entry's keys are located as spans, and only those are decoded. The JS twin is
+ * agent/entry/ndjson.ts; the rules are listed there (and in docs/inputs.md), once.
+ */
+#include "ndjson.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { J_STR = 's', J_NUM = 'n', J_TRUE = 't', J_FALSE = 'f', J_NULL = 'z', J_OBJ = 'o', J_ARR = 'a' };
+
+typedef struct {
+  const uint8_t *p; /* first byte of the value */
+  const uint8_t *e; /* one past its last byte */
+  uint8_t type;
+} jval_t;
+
+typedef struct {
+  const uint8_t *base, *end;
+  const char *why;
+  size_t at;
+} scan_t;
+
+static void ws(const uint8_t **p, const uint8_t *e) {
+  while (*p < e && (**p == ' ' || **p == '\t' || **p == '\n' || **p == '\r')) (*p)++;
+}
+
+static int fail(scan_t *sc, const uint8_t *p, const char *why) {
+  sc->why = why;
+  sc->at = (size_t)(p - sc->base);
+  return -1;
+}
+
+static int hexv(uint8_t h) {
+  if (h >= '0' && h <= '9') return h - '0';
+  if (h >= 'a' && h <= 'f') return h - 'a' + 10;
+  if (h >= 'A' && h <= 'F') return h - 'A' + 10;
+  return -1;
+}
+
+static int hex4(const uint8_t *p, uint32_t *v) {
+  uint32_t r = 0;
+  for (int i = 0; i < 4; i++) {
+    int h = hexv(p[i]);
+    if (h < 0) return -1;
+    r = r << 4 | (uint32_t)h;
+  }
+  *v = r;
+  return 0;
+}
+
+static int scan_string(scan_t *sc, const uint8_t **pp) {
+  const uint8_t *p = *pp + 1, *e = sc->end;
+  while (p < e) {
+    p += json_plain_run(p, (size_t)(e - p));
+    if (p >= e) break;
+    uint8_t c = *p;
+    if (c == '"') {
+      *pp = p + 1;
+      return 0;
+    }
+    if (c < 0x20) return fail(sc, p, "invalid JSON: control character in a string");
+    if (c == '\\') {
+      if (p + 1 >= e) break;
+      uint8_t x = p[1];
+      uint32_t v;
+      if (x == 'u') {
+        if (e - p < 6 || hex4(p + 2, &v)) return fail(sc, p, "invalid JSON: bad \\u escape");
+        p += 6;
+      } else if (x == '"' || x == '\\' || x == '/' || x == 'b' || x == 'f' || x == 'n' || x == 'r' || x == 't') p += 2;
+      else return fail(sc, p, "invalid JSON: bad escape");
+      continue;
+    }
+    p++;
+  }
+  return fail(sc, p, "invalid JSON: unterminated string");
+}
+
+static int is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
+
+static int scan_number(scan_t *sc, const uint8_t **pp) {
+  const uint8_t *p = *pp, *e = sc->end;
+  if (p < e && *p == '-') p++;
+  if (p >= e || !is_digit(*p)) return fail(sc, p, "invalid JSON: bad number");
+  if (*p == '0') p++;
+  else
+    while (p < e && is_digit(*p)) p++;
+  if (p < e && *p == '.') {
+    p++;
+    if (p >= e || !is_digit(*p)) return fail(sc, p, "invalid JSON: bad number");
+    while (p < e && is_digit(*p)) p++;
+  }
+  if (p < e && (*p == 'e' || *p == 'E')) {
+    p++;
+    if (p < e && (*p == '+' || *p == '-')) p++;
+    if (p >= e || !is_digit(*p)) return fail(sc, p, "invalid JSON: bad number");
+    while (p < e && is_digit(*p)) p++;
+  }
+  *pp = p;
+  return 0;
+}
+
+static int scan_value(scan_t *sc, const uint8_t **pp, int depth, jval_t *v);
+
+/* Called for each member of the object being validated (the entry object): one pass finds the keys. */
+typedef void (*member_fn)(void *ctx, const jval_t *key, const jval_t *val);
+
+static int scan_container(scan_t *sc, const uint8_t **pp, int depth, uint8_t close, member_fn on_member, void *ctx) {
+  if (depth >= NDJSON_MAX_DEPTH) return fail(sc, *pp, "JSON nested deeper than 64 levels");
+  const uint8_t *p = *pp + 1, *e = sc->end;
+  ws(&p, e);
+  if (p < e && *p == close) {
+    *pp = p + 1;
+    return 0;
+  }
+  for (;;) {
+    jval_t v, k = {0};
+    if (close == '}') {
+      if (p >= e || *p != '"') return fail(sc, p, "invalid JSON: expected a key");
+      k.p = p, k.type = J_STR;
+      if (scan_string(sc, &p)) return -1;
+      k.e = p;
+      ws(&p, e);
+      if (p >= e || *p != ':') return fail(sc, p, "invalid JSON: expected ':'");
+      p++;
+    }
+    if (scan_value(sc, &p, depth + 1, &v)) return -1;
+    if (on_member) on_member(ctx, &k, &v);
+    ws(&p, e);
+    if (p < e && *p == ',') {
+      p++;
+      ws(&p, e);
+      continue;
+    }
+    if (p < e && *p == close) {
+      *pp = p + 1;
+      return 0;
+    }
+    return fail(sc, p, close == '}' ? "invalid JSON: expected ',' or '}'" : "invalid JSON: expected ',' or ']'");
+  }
+}
+
+static int literal(scan_t *sc, const uint8_t **pp, const char *word, size_t n) {
+  if ((size_t)(sc->end - *pp) < n || memcmp(*pp, word, n) != 0) return fail(sc, *pp, "invalid JSON: unexpected character");
+  *pp += n;
+  return 0;
+}
+
+/* Validates the value at *pp (after whitespace) and records its span. */
+static int scan_value(scan_t *sc, const uint8_t **pp, int depth, jval_t *v) {
+  ws(pp, sc->end);
+  const uint8_t *p = *pp;
+  if (p >= sc->end) return fail(sc, p, "invalid JSON: unexpected end");
+  v->p = p;
+  int rc;
+  switch (*p) {
+    case '{': v->type = J_OBJ, rc = scan_container(sc, pp, depth, '}', NULL, NULL); break;
+    case '[': v->type = J_ARR, rc = scan_container(sc, pp, depth, ']', NULL, NULL); break;
+    case '"': v->type = J_STR, rc = scan_string(sc, pp); break;
+    case 't': v->type = J_TRUE, rc = literal(sc, pp, "true", 4); break;
+    case 'f': v->type = J_FALSE, rc = literal(sc, pp, "false", 5); break;
+    case 'n': v->type = J_NULL, rc = literal(sc, pp, "null", 4); break;
+    default: v->type = J_NUM, rc = scan_number(sc, pp);
+  }
+  v->e = *pp;
+  return rc;
+}
+
+static void put_cp(buf_t *o, uint32_t cp) {
+  uint8_t *d = o->data + o->len;
+  if (cp < 0x80) d[0] = (uint8_t)cp, o->len += 1;
+  else if (cp < 0x800) d[0] = (uint8_t)(0xC0 | cp >> 6), d[1] = (uint8_t)(0x80 | (cp & 0x3F)), o->len += 2;
+  else if (cp < 0x10000)
+    d[0] = (uint8_t)(0xE0 | cp >> 12), d[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3F)), d[2] = (uint8_t)(0x80 | (cp & 0x3F)), o->len += 3;
+  else
+    d[0] = (uint8_t)(0xF0 | cp >> 18), d[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3F)), d[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3F)),
+    d[3] = (uint8_t)(0x80 | (cp & 0x3F)), o->len += 4;
+}
+
+/* A validated string span decoded into o (appended); a lone surrogate becomes U+FFFD. */
+static int decode_string(const jval_t *v, buf_t *o) {
+  const uint8_t *p = v->p + 1, *e = v->e - 1;
+  if (buf_reserve(o, (size_t)(e - p) + 4)) return -1;
+  while (p < e) {
+    const uint8_t *bs = memchr(p, '\\', (size_t)(e - p));
+    size_t run = bs ? (size_t)(bs - p) : (size_t)(e - p);
+    memcpy(o->data + o->len, p, run);
+    o->len += run;
+    p += run;
+    if (!bs) break;
+    uint8_t x = p[1];
+    uint32_t cp, lo;
+    switch (x) {
+      case 'b': cp = '\b'; break;
+      case 'f': cp = '\f'; break;
+      case 'n': cp = '\n'; break;
+      case 'r': cp = '\r'; break;
+      case 't': cp = '\t'; break;
+      case 'u':
+        hex4(p + 2, &cp);
+        if (cp >= 0xD800 && cp <= 0xDBFF && e - p >= 12 && p[6] == '\\' && p[7] == 'u' && !hex4(p + 8, &lo) && lo >= 0xDC00 && lo <= 0xDFFF) {
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+          p += 6;
+        } else if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xFFFD;
+        p += 4;
+        break;
+      default: cp = x;
+    }
+    p += 2;
+    put_cp(o, cp);
+  }
+  return 0;
+}
+
+static double number_of(const jval_t *v, buf_t *tmp) {
+  size_t n = (size_t)(v->e - v->p);
+  tmp->len = 0;
+  if (buf_reserve(tmp, n + 1)) return NAN;
+  memcpy(tmp->data, v->p, n);
+  tmp->data[n] = 0;
+  return strtod((const char *)tmp->data, NULL);
+}
+
+/* An integer token of at most 15 digits (no fraction, no exponent, not -0) is already written as JS writes it. */
+static int plain_int(const jval_t *v) {
+  const uint8_t *p = v->p;
+  size_t n = (size_t)(v->e - v->p);
+  if (n && *p == '-') p++, n--;
+  if (n == 0 || n > 15 || (p[0] == '0' && (n > 1 || p != v->p))) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!is_digit(p[i])) return 0;
+  return 1;
+}
+
+/* A number as JSON.stringify writes it: JS digits, null when it overflows. */
+static int put_number_json(buf_t *o, const jval_t *v, buf_t *tmp) {
+  if (plain_int(v)) return buf_put(o, v->p, (size_t)(v->e - v->p));
+  double d = number_of(v, tmp);
+  if (!isfinite(d)) return buf_put(o, "null", 4);
+  char s[32];
+  return buf_put(o, s, js_number(d, s));
+}
+
+/*
+ * The canonical text of a validated value: what JSON.stringify writes for it, except that
+ * members keep the order and repetitions they were written with. Appended to o; tmp is scratch.
+ */
+static int canonical(const uint8_t **pp, const uint8_t *e, buf_t *o, buf_t *tmp) {
+  ws(pp, e);
+  const uint8_t *p = *pp;
+  if (*p == '{' || *p == '[') {
+    uint8_t close = *p == '{' ? '}' : ']';
+    if (buf_put(o, p, 1)) return -1;
+    p++;
+    ws(&p, e);
+    if (*p == close) {
+      *pp = p + 1;
+      return buf_put(o, &close, 1);
+    }
+    for (;;) {
+      if (close == '}') {
+        if (canonical(&p, e, o, tmp) || buf_put(o, ":", 1)) return -1;
+        ws(&p, e);
+        p++; /* ':' */
+      }
+      if (canonical(&p, e, o, tmp)) return -1;
+      ws(&p, e);
+      if (*p == ',') {
+        p++;
+        if (buf_put(o, ",", 1)) return -1;
+        continue;
+      }
+      *pp = p + 1;
+      return buf_put(o, &close, 1);
+    }
+  }
+  scan_t sc = {.base = p, .end = e};
+  jval_t v;
+  scan_value(&sc, pp, 0, &v);
+  if (v.type == J_STR) {
+    tmp->len = 0;
+    return decode_string(&v, tmp) || json_str(o, tmp->data, tmp->len);
+  }
+  if (v.type == J_NUM) return put_number_json(o, &v, tmp);
+  return buf_put(o, v.p, (size_t)(v.e - v.p));
+}
+
+/* A value as entry text (before sanitising): a string decoded, anything else its canonical text. */
+static int value_text(const jval_t *v, buf_t *o, buf_t *tmp) {
+  o->len = 0;
+  if (v->type == J_STR) return decode_string(v, o);
+  const uint8_t *p = v->p;
+  return canonical(&p, v->e, o, tmp);
+}
+
+static int key_is(const jval_t *k, buf_t *tmp, const char *want) {
+  size_t n = strlen(want), kn = (size_t)(k->e - k->p) - 2;
+  if (memchr(k->p + 1, '\\', kn) == NULL) return kn == n && memcmp(k->p + 1, want, n) == 0;
+  tmp->len = 0;
+  return decode_string(k, tmp) == 0 && tmp->len == n && memcmp(tmp->data, want, n) == 0;
+}
+
+/* An array index key ("0" .. "4294967294"): JS objects list these first, ascending. */
+static int array_index(const uint8_t *s, size_t n, double *v) {
+  if (n == 0 || n > 10 || (n > 1 && s[0] == '0')) return 0;
+  double r = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!is_digit(s[i])) return 0;
+    r = r * 10 + (s[i] - '0');
+  }
+  *v = r;
+  return r <= 4294967294.0;
+}
+
+typedef struct {
+  size_t key_off, key_len; /* in the keys buffer */
+  jval_t val;
+  double index; /* array index, or -1 */
+} member_t;
+
+static int lang_key_ok(const uint8_t *s, size_t n) {
+  if (n < 1 || n > 128) return 0;
+  for (size_t i = 0; i < n; i++) {
+    uint8_t c = s[i];
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || is_digit(c) || c == '_' || c == '.' || c == '-')) return 0;
+  }
+  return 1;
+}
+
+/* Scratch buffers live in the codec; their contents are only valid during one call. */
+static int render_args(ndjson_t *nj, const jval_t *arr, buf_t *out) {
+  const uint8_t *p = arr->p + 1, *e = arr->e;
+  out->len = 0;
+  if (buf_put(out, "[", 1)) return -1;
+  ws(&p, e);
+  for (int i = 0; *p != ']' && i < ENTRY_MAX_ARGS; i++) {
+    scan_t sc = {.base = p, .end = e};
+    jval_t v;
+    scan_value(&sc, &p, 1, &v);
+    if (i && buf_put(out, ",", 1)) return -1;
+    if (v.type == J_NUM && plain_int(&v)) {
+      if (buf_put(out, v.p, (size_t)(v.e - v.p))) return -1;
+    } else if (v.type == J_NUM) {
+      double d = number_of(&v, &nj->tmp);
+      char s[32];
+      if (!isfinite(d)) {
+        if (json_str(out, (const uint8_t *)(d < 0 ? "-Infinity" : "Infinity"), d < 0 ? 9 : 8)) return -1;
+      } else if (buf_put(out, s, js_number(d, s))) return -1;
+    } else {
+      if (value_text(&v, &nj->text, &nj->tmp)) return -1;
+      nj->clean.len = 0;
+      if (put_clean(&nj->clean, nj->text.data, nj->text.len, ENTRY_MAX_ARG_UNITS) || json_str(out, nj->clean.data, nj->clean.len)) return -1;
+    }
+    ws(&p, e);
+    if (*p == ',') p++;
+  }
+  return buf_put(out, "]", 1);
+}
+
+static int member_cmp(const void *a, const void *b) {
+  const member_t *x = a, *y = b;
+  return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static int render_fields(ndjson_t *nj, const jval_t *obj, buf_t *out) {
+  member_t m[NDJSON_MAX_FIELD_MEMBERS];
+  size_t count = 0;
+  buf_t *keys = &nj->keys;
+  keys->len = 0;
+  const uint8_t *p = obj->p + 1, *e = obj->e;
+  ws(&p, e);
+  /* The first members as written; null ones are ignored; a repeated key keeps its first place and takes the later value. */
+  for (int i = 0; *p != '}' && i < NDJSON_MAX_FIELD_MEMBERS; i++) {
+    scan_t sc = {.base = p, .end = e};
+    jval_t k, v;
+    scan_value(&sc, &p, 1, &k);
+    ws(&p, e);
+    p++; /* ':' */
+    scan_value(&sc, &p, 1, &v);
+    ws(&p, e);
+    if (*p == ',') p++, ws(&p, e);
+    if (v.type == J_NULL) continue;
+    size_t off = keys->len;
+    if (decode_string(&k, keys)) return -1;
+    size_t kn = keys->len - off;
+    size_t j = 0;
+    for (; j < count; j++)
+      if (m[j].key_len == kn && memcmp(keys->data + m[j].key_off, keys->data + off, kn) == 0) break;
+    if (j < count) {
+      m[j].val = v;
+      keys->len = off;
+      continue;
+    }
+    double idx;
+    m[count++] = (member_t){off, kn, v, array_index(keys->data + off, kn, &idx) ? idx : -1};
+  }
+  /* Array-index keys first, ascending; the others keep their order (a stable insertion sort). */
+  for (size_t i = 1; i < count; i++) {
+    member_t x = m[i];
+    size_t j = i;
+    while (j > 0 && x.index >= 0 && (m[j - 1].index < 0 || member_cmp(&m[j - 1], &x) > 0)) m[j] = m[j - 1], j--;
+    m[j] = x;
+  }
+  if (count > ENTRY_MAX_FIELDS) count = ENTRY_MAX_FIELDS;
+  /* Cleaned keys can collide (cut at 64 units, escapes): again first place, later value. */
+  size_t ck_off[ENTRY_MAX_FIELDS], ck_len[ENTRY_MAX_FIELDS], cv_off[ENTRY_MAX_FIELDS], cv_len[ENTRY_MAX_FIELDS];
+  size_t kept = 0;
+  buf_t *vals = &nj->vals;
+  buf_t *ck = &nj->clean;
+  ck->len = 0;
+  vals->len = 0;
+  for (size_t i = 0; i < count; i++) {
+    size_t off = ck->len;
+    if (put_clean(ck, keys->data + m[i].key_off, m[i].key_len, ENTRY_MAX_KEY_UNITS)) return -1;
+    size_t kn = ck->len - off;
+    size_t voff = vals->len;
+    const jval_t *v = &m[i].val;
+    if (v->type == J_NUM) {
+      if (put_number_json(vals, v, &nj->tmp)) return -1;
+    } else if (v->type == J_TRUE || v->type == J_FALSE) {
+      if (buf_put(vals, v->p, (size_t)(v->e - v->p))) return -1;
+    } else {
+      if (value_text(v, &nj->text, &nj->tmp)) return -1;
+      nj->tmp.len = 0;
+      if (put_clean(&nj->tmp, nj->text.data, nj->text.len, ENTRY_MAX_ARG_UNITS) || json_str(vals, nj->tmp.data, nj->tmp.len)) return -1;
+    }
+    size_t j = 0;
+    for (; j < kept; j++)
+      if (ck_len[j] == kn && memcmp(ck->data + ck_off[j], ck->data + off, kn) == 0) break;
+    if (j < kept) {
+      cv_off[j] = voff, cv_len[j] = vals->len - voff;
+      ck->len = off;
+      continue;
+    }
+    ck_off[kept] = off, ck_len[kept] = kn, cv_off[kept] = voff, cv_len[kept] = vals->len - voff;
+    kept++;
+  }
+  out->len = 0;
+  if (kept == 0) return 1;
+  if (buf_put(out, "{", 1)) return -1;
+  for (size_t i = 0; i < kept; i++) {
+    if ((i && buf_put(out, ",", 1)) || json_str(out, ck->data + ck_off[i], ck_len[i]) || buf_put(out, ":", 1) ||
+        buf_put(out, vals->data + cv_off[i], cv_len[i]))
+      return -1;
+  }
+  return buf_put(out, "}", 1);
+}
+
+void ndjson_free(ndjson_t *nj) {
+  free(nj->text.data), free(nj->tmp.data), free(nj->clean.data), free(nj->keys.data), free(nj->vals.data);
+  free(nj->msg.data), free(nj->args.data), free(nj->fields.data), free(nj->src.data), free(nj->lang.data);
+  memset(nj, 0, sizeof *nj);
+}
+
+/* The entry's keys, found while the line is validated; the last of a repeated key counts, as with JSON.parse. */
+typedef struct {
+  buf_t *tmp;
+  jval_t ts, lvl, mod, msg, alt, lk, args, src, fields, trunc;
+} slots_t;
+
+static void take_member(void *ctx, const jval_t *k, const jval_t *v) {
+  slots_t *s = ctx;
+  buf_t *t = s->tmp;
+  switch (k->p[1]) {
+    case 't': if (key_is(k, t, "timestamp")) s->ts = *v; else if (key_is(k, t, "truncated")) s->trunc = *v; break;
+    case 'l': if (key_is(k, t, "level")) s->lvl = *v; else if (key_is(k, t, "lang_key")) s->lk = *v; break;
+    case 'm': if (key_is(k, t, "module")) s->mod = *v; else if (key_is(k, t, "message")) s->msg = *v; else if (key_is(k, t, "msg")) s->alt = *v; break;
+    case 'a': if (key_is(k, t, "args")) s->args = *v; break;
+    case 's': if (key_is(k, t, "source")) s->src = *v; break;
+    case 'f': if (key_is(k, t, "fields")) s->fields = *v; break;
+    case '\\':
+      if (key_is(k, t, "timestamp")) s->ts = *v;
+      else if (key_is(k, t, "truncated")) s->trunc = *v;
+      else if (key_is(k, t, "level")) s->lvl = *v;
+      else if (key_is(k, t, "lang_key")) s->lk = *v;
+      else if (key_is(k, t, "module")) s->mod = *v;
+      else if (key_is(k, t, "message")) s->msg = *v;
+      else if (key_is(k, t, "msg")) s->alt = *v;
+      else if (key_is(k, t, "args")) s->args = *v;
+      else if (key_is(k, t, "source")) s->src = *v;
+      else if (key_is(k, t, "fields")) s->fields = *v;
+      break;
+  }
+}
+
+int ndjson_entry(ndjson_t *nj, const uint8_t *line, size_t n, const ndjson_opts_t *o, double received_ms, buf_t *out, int *level,
+                 char why[96]) {
+  scan_t sc = {.base = line, .end = line + n};
+  const uint8_t *p = line;
+  slots_t sl = {.tmp = &nj->tmp};
+  ws(&p, sc.end);
+  /* The line starts with '{' (the codec checked): validate it, taking the entry's keys on the way. */
+  if (scan_container(&sc, &p, 0, '}', take_member, &sl) == 0) {
+    ws(&p, sc.end);
+    if (p != sc.end) fail(&sc, p, "invalid JSON: unexpected character after the object");
+  }
+  if (sc.why) {
+    if (strncmp(sc.why, "JSON nested", 11) == 0) snprintf(why, 96, "%s", sc.why);
+    else snprintf(why, 96, "%s at byte %zu", sc.why, sc.at);
+    return 1;
+  }
+  jval_t ts = sl.ts, lvl = sl.lvl, mod = sl.mod, msg = sl.msg, alt = sl.alt, lk = sl.lk, args = sl.args, src = sl.src, fields = sl.fields,
+         trunc = sl.trunc;
+  entry_parts_t e = {.node = o->node};
+  /* level */
+  e.level = o->default_level;
+  if (lvl.type == J_STR) {
+    nj->tmp.len = 0;
+    if (decode_string(&lvl, &nj->tmp)) return -1;
+    int l = parse_level(nj->tmp.data, nj->tmp.len);
+    if (l >= 0) e.level = l;
+  }
+  *level = e.level;
+  if (e.level < o->min_level) return 2;
+  /* timestamp */
+  e.ts_ms = received_ms;
+  if (ts.type == J_STR) {
+    nj->tmp.len = 0;
+    double ms;
+    if (decode_string(&ts, &nj->tmp)) return -1;
+    if (parse_timestamp(nj->tmp.data, nj->tmp.len, &ms) == 0) e.ts_ms = ms;
+  } else if (ts.type == J_NUM) {
+    double ms;
+    if (timestamp_of_number(number_of(&ts, &nj->tmp), &ms) == 0) e.ts_ms = ms;
+  }
+  /* module */
+  char module[17];
+  if (mod.type == J_STR) {
+    nj->tmp.len = 0;
+    if (decode_string(&mod, &nj->tmp)) return -1;
+    sanitise_module(nj->tmp.data, nj->tmp.len, module);
+    e.module = module;
+  } else e.module = o->default_module;
+  /* message: "message" unless absent or null, then "msg"; text as is, other values as their JSON */
+  const jval_t *mv = msg.type && msg.type != J_NULL ? &msg : alt.type ? &alt : NULL;
+  nj->msg.len = 0;
+  if (mv) {
+    if (value_text(mv, &nj->text, &nj->tmp)) return -1;
+    if (buf_reserve(&nj->msg, nj->text.len * 6 + 1)) return -1;
+    nj->msg.len = escape_controls(nj->text.data, nj->text.len, nj->msg.data);
+  }
+  e.message = nj->msg.data ? nj->msg.data : (const uint8_t *)"";
+  e.message_len = cut_bytes(e.message, nj->msg.len, o->max_message_bytes);
+  e.truncated = e.message_len < nj->msg.len || trunc.type == J_TRUE;
+  /* lang_key */
+  if (lk.type == J_STR) {
+    nj->lang.len = 0;
+    if (decode_string(&lk, &nj->lang)) return -1;
+    if (lang_key_ok(nj->lang.data, nj->lang.len)) e.lang_key = nj->lang.data, e.lang_key_len = nj->lang.len;
+  }
+  /* args */
+  if (args.type == J_ARR) {
+    if (render_args(nj, &args, &nj->args)) return -1;
+    e.args_json = nj->args.data, e.args_len = nj->args.len;
+  }
+  /* source: the input's own, else the line's */
+  if (o->source[0]) e.source = (const uint8_t *)o->source, e.source_len = strlen(o->source);
+  else if (src.type == J_STR) {
+    nj->text.len = 0;
+    if (decode_string(&src, &nj->text)) return -1;
+    nj->src.len = 0;
+    if (put_clean(&nj->src, nj->text.data, nj->text.len, ENTRY_MAX_SOURCE_UNITS)) return -1;
+    e.source = nj->src.data, e.source_len = nj->src.len;
+  }
+  /* fields */
+  if (fields.type == J_OBJ) {
+    int r = render_fields(nj, &fields, &nj->fields);
+    if (r < 0) return -1;
+    if (r == 0) e.fields_json = nj->fields.data, e.fields_len = nj->fields.len;
+  }
+  return entry_write(out, &e);
+}

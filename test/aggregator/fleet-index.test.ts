@@ -1,0 +1,164 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EntryIndex } from '../../agent/aggregator/index/entry-index.ts';
+import { IndexWriter } from '../../agent/aggregator/index/index-writer.ts';
+import { matches, parseEntryQuery, parseFilter, parseStatsQuery, QueryError } from '../../agent/aggregator/index/query.ts';
+import { Retention } from '../../agent/aggregator/fleet/retention.ts';
+import { reindexFromNdjson } from '../../agent/aggregator/index/reindex.ts';
+import { createLog } from '../../agent/log.ts';
+import { tempDir } from '../helpers/agent.ts';
+import { parseLocale } from '../../agent/i18n/catalogue.ts';
+import { DASHBOARD_KEYS } from '../../agent/aggregator/api/routes.ts';
+import { readFileSync } from 'node:fs';
+
+const ndjson = (entries: object[]) => Buffer.from(entries.map((e) => JSON.stringify(e) + '\n').join(''));
+const q = (s: string) => parseEntryQuery(new URLSearchParams(s), Date.parse('2026-03-01T12:00:00Z'));
+
+describe('the index (SQLite + FTS5, a real file)', () => {
+  it('indexes stored NDJSON (in its worker thread), skips and counts lines that are not objects, and answers filters', async () => {
+    const path = join(tempDir(), 'index.sqlite');
+    const w = new IndexWriter(path, { flushMs: 10 });
+    await w.opened();
+    const ix = new EntryIndex(path);
+    const text = Buffer.concat([
+      ndjson([{ timestamp: '2026-03-01T10:00:00.000Z', level: 'INFO', module: 'CORE', message: 'alpha beta' }]),
+      Buffer.from('not json\n[1,2]\n'),
+      ndjson([{ timestamp: 'garbage', level: 'ERROR', module: 'NET', message: 'gamma', source: 'unix', lang_key: 'demo.crc_error', args: [255] }]),
+    ]);
+    w.add('n1', 1, text);
+    await w.flush();
+    assert.equal(w.badLines, 2);
+    assert.equal(ix.count, 2);
+    assert.equal(ix.query(q('q=alph')).entries.length, 1);
+    assert.equal(ix.query(q('q=255')).entries.length, 1, 'arguments are searchable');
+    assert.equal(ix.query(q('level=ERROR')).entries[0]!.entry.message, 'gamma');
+    assert.equal(ix.query(q('node=nobody')).entries.length, 0);
+    assert.equal(ix.query(q('source=unix&module=net')).entries.length, 1);
+    await w.close();
+    ix.close();
+  });
+
+  it('an index too far behind leaves batches out, counted and reported, and catches up afterwards', async () => {
+    const path = join(tempDir(), 'index.sqlite');
+    const errors: string[] = [];
+    const w = new IndexWriter(path, { flushMs: 10, maxInFlightBytes: 1000, onError: (e) => errors.push(e.message) });
+    await w.opened();
+    const batch = ndjson([{ level: 'INFO', module: 'M', message: 'x'.repeat(500) }]);
+    for (let i = 0; i < 3; i++) w.add('n', i + 1, batch);
+    assert.equal(w.droppedBatches, 2);
+    assert.match(errors[0]!, /batches are left out of the index .*reindex restores them/);
+    await w.flush();
+    assert.equal(w.inFlightBytes, 0);
+    w.add('n', 4, batch);
+    await w.flush();
+    assert.equal(w.indexed, 2);
+    assert.equal(w.status().dropped_batches, 2);
+    await w.close();
+  });
+
+  it('retention: by age and by bytes per node, in the index', async () => {
+    const path = join(tempDir(), 'index.sqlite');
+    const w = new IndexWriter(path, { flushMs: 10 });
+    await w.opened();
+    const ix = new EntryIndex(path);
+    const day = 86_400_000;
+    const base = Date.parse('2026-03-01T00:00:00Z');
+    for (let i = 0; i < 10; i++) w.add('old', i + 1, ndjson([{ timestamp: new Date(base - (10 - i) * day).toISOString(), level: 'INFO', module: 'A', message: `day ${i}` }]));
+    for (let i = 0; i < 100; i++) w.add('big', i + 1, ndjson([{ timestamp: new Date(base).toISOString(), level: 'INFO', module: 'A', message: `entry ${i} ${'x'.repeat(100)}` }]));
+    await w.flush();
+    assert.equal(await w.deleteOlderThan(base - 5 * day), 5);
+    const deleted = await w.trimNode('big', 2000);
+    assert.ok(deleted > 80 && deleted < 100, String(deleted));
+    const kept = ix.query(q('node=big&limit=1000&order=asc')).entries.map((e) => e.entry.message as string);
+    assert.match(kept.at(-1)!, /^entry 99 /, 'the newest entries stay');
+    assert.equal(ix.query(q('q=entry&node=big&limit=1000')).entries.length, kept.length, 'full text follows the deletions');
+    await w.close();
+    ix.close();
+  });
+
+  it('retention in the NDJSON store deletes the oldest files, never the one being written', async () => {
+    const dir = tempDir();
+    const node = join(dir, 'gw-1');
+    mkdirSync(node);
+    const files = ['2026-01-01-0001.ndjson', '2026-02-01-0001.ndjson', '2026-02-27-0001.ndjson', '2026-03-01-0001.ndjson'];
+    for (const f of files) writeFileSync(join(node, f), 'x'.repeat(1000) + '\n');
+    writeFileSync(join(node, 'state.json'), JSON.stringify({ seq: 4, file: '2026-02-27-0001.ndjson', offset: 1001, entries: 4, bytes: 4004 }));
+    const now = () => Date.parse('2026-03-01T12:00:00Z');
+    const r = new Retention({ cfg: { max_age: 10 * 86_400_000, interval: 60_000 } as never, storeDir: dir, log: createLog('ERROR'), now });
+    await r.run();
+    assert.deepEqual(readdirSync(node).filter((f) => f.endsWith('.ndjson')).sort(), files.slice(2));
+    const bySize = new Retention({ cfg: { max_bytes_per_node: 1500, interval: 60_000 } as never, storeDir: dir, log: createLog('ERROR'), now });
+    await bySize.run();
+    assert.deepEqual(readdirSync(node).filter((f) => f.endsWith('.ndjson')).sort(), files.slice(2), 'the committed file and newer ones stay even above the bound');
+    assert.equal(r.status().files_deleted, 2);
+  });
+
+  it('reindex reads every node\'s files in order', async () => {
+    const dir = tempDir();
+    for (const n of ['a', 'b']) {
+      mkdirSync(join(dir, 'store', n), { recursive: true });
+      writeFileSync(join(dir, 'store', n, '2026-03-01-0002.ndjson'), ndjson([{ level: 'INFO', module: 'M', message: `${n} second` }]));
+      writeFileSync(join(dir, 'store', n, '2026-03-01-0001.ndjson'), Buffer.concat([ndjson([{ level: 'INFO', module: 'M', message: `${n} first` }]), Buffer.from('{torn\n')]));
+    }
+    const r = await reindexFromNdjson(join(dir, 'store'), join(dir, 'index.sqlite'));
+    assert.deepEqual([r.nodes, r.files, r.entries, r.badLines], [2, 4, 4, 2]);
+    const ix = new EntryIndex(join(dir, 'index.sqlite'));
+    assert.deepEqual(ix.query(q('node=a&order=asc')).entries.map((e) => e.entry.message), ['a first', 'a second']);
+    ix.close();
+  });
+});
+
+describe('query parameters', () => {
+  it('parse instants as ISO, epoch ms or a duration ago', () => {
+    assert.equal(q('since=2026-03-01T11:00:00Z').since, Date.parse('2026-03-01T11:00:00Z'));
+    assert.equal(q('since=15m').since, Date.parse('2026-03-01T11:45:00Z'));
+    assert.equal(q('since=1772362800000').since, 1772362800000);
+    assert.deepEqual(q('node=a,b&node=c').nodes, ['a', 'b', 'c']);
+    assert.equal(q('q=Disk%20LOW').text, '"disk"* "low"*');
+  });
+
+  it('live filtering (tail) agrees with the index on the same filter', () => {
+    const f = parseFilter(new URLSearchParams('level=WARN&module=disk&q=spa'));
+    assert.equal(matches(f, 'n', { level: 'ERROR', module: 'DISK', message: 'no space left' }), true);
+    assert.equal(matches(f, 'n', { level: 'INFO', module: 'DISK', message: 'no space left' }), false);
+    assert.equal(matches(f, 'n', { level: 'ERROR', module: 'DISK', message: 'all good' }), false);
+  });
+
+  it('fuzz: any query string either parses or is a QueryError with a message (seeded, bounded)', async () => {
+    let seed = 0x5eed;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+    const keys = ['node', 'since', 'until', 'level', 'levels', 'module', 'source', 'lang_key', 'q', 'limit', 'order', 'cursor', 'bucket', 'by', 'x', ''];
+    const pieces = ['', 'a', '1', '-1', '0', '1000', '1001', 'ERROR', 'info,WARN', '15m', '2026-03-01', 'T', '%', '"', '*', 'NEAR(', ')', '中文', '\u0000', ' ', 'asc', 'level', '99999999999999999999', '1e3', 'x'.repeat(2000)];
+    const path = join(tempDir(), 'index.sqlite');
+    const w = new IndexWriter(path, { flushMs: 10 });
+    await w.opened();
+    w.add('a', 1, ndjson([{ level: 'INFO', module: 'M', message: 'hello "world" NEAR(x)' }]));
+    await w.close();
+    const ix = new EntryIndex(path);
+    for (let i = 0; i < 3000; i++) {
+      const p = new URLSearchParams();
+      for (let k = rnd(5); k > 0; k--) p.append(keys[rnd(keys.length)]!, pieces[rnd(pieces.length)]! + pieces[rnd(pieces.length)]!);
+      for (const parse of [parseEntryQuery, parseStatsQuery]) {
+        try {
+          const parsed = parse(p);
+          // What parses must run against the index without an SQL or FTS5 syntax error.
+          if ('limit' in parsed) ix.query(parsed);
+          else ix.stats(parsed);
+        } catch (e) {
+          assert.ok(e instanceof QueryError, `${p}: ${(e as Error).stack}`);
+          assert.ok((e as Error).message.length > 10);
+        }
+      }
+    }
+    ix.close();
+  });
+});
+
+it('every word the dashboard shows is in the English and the Chinese locale', () => {
+  for (const lang of ['en', 'zh']) {
+    const table = parseLocale(readFileSync(new URL(`../../locales/${lang}.yaml`, import.meta.url), 'utf8'));
+    assert.deepEqual(DASHBOARD_KEYS.filter((k) => !table.has(`dashboard.${k}`)), [], lang);
+  }
+});
