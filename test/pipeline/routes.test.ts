@@ -76,9 +76,9 @@ test('routes: a raw local copy and a redacted, selected forwarded copy coexist; 
     // The same figures in /metrics, one series per route.
     const url = /metrics and health at (http:\S+)/.exec(await agent.stderr.waitFor(/metrics and health at/))![1]!;
     const metrics = await (await fetch(`${url}/metrics`)).text();
-    assert.match(metrics, /logloom_routes_matched\{name="uplink"\} 2/);
-    assert.match(metrics, /logloom_routes_delivered\{name="local_raw"\} 5/);
-    assert.match(metrics, /logloom_routes_dropped_by_filters\{name="uplink"\} 0/);
+    assert.match(metrics, /logloom_route_matched_total\{route="uplink"\} 2/);
+    assert.match(metrics, /logloom_route_delivered_total\{route="local_raw"\} 5/);
+    assert.match(metrics, /logloom_route_filtered_total\{route="uplink"\} 0/);
   } finally {
     await agent.stop();
     await agg.stop();
