@@ -25,7 +25,10 @@ test('routes: a raw local copy and a redacted, selected forwarded copy coexist; 
   const agg = await aggregatorFixture();
   await agg.start();
   const dir = tempDir();
-  const agent = await startAgent(`  inputs:
+  const agent = await startAgent(`  control:
+    socket: DIR/run/control.sock
+    http: 127.0.0.1:0
+  inputs:
     - type: tcp
       name: app
       listen: 127.0.0.1:0
@@ -70,6 +73,12 @@ test('routes: a raw local copy and a redacted, selected forwarded copy coexist; 
       const routes = (await agentStatus(agent.configPath)).routes as { name: string; matched: number; delivered: number }[];
       return routes.find((r) => r.name === 'uplink')!.matched === 2 && routes.find((r) => r.name === 'local_raw')!.delivered === 5;
     }, 30_000, async () => JSON.stringify((await agentStatus(agent.configPath)).routes));
+    // The same figures in /metrics, one series per route.
+    const url = /metrics and health at (http:\S+)/.exec(await agent.stderr.waitFor(/metrics and health at/))![1]!;
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    assert.match(metrics, /logloom_route_matched_total\{route="uplink"\} 2/);
+    assert.match(metrics, /logloom_route_delivered_total\{route="local_raw"\} 5/);
+    assert.match(metrics, /logloom_route_filtered_total\{route="uplink"\} 0/);
   } finally {
     await agent.stop();
     await agg.stop();

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startAgent, startCli, tempDir } from '../helpers/agent.ts';
+import { runCli, startAgent, startCli, tempDir } from '../helpers/agent.ts';
+import { until } from '../forward/helpers.ts';
 import { waitForLines } from '../helpers/wait.ts';
 import { PtyPair, WAIT } from '../inputs/serial/pty.ts';
 import { LineStage } from '../../agent/processing/stage.ts';
@@ -42,7 +43,11 @@ test('stdin input with multiline go: a panic and its goroutine dump are one entr
   try {
     await agent.stderr.waitFor(/started on node/);
     agent.proc.stdin!.end(GO_PANIC.join('\n') + '\n');
-    // flush_timeout is long: the last entry comes out because the input ended (stop flushes).
+    // Every line read (the last one still held: flush_timeout is long), then stop: stopping flushes it.
+    await until(async () => {
+      const st = JSON.parse((await runCli(['status', '--json', '--socket', `${dir}/run/control.sock`])).stdout || '{}');
+      return st.inputs?.[0]?.eof === true && st.inputs[0].lines === GO_PANIC.length - 1;
+    }, 30_000, () => 'stdin not read to its end');
     agent.proc.kill('SIGTERM');
     await agent.exited;
     const out = (await waitForLines(`${dir}/out.log`, 3)).map((l) => JSON.parse(l));
