@@ -10,7 +10,8 @@ import { storedBatch } from '../../agent/aggregator/ingest/stored-batch.ts';
 import type { NdjsonStoreConfig } from '../../agent/aggregator/config.ts';
 import { entries, launch, RawAgent, startAggregator, storedEntries } from './helpers.ts';
 
-const OPEN = '    auth:\n      mode: none\n';
+// Delivery and durability only: the fleet index would add its CPU to every aggregator here.
+const OPEN = '    auth:\n      mode: none\n    index:\n      enabled: false\n';
 
 describe('aggregator durable sequence state', () => {
   it('kill -9 of the aggregator 5 times while batches are in flight: every entry stored exactly once, in order', async () => {

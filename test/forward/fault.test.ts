@@ -13,12 +13,15 @@ import {
   storedCount, storedNumbers, until, waitStored,
 } from './helpers.ts';
 
+/** These tests are about delivery; the fleet index would only add its CPU to every aggregator here. */
+const NO_INDEX = '    index:\n      enabled: false\n';
+
 const TOTAL = 200_000;
 /** startAgent's node id. */
 const NODE = 'test-node';
 
 test('(a) kill -9 of the agent at 5 random moments (spool mode always): 200,000 entries stored exactly once, in order', async (t) => {
-  const agg = await aggregatorFixture();
+  const agg = await aggregatorFixture(NO_INDEX);
   t.after(() => agg.stop());
   await agg.start();
   const dir = tempDir();
@@ -46,7 +49,7 @@ test('(a) kill -9 of the agent at 5 random moments (spool mode always): 200,000 
 });
 
 test('(b) kill -9 of the aggregator 5 times (agent memory-first): 200,000 entries stored exactly once, in order', async (t) => {
-  const agg = await aggregatorFixture();
+  const agg = await aggregatorFixture(NO_INDEX);
   t.after(() => agg.stop());
   await agg.start();
   const dir = tempDir();
@@ -77,7 +80,7 @@ test('(b) kill -9 of the aggregator 5 times (agent memory-first): 200,000 entrie
 });
 
 test('(c) a proxy that stalls (dead peer by PING timeout) and resets connections: 200,000 entries stored exactly once, in order', async (t) => {
-  const agg = await aggregatorFixture();
+  const agg = await aggregatorFixture(NO_INDEX);
   t.after(() => agg.stop());
   await agg.start();
   const proxy = new FaultProxy(agg.port);
@@ -112,7 +115,7 @@ test('(c) a proxy that stalls (dead peer by PING timeout) and resets connections
 
 test('(d) an outage fills the spool (20,000 entries against a 64 KiB bound, drop_oldest): the drop count equals exactly what is missing, the newest are kept', async (t) => {
   const N = 20_000; // Enough to pass the bound many times over; the exact count is what matters here.
-  const agg = await aggregatorFixture();
+  const agg = await aggregatorFixture(NO_INDEX);
   t.after(() => agg.stop());
   const dir = tempDir();
   let text = '';
@@ -147,7 +150,7 @@ test('(d) an outage fills the spool (20,000 entries against a 64 KiB bound, drop
 
 test('(e) the agent starts on a spool with a corrupt byte and a torn tail: it skips and counts them, and delivers every other batch once, in order', async (t) => {
   const N = 3000; // 30 batches of 100 are enough to put a damaged record between intact ones.
-  const agg = await aggregatorFixture();
+  const agg = await aggregatorFixture(NO_INDEX);
   t.after(() => agg.stop());
   const dir = tempDir();
   writeFileSync(`${dir}/app.log`, Array.from({ length: N }, (_, i) => `n=${i} level=INFO payload=x\n`).join(''));
