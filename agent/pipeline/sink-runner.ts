@@ -39,6 +39,7 @@ export class SinkRunner extends EventEmitter {
   failures = 0;
   dropped = 0;
   lastError = '';
+  private stopped = false;
 
   constructor(stage: SinkStage, opts: Partial<SinkRunnerOptions> = {}) {
     super();
@@ -86,7 +87,7 @@ export class SinkRunner extends EventEmitter {
   }
 
   private schedule(): void {
-    if (!this.stage.enabled || this.retryTimer) return;
+    if (this.stopped || !this.stage.enabled || this.retryTimer) return;
     if (this.queue.length >= this.opts.batchMaxEntries) {
       this.pump();
     } else if (this.queue.length > 0 && !this.timer) {
@@ -124,6 +125,8 @@ export class SinkRunner extends EventEmitter {
       this.failures++;
       this.lastError = err instanceof Error ? err.message : String(err);
       this.queue.unshift(batch);
+      // After stop() nothing is retried: a retry timer would keep the stopping process alive.
+      if (this.stopped) return;
       this.retryDelay = this.retryDelay === 0 ? this.opts.retryMinMs : Math.min(this.retryDelay * 2, this.opts.retryMaxMs);
       this.retryTimer = setTimeout(() => {
         this.retryTimer = undefined;
@@ -148,6 +151,7 @@ export class SinkRunner extends EventEmitter {
   }
 
   stop(): void {
+    this.stopped = true;
     clearTimeout(this.timer);
     clearTimeout(this.retryTimer);
   }
