@@ -98,7 +98,7 @@ test('journald: a journalctl that cannot run is reported in status and retried, 
     await until(async () => {
       const st = (await agentStatus(agent.configPath)).inputs[0];
       return st.restarts >= 2 && /no-such-journalctl/.test(st.last_error);
-    }, 30_000, () => 'no restart reported');
+    }, 30_000, async () => `no restart reported: ${JSON.stringify((await agentStatus(agent.configPath)).inputs[0])}`);
   } finally {
     await agent.stop();
   }

@@ -114,15 +114,17 @@ export function create(config: JournaldInputConfig, ctx: InputContext): Input {
     const c = spawn(config.journalctl, args(), { stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;
     let stderr = '';
+    let spawnError: string | undefined;
     c.stdout!.on('data', (chunk: Buffer) => splitter.push(chunk));
     c.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
-    c.on('error', (e) => (counts.last_error = `${config.journalctl}: ${e.message}`));
+    // Could not be started (missing, not executable): that reason, not the exit code, is the news.
+    c.on('error', (e) => (spawnError = `${config.journalctl}: ${e.message}`));
     c.on('close', (code, signal) => {
       splitter.end();
       if (child === c) child = undefined;
       if (stopped) return;
       counts.restarts++;
-      if (!counts.last_error || code !== null) counts.last_error = `journalctl exited (${code ?? signal})${stderr.trim() ? `: ${stderr.trim().split('\n').pop()}` : ''}`;
+      counts.last_error = spawnError ?? `journalctl exited (${code ?? signal})${stderr.trim() ? `: ${stderr.trim().split('\n').pop()}` : ''}`;
       ctx.log.warn(`${counts.last_error}; restarting in ${config.restart_delay} ms`);
       restartTimer = setTimeout(launch, config.restart_delay);
     });
