@@ -11,13 +11,17 @@ PROFILE ?= default
 .PHONY: setup demo test typecheck unit fuzz test-plugins static-table bundle bench clean docs package rootfs
 
 # System packages (apt, only when missing) and node_modules (npm ci, only when the lock changed).
+# Each goal installs what its purpose needs (toolchain/bootstrap.sh): make demo only a C compiler
+# and python3, make package the cross compilers and qemu, make test everything the tests use.
+BOOTSTRAP ?= test
 setup: node_modules/.stamp
-	@toolchain/bootstrap.sh
+	@toolchain/bootstrap.sh $(BOOTSTRAP)
 
 node_modules/.stamp: package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
+demo: BOOTSTRAP = demo
 demo: setup
 	bin/logloom demo
 
@@ -36,7 +40,7 @@ fuzz: setup native
 	FUZZ_SECONDS=$(SECONDS) $(NODE) --test --test-concurrency=1 --test-timeout=0 test/fuzz/*.test.ts
 
 # Conformance check of every plugin in the repository (logloom plugins check), then the Python and
-# socket plugins in a running agent: normal run, failure fallback, limited execution (seed §8.3).
+# socket plugins in a running agent: normal run, failure fallback, limited execution.
 test-plugins: setup native
 	$(NODE) toolchain/test-plugins.ts
 	$(NODE) --test --test-concurrency=2 --test-timeout=120000 test/plugins/process/*.test.ts
@@ -51,8 +55,9 @@ bundle: setup
 
 # Single executables: make package [TARGET="x64 arm64"|armv7] [PROFILE=default|locked] (docs/building.md)
 TARGET ?= x64 arm64
+package: BOOTSTRAP = package
 package: setup
-	$(NODE) toolchain/package.ts --profile $(PROFILE) $(addprefix --target ,$(TARGET))
+	$(NODE) toolchain/package.ts --profile $(PROFILE) $(addprefix --target ,$(TARGET)) $(if $(HEAP_MIB),--heap-mib $(HEAP_MIB)) $(if $(SEMI_SPACE_MIB),--semi-space-mib $(SEMI_SPACE_MIB))
 
 # Device overlays: dist/rootfs-<target>.tar.gz with the executable at usr/bin/logloom
 rootfs: package

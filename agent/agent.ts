@@ -1,5 +1,6 @@
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { getHeapStatistics } from 'node:v8';
 import type { AgentConfig, InputConfig } from './config/agent-schema.ts';
 import { Catalogue } from './i18n/catalogue.ts';
 import type { AgentLog } from './log.ts';
@@ -15,7 +16,7 @@ import { preparePluginStateRoot } from './plugins/state-root.ts';
 import { createEntryBuffer, RingEntryQueue } from './buffer/entry-buffer.ts';
 import type { PluginContext, PluginType } from './plugins/types.ts';
 import { ControlServer } from './control/server.ts';
-import { MetricsServer } from './control/http.ts';
+import type { MetricsServer } from './control/http.ts';
 import { LangApi } from './control/lang-api.ts';
 import { AGENT_METRICS } from './control/agent-metrics.ts';
 import { setRuntimeDir } from './assets.ts';
@@ -25,6 +26,7 @@ import type { LineStageConfig } from './processing/stage.ts';
 import { resolveLabels } from './processing/labels.ts';
 import { inputNames } from './inputs/names.ts';
 import { Router } from './pipeline/routes/router.ts';
+import { reloadAgent, type ReloadOutcome } from './reload/apply.ts';
 
 export const VERSION = '0.1.0';
 
@@ -38,7 +40,10 @@ export { inputNames } from './inputs/names.ts';
 
 /** The composition root: builds the pipeline from the configuration and runs it. */
 export class Agent {
-  readonly config: AgentConfig;
+  /** Replaced by a reload (agent/reload/), for the keys a reload applies. */
+  config: AgentConfig;
+  /** The -c path the agent was started with (a reload reads the same source). */
+  configPath?: string;
   readonly log: AgentLog;
   readonly catalogue: Catalogue;
   readonly pipeline: Pipeline;
@@ -89,7 +94,9 @@ export class Agent {
     await this.control.start();
     const langApi = this.langApi();
     if (this.config.control.http) {
-      this.http = new MetricsServer(this.config.control.http, this, { routes: langApi ? [(req, res) => langApi.handle(req, res)] : [], metrics: AGENT_METRICS });
+      // Loaded only when the metrics endpoint is configured (prom-client is not small).
+      const { MetricsServer: Server } = await import('./control/http.ts');
+      this.http = new Server(this.config.control.http, this, { routes: langApi ? [(req, res) => langApi.handle(req, res)] : [], metrics: AGENT_METRICS });
       await this.http.start();
       this.log.info(this.t('control.http_listening', this.http.address));
     }
@@ -124,17 +131,19 @@ export class Agent {
   private chooseBuffer(): void {
     const blocker = this.pipeline.recordsBlocker();
     if (blocker) return this.log.info(this.t('agent.buffer_objects', blocker));
+    const b = this.config.buffer;
     try {
       loadAddon();
     } catch (e) {
-      return this.log.info(this.t('agent.buffer_fallback', (e as Error).message));
+      // The same records, carried by the JS ring and codec: one path whether or not the addon loads.
+      this.pipeline.useBuffer(createEntryBuffer(b.max_entries, b.max_bytes, 'js', (m) => this.log.info(m), this.config.runtime_dir));
+      return this.log.info(this.t('agent.buffer_fallback', (e as Error).message, this.pipeline.recordStages().join(', ')));
     }
-    const b = this.config.buffer;
     this.pipeline.useBuffer(createEntryBuffer(b.max_entries, b.max_bytes, 'on', (m) => this.log.info(m), this.config.runtime_dir));
     this.log.info(this.t('agent.buffer_records', this.pipeline.recordStages().join(', ')));
   }
 
-  private async startInput(cfg: InputConfig, name: string): Promise<void> {
+  async startInput(cfg: InputConfig, name: string): Promise<void> {
     const kind = INPUT_KINDS[cfg.type];
     const port = this.pipeline.inputPort(name, cfg.when_full, { level: cfg.default_level, module: cfg.module ?? sanitiseModule(cfg.type) });
     const stateDir = join(this.config.data_dir, 'inputs', name);
@@ -147,6 +156,17 @@ export class Agent {
   }
 
   private labels?: Promise<Record<string, string>>;
+  resetLabels(): void {
+    this.labels = undefined;
+  }
+
+  private reloading: Promise<unknown> = Promise.resolve();
+  /** `logloom reload` / SIGHUP: re-read, validate, apply (agent/reload/apply.ts); one at a time. */
+  reload(): Promise<ReloadOutcome> {
+    const r = this.reloading.then(() => reloadAgent(this, this.configPath));
+    this.reloading = r.catch(() => {});
+    return r;
+  }
   /** The global labels, resolved once (a command runs once however many inputs there are). */
   globalLabels(): Promise<Record<string, string>> {
     return (this.labels ??= resolveLabels(this.config.labels, 'labels'));
@@ -208,6 +228,7 @@ export class Agent {
       routes: this.pipeline.router?.status() ?? [],
       plugins: this.plugins.status(),
       dropped_total: this.pipeline.totalDropped(),
+      memory: memoryFigures(),
     };
   }
 
@@ -235,4 +256,11 @@ export class Agent {
   rescanPlugins() {
     return this.plugins.rescan();
   }
+}
+
+/** Resident memory and the V8 heap (used, and the limit the executable was built with or NODE_OPTIONS set), in MiB. */
+function memoryFigures() {
+  const h = getHeapStatistics();
+  const mib = (n: number) => Math.round((n / 1048576) * 10) / 10;
+  return { rss_mib: mib(process.memoryUsage.rss()), heap_used_mib: mib(h.used_heap_size), heap_limit_mib: mib(h.heap_size_limit) };
 }

@@ -12,6 +12,7 @@ import { encodeBatch, encodeBodySync, joinLines } from '../agent/forward/protoco
 import { tempDir } from '../test/helpers/agent.ts';
 import { RawAgent, startAggregator } from '../test/aggregator/helpers.ts';
 import { startNats } from '../test/aggregator/nats-server.ts';
+import { heapArgv } from '../toolchain/package.ts';
 import { cpuSeconds, fmt, header, median, peakRssMiB } from './lib.ts';
 
 const N = Number(process.argv[2] ?? 200_000);
@@ -79,22 +80,32 @@ header(`aggregator ingest: ${AGENTS} agents -> logloom aggregator, ${fmt(N)} ent
 const nodeFrames = Array.from({ length: AGENTS }, (_, k) => frames(k, Math.ceil(N / AGENTS)));
 const nats = await startNats(tempDir('logloom-bench-nats-'));
 const only = process.argv[4];
-// The JS scanner rows show what the aggregator does where the addon cannot load.
-const stores: [string, string, 'native' | 'js'][] = ([
-  ['ndjson, fsync always', '    ndjson:\n      fsync: always\n', 'native'],
-  ['ndjson, fsync interval', '    ndjson:\n      fsync: interval\n', 'native'],
-  ['ndjson, fsync interval, JS scanner', '    ndjson:\n      fsync: interval\n', 'js'],
-  ['nats jetstream (1 server)', `    store: nats\n    nats:\n      servers: [${nats.url}]\n`, 'native'],
-] as [string, string, 'native' | 'js'][]).filter(([name]) => !only || name.startsWith(only));
-for (const [name, cfg, scanner] of stores) {
+// The JS scanner row shows what the aggregator does where the addon cannot load; the "packaged
+// heap" rows run it with the V8 heap limits the packaged executable bakes in (toolchain/package.ts).
+// Ingest is measured with the fleet index off (aggregator.index.enabled: false); the "with the
+// index" rows add what the index costs (its worker thread parses and inserts every entry).
+const packagedHeap = { NODE_OPTIONS: heapArgv().join(' ') };
+const noIndex = '    index:\n      enabled: false\n';
+const natsCfg = `    store: nats\n    nats:\n      servers: [${nats.url}]\n`;
+const stores: [string, string, Record<string, string>][] = ([
+  ['ndjson, fsync always', noIndex + '    ndjson:\n      fsync: always\n', {}],
+  ['ndjson, fsync interval', noIndex + '    ndjson:\n      fsync: interval\n', {}],
+  ['ndjson, fsync interval, JS scanner', noIndex + '    ndjson:\n      fsync: interval\n', { LOGLOOM_INGEST_SCANNER: 'js' }],
+  ['ndjson, fsync interval, packaged heap', noIndex + '    ndjson:\n      fsync: interval\n', packagedHeap],
+  ['ndjson, fsync interval, with the index', '    ndjson:\n      fsync: interval\n', {}],
+  ['nats jetstream (1 server)', noIndex + natsCfg, {}],
+  ['nats jetstream, packaged heap', noIndex + natsCfg, packagedHeap],
+  ['nats jetstream, with the index', natsCfg, {}],
+] as [string, string, Record<string, string>][]).filter(([name]) => !only || name.startsWith(only));
+for (const [name, cfg, env] of stores) {
   const runs = [];
-  if (scanner === 'js') process.env.LOGLOOM_INGEST_SCANNER = 'js';
-  else delete process.env.LOGLOOM_INGEST_SCANNER;
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
   for (let i = 0; i < RUNS; i++) runs.push(await once(cfg, nodeFrames));
+  for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
   // The machine may be shared: the load average says how much the figures can be trusted.
-  console.log(`${name.padEnd(34)} entries/s median ${fmt(median(runs.map((r) => r.eps)))}  (runs: ${runs.map((r) => fmt(r.eps)).join(', ')})` +
+  console.log(`${name.padEnd(38)} entries/s median ${fmt(median(runs.map((r) => r.eps)))}  (runs: ${runs.map((r) => fmt(r.eps)).join(', ')})` +
     `  NDJSON MiB/s ${fmt(median(runs.map((r) => r.mibps)), 1)}  CPU µs/entry ${fmt(median(runs.map((r) => r.cpuPerM)), 2)}  peak RSS MiB ${fmt(median(runs.map((r) => r.rss)), 1)}` +
     `  (load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
 }
-delete process.env.LOGLOOM_INGEST_SCANNER;
 await nats.kill();

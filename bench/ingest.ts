@@ -2,8 +2,9 @@
  * Entries per second from the unix socket to the file sink, and the agent's peak RSS.
  * A real agent process; a client writes N NDJSON entries as fast as the socket takes them;
  * the run ends when the file sink has written the last one. Median of 5 runs.
- * buffer.native as given (default off: with a file sink the records path is closed, see
- * bench/records-path.ts). Re-run: make bench  (or: node bench/ingest.ts [entries] [off|on|auto])
+ * buffer.native as given (default auto: sink_file takes records, so the unix input's bytes go
+ * through the codec into the ring and the file gets the records' NDJSON as it is; off: JS
+ * objects). Re-run: make bench  (or: node bench/ingest.ts [entries] [off|on|auto])
  */
 
 import { fmt, header, measureBurst, median } from './lib.ts';
@@ -12,7 +13,7 @@ import { waitForFile } from '../test/helpers/wait.ts';
 
 const N = Number(process.argv[2] ?? 200_000);
 const RUNS = 5;
-const NATIVE = process.argv[3] ?? 'off';
+const NATIVE = process.argv[3] ?? 'auto';
 
 async function once(): Promise<{ eps: number; mibps: number; rss: number; cpuPerM: number }> {
   const agent = await startAgent(`

@@ -62,5 +62,5 @@ try {
   console.log(`agent CPU s per million entries median ${fmt(median(runs.map((r) => r.cpuPerM)), 2)}`);
   console.log(`agent peak RSS MiB median ${fmt(median(runs.map((r) => r.rss)), 1)}`);
 } finally {
-  await kafka.stop();
+  await kafka.close();
 }

@@ -2,7 +2,8 @@
  * Entries per second from the network inputs to the file sink, and the agent's peak RSS:
  *  - syslog over TCP, RFC 5424 with structured data, octet-counted frames (RFC 6587);
  *  - syslog over TCP, RFC 3164, newline framing;
- *  - the tcp input, NDJSON lines.
+ *  - the tcp input, NDJSON lines (with the addon: through the C codec into the ring, the records
+ *    path to sink_file, as buffer.native auto chooses).
  * A real agent process per run; one client writes N messages as fast as the socket takes them;
  * a run ends when the file sink has written the last one. Median of 5 runs.
  * Re-run: node bench/network-inputs.ts [messages]   (make bench runs it with the default)

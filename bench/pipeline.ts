@@ -24,6 +24,16 @@ const RUNS = Number(process.env.LOGLOOM_BENCH_RUNS ?? 5);
 const KEPT = RECORDS - Math.ceil(RECORDS / 10); // every tenth record is DEBUG (record 0, 10, 20…)
 
 const work = mkdtempSync(join(tmpdir(), 'logloom-bench-pipeline-'));
+/** Every process the bench starts, killed when it exits for any reason (a failed run leaves nothing behind). */
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+});
+function track(c: ChildProcess): ChildProcess {
+  children.add(c);
+  c.once('exit', () => children.delete(c));
+  return c;
+}
 const GEN = join(work, 'pipeline-gen');
 const RECV = join(work, 'pipeline-recv');
 for (const [src, out] of [['pipeline-gen.c', GEN], ['pipeline-recv.c', RECV]] as const) execFileSync('gcc', ['-O2', '-o', out, join(ROOT, 'bench/c', src)]);
@@ -70,7 +80,7 @@ interface Run {
 /** One run: receiver, agent (until ready), generator; the receiver's last byte ends it. */
 async function runOnce(argv: string[], native: 'on' | 'off'): Promise<Run> {
   const dir = mkdtempSync(join(work, 'run-'));
-  const recv = spawn(RECV, [String(KEPT)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const recv = track(spawn(RECV, [String(KEPT)], { stdio: ['ignore', 'pipe', 'inherit'] }));
   const recvPort = Number((await lineOf(recv, /port (\d+)/))[1]);
   const port = await freePort();
   const cfg = join(dir, 'logloom.yaml');
@@ -93,7 +103,7 @@ async function runOnce(argv: string[], native: 'on' | 'off'): Promise<Run> {
       sink_tcp: { host: 127.0.0.1, port: ${recvPort} }
 `);
   const t0 = performance.now();
-  const agent = spawn(argv[0]!, [...argv.slice(1), 'run', '-c', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const agent = track(spawn(argv[0]!, [...argv.slice(1), 'run', '-c', cfg], { stdio: ['ignore', 'ignore', 'pipe'] }));
   await new Promise<void>((resolve, reject) => {
     let err = '';
     agent.stderr!.on('data', (d) => {
@@ -107,7 +117,7 @@ async function runOnce(argv: string[], native: 'on' | 'off'): Promise<Run> {
   await new Promise((r) => setTimeout(r, 500));
   const idle = rssMiB(agent.pid!);
   const cpu0 = cpuSeconds(agent.pid!);
-  const gen = spawn(GEN, ['127.0.0.1', String(port), String(RECORDS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const gen = track(spawn(GEN, ['127.0.0.1', String(port), String(RECORDS)], { stdio: ['ignore', 'pipe', 'inherit'] }));
   const start = BigInt((await lineOf(gen, /start (\d+)/))[1]!);
   const done = await lineOf(recv, /done (\d+) (\d+) (\d+)/);
   const secs = Number(BigInt(done[3]!) - start) / 1e9;
@@ -121,9 +131,9 @@ async function runOnce(argv: string[], native: 'on' | 'off'): Promise<Run> {
 
 /** The wire limit: the generator straight into the receiver. */
 async function wire(): Promise<number> {
-  const recv = spawn(RECV, [String(RECORDS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const recv = track(spawn(RECV, [String(RECORDS)], { stdio: ['ignore', 'pipe', 'inherit'] }));
   const port = Number((await lineOf(recv, /port (\d+)/))[1]);
-  const gen = spawn(GEN, ['127.0.0.1', String(port), String(RECORDS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const gen = track(spawn(GEN, ['127.0.0.1', String(port), String(RECORDS)], { stdio: ['ignore', 'pipe', 'inherit'] }));
   const start = BigInt((await lineOf(gen, /start (\d+)/))[1]!);
   const done = await lineOf(recv, /done (\d+) (\d+) (\d+)/);
   return RECORDS / (Number(BigInt(done[3]!) - start) / 1e9);

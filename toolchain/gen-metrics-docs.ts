@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { AGENT_METRICS } from '../agent/control/agent-metrics.ts';
 import { metricsTable } from '../agent/control/metrics.ts';
+import { AGGREGATOR_METRICS } from '../agent/aggregator/metrics.ts';
 
 const INTRO = `# Metrics
 
@@ -25,8 +26,28 @@ Useful alerts: \`increase(logloom_dropped_total[10m]) > 0\` (anything dropped),
 
 `;
 
+const AGGREGATOR_INTRO = `
+## The aggregator
+
+\`logloom aggregator\` serves the same endpoints on its \`control.http\` address (with the query API
+and dashboard when \`aggregator.api\` is enabled).
+
+`;
+
+const FLEET = `
+Per node, for alerting on silent gateways (docs/aggregator-api.md):
+
+| metric | type | labels | meaning |
+| --- | --- | --- | --- |
+| \`logloom_aggregator_node_last_seen_timestamp_seconds\` | gauge | \`node\` | When the aggregator last heard from the node (any frame, or a stored batch), Unix seconds: alert on \`time() - … > 900\`. |
+| \`logloom_aggregator_node_connected\` | gauge | \`node\` | 1 while the node has a connection to this aggregator. |
+| \`logloom_aggregator_node_received_entries_total\` | counter | \`node\` | Entries received from the node and stored, since the aggregator started. |
+| \`logloom_aggregator_node_received_bytes_total\` | counter | \`node\` | Bytes of stored NDJSON received from the node, since the aggregator started. |
+| \`logloom_aggregator_node_received_batches_total\` | counter | \`node\` | Batches received from the node and stored, since the aggregator started. |
+`;
+
 export function renderMetricsReference(): string {
-  return INTRO + metricsTable(AGENT_METRICS);
+  return INTRO + metricsTable(AGENT_METRICS) + AGGREGATOR_INTRO + metricsTable(AGGREGATOR_METRICS) + FLEET;
 }
 
 if (import.meta.main) {

@@ -1,7 +1,7 @@
 /**
  * Turns a build profile (static-plugins/profiles/<name>.yaml: `plugins: [...]`, `locked:`) into
  * the generated, committed registry modules:
- *   static-plugins/table.generated.ts   the compiled-in plugins (the seed's static table, §4.2)
+ *   static-plugins/table.generated.ts   the compiled-in plugins (the static table)
  *   agent/plugins/hosts/index.ts         plugin kind → host factory; a locked profile lists only
  *                                        the static host, so no dynamic loader is bundled.
  * Usage:

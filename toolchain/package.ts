@@ -1,7 +1,7 @@
 /**
  * Packages the agent as one executable per target with Node's single-executable support:
  *
- *   node toolchain/package.ts [--target x64|arm64|armv7]... [--profile default|locked]
+ *   node toolchain/package.ts [--target x64|arm64|armv7]... [--profile default|locked] [--heap-mib 96] [--semi-space-mib 2]
  *
  * 1. the target's pinned runtime from the npm registry (toolchain/node-runtime.sh, integrity-checked);
  * 2. the C parts cross-compiled for the target (toolchain/cross-compile.sh);
@@ -25,6 +25,19 @@ export class PackageError extends Error {}
 
 /** The fuse postject flips so the runtime looks for its blob (fixed by Node's SEA support). */
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+
+/**
+ * V8 heap limits baked into the executable (SEA execArgv). A gateway has 256-512 MiB shared with
+ * its application; queued entries live in the native ring outside the V8 heap, so the heap only
+ * needs room for the agent's own objects and one step's batch. A small young generation keeps
+ * the peak down at the cost of more frequent (cheap) scavenges. NODE_OPTIONS still extends or
+ * overrides them at run time (execArgvExtension "env"), e.g. NODE_OPTIONS=--max-old-space-size=256.
+ */
+export const HEAP_DEFAULTS = { oldSpaceMiB: 96, semiSpaceMiB: 2 };
+
+export function heapArgv(h = HEAP_DEFAULTS): string[] {
+  return [`--max-old-space-size=${h.oldSpaceMiB}`, `--max-semi-space-size=${h.semiSpaceMiB}`];
+}
 
 export function artefactName(target: Target, profile: Profile): string {
   return `logloom-linux-${target}${profile === 'default' ? '' : `-${profile}`}`;
@@ -56,7 +69,7 @@ export function emulatorPrefix(target: Target): string[] {
   return [t.qemu, '-L', t.sysroot];
 }
 
-export async function packageTarget(target: Target, profile: Profile): Promise<string> {
+export async function packageTarget(target: Target, profile: Profile, heap = HEAP_DEFAULTS): Promise<string> {
   const t = TARGETS[target];
   if ('warning' in t) say(`WARNING: ${t.warning}`);
   const work = join(ROOT, 'dist/build', `${target}-${profile}`);
@@ -78,7 +91,10 @@ export async function packageTarget(target: Target, profile: Profile): Promise<s
     disableExperimentalSEAWarning: true,
     // The code cache is V8 bytecode for the target, produced by the target runtime itself.
     useCodeCache: true,
+    execArgv: heapArgv(heap),
+    execArgvExtension: 'env',
   }, null, 2));
+  say(`${target}/${profile}: V8 heap ${heapArgv(heap).join(' ')}`);
   const node = join(runtime, 'bin/node');
   const [emu, ...emuArgs] = emulatorPrefix(target);
   if (emu) run(emu, [...emuArgs, node, '--experimental-sea-config', seaConfig]);
@@ -130,19 +146,24 @@ if (import.meta.main) {
       target: { type: 'string', multiple: true },
       profile: { type: 'string', default: 'default' },
       'if-stale': { type: 'boolean', default: false },
+      'heap-mib': { type: 'string', default: String(HEAP_DEFAULTS.oldSpaceMiB) },
+      'semi-space-mib': { type: 'string', default: String(HEAP_DEFAULTS.semiSpaceMiB) },
     },
   });
+  const heap = { oldSpaceMiB: Number(values['heap-mib']), semiSpaceMiB: Number(values['semi-space-mib']) };
   const targets = (values.target ?? ['x64', 'arm64']).flatMap((v) => v.split(/[\s,]+/)).filter(Boolean);
   const profile = values.profile as Profile;
   try {
     if (!PROFILES.includes(profile)) throw new PackageError(`PROFILE: expected one of ${PROFILES.join(', ')}, got "${profile}"`);
+    if (!(Number.isInteger(heap.oldSpaceMiB) && heap.oldSpaceMiB >= 16) || !(Number.isInteger(heap.semiSpaceMiB) && heap.semiSpaceMiB >= 1))
+      throw new PackageError(`HEAP_MIB/SEMI_SPACE_MIB: whole MiB, at least 16 and 1 (got ${values['heap-mib']}, ${values['semi-space-mib']})`);
     for (const target of targets) {
       if (!(target in TARGETS)) throw new PackageError(`TARGET: expected one of ${Object.keys(TARGETS).join(', ')}, got "${target}"`);
       if (values['if-stale'] && !isStale(target as Target, profile)) {
         say(`${artefactName(target as Target, profile)} is up to date`);
         continue;
       }
-      await packageTarget(target as Target, profile);
+      await packageTarget(target as Target, profile, heap);
     }
   } catch (e) {
     say(`error: ${(e as Error).message}`);

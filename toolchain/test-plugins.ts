@@ -1,5 +1,5 @@
 /**
- * `make test-plugins` (seed §8.3): runs `logloom plugins check` over every plugin in the
+ * `make test-plugins`: runs `logloom plugins check` over every plugin in the
  * repository that ships: each static-plugins/<name>, every plugin.yaml or bare
  * filter_/sink_/ai_/lang_ .so/.py file under python/, native/ and examples/, and the C examples in
  * native/examples/ compiled with gcc into a temp dir (filter_faulty, broken on purpose for the

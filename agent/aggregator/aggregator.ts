@@ -6,6 +6,7 @@ import type { AgentLog } from '../log.ts';
 import { VERSION } from '../agent.ts';
 import { ControlServer } from '../control/server.ts';
 import { MetricsServer } from '../control/http.ts';
+import { AGGREGATOR_METRICS } from './metrics.ts';
 import { Authenticator, TokenStore } from './auth.ts';
 import { NodeRegistry } from './nodes.ts';
 import { AgentListener } from './server.ts';
@@ -137,11 +138,13 @@ export class Aggregator {
       };
       this.http = new MetricsServer(this.config.control.http, this, {
         routes: this.api ? [(req, res) => this.api!.handle(req, res)] : [],
+        metrics: AGGREGATOR_METRICS,
         tls: t.cert && t.key ? { cert: read('cert', t.cert), key: read('key', t.key) } : undefined,
       });
       await this.http.start();
       const url = `${this.http.tls ? 'https' : 'http'}://${this.config.control.http.replace(/:0$/, `:${this.http.port}`)}`;
-      this.log.info(`metrics and health at ${url}${this.api ? ` (dashboard at ${url}/ and API at ${url}/api/)` : ''}`);
+      this.log.info(`metrics and health at ${url}`);
+      if (this.api) this.log.info(`dashboard at ${url}/ and API at ${url}/api/`);
     }
     const a = this.config.aggregator;
     this.log.info(`logloom ${VERSION} aggregator listening on ${a.listen.replace(/:0$/, `:${this.port}`)} (${a.tls.enabled ? `TLS, client certificates: ${a.tls.client_cert}` : 'TCP'}, auth ${a.auth.mode}, store ${this.store.kind})`);

@@ -89,7 +89,7 @@ export const aggregatorSchema = s.object(
       min: 1, max: 1_000_000, default: 256,
       doc: 'Connections that have not authenticated yet (TLS handshake or HELLO pending), from all addresses; beyond it the oldest pending connection of the address holding the most is dropped. Keeps peers that never authenticate from locking nodes out.',
     }),
-    max_pending_per_address: s.int({ min: 1, max: 1_000_000, default: 16, doc: 'Connections from one source address that have not authenticated yet; more are refused at once.' }),
+    max_pending_per_address: s.int({ min: 1, max: 1_000_000, default: 16, doc: 'Connections from one source address (an IPv4 address, or an IPv6 /64) that have not authenticated yet; more are refused at once.' }),
     max_frame_bytes: s.size({ min: 1024, max: 1024 ** 3, default: 16 * 1024 * 1024, doc: 'Largest frame accepted; a longer one is refused from its header, before allocation.' }),
     max_batch_entries: s.int({ min: 1, max: 10_000_000, default: 100_000, doc: 'Most entries one BATCH may carry.' }),
     max_seq_jump: s.int({

@@ -15,6 +15,22 @@ export function parseListen(listen: string): { host: string; port: number } {
   return { host, port: Number(listen.slice(i + 1)) };
 }
 
+/**
+ * The "source address" that pending-handshake limits count by: an IPv4 address as it is (also
+ * when IPv4-mapped), an IPv6 address by its /64 prefix — one host or site usually holds a whole
+ * /64, so counting single IPv6 addresses would let it open as many pending connections as it likes.
+ */
+export function sourceKey(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  if (!address.includes(':')) return address;
+  const [head, tail] = address.split('::') as [string, string | undefined];
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? left : [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
+
 /** How long a refused peer gets to read its ERROR before the socket is destroyed. */
 const REFUSED_LINGER_MS = 1000;
 
@@ -103,7 +119,7 @@ export class AgentListener {
       raw.destroy();
       return false;
     }
-    const address = raw.remoteAddress ?? '?';
+    const address = sourceKey(raw.remoteAddress ?? '?');
     const key = AgentListener.key(raw);
     const mine = this.pendingByAddress.get(address);
     if (mine && mine.size >= this.limits.maxPendingPerAddress) {

@@ -250,11 +250,15 @@ export class RingEntryQueue implements EntryBuffer {
  * ring when the addon loads, else objects. For the setting `auto` the agent starts with objects
  * and asks for the ring only once it knows the records path can open (Agent.chooseBuffer): while
  * filters and sinks take JS objects the ring costs more than it saves (bench/ingest.ts), on the
- * records path it saves (bench/records-path.ts).
+ * records path it saves (bench/records-path.ts). `js` is the ring and codec in JavaScript (same
+ * layout, same records): what carries the records path where the addon cannot load.
+ * The ring holds buffer.max_bytes (at least 1 MiB, at most 512 MiB), outside the V8 heap.
  */
-export function createEntryBuffer(maxEntries: number, maxBytes: number, mode: NativeMode, log?: (msg: string) => void, runtimeDir?: string): EntryBuffer {
+export function createEntryBuffer(maxEntries: number, maxBytes: number, mode: NativeMode | 'js', log?: (msg: string) => void, runtimeDir?: string): EntryBuffer {
   // Where a bundled addon is unpacked (agent runtime_dir; see agent/native/runtime.ts).
   if (runtimeDir) setRuntimeDir(`${runtimeDir}/native`);
+  const bytes = Math.min(Math.max(maxBytes, MIN_RING_BYTES), 1 << 29);
+  if (mode === 'js') return new RingEntryQueue(createRing(bytes, 'off', log), maxEntries);
   if (mode === 'off' || !useNative(mode, log)) return new EntryQueue(maxEntries, maxBytes);
-  return new RingEntryQueue(createRing(Math.min(Math.max(maxBytes, MIN_RING_BYTES), 1 << 29), 'on', log), maxEntries);
+  return new RingEntryQueue(createRing(bytes, 'on', log), maxEntries);
 }

@@ -145,7 +145,8 @@ export class JsLineCodec implements LineCodec {
     const text = decodeUtf8(bytes);
     if (text.length === 0) return;
     const format = this.opts.format;
-    if (format === 'text' || cut) return this.text(text, cut, true);
+    if (format === 'text') return this.text(text, cut, false);
+    if (cut) return this.text(text, cut, true);
     let k = 0;
     while (k < text.length && (text[k] === ' ' || text[k] === '\t')) k++;
     if (text[k] === '{') {

@@ -90,6 +90,7 @@ export class RecordView implements LogEntry {
   get seq() { return this.all().seq; }
   get truncated() { return this.all().truncated; }
   get fields() { return this.all().fields; }
+  get labels() { return this.all().labels; }
 
   /** A plain frozen entry (for code that keeps or copies it). */
   toEntry(): LogEntry {

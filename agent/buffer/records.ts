@@ -1,5 +1,5 @@
 /**
- * Entry records and the records path (ARCHITECTURE §9, docs/c-plugins.md). In the ring, entries
+ * Entry records and the records path (docs/architecture.md, docs/c-plugins.md). In the ring, entries
  * are records framed `u32 length (LE) | payload`, each payload one entry as NDJSON (encodeEntry's
  * bytes), optionally preceded by 'E' (made by the fast codec). When every stage an entry meets can
  * work on these bytes (C filters, filter_level, the forwarder), the pipeline hands them a run of

@@ -1,5 +1,5 @@
 /**
- * The ring facade (ARCHITECTURE §9): a fixed-capacity byte ring of framed records shared between
+ * The ring facade (docs/architecture.md): a fixed-capacity byte ring of framed records shared between
  * one producer and one consumer (possibly in different threads). Two implementations with the
  * same API and the same memory layout: native-ring.ts (the C addon) and js-ring.ts (Atomics).
  * test/buffer/ring-conformance.test.ts runs one suite against both.

@@ -51,6 +51,13 @@ function wrap(text: string, first: string, rest: string): string[] {
   return lines;
 }
 
+/** Pairs packed after a label on the first line, the rest indented under it. */
+function labelled(label: string, indent: string, pairs: string[]): string[] {
+  const room = STATUS_WIDTH - Math.max(label.length, indent.length);
+  const packed = pack(pairs, ' '.repeat(STATUS_WIDTH - room));
+  return packed.map((l, i) => (i === 0 ? label + l.trimStart() : indent + l.trimStart()));
+}
+
 /** Cuts a line to the width, marking the cut (paths and errors can be long). */
 function fit(line: string): string {
   return line.length <= STATUS_WIDTH ? line : line.slice(0, STATUS_WIDTH - 1) + '…';
@@ -118,9 +125,9 @@ export function renderStatus(s: Item, prev?: Item, seconds?: number): string {
     if (!v || typeof v !== 'object' || Array.isArray(v)) continue;
     const p = prev?.[k] as Item | undefined;
     const flat = Object.entries(v as Item).filter(([, vv]) => typeof vv !== 'object' || vv === null).map(([kk, vv]) => `${kk} ${shown(vv)}${rate(kk, vv, p, seconds)}`);
-    lines.push(...pack(flat, `${k}: `).map((l, i) => (i === 0 ? l : ' '.repeat(k.length + 2) + l.trimStart())));
+    lines.push(...labelled(`${k}: `, '  ', flat));
     for (const [kk, vv] of Object.entries(v as Item)) {
-      if (vv && typeof vv === 'object' && !Array.isArray(vv)) lines.push(...pack(Object.entries(vv as Item).map(([a, b]) => `${a} ${shown(b)}`), `  ${kk}: `));
+      if (vv && typeof vv === 'object' && !Array.isArray(vv)) lines.push(...labelled(`  ${kk}: `, '    ', Object.entries(vv as Item).map(([a, b]) => `${a} ${shown(b)}`)));
     }
   }
   const sinkNames = new Set(Array.isArray(s.sinks) ? (s.sinks as Item[]).map((i) => String(i.name)) : []);

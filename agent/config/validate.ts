@@ -204,11 +204,13 @@ function validateObject(ctx: Ctx, node: YamlNode | null | undefined, fields: Rec
     out[key] = d;
   }
   if (schema.kind === 'object' && schema.refine) {
+    // A key that was already reported (e.g. a file that cannot be read) is not reported again as missing.
+    const reported = new Set(ctx.issues.map((i) => i.path));
     for (const r of schema.refine(out as never)) {
       const at = r.key === undefined ? node : (node.get(r.key, true) as YamlNode | undefined);
       const item = r.index !== undefined && isSeq(at) ? (at.items[r.index] as YamlNode) : at;
       const where = r.key === undefined ? path : r.index === undefined ? join(path, r.key) : `${join(path, r.key)}[${r.index}]`;
-      fail(ctx, item ?? node, where, r.message, r.warning);
+      if (!reported.has(where)) fail(ctx, item ?? node, where, r.message, r.warning);
     }
   }
   return out;

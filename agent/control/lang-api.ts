@@ -61,8 +61,14 @@ export class LangApi {
   private async answer(req: IncomingMessage, m: RegExpExecArray | null): Promise<Record<string, unknown>> {
     this.authenticate(req);
     if (!m) throw new HttpError(404, 'expected /lang/<lang>/<key>');
-    const lang = decodeURIComponent(m[1]!);
-    const key = decodeURIComponent(m[2]!);
+    let lang: string;
+    let key: string;
+    try {
+      lang = decodeURIComponent(m[1]!);
+      key = decodeURIComponent(m[2]!);
+    } catch {
+      throw new HttpError(400, 'malformed percent-encoding in the path');
+    }
     if (!LANG.test(lang)) throw new HttpError(400, `"${lang.slice(0, 20)}" is not a language code (e.g. en, zh, pt-BR)`);
     if (!LANG_KEY.test(key)) throw new HttpError(400, 'the key must be 1 to 128 characters of A-Z a-z 0-9 _ . -');
     if (req.method === 'GET') {

@@ -15,6 +15,7 @@ export interface Controllable {
   rescanPlugins?(): Promise<{ added: string[]; refused: string[]; started: string[] }>;
   catalogue?: { setLanguage(lang: string): string; render(key: string, args?: readonly (string | number)[], lang?: string): string; language: string };
   reopen?(): Promise<void>;
+  reload?(): Promise<unknown>;
 }
 
 const MAX_REQUEST = 64 * 1024;
@@ -92,6 +93,11 @@ export class ControlServer {
         case 'lang.get':
           if (!t.catalogue) break;
           return { ok: true, result: { text: t.catalogue.render(String(req.key ?? ''), (req.args as (string | number)[]) ?? [], (req.lang as string) ?? t.catalogue.language) } };
+        case 'reload': {
+          if (!t.reload) break;
+          const r = (await t.reload()) as { ok: boolean; error?: string };
+          return r.ok ? { ok: true, result: r } : { ok: false, error: `the configuration was not applied (still running the previous one): ${r.error}` };
+        }
         case 'reopen':
           if (!t.reopen) break;
           await t.reopen();

@@ -1,7 +1,7 @@
 import type { Level } from './level.ts';
 
 /**
- * One structured log entry: the JSON form of the seed's `log_entry_t` (ARCHITECTURE §4).
+ * One structured log entry: the JSON form of the C `log_entry_t` (docs/architecture.md).
  * Entries are immutable once built; plugins get frozen copies and may only read, copy or forward.
  */
 export interface LogEntry {

@@ -1,5 +1,5 @@
 /**
- * The guard against log injection at the edge (ARCHITECTURE §4): whatever reaches a sink or a
+ * The guard against log injection at the edge (docs/architecture.md): whatever reaches a sink or a
  * terminal must not be able to forge lines, move the cursor or hide text.
  *  - invalid UTF-8 was already replaced with U+FFFD when the bytes were decoded (decodeUtf8);
  *  - control characters other than tab are escaped (`\n`, `\r`, `\xHH`, `\u0085`), and so are the

@@ -1,6 +1,5 @@
 import { s } from '../config/schema.ts';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { formatHostPort, type ListenAddress } from './listen-address.ts';
 import type { InputContext } from './input.ts';
@@ -68,6 +67,8 @@ export class StreamServer {
     const t = this.opts.tls;
     if (t) {
       if (t.client_auth && !t.ca) throw new Error('tls.client_auth: true needs tls.ca (the CA that client certificates must chain to)');
+      // node:tls (and OpenSSL's setup) only for listeners that serve TLS.
+      const { createServer: createTlsServer } = await import('node:tls');
       const server = createTlsServer({
         cert: readTls('cert', t.cert),
         key: readTls('key', t.key),

@@ -36,13 +36,25 @@ export class SinkQueue {
     this.count += isRecords(unit) ? unit.count : 1;
   }
 
-  /** Up to max entries from the head, or the run of records at the head. */
+  /**
+   * Up to max entries from the head; or the run of records at the head, joined with the runs
+   * right behind it while they fit in max. Under a trickle the ring hands over runs of a few
+   * records each, and a sink call per run would make the sink (a write, a forward batch) the
+   * bottleneck; a run over max is still never split.
+   */
   take(max: number): SinkBatch {
     const first = this.items[this.head];
     if (first !== undefined && isRecords(first)) {
       this.advance();
-      this.count -= first.count;
-      return { records: first };
+      let count = first.count;
+      const runs: EntryRecords[] = [first];
+      for (let next = this.items[this.head]; next !== undefined && isRecords(next) && count + next.count <= max; next = this.items[this.head]) {
+        runs.push(next);
+        count += next.count;
+        this.advance();
+      }
+      this.count -= count;
+      return { records: runs.length === 1 ? first : { frames: Buffer.concat(runs.map((r) => r.frames)), count } };
     }
     const entries: LogEntry[] = [];
     while (entries.length < max && this.head < this.items.length) {

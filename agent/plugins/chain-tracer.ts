@@ -11,7 +11,7 @@ export interface DataSummary {
 }
 
 /**
- * One stage an entry (or a sink's batch) met, for plugin_logger (seed §6.5): which plugin, the
+ * One stage an entry (or a sink's batch) met, for plugin_logger: which plugin, the
  * verdict, the time, and a summary of what went in and came out.
  */
 export interface StageEvent {
@@ -60,7 +60,7 @@ export function changedFields(from: object, to: object): string[] {
 
 /**
  * Records, per entry, the filters it passed and how long each took, and tells listeners about
- * every stage an entry meets (filters, sinks, ai analysers) — for plugin_logger, seed §6.5. Off
+ * every stage an entry meets (filters, sinks, ai analysers) — for plugin_logger. Off
  * unless a running plugin declares capability `trace`, so the hot path pays nothing. Entries are
  * keys of a WeakMap: the record goes away with the entry.
  */

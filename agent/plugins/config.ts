@@ -19,7 +19,7 @@ function lockedAware() {
     : s.string({ doc: '' });
 }
 
-/** Per-plugin invocation and resource limits (seed §7.2); from the manifest, else plugins.defaults. */
+/** Per-plugin invocation and resource limits; from the manifest, else plugins.defaults. */
 export const limitFields = {
   timeout_ms: s.int({ min: 1, max: 600_000, default: 500, doc: 'Longest a single call may take before it counts as a failure.' }),
   max_inflight: s.int({ min: 1, max: 4096, default: 4, doc: 'Calls (batches) in flight at once for async plugins.' }),

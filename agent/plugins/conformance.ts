@@ -1,5 +1,5 @@
 /**
- * `logloom plugins check <path>` (seed §8.3): loads one plugin of any kind through its host and
+ * `logloom plugins check <path>`: loads one plugin of any kind through its host and
  * the supervisor, runs the lifecycle (start + info, process generated entries, shutdown) and
  * checks every answer against the protocol. Returns a pass/fail report.
  */

@@ -1,5 +1,5 @@
 /**
- * Discovery (seed §4.1): the compiled-in static table, then `/usr/lib/logloom/plugins/` and
+ * Discovery: the compiled-in static table, then `/usr/lib/logloom/plugins/` and
  * plugins.dirs. In a directory, a plugin is
  *   - a subdirectory holding a plugin.yaml (entry file beside it), or
  *   - a `*.yaml` manifest at the top level (e.g. a socket plugin, or a file next to it), or

@@ -18,7 +18,7 @@ export function typeFromFileName(file: string): PluginType | undefined {
   return m ? (m[1] as PluginType) : undefined;
 }
 
-/** The mode a type implies when a plugin does not say (seed §5.1). */
+/** The mode a type implies when a plugin does not say. */
 export function defaultMode(type: PluginType): PluginMode {
   return type === 'sink' || type === 'ai' ? 'async' : 'sync';
 }
@@ -44,7 +44,7 @@ export function checkType(v: unknown): string | undefined {
 export function checkMode(v: unknown, type: PluginType): string | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string' || !(PLUGIN_MODES as readonly string[]).includes(v)) return `mode ${JSON.stringify(String(v))} is not one of ${PLUGIN_MODES.join(', ')}`;
-  // Seed §5.1: lang lookups happen while rendering and cannot wait; sinks and ai run off the hot path.
+  // Lang lookups happen while rendering and cannot wait; sinks and ai run off the hot path.
   if (type === 'lang' && v !== 'sync') return `mode "${v}" does not fit type lang (lang plugins are sync)`;
   if ((type === 'sink' || type === 'ai') && v !== 'async') return `mode "${v}" does not fit type ${type} (sink and ai plugins are async)`;
   return undefined;
@@ -78,6 +78,11 @@ export function validateInfo(raw: unknown, expected: { name?: string; type?: Plu
   };
 }
 
+/** The reason both C and Python plugins get when neither plugin_info() nor a plugin.yaml describes them. */
+export function missingInfo(what = 'plugin_info()'): string {
+  return `missing ${what} (and no plugin.yaml beside it)`;
+}
+
 /**
  * The one rule for a plugin that does not describe itself (no plugin_info() in a .so or a .py, no
  * `info` answer from a service): its plugin.yaml describes it, or it is refused with
@@ -86,7 +91,7 @@ export function validateInfo(raw: unknown, expected: { name?: string; type?: Plu
  */
 export function infoWithoutOwn(p: DiscoveredPlugin, what = 'plugin_info()'): PluginInfo {
   const m = p.manifest;
-  if (!m) throw new PluginLoadError(p.file ? p.file.split('/').pop()! : p.origin, `missing ${what} (and no plugin.yaml beside it)`);
+  if (!m) throw new PluginLoadError(p.file ? p.file.split('/').pop()! : p.origin, missingInfo(what));
   return {
     name: m.name, version: m.version ?? '', author: m.author ?? '', type: m.type, capability: m.capability, mode: m.mode ?? defaultMode(m.type),
   };

@@ -1,5 +1,5 @@
 /**
- * The one supervisor (seed §5.1, §5.3, §7.1–7.2): wraps any HostedPlugin, whatever its kind,
+ * The one supervisor: wraps any HostedPlugin, whatever its kind,
  * into the pipeline's stages. It owns per-call timeouts, the
  * `[ERROR] Plugin communication failed: <name>: <reason>` line, fail-open for filters
  * (on_error), sink batches that stay queued (the SinkRunner retries what a rejected flush

@@ -1,5 +1,5 @@
 /**
- * The plugin API (seed §3): what every plugin is, whatever language it is written in.
+ * The plugin API: what every plugin is, whatever language it is written in.
  * Static (TypeScript) plugins import these types; the process, socket and native hosts adapt
  * their protocols to the same shapes so that the registry and supervisor treat all kinds alike.
  */
@@ -17,7 +17,7 @@ export type PluginType = (typeof PLUGIN_TYPES)[number];
 export type PluginMode = 'sync' | 'async';
 export type PluginKind = 'static' | 'native' | 'python' | 'socket';
 
-/** Seed §3.3: what a plugin says about itself. */
+/** What a plugin says about itself. */
 export interface PluginInfo {
   name: string;
   /** semver, e.g. 1.2.0 */
@@ -51,13 +51,13 @@ export interface PluginContext {
   /** ai plugins: results become new entries (module AI) through the same sanitising door. */
   emit(draft: EntryDraft): void;
   /**
-   * The filters an entry has passed so far, with the time each took (plugin_logger, seed §6.5).
+   * The filters an entry has passed so far, with the time each took (plugin_logger).
    * Only recorded while a plugin asked for it with capability `trace`; otherwise empty.
    */
   chain?(entry: LogEntry): readonly ChainStep[];
   /**
    * Every stage an entry meets — filters, sinks, ai analysers — with verdict, time and a summary
-   * of what went in and out (plugin_logger, seed §6.5). Same condition as `chain`. Returns the
+   * of what went in and out (plugin_logger). Same condition as `chain`. Returns the
    * unsubscribe function.
    */
   onStage?(listener: (event: StageEvent) => void): () => void;

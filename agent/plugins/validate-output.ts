@@ -1,5 +1,5 @@
 /**
- * Seed §7.4: nothing a plugin returns is trusted. Every answer from an out-of-process plugin is
+ * Nothing a plugin returns is trusted. Every answer from an out-of-process plugin is
  * checked against a schema here before the agent uses it; what passes is then built into an
  * entry through the one sanitising door (agent/entry/build.ts), so control characters are
  * escaped and sizes cut there. Anything that fails is dropped and counted (`invalid_results` in
@@ -109,7 +109,7 @@ export function validateKeep(v: unknown, count: number): (FilterVerdict | undefi
 /**
  * The verdicts a filter's answer body carries, in any of its forms (docs/plugin-protocol.md §4.1):
  * `keep` (true, false, an entry, or a list), the whole entry sent back as `entry` (or the batch
- * as `batch`) = a replacement copy, or none of these — the seed's bare `{"status":0}` — which
+ * as `batch`) = a replacement copy, or none of these — the minimal bare `{"status":0}` — which
  * keeps every entry.
  */
 export function filterVerdictsOf(body: Record<string, unknown>, count: number): (FilterVerdict | undefined)[] {

@@ -50,7 +50,7 @@ typedef enum {
   LOGLOOM_FATAL = 4
 } logloom_level_t;
 
-/* One log entry: the seed's log_entry_t plus the lang_key arguments. */
+/* One log entry: the C log_entry_t plus the lang_key arguments. */
 typedef struct log_entry {
   const char *timestamp;   /* ISO 8601 UTC, e.g. "2025-04-30T12:00:00.000Z" */
   const char *level;       /* "DEBUG" | "INFO" | "WARN" | "ERROR" | "FATAL" */
@@ -64,7 +64,7 @@ typedef struct log_entry {
   const char *source;      /* where it was captured ("unix", "serial:/dev/ttyS0"), or NULL */
 } log_entry_t;
 
-/* What a plugin says about itself (seed §3.3). Static storage owned by the plugin. */
+/* What a plugin says about itself. Static storage owned by the plugin. */
 typedef struct plugin_info {
   uint32_t abi_version;          /* must be LOGLOOM_PLUGIN_ABI_VERSION */
   const char *name;              /* unique name, what plugins.enabled lists */
@@ -75,7 +75,7 @@ typedef struct plugin_info {
   const char *const *capability; /* NULL-terminated list of strings, or NULL */
 } plugin_info_t;
 
-/* One ai result (seed: {"status":0,"summary":"…"}). Strings are copied during emit(); NULL = unset. */
+/* One ai result ({"status":0,"summary":"…"}). Strings are copied during emit(); NULL = unset. */
 typedef struct ai_result {
   const char *level;    /* "DEBUG" … "FATAL"; NULL = INFO */
   const char *message;  /* the summary text */

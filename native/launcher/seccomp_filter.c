@@ -12,7 +12,8 @@
  *     the C library falls back to clone, whose flags the filter can see.
  *   - socket (EACCES) unless the plugin has the `network` capability; socketpair stays allowed
  *     (a connected pair reaches nothing).
- *   - ptrace and reading/writing other processes' memory; mount and the new mount API; chroot,
+ *   - ptrace, reading/writing other processes' memory, taking their descriptors (pidfd_getfd),
+ *     kcmp, process_madvise; mount and the new mount API; chroot,
  *     pivot_root; unshare and setns; module, kexec, bpf, perf, keyring, io_uring, userfaultfd,
  *     reboot, swap, accounting and clock changes.
  *   - any other architecture's calling convention (x32 on x86-64, the 32-bit ABIs): killed.
@@ -56,6 +57,12 @@
 #ifndef __NR_mount_setattr
 #define __NR_mount_setattr 442
 #endif
+#ifndef __NR_pidfd_getfd
+#define __NR_pidfd_getfd 438
+#endif
+#ifndef __NR_process_madvise
+#define __NR_process_madvise 440
+#endif
 #ifndef __NR_io_uring_setup
 #define __NR_io_uring_setup 425
 #define __NR_io_uring_enter 426
@@ -91,7 +98,9 @@ static const long REFUSED[] = {
 #ifdef __NR_vfork
   __NR_vfork,
 #endif
-  __NR_ptrace, __NR_process_vm_readv, __NR_process_vm_writev,
+  /* Other processes of the same user (every plugin runs as nobody): no reading their memory, no
+   * taking their descriptors (pidfd_getfd), no comparing or advising them. */
+  __NR_ptrace, __NR_process_vm_readv, __NR_process_vm_writev, __NR_pidfd_getfd, __NR_process_madvise, __NR_kcmp,
   __NR_mount, __NR_umount2, __NR_pivot_root, __NR_chroot,
   __NR_open_tree, __NR_move_mount, __NR_fsopen, __NR_fsconfig, __NR_fsmount, __NR_fspick, __NR_mount_setattr,
   __NR_unshare, __NR_setns,

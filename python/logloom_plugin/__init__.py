@@ -1,13 +1,13 @@
 """Logloom Python plugin SDK (stdlib only, Python 3.9+).
 
-A plugin is a file defining the seed's functions (section 3.6)::
+A plugin is a file defining the plugin functions::
 
     def plugin_init(config):        # or plugin_init() ; config = plugins.config.<name>
     def plugin_process(entry):      # entry is a dict (a copy: changing it changes nothing)
     def plugin_shutdown():
     def plugin_info():              # optional when a plugin.yaml sits next to the file
 
-What plugin_process returns depends on the plugin type (the seed's forms first):
+What plugin_process returns depends on the plugin type (the plain forms first):
   filter  {"status": 0} keeps the entry, {"status": 1, "error": "..."} is an error for it; the
           entry itself with changes (copy = dict(entry); copy["message"] = ...) is a replacement
           copy that continues in its place; also True/KEEP keeps, False/DROP drops, {"keep": bool}

@@ -88,7 +88,7 @@ class Plugin:
 def verdict(value):
     """Filter return value -> what the "keep" answer carries: True, False, or a replacement dict.
 
-    The seed's status form first: {"status": 0} (with or without "message") keeps the entry,
+    The status form first: {"status": 0} (with or without "message") keeps the entry,
     {"status": 1, "error": "..."} is an error for that entry. {"keep": x} says it outright. Any
     other dict is a replacement copy (e.g. the entry with its message redacted) and is sent back
     whole: the agent applies what changed (and keeps timestamp, node, source and seq).
@@ -117,7 +117,7 @@ def as_results(value):
         return []
     if isinstance(value, dict):
         if "status" in value:
-            # The seed's forms: {"status": 0, "summary": ...} is a result; {"status": 0,
+            # The plain forms: {"status": 0, "summary": ...} is a result; {"status": 0,
             # "message": "ok"} (nothing besides a message) acknowledges; status != 0 is an error.
             if value["status"] != 0:
                 raise RuntimeError(str(value.get("error") or "status %s" % value["status"]))

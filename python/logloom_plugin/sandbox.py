@@ -1,4 +1,4 @@
-"""The sandbox a Python plugin runs in (seed section 7.3).
+"""The sandbox a Python plugin runs in.
 
 Applied by the runner, in this order, before any plugin code runs:
  1. rlimits (only when the agent found no writable cgroup: then memory_max -> RLIMIT_AS and

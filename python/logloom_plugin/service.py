@@ -1,4 +1,4 @@
-"""Runs a Python plugin as a socket service (seed sections 2.2 and 2.3): the same plugin file and
+"""Runs a Python plugin as a socket service: the same plugin file and
 SDK as a child plugin, but listening on a Unix socket or TCP port for the agent to connect to,
 e.g. in its own container or under its own systemd unit with its own limits.
 

@@ -1,4 +1,4 @@
-"""Unit tests of the example plugins' logic (seed section 8.2), stdlib unittest:
+"""Unit tests of the example plugins' logic, stdlib unittest:
 
     /usr/bin/python3 -m unittest discover -s python/tests
 """

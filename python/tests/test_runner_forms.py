@@ -1,4 +1,4 @@
-"""The runner's reading of what plugin_process returns (the seed's forms first)."""
+"""The runner's reading of what plugin_process returns (the plain forms first)."""
 import os
 import sys
 import unittest

@@ -27,7 +27,7 @@ interface OpenBatch {
 const newBatch = (): OpenBatch => ({ parts: [], lines: [], count: 0, bytes: 0, holds: [], positions: new Map() });
 
 /**
- * Seed §6.4: the sink that forwards to the aggregator. flush() appends entries to the open batch
+ * The sink that forwards to the aggregator. flush() appends entries to the open batch
  * and returns at once unless the batch was sealed (then it waits until the spool holds it, which
  * is where backpressure comes from when the spool blocks). Sealed batches get the next sequence
  * number and go to the spool, from which the client sends them in order. On the records path

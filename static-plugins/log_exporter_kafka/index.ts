@@ -15,14 +15,23 @@ interface Batch {
   holds: (Checkpoint | undefined)[];
 }
 
+/** Longest the client's close may take at shutdown. */
+const CLOSE_BOUND_MS = 2000;
+
 const newBatch = (): Batch => ({ messages: [], bytes: 0, holds: [] });
 
-function release(b: Batch, from = 0, to = b.holds.length): void {
-  for (let i = from; i < to; i++) b.holds[i]?.release();
+function release(b: Batch): void {
+  for (const cp of b.holds) cp?.release();
+}
+
+/** A batch's first or last n messages, with their holds. */
+function slice(b: Batch, from: number, to?: number): Batch {
+  const messages = b.messages.slice(from, to);
+  return { messages, holds: b.holds.slice(from, to), bytes: messages.reduce((n, m) => n + m.value.length, 0) };
 }
 
 /**
- * Seed §6.1: the Kafka exporter. flush() routes each entry (topic, key; value = its NDJSON line)
+ * The Kafka exporter (docs/kafka.md). flush() routes each entry (topic, key; value = its NDJSON line)
  * into the open batch and returns; a batch is sealed at batch_max_entries, batch_max_bytes or
  * batch_max_ms and queued. One sender sends the queued batches one at a time, in order, so each
  * partition gets entries in the order they came. While the brokers are unreachable the batch at
@@ -180,9 +189,7 @@ export default definePlugin({
             if (b.messages.length > 1) {
               // Halves keep their order; each is tried again on its own.
               const h = Math.ceil(b.messages.length / 2);
-              const first: Batch = { messages: b.messages.slice(0, h), holds: b.holds.slice(0, h), bytes: 0 };
-              const second: Batch = { messages: b.messages.slice(h), holds: b.holds.slice(h), bytes: 0 };
-              queue.splice(0, 1, first, second);
+              queue.splice(0, 1, slice(b, 0, h), slice(b, h));
             } else {
               // One entry the broker will never take: the only entry this sink drops without a policy.
               queue.shift();
@@ -250,7 +257,11 @@ export default definePlugin({
         let deadline: NodeJS.Timeout | undefined;
         await Promise.race([sender, new Promise<void>((r) => (deadline = setTimeout(r, config.shutdown_timeout)))]);
         clearTimeout(deadline);
-        await producer.close().catch(() => {});
+        // Closing waits for the client's connections to end; one left half-open by a broker that
+        // froze would hold the agent's stop for a request timeout: bounded.
+        let closeBound: NodeJS.Timeout | undefined;
+        await Promise.race([producer.close().catch(() => {}), new Promise<void>((r) => (closeBound = setTimeout(r, CLOSE_BOUND_MS)))]);
+        clearTimeout(closeBound);
         await sender;
         if (queuedEntries > 0) {
           lostEntries += queuedEntries;

@@ -11,7 +11,7 @@ const configSchema = s.object(
     sample: s.int({ min: 1, max: 1_000_000, default: 1, doc: 'Record one entry (and one stage event) in this many.' }),
     stages: s.array(s.enum(['filter', 'sink', 'ai'] as const, { doc: 'A stage.' }), { default: ['filter', 'sink', 'ai'], doc: 'Which stages to trace: every filter call per entry, every sink batch, every ai analysis.' }),
   },
-  { doc: 'plugin_logger (seed §6.5): a transparent filter that records every stage an entry meets (filters, sinks, ai analysers) with verdict, time and a summary of what went in and out, plus each entry\'s filter chain when it passes plugin_logger.' },
+  { doc: 'plugin_logger: a transparent filter that records every stage an entry meets (filters, sinks, ai analysers) with verdict, time and a summary of what went in and out, plus each entry\'s filter chain when it passes plugin_logger.' },
 );
 type Config = Infer<typeof configSchema>;
 

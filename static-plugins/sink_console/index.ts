@@ -1,6 +1,6 @@
 import { definePlugin, type PluginContext, type SinkPlugin } from '../../agent/plugins/types.ts';
 import { s, type Infer } from '../../agent/config/schema.ts';
-import { consoleLine, entryText } from '../../agent/entry/render.ts';
+import { consoleLine, entryText, textLayout, textLayoutFields, type TextLayout } from '../../agent/entry/render.ts';
 import type { LogEntry } from '../../agent/entry/entry.ts';
 import type { EntryRecords } from '../../agent/buffer/records.ts';
 import { recordViews } from '../../agent/buffer/record-view.ts';
@@ -9,8 +9,9 @@ const configSchema = s.object(
   {
     stream: s.enum(['stdout', 'stderr'] as const, { default: 'stdout', doc: 'Where to print.' }),
     color: s.enum(['auto', 'always', 'never'] as const, { default: 'auto', doc: 'Colour the level: auto = only on a TTY.' }),
+    ...textLayoutFields,
   },
-  { doc: 'sink_console: prints `[LEVEL] [MODULE] <timestamp> <message>`.' },
+  { doc: 'sink_console: prints `[LEVEL] [MODULE] <timestamp> <message>` (layout and show change it).' },
 );
 
 /** Prints entries as `[LEVEL] [MODULE] <timestamp> <message>`, coloured only on a TTY. */
@@ -21,12 +22,14 @@ export default definePlugin({
     let ctx: PluginContext;
     let out: NodeJS.WriteStream = process.stdout;
     let colour = false;
+    let layout: TextLayout;
     return {
       init(c) {
         ctx = c;
         const config = c.config as Infer<typeof configSchema>;
         out = config.stream === 'stderr' ? process.stderr : process.stdout;
         colour = config.color === 'always' || (config.color === 'auto' && out.isTTY === true);
+        layout = textLayout(config);
       },
       async flush(entries: readonly LogEntry[]) {
         await write(entries);
@@ -38,7 +41,7 @@ export default definePlugin({
     };
 
     async function write(entries: readonly LogEntry[]): Promise<void> {
-      const text = entries.map((e) => consoleLine(e, entryText(e, (k, a) => ctx.render(k, a)), colour)).join('\n') + '\n';
+      const text = entries.map((e) => consoleLine(e, entryText(e, (k, a) => ctx.render(k, a)), colour, layout)).join('\n') + '\n';
       if (!out.write(text)) await new Promise((r) => out.once('drain', r));
     }
   },

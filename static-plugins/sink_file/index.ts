@@ -2,7 +2,7 @@ import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { definePlugin, type PluginContext, type SinkPlugin } from '../../agent/plugins/types.ts';
 import { s, type Infer } from '../../agent/config/schema.ts';
-import { consoleLine, entryText } from '../../agent/entry/render.ts';
+import { consoleLine, entryText, textLayout, textLayoutFields } from '../../agent/entry/render.ts';
 import { encodeEntry } from '../../agent/entry/codec.ts';
 import type { LogEntry } from '../../agent/entry/entry.ts';
 import { forEachRecord, type EntryRecords } from '../../agent/buffer/records.ts';
@@ -17,6 +17,7 @@ const configSchema = s.object(
     max_backups: s.int({ min: 0, max: 10_000, default: 5, doc: 'Rotated files kept.' }),
     rotate_mode: s.enum(['numbered', 'timestamp'] as const, { default: 'numbered', doc: 'numbered: x.log.1…N; timestamp: x.log.YYYYMMDD-HHMMSS.' }),
     fsync: s.bool({ default: false, doc: 'fsync after each batch (durable, slower, wears flash).' }),
+    ...textLayoutFields,
   },
   { doc: 'sink_file: appends entries to a file with size-based rotation; SIGHUP reopens it.' },
 );
@@ -49,7 +50,7 @@ export default definePlugin({
       await f?.close();
     }
 
-    const line = (e: LogEntry) => (config.format === 'json' ? encodeEntry(e) : consoleLine(e, entryText(e, (k, a) => ctx.render(k, a)), false));
+    const line = (e: LogEntry) => (config.format === 'json' ? encodeEntry(e) : consoleLine(e, entryText(e, (k, a) => ctx.render(k, a)), false, textLayout(config)));
 
     /** One line per entry, '\n' included: the record's own NDJSON bytes for json, the text format through a lazy view. */
     function recordLines(records: EntryRecords): Buffer[] {

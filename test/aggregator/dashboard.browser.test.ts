@@ -114,6 +114,17 @@ describe('web dashboard in chromium', () => {
     const alphaRow = await page.textContent('tr[data-node="gw-alpha"]');
     assert.match(alphaRow!, /gw-alpha/);
     await page.screenshot({ path: join(OUT, '02-fleet.png') });
+    // Sortable (click a header twice: descending) and filterable.
+    const order = () => page.locator('#fleet-table tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-node')));
+    assert.deepEqual(await order(), ['gw-alpha', 'gw-beta']);
+    await page.click('th[data-key="name"]');
+    await page.waitForFunction(() => document.querySelector('#fleet-table tbody tr')?.getAttribute('data-node') === 'gw-beta');
+    await page.click('th[data-key="name"]');
+    await page.fill('#fleet-filter', 'beta');
+    await page.waitForFunction(() => document.querySelectorAll('#fleet-table tbody tr').length === 1);
+    assert.deepEqual(await order(), ['gw-beta']);
+    await page.fill('#fleet-filter', '');
+    await page.waitForFunction(() => document.querySelectorAll('#fleet-table tbody tr').length === 2);
   });
 
   it('turns a stopped agent\'s node silent within the threshold', async () => {

@@ -57,8 +57,12 @@ test('a real agent forwards over TLS with its token; kill -9 of the aggregator b
     await storedAtLeast(agg.store, 'test-node', 600);
     const messages = storedEntries(agg.store, 'test-node').map((e) => e.message);
     assert.deepEqual(messages, Array.from({ length: 600 }, (_, i) => `m${i}`));
-    const st = JSON.parse((await runCli(['status', '--socket', agg.control, '--json'])).stdout) as { nodes: { name: string; entries: number; connected: boolean }[] };
+    const st = JSON.parse((await runCli(['status', '--socket', agg.control, '--json'])).stdout) as { nodes: { name: string; entries: number; connected: boolean }[]; ingest: { scanner: string; canonical_entries: number; rebuilt_entries: number } };
     assert.equal(st.nodes.find((n) => n.name === 'test-node')?.entries, 600);
+    // A real agent's entries are stored as they came (node and seq added), none parsed and rebuilt.
+    assert.equal(st.ingest.rebuilt_entries, 0, JSON.stringify(st.ingest));
+    assert.ok(st.ingest.canonical_entries >= 300, JSON.stringify(st.ingest));
+    assert.ok(storedEntries(agg.store, 'test-node').every((e) => e.node === 'test-node' && typeof e.seq === 'number'));
   } finally {
     await agent.stop();
     await agg.stop();

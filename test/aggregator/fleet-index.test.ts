@@ -9,6 +9,9 @@ import { Retention } from '../../agent/aggregator/fleet/retention.ts';
 import { reindexFromNdjson } from '../../agent/aggregator/index/reindex.ts';
 import { createLog } from '../../agent/log.ts';
 import { tempDir } from '../helpers/agent.ts';
+import { parseLocale } from '../../agent/i18n/catalogue.ts';
+import { DASHBOARD_KEYS } from '../../agent/aggregator/api/routes.ts';
+import { readFileSync } from 'node:fs';
 
 const ndjson = (entries: object[]) => Buffer.from(entries.map((e) => JSON.stringify(e) + '\n').join(''));
 const q = (s: string) => parseEntryQuery(new URLSearchParams(s), Date.parse('2026-03-01T12:00:00Z'));
@@ -35,6 +38,24 @@ describe('the index (SQLite + FTS5, a real file)', () => {
     assert.equal(ix.query(q('source=unix&module=net')).entries.length, 1);
     await w.close();
     ix.close();
+  });
+
+  it('an index too far behind leaves batches out, counted and reported, and catches up afterwards', async () => {
+    const path = join(tempDir(), 'index.sqlite');
+    const errors: string[] = [];
+    const w = new IndexWriter(path, { flushMs: 10, maxInFlightBytes: 1000, onError: (e) => errors.push(e.message) });
+    await w.opened();
+    const batch = ndjson([{ level: 'INFO', module: 'M', message: 'x'.repeat(500) }]);
+    for (let i = 0; i < 3; i++) w.add('n', i + 1, batch);
+    assert.equal(w.droppedBatches, 2);
+    assert.match(errors[0]!, /batches are left out of the index .*reindex restores them/);
+    await w.flush();
+    assert.equal(w.inFlightBytes, 0);
+    w.add('n', 4, batch);
+    await w.flush();
+    assert.equal(w.indexed, 2);
+    assert.equal(w.status().dropped_batches, 2);
+    await w.close();
   });
 
   it('retention: by age and by bytes per node, in the index', async () => {
@@ -133,4 +154,11 @@ describe('query parameters', () => {
     }
     ix.close();
   });
+});
+
+it('every word the dashboard shows is in the English and the Chinese locale', () => {
+  for (const lang of ['en', 'zh']) {
+    const table = parseLocale(readFileSync(new URL(`../../locales/${lang}.yaml`, import.meta.url), 'utf8'));
+    assert.deepEqual(DASHBOARD_KEYS.filter((k) => !table.has(`dashboard.${k}`)), [], lang);
+  }
 });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { encodeError, encodeHello, ErrorCode } from '../../agent/forward/protocol/index.ts';
 import { TokenStore } from '../../agent/aggregator/auth.ts';
 import { peerText } from '../../agent/aggregator/peer-text.ts';
+import { sourceKey } from '../../agent/aggregator/server.ts';
 import { runCli, tempDir } from '../helpers/agent.ts';
 import { entries, RawAgent, startAggregator, storedEntries, type RunningAggregator } from './helpers.ts';
 
@@ -80,6 +81,16 @@ describe('aggregator under hostile clients', () => {
     await node.end();
     for (const s of flood) s.destroy();
     assert.deepEqual(storedEntries(agg.store, 'gw-h').map((e) => e.message), ['m0', 'm1', 'm2']);
+  });
+
+  it('pending connections are counted per IPv4 address and per IPv6 /64 (one host holds a whole /64)', () => {
+    assert.equal(sourceKey('10.1.2.3'), '10.1.2.3');
+    assert.equal(sourceKey('::ffff:10.1.2.3'), '10.1.2.3');
+    assert.equal(sourceKey('2001:db8:1:2:aaaa::1'), '2001:db8:1:2::/64');
+    assert.equal(sourceKey('2001:0db8:0001:0002:ffff:1:2:3'), '2001:db8:1:2::/64');
+    assert.equal(sourceKey('2001:db8::5'), '2001:db8:0:0::/64');
+    assert.equal(sourceKey('::1'), '0:0:0:0::/64');
+    assert.notEqual(sourceKey('2001:db8:1:2::1'), sourceKey('2001:db8:1:3::1'));
   });
 
   it('a batch whose seq jumps implausibly far (2^53-1) is refused with ERROR SEQUENCE_JUMP; the node goes on from its last seq', async () => {
@@ -156,15 +167,16 @@ describe('aggregator under hostile clients', () => {
     const keep = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
       const line = await a.stderr.waitFor(/metrics and health at/);
-      const port = Number(/:(\d+)\s*$/.exec(line)![1]);
+      const port = Number(/metrics and health at https?:\/\/[^\s:]+:(\d+)/.exec(line)![1]);
       assert.deepEqual(await healthz(keep, port), { code: 200, body: { status: 'ok' } });
       // An agent that stops reading keeps the aggregator draining for up to its grace.
       const c = await RawAgent.connect(a.port);
       assert.equal((await c.hello('gw-e', '')).type, 'WELCOME');
       c.socket.pause();
       a.proc.kill('SIGTERM');
+      // Polled (bounded) until it changes: the window lasts until the paused agent is cut off.
       let h = await healthz(keep, port);
-      for (let i = 0; i < 200 && h.code === 200; i++) h = await healthz(keep, port);
+      for (const deadline = Date.now() + 20_000; h.code === 200 && Date.now() < deadline;) h = await healthz(keep, port);
       assert.deepEqual(h, { code: 503, body: { status: 'stopping', reason: 'the aggregator is stopping' } });
       assert.deepEqual(await a.exited, { code: 0, signal: null });
     } finally {

@@ -156,15 +156,17 @@ describe('logloom aggregator: sessions, token auth, dedup, bad input', () => {
   it('`logloom status` lists nodes with last seen, last sequence, entries and bytes; /metrics and /healthz answer', async () => {
     const st = await runCli(['status', '--socket', agg.control]);
     assert.equal(st.code, 0, st.stderr);
-    assert.match(st.stdout, /^role: aggregator$/m);
-    assert.match(st.stdout, /NAME\s+CONNECTED\s+REMOTE\s+LAST_SEEN\s+LAST_SEQ\s+ENTRIES\s+BYTES/);
-    assert.match(st.stdout, /^\s+gw-1\s+false\s+\S+\s+\d{4}-\d\d-\d\dT\S+\s+3\s+7\s+\d+/m);
+    assert.match(st.stdout, /^role aggregator · /m);
+    // One block per node: its name and state, then its figures (last seen, last sequence, entries, bytes).
+    assert.match(st.stdout, /^nodes:\n(?:.*\n)*?  gw-1  \[not connected\]\n    remote \S+ · last_seen \d{4}-\d\d-\d\dT\S+ · last_seq 3\n    entries 7 · bytes \d+/m);
+    for (const l of st.stdout.split('\n')) assert.ok(l.length <= 80, `wider than 80 columns: ${l}`);
     const line = await agg.stderr.waitFor(/metrics and health at/);
     const base = /http:\/\/(\S+)/.exec(line)![1];
     const health = await fetch(`http://${base}/healthz`);
     assert.equal(health.status, 200);
     const metrics = await (await fetch(`http://${base}/metrics`)).text();
-    assert.match(metrics, /logloom_nodes_last_seq\{name="gw-1"\} 3/);
-    assert.match(metrics, /logloom_nodes_entries\{name="gw-2"\} 20/);
+    assert.match(metrics, /^logloom_aggregator_node_last_seq\{node="gw-1"\} 3$/m);
+    assert.match(metrics, /^logloom_aggregator_node_stored_entries\{node="gw-2"\} 20$/m);
+    assert.match(metrics, /^# TYPE logloom_aggregator_rejected_total counter$/m);
   });
 });

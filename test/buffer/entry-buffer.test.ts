@@ -1,7 +1,7 @@
 /** The pipeline's ring-backed buffer (RingEntryQueue) on both ring implementations. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RingEntryQueue } from '../../agent/buffer/entry-buffer.ts';
+import { createEntryBuffer, RingEntryQueue } from '../../agent/buffer/entry-buffer.ts';
 import { JsRing } from '../../agent/buffer/js-ring.ts';
 import { NativeRing } from '../../agent/buffer/native-ring.ts';
 import { createRingMemory } from '../../agent/buffer/ring-layout.ts';
@@ -103,3 +103,24 @@ for (const impl of ['js', 'native'] as const) {
     assert.deepEqual(kept, lines(900, 1000));
   });
 }
+
+test('without the addon the JS ring and codec carry the same records: a tcp-style stream gives byte-identical ring contents (js vs native buffer)', () => {
+  const lines = Buffer.from('{"level":"warn","message":"m1","fields":{"a":1}}\n[ERROR] [net] down\n{bad json\n' + '{"message":' + '['.repeat(100) + ']'.repeat(100) + '}\n');
+  const run = (mode: 'js' | 'on') => {
+    const q = createEntryBuffer(1000, 1 << 20, mode) as RingEntryQueue;
+    assert.ok(q instanceof RingEntryQueue);
+    assert.equal(q.ring.impl, mode === 'js' ? 'js' : 'native');
+    const counters = { received: 0, rejected: 0, dropped: 0, paused: 0, last_reject: '' };
+    const codec = createCodec({ maxLineBytes: 4096, maxMessageBytes: 4096, minLevel: 'DEBUG', defaultLevel: 'INFO', defaultModule: 'TCP', node: 'n', source: 'tcp:1.2.3.4:5', format: 'auto' }, mode === 'js' ? 'off' : 'on');
+    const ingest = new FastIngest({ codec, queue: q, policy: 'block', counters, schedule: () => {} });
+    ingest.feed(lines);
+    const r = q.takeRecords(1000)!;
+    return { frames: r.frames.toString('latin1').replace(/"timestamp":"[^"]*"/g, ''), counters };
+  };
+  const js = run('js');
+  const native = run('on');
+  assert.equal(js.frames, native.frames);
+  assert.deepEqual(js.counters, native.counters);
+  assert.equal(js.counters.rejected, 2);
+  assert.equal(js.counters.received, 4);
+});

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { connect } from 'node:net';
-import { decodeMessage, encodeAck, encodeWelcome, FrameDecoder, type Message } from '../../agent/forward/protocol/index.ts';
+import { decodeMessage, encodeAck, encodeWelcome, ErrorCode, FrameDecoder, ProtocolError, type Message } from '../../agent/forward/protocol/index.ts';
 import { startAgent } from '../helpers/agent.ts';
 
 /**
@@ -72,4 +72,28 @@ test('an agent sends no STATS to an aggregator whose WELCOME says revision 1', a
   const frames = await session(1);
   assert.ok(frames.some((f) => f.type === 'BATCH'));
   assert.equal(frames.filter((f) => f.type === 'STATS').length, 0);
+});
+
+test('fuzz: a STATS payload decodes to known fields of the right type, or is BAD_FRAME (seeded, bounded)', () => {
+  let seed = 0x57a75;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+  const values = ['1', '-1', '1.5', '"x"', 'null', 'true', '[]', '{}', '9007199254740993', '"' + 'v'.repeat(100) + '"'];
+  const keys = ['version', 'dropped', 'spool_entries', 'spool_bytes', 'other', ''];
+  for (let i = 0; i < 5000; i++) {
+    let p: Buffer;
+    if (rnd(4) === 0) p = Buffer.from(Array.from({ length: rnd(64) }, () => rnd(256)));
+    else p = Buffer.from(`{${Array.from({ length: rnd(5) }, () => `"${keys[rnd(keys.length)]}":${values[rnd(values.length)]}`).join(',')}}`);
+    try {
+      const m = decodeMessage(0x08, p);
+      assert.equal(m.type, 'STATS');
+      const s = (m as Extract<Message, { type: 'STATS' }>).stats;
+      for (const [k, v] of Object.entries(s)) {
+        if (k === 'version') assert.ok(typeof v === 'string' && v.length <= 64);
+        else assert.ok(['dropped', 'spool_entries', 'spool_bytes'].includes(k) && Number.isSafeInteger(v) && (v as number) >= 0, `${k}=${v}`);
+      }
+    } catch (e) {
+      assert.ok(e instanceof ProtocolError && e.code === ErrorCode.BAD_FRAME, String(e));
+    }
+  }
+  assert.throws(() => decodeMessage(0x08, Buffer.alloc(5000, 0x20)), /above 4096/);
 });

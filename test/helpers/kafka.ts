@@ -10,7 +10,7 @@
  * whatever happened; stop() and kill() wait for the process to be gone.
  */
 import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Admin, Consumer, MessagesStreamModes } from '@platformatic/kafka';
 import { ROOT, tempDir } from './agent.ts';
@@ -47,6 +47,12 @@ export interface KafkaBroker {
   stop(): Promise<void>;
   /** SIGKILL, waits for exit. */
   kill(): Promise<void>;
+  /** SIGSTOP: the broker freezes with its connections open (requests time out, nothing is refused). */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
+  /** stop(), then removes the broker's directory (data, certificates, log). */
+  close(): Promise<void>;
   createTopic(name: string, opts?: { partitions?: number; configs?: Record<string, string> }): Promise<void>;
   /** Records in a topic (the sum of its partitions' end offsets): a duplicate would show here. */
   count(topic: string): Promise<number>;
@@ -168,6 +174,7 @@ export async function startKafka(opts: { startTimeoutMs?: number; users?: KafkaU
     },
     async stop() {
       killGroup('SIGTERM');
+      killGroup('SIGCONT');
       const t = setTimeout(() => killGroup('SIGKILL'), 30_000);
       await exited;
       clearTimeout(t);
@@ -175,6 +182,17 @@ export async function startKafka(opts: { startTimeoutMs?: number; users?: KafkaU
     async kill() {
       killGroup('SIGKILL');
       await exited;
+    },
+    pause() {
+      killGroup('SIGSTOP');
+    },
+    resume() {
+      killGroup('SIGCONT');
+    },
+    async close() {
+      await broker.stop();
+      process.off('exit', reap);
+      rmSync(dir, { recursive: true, force: true });
     },
     async createTopic(name, o = {}) {
       const admin = new Admin({ clientId: 'logloom-test-admin', bootstrapBrokers: [broker.plaintext], retries: 20, retryDelay: 250 });

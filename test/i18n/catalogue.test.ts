@@ -60,7 +60,10 @@ test('logloom lang get renders in a chosen language', async () => {
   assert.equal(zh.code, 0, zh.stderr);
   assert.equal(zh.stdout, '/data 磁盘空间不足：剩余 7%');
   const bad = await runCli(['lang', 'get', 'demo.disk_low', '/data', 'seven']);
-  assert.equal(bad.stdout, '[FORMAT ERROR: argument 2 for %u is not a number: "seven"] [KEY: demo.disk_low]');
+  // A bad argument is an error for the person at the terminal: on stderr, exit 1.
+  assert.equal(bad.code, 1);
+  assert.equal(bad.stdout, '');
+  assert.equal(bad.stderr, 'logloom lang: [FORMAT ERROR: argument 2 for %u is not a number: "seven"] [KEY: demo.disk_low]');
   const usage = await runCli(['lang', 'get']);
   assert.equal(usage.code, 2);
 });

@@ -296,3 +296,27 @@ int plugin_process(const log_entry_t*e){(void)e;return 0;}`, 'lang', 'missing pl
   assert.deepEqual(await h.filter(entries('a', 'xb'), 500), [true, false]);
   await h.stop();
 });
+
+test('native ai and lang .so in the agent\'s pipeline: ai_error_burst results become AI entries, lang_registrar renders in three languages', async () => {
+  const { recordingSink, startHarness, until } = await import('../plugins/harness.ts');
+  const pdir = tempDir('logloom-native-pipeline-');
+  compilePlugin(pdir, 'ai_error_burst.so', { example: 'ai_error_burst.c' });
+  compilePlugin(pdir, 'lang_registrar.so', { example: 'lang_registrar.c' });
+  const sink = recordingSink();
+  const h = await startHarness({ statics: [sink.mod], dirs: [pdir], config: { enabled: ['ai_error_burst', 'lang_registrar', 'sink_record'], config: { ai_error_burst: { threshold: 2 } } } });
+  try {
+    assert.deepEqual(h.registry.list().filter((r) => r.state !== 'enabled').map((r) => `${r.name}: ${r.reason}`), []);
+    assert.equal(h.catalogue.render('pump.started', ['P1'], 'zh'), '泵 P1 已启动');
+    assert.equal(h.catalogue.render('pump.stopped', ['P1', 30], 'de'), 'Pumpe P1 nach 30 s gestoppt');
+    assert.equal(h.catalogue.render('pump.started', ['P1'], 'en'), 'Pump P1 started');
+    h.send({ level: 'ERROR', module: 'AUTH', message: 'login failed for 192.168.0.5' });
+    h.send({ level: 'ERROR', module: 'AUTH', message: 'login failed for 192.168.0.5' });
+    await until(h.pipeline, () => sink.received.some((e) => e.module === 'AI'), 10_000, 'the AI entry');
+    const ai = sink.received.find((e) => e.module === 'AI')!;
+    assert.equal(ai.message, '2 errors in a row from module AUTH; last: login failed for 192.168.0.5');
+    assert.equal(ai.level, 'WARN');
+    assert.equal(ai.source, 'plugin:ai_error_burst');
+  } finally {
+    await h.stop();
+  }
+});

@@ -80,20 +80,21 @@ test('records path: C filter (host process and trusted) + filter_level + forward
     assert.equal(plugin.isolation ?? plugin.status?.isolation, isolation === 'host' ? 'process' : 'none (trusted, in-process)', JSON.stringify(plugin));
   }
   // The stored entries carry what the codec extracted, e.g. module and level from "[WARN] [valve] …".
-  assert.deepEqual(objects.entries[0], { level: 'WARN', module: 'VALVE', message: 'reading 1', node: 'test-node', source: 'unix' });
+  // node and seq are the aggregator's (the batch's sequence number), whatever the agent sent.
+  assert.deepEqual(objects.entries[0], { level: 'WARN', module: 'VALVE', message: 'reading 1', node: 'test-node', source: 'unix', seq: 1 });
 });
 
-test('buffer.native auto: JS objects when a stage cannot take entry records (here sink_file), and the log says which', async () => {
+test('buffer.native auto: JS objects when a stage cannot take entry records (here filter_redact), and the log says which', async () => {
   const agent = await startAgent(`  inputs:
     - type: unix
       path: DIR/run/ingest.sock
   plugins:
-    enabled: [filter_level, sink_file]
+    enabled: [filter_level, filter_redact, sink_file]
     config:
       sink_file: { path: DIR/out.log, format: json }
 `);
   try {
-    await agent.stderr.waitFor(/^\[INFO\] buffer: JS objects \(sink_file cannot take entry records/);
+    await agent.stderr.waitFor(/^\[INFO\] buffer: JS objects \(filter_redact cannot take entry records/);
     await writeToSocket(agent.ingest, 'one\ntwo\n');
     await waitForLines(`${agent.dir}/out.log`, 2);
     const status = await agentStatus(agent.configPath);

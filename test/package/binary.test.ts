@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { ROOT, tempDir } from '../helpers/agent.ts';
 import { waitForLines } from '../helpers/wait.ts';
 import { PtyPair } from '../inputs/serial/pty.ts';
+import { HEAP_DEFAULTS } from '../../toolchain/package.ts';
 import { BARE_ENV, X64, arm64, ensurePackaged, runTo, start, startX64Aggregator, stored, waitUntil } from './artefacts.ts';
 
 
@@ -68,6 +69,11 @@ test('x64 executable: the serialport binding embedded in the executable reads a 
     assert.deepEqual(lines.map((e) => [e.level, e.message]), [['ERROR', 'eth0: link down'], ['INFO', 'boot ok']]);
     // The binding was unpacked from the executable into <runtime_dir>/native.
     assert.ok(readdirSync(join(dir, 'run/native')).some((f) => f.endsWith('bindings-cpp.glibc.node')));
+    // The V8 heap limit baked into the executable (toolchain/package.ts HEAP_DEFAULTS), not Node's default of ~2 GiB.
+    const st = await runTo(X64, ['status', '--json', '--socket', join(dir, 'run/control.sock')], { env: BARE_ENV });
+    assert.equal(st.code, 0, st.stderr);
+    const limit = JSON.parse(st.stdout).memory.heap_limit_mib;
+    assert.ok(limit >= HEAP_DEFAULTS.oldSpaceMiB && limit < HEAP_DEFAULTS.oldSpaceMiB + 64, `heap limit ${limit} MiB`);
   } finally {
     agent.kill('SIGTERM');
     await agent.exited;

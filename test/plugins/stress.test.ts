@@ -1,5 +1,5 @@
 /**
- * Concurrency stress (seed §8.2 "thread stress test"): many concurrent callers into one plugin of
+ * Concurrency stress: many concurrent callers into one plugin of
  * each kind — static (async), .so in its host process, trusted .so in-process, Python child,
  * socket service — for a bounded time. Every call must get exactly its own answers: none lost,
  * none duplicated, none belonging to another caller's batch. Each answer depends on its entry

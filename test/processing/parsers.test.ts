@@ -180,3 +180,25 @@ test('every parser survives seeded random and mutated lines without throwing (bo
     }
   }
 });
+
+test('strptime fast path agrees with luxon on random times in several zones (seeded)', async () => {
+  const { DateTime } = await import('luxon');
+  const { strptimeToLuxon } = await import('../../agent/processing/timestamp.ts');
+  const next = rng(0xd47e);
+  const formats = ['%Y-%m-%d %H:%M:%S', '%d/%b/%Y:%H:%M:%S %z', '%m/%d/%y %I:%M:%S %p', '%Y%m%dT%H%M%S.%L', '%F %T,%L', '%e %B %Y %H:%M', '%Y.%j %H:%M:%S'];
+  for (const zone of ['UTC', 'Europe/Berlin', 'America/New_York', 'Asia/Kolkata']) {
+    for (const format of formats) {
+      const reader = new TimeReader(format, zone);
+      const luxonFormat = strptimeToLuxon(format);
+      for (let i = 0; i < 200; i++) {
+        const ms = Date.UTC(1990, 0, 1) + Math.floor(next() * 50 * 365 * 86_400_000);
+        const text = DateTime.fromMillis(ms, { zone }).toFormat(luxonFormat, { locale: 'en-US' });
+        const expected = DateTime.fromFormat(text, luxonFormat, { zone, locale: 'en-US' });
+        // Wall times that occur twice (the hour DST goes back): both readings are right; skip them.
+        const other = expected.isValid ? DateTime.fromMillis(expected.toMillis() + 3_600_000, { zone }).toFormat(luxonFormat, { locale: 'en-US' }) : '';
+        if (other === text) continue;
+        assert.equal(reader.read(text), expected.isValid ? expected.toMillis() : undefined, `${zone} ${format} ${text}`);
+      }
+    }
+  }
+});

@@ -15,22 +15,6 @@ import { startAgent, tempDir } from '../helpers/agent.ts';
 import { sendLines } from '../helpers/socket.ts';
 import { agentStatus, until as untilAsync } from '../forward/helpers.ts';
 import { perPartition, startKafka, type KafkaBroker } from '../helpers/kafka.ts';
-import { bundle } from '../../toolchain/bundle.ts';
-import { LineWatcher, waitStarted, type CliProcess } from '../helpers/agent.ts';
-import { spawn } from 'node:child_process';
-
-/** Runs a bundled CLI file on this node, like test/helpers' startCli runs the checkout. */
-function runFile(file: string, args: string[]): CliProcess {
-  const proc = spawn(process.execPath, [file, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const stdout = new LineWatcher();
-  const stderr = new LineWatcher();
-  proc.stdout.on('data', (d) => stdout.feed(d));
-  proc.stderr.on('data', (d) => stderr.feed(d));
-  const reap = () => proc.kill('SIGKILL');
-  process.once('exit', reap);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => proc.on('exit', (code, signal) => (process.off('exit', reap), r({ code, signal }))));
-  return { proc, stdout, stderr, exited };
-}
 
 let kafka: KafkaBroker;
 
@@ -39,7 +23,7 @@ before(async () => {
 });
 
 after(async () => {
-  await kafka?.stop();
+  await kafka?.close();
 });
 
 const sinkStatus = (h: Harness) => h.registry.supervisor('log_exporter_kafka')!.status() as Record<string, any>;
@@ -133,6 +117,28 @@ test('kafka: the broker killed (-9) and restarted mid-stream: nothing lost, noth
     assert.equal(await kafka.count('restart'), 30_000, 'no record written twice');
     await h.log.waitFor(/acknowledge again/);
     assert.equal(sinkStatus(h).dropped_entries, 0);
+  } finally {
+    await h.stop();
+  }
+});
+
+test('kafka: the broker frozen (SIGSTOP) past the request timeout: the retried batch is not written twice', async () => {
+  await kafka.createTopic('frozen', { partitions: 1 });
+  const h = await harness({ brokers: [kafka.plaintext], topic: 'frozen', key: 'node', batch_max_entries: 100, request_timeout: 1000, backoff_min: 50, backoff_max: 200 });
+  try {
+    for (let i = 0; i < 5000; i++) h.send({ message: 'f', fields: { n: i } });
+    // Freeze while a batch is on its way: its request times out and is sent again (same sequence numbers).
+    await until(h.pipeline, () => sinkStatus(h).acked_entries >= 1000 && sinkStatus(h).inflight_batches === 1, 60_000, 'a batch in flight after 1000 acknowledged');
+    kafka.pause();
+    try {
+      await until(h.pipeline, () => sinkStatus(h).errors >= 2, 30_000, 'request timeouts while frozen');
+    } finally {
+      kafka.resume();
+    }
+    const records = await kafka.consume('frozen', 5000, 120_000);
+    assertExactlyOnceInOrder(perPartition(records, (v) => (v.fields as { n: number }).n), 5000);
+    await until(h.pipeline, () => sinkStatus(h).acked_entries === 5000, 60_000, 'all acknowledged');
+    assert.equal(await kafka.count('frozen'), 5000, 'no batch written twice');
   } finally {
     await h.stop();
   }
@@ -253,42 +259,3 @@ test('kafka: an entry over the broker\'s size limit is dropped with a clear erro
   }
 });
 
-test('kafka: the one-file CommonJS bundle (what the single executable runs) exports with lz4 and snappy (inline wasm codecs)', async () => {
-  const dir = tempDir('logloom-kafka-bundle-');
-  const out = join(dir, 'logloom.cjs');
-  await bundle({ profile: 'default', format: 'cjs', outfile: out });
-  await kafka.createTopic('bundled');
-  for (const compression of ['lz4', 'snappy']) {
-    const cfg = join(dir, `${compression}.yaml`);
-    writeFileSync(cfg, `logloom:
-  node_id: bundle-node
-  data_dir: ${dir}/${compression}/data
-  runtime_dir: ${dir}/${compression}/run
-  control:
-    socket: ${dir}/${compression}/run/control.sock
-  inputs:
-    - type: unix
-      path: ${dir}/${compression}/run/ingest.sock
-  plugins:
-    enabled: [log_exporter_kafka]
-    config:
-      log_exporter_kafka: { brokers: [${kafka.plaintext}], topic: bundled, compression: ${compression} }
-`);
-    const agent = runFile(out, ['run', '-c', cfg]);
-    try {
-      await waitStarted(agent, /started on node bundle-node/, 'bundled agent');
-      await sendLines(`${dir}/${compression}/run/ingest.sock`, [`via ${compression} 1`, `via ${compression} 2`]);
-    } catch (e) {
-      agent.proc.kill('SIGKILL');
-      throw e;
-    }
-    try {
-      const n = compression === 'lz4' ? 2 : 4;
-      const records = await kafka.consume('bundled', n);
-      assert.deepEqual(records.slice(-2).map((r) => JSON.parse(r.value).message), [`via ${compression} 1`, `via ${compression} 2`]);
-    } finally {
-      agent.proc.kill('SIGTERM');
-      await agent.exited;
-    }
-  }
-});

@@ -9,8 +9,9 @@ import type { NatsStoreConfig } from '../config.ts';
  * sent: so each one can answer queries about the whole fleet. The stream position reached is
  * saved with the indexed entries (one transaction), so a restart resumes where it stopped.
  *
- * A message's node and batch sequence come from its Nats-Msg-Id `<node>:<batch seq>:<first
- * entry>` (see store/nats.ts); node ids never contain ':'.
+ * A message's node and batch sequence come from its Nats-Msg-Id `<node>:<batch seq>:<level>:<part>`
+ * (see store/nats.ts); node ids never contain ':'. A batch arrives as one message per level, so
+ * the index lists a batch's entries level by level (each level in the batch's order).
  */
 export type StreamBatchListener = (node: string, seq: number, ndjson: Buffer, streamSeq: number) => void;
 
@@ -49,7 +50,7 @@ export class NatsIndexFeed {
     this.running = (async () => {
       for await (const m of this.messages!) {
         const id = m.headers?.get('Nats-Msg-Id') ?? '';
-        const parts = /^(.+):(\d+):(\d+)$/.exec(id);
+        const parts = /^([^:]+):(\d+):[^:]+:\d+$/.exec(id);
         if (!parts) {
           this.skipped++;
           this.log.warn(`index feed: stream message ${m.seq} on ${m.subject} has no Logloom Nats-Msg-Id (${JSON.stringify(id.slice(0, 80))}); not indexed`);

@@ -5,7 +5,7 @@ export const indexSchema = s.object(
   {
     enabled: s.bool({ default: true, doc: 'Keep the queryable index that the HTTP API, the dashboard, `logloom tail` and `logloom query` read.' }),
     path: s.optional(s.string({ doc: '' }), { doc: 'SQLite file of the index. Default <data_dir>/index.sqlite. It can always be rebuilt from the store (`logloom aggregator reindex`).' }),
-    flush_interval: s.duration({ min: 10, max: 60_000, default: 250, doc: 'Entries reach the index in one transaction per interval (or sooner, every 5000 entries); searches see them after that.' }),
+    flush_interval: s.duration({ min: 10, max: 60_000, default: 250, doc: 'Entries reach the index in one transaction per interval (or sooner, about every 5000 entries, by a worker thread); searches see them after that.' }),
   },
   { doc: 'Index of what the store holds: by node, time, level, module, source, lang_key and full text.' },
 );

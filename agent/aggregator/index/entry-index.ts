@@ -126,7 +126,12 @@ export class EntryIndex {
     }
     if (q.since !== undefined) where.push('e.ts >= ?'), params.push(q.since);
     if (q.until !== undefined) where.push('e.ts < ?'), params.push(q.until);
-    if (q.level !== undefined) where.push('e.level >= ?'), params.push(RANK[q.level]!);
+    if (q.level !== undefined) {
+      // As a list of levels, not `>=`: then the (level, ts) index also serves the time range.
+      const ranks = LEVELS.map((_, i) => i).filter((i) => i >= RANK[q.level!]!);
+      where.push(`e.level IN (${ranks.map(() => '?').join(',')})`);
+      params.push(...ranks);
+    }
     if (q.levels.length) {
       where.push(`e.level IN (${q.levels.map(() => '?').join(',')})`);
       params.push(...q.levels.map((l) => RANK[l]!));

@@ -9,8 +9,17 @@ export interface FlushReport {
   nodes: [string, number, number][];
   indexed: number;
   bad: number;
+  /** NDJSON bytes the flush consumed. */
+  bytes: number;
   ms: number;
 }
+
+/**
+ * NDJSON bytes handed to the worker and not yet written. Beyond this the index is behind by more
+ * than it may hold in memory: further batches are left out of it (counted, logged; the store
+ * has them, and `logloom aggregator reindex` puts them back), never slowing the store or the ACKs.
+ */
+export const MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
 
 /**
  * The only writer of the index: a worker thread (writer-worker.ts) that parses stored NDJSON and
@@ -31,13 +40,21 @@ export class IndexWriter {
   flushes = 0;
   lastFlushMs = 0;
   errors = 0;
-  /** Batches handed to the worker and not yet reported written. */
-  queuedBatches = 0;
+  /** Bytes handed to the worker and not yet reported written. */
+  inFlightBytes = 0;
+  /** Batches left out of the index because it was too far behind. */
+  droppedBatches = 0;
+  droppedBytes = 0;
+  private lastDropWarning = 0;
+  private readonly onError: (e: Error) => void;
 
-  constructor(path: string, o: { flushMs: number; onFlushed?: (r: FlushReport) => void; onError?: (e: Error) => void }) {
+  private readonly maxInFlight: number;
+
+  constructor(path: string, o: { flushMs: number; maxInFlightBytes?: number; onFlushed?: (r: FlushReport) => void; onError?: (e: Error) => void }) {
     this.path = path;
+    this.maxInFlight = o.maxInFlightBytes ?? MAX_IN_FLIGHT_BYTES;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    const onError = o.onError ?? (() => {});
+    const onError = (this.onError = o.onError ?? (() => {}));
     this.worker = new Worker(`(${indexWriterMain.toString()})()`, {
       eval: true,
       name: 'logloom-index-writer',
@@ -47,7 +64,7 @@ export class IndexWriter {
     let readyReject!: (e: Error) => void;
     this.ready = new Promise((res, rej) => ((readyResolve = res), (readyReject = rej)));
     this.ready.catch(() => {});
-    this.worker.on('message', (m: { op: string; id?: number; result?: number; message?: string } & Partial<FlushReport>) => {
+    this.worker.on('message', (m: { op: string; id?: number; result?: number; message?: string; bytes?: number } & Partial<FlushReport>) => {
       switch (m.op) {
         case 'ready':
           return readyResolve();
@@ -56,7 +73,7 @@ export class IndexWriter {
           this.indexed += m.indexed!;
           this.badLines += m.bad!;
           this.lastFlushMs = m.ms!;
-          this.queuedBatches = 0;
+          this.inFlightBytes = Math.max(0, this.inFlightBytes - m.bytes!);
           o.onFlushed?.(m as FlushReport);
           return;
         case 'done':
@@ -65,6 +82,7 @@ export class IndexWriter {
           return;
         case 'failed': {
           this.errors++;
+          if (m.bytes) this.inFlightBytes = Math.max(0, this.inFlightBytes - m.bytes);
           const e = new Error(m.message);
           if (m.id !== undefined && this.pending.has(m.id)) {
             this.pending.get(m.id)!.reject(e);
@@ -91,8 +109,18 @@ export class IndexWriter {
   /** Hands a stored batch's NDJSON to the worker (copied; the caller keeps its buffer). */
   add(node: string, seq: number, ndjson: Buffer | Uint8Array, meta?: [string, string]): void {
     if (this.closed) return;
+    if (this.inFlightBytes + ndjson.length > this.maxInFlight) {
+      this.droppedBatches++;
+      this.droppedBytes += ndjson.length;
+      const now = Date.now();
+      if (now - this.lastDropWarning > 10_000) {
+        this.lastDropWarning = now;
+        this.onError(new Error(`index: ${this.inFlightBytes} bytes wait to be indexed; batches are left out of the index (${this.droppedBatches} so far; the store has them: logloom aggregator reindex restores them)`));
+      }
+      return;
+    }
     const data = new Uint8Array(ndjson);
-    this.queuedBatches++;
+    this.inFlightBytes += data.length;
     this.worker.postMessage({ op: 'add', node, seq, data, meta, received: Date.now() }, [data.buffer]);
   }
 
@@ -132,6 +160,6 @@ export class IndexWriter {
   }
 
   status(): Record<string, unknown> {
-    return { writer: 'worker thread', entries_indexed: this.indexed, queued_batches: this.queuedBatches, flushes: this.flushes, last_flush_ms: Math.round(this.lastFlushMs * 10) / 10, bad_lines: this.badLines, write_errors: this.errors };
+    return { writer: 'worker thread', entries_indexed: this.indexed, in_flight_bytes: this.inFlightBytes, dropped_batches: this.droppedBatches, dropped_bytes: this.droppedBytes, flushes: this.flushes, last_flush_ms: Math.round(this.lastFlushMs * 10) / 10, bad_lines: this.badLines, write_errors: this.errors };
   }
 }

@@ -6,8 +6,8 @@
  *
  * Messages in: add {node, seq, data (NDJSON bytes), meta?}, flush, deleteOlderThan {cutoff},
  * trimNode {node, maxBytes}, close — each but add with an id that the answer carries.
- * Messages out: ready, flushed {nodes: [node, entries, errors][], indexed, bad, ms}, done {id,
- * result}, failed {id?, message}.
+ * Messages out: ready, flushed {nodes: [node, entries, errors][], indexed, bad, bytes, ms}, done
+ * {id, result}, failed {id?, bytes?, message}.
  *
  * Parsing and inserting happen here, off the thread that takes batches from agents and sends
  * their ACKs: on a multi-core gateway server the index costs ingest little.
@@ -97,10 +97,14 @@ export function indexWriterMain(): void {
       db.exec('COMMIT');
     } catch (e) {
       db.exec('ROLLBACK');
-      port.postMessage({ op: 'failed', message: `index: writing ${items.length} batches failed: ${(e as Error).message}` });
+      let bytes = 0;
+      for (const p of items) bytes += p.data.length;
+      port.postMessage({ op: 'failed', bytes, message: `index: writing ${items.length} batches failed: ${(e as Error).message}` });
       return;
     }
-    port.postMessage({ op: 'flushed', nodes: [...perNode].map(([n, c]) => [n, c[0], c[1]]), indexed, bad, ms: performance.now() - t0 });
+    let bytes = 0;
+    for (const p of items) bytes += p.data.length;
+    port.postMessage({ op: 'flushed', nodes: [...perNode].map(([n, c]) => [n, c[0], c[1]]), indexed, bad, bytes, ms: performance.now() - t0 });
   };
 
   const deleteWhere = (cond: string, params: number[]): number => {

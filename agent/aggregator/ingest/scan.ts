@@ -16,7 +16,7 @@
  *
  * The results of a scan are kept in module variables (no object per line on the hot path).
  */
-import { LEVELS, type Level } from '../../entry/level.ts';
+import { LEVELS } from '../../entry/level.ts';
 
 /** Keys of an entry in the order buildEntry creates them (JSON.stringify keeps that order). */
 const KEYS = ['timestamp', 'level', 'module', 'message', 'lang_key', 'args', 'node', 'source', 'truncated', 'fields'] as const;
@@ -334,8 +334,4 @@ export function scanCanonical(b: Buffer, start: number, limit: number, maxMessag
   if (b[i + 1] !== 0x0a || (seen & REQUIRED) !== REQUIRED) return -1;
   if (nodeAt < 0) nodeAt = nodeEnd = afterLow;
   return i + 1;
-}
-
-export function levelName(index: number): Level {
-  return LEVELS[index]!;
 }

@@ -1,10 +1,9 @@
-import type { Level } from '../../entry/level.ts';
-import { LEVELS } from '../../entry/level.ts';
-
 /**
  * One received batch, validated and sanitised, in the stored form: NDJSON bytes, one entry per
  * line, each with the authenticated `node` and the batch's `seq` (agent/aggregator/ingest/).
  * Stores write `data` as it is (or cut it at line ends): entries are never objects here.
+ * `data` is valid only until append() resolves: the session then reuses its buffer for a later
+ * batch (ingest/stored-batch.ts releaseStored). A store or index that keeps bytes copies them.
  */
 export interface StoredBatch {
   /** The batch's sequence number from the agent (per node, increasing). */
@@ -15,13 +14,8 @@ export interface StoredBatch {
   data: Buffer;
   /** End offset in data (after the newline) of each entry. */
   ends: Uint32Array;
-  /** Level of each entry, as an index into LEVELS. */
+  /** Level of each entry, as an index into LEVELS (agent/entry/level.ts). */
   levels: Uint8Array;
-}
-
-/** The level of entry i of a stored batch. */
-export function storedLevel(b: StoredBatch, i: number): Level {
-  return LEVELS[b.levels[i]!]!;
 }
 
 /** The entries of a stored batch as objects, for consumers that need fields (not on the ingest path). */

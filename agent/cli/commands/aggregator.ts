@@ -1,4 +1,4 @@
-import { Aggregator } from '../../aggregator/aggregator.ts';
+import type { Aggregator as AggregatorType } from '../../aggregator/aggregator.ts';
 import { generateToken, hashToken, writeTokenLine } from '../../aggregator/auth.ts';
 import { loadConfig } from '../../config/load.ts';
 import { formatIssue } from '../../config/validate.ts';
@@ -13,7 +13,9 @@ export async function runAggregator(configPath?: string): Promise<number> {
   const log = createLog(config.log_level, stderrSink(config.log_format));
   log.info(`configuration loaded from ${source.file}`);
   for (const w of warnings) log.warn(formatIssue(w));
-  const agg = new Aggregator(config, log);
+  // Loaded by this command only: the agent never loads the aggregator, its stores or nats.
+  const { Aggregator } = await import('../../aggregator/aggregator.ts');
+  const agg: AggregatorType = new Aggregator(config, log);
   await agg.start();
   return new Promise((resolve) => {
     let stopping = false;

@@ -12,5 +12,6 @@ import { aggregator } from './aggregator.ts';
 import { spool } from './spool.ts';
 import { tail } from './tail.ts';
 import { query } from './query.ts';
+import { reload } from './reload.ts';
 
-export const COMMANDS: Command[] = [run, checkConfig, status, send, lang, demo, plugins, keygen, aggregator, spool, tail, query];
+export const COMMANDS: Command[] = [run, checkConfig, status, reload, send, lang, demo, plugins, keygen, aggregator, spool, tail, query];

@@ -9,6 +9,7 @@ export async function runAgent(configPath?: string, onStarted?: (agent: Agent) =
   const { config, source, warnings } = loadConfig(configPath);
   const log = createLog(config.log_level, stderrSink(config.log_format));
   const agent = new Agent(config, log);
+  agent.configPath = configPath;
   log.info(agent.t('agent.config_loaded', source.file));
   for (const w of warnings) log.warn(formatIssue(w));
   try {
@@ -28,14 +29,15 @@ export async function runAgent(configPath?: string, onStarted?: (agent: Agent) =
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
-    process.on('SIGHUP', () => void agent.reopen());
+    // SIGHUP: reopen output files (log rotation) and reload the configuration.
+    process.on('SIGHUP', () => void agent.reopen().then(() => agent.reload()).catch((e: Error) => log.error(`reload: ${e.message}`)));
   });
 }
 
 export const run: Command = {
   name: 'run',
   summary: 'run the agent',
-  usage: 'logloom run [-c FILE]\n\nRuns the agent with the configuration from -c, $LOGLOOM_CONFIG, /etc/logloom/logloom.yaml or the embedded default.\nSIGTERM/SIGINT drain queued entries into sinks (shutdown_grace) and exit; SIGHUP reopens output files.',
+  usage: 'logloom run [-c FILE]\n\nRuns the agent with the configuration from -c, $LOGLOOM_CONFIG, /etc/logloom/logloom.yaml or the embedded default.\nSIGTERM/SIGINT drain queued entries into sinks (shutdown_grace) and exit; SIGHUP reopens output files and reloads the configuration (as `logloom reload`).',
   async run(argv) {
     const { values } = parse(argv, configOption, false);
     return runAgent(values.config);

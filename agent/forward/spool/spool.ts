@@ -1,6 +1,6 @@
 /**
  * The forwarder's queue of unacknowledged batches, in sequence order, held in memory and/or in
- * segment files on disk (ARCHITECTURE §8, docs/guarantees.md).
+ * segment files on disk (docs/architecture.md, docs/guarantees.md).
  *
  * - mode memory (default): a batch stays in memory while the uplink is up and memory_max_bytes
  *   is not passed; when the uplink goes down (or the bound is passed, or on an orderly stop) every

@@ -17,6 +17,8 @@ export interface FileRecord {
   fpBytes: number;
 }
 
+let tmpSeq = 0;
+
 export class OffsetStore {
   readonly path: string;
   private readonly dir: string;
@@ -79,7 +81,9 @@ export class OffsetStore {
     if (!this.timer) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
-        void this.write();
+        // A failed write (disk full, directory removed) must not take the agent down: the
+        // positions stay dirty and are written at the next change or at exit.
+        this.write().catch(() => (this.dirty = true));
       }, this.intervalMs);
       this.timer.unref();
     }
@@ -96,7 +100,9 @@ export class OffsetStore {
     const text = this.serialise();
     this.writing = (async () => {
       await mkdir(this.dir, { recursive: true });
-      const tmp = `${this.path}.tmp`;
+      // Unique per write: after a reload restarted the input, the old store (its last lines still
+      // finishing) and the new one may write at the same moment.
+      const tmp = `${this.path}.${process.pid}.${++tmpSeq}.tmp`;
       const fh = await open(tmp, 'w', 0o600);
       try {
         await fh.writeFile(text);
@@ -119,7 +125,7 @@ export class OffsetStore {
     if (!this.dirty) return;
     this.dirty = false;
     mkdirSync(this.dir, { recursive: true });
-    const tmp = `${this.path}.sync.tmp`;
+    const tmp = `${this.path}.${process.pid}.${++tmpSeq}.sync.tmp`;
     const fd = openSync(tmp, 'w', 0o600);
     try {
       writeSync(fd, this.serialise());

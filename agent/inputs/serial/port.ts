@@ -1,7 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
 import type { AgentLog } from '../../log.ts';
 
 export type PortState = 'opening' | 'open' | 'absent' | 'error' | 'stopped';
@@ -103,7 +103,9 @@ export class SerialLink {
       this.device = await realpath(st.path).catch((e: Error) => {
         throw explain(st.path, e);
       });
-      port = new SerialPort({
+      // Loaded on first use: configurations without a serial input never load serialport or its binding.
+      const { SerialPort: Port } = await import('serialport');
+      port = new Port({
         path: st.path,
         baudRate: st.baudRate,
         dataBits: st.dataBits,

@@ -1,5 +1,7 @@
 /**
- * The native kind: a C shared object with the ABI of native/include/logloom_plugin.h.
+ * The native kind: a C shared object with the ABI of native/include/logloom_plugin.h, of any
+ * type: filters and sinks (plugin_process), ai analysers (plugin_analyze, 'A' frames) and lang
+ * resolvers (plugin_resolve and plugin_catalogue, 'V' and 'C' frames, answered from a cache).
  *
  * Default: one small C host process per plugin (native/plugin-host/host.c) loads the .so with
  * dlopen/dlsym and answers batched binary frames on fd 3 (agent/native/frames.ts). It starts
@@ -9,9 +11,10 @@
  * and the host is killed), the pending call fails with PluginCallError, and the one supervisor
  * reports `[ERROR] Plugin communication failed: …` and restarts the host with backoff.
  *
- * `entry.trusted: true`: loaded into the agent through the addon (no process hop, no isolation);
- * SIGSEGV/SIGBUS/SIGFPE/SIGILL inside a call become a failed call, other faults are not caught
- * (docs/c-plugins.md lists the limits).
+ * `entry.trusted: true`: filters and sinks are loaded into the agent through the addon (no process
+ * hop, no isolation); SIGSEGV/SIGBUS/SIGFPE/SIGILL inside a call become a failed call, other faults
+ * are not caught (docs/c-plugins.md lists the limits); a call that overruns timeout_ms moves the
+ * plugin into its host process at the next start (TrustedNativeHost).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * The socket kind (seed §2.3, §5.2.2, §7.4): an independent service, in any language, listening on
+ * The socket kind: an independent service, in any language, listening on
  * a Unix socket (default, `unix:PATH`) or TCP (`tcp:HOST:PORT`, loopback only unless the operator
  * lists the plugin in plugins.remote_tcp), speaking docs/plugin-protocol.md, or JSON-RPC 2.0 when
  * the manifest says `protocol: jsonrpc`. The agent is the client. A dropped connection is reported

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** Limits a plugin process gets (seed §7.2); undefined = not limited. */
+/** Limits a plugin process gets; undefined = not limited. */
 export interface ResourceLimits {
   memory_max?: number;
   /** Fraction of one core, e.g. 0.2. */

@@ -2,7 +2,7 @@ import type { LogEntry } from '../../entry/entry.ts';
 import { PartialFilterError, PluginCallError, PluginLoadError } from '../host.ts';
 import type { AiResult, FilterVerdict, PluginInfo, PluginLog, PluginType } from '../types.ts';
 import { filterVerdictsOf, InvalidOutputError, validateAiResult, validateCatalogue, validateTemplate } from '../validate-output.ts';
-import { validateInfo } from '../info.ts';
+import { missingInfo, validateInfo } from '../info.ts';
 import type { PluginConnection } from './connection.ts';
 import { DEFAULT_MAX_LINE_BYTES } from './codec.ts';
 
@@ -62,7 +62,7 @@ export class ProtocolClient {
 
   /**
    * info, then init with the plugin's config. Manifest info wins over what the plugin says about
-   * itself; without a manifest the plugin's own info is validated (seed §4.3).
+   * itself; without a manifest the plugin's own info is validated.
    */
   async handshake(config: Readonly<Record<string, unknown>>, manifestInfo: PluginInfo | undefined, origin: string, fallbackType?: PluginType): Promise<PluginInfo> {
     let info: PluginInfo;
@@ -77,7 +77,7 @@ export class ProtocolClient {
     if (raw && Array.isArray(raw.functions)) functions = raw.functions.filter((f): f is string => typeof f === 'string');
     if (manifestInfo) info = manifestInfo;
     else if (functions && !functions.includes('plugin_info') && !raw?.name) {
-      throw new PluginLoadError(origin, 'missing plugin_info() (and no plugin.yaml beside it)');
+      throw new PluginLoadError(origin, missingInfo()); // the same rule as for a .so (info.ts)
     } else {
       const { functions: _f, ...rest } = raw ?? {};
       const v = validateInfo({ type: fallbackType, ...rest }, { name: this.name, type: fallbackType });

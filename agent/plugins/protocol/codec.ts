@@ -1,6 +1,6 @@
 /**
  * The one codec for out-of-process plugins (Python children and socket services): newline-
- * delimited JSON in two dialects, the Logloom line protocol (ARCHITECTURE §7) and JSON-RPC 2.0.
+ * delimited JSON in two dialects, the Logloom line protocol (docs/architecture.md) and JSON-RPC 2.0.
  * Public contract: docs/plugin-protocol.md. Both hosts frame with LineReader (which enforces the
  * maximum line length before anything is parsed) and translate with encodeRequest/decodeMessage.
  */
@@ -77,7 +77,7 @@ export function encodeRequest(req: Request, dialect: Dialect): string {
 
 /**
  * One decoded line from a plugin:
- * - answer: to request `id` (undefined = the seed's bare form, matched in order); `status` 0 = ok;
+ * - answer: to request `id` (undefined = the minimal bare form, matched in order); `status` 0 = ok;
  *   `stream` = one of several results for that request, `done` = the end of a stream;
  *   `body` = the remaining fields (keep, info, result(s), template(s), version, message…).
  * - event: unsolicited notice (`{"event":"sandbox",…}`, `{"event":"changed","version":3}`).

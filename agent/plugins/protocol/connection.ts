@@ -49,7 +49,7 @@ interface Waiting {
 }
 
 /**
- * Request/answer correlation for one plugin connection: ids, the seed's bare answers matched in
+ * Request/answer correlation for one plugin connection: ids, the minimal bare answers matched in
  * order, streaming, per-call timeouts, max_inflight with a bounded waiting queue, and detection
  * of protocol faults (malformed, empty, wrong id, flood) which end the connection.
  */
@@ -116,7 +116,7 @@ export class PluginConnection {
     }
     let p: Pending | undefined;
     if (msg.id === undefined) {
-      // The seed's bare form: answers without ids come in request order.
+      // The minimal bare form: answers without ids come in request order.
       p = this.pending.values().next().value;
       if (!p) return this.fault('answer flood: an answer arrived with no request outstanding');
     } else {
@@ -219,7 +219,7 @@ export class PluginConnection {
       (final) => {
         if (Array.isArray(final.results)) for (const r of final.results) queue.push(r as Answer);
         else if (final.result !== undefined && final.result !== null) queue.push(final.result as Answer);
-        // The seed's form {"status":0,"summary":"…"}: the answer itself is the result. Its status
+        // The plain form {"status":0,"summary":"…"}: the answer itself is the result. Its status
         // form {"status":0,"message":"ok"} (only a message) acknowledges the request: no result.
         else if (Object.keys(final).length > 0 && !(Object.keys(final).length === 1 && typeof final.message === 'string')) queue.push(final);
         finished = true;

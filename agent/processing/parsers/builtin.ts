@@ -28,8 +28,7 @@ export function layouts(list: readonly Layout[], opts: ParserOptions): LineParse
         const layout = list[i]!;
         const m = layout.pattern.exec(text);
         if (!m?.groups) continue;
-        const record: Record<string, unknown> = Object.create(null);
-        for (const [k, v] of Object.entries(m.groups)) if (v !== undefined) record[k] = v;
+        const record: Record<string, unknown> = m.groups;
         if (layout.timeText && typeof record.time === 'string') record.time = layout.timeText(record.time);
         const parsed = fromRecord(record, { ...opts, time: readers[i]! }, KEYS);
         layout.finish?.(parsed, m.groups as Record<string, string>);

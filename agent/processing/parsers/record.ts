@@ -24,13 +24,14 @@ function scalar(v: unknown): FieldValue | undefined {
 
 export function fromRecord(record: Record<string, unknown>, opts: ParserOptions, keys: KeyNames = opts.keys): ParsedLine {
   const out: ParsedLine = {};
-  const used = new Set<string>();
+  // The keys that became the entry's parts (at most four; plain variables beat a Set per line).
+  let usedTime: string | undefined, usedLevel: string | undefined, usedModule: string | undefined, usedMessage: string | undefined;
   const t = pick(record, keys.time);
   if (t) {
     const ms = opts.time.read(scalar(t.value));
     if (ms !== undefined) {
       out.timestamp = ms;
-      used.add(t.key);
+      usedTime = t.key;
     } else out.timeError = true;
   }
   const l = pick(record, keys.level);
@@ -38,26 +39,28 @@ export function fromRecord(record: Record<string, unknown>, opts: ParserOptions,
     const level = opts.levels.lookup(scalar(l.value));
     if (level) {
       out.level = level;
-      used.add(l.key);
+      usedLevel = l.key;
     }
   }
   const mod = pick(record, keys.module);
   if (mod && typeof mod.value === 'string') {
     out.module = mod.value;
-    used.add(mod.key);
+    usedModule = mod.key;
   }
   const msg = pick(record, keys.message);
   if (msg) {
     out.message = typeof msg.value === 'string' ? msg.value : JSON.stringify(msg.value);
-    used.add(msg.key);
+    usedMessage = msg.key;
   }
   let n = 0;
-  for (const [k, v] of Object.entries(record)) {
-    if (used.has(k)) continue;
-    const value = scalar(v);
+  let fields: Record<string, FieldValue> | undefined;
+  for (const k in record) {
+    if (k === usedTime || k === usedLevel || k === usedModule || k === usedMessage) continue;
+    const value = scalar(record[k]);
     if (value === undefined) continue;
     if (n++ >= MAX_FIELDS) break;
-    (out.fields ??= {})[k] = value;
+    (fields ??= {})[k] = value;
   }
+  if (fields) out.fields = fields;
   return out;
 }

@@ -23,10 +23,8 @@ export function create(opts: ParserOptions): LineParser {
   return {
     parse(text) {
       const m = re.exec(text);
-      if (!m?.groups) return undefined;
-      const record: Record<string, unknown> = Object.create(null);
-      for (const [k, v] of Object.entries(m.groups)) if (v !== undefined) record[k] = v;
-      return fromRecord(record, opts);
+      // groups has no prototype: a capture named __proto__ stays a plain key. Unmatched (undefined) captures are skipped.
+      return m?.groups ? fromRecord(m.groups, opts) : undefined;
     },
   };
 }

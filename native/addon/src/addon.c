@@ -225,7 +225,7 @@ static napi_value CodecCounters(napi_env env, napi_callback_info info) {
 }
 
 /* ---- in-process (trusted) plugins ---- */
-/* A locked build (LOGLOOM_LOCKED=1, the seed's kernel-mode rule) has no dynamic plugin loading at
+/* A locked build (LOGLOOM_LOCKED=1, the kernel-mode rule: no dynamic loading) has no dynamic plugin loading at
  * all: these functions and the dlopen path are compiled out. */
 #if !LOGLOOM_LOCKED
 

@@ -147,7 +147,8 @@ static int emit_line(codec_t *c, const uint8_t *line, size_t n, int cut, double 
   size_t rn = utf8_repair(line, n, c->rep.data);
   if (rn == 0) return 0;
   const uint8_t *r = c->rep.data;
-  if (c->format == CODEC_TEXT || cut) return emit_text(c, r, rn, cut, 1, received_ms, out);
+  if (c->format == CODEC_TEXT) return emit_text(c, r, rn, cut, 0, received_ms, out);
+  if (cut) return emit_text(c, r, rn, cut, 1, received_ms, out);
   size_t k = 0;
   while (k < rn && (r[k] == ' ' || r[k] == '\t')) k++;
   if (k < rn && r[k] == '{') {

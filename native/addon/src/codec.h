@@ -10,8 +10,8 @@
  * Lines (same as LineSplitter): split on \n, drop one trailing \r, keep at most max_line_bytes of
  * a line (the rest is discarded, entry truncated), invalid UTF-8 → U+FFFD (WHATWG decoder); empty
  * lines are skipped. A whole line starting (after spaces and tabs) with '{' is an NDJSON entry
- * (ndjson.c) unless the format is text; any other line is plain text, with the level and module it
- * starts with: "<PRI>tag[pid]: msg" (syslog), "[LEVEL] [MODULE] msg", "LEVEL: msg", "LEVEL msg".
+ * (ndjson.c) unless the format is text (every line then a plain message as it came); any other
+ * line is plain text, with the level and module it starts with: "<PRI>tag[pid]: msg" (syslog), "[LEVEL] [MODULE] msg", "LEVEL: msg", "LEVEL msg".
  * Sanitising, cutting and the record's form are entry.c's. Records below min_level are filtered.
  */
 #ifndef LOGLOOM_CODEC_H

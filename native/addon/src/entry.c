@@ -85,14 +85,16 @@ size_t utf8_repair(const uint8_t *s, size_t n, uint8_t *d) {
  * (the lead byte of the line/paragraph separators and bidi controls U+2028..U+202E, U+2066..U+2069). */
 static const uint8_t CTL[256] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
                                  [0x7f] = 1, [0xC2] = 1, [0xE2] = 1};
-/* Bytes json_str escapes: '"', '\\' and C0 controls. */
-static const uint8_t JESC[256] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-                                  ['"'] = 1, ['\\'] = 1};
 
 size_t escape_controls(const uint8_t *s, size_t n, uint8_t *d) {
   size_t o = 0;
   for (size_t i = 0; i < n; i++) {
     size_t r = i;
+    for (; r + 8 <= n; r += 8) {
+      uint64_t w;
+      memcpy(&w, s + r, 8);
+      if (swar_below(w, 0x20) | swar_has(w, 0x7f) | swar_has(w, 0xC2) | swar_has(w, 0xE2)) break;
+    }
     while (r < n && !CTL[s[r]]) r++;
     if (r > i) {
       memcpy(d + o, s + i, r - i);
@@ -155,8 +157,7 @@ int json_str(buf_t *out, const uint8_t *s, size_t n) {
   size_t o = 0;
   d[o++] = '"';
   for (size_t i = 0; i < n; i++) {
-    size_t r = i;
-    while (r < n && !JESC[s[r]]) r++;
+    size_t r = i + json_plain_run(s + i, n - i);
     if (r > i) {
       memcpy(d + o, s + i, r - i);
       o += r - i;

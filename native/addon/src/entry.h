@@ -16,6 +16,27 @@ typedef struct {
 } buf_t;
 
 int buf_reserve(buf_t *b, size_t more);
+
+/* Eight bytes at a time (portable SWAR: the same code on x64 and ARM): whether a word holds a byte
+ * equal to b, or below n (n <= 128). Exact for "any byte"; used to skip plain runs quickly. */
+#define SWAR_ONES 0x0101010101010101ULL
+#define SWAR_HIGHS 0x8080808080808080ULL
+static inline uint64_t swar_has(uint64_t w, uint8_t b) {
+  uint64_t v = w ^ (SWAR_ONES * b);
+  return (v - SWAR_ONES) & ~v & SWAR_HIGHS;
+}
+static inline uint64_t swar_below(uint64_t w, uint8_t n) { return (w - SWAR_ONES * n) & ~w & SWAR_HIGHS; }
+/* Length of the leading run of s with no '"', no '\\' and no byte below 0x20 (what JSON strings stop at). */
+static inline size_t json_plain_run(const uint8_t *s, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    __builtin_memcpy(&w, s + i, 8);
+    if (swar_has(w, '"') | swar_has(w, '\\') | swar_below(w, 0x20)) break;
+  }
+  while (i < n && s[i] != '"' && s[i] != '\\' && s[i] >= 0x20) i++;
+  return i;
+}
 int buf_put(buf_t *b, const void *s, size_t n);
 
 /* Limits of buildEntry (agent/entry/build.ts). */

@@ -53,15 +53,10 @@ static int hex4(const uint8_t *p, uint32_t *v) {
   return 0;
 }
 
-/* Bytes a string scan must stop at: '"', '\\' and controls. */
-static const uint8_t STOP[256] = {
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, ['\\'] = 1};
-
 static int scan_string(scan_t *sc, const uint8_t **pp) {
   const uint8_t *p = *pp + 1, *e = sc->end;
   while (p < e) {
-    while (p + 4 <= e && !STOP[p[0]] && !STOP[p[1]] && !STOP[p[2]] && !STOP[p[3]]) p += 4;
-    while (p < e && !STOP[*p]) p++;
+    p += json_plain_run(p, (size_t)(e - p));
     if (p >= e) break;
     uint8_t c = *p;
     if (c == '"') {
@@ -111,7 +106,10 @@ static int scan_number(scan_t *sc, const uint8_t **pp) {
 
 static int scan_value(scan_t *sc, const uint8_t **pp, int depth, jval_t *v);
 
-static int scan_container(scan_t *sc, const uint8_t **pp, int depth, uint8_t close) {
+/* Called for each member of the object being validated (the entry object): one pass finds the keys. */
+typedef void (*member_fn)(void *ctx, const jval_t *key, const jval_t *val);
+
+static int scan_container(scan_t *sc, const uint8_t **pp, int depth, uint8_t close, member_fn on_member, void *ctx) {
   if (depth >= NDJSON_MAX_DEPTH) return fail(sc, *pp, "JSON nested deeper than 64 levels");
   const uint8_t *p = *pp + 1, *e = sc->end;
   ws(&p, e);
@@ -120,15 +118,18 @@ static int scan_container(scan_t *sc, const uint8_t **pp, int depth, uint8_t clo
     return 0;
   }
   for (;;) {
-    jval_t v;
+    jval_t v, k = {0};
     if (close == '}') {
       if (p >= e || *p != '"') return fail(sc, p, "invalid JSON: expected a key");
+      k.p = p, k.type = J_STR;
       if (scan_string(sc, &p)) return -1;
+      k.e = p;
       ws(&p, e);
       if (p >= e || *p != ':') return fail(sc, p, "invalid JSON: expected ':'");
       p++;
     }
     if (scan_value(sc, &p, depth + 1, &v)) return -1;
+    if (on_member) on_member(ctx, &k, &v);
     ws(&p, e);
     if (p < e && *p == ',') {
       p++;
@@ -157,8 +158,8 @@ static int scan_value(scan_t *sc, const uint8_t **pp, int depth, jval_t *v) {
   v->p = p;
   int rc;
   switch (*p) {
-    case '{': v->type = J_OBJ, rc = scan_container(sc, pp, depth, '}'); break;
-    case '[': v->type = J_ARR, rc = scan_container(sc, pp, depth, ']'); break;
+    case '{': v->type = J_OBJ, rc = scan_container(sc, pp, depth, '}', NULL, NULL); break;
+    case '[': v->type = J_ARR, rc = scan_container(sc, pp, depth, ']', NULL, NULL); break;
     case '"': v->type = J_STR, rc = scan_string(sc, pp); break;
     case 't': v->type = J_TRUE, rc = literal(sc, pp, "true", 4); break;
     case 'f': v->type = J_FALSE, rc = literal(sc, pp, "false", 5); break;
@@ -224,8 +225,20 @@ static double number_of(const jval_t *v, buf_t *tmp) {
   return strtod((const char *)tmp->data, NULL);
 }
 
+/* An integer token of at most 15 digits (no fraction, no exponent, not -0) is already written as JS writes it. */
+static int plain_int(const jval_t *v) {
+  const uint8_t *p = v->p;
+  size_t n = (size_t)(v->e - v->p);
+  if (n && *p == '-') p++, n--;
+  if (n == 0 || n > 15 || (p[0] == '0' && (n > 1 || p != v->p))) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!is_digit(p[i])) return 0;
+  return 1;
+}
+
 /* A number as JSON.stringify writes it: JS digits, null when it overflows. */
 static int put_number_json(buf_t *o, const jval_t *v, buf_t *tmp) {
+  if (plain_int(v)) return buf_put(o, v->p, (size_t)(v->e - v->p));
   double d = number_of(v, tmp);
   if (!isfinite(d)) return buf_put(o, "null", 4);
   char s[32];
@@ -329,7 +342,9 @@ static int render_args(ndjson_t *nj, const jval_t *arr, buf_t *out) {
     jval_t v;
     scan_value(&sc, &p, 1, &v);
     if (i && buf_put(out, ",", 1)) return -1;
-    if (v.type == J_NUM) {
+    if (v.type == J_NUM && plain_int(&v)) {
+      if (buf_put(out, v.p, (size_t)(v.e - v.p))) return -1;
+    } else if (v.type == J_NUM) {
       double d = number_of(&v, &nj->tmp);
       char s[32];
       if (!isfinite(d)) {
@@ -441,12 +456,45 @@ void ndjson_free(ndjson_t *nj) {
   memset(nj, 0, sizeof *nj);
 }
 
+/* The entry's keys, found while the line is validated; the last of a repeated key counts, as with JSON.parse. */
+typedef struct {
+  buf_t *tmp;
+  jval_t ts, lvl, mod, msg, alt, lk, args, src, fields, trunc;
+} slots_t;
+
+static void take_member(void *ctx, const jval_t *k, const jval_t *v) {
+  slots_t *s = ctx;
+  buf_t *t = s->tmp;
+  switch (k->p[1]) {
+    case 't': if (key_is(k, t, "timestamp")) s->ts = *v; else if (key_is(k, t, "truncated")) s->trunc = *v; break;
+    case 'l': if (key_is(k, t, "level")) s->lvl = *v; else if (key_is(k, t, "lang_key")) s->lk = *v; break;
+    case 'm': if (key_is(k, t, "module")) s->mod = *v; else if (key_is(k, t, "message")) s->msg = *v; else if (key_is(k, t, "msg")) s->alt = *v; break;
+    case 'a': if (key_is(k, t, "args")) s->args = *v; break;
+    case 's': if (key_is(k, t, "source")) s->src = *v; break;
+    case 'f': if (key_is(k, t, "fields")) s->fields = *v; break;
+    case '\\':
+      if (key_is(k, t, "timestamp")) s->ts = *v;
+      else if (key_is(k, t, "truncated")) s->trunc = *v;
+      else if (key_is(k, t, "level")) s->lvl = *v;
+      else if (key_is(k, t, "lang_key")) s->lk = *v;
+      else if (key_is(k, t, "module")) s->mod = *v;
+      else if (key_is(k, t, "message")) s->msg = *v;
+      else if (key_is(k, t, "msg")) s->alt = *v;
+      else if (key_is(k, t, "args")) s->args = *v;
+      else if (key_is(k, t, "source")) s->src = *v;
+      else if (key_is(k, t, "fields")) s->fields = *v;
+      break;
+  }
+}
+
 int ndjson_entry(ndjson_t *nj, const uint8_t *line, size_t n, const ndjson_opts_t *o, double received_ms, buf_t *out, int *level,
                  char why[96]) {
   scan_t sc = {.base = line, .end = line + n};
   const uint8_t *p = line;
-  jval_t top;
-  if (scan_value(&sc, &p, 0, &top) == 0) {
+  slots_t sl = {.tmp = &nj->tmp};
+  ws(&p, sc.end);
+  /* The line starts with '{' (the codec checked): validate it, taking the entry's keys on the way. */
+  if (scan_container(&sc, &p, 0, '}', take_member, &sl) == 0) {
     ws(&p, sc.end);
     if (p != sc.end) fail(&sc, p, "invalid JSON: unexpected character after the object");
   }
@@ -455,39 +503,8 @@ int ndjson_entry(ndjson_t *nj, const uint8_t *line, size_t n, const ndjson_opts_
     else snprintf(why, 96, "%s at byte %zu", sc.why, sc.at);
     return 1;
   }
-  /* The entry's keys; the last of a repeated key counts, as with JSON.parse. */
-  jval_t ts = {0}, lvl = {0}, mod = {0}, msg = {0}, alt = {0}, lk = {0}, args = {0}, src = {0}, fields = {0}, trunc = {0};
-  p = top.p + 1;
-  ws(&p, sc.end);
-  while (*p != '}') {
-    jval_t k, v;
-    scan_value(&sc, &p, 1, &k);
-    ws(&p, sc.end);
-    p++;
-    scan_value(&sc, &p, 1, &v);
-    ws(&p, sc.end);
-    if (*p == ',') p++, ws(&p, sc.end);
-    switch (k.p[1]) {
-      case 't': if (key_is(&k, &nj->tmp, "timestamp")) ts = v; else if (key_is(&k, &nj->tmp, "truncated")) trunc = v; break;
-      case 'l': if (key_is(&k, &nj->tmp, "level")) lvl = v; else if (key_is(&k, &nj->tmp, "lang_key")) lk = v; break;
-      case 'm': if (key_is(&k, &nj->tmp, "module")) mod = v; else if (key_is(&k, &nj->tmp, "message")) msg = v; else if (key_is(&k, &nj->tmp, "msg")) alt = v; break;
-      case 'a': if (key_is(&k, &nj->tmp, "args")) args = v; break;
-      case 's': if (key_is(&k, &nj->tmp, "source")) src = v; break;
-      case 'f': if (key_is(&k, &nj->tmp, "fields")) fields = v; break;
-      case '\\':
-        if (key_is(&k, &nj->tmp, "timestamp")) ts = v;
-        else if (key_is(&k, &nj->tmp, "truncated")) trunc = v;
-        else if (key_is(&k, &nj->tmp, "level")) lvl = v;
-        else if (key_is(&k, &nj->tmp, "lang_key")) lk = v;
-        else if (key_is(&k, &nj->tmp, "module")) mod = v;
-        else if (key_is(&k, &nj->tmp, "message")) msg = v;
-        else if (key_is(&k, &nj->tmp, "msg")) alt = v;
-        else if (key_is(&k, &nj->tmp, "args")) args = v;
-        else if (key_is(&k, &nj->tmp, "source")) src = v;
-        else if (key_is(&k, &nj->tmp, "fields")) fields = v;
-        break;
-    }
-  }
+  jval_t ts = sl.ts, lvl = sl.lvl, mod = sl.mod, msg = sl.msg, alt = sl.alt, lk = sl.lk, args = sl.args, src = sl.src, fields = sl.fields,
+         trunc = sl.trunc;
   entry_parts_t e = {.node = o->node};
   /* level */
   e.level = o->default_level;

@@ -1,4 +1,4 @@
-"""lang_hot_reload (seed section 6.3): translations served from a directory, reloaded on edit.
+"""lang_hot_reload: translations served from a directory, reloaded on edit.
 
 The directory holds one file per language, `<lang>.yaml`, `<lang>.yml` or `<lang>.json`, with the
 same nested layout as Logloom's locales (keys joined with dots: `auth: {login: "..."}` is

@@ -1,4 +1,4 @@
-"""log_summary_ai (seed section 6.2): summaries and anomalies from a sliding window of entries.
+"""log_summary_ai: summaries and anomalies from a sliding window of entries.
 
 Works locally, with no model: message templates are mined with a Drain-style parse tree
 (He et al., "Drain: An Online Log Parsing Approach with Fixed Depth Tree", ICWS 2017): messages

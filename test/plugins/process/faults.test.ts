@@ -5,7 +5,7 @@ import { agentWith, messages, pluginStatus, PY_FIXTURES, send } from './helpers.
 import type { RunningAgent } from '../../helpers/agent.ts';
 
 /**
- * Every fault of seed §5.3 against a real python3 child: the supervisor prints the contract line,
+ * Every fault a plugin can have (crash, hang, malformed or empty answer, wrong id, flood) against a real python3 child: the supervisor prints the contract line,
  * does not use the answer (the filter fails open: the entry is kept), restarts the plugin, and
  * the next entry is filtered by the fresh process again.
  */

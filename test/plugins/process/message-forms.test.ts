@@ -1,7 +1,7 @@
 /**
- * The seed's message forms, end to end through the real registry, supervisor and pipeline: a
+ * The plain message forms, end to end through the real registry, supervisor and pipeline: a
  * socket service (a real Unix-socket server started by the test) and Python children (the real
- * runner) answering in the seed's own forms, and replacement copies applied as documented.
+ * runner) answering in the plain forms, and replacement copies applied as documented.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -43,7 +43,7 @@ function manifest(dir: string, name: string, type: string, address: string): voi
   writeFileSync(join(dir, `${name}.yaml`), `name: ${name}\nversion: 1.0.0\nauthor: tests\ntype: ${type}\nentry: { kind: socket, address: "unix:${address}" }\nlimits: { timeout_ms: 2000 }\n`);
 }
 
-test('socket filter in the seed\'s forms: {"status":0} keeps; the whole entry sent back with a changed message is applied; timestamp and node are kept and named once in a WARN', async () => {
+test('socket filter in the plain forms: {"status":0} keeps; the whole entry sent back with a changed message is applied; timestamp and node are kept and named once in a WARN', async () => {
   const dir = tempDir('logloom-forms-');
   const sock = join(dir, 'f.sock');
   const one = (e: Record<string, any>) =>
@@ -79,7 +79,7 @@ test('socket filter in the seed\'s forms: {"status":0} keeps; the whole entry se
   assert.ok(!h.log.lines.some((l) => /invalid answer/.test(l)), h.log.lines.join('\n'));
 });
 
-test('socket ai in the seed\'s forms: {"status":0,"message":"ok"} is an acknowledgement, {"status":0,"summary":…} becomes one AI entry', async () => {
+test('socket ai in the plain forms: {"status":0,"message":"ok"} is an acknowledgement, {"status":0,"summary":…} becomes one AI entry', async () => {
   const dir = tempDir('logloom-forms-');
   const sock = join(dir, 'a.sock');
   await lineService(sock, (req) => (req.entry.level === 'ERROR' ? { status: 0, summary: 'Multiple auth failures from IP 192.168.0.5' } : { status: 0, message: 'ok' }));

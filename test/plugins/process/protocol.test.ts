@@ -118,7 +118,7 @@ test('output validation: forged node/seq, unknown fields, control characters in 
   assert.equal(bad.length, 3);
 });
 
-test('runner: the seed\'s bare {"entry":…} form is answered {"status":0,…} in order (real python3, no agent)', () => {
+test('runner: the minimal bare {"entry":…} form is answered {"status":0,…} in order (real python3, no agent)', () => {
   const spec = JSON.stringify({ plugin: join(PY_FIXTURES, 'filter_faulty.py'), name: 'filter_faulty', type: 'filter', state_dir: '/tmp', user: 'nobody' });
   const r = spawnSync('/usr/bin/python3', ['-I', '-B', join(ROOT, 'python/logloom_plugin/runner.py'), spec], {
     input: '{"entry":{"message":"keep"}}\n{"entry":{"message":"drop-me"}}\n{"batch":[{"message":"a"},{"message":"drop-me"}]}\n{"entry":"nope"}\n',

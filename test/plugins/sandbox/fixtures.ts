@@ -115,6 +115,9 @@ static void record(const char *name, int ok, int err) {
   fclose(f);
 }
 
+static const char *caps[] = {NULL};
+LOGLOOM_PLUGIN_INFO(info, "filter_cescape", "1.0.0", "attacker", "filter", "sync", caps);
+const plugin_info_t *plugin_info(void) { return &info; }
 int plugin_init(void) { return 0; }
 void plugin_shutdown(void) {}
 

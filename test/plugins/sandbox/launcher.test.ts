@@ -201,3 +201,63 @@ test('launcher under the shipped systemd unit\'s restrictions (emulated: PID 1 h
     net.close();
   }
 });
+
+/** A plugin-like victim under the launcher: prints its pid, then holds a descriptor open and sleeps. */
+const VICTIM = String.raw`
+import os, sys, time
+fd = os.open("secret.txt", os.O_RDWR | os.O_CREAT, 0o600)
+os.write(fd, b"victim's data")
+print(os.getpid(), fd, flush=True)
+time.sleep(60)
+`;
+
+/** The attacker, another plugin of the same user: take the victim's descriptor, then kill it. */
+const ATTACKER = String.raw`
+import ctypes, json, os, signal, sys
+pid, fd = int(sys.argv[1]), int(sys.argv[2])
+libc = ctypes.CDLL(None, use_errno=True)
+out = {}
+try:
+    pidfd = os.pidfd_open(pid)
+    got = libc.syscall(438, pidfd, fd, 0)
+    out["pidfd_getfd"] = "ran" if got >= 0 else "refused: " + os.strerror(ctypes.get_errno())
+except OSError as e:
+    out["pidfd_getfd"] = "refused: %s" % e
+if sys.argv[3] == "kill":
+    try:
+        os.kill(pid, signal.SIGKILL)
+        out["kill"] = "ran"
+    except OSError as e:
+        out["kill"] = "refused: %s" % e
+print(json.dumps(out))
+`;
+
+test('one plugin cannot take another plugin\'s descriptors (pidfd_getfd; seccomp alone, Landlock off) or, with Landlock ABI 6, kill it, though both run as nobody', async () => {
+  const a = setup();
+  const b = setup();
+  // Landlock also fences ptrace-like access between domains: turned off here so that the seccomp
+  // filter alone is what stops pidfd_getfd (the filter before this test let it through).
+  const victim = spawn(LAUNCHER, [...launcherArgs(a.state, ['--no-landlock']), '--', '/usr/bin/python3', '-I', '-c', VICTIM], { cwd: a.state, stdio: ['ignore', 'pipe', 'inherit', 'pipe'] });
+  try {
+    const first = await new Promise<string>((resolve, reject) => {
+      let t = '';
+      victim.stdout!.on('data', (d: Buffer) => {
+        t += d.toString();
+        if (t.includes('\n')) resolve(t.trim());
+      });
+      victim.on('exit', (c) => reject(new Error(`victim exited ${c}`)));
+    });
+    const [pid, fd] = first.split(' ');
+    const seccompOnly = await run(LAUNCHER, [...launcherArgs(b.state, ['--no-landlock']), '--', '/usr/bin/python3', '-I', '-c', ATTACKER, pid!, fd!, 'no-kill'], b.state);
+    assert.equal(seccompOnly.code, 0, seccompOnly.stderr);
+    assert.match((JSON.parse(seccompOnly.stdout) as Record<string, string>).pidfd_getfd!, /^refused: .*Operation not permitted/);
+    const full = await run(LAUNCHER, [...launcherArgs(b.state), '--', '/usr/bin/python3', '-I', '-c', ATTACKER, pid!, fd!, 'kill'], b.state);
+    assert.equal(full.code, 0, full.stderr);
+    const res = JSON.parse(full.stdout) as Record<string, string>;
+    assert.match(res.pidfd_getfd!, /^refused: .*Operation not permitted/);
+    if (landlockAbi() >= 6) assert.match(res.kill!, /^refused: .*Operation not permitted/);
+    assert.equal(victim.exitCode, null, 'the victim was killed');
+  } finally {
+    victim.kill('SIGKILL');
+  }
+});

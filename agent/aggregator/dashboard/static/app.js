@@ -12,7 +12,11 @@ const S = {
   filter: '',
   timer: 0,
   tail: null,
+  /** The aggregator lets anyone read (api.anonymous: viewer): no sign-in needed. */
+  anonymous: false,
 };
+
+const authHeaders = () => (S.token ? { authorization: `Bearer ${S.token}` } : {});
 
 const $ = (sel) => document.querySelector(sel);
 const t = (k) => S.t[k] || k;
@@ -36,7 +40,7 @@ async function api(path, params = {}) {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, v);
   q.set('lang', S.lang);
-  const res = await fetch(`${path}?${q}`, { headers: { authorization: `Bearer ${S.token}` } });
+  const res = await fetch(`${path}?${q}`, { headers: authHeaders() });
   const body = await res.json().catch(() => ({ error: `HTTP ${res.status}` }));
   if (res.status === 401 && sessionStorage.getItem('logloom.token')) {
     // A signed-in session whose token was revoked: back to the login page.
@@ -272,7 +276,7 @@ function tailPage() {
     for (const [k, v] of Object.entries(f.values())) if (v) q.set(k, v);
     q.set('lang', S.lang);
     try {
-      const res = await fetch(`/api/tail?${q}`, { headers: { authorization: `Bearer ${S.token}` }, signal: ctl.signal });
+      const res = await fetch(`/api/tail?${q}`, { headers: authHeaders(), signal: ctl.signal });
       if (!res.ok) throw new ApiError((await res.json().catch(() => ({}))).error || `HTTP ${res.status}`);
       state.textContent = '●';
       state.dataset.live = 'true';
@@ -341,9 +345,9 @@ function searchPage() {
 function route() {
   stopTimers();
   const hash = location.hash || '#/fleet';
-  const signedIn = !!S.token;
+  const signedIn = !!S.token || S.anonymous;
   $('#nav').hidden = !signedIn;
-  $('#sign-out').hidden = !signedIn;
+  $('#sign-out').hidden = !S.token;
   for (const a of document.querySelectorAll('nav a')) a.classList.toggle('active', hash.startsWith(a.getAttribute('href')));
   if (!signedIn || hash === '#/login') return loginPage();
   if (hash.startsWith('#/node/')) return nodePage(decodeURIComponent(hash.slice(7)));
@@ -358,5 +362,6 @@ window.addEventListener('DOMContentLoaded', async () => {
   $('#lang-zh').addEventListener('click', () => setLang('zh'));
   $('#sign-out').addEventListener('click', signOut);
   await loadStrings();
+  if (!S.token) S.anonymous = (await fetch('/api/whoami').catch(() => ({ ok: false }))).ok;
   route();
 });
