@@ -182,6 +182,7 @@ function validateObject(ctx: Ctx, node: YamlNode | null | undefined, fields: Rec
   if (!isMap(node)) return expected(ctx, node, path, schema);
   const out: Record<string, unknown> = {};
   const seen = new Set<string>();
+  const issuesBefore = ctx.issues.length;
   for (const pair of node.items) {
     if (!isPair(pair)) continue;
     const key = isScalar(pair.key) ? String(pair.key.value) : shown(pair.key as YamlNode);
@@ -203,7 +204,8 @@ function validateObject(ctx: Ctx, node: YamlNode | null | undefined, fields: Rec
     }
     out[key] = d;
   }
-  if (schema.kind === 'object' && schema.refine) {
+  // Rules across keys read well-typed values only: an object with a problem of its own is not refined.
+  if (schema.kind === 'object' && schema.refine && ctx.issues.slice(issuesBefore).every((i) => i.warning)) {
     // A key that was already reported (e.g. a file that cannot be read) is not reported again as missing.
     const reported = new Set(ctx.issues.map((i) => i.path));
     for (const r of schema.refine(out as never)) {
