@@ -37,7 +37,7 @@ unit: setup native
 # SECONDS; a failure prints its seed, and FUZZ_SEED=<seed> make fuzz replays it (docs/security.md).
 SECONDS ?= 60
 fuzz: setup native
-	FUZZ_SECONDS=$(SECONDS) $(NODE) --test --test-concurrency=1 --test-timeout=0 test/fuzz/*.test.ts
+	FUZZ_SEED=$${FUZZ_SEED:-random} FUZZ_SECONDS=$(SECONDS) $(NODE) --test --test-concurrency=1 --test-timeout=0 test/fuzz/*.test.ts
 
 # Conformance check of every plugin in the repository (logloom plugins check), then the Python and
 # socket plugins in a running agent: normal run, failure fallback, limited execution.
