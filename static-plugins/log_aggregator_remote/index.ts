@@ -97,11 +97,11 @@ export default definePlugin({
 
     /** A record that carries a lang_key and an empty message: re-encoded with the message rendered. */
     function renderedRecord(frames: Buffer, start: number, end: number): string | undefined {
-      const k = frames.indexOf(LANG_KEY, start);
-      if (k < 0 || k >= end) return undefined;
-      const m = frames.indexOf(EMPTY_MESSAGE, start);
-      if (m < 0 || m >= end) return undefined;
-      return encodeEntry(rendered(JSON.parse(frames.toString('utf8', start, end)) as LogEntry));
+      // Searched within this record only (a view, no copy): a search to the end of the run would
+      // make this hot loop quadratic in the run's length. An empty message is the rarer match.
+      const record = frames.subarray(start, end);
+      if (record.indexOf(EMPTY_MESSAGE) < 0 || record.indexOf(LANG_KEY) < 0) return undefined;
+      return encodeEntry(rendered(JSON.parse(record.toString('utf8')) as LogEntry));
     }
 
     function add(e: LogEntry): boolean {
