@@ -273,7 +273,10 @@ describe('aggregator query API', () => {
   });
 
   it('reindex rebuilds the same index from the store', async () => {
-    const before = (await api('/api/entries?limit=1000')).body.entries.length;
+    // 254 from the set-up, then gw-3 (1), gw-4 (3) and gw-5 (1). The last of these may still be on its way
+    // into the index (the tail reads the ingest, not the index), so wait for the index to hold them all.
+    const before = 259;
+    await until('all stored entries indexed', async () => ((await api('/api/entries?limit=1000')).body.entries.length === before ? true : undefined));
     await agg.stop();
     const r = await runCli(['aggregator', 'reindex', '-c', agg.configPath]);
     assert.equal(r.code, 0, r.stderr);
