@@ -10,9 +10,17 @@
  * checkpoint is done, and the input may commit its position up to it. Entries that are filtered
  * out or dropped by a policy release at once (a drop is counted where it happens).
  *
- * Entries are frozen, so the checkpoint lives in a side table keyed by the entry object.
+ * In the buffer and on the records path the hold travels with the data: the entry's record carries
+ * an acknowledgement token (records.ts, the 'K' frame), issued here when the input hands the
+ * record over (issueToken: the pipeline's hold). Each sink that takes a run of records holds the
+ * tokens in it (holdRecordTokens) and releases them when its flush succeeded, or, for a sink that
+ * keeps entries longer (the forwarder), when they are durable. A record that is filtered out,
+ * dropped or evicted releases its token where that happens. When a record becomes an entry
+ * object for a stage that needs objects, the token's checkpoint moves to a side table keyed by
+ * the (frozen) entry object, and the same holds continue there.
  */
 import type { LogEntry } from '../entry/entry.ts';
+import { forEachToken, recordToken, type EntryRecords } from '../buffer/records.ts';
 
 export interface CheckpointPosition {
   /** Input name (as in `logloom status`). */
@@ -31,6 +39,8 @@ export class Checkpoint implements CheckpointPosition {
   private holds = 0;
   private readonly onDone: (cp: Checkpoint) => void;
   done = false;
+  /** Tokens issued for it (usually one): forgotten when it is done. */
+  tokens?: number[];
 
   constructor(pos: CheckpointPosition, onDone: (cp: Checkpoint) => void) {
     this.input = pos.input;
@@ -47,12 +57,75 @@ export class Checkpoint implements CheckpointPosition {
     if (this.done) return;
     if (--this.holds <= 0) {
       this.done = true;
+      if (this.tokens) for (const t of this.tokens) byToken.delete(t);
       this.onDone(this);
     }
   }
 }
 
 const table = new WeakMap<LogEntry, Checkpoint>();
+
+/** Checkpoints by the token their record carries; 0 means "no token". */
+const byToken = new Map<number, Checkpoint>();
+let nextToken = 1;
+
+/** Issues the token for a record about to enter the buffer, with the pipeline's hold on cp. */
+export function issueToken(cp: Checkpoint): number {
+  cp.hold();
+  const t = nextToken;
+  // u32 in the frame; 0 is never issued. A wrap would need 4 billion records in flight at once.
+  nextToken = nextToken >= 0xffffffff ? 1 : nextToken + 1;
+  byToken.set(t, cp);
+  (cp.tokens ??= []).push(t);
+  return t;
+}
+
+export function tokenCheckpoint(token: number): Checkpoint | undefined {
+  return byToken.get(token);
+}
+
+export function holdToken(token: number): void {
+  byToken.get(token)?.hold();
+}
+
+export function releaseToken(token: number): void {
+  byToken.get(token)?.release();
+}
+
+/**
+ * A record became an entry object (for a stage that needs objects): the object answers for the
+ * same checkpoint, so holds taken on the record and on the object count together.
+ */
+export function tokenToEntry(token: number, entry: LogEntry): void {
+  const cp = byToken.get(token);
+  if (cp) table.set(entry, cp);
+}
+
+/** A sink took a run of records: one hold on each token in it. */
+export function holdRecordTokens(r: EntryRecords): void {
+  if (byToken.size) forEachToken(r.frames, holdToken);
+}
+
+/** The run is finished for whoever held it (delivered, durable, filtered out or dropped). */
+export function releaseRecordTokens(r: EntryRecords): void {
+  if (byToken.size) forEachToken(r.frames, releaseToken);
+}
+
+/** A filter dropped the records whose verdict is false: finished, so their inputs may move on. */
+export function releaseDroppedTokens(r: EntryRecords, keep: ArrayLike<boolean>): void {
+  if (!byToken.size) return;
+  const f = r.frames;
+  for (let off = 0, i = 0; off + 4 <= f.length; i++, off += 4 + f.readUInt32LE(off)) {
+    if (keep[i]) continue;
+    const t = recordToken(f, off);
+    if (t) releaseToken(t);
+  }
+}
+
+/** Tokens issued and not yet finished (status, tests). */
+export function openTokens(): number {
+  return byToken.size;
+}
 
 /** Called by the pipeline when an entry is built from a draft with a checkpoint: the pipeline's own hold. */
 export function trackEntry(entry: LogEntry, cp: Checkpoint): void {

@@ -2,15 +2,15 @@ import { EventEmitter } from 'node:events';
 import type { LogEntry } from '../entry/entry.ts';
 import { buildEntry, type BuildOptions, type EntryDraft } from '../entry/build.ts';
 import type { Level } from '../entry/level.ts';
-import { EntryQueue, type WhenFull } from '../buffer/entry-queue.ts';
-import { RingEntryQueue, type EntryBuffer } from '../buffer/entry-buffer.ts';
-import { FastIngest, type RawStream } from '../buffer/fast-ingest.ts';
-import { keepRecords, recordsToEntries, type EntryRecords } from '../buffer/records.ts';
+import type { WhenFull } from '../buffer/ring.ts';
+import { createEntryBuffer, type EntryBuffer, type RecordKeys } from '../buffer/entry-buffer.ts';
+import { FastIngest, type LineAcks, type RawStream } from '../buffer/fast-ingest.ts';
+import { keepRecords, type EntryRecords } from '../buffer/records.ts';
 import { createCodec } from '../buffer/select.ts';
 import type { CodecFormat } from '../buffer/line-codec.ts';
 import type { AiStage, FilterStage, FilterVerdicts } from './stages.ts';
 import { SinkRunner } from './sink-runner.ts';
-import { moveCheckpoint, releaseEntry, trackEntry } from './checkpoint.ts';
+import { issueToken, moveCheckpoint, releaseDroppedTokens, releaseEntry, releaseRecordTokens, releaseToken, trackEntry } from './checkpoint.ts';
 import type { Router } from './routes/router.ts';
 import { moveInputTag, tagInput } from './routes/input-tag.ts';
 
@@ -43,8 +43,7 @@ export interface PipelineOptions {
  * input's when_full decides (pause, drop newest, drop oldest). Every drop is counted.
  */
 export class Pipeline extends EventEmitter {
-  /** Set once at construction, or by useBuffer before inputs start. */
-  buffer: EntryBuffer;
+  readonly buffer: EntryBuffer;
   readonly inputs = new Map<string, InputCounters>();
   readonly filters: FilterStage[] = [];
   readonly sinks: SinkRunner[] = [];
@@ -63,12 +62,27 @@ export class Pipeline extends EventEmitter {
   recordsProcessed = 0;
   /** Routes (agent/pipeline/routes/): set before inputs start; undefined = every sink takes everything. */
   router?: Router;
+  /** Input names by id (index): the id a record carries (records.ts) names its input. */
+  private readonly inputNames: string[] = [''];
 
-  /** buffer: the agent passes the ring-backed one (buffer.native); default an in-memory queue. */
+  /** buffer: the agent passes the one for buffer.native; default the native ring, or the JS one. */
   constructor(opts: PipelineOptions, buffer?: EntryBuffer) {
     super();
     this.opts = { stepEntries: 1024, ...opts };
-    this.buffer = buffer ?? new EntryQueue(opts.bufferEntries, opts.bufferBytes);
+    this.buffer = buffer ?? createEntryBuffer(opts.bufferEntries, opts.bufferBytes, 'auto');
+    this.buffer.onInput = (entry, input) => {
+      const name = this.inputNames[input];
+      if (name !== undefined && this.router?.needsInput) tagInput(entry, name);
+    };
+  }
+
+  /** The id records of this input carry (u16; 0 = none past 65535 inputs). */
+  private inputId(name: string): number {
+    const i = this.inputNames.indexOf(name);
+    if (i > 0) return i;
+    if (this.inputNames.length > 0xffff) return 0;
+    this.inputNames.push(name);
+    return this.inputNames.length - 1;
   }
 
   addSink(runner: SinkRunner): void {
@@ -80,16 +94,18 @@ export class Pipeline extends EventEmitter {
   inputPort(name: string, policy: WhenFull, defaults: { level: Level; module: string }) {
     const counters: InputCounters = { received: 0, rejected: 0, dropped: 0, paused: 0, last_reject: '' };
     this.inputs.set(name, counters);
+    const id = this.inputId(name);
+    /** Records carry the input id while some route selects by input. */
+    const keyInput = () => (this.router?.needsInput ? id : 0);
     const build: BuildOptions = {
       maxMessageBytes: this.opts.maxMessageBytes, defaultLevel: defaults.level, defaultModule: defaults.module, node: this.opts.node,
     };
     return {
       emit: (draft: EntryDraft): boolean => {
         const entry = buildEntry(draft, build);
-        if (draft.checkpoint) trackEntry(entry, draft.checkpoint);
-        if (this.router?.needsInput) tagInput(entry, name);
         counters.received++;
-        return this.offer(entry, policy, counters);
+        const token = draft.checkpoint ? issueToken(draft.checkpoint) : 0;
+        return this.offer(entry, policy, counters, { token, input: keyInput() });
       },
       /** For entries that must overtake routine traffic (a kernel oops); see offerUrgent. */
       emitUrgent: (draft: EntryDraft): boolean => {
@@ -104,28 +120,32 @@ export class Pipeline extends EventEmitter {
         counters.last_reject = reason;
       },
       drained: () => this.drained(),
-      /** The fast path for byte-stream inputs, when the buffer is the ring (agent/buffer/fast-ingest.ts). */
-      // Routes that select by input need entries as objects tagged with their input: no byte fast path.
-      openStream: this.buffer instanceof RingEntryQueue && !this.router?.needsInput ? (source: string, maxLineBytes: number, format?: CodecFormat): RawStream => {
-        const queue = this.buffer as RingEntryQueue;
+      /**
+       * The fast path for byte-stream inputs (agent/buffer/fast-ingest.ts): the codec frames lines
+       * into records straight into the ring. A replayable input passes acks (and the stream offset
+       * it starts at) so that each record carries its line's checkpoint token.
+       */
+      openStream: (source: string, maxLineBytes: number, format?: CodecFormat, replay?: { acks: LineAcks; offset: number }): RawStream => {
+        const queue = this.buffer;
         const codec = createCodec({ maxLineBytes, maxMessageBytes: this.opts.maxMessageBytes, minLevel: 'DEBUG', defaultLevel: defaults.level, defaultModule: defaults.module, node: this.opts.node, source, format }, queue.ring.impl === 'native' ? 'on' : 'off');
-        return new FastIngest({ codec, queue, policy, counters, schedule: () => this.schedule() });
-      } : undefined,
+        return new FastIngest({ codec, queue, policy, counters, schedule: () => this.schedule(), input: keyInput(), acks: replay?.acks, offset: replay?.offset });
+      },
     };
   }
 
   /** Offers a built entry (inputs, ai results). false = pause (block policy and full). */
-  offer(entry: LogEntry, policy: WhenFull, counters?: InputCounters): boolean {
+  offer(entry: LogEntry, policy: WhenFull, counters?: InputCounters, keys?: RecordKeys): boolean {
     const before = this.buffer.evicted;
-    const r = this.buffer.offer(entry, policy);
-    if (r === 'dropped') releaseEntry(entry);
+    const r = this.buffer.offer(entry, policy, keys);
+    // Dropped is finished: its input may commit its position past it.
+    if (r === 'dropped' && keys?.token) releaseToken(keys.token);
     if (counters) {
       if (r === 'dropped') counters.dropped++;
       if (r === 'evicted') counters.dropped += this.buffer.evicted - before;
     }
     if (r === 'full') {
       // block: keep the entry anyway (it was accepted from the peer) and ask the input to pause.
-      this.buffer.force(entry);
+      this.buffer.force(entry, keys);
       if (counters) counters.paused++;
       this.schedule();
       return false;
@@ -175,7 +195,7 @@ export class Pipeline extends EventEmitter {
   private step(): void {
     if (this.stepping) return;
     if (this.recordsPathOpen() && !this.sinksFull()) {
-      const records = (this.buffer as RingEntryQueue).takeRecords(this.opts.stepEntries);
+      const records = this.buffer.takeRecords(this.opts.stepEntries);
       if (records) return this.stepRecords(records);
     }
     // Urgent entries go first and are handed over even to a full sink (they are few).
@@ -211,7 +231,7 @@ export class Pipeline extends EventEmitter {
    * and analysers need objects, so they close it while present.
    */
   private recordsPathOpen(): boolean {
-    return this.buffer instanceof RingEntryQueue && this.urgent.length === 0 && this.recordsBlocker() === undefined;
+    return this.urgent.length === 0 && this.recordsBlocker() === undefined;
   }
 
   /** The first stage that cannot take entry records now (it keeps the records path closed), if any. */
@@ -227,16 +247,6 @@ export class Pipeline extends EventEmitter {
   /** The stages the records path goes through, for the agent's log. */
   recordStages(): string[] {
     return [...this.filters.filter((f) => f.enabled).map((f) => f.name), ...this.sinks.map((s) => s.stage.name)];
-  }
-
-  /**
-   * Swaps the buffer before inputs start (buffer.native: auto decides once plugins are loaded);
-   * anything already queued (an analyser's early result) moves over in order.
-   */
-  useBuffer(buffer: EntryBuffer): void {
-    const old = this.buffer;
-    this.buffer = buffer;
-    for (let e = old.shift(); e; e = old.shift()) buffer.force(e);
   }
 
   private stepRecords(records: EntryRecords): void {
@@ -261,7 +271,7 @@ export class Pipeline extends EventEmitter {
     for (; i < this.filters.length && records.count > 0; i++) {
       const f = this.filters[i]!;
       if (!f.enabled) continue;
-      if (!f.takesRecords || !f.keepRecords) return this.filterFrom(i, recordsToEntries(records));
+      if (!f.takesRecords || !f.keepRecords) return this.filterFrom(i, this.buffer.entriesOf(records));
       const keep = f.keepRecords(records);
       const r = records;
       if (keep instanceof Promise) {
@@ -276,6 +286,8 @@ export class Pipeline extends EventEmitter {
   private keptRecords(f: FilterStage, records: EntryRecords, keep: readonly boolean[]): EntryRecords {
     const kept = keepRecords(records, keep);
     const out = records.count - kept.count;
+    // Filtered out: finished, so their inputs may commit past them.
+    if (out) releaseDroppedTokens(records, keep);
     if (out) this.filteredOut.set(f.name, (this.filteredOut.get(f.name) ?? 0) + out);
     return kept;
   }
@@ -286,8 +298,10 @@ export class Pipeline extends EventEmitter {
     let entries: LogEntry[] | undefined;
     for (const s of this.sinks) {
       if (s.stage.takesRecords && s.stage.flushRecords) s.pushRecords(records);
-      else for (const e of (entries ??= recordsToEntries(records))) s.push(e);
+      else for (const e of (entries ??= this.buffer.entriesOf(records))) s.push(e);
     }
+    // The pipeline's hold ends once every sink had the run (sinks hold their own).
+    releaseRecordTokens(records);
   }
 
   private wakeInputs(): void {

@@ -3,7 +3,7 @@ import type { LogEntry } from '../entry/entry.ts';
 import type { EntryRecords } from '../buffer/records.ts';
 import { SinkQueue, type SinkBatch } from './sink-queue.ts';
 import type { SinkStage } from './stages.ts';
-import { holdEntry, releaseEntries } from './checkpoint.ts';
+import { holdEntry, holdRecordTokens, releaseEntries, releaseRecordTokens } from './checkpoint.ts';
 
 export interface SinkRunnerOptions {
   queueLength: number;
@@ -81,6 +81,8 @@ export class SinkRunner extends EventEmitter {
       this.dropped += records.count;
       return;
     }
+    // Held while queued or in flight, like entries (their tokens travel in the records).
+    holdRecordTokens(records);
     this.queue.push(records);
     if (this.queue.isFull()) this.wasFull = true;
     this.schedule();
@@ -120,6 +122,7 @@ export class SinkRunner extends EventEmitter {
     if (err === undefined) {
       this.delivered += batch.records ? batch.records.count : batch.entries.length;
       if (batch.entries) releaseEntries(batch.entries);
+      else releaseRecordTokens(batch.records);
       this.retryDelay = 0;
     } else {
       this.failures++;
