@@ -126,7 +126,7 @@ export class Agent {
    * records path); a stage that needs entry objects gets them decoded from the records.
    */
   private describeBuffer(): void {
-    const blocker = this.pipeline.recordsBlocker();
+    const blocker = this.pipeline.objectStage();
     if (blocker) return this.log.info(this.t('agent.buffer_objects', this.pipeline.buffer.ring.impl, blocker));
     if (this.pipeline.buffer.ring.impl === 'js') return this.log.info(this.t('agent.buffer_fallback', this.pipeline.recordStages().join(', ')));
     this.log.info(this.t('agent.buffer_records', this.pipeline.recordStages().join(', ')));

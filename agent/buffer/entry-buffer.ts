@@ -10,9 +10,9 @@
 import type { LogEntry } from '../entry/entry.ts';
 import { freezeEntry } from '../entry/entry.ts';
 import { encodeEntry } from '../entry/codec.ts';
-import { releaseEntry, releaseToken, tokenToEntry } from '../pipeline/checkpoint.ts';
+import { releaseRecordTokens, releaseToken, tokenToEntry } from '../pipeline/checkpoint.ts';
 import { forEachFrame, type Ring, type WhenFull } from './ring.ts';
-import { forEachToken, isRecords, KEYED, keyedRecord, KEYED_HEADER, type EntryRecords } from './records.ts';
+import { forEachToken, isRecords, KEYED, keyedRecord, recordStart, recordToken, type EntryRecords } from './records.ts';
 import { JsRing } from './js-ring.ts';
 import { COUNTER_NAMES, COUNTERS_OFFSET } from './ring-layout.ts';
 import { createRing, useNative, type NativeMode } from './select.ts';
@@ -31,8 +31,6 @@ export interface RecordKeys {
   input: number;
 }
 
-/** Records are read this many at a time (one native call) and decoded as the pipeline asks. */
-const READ_AHEAD = 256;
 /** Large enough that any entry (16 KiB message, args, fields) fits as one record. */
 const MIN_RING_BYTES = 1024 * 1024;
 
@@ -40,8 +38,6 @@ export class RingEntryQueue {
   readonly ring: Ring;
   readonly maxEntries: number;
   readonly maxBytes: number;
-  private ahead: LogEntry[] = [];
-  private aheadAt = 0;
   /**
    * What could not go into the ring: entries forced under block while full or larger than a
    * record may be, and runs of codec records past the bounds (kept as bytes). While it holds
@@ -57,8 +53,6 @@ export class RingEntryQueue {
    */
   private tokens: number[] = [];
   private tokensAt = 0;
-  /** An entry object made from a record that recorded its input (routes by input need it). */
-  onInput?: (entry: LogEntry, input: number) => void;
 
   private readonly counts: Float64Array;
   /**
@@ -76,7 +70,7 @@ export class RingEntryQueue {
   }
 
   get length(): number {
-    return this.ring.records() + (this.ahead.length - this.aheadAt) + this.spillCount;
+    return this.ring.records() + this.spillCount;
   }
 
   get byteLength(): number {
@@ -123,7 +117,12 @@ export class RingEntryQueue {
    */
   evictOldest(n: number): number {
     let done = 0;
-    for (let e: LogEntry | undefined; done < n && (e = this.shift()); done++) releaseEntry(e);
+    while (done < n) {
+      const r = this.takeRecords(n - done);
+      if (!r) break;
+      releaseRecordTokens(r);
+      done += r.count;
+    }
     this.ownEvictions += done;
     return done;
   }
@@ -215,51 +214,21 @@ export class RingEntryQueue {
     }
   }
 
-  private decode(frames: Buffer, off: number, end: number): LogEntry {
-    const tag = frames[off];
-    // 'E' + NDJSON: a record from the fast codec (agent/buffer/fast-ingest.ts).
-    if (tag !== KEYED) return freezeEntry(JSON.parse(frames.toString('utf8', tag === 0x45 ? off + 1 : off, end)) as LogEntry);
-    const e = freezeEntry(JSON.parse(frames.toString('utf8', off + KEYED_HEADER, end)) as LogEntry);
-    const token = frames.readUInt32LE(off + 1);
+  /** The oldest entry as an object, or undefined when empty (tests and tools; the pipeline takes records). */
+  shift(): LogEntry | undefined {
+    const r = this.takeRecords(1);
+    if (!r) return undefined;
+    const start = recordStart(r.frames, 0);
+    const e = freezeEntry(JSON.parse(r.frames.toString('utf8', start)) as LogEntry);
+    const token = recordToken(r.frames, 0);
     if (token) tokenToEntry(token, e);
-    const input = frames.readUInt16LE(off + 5);
-    if (input && this.onInput) this.onInput(e, input);
     return e;
   }
 
-  /** A run of records as entry objects (for stages that need objects); tokens and inputs follow them. */
-  entriesOf(r: EntryRecords): LogEntry[] {
-    const out: LogEntry[] = [];
-    forEachFrame(r.frames, (p) => out.push(this.decode(p, 0, p.length)));
-    return out;
-  }
-
-  private readAhead(frames: Buffer): void {
-    this.ahead = [];
-    this.aheadAt = 0;
-    forEachFrame(frames, (p) => this.ahead.push(this.decode(p, 0, p.length)));
-  }
-
-  /** The oldest entry as an object (a stage that needs objects), or undefined when empty. */
-  shift(): LogEntry | undefined {
-    if (this.aheadAt < this.ahead.length) {
-      const e = this.ahead[this.aheadAt]!;
-      this.ahead[this.aheadAt++] = undefined as unknown as LogEntry;
-      return e;
-    }
-    const frames = this.takeRecords(READ_AHEAD);
-    if (!frames) return undefined;
-    this.readAhead(frames.frames);
-    return this.shift();
-  }
-
   /**
-   * The records path: up to max records from the head of the buffer, as they are, or null when
-   * it is empty or its head was already read ahead as objects (shift).
+   * Up to max records from the head of the buffer, as they are, or null when it is empty.
    */
   takeRecords(max: number): EntryRecords | null {
-    // Entries already read ahead as objects go first, as objects (the caller's object path).
-    if (this.aheadAt < this.ahead.length) return null;
     const frames = this.ring.drain(max);
     if (frames) {
       const count = forEachFrame(frames, () => {});

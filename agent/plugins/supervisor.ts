@@ -15,6 +15,7 @@ import { sanitiseMessage, sanitiseModule } from '../entry/sanitise.ts';
 import { isLevel, parseLevel } from '../entry/level.ts';
 import type { AgentLog } from '../log.ts';
 import type { AiStage, FilterStage, FilterVerdicts, SinkStage } from '../pipeline/stages.ts';
+import type { RecordBatch } from '../pipeline/batch.ts';
 import type { TemplateResolver } from '../i18n/catalogue.ts';
 import { PartialFilterError, PluginCallError, PluginLoadError, type HostedPlugin } from './host.ts';
 import type { DiscoveredPlugin } from './discovered.ts';
@@ -250,20 +251,26 @@ export class Supervisor {
     };
   }
 
+  /**
+   * The filter as the pipeline sees it: one call per batch of records. A host that reads records
+   * (C plugins, the static filters that do) gets them as they are; any other gets the batch's
+   * entries, decoded once for every stage that needs them.
+   */
   filterStage(): FilterStage {
     return this.withRecords(Object.assign(this.stageBase(), {
-      keepBatch: (entries: readonly LogEntry[]) => this.filterBatch(entries),
-      keepRecords: (records: EntryRecords) => this.filterRecords(records),
+      keep: (batch: RecordBatch) => (this.readsRecords() ? this.filterRecords(batch.records) : this.filterBatch(batch.entries())),
     }));
   }
 
-  /**
-   * Adds `takesRecords`, read at each step: the records path is open while the host can take
-   * entry records and no chain trace wants the entries as objects.
-   */
+  /** Whether the host reads records now: it can, and no chain trace wants the entries as objects. */
+  private readsRecords(): boolean {
+    return this.host.takesRecords?.() === true && !this.opts.tracer?.enabled;
+  }
+
+  /** Adds `takesRecords` (readsRecords, read when asked), for the agent's log. */
   private withRecords<T extends object>(stage: T): T & { readonly takesRecords: boolean } {
     return Object.defineProperty(stage, 'takesRecords', {
-      get: () => this.host.takesRecords?.() === true && !this.opts.tracer?.enabled,
+      get: () => this.readsRecords(),
       enumerable: true,
     }) as T & { readonly takesRecords: boolean };
   }
@@ -457,8 +464,9 @@ export class Supervisor {
 
   sinkStage(): SinkStage {
     return this.withRecords(Object.assign(this.stageBase(), {
-      flush: (entries: readonly LogEntry[]) => this.flushBatch(entries),
-      flushRecords: (records: EntryRecords) => this.traceSink(records.frames, records.count, this.flushCall(records.count, () => this.host.flushRecords!(records, this.timeout))),
+      flush: (batch: RecordBatch) => (this.readsRecords()
+        ? this.traceSink(batch.frames, batch.count, this.flushCall(batch.count, () => this.host.flushRecords!(batch.records, this.timeout)))
+        : this.flushBatch(batch.entries())),
       reopen: this.host.reopen ? () => this.host.reopen!() : undefined,
       status: () => this.status(),
     }));
