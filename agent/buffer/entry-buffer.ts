@@ -12,7 +12,7 @@ import { freezeEntry } from '../entry/entry.ts';
 import { encodeEntry } from '../entry/codec.ts';
 import { releaseRecordTokens, releaseToken, tokenToEntry } from '../pipeline/checkpoint.ts';
 import { forEachFrame, type Ring, type WhenFull } from './ring.ts';
-import { forEachToken, isRecords, KEYED, keyedRecord, recordStart, recordToken, type EntryRecords } from './records.ts';
+import { forEachToken, KEYED, keyedRecord, recordStart, recordToken, type EntryRecords } from './records.ts';
 import { JsRing } from './js-ring.ts';
 import { COUNTER_NAMES, COUNTERS_OFFSET } from './ring-layout.ts';
 import { createRing, useNative, type NativeMode } from './select.ts';
@@ -43,7 +43,7 @@ export class RingEntryQueue {
    * record may be, and runs of codec records past the bounds (kept as bytes). While it holds
    * anything new entries queue behind it, so FIFO order holds.
    */
-  private spill: (LogEntry | EntryRecords)[] = [];
+  private spill: EntryRecords[] = [];
   private spillCount = 0;
   private ownEvictions = 0;
   /**
@@ -241,7 +241,6 @@ export class RingEntryQueue {
       if (this.ring.records() === 0) this.emptied();
       return null;
     }
-    if (!isRecords(next)) throw new Error('unreachable: spill holds records');
     this.spillCount -= next.count;
     this.drained(next.frames);
     return next;

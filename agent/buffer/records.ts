@@ -88,10 +88,6 @@ export interface EntryRecords {
   readonly count: number;
 }
 
-export function isRecords(x: unknown): x is EntryRecords {
-  return typeof x === 'object' && x !== null && Buffer.isBuffer((x as EntryRecords).frames);
-}
-
 /**
  * Calls fn with where each record's NDJSON lies in frames ([start, end), after the header),
  * without making a Buffer per record: the records path runs this once per stage on every entry.
@@ -103,22 +99,6 @@ export function forEachRecord(frames: Buffer, fn: (start: number, end: number, i
     fn(recordStart(frames, off), end, i);
     off = end;
   }
-}
-
-/** The records whose verdict is true, in order (one copy into a new buffer). */
-export function keepRecords(r: EntryRecords, keep: ArrayLike<boolean>): EntryRecords {
-  let count = 0;
-  for (let i = 0; i < r.count; i++) if (keep[i]) count++;
-  if (count === r.count) return r;
-  const out = Buffer.allocUnsafe(r.frames.length);
-  let w = 0;
-  let off = 0;
-  for (let i = 0; off + 4 <= r.frames.length; i++) {
-    const end = off + 4 + r.frames.readUInt32LE(off);
-    if (keep[i]) w += r.frames.copy(out, w, off, end);
-    off = end;
-  }
-  return { frames: out.subarray(0, w), count };
 }
 
 /**

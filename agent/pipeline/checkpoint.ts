@@ -1,26 +1,25 @@
 /**
- * Input checkpoints: how a replayable input (the file input) learns which of its lines are safe,
- * so that the position it commits never runs ahead of data that could still be lost.
+ * Input checkpoints: how a replayable input (file, kmsg, journald, pstore) learns which of its
+ * entries are safe, so that the position it commits never runs ahead of data that could still be
+ * lost. Like Vector's finalizers, the acknowledgement travels with the data.
  *
- * An input attaches a Checkpoint to each draft it emits (`draft.checkpoint`: the position just
- * after that line). The entry then carries a hold count: the pipeline holds it while buffered,
- * each sink runner holds it while the entry is queued or in flight, and a sink that keeps
- * entries beyond its flush (the aggregator forwarder: until ACK or spool write) adds its own hold
- * with holdEntries and releases it when the entries are durable. When the count reaches zero the
- * checkpoint is done, and the input may commit its position up to it. Entries that are filtered
- * out or dropped by a policy release at once (a drop is counted where it happens).
+ * An input makes a Checkpoint for each line or record it hands over (the position just after it)
+ * and gets it back done once every holder let go. The hold is a token in the entry's record
+ * (agent/buffer/records.ts, the 'K' header), issued when the record enters the pipeline
+ * (issueToken: the pipeline's hold). Each sink that takes a batch holds the tokens in it
+ * (holdRecordTokens) until its flush succeeded; a sink that keeps entries beyond its flush (the
+ * aggregator forwarder: until ACK or spool write, Kafka: until acknowledged) adds its own hold and
+ * releases it when they are durable. The pipeline lets go of its own hold once every sink had the
+ * batch. A record that is filtered out, dropped by a policy or evicted from the ring is finished
+ * where that happens (a drop is counted there too). When the count reaches zero the checkpoint is
+ * done, and the input may commit its position up to it.
  *
- * In the buffer and on the records path the hold travels with the data: the entry's record carries
- * an acknowledgement token (records.ts, the 'K' frame), issued here when the input hands the
- * record over (issueToken: the pipeline's hold). Each sink that takes a run of records holds the
- * tokens in it (holdRecordTokens) and releases them when its flush succeeded, or, for a sink that
- * keeps entries longer (the forwarder), when they are durable. A record that is filtered out,
- * dropped or evicted releases its token where that happens. When a record becomes an entry
- * object for a stage that needs objects, the token's checkpoint moves to a side table keyed by
- * the (frozen) entry object, and the same holds continue there.
+ * A stage that needs entry objects gets them decoded from the records; each object answers for
+ * its record's checkpoint (checkpointOf, a side table keyed by the frozen object), and holds on
+ * the object and on the token count together.
  */
 import type { LogEntry } from '../entry/entry.ts';
-import { forEachToken, recordToken, type EntryRecords } from '../buffer/records.ts';
+import { forEachToken, type EntryRecords } from '../buffer/records.ts';
 
 export interface CheckpointPosition {
   /** Input name (as in `logloom status`). */
@@ -111,26 +110,9 @@ export function releaseRecordTokens(r: EntryRecords): void {
   if (byToken.size) forEachToken(r.frames, releaseToken);
 }
 
-/** A filter dropped the records whose verdict is false: finished, so their inputs may move on. */
-export function releaseDroppedTokens(r: EntryRecords, keep: ArrayLike<boolean>): void {
-  if (!byToken.size) return;
-  const f = r.frames;
-  for (let off = 0, i = 0; off + 4 <= f.length; i++, off += 4 + f.readUInt32LE(off)) {
-    if (keep[i]) continue;
-    const t = recordToken(f, off);
-    if (t) releaseToken(t);
-  }
-}
-
 /** Tokens issued and not yet finished (status, tests). */
 export function openTokens(): number {
   return byToken.size;
-}
-
-/** Called by the pipeline when an entry is built from a draft with a checkpoint: the pipeline's own hold. */
-export function trackEntry(entry: LogEntry, cp: Checkpoint): void {
-  table.set(entry, cp);
-  cp.hold();
 }
 
 /** A filter replaced an entry by a copy (e.g. redacted): the copy carries the original's checkpoint and holds on. */
@@ -149,14 +131,6 @@ export function holdEntry(entry: LogEntry): void {
 
 export function releaseEntry(entry: LogEntry): void {
   table.get(entry)?.release();
-}
-
-export function holdEntries(entries: readonly LogEntry[]): void {
-  for (const e of entries) table.get(e)?.hold();
-}
-
-export function releaseEntries(entries: readonly LogEntry[]): void {
-  for (const e of entries) table.get(e)?.release();
 }
 
 /**

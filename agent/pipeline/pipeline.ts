@@ -221,7 +221,7 @@ export class Pipeline extends EventEmitter {
     const done = (kept: RecordBatch) => {
       const routed = this.deliver(kept);
       const finish = () => {
-        if (!kept.hasEntries) this.recordsProcessed += kept.count;
+        if (!batch!.hasEntries && !kept.hasEntries && this.sinks.every((s) => s.stage.takesRecords !== false)) this.recordsProcessed += n;
         this.stepDone(n);
       };
       if (routed instanceof Promise) void routed.then(finish);

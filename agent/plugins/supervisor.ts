@@ -8,7 +8,6 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { LogEntry } from '../entry/entry.ts';
-import type { EntryRecords } from '../buffer/records.ts';
 import { buildEntry } from '../entry/build.ts';
 import { freezeEntry, type MutableEntry } from '../entry/entry.ts';
 import { sanitiseMessage, sanitiseModule } from '../entry/sanitise.ts';
@@ -258,7 +257,7 @@ export class Supervisor {
    */
   filterStage(): FilterStage {
     return this.withRecords(Object.assign(this.stageBase(), {
-      keep: (batch: RecordBatch) => (this.readsRecords() ? this.filterRecords(batch.records) : this.filterBatch(batch.entries())),
+      keep: (batch: RecordBatch) => (this.readsRecords() ? this.filterRecords(batch) : this.filterBatch(batch.entries())),
     }));
   }
 
@@ -318,37 +317,45 @@ export class Supervisor {
     return this.filterAnswered(entries, r, t0);
   }
 
-  /** filterBatch on entry records (the records path): booleans only, the same failure handling. */
-  filterRecords(records: EntryRecords): boolean[] | Promise<boolean[]> {
-    const n = records.count;
+  /**
+   * filterBatch on the batch's records, for hosts that read them: the same failure handling. A
+   * replacement copy among the answers (a process plugin may send one) is checked against the
+   * decoded entry like any other.
+   */
+  filterRecords(batch: RecordBatch): FilterVerdicts | Promise<FilterVerdicts> {
+    const n = batch.count;
     if (this.state !== 'running') return this.onError(n);
     this.calls++;
     const t0 = performance.now();
-    let r: boolean[] | Promise<boolean[]>;
+    let r: FilterVerdict[] | Promise<FilterVerdict[]>;
     try {
-      r = this.host.filterRecords!(records, this.timeout);
+      r = this.host.filterRecords!(batch.records, this.timeout);
     } catch (e) {
-      return this.recordsFailed(n, e);
+      return this.recordsFailed(batch, e, t0);
     }
     if (r instanceof Promise) {
       return withTimeout(r, this.timeout).then(
-        (v) => this.recordsAnswered(n, v),
-        (e) => this.recordsFailed(n, e),
+        (v) => this.recordsAnswered(batch, v, t0),
+        (e) => this.recordsFailed(batch, e, t0),
       );
     }
     this.checkSyncTime(t0, n);
-    return this.recordsAnswered(n, r);
+    return this.recordsAnswered(batch, r, t0);
   }
 
-  private recordsAnswered(n: number, verdicts: unknown): boolean[] {
+  private recordsAnswered(batch: RecordBatch, verdicts: unknown, t0: number): FilterVerdicts {
+    const n = batch.count;
+    if (Array.isArray(verdicts) && verdicts.length === n && verdicts.some((v) => v !== null && typeof v === 'object')) return this.filterAnswered(batch.entries(), verdicts, t0);
     if (!Array.isArray(verdicts) || verdicts.length !== n || !verdicts.every((v) => typeof v === 'boolean')) {
-      return this.recordsFailed(n, new PluginCallError(Array.isArray(verdicts) && verdicts.length !== n ? `answered ${verdicts.length} verdicts for ${n} entries` : 'malformed answer (expected one boolean per record)'));
+      return this.recordsFailed(batch, new PluginCallError(Array.isArray(verdicts) && verdicts.length !== n ? `answered ${verdicts.length} verdicts for ${n} entries` : 'malformed answer (expected one boolean per record)'), t0);
     }
     this.succeeded();
     return verdicts as boolean[];
   }
 
-  private recordsFailed(n: number, e: unknown): boolean[] {
+  private recordsFailed(batch: RecordBatch, e: unknown, t0: number): FilterVerdicts {
+    const n = batch.count;
+    if (e instanceof PartialFilterError && e.verdicts.some((v) => v !== null && typeof v === 'object')) return this.filterFailed(batch.entries(), e, t0);
     this.failed(e);
     if (e instanceof PartialFilterError && e.verdicts.length === n && e.verdicts.every((v) => v === undefined || typeof v === 'boolean')) {
       const fallback = this.plugin.limits.on_error === 'keep';
