@@ -1,6 +1,6 @@
-import { s, type Infer, type Refinement, type Schema } from '../config/schema.ts';
-import { unreadable } from '../config/validate.ts';
-import { didYouMean } from '../lib/suggest.ts';
+import { s, type Infer, type Refinement, type Schema } from '../../lib/schema/schema.ts';
+import { unreadable } from '../../lib/schema/validate.ts';
+import { didYouMean } from '../../lib/suggest.ts';
 import { discover, failedPluginName, SYSTEM_PLUGIN_DIR } from './discovery.ts';
 import { LOCKED, STATIC_PLUGINS } from '../../static-plugins/table.generated.ts';
 

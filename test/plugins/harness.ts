@@ -6,8 +6,8 @@
 import { join } from 'node:path';
 import { Pipeline } from '../../agent/pipeline/pipeline.ts';
 import { Catalogue } from '../../agent/i18n/catalogue.ts';
-import { createLog } from '../../agent/log.ts';
-import { defaultOf } from '../../agent/config/validate.ts';
+import { createLog } from '../../lib/log.ts';
+import { defaultOf } from '../../lib/schema/validate.ts';
 import { pluginsSchema, type PluginsConfig } from '../../agent/plugins/config.ts';
 import { PluginRegistry } from '../../agent/plugins/registry.ts';
 import { HOST_FACTORIES } from '../../agent/plugins/hosts/index.ts';
