@@ -21,7 +21,7 @@ import { LangApi } from './control/lang-api.ts';
 import { AGENT_METRICS } from './control/agent-metrics.ts';
 import { setRuntimeDir } from '../lib/assets.ts';
 import { loadAddon } from './native/runtime.ts';
-import { attachInputStage } from './processing/index.ts';
+import { attachInputStage } from './inputs/attach-stage.ts';
 import type { LineStageConfig } from './processing/stage.ts';
 import { resolveLabels } from './processing/labels.ts';
 import { inputNames } from './inputs/names.ts';

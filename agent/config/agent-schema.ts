@@ -8,7 +8,7 @@ import { aggregatorSchema } from '../aggregator/config.ts';
 import { labelsSchema } from '../processing/labels.ts';
 import { checkRoutes, routesSchema } from '../pipeline/routes/schema.ts';
 import { inputNames } from '../inputs/names.ts';
-import { STATIC_PLUGINS } from '../../static-plugins/table.generated.ts';
+import { LOCKED, STATIC_PLUGINS } from '../../static-plugins/table.generated.ts';
 import { PORT } from '../../lib/port.ts';
 
 /** The root schema under `logloom:`; each component owns the schema of its own section. */
@@ -35,7 +35,7 @@ export const agentSchema = s.object(
       doc: 'Where entries come from; each item has a type: and its own keys (see Inputs below).',
       default: [],
     }),
-    plugins: pluginsSchema,
+    plugins: pluginsSchema({ statics: STATIC_PLUGINS, locked: LOCKED }),
     routes: routesSchema,
     control: s.object(
       {

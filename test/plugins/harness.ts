@@ -20,7 +20,7 @@ import { LineWatcher, tempDir } from '../helpers/agent.ts';
 export type ConfigOverrides = Partial<Omit<PluginsConfig, 'defaults'>> & { defaults?: Partial<PluginsConfig['defaults']> };
 
 export function pluginsConfig(over: ConfigOverrides = {}): PluginsConfig {
-  const base = defaultOf(pluginsSchema) as PluginsConfig;
+  const base = defaultOf(pluginsSchema({ statics: [], locked: false })) as PluginsConfig; // defaults do not depend on the build
   return { ...base, ...over, defaults: { ...base.defaults, ...(over.defaults ?? {}) } } as PluginsConfig;
 }
 
