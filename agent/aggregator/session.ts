@@ -5,7 +5,7 @@ import {
   FrameTooLargeError, PROTOCOL_VERSION, ProtocolError, WELCOME_REVISION, type AgentStats, type Batch, type Message,
 } from '../forward/protocol/index.ts';
 import { releaseStored, storedBatch } from './ingest/stored-batch.ts';
-import type { AgentLog } from '../log.ts';
+import type { AgentLog } from '../../lib/log.ts';
 import { certificateNames, type Authenticator } from './auth.ts';
 import type { NodeRegistry } from './nodes.ts';
 import { StorageError, type Store, type StoredBatch } from './store/store.ts';

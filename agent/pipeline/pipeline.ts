@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { LogEntry } from '../entry/entry.ts';
 import { buildEntry, type BuildOptions, type EntryDraft } from '../entry/build.ts';
-import type { Level } from '../entry/level.ts';
+import type { Level } from '../../lib/level.ts';
 import type { WhenFull } from '../buffer/ring.ts';
 import { createEntryBuffer, type EntryBuffer, type RecordKeys } from '../buffer/entry-buffer.ts';
 import { FastIngest, type LineAcks, type RawStream } from '../buffer/fast-ingest.ts';
