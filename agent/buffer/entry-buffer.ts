@@ -10,9 +10,9 @@
 import type { LogEntry } from '../entry/entry.ts';
 import { freezeEntry } from '../entry/entry.ts';
 import { encodeEntry } from '../entry/codec.ts';
-import { releaseRecordTokens, releaseToken, tokenToEntry } from '../pipeline/checkpoint.ts';
+import { releaseToken, tokenToEntry } from '../entry/checkpoint.ts';
 import { forEachFrame, type Ring, type WhenFull } from './ring.ts';
-import { forEachToken, KEYED, keyedRecord, recordStart, recordToken, type EntryRecords } from './records.ts';
+import { forEachToken, releaseRecordTokens, KEYED, keyedRecord, recordStart, recordToken, type EntryRecords } from './records.ts';
 import { JsRing } from './js-ring.ts';
 import { COUNTER_NAMES, COUNTERS_OFFSET } from './ring-layout.ts';
 import { createRing, useNative, type NativeMode } from './select.ts';
@@ -25,7 +25,7 @@ export type OfferResult = 'queued' | 'evicted' | 'dropped' | 'full';
 
 /** What a record carries besides the entry (records.ts, the 'K' header). */
 export interface RecordKeys {
-  /** Acknowledgement token (agent/pipeline/checkpoint.ts issueToken); 0 = none. */
+  /** Acknowledgement token (agent/entry/checkpoint.ts issueToken); 0 = none. */
   token: number;
   /** The input's id (Pipeline.inputId); 0 = not recorded. */
   input: number;

@@ -7,8 +7,8 @@
 import type { RingEntryQueue } from './entry-buffer.ts';
 import type { CodecCounters, LineCodec } from './line-codec.ts';
 import { forEachFrame, type WhenFull } from './ring.ts';
-import { KEYED, keyedRecord, recordStart } from './records.ts';
-import { issueToken, releaseRecordTokens, type Checkpoint } from '../pipeline/checkpoint.ts';
+import { KEYED, keyedRecord, recordStart, releaseRecordTokens } from './records.ts';
+import { issueToken, type Checkpoint } from '../entry/checkpoint.ts';
 
 export interface StreamCounters {
   received: number;

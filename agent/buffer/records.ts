@@ -4,7 +4,7 @@
  * bytes) behind a header that says what else travels with it:
  *   'E' | NDJSON                            made by the fast codec, nothing else attached;
  *   'K' | u32 token | u16 input | NDJSON    (LE) token: the acknowledgement token of an input
- *                                           checkpoint (0 = none, agent/pipeline/checkpoint.ts);
+ *                                           checkpoint (0 = none, agent/entry/checkpoint.ts);
  *                                           input: the input's id (0 = not recorded), for routes;
  *   NDJSON (starts with '{')                a bare entry.
  * When every stage an entry meets can work on these bytes (C filters, filter_level, the
@@ -12,6 +12,7 @@
  * entries never become JS objects. native/common/records.c is the C reader of the same form.
  */
 import { freezeEntry, type LogEntry } from '../entry/entry.ts';
+import { holdToken, openTokens, releaseToken } from '../entry/checkpoint.ts';
 import { LEVELS, levelRank } from '../../lib/level.ts';
 
 const E = 0x45;
@@ -167,4 +168,14 @@ export function recordLevelModule(frames: Buffer, start: number, end: number): {
   if (s) return { level: frames.toString('latin1', s.levelStart, s.levelEnd), module: frames.toString('latin1', s.moduleStart, s.moduleEnd) };
   const e = JSON.parse(frames.toString('utf8', start, end)) as Partial<LogEntry>;
   return { level: String(e.level ?? 'INFO'), module: String(e.module ?? 'APP') };
+}
+
+/** A sink took a run of records: one hold on each token in it. */
+export function holdRecordTokens(r: EntryRecords): void {
+  if (openTokens()) forEachToken(r.frames, holdToken);
+}
+
+/** The run is finished for whoever held it (delivered, durable, filtered out or dropped). */
+export function releaseRecordTokens(r: EntryRecords): void {
+  if (openTokens()) forEachToken(r.frames, releaseToken);
 }

@@ -9,7 +9,8 @@ import { createCodec } from '../buffer/select.ts';
 import type { CodecFormat } from '../buffer/line-codec.ts';
 import type { AiStage, FilterStage } from './stages.ts';
 import { SinkRunner } from './sink-runner.ts';
-import { issueToken, releaseRecordTokens, releaseToken } from './checkpoint.ts';
+import { issueToken, releaseToken } from '../entry/checkpoint.ts';
+import { releaseRecordTokens } from '../buffer/records.ts';
 import type { Router } from './routes/router.ts';
 import { entryRecord, RecordBatch } from './batch.ts';
 

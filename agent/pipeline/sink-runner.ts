@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { SinkQueue } from './sink-queue.ts';
 import type { SinkStage } from './stages.ts';
 import type { RecordBatch } from './batch.ts';
-import { holdRecordTokens, releaseRecordTokens } from './checkpoint.ts';
+import { holdRecordTokens, releaseRecordTokens } from '../buffer/records.ts';
 
 /** A FATAL entry (panic, oops) in a batch: its level is written unescaped, so this finds it. */
 const FATAL = Buffer.from('"level":"FATAL"');

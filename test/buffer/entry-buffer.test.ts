@@ -6,10 +6,10 @@ import { JsRing } from '../../agent/buffer/js-ring.ts';
 import { NativeRing } from '../../agent/buffer/native-ring.ts';
 import { createRingMemory } from '../../agent/buffer/ring-layout.ts';
 import { buildEntry } from '../../agent/entry/build.ts';
-import { Checkpoint, checkpointOf, holdRecordTokens, issueToken, releaseEntry, releaseRecordTokens } from '../../agent/pipeline/checkpoint.ts';
+import { Checkpoint, checkpointOf, issueToken, releaseEntry } from '../../agent/entry/checkpoint.ts';
 import { FastIngest } from '../../agent/buffer/fast-ingest.ts';
 import { createCodec } from '../../agent/buffer/select.ts';
-import { forEachToken, recordsToEntries } from '../../agent/buffer/records.ts';
+import { forEachToken, holdRecordTokens, releaseRecordTokens, recordsToEntries } from '../../agent/buffer/records.ts';
 import type { WhenFull } from '../../agent/buffer/ring.ts';
 
 const build = { maxMessageBytes: 16384, defaultLevel: 'INFO' as const, defaultModule: 'T', node: 'n' };

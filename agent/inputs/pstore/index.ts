@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { s, type Infer } from '../../../lib/schema/schema.ts';
-import { Checkpoint } from '../../pipeline/checkpoint.ts';
+import { Checkpoint } from '../../entry/checkpoint.ts';
 import { decodeUtf8 } from '../../entry/sanitise.ts';
 import type { Input, InputContext } from '../input.ts';
 import { inputSchema } from '../common.ts';

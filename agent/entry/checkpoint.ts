@@ -7,7 +7,7 @@
  * and gets it back done once every holder let go. The hold is a token in the entry's record
  * (agent/buffer/records.ts, the 'K' header), issued when the record enters the pipeline
  * (issueToken: the pipeline's hold). Each sink that takes a batch holds the tokens in it
- * (holdRecordTokens) until its flush succeeded; a sink that keeps entries beyond its flush (the
+ * (holdRecordTokens in agent/buffer/records.ts) until its flush succeeded; a sink that keeps entries beyond its flush (the
  * aggregator forwarder: until ACK or spool write, Kafka: until acknowledged) adds its own hold and
  * releases it when they are durable. The pipeline lets go of its own hold once every sink had the
  * batch. A record that is filtered out, dropped by a policy or evicted from the ring is finished
@@ -18,8 +18,7 @@
  * its record's checkpoint (checkpointOf, a side table keyed by the frozen object), and holds on
  * the object and on the token count together.
  */
-import type { LogEntry } from '../entry/entry.ts';
-import { forEachToken, type EntryRecords } from '../buffer/records.ts';
+import type { LogEntry } from './entry.ts';
 
 export interface CheckpointPosition {
   /** Input name (as in `logloom status`). */
@@ -98,16 +97,6 @@ export function releaseToken(token: number): void {
 export function tokenToEntry(token: number, entry: LogEntry): void {
   const cp = byToken.get(token);
   if (cp) table.set(entry, cp);
-}
-
-/** A sink took a run of records: one hold on each token in it. */
-export function holdRecordTokens(r: EntryRecords): void {
-  if (byToken.size) forEachToken(r.frames, holdToken);
-}
-
-/** The run is finished for whoever held it (delivered, durable, filtered out or dropped). */
-export function releaseRecordTokens(r: EntryRecords): void {
-  if (byToken.size) forEachToken(r.frames, releaseToken);
 }
 
 /** Tokens issued and not yet finished (status, tests). */
