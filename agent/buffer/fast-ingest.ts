@@ -7,7 +7,7 @@
 import type { RingEntryQueue } from './entry-buffer.ts';
 import type { CodecCounters, LineCodec } from './line-codec.ts';
 import { forEachFrame, type WhenFull } from './ring.ts';
-import { KEYED, keyedRecord, recordStart, releaseRecordTokens } from './records.ts';
+import { KEYED, keyRecords, releaseRecordTokens } from './records.ts';
 import { issueToken, type Checkpoint } from '../entry/checkpoint.ts';
 
 export interface StreamCounters {
@@ -120,28 +120,17 @@ export class FastIngest implements RawStream {
    * them: record i of the entries gets the token of cps[i]. 'R' notes stay as they are.
    */
   private keyed(frames: Buffer, cps: (Checkpoint | undefined)[] | undefined): Buffer {
-    const parts: Buffer[] = [];
-    let k = 0;
-    for (let off = 0; off + 4 <= frames.length; ) {
-      const n = frames.readUInt32LE(off);
-      const end = off + 4 + n;
-      if (frames[off + 4] !== 0x45 /* E */) {
-        parts.push(frames.subarray(off, end));
-      } else {
-        const cp = cps ? cps[k++] : undefined;
-        const rec = keyedRecord(frames.subarray(recordStart(frames, off), end), cp ? issueToken(cp) : 0, this.input);
-        const len = Buffer.allocUnsafe(4);
-        len.writeUInt32LE(rec.length, 0);
-        parts.push(len, rec);
-      }
-      off = end;
-    }
+    let used = 0;
+    const out = keyRecords(frames, this.input, (i) => {
+      used = i + 1;
+      const cp = cps?.[i];
+      return cp ? issueToken(cp) : 0;
+    });
     // Lines the codec did not frame after all (never expected): finish their checkpoints.
-    for (const cp of cps?.slice(k) ?? []) {
+    for (const cp of cps?.slice(used) ?? []) {
       cp?.hold();
       cp?.release();
     }
-    const out = Buffer.concat(parts);
     this.queue.adopt(out);
     return out;
   }

@@ -59,25 +59,27 @@ export function keyedRecord(json: string | Buffer, token: number, input: number)
 }
 
 /**
- * The codec's 'E' records (count of them, framed) rewritten as keyed records: record i gets
- * token(i) (0 for none) and the input id. One copy of the run.
+ * The codec's output with its 'E' records rewritten as keyed records, in one copy: the i-th 'E'
+ * record gets token(i) (0 for none) and the input id; other frames ('R' notes) stay as they are.
  */
-export function keyRecords(frames: Buffer, input: number, token?: (index: number) => number): Buffer {
-  let count = 0;
-  for (let off = 0; off + 4 <= frames.length; off += 4 + frames.readUInt32LE(off)) count++;
-  const out = Buffer.allocUnsafe(frames.length + count * (KEYED_HEADER - 1));
+export function keyRecords(frames: Buffer, input: number, token: (index: number) => number): Buffer {
+  let entries = 0;
+  for (let off = 0; off + 4 <= frames.length; off += 4 + frames.readUInt32LE(off)) if (frames[off + 4] === E) entries++;
+  const out = Buffer.allocUnsafe(frames.length + entries * (KEYED_HEADER - 1));
   let w = 0;
   let i = 0;
-  for (let off = 0; off + 4 <= frames.length; i++) {
-    const n = frames.readUInt32LE(off);
-    const start = recordStart(frames, off);
-    const end = off + 4 + n;
-    out.writeUInt32LE(KEYED_HEADER + end - start, w);
-    out[w + 4] = KEYED;
-    out.writeUInt32LE(token ? token(i) : recordToken(frames, off), w + 5);
-    out.writeUInt16LE(input, w + 9);
-    w += 4 + KEYED_HEADER;
-    w += frames.copy(out, w, start, end);
+  for (let off = 0; off + 4 <= frames.length; ) {
+    const end = off + 4 + frames.readUInt32LE(off);
+    if (frames[off + 4] !== E) {
+      w += frames.copy(out, w, off, end);
+    } else {
+      out.writeUInt32LE(KEYED_HEADER + end - off - 5, w);
+      out[w + 4] = KEYED;
+      out.writeUInt32LE(token(i++), w + 5);
+      out.writeUInt16LE(input, w + 9);
+      w += 4 + KEYED_HEADER;
+      w += frames.copy(out, w, off + 5, end);
+    }
     off = end;
   }
   return out.subarray(0, w);
