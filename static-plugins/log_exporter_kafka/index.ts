@@ -7,6 +7,7 @@ import { Backoff } from '../../lib/backoff.ts';
 import { configSchema, type KafkaConfig } from './config.ts';
 import { makeRouter, type Router } from './route.ts';
 import { failureOf, openProducer, type Failure, type KafkaMessage, type ProducerHandle } from './producer.ts';
+import { info } from './info.generated.ts';
 
 /** Entries on their way to Kafka, in order; `holds` keep their inputs' checkpoints until acknowledged. */
 interface Batch {
@@ -42,7 +43,7 @@ function slice(b: Batch, from: number, to?: number): Batch {
  * acknowledged its entries (acks=all).
  */
 export default definePlugin({
-  info: { name: 'log_exporter_kafka', version: '1.0.0', author: 'Logloom Team', type: 'sink', capability: ['kafka', 'batch', 'tls', 'sasl', 'gzip', 'lz4', 'zstd', 'idempotent'], mode: 'async' },
+  info,
   configSchema,
   // flush may block while the queue is full (when_full: block) and shutdown waits for acks:
   // a short call timeout would count that as a failure.
