@@ -3,6 +3,7 @@ import { SinkQueue } from './sink-queue.ts';
 import type { SinkStage } from './stages.ts';
 import type { RecordBatch } from './batch.ts';
 import { holdRecordTokens, releaseRecordTokens } from '../buffer/records.ts';
+import { Backoff } from '../../lib/backoff.ts';
 
 /** A FATAL entry (panic, oops) in a batch: its level is written unescaped, so this finds it. */
 const FATAL = Buffer.from('"level":"FATAL"');
@@ -34,7 +35,7 @@ export class SinkRunner extends EventEmitter {
   private readonly queue: SinkQueue;
   private inflight = 0;
   private timer: NodeJS.Timeout | undefined;
-  private retryDelay = 0;
+  private readonly retryBackoff: Backoff;
   private retryTimer: NodeJS.Timeout | undefined;
   private wasFull = false;
   delivered = 0;
@@ -48,6 +49,8 @@ export class SinkRunner extends EventEmitter {
     this.stage = stage;
     this.opts = { ...defaultSinkRunnerOptions, ...opts };
     this.queue = new SinkQueue(this.opts.queueLength);
+    // Jittered: a sink's peer (a broker, a TCP collector) is often shared by a fleet of agents.
+    this.retryBackoff = new Backoff({ minMs: this.opts.retryMinMs, maxMs: this.opts.retryMaxMs, jitter: 'equal' });
   }
 
   get queued(): number {
@@ -120,18 +123,17 @@ export class SinkRunner extends EventEmitter {
     if (err === undefined) {
       this.delivered += batch.count;
       releaseRecordTokens(batch.records);
-      this.retryDelay = 0;
+      this.retryBackoff.reset();
     } else {
       this.failures++;
       this.lastError = err instanceof Error ? err.message : String(err);
       this.queue.unshift(batch);
       // After stop() nothing is retried: a retry timer would keep the stopping process alive.
       if (this.stopped) return;
-      this.retryDelay = this.retryDelay === 0 ? this.opts.retryMinMs : Math.min(this.retryDelay * 2, this.opts.retryMaxMs);
       this.retryTimer = setTimeout(() => {
         this.retryTimer = undefined;
         this.pump();
-      }, this.retryDelay);
+      }, this.retryBackoff.next());
     }
     if (this.wasFull && !this.queue.isFull()) {
       this.wasFull = false;

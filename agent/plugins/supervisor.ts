@@ -13,6 +13,7 @@ import { freezeEntry, type MutableEntry } from '../entry/entry.ts';
 import { sanitiseMessage, sanitiseModule } from '../entry/sanitise.ts';
 import { isLevel, parseLevel } from '../../lib/level.ts';
 import type { AgentLog } from '../../lib/log.ts';
+import { Backoff } from '../../lib/backoff.ts';
 import type { AiStage, FilterStage, FilterVerdicts, SinkStage } from '../pipeline/stages.ts';
 import type { RecordBatch } from '../pipeline/batch.ts';
 import type { TemplateResolver } from '../i18n/catalogue.ts';
@@ -79,7 +80,7 @@ export class Supervisor {
   /** Entries that got on_error because the filter failed or was down. */
   failedOpen = 0;
   lastError = '';
-  private restartDelay = 0;
+  private readonly restartBackoff: Backoff;
   private restartTimer?: NodeJS.Timeout;
   private lastLogAt = 0;
   private suppressed = 0;
@@ -97,6 +98,9 @@ export class Supervisor {
       // Options passed as undefined (the registry forwards an unset restartMinMs) keep the defaults.
       errorLogIntervalMs: 1000, ...(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as SupervisorOptions),
     };
+    // No jitter: the restart is of this agent's own plugin, there is no shared peer to spread
+    // load over, and the log line states the delay exactly.
+    this.restartBackoff = new Backoff({ minMs: this.opts.restartMinMs, maxMs: this.opts.restartMaxMs, jitter: 'none' });
     host.onExit = (reason) => this.hostExited(reason);
   }
 
@@ -151,7 +155,7 @@ export class Supervisor {
     this.host = host;
     host.onExit = (reason) => this.hostExited(reason);
     this.consecutiveFailures = 0;
-    this.restartDelay = 0;
+    this.restartBackoff.reset();
     const info = await this.start();
     this.pumpAi();
     return info;
@@ -184,7 +188,7 @@ export class Supervisor {
 
   private succeeded(): void {
     this.consecutiveFailures = 0;
-    this.restartDelay = 0;
+    this.restartBackoff.reset();
   }
 
   private hostExited(reason: string): void {
@@ -198,10 +202,10 @@ export class Supervisor {
   /** Marks the plugin failed and schedules a restart (stop, then start) with exponential backoff. */
   private markFailed(why: string): void {
     this.state = 'failed';
-    this.restartDelay = this.restartDelay === 0 ? this.opts.restartMinMs : Math.min(this.restartDelay * 2, this.opts.restartMaxMs);
-    this.opts.log.error(`Plugin ${this.name} marked failed (${why}); restarting in ${this.restartDelay} ms`);
+    const delay = this.restartBackoff.next();
+    this.opts.log.error(`Plugin ${this.name} marked failed (${why}); restarting in ${delay} ms`);
     clearTimeout(this.restartTimer);
-    this.restartTimer = setTimeout(() => void this.restart(), this.restartDelay);
+    this.restartTimer = setTimeout(() => void this.restart(), delay);
     this.restartTimer.unref?.();
   }
 

@@ -9,6 +9,7 @@ import { forEachRecord, forEachToken, recordToken, recordsToNdjson, type EntryRe
 import { Spool } from '../../agent/forward/spool/spool.ts';
 import { ForwardClient } from '../../agent/forward/client.ts';
 import { configSchema, type RemoteConfig } from './config.ts';
+import { info } from './info.generated.ts';
 
 /**
  * Entries collected for the next batch: NDJSON made so far (`parts`, in order) and the lines of
@@ -37,7 +38,7 @@ const LANG_KEY = Buffer.from('"lang_key":"');
 const EMPTY_MESSAGE = Buffer.from('"message":""');
 
 export default definePlugin({
-  info: { name: 'log_aggregator_remote', version: '1.0.0', author: 'Logloom Team', type: 'sink', capability: ['forward', 'tcp', 'tls', 'spool', 'deflate'], mode: 'async' },
+  info,
   configSchema,
   // flush returns once entries are in the open batch, but may wait for the spool (when_full:
   // block, a slow disk): a short call timeout would count that as a failure and restart us.
