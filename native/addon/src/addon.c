@@ -172,13 +172,23 @@ static codec_t *codec_of(napi_env env, napi_value v) {
   return p;
 }
 
-/* A codec call's output as a Buffer (freeing the C copy), or a thrown error when the call failed (rc != 0). */
-static napi_value take_buffer(napi_env env, int rc, buf_t *b, const char *oom) {
+/*
+ * Where codec calls write their framed records: one buffer per thread, shared by every codec (a call
+ * runs to its end before the next starts, and its output is copied into a Buffer before it returns),
+ * so a busy input does not regrow a buffer from 4 KiB through the chunk's size on every call, and an
+ * idle connection holds none. Kept up to 1 MiB; a bigger one (a huge chunk) is given back.
+ */
+static __thread buf_t codec_out;
+#define CODEC_OUT_KEEP (1u << 20)
+
+/* A codec call's output as a Buffer, or a thrown error when the call failed (rc != 0). */
+static napi_value copy_buffer(napi_env env, int rc, buf_t *b, const char *oom) {
   napi_value buf = NULL;
   void *out;
   if (rc) throw_type(env, oom);
   else if (napi_create_buffer_copy(env, b->len, b->data ? (void *)b->data : (void *)"", &out, &buf) != napi_ok) buf = NULL;
-  free(b->data);
+  b->len = 0;
+  if (b->cap > CODEC_OUT_KEEP) free(b->data), *b = (buf_t){0};
   return buf;
 }
 
@@ -192,8 +202,7 @@ static napi_value CodecFeed(napi_env env, napi_callback_info info) {
   double ms;
   if (!c || bytes_of(env, argv[1], &chunk, &len) || napi_get_value_double(env, argv[2], &ms) != napi_ok)
     return throw_type(env, "codecFeed(codec, chunk, receivedMs)");
-  buf_t out = {0};
-  return take_buffer(env, codec_feed(c, chunk, len, ms, &out), &out, "codecFeed: out of memory");
+  return copy_buffer(env, codec_feed(c, chunk, len, ms, &codec_out), &codec_out, "codecFeed: out of memory");
 }
 
 /* codecEnd(codec, receivedMs) -> Buffer */
@@ -203,8 +212,7 @@ static napi_value CodecEnd(napi_env env, napi_callback_info info) {
   codec_t *c = codec_of(env, argv[0]);
   double ms;
   if (!c || napi_get_value_double(env, argv[1], &ms) != napi_ok) return throw_type(env, "codecEnd(codec, receivedMs)");
-  buf_t out = {0};
-  return take_buffer(env, codec_end(c, ms, &out), &out, "codecEnd: out of memory");
+  return copy_buffer(env, codec_end(c, ms, &codec_out), &codec_out, "codecEnd: out of memory");
 }
 
 /* codecCounters(codec) -> [lines, records, filtered, cut, rejected] */
