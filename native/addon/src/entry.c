@@ -104,8 +104,10 @@ size_t utf8_repair(const uint8_t *s, size_t n, uint8_t *d) {
 
 /* Bytes escape_controls looks at: C0 controls, DEL, 0xC2 (the lead byte of U+0080..U+00BF) and 0xE2
  * (the lead byte of the line/paragraph separators and bidi controls U+2028..U+202E, U+2066..U+2069). */
-static const uint8_t CTL[256] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-                                 [0x7f] = 1, [0xC2] = 1, [0xE2] = 1};
+const uint8_t CTL_BYTE[256] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+                               [0x7f] = 1, [0xC2] = 1, [0xE2] = 1};
+const uint8_t JSON_STOP_BYTE[256] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+                                     ['"'] = 1, ['\\'] = 1};
 
 size_t escape_controls(const uint8_t *s, size_t n, uint8_t *d) {
   size_t o = 0;
@@ -119,7 +121,7 @@ size_t escape_controls(const uint8_t *s, size_t n, uint8_t *d) {
         goto found;
       }
     }
-    while (r < n && !CTL[s[r]]) r++;
+    while (r < n && !CTL_BYTE[s[r]]) r++;
   found:
     if (r > i) {
       memcpy(d + o, s + i, r - i);
@@ -212,12 +214,14 @@ int json_str(buf_t *out, const uint8_t *s, size_t n) {
 }
 
 int parse_level(const uint8_t *s, size_t n) {
-  static const struct { const char *name; int level; } A[] = {
-      {"TRACE", 0}, {"DEBUG", 0}, {"DBG", 0}, {"INFO", 1}, {"INF", 1}, {"NOTICE", 1}, {"WARN", 2}, {"WARNING", 2}, {"WRN", 2},
-      {"ERROR", 3}, {"ERR", 3}, {"CRIT", 3}, {"CRITICAL", 3}, {"ALERT", 3}, {"FATAL", 4}, {"PANIC", 4}, {"EMERG", 4}};
+#define L(name, level) {name, sizeof name - 1, level}
+  static const struct { const char *name; size_t len; int level; } A[] = {
+      L("TRACE", 0), L("DEBUG", 0), L("DBG", 0), L("INFO", 1), L("INF", 1), L("NOTICE", 1), L("WARN", 2), L("WARNING", 2), L("WRN", 2),
+      L("ERROR", 3), L("ERR", 3), L("CRIT", 3), L("CRITICAL", 3), L("ALERT", 3), L("FATAL", 4), L("PANIC", 4), L("EMERG", 4)};
+#undef L
   if (n > 8) return -1;
   for (size_t i = 0; i < sizeof A / sizeof A[0]; i++)
-    if (strlen(A[i].name) == n && strncasecmp((const char *)s, A[i].name, n) == 0) return A[i].level;
+    if (A[i].len == n && strncasecmp((const char *)s, A[i].name, n) == 0) return A[i].level;
   return -1;
 }
 
@@ -420,7 +424,7 @@ size_t js_number(double v, char out[32]) {
 
 int entry_write(buf_t *out, const entry_parts_t *e) {
   char ts[32];
-  size_t tn = iso_time(e->ts_ms, ts);
+  size_t tn = e->ts_text ? (memcpy(ts, e->ts_text, 24), 24) : iso_time(e->ts_ms, ts);
   size_t module_len = strlen(e->module), node_len = strlen(e->node);
   /* One reservation for the whole record: every piece at its worst (a byte escaped to six). */
   size_t bound = 160 + tn + 6 * (module_len + e->message_len + e->lang_key_len + node_len + e->source_len) + e->args_len + e->fields_len;

@@ -83,6 +83,10 @@ static inline uint64_t v16_ctl(const uint8_t *s) {
 }
 #endif
 
+/* Per byte value: 1 where a JSON string stops ('"', '\\', controls); 1 where escape_controls may act
+ * (controls, DEL, the lead bytes 0xC2 and 0xE2). For the last bytes of a run, after the wide steps. */
+extern const uint8_t JSON_STOP_BYTE[256], CTL_BYTE[256];
+
 /* Length of the leading run of s with no '"', no '\\' and no byte below 0x20 (what JSON strings stop at). */
 static inline size_t json_plain_run(const uint8_t *s, size_t n) {
   size_t i = 0;
@@ -96,7 +100,7 @@ static inline size_t json_plain_run(const uint8_t *s, size_t n) {
     uint64_t m = swar_json_stop(swar_load(s + i));
     if (m) return i + swar_first(m);
   }
-  while (i < n && s[i] != '"' && s[i] != '\\' && s[i] >= 0x20) i++;
+  while (i < n && !JSON_STOP_BYTE[s[i]]) i++;
   return i;
 }
 /* Whether s holds a byte escape_controls may change (controls, DEL, 0xC2, 0xE2 lead bytes).
@@ -112,7 +116,7 @@ static inline int has_ctl(const uint8_t *s, size_t n) {
     if (swar_below(w, 0x20) | swar_has(w, 0x7f) | swar_has(w, 0xC2) | swar_has(w, 0xE2)) return 1;
   }
   for (; i < n; i++)
-    if (s[i] < 0x20 || s[i] == 0x7f || s[i] == 0xC2 || s[i] == 0xE2) return 1;
+    if (CTL_BYTE[s[i]]) return 1;
   return 0;
 }
 
@@ -159,6 +163,7 @@ size_t js_number(double v, char out[32]);
 /* An entry's parts, everything already sanitised and cut. */
 typedef struct {
   double ts_ms;
+  const uint8_t *ts_text; /* NULL, or exactly iso_time(ts_ms) already (24 bytes): written as is */
   int level;
   const char *module; /* sanitised */
   const uint8_t *message;

@@ -334,8 +334,9 @@ static int put_clean_json(ndjson_t *nj, const jval_t *v, size_t max_units, buf_t
   return put_clean(clean, t, tn, max_units) || json_str(out, clean->data, clean->len);
 }
 
-static int key_is(const jval_t *k, buf_t *tmp, const char *want) {
-  size_t n = strlen(want), kn = (size_t)(k->e - k->p) - 2;
+#define key_is(k, tmp, lit) key_is_n(k, tmp, lit, sizeof lit - 1)
+static int key_is_n(const jval_t *k, buf_t *tmp, const char *want, size_t n) {
+  size_t kn = (size_t)(k->e - k->p) - 2;
   if (!k->esc) return kn == n && memcmp(k->p + 1, want, n) == 0;
   tmp->len = 0;
   return decode_string(k, tmp) == 0 && tmp->len == n && memcmp(tmp->data, want, n) == 0;
@@ -561,11 +562,16 @@ int ndjson_entry(ndjson_t *nj, const uint8_t *line, size_t n, const ndjson_opts_
   *level = e.level;
   if (e.level < o->min_level) return 2;
   /* timestamp */
+  uint8_t ts_text[24];
   e.ts_ms = received_ms;
   if (ts.type == J_STR) {
     double ms;
     if (string_text(&ts, &nj->tmp, &t, &tn)) return -1;
-    if (parse_timestamp(t, tn, &ms) == 0) e.ts_ms = ms;
+    if (parse_timestamp(t, tn, &ms) == 0) {
+      e.ts_ms = ms;
+      /* YYYY-MM-DDTHH:MM:SS.mmmZ that parsed (every field in range) is already what toISOString writes */
+      if (tn == 24 && t[10] == 'T' && t[19] == '.' && t[23] == 'Z') e.ts_text = memcpy(ts_text, t, 24); /* (t may be scratch) */
+    }
   } else if (ts.type == J_NUM) {
     double ms;
     if (timestamp_of_number(number_of(&ts, &nj->tmp), &ms) == 0) e.ts_ms = ms;
