@@ -144,16 +144,31 @@ export interface LevelModuleSpan {
  * module first, and none of the three is ever escaped (an ISO time, a level name, a sanitised tag).
  */
 export function levelModuleSpan(frames: Buffer, start: number, end: number): LevelModuleSpan | undefined {
-  if (HEAD.compare(frames, start, Math.min(start + HEAD.length, end)) !== 0) return undefined;
-  const tsEnd = frames.indexOf(QUOTE, start + HEAD.length);
-  if (tsEnd < 0 || tsEnd >= end || LEVEL_KEY.compare(frames, tsEnd, Math.min(tsEnd + LEVEL_KEY.length, end)) !== 0) return undefined;
+  // Byte loops, not Buffer#compare/indexOf: this runs for every record a filter reads, and the
+  // keys and values are a few bytes long, where each native call costs more than the comparison.
+  if (!bytesAt(frames, start, end, HEAD)) return undefined;
+  const tsEnd = quoteFrom(frames, start + HEAD.length, end);
+  if (tsEnd < 0 || !bytesAt(frames, tsEnd, end, LEVEL_KEY)) return undefined;
   const levelStart = tsEnd + LEVEL_KEY.length;
-  const levelEnd = frames.indexOf(QUOTE, levelStart);
-  if (levelEnd < 0 || levelEnd >= end || MODULE_KEY.compare(frames, levelEnd, Math.min(levelEnd + MODULE_KEY.length, end)) !== 0) return undefined;
+  const levelEnd = quoteFrom(frames, levelStart, end);
+  if (levelEnd < 0 || !bytesAt(frames, levelEnd, end, MODULE_KEY)) return undefined;
   const moduleStart = levelEnd + MODULE_KEY.length;
-  const moduleEnd = frames.indexOf(QUOTE, moduleStart);
-  if (moduleEnd < 0 || moduleEnd >= end) return undefined;
+  const moduleEnd = quoteFrom(frames, moduleStart, end);
+  if (moduleEnd < 0) return undefined;
   return { levelStart, levelEnd, moduleStart, moduleEnd };
+}
+
+/** Whether frames holds want at [at, end). */
+function bytesAt(frames: Buffer, at: number, end: number, want: Buffer): boolean {
+  if (at + want.length > end) return false;
+  for (let i = 0; i < want.length; i++) if (frames[at + i] !== want[i]) return false;
+  return true;
+}
+
+/** Index of the first '"' in [from, end), or -1. */
+function quoteFrom(frames: Buffer, from: number, end: number): number {
+  for (let i = from; i < end; i++) if (frames[i] === QUOTE) return i;
+  return -1;
 }
 
 /** The five level names start with five different letters: the first byte names the level. */
