@@ -49,12 +49,33 @@ describe('the index (SQLite + FTS5, a real file)', () => {
     for (let i = 0; i < 3; i++) w.add('n', i + 1, batch);
     assert.equal(w.droppedBatches, 2);
     assert.match(errors[0]!, /batches are left out of the index .*reindex restores them/);
+    // The lag is what was handed over and not yet written: one batch, its bytes, its age.
+    assert.deepEqual({ ...w.lag(), seconds: 0 }, { batches: 1, bytes: batch.length, seconds: 0 });
+    assert.ok(w.lag(Date.now() + 5000).seconds >= 5);
     await w.flush();
     assert.equal(w.inFlightBytes, 0);
+    assert.deepEqual(w.lag(), { batches: 0, bytes: 0, seconds: 0 });
     w.add('n', 4, batch);
     await w.flush();
     assert.equal(w.indexed, 2);
-    assert.equal(w.status().dropped_batches, 2);
+    const st = w.status();
+    assert.equal(st.dropped_batches, 2);
+    assert.equal(st.dropped_entries, 2);
+    assert.equal(st.lag_bytes, 0);
+    assert.equal(st.max_lag_bytes, 1000);
+    await w.close();
+  });
+
+  it('the writer thread runs at a lower priority (its own nice value, not the process\'s), so that ingest wins the CPU', async () => {
+    const niceOf = (stat: string) => Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    const threadNices = () => readdirSync('/proc/self/task').map((t) => niceOf(readFileSync(`/proc/self/task/${t}/stat`, 'utf8')));
+    const before = threadNices().filter((n) => n === 7).length;
+    const mainNice = niceOf(readFileSync('/proc/self/stat', 'utf8'));
+    const w = new IndexWriter(join(tempDir(), 'index.sqlite'), { flushMs: 10, nice: 7 });
+    await w.opened();
+    assert.equal(w.status().writer_nice, 7);
+    assert.equal(threadNices().filter((n) => n === 7).length, before + 1, 'one more thread at nice 7');
+    assert.equal(niceOf(readFileSync('/proc/self/stat', 'utf8')), mainNice, 'the main thread keeps its priority');
     await w.close();
   });
 

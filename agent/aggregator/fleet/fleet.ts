@@ -41,6 +41,8 @@ export class Fleet {
     if (a.index.enabled) {
       this.writer = new IndexWriter(this.path, {
         flushMs: a.index.flush_interval,
+        maxInFlightBytes: a.index.max_lag,
+        nice: a.index.writer_nice,
         onFlushed: (r: FlushReport) => {
           for (const [node, entries, errors] of r.nodes) this.state.indexed(node, entries, errors);
         },

@@ -45,5 +45,27 @@ export const INDEX_SQL = {
 /** Level ranks as stored (DEBUG 0 … FATAL 4); an unknown level is stored as INFO. */
 export const LEVEL_RANK: Readonly<Record<string, number>> = { DEBUG: 0, INFO: 1, WARN: 2, ERROR: 3, FATAL: 4 };
 
-/** Entries per transaction at most; a bigger queue is written in several. */
-export const FLUSH_ENTRIES = 5000;
+/**
+ * NDJSON bytes (about 40,000 entries) that make the writer commit before its flush interval. A
+ * commit writes every B-tree page the transaction touched (the (node, ts) index spreads a
+ * transaction over a page per node) and an FTS5 segment: bigger transactions under a burst write
+ * fewer pages and merge fewer segments per entry (5,000-entry transactions cost ~15 % more CPU
+ * per entry than 50,000-entry ones at a million rows). A quiet aggregator commits every flush
+ * interval instead.
+ */
+export const FLUSH_BYTES = 8 * 1024 * 1024;
+
+/**
+ * NDJSON bytes handed to the worker and not yet written (the index's lag), by default. Beyond this
+ * the index is behind by more than it may hold in memory: further batches are left out of it
+ * (counted, logged; the store has them, and `logloom aggregator reindex` puts them back), never
+ * slowing the store or the ACKs. `aggregator.index.max_lag` (default).
+ */
+export const MAX_LAG_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The worker thread's nice value (`aggregator.index.writer_nice`, default): under CPU contention
+ * the thread that takes batches and sends ACKs wins, and the index lags (up to MAX_LAG_BYTES)
+ * instead of slowing ingest.
+ */
+export const WRITER_NICE = 10;

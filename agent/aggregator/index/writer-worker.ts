@@ -17,10 +17,20 @@ export function indexWriterMain(): void {
   const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
   const port = parentPort!;
   const wd = workerData as {
-    path: string; flushMs: number; flushEntries: number; schema: string;
+    path: string; flushMs: number; flushBytes: number; schema: string;
     sql: { insert: string; fts: string; node: string; nodes: string; setMeta: string; nodeBytes: string; nodeRowsNewestFirst: string };
-    ranks: Record<string, number>;
+    ranks: Record<string, number>; nice: number;
   };
+  // This thread only (Linux: setpriority on a thread id), so that under CPU contention the
+  // aggregator's main thread (sessions, ACKs) wins and the index lags instead of slowing ingest.
+  let nice: number | string = wd.nice;
+  try {
+    const tid = Number(process.getBuiltinModule('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
+    if (!Number.isInteger(tid) || tid <= 0) throw new Error('no thread id in /proc/thread-self');
+    process.getBuiltinModule('node:os').setPriority(tid, wd.nice);
+  } catch (e) {
+    nice = `not applied: ${(e as Error).message}`;
+  }
   const db = new DatabaseSync(wd.path);
   db.exec(wd.schema);
   const st = {
@@ -145,8 +155,7 @@ export function indexWriterMain(): void {
         case 'add':
           queue.push({ node: m.node!, seq: m.seq!, data: m.data!, meta: m.meta, received: m.received! });
           queuedBytes += m.data!.length;
-          // About 200 bytes an entry: a transaction of ~flushEntries entries at most.
-          if (queuedBytes >= wd.flushEntries * 200) flush();
+          if (queuedBytes >= wd.flushBytes) flush();
           else timer ??= setTimeout(flush, wd.flushMs);
           return;
         case 'flush':
@@ -167,5 +176,5 @@ export function indexWriterMain(): void {
       port.postMessage({ op: 'failed', id: m.id, message: `index: ${m.op}: ${(e as Error).message}` });
     }
   });
-  port.postMessage({ op: 'ready' });
+  port.postMessage({ op: 'ready', nice });
 }
