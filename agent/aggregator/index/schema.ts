@@ -64,7 +64,8 @@ export const FLUSH_BYTES = 8 * 1024 * 1024;
 export const MAX_LAG_BYTES = 64 * 1024 * 1024;
 
 /**
- * The worker thread's nice value (`aggregator.index.writer_nice`, default): under CPU contention
+ * How much the worker thread's nice value is above the aggregator's (`aggregator.index.writer_nice`,
+ * default; at most 19): under CPU contention
  * the thread that takes batches and sends ACKs wins, and the index lags (up to MAX_LAG_BYTES)
  * instead of slowing ingest.
  */

@@ -21,13 +21,16 @@ export function indexWriterMain(): void {
     sql: { insert: string; fts: string; node: string; nodes: string; setMeta: string; nodeBytes: string; nodeRowsNewestFirst: string };
     ranks: Record<string, number>; nice: number;
   };
-  // This thread only (Linux: setpriority on a thread id), so that under CPU contention the
-  // aggregator's main thread (sessions, ACKs) wins and the index lags instead of slowing ingest.
-  let nice: number | string = wd.nice;
+  // This thread only (Linux: setpriority on a thread id), `nice` below the aggregator's own
+  // priority, so that under CPU contention the aggregator's main thread (sessions, ACKs) wins and
+  // the index lags instead of slowing ingest.
+  let nice: number | string;
   try {
+    const os = process.getBuiltinModule('node:os');
     const tid = Number(process.getBuiltinModule('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
     if (!Number.isInteger(tid) || tid <= 0) throw new Error('no thread id in /proc/thread-self');
-    process.getBuiltinModule('node:os').setPriority(tid, wd.nice);
+    nice = Math.min(19, os.getPriority(tid) + wd.nice);
+    os.setPriority(tid, nice);
   } catch (e) {
     nice = `not applied: ${(e as Error).message}`;
   }
