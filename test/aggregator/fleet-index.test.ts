@@ -7,6 +7,7 @@ import { IndexWriter } from '../../agent/aggregator/index/index-writer.ts';
 import { matches, parseEntryQuery, parseFilter, parseStatsQuery, QueryError } from '../../agent/aggregator/index/query.ts';
 import { Retention } from '../../agent/aggregator/fleet/retention.ts';
 import { reindexFromNdjson } from '../../agent/aggregator/index/reindex.ts';
+import { catchUpFromNdjson } from '../../agent/aggregator/index/catch-up.ts';
 import { createLog } from '../../agent/log.ts';
 import { tempDir } from '../helpers/agent.ts';
 import { parseLocale } from '../../agent/i18n/catalogue.ts';
@@ -115,6 +116,31 @@ describe('the index (SQLite + FTS5, a real file)', () => {
     await bySize.run();
     assert.deepEqual(readdirSync(node).filter((f) => f.endsWith('.ndjson')).sort(), files.slice(2), 'the committed file and newer ones stay even above the bound');
     assert.equal(r.status().files_deleted, 2);
+  });
+
+  it('catch-up reads back from the store only the batches above what the index holds, and leaves a node beyond the budget to reindex', async () => {
+    const dir = tempDir();
+    const line = (node: string, seq: number, i: number) => JSON.stringify({ timestamp: '2026-03-01T10:00:00.000Z', level: 'INFO', module: 'M', message: `${node} s${seq} e${i}`, node, seq }) + '\n';
+    const batch = (node: string, seq: number) => line(node, seq, 0) + line(node, seq, 1);
+    mkdirSync(join(dir, 'a'));
+    writeFileSync(join(dir, 'a', '2026-03-01-0001.ndjson'), [1, 2, 3].map((q) => batch('a', q)).join(''));
+    writeFileSync(join(dir, 'a', '2026-03-01-0002.ndjson'), [4, 5, 6].map((q) => batch('a', q)).join('') + '{"torn');
+    mkdirSync(join(dir, 'b'));
+    writeFileSync(join(dir, 'b', '2026-03-01-0001.ndjson'), Array.from({ length: 400 }, (_, k) => batch('b', k + 1)).join(''));
+    const path = join(tempDir(), 'index.sqlite');
+    const w = new IndexWriter(path, { flushMs: 10 });
+    await w.opened();
+    const r = await catchUpFromNdjson({
+      storeDir: dir, stored: [{ node: 'a', seq: 6 }, { node: 'b', seq: 400 }, { node: 'c', seq: 3 }],
+      indexed: new Map([['a', 4], ['c', 3]]), writer: w, maxBytes: 4096,
+    });
+    assert.deepEqual([r.nodes, r.entries, r.leftBehind], [1, 4, ['b']]);
+    await w.flush();
+    const ix = new EntryIndex(path);
+    assert.deepEqual(ix.query(q('order=asc')).entries.map((e) => e.entry.message), ['a s5 e0', 'a s5 e1', 'a s6 e0', 'a s6 e1']);
+    assert.equal(ix.indexedSeqs().get('a'), 6, 'the sequence comes from the lines read back');
+    await w.close();
+    ix.close();
   });
 
   it('reindex reads every node\'s files in order', async () => {

@@ -3,7 +3,8 @@
  * the writer (writer-worker.ts, in a worker thread). One row per entry: its node (a small
  * integer, see `nodes`), timestamp (ms, the entry's own clock), level rank, module, source,
  * lang_key, the batch sequence it came in, its size, and the NDJSON line as stored. The FTS5
- * table is contentless (it holds only the search terms) and shares the rowid.
+ * table is contentless (it holds only the search terms) and shares the rowid. `progress` holds
+ * per node the highest batch sequence indexed.
  */
 export const SCHEMA_SQL = `
   PRAGMA journal_mode = WAL;
@@ -30,6 +31,7 @@ export const SCHEMA_SQL = `
   CREATE INDEX IF NOT EXISTS entries_lang_key ON entries (lang_key) WHERE lang_key IS NOT NULL;
   CREATE VIRTUAL TABLE IF NOT EXISTS entries_text USING fts5 (text, content = '', contentless_delete = 1);
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS progress (node INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
 `;
 
 export const INDEX_SQL = {
@@ -40,6 +42,10 @@ export const INDEX_SQL = {
   setMeta: 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
   nodeBytes: 'SELECT coalesce(sum(bytes), 0) AS b FROM entries WHERE node = ?',
   nodeRowsNewestFirst: 'SELECT id, bytes FROM entries WHERE node = ? ORDER BY id DESC',
+  // The highest batch sequence indexed per node, written in the transaction that indexes it: a
+  // restart knows exactly which stored batches the index lacks (catch-up.ts).
+  progress: 'INSERT INTO progress (node, seq) VALUES (?, ?) ON CONFLICT (node) DO UPDATE SET seq = max(seq, excluded.seq)',
+  progressAll: 'SELECT n.name AS name, p.seq AS seq FROM progress p JOIN nodes n ON n.id = p.node',
 } as const;
 
 /** Level ranks as stored (DEBUG 0 … FATAL 4); an unknown level is stored as INFO. */

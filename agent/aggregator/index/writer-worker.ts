@@ -18,7 +18,7 @@ export function indexWriterMain(): void {
   const port = parentPort!;
   const wd = workerData as {
     path: string; flushMs: number; flushBytes: number; schema: string;
-    sql: { insert: string; fts: string; node: string; nodes: string; setMeta: string; nodeBytes: string; nodeRowsNewestFirst: string };
+    sql: { insert: string; fts: string; node: string; nodes: string; setMeta: string; nodeBytes: string; nodeRowsNewestFirst: string; progress: string };
     ranks: Record<string, number>; nice: number;
   };
   // This thread only (Linux: setpriority on a thread id), `nice` below the aggregator's own
@@ -36,9 +36,13 @@ export function indexWriterMain(): void {
   }
   const db = new DatabaseSync(wd.path);
   db.exec(wd.schema);
+  // An index written before `progress` existed: its sequences come from the rows, once.
+  if (!db.prepare('SELECT 1 FROM progress LIMIT 1').get() && db.prepare('SELECT 1 FROM entries LIMIT 1').get()) {
+    db.exec(`INSERT INTO progress (node, seq) SELECT node, max(CASE WHEN batch_seq > 0 THEN batch_seq ELSE coalesce(json_extract(line, '$.seq'), 0) END) FROM entries GROUP BY node`);
+  }
   const st = {
     insert: db.prepare(wd.sql.insert), fts: db.prepare(wd.sql.fts), node: db.prepare(wd.sql.node), setMeta: db.prepare(wd.sql.setMeta),
-    nodeBytes: db.prepare(wd.sql.nodeBytes), nodeRows: db.prepare(wd.sql.nodeRowsNewestFirst),
+    nodeBytes: db.prepare(wd.sql.nodeBytes), nodeRows: db.prepare(wd.sql.nodeRowsNewestFirst), progress: db.prepare(wd.sql.progress),
   };
   const nodeIds = new Map<string, number>();
   for (const r of db.prepare(wd.sql.nodes).all() as { id: number; name: string }[]) nodeIds.set(r.name, r.id);
@@ -64,14 +68,15 @@ export function indexWriterMain(): void {
     queue = [];
     queuedBytes = 0;
     const t0 = performance.now();
-    const perNode = new Map<string, [number, number]>();
+    // Per node: entries, ERROR/FATAL entries, highest batch sequence.
+    const perNode = new Map<string, [number, number, number]>();
     let indexed = 0;
     let bad = 0;
     db.exec('BEGIN');
     try {
       for (const p of items) {
         const node = nodeId(p.node);
-        const counts = perNode.get(p.node) ?? [0, 0];
+        const counts = perNode.get(p.node) ?? [0, 0, 0];
         perNode.set(p.node, counts);
         const text = decoder.decode(p.data);
         let start = 0;
@@ -91,10 +96,14 @@ export function indexWriterMain(): void {
           }
           const ts = typeof e.timestamp === 'string' ? Date.parse(e.timestamp) : NaN;
           const level = wd.ranks[String(e.level)] ?? 1;
+          // A live batch has its sequence; lines read back from the store (reindex, catch-up)
+          // carry theirs as the aggregator stored it.
+          const seq = p.seq || (typeof e.seq === 'number' && Number.isSafeInteger(e.seq) ? e.seq : 0);
+          if (seq > counts[2]) counts[2] = seq;
           const id = st.insert.run(
             node, Number.isFinite(ts) ? ts : p.received, level, typeof e.module === 'string' ? e.module : '',
             typeof e.source === 'string' ? e.source : null, typeof e.lang_key === 'string' ? e.lang_key : null,
-            p.seq, Buffer.byteLength(line) + 1, line,
+            seq, Buffer.byteLength(line) + 1, line,
           ).lastInsertRowid;
           // What free text searches: the message, the lang_key and its arguments.
           let search = typeof e.message === 'string' ? e.message : '';
@@ -107,6 +116,7 @@ export function indexWriterMain(): void {
         }
         if (p.meta) st.setMeta.run(p.meta[0], p.meta[1]);
       }
+      for (const [name, c] of perNode) if (c[2] > 0) st.progress.run(nodeId(name), c[2]);
       db.exec('COMMIT');
     } catch (e) {
       db.exec('ROLLBACK');
