@@ -63,7 +63,8 @@ describe('aggregator durable sequence state', () => {
   it('kill -9 while the index lags behind the store: the restart catches the index up from the store, every entry indexed exactly once', async () => {
     const dir = tempDir('logloom-agg-index-kill-');
     // The writer commits only every 60 s (or at stop): what the kill catches is unindexed.
-    let agg = await startAggregator('', dir, '    auth:\n      mode: none\n    index:\n      flush_interval: 60s\n');
+    // Small files: the batches to catch up on start inside one file and span several.
+    let agg = await startAggregator('', dir, '    auth:\n      mode: none\n    index:\n      flush_interval: 60s\n    ndjson:\n      max_file_bytes: 64KiB\n');
     const PER = 20;
     const send = async (from: number, to: number) => {
       const c = await RawAgent.connect(agg.port);
@@ -98,6 +99,7 @@ describe('aggregator durable sequence state', () => {
       } while (cursor !== undefined);
       assert.deepEqual(messages, Array.from({ length: 160 * PER }, (_, i) => `m${i}`), 'every stored entry once, in order');
       assert.equal(ix.indexedSeqs().get('gw-i'), 160);
+      assert.ok(readdirSync(join(dir, 'data', 'store', 'gw-i')).filter((f) => f.endsWith('.ndjson')).length > 3, 'the store rotated');
     } finally {
       ix.close();
     }

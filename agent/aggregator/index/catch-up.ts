@@ -1,3 +1,4 @@
+import { createReadStream } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IndexWriter } from './index-writer.ts';
@@ -40,20 +41,44 @@ async function firstSeq(path: string): Promise<number | undefined> {
 }
 
 /**
- * The files holding a node's batches above `after`: from the last file whose first line is at or
- * below after+1 (a batch never spans files out of order: the store appends batches in sequence).
+ * Where a node's batches above `after` start: the file (the last whose first line is at or below
+ * after+1; the store appends batches in sequence, so later files hold only later batches) and the
+ * offset of the first line above `after` in it. Undefined when no stored line is above `after`.
  */
-async function filesAfter(storeDir: string, node: string, after: number): Promise<string[]> {
-  const files = await nodeDataFiles(storeDir, node);
+async function locate(storeDir: string, node: string, after: number): Promise<{ files: string[]; offset: number } | undefined> {
+  const names = await nodeDataFiles(storeDir, node);
   let from = 0;
-  for (let i = files.length - 1; i >= 0; i--) {
-    const s = await firstSeq(join(storeDir, node, files[i]!));
+  for (let i = names.length - 1; i >= 0; i--) {
+    const s = await firstSeq(join(storeDir, node, names[i]!));
     if (s !== undefined && s <= after + 1) {
       from = i;
       break;
     }
   }
-  return files.slice(from).map((f) => join(storeDir, node, f));
+  const files = names.slice(from).map((f) => join(storeDir, node, f));
+  for (let i = 0; i < files.length; i++) {
+    const offset = await firstLineAbove(files[i]!, after);
+    if (offset !== undefined) return { files: files.slice(i), offset };
+  }
+  return undefined;
+}
+
+/** Offset of the first whole line of a file whose sequence is above `after`. */
+async function firstLineAbove(path: string, after: number): Promise<number | undefined> {
+  let pos = 0;
+  let rest: Buffer = Buffer.alloc(0);
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) {
+    const buf = rest.length ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
+    let from = 0;
+    for (let nl = buf.indexOf(10); nl !== -1; nl = buf.indexOf(10, from)) {
+      const m = LINE_SEQ.exec(buf.toString('utf8', from, nl));
+      if (m && Number(m[1]) > after) return pos + from;
+      from = nl + 1;
+    }
+    pos += from;
+    rest = Buffer.from(buf.subarray(from));
+  }
+  return undefined;
 }
 
 /**
@@ -61,7 +86,7 @@ async function filesAfter(storeDir: string, node: string, after: number): Promis
  * sequence the index holds (`indexed`, from its `progress` table) are read back from the store's
  * files and handed to the writer — the batches that were stored and acknowledged but still
  * waiting to be indexed when the aggregator stopped or was killed. It runs before the aggregator
- * accepts agents, so no live batch of a node can overtake its catch-up; it reads at most
+ * accepts agents, so no live batch of a node can overtake its catch-up; it hands over at most
  * `maxBytes` (the writer's max_lag: what a crash can have left unindexed), and a node that would
  * exceed the budget is left out whole and reported (`logloom aggregator reindex` rebuilds it).
  */
@@ -79,49 +104,34 @@ export async function catchUpFromNdjson(o: {
   for (const { node, seq } of o.stored) {
     const after = o.indexed.get(node) ?? 0;
     if (seq <= after) continue;
-    const files = await filesAfter(o.storeDir, node, after);
-    let size = 0;
-    for (const f of files) size += (await stat(f)).size;
+    const at = await locate(o.storeDir, node, after);
+    if (!at) continue;
+    let size = -at.offset;
+    for (const f of at.files) size += (await stat(f)).size;
     if (size > budget) {
       r.leftBehind.push(node);
       continue;
     }
     budget -= size;
     r.nodes++;
-    for (const f of files) await handOver(f, node, after, o.writer, r);
+    for (const [i, f] of at.files.entries()) await handOver(f, i === 0 ? at.offset : 0, node, o.writer, r);
   }
   r.ms = Date.now() - t0;
   return r;
 }
 
-/** Hands a file's lines above `after` to the writer (in whole-line chunks). */
-async function handOver(path: string, node: string, after: number, writer: Pick<IndexWriter, 'add'>, r: CatchUpResult): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    let found = false;
-    let rest: Buffer = Buffer.alloc(0);
-    for await (const chunk of fh.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false })) {
-      const buf = rest.length ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
-      const cut = buf.lastIndexOf(10) + 1;
-      rest = Buffer.from(buf.subarray(cut));
-      let from = 0;
-      // Until the first line above `after`, look at each line's sequence; from there on every
-      // line is above it (batches are stored in order).
-      while (!found && from < cut) {
-        const nl = buf.indexOf(10, from);
-        const m = LINE_SEQ.exec(buf.toString('utf8', from, nl));
-        if (m && Number(m[1]) > after) found = true;
-        else from = nl + 1;
-      }
-      if (found && cut > from) {
-        const part = buf.subarray(from, cut);
-        writer.add(node, 0, part);
-        r.bytes += part.length;
-        for (let i = part.indexOf(10); i !== -1; i = part.indexOf(10, i + 1)) r.entries++;
-      }
-    }
-    // A torn last line (no newline) is not a stored entry: the store cuts it at its recovery.
-  } finally {
-    await fh.close();
+/** Hands a file's whole lines from `start` on to the writer, in chunks. */
+async function handOver(path: string, start: number, node: string, writer: Pick<IndexWriter, 'add'>, r: CatchUpResult): Promise<void> {
+  let rest: Buffer = Buffer.alloc(0);
+  for await (const chunk of createReadStream(path, { start, highWaterMark: 1024 * 1024 })) {
+    const buf = rest.length ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
+    const cut = buf.lastIndexOf(10) + 1;
+    rest = Buffer.from(buf.subarray(cut));
+    if (cut === 0) continue;
+    const part = buf.subarray(0, cut);
+    writer.add(node, 0, part);
+    r.bytes += part.length;
+    for (let i = part.indexOf(10); i !== -1; i = part.indexOf(10, i + 1)) r.entries++;
   }
+  // A torn last line (no newline) is not a stored entry: the store cuts it at its recovery.
 }
