@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import type { AgentConfig } from '../../config/agent-schema.ts';
 import type { AgentLog } from '../../log.ts';
 import { EntryIndex } from '../index/entry-index.ts';
-import { parseNdjson } from '../index/feed.ts';
+import { batchNdjson, parseNdjson } from '../index/feed.ts';
+import type { StoredBatch } from '../store/store.ts';
 import { IndexWriter, type FlushReport } from '../index/index-writer.ts';
 import { TailHub } from '../api/tail.ts';
 import { FleetState, type AgentReport } from './fleet-state.ts';
@@ -80,13 +81,15 @@ export class Fleet {
   }
 
   /** The core's StoredBatchListener: a batch this aggregator stored. */
-  readonly received = (node: string, seq: number, ndjson: Buffer): void => {
-    this.state.received(node, countLines(ndjson), ndjson.length);
+  readonly received = (node: string, b: StoredBatch): void => {
+    this.state.received(node, b.count, b.data.length);
     if (this.fromStream && this.writer) return; // indexed and tailed when it comes back from the stream
     this.state.touched(node);
-    if (this.writer) this.writer.add(node, seq, ndjson);
-    else this.state.indexed(node, countLines(ndjson), 0);
-    this.publish(node, ndjson);
+    // The writer keeps the bytes (its worker reads them later): it gets a copy. Without the index
+    // nothing is copied: counting and the tail are done within this call.
+    if (this.writer) this.writer.add(node, b.seq, batchNdjson(b));
+    else this.state.indexed(node, b.count, 0);
+    this.publish(node, b.data);
   };
 
   /** Live tail: entries are parsed here only while someone is watching. */
@@ -132,11 +135,4 @@ export class Fleet {
 
 export function indexPath(config: AgentConfig): string {
   return config.aggregator.index.path ?? join(config.data_dir, 'index.sqlite');
-}
-
-function countLines(b: Buffer): number {
-  let n = 0;
-  let i = -1;
-  while ((i = b.indexOf(10, i + 1)) !== -1) n++;
-  return n;
 }

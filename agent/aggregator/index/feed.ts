@@ -2,11 +2,13 @@ import type { NodeState, Store, StoredBatch } from '../store/store.ts';
 
 /**
  * The one interface between the aggregator core and the fleet view (index, live tail, node
- * statistics): a listener called with each stored batch's node, sequence and NDJSON lines (the
- * bytes as stored, one entry per line). It is called after the store has made the batch durable,
- * never for a batch the store refused, at most once per stored batch.
+ * statistics): a listener called with each stored batch's node and the batch (its NDJSON lines
+ * are the bytes as stored, one entry per line). It is called after the store has made the batch
+ * durable, never for a batch the store refused, at most once per stored batch. The batch's bytes
+ * are valid only during the call (the ingest path reuses the buffer): a listener that keeps them
+ * copies them (batchNdjson).
  */
-export type StoredBatchListener = (node: string, seq: number, ndjson: Buffer) => void;
+export type StoredBatchListener = (node: string, batch: StoredBatch) => void;
 
 /** One line of a stored batch: its text and the parsed entry. */
 export interface StoredLine {
@@ -91,10 +93,9 @@ export class ObservedStore implements Store {
     const st = await this.inner.append(node, batches);
     if (this.listeners.length) {
       for (const b of batches) {
-        const ndjson = batchNdjson(b);
         for (const l of this.listeners) {
           try {
-            l(node, b.seq, ndjson);
+            l(node, b);
           } catch (e) {
             this.onError(e as Error);
           }
