@@ -1,9 +1,10 @@
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import {
-  decodeBodyBytes, decodeBodyBytesSync, decodeMessage, encodeAck, encodeError, encodePong, encodeWelcome, ErrorCode, FrameDecoder,
+  decodeBodyBytes, decodeMessage, encodeAck, encodeError, encodePong, encodeWelcome, ErrorCode, FrameDecoder,
   FrameTooLargeError, PROTOCOL_VERSION, ProtocolError, WELCOME_REVISION, type AgentStats, type Batch, type Message,
 } from '../forward/protocol/index.ts';
+import { inlineBatchBytes } from './ingest/inflate.ts';
 import { releaseStored, storedBatch } from './ingest/stored-batch.ts';
 import type { AgentLog } from '../log.ts';
 import { certificateNames, type Authenticator } from './auth.ts';
@@ -29,9 +30,6 @@ export interface SessionOptions {
   /** An authenticated agent's STATS report (drops, spool backlog, version). */
   onStats?(node: string, stats: AgentStats): void;
 }
-
-/** Bodies up to this size (inflated) are inflated on the main thread: about 1 ms of work. */
-const SYNC_INFLATE_MAX_BYTES = 1024 * 1024;
 
 /** Batches decoded but not yet stored; above this the socket is paused (backpressure). */
 const MAX_PENDING_BATCHES = 64;
@@ -190,9 +188,10 @@ export class Session {
       return this.fail(ErrorCode.SEQUENCE_JUMP, `BATCH seq ${b.seq} is ${b.seq - this.lastReceived} past the last seq ${this.lastReceived} (max_seq_jump ${this.o.maxSeqJump}); renumber unacknowledged batches from ${this.lastReceived + 1}`, 'sequence_jump');
     }
     if (b.count > this.o.maxBatchEntries) return this.fail(ErrorCode.BAD_BATCH, `BATCH ${b.seq} holds ${b.count} entries; the limit is ${this.o.maxBatchEntries}`, 'bad_batch');
-    // Ordinary batches inflate here (cheaper than a thread-pool round trip); only big ones, which
-    // would hold up the other connections, go to the pool.
-    const raw = b.rawBytes <= SYNC_INFLATE_MAX_BYTES ? decodeBodyBytesSync(b, this.o.maxFrameBytes * 8) : await decodeBodyBytes(b, this.o.maxFrameBytes * 8);
+    // Ordinary bodies are inflated here into a scratch buffer shared by all connections
+    // (ingest/inflate.ts): storedBatch copies it out before anything is awaited. Big ones go to
+    // the thread pool.
+    const raw = inlineBatchBytes(b, this.o.maxFrameBytes * 8) ?? await decodeBodyBytes(b, this.o.maxFrameBytes * 8);
     const stored = storedBatch(b.seq, b.count, raw, { node, maxMessageBytes: this.o.maxMessageBytes });
     this.lastReceived = b.seq;
     this.pending.push(stored);

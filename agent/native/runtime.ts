@@ -65,6 +65,8 @@ export interface NativeAddon {
   codecCounters(codec: object): [number, number, number, number, number];
   /** The aggregator's entry scanner (agent/aggregator/ingest/): state = [rawPos, outPos, n], advanced. */
   ingestScan(raw: Uint8Array, node: Uint8Array, nodeMember: Uint8Array, suffix: Uint8Array, maxMessageBytes: number, out: Uint8Array, ends: Uint32Array, levels: Uint8Array, state: Uint32Array): number;
+  /** Inflates a zlib stream into out; the inflated length, or <0: -1 corrupt, -2 longer than out, -3 truncated, -4 no memory. */
+  ingestInflate(body: Uint8Array, out: Uint8Array): number;
   pluginLoad(path: string, configJson: string, isSink: boolean): { handle: object; info: NativePluginInfo | null };
   pluginProcess(handle: object, batch: Uint8Array): Int32Array;
   /** The same call on entry records (agent/buffer/records.ts): the records path. */

@@ -63,7 +63,9 @@ function take(size: number): Buffer {
       return b;
     }
   }
-  return Buffer.allocUnsafeSlow(Math.max(4096, size));
+  // Rounded up to 64 KiB steps: batches differ by a few bytes, and a buffer sized exactly for one
+  // would be too small for the next one (the pool then never hits).
+  return Buffer.allocUnsafeSlow(Math.ceil(Math.max(4096, size) / 65536) * 65536);
 }
 
 /** Gives the batches' buffers back for reuse; call once the store is done with them (stored or failed). */
