@@ -103,7 +103,7 @@ export class NatsStore implements Store {
    * it carries, so messages per batch, not entries, set the aggregator's CPU (bench/aggregator.ts);
    * runs of one level, as before, cost ~200 publishes per 1000 entries of ordinary logs.
    */
-  private messages(node: string, b: StoredBatch): { subject: string; data: Buffer; msgID: string; count: number }[] {
+  private messages(node: string, b: StoredBatch, arena: Arena): { subject: string; data: Buffer; msgID: string; count: number }[] {
     const limit = Math.max(1024, Math.min(this.nc!.info?.max_payload ?? 1024 * 1024, 1024 * 1024) - 4096);
     const out: { subject: string; data: Buffer; msgID: string; count: number }[] = [];
     for (let level = 0; level < LEVELS.length; level++) {
@@ -113,7 +113,7 @@ export class NatsStore implements Store {
       let part = 0;
       const cut = () => {
         if (count === 0) return;
-        const data = parts.length === 1 ? b.data.subarray(parts[0]![0], parts[0]![1]) : Buffer.allocUnsafe(size);
+        const data = parts.length === 1 ? b.data.subarray(parts[0]![0], parts[0]![1]) : arena.take(size);
         if (parts.length > 1) {
           let o = 0;
           for (const [from, to] of parts) o += b.data.copy(data, o, from, to);
@@ -147,8 +147,9 @@ export class NatsStore implements Store {
     const counts: number[] = [];
     let bytes = 0;
     let entries = 0;
+    const arena = takeArena(batches.reduce((a, b) => a + b.data.length, 0));
     for (const b of batches) {
-      for (const m of this.messages(node, b)) {
+      for (const m of this.messages(node, b, arena)) {
         bytes += m.data.length;
         entries += m.count;
         counts.push(m.count);
@@ -158,6 +159,9 @@ export class NatsStore implements Store {
     // Publishes go out in order on one connection, so the stream keeps the node's order.
     const results = await Promise.allSettled(acks);
     const failed = results.find((r) => r.status === 'rejected');
+    // Every publish was answered: the client holds no part of the arena any more. (After a failure
+    // it is left to the GC: a publish that timed out may still sit in the client's reconnect buffer.)
+    if (!failed) arenas.push(arena);
     if (failed) throw new StorageError(node, `JetStream did not acknowledge the batch: ${(failed.reason as Error).message}`, { cause: failed.reason });
     const dup = results.reduce((a, r, i) => a + (r.status === 'fulfilled' && r.value.duplicate ? counts[i]! : 0), 0);
     this.duplicates += dup;
@@ -193,6 +197,35 @@ export class NatsStore implements Store {
       duplicate_entries_dropped_by_jetstream: this.duplicates,
     };
   }
+}
+
+/**
+ * Where a group's messages of more than one run are gathered: one buffer per append, reused by
+ * later appends. A fresh buffer per message (~100 KiB each) costs more in page faults and garbage
+ * collection than the copy into it.
+ */
+class Arena {
+  buf: Buffer;
+  used = 0;
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafeSlow(size);
+  }
+  take(n: number): Buffer {
+    if (this.used + n > this.buf.length) return Buffer.allocUnsafe(n); // (cannot happen: parts of a batch are at most the batch)
+    const b = this.buf.subarray(this.used, this.used + n);
+    this.used += n;
+    return b;
+  }
+}
+
+/** Arenas not in use (as many as appends ran at once: one per connected node at most, usually a few). */
+const arenas: Arena[] = [];
+
+function takeArena(size: number): Arena {
+  const i = arenas.findIndex((a) => a.buf.length >= size);
+  const a = i >= 0 ? arenas.splice(i, 1)[0]! : new Arena(Math.ceil(Math.max(size, 65536) / 65536) * 65536);
+  a.used = 0;
+  return a;
 }
 
 /**
