@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import type { AgentConfig, InputConfig } from './config/agent-schema.ts';
 import { Catalogue } from './i18n/catalogue.ts';
-import type { AgentLog } from './log.ts';
+import type { AgentLog } from '../lib/log.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
 import { INPUT_KINDS } from './inputs/index.ts';
 import type { Input } from './inputs/input.ts';
@@ -19,16 +19,16 @@ import { ControlServer } from './control/server.ts';
 import type { MetricsServer } from './control/http.ts';
 import { LangApi } from './control/lang-api.ts';
 import { AGENT_METRICS } from './control/agent-metrics.ts';
-import { setRuntimeDir } from './assets.ts';
+import { setRuntimeDir } from '../lib/assets.ts';
 import { loadAddon } from './native/runtime.ts';
-import { attachInputStage } from './processing/index.ts';
+import { attachInputStage } from './inputs/attach-stage.ts';
 import type { LineStageConfig } from './processing/stage.ts';
 import { resolveLabels } from './processing/labels.ts';
 import { inputNames } from './inputs/names.ts';
 import { Router } from './pipeline/routes/router.ts';
+import { VERSION } from '../lib/version.ts';
 import { reloadAgent, type ReloadOutcome } from './reload/apply.ts';
 
-export const VERSION = '0.1.0';
 
 interface RunningInput {
   name: string;

@@ -1,6 +1,6 @@
 /**
  * Files embedded into a bundle as `globalThis.__LOGLOOM_ASSETS__` (path → base64; see
- * agent/assets.ts). One list for everyone: add the globs your component reads with readAsset().
+ * lib/assets.ts). One list for everyone: add the globs your component reads with readAsset().
  */
 import { globSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -8,7 +8,7 @@
  * - Assets (toolchain/assets.ts) are embedded as globalThis.__LOGLOOM_ASSETS__ (path → base64),
  *   plus any files the caller adds (the native parts built for the target).
  * - `node-gyp-build` (how serialport finds its binding) is replaced by a loader that unpacks the
- *   target's prebuilt binding from the assets (agent/assets.ts loadNativeAsset).
+ *   target's prebuilt binding from the assets (lib/assets.ts loadNativeAsset).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -92,7 +92,7 @@ export async function bundle(opts: BundleOptions = {}): Promise<BundleResult> {
         return { path: bin.key, namespace: 'logloom-native' };
       });
       build.onLoad({ filter: /.*/, namespace: 'logloom-native' }, (args) => ({
-        contents: `import { loadNativeAsset } from ${JSON.stringify(join(root, 'agent/assets.ts'))};\n` +
+        contents: `import { loadNativeAsset } from ${JSON.stringify(join(root, 'lib/assets.ts'))};\n` +
           // Lazy: serialport takes its binding's functions when first imported, before the
           // configuration (and so runtime_dir) is known. Each function is a stub that unpacks and
           // loads the file on its first call or construction (the binding exports functions and the
@@ -122,7 +122,7 @@ export async function bundle(opts: BundleOptions = {}): Promise<BundleResult> {
     legalComments: 'none',
     // Native addons are files next to the bundle (or unpacked from the executable), never inlined.
     external: ['*.node'],
-    // In CommonJS import.meta is empty; agent/assets.ts only needs it in a checkout.
+    // In CommonJS import.meta is empty; lib/assets.ts only needs it in a checkout.
     define: format === 'cjs' ? { 'import.meta.url': JSON.stringify('file:///logloom/agent/cli/main.ts') } : {},
     // @platformatic/kafka's codecs (crc32c, lz4, snappy) read a .wasm file beside their module at
     // import; the package's `bundled` entry carries the same module inline, which a one-file bundle needs.

@@ -1,4 +1,4 @@
-import { LEVELS, levelRank } from '../entry/level.ts';
+import { LEVELS, levelRank } from '../../lib/level.ts';
 import { loadAddon, type NativeAddon } from '../native/runtime.ts';
 import { CODEC_FORMATS, normaliseCodecOptions, type CodecCounters, type CodecOptions, type LineCodec } from './line-codec.ts';
 

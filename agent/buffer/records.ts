@@ -7,7 +7,7 @@
  * native/common/records.c is the C reader of the same form.
  */
 import { freezeEntry, type LogEntry } from '../entry/entry.ts';
-import { LEVELS, levelRank } from '../entry/level.ts';
+import { LEVELS, levelRank } from '../../lib/level.ts';
 
 const E = 0x45;
 const NL = 0x0a;

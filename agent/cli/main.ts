@@ -3,11 +3,11 @@
  * The logloom command line: `logloom <command> [options]`. The same entry point runs from a
  * checkout (bin/logloom) and inside the single executable.
  */
-import { ConfigError } from '../config/validate.ts';
-import { VERSION } from '../agent.ts';
+import { ConfigError } from '../../lib/schema/validate.ts';
+import { VERSION } from '../../lib/version.ts';
 import { UsageError } from './command.ts';
 import { COMMANDS } from './commands/index.ts';
-import { didYouMean } from '../lib/suggest.ts';
+import { didYouMean } from '../../lib/suggest.ts';
 
 function help(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));

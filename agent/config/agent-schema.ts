@@ -1,15 +1,15 @@
 import { hostname } from 'node:os';
-import { s, type Infer } from './schema.ts';
-import { defaultPaths } from './paths.ts';
-import { LEVELS } from '../entry/level.ts';
+import { s, type Infer } from '../../lib/schema/schema.ts';
+import { defaultPaths } from '../../lib/paths.ts';
+import { LEVELS } from '../../lib/level.ts';
 import { INPUT_KINDS } from '../inputs/index.ts';
 import { pluginsSchema } from '../plugins/config.ts';
 import { aggregatorSchema } from '../aggregator/config.ts';
 import { labelsSchema } from '../processing/labels.ts';
 import { checkRoutes, routesSchema } from '../pipeline/routes/schema.ts';
 import { inputNames } from '../inputs/names.ts';
-import { STATIC_PLUGINS } from '../../static-plugins/table.generated.ts';
-import { PORT } from '../lib/port.ts';
+import { LOCKED, STATIC_PLUGINS } from '../../static-plugins/table.generated.ts';
+import { PORT } from '../../lib/port.ts';
 
 /** The root schema under `logloom:`; each component owns the schema of its own section. */
 export const agentSchema = s.object(
@@ -35,7 +35,7 @@ export const agentSchema = s.object(
       doc: 'Where entries come from; each item has a type: and its own keys (see Inputs below).',
       default: [],
     }),
-    plugins: pluginsSchema,
+    plugins: pluginsSchema({ statics: STATIC_PLUGINS, locked: LOCKED }),
     routes: routesSchema,
     control: s.object(
       {

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { readAssetText } from '../assets.ts';
+import { readAssetText } from '../../lib/assets.ts';
 import { agentSchema, type AgentConfig } from './agent-schema.ts';
-import { defaultPaths } from './paths.ts';
-import { ConfigError, validateYaml, type ConfigIssue } from './validate.ts';
+import { defaultPaths } from '../../lib/paths.ts';
+import { ConfigError, validateYaml, type ConfigIssue } from '../../lib/schema/validate.ts';
 
 export const EMBEDDED_DEFAULT = 'agent/config/default-config.yaml';
 

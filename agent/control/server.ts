@@ -1,8 +1,8 @@
 import { mkdir, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createServer, type Server } from 'node:net';
-import type { AgentLog } from '../log.ts';
-import { listenUnix } from '../unix-socket.ts';
+import type { AgentLog } from '../../lib/log.ts';
+import { listenUnix } from '../../lib/unix-socket.ts';
 import type { ControlAnswer, ControlRequest } from './protocol.ts';
 import { PLUGIN_TYPES, type PluginInfo, type PluginType } from '../plugins/types.ts';
 

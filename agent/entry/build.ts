@@ -1,5 +1,5 @@
 import { freezeEntry, type LogEntry, type MutableEntry } from './entry.ts';
-import { isLevel, parseLevel, type Level } from './level.ts';
+import { isLevel, parseLevel, type Level } from '../../lib/level.ts';
 import { cutUnits, escapeControls, sanitiseMessage, sanitiseModule } from './sanitise.ts';
 import { toIso } from './timestamp.ts';
 import { setOwn } from './ndjson.ts';

@@ -1,5 +1,5 @@
 import type { EntryDraft } from '../entry/build.ts';
-import type { AgentLog } from '../log.ts';
+import type { AgentLog } from '../../lib/log.ts';
 import type { RawStream } from '../buffer/fast-ingest.ts';
 import type { CodecFormat } from '../buffer/line-codec.ts';
 

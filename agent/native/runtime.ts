@@ -1,7 +1,7 @@
 /**
  * Reaching the native parts (the N-API addon and the plugin host program) from one executable.
  * In a checkout they are used where `make native` built them (native/build/...). In the single
- * executable the bundler embeds them as assets (agent/assets.ts); they are written once to a
+ * executable the bundler embeds them as assets (lib/assets.ts); they are written once to a
  * private runtime directory (mode 0700, files named by content hash, so an upgrade never runs a
  * stale copy and a second start reuses the first one's files) and loaded or executed from there.
  * The directory is configurable because the root filesystem may be read-only: the first writable
@@ -10,7 +10,7 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { assetFile, checkoutPath, isBundled, setRuntimeDir as setUnpackDir } from '../assets.ts';
+import { assetFile, checkoutPath, isBundled, setRuntimeDir as setUnpackDir } from '../../lib/assets.ts';
 
 /**
  * The addon's asset path (repository-relative; the packaging step embeds it). The plugin host
@@ -33,7 +33,7 @@ export function setRuntimeDir(dir: string | undefined): void {
 
 /**
  * Writes an embedded asset once into the runtime dir and returns its path. One implementation
- * for every native part (addon, plugin host, serialport binding): agent/assets.ts assetFile.
+ * for every native part (addon, plugin host, serialport binding): lib/assets.ts assetFile.
  */
 function materialise(asset: string, mode: number): string {
   try {

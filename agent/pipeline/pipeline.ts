@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { LogEntry } from '../entry/entry.ts';
 import { buildEntry, type BuildOptions, type EntryDraft } from '../entry/build.ts';
-import type { Level } from '../entry/level.ts';
+import type { Level } from '../../lib/level.ts';
 import { EntryQueue, type WhenFull } from '../buffer/entry-queue.ts';
 import { RingEntryQueue, type EntryBuffer } from '../buffer/entry-buffer.ts';
 import { FastIngest, type RawStream } from '../buffer/fast-ingest.ts';

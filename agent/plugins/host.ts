@@ -7,7 +7,7 @@
  */
 import type { LogEntry } from '../entry/entry.ts';
 import type { EntryRecords } from '../buffer/records.ts';
-import type { AgentLog } from '../log.ts';
+import type { AgentLog } from '../../lib/log.ts';
 import type { AiResult, FilterVerdict, PluginContext, PluginInfo, PluginKind } from './types.ts';
 import type { DiscoveredPlugin } from './discovered.ts';
 import type { PluginVerifier } from './verified-copy.ts';

@@ -4,7 +4,7 @@
  *   input ──► [cri parts joined] ──► multiline groups ──► parser (first line of a group) ──► pipeline
  *
  * Every line input goes through it the same way: the agent hands the input a context whose emit
- * is this stage's (agent/processing/index.ts), so no input carries its own copy. A parser reads
+ * is this stage's (agent/inputs/attach-stage.ts), so no input carries its own copy. A parser reads
  * `draft.line` (the line as read, before the input took a level or NDJSON fields from it); a line
  * that does not parse keeps the draft the input made, and is counted. Lines held in a multiline
  * group keep their file checkpoints unfinished until the joined entry is finished downstream, so

@@ -5,9 +5,9 @@
  * stuck printing the same error thus costs two entries per window instead of thousands.
  */
 import { definePlugin, type FilterPlugin, type PluginContext } from '../../agent/plugins/types.ts';
-import { s, type Infer } from '../../agent/config/schema.ts';
+import { s, type Infer } from '../../lib/schema/schema.ts';
 import type { LogEntry } from '../../agent/entry/entry.ts';
-import type { Level } from '../../agent/entry/level.ts';
+import type { Level } from '../../lib/level.ts';
 
 const configSchema = s.object(
   {

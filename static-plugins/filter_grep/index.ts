@@ -1,5 +1,5 @@
 import { definePlugin, type FilterPlugin } from '../../agent/plugins/types.ts';
-import { s, type Infer } from '../../agent/config/schema.ts';
+import { s, type Infer } from '../../lib/schema/schema.ts';
 import type { LogEntry } from '../../agent/entry/entry.ts';
 import { RecordView } from '../../agent/buffer/record-view.ts';
 import { forEachRecord } from '../../agent/buffer/records.ts';

@@ -1,6 +1,6 @@
 import { definePlugin, type FilterPlugin } from '../../agent/plugins/types.ts';
-import { s, type Infer } from '../../agent/config/schema.ts';
-import { LEVELS, levelRank, type Level } from '../../agent/entry/level.ts';
+import { s, type Infer } from '../../lib/schema/schema.ts';
+import { LEVELS, levelRank, type Level } from '../../lib/level.ts';
 import { forEachRecord, levelModuleSpan, recordLevelModule, spanLevelRank } from '../../agent/buffer/records.ts';
 
 const configSchema = s.object(

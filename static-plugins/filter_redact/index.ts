@@ -1,5 +1,5 @@
 import { definePlugin, type FilterPlugin, type FilterVerdict } from '../../agent/plugins/types.ts';
-import { s, type Infer } from '../../agent/config/schema.ts';
+import { s, type Infer } from '../../lib/schema/schema.ts';
 import type { LogEntry } from '../../agent/entry/entry.ts';
 
 /** Built-in patterns. Each masks the whole match, except token, which keeps the key name. */

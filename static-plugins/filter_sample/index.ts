@@ -4,8 +4,8 @@
  * them can be scaled back; what is left out is counted in the filter's dropped figure.
  */
 import { definePlugin, type FilterPlugin } from '../../agent/plugins/types.ts';
-import { s, type Infer } from '../../agent/config/schema.ts';
-import { LEVELS, levelRank, type Level } from '../../agent/entry/level.ts';
+import { s, type Infer } from '../../lib/schema/schema.ts';
+import { LEVELS, levelRank, type Level } from '../../lib/level.ts';
 import type { LogEntry } from '../../agent/entry/entry.ts';
 
 const configSchema = s.object(

@@ -5,8 +5,8 @@
  * module PUMP in 1s"), so a flood is visible without flooding the uplink.
  */
 import { definePlugin, type FilterPlugin, type PluginContext } from '../../agent/plugins/types.ts';
-import { s, type Infer } from '../../agent/config/schema.ts';
-import { LEVELS, levelRank, type Level } from '../../agent/entry/level.ts';
+import { s, type Infer } from '../../lib/schema/schema.ts';
+import { LEVELS, levelRank, type Level } from '../../lib/level.ts';
 import type { LogEntry } from '../../agent/entry/entry.ts';
 
 const KEY_PARTS = ['module', 'source', 'level', 'message'] as const;

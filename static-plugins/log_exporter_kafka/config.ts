@@ -1,4 +1,4 @@
-import { s, type Infer } from '../../agent/config/schema.ts';
+import { s, type Infer } from '../../lib/schema/schema.ts';
 
 /** The placeholders a topic template may use (see topic.ts). */
 export const TOPIC_FIELDS = ['node', 'level', 'module'] as const;

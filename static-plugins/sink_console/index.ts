@@ -1,5 +1,5 @@
 import { definePlugin, type PluginContext, type SinkPlugin } from '../../agent/plugins/types.ts';
-import { s, type Infer } from '../../agent/config/schema.ts';
+import { s, type Infer } from '../../lib/schema/schema.ts';
 import { consoleLine, entryText, textLayout, textLayoutFields, type TextLayout } from '../../agent/entry/render.ts';
 import type { LogEntry } from '../../agent/entry/entry.ts';
 import type { EntryRecords } from '../../agent/buffer/records.ts';

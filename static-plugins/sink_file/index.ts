@@ -1,13 +1,13 @@
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { definePlugin, type PluginContext, type SinkPlugin } from '../../agent/plugins/types.ts';
-import { s, type Infer } from '../../agent/config/schema.ts';
+import { s, type Infer } from '../../lib/schema/schema.ts';
 import { consoleLine, entryText, textLayout, textLayoutFields } from '../../agent/entry/render.ts';
 import { encodeEntry } from '../../agent/entry/codec.ts';
 import type { LogEntry } from '../../agent/entry/entry.ts';
 import { forEachRecord, type EntryRecords } from '../../agent/buffer/records.ts';
 import { RecordView } from '../../agent/buffer/record-view.ts';
-import { rotate } from './rotate.ts';
+import { rotate } from '../../lib/rotate.ts';
 
 const configSchema = s.object(
   {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, tempDir } from '../helpers/agent.ts';
-import { createLog } from '../../agent/log.ts';
+import { createLog } from '../../lib/log.ts';
 import { buildEntry } from '../../agent/entry/build.ts';
 import { NdjsonStore } from '../../agent/aggregator/store/ndjson.ts';
 import { storedBatch } from '../../agent/aggregator/ingest/stored-batch.ts';

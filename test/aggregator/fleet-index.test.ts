@@ -7,7 +7,7 @@ import { IndexWriter } from '../../agent/aggregator/index/index-writer.ts';
 import { matches, parseEntryQuery, parseFilter, parseStatsQuery, QueryError } from '../../agent/aggregator/index/query.ts';
 import { Retention } from '../../agent/aggregator/fleet/retention.ts';
 import { reindexFromNdjson } from '../../agent/aggregator/index/reindex.ts';
-import { createLog } from '../../agent/log.ts';
+import { createLog } from '../../lib/log.ts';
 import { tempDir } from '../helpers/agent.ts';
 import { parseLocale } from '../../agent/i18n/catalogue.ts';
 import { DASHBOARD_KEYS } from '../../agent/aggregator/api/routes.ts';

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
-import { readAsset } from '../../assets.ts';
+import { readAsset } from '../../../lib/assets.ts';
 
 /** The dashboard's files (agent/aggregator/dashboard/static/), embedded in the executable as assets. */
 const FILES: Record<string, string> = {

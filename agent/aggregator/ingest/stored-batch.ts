@@ -11,7 +11,7 @@
 import { ErrorCode, ProtocolError } from '../../forward/protocol/index.ts';
 import { buildEntry } from '../../entry/build.ts';
 import { draftFromObject } from '../../entry/codec.ts';
-import { levelRank } from '../../entry/level.ts';
+import { levelRank } from '../../../lib/level.ts';
 import { loadAddon, type NativeAddon } from '../../native/runtime.ts';
 import type { StoredBatch } from '../store/store.ts';
 import { nodeAt, nodeEnd, nodeSame, scanCanonical, scannedLevel } from './scan.ts';

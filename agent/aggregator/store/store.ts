@@ -14,7 +14,7 @@ export interface StoredBatch {
   data: Buffer;
   /** End offset in data (after the newline) of each entry. */
   ends: Uint32Array;
-  /** Level of each entry, as an index into LEVELS (agent/entry/level.ts). */
+  /** Level of each entry, as an index into LEVELS (lib/level.ts). */
   levels: Uint8Array;
 }
 

@@ -1,9 +1,9 @@
 import type { Aggregator as AggregatorType } from '../../aggregator/aggregator.ts';
 import { generateToken, hashToken, writeTokenLine } from '../../aggregator/auth.ts';
 import { loadConfig } from '../../config/load.ts';
-import { formatIssue } from '../../config/validate.ts';
-import { createLog, stderrSink } from '../../log.ts';
-import { writeFileAtomicSync } from '../../lib/atomic-file.ts';
+import { formatIssue } from '../../../lib/schema/validate.ts';
+import { createLog, stderrSink } from '../../../lib/log.ts';
+import { writeFileAtomicSync } from '../../../lib/atomic-file.ts';
 import { configOption, parse, UsageError, type Command } from '../command.ts';
 import { apiToken, reindex } from './aggregator-fleet.ts';
 

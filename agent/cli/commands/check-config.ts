@@ -1,5 +1,5 @@
 import { parseConfig, resolveConfigSource } from '../../config/load.ts';
-import { formatIssue } from '../../config/validate.ts';
+import { formatIssue } from '../../../lib/schema/validate.ts';
 import { configOption, parse, type Command } from '../command.ts';
 
 export const checkConfig: Command = {

@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { loadConfig } from '../../config/load.ts';
 import { controlRequest } from '../../control/protocol.ts';
-import { createLog } from '../../log.ts';
+import { createLog } from '../../../lib/log.ts';
 import { LOCKED, STATIC_PLUGINS } from '../../../static-plugins/table.generated.ts';
 import { HOST_FACTORIES } from '../../plugins/hosts/index.ts';
 import { PluginRegistry, type PluginRecord } from '../../plugins/registry.ts';

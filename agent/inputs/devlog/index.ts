@@ -9,7 +9,7 @@
  */
 import { unlink, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { s, type Infer } from '../../config/schema.ts';
+import { s, type Infer } from '../../../lib/schema/schema.ts';
 import { decodeUtf8 } from '../../entry/sanitise.ts';
 import { loadAddon } from '../../native/runtime.ts';
 import type { Input, InputContext } from '../input.ts';

@@ -7,7 +7,8 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { Checkpoint } from '../../pipeline/checkpoint.ts';
-import { draftFromLine, LineSplitter } from '../common.ts';
+import { draftFromLine } from '../common.ts';
+import { LineSplitter } from '../../../lib/line-splitter.ts';
 import type { InputContext } from '../input.ts';
 
 export const FINGERPRINT_BYTES = 256;

@@ -1,9 +1,9 @@
 import { constants, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
-import { s, type Infer } from '../../config/schema.ts';
+import { s, type Infer } from '../../../lib/schema/schema.ts';
 import type { EntryDraft } from '../../entry/build.ts';
-import { levelFromSyslogSeverity, type Level } from '../../entry/level.ts';
+import { levelFromSyslogSeverity, type Level } from '../../../lib/level.ts';
 import type { Input, InputContext } from '../input.ts';
 import { inputSchema } from '../common.ts';
 import { facilityName } from '../syslog/priority.ts';

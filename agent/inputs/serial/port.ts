@@ -2,7 +2,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { SerialPort } from 'serialport';
-import type { AgentLog } from '../../log.ts';
+import type { AgentLog } from '../../../lib/log.ts';
 
 export type PortState = 'opening' | 'open' | 'absent' | 'error' | 'stopped';
 

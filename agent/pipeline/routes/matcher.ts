@@ -1,6 +1,6 @@
 /** Whether an entry belongs to a route: input name, level range and module patterns. */
 import type { LogEntry } from '../../entry/entry.ts';
-import { levelRank } from '../../entry/level.ts';
+import { levelRank } from '../../../lib/level.ts';
 import type { RouteConfig } from './schema.ts';
 
 function modulePattern(p: string): (m: string) => boolean {

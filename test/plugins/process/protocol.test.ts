@@ -134,7 +134,7 @@ test('runner: the minimal bare {"entry":…} form is answered {"status":0,…} i
 
 test('socket host: non-loopback TCP only for plugins listed in plugins.remote_tcp; addresses are checked', async () => {
   const { hostFactory, parseAddress, isLoopback } = await import('../../../agent/plugins/hosts/socket.ts');
-  const { createLog } = await import('../../../agent/log.ts');
+  const { createLog } = await import('../../../lib/log.ts');
   const plugin = { name: 'filter_remote', kind: 'socket', type: 'filter', origin: 'x.yaml', address: 'tcp:192.0.2.10:7000', protocol: 'line', trusted: false, limits: {} } as never;
   const env = { python: '/usr/bin/python3', runtimeDir: '/tmp', dataDir: '/tmp', log: createLog('ERROR', () => {}) };
   assert.throws(() => hostFactory(plugin, env), /tcp address 192.0.2.10 is not loopback; list filter_remote in plugins.remote_tcp/);

@@ -1,5 +1,5 @@
-import type { Level } from './entry/level.ts';
-import { levelRank } from './entry/level.ts';
+import type { Level } from './level.ts';
+import { levelRank } from './level.ts';
 
 /**
  * The agent's own diagnostics: `[LEVEL] message` lines on stderr (journald and BusyBox syslogd

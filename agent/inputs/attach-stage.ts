@@ -5,8 +5,8 @@
  * and its status shows the stage's figures. Inputs themselves know nothing of it.
  */
 import type { EntryDraft } from '../entry/build.ts';
-import type { Input, InputContext } from '../inputs/input.ts';
-import { LineStage, type LineStageConfig } from './stage.ts';
+import type { Input, InputContext } from './input.ts';
+import { LineStage, type LineStageConfig } from '../processing/stage.ts';
 
 export interface InputStageConfig extends LineStageConfig {
   /** Resolved labels (global and the input's own), stamped on every draft. */

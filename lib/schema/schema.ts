@@ -1,6 +1,6 @@
 /**
  * A small schema language for the YAML configuration. Each component declares the schema of
- * its own keys next to its code; the root schema (agent-schema.ts) composes them. The same
+ * its own keys next to its code; the root schema (agent/config/agent-schema.ts) composes them. The same
  * declarations give the validated TypeScript types (Infer), the defaults, the error messages
  * with positions (validate.ts) and the reference in docs/configuration.md (docs.ts).
  */

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { defaultPaths } from './config/paths.ts';
+import { defaultPaths } from './paths.ts';
 
 /**
  * Files the agent needs at run time (locales, the embedded default config, the Python SDK, the
