@@ -10,7 +10,7 @@
  * Re-run: make bench  (or: node bench/aggregator.ts [entries] [agents] [row name prefix])
  */
 import { loadavg } from 'node:os';
-import { encodeBatch, encodeBodySync, joinLines } from '../agent/forward/protocol/index.ts';
+import { encodeBatch, encodeBodySync, joinLines } from '../protocol/index.ts';
 import { tempDir } from '../test/helpers/agent.ts';
 import { RawAgent, startAggregator } from '../test/aggregator/helpers.ts';
 import { startNats } from '../test/aggregator/nats-server.ts';

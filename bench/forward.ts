@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuSeconds, fmt, header, median, peakRssMiB } from './lib.ts';
 import { Spool } from '../agent/forward/spool/spool.ts';
-import { encodeBody, joinLines } from '../agent/forward/protocol/index.ts';
+import { encodeBody, joinLines } from '../protocol/index.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RECORDS = Number(process.env.LOGLOOM_BENCH_RECORDS ?? 2_000_000);

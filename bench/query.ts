@@ -12,8 +12,8 @@
  * Re-run: node bench/query.ts [entries=10000000] [nodes=1000] [ingest entries=200000]
  */
 import { join } from 'node:path';
-import { IndexWriter } from '../agent/aggregator/index/index-writer.ts';
-import { encodeBatch, encodeBodySync, joinLines } from '../agent/forward/protocol/index.ts';
+import { IndexWriter } from '../aggregator/index/index-writer.ts';
+import { encodeBatch, encodeBodySync, joinLines } from '../protocol/index.ts';
 import { runCli, tempDir } from '../test/helpers/agent.ts';
 import { RawAgent, startAggregator } from '../test/aggregator/helpers.ts';
 import { fmt, header, median } from './lib.ts';

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { AGENT_METRICS } from '../agent/control/agent-metrics.ts';
 import { metricsTable } from '../agent/control/metrics.ts';
-import { AGGREGATOR_METRICS } from '../agent/aggregator/metrics.ts';
+import { AGGREGATOR_METRICS } from '../aggregator/metrics.ts';
 
 const INTRO = `# Metrics
 

@@ -4,7 +4,7 @@ import { defaultPaths } from '../../lib/paths.ts';
 import { LEVELS } from '../../lib/level.ts';
 import { INPUT_KINDS } from '../inputs/index.ts';
 import { pluginsSchema } from '../plugins/config.ts';
-import { aggregatorSchema } from '../aggregator/config.ts';
+import { aggregatorSchema } from '../../aggregator/config.ts';
 import { labelsSchema } from '../processing/labels.ts';
 import { checkRoutes, routesSchema } from '../pipeline/routes/schema.ts';
 import { inputNames } from '../inputs/names.ts';

@@ -63,7 +63,7 @@ export interface NativeAddon {
   codecFeed(codec: object, chunk: Uint8Array, receivedMs: number): Buffer;
   codecEnd(codec: object, receivedMs: number): Buffer;
   codecCounters(codec: object): [number, number, number, number, number];
-  /** The aggregator's entry scanner (agent/aggregator/ingest/): state = [rawPos, outPos, n], advanced. */
+  /** The aggregator's entry scanner (aggregator/ingest/): state = [rawPos, outPos, n], advanced. */
   ingestScan(raw: Uint8Array, node: Uint8Array, nodeMember: Uint8Array, suffix: Uint8Array, maxMessageBytes: number, out: Uint8Array, ends: Uint32Array, levels: Uint8Array, state: Uint32Array): number;
   /** Inflates a zlib stream into out; the inflated length, or <0: -1 corrupt, -2 longer than out, -3 truncated, -4 no memory. */
   ingestInflate(body: Uint8Array, out: Uint8Array): number;

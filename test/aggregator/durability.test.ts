@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { runCli, tempDir } from '../helpers/agent.ts';
 import { createLog } from '../../lib/log.ts';
 import { buildEntry } from '../../agent/entry/build.ts';
-import { NdjsonStore } from '../../agent/aggregator/store/ndjson.ts';
-import { storedBatch } from '../../agent/aggregator/ingest/stored-batch.ts';
-import type { NdjsonStoreConfig } from '../../agent/aggregator/config.ts';
+import { NdjsonStore } from '../../aggregator/store/ndjson.ts';
+import { storedBatch } from '../../aggregator/ingest/stored-batch.ts';
+import type { NdjsonStoreConfig } from '../../aggregator/config.ts';
 import { entries, launch, RawAgent, startAggregator, storedEntries } from './helpers.ts';
 
 // Delivery and durability only: the fleet index would add its CPU to every aggregator here.

@@ -5,10 +5,10 @@ import { once } from 'node:events';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
-import { BatchCodec, encodeBatch, encodeError, encodeHello, ErrorCode, joinLines } from '../../agent/forward/protocol/index.ts';
-import { TokenStore } from '../../agent/aggregator/auth.ts';
-import { peerText } from '../../agent/aggregator/peer-text.ts';
-import { sourceKey } from '../../agent/aggregator/server.ts';
+import { BatchCodec, encodeBatch, encodeError, encodeHello, ErrorCode, joinLines } from '../../protocol/index.ts';
+import { TokenStore } from '../../aggregator/auth.ts';
+import { peerText } from '../../aggregator/peer-text.ts';
+import { sourceKey } from '../../aggregator/server.ts';
 import { runCli, tempDir } from '../helpers/agent.ts';
 import { entries, RawAgent, startAggregator, storedEntries, type RunningAggregator } from './helpers.ts';
 

@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { deflateSync } from 'node:zlib';
-import { BatchCodec, decodeBodyBytesSync, ErrorCode, ProtocolError, type Batch } from '../../agent/forward/protocol/index.ts';
-import { INLINE_INFLATE_MAX_BYTES, inlineBatchBytes } from '../../agent/aggregator/ingest/inflate.ts';
+import { BatchCodec, decodeBodyBytesSync, ErrorCode, ProtocolError, type Batch } from '../../protocol/index.ts';
+import { INLINE_INFLATE_MAX_BYTES, inlineBatchBytes } from '../../aggregator/ingest/inflate.ts';
 
 /** Seeded PRNG (mulberry32): the same cases on every run. */
 function rng(seed: number) {

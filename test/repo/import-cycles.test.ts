@@ -29,7 +29,7 @@ const KNOWN_CYCLE_EDGES: Record<string, string> = {
   // aggregator.ts and fleet/fleet.ts read the agent's configuration schema, while that schema
   // includes the aggregator's section. Goes when the aggregator is its own program with its own
   // configuration section.
-  'agent/aggregator -> agent/config': 'aggregator reads the agent configuration schema',
+  'aggregator -> agent/config': 'aggregator reads the agent configuration schema',
 };
 
 /** Folders holding the program's sources; test/ and bench/ only consume them. */
@@ -56,7 +56,16 @@ function importsOf(text: string): string[] {
   return specs;
 }
 
-const folderOf = (file: string) => dirname(file).split('/').slice(0, 2).join('/');
+/**
+ * Programs whose subfolders still count as one folder: the aggregator moved out of agent/ as a
+ * whole (agent/aggregator/ was one folder here) and its subfolders (api, fleet, index, store)
+ * still import one another. Drop it from this set once they are layered.
+ */
+const ONE_FOLDER = new Set(['aggregator']);
+const folderOf = (file: string) => {
+  const parts = dirname(file).split('/');
+  return parts.slice(0, ONE_FOLDER.has(parts[0]!) ? 1 : 2).join('/');
+};
 
 interface Graph {
   /** folder -> folder -> one example `file -> file` import, for the message. */

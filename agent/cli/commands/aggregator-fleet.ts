@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { loadConfig } from '../../config/load.ts';
 import { controlRequest } from '../../control/protocol.ts';
-import { addApiToken, generateApiToken, ROLES, type Role } from '../../aggregator/api/tokens.ts';
-import { indexPath } from '../../aggregator/fleet/fleet.ts';
-import { reindexFromNdjson, resetStreamIndex } from '../../aggregator/index/reindex.ts';
+import { addApiToken, generateApiToken, ROLES, type Role } from '../../../aggregator/api/tokens.ts';
+import { indexPath } from '../../../aggregator/fleet/fleet.ts';
+import { reindexFromNdjson, resetStreamIndex } from '../../../aggregator/index/reindex.ts';
 import { UsageError } from '../command.ts';
 
 /** `logloom aggregator api-token NAME [--role viewer|admin]`: adds an API token and prints it once. */

@@ -1,5 +1,5 @@
-import type { Aggregator as AggregatorType } from '../../aggregator/aggregator.ts';
-import { generateToken, hashToken, writeTokenLine } from '../../aggregator/auth.ts';
+import type { Aggregator as AggregatorType } from '../../../aggregator/aggregator.ts';
+import { generateToken, hashToken, writeTokenLine } from '../../../aggregator/auth.ts';
 import { loadConfig } from '../../config/load.ts';
 import { formatIssue } from '../../../lib/schema/validate.ts';
 import { createLog, stderrSink } from '../../../lib/log.ts';
@@ -14,7 +14,7 @@ export async function runAggregator(configPath?: string): Promise<number> {
   log.info(`configuration loaded from ${source.file}`);
   for (const w of warnings) log.warn(formatIssue(w));
   // Loaded by this command only: the agent never loads the aggregator, its stores or nats.
-  const { Aggregator } = await import('../../aggregator/aggregator.ts');
+  const { Aggregator } = await import('../../../aggregator/aggregator.ts');
   const agg: AggregatorType = new Aggregator(config, log);
   await agg.start();
   return new Promise((resolve) => {

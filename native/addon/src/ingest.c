@@ -1,6 +1,6 @@
 /*
  * The aggregator's validating scanner over NDJSON entry lines, in C: the same rules as
- * agent/aggregator/ingest/scan.ts (which carries the aggregator where the addon cannot load), run
+ * aggregator/ingest/scan.ts (which carries the aggregator where the addon cannot load), run
  * over a whole batch body per call. A line in canonical form (exactly what the aggregator would
  * store: buildEntry's keys in order, JSON.stringify's bytes, sanitised already) is copied to the
  * output with the authenticated node put in and `,"seq":N` added; the scan stops at the first

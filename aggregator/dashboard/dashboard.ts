@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
-import { readAsset } from '../../../lib/assets.ts';
+import { readAsset } from '../../lib/assets.ts';
 
-/** The dashboard's files (agent/aggregator/dashboard/static/), embedded in the executable as assets. */
+/** The dashboard's files (aggregator/dashboard/static/), embedded in the executable as assets. */
 const FILES: Record<string, string> = {
   '/': 'index.html',
   '/index.html': 'index.html',
@@ -10,7 +10,7 @@ const FILES: Record<string, string> = {
   '/style.css': 'style.css',
 };
 const TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
-const DIR = 'agent/aggregator/dashboard/static/';
+const DIR = 'aggregator/dashboard/static/';
 
 /**
  * Serves the web dashboard: plain HTML, CSS and JavaScript, no framework and nothing fetched

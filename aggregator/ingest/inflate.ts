@@ -9,8 +9,8 @@
  * the other connections, go to the thread pool (node:zlib) as before, and so does everything
  * where the addon cannot load.
  */
-import { BatchCodec, decodeBodyBytesSync, ErrorCode, ProtocolError, type Batch } from '../../forward/protocol/index.ts';
-import { loadAddon, type NativeAddon } from '../../native/runtime.ts';
+import { BatchCodec, decodeBodyBytesSync, ErrorCode, ProtocolError, type Batch } from '../../protocol/index.ts';
+import { loadAddon, type NativeAddon } from '../../agent/native/runtime.ts';
 
 /** Bodies up to this size (inflated) are inflated here: about a millisecond of work. */
 export const INLINE_INFLATE_MAX_BYTES = 1024 * 1024;

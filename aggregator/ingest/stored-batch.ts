@@ -8,11 +8,11 @@
  * `node` and `seq` are always the aggregator's: whatever a peer wrote there is replaced or
  * dropped, so one gateway cannot write as another or forge positions in a node's sequence.
  */
-import { ErrorCode, ProtocolError } from '../../forward/protocol/index.ts';
-import { buildEntry } from '../../entry/build.ts';
-import { draftFromObject } from '../../entry/codec.ts';
-import { levelRank } from '../../../lib/level.ts';
-import { loadAddon, type NativeAddon } from '../../native/runtime.ts';
+import { ErrorCode, ProtocolError } from '../../protocol/index.ts';
+import { buildEntry } from '../../agent/entry/build.ts';
+import { draftFromObject } from '../../agent/entry/codec.ts';
+import { levelRank } from '../../lib/level.ts';
+import { loadAddon, type NativeAddon } from '../../agent/native/runtime.ts';
 import type { StoredBatch } from '../store/store.ts';
 import { nodeAt, nodeEnd, nodeSame, scanCanonical, scannedLevel } from './scan.ts';
 

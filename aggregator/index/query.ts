@@ -1,5 +1,5 @@
-import { LEVELS, type Level } from '../../../lib/level.ts';
-import { parseDuration } from '../../../lib/schema/schema.ts';
+import { LEVELS, type Level } from '../../lib/level.ts';
+import { parseDuration } from '../../lib/schema/schema.ts';
 
 /**
  * The filters of /api/entries, /api/tail and /api/stats, parsed from a query string. Every

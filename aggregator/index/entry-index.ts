@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { LEVELS } from '../../../lib/level.ts';
+import { LEVELS } from '../../lib/level.ts';
 import { INDEX_SQL, LEVEL_RANK, SCHEMA_SQL } from './schema.ts';
 import type { EntryQuery, StatsQuery } from './query.ts';
 

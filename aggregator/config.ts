@@ -1,8 +1,8 @@
-import { s, type Infer } from '../../lib/schema/schema.ts';
-import { defaultPaths } from '../../lib/paths.ts';
+import { s, type Infer } from '../lib/schema/schema.ts';
+import { defaultPaths } from '../lib/paths.ts';
 import { apiSchema } from './api/config.ts';
 import { indexSchema, retentionSchema } from './index/config.ts';
-import { PORT } from '../../lib/port.ts';
+import { PORT } from '../lib/port.ts';
 
 /**
  * The `aggregator:` section of the configuration (under `logloom:`). `logloom aggregator` reads

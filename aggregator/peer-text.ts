@@ -1,4 +1,4 @@
-import type { AgentLog } from '../../lib/log.ts';
+import type { AgentLog } from '../lib/log.ts';
 
 /**
  * What a peer says (ERROR frame text, node ids, certificate names, TLS alerts) reaches the

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { writeFileAtomicSync } from '../../lib/atomic-file.ts';
+import { writeFileAtomicSync } from '../lib/atomic-file.ts';
 
 /**
  * Token authentication of nodes. The tokens file holds one `node_id hash` per line (`#` starts a

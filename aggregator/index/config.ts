@@ -1,4 +1,4 @@
-import { s, type Infer } from '../../../lib/schema/schema.ts';
+import { s, type Infer } from '../../lib/schema/schema.ts';
 
 /** `aggregator.index`: the queryable index of stored entries (SQLite with FTS5, node:sqlite). */
 export const indexSchema = s.object(

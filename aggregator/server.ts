@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import { encodeError, ErrorCode } from '../forward/protocol/index.ts';
-import type { AgentLog } from '../../lib/log.ts';
+import { encodeError, ErrorCode } from '../protocol/index.ts';
+import type { AgentLog } from '../lib/log.ts';
 import type { TlsConfig } from './config.ts';
 import { describeTlsFailure } from './tls-failure.ts';
 

@@ -3,10 +3,10 @@ import { TLSSocket } from 'node:tls';
 import {
   decodeBodyBytes, decodeMessage, encodeAck, encodeError, encodePong, encodeWelcome, ErrorCode, FrameDecoder,
   FrameTooLargeError, PROTOCOL_VERSION, ProtocolError, WELCOME_REVISION, type AgentStats, type Batch, type Message,
-} from '../forward/protocol/index.ts';
+} from '../protocol/index.ts';
 import { inlineBatchBytes } from './ingest/inflate.ts';
 import { releaseStored, storedBatch } from './ingest/stored-batch.ts';
-import type { AgentLog } from '../../lib/log.ts';
+import type { AgentLog } from '../lib/log.ts';
 import { certificateNames, type Authenticator } from './auth.ts';
 import type { NodeRegistry } from './nodes.ts';
 import { StorageError, type Store, type StoredBatch } from './store/store.ts';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import type { AgentConfig } from '../../config/agent-schema.ts';
-import type { AgentLog } from '../../../lib/log.ts';
+import type { AgentConfig } from '../../agent/config/agent-schema.ts';
+import type { AgentLog } from '../../lib/log.ts';
 import { EntryIndex } from '../index/entry-index.ts';
 import { batchNdjson, parseNdjson } from '../index/feed.ts';
 import type { StoredBatch } from '../store/store.ts';

@@ -1,11 +1,11 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
-import type { AgentConfig } from '../config/agent-schema.ts';
-import type { AgentLog } from '../../lib/log.ts';
-import { VERSION } from '../../lib/version.ts';
-import { ControlServer } from '../control/server.ts';
-import { MetricsServer } from '../control/http.ts';
+import type { AgentConfig } from '../agent/config/agent-schema.ts';
+import type { AgentLog } from '../lib/log.ts';
+import { VERSION } from '../lib/version.ts';
+import { ControlServer } from '../agent/control/server.ts';
+import { MetricsServer } from '../agent/control/http.ts';
 import { AGGREGATOR_METRICS } from './metrics.ts';
 import { Authenticator, TokenStore } from './auth.ts';
 import { NodeRegistry } from './nodes.ts';

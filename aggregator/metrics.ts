@@ -3,7 +3,7 @@
  * They read the aggregator's status(); the per-node activity counters of the fleet view are added
  * at scrape time by Aggregator.metrics(). `make docs` lists them in docs/metrics.md.
  */
-import { perItem, single, type MetricDef, type Sample } from '../control/metrics.ts';
+import { perItem, single, type MetricDef, type Sample } from '../agent/control/metrics.ts';
 
 type Item = Record<string, unknown>;
 interface AggregatorStatus {

@@ -1,6 +1,6 @@
 /**
  * One received batch, validated and sanitised, in the stored form: NDJSON bytes, one entry per
- * line, each with the authenticated `node` and the batch's `seq` (agent/aggregator/ingest/).
+ * line, each with the authenticated `node` and the batch's `seq` (aggregator/ingest/).
  * Stores write `data` as it is (or cut it at line ends): entries are never objects here.
  * `data` is valid only until append() resolves: the session then reuses its buffer for a later
  * batch (ingest/stored-batch.ts releaseStored). A store or index that keeps bytes copies them.

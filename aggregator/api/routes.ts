@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Catalogue } from '../../i18n/catalogue.ts';
-import { VERSION } from '../../../lib/version.ts';
+import { Catalogue } from '../../agent/i18n/catalogue.ts';
+import { VERSION } from '../../lib/version.ts';
 import type { Fleet } from '../fleet/fleet.ts';
 import type { NodeRegistry } from '../nodes.ts';
 import { parseEntryQuery, parseFilter, parseStatsQuery, QueryError } from '../index/query.ts';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { connect, credsAuthenticator, DeliverPolicy, type ConsumerMessages, type NatsConnection } from 'nats';
-import type { AgentLog } from '../../../lib/log.ts';
+import type { AgentLog } from '../../lib/log.ts';
 import type { NatsStoreConfig } from '../config.ts';
 
 /**

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { connect, credsAuthenticator, nanos, StorageType, type JetStreamClient, type KV, type NatsConnection } from 'nats';
-import type { AgentLog } from '../../../lib/log.ts';
+import type { AgentLog } from '../../lib/log.ts';
 import type { NatsStoreConfig } from '../config.ts';
-import { LEVELS } from '../../../lib/level.ts';
+import { LEVELS } from '../../lib/level.ts';
 import { StorageError, type NodeState, type Store, type StoredBatch } from './store.ts';
 
 /**

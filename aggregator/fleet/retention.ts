@@ -1,6 +1,6 @@
 import { readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AgentLog } from '../../../lib/log.ts';
+import type { AgentLog } from '../../lib/log.ts';
 import type { IndexWriter } from '../index/index-writer.ts';
 import type { RetentionConfig } from '../index/config.ts';
 

@@ -1,5 +1,5 @@
-import { s, type Infer } from '../../../lib/schema/schema.ts';
-import { defaultPaths } from '../../../lib/paths.ts';
+import { s, type Infer } from '../../lib/schema/schema.ts';
+import { defaultPaths } from '../../lib/paths.ts';
 
 /**
  * `aggregator.api`: the query API and the dashboard, served on the aggregator's HTTP listener

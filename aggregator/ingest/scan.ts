@@ -16,7 +16,7 @@
  *
  * The results of a scan are kept in module variables (no object per line on the hot path).
  */
-import { LEVELS } from '../../../lib/level.ts';
+import { LEVELS } from '../../lib/level.ts';
 
 /** Keys of an entry in the order buildEntry creates them (JSON.stringify keeps that order). */
 const KEYS = ['timestamp', 'level', 'module', 'message', 'lang_key', 'args', 'node', 'source', 'truncated', 'fields'] as const;
