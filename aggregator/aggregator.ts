@@ -1,11 +1,10 @@
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Socket } from 'node:net';
-import type { AgentConfig } from '../agent/config/agent-schema.ts';
+import type { AggregatorFileConfig } from './config.ts';
 import type { AgentLog } from '../lib/log.ts';
 import { VERSION } from '../lib/version.ts';
-import { ControlServer } from '../agent/control/server.ts';
-import { MetricsServer } from '../agent/control/http.ts';
+import { ControlServer } from '../lib/control/server.ts';
+import { MetricsServer } from '../lib/control/http.ts';
 import { AGGREGATOR_METRICS } from './metrics.ts';
 import { Authenticator, TokenStore } from './auth.ts';
 import { NodeRegistry } from './nodes.ts';
@@ -13,8 +12,7 @@ import { AgentListener } from './server.ts';
 import { ingestCounters, nativeScanner } from './ingest/stored-batch.ts';
 import { peerSafeLog } from './peer-text.ts';
 import { Session } from './session.ts';
-import { NdjsonStore } from './store/ndjson.ts';
-import { NatsStore } from './store/nats.ts';
+import { createStore } from './store/index.ts';
 import type { Store } from './store/store.ts';
 import { readFileSync } from 'node:fs';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -27,7 +25,7 @@ import { ApiRoutes } from './api/routes.ts';
  * the control socket (`logloom status`) and /metrics + /healthz.
  */
 export class Aggregator {
-  readonly config: AgentConfig;
+  readonly config: AggregatorFileConfig;
   readonly log: AgentLog;
   readonly store: Store;
   readonly nodes = new NodeRegistry();
@@ -45,13 +43,11 @@ export class Aggregator {
   readonly fleet: Fleet;
   private readonly api?: ApiRoutes;
 
-  constructor(config: AgentConfig, log: AgentLog) {
+  constructor(config: AggregatorFileConfig, log: AgentLog) {
     this.config = config;
     this.log = log;
     const a = config.aggregator;
-    const store = a.store === 'nats'
-      ? new NatsStore(a.nats, log.child('nats'))
-      : new NdjsonStore(a.ndjson.dir ?? join(config.data_dir, 'store'), a.ndjson, log);
+    const store = createStore(a, { dataDir: config.data_dir, log });
     // The fleet view hears of every stored batch through this one listener.
     this.fleet = new Fleet(config, log);
     const observed = new ObservedStore(store, (e) => log.error(`fleet view: ${e.message}`));

@@ -3,12 +3,15 @@ import { defaultPaths } from '../lib/paths.ts';
 import { apiSchema } from './api/config.ts';
 import { indexSchema, retentionSchema } from './index/config.ts';
 import { PORT } from '../lib/port.ts';
+import { sharedConfigFields } from '../lib/config-file.ts';
+import { STORE_KINDS, STORE_NAMES } from './store/index.ts';
 
 /**
- * The `aggregator:` section of the configuration (under `logloom:`). `logloom aggregator` reads
- * the same file format as the agent: it uses this section plus the shared keys log_level,
- * language, data_dir, runtime_dir and control (socket and /metrics address); the agent ignores
- * this section, so one file can describe both roles.
+ * The `aggregator:` section of the configuration (under `logloom:`), and the aggregator's own
+ * root schema. `logloom aggregator` reads the same file format as the agent: this section plus
+ * the keys every program shares (lib/config-file.ts: log_level, data_dir, runtime_dir, control…);
+ * the agent ignores this section and the aggregator the agent's, so one file can describe both
+ * roles, and neither program loads the other to read it.
  */
 const hostPort = { pattern: new RegExp(`^[^\\s]*:${PORT}$`), patternDoc: 'host:port (e.g. 0.0.0.0:7400)' };
 
@@ -48,38 +51,12 @@ export const authSchema = s.object(
   { doc: 'Node authentication. A peer that fails it gets ERROR AUTH_FAILED and nothing is stored.' },
 );
 
-export const ndjsonStoreSchema = s.object(
-  {
-    dir: s.optional(s.string({ doc: '' }), { doc: 'Root of the store: <dir>/<node>/<YYYY-MM-DD>-<NNNN>.ndjson plus <dir>/<node>/state.json. Default <data_dir>/store.' }),
-    max_file_bytes: s.size({ min: 4096, max: 1024 ** 4, default: 64 * 1024 * 1024, doc: 'A node\'s file is rotated before it would pass this size (and at each UTC day).' }),
-    fsync: s.enum(['always', 'interval', 'never'] as const, {
-      default: 'always',
-      doc: 'always = data and sequence state reach the disk before the ACK (survives power loss); interval = flushed every fsync_interval, ACK earlier (survives a crash of the aggregator, may lose the last interval on power loss); never = left to the OS.',
-    }),
-    fsync_interval: s.duration({ min: 10, max: 600_000, default: 1000, doc: 'Flush period for fsync: interval.' }),
-    max_age: s.optional(s.duration({ min: 86_400_000, max: 100 * 365 * 86_400_000, doc: '' }), {
-      doc: 'Retention: when a node\'s file rotates, its files from UTC days older than this are deleted (e.g. 30d). Unset = keep everything.',
-    }),
-  },
-  { doc: 'The embedded store: per-node NDJSON files, one entry per line.' },
-);
 
-export const natsStoreSchema = s.object(
-  {
-    servers: s.array(s.string({ doc: '' }), { default: ['nats://127.0.0.1:4222'], doc: 'NATS server URLs (any members of the JetStream cluster).' }),
-    stream: s.string({ default: 'LOGLOOM', doc: 'JetStream stream that holds the entries.', pattern: /^[A-Za-z0-9_-]{1,64}$/, patternDoc: 'a stream name [A-Za-z0-9_-]' }),
-    subject_prefix: s.string({ default: 'logloom', doc: 'Entries are published on <prefix>.<node>.<level>.', pattern: /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, patternDoc: 'a subject prefix without wildcards' }),
-    create_stream: s.bool({ default: true, doc: 'Create the stream (and the sequence bucket) when missing; false = they must exist.' }),
-    replicas: s.int({ min: 1, max: 5, default: 1, doc: 'Replicas of the stream and bucket when created (3 in a 3-node cluster).' }),
-    duplicate_window: s.duration({ min: 1000, max: 7 * 86_400_000, default: 120_000, doc: 'JetStream de-duplication window for re-published batches (Nats-Msg-Id).' }),
-    state_bucket: s.string({ default: 'LOGLOOM_SEQ', doc: 'Key-value bucket holding each node\'s last stored sequence, shared by all aggregators.', pattern: /^[A-Za-z0-9_-]{1,64}$/, patternDoc: 'a bucket name [A-Za-z0-9_-]' }),
-    timeout: s.duration({ min: 100, max: 600_000, default: 5000, doc: 'How long a publish may wait for JetStream\'s ack before the batch fails (not acknowledged to the agent).' }),
-    user: s.optional(s.string({ doc: '' }), { doc: 'NATS user name.' }),
-    password_file: s.optional(s.string({ doc: '', file: true }), { doc: 'File holding the NATS password.' }),
-    creds_file: s.optional(s.string({ doc: '', file: true }), { doc: 'NATS credentials file (JWT + nkey seed).' }),
-  },
-  { doc: 'Scale-out store: NATS JetStream (see docs/scale-out.md).' },
-);
+
+/** Each store kind's section (`aggregator.<kind>:`), from the registry (store/index.ts). */
+function storeSections() {
+  return Object.fromEntries(Object.entries(STORE_KINDS).map(([k, v]) => [k, v.schema])) as { [K in keyof typeof STORE_KINDS]: (typeof STORE_KINDS)[K]['schema'] };
+}
 
 export const aggregatorSchema = s.object(
   {
@@ -100,9 +77,8 @@ export const aggregatorSchema = s.object(
     idle_timeout: s.duration({ min: 1000, max: 86_400_000, default: 120_000, doc: 'A connection that sends nothing (not even PING) for this long is closed.' }),
     tls: tlsSchema,
     auth: authSchema,
-    store: s.enum(['ndjson', 'nats'] as const, { default: 'ndjson', doc: 'Where batches are stored: ndjson (embedded, per-node files) or nats (JetStream).' }),
-    ndjson: ndjsonStoreSchema,
-    nats: natsStoreSchema,
+    store: s.enum(STORE_NAMES, { default: 'ndjson', doc: 'Where batches are stored: ndjson (embedded, per-node files) or nats (JetStream). Each kind has its own section below.' }),
+    ...storeSections(),
     index: indexSchema,
     retention: retentionSchema,
     api: apiSchema,
@@ -111,7 +87,26 @@ export const aggregatorSchema = s.object(
 );
 
 export type AggregatorConfig = Infer<typeof aggregatorSchema>;
-export type NdjsonStoreConfig = Infer<typeof ndjsonStoreSchema>;
-export type NatsStoreConfig = Infer<typeof natsStoreSchema>;
+export type { NdjsonStoreConfig } from './store/ndjson/config.ts';
+export type { NatsStoreConfig } from './store/nats/config.ts';
 export type TlsConfig = Infer<typeof tlsSchema>;
 export type AuthConfig = Infer<typeof authSchema>;
+
+/** The agent's own sections: accepted in a file both roles share, not read by the aggregator. */
+const agentSection = (key: string) => s.any({ doc: `The agent's ${key} (see \`logloom run\`); the aggregator ignores it.` });
+
+/** The root (`logloom:`) schema `logloom aggregator` validates its file with. */
+export const aggregatorFileSchema = s.object(
+  {
+    ...sharedConfigFields,
+    labels: agentSection('labels'),
+    buffer: agentSection('buffer'),
+    inputs: agentSection('inputs'),
+    plugins: agentSection('plugins'),
+    routes: agentSection('routes'),
+    aggregator: aggregatorSchema,
+  },
+  { doc: 'The aggregator program.' },
+);
+
+export type AggregatorFileConfig = Infer<typeof aggregatorFileSchema>;

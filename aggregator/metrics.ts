@@ -1,9 +1,9 @@
 /**
- * The aggregator's /metrics, declared once (agent/control/metrics.ts): names, types, labels, HELP.
+ * The aggregator's /metrics, declared once (lib/control/metrics.ts): names, types, labels, HELP.
  * They read the aggregator's status(); the per-node activity counters of the fleet view are added
  * at scrape time by Aggregator.metrics(). `make docs` lists them in docs/metrics.md.
  */
-import { perItem, single, type MetricDef, type Sample } from '../agent/control/metrics.ts';
+import { perItem, single, type MetricDef, type Sample } from '../lib/control/metrics.ts';
 
 type Item = Record<string, unknown>;
 interface AggregatorStatus {

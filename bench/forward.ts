@@ -216,7 +216,7 @@ const packaged = join(ROOT, 'dist/bin/logloom-linux-x64');
 const builds: { label: string; argv: string[] }[] = [];
 if (existsSync(packaged)) builds.push({ label: 'packaged x64', argv: [packaged] });
 else console.log('(no dist/bin/logloom-linux-x64: run `make package TARGET=x64` for the packaged figures)');
-builds.push({ label: 'checkout', argv: [process.execPath, '--disable-warning=ExperimentalWarning', join(ROOT, 'agent/cli/main.ts')] });
+builds.push({ label: 'checkout', argv: [process.execPath, '--disable-warning=ExperimentalWarning', join(ROOT, 'cli/main.ts')] });
 
 console.log('| build | entries/s end to end | agent CPU µs/entry | aggregator CPU µs/entry | agent peak RSS MiB | aggregator peak RSS MiB | load average |');
 console.log('|---|---:|---:|---:|---:|---:|---|');

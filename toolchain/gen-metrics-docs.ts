@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { AGENT_METRICS } from '../agent/control/agent-metrics.ts';
-import { metricsTable } from '../agent/control/metrics.ts';
+import { metricsTable } from '../lib/control/metrics.ts';
 import { AGGREGATOR_METRICS } from '../aggregator/metrics.ts';
 
 const INTRO = `# Metrics

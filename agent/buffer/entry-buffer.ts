@@ -21,7 +21,7 @@ import { COUNTER_NAMES, COUNTERS_OFFSET } from './ring-layout.ts';
 const EVICTED = COUNTER_NAMES.indexOf('evicted');
 import { createRing, useNative, type NativeMode } from './select.ts';
 import { EntryQueue } from './entry-queue.ts';
-import { setRuntimeDir } from '../native/runtime.ts';
+import { setRuntimeDir } from '../../lib/native-runtime.ts';
 
 /** What the pipeline needs from its buffer (EntryQueue has the same shape). */
 export interface EntryBuffer {
@@ -255,7 +255,7 @@ export class RingEntryQueue implements EntryBuffer {
  * The ring holds buffer.max_bytes (at least 1 MiB, at most 512 MiB), outside the V8 heap.
  */
 export function createEntryBuffer(maxEntries: number, maxBytes: number, mode: NativeMode | 'js', log?: (msg: string) => void, runtimeDir?: string): EntryBuffer {
-  // Where a bundled addon is unpacked (agent runtime_dir; see agent/native/runtime.ts).
+  // Where a bundled addon is unpacked (agent runtime_dir; see lib/native-runtime.ts).
   if (runtimeDir) setRuntimeDir(`${runtimeDir}/native`);
   const bytes = Math.min(Math.max(maxBytes, MIN_RING_BYTES), 1 << 29);
   if (mode === 'js') return new RingEntryQueue(createRing(bytes, 'off', log), maxEntries);

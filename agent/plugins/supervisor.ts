@@ -15,7 +15,7 @@ import { sanitiseMessage, sanitiseModule } from '../entry/sanitise.ts';
 import { isLevel, parseLevel } from '../../lib/level.ts';
 import type { AgentLog } from '../../lib/log.ts';
 import type { AiStage, FilterStage, FilterVerdicts, SinkStage } from '../pipeline/stages.ts';
-import type { TemplateResolver } from '../i18n/catalogue.ts';
+import type { TemplateResolver } from '../../lib/i18n/catalogue.ts';
 import { PartialFilterError, PluginCallError, PluginLoadError, type HostedPlugin } from './host.ts';
 import type { DiscoveredPlugin } from './discovered.ts';
 import { validateInfo } from './info.ts';

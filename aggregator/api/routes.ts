@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Catalogue } from '../../agent/i18n/catalogue.ts';
+import { Catalogue } from '../../lib/i18n/catalogue.ts';
 import { VERSION } from '../../lib/version.ts';
 import type { Fleet } from '../fleet/fleet.ts';
 import type { NodeRegistry } from '../nodes.ts';

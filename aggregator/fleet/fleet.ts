@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { AgentConfig } from '../../agent/config/agent-schema.ts';
+import type { AggregatorFileConfig } from '../config.ts';
 import type { AgentLog } from '../../lib/log.ts';
 import { EntryIndex } from '../index/entry-index.ts';
 import { batchNdjson, parseNdjson } from '../index/feed.ts';
@@ -34,7 +34,7 @@ export class Fleet {
   indexErrors = 0;
   badLines = 0;
 
-  constructor(config: AgentConfig, log: AgentLog) {
+  constructor(config: AggregatorFileConfig, log: AgentLog) {
     this.log = log;
     const a = config.aggregator;
     this.fromStream = a.store === 'nats';
@@ -133,6 +133,6 @@ export class Fleet {
   }
 }
 
-export function indexPath(config: AgentConfig): string {
+export function indexPath(config: AggregatorFileConfig): string {
   return config.aggregator.index.path ?? join(config.data_dir, 'index.sqlite');
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { connect, credsAuthenticator, DeliverPolicy, type ConsumerMessages, type NatsConnection } from 'nats';
+import type { ConsumerMessages, NatsConnection } from 'nats';
 import type { AgentLog } from '../../lib/log.ts';
-import type { NatsStoreConfig } from '../config.ts';
+import type { NatsStoreConfig } from '../store/nats/config.ts';
 
 /**
  * With the JetStream store, every aggregator of the cluster feeds its index from the stream
@@ -32,6 +32,8 @@ export class NatsIndexFeed {
   /** Starts consuming after stream sequence `after` (0 = from the start of the stream). */
   async start(after: number, listener: StreamBatchListener): Promise<void> {
     const c = this.cfg;
+    // The client library loads here: only with the JetStream store and the index on.
+    const { connect, credsAuthenticator, DeliverPolicy } = await import('nats');
     this.nc = await connect({
       servers: c.servers,
       name: 'logloom-aggregator-index',

@@ -10,7 +10,7 @@
  * where the addon cannot load.
  */
 import { BatchCodec, decodeBodyBytesSync, ErrorCode, ProtocolError, type Batch } from '../../protocol/index.ts';
-import { loadAddon, type NativeAddon } from '../../agent/native/runtime.ts';
+import { loadAddon, type NativeAddon } from '../../lib/native-runtime.ts';
 
 /** Bodies up to this size (inflated) are inflated here: about a millisecond of work. */
 export const INLINE_INFLATE_MAX_BYTES = 1024 * 1024;

@@ -12,7 +12,7 @@ import { ErrorCode, ProtocolError } from '../../protocol/index.ts';
 import { buildEntry } from '../../agent/entry/build.ts';
 import { draftFromObject } from '../../agent/entry/codec.ts';
 import { levelRank } from '../../lib/level.ts';
-import { loadAddon, type NativeAddon } from '../../agent/native/runtime.ts';
+import { loadAddon, type NativeAddon } from '../../lib/native-runtime.ts';
 import type { StoredBatch } from '../store/store.ts';
 import { nodeAt, nodeEnd, nodeSame, scanCanonical, scannedLevel } from './scan.ts';
 

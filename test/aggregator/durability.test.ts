@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { runCli, tempDir } from '../helpers/agent.ts';
 import { createLog } from '../../lib/log.ts';
 import { buildEntry } from '../../agent/entry/build.ts';
-import { NdjsonStore } from '../../aggregator/store/ndjson.ts';
+import { NdjsonStore } from '../../aggregator/store/ndjson/ndjson-store.ts';
 import { storedBatch } from '../../aggregator/ingest/stored-batch.ts';
 import type { NdjsonStoreConfig } from '../../aggregator/config.ts';
 import { entries, launch, RawAgent, startAggregator, storedEntries } from './helpers.ts';

@@ -9,7 +9,7 @@ import { Retention } from '../../aggregator/fleet/retention.ts';
 import { reindexFromNdjson } from '../../aggregator/index/reindex.ts';
 import { createLog } from '../../lib/log.ts';
 import { tempDir } from '../helpers/agent.ts';
-import { parseLocale } from '../../agent/i18n/catalogue.ts';
+import { parseLocale } from '../../lib/i18n/catalogue.ts';
 import { DASHBOARD_KEYS } from '../../aggregator/api/routes.ts';
 import { readFileSync } from 'node:fs';
 

@@ -26,10 +26,6 @@ const KNOWN_CYCLE_EDGES: Record<string, string> = {
   // pipeline/ builds on entry/ and buffer/. Goes when checkpoint tokens travel with the records.
   'agent/entry -> agent/pipeline': 'checkpoint side table',
   'agent/buffer -> agent/pipeline': 'checkpoint side table',
-  // aggregator.ts and fleet/fleet.ts read the agent's configuration schema, while that schema
-  // includes the aggregator's section. Goes when the aggregator is its own program with its own
-  // configuration section.
-  'aggregator -> agent/config': 'aggregator reads the agent configuration schema',
 };
 
 /** Folders holding the program's sources; test/ and bench/ only consume them. */
@@ -57,11 +53,12 @@ function importsOf(text: string): string[] {
 }
 
 /**
- * Programs whose subfolders still count as one folder: the aggregator moved out of agent/ as a
- * whole (agent/aggregator/ was one folder here) and its subfolders (api, fleet, index, store)
- * still import one another. Drop it from this set once they are layered.
+ * Top folders whose subfolders still count as one folder: the aggregator and the CLI moved out
+ * of agent/ as a whole (agent/aggregator/ and agent/cli/ were one folder each here), and their
+ * subfolders still import one another (aggregator: api, fleet, index, store; cli: commands and
+ * the dispatcher). Drop a name from this set once its subfolders are layered.
  */
-const ONE_FOLDER = new Set(['aggregator']);
+const ONE_FOLDER = new Set(['aggregator', 'cli']);
 const folderOf = (file: string) => {
   const parts = dirname(file).split('/');
   return parts.slice(0, ONE_FOLDER.has(parts[0]!) ? 1 : 2).join('/');

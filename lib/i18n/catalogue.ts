@@ -1,5 +1,5 @@
 import { parse } from 'yaml';
-import { readAssetText } from '../../lib/assets.ts';
+import { readAssetText } from '../assets.ts';
 import { formatTemplate, FormatError } from './format.ts';
 
 /** Languages shipped in locales/<lang>.yaml. */

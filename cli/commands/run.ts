@@ -1,7 +1,7 @@
-import { Agent } from '../../agent.ts';
-import { loadConfig } from '../../config/load.ts';
-import { formatIssue } from '../../../lib/schema/validate.ts';
-import { createLog, stderrSink } from '../../../lib/log.ts';
+import { Agent } from '../../agent/agent.ts';
+import { loadConfig } from '../../agent/config/load.ts';
+import { formatIssue } from '../../lib/schema/validate.ts';
+import { createLog, stderrSink } from '../../lib/log.ts';
 import { configOption, parse, type Command } from '../command.ts';
 
 /** Runs the agent until SIGTERM/SIGINT; SIGHUP reopens output files. `onStarted` runs once it listens. */

@@ -1,17 +1,21 @@
 import { mkdir, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createServer, type Server } from 'node:net';
-import type { AgentLog } from '../../lib/log.ts';
-import { listenUnix } from '../../lib/unix-socket.ts';
+import type { AgentLog } from '../log.ts';
+import { listenUnix } from '../unix-socket.ts';
 import type { ControlAnswer, ControlRequest } from './protocol.ts';
-import { PLUGIN_TYPES, type PluginInfo, type PluginType } from '../plugins/types.ts';
 
-/** What the control socket can ask of the process behind it (the agent or the aggregator). */
+/**
+ * What the control socket can ask of the process behind it (the agent or the aggregator): a
+ * program offers what it has. The plugin operations are the agent's; it names the plugin types
+ * it knows (pluginTypes) so that a wrong type is refused here, with the list.
+ */
 export interface Controllable {
   status(): unknown;
   setPluginEnabled?(name: string, enabled: boolean): boolean | Promise<boolean>;
-  setPluginTypeEnabled?(type: PluginType, enabled: boolean): Promise<{ changed: string[]; failed: { name: string; reason: string }[] }>;
-  reloadPlugin?(name: string): Promise<PluginInfo | undefined>;
+  readonly pluginTypes?: readonly string[];
+  setPluginTypeEnabled?(type: string, enabled: boolean): Promise<{ changed: string[]; failed: { name: string; reason: string }[] }>;
+  reloadPlugin?(name: string): Promise<{ version: string } | undefined>;
   rescanPlugins?(): Promise<{ added: string[]; refused: string[]; started: string[] }>;
   catalogue?: { setLanguage(lang: string): string; render(key: string, args?: readonly (string | number)[], lang?: string): string; language: string };
   reopen?(): Promise<void>;
@@ -71,9 +75,9 @@ export class ControlServer {
           if (!t.setPluginEnabled) break;
           if (req.type !== undefined) {
             const type = String(req.type);
-            if (!(PLUGIN_TYPES as readonly string[]).includes(type)) return { ok: false, error: `type '${type}' is not one of ${PLUGIN_TYPES.join(', ')}` };
-            if (!t.setPluginTypeEnabled) break;
-            const r = await t.setPluginTypeEnabled(type as PluginType, req.op === 'plugins.enable');
+            if (!t.setPluginTypeEnabled || !t.pluginTypes) break;
+            if (!t.pluginTypes.includes(type)) return { ok: false, error: `type '${type}' is not one of ${t.pluginTypes.join(', ')}` };
+            const r = await t.setPluginTypeEnabled(type, req.op === 'plugins.enable');
             return r.failed.length ? { ok: false, error: r.failed.map((f) => `${f.name}: ${f.reason}`).join('; ') } : { ok: true, result: { type, names: r.changed } };
           }
           const name = String(req.name ?? '');

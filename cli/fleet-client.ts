@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { parseLocale, Catalogue } from '../i18n/catalogue.ts';
-import { loadConfig } from '../config/load.ts';
+import { parseLocale, Catalogue } from '../lib/i18n/catalogue.ts';
+import { loadConfig } from '../agent/config/load.ts';
 import { UsageError } from './command.ts';
 
 /**

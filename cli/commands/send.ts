@@ -1,6 +1,6 @@
 import { createConnection } from 'node:net';
 import { createInterface } from 'node:readline';
-import { parseLevel } from '../../../lib/level.ts';
+import { parseLevel } from '../../lib/level.ts';
 import { ingestSocketPath } from './control-path.ts';
 import { configOption, parse, UsageError, type Command } from '../command.ts';
 

@@ -1,16 +1,16 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { loadConfig } from '../../config/load.ts';
-import { controlRequest } from '../../control/protocol.ts';
-import { createLog } from '../../../lib/log.ts';
-import { LOCKED, STATIC_PLUGINS } from '../../../static-plugins/table.generated.ts';
-import { HOST_FACTORIES } from '../../plugins/hosts/index.ts';
-import { PluginRegistry, type PluginRecord } from '../../plugins/registry.ts';
-import { checkPlugin, renderReport } from '../../plugins/conformance.ts';
-import { SYSTEM_PLUGIN_DIR } from '../../plugins/discovery.ts';
-import { readManifest, MANIFEST_FILE } from '../../plugins/manifest.ts';
-import { checkPluginSignature, loadPrivateKey, loadPublicKey, signPlugin } from '../../plugins/signing.ts';
-import { containedEntry } from '../../plugins/plugin-files.ts';
+import { loadConfig } from '../../agent/config/load.ts';
+import { controlRequest } from '../../lib/control/protocol.ts';
+import { createLog } from '../../lib/log.ts';
+import { LOCKED, STATIC_PLUGINS } from '../../static-plugins/table.generated.ts';
+import { HOST_FACTORIES } from '../../agent/plugins/hosts/index.ts';
+import { PluginRegistry, type PluginRecord } from '../../agent/plugins/registry.ts';
+import { checkPlugin, renderReport } from '../../agent/plugins/conformance.ts';
+import { SYSTEM_PLUGIN_DIR } from '../../agent/plugins/discovery.ts';
+import { readManifest, MANIFEST_FILE } from '../../agent/plugins/manifest.ts';
+import { checkPluginSignature, loadPrivateKey, loadPublicKey, signPlugin } from '../../agent/plugins/signing.ts';
+import { containedEntry } from '../../agent/plugins/plugin-files.ts';
 import { configOption, parse, UsageError, type Command } from '../command.ts';
 
 const USAGE = `logloom plugins list [-c FILE] [--json] [--offline]      every plugin: kind, version, type, mode, state, signature, origin

@@ -1,10 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readAssetText } from '../../../lib/assets.ts';
+import { readAssetText } from '../../lib/assets.ts';
 import { parse, type Command } from '../command.ts';
 import { runAgent } from './run.ts';
-import { startDevice } from '../../demo/device.ts';
+import { startDevice } from '../../agent/demo/device.ts';
 import { once } from 'node:events';
 
 export const demo: Command = {
@@ -15,7 +15,7 @@ export const demo: Command = {
     const { values } = parse(argv, { interval: { type: 'string', default: '300' }, count: { type: 'string', default: '0' }, lang: { type: 'string', default: 'en' } }, false);
     const dir = mkdtempSync(join(tmpdir(), 'logloom-demo-'));
     const configPath = join(dir, 'logloom.yaml');
-    const { startDemoAggregator } = await import('../../demo/aggregator.ts');
+    const { startDemoAggregator } = await import('../../agent/demo/aggregator.ts');
     const aggregator = await startDemoAggregator(dir);
     writeFileSync(configPath, readAssetText('agent/demo/demo-config.yaml').replaceAll('DEMO_DIR', dir).replace('AGGREGATOR_PORT', String(aggregator.port)).replace('node_id: demo-gw-01', `node_id: demo-gw-01\n  language: ${values.lang}`));
     process.stderr.write(`demo: working directory ${dir} (config ${configPath}, rotated files in ${dir}/log)\n`);

@@ -1,5 +1,5 @@
-import { controlRequest } from '../../control/protocol.ts';
-import { parseDuration } from '../../../lib/schema/schema.ts';
+import { controlRequest } from '../../lib/control/protocol.ts';
+import { parseDuration } from '../../lib/schema/schema.ts';
 import { controlSocketPath } from './control-path.ts';
 import { renderStatus } from '../status-view.ts';
 import { configOption, parse, UsageError, type Command } from '../command.ts';

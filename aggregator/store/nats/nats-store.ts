@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { connect, credsAuthenticator, nanos, StorageType, type JetStreamClient, type KV, type NatsConnection } from 'nats';
-import type { AgentLog } from '../../lib/log.ts';
-import type { NatsStoreConfig } from '../config.ts';
-import { LEVELS } from '../../lib/level.ts';
-import { StorageError, type NodeState, type Store, type StoredBatch } from './store.ts';
+import type { JetStreamClient, KV, NatsConnection } from 'nats';
+import type { AgentLog } from '../../../lib/log.ts';
+import type { NatsStoreConfig } from './config.ts';
+import { LEVELS } from '../../../lib/level.ts';
+import { StorageError, type NodeState, type Store, type StoredBatch } from '../store.ts';
 
 /**
  * Scale-out store: entries go to the stream LOGLOOM on `<prefix>.<node token>.<level>`. A message
@@ -38,6 +38,8 @@ export class NatsStore implements Store {
 
   async open(): Promise<void> {
     const c = this.cfg;
+    // The client library loads here, only when this store is the configured one.
+    const { connect, credsAuthenticator, nanos, StorageType } = await import('nats');
     try {
       this.nc = await connect({
         servers: c.servers,

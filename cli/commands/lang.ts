@@ -1,5 +1,5 @@
-import { Catalogue } from '../../i18n/catalogue.ts';
-import { controlRequest } from '../../control/protocol.ts';
+import { Catalogue } from '../../lib/i18n/catalogue.ts';
+import { controlRequest } from '../../lib/control/protocol.ts';
 import { controlSocketPath } from './control-path.ts';
 import { configOption, parse, UsageError, type Command } from '../command.ts';
 

@@ -3,13 +3,14 @@
  * The logloom command line: `logloom <command> [options]`. The same entry point runs from a
  * checkout (bin/logloom) and inside the single executable.
  */
-import { ConfigError } from '../../lib/schema/validate.ts';
-import { VERSION } from '../../lib/version.ts';
+import { ConfigError } from '../lib/schema/validate.ts';
+import { VERSION } from '../lib/version.ts';
 import { UsageError } from './command.ts';
-import { COMMANDS } from './commands/index.ts';
-import { didYouMean } from '../../lib/suggest.ts';
+import { COMMAND_LOADERS, COMMAND_NAMES, loadCommands } from './commands/index.ts';
+import { didYouMean } from '../lib/suggest.ts';
 
-function help(): string {
+async function help(): Promise<string> {
+  const COMMANDS = await loadCommands();
   const w = Math.max(...COMMANDS.map((c) => c.name.length));
   return `logloom ${VERSION}: log capture and forwarding for gateways\n\nusage: logloom <command> [options]   (logloom <command> --help)\n\n` +
     COMMANDS.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`).join('\n') + '\n';
@@ -26,18 +27,19 @@ export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === 'help' && rest[0] !== undefined) return main([rest[0], '--help']);
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(help());
+    process.stdout.write(await help());
     return name === undefined ? 2 : 0;
   }
   if (name === '--version' || name === '-V' || name === 'version') {
     process.stdout.write(`logloom ${VERSION} (node ${process.versions.node}, ${process.arch})\n`);
     return 0;
   }
-  const cmd = COMMANDS.find((c) => c.name === name);
-  if (!cmd) {
-    process.stderr.write(`logloom: unknown command '${name}'${didYouMean(name, COMMANDS.map((c) => c.name))}\n\n${help()}`);
+  const load = Object.hasOwn(COMMAND_LOADERS, name) ? COMMAND_LOADERS[name] : undefined;
+  if (!load) {
+    process.stderr.write(`logloom: unknown command '${name}'${didYouMean(name, COMMAND_NAMES)}\n\n${await help()}`);
     return 2;
   }
+  const cmd = await load();
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(`usage: ${cmd.usage}\n`);
     return 0;

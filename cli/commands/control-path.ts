@@ -1,6 +1,6 @@
 import { parse } from 'yaml';
-import { loadConfig, resolveConfigSource } from '../../config/load.ts';
-import { defaultPaths } from '../../../lib/paths.ts';
+import { loadConfig, resolveConfigSource } from '../../agent/config/load.ts';
+import { defaultPaths } from '../../lib/paths.ts';
 
 /** The control socket of the agent that the configuration describes. */
 export function controlSocketPath(configPath?: string): string {

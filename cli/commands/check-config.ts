@@ -1,5 +1,5 @@
-import { parseConfig, resolveConfigSource } from '../../config/load.ts';
-import { formatIssue } from '../../../lib/schema/validate.ts';
+import { parseConfig, resolveConfigSource } from '../../agent/config/load.ts';
+import { formatIssue } from '../../lib/schema/validate.ts';
 import { configOption, parse, type Command } from '../command.ts';
 
 export const checkConfig: Command = {

@@ -1,8 +1,8 @@
 import { mkdir, open, readdir, readFile, rename, stat, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AgentLog } from '../../lib/log.ts';
-import type { NdjsonStoreConfig } from '../config.ts';
-import { StorageError, type NodeState, type Store, type StoredBatch } from './store.ts';
+import type { AgentLog } from '../../../lib/log.ts';
+import type { NdjsonStoreConfig } from './config.ts';
+import { StorageError, type NodeState, type Store, type StoredBatch } from '../store.ts';
 
 /**
  * The embedded store: per node, NDJSON files `<dir>/<node>/<YYYY-MM-DD>-<NNNN>.ndjson`, rotated

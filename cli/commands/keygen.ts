@@ -1,5 +1,5 @@
 import { existsSync, writeFileSync } from 'node:fs';
-import { generateKeys } from '../../plugins/signing.ts';
+import { generateKeys } from '../../agent/plugins/signing.ts';
 import { parse, type Command } from '../command.ts';
 
 export const keygen: Command = {

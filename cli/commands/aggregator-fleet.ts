@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import { loadConfig } from '../../config/load.ts';
-import { controlRequest } from '../../control/protocol.ts';
-import { addApiToken, generateApiToken, ROLES, type Role } from '../../../aggregator/api/tokens.ts';
-import { indexPath } from '../../../aggregator/fleet/fleet.ts';
-import { reindexFromNdjson, resetStreamIndex } from '../../../aggregator/index/reindex.ts';
+import { loadAggregatorConfig } from '../../aggregator/load-config.ts';
+import { controlRequest } from '../../lib/control/protocol.ts';
+import { addApiToken, generateApiToken, ROLES, type Role } from '../../aggregator/api/tokens.ts';
+import { indexPath } from '../../aggregator/fleet/fleet.ts';
+import { reindexFromNdjson, resetStreamIndex } from '../../aggregator/index/reindex.ts';
 import { UsageError } from '../command.ts';
 
 /** `logloom aggregator api-token NAME [--role viewer|admin]`: adds an API token and prints it once. */
@@ -11,7 +11,7 @@ export function apiToken(name: string | undefined, o: { config?: string; tokens?
   if (!name) throw new UsageError('api-token needs exactly one NAME');
   const role = (o.role ?? 'viewer') as Role;
   if (!(ROLES as readonly string[]).includes(role)) throw new UsageError(`--role must be viewer or admin, got '${o.role}'`);
-  const file = o.tokens ?? loadConfig(o.config).config.aggregator.api.tokens_file;
+  const file = o.tokens ?? loadAggregatorConfig(o.config).config.aggregator.api.tokens_file;
   const token = o.token ?? generateApiToken();
   addApiToken(file, role, name, token);
   process.stderr.write(`${role} token ${name} added to ${file}\n`);
@@ -25,7 +25,7 @@ export function apiToken(name: string | undefined, o: { config?: string; tokens?
  * stream from its beginning.
  */
 export async function reindex(o: { config?: string }): Promise<number> {
-  const { config } = loadConfig(o.config);
+  const { config } = loadAggregatorConfig(o.config);
   const running = await controlRequest(config.control.socket, { op: 'status' }).then(() => true, () => false);
   if (running) throw new Error(`an aggregator answers on ${config.control.socket}: stop it first (it holds the index open)`);
   const a = config.aggregator;

@@ -1,20 +1,20 @@
-import type { Aggregator as AggregatorType } from '../../../aggregator/aggregator.ts';
-import { generateToken, hashToken, writeTokenLine } from '../../../aggregator/auth.ts';
-import { loadConfig } from '../../config/load.ts';
-import { formatIssue } from '../../../lib/schema/validate.ts';
-import { createLog, stderrSink } from '../../../lib/log.ts';
-import { writeFileAtomicSync } from '../../../lib/atomic-file.ts';
+import type { Aggregator as AggregatorType } from '../../aggregator/aggregator.ts';
+import { generateToken, hashToken, writeTokenLine } from '../../aggregator/auth.ts';
+import { loadAggregatorConfig } from '../../aggregator/load-config.ts';
+import { formatIssue } from '../../lib/schema/validate.ts';
+import { createLog, stderrSink } from '../../lib/log.ts';
+import { writeFileAtomicSync } from '../../lib/atomic-file.ts';
 import { configOption, parse, UsageError, type Command } from '../command.ts';
-import { apiToken, reindex } from './aggregator-fleet.ts';
 
 /** Runs the aggregator until SIGTERM/SIGINT; SIGHUP re-reads the tokens file. */
 export async function runAggregator(configPath?: string): Promise<number> {
-  const { config, source, warnings } = loadConfig(configPath);
+  const { config, source, warnings } = loadAggregatorConfig(configPath);
   const log = createLog(config.log_level, stderrSink(config.log_format));
   log.info(`configuration loaded from ${source.file}`);
   for (const w of warnings) log.warn(formatIssue(w));
-  // Loaded by this command only: the agent never loads the aggregator, its stores or nats.
-  const { Aggregator } = await import('../../../aggregator/aggregator.ts');
+  // Loaded by this command only: the agent never loads the aggregator, its stores or nats; and
+  // nothing here loads the agent (test/aggregator/program.test.ts).
+  const { Aggregator } = await import('../../aggregator/aggregator.ts');
   const agg: AggregatorType = new Aggregator(config, log);
   await agg.start();
   return new Promise((resolve) => {
@@ -65,16 +65,16 @@ export const aggregator: Command = {
     if (positionals.length === 0) return runAggregator(values.config);
     if (positionals[0] === 'api-token') {
       if (positionals.length !== 2) throw new UsageError('api-token needs exactly one NAME');
-      return apiToken(positionals[1], values);
+      return (await import('./aggregator-fleet.ts')).apiToken(positionals[1], values);
     }
     if (positionals[0] === 'reindex') {
       if (positionals.length !== 1) throw new UsageError('reindex takes no argument');
-      return reindex(values);
+      return (await import('./aggregator-fleet.ts')).reindex(values);
     }
     if (positionals[0] !== 'token') throw new UsageError(`unknown subcommand '${positionals[0]}'`);
     if (positionals.length !== 2) throw new UsageError('token needs exactly one NODE');
     if (values.hash !== 'scrypt' && values.hash !== 'sha256') throw new UsageError(`--hash must be scrypt or sha256, got '${values.hash}'`);
-    const file = values.tokens ?? loadConfig(values.config).config.aggregator.auth.tokens_file;
+    const file = values.tokens ?? loadAggregatorConfig(values.config).config.aggregator.auth.tokens_file;
     const token = values.token ?? generateToken();
     writeTokenLine(file, positionals[1]!, await hashToken(token, values.hash));
     process.stderr.write(`node ${positionals[1]} added to ${file}\n`);

@@ -10,7 +10,7 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { assetFile, checkoutPath, isBundled, setRuntimeDir as setUnpackDir } from '../../lib/assets.ts';
+import { assetFile, checkoutPath, isBundled, setRuntimeDir as setUnpackDir } from './assets.ts';
 
 /**
  * The addon's asset path (repository-relative; the packaging step embeds it). The plugin host

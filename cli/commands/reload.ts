@@ -1,4 +1,4 @@
-import { controlRequest } from '../../control/protocol.ts';
+import { controlRequest } from '../../lib/control/protocol.ts';
 import { controlSocketPathLenient } from './control-path.ts';
 import { configOption, parse, type Command } from '../command.ts';
 

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { inspectSpool, renderSpoolReport } from '../../forward/spool/inspect.ts';
+import { inspectSpool, renderSpoolReport } from '../../agent/forward/spool/inspect.ts';
 import { parse, UsageError, type Command } from '../command.ts';
 
 const USAGE = `logloom spool inspect DIR [--json]
