@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, stat, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AgentLog } from '../../../lib/log.ts';
@@ -29,7 +30,18 @@ interface OpenNode {
   fhFile?: string;
   /** Unsynced writes are pending (fsync: interval). */
   dirty: boolean;
+  /** state.json, kept open for commits in place (fsync interval or never). */
+  stateFh?: FileHandle;
 }
+
+/**
+ * With fsync interval or never, state.json is rewritten in place: one positional write of a
+ * fixed-size slot (the JSON, padded with spaces) instead of write-temp, close, rename. A process
+ * killed at any moment leaves the slot whole (the write reaches the page cache entirely or not at
+ * all); after power loss these policies already allow state.json to be damaged (docs/aggregator.md).
+ * With fsync always the state is still replaced atomically (temp file, fsync, rename).
+ */
+const STATE_SLOT = 512;
 
 /** Node directories (the forward protocol's node id pattern). */
 const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -207,19 +219,44 @@ export class NdjsonStore implements Store {
     } catch (e) {
       // Forget the in-memory node: the next call recovers it from disk, cutting this partial write.
       await this.closeFile(n).catch(() => {});
+      await this.closeState(n).catch(() => {});
       this.nodes.delete(node);
       throw new StorageError(node, `writing ${file}: ${(e as Error).message}`, { cause: e });
     }
     const next: PersistedState = { seq: last.seq, file, offset, entries: n.state.entries + entries, bytes: n.state.bytes + bytes };
     try {
-      await writeAtomic(join(n.dir, 'state.json'), JSON.stringify(next) + '\n', this.cfg.fsync === 'always');
+      await this.commit(n, next);
     } catch (e) {
       await this.closeFile(n).catch(() => {});
+      await this.closeState(n).catch(() => {});
       this.nodes.delete(node);
       throw new StorageError(node, `committing state.json: ${(e as Error).message}`, { cause: e });
     }
     n.state = next;
     return { seq: next.seq, entries: next.entries, bytes: next.bytes };
+  }
+
+  /** Makes `next` the node's committed state (see STATE_SLOT). */
+  private async commit(n: OpenNode, next: PersistedState): Promise<void> {
+    const path = join(n.dir, 'state.json');
+    const text = JSON.stringify(next) + '\n';
+    if (this.cfg.fsync === 'always' || Buffer.byteLength(text) > STATE_SLOT) {
+      // The rename replaces the file: a handle still open would write into the old one.
+      await this.closeState(n);
+      return writeAtomic(path, text, this.cfg.fsync === 'always');
+    }
+    n.stateFh ??= await open(path, constants.O_RDWR | constants.O_CREAT, 0o644);
+    const slot = Buffer.alloc(STATE_SLOT, 0x20);
+    slot.write(text);
+    slot[STATE_SLOT - 1] = 0x0a;
+    const { bytesWritten } = await n.stateFh.write(slot, 0, STATE_SLOT, 0);
+    if (bytesWritten !== STATE_SLOT) throw new Error(`short write of state.json (${bytesWritten} of ${STATE_SLOT} bytes)`);
+  }
+
+  private async closeState(n: OpenNode): Promise<void> {
+    const fh = n.stateFh;
+    n.stateFh = undefined;
+    await fh?.close();
   }
 
   private async closeFile(n: OpenNode): Promise<void> {
@@ -240,7 +277,7 @@ export class NdjsonStore implements Store {
         await n.fh.datasync().catch((e: Error) => this.log.warn(`store: fsync ${n.state.file}: ${e.message}`));
         // Then the commit point, so that after power loss state.json is whole and never ahead of
         // data that reached the disk in an earlier interval.
-        await syncFile(join(n.dir, 'state.json')).catch((e: Error) => this.log.warn(`store: fsync state.json of ${n.dir}: ${e.message}`));
+        await (n.stateFh ? n.stateFh.datasync() : syncFile(join(n.dir, 'state.json'))).catch((e: Error) => this.log.warn(`store: fsync state.json of ${n.dir}: ${e.message}`));
         this.fsyncs++;
       }
     }
@@ -251,6 +288,7 @@ export class NdjsonStore implements Store {
     for (const p of this.nodes.values()) {
       const n = await p.catch(() => undefined);
       if (n) await this.closeFile(n).catch(() => {});
+      if (n) await this.closeState(n).catch(() => {});
     }
     this.nodes.clear();
   }
