@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { buildEntry } from '../agent/entry/build.ts';
 import type { LogEntry } from '../agent/entry/entry.ts';
 import { createLog } from '../lib/log.ts';
-import type { HostedPlugin } from '../agent/plugins/host.ts';
+import type { FilterAndSinkCalls } from '../agent/plugins/host.ts';
 import { PythonHost } from '../agent/plugins/hosts/python.ts';
 import { SocketHost } from '../agent/plugins/hosts/socket.ts';
 import type { PluginContext } from '../agent/plugins/types.ts';
@@ -36,16 +36,16 @@ function entries(n: number): LogEntry[] {
   return Array.from({ length: n }, (_, i) => buildEntry({ message: i % 10 === 0 ? `secret token ${i}` : `sensor ${i % 7} reads ${i % 40}.5 C`, module: 'SENSOR' }, opts));
 }
 
-async function rate(host: HostedPlugin, batch: number): Promise<number> {
+async function rate(host: FilterAndSinkCalls, batch: number): Promise<number> {
   const all = entries(ENTRIES[batch]!);
   const t0 = process.hrtime.bigint();
-  for (let i = 0; i < all.length; i += batch) await host.filter!(all.slice(i, i + batch), 10_000);
+  for (let i = 0; i < all.length; i += batch) await host.filter(all.slice(i, i + batch), 10_000);
   return all.length / (Number(process.hrtime.bigint() - t0) / 1e9);
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function bench(name: string, host: HostedPlugin): Promise<void> {
+async function bench(name: string, host: FilterAndSinkCalls): Promise<void> {
   await host.start(ctx(name));
   await rate(host, 64); // warm-up
   for (const b of BATCHES) {

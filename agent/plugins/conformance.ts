@@ -15,7 +15,7 @@ import { PluginLoadError, type HostEnv, type HostFactory } from './host.ts';
 import type { DiscoveredPlugin } from './discovered.ts';
 import { discover, failedPluginName, fromFile, fromManifest, staticPlugin } from './discovery.ts';
 import { MANIFEST_FILE } from './manifest.ts';
-import { Supervisor } from './supervisor.ts';
+import { supervise } from './supervisor/index.ts';
 import { loadPublicKey } from './signing.ts';
 import { PluginVerifier } from './verified-copy.ts';
 import { ChainTracer } from './chain-tracer.ts';
@@ -146,7 +146,7 @@ export async function checkPlugin(path: string, opts: CheckOptions): Promise<Che
   const ctx: PluginContext = {
     config, node: 'check-node', stateDir, log: log.child(plugin.name), render: (k) => k, emit: (d) => void emitted.push(d), chain: () => [],
   };
-  const sup = new Supervisor(plugin, factory(plugin, { ...opts.env, log, ...(verifier ? { verifier } : {}) }), { log, context: ctx, failureThreshold: 1_000_000, tracer: new ChainTracer() });
+  const sup = supervise(plugin, factory(plugin, { ...opts.env, log, ...(verifier ? { verifier } : {}) }), { log, context: ctx, failureThreshold: 1_000_000, tracer: new ChainTracer() });
   try {
     const info = await sup.start();
     // A socket plugin's host starts without its service (the agent waits for it in the background);
@@ -166,7 +166,7 @@ export async function checkPlugin(path: string, opts: CheckOptions): Promise<Che
   const before = entries.map((e) => JSON.stringify(e));
   const t0 = performance.now();
   try {
-    switch (plugin.type) {
+    switch (sup.type) {
       case 'filter': {
         const verdicts = await sup.filterBatch(entries);
         const failures = sup.failures;
@@ -204,7 +204,7 @@ export async function checkPlugin(path: string, opts: CheckOptions): Promise<Che
         break;
       }
       case 'lang': {
-        const r = sup.langResolver();
+        const r = sup.resolver();
         const answers = ['agent.started', 'no.such.key.for.check'].flatMap((k) => ['en', 'zh'].map((l) => r(k, l)));
         if (sup.failures) fail('process', `resolve failed: ${sup.lastError}`);
         else pass('process', `resolve answered ${answers.filter((a) => a !== null).length} of ${answers.length} lookups with a template, the rest null`);

@@ -17,7 +17,7 @@ import { discover, failedPluginName, fromFile, fromManifest, shownName, SYSTEM_P
 import { typeFromFileName } from './info.ts';
 import { loadPublicKey, type SignatureState } from './signing.ts';
 import { PluginVerifier } from './verified-copy.ts';
-import { Supervisor } from './supervisor.ts';
+import { supervise, type Supervisor } from './supervisor/index.ts';
 import { ChainTracer } from './chain-tracer.ts';
 import type { PluginContext, PluginInfo, PluginKind, PluginMode, PluginType, StaticPluginModule } from './types.ts';
 
@@ -252,7 +252,7 @@ export class PluginRegistry {
     let info: PluginInfo;
     try {
       const host = factory(p, this.env);
-      sup = new Supervisor(p, host, {
+      sup = supervise(p, host, {
         log: this.opts.log, context: ctx, failureThreshold: this.opts.config.failure_threshold, tracer: this.tracer,
         maxMessageBytes: this.opts.maxMessageBytes, restartMinMs: this.opts.restartMinMs,
       });
@@ -263,15 +263,16 @@ export class PluginRegistry {
       return this.refuse(slot, e instanceof PluginLoadError ? new PluginLoadError(shown, e.message) : new PluginLoadError(shown, (e as Error).message));
     }
     slot.supervisor = sup;
-    switch (p.type) {
+    // The supervisor's type is the plugin's (its host says it): the stage goes where that type belongs.
+    switch (sup.type) {
       case 'filter':
-        pipeline.filters.push(sup.filterStage());
+        pipeline.filters.push(sup.stage());
         break;
       case 'sink': {
         // One batch in flight keeps a sink's output in order and lets a failed batch go back to
         // the head; a sink that tolerates reordering says so with the `unordered` capability.
         const maxInflight = info.capability.includes('unordered') ? p.limits.max_inflight : 1;
-        const runner = new SinkRunner(sup.sinkStage(), {
+        const runner = new SinkRunner(sup.stage(), {
           queueLength: p.limits.queue_length, maxInflight, whenDisabled: this.opts.config.disabled_sink_queue,
         });
         slot.runner = runner;
@@ -279,10 +280,10 @@ export class PluginRegistry {
         break;
       }
       case 'ai':
-        pipeline.ai.push(sup.aiStage());
+        pipeline.ai.push(sup.stage());
         break;
       case 'lang': {
-        const r = sup.langResolver();
+        const r = sup.resolver();
         catalogue?.addResolver(r);
         slot.unhook = () => catalogue?.removeResolver(r);
         break;

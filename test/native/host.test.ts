@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { tempDir } from '../helpers/agent.ts';
 import { compilePlugin } from './compile.ts';
 import { NativeInProcessHost, NativeProcessHost, TrustedNativeHost } from '../../agent/plugins/hosts/native.ts';
-import { PartialFilterError, PluginCallError, PluginLoadError, type HostedPlugin } from '../../agent/plugins/host.ts';
+import { PartialFilterError, PluginCallError, PluginLoadError, type HostBase } from '../../agent/plugins/host.ts';
 import { buildEntry } from '../../agent/entry/build.ts';
 import type { DiscoveredPlugin } from '../../agent/plugins/discovered.ts';
 import type { PluginContext, PluginType } from '../../agent/plugins/types.ts';
@@ -36,11 +36,11 @@ function ctx(config: Record<string, unknown> = {}): PluginContext {
 }
 
 /** Every host a test starts, stopped at the end even when an assertion failed first. */
-const started: HostedPlugin[] = [];
+const started: HostBase[] = [];
 after(async () => {
   for (const h of started) await h.stop().catch(() => {});
 });
-function track<H extends HostedPlugin>(h: H): H {
+function track<H extends HostBase>(h: H): H {
   started.push(h);
   return h;
 }
@@ -49,7 +49,7 @@ const entries = (...messages: string[]): LogEntry[] =>
   messages.map((m) => buildEntry({ message: m, args: ['a', 1] }, { maxMessageBytes: 16384, defaultLevel: 'INFO', defaultModule: 'T', node: 'n', source: 'test' }));
 
 for (const mode of ['process', 'in-process'] as const) {
-  const make = (p: DiscoveredPlugin): HostedPlugin => track(mode === 'process' ? new NativeProcessHost(p) : new NativeInProcessHost({ ...p, trusted: true }));
+  const make = (p: DiscoveredPlugin): NativeProcessHost | NativeInProcessHost => track(mode === 'process' ? new NativeProcessHost(p) : new NativeInProcessHost({ ...p, trusted: true }));
 
   test(`native ${mode}: filter_keyword drops or keeps by keyword, info from plugin_info()`, async () => {
     const drop = make(discovered(keyword, 'filter', 'filter_keyword'));

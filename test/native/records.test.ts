@@ -10,7 +10,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { tempDir } from '../helpers/agent.ts';
 import { compilePlugin } from './compile.ts';
 import { NativeInProcessHost, NativeProcessHost } from '../../agent/plugins/hosts/native.ts';
-import { PluginCallError, type HostedPlugin } from '../../agent/plugins/host.ts';
+import { PluginCallError, type HostBase } from '../../agent/plugins/host.ts';
 import { buildEntry } from '../../agent/entry/build.ts';
 import { encodeEntry } from '../../agent/entry/codec.ts';
 import { freezeEntry, type LogEntry } from '../../agent/entry/entry.ts';
@@ -72,7 +72,7 @@ function ctx(out: string): PluginContext {
   return { config: { out }, node: 'n', stateDir: dir, log: { debug: noop, info: noop, warn: noop, error: noop }, render: (k: string) => k, emit: noop } as unknown as PluginContext;
 }
 
-const started: HostedPlugin[] = [];
+const started: HostBase[] = [];
 after(async () => {
   for (const h of started) await h.stop().catch(() => {});
 });

@@ -60,7 +60,7 @@ const opts = { maxMessageBytes: 16384, defaultLevel: 'INFO', defaultModule: 'T',
 
 async function hammer(h: Harness, name: string, copies: boolean): Promise<{ calls: number; entries: number }> {
   const sup = h.registry.supervisor(name)!;
-  assert.ok(sup, `${name} is running`);
+  assert.ok(sup?.type === 'filter', `${name} is running, as a filter`);
   const deadline = Date.now() + RUN_MS;
   let calls = 0;
   let entries = 0;

@@ -32,7 +32,7 @@ export const HOST_ASSET = 'native/build/logloom-plugin-host';
 /** Where the host finds its verified copy: the directory descriptor passed as its fd 5. */
 const COPY_DIR = '/proc/self/fd/5';
 import type { DiscoveredPlugin } from '../discovered.ts';
-import { PartialFilterError, PluginCallError, PluginLoadError, type HostedPlugin, type HostEnv, type HostFactory } from '../host.ts';
+import { PartialFilterError, PluginCallError, PluginLoadError, type EveryTypeHost, type FilterAndSinkCalls, type HostedPlugin, type HostEnv, type HostFactory } from '../host.ts';
 import { defaultMode, infoWithoutOwn } from '../info.ts';
 import { applyLimits, type AppliedLimits } from '../limits/mechanism.ts';
 import { lookupUser, type UserIds } from '../limits/user.ts';
@@ -150,8 +150,9 @@ interface Pending {
 }
 
 /** A .so in its own logloom-plugin-host process. */
-export class NativeProcessHost implements HostedPlugin {
+export class NativeProcessHost implements EveryTypeHost {
   readonly kind = 'native' as const;
+  readonly type: PluginType;
   readonly origin: string;
   onExit?: (reason: string) => void;
   private readonly plugin: DiscoveredPlugin;
@@ -172,6 +173,7 @@ export class NativeProcessHost implements HostedPlugin {
 
   constructor(plugin: DiscoveredPlugin, env: CopyEnv = privateCopyEnv()) {
     this.plugin = plugin;
+    this.type = plugin.type;
     this.origin = plugin.origin;
     this.env = env;
   }
@@ -427,7 +429,7 @@ export class NativeProcessHost implements HostedPlugin {
 }
 
 /** A trusted .so inside the agent (through the addon): fast, no isolation. */
-export class NativeInProcessHost implements HostedPlugin {
+export class NativeInProcessHost implements FilterAndSinkCalls {
   readonly kind = 'native' as const;
   readonly origin: string;
   onExit?: (reason: string) => void;
@@ -518,8 +520,9 @@ export class NativeInProcessHost implements HostedPlugin {
  * host process instead, where the next endless call is killed like any other. ai and lang
  * plugins always run in the host process: their calls are asynchronous anyway.
  */
-export class TrustedNativeHost implements HostedPlugin {
+export class TrustedNativeHost implements EveryTypeHost {
   readonly kind = 'native' as const;
+  readonly type: PluginType;
   readonly origin: string;
   onExit?: (reason: string) => void;
   private readonly plugin: DiscoveredPlugin;
@@ -529,6 +532,7 @@ export class TrustedNativeHost implements HostedPlugin {
 
   constructor(plugin: DiscoveredPlugin, env: CopyEnv = privateCopyEnv()) {
     this.plugin = plugin;
+    this.type = plugin.type;
     this.origin = plugin.origin;
     this.env = env;
     this.inner = plugin.type === 'filter' || plugin.type === 'sink' ? new NativeInProcessHost(plugin, env) : new NativeProcessHost(plugin, env);

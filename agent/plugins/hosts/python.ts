@@ -13,7 +13,7 @@ import { closeSync, constants, existsSync, mkdirSync, openSync, writeFileSync } 
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { checkoutPath, readAsset } from '../../../lib/assets.ts';
-import { PluginCallError, PluginLoadError, type HostEnv, type HostFactory, type HostedPlugin } from '../host.ts';
+import { PluginCallError, PluginLoadError, type HostEnv, type HostFactory, type EveryTypeHost } from '../host.ts';
 import type { DiscoveredPlugin } from '../discovered.ts';
 import { applyLimits, type AppliedLimits } from '../limits/mechanism.ts';
 import { lookupUser, type UserIds } from '../limits/user.ts';
@@ -22,7 +22,7 @@ import { OPEN_VERIFIER, type VerifiedPlugin } from '../verified-copy.ts';
 import { ProtocolClient } from '../protocol/client.ts';
 import { DEFAULT_MAX_LINE_BYTES } from '../protocol/codec.ts';
 import { PluginConnection } from '../protocol/connection.ts';
-import type { PluginContext, PluginInfo } from '../types.ts';
+import type { PluginContext, PluginInfo, PluginType } from '../types.ts';
 import { manifestInfo } from './manifest-info.ts';
 import { ProtocolHost } from './protocol-host.ts';
 import { StderrLog } from './stderr-log.ts';
@@ -60,8 +60,9 @@ function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
-export class PythonHost extends ProtocolHost implements HostedPlugin {
+export class PythonHost extends ProtocolHost implements EveryTypeHost {
   readonly kind = 'python' as const;
+  readonly type: PluginType;
   readonly origin: string;
   private readonly plugin: DiscoveredPlugin;
   private readonly env: HostEnv;
@@ -87,6 +88,7 @@ export class PythonHost extends ProtocolHost implements HostedPlugin {
     super();
     if (!plugin.file) throw new PluginLoadError(plugin.origin, 'python plugin without an entry file');
     this.plugin = plugin;
+    this.type = plugin.type;
     this.env = env;
     this.origin = plugin.file;
   }

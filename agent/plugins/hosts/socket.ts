@@ -10,12 +10,12 @@
  */
 import { statSync } from 'node:fs';
 import { connect, isIP, type Socket } from 'node:net';
-import { PluginCallError, PluginLoadError, type HostEnv, type HostFactory, type HostedPlugin } from '../host.ts';
+import { PluginCallError, PluginLoadError, type HostEnv, type HostFactory, type EveryTypeHost } from '../host.ts';
 import type { DiscoveredPlugin } from '../discovered.ts';
 import { ProtocolClient } from '../protocol/client.ts';
 import { DEFAULT_MAX_LINE_BYTES } from '../protocol/codec.ts';
 import { PluginConnection } from '../protocol/connection.ts';
-import type { PluginContext, PluginInfo } from '../types.ts';
+import type { PluginContext, PluginInfo, PluginType } from '../types.ts';
 import { manifestInfo } from './manifest-info.ts';
 import { Backoff } from '../../../lib/backoff.ts';
 import { ProtocolHost } from './protocol-host.ts';
@@ -47,8 +47,9 @@ const CONNECT_TIMEOUT_MS = 3000;
 // Jittered: a socket service may be shared by many agents (plugins.remote_tcp).
 const BACKGROUND_RETRY = { minMs: 200, maxMs: 5000, jitter: 'equal' } as const;
 
-export class SocketHost extends ProtocolHost implements HostedPlugin {
+export class SocketHost extends ProtocolHost implements EveryTypeHost {
   readonly kind = 'socket' as const;
+  readonly type: PluginType;
   readonly origin: string;
   private readonly plugin: DiscoveredPlugin;
   private readonly address: SocketAddress;
@@ -68,6 +69,7 @@ export class SocketHost extends ProtocolHost implements HostedPlugin {
   constructor(plugin: DiscoveredPlugin, env: HostEnv, remoteAllowed = false) {
     super();
     this.plugin = plugin;
+    this.type = plugin.type;
     this.maxLineBytes = env.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     this.origin = plugin.manifestPath ?? plugin.origin;
     try {

@@ -5,11 +5,11 @@
  */
 import type { LogEntry } from '../../entry/entry.ts';
 import type { EntryRecords } from '../../buffer/records.ts';
-import { PartialFilterError, PluginCallError, PluginLoadError, type HostedPlugin, type HostFactory } from '../host.ts';
+import { PartialFilterError, PluginCallError, PluginLoadError, type EveryTypeHost, type HostFactory } from '../host.ts';
 import type { DiscoveredPlugin } from '../discovered.ts';
 import { validateInfo } from '../info.ts';
 import type {
-  AiPlugin, AiResult, FilterPlugin, FilterVerdict, LangPlugin, PluginContext, PluginInfo, PluginInstance, SinkPlugin, StaticPluginModule,
+  AiPlugin, AiResult, FilterPlugin, FilterVerdict, LangPlugin, PluginContext, PluginInfo, PluginInstance, PluginType, SinkPlugin, StaticPluginModule,
 } from '../types.ts';
 
 const ENTRY_POINT = { filter: 'filter', sink: 'flush', ai: 'analyze', lang: 'resolve' } as const;
@@ -18,8 +18,9 @@ function reasonOf(e: unknown): string {
   return e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}` : String(e);
 }
 
-export class StaticHost implements HostedPlugin {
+export class StaticHost implements EveryTypeHost {
   readonly kind = 'static' as const;
+  readonly type: PluginType;
   readonly origin: string;
   private readonly mod: StaticPluginModule;
   private instance?: PluginInstance;
@@ -27,6 +28,7 @@ export class StaticHost implements HostedPlugin {
 
   constructor(mod: StaticPluginModule, origin = `static:${mod.info.name}`) {
     this.mod = mod;
+    this.type = mod.info.type;
     this.origin = origin;
   }
 
@@ -90,12 +92,17 @@ export class StaticHost implements HostedPlugin {
     return typeof (this.mod.info.type === 'filter' ? i?.filterRecords : i?.flushRecords) === 'function';
   }
 
+  // Called only after takesRecords() said yes; checked here rather than asserted.
   filterRecords(records: EntryRecords): boolean[] {
-    return this.live<FilterPlugin>().filterRecords!(records);
+    const f = this.live<FilterPlugin>();
+    if (!f.filterRecords) throw new PluginCallError('no filterRecords()');
+    return f.filterRecords(records);
   }
 
   flushRecords(records: EntryRecords): Promise<void> {
-    return this.live<SinkPlugin>().flushRecords!(records);
+    const s = this.live<SinkPlugin>();
+    if (!s.flushRecords) throw new PluginCallError('no flushRecords()');
+    return s.flushRecords(records);
   }
 
   async *analyze(entry: LogEntry): AsyncIterable<AiResult> {

@@ -91,6 +91,7 @@ test('socket ai in the plain forms: {"status":0,"message":"ok"} is an acknowledg
   h.send({ message: 'auth failed', level: 'ERROR' });
   h.send({ message: 'fine 2' });
   const sup = h.registry.supervisor('ai_seed')!;
+  assert.ok(sup.type === 'ai', 'ai_seed runs as an ai stage');
   await until(h.pipeline, () => sup.calls === 3 && sup.aiQueued === 0 && sink.received.length >= 4, 10_000, 'three analyses');
   await h.pipeline.drain(2000);
   const ai = sink.received.filter((e) => e.module === 'AI');
