@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { runCli, startCli, tempDir } from '../helpers/agent.ts';
-import { encodeStats } from '../../agent/forward/protocol/index.ts';
+import { encodeStats } from '../../protocol/index.ts';
 import { RawAgent, startAggregator, type RunningAggregator, launch, pinPort } from './helpers.ts';
 
 /**
@@ -207,6 +207,11 @@ describe('aggregator query API', () => {
     assert.ok(Math.abs(Number(seen[1]) - Date.now() / 1000) < 600);
     assert.match(text, /logloom_aggregator_node_received_entries_total\{node="gw-1"\} 253/);
     assert.match(text, /logloom_aggregator_node_received_entries_total\{node="gw-2"\} 1/);
+    // The index's lag and drops, for alerting on an index that falls behind.
+    assert.match(text, /\nlogloom_aggregator_index_entries_total [1-9]\d*\n/);
+    assert.match(text, /\nlogloom_aggregator_index_lag_bytes \d+\n/);
+    assert.match(text, /\nlogloom_aggregator_index_lag_seconds [\d.]+\n/);
+    assert.match(text, /\nlogloom_aggregator_index_dropped_entries_total 0\n/);
   });
 
   it('streams new entries matching the filter as server-sent events', async () => {

@@ -9,8 +9,8 @@
 import { readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { s, type Infer } from '../../config/schema.ts';
-import { Checkpoint } from '../../pipeline/checkpoint.ts';
+import { s, type Infer } from '../../../lib/schema/schema.ts';
+import { Checkpoint } from '../../entry/checkpoint.ts';
 import { decodeUtf8 } from '../../entry/sanitise.ts';
 import type { Input, InputContext } from '../input.ts';
 import { inputSchema } from '../common.ts';

@@ -1,0 +1,163 @@
+import { join } from 'node:path';
+import type { AggregatorFileConfig } from '../config.ts';
+import type { AgentLog } from '../../lib/log.ts';
+import { EntryIndex } from '../index/entry-index.ts';
+import { batchNdjson, parseNdjson } from '../index/feed.ts';
+import { catchUpFromNdjson, type CatchUpResult } from '../index/catch-up.ts';
+import type { Store, StoredBatch } from '../store/store.ts';
+import { IndexWriter, type FlushReport } from '../index/index-writer.ts';
+import { TailHub } from '../api/tail.ts';
+import { FleetState, type AgentReport } from './fleet-state.ts';
+import { NatsIndexFeed } from './nats-feed.ts';
+import { Retention } from './retention.ts';
+
+const STREAM_POSITION = 'jetstream_position';
+
+/**
+ * The fleet view of the aggregator: the index (a writer in a worker thread, a reader for the
+ * API), live tail, per-node activity and retention, fed through one entry point per source:
+ * - received(): every batch this aggregator's store accepted (the core's StoredBatchListener);
+ *   with the NDJSON store the same batches feed the index and the tail;
+ * - with JetStream, the index and the tail are fed from the stream (every aggregator sees the
+ *   whole cluster's entries), while received() still counts what this one took from its agents.
+ */
+export class Fleet {
+  /** The index's read side; set by start() (after the writer created the file). */
+  index?: EntryIndex;
+  readonly state = new FleetState();
+  readonly tail = new TailHub();
+  readonly retention: Retention;
+  private readonly writer?: IndexWriter;
+  private readonly feed?: NatsIndexFeed;
+  private readonly log: AgentLog;
+  private readonly fromStream: boolean;
+  private readonly path: string;
+  /** The NDJSON store's directory (undefined with JetStream). */
+  private readonly storeDir: string | undefined;
+  private readonly maxLag: number;
+  private catchUp?: CatchUpResult;
+  indexErrors = 0;
+  badLines = 0;
+
+  constructor(config: AggregatorFileConfig, log: AgentLog) {
+    this.log = log;
+    const a = config.aggregator;
+    this.fromStream = a.store === 'nats';
+    this.path = indexPath(config);
+    this.storeDir = a.store === 'ndjson' ? (a.ndjson.dir ?? join(config.data_dir, 'store')) : undefined;
+    this.maxLag = a.index.max_lag;
+    if (a.index.enabled) {
+      this.writer = new IndexWriter(this.path, {
+        flushMs: a.index.flush_interval,
+        maxInFlightBytes: a.index.max_lag,
+        nice: a.index.writer_nice,
+        onFlushed: (r: FlushReport) => {
+          for (const [node, entries, errors] of r.nodes) this.state.indexed(node, entries, errors);
+        },
+        onError: (e) => {
+          this.indexErrors++;
+          log.error(e.message);
+        },
+      });
+      if (this.fromStream) this.feed = new NatsIndexFeed(a.nats, log);
+    }
+    this.retention = new Retention({
+      cfg: a.retention,
+      storeDir: this.storeDir,
+      index: this.writer ? { writer: this.writer, nodes: () => this.index?.nodeNamesKnown() ?? [] } : undefined,
+      log,
+    });
+  }
+
+  /**
+   * Opens the index; with the NDJSON store, first hands the writer what the store holds beyond
+   * the index (catch-up.ts). The aggregator calls it before it accepts agents.
+   */
+  async start(store?: Pick<Store, 'knownNodes' | 'state'>): Promise<void> {
+    if (this.writer) {
+      await this.writer.opened();
+      this.index = new EntryIndex(this.path);
+      const hourAgo = Date.now() - 3_600_000;
+      for (const [node, n] of this.index.errorCounts(hourAgo)) this.state.seedErrors(node, n);
+      for (const [node, t] of this.index.lastEntryTimes()) this.state.activity(node).last_stored_ms = Math.min(t, Date.now());
+      if (store && this.storeDir !== undefined) await this.catchUpFromStore(store, this.storeDir, this.writer, this.index);
+    }
+    if (this.feed && this.writer && this.index) {
+      const writer = this.writer;
+      const after = Number(this.index.meta(STREAM_POSITION) ?? 0);
+      await this.feed.start(after, (node, seq, ndjson, streamSeq) => {
+        this.state.touched(node);
+        writer.add(node, seq, ndjson, [STREAM_POSITION, String(streamSeq)]);
+        this.publish(node, ndjson);
+      });
+    }
+    this.retention.start();
+  }
+
+  private async catchUpFromStore(store: Pick<Store, 'knownNodes' | 'state'>, storeDir: string, writer: IndexWriter, index: EntryIndex): Promise<void> {
+    const stored: { node: string; seq: number }[] = [];
+    for (const node of await store.knownNodes()) stored.push({ node, seq: (await store.state(node)).seq });
+    const r = (this.catchUp = await catchUpFromNdjson({ storeDir, stored, indexed: index.indexedSeqs(), writer, maxBytes: this.maxLag }));
+    if (r.entries) this.log.info(`index: catching up on ${r.entries} stored entries of ${r.nodes} nodes that were not indexed yet`);
+    if (r.leftBehind.length) {
+      this.log.warn(`index: ${r.leftBehind.length} nodes (${r.leftBehind.slice(0, 5).join(', ')}${r.leftBehind.length > 5 ? ', …' : ''}) have more stored than the index holds, beyond index.max_lag: their missing entries stay out of the index until \`logloom aggregator reindex\``);
+    }
+  }
+
+  /** The core's StoredBatchListener: a batch this aggregator stored. */
+  readonly received = (node: string, b: StoredBatch): void => {
+    this.state.received(node, b.count, b.data.length);
+    if (this.fromStream && this.writer) return; // indexed and tailed when it comes back from the stream
+    this.state.touched(node);
+    // The writer keeps the bytes (its worker reads them later): it gets a copy. Without the index
+    // nothing is copied: counting and the tail are done within this call.
+    if (this.writer) this.writer.add(node, b.seq, batchNdjson(b));
+    else this.state.indexed(node, b.count, 0);
+    this.publish(node, b.data);
+  };
+
+  /** Live tail: entries are parsed here only while someone is watching. */
+  private publish(node: string, ndjson: Buffer): void {
+    if (this.tail.size === 0) return;
+    const { lines, bad } = parseNdjson(ndjson);
+    this.badLines += bad;
+    this.tail.publish(node, lines);
+  }
+
+  /** An agent's STATS report (drops, spool backlog, version). */
+  report(node: string, r: AgentReport): void {
+    this.state.report(node, r);
+  }
+
+  async stop(): Promise<void> {
+    this.retention.stop();
+    this.tail.close();
+    this.state.close();
+    await this.feed?.stop();
+    await this.writer?.close();
+    try {
+      this.index?.close();
+    } catch (e) {
+      this.log.error(`index: closing: ${(e as Error).message}`);
+    }
+  }
+
+  status(): Record<string, unknown> {
+    return {
+      enabled: this.writer !== undefined,
+      path: this.path,
+      ...(this.writer?.status() ?? {}),
+      ...(this.feed?.status() ?? { source: 'store' }),
+      ...(this.catchUp ? { catch_up: { nodes: this.catchUp.nodes, entries: this.catchUp.entries, bytes: this.catchUp.bytes, left_behind_nodes: this.catchUp.leftBehind.length, ms: this.catchUp.ms } } : {}),
+      errors: this.indexErrors,
+      bad_lines_tail: this.badLines,
+      tail_clients: this.tail.size,
+      tail_entries_skipped: this.tail.skippedTotal,
+      retention: this.retention.status(),
+    };
+  }
+}
+
+export function indexPath(config: AggregatorFileConfig): string {
+  return config.aggregator.index.path ?? join(config.data_dir, 'index.sqlite');
+}
