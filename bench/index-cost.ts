@@ -1,7 +1,7 @@
 /**
  * Where the index's CPU goes (docs/aggregator-api.md, "Cost and tuning"): the writer's insert
  * loop (JSON.parse of each stored line, one row, one FTS5 row, transactions of 40,000 entries)
- * with the index's real SQL (agent/aggregator/index/schema.ts), in this thread, on a real file,
+ * with the index's real SQL (aggregator/index/schema.ts), in this thread, on a real file,
  * CPU time per entry of: the full schema; without the B-tree indexes; without the FTS5 table;
  * without both. The differences are what the B-tree indexes and FTS5 cost. Median of 5 runs each.
  * Entries as bench/query.ts makes them (1,000 nodes).
@@ -10,7 +10,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { INDEX_SQL, LEVEL_RANK, SCHEMA_SQL } from '../agent/aggregator/index/schema.ts';
+import { INDEX_SQL, LEVEL_RANK, SCHEMA_SQL } from '../aggregator/index/schema.ts';
 import { tempDir } from '../test/helpers/agent.ts';
 import { fleetEntry } from './fleet-entries.ts';
 import { fmt, header, median } from './lib.ts';

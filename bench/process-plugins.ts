@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildEntry } from '../agent/entry/build.ts';
 import type { LogEntry } from '../agent/entry/entry.ts';
-import { createLog } from '../agent/log.ts';
+import { createLog } from '../lib/log.ts';
 import type { HostedPlugin } from '../agent/plugins/host.ts';
 import { PythonHost } from '../agent/plugins/hosts/python.ts';
 import { SocketHost } from '../agent/plugins/hosts/socket.ts';

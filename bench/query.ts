@@ -19,8 +19,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { IndexWriter } from '../agent/aggregator/index/index-writer.ts';
-import { encodeBatch, encodeBodySync, joinLines } from '../agent/forward/protocol/index.ts';
+import { IndexWriter } from '../aggregator/index/index-writer.ts';
+import { encodeBatch, encodeBodySync, joinLines } from '../protocol/index.ts';
 import { runCli, tempDir } from '../test/helpers/agent.ts';
 import { RawAgent, startAggregator } from '../test/aggregator/helpers.ts';
 import { fmt, header, median } from './lib.ts';

@@ -1,6 +1,6 @@
 /**
  * Files embedded into a bundle as `globalThis.__LOGLOOM_ASSETS__` (path → base64; see
- * agent/assets.ts). One list for everyone: add the globs your component reads with readAsset().
+ * lib/assets.ts). One list for everyone: add the globs your component reads with readAsset().
  */
 import { globSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ export const ASSET_GLOBS: string[] = [
   'locales/*.yaml',
   'agent/config/default-config.yaml',
   'agent/demo/demo-config.yaml',
-  'agent/aggregator/dashboard/static/*',
+  'aggregator/dashboard/static/*',
 ];
 
 /** Assets only the dynamic plugin hosts use: not embedded in a locked build (no dynamic hosts there). */

@@ -1,5 +1,5 @@
 /**
- * Bundles the CLI (agent/cli/main.ts) with esbuild for one build profile:
+ * Bundles the CLI (cli/main.ts) with esbuild for one build profile:
  *   node toolchain/bundle.ts [--profile default] [--out dist/logloom-default.mjs] [--format esm|cjs] [--target x64|arm64|armv7]
  * - platform node, one file: dist/logloom-<profile>.mjs (esm, the default) or, for the single
  *   executable, CommonJS (Node 24's SEA runs only a CommonJS main; toolchain/package.ts).
@@ -8,7 +8,7 @@
  * - Assets (toolchain/assets.ts) are embedded as globalThis.__LOGLOOM_ASSETS__ (path → base64),
  *   plus any files the caller adds (the native parts built for the target).
  * - `node-gyp-build` (how serialport finds its binding) is replaced by a loader that unpacks the
- *   target's prebuilt binding from the assets (agent/assets.ts loadNativeAsset).
+ *   target's prebuilt binding from the assets (lib/assets.ts loadNativeAsset).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -24,7 +24,13 @@ export interface BundleOptions {
   profile?: string;
   /** Output file; default dist/logloom-<profile>.mjs (esm) or .cjs under the repository. */
   outfile?: string;
-  minify?: boolean;
+  /**
+   * true: esbuild's full minify. 'compact': whitespace, comments and syntax only (names kept, so
+   * error messages and class names read as in the source): what the single executable ships, since
+   * V8 holds the whole main script in its heap and a script with any non-Latin-1 character (a
+   * comment in a dependency is enough) at two bytes per character.
+   */
+  minify?: boolean | 'compact';
   /** Extra asset globs besides toolchain/assets.ts. */
   extraAssets?: string[];
   /** Extra assets as asset key → file on disk (native parts built for the target). */
@@ -92,7 +98,7 @@ export async function bundle(opts: BundleOptions = {}): Promise<BundleResult> {
         return { path: bin.key, namespace: 'logloom-native' };
       });
       build.onLoad({ filter: /.*/, namespace: 'logloom-native' }, (args) => ({
-        contents: `import { loadNativeAsset } from ${JSON.stringify(join(root, 'agent/assets.ts'))};\n` +
+        contents: `import { loadNativeAsset } from ${JSON.stringify(join(root, 'lib/assets.ts'))};\n` +
           // Lazy: serialport takes its binding's functions when first imported, before the
           // configuration (and so runtime_dir) is known. Each function is a stub that unpacks and
           // loads the file on its first call or construction (the binding exports functions and the
@@ -109,21 +115,21 @@ export async function bundle(opts: BundleOptions = {}): Promise<BundleResult> {
     },
   };
   const result = await esbuild.build({
-    entryPoints: [join(root, 'agent/cli/main.ts')],
+    entryPoints: [join(root, 'cli/main.ts')],
     outfile,
     bundle: true,
     platform: 'node',
     format,
     target: TARGETS[target].esTarget,
-    minify: opts.minify ?? false,
+    ...(opts.minify === 'compact' ? { minifyWhitespace: true, minifySyntax: true, charset: 'ascii' as const } : { minify: opts.minify ?? false }),
     metafile: true,
     write: false,
     logLevel: 'silent',
     legalComments: 'none',
     // Native addons are files next to the bundle (or unpacked from the executable), never inlined.
     external: ['*.node'],
-    // In CommonJS import.meta is empty; agent/assets.ts only needs it in a checkout.
-    define: format === 'cjs' ? { 'import.meta.url': JSON.stringify('file:///logloom/agent/cli/main.ts') } : {},
+    // In CommonJS import.meta is empty; lib/assets.ts only needs it in a checkout.
+    define: format === 'cjs' ? { 'import.meta.url': JSON.stringify('file:///logloom/cli/main.ts') } : {},
     // @platformatic/kafka's codecs (crc32c, lz4, snappy) read a .wasm file beside their module at
     // import; the package's `bundled` entry carries the same module inline, which a one-file bundle needs.
     alias: { '@platformatic/wasm-utils': '@platformatic/wasm-utils/bundled' },

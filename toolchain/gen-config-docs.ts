@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { agentSchema } from '../agent/config/agent-schema.ts';
-import { renderConfigDocs } from '../agent/config/docs.ts';
+import { renderConfigDocs } from '../lib/schema/docs.ts';
 import { INPUT_KINDS } from '../agent/inputs/index.ts';
 import { STATIC_PLUGINS } from '../static-plugins/table.generated.ts';
 

@@ -5,7 +5,7 @@
  *
  * Each is embedded under the asset key the agent uses in a checkout (the x64 build output path),
  * so code loads it the same way in both modes: loadNativeAsset(key) / assetFile(key) from
- * agent/assets.ts. Parts that the checkout does not have yet are simply absent.
+ * lib/assets.ts. Parts that the checkout does not have yet are simply absent.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';

@@ -14,9 +14,9 @@ import { buildEntry, type BuildOptions, type EntryDraft } from '../entry/build.t
 import { encodeEntry } from '../entry/codec.ts';
 import { freezeEntry, type LogEntry } from '../entry/entry.ts';
 import { draftFromJsonLine } from '../entry/ndjson.ts';
-import { LEVELS, levelFromSyslogSeverity, levelRank, parseLevel, type Level } from '../entry/level.ts';
+import { LEVELS, levelFromSyslogSeverity, levelRank, parseLevel, type Level } from '../../lib/level.ts';
 import { cutUnits, decodeUtf8, escapeControls, sanitiseModule } from '../entry/sanitise.ts';
-import { LineSplitter } from '../inputs/common.ts';
+import { LineSplitter } from '../../lib/line-splitter.ts';
 
 export interface CodecOptions {
   maxLineBytes: number;

@@ -6,7 +6,7 @@
  * code that only reads (render.ts, filters), so the same logic serves objects and records.
  */
 import type { LogEntry } from '../entry/entry.ts';
-import type { Level } from '../entry/level.ts';
+import type { Level } from '../../lib/level.ts';
 import { forEachRecord, levelModuleSpan, type EntryRecords, type LevelModuleSpan } from './records.ts';
 
 const MESSAGE_KEY = Buffer.from(',"message":"');

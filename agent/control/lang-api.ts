@@ -15,7 +15,7 @@
 import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AgentLog } from '../log.ts';
+import type { AgentLog } from '../../lib/log.ts';
 import { LANG, LANG_KEY, validateTemplate } from '../plugins/validate-output.ts';
 
 export interface LangApiOptions {

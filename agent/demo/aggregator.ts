@@ -1,11 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readAssetText } from '../assets.ts';
-import { Aggregator } from '../aggregator/aggregator.ts';
-import { generateToken, hashToken, writeTokenLine } from '../aggregator/auth.ts';
+import { readAssetText } from '../../lib/assets.ts';
+import { Aggregator } from '../../aggregator/aggregator.ts';
+import { generateToken, hashToken, writeTokenLine } from '../../aggregator/auth.ts';
 import { parseConfig } from '../config/load.ts';
-import { ConfigError } from '../config/validate.ts';
-import { createLog } from '../log.ts';
+import { ConfigError } from '../../lib/schema/validate.ts';
+import { createLog } from '../../lib/log.ts';
 
 /**
  * The demo's aggregator: runs in the demo's process on a loopback port, with a token made for the

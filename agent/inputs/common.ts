@@ -2,9 +2,9 @@ import type { EntryDraft } from '../entry/build.ts';
 import { parseLine } from '../entry/codec.ts';
 import { extractLevelModule } from '../buffer/line-codec.ts';
 import { decodeUtf8 } from '../entry/sanitise.ts';
-import { LEVELS } from '../entry/level.ts';
+import { LEVELS } from '../../lib/level.ts';
 import type { InputContext } from './input.ts';
-import { s, type Fields, type Infer, type ObjectSchema } from '../config/schema.ts';
+import { s, type Fields, type Infer, type ObjectSchema } from '../../lib/schema/schema.ts';
 import { labelsSchema } from '../processing/labels.ts';
 
 /** Keys every input accepts, whatever its type. */
@@ -26,69 +26,6 @@ export type CommonInputConfig = Infer<ObjectSchema<typeof commonInputFields>>;
 /** An input's schema: its own fields plus the common ones. */
 export function inputSchema<F extends Fields>(doc: string, fields: F) {
   return s.object({ ...commonInputFields, ...fields }, { doc });
-}
-
-/**
- * Splits a byte stream into lines on \n (a preceding \r is removed). A line longer than
- * maxBytes keeps its first maxBytes and the rest up to the newline is discarded, so memory stays
- * bounded whatever a peer sends; such a line is reported with `cut` set (it becomes a
- * `truncated: true` entry).
- */
-export class LineSplitter {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  private discarding = false;
-  private readonly maxBytes: number;
-  private readonly onLine: (line: Buffer, cut: boolean) => void;
-  private pushed = 0;
-  /**
-   * Inside onLine: bytes pushed so far up to and including this line's newline, i.e. where a
-   * reader resumes to continue after this line (the file input commits it as its position).
-   */
-  lineEnd = 0;
-
-  constructor(maxBytes: number, onLine: (line: Buffer, cut: boolean) => void) {
-    this.maxBytes = maxBytes;
-    this.onLine = onLine;
-  }
-
-  push(chunk: Buffer): void {
-    let start = 0;
-    while (start < chunk.length) {
-      const nl = chunk.indexOf(0x0a, start);
-      const end = nl === -1 ? chunk.length : nl;
-      if (!this.discarding) {
-        const room = this.maxBytes - this.pendingBytes;
-        const piece = chunk.subarray(start, Math.min(end, start + room));
-        if (piece.length) {
-          this.pending.push(piece);
-          this.pendingBytes += piece.length;
-        }
-        if (end - start > room) this.discarding = true;
-      }
-      if (nl === -1) break;
-      this.lineEnd = this.pushed + nl + 1;
-      this.emit();
-      start = nl + 1;
-    }
-    this.pushed += chunk.length;
-  }
-
-  /** Emits what is pending as a last line (end of stream). */
-  end(): void {
-    this.lineEnd = this.pushed;
-    if (this.pendingBytes > 0 || this.discarding) this.emit();
-  }
-
-  private emit(): void {
-    let line = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
-    const cut = this.discarding;
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.discarding = false;
-    if (!cut && line.length > 0 && line[line.length - 1] === 0x0d) line = line.subarray(0, line.length - 1);
-    this.onLine(line, cut);
-  }
 }
 
 /**

@@ -3,7 +3,7 @@
  * Adding an input = one file here + one line below + a section in docs/configuration.md.
  * Line inputs (lineInput below) also take the line stage's keys: parser and multiline.
  */
-import { s, type ObjectSchema } from '../config/schema.ts';
+import { s, type ObjectSchema } from '../../lib/schema/schema.ts';
 import { lineProcessingFields } from '../processing/schema.ts';
 import type { Input, InputContext } from './input.ts';
 import * as unix from './unix.ts';

@@ -1,4 +1,4 @@
-import { PORT } from '../lib/port.ts';
+import { PORT } from '../../lib/port.ts';
 /** `host:port` (IPv6 in brackets: `[::1]:514`) as used by the network inputs' `listen` keys. */
 export interface ListenAddress {
   host: string;

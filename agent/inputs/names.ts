@@ -1,7 +1,5 @@
-import type { InputConfig } from '../config/agent-schema.ts';
-
 /** Assigns status names: the configured name, else the type, numbered when a type repeats. */
-export function inputNames(inputs: readonly Pick<InputConfig, 'name' | 'type'>[]): string[] {
+export function inputNames(inputs: readonly { name?: string; type: string }[]): string[] {
   const count = new Map<string, number>();
   return inputs.map((i) => {
     if (i.name) return i.name;

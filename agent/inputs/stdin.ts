@@ -1,6 +1,7 @@
-import { s, type Infer } from '../config/schema.ts';
+import { s, type Infer } from '../../lib/schema/schema.ts';
 import type { Input, InputContext } from './input.ts';
-import { draftFromLine, guardData, inputSchema, LineSplitter } from './common.ts';
+import { draftFromLine, guardData, inputSchema } from './common.ts';
+import { LineSplitter } from '../../lib/line-splitter.ts';
 
 export const schema = inputSchema("The agent's standard input: NDJSON entries or plain text lines (e.g. `app | logloom run`).", {
   max_line_bytes: s.size({ min: 64, max: 64 * 1024 * 1024, default: 1024 * 1024, doc: 'Longest line kept; the rest is discarded and the entry marked truncated.' }),

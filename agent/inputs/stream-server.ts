@@ -1,4 +1,4 @@
-import { s } from '../config/schema.ts';
+import { s } from '../../lib/schema/schema.ts';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { formatHostPort, type ListenAddress } from './listen-address.ts';

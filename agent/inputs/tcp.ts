@@ -1,10 +1,11 @@
-import { s, type Infer } from '../config/schema.ts';
+import { s, type Infer } from '../../lib/schema/schema.ts';
 import type { EntryDraft } from '../entry/build.ts';
 import { decodeUtf8 } from '../entry/sanitise.ts';
 import type { Socket } from 'node:net';
 import type { RawStream } from '../buffer/fast-ingest.ts';
 import type { Input, InputContext } from './input.ts';
-import { draftFromLine, guardData, inputSchema, LineSplitter } from './common.ts';
+import { draftFromLine, guardData, inputSchema } from './common.ts';
+import { LineSplitter } from '../../lib/line-splitter.ts';
 import { HOST_PORT, HOST_PORT_DOC, parseHostPort } from './listen-address.ts';
 import { InputStartError } from './errors.ts';
 import { emitOrPause, StreamServer, tlsSchema } from './stream-server.ts';

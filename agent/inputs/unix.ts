@@ -1,11 +1,12 @@
 import { mkdir, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
-import { s, type Infer } from '../config/schema.ts';
-import { defaultPaths } from '../config/paths.ts';
+import { s, type Infer } from '../../lib/schema/schema.ts';
+import { defaultPaths } from '../../lib/paths.ts';
 import type { Input, InputContext } from './input.ts';
-import { listenUnix } from '../unix-socket.ts';
-import { draftFromLine, guardData, inputSchema, LineSplitter } from './common.ts';
+import { listenUnix } from '../../lib/unix-socket.ts';
+import { draftFromLine, guardData, inputSchema } from './common.ts';
+import { LineSplitter } from '../../lib/line-splitter.ts';
 
 export const schema = inputSchema('Local stream socket: NDJSON entries or plain text lines (what `logloom send` writes to).', {
   path: s.string({ default: defaultPaths.ingestSocket, doc: 'Socket path.' }),

@@ -17,7 +17,7 @@ import { MANIFEST_FILE, readManifest } from './manifest.ts';
 import { containedEntry } from './plugin-files.ts';
 import { typeFromFileName } from './info.ts';
 import type { PluginKind, StaticPluginModule } from './types.ts';
-import type { Schema } from '../config/schema.ts';
+import type { Schema } from '../../lib/schema/schema.ts';
 
 export const SYSTEM_PLUGIN_DIR = '/usr/lib/logloom/plugins';
 

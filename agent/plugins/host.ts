@@ -7,7 +7,7 @@
  */
 import type { LogEntry } from '../entry/entry.ts';
 import type { EntryRecords } from '../buffer/records.ts';
-import type { AgentLog } from '../log.ts';
+import type { AgentLog } from '../../lib/log.ts';
 import type { AiResult, FilterVerdict, PluginContext, PluginInfo, PluginKind } from './types.ts';
 import type { DiscoveredPlugin } from './discovered.ts';
 import type { PluginVerifier } from './verified-copy.ts';
@@ -57,7 +57,7 @@ export interface HostedPlugin {
    */
   takesRecords?(): boolean;
   /** filter on entry records: one boolean per record, true = keep (PartialFilterError as for filter). */
-  filterRecords?(records: EntryRecords, timeoutMs: number): Promise<boolean[]> | boolean[];
+  filterRecords?(records: EntryRecords, timeoutMs: number): Promise<FilterVerdict[]> | FilterVerdict[];
   /** sink on entry records. */
   flushRecords?(records: EntryRecords, timeoutMs: number): Promise<void>;
   /** ai: zero or more results for one entry (streamed). */

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { parseSize, type Schema } from '../config/schema.ts';
+import { parseSize, type Schema } from '../../lib/schema/schema.ts';
 import { limitFields, type PluginLimits } from './config.ts';
 import { PluginLoadError } from './host.ts';
 import type { Manifest, ManifestEntry } from './discovered.ts';

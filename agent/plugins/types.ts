@@ -6,7 +6,7 @@
 import type { LogEntry } from '../entry/entry.ts';
 import type { EntryRecords } from '../buffer/records.ts';
 import type { EntryDraft } from '../entry/build.ts';
-import type { ObjectSchema } from '../config/schema.ts';
+import type { ObjectSchema } from '../../lib/schema/schema.ts';
 import type { PluginLimits } from './config.ts';
 import type { StageEvent } from './chain-tracer.ts';
 

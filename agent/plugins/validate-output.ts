@@ -5,7 +5,7 @@
  * escaped and sizes cut there. Anything that fails is dropped and counted (`invalid_results` in
  * `logloom status`), never half-used.
  */
-import { isLevel, parseLevel } from '../entry/level.ts';
+import { isLevel, parseLevel } from '../../lib/level.ts';
 import type { EntryDraft } from '../entry/build.ts';
 import type { AiResult, FilterVerdict } from './types.ts';
 

@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { s } from '../config/schema.ts';
+import { s } from '../../lib/schema/schema.ts';
 
 export const LABEL_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
 export const MAX_LABEL_CHARS = 256;

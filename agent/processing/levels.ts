@@ -1,9 +1,9 @@
-import { isLevel, parseLevel, type Level } from '../entry/level.ts';
+import { isLevel, parseLevel, type Level } from '../../lib/level.ts';
 
 /**
  * The level-word table: how a word that an application printed (`warning`, `crit`, `E`, `30`)
  * becomes one of our five levels. The configured words are looked up first (case-insensitive),
- * then the built-in spellings (entry/level.ts), so an operator only lists what differs.
+ * then the built-in spellings (lib/level.ts), so an operator only lists what differs.
  */
 export class LevelTable {
   private readonly own = new Map<string, Level>();

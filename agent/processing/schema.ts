@@ -3,8 +3,8 @@
  * syslog, devlog): `parser:` and `multiline:`. Everything that could stop the stage from starting
  * (a pattern that does not compile, an unknown zone) is checked here, so check-config reports it.
  */
-import { s, type Infer } from '../config/schema.ts';
-import { LEVELS } from '../entry/level.ts';
+import { s, type Infer } from '../../lib/schema/schema.ts';
+import { LEVELS } from '../../lib/level.ts';
 import { PARSER_NAMES } from './parsers/index.ts';
 import { checkPattern } from './parsers/regex.ts';
 import { checkTimeFormat, checkTimeZone } from './timestamp.ts';

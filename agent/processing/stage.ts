@@ -4,14 +4,14 @@
  *   input ──► [cri parts joined] ──► multiline groups ──► parser (first line of a group) ──► pipeline
  *
  * Every line input goes through it the same way: the agent hands the input a context whose emit
- * is this stage's (agent/processing/index.ts), so no input carries its own copy. A parser reads
+ * is this stage's (agent/inputs/attach-stage.ts), so no input carries its own copy. A parser reads
  * `draft.line` (the line as read, before the input took a level or NDJSON fields from it); a line
  * that does not parse keeps the draft the input made, and is counted. Lines held in a multiline
  * group keep their file checkpoints unfinished until the joined entry is finished downstream, so
  * a restart never skips the start of a stack trace.
  */
 import type { EntryDraft } from '../entry/build.ts';
-import { Checkpoint } from '../pipeline/checkpoint.ts';
+import { Checkpoint } from '../entry/checkpoint.ts';
 import { MultilineJoiner, type Held } from './multiline/joiner.ts';
 import type { LineParser, ParsedLine } from './parsers/types.ts';
 import type { MultilineConfig, ParserConfig } from './schema.ts';

@@ -14,8 +14,8 @@
  */
 import type { AgentConfig, InputConfig } from '../config/agent-schema.ts';
 import { parseConfig, resolveConfigSource } from '../config/load.ts';
-import { formatIssue } from '../config/validate.ts';
-import type { AgentLog } from '../log.ts';
+import { formatIssue } from '../../lib/schema/validate.ts';
+import type { AgentLog } from '../../lib/log.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import { Router } from '../pipeline/routes/router.ts';
 import type { PluginRegistry } from '../plugins/registry.ts';

@@ -1,9 +1,10 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { definePlugin, type LangPlugin } from '../../agent/plugins/types.ts';
-import { s, type Infer } from '../../agent/config/schema.ts';
-import { parseLocale, BUILTIN_LANGUAGES } from '../../agent/i18n/catalogue.ts';
-import { readAssetText } from '../../agent/assets.ts';
+import { s, type Infer } from '../../lib/schema/schema.ts';
+import { parseLocale, BUILTIN_LANGUAGES } from '../../lib/i18n/catalogue.ts';
+import { readAssetText } from '../../lib/assets.ts';
+import { info } from './info.generated.ts';
 
 const configSchema = s.object(
   {
@@ -18,7 +19,7 @@ type Config = Infer<typeof configSchema>;
 
 /** Answers templates from YAML locale files; a language missing from them answers null (next resolver). */
 export default definePlugin({
-  info: { name: 'lang_yaml', version: '1.0.0', author: 'Logloom Team', type: 'lang', capability: ['yaml', 'override'], mode: 'sync' },
+  info,
   configSchema,
   create(): LangPlugin {
     const tables = new Map<string, Map<string, string>>();

@@ -1,13 +1,14 @@
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { definePlugin, type PluginContext, type SinkPlugin } from '../../agent/plugins/types.ts';
-import { s, type Infer } from '../../agent/config/schema.ts';
+import { s, type Infer } from '../../lib/schema/schema.ts';
 import { consoleLine, entryText, textLayout, textLayoutFields } from '../../agent/entry/render.ts';
 import { encodeEntry } from '../../agent/entry/codec.ts';
 import type { LogEntry } from '../../agent/entry/entry.ts';
 import { forEachRecord, type EntryRecords } from '../../agent/buffer/records.ts';
 import { RecordView } from '../../agent/buffer/record-view.ts';
-import { rotate } from './rotate.ts';
+import { rotate } from '../../lib/rotate.ts';
+import { info } from './info.generated.ts';
 
 const configSchema = s.object(
   {
@@ -29,7 +30,7 @@ type Config = Infer<typeof configSchema>;
  * for external logrotate.
  */
 export default definePlugin({
-  info: { name: 'sink_file', version: '1.0.0', author: 'Logloom Team', type: 'sink', capability: ['text', 'json', 'rotate'], mode: 'async' },
+  info,
   configSchema,
   create(): SinkPlugin {
     let ctx: PluginContext;

@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, tempDir } from '../helpers/agent.ts';
-import { createLog } from '../../agent/log.ts';
+import { createLog } from '../../lib/log.ts';
 import { buildEntry } from '../../agent/entry/build.ts';
-import { NdjsonStore } from '../../agent/aggregator/store/ndjson.ts';
-import { storedBatch } from '../../agent/aggregator/ingest/stored-batch.ts';
-import type { NdjsonStoreConfig } from '../../agent/aggregator/config.ts';
+import { NdjsonStore } from '../../aggregator/store/ndjson/ndjson-store.ts';
+import { storedBatch } from '../../aggregator/ingest/stored-batch.ts';
+import type { NdjsonStoreConfig } from '../../aggregator/config.ts';
 import { entries, launch, RawAgent, startAggregator, storedEntries } from './helpers.ts';
-import { EntryIndex } from '../../agent/aggregator/index/entry-index.ts';
+import { EntryIndex } from '../../aggregator/index/entry-index.ts';
 
 // Delivery and durability only: the fleet index would add its CPU to every aggregator here.
 const OPEN = '    auth:\n      mode: none\n    index:\n      enabled: false\n';
@@ -241,6 +241,36 @@ describe('aggregator durable sequence state', () => {
     const files = readdirSync(join(dir, 'gw-r')).filter((f) => f.endsWith('.ndjson')).sort();
     assert.deepEqual(files, ['2026-03-03-0001.ndjson', '2026-03-04-0001.ndjson', '2026-03-05-0001.ndjson']);
     assert.equal(store.status().files_deleted_by_retention, 2);
+  });
+
+  it('NdjsonStore with fsync interval commits state.json in place (one fixed slot); a later start, with either policy, reads and goes on from it', async () => {
+    const dir = tempDir('logloom-agg-slot-');
+    const e = (m: string) => JSON.stringify(buildEntry({ message: m }, { maxMessageBytes: 1024, defaultLevel: 'INFO', defaultModule: 'APP', node: 'gw-s' }));
+    const batch = (seq: number) => storedBatch(seq, 1, Buffer.from(e(`m${seq}`) + '\n'), { node: 'gw-s', maxMessageBytes: 1024 });
+    const cfg = (fsync: 'always' | 'interval') => ({ max_file_bytes: 1024 * 1024, fsync, fsync_interval: 1000 }) as NdjsonStoreConfig;
+    const state = () => readFileSync(join(dir, 'gw-s', 'state.json'), 'utf8');
+    // Written by fsync always first (a whole small file), then in place by interval.
+    let store = new NdjsonStore(dir, cfg('always'), createLog('ERROR'));
+    await store.open();
+    await store.append('gw-s', [batch(1)]);
+    await store.close();
+    assert.equal(state(), JSON.stringify(JSON.parse(state())) + '\n');
+    store = new NdjsonStore(dir, cfg('interval'), createLog('ERROR'));
+    await store.open();
+    assert.equal((await store.state('gw-s')).seq, 1);
+    await store.append('gw-s', [batch(2)]);
+    await store.append('gw-s', [batch(3), batch(4)]);
+    assert.equal(state().length, 512);
+    assert.deepEqual(JSON.parse(state()), { seq: 4, file: JSON.parse(state()).file, offset: JSON.parse(state()).offset, entries: 4, bytes: JSON.parse(state()).bytes });
+    await store.close();
+    // And back: the padded slot reads like any state.json; always replaces it atomically again.
+    store = new NdjsonStore(dir, cfg('always'), createLog('ERROR'));
+    await store.open();
+    assert.deepEqual(await store.state('gw-s'), { seq: 4, entries: 4, bytes: JSON.parse(state()).bytes });
+    await store.append('gw-s', [batch(5)]);
+    await store.close();
+    assert.equal(JSON.parse(state()).seq, 5);
+    assert.deepEqual(storedEntries(dir, 'gw-s').map((x) => [x.message, x.seq]), [['m1', 1], ['m2', 2], ['m3', 3], ['m4', 4], ['m5', 5]]);
   });
 
   it('NdjsonStore rotates at the UTC day (injected clock; the store is real, on disk)', async () => {

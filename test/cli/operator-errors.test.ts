@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { statSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, startAgent, tempDir } from '../helpers/agent.ts';
-import { closest } from '../../agent/lib/suggest.ts';
+import { closest } from '../../lib/suggest.ts';
 
 test('logloom help run shows run\'s usage; a mistyped command gets "did you mean"', async () => {
   const [help, typo] = await Promise.all([runCli(['help', 'run']), runCli(['stauts'])]);

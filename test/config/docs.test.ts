@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { renderConfigReference } from '../../toolchain/gen-config-docs.ts';
 import { agentSchema } from '../../agent/config/agent-schema.ts';
 import { INPUT_KINDS } from '../../agent/inputs/index.ts';
-import type { Schema } from '../../agent/config/schema.ts';
+import type { Schema } from '../../lib/schema/schema.ts';
 
 const committed = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../../agent/config/load.ts';
-import { formatIssue } from '../../agent/config/validate.ts';
+import { formatIssue } from '../../lib/schema/validate.ts';
 import { runCli, tempDir } from '../helpers/agent.ts';
 
 function issues(text: string): string[] {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, closeSync, copyFileSync, existsSync, openSync, readFileSync, renameSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tempDir } from '../helpers/agent.ts';
 import { FileTailer } from '../../agent/inputs/file/tailer.ts';
-import { createLog } from '../../agent/log.ts';
+import { createLog } from '../../lib/log.ts';
 import { agentStatus, startAgent, until } from '../forward/helpers.ts';
 import { waitForLines } from '../helpers/wait.ts';
 

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { runCli, startAgent, tempDir, type RunningAgent } from '../helpers/agent.ts';
 import { waitForFile, waitForLines } from '../helpers/wait.ts';
 import { create } from '../../agent/inputs/kmsg/index.ts';
-import { createLog } from '../../agent/log.ts';
+import { createLog } from '../../lib/log.ts';
 import type { EntryDraft } from '../../agent/entry/build.ts';
 
 /** Writing to /dev/kmsg as root injects a record (one open per write: the kernel rate-limits per open file). */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createConnection, createServer } from 'node:net';
 import { statSync } from 'node:fs';
 import { runCli, startAgent, tempDir } from '../helpers/agent.ts';
-import { listenUnix } from '../../agent/unix-socket.ts';
+import { listenUnix } from '../../lib/unix-socket.ts';
 import { waitForLines } from '../helpers/wait.ts';
 
 const FILE_SINK = `  inputs:

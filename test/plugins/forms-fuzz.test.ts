@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { filterVerdictsOf, InvalidOutputError } from '../../agent/plugins/validate-output.ts';
 import { readItems } from '../../agent/native/frames.ts';
 import { LangApi } from '../../agent/control/lang-api.ts';
-import { createLog } from '../../agent/log.ts';
+import { createLog } from '../../lib/log.ts';
 import { tempDir } from '../helpers/agent.ts';
 
 function rng(seed: number): () => number {

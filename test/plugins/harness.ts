@@ -5,9 +5,9 @@
  */
 import { join } from 'node:path';
 import { Pipeline } from '../../agent/pipeline/pipeline.ts';
-import { Catalogue } from '../../agent/i18n/catalogue.ts';
-import { createLog } from '../../agent/log.ts';
-import { defaultOf } from '../../agent/config/validate.ts';
+import { Catalogue } from '../../lib/i18n/catalogue.ts';
+import { createLog } from '../../lib/log.ts';
+import { defaultOf } from '../../lib/schema/validate.ts';
 import { pluginsSchema, type PluginsConfig } from '../../agent/plugins/config.ts';
 import { PluginRegistry } from '../../agent/plugins/registry.ts';
 import { HOST_FACTORIES } from '../../agent/plugins/hosts/index.ts';
@@ -20,7 +20,7 @@ import { LineWatcher, tempDir } from '../helpers/agent.ts';
 export type ConfigOverrides = Partial<Omit<PluginsConfig, 'defaults'>> & { defaults?: Partial<PluginsConfig['defaults']> };
 
 export function pluginsConfig(over: ConfigOverrides = {}): PluginsConfig {
-  const base = defaultOf(pluginsSchema) as PluginsConfig;
+  const base = defaultOf(pluginsSchema({ statics: [], locked: false })) as PluginsConfig; // defaults do not depend on the build
   return { ...base, ...over, defaults: { ...base.defaults, ...(over.defaults ?? {}) } } as PluginsConfig;
 }
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { makeRouter } from '../../static-plugins/log_exporter_kafka/route.ts';
 import { describeFailure } from '../../static-plugins/log_exporter_kafka/producer.ts';
 import kafkaSink from '../../static-plugins/log_exporter_kafka/index.ts';
-import { validateYaml } from '../../agent/config/validate.ts';
+import { validateYaml } from '../../lib/schema/validate.ts';
 import { startHarness, until, type Harness } from '../plugins/harness.ts';
 import { freePort } from '../forward/helpers.ts';
 import { ROOT } from '../helpers/agent.ts';

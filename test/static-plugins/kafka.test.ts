@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import kafkaSink from '../../static-plugins/log_exporter_kafka/index.ts';
-import { validateYaml } from '../../agent/config/validate.ts';
+import { validateYaml } from '../../lib/schema/validate.ts';
 import { startHarness, until, type Harness } from '../plugins/harness.ts';
 import { startAgent, tempDir } from '../helpers/agent.ts';
 import { sendLines } from '../helpers/socket.ts';

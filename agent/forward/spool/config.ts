@@ -1,4 +1,4 @@
-import { s, type Infer } from '../../config/schema.ts';
+import { s, type Infer } from '../../../lib/schema/schema.ts';
 
 /** `spool:` block of log_aggregator_remote (declared here, next to the code that uses it). */
 export const spoolSchema = s.object(

@@ -6,12 +6,13 @@
  * the other inputs' positions, so a restart resumes after it (journal-cursor).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { s, type Infer } from '../../config/schema.ts';
-import { levelFromSyslogSeverity } from '../../entry/level.ts';
-import { Checkpoint } from '../../pipeline/checkpoint.ts';
+import { s, type Infer } from '../../../lib/schema/schema.ts';
+import { levelFromSyslogSeverity } from '../../../lib/level.ts';
+import { Checkpoint } from '../../entry/checkpoint.ts';
 import type { EntryDraft } from '../../entry/build.ts';
 import type { Input, InputContext } from '../input.ts';
-import { inputSchema, LineSplitter } from '../common.ts';
+import { inputSchema } from '../common.ts';
+import { LineSplitter } from '../../../lib/line-splitter.ts';
 import { CursorStore } from './cursor.ts';
 
 export const schema = inputSchema('The systemd journal, followed with journalctl (cursor kept across restarts).', {

@@ -1,4 +1,4 @@
-import { levelFromSyslogSeverity, parseLevel, type Level } from '../../entry/level.ts';
+import { levelFromSyslogSeverity, parseLevel, type Level } from '../../../lib/level.ts';
 
 /** What the text of one console line says about itself. */
 export interface ParsedLine {

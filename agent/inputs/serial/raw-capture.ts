@@ -1,7 +1,7 @@
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { rotate } from '../../../static-plugins/sink_file/rotate.ts';
-import type { AgentLog } from '../../log.ts';
+import { rotate } from '../../../lib/rotate.ts';
+import type { AgentLog } from '../../../lib/log.ts';
 
 export interface RawCaptureOptions {
   path: string;

@@ -1,4 +1,4 @@
-import { s, type Infer } from '../../config/schema.ts';
+import { s, type Infer } from '../../../lib/schema/schema.ts';
 import { inputSchema } from '../common.ts';
 
 /**

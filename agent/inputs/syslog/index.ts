@@ -1,6 +1,6 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import { s, type Infer } from '../../config/schema.ts';
+import { s, type Infer } from '../../../lib/schema/schema.ts';
 import { decodeUtf8 } from '../../entry/sanitise.ts';
 import type { EntryDraft } from '../../entry/build.ts';
 import type { Input, InputContext } from '../input.ts';
@@ -11,7 +11,7 @@ import { SyslogFramer } from './framing.ts';
 import { InputStartError } from '../errors.ts';
 import { parseSyslog } from './parse.ts';
 import { draftFromSyslog } from './message.ts';
-import { PORT } from '../../lib/port.ts';
+import { PORT } from '../../../lib/port.ts';
 
 export const schema = inputSchema('Syslog receiver: RFC 3164 and RFC 5424 over UDP, TCP and TLS (octet-counted or newline framing, RFC 6587).', {
   listen: s.array(s.string({ doc: '', pattern: new RegExp(`^(?:udp|tcp|tls):(?:\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+):${PORT}$`), patternDoc: 'udp:host:port, tcp:host:port or tls:host:port, e.g. udp:0.0.0.0:514' }), {

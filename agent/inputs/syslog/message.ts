@@ -1,5 +1,5 @@
 import type { EntryDraft } from '../../entry/build.ts';
-import { levelFromSyslogSeverity } from '../../entry/level.ts';
+import { levelFromSyslogSeverity } from '../../../lib/level.ts';
 import { facilityName, severityName } from './priority.ts';
 
 /** One syslog message, whichever RFC it came in. */

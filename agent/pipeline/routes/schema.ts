@@ -14,8 +14,8 @@
  * are checked against the configuration (inputs, enabled plugins) so check-config refuses a
  * route naming an input or sink that does not exist.
  */
-import { s, type Infer } from '../../config/schema.ts';
-import { LEVELS, levelRank } from '../../entry/level.ts';
+import { s, type Infer } from '../../../lib/schema/schema.ts';
+import { LEVELS, levelRank } from '../../../lib/level.ts';
 
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 

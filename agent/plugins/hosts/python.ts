@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream';
 import { closeSync, constants, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { checkoutPath, readAsset } from '../../assets.ts';
+import { checkoutPath, readAsset } from '../../../lib/assets.ts';
 import { PluginCallError, PluginLoadError, type HostEnv, type HostFactory, type HostedPlugin } from '../host.ts';
 import type { DiscoveredPlugin } from '../discovered.ts';
 import { applyLimits, type AppliedLimits } from '../limits/mechanism.ts';

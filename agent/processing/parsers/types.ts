@@ -1,4 +1,4 @@
-import type { Level } from '../../entry/level.ts';
+import type { Level } from '../../../lib/level.ts';
 import type { LevelTable } from '../levels.ts';
 import type { TimeReader } from '../timestamp.ts';
 

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { PythonHost } from '../../../agent/plugins/hosts/python.ts';
-import { createLog } from '../../../agent/log.ts';
+import { createLog } from '../../../lib/log.ts';
 import type { PluginContext } from '../../../agent/plugins/types.ts';
 import { ROOT, tempDir } from '../../helpers/agent.ts';
 import { PY_FIXTURES } from './helpers.ts';
