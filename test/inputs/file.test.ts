@@ -4,8 +4,8 @@ import { appendFileSync, closeSync, copyFileSync, existsSync, openSync, readFile
 import { tempDir } from '../helpers/agent.ts';
 import { FileTailer } from '../../agent/inputs/file/tailer.ts';
 import { createLog } from '../../lib/log.ts';
-import { agentStatus, startAgent, until } from '../forward/helpers.ts';
-import { waitForLines } from '../helpers/wait.ts';
+import { agentStatus, startAgent } from '../forward/helpers.ts';
+import { until, waitForLines } from '../helpers/wait.ts';
 
 /** An agent tailing `path` (DIR-relative) into DIR/out.ndjson through sink_file (json). */
 function config(path: string, extra = '') {

@@ -4,11 +4,12 @@ import { accessSync, constants, mkdirSync, openSync, closeSync, readSync, writeS
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { runCli, startAgent, tempDir, type RunningAgent } from '../helpers/agent.ts';
+import { startAgent, tempDir } from '../helpers/agent.ts';
 import { waitForFile, waitForLines } from '../helpers/wait.ts';
 import { create } from '../../agent/inputs/kmsg/index.ts';
 import { createLog } from '../../lib/log.ts';
 import type { EntryDraft } from '../../agent/entry/build.ts';
+import { inputStatus } from '../helpers/status.ts';
 
 /** Writing to /dev/kmsg as root injects a record (one open per write: the kernel rate-limits per open file). */
 function kmsgWritable(): boolean {
@@ -45,12 +46,6 @@ const config = (path = '/dev/kmsg', from = 'end') => `  inputs:
       sink_file: { path: DIR/out.log, format: json }
 `;
 
-async function status(agent: RunningAgent) {
-  const r = await runCli(['status', '--json', '--socket', agent.control]);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout).inputs[0];
-}
-
 const withMarker = (marker: string) => (text: string) => text.split('\n').filter((l) => l.includes(marker)).map((l) => JSON.parse(l));
 
 test('kmsg input on the real /dev/kmsg: priority → level, starts at the end, no repeats and no gaps across a restart', { skip: !REAL && '/dev/kmsg not writable (needs root)' }, async () => {
@@ -76,7 +71,7 @@ test('kmsg input on the real /dev/kmsg: priority → level, starts at the end, n
     assert.ok(first[0].fields.kernel_ts_usec > 0);
     // The kernel time maps onto wall-clock time within a few seconds.
     assert.ok(Math.abs(Date.parse(first[0].timestamp) - Date.now()) < 60_000, first[0].timestamp);
-    const st = await status(agent);
+    const st = await inputStatus(agent);
     assert.equal(st.kind, 'device');
     assert.ok(st.skipped > 0, 'records already in the ring at start were skipped (from: end)');
     await agent.stop();
@@ -89,7 +84,7 @@ test('kmsg input on the real /dev/kmsg: priority → level, starts at the end, n
       return e.some((x) => x.message.endsWith('after restart')) ? e : undefined;
     });
     assert.deepEqual(all.map((e) => e.message.slice(tag.length + 1)), ['err', 'warning', 'emerg', 'while down', 'after restart']);
-    assert.equal((await status(agent)).missed, 0);
+    assert.equal((await inputStatus(agent)).missed, 0);
   } finally {
     await agent.stop();
     unlock();
@@ -199,7 +194,7 @@ test('kmsg input from a FIFO (the real device cannot be made to emit dictionarie
     assert.equal(lines[10].message, 'Oops: 0000 [#1] SMP');
     assert.equal(lines[10].level, 'FATAL');
     assert.equal(lines[10].fields.caller, 'T42');
-    const st = await status(agent);
+    const st = await inputStatus(agent);
     assert.equal(st.kind, 'fifo');
     assert.equal(st.parse_errors, 1);
     assert.equal(st.rejected, 1);
@@ -214,7 +209,7 @@ test('kmsg input from a FIFO (the real device cannot be made to emit dictionarie
     closeSync(fd2);
     const after = (await waitForLines(`${dir}/out.log`, 13)).map((l) => JSON.parse(l)).slice(11);
     assert.deepEqual(after.map((e) => e.message), ['new one', 'new two']);
-    const st2 = await status(agent);
+    const st2 = await inputStatus(agent);
     assert.equal(st2.skipped, 2);
     assert.equal(st2.missed, 1); // seq 115 never came
   } finally {

@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
-import { agentStatus, startAgent, until } from '../forward/helpers.ts';
+import { agentStatus, startAgent } from '../forward/helpers.ts';
 import { tempDir } from '../helpers/agent.ts';
-import { waitForLines } from '../helpers/wait.ts';
+import { until, waitForLines } from '../helpers/wait.ts';
 
 const PANIC = `<0>[  812.345678] Kernel panic - not syncing: Fatal exception in interrupt
 <4>[  812.345700] CPU: 1 PID: 0 Comm: swapper/1 Tainted: G      D           6.1.0 #1
