@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import {
   encodeBatch, encodeHello, encodePing, encodePong, encodeStats, FRAME_HEADER_BYTES, BATCH_HEADER_BYTES, FrameDecoder, PROTOCOL_VERSION, ERROR_CODE_NAMES,
@@ -129,7 +129,8 @@ export class ForwardClient extends EventEmitter {
         this.fail(`TLS files: ${(e as Error).message}`);
         return;
       }
-      sock = tlsConnect(o);
+      // node:tls (and the crypto it pulls in) loads only for a forwarder that uses TLS.
+      sock = process.getBuiltinModule('node:tls').connect(o);
       sock.once('secureConnect', () => this.onConnected(sock));
     } else {
       sock = netConnect({ host, port });

@@ -22,10 +22,6 @@ import { ROOT } from '../helpers/agent.ts';
  * down into lib/ or into the lower folder, or pass the value in from the composing layer).
  */
 const KNOWN_CYCLE_EDGES: Record<string, string> = {
-  // entry/build.ts and buffer/* import pipeline/checkpoint.ts (the checkpoint side table), while
-  // pipeline/ builds on entry/ and buffer/. Goes when checkpoint tokens travel with the records.
-  'agent/entry -> agent/pipeline': 'checkpoint side table',
-  'agent/buffer -> agent/pipeline': 'checkpoint side table',
   // aggregator.ts and fleet/fleet.ts read the agent's configuration schema, while that schema
   // includes the aggregator's section. Goes when the aggregator is its own program with its own
   // configuration section.

@@ -5,7 +5,6 @@ import { formatIssue } from '../../../lib/schema/validate.ts';
 import { createLog, stderrSink } from '../../../lib/log.ts';
 import { writeFileAtomicSync } from '../../../lib/atomic-file.ts';
 import { configOption, parse, UsageError, type Command } from '../command.ts';
-import { apiToken, reindex } from './aggregator-fleet.ts';
 
 /** Runs the aggregator until SIGTERM/SIGINT; SIGHUP re-reads the tokens file. */
 export async function runAggregator(configPath?: string): Promise<number> {
@@ -65,11 +64,12 @@ export const aggregator: Command = {
     if (positionals.length === 0) return runAggregator(values.config);
     if (positionals[0] === 'api-token') {
       if (positionals.length !== 2) throw new UsageError('api-token needs exactly one NAME');
-      return apiToken(positionals[1], values);
+      // The fleet helpers (index, sqlite, nats) load for these subcommands only, not at every start.
+      return (await import('./aggregator-fleet.ts')).apiToken(positionals[1], values);
     }
     if (positionals[0] === 'reindex') {
       if (positionals.length !== 1) throw new UsageError('reindex takes no argument');
-      return reindex(values);
+      return (await import('./aggregator-fleet.ts')).reindex(values);
     }
     if (positionals[0] !== 'token') throw new UsageError(`unknown subcommand '${positionals[0]}'`);
     if (positionals.length !== 2) throw new UsageError('token needs exactly one NODE');

@@ -123,13 +123,23 @@ static napi_value CodecNew(napi_env env, napi_callback_info info) {
   return ext;
 }
 
-/* A codec call's output as a Buffer (freeing the C copy), or a thrown error when the call failed (rc != 0). */
-static napi_value take_buffer(napi_env env, int rc, buf_t *b, const char *oom) {
+/*
+ * Where codec calls write their framed records: one buffer per thread, shared by every codec (a call
+ * runs to its end before the next starts, and its output is copied into a Buffer before it returns),
+ * so a busy input does not regrow a buffer from 4 KiB through the chunk's size on every call, and an
+ * idle connection holds none. Kept up to 1 MiB; a bigger one (a huge chunk) is given back.
+ */
+static __thread buf_t codec_out;
+#define CODEC_OUT_KEEP (1u << 20)
+
+/* A codec call's output as a Buffer, or a thrown error when the call failed (rc != 0). */
+static napi_value copy_buffer(napi_env env, int rc, buf_t *b, const char *oom) {
   napi_value buf = NULL;
   void *out;
   if (rc) ll_throw_type(env, oom);
   else if (napi_create_buffer_copy(env, b->len, b->data ? (void *)b->data : (void *)"", &out, &buf) != napi_ok) buf = NULL;
-  free(b->data);
+  b->len = 0;
+  if (b->cap > CODEC_OUT_KEEP) free(b->data), *b = (buf_t){0};
   return buf;
 }
 
@@ -140,8 +150,7 @@ static napi_value CodecFeed(napi_env env, napi_callback_info info) {
   size_t len;
   double ms;
   if (ll_args(env, info, "codecFeed(codec, chunk, receivedMs)", "xBd", (void **)&c, &chunk, &len, &ms)) return NULL;
-  buf_t out = {0};
-  return take_buffer(env, codec_feed(c, chunk, len, ms, &out), &out, "codecFeed: out of memory");
+  return copy_buffer(env, codec_feed(c, chunk, len, ms, &codec_out), &codec_out, "codecFeed: out of memory");
 }
 
 /* codecEnd(codec, receivedMs) -> Buffer */
@@ -149,8 +158,7 @@ static napi_value CodecEnd(napi_env env, napi_callback_info info) {
   codec_t *c;
   double ms;
   if (ll_args(env, info, "codecEnd(codec, receivedMs)", "xd", (void **)&c, &ms)) return NULL;
-  buf_t out = {0};
-  return take_buffer(env, codec_end(c, ms, &out), &out, "codecEnd: out of memory");
+  return copy_buffer(env, codec_end(c, ms, &codec_out), &codec_out, "codecEnd: out of memory");
 }
 
 /* codecCounters(codec) -> [lines, records, filtered, cut, rejected] */
