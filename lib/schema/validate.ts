@@ -1,4 +1,4 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from 'yaml';
+import { Document, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Node as YamlNode } from 'yaml';
 import { accessSync, constants, statSync } from 'node:fs';
 import { describe, parseDuration, parseSize, type Schema } from './schema.ts';
 
@@ -296,4 +296,15 @@ export function validateYamlDocument<T>(text: string, file: string, schema: Sche
     return { issues: [{ file, line: 1, col: 1, path: '', message: `the file is empty; expected ${describe(schema)}` }] };
   }
   return result<T>(ctx, validateNode(ctx, root, schema, ''));
+}
+
+/**
+ * Validates a value that did not come from YAML text (a plugin's JSON answer) against a schema:
+ * the same rules and messages as the configuration, with the key path in place of a position.
+ */
+export function validateData<T>(data: unknown, schema: Schema): { value?: T; issues: { path: string; message: string }[] } {
+  const ctx: Ctx = { file: '', lc: new LineCounter(), issues: [] };
+  const value = validateNode(ctx, new Document(data).contents as YamlNode | null, schema, '');
+  const errors = ctx.issues.filter((i) => !i.warning).map(({ path, message }) => ({ path, message }));
+  return errors.length ? { issues: errors } : { value: value as T, issues: [] };
 }
