@@ -9,6 +9,7 @@ import { NdjsonStore } from '../../agent/aggregator/store/ndjson.ts';
 import { storedBatch } from '../../agent/aggregator/ingest/stored-batch.ts';
 import type { NdjsonStoreConfig } from '../../agent/aggregator/config.ts';
 import { entries, launch, RawAgent, startAggregator, storedEntries } from './helpers.ts';
+import { EntryIndex } from '../../agent/aggregator/index/entry-index.ts';
 
 // Delivery and durability only: the fleet index would add its CPU to every aggregator here.
 const OPEN = '    auth:\n      mode: none\n    index:\n      enabled: false\n';
@@ -57,6 +58,51 @@ describe('aggregator durable sequence state', () => {
     const files = readdirSync(join(agg.store, 'gw-k')).filter((f) => f.endsWith('.ndjson'));
     assert.ok(files.length > 1, 'rotated by size');
     for (const f of files) assert.ok(statSync(join(agg.store, 'gw-k', f)).size <= 64 * 1024, `${f} stays within max_file_bytes`);
+  });
+
+  it('kill -9 while the index lags behind the store: the restart catches the index up from the store, every entry indexed exactly once', async () => {
+    const dir = tempDir('logloom-agg-index-kill-');
+    // The writer commits only every 60 s (or at stop): what the kill catches is unindexed.
+    // Small files: the batches to catch up on start inside one file and span several.
+    let agg = await startAggregator('', dir, '    auth:\n      mode: none\n    index:\n      flush_interval: 60s\n    ndjson:\n      max_file_bytes: 64KiB\n');
+    const PER = 20;
+    const send = async (from: number, to: number) => {
+      const c = await RawAgent.connect(agg.port);
+      const w = await c.hello('gw-i', '');
+      assert.equal(w.type === 'WELCOME' && w.lastSeq, from - 1);
+      c.stream(from, to, 4, (seq) => entries(PER, (seq - 1) * PER));
+      await c.waitFor((m) => m.type === 'ACK' && m.seq === to);
+      await c.end();
+    };
+    try {
+      await send(1, 50);
+      await agg.stop(); // a clean stop writes the index: batches 1–50
+      agg = await launch(dir, agg.configPath);
+      await send(51, 150);
+      agg.proc.kill('SIGKILL'); // batches 51–150 are stored and acknowledged, not indexed
+      await agg.exited;
+      agg = await launch(dir, agg.configPath);
+      await agg.stderr.waitFor(/index: catching up on 2000 stored entries of 1 nodes/);
+      await send(151, 160);
+      await agg.stop();
+    } finally {
+      agg.proc.kill('SIGKILL');
+    }
+    const ix = new EntryIndex(join(dir, 'data', 'index.sqlite'));
+    try {
+      const messages: unknown[] = [];
+      let cursor: number | undefined;
+      do {
+        const page = ix.query({ nodes: [], levels: [], words: [], limit: 1000, order: 'asc', cursor });
+        messages.push(...page.entries.map((e) => e.entry.message));
+        cursor = page.next_cursor === undefined ? undefined : Number(page.next_cursor);
+      } while (cursor !== undefined);
+      assert.deepEqual(messages, Array.from({ length: 160 * PER }, (_, i) => `m${i}`), 'every stored entry once, in order');
+      assert.equal(ix.indexedSeqs().get('gw-i'), 160);
+      assert.ok(readdirSync(join(dir, 'data', 'store', 'gw-i')).filter((f) => f.endsWith('.ndjson')).length > 3, 'the store rotated');
+    } finally {
+      ix.close();
+    }
   });
 
   it('a torn tail and a file written after the last commit are cut at restart, and the replay stores them once', async () => {

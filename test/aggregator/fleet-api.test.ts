@@ -193,6 +193,11 @@ describe('aggregator query API', () => {
     assert.ok(Math.abs(Number(seen[1]) - Date.now() / 1000) < 600);
     assert.match(text, /logloom_aggregator_node_received_entries_total\{node="gw-1"\} 253/);
     assert.match(text, /logloom_aggregator_node_received_entries_total\{node="gw-2"\} 1/);
+    // The index's lag and drops, for alerting on an index that falls behind.
+    assert.match(text, /\nlogloom_aggregator_index_entries_total [1-9]\d*\n/);
+    assert.match(text, /\nlogloom_aggregator_index_lag_bytes \d+\n/);
+    assert.match(text, /\nlogloom_aggregator_index_lag_seconds [\d.]+\n/);
+    assert.match(text, /\nlogloom_aggregator_index_dropped_entries_total 0\n/);
   });
 
   it('streams new entries matching the filter as server-sent events', async () => {

@@ -7,6 +7,7 @@ import { IndexWriter } from '../../agent/aggregator/index/index-writer.ts';
 import { matches, parseEntryQuery, parseFilter, parseStatsQuery, QueryError } from '../../agent/aggregator/index/query.ts';
 import { Retention } from '../../agent/aggregator/fleet/retention.ts';
 import { reindexFromNdjson } from '../../agent/aggregator/index/reindex.ts';
+import { catchUpFromNdjson } from '../../agent/aggregator/index/catch-up.ts';
 import { createLog } from '../../lib/log.ts';
 import { tempDir } from '../helpers/agent.ts';
 import { parseLocale } from '../../agent/i18n/catalogue.ts';
@@ -50,12 +51,34 @@ describe('the index (SQLite + FTS5, a real file)', () => {
     for (let i = 0; i < 3; i++) w.add('n', i + 1, batch);
     assert.equal(w.droppedBatches, 2);
     assert.match(errors[0]!, /batches are left out of the index .*reindex restores them/);
+    // The lag is what was handed over and not yet written: one batch, its bytes, its age.
+    assert.deepEqual({ ...w.lag(), seconds: 0 }, { batches: 1, bytes: batch.length, seconds: 0 });
+    assert.ok(w.lag(Date.now() + 5000).seconds >= 5);
     await w.flush();
     assert.equal(w.inFlightBytes, 0);
+    assert.deepEqual(w.lag(), { batches: 0, bytes: 0, seconds: 0 });
     w.add('n', 4, batch);
     await w.flush();
     assert.equal(w.indexed, 2);
-    assert.equal(w.status().dropped_batches, 2);
+    const st = w.status();
+    assert.equal(st.dropped_batches, 2);
+    assert.equal(st.dropped_entries, 2);
+    assert.equal(st.lag_bytes, 0);
+    assert.equal(st.max_lag_bytes, 1000);
+    await w.close();
+  });
+
+  it('the writer thread runs at a lower priority than the aggregator (its own nice value, not the process\'s), so that ingest wins the CPU', async () => {
+    const niceOf = (stat: string) => Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    const threadNices = () => readdirSync('/proc/self/task').map((t) => niceOf(readFileSync(`/proc/self/task/${t}/stat`, 'utf8')));
+    const mainNice = niceOf(readFileSync('/proc/self/stat', 'utf8'));
+    const want = Math.min(19, mainNice + 7);
+    const before = threadNices().filter((n) => n === want).length;
+    const w = new IndexWriter(join(tempDir(), 'index.sqlite'), { flushMs: 10, nice: 7 });
+    await w.opened();
+    assert.equal(w.status().writer_nice, want);
+    assert.equal(threadNices().filter((n) => n === want).length, before + 1, `one more thread at nice ${want}`);
+    assert.equal(niceOf(readFileSync('/proc/self/stat', 'utf8')), mainNice, 'the main thread keeps its priority');
     await w.close();
   });
 
@@ -94,6 +117,31 @@ describe('the index (SQLite + FTS5, a real file)', () => {
     await bySize.run();
     assert.deepEqual(readdirSync(node).filter((f) => f.endsWith('.ndjson')).sort(), files.slice(2), 'the committed file and newer ones stay even above the bound');
     assert.equal(r.status().files_deleted, 2);
+  });
+
+  it('catch-up reads back from the store only the batches above what the index holds, and leaves a node beyond the budget to reindex', async () => {
+    const dir = tempDir();
+    const line = (node: string, seq: number, i: number) => JSON.stringify({ timestamp: '2026-03-01T10:00:00.000Z', level: 'INFO', module: 'M', message: `${node} s${seq} e${i}`, node, seq }) + '\n';
+    const batch = (node: string, seq: number) => line(node, seq, 0) + line(node, seq, 1);
+    mkdirSync(join(dir, 'a'));
+    writeFileSync(join(dir, 'a', '2026-03-01-0001.ndjson'), [1, 2, 3].map((q) => batch('a', q)).join(''));
+    writeFileSync(join(dir, 'a', '2026-03-01-0002.ndjson'), [4, 5, 6].map((q) => batch('a', q)).join('') + '{"torn');
+    mkdirSync(join(dir, 'b'));
+    writeFileSync(join(dir, 'b', '2026-03-01-0001.ndjson'), Array.from({ length: 400 }, (_, k) => batch('b', k + 1)).join(''));
+    const path = join(tempDir(), 'index.sqlite');
+    const w = new IndexWriter(path, { flushMs: 10 });
+    await w.opened();
+    const r = await catchUpFromNdjson({
+      storeDir: dir, stored: [{ node: 'a', seq: 6 }, { node: 'b', seq: 400 }, { node: 'c', seq: 3 }],
+      indexed: new Map([['a', 4], ['c', 3]]), writer: w, maxBytes: 4096,
+    });
+    assert.deepEqual([r.nodes, r.entries, r.leftBehind], [1, 4, ['b']]);
+    await w.flush();
+    const ix = new EntryIndex(path);
+    assert.deepEqual(ix.query(q('order=asc')).entries.map((e) => e.entry.message), ['a s5 e0', 'a s5 e1', 'a s6 e0', 'a s6 e1']);
+    assert.equal(ix.indexedSeqs().get('a'), 6, 'the sequence comes from the lines read back');
+    await w.close();
+    ix.close();
   });
 
   it('reindex reads every node\'s files in order', async () => {

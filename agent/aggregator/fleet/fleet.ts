@@ -3,6 +3,8 @@ import type { AgentConfig } from '../../config/agent-schema.ts';
 import type { AgentLog } from '../../../lib/log.ts';
 import { EntryIndex } from '../index/entry-index.ts';
 import { parseNdjson } from '../index/feed.ts';
+import { catchUpFromNdjson, type CatchUpResult } from '../index/catch-up.ts';
+import type { Store } from '../store/store.ts';
 import { IndexWriter, type FlushReport } from '../index/index-writer.ts';
 import { TailHub } from '../api/tail.ts';
 import { FleetState, type AgentReport } from './fleet-state.ts';
@@ -30,6 +32,10 @@ export class Fleet {
   private readonly log: AgentLog;
   private readonly fromStream: boolean;
   private readonly path: string;
+  /** The NDJSON store's directory (undefined with JetStream). */
+  private readonly storeDir: string | undefined;
+  private readonly maxLag: number;
+  private catchUp?: CatchUpResult;
   indexErrors = 0;
   badLines = 0;
 
@@ -38,9 +44,13 @@ export class Fleet {
     const a = config.aggregator;
     this.fromStream = a.store === 'nats';
     this.path = indexPath(config);
+    this.storeDir = a.store === 'ndjson' ? (a.ndjson.dir ?? join(config.data_dir, 'store')) : undefined;
+    this.maxLag = a.index.max_lag;
     if (a.index.enabled) {
       this.writer = new IndexWriter(this.path, {
         flushMs: a.index.flush_interval,
+        maxInFlightBytes: a.index.max_lag,
+        nice: a.index.writer_nice,
         onFlushed: (r: FlushReport) => {
           for (const [node, entries, errors] of r.nodes) this.state.indexed(node, entries, errors);
         },
@@ -53,19 +63,24 @@ export class Fleet {
     }
     this.retention = new Retention({
       cfg: a.retention,
-      storeDir: a.store === 'ndjson' ? (a.ndjson.dir ?? join(config.data_dir, 'store')) : undefined,
+      storeDir: this.storeDir,
       index: this.writer ? { writer: this.writer, nodes: () => this.index?.nodeNamesKnown() ?? [] } : undefined,
       log,
     });
   }
 
-  async start(): Promise<void> {
+  /**
+   * Opens the index; with the NDJSON store, first hands the writer what the store holds beyond
+   * the index (catch-up.ts). The aggregator calls it before it accepts agents.
+   */
+  async start(store?: Pick<Store, 'knownNodes' | 'state'>): Promise<void> {
     if (this.writer) {
       await this.writer.opened();
       this.index = new EntryIndex(this.path);
       const hourAgo = Date.now() - 3_600_000;
       for (const [node, n] of this.index.errorCounts(hourAgo)) this.state.seedErrors(node, n);
       for (const [node, t] of this.index.lastEntryTimes()) this.state.activity(node).last_stored_ms = Math.min(t, Date.now());
+      if (store && this.storeDir !== undefined) await this.catchUpFromStore(store, this.storeDir, this.writer, this.index);
     }
     if (this.feed && this.writer && this.index) {
       const writer = this.writer;
@@ -77,6 +92,16 @@ export class Fleet {
       });
     }
     this.retention.start();
+  }
+
+  private async catchUpFromStore(store: Pick<Store, 'knownNodes' | 'state'>, storeDir: string, writer: IndexWriter, index: EntryIndex): Promise<void> {
+    const stored: { node: string; seq: number }[] = [];
+    for (const node of await store.knownNodes()) stored.push({ node, seq: (await store.state(node)).seq });
+    const r = (this.catchUp = await catchUpFromNdjson({ storeDir, stored, indexed: index.indexedSeqs(), writer, maxBytes: this.maxLag }));
+    if (r.entries) this.log.info(`index: catching up on ${r.entries} stored entries of ${r.nodes} nodes that were not indexed yet`);
+    if (r.leftBehind.length) {
+      this.log.warn(`index: ${r.leftBehind.length} nodes (${r.leftBehind.slice(0, 5).join(', ')}${r.leftBehind.length > 5 ? ', …' : ''}) have more stored than the index holds, beyond index.max_lag: their missing entries stay out of the index until \`logloom aggregator reindex\``);
+    }
   }
 
   /** The core's StoredBatchListener: a batch this aggregator stored. */
@@ -121,6 +146,7 @@ export class Fleet {
       path: this.path,
       ...(this.writer?.status() ?? {}),
       ...(this.feed?.status() ?? { source: 'store' }),
+      ...(this.catchUp ? { catch_up: { nodes: this.catchUp.nodes, entries: this.catchUp.entries, bytes: this.catchUp.bytes, left_behind_nodes: this.catchUp.leftBehind.length, ms: this.catchUp.ms } } : {}),
       errors: this.indexErrors,
       bad_lines_tail: this.badLines,
       tail_clients: this.tail.size,
