@@ -10,6 +10,7 @@ import { create } from '../../agent/inputs/kmsg/index.ts';
 import { createLog } from '../../lib/log.ts';
 import type { EntryDraft } from '../../agent/entry/build.ts';
 import { inputStatus } from '../helpers/status.ts';
+import { inputToFile } from '../helpers/config.ts';
 
 /** Writing to /dev/kmsg as root injects a record (one open per write: the kernel rate-limits per open file). */
 function kmsgWritable(): boolean {
@@ -35,16 +36,7 @@ async function kmsgLock(): Promise<() => void> {
   return () => p.stdin!.end();
 }
 
-const config = (path = '/dev/kmsg', from = 'end') => `  inputs:
-    - type: kmsg
-      path: ${path}
-      from: ${from}
-      poll_interval: 50ms
-  plugins:
-    enabled: [sink_file]
-    config:
-      sink_file: { path: DIR/out.log, format: json }
-`;
+const config = (path = '/dev/kmsg', from = 'end') => inputToFile('kmsg', `      path: ${path}\n      from: ${from}\n      poll_interval: 50ms\n`, 'out.log');
 
 const withMarker = (marker: string) => (text: string) => text.split('\n').filter((l) => l.includes(marker)).map((l) => JSON.parse(l));
 

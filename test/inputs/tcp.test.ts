@@ -8,16 +8,9 @@ import { once } from 'node:events';
 import { startAgent, startCli, tempDir, type RunningAgent } from '../helpers/agent.ts';
 import { waitForLines } from '../helpers/wait.ts';
 import { inputStatus } from '../helpers/status.ts';
+import { inputToFile } from '../helpers/config.ts';
 
-const config = (extra = '') => `  inputs:
-    - type: tcp
-      listen: 127.0.0.1:0
-      max_connections: 2${extra}
-  plugins:
-    enabled: [sink_file]
-    config:
-      sink_file: { path: DIR/out.log, format: json }
-`;
+const config = (extra = '') => inputToFile('tcp', `      listen: 127.0.0.1:0\n      max_connections: 2${extra}\n`, 'out.log');
 
 async function port(agent: RunningAgent): Promise<number> {
   return Number(/:(\d+)$/.exec((await inputStatus(agent)).listening)![1]);
