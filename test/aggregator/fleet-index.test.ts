@@ -13,6 +13,7 @@ import { tempDir } from '../helpers/agent.ts';
 import { parseLocale } from '../../lib/i18n/catalogue.ts';
 import { DASHBOARD_KEYS } from '../../aggregator/api/routes.ts';
 import { readFileSync } from 'node:fs';
+import { rng } from '../helpers/rng.ts';
 
 const ndjson = (entries: object[]) => Buffer.from(entries.map((e) => JSON.stringify(e) + '\n').join(''));
 const q = (s: string) => parseEntryQuery(new URLSearchParams(s), Date.parse('2026-03-01T12:00:00Z'));
@@ -181,8 +182,8 @@ describe('query parameters', () => {
   });
 
   it('fuzz: any query string either parses or is a QueryError with a message (seeded, bounded)', async () => {
-    let seed = 0x5eed;
-    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+    const random = rng(0x5eed);
+    const rnd = (n: number) => Math.floor(random() * n);
     const keys = ['node', 'since', 'until', 'level', 'levels', 'module', 'source', 'lang_key', 'q', 'limit', 'order', 'cursor', 'bucket', 'by', 'x', ''];
     const pieces = ['', 'a', '1', '-1', '0', '1000', '1001', 'ERROR', 'info,WARN', '15m', '2026-03-01', 'T', '%', '"', '*', 'NEAR(', ')', '中文', '\u0000', ' ', 'asc', 'level', '99999999999999999999', '1e3', 'x'.repeat(2000)];
     const path = join(tempDir(), 'index.sqlite');

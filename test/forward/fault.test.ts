@@ -9,9 +9,10 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { encodeRecord, scanSegment } from '../../agent/forward/spool/record.ts';
 import { runCli, tempDir, type RunningAgent } from '../helpers/agent.ts';
 import {
-  aggregatorFixture, agentStatus, assertExactlyOnceInOrder, FaultProxy, Generator, randomBetween, remoteSink, sleep, startForwardingAgent,
-  storedCount, storedNumbers, until, waitStored,
+  aggregatorFixture, agentStatus, assertExactlyOnceInOrder, FaultProxy, Generator, randomBetween, remoteSink, startForwardingAgent,
+  storedCount, storedNumbers, waitStored,
 } from './helpers.ts';
+import { sleep, until } from '../helpers/wait.ts';
 
 /**
  * These tests are about delivery; the fleet index would only add its CPU to every aggregator here

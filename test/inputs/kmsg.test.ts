@@ -5,11 +5,13 @@ import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
-import { runCli, startAgent, tempDir, type RunningAgent } from '../helpers/agent.ts';
+import { startAgent, tempDir } from '../helpers/agent.ts';
 import { waitForFile, waitForLines } from '../helpers/wait.ts';
 import { create } from '../../agent/inputs/kmsg/index.ts';
 import { createLog } from '../../lib/log.ts';
 import type { EntryDraft } from '../../agent/entry/build.ts';
+import { inputStatus } from '../helpers/status.ts';
+import { inputToFile } from '../helpers/config.ts';
 
 /** Writing to /dev/kmsg as root injects a record (one open per write: the kernel rate-limits per open file). */
 function kmsgWritable(): boolean {
@@ -35,22 +37,7 @@ async function kmsgLock(): Promise<() => void> {
   return () => p.stdin!.end();
 }
 
-const config = (path = '/dev/kmsg', from = 'end') => `  inputs:
-    - type: kmsg
-      path: ${path}
-      from: ${from}
-      poll_interval: 50ms
-  plugins:
-    enabled: [sink_file]
-    config:
-      sink_file: { path: DIR/out.log, format: json }
-`;
-
-async function status(agent: RunningAgent) {
-  const r = await runCli(['status', '--json', '--socket', agent.control]);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout).inputs[0];
-}
+const config = (path = '/dev/kmsg', from = 'end') => inputToFile('kmsg', `      path: ${path}\n      from: ${from}\n      poll_interval: 50ms\n`, 'out.log');
 
 const withMarker = (marker: string) => (text: string) => text.split('\n').filter((l) => l.includes(marker)).map((l) => JSON.parse(l));
 
@@ -77,7 +64,7 @@ test('kmsg input on the real /dev/kmsg: priority → level, starts at the end, n
     assert.ok(first[0].fields.kernel_ts_usec > 0);
     // The kernel time maps onto wall-clock time within a few seconds.
     assert.ok(Math.abs(Date.parse(first[0].timestamp) - Date.now()) < 60_000, first[0].timestamp);
-    const st = await status(agent);
+    const st = await inputStatus(agent);
     assert.equal(st.kind, 'device');
     assert.ok(st.skipped > 0, 'records already in the ring at start were skipped (from: end)');
     await agent.stop();
@@ -90,7 +77,7 @@ test('kmsg input on the real /dev/kmsg: priority → level, starts at the end, n
       return e.some((x) => x.message.endsWith('after restart')) ? e : undefined;
     });
     assert.deepEqual(all.map((e) => e.message.slice(tag.length + 1)), ['err', 'warning', 'emerg', 'while down', 'after restart']);
-    assert.equal((await status(agent)).missed, 0);
+    assert.equal((await inputStatus(agent)).missed, 0);
   } finally {
     await agent.stop();
     unlock();
@@ -200,7 +187,7 @@ test('kmsg input from a FIFO (the real device cannot be made to emit dictionarie
     assert.equal(lines[10].message, 'Oops: 0000 [#1] SMP');
     assert.equal(lines[10].level, 'FATAL');
     assert.equal(lines[10].fields.caller, 'T42');
-    const st = await status(agent);
+    const st = await inputStatus(agent);
     assert.equal(st.kind, 'fifo');
     assert.equal(st.parse_errors, 1);
     assert.equal(st.rejected, 1);
@@ -215,7 +202,7 @@ test('kmsg input from a FIFO (the real device cannot be made to emit dictionarie
     closeSync(fd2);
     const after = (await waitForLines(`${dir}/out.log`, 13)).map((l) => JSON.parse(l)).slice(11);
     assert.deepEqual(after.map((e) => e.message), ['new one', 'new two']);
-    const st2 = await status(agent);
+    const st2 = await inputStatus(agent);
     assert.equal(st2.skipped, 2);
     assert.equal(st2.missed, 1); // seq 115 never came
   } finally {
@@ -248,7 +235,7 @@ test('kmsg input from a FIFO: the saved position stops before records no sink ha
     writeSync(fd, '6,200,1,-;first\n6,201,2,-;second\n');
     closeSync(fd);
     const deadline = Date.now() + 15_000;
-    for (let st = await status(agent); st.records < 2 || st.in_flight < 2; st = await status(agent)) {
+    for (let st = await inputStatus(agent); st.records < 2 || st.in_flight < 2; st = await inputStatus(agent)) {
       if (Date.now() > deadline) throw new Error(`records not read: ${JSON.stringify(st)}`);
       await new Promise((r) => setTimeout(r, 50));
     }
