@@ -369,11 +369,9 @@ static napi_value IngestScan(napi_env env, napi_callback_info info) {
  * nothing for bad data: the caller turns the code into the protocol's BAD_BATCH.
  */
 static napi_value IngestInflate(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  if (!args_n(env, info, 2, argv)) return NULL;
   uint8_t *in, *out;
   size_t in_len, out_len;
-  if (bytes_of(env, argv[0], &in, &in_len) || bytes_of(env, argv[1], &out, &out_len)) return throw_type(env, "ingestInflate(body, out)");
+  if (ll_args(env, info, "ingestInflate(body, out)", "BB", &in, &in_len, &out, &out_len)) return NULL;
   const char *msg;
   return make_int(env, ll_inflate(in, in_len, out, out_len, &msg));
 }
