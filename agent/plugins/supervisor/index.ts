@@ -22,7 +22,6 @@ import { AiSupervisor } from './ai.ts';
 import { LangSupervisor } from './lang.ts';
 
 export type { SupervisedState, SupervisorOptions } from './core.ts';
-export { withTimeout } from './call.ts';
 export { FilterSupervisor, SinkSupervisor, AiSupervisor, LangSupervisor };
 
 /** A supervised plugin, told apart by `type` like the host it wraps. */
