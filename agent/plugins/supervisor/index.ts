@@ -13,7 +13,7 @@
  * A new plugin type is a new host interface in ../host.ts (a member of HostedPlugin), a class
  * here over SupervisorCore, a case in `supervise`, and the registry hooking its stage in.
  */
-import type { HostedPlugin } from '../host.ts';
+import { PluginLoadError, type HostedPlugin } from '../host.ts';
 import type { DiscoveredPlugin } from '../discovered.ts';
 import type { SupervisorOptions } from './core.ts';
 import { FilterSupervisor } from './filter.ts';
@@ -38,5 +38,9 @@ export function supervise(plugin: DiscoveredPlugin, host: HostedPlugin, opts: Su
       return new AiSupervisor(plugin, host, opts);
     case 'lang':
       return new LangSupervisor(plugin, host, opts);
+    default:
+      // Discovery and the manifest schema admit only the four types; a host typed otherwise
+      // (a hand-built static module) is refused like any plugin that cannot be loaded.
+      throw new PluginLoadError(plugin.origin, `unknown plugin type "${String((host as { type: unknown }).type)}"`);
   }
 }
