@@ -11,8 +11,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parse } from 'yaml';
-import { checkManifest } from '../agent/plugins/manifest.ts';
+import { parseManifest } from '../agent/plugins/manifest.ts';
 import { defaultMode } from '../agent/plugins/info.ts';
 
 export const ROOT = new URL('../', import.meta.url).pathname;
@@ -28,12 +27,8 @@ export function pluginDirs(root = ROOT): string[] {
 
 export function renderPluginInfo(name: string, root = ROOT): string {
   const file = `static-plugins/${name}/plugin.yaml`;
-  let m;
-  try {
-    m = checkManifest(parse(readFileSync(join(root, file), 'utf8')));
-  } catch (e) {
-    throw new Error(`${file}: ${(e as Error).message}`);
-  }
+  // Problems come back as file:line:col: key: what.
+  const m = parseManifest(readFileSync(join(root, file), 'utf8'), file);
   if (m.name !== name) throw new Error(`${file}: name ${m.name} does not match its folder ${name}`);
   const q = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
   const fields = [

@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import type { AggregatorFileConfig } from '../config.ts';
 import type { AgentLog } from '../../lib/log.ts';
 import { EntryIndex } from '../index/entry-index.ts';
-import { batchNdjson, parseNdjson } from '../index/feed.ts';
-import { catchUpFromNdjson, type CatchUpResult } from '../index/catch-up.ts';
+import { parseNdjson } from '../index/feed.ts';
+import { NdjsonIndexFeed } from '../index/ndjson-feed.ts';
 import type { Store, StoredBatch } from '../store/store.ts';
 import { IndexWriter, type FlushReport } from '../index/index-writer.ts';
 import { TailHub } from '../api/tail.ts';
@@ -34,8 +34,8 @@ export class Fleet {
   private readonly path: string;
   /** The NDJSON store's directory (undefined with JetStream). */
   private readonly storeDir: string | undefined;
-  private readonly maxLag: number;
-  private catchUp?: CatchUpResult;
+  /** With the NDJSON store: live batches, and read-backs from the store while the index is behind. */
+  private readonly storeFeed?: NdjsonIndexFeed;
   indexErrors = 0;
   badLines = 0;
 
@@ -45,7 +45,6 @@ export class Fleet {
     this.fromStream = a.store === 'nats';
     this.path = indexPath(config);
     this.storeDir = a.store === 'ndjson' ? (a.ndjson.dir ?? join(config.data_dir, 'store')) : undefined;
-    this.maxLag = a.index.max_lag;
     if (a.index.enabled) {
       this.writer = new IndexWriter(this.path, {
         flushMs: a.index.flush_interval,
@@ -60,6 +59,7 @@ export class Fleet {
         },
       });
       if (this.fromStream) this.feed = new NatsIndexFeed(a.nats, log);
+      else if (this.storeDir !== undefined) this.storeFeed = new NdjsonIndexFeed({ storeDir: this.storeDir, writer: this.writer, maxLag: a.index.max_lag, log });
     }
     this.retention = new Retention({
       cfg: a.retention,
@@ -70,8 +70,9 @@ export class Fleet {
   }
 
   /**
-   * Opens the index; with the NDJSON store, first hands the writer what the store holds beyond
-   * the index (catch-up.ts). The aggregator calls it before it accepts agents.
+   * Opens the index; with the NDJSON store, the nodes whose stored batches the index lacks (a
+   * crash left them unindexed) start being read back (ndjson-feed.ts). The aggregator calls it
+   * before it accepts agents.
    */
   async start(store?: Pick<Store, 'knownNodes' | 'state'>): Promise<void> {
     if (this.writer) {
@@ -80,7 +81,11 @@ export class Fleet {
       const hourAgo = Date.now() - 3_600_000;
       for (const [node, n] of this.index.errorCounts(hourAgo)) this.state.seedErrors(node, n);
       for (const [node, t] of this.index.lastEntryTimes()) this.state.activity(node).last_stored_ms = Math.min(t, Date.now());
-      if (store && this.storeDir !== undefined) await this.catchUpFromStore(store, this.storeDir, this.writer, this.index);
+      if (store && this.storeFeed) {
+        const stored: { node: string; seq: number }[] = [];
+        for (const node of await store.knownNodes()) stored.push({ node, seq: (await store.state(node)).seq });
+        this.storeFeed.start(stored, this.index.indexedSeqs());
+      }
     }
     if (this.feed && this.writer && this.index) {
       const writer = this.writer;
@@ -94,24 +99,15 @@ export class Fleet {
     this.retention.start();
   }
 
-  private async catchUpFromStore(store: Pick<Store, 'knownNodes' | 'state'>, storeDir: string, writer: IndexWriter, index: EntryIndex): Promise<void> {
-    const stored: { node: string; seq: number }[] = [];
-    for (const node of await store.knownNodes()) stored.push({ node, seq: (await store.state(node)).seq });
-    const r = (this.catchUp = await catchUpFromNdjson({ storeDir, stored, indexed: index.indexedSeqs(), writer, maxBytes: this.maxLag }));
-    if (r.entries) this.log.info(`index: catching up on ${r.entries} stored entries of ${r.nodes} nodes that were not indexed yet`);
-    if (r.leftBehind.length) {
-      this.log.warn(`index: ${r.leftBehind.length} nodes (${r.leftBehind.slice(0, 5).join(', ')}${r.leftBehind.length > 5 ? ', …' : ''}) have more stored than the index holds, beyond index.max_lag: their missing entries stay out of the index until \`logloom aggregator reindex\``);
-    }
-  }
-
   /** The core's StoredBatchListener: a batch this aggregator stored. */
   readonly received = (node: string, b: StoredBatch): void => {
     this.state.received(node, b.count, b.data.length);
     if (this.fromStream && this.writer) return; // indexed and tailed when it comes back from the stream
     this.state.touched(node);
-    // The writer keeps the bytes (its worker reads them later): it gets a copy. Without the index
-    // nothing is copied: counting and the tail are done within this call.
-    if (this.writer) this.writer.add(node, b.seq, batchNdjson(b));
+    // The writer copies the bytes it keeps (its worker reads them later), within this call; without
+    // the index nothing is copied: counting and the tail are done within this call too.
+    if (this.storeFeed) this.storeFeed.offer(node, b.seq, b.data);
+    else if (this.writer) this.writer.add(node, b.seq, b.data);
     else this.state.indexed(node, b.count, 0);
     this.publish(node, b.data);
   };
@@ -134,6 +130,7 @@ export class Fleet {
     this.tail.close();
     this.state.close();
     await this.feed?.stop();
+    await this.storeFeed?.stop();
     await this.writer?.close();
     try {
       this.index?.close();
@@ -142,13 +139,20 @@ export class Fleet {
     }
   }
 
+  /** The feed's state; lag_seconds covers batches waiting in the store as well as in memory. */
+  private lagStatus(): Record<string, unknown> {
+    if (!this.storeFeed || !this.writer) return {};
+    const f = this.storeFeed.status();
+    return { ...f, lag_seconds: Math.max(this.writer.lag().seconds, f.behind_seconds as number) };
+  }
+
   status(): Record<string, unknown> {
     return {
       enabled: this.writer !== undefined,
       path: this.path,
       ...(this.writer?.status() ?? {}),
       ...(this.feed?.status() ?? { source: 'store' }),
-      ...(this.catchUp ? { catch_up: { nodes: this.catchUp.nodes, entries: this.catchUp.entries, bytes: this.catchUp.bytes, left_behind_nodes: this.catchUp.leftBehind.length, ms: this.catchUp.ms } } : {}),
+      ...this.lagStatus(),
       errors: this.indexErrors,
       bad_lines_tail: this.badLines,
       tail_clients: this.tail.size,

@@ -1,11 +1,16 @@
 import { createReadStream } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
+import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { IndexWriter } from './index-writer.ts';
+
+/**
+ * Reading a node's batches back from the NDJSON store, for the index (ndjson-feed.ts): the lines
+ * of the batches above one sequence and up to another, in the order they were stored. Every
+ * stored line ends with the batch sequence the aggregator put there (ingest/stored-batch.ts), and
+ * the store appends a node's batches in sequence, file after file.
+ */
 
 /** The store's data files of a node (`<day>-<n>.ndjson`), in the order they were written. */
 const DATA_FILE = /^\d{4}-\d{2}-\d{2}-\d{4,}\.ndjson$/;
-/** Every stored line ends with the batch sequence the aggregator put there (ingest/stored-batch.ts). */
 const LINE_SEQ = /"seq":(\d+)\}$/;
 /** Bytes read at the start of a file to find its first line's sequence. */
 const HEAD_BYTES = 256 * 1024;
@@ -14,15 +19,10 @@ export async function nodeDataFiles(storeDir: string, node: string): Promise<str
   return (await readdir(join(storeDir, node)).catch(() => [] as string[])).filter((f) => DATA_FILE.test(f)).sort();
 }
 
-export interface CatchUpResult {
-  /** Nodes whose missing batches were handed to the writer. */
-  nodes: number;
-  /** Entries (lines) and bytes handed over. */
-  entries: number;
-  bytes: number;
-  /** Nodes the index lacks batches of that were left for `logloom aggregator reindex` (over the budget). */
-  leftBehind: string[];
-  ms: number;
+/** The batch sequence of a stored line (without its newline), or undefined. */
+function lineSeq(buf: Buffer, from: number, to: number): number | undefined {
+  const m = LINE_SEQ.exec(buf.toString('latin1', Math.max(from, to - 32), to));
+  return m ? Number(m[1]) : undefined;
 }
 
 /** The sequence of the first line of a file, or undefined (empty, or a first line too long to tell). */
@@ -32,20 +32,17 @@ async function firstSeq(path: string): Promise<number | undefined> {
     const buf = Buffer.alloc(HEAD_BYTES);
     const { bytesRead } = await fh.read(buf, 0, HEAD_BYTES, 0);
     const nl = buf.subarray(0, bytesRead).indexOf(10);
-    if (nl < 0) return undefined;
-    const m = LINE_SEQ.exec(buf.toString('utf8', 0, nl));
-    return m ? Number(m[1]) : undefined;
+    return nl < 0 ? undefined : lineSeq(buf, 0, nl);
   } finally {
     await fh.close();
   }
 }
 
 /**
- * Where a node's batches above `after` start: the file (the last whose first line is at or below
- * after+1; the store appends batches in sequence, so later files hold only later batches) and the
- * offset of the first line above `after` in it. Undefined when no stored line is above `after`.
+ * The files that can hold a node's batches above `after`: from the last whose first line is at or
+ * below after+1 (earlier files hold only earlier batches).
  */
-async function locate(storeDir: string, node: string, after: number): Promise<{ files: string[]; offset: number } | undefined> {
+async function filesFrom(storeDir: string, node: string, after: number): Promise<string[]> {
   const names = await nodeDataFiles(storeDir, node);
   let from = 0;
   for (let i = names.length - 1; i >= 0; i--) {
@@ -55,83 +52,83 @@ async function locate(storeDir: string, node: string, after: number): Promise<{ 
       break;
     }
   }
-  const files = names.slice(from).map((f) => join(storeDir, node, f));
-  for (let i = 0; i < files.length; i++) {
-    const offset = await firstLineAbove(files[i]!, after);
-    if (offset !== undefined) return { files: files.slice(i), offset };
-  }
-  return undefined;
-}
-
-/** Offset of the first whole line of a file whose sequence is above `after`. */
-async function firstLineAbove(path: string, after: number): Promise<number | undefined> {
-  let pos = 0;
-  let rest: Buffer = Buffer.alloc(0);
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) {
-    const buf = rest.length ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
-    let from = 0;
-    for (let nl = buf.indexOf(10); nl !== -1; nl = buf.indexOf(10, from)) {
-      const m = LINE_SEQ.exec(buf.toString('utf8', from, nl));
-      if (m && Number(m[1]) > after) return pos + from;
-      from = nl + 1;
-    }
-    pos += from;
-    rest = Buffer.from(buf.subarray(from));
-  }
-  return undefined;
+  return names.slice(from).map((f) => join(storeDir, node, f));
 }
 
 /**
- * Catch-up after a restart (NDJSON store): the batches a node has in the store above the highest
- * sequence the index holds (`indexed`, from its `progress` table) are read back from the store's
- * files and handed to the writer — the batches that were stored and acknowledged but still
- * waiting to be indexed when the aggregator stopped or was killed. It runs before the aggregator
- * accepts agents, so no live batch of a node can overtake its catch-up; it hands over at most
- * `maxBytes` (the writer's max_lag: what a crash can have left unindexed), and a node that would
- * exceed the budget is left out whole and reported (`logloom aggregator reindex` rebuilds it).
+ * Which whole lines of buf[0, cut) to hand over: from the first above `after` to the last at or
+ * below `upTo`; `done` when a line above `upTo` was met (nothing further is wanted).
  */
-export async function catchUpFromNdjson(o: {
-  storeDir: string;
-  /** Every node the store knows, with the last sequence it stored. */
-  stored: readonly { node: string; seq: number }[];
-  indexed: ReadonlyMap<string, number>;
-  writer: Pick<IndexWriter, 'add'>;
-  maxBytes: number;
-}): Promise<CatchUpResult> {
-  const t0 = Date.now();
-  const r: CatchUpResult = { nodes: 0, entries: 0, bytes: 0, leftBehind: [], ms: 0 };
-  let budget = o.maxBytes;
-  for (const { node, seq } of o.stored) {
-    const after = o.indexed.get(node) ?? 0;
-    if (seq <= after) continue;
-    const at = await locate(o.storeDir, node, after);
-    if (!at) continue;
-    let size = -at.offset;
-    for (const f of at.files) size += (await stat(f)).size;
-    if (size > budget) {
-      r.leftBehind.push(node);
-      continue;
-    }
-    budget -= size;
-    r.nodes++;
-    for (const [i, f] of at.files.entries()) await handOver(f, i === 0 ? at.offset : 0, node, o.writer, r);
+function select(buf: Buffer, cut: number, after: number, upTo: number): { from: number; end: number; done: boolean } {
+  if (cut === 0) return { from: 0, end: 0, done: false };
+  const lastStart = cut > 1 ? buf.lastIndexOf(10, cut - 2) + 1 : 0;
+  const first = lineSeq(buf, 0, buf.indexOf(10));
+  const last = lineSeq(buf, lastStart, cut - 1);
+  // The common case — every line of the chunk wanted — without looking at each line.
+  if (first !== undefined && first > after && last !== undefined && last <= upTo) return { from: 0, end: cut, done: false };
+  let start = -1;
+  let end = 0;
+  for (let p = 0; p < cut;) {
+    const nl = buf.indexOf(10, p);
+    const s = lineSeq(buf, p, nl);
+    if (s !== undefined && s > upTo) return { from: start < 0 ? end : start, end, done: true };
+    if (s !== undefined && s > after && start < 0) start = p;
+    p = nl + 1;
+    if (start >= 0) end = p;
   }
-  r.ms = Date.now() - t0;
-  return r;
+  return { from: start < 0 ? end : start, end, done: false };
 }
 
-/** Hands a file's whole lines from `start` on to the writer, in chunks. */
-async function handOver(path: string, start: number, node: string, writer: Pick<IndexWriter, 'add'>, r: CatchUpResult): Promise<void> {
-  let rest: Buffer = Buffer.alloc(0);
-  for await (const chunk of createReadStream(path, { start, highWaterMark: 1024 * 1024 })) {
-    const buf = rest.length ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
-    const cut = buf.lastIndexOf(10) + 1;
-    rest = Buffer.from(buf.subarray(cut));
-    if (cut === 0) continue;
-    const part = buf.subarray(0, cut);
-    writer.add(node, 0, part);
-    r.bytes += part.length;
-    for (let i = part.indexOf(10); i !== -1; i = part.indexOf(10, i + 1)) r.entries++;
+/** Where the last batch of some whole lines starts (the lines with the last line's sequence). */
+function lastBatchStart(part: Buffer): number {
+  if (part.length === 0) return 0;
+  let lineEnd = part.length - 1;
+  let start = part.lastIndexOf(10, lineEnd - 1) + 1;
+  const seq = lineSeq(part, start, lineEnd);
+  while (start > 0) {
+    const prevEnd = start - 1;
+    const prevStart = prevEnd > 0 ? part.lastIndexOf(10, prevEnd - 1) + 1 : 0;
+    if (lineSeq(part, prevStart, prevEnd) !== seq) break;
+    start = prevStart;
+    lineEnd = prevEnd;
   }
-  // A torn last line (no newline) is not a stored entry: the store cuts it at its recovery.
+  return start;
+}
+
+/**
+ * Calls `hand` with the node's stored lines of batches after < seq <= upTo, in chunks of whole
+ * batches (awaiting it: the caller's flow control). Whole batches, because the index records
+ * what it holds per batch (its `progress`): a transaction must never end inside one. Lines above
+ * `upTo` (batches stored after the read began) and a torn last line are left out. Returns the
+ * entries handed over.
+ */
+export async function readBack(storeDir: string, node: string, after: number, upTo: number, hand: (lines: Buffer) => Promise<void>): Promise<number> {
+  let entries = 0;
+  const give = async (part: Buffer) => {
+    for (let i = part.indexOf(10); i !== -1; i = part.indexOf(10, i + 1)) entries++;
+    await hand(part);
+  };
+  for (const path of await filesFrom(storeDir, node, after)) {
+    // Wanted lines held back: the last batch seen may go on in the next chunk.
+    let pending: Buffer = Buffer.alloc(0);
+    let rest: Buffer = Buffer.alloc(0);
+    for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) {
+      const buf = rest.length ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
+      const cut = buf.lastIndexOf(10) + 1;
+      rest = Buffer.from(buf.subarray(cut));
+      const { from, end, done } = select(buf, cut, after, upTo);
+      let part = pending.length ? Buffer.concat([pending, buf.subarray(from, end)]) : buf.subarray(from, end);
+      pending = Buffer.alloc(0);
+      if (!done) {
+        const keep = lastBatchStart(part);
+        pending = Buffer.from(part.subarray(keep));
+        part = part.subarray(0, keep);
+      }
+      if (part.length) await give(part);
+      if (done) return entries;
+    }
+    // The end of the file ends a batch (the store writes whole batches; a torn tail is in `rest`).
+    if (pending.length) await give(pending);
+  }
+  return entries;
 }

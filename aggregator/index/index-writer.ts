@@ -99,6 +99,7 @@ export class IndexWriter {
     });
     this.worker.on('error', (e) => {
       this.errors++;
+      for (const w of this.drainWaiters.splice(0)) w.resolve();
       readyReject(e);
       onError(new Error(`index writer: ${e.message}`));
       for (const p of this.pending.values()) p.reject(e);
@@ -111,10 +112,14 @@ export class IndexWriter {
     return this.ready;
   }
 
-  /** Hands a stored batch's NDJSON to the worker (copied; the caller keeps its buffer). */
-  add(node: string, seq: number, ndjson: Buffer | Uint8Array, meta?: [string, string]): void {
+  /**
+   * Hands a stored batch's NDJSON to the worker (copied; the caller keeps its buffer). Beyond the
+   * lag bound it is left out (counted) unless `force` (a read-back that waited for room, whose
+   * chunk may be larger than the room there is).
+   */
+  add(node: string, seq: number, ndjson: Buffer | Uint8Array, meta?: [string, string], force = false): void {
     if (this.closed) return;
-    if (this.inFlightBytes + ndjson.length > this.maxInFlight) {
+    if (!force && this.inFlightBytes + ndjson.length > this.maxInFlight) {
       this.droppedBatches++;
       this.droppedBytes += ndjson.length;
       this.droppedEntries += countLines(ndjson);
@@ -132,9 +137,22 @@ export class IndexWriter {
     this.worker.postMessage({ op: 'add', node, seq, data, meta, received: Date.now() }, [data.buffer]);
   }
 
+  private drainWaiters: { limit: number; resolve: () => void }[] = [];
+
+  /** Resolves once at most `limit` bytes wait to be written (flow control for read-backs). */
+  drained(limit: number): Promise<void> {
+    if (this.inFlightBytes <= limit || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push({ limit, resolve }));
+  }
+
   /** The worker wrote (or failed to write) the oldest `bytes` handed over: they leave the lag. */
   private written(bytes: number): void {
     this.inFlightBytes = Math.max(0, this.inFlightBytes - bytes);
+    if (this.drainWaiters.length) {
+      const ready = this.drainWaiters.filter((w) => this.inFlightBytes <= w.limit);
+      this.drainWaiters = this.drainWaiters.filter((w) => this.inFlightBytes > w.limit);
+      for (const w of ready) w.resolve();
+    }
     let left = bytes;
     while (this.lagHead < this.lagBytes.length && left >= this.lagBytes[this.lagHead]!) left -= this.lagBytes[this.lagHead++]!;
     if (this.lagHead > 1024 && this.lagHead * 2 > this.lagBytes.length) {
@@ -181,6 +199,7 @@ export class IndexWriter {
       // A failed worker has nothing left to write.
     } finally {
       this.closed = true;
+      for (const w of this.drainWaiters.splice(0)) w.resolve();
       await this.worker.terminate();
     }
   }

@@ -10,6 +10,7 @@ import { NativeLineCodec } from '../../agent/buffer/native-codec.ts';
 import { forEachFrame } from '../../agent/buffer/ring.ts';
 import { buildEntry } from '../../agent/entry/build.ts';
 import { draftFromObject, encodeEntry } from '../../agent/entry/codec.ts';
+import { rng } from '../helpers/rng.ts';
 
 const OPTS: CodecOptions = { maxLineBytes: 64 * 1024, maxMessageBytes: 120, minLevel: 'INFO', defaultLevel: 'INFO', defaultModule: 'app', node: 'gw-7', source: 'unix' };
 const T0 = 1_767_225_600_123; // 2026-01-01T00:00:00.123Z
@@ -59,17 +60,6 @@ function corpusBytes(): Buffer {
   const parts: Buffer[] = [];
   CORPUS.forEach((line, i) => parts.push(line, b(i % 3 === 0 ? '\r\n' : '\n')));
   return Buffer.concat(parts);
-}
-
-/** Deterministic PRNG (mulberry32) so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function run(codec: LineCodec, chunks: Buffer[]): Buffer {
