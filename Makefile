@@ -45,9 +45,11 @@ test-plugins: setup native
 	$(NODE) toolchain/test-plugins.ts
 	$(NODE) --test --test-concurrency=2 --test-timeout=120000 test/plugins/process/*.test.ts
 
-# Regenerate the static plugin table and hosts table from a profile (PROFILE=default|locked).
+# Regenerate the static plugin table and hosts table from a profile (PROFILE=default|locked), and each
+# compiled-in plugin's info from its plugin.yaml.
 static-table: setup
 	$(NODE) toolchain/gen-static-table.ts --profile $(PROFILE)
+	$(NODE) toolchain/gen-plugin-info.ts
 
 # One-file bundle of the CLI for a profile: dist/logloom-$(PROFILE).mjs
 bundle: setup
@@ -69,9 +71,11 @@ bench: setup native
 clean:
 	rm -rf dist build native/build
 
-# Regenerates docs/configuration.md from the configuration schema.
+# Regenerates docs/configuration.md from the configuration schema, docs/metrics.md from the declared
+# metrics, and each compiled-in plugin's info (static-plugins/*/info.generated.ts) from its plugin.yaml.
 docs: setup
 	$(NODE) toolchain/gen-config-docs.ts
 	$(NODE) toolchain/gen-metrics-docs.ts
+	$(NODE) toolchain/gen-plugin-info.ts
 
 include native/native.mk

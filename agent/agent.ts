@@ -13,14 +13,13 @@ import { LOCKED, STATIC_PLUGINS } from '../static-plugins/table.generated.ts';
 import { HOST_FACTORIES } from './plugins/hosts/index.ts';
 import { PluginRegistry } from './plugins/registry.ts';
 import { preparePluginStateRoot } from './plugins/state-root.ts';
-import { createEntryBuffer, RingEntryQueue } from './buffer/entry-buffer.ts';
+import { createEntryBuffer } from './buffer/entry-buffer.ts';
 import { PLUGIN_TYPES, type PluginContext, type PluginType } from './plugins/types.ts';
 import { ControlServer } from '../lib/control/server.ts';
 import type { MetricsServer } from '../lib/control/http.ts';
 import { LangApi } from './control/lang-api.ts';
 import { AGENT_METRICS } from './control/agent-metrics.ts';
 import { setRuntimeDir } from '../lib/assets.ts';
-import { loadAddon } from '../lib/native-runtime.ts';
 import { attachInputStage } from './inputs/attach-stage.ts';
 import type { LineStageConfig } from './processing/stage.ts';
 import { resolveLabels } from './processing/labels.ts';
@@ -62,7 +61,7 @@ export class Agent {
       maxMessageBytes: config.max_message_bytes,
       bufferEntries: config.buffer.max_entries,
       bufferBytes: config.buffer.max_bytes,
-    }, createEntryBuffer(config.buffer.max_entries, config.buffer.max_bytes, config.buffer.native === 'on' ? 'on' : 'off', (m) => log.info(m), config.runtime_dir));
+    }, createEntryBuffer(config.buffer.max_entries, config.buffer.max_bytes, config.buffer.native, (m) => log.info(m), config.runtime_dir));
     this.plugins = new PluginRegistry({
       config: config.plugins, log, statics: STATIC_PLUGINS, hosts: HOST_FACTORIES, locked: LOCKED,
       env: { python: config.plugins.python, runtimeDir: config.runtime_dir, dataDir: config.data_dir, log, remoteTcp: config.plugins.remote_tcp, maxLineBytes: config.plugins.max_line_bytes },
@@ -87,7 +86,7 @@ export class Agent {
     if (this.config.routes.length) this.pipeline.router = new Router(this.config.routes);
     await this.startPlugins();
     for (const p of this.pipeline.router?.attach(this.pipeline.filters, this.pipeline.sinks) ?? []) this.log.warn(p);
-    if (this.config.buffer.native === 'auto') this.chooseBuffer();
+    this.describeBuffer();
     const names = inputNames(this.config.inputs);
     for (let i = 0; i < this.config.inputs.length; i++) await this.startInput(this.config.inputs[i]!, names[i]!);
     this.control = new ControlServer(this.config.control.socket, this, this.log);
@@ -123,23 +122,13 @@ export class Agent {
   }
 
   /**
-   * buffer.native: auto, once the plugins are loaded: the native ring when the addon loads and
-   * every stage can take entry records (the records path), where it is measured faster
-   * (bench/records-path.ts); JS objects otherwise, where the ring costs more than it saves
-   * (bench/ingest.ts). Says which and why, once.
+   * Says once which ring carries the records and which stages they pass through as bytes (the
+   * records path); a stage that needs entry objects gets them decoded from the records.
    */
-  private chooseBuffer(): void {
-    const blocker = this.pipeline.recordsBlocker();
-    if (blocker) return this.log.info(this.t('agent.buffer_objects', blocker));
-    const b = this.config.buffer;
-    try {
-      loadAddon();
-    } catch (e) {
-      // The same records, carried by the JS ring and codec: one path whether or not the addon loads.
-      this.pipeline.useBuffer(createEntryBuffer(b.max_entries, b.max_bytes, 'js', (m) => this.log.info(m), this.config.runtime_dir));
-      return this.log.info(this.t('agent.buffer_fallback', (e as Error).message, this.pipeline.recordStages().join(', ')));
-    }
-    this.pipeline.useBuffer(createEntryBuffer(b.max_entries, b.max_bytes, 'on', (m) => this.log.info(m), this.config.runtime_dir));
+  private describeBuffer(): void {
+    const blocker = this.pipeline.objectStage();
+    if (blocker) return this.log.info(this.t('agent.buffer_objects', this.pipeline.buffer.ring.impl, blocker));
+    if (this.pipeline.buffer.ring.impl === 'js') return this.log.info(this.t('agent.buffer_fallback', this.pipeline.recordStages().join(', ')));
     this.log.info(this.t('agent.buffer_records', this.pipeline.recordStages().join(', ')));
   }
 
@@ -221,7 +210,7 @@ export class Agent {
       node: this.config.node_id,
       language: this.catalogue.language,
       uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
-      buffer: { queued: this.pipeline.buffer.length, max_entries: this.pipeline.buffer.maxEntries, bytes: this.pipeline.buffer.byteLength, processed: this.pipeline.processed, records_path: this.pipeline.recordsProcessed, ...(this.pipeline.buffer instanceof RingEntryQueue ? { ring: this.pipeline.buffer.status() } : {}) },
+      buffer: { queued: this.pipeline.buffer.length, max_entries: this.pipeline.buffer.maxEntries, bytes: this.pipeline.buffer.byteLength, processed: this.pipeline.processed, records_path: this.pipeline.recordsProcessed, ring: this.pipeline.buffer.status() },
       inputs: this.inputs.map((i) => ({ name: i.name, type: i.type, ...this.pipeline.inputs.get(i.name), ...(i.input.status?.() ?? {}) })),
       filters: this.pipeline.filters.map((f) => ({ name: f.name, enabled: f.enabled, dropped_by_filter: this.pipeline.filteredOut.get(f.name) ?? 0 })),
       sinks: this.pipeline.sinks.map((s) => s.status()),

@@ -118,7 +118,7 @@ export class Aggregator {
     this.auth.tokens?.refresh();
     await this.store.open();
     await this.loadKnownNodes();
-    await this.fleet.start();
+    await this.fleet.start(this.store);
     await this.listener.listen(this.config.aggregator.listen);
     this.control = new ControlServer(this.config.control.socket, this, this.log);
     await this.control.start();

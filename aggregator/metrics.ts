@@ -15,9 +15,13 @@ interface AggregatorStatus {
   ingest: Item;
   rejected: Record<string, number>;
   nodes: Item[];
+  /** The fleet view's index (fleet.ts status(); the writer's fields only while the index is on). */
+  index: Item;
+  api?: Item;
 }
 
 const nodes = (s: AggregatorStatus) => s.nodes;
+const retention = (s: AggregatorStatus) => (s.index.retention ?? {}) as Item;
 
 export const AGGREGATOR_METRICS: readonly MetricDef<AggregatorStatus>[] = [
   {
@@ -39,4 +43,18 @@ export const AGGREGATOR_METRICS: readonly MetricDef<AggregatorStatus>[] = [
   perItem(nodes, 'node', { name: 'logloom_aggregator_node_stored_bytes', type: 'gauge', help: 'Bytes stored for the node, ever (from the store\'s durable state).', field: 'bytes' }),
   perItem(nodes, 'node', { name: 'logloom_aggregator_node_duplicate_batches_total', type: 'counter', help: 'Batches the node sent again that were already stored (acknowledged, not stored twice).', field: 'duplicate_batches' }),
   perItem(nodes, 'node', { name: 'logloom_aggregator_node_connections_total', type: 'counter', help: 'Connections the node made to this aggregator since it started.', field: 'connections' }),
+  // The index (docs/aggregator-api.md, "The index"): its lag is how far it is behind the store.
+  single('logloom_aggregator_index_entries_total', 'counter', 'Entries written to the index since the aggregator started.', (s) => s.index.entries_indexed),
+  single('logloom_aggregator_index_lag_bytes', 'gauge', 'Stored NDJSON bytes waiting to be indexed (the index is behind the store by this much; at aggregator.index.max_lag further batches are left out).', (s) => s.index.lag_bytes),
+  single('logloom_aggregator_index_lag_seconds', 'gauge', 'Age of the oldest stored batch waiting to be indexed; 0 when the index is up to date.', (s) => s.index.lag_seconds),
+  single('logloom_aggregator_index_dropped_batches_total', 'counter', 'Stored batches left out of the index because it was more than max_lag behind (the store has them; logloom aggregator reindex puts them back).', (s) => s.index.dropped_batches),
+  single('logloom_aggregator_index_dropped_entries_total', 'counter', 'Entries of those batches.', (s) => s.index.dropped_entries),
+  single('logloom_aggregator_index_write_errors_total', 'counter', 'Index transactions or requests that failed (logged).', (s) => s.index.write_errors),
+  single('logloom_aggregator_index_last_flush_milliseconds', 'gauge', 'How long the index writer\'s last transaction took.', (s) => s.index.last_flush_ms),
+  single('logloom_aggregator_index_tail_clients', 'gauge', 'Live-tail clients (GET /api/tail) connected now.', (s) => s.index.tail_clients),
+  single('logloom_aggregator_index_retention_deleted_entries_total', 'counter', 'Index entries deleted by retention (max_age, max_bytes_per_node).', (s) => retention(s).entries_deleted),
+  single('logloom_aggregator_index_retention_deleted_files_total', 'counter', 'NDJSON store files deleted by retention.', (s) => retention(s).files_deleted),
+  single('logloom_aggregator_api_requests_total', 'counter', 'Requests to the query API and the dashboard.', (s) => s.api?.requests),
+  single('logloom_aggregator_api_refused_total', 'counter', 'API requests refused (no or bad token, role).', (s) => s.api?.refused),
+  single('logloom_aggregator_api_bad_requests_total', 'counter', 'API requests answered 400 (invalid query).', (s) => s.api?.bad_requests),
 ];

@@ -7,7 +7,7 @@
  *  2. a C filter (filter_keyword.so) in-process (trusted, through the addon) vs in the host process,
  *     given JS objects (encoded as a binary batch) or entry records (the records path).
  *  3. the pipeline buffer for entries that are already JS objects (inputs that emit drafts):
- *     the old object queue (EntryQueue) vs the ring-backed RingEntryQueue, native and JS.
+ *     RingEntryQueue on the native and the JS ring.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -21,7 +21,6 @@ import { createRingMemory } from '../agent/buffer/ring-layout.ts';
 import { forEachFrame, frameRecords, type Ring } from '../agent/buffer/ring.ts';
 import { encodeEntry } from '../agent/entry/codec.ts';
 import { buildEntry } from '../agent/entry/build.ts';
-import { EntryQueue } from '../agent/buffer/entry-queue.ts';
 import { RingEntryQueue, type EntryBuffer } from '../agent/buffer/entry-buffer.ts';
 import type { LogEntry } from '../agent/entry/entry.ts';
 import { NativeInProcessHost, NativeProcessHost } from '../agent/plugins/hosts/native.ts';
@@ -136,7 +135,6 @@ const N3 = 100_000;
 const objs: LogEntry[] = Array.from({ length: N3 }, (_, i) => buildEntry({ message: `${LINES[i % LINES.length]} #${i}` }, build));
 console.log(`pipeline buffer, ${N3} entries offered then shifted in steps of 1024 (entries already JS objects):`);
 for (const [name, make] of [
-  ['EntryQueue (objects)', () => new EntryQueue(1 << 20, 1 << 30)],
   ['RingEntryQueue, native ring', () => new RingEntryQueue(new NativeRing(createRingMemory(64 << 20)), 1 << 20)],
   ['RingEntryQueue, JS ring', () => new RingEntryQueue(new JsRing(createRingMemory(64 << 20)), 1 << 20)],
 ] as const) {

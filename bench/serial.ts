@@ -9,7 +9,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { controlRequest } from '../lib/control/protocol.ts';
 import { startAgent, tempDir } from '../test/helpers/agent.ts';
-import { PtyPair } from '../test/inputs/serial/pty.ts';
+import { PtyPair } from '../test/helpers/pty.ts';
 
 const LINES = Number(process.env.LINES ?? 200_000);
 const RUNS = Number(process.env.RUNS ?? 5);

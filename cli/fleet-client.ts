@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import { parseLocale, Catalogue } from '../lib/i18n/catalogue.ts';
 import { loadConfig } from '../agent/config/load.ts';
 import { UsageError } from './command.ts';
@@ -116,7 +115,8 @@ export function get(target: ClientTarget, path: string, params: URLSearchParams,
   url.search = params.toString();
   const headers: Record<string, string> = { accept: 'application/json, text/event-stream' };
   if (target.token) headers.authorization = `Bearer ${target.token}`;
-  const req = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  // node:http(s) load when a fleet command runs, not with every command (the agent's start-up).
+  const req = url.protocol === 'https:' ? process.getBuiltinModule('node:https').request : process.getBuiltinModule('node:http').request;
   return new Promise((resolve, reject) => {
     const r = req(url, { headers, ca: target.ca, signal, agent: false }, (res) => {
       if (res.statusCode === 200) return resolve(res);

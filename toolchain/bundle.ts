@@ -24,7 +24,13 @@ export interface BundleOptions {
   profile?: string;
   /** Output file; default dist/logloom-<profile>.mjs (esm) or .cjs under the repository. */
   outfile?: string;
-  minify?: boolean;
+  /**
+   * true: esbuild's full minify. 'compact': whitespace, comments and syntax only (names kept, so
+   * error messages and class names read as in the source): what the single executable ships, since
+   * V8 holds the whole main script in its heap and a script with any non-Latin-1 character (a
+   * comment in a dependency is enough) at two bytes per character.
+   */
+  minify?: boolean | 'compact';
   /** Extra asset globs besides toolchain/assets.ts. */
   extraAssets?: string[];
   /** Extra assets as asset key → file on disk (native parts built for the target). */
@@ -115,7 +121,7 @@ export async function bundle(opts: BundleOptions = {}): Promise<BundleResult> {
     platform: 'node',
     format,
     target: TARGETS[target].esTarget,
-    minify: opts.minify ?? false,
+    ...(opts.minify === 'compact' ? { minifyWhitespace: true, minifySyntax: true, charset: 'ascii' as const } : { minify: opts.minify ?? false }),
     metafile: true,
     write: false,
     logLevel: 'silent',

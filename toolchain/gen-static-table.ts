@@ -13,7 +13,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
-import { checkManifest } from '../agent/plugins/manifest.ts';
+import { parseManifest } from '../agent/plugins/manifest.ts';
 
 export const ROOT = new URL('../', import.meta.url).pathname;
 export const TABLE_FILE = 'static-plugins/table.generated.ts';
@@ -42,9 +42,9 @@ export function readProfile(name: string, root = ROOT): Profile {
     if (!existsSync(join(dir, 'index.ts'))) throw new ProfileError(`${file}: plugin ${p}: static-plugins/${p}/index.ts not found`);
     let m;
     try {
-      m = checkManifest(parse(readFileSync(join(dir, 'plugin.yaml'), 'utf8')));
+      m = parseManifest(readFileSync(join(dir, 'plugin.yaml'), 'utf8'), `static-plugins/${p}/plugin.yaml`);
     } catch (e) {
-      throw new ProfileError(`static-plugins/${p}/plugin.yaml: ${(e as Error).message}`);
+      throw new ProfileError((e as Error).message); // file:line:col: key: what
     }
     if (m.name !== p) throw new ProfileError(`static-plugins/${p}/plugin.yaml: name ${m.name} does not match its folder ${p}`);
     if (m.entry.kind !== 'static') throw new ProfileError(`static-plugins/${p}/plugin.yaml: entry.kind must be static`);

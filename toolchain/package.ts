@@ -80,7 +80,7 @@ export async function packageTarget(target: Target, profile: Profile, heap = HEA
   run(crossCompile, [target], { showProgress: true });
 
   const assetFiles = Object.fromEntries(nativeAssets(target, profile).map((a) => [a.key, a.file]));
-  const b = await bundle({ target, profile, format: 'cjs', outfile: join(work, 'logloom.cjs'), assetFiles });
+  const b = await bundle({ target, profile, format: 'cjs', outfile: join(work, 'logloom.cjs'), assetFiles, minify: 'compact' });
   say(`${target}/${profile}: bundle ${(b.bytes / 1024).toFixed(0)} KiB, assets: ${b.assets.join(', ')}`);
 
   const seaConfig = join(work, 'sea-config.json');

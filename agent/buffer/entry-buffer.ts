@@ -1,65 +1,58 @@
 /**
  * The pipeline's buffer between inputs and filters, over the ring facade (ring.ts): entries are
- * stored as framed NDJSON records in a fixed block of memory (`buffer.max_bytes`, a hard bound
- * instead of an estimate, no per-entry objects for the garbage collector while they wait), in the
- * native ring or the JS one (`buffer.native`). The surface is EntryQueue's, which the pipeline
- * was written against. Entries that carry an input checkpoint (the file input's replay position,
- * keyed by object identity) are kept as objects beside the ring and only their id travels through
- * it, so the identity survives; ids evicted by drop_oldest release their checkpoint.
+ * stored as entry records (records.ts) in a fixed block of memory (`buffer.max_bytes`, a hard
+ * bound instead of an estimate, no per-entry objects for the garbage collector while they wait),
+ * in the native ring, or the JS one on the same layout where the addon cannot load. What travels
+ * with an entry travels in its record: the acknowledgement token of an input checkpoint and the
+ * input's id ('K' header). Tokens leave the buffer with their record; one whose record the ring
+ * dropped or evicted is released here, so its input may move on.
  */
 import type { LogEntry } from '../entry/entry.ts';
 import { freezeEntry } from '../entry/entry.ts';
 import { encodeEntry } from '../entry/codec.ts';
-import { inputOf } from '../pipeline/routes/input-tag.ts';
-import { checkpointOf, releaseEntry } from '../pipeline/checkpoint.ts';
-import type { OfferResult, WhenFull } from './entry-queue.ts';
-import { forEachFrame, type Ring } from './ring.ts';
-import { isRecords, type EntryRecords } from './records.ts';
+import { releaseToken, tokenToEntry } from '../entry/checkpoint.ts';
+import { forEachFrame, type Ring, type WhenFull } from './ring.ts';
+import { forEachToken, releaseRecordTokens, KEYED, keyedRecord, recordStart, recordToken, type EntryRecords } from './records.ts';
 import { JsRing } from './js-ring.ts';
 import { COUNTER_NAMES, COUNTERS_OFFSET } from './ring-layout.ts';
-
-const EVICTED = COUNTER_NAMES.indexOf('evicted');
 import { createRing, useNative, type NativeMode } from './select.ts';
-import { EntryQueue } from './entry-queue.ts';
 import { setRuntimeDir } from '../../lib/native-runtime.ts';
 
-/** What the pipeline needs from its buffer (EntryQueue has the same shape). */
-export interface EntryBuffer {
-  readonly length: number;
-  readonly byteLength: number;
-  readonly maxEntries: number;
-  readonly maxBytes: number;
-  /** Entries evicted by drop_oldest so far. */
-  readonly evicted: number;
-  isFull(extraBytes?: number): boolean;
-  offer(entry: LogEntry, policy: WhenFull): OfferResult;
-  /** Appends ignoring the bounds (block: the entry was already accepted from its peer). */
-  force(entry: LogEntry): void;
-  shift(): LogEntry | undefined;
+const EVICTED = COUNTER_NAMES.indexOf('evicted');
+
+/** Result of offering an entry: queued, queued after evicting the oldest, dropped, or refused (block). */
+export type OfferResult = 'queued' | 'evicted' | 'dropped' | 'full';
+
+/** What a record carries besides the entry (records.ts, the 'K' header). */
+export interface RecordKeys {
+  /** Acknowledgement token (agent/entry/checkpoint.ts issueToken); 0 = none. */
+  token: number;
+  /** The input's id (Pipeline.inputId); 0 = not recorded. */
+  input: number;
 }
 
-/** Records are read this many at a time (one native call) and decoded as the pipeline asks. */
-const READ_AHEAD = 256;
 /** Large enough that any entry (16 KiB message, args, fields) fits as one record. */
 const MIN_RING_BYTES = 1024 * 1024;
 
-export class RingEntryQueue implements EntryBuffer {
+export class RingEntryQueue {
   readonly ring: Ring;
   readonly maxEntries: number;
   readonly maxBytes: number;
-  private ahead: LogEntry[] = [];
-  private aheadAt = 0;
   /**
    * What could not go into the ring: entries forced under block while full or larger than a
    * record may be, and runs of codec records past the bounds (kept as bytes). While it holds
    * anything new entries queue behind it, so FIFO order holds.
    */
-  private spill: (LogEntry | EntryRecords)[] = [];
+  private spill: EntryRecords[] = [];
   private spillCount = 0;
   private ownEvictions = 0;
-  /** Checkpointed entries by id, in id (= queue) order; the ring holds 'T' + f64 id records. */
-  private tracked = new Map<number, LogEntry>();
-  private nextId = 1;
+  /**
+   * Tokens of the records in the buffer, in queue order. A drained record's token leaves here;
+   * tokens queued before it that were not drained were dropped or evicted by the ring, and are
+   * released then (or when the buffer runs empty).
+   */
+  private tokens: number[] = [];
+  private tokensAt = 0;
 
   private readonly counts: Float64Array;
   /**
@@ -77,7 +70,7 @@ export class RingEntryQueue implements EntryBuffer {
   }
 
   get length(): number {
-    return this.ring.records() + (this.ahead.length - this.aheadAt) + this.spillCount;
+    return this.ring.records() + this.spillCount;
   }
 
   get byteLength(): number {
@@ -94,22 +87,25 @@ export class RingEntryQueue implements EntryBuffer {
     return this.length > 0 && this.ring.usedBytes() + extraBytes + 8 > this.ring.capacity;
   }
 
-  offer(entry: LogEntry, policy: WhenFull): OfferResult {
+  /** Offers an entry (encoded into its record here). A token of a record not taken ('dropped', 'full') stays the caller's. */
+  offer(entry: LogEntry, policy: WhenFull, keys?: RecordKeys): OfferResult {
     let evicted = false;
     if (this.length >= this.maxEntries || this.spill.length > 0) {
       if (policy === 'block') return 'full';
       if (policy === 'drop_newest') return 'dropped';
       evicted = this.evictOldest(this.length - this.maxEntries + 1) > 0;
       if (this.spill.length > 0) {
-        this.toSpill(entry);
+        this.toSpill(this.encode(entry, keys), keys);
         return evicted ? 'evicted' : 'queued';
       }
     }
-    const r = this.single.push(this.encode(entry), policy);
-    if (r === 'dropped' || r === 'full') this.untrack();
+    const rec = this.encode(entry, keys);
+    if (keys?.token) this.tokens.push(keys.token);
+    const r = this.single.push(rec, policy);
+    if (r === 'dropped' || r === 'full') this.untrack(keys);
     if (r === 'oversize') {
-      this.untrack();
-      this.toSpill(entry);
+      this.untrack(keys);
+      this.toSpill(rec, keys);
       return evicted ? 'evicted' : 'queued';
     }
     return evicted && r === 'queued' ? 'evicted' : r;
@@ -121,39 +117,56 @@ export class RingEntryQueue implements EntryBuffer {
    */
   evictOldest(n: number): number {
     let done = 0;
-    for (let e: LogEntry | undefined; done < n && (e = this.shift()); done++) releaseEntry(e);
+    while (done < n) {
+      // No sweep of the tokens left: the caller may be about to push records whose tokens it adopted.
+      const r = this.takeRecords(n - done, false);
+      if (!r) break;
+      releaseRecordTokens(r);
+      done += r.count;
+    }
     this.ownEvictions += done;
     return done;
   }
 
-  force(entry: LogEntry): void {
-    if (this.spill.length > 0) return this.toSpill(entry);
-    if (this.single.push(this.encode(entry), 'block') !== 'queued') {
-      this.untrack();
-      this.toSpill(entry);
+  /** Appends ignoring the bounds (block: the entry was already accepted from its peer). */
+  force(entry: LogEntry, keys?: RecordKeys): void {
+    const rec = this.encode(entry, keys);
+    if (this.spill.length > 0) return this.toSpill(rec, keys);
+    if (keys?.token) this.tokens.push(keys.token);
+    if (this.single.push(rec, 'block') !== 'queued') {
+      this.untrack(keys);
+      this.toSpill(rec, keys);
     }
   }
 
-  private toSpill(item: LogEntry | EntryRecords): void {
-    this.spill.push(item);
-    this.spillCount += isRecords(item) ? item.count : 1;
+  /** One record as a run of its own, beside the ring. */
+  private toSpill(rec: Buffer, keys?: RecordKeys): void {
+    const frames = Buffer.allocUnsafe(4 + rec.length);
+    frames.writeUInt32LE(rec.length, 0);
+    rec.copy(frames, 4);
+    this.spillRun({ frames, count: 1 }, keys?.token ? [keys.token] : undefined);
   }
 
-  /** NDJSON, or for a checkpointed entry 'T' + its id (the object waits in `tracked`). */
-  private encode(entry: LogEntry): Buffer {
-    // Checkpointed and input-tagged entries (routes by input) keep their identity: side tables are keyed by the object.
-    if (!checkpointOf(entry) && inputOf(entry) === undefined) return Buffer.from(encodeEntry(entry), 'utf8');
-    const id = this.nextId++;
-    this.tracked.set(id, entry);
-    const rec = Buffer.allocUnsafe(9);
-    rec[0] = 0x54;
-    rec.writeDoubleLE(id, 1);
-    return rec;
+  private spillRun(run: EntryRecords, tokens?: number[]): void {
+    if (tokens) for (const t of tokens) this.tokens.push(t);
+    else if (this.tokensMayBeIn(run)) forEachToken(run.frames, (t) => this.tokens.push(t));
+    this.spill.push(run);
+    this.spillCount += run.count;
   }
 
-  /** The last encode's entry did not go into the ring after all. */
-  private untrack(): void {
-    if (this.tracked.delete(this.nextId - 1)) this.nextId--;
+  private tokensMayBeIn(run: EntryRecords): boolean {
+    return run.frames.length > 4 && run.frames.includes(KEYED);
+  }
+
+  /** The entry's record: keyed ('K' header) when it carries a token or an input id, else its NDJSON. */
+  private encode(entry: LogEntry, keys?: RecordKeys): Buffer {
+    const json = encodeEntry(entry);
+    return keys && (keys.token || keys.input) ? keyedRecord(json, keys.token, keys.input) : Buffer.from(json, 'utf8');
+  }
+
+  /** The last offer's record did not go into the ring after all. */
+  private untrack(keys?: RecordKeys): void {
+    if (keys?.token && this.tokens[this.tokens.length - 1] === keys.token) this.tokens.pop();
   }
 
   /** Whether entries wait beside the ring (new ones must queue behind them). */
@@ -161,82 +174,79 @@ export class RingEntryQueue implements EntryBuffer {
     return this.spill.length > 0;
   }
 
-  /** Codec records ('E' frames) the ring or the count bound refused under block: they wait beside it, as bytes. */
-  forceFrames(frames: Buffer, count: number): void {
-    if (count > 0) this.toSpill({ frames, count });
+  /**
+   * The tokens of records about to be offered as a run (FastIngest, before pushFrames or
+   * forceFrames): the buffer's from here on, released by it if the records are dropped.
+   */
+  adopt(frames: Buffer): void {
+    forEachToken(frames, (t) => this.tokens.push(t));
   }
 
-  private decode(p: Buffer): LogEntry {
-    // 'E' + NDJSON: a record from the fast codec (agent/buffer/fast-ingest.ts).
-    if (p[0] === 0x45) return freezeEntry(JSON.parse(p.toString('utf8', 1)) as LogEntry);
-    if (p[0] !== 0x54) return freezeEntry(JSON.parse(p.toString('utf8')) as LogEntry);
-    const id = p.readDoubleLE(1);
-    // Older ids still here were evicted inside the ring (drop_oldest): their holds end now.
-    for (const [k, e] of this.tracked) {
-      if (k >= id) break;
-      this.tracked.delete(k);
-      releaseEntry(e);
+  /** Records the ring or the count bound refused under block: they wait beside it, as bytes (their tokens adopted already). */
+  forceFrames(frames: Buffer, count: number): void {
+    if (count > 0) this.spillRun({ frames, count }, []);
+  }
+
+  /** Records came out of the buffer: their tokens leave it, and earlier ones left without them. */
+  private drained(frames: Buffer): void {
+    if (this.tokensAt === this.tokens.length) return;
+    forEachToken(frames, (t) => {
+      const i = this.tokens.indexOf(t, this.tokensAt);
+      if (i < 0) return;
+      while (this.tokensAt < i) releaseToken(this.tokens[this.tokensAt++]!);
+      this.tokensAt = i + 1;
+    });
+    this.compactTokens();
+  }
+
+  /** The buffer is empty: any token still listed belonged to a record dropped or evicted. */
+  private emptied(): void {
+    while (this.tokensAt < this.tokens.length) releaseToken(this.tokens[this.tokensAt++]!);
+    this.compactTokens();
+  }
+
+  private compactTokens(): void {
+    if (this.tokensAt === this.tokens.length) {
+      this.tokens = [];
+      this.tokensAt = 0;
+    } else if (this.tokensAt > 1024 && this.tokensAt * 2 > this.tokens.length) {
+      this.tokens = this.tokens.slice(this.tokensAt);
+      this.tokensAt = 0;
     }
-    const e = this.tracked.get(id)!;
-    this.tracked.delete(id);
+  }
+
+  /** The oldest entry as an object, or undefined when empty (tests and tools; the pipeline takes records). */
+  shift(): LogEntry | undefined {
+    const r = this.takeRecords(1);
+    if (!r) return undefined;
+    const start = recordStart(r.frames, 0);
+    const e = freezeEntry(JSON.parse(r.frames.toString('utf8', start)) as LogEntry);
+    const token = recordToken(r.frames, 0);
+    if (token) tokenToEntry(token, e);
     return e;
   }
 
-  shift(): LogEntry | undefined {
-    if (this.aheadAt < this.ahead.length) {
-      const e = this.ahead[this.aheadAt]!;
-      this.ahead[this.aheadAt++] = undefined as unknown as LogEntry;
-      return e;
-    }
-    const frames = this.ring.drain(READ_AHEAD);
+  /**
+   * Up to max records from the head of the buffer, as they are, or null when it is empty. sweep:
+   * when the buffer runs empty, tokens still listed (their records were dropped or evicted in the
+   * ring) are released.
+   */
+  takeRecords(max: number, sweep = true): EntryRecords | null {
+    const frames = this.ring.drain(max);
     if (frames) {
-      this.ahead = [];
-      this.aheadAt = 0;
-      forEachFrame(frames, (p) => this.ahead.push(this.decode(p)));
-      return this.shift();
+      const count = forEachFrame(frames, () => {});
+      this.drained(frames);
+      if (sweep && this.spill.length === 0 && this.ring.records() === 0) this.emptied();
+      return { frames, count };
     }
     const next = this.spill.shift();
-    if (next === undefined || !isRecords(next)) {
-      if (next) this.spillCount--;
-      return next;
+    if (next === undefined) {
+      if (sweep && this.ring.records() === 0) this.emptied();
+      return null;
     }
-    // A run of records waiting beside the ring: read it ahead as entries.
     this.spillCount -= next.count;
-    this.ahead = [];
-    this.aheadAt = 0;
-    forEachFrame(next.frames, (p) => this.ahead.push(this.decode(p)));
-    return this.shift();
-  }
-
-  /**
-   * The records path: up to max records straight from the ring, or null when the queue's head is
-   * not there (entries already read ahead as objects, entries waiting beside the ring, or a
-   * checkpointed entry, which must stay an object). A checkpointed record ends the run: it and the
-   * rest of this drain are read ahead as objects, so order holds.
-   */
-  takeRecords(max: number): EntryRecords | null {
-    if (this.aheadAt < this.ahead.length) return null;
-    const frames = this.ring.drain(max);
-    if (!frames) {
-      // The ring is empty: a run waiting beside it goes next, still as bytes (codec runs hold no 'T').
-      const next = this.spill[0];
-      if (next === undefined || !isRecords(next)) return null;
-      this.spill.shift();
-      this.spillCount -= next.count;
-      return next;
-    }
-    let off = 0;
-    let count = 0;
-    while (off + 4 <= frames.length && frames[off + 4] !== 0x54 /* T */) {
-      off += 4 + frames.readUInt32LE(off);
-      count++;
-    }
-    if (off < frames.length) {
-      this.ahead = [];
-      this.aheadAt = 0;
-      forEachFrame(frames.subarray(off), (p) => this.ahead.push(this.decode(p)));
-    }
-    return count ? { frames: frames.subarray(0, off), count } : null;
+    this.drained(next.frames);
+    return next;
   }
 
   status(): Record<string, unknown> {
@@ -245,20 +255,18 @@ export class RingEntryQueue implements EntryBuffer {
 }
 
 /**
- * The pipeline buffer for a mode: `off` keeps entries as objects (EntryQueue); `on` uses the
- * native ring (and the unix input's fast path), a start-up error without the addon; `auto` the
- * ring when the addon loads, else objects. For the setting `auto` the agent starts with objects
- * and asks for the ring only once it knows the records path can open (Agent.chooseBuffer): while
- * filters and sinks take JS objects the ring costs more than it saves (bench/ingest.ts), on the
- * records path it saves (bench/records-path.ts). `js` is the ring and codec in JavaScript (same
- * layout, same records): what carries the records path where the addon cannot load.
- * The ring holds buffer.max_bytes (at least 1 MiB, at most 512 MiB), outside the V8 heap.
+ * The pipeline buffer for buffer.native: `on` the native ring (a start-up error without the
+ * addon), `auto` the native ring when the addon loads, else the JS ring; `off` (or `js`) the JS
+ * ring. Same layout, same records either way. The ring holds buffer.max_bytes (at least 1 MiB, at
+ * most 512 MiB), outside the V8 heap.
  */
-export function createEntryBuffer(maxEntries: number, maxBytes: number, mode: NativeMode | 'js', log?: (msg: string) => void, runtimeDir?: string): EntryBuffer {
+export function createEntryBuffer(maxEntries: number, maxBytes: number, mode: NativeMode | 'js', log?: (msg: string) => void, runtimeDir?: string): RingEntryQueue {
   // Where a bundled addon is unpacked (agent runtime_dir; see lib/native-runtime.ts).
   if (runtimeDir) setRuntimeDir(`${runtimeDir}/native`);
   const bytes = Math.min(Math.max(maxBytes, MIN_RING_BYTES), 1 << 29);
-  if (mode === 'js') return new RingEntryQueue(createRing(bytes, 'off', log), maxEntries);
-  if (mode === 'off' || !useNative(mode, log)) return new EntryQueue(maxEntries, maxBytes);
-  return new RingEntryQueue(createRing(bytes, 'on', log), maxEntries);
+  if (mode === 'js' || mode === 'off') return new RingEntryQueue(createRing(bytes, 'off', log), maxEntries);
+  return new RingEntryQueue(createRing(bytes, useNative(mode, log) ? 'on' : 'off', log), maxEntries);
 }
+
+/** The pipeline's buffer. */
+export type EntryBuffer = RingEntryQueue;

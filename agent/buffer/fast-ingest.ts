@@ -4,10 +4,11 @@
  * chunk. No line becomes a JS object before the pipeline drains it. One stream per connection
  * (a codec keeps the partial line); counters are the input's.
  */
-import type { WhenFull } from './entry-queue.ts';
 import type { RingEntryQueue } from './entry-buffer.ts';
 import type { CodecCounters, LineCodec } from './line-codec.ts';
-import { forEachFrame } from './ring.ts';
+import { forEachFrame, type WhenFull } from './ring.ts';
+import { KEYED, keyRecords, releaseRecordTokens } from './records.ts';
+import { issueToken, type Checkpoint } from '../entry/checkpoint.ts';
 
 export interface StreamCounters {
   received: number;
@@ -15,6 +16,15 @@ export interface StreamCounters {
   dropped: number;
   paused: number;
   last_reject: string;
+}
+
+/**
+ * For a replayable input (the file input): told of every complete line fed, in order, with the
+ * stream offset just after it and whether the codec made an entry of it (empty lines make none).
+ * For a line that became an entry it returns the checkpoint whose token the record carries.
+ */
+export interface LineAcks {
+  line(end: number, framed: boolean): Checkpoint | undefined;
 }
 
 /** What an input gets from InputContext.openStream: feed bytes, false = pause (block, full). */
@@ -31,32 +41,106 @@ export class FastIngest implements RawStream {
   private readonly policy: WhenFull;
   private readonly counters: StreamCounters;
   private readonly scheduled: () => void;
+  /** The input's id, recorded in every record when routes select by input (0: not needed). */
+  private readonly input: number;
+  private readonly acks: LineAcks | undefined;
+  /** Stream offset of the next byte fed, and the partial line's length and last byte so far. */
+  private offset: number;
+  private lineLen = 0;
+  private lastByte = -1;
 
   constructor(o: {
     codec: LineCodec; queue: RingEntryQueue; policy: WhenFull; counters: StreamCounters;
     /** Tells the pipeline records arrived. */
     schedule: () => void;
+    input?: number;
+    acks?: LineAcks;
+    /** Stream offset of the first byte fed (acks). */
+    offset?: number;
   }) {
     this.codec = o.codec;
     this.queue = o.queue;
     this.policy = o.policy;
     this.counters = o.counters;
     this.scheduled = o.schedule;
+    this.input = o.input ?? 0;
+    this.acks = o.acks;
+    this.offset = o.offset ?? 0;
   }
 
   feed(chunk: Buffer): boolean {
-    return this.take(this.codec.feed(chunk, Date.now()));
+    const cps = this.acks ? this.lineEnds(chunk) : undefined;
+    return this.take(this.codec.feed(chunk, Date.now()), cps);
   }
 
   end(): boolean {
-    return this.take(this.codec.end(Date.now()));
+    let cps: (Checkpoint | undefined)[] | undefined;
+    if (this.acks && this.lineLen > 0) {
+      // The last line, without its newline: it ends where the stream does.
+      const framed = !(this.lineLen === 1 && this.lastByte === 0x0d);
+      const cp = this.acks.line(this.offset, framed);
+      cps = framed ? [cp] : [];
+      this.lineLen = 0;
+      this.lastByte = -1;
+    }
+    return this.take(this.codec.end(Date.now()), cps);
+  }
+
+  /**
+   * The lines complete in chunk, told to acks, and the checkpoints of those the codec frames, in
+   * order. The codec frames every line except an empty one (nothing, or only \r, before the \n).
+   */
+  private lineEnds(chunk: Buffer): (Checkpoint | undefined)[] {
+    const cps: (Checkpoint | undefined)[] = [];
+    let pos = 0;
+    for (;;) {
+      const nl = chunk.indexOf(0x0a, pos);
+      if (nl < 0) {
+        if (chunk.length > pos) {
+          this.lineLen += chunk.length - pos;
+          this.lastByte = chunk[chunk.length - 1]!;
+        }
+        break;
+      }
+      const len = this.lineLen + nl - pos;
+      const last = nl > pos ? chunk[nl - 1]! : this.lastByte;
+      const framed = !(len === 0 || (len === 1 && last === 0x0d));
+      const cp = this.acks!.line(this.offset + nl + 1, framed);
+      if (framed) cps.push(cp);
+      this.lineLen = 0;
+      this.lastByte = -1;
+      pos = nl + 1;
+    }
+    this.offset += chunk.length;
+    return cps;
+  }
+
+  /**
+   * The codec's 'E' records as keyed records ('K': token, input id), when something travels with
+   * them: record i of the entries gets the token of cps[i]. 'R' notes stay as they are.
+   */
+  private keyed(frames: Buffer, cps: (Checkpoint | undefined)[] | undefined): Buffer {
+    let used = 0;
+    const out = keyRecords(frames, this.input, (i) => {
+      used = i + 1;
+      const cp = cps?.[i];
+      return cp ? issueToken(cp) : 0;
+    });
+    // Lines the codec did not frame after all (never expected): finish their checkpoints.
+    for (const cp of cps?.slice(used) ?? []) {
+      cp?.hold();
+      cp?.release();
+    }
+    this.queue.adopt(out);
+    return out;
   }
 
   stats(): CodecCounters {
     return this.codec.counters();
   }
 
-  private take(frames: Buffer): boolean {
+  private take(frames: Buffer, cps: (Checkpoint | undefined)[] | undefined): boolean {
+    if (frames.length && (cps || this.input)) frames = this.keyed(frames, cps);
     let ok = true;
     let runStart = -1;
     let runCount = 0;
@@ -68,7 +152,8 @@ export class FastIngest implements RawStream {
     };
     while (off + 4 <= frames.length) {
       const n = frames.readUInt32LE(off);
-      if (frames[off + 4] === 0x45 /* E */) {
+      const tag = frames[off + 4];
+      if (tag === 0x45 /* E */ || tag === KEYED) {
         if (runStart < 0) runStart = off;
         runCount++;
       } else {
@@ -106,6 +191,7 @@ export class FastIngest implements RawStream {
     const q = this.queue;
     const before = q.ring.counters();
     const used = q.ring.pushFrames(run, this.policy);
+    // Tokens of records the ring dropped or evicted are released by the buffer (adopted above).
     const after = q.ring.counters();
     this.counters.dropped += after.dropped - before.dropped + (after.evicted - before.evicted);
     if (used === run.length) return true;
@@ -123,11 +209,13 @@ export class FastIngest implements RawStream {
     switch (this.policy) {
       case 'drop_newest':
         this.counters.dropped += count;
+        releaseRecordTokens({ frames: run, count });
         return true;
       case 'drop_oldest': {
         // A run longer than the whole bound loses its own oldest records too.
         const own = count - q.maxEntries;
         if (own > 0) {
+          releaseRecordTokens({ frames: run.subarray(0, frameOffset(run, own)), count: own });
           run = run.subarray(frameOffset(run, own));
           count -= own;
           this.counters.dropped += own;

@@ -1,16 +1,90 @@
 /**
  * Entry records and the records path (docs/architecture.md, docs/c-plugins.md). In the ring, entries
  * are records framed `u32 length (LE) | payload`, each payload one entry as NDJSON (encodeEntry's
- * bytes), optionally preceded by 'E' (made by the fast codec). When every stage an entry meets can
- * work on these bytes (C filters, filter_level, the forwarder), the pipeline hands them a run of
- * records as they came out of the ring, and the entries never become JS objects.
+ * bytes) behind a header that says what else travels with it:
+ *   'E' | NDJSON                            made by the fast codec, nothing else attached;
+ *   'K' | u32 token | u16 input | NDJSON    (LE) token: the acknowledgement token of an input
+ *                                           checkpoint (0 = none, agent/entry/checkpoint.ts);
+ *                                           input: the input's id (0 = not recorded), for routes;
+ *   NDJSON (starts with '{')                a bare entry.
+ * An entry is such a record from the input to the sink: the pipeline hands every stage a batch of
+ * records as they came out of the ring (agent/pipeline/batch.ts), and stages that read the bytes
+ * (C filters, filter_level, the sinks, the forwarder) never make JS objects of them.
  * native/common/records.c is the C reader of the same form.
  */
 import { freezeEntry, type LogEntry } from '../entry/entry.ts';
+import { holdToken, openTokens, releaseToken } from '../entry/checkpoint.ts';
 import { LEVELS, levelRank } from '../../lib/level.ts';
 
 const E = 0x45;
 const NL = 0x0a;
+/** The tag of a record that carries a token and an input id, and its header's size. */
+export const KEYED = 0x4b;
+export const KEYED_HEADER = 7;
+
+/** Where the NDJSON of the record framed at off starts (after its header). */
+export function recordStart(frames: Buffer, off: number): number {
+  const tag = frames[off + 4];
+  return tag === E ? off + 5 : tag === KEYED ? off + 4 + KEYED_HEADER : off + 4;
+}
+
+/** The token and input id of the record framed at off (0, 0 when it carries none). */
+export function recordToken(frames: Buffer, off: number): number {
+  return frames[off + 4] === KEYED ? frames.readUInt32LE(off + 5) : 0;
+}
+
+export function recordInput(frames: Buffer, off: number): number {
+  return frames[off + 4] === KEYED ? frames.readUInt16LE(off + 9) : 0;
+}
+
+/** Calls fn with the token of every record that carries one, in order. */
+export function forEachToken(frames: Buffer, fn: (token: number) => void): void {
+  for (let off = 0; off + 4 <= frames.length; off += 4 + frames.readUInt32LE(off)) {
+    if (frames[off + 4] === KEYED) {
+      const t = frames.readUInt32LE(off + 5);
+      if (t !== 0) fn(t);
+    }
+  }
+}
+
+/** One keyed record ('K' header) for an entry's NDJSON. */
+export function keyedRecord(json: string | Buffer, token: number, input: number): Buffer {
+  const n = typeof json === 'string' ? Buffer.byteLength(json) : json.length;
+  const out = Buffer.allocUnsafe(KEYED_HEADER + n);
+  out[0] = KEYED;
+  out.writeUInt32LE(token, 1);
+  out.writeUInt16LE(input, 5);
+  if (typeof json === 'string') out.write(json, KEYED_HEADER, 'utf8');
+  else json.copy(out, KEYED_HEADER);
+  return out;
+}
+
+/**
+ * The codec's output with its 'E' records rewritten as keyed records, in one copy: the i-th 'E'
+ * record gets token(i) (0 for none) and the input id; other frames ('R' notes) stay as they are.
+ */
+export function keyRecords(frames: Buffer, input: number, token: (index: number) => number): Buffer {
+  let entries = 0;
+  for (let off = 0; off + 4 <= frames.length; off += 4 + frames.readUInt32LE(off)) if (frames[off + 4] === E) entries++;
+  const out = Buffer.allocUnsafe(frames.length + entries * (KEYED_HEADER - 1));
+  let w = 0;
+  let i = 0;
+  for (let off = 0; off + 4 <= frames.length; ) {
+    const end = off + 4 + frames.readUInt32LE(off);
+    if (frames[off + 4] !== E) {
+      w += frames.copy(out, w, off, end);
+    } else {
+      out.writeUInt32LE(KEYED_HEADER + end - off - 5, w);
+      out[w + 4] = KEYED;
+      out.writeUInt32LE(token(i++), w + 5);
+      out.writeUInt16LE(input, w + 9);
+      w += 4 + KEYED_HEADER;
+      w += frames.copy(out, w, off + 5, end);
+    }
+    off = end;
+  }
+  return out.subarray(0, w);
+}
 
 /** A run of entry records: `count` frames back to back. */
 export interface EntryRecords {
@@ -18,38 +92,17 @@ export interface EntryRecords {
   readonly count: number;
 }
 
-export function isRecords(x: unknown): x is EntryRecords {
-  return typeof x === 'object' && x !== null && Buffer.isBuffer((x as EntryRecords).frames);
-}
-
 /**
- * Calls fn with where each record's NDJSON lies in frames ([start, end), after the codec's 'E'),
+ * Calls fn with where each record's NDJSON lies in frames ([start, end), after the header),
  * without making a Buffer per record: the records path runs this once per stage on every entry.
  */
 export function forEachRecord(frames: Buffer, fn: (start: number, end: number, index: number) => void): void {
   let off = 0;
   for (let i = 0; off + 4 <= frames.length; i++) {
     const end = off + 4 + frames.readUInt32LE(off);
-    const start = frames[off + 4] === E ? off + 5 : off + 4;
-    fn(start, end, i);
+    fn(recordStart(frames, off), end, i);
     off = end;
   }
-}
-
-/** The records whose verdict is true, in order (one copy into a new buffer). */
-export function keepRecords(r: EntryRecords, keep: ArrayLike<boolean>): EntryRecords {
-  let count = 0;
-  for (let i = 0; i < r.count; i++) if (keep[i]) count++;
-  if (count === r.count) return r;
-  const out = Buffer.allocUnsafe(r.frames.length);
-  let w = 0;
-  let off = 0;
-  for (let i = 0; off + 4 <= r.frames.length; i++) {
-    const end = off + 4 + r.frames.readUInt32LE(off);
-    if (keep[i]) w += r.frames.copy(out, w, off, end);
-    off = end;
-  }
-  return { frames: out.subarray(0, w), count };
 }
 
 /**
@@ -92,16 +145,31 @@ export interface LevelModuleSpan {
  * module first, and none of the three is ever escaped (an ISO time, a level name, a sanitised tag).
  */
 export function levelModuleSpan(frames: Buffer, start: number, end: number): LevelModuleSpan | undefined {
-  if (HEAD.compare(frames, start, Math.min(start + HEAD.length, end)) !== 0) return undefined;
-  const tsEnd = frames.indexOf(QUOTE, start + HEAD.length);
-  if (tsEnd < 0 || tsEnd >= end || LEVEL_KEY.compare(frames, tsEnd, Math.min(tsEnd + LEVEL_KEY.length, end)) !== 0) return undefined;
+  // Byte loops, not Buffer#compare/indexOf: this runs for every record a filter reads, and the
+  // keys and values are a few bytes long, where each native call costs more than the comparison.
+  if (!bytesAt(frames, start, end, HEAD)) return undefined;
+  const tsEnd = quoteFrom(frames, start + HEAD.length, end);
+  if (tsEnd < 0 || !bytesAt(frames, tsEnd, end, LEVEL_KEY)) return undefined;
   const levelStart = tsEnd + LEVEL_KEY.length;
-  const levelEnd = frames.indexOf(QUOTE, levelStart);
-  if (levelEnd < 0 || levelEnd >= end || MODULE_KEY.compare(frames, levelEnd, Math.min(levelEnd + MODULE_KEY.length, end)) !== 0) return undefined;
+  const levelEnd = quoteFrom(frames, levelStart, end);
+  if (levelEnd < 0 || !bytesAt(frames, levelEnd, end, MODULE_KEY)) return undefined;
   const moduleStart = levelEnd + MODULE_KEY.length;
-  const moduleEnd = frames.indexOf(QUOTE, moduleStart);
-  if (moduleEnd < 0 || moduleEnd >= end) return undefined;
+  const moduleEnd = quoteFrom(frames, moduleStart, end);
+  if (moduleEnd < 0) return undefined;
   return { levelStart, levelEnd, moduleStart, moduleEnd };
+}
+
+/** Whether frames holds want at [at, end). */
+function bytesAt(frames: Buffer, at: number, end: number, want: Buffer): boolean {
+  if (at + want.length > end) return false;
+  for (let i = 0; i < want.length; i++) if (frames[at + i] !== want[i]) return false;
+  return true;
+}
+
+/** Index of the first '"' in [from, end), or -1. */
+function quoteFrom(frames: Buffer, from: number, end: number): number {
+  for (let i = from; i < end; i++) if (frames[i] === QUOTE) return i;
+  return -1;
 }
 
 /** The five level names start with five different letters: the first byte names the level. */
@@ -118,4 +186,14 @@ export function recordLevelModule(frames: Buffer, start: number, end: number): {
   if (s) return { level: frames.toString('latin1', s.levelStart, s.levelEnd), module: frames.toString('latin1', s.moduleStart, s.moduleEnd) };
   const e = JSON.parse(frames.toString('utf8', start, end)) as Partial<LogEntry>;
   return { level: String(e.level ?? 'INFO'), module: String(e.module ?? 'APP') };
+}
+
+/** A sink took a run of records: one hold on each token in it. */
+export function holdRecordTokens(r: EntryRecords): void {
+  if (openTokens()) forEachToken(r.frames, holdToken);
+}
+
+/** The run is finished for whoever held it (delivered, durable, filtered out or dropped). */
+export function releaseRecordTokens(r: EntryRecords): void {
+  if (openTokens()) forEachToken(r.frames, releaseToken);
 }

@@ -4,8 +4,8 @@
  * same API and the same memory layout: native-ring.ts (the C addon) and js-ring.ts (Atomics).
  * test/buffer/ring-conformance.test.ts runs one suite against both.
  */
-import type { WhenFull } from './entry-queue.ts';
-
+/** An input's policy when the buffer is full: pause the input (block), or drop, counted. */
+export type WhenFull = 'drop_oldest' | 'drop_newest' | 'block';
 export type RingPolicy = WhenFull;
 /** queued; queued after evicting older records; dropped (drop_newest); full (block: retry later); oversize. */
 export type PushResult = 'queued' | 'evicted' | 'dropped' | 'full' | 'oversize';

@@ -24,7 +24,7 @@ export const agentSchema = s.object(
       {
         max_entries: s.int({ min: 1, max: 10_000_000, default: 16384, doc: 'Entries the buffer between inputs and filters holds.' }),
         max_bytes: s.size({ min: 4096, max: 4 * 1024 ** 3, default: 16 * 1024 * 1024, doc: 'Bytes (of message text) the buffer holds.' }),
-        native: s.enum(['auto', 'on', 'off'] as const, { default: 'auto', doc: 'Keep queued entries in the native (C) ring, take the unix input through the C codec, and move entries through stages that can take them as bytes (C filters, filter_level, log_aggregator_remote: the records path). auto = when the addon loads and every loaded filter, sink and analyser can take the records path (the log says which was chosen and why), else JS objects; on = always, the addon required; off = JS objects. See docs/c-plugins.md.' }),
+        native: s.enum(['auto', 'on', 'off'] as const, { default: 'auto', doc: 'Which ring holds queued entries and which codec frames the unix, tcp and file inputs: the native (C) addon or its JavaScript twin (same memory layout, same records, slower). auto = native when the addon loads, else JS (the log says which); on = native, the addon required (a start-up error without it); off = JS. Entries are records from the input to the sink either way. See docs/c-plugins.md.' }),
       },
       { doc: 'The bounded buffer between inputs and filters; each input\'s when_full applies when it is full.' },
     ),

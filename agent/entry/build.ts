@@ -3,7 +3,7 @@ import { isLevel, parseLevel, type Level } from '../../lib/level.ts';
 import { cutUnits, escapeControls, sanitiseMessage, sanitiseModule } from './sanitise.ts';
 import { toIso } from './timestamp.ts';
 import { setOwn } from './ndjson.ts';
-import type { Checkpoint } from '../pipeline/checkpoint.ts';
+import type { Checkpoint } from './checkpoint.ts';
 
 /** What an input knows about a line before it becomes an entry; everything is optional. */
 export interface EntryDraft {
@@ -28,7 +28,7 @@ export interface EntryDraft {
   line?: string;
   /** The message joins several lines (multiline): its newlines are kept, not escaped. */
   multiline?: boolean;
-  /** Replayable inputs: the position just after this line (see agent/pipeline/checkpoint.ts). Not part of the entry. */
+  /** Replayable inputs: the position just after this line (see agent/entry/checkpoint.ts). Not part of the entry. */
   checkpoint?: Checkpoint;
 }
 

@@ -6,13 +6,14 @@
  */
 import { EventEmitter } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import {
   encodeBatch, encodeHello, encodePing, encodePong, encodeStats, FRAME_HEADER_BYTES, BATCH_HEADER_BYTES, FrameDecoder, PROTOCOL_VERSION, ERROR_CODE_NAMES,
   ErrorCode, RETRYABLE_ERRORS, STATS_REVISION, type AgentStats, type Message,
 } from '../../protocol/index.ts';
 import type { Spool } from './spool/spool.ts';
+import { Backoff } from '../../lib/backoff.ts';
 
 export interface TlsFiles {
   ca?: string;
@@ -66,7 +67,7 @@ export class ForwardClient extends EventEmitter {
   private state: State = 'idle';
   private sock: Socket | undefined;
   private addrIndex = 0;
-  private attempt = 0;
+  private readonly backoff: Backoff;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private statsTimer: NodeJS.Timeout | undefined;
@@ -95,6 +96,8 @@ export class ForwardClient extends EventEmitter {
     super();
     this.spool = spool;
     this.opts = opts;
+    // Jittered: a fleet that lost the aggregator together must not reconnect in step.
+    this.backoff = new Backoff({ minMs: opts.backoffMinMs, maxMs: opts.backoffMaxMs, jitter: 'equal' });
     for (const a of opts.addresses) parseAddress(a);
   }
 
@@ -126,7 +129,8 @@ export class ForwardClient extends EventEmitter {
         this.fail(`TLS files: ${(e as Error).message}`);
         return;
       }
-      sock = tlsConnect(o);
+      // node:tls (and the crypto it pulls in) loads only for a forwarder that uses TLS.
+      sock = process.getBuiltinModule('node:tls').connect(o);
       sock.once('secureConnect', () => this.onConnected(sock));
     } else {
       sock = netConnect({ host, port });
@@ -202,7 +206,7 @@ export class ForwardClient extends EventEmitter {
         const serious = m.code === ErrorCode.AUTH_FAILED || m.code === ErrorCode.UNSUPPORTED_VERSION;
         if (serious) {
           this.opts.log.error(`aggregator ${this.address} refused this agent: ${name}: ${m.text}`);
-          this.attempt = Math.max(this.attempt, 30);
+          this.backoff.toMax();
         } else if (!RETRYABLE_ERRORS.has(m.code)) {
           this.opts.log.warn(`aggregator ${this.address}: ${name}: ${m.text}`);
           // Refused while batches were on the wire: the sequence or a batch itself is what it will
@@ -242,7 +246,7 @@ export class ForwardClient extends EventEmitter {
       this.counters.seq_exhausted++;
       this.lastError = this.attemptError = `the aggregator holds seq ${lastSeq} for node ${this.opts.node}: no sequence numbers are left above it for ${this.spool.length} queued batch(es)`;
       this.opts.log.error(`aggregator ${this.address}: ${this.lastError}; nothing can be sent until the aggregator's state for this node is reset (entries stay in the spool)`);
-      this.attempt = Math.max(this.attempt, 30);
+      this.backoff.toMax();
       sock.destroy();
       return;
     }
@@ -259,7 +263,7 @@ export class ForwardClient extends EventEmitter {
       }
     }
     this.state = 'ready';
-    this.attempt = 0;
+    this.backoff.reset();
     this.counters.connects++;
     this.serverMaxFrame = maxFrameBytes;
     this.cursor = Math.max(lastSeq, this.spool.lastAcked);
@@ -379,9 +383,7 @@ export class ForwardClient extends EventEmitter {
     this.report(why);
     this.state = 'idle';
     this.addrIndex++;
-    const base = Math.min(this.opts.backoffMaxMs, this.opts.backoffMinMs * 2 ** Math.min(this.attempt, 30));
-    this.attempt++;
-    const delay = Math.round(base / 2 + Math.random() * (base / 2));
+    const delay = this.backoff.next();
     this.opts.log.debug(`reconnecting in ${delay} ms (${why})`);
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = setTimeout(() => this.connect(), delay);

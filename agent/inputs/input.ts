@@ -1,6 +1,6 @@
 import type { EntryDraft } from '../entry/build.ts';
 import type { AgentLog } from '../../lib/log.ts';
-import type { RawStream } from '../buffer/fast-ingest.ts';
+import type { LineAcks, RawStream } from '../buffer/fast-ingest.ts';
 import type { CodecFormat } from '../buffer/line-codec.ts';
 
 /**
@@ -23,9 +23,11 @@ export interface InputContext {
   /**
    * The fast path for a byte stream (one per connection), when the agent's buffer is the ring:
    * lines are split, sanitised and framed by the codec (C when the addon is loaded) straight
-   * into the ring. feed/end return false to pause, like emit. Undefined: use emit.
+   * into the ring. feed/end return false to pause, like emit. A replayable input passes replay:
+   * acks is told of every line with its end offset and gives the checkpoint its record carries.
+   * Undefined: use emit (a line stage or labels need drafts).
    */
-  openStream?(source: string, maxLineBytes: number, format?: CodecFormat): RawStream;
+  openStream?(source: string, maxLineBytes: number, format?: CodecFormat, replay?: { acks: LineAcks; offset: number }): RawStream;
 }
 
 /** Figures an input reports in `logloom status` beyond the pipeline's own per-input counters. */

@@ -2,17 +2,17 @@ import { EventEmitter } from 'node:events';
 import type { LogEntry } from '../entry/entry.ts';
 import { buildEntry, type BuildOptions, type EntryDraft } from '../entry/build.ts';
 import type { Level } from '../../lib/level.ts';
-import { EntryQueue, type WhenFull } from '../buffer/entry-queue.ts';
-import { RingEntryQueue, type EntryBuffer } from '../buffer/entry-buffer.ts';
-import { FastIngest, type RawStream } from '../buffer/fast-ingest.ts';
-import { keepRecords, recordsToEntries, type EntryRecords } from '../buffer/records.ts';
+import type { WhenFull } from '../buffer/ring.ts';
+import { createEntryBuffer, type EntryBuffer, type RecordKeys } from '../buffer/entry-buffer.ts';
+import { FastIngest, type LineAcks, type RawStream } from '../buffer/fast-ingest.ts';
 import { createCodec } from '../buffer/select.ts';
 import type { CodecFormat } from '../buffer/line-codec.ts';
-import type { AiStage, FilterStage, FilterVerdicts } from './stages.ts';
+import type { AiStage, FilterStage } from './stages.ts';
 import { SinkRunner } from './sink-runner.ts';
-import { moveCheckpoint, releaseEntry, trackEntry } from './checkpoint.ts';
+import { issueToken, releaseToken } from '../entry/checkpoint.ts';
+import { releaseRecordTokens } from '../buffer/records.ts';
 import type { Router } from './routes/router.ts';
-import { moveInputTag, tagInput } from './routes/input-tag.ts';
+import { entryRecord, RecordBatch } from './batch.ts';
 
 /** How many entries the priority lane holds before they queue in the buffer instead. */
 const URGENT_MAX = 1024;
@@ -39,12 +39,13 @@ export interface PipelineOptions {
 
 /**
  * inputs ──► buffer ──► filters (sync, in order) ──► sinks (async, batched) and ai analysers.
- * Backpressure flows backwards: a full sink queue stops the drain loop, the buffer fills, and each
- * input's when_full decides (pause, drop newest, drop oldest). Every drop is counted.
+ * One path: an entry is a record (agent/buffer/records.ts) from the input to the sink; each step
+ * moves a batch of records (batch.ts) through every stage. Backpressure flows backwards: a full
+ * sink queue stops the drain loop, the buffer fills, and each input's when_full decides (pause,
+ * drop newest, drop oldest). Every drop is counted.
  */
 export class Pipeline extends EventEmitter {
-  /** Set once at construction, or by useBuffer before inputs start. */
-  buffer: EntryBuffer;
+  readonly buffer: EntryBuffer;
   readonly inputs = new Map<string, InputCounters>();
   readonly filters: FilterStage[] = [];
   readonly sinks: SinkRunner[] = [];
@@ -56,19 +57,35 @@ export class Pipeline extends EventEmitter {
   private waiters: (() => void)[] = [];
   private stopped = false;
   private stepping = false;
-  /** The priority lane (offerUrgent): drained ahead of the buffer. */
-  private readonly urgent: LogEntry[] = [];
+  /** The priority lane (offerUrgent): records drained ahead of the buffer. */
+  private urgent: Buffer[] = [];
   processed = 0;
-  /** Of those, entries moved by the records path (never made JS objects); shown in status. */
+  /** Of those, entries that no stage needed as JS objects (they stayed records throughout); shown in status. */
   recordsProcessed = 0;
   /** Routes (agent/pipeline/routes/): set before inputs start; undefined = every sink takes everything. */
   router?: Router;
+  /** Input names by id (index): the id a record carries (records.ts) names its input. */
+  private readonly inputNames: string[] = [''];
 
-  /** buffer: the agent passes the ring-backed one (buffer.native); default an in-memory queue. */
+  /** buffer: the agent passes the one for buffer.native; default the native ring, or the JS one. */
   constructor(opts: PipelineOptions, buffer?: EntryBuffer) {
     super();
     this.opts = { stepEntries: 1024, ...opts };
-    this.buffer = buffer ?? new EntryQueue(opts.bufferEntries, opts.bufferBytes);
+    this.buffer = buffer ?? createEntryBuffer(opts.bufferEntries, opts.bufferBytes, 'auto');
+  }
+
+  /** The input a record's id names (routes by input). */
+  inputName(id: number): string | undefined {
+    return id > 0 ? this.inputNames[id] : undefined;
+  }
+
+  /** The id records of this input carry (u16; 0 = none past 65535 inputs). */
+  private inputId(name: string): number {
+    const i = this.inputNames.indexOf(name);
+    if (i > 0) return i;
+    if (this.inputNames.length > 0xffff) return 0;
+    this.inputNames.push(name);
+    return this.inputNames.length - 1;
   }
 
   addSink(runner: SinkRunner): void {
@@ -80,52 +97,57 @@ export class Pipeline extends EventEmitter {
   inputPort(name: string, policy: WhenFull, defaults: { level: Level; module: string }) {
     const counters: InputCounters = { received: 0, rejected: 0, dropped: 0, paused: 0, last_reject: '' };
     this.inputs.set(name, counters);
+    const id = this.inputId(name);
+    /** Records carry the input id while some route selects by input. */
+    const keyInput = () => (this.router?.needsInput ? id : 0);
     const build: BuildOptions = {
       maxMessageBytes: this.opts.maxMessageBytes, defaultLevel: defaults.level, defaultModule: defaults.module, node: this.opts.node,
     };
     return {
       emit: (draft: EntryDraft): boolean => {
         const entry = buildEntry(draft, build);
-        if (draft.checkpoint) trackEntry(entry, draft.checkpoint);
-        if (this.router?.needsInput) tagInput(entry, name);
         counters.received++;
-        return this.offer(entry, policy, counters);
+        const token = draft.checkpoint ? issueToken(draft.checkpoint) : 0;
+        return this.offer(entry, policy, counters, { token, input: keyInput() });
       },
       /** For entries that must overtake routine traffic (a kernel oops); see offerUrgent. */
       emitUrgent: (draft: EntryDraft): boolean => {
         const entry = buildEntry(draft, build);
-        if (draft.checkpoint) trackEntry(entry, draft.checkpoint);
-        if (this.router?.needsInput) tagInput(entry, name);
         counters.received++;
-        return this.offerUrgent(entry, policy, counters);
+        const token = draft.checkpoint ? issueToken(draft.checkpoint) : 0;
+        return this.offerUrgent(entry, policy, counters, { token, input: keyInput() });
       },
       reject: (reason: string) => {
         counters.rejected++;
         counters.last_reject = reason;
       },
       drained: () => this.drained(),
-      /** The fast path for byte-stream inputs, when the buffer is the ring (agent/buffer/fast-ingest.ts). */
-      // Routes that select by input need entries as objects tagged with their input: no byte fast path.
-      openStream: this.buffer instanceof RingEntryQueue && !this.router?.needsInput ? (source: string, maxLineBytes: number, format?: CodecFormat): RawStream => {
-        const queue = this.buffer as RingEntryQueue;
+      /**
+       * The fast path for byte-stream inputs (agent/buffer/fast-ingest.ts): the codec frames lines
+       * into records straight into the ring. A replayable input passes acks (and the stream offset
+       * it starts at) so that each record carries its line's checkpoint token.
+       */
+      openStream: (source: string, maxLineBytes: number, format?: CodecFormat, replay?: { acks: LineAcks; offset: number }): RawStream => {
+        const queue = this.buffer;
         const codec = createCodec({ maxLineBytes, maxMessageBytes: this.opts.maxMessageBytes, minLevel: 'DEBUG', defaultLevel: defaults.level, defaultModule: defaults.module, node: this.opts.node, source, format }, queue.ring.impl === 'native' ? 'on' : 'off');
-        return new FastIngest({ codec, queue, policy, counters, schedule: () => this.schedule() });
-      } : undefined,
+        return new FastIngest({ codec, queue, policy, counters, schedule: () => this.schedule(), input: keyInput(), acks: replay?.acks, offset: replay?.offset });
+      },
     };
   }
 
   /** Offers a built entry (inputs, ai results). false = pause (block policy and full). */
-  offer(entry: LogEntry, policy: WhenFull, counters?: InputCounters): boolean {
+  offer(entry: LogEntry, policy: WhenFull, counters?: InputCounters, keys?: RecordKeys): boolean {
     const before = this.buffer.evicted;
-    const r = this.buffer.offer(entry, policy);
-    if (r === 'dropped') releaseEntry(entry);
+    const r = this.buffer.offer(entry, policy, keys);
+    // Dropped is finished: its input may commit its position past it.
+    if (r === 'dropped' && keys?.token) releaseToken(keys.token);
     if (counters) {
       if (r === 'dropped') counters.dropped++;
       if (r === 'evicted') counters.dropped += this.buffer.evicted - before;
     }
     if (r === 'full') {
       // block: keep the entry anyway (it was accepted from the peer) and ask the input to pause.
-      this.buffer.force(entry);
+      this.buffer.force(entry, keys);
       if (counters) counters.paused++;
       this.schedule();
       return false;
@@ -140,9 +162,9 @@ export class Pipeline extends EventEmitter {
    * Opt-in per entry rather than by level, so that inputs which only relay levels (kmsg, syslog
    * EMERG) keep their order. Past URGENT_MAX queued, they wait in the buffer like any entry.
    */
-  offerUrgent(entry: LogEntry, policy: WhenFull, counters?: InputCounters): boolean {
-    if (this.urgent.length >= URGENT_MAX) return this.offer(entry, policy, counters);
-    this.urgent.push(entry);
+  offerUrgent(entry: LogEntry, policy: WhenFull, counters?: InputCounters, keys?: RecordKeys): boolean {
+    if (this.urgent.length >= URGENT_MAX) return this.offer(entry, policy, counters, keys);
+    this.urgent.push(entryRecord(entry, keys?.token, keys?.input));
     this.schedule();
     return true;
   }
@@ -167,32 +189,46 @@ export class Pipeline extends EventEmitter {
     return false;
   }
 
+  /** How many entries the sinks have room for now (each takes every entry, at most). */
+  private sinkRoom(): number {
+    let room = this.opts.stepEntries;
+    for (const s of this.sinks) if (s.room < room) room = s.room;
+    return room;
+  }
+
   /**
-   * Moves up to stepEntries entries from the buffer through the filters (in order, batch-wise)
-   * into sinks and analysers. Only one step runs at a time, so order is kept even when a
-   * filter answers asynchronously (a filter in another process).
+   * Moves a batch of records from the buffer (urgent ones first) through the filters in order
+   * into sinks and analysers. Only one step runs at a time, so order is kept even when a filter
+   * answers asynchronously (a filter in another process).
    */
   private step(): void {
     if (this.stepping) return;
-    if (this.recordsPathOpen() && !this.sinksFull()) {
-      const records = (this.buffer as RingEntryQueue).takeRecords(this.opts.stepEntries);
-      if (records) return this.stepRecords(records);
+    let batch: RecordBatch | null = null;
+    if (this.urgent.length > 0) {
+      // Urgent entries go first and are handed over even to a full sink (they are few).
+      batch = RecordBatch.of(this.urgent.splice(0, this.opts.stepEntries));
+    } else {
+      const room = this.sinkRoom();
+      const records = room > 0 ? this.buffer.takeRecords(room) : null;
+      if (records) batch = new RecordBatch(records);
     }
-    // Urgent entries go first and are handed over even to a full sink (they are few).
-    const batch: LogEntry[] = this.urgent.splice(0, this.opts.stepEntries);
-    while (batch.length < this.opts.stepEntries && this.buffer.length > 0 && !this.sinksFull()) batch.push(this.buffer.shift()!);
     this.wakeInputs();
-    if (batch.length === 0) {
+    if (!batch) {
       if (this.buffer.length === 0) this.emit('empty');
       return;
     }
     this.stepping = true;
-    const r = this.filterFrom(0, batch);
-    const done = (kept: LogEntry[]) => {
-      const routed = this.routeAll(kept);
-      if (routed instanceof Promise) void routed.then(() => this.stepDone(batch.length));
-      else this.stepDone(batch.length);
+    const n = batch.count;
+    const done = (kept: RecordBatch) => {
+      const routed = this.deliver(kept);
+      const finish = () => {
+        if (!batch!.hasEntries && !kept.hasEntries && this.sinks.every((s) => s.stage.takesRecords !== false)) this.recordsProcessed += n;
+        this.stepDone(n);
+      };
+      if (routed instanceof Promise) void routed.then(finish);
+      else finish();
     };
+    const r = this.filterFrom(0, batch);
     if (r instanceof Promise) void r.then(done);
     else done(r);
   }
@@ -204,90 +240,17 @@ export class Pipeline extends EventEmitter {
     if (this.buffer.length === 0) this.emit('empty');
   }
 
-  /**
-   * The records path (agent/buffer/records.ts): when the buffer is the ring and every enabled
-   * filter and every sink can take entry records (C filters, filter_level, the forwarder), runs of
-   * records go from the ring through them as bytes and never become JS objects. Urgent entries
-   * and analysers need objects, so they close it while present.
-   */
-  private recordsPathOpen(): boolean {
-    return this.buffer instanceof RingEntryQueue && this.urgent.length === 0 && this.recordsBlocker() === undefined;
-  }
-
-  /** The first stage that cannot take entry records now (it keeps the records path closed), if any. */
-  recordsBlocker(): string | undefined {
-    if (this.sinks.length === 0) return 'no sink';
-    if (this.router) return 'routes';
+  /** The first stage that needs entries as objects (the others read the records), if any: for the agent's log. */
+  objectStage(): string | undefined {
     for (const a of this.ai) if (a.enabled) return a.name;
-    for (const f of this.filters) if (f.enabled && !f.takesRecords) return f.name;
-    for (const s of this.sinks) if (!s.stage.takesRecords) return s.stage.name;
+    for (const f of this.filters) if (f.enabled && f.takesRecords === false) return f.name;
+    for (const s of this.sinks) if (s.stage.takesRecords === false) return s.stage.name;
     return undefined;
   }
 
-  /** The stages the records path goes through, for the agent's log. */
+  /** The stages entries pass through, for the agent's log. */
   recordStages(): string[] {
     return [...this.filters.filter((f) => f.enabled).map((f) => f.name), ...this.sinks.map((s) => s.stage.name)];
-  }
-
-  /**
-   * Swaps the buffer before inputs start (buffer.native: auto decides once plugins are loaded);
-   * anything already queued (an analyser's early result) moves over in order.
-   */
-  useBuffer(buffer: EntryBuffer): void {
-    const old = this.buffer;
-    this.buffer = buffer;
-    for (let e = old.shift(); e; e = old.shift()) buffer.force(e);
-  }
-
-  private stepRecords(records: EntryRecords): void {
-    this.wakeInputs();
-    this.stepping = true;
-    const route = (kept: EntryRecords | LogEntry[]) => {
-      if (Array.isArray(kept)) this.routeAll(kept);
-      else this.routeRecords(kept);
-      this.recordsProcessed += records.count;
-      this.stepDone(records.count);
-    };
-    const r = this.filterRecordsFrom(0, records);
-    if (r instanceof Promise) void r.then(route);
-    else route(r);
-  }
-
-  /**
-   * filterFrom for records. A filter that cannot take records after all (it changed since the
-   * step began, e.g. a chain trace started) gets entries: from there on the step is the object path.
-   */
-  private filterRecordsFrom(i: number, records: EntryRecords): EntryRecords | LogEntry[] | Promise<EntryRecords | LogEntry[]> {
-    for (; i < this.filters.length && records.count > 0; i++) {
-      const f = this.filters[i]!;
-      if (!f.enabled) continue;
-      if (!f.takesRecords || !f.keepRecords) return this.filterFrom(i, recordsToEntries(records));
-      const keep = f.keepRecords(records);
-      const r = records;
-      if (keep instanceof Promise) {
-        const next = i + 1;
-        return keep.then((k) => this.filterRecordsFrom(next, this.keptRecords(f, r, k)));
-      }
-      records = this.keptRecords(f, r, keep);
-    }
-    return records;
-  }
-
-  private keptRecords(f: FilterStage, records: EntryRecords, keep: readonly boolean[]): EntryRecords {
-    const kept = keepRecords(records, keep);
-    const out = records.count - kept.count;
-    if (out) this.filteredOut.set(f.name, (this.filteredOut.get(f.name) ?? 0) + out);
-    return kept;
-  }
-
-  /** Hands a run to every sink, as records where the sink takes them, else as entries. */
-  private routeRecords(records: EntryRecords): void {
-    if (records.count === 0) return;
-    let entries: LogEntry[] | undefined;
-    for (const s of this.sinks) {
-      if (s.stage.takesRecords && s.stage.flushRecords) s.pushRecords(records);
-      else for (const e of (entries ??= recordsToEntries(records))) s.push(e);
-    }
   }
 
   private wakeInputs(): void {
@@ -298,60 +261,45 @@ export class Pipeline extends EventEmitter {
     }
   }
 
-  /** Runs filters i.. over entries; stays synchronous until a filter answers with a Promise. */
-  private filterFrom(i: number, entries: LogEntry[]): LogEntry[] | Promise<LogEntry[]> {
-    for (; i < this.filters.length && entries.length > 0; i++) {
+  /** Runs filters i.. over the batch; stays synchronous until a filter answers with a Promise. */
+  private filterFrom(i: number, batch: RecordBatch): RecordBatch | Promise<RecordBatch> {
+    for (; i < this.filters.length && batch.count > 0; i++) {
       const f = this.filters[i]!;
       if (!f.enabled || this.router?.owns(f.name)) continue;
-      const verdicts = f.keepBatch(entries);
+      const verdicts = f.keep(batch);
       if (verdicts instanceof Promise) {
         const next = i + 1;
-        return verdicts.then((v) => this.filterFrom(next, this.applyVerdicts(f, entries, v)));
+        const before = batch;
+        return verdicts.then((v) => this.filterFrom(next, this.applyVerdicts(f, before, v)));
       }
-      entries = this.applyVerdicts(f, entries, verdicts);
+      batch = this.applyVerdicts(f, batch, verdicts);
     }
-    return entries;
+    return batch;
   }
 
-  private applyVerdicts(f: FilterStage, entries: LogEntry[], verdicts: FilterVerdicts): LogEntry[] {
-    const kept: LogEntry[] = [];
-    for (let j = 0; j < entries.length; j++) {
-      const v = verdicts[j];
-      // An object is a replacement copy (e.g. redacted); the original entry is left as it was.
-      if (v === false) {
-        // Filtered out: finished, so its input may commit its position past it.
-        releaseEntry(entries[j]!);
-        continue;
-      }
-      if (typeof v === 'object' && v !== null) {
-        moveCheckpoint(entries[j]!, v);
-        moveInputTag(entries[j]!, v);
-      }
-      kept.push(typeof v === 'object' && v !== null ? v : entries[j]!);
-    }
-    const out = entries.length - kept.length;
+  private applyVerdicts(f: FilterStage, batch: RecordBatch, verdicts: ArrayLike<boolean | LogEntry>): RecordBatch {
+    // Filtered out: finished (the token is released), so its input may commit its position past it.
+    const kept = batch.apply(verdicts);
+    const out = batch.count - kept.count;
     if (out) this.filteredOut.set(f.name, (this.filteredOut.get(f.name) ?? 0) + out);
     return kept;
   }
 
-  private routeAll(entries: LogEntry[]): void | Promise<void> {
+  /** Hands the batch to every sink (or the routes), then to the analysers; the pipeline's hold ends. */
+  private deliver(batch: RecordBatch): void | Promise<void> {
+    const finish = () => {
+      // The pipeline's hold ends once every sink had the batch (sinks hold their own).
+      releaseRecordTokens(batch.records);
+      if (this.ai.some((a) => a.enabled)) for (const e of batch.entries()) this.offerAi(e);
+    };
+    if (batch.count === 0) return;
     if (this.router) {
-      const routed = this.router.route(entries, (f, n) => this.filteredOut.set(f, (this.filteredOut.get(f) ?? 0) + n));
-      // The pipeline's hold ends once every route had the entry (sinks hold their own).
-      const finish = () => {
-        for (const entry of entries) {
-          releaseEntry(entry);
-          this.offerAi(entry);
-        }
-      };
+      const routed = this.router.route(batch, (id) => this.inputName(id), (f, n) => this.filteredOut.set(f, (this.filteredOut.get(f) ?? 0) + n));
       if (routed instanceof Promise) return routed.then(finish);
       return finish();
     }
-    for (const entry of entries) {
-      for (const s of this.sinks) s.push(entry);
-      releaseEntry(entry);
-      this.offerAi(entry);
-    }
+    for (const s of this.sinks) s.push(batch);
+    finish();
   }
 
   private offerAi(entry: LogEntry): void {

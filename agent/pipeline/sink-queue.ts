@@ -1,19 +1,11 @@
-import type { LogEntry } from '../entry/entry.ts';
-import { isRecords, type EntryRecords } from '../buffer/records.ts';
-
-/** A batch for one sink call: entries, or one run of entry records (the records path). */
-export type SinkBatch = { entries: LogEntry[]; records?: undefined } | { records: EntryRecords; entries?: undefined };
-
-type Unit = LogEntry | EntryRecords;
+import { RecordBatch } from './batch.ts';
 
 /**
- * What waits for one sink, in arrival order: entries, and runs of entry records handed over whole
- * by the records path. Its length counts entries (a run counts as its records), so the pipeline's
- * backpressure bound means the same in both forms. A batch is never mixed and a run never split:
- * the sink gets it in the form it arrived in.
+ * What waits for one sink, in arrival order: batches of entry records as the pipeline handed them
+ * over. Its length counts entries, so the pipeline's backpressure bound means entries.
  */
 export class SinkQueue {
-  private items: Unit[] = [];
+  private items: RecordBatch[] = [];
   private head = 0;
   private count = 0;
   readonly maxEntries: number;
@@ -31,52 +23,45 @@ export class SinkQueue {
   }
 
   /** Appends ignoring the bound (the pipeline checks isFull before handing over). */
-  push(unit: Unit): void {
-    this.items.push(unit);
-    this.count += isRecords(unit) ? unit.count : 1;
+  push(batch: RecordBatch): void {
+    if (batch.count === 0) return;
+    this.items.push(batch);
+    this.count += batch.count;
   }
 
   /**
-   * Up to max entries from the head; or the run of records at the head, joined with the runs
-   * right behind it while they fit in max. Under a trickle the ring hands over runs of a few
-   * records each, and a sink call per run would make the sink (a write, a forward batch) the
-   * bottleneck; a run over max is still never split.
+   * Up to max entries from the head, as one batch: the batches right behind the first are joined
+   * while they fit (under a trickle the ring hands over runs of a few records each, and a sink
+   * call per run would make the sink the bottleneck), and a batch over max is cut at max.
    */
-  take(max: number): SinkBatch {
-    const first = this.items[this.head];
-    if (first !== undefined && isRecords(first)) {
-      this.advance();
-      let count = first.count;
-      const runs: EntryRecords[] = [first];
-      for (let next = this.items[this.head]; next !== undefined && isRecords(next) && count + next.count <= max; next = this.items[this.head]) {
-        runs.push(next);
-        count += next.count;
-        this.advance();
-      }
-      this.count -= count;
-      return { records: runs.length === 1 ? first : { frames: Buffer.concat(runs.map((r) => r.frames)), count } };
+  take(max: number): RecordBatch {
+    const first = this.items[this.head]!;
+    if (first.count > max) {
+      this.items[this.head] = first.slice(max, first.count);
+      this.count -= max;
+      return first.slice(0, max);
     }
-    const entries: LogEntry[] = [];
-    while (entries.length < max && this.head < this.items.length) {
-      const u = this.items[this.head]!;
-      if (isRecords(u)) break;
-      entries.push(u);
+    this.advance();
+    let count = first.count;
+    const batches: RecordBatch[] = [first];
+    for (let next = this.items[this.head]; next !== undefined && count + next.count <= max; next = this.items[this.head]) {
+      batches.push(next);
+      count += next.count;
       this.advance();
     }
-    this.count -= entries.length;
-    return { entries };
+    this.count -= count;
+    return RecordBatch.join(batches);
   }
 
   /** Puts a failed batch back at the head: it keeps its place. */
-  unshift(batch: SinkBatch): void {
-    const units: Unit[] = batch.records ? [batch.records] : batch.entries;
-    this.items = [...units, ...this.items.slice(this.head)];
+  unshift(batch: RecordBatch): void {
+    this.items = [batch, ...this.items.slice(this.head)];
     this.head = 0;
-    this.count += batch.records ? batch.records.count : batch.entries.length;
+    this.count += batch.count;
   }
 
   private advance(): void {
-    this.items[this.head++] = undefined as unknown as Unit;
+    this.items[this.head++] = undefined as unknown as RecordBatch;
     // Drop the consumed prefix now and then, so the array does not grow for ever.
     if (this.head >= 1024 && this.head * 2 >= this.items.length) {
       this.items = this.items.slice(this.head);

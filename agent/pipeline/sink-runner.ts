@@ -1,9 +1,12 @@
 import { EventEmitter } from 'node:events';
-import type { LogEntry } from '../entry/entry.ts';
-import type { EntryRecords } from '../buffer/records.ts';
-import { SinkQueue, type SinkBatch } from './sink-queue.ts';
+import { SinkQueue } from './sink-queue.ts';
 import type { SinkStage } from './stages.ts';
-import { holdEntry, releaseEntries } from './checkpoint.ts';
+import type { RecordBatch } from './batch.ts';
+import { holdRecordTokens, releaseRecordTokens } from '../buffer/records.ts';
+import { Backoff } from '../../lib/backoff.ts';
+
+/** A FATAL entry (panic, oops) in a batch: its level is written unescaped, so this finds it. */
+const FATAL = Buffer.from('"level":"FATAL"');
 
 export interface SinkRunnerOptions {
   queueLength: number;
@@ -32,7 +35,7 @@ export class SinkRunner extends EventEmitter {
   private readonly queue: SinkQueue;
   private inflight = 0;
   private timer: NodeJS.Timeout | undefined;
-  private retryDelay = 0;
+  private readonly retryBackoff: Backoff;
   private retryTimer: NodeJS.Timeout | undefined;
   private wasFull = false;
   delivered = 0;
@@ -46,6 +49,8 @@ export class SinkRunner extends EventEmitter {
     this.stage = stage;
     this.opts = { ...defaultSinkRunnerOptions, ...opts };
     this.queue = new SinkQueue(this.opts.queueLength);
+    // Jittered: a sink's peer (a broker, a TCP collector) is often shared by a fleet of agents.
+    this.retryBackoff = new Backoff({ minMs: this.opts.retryMinMs, maxMs: this.opts.retryMaxMs, jitter: 'equal' });
   }
 
   get queued(): number {
@@ -61,29 +66,27 @@ export class SinkRunner extends EventEmitter {
     return this.stage.enabled || this.opts.whenDisabled === 'keep' ? this.queue.isFull() : false;
   }
 
-  push(entry: LogEntry): void {
-    if (!this.stage.enabled && this.opts.whenDisabled === 'drop') {
-      this.dropped++;
-      return;
-    }
-    // The pipeline checks isFull before handing entries over; past the bound we still keep them.
-    holdEntry(entry);
-    this.queue.push(entry);
-    if (this.queue.isFull()) this.wasFull = true;
-    // A FATAL entry (panic, oops) is flushed now rather than after batchMaxMs.
-    if (entry.level === 'FATAL') this.pump();
-    else this.schedule();
+  /** How many more entries the queue takes before it is full (a disabled sink that drops takes any number). */
+  get room(): number {
+    if (!this.stage.enabled && this.opts.whenDisabled === 'drop') return Number.MAX_SAFE_INTEGER;
+    return Math.max(0, this.opts.queueLength - this.queue.length);
   }
 
-  /** The records path: a run of entry records, flushed whole (stage.takesRecords said it can). */
-  pushRecords(records: EntryRecords): void {
+  /** A batch of entry records for this sink. */
+  push(batch: RecordBatch): void {
+    if (batch.count === 0) return;
     if (!this.stage.enabled && this.opts.whenDisabled === 'drop') {
-      this.dropped += records.count;
+      this.dropped += batch.count;
       return;
     }
-    this.queue.push(records);
+    // Held while queued or in flight: the tokens travel in the records. The pipeline checks
+    // isFull before handing batches over; past the bound we still keep them.
+    holdRecordTokens(batch.records);
+    this.queue.push(batch);
     if (this.queue.isFull()) this.wasFull = true;
-    this.schedule();
+    // A FATAL entry (panic, oops) is flushed now rather than after batchMaxMs.
+    if (batch.frames.includes(FATAL)) this.pump();
+    else this.schedule();
   }
 
   private schedule(): void {
@@ -107,7 +110,7 @@ export class SinkRunner extends EventEmitter {
     while (this.stage.enabled && !this.retryTimer && this.inflight < this.opts.maxInflight && this.queue.length > 0) {
       const batch = this.queue.take(this.opts.batchMaxEntries);
       this.inflight++;
-      const call = batch.records ? this.stage.flushRecords!(batch.records) : this.stage.flush(batch.entries);
+      const call = this.stage.flush(batch);
       call.then(
         () => this.done(batch, undefined),
         (err: unknown) => this.done(batch, err),
@@ -115,23 +118,22 @@ export class SinkRunner extends EventEmitter {
     }
   }
 
-  private done(batch: SinkBatch, err: unknown): void {
+  private done(batch: RecordBatch, err: unknown): void {
     this.inflight--;
     if (err === undefined) {
-      this.delivered += batch.records ? batch.records.count : batch.entries.length;
-      if (batch.entries) releaseEntries(batch.entries);
-      this.retryDelay = 0;
+      this.delivered += batch.count;
+      releaseRecordTokens(batch.records);
+      this.retryBackoff.reset();
     } else {
       this.failures++;
       this.lastError = err instanceof Error ? err.message : String(err);
       this.queue.unshift(batch);
       // After stop() nothing is retried: a retry timer would keep the stopping process alive.
       if (this.stopped) return;
-      this.retryDelay = this.retryDelay === 0 ? this.opts.retryMinMs : Math.min(this.retryDelay * 2, this.opts.retryMaxMs);
       this.retryTimer = setTimeout(() => {
         this.retryTimer = undefined;
         this.pump();
-      }, this.retryDelay);
+      }, this.retryBackoff.next());
     }
     if (this.wasFull && !this.queue.isFull()) {
       this.wasFull = false;

@@ -57,7 +57,7 @@ export interface HostedPlugin {
    */
   takesRecords?(): boolean;
   /** filter on entry records: one boolean per record, true = keep (PartialFilterError as for filter). */
-  filterRecords?(records: EntryRecords, timeoutMs: number): Promise<boolean[]> | boolean[];
+  filterRecords?(records: EntryRecords, timeoutMs: number): Promise<FilterVerdict[]> | FilterVerdict[];
   /** sink on entry records. */
   flushRecords?(records: EntryRecords, timeoutMs: number): Promise<void>;
   /** ai: zero or more results for one entry (streamed). */

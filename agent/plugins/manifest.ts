@@ -4,75 +4,30 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { parseSize, type Schema } from '../../lib/schema/schema.ts';
+import semver from 'semver';
+import { s, type Infer, type Refinement, type Schema } from '../../lib/schema/schema.ts';
+import { formatIssue, validateYamlDocument } from '../../lib/schema/validate.ts';
 import { limitFields, type PluginLimits } from './config.ts';
 import { PluginLoadError } from './host.ts';
 import type { Manifest, ManifestEntry } from './discovered.ts';
-import { checkCapability, checkMode, checkName, checkType, checkVersion } from './info.ts';
+import { checkMode, NAME_PATTERN, PLUGIN_MODES } from './info.ts';
 import { manifestSha256 } from './signing.ts';
-import type { PluginKind, PluginMode, PluginType } from './types.ts';
+import { PLUGIN_TYPES, type PluginKind, type PluginType } from './types.ts';
 
 export const MANIFEST_FILE = 'plugin.yaml';
 export const ENTRY_KINDS = ['static', 'native', 'python', 'socket'] as const;
-const MANIFEST_KEYS = ['name', 'version', 'author', 'type', 'mode', 'capability', 'entry', 'limits', 'sha256', 'signature', 'files', 'description'];
 
-/** Checks one scalar against a limit field's schema; returns the value or a reason. */
-function checkLimit(key: string, schema: Schema, v: unknown): { value?: unknown; reason?: string } {
-  const bad = (what: string) => ({ reason: `limits.${key}: expected ${what}, got ${JSON.stringify(v)}` });
-  const s = schema.kind === 'optional' ? schema.inner : schema;
-  switch (s.kind) {
-    case 'int':
-      return typeof v === 'number' && Number.isInteger(v) && v >= s.min && v <= s.max ? { value: v } : bad(`an integer from ${s.min} to ${s.max}`);
-    case 'number':
-      return typeof v === 'number' && v >= s.min && v <= s.max ? { value: v } : bad(`a number from ${s.min} to ${s.max}`);
-    case 'size': {
-      const n = typeof v === 'number' ? v : typeof v === 'string' ? parseSize(v) : undefined;
-      return n !== undefined && n >= s.min && n <= s.max ? { value: n } : bad('a size such as 64MiB');
-    }
-    case 'enum':
-      return typeof v === 'string' && s.values.includes(v) ? { value: v } : bad(`one of ${s.values.join(', ')}`);
-    case 'string':
-      return typeof v === 'string' && v !== '' ? { value: v } : bad('a string');
-    default:
-      return bad('a value');
-  }
-}
+const HEX64 = { pattern: /^[0-9a-f]{64}$/, patternDoc: '64 lower-case hex digits' };
 
-function parseLimits(v: unknown): Partial<PluginLimits> {
-  if (v === undefined || v === null) return {};
-  if (typeof v !== 'object' || Array.isArray(v)) throw new Error('limits must be a mapping');
-  const out: Record<string, unknown> = {};
-  for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
-    const schema = (limitFields as Record<string, Schema>)[k];
-    if (!schema) throw new Error(`limits.${k}: unknown limit; expected one of ${Object.keys(limitFields).join(', ')}`);
-    const r = checkLimit(k, schema, val);
-    if (r.reason) throw new Error(r.reason);
-    out[k] = r.value;
-  }
-  return out as Partial<PluginLimits>;
-}
-
-function parseEntry(v: unknown, inferredKind?: PluginKind): ManifestEntry {
-  const e = (v ?? {}) as Record<string, unknown>;
-  if (typeof e !== 'object' || Array.isArray(e)) throw new Error('entry must be a mapping');
-  const kind = (e.kind ?? inferredKind) as PluginKind | undefined;
-  if (kind === undefined) throw new Error('missing entry.kind');
-  if (!(ENTRY_KINDS as readonly string[]).includes(kind)) throw new Error(`entry.kind ${JSON.stringify(String(kind))} is not one of ${ENTRY_KINDS.join(', ')}`);
-  const protocol = e.protocol ?? 'line';
-  if (protocol !== 'line' && protocol !== 'jsonrpc') throw new Error(`entry.protocol ${JSON.stringify(String(protocol))} is not one of line, jsonrpc`);
-  if (e.trusted !== undefined && typeof e.trusted !== 'boolean') throw new Error('entry.trusted must be true or false');
-  const entry: ManifestEntry = { kind, protocol, trusted: e.trusted === true };
-  if (kind === 'socket') {
-    if (typeof e.address !== 'string' || !/^(unix:.+|tcp:[^:]+:\d{1,5})$/.test(e.address)) {
-      throw new Error(e.address === undefined ? 'missing entry.address (unix:PATH or tcp:HOST:PORT)' : `invalid entry.address ${JSON.stringify(e.address)} (expected unix:PATH or tcp:HOST:PORT)`);
-    }
-    entry.address = e.address;
-  } else {
-    if (typeof e.path !== 'string' || e.path === '') throw new Error('missing entry.path');
-    if (e.path.includes('\0')) throw new Error('invalid entry.path');
-    entry.path = e.path;
-  }
-  return entry;
+/**
+ * A manifest's limits are the configuration's limit keys (plugins.limits.<name>) without their
+ * defaults: a key the manifest leaves out is not set by it, and plugins.defaults applies.
+ * Built on first use: config.ts and this module import each other (through discovery).
+ */
+function manifestLimitFields(): Record<string, Schema> {
+  return Object.fromEntries(
+    Object.entries(limitFields).map(([k, f]: [string, Schema]) => [k, s.optional(f.kind === 'optional' ? f.inner : { ...f, default: undefined }, { doc: f.doc })]),
+  );
 }
 
 function kindFromPath(path: unknown): PluginKind | undefined {
@@ -83,35 +38,78 @@ function kindFromPath(path: unknown): PluginKind | undefined {
   return undefined;
 }
 
-/** Checks a parsed plugin.yaml document. Throws Error(reason). */
-export function checkManifest(doc: unknown): Manifest {
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new Error('plugin.yaml is not a mapping');
-  const d = doc as Record<string, unknown>;
-  for (const k of Object.keys(d)) if (!MANIFEST_KEYS.includes(k)) throw new Error(`unknown key "${k}" in plugin.yaml; expected one of ${MANIFEST_KEYS.join(', ')}`);
-  const reason = checkName(d.name) ?? checkVersion(d.version) ?? (d.author === undefined || d.author === '' ? 'missing author' : undefined) ??
-    checkType(d.type) ?? checkMode(d.mode, d.type as PluginType) ?? checkCapability(d.capability);
-  if (reason) throw new Error(reason);
-  if (d.sha256 !== undefined && (typeof d.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(d.sha256))) throw new Error('sha256 must be 64 lower-case hex digits');
-  if (d.signature !== undefined && (typeof d.signature !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(d.signature))) throw new Error('signature must be base64');
-  if (d.files !== undefined) {
-    if (!d.files || typeof d.files !== 'object' || Array.isArray(d.files)) throw new Error('files must be a mapping of relative path to sha256');
-    for (const [rel, h] of Object.entries(d.files as Record<string, unknown>)) {
-      if (typeof h !== 'string' || !/^[0-9a-f]{64}$/.test(h)) throw new Error(`files.${rel}: expected 64 lower-case hex digits`);
-    }
-  }
-  const entryRaw = d.entry as Record<string, unknown> | undefined;
+const entrySchema = s.object(
+  {
+    kind: s.optional(s.enum(ENTRY_KINDS, { doc: '' }), { doc: 'How the plugin runs (default: from the path: .so native, .py python, .ts static).' }),
+    path: s.optional(s.string({ doc: '', minLength: 1, pattern: /^[^\0]+$/, patternDoc: 'a file path' }), { doc: 'The entry file, relative to the manifest (static, native, python).' }),
+    address: s.optional(s.string({ doc: '', pattern: /^(unix:.+|tcp:[^:]+:\d{1,5})$/, patternDoc: 'unix:PATH or tcp:HOST:PORT' }), { doc: 'Where the service listens (socket).' }),
+    protocol: s.enum(['line', 'jsonrpc'] as const, { default: 'line', doc: 'Socket plugins: the line protocol or JSON-RPC.' }),
+    trusted: s.bool({ default: false, doc: 'Native filters and sinks: load in-process (signed plugins only).' }),
+  },
+  { doc: 'How the agent starts the plugin.', refine: checkEntry },
+);
+
+/** The entry a kind needs: a socket service an address, every other kind a file. */
+function checkEntry(e: { kind?: PluginKind; path?: string; address?: string }): Refinement[] {
+  const kind = e.kind ?? kindFromPath(e.path);
+  if (kind === undefined) return [{ key: e.path === undefined ? undefined : 'path', message: `${e.path === undefined ? 'missing kind' : 'kind is missing and the path does not tell it'} (one of ${ENTRY_KINDS.join(', ')}; or a path ending in .so, .py or .ts)` }];
+  if (kind === 'socket') return e.address === undefined ? [{ message: 'missing address (unix:PATH or tcp:HOST:PORT)' }] : [];
+  return e.path === undefined ? [{ message: 'missing path' }] : [];
+}
+
+/** plugin.yaml (docs/plugin-manifest.md), in the schema language the configuration uses. */
+const buildManifestSchema = () => s.object(
+  {
+    name: s.string({ doc: 'The plugin\'s name, as plugins.enabled lists it.', pattern: NAME_PATTERN, patternDoc: '1 to 64 characters [A-Za-z0-9_.-]' }),
+    version: s.string({ doc: 'Semantic version, e.g. 1.2.0.', check: (v) => (semver.valid(v) === null ? `invalid version ${JSON.stringify(v)} (expected a semantic version such as 1.2.0)` : undefined) }),
+    author: s.string({ doc: 'Who wrote it.', minLength: 1, patternDoc: 'a non-empty string' }),
+    type: s.enum(PLUGIN_TYPES, { doc: 'filter, sink, ai or lang.' }),
+    mode: s.optional(s.enum(PLUGIN_MODES, { doc: '' }), { doc: 'sync or async (default: sync for filter and lang, async for sink and ai).' }),
+    capability: s.array(s.string({ doc: '' }), { default: [], doc: 'Free-form capability words.' }),
+    entry: entrySchema,
+    limits: s.object(manifestLimitFields(), { doc: 'Limits the plugin asks for (plugins.limits.<name> overrides them).' }),
+    sha256: s.optional(s.string({ doc: '', ...HEX64 }), { doc: 'Digest of the entry file (signing).' }),
+    signature: s.optional(s.string({ doc: '', pattern: /^[A-Za-z0-9+/]+={0,2}$/, patternDoc: 'base64' }), { doc: 'ed25519 signature (signing).' }),
+    files: s.optional(s.map(s.string({ doc: '', ...HEX64 }), { doc: '' }), { doc: 'Digest of every other file of the plugin, by relative path (signing).' }),
+    description: s.optional(s.string({ doc: '' }), { doc: 'One line for `plugins list`.' }),
+  },
+  {
+    doc: 'A plugin manifest.',
+    refine: (m) => {
+      const why = checkMode(m.mode, m.type);
+      if (why) return [{ key: 'mode', message: why.replace(/^mode /, '') }];
+      return m.entry.kind === undefined && m.entry.path === undefined && m.entry.address === undefined
+        ? [{ key: 'entry', message: 'required key is missing (a mapping with kind and path, or kind: socket and address)' }]
+        : [];
+    },
+  },
+);
+let manifestSchema: ReturnType<typeof buildManifestSchema> | undefined;
+
+/**
+ * Checks the text of a plugin.yaml (`file` is how positions name it). Throws Error whose message
+ * lists every problem as `file:line:col: key: what`, as check-config does for the configuration.
+ */
+export function parseManifest(text: string, file: string): Manifest {
+  const { value, issues } = validateYamlDocument<Infer<ReturnType<typeof buildManifestSchema>>>(text, file, (manifestSchema ??= buildManifestSchema()));
+  if (!value) throw new Error(issues.map(formatIssue).join('; '));
+  const kind = value.entry.kind ?? kindFromPath(value.entry.path)!;
+  const entry: ManifestEntry = { kind, protocol: value.entry.protocol, trusted: value.entry.trusted };
+  if (kind === 'socket') entry.address = value.entry.address;
+  else entry.path = value.entry.path;
+  const limits = Object.fromEntries(Object.entries(value.limits).filter(([, v]) => v !== undefined)) as Partial<PluginLimits>;
   return {
-    name: d.name as string,
-    version: d.version as string,
-    author: String(d.author),
-    type: d.type as PluginType,
-    mode: d.mode as PluginMode | undefined,
-    capability: (d.capability as string[] | undefined) ?? [],
-    entry: parseEntry(entryRaw, kindFromPath(entryRaw?.path)),
-    limits: parseLimits(d.limits),
-    sha256: d.sha256 as string | undefined,
-    signature: d.signature as string | undefined,
-    contentSha256: manifestSha256(d),
+    name: value.name,
+    version: value.version,
+    author: value.author,
+    type: value.type as PluginType,
+    mode: value.mode,
+    capability: value.capability,
+    entry,
+    limits,
+    sha256: value.sha256,
+    signature: value.signature,
+    contentSha256: manifestSha256(parse(text)),
   };
 }
 
@@ -123,14 +121,8 @@ export function readManifest(path: string, shownAs: string = path): Manifest {
   } catch (e) {
     throw new PluginLoadError(shownAs, `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  let doc: unknown;
   try {
-    doc = parse(text);
-  } catch (e) {
-    throw new PluginLoadError(shownAs, `plugin.yaml is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
-  }
-  try {
-    return checkManifest(doc);
+    return parseManifest(text, path);
   } catch (e) {
     throw new PluginLoadError(shownAs, (e as Error).message);
   }

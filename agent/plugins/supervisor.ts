@@ -8,13 +8,14 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { LogEntry } from '../entry/entry.ts';
-import type { EntryRecords } from '../buffer/records.ts';
 import { buildEntry } from '../entry/build.ts';
 import { freezeEntry, type MutableEntry } from '../entry/entry.ts';
 import { sanitiseMessage, sanitiseModule } from '../entry/sanitise.ts';
 import { isLevel, parseLevel } from '../../lib/level.ts';
 import type { AgentLog } from '../../lib/log.ts';
+import { Backoff } from '../../lib/backoff.ts';
 import type { AiStage, FilterStage, FilterVerdicts, SinkStage } from '../pipeline/stages.ts';
+import type { RecordBatch } from '../pipeline/batch.ts';
 import type { TemplateResolver } from '../../lib/i18n/catalogue.ts';
 import { PartialFilterError, PluginCallError, PluginLoadError, type HostedPlugin } from './host.ts';
 import type { DiscoveredPlugin } from './discovered.ts';
@@ -79,7 +80,7 @@ export class Supervisor {
   /** Entries that got on_error because the filter failed or was down. */
   failedOpen = 0;
   lastError = '';
-  private restartDelay = 0;
+  private readonly restartBackoff: Backoff;
   private restartTimer?: NodeJS.Timeout;
   private lastLogAt = 0;
   private suppressed = 0;
@@ -97,6 +98,9 @@ export class Supervisor {
       // Options passed as undefined (the registry forwards an unset restartMinMs) keep the defaults.
       errorLogIntervalMs: 1000, ...(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as SupervisorOptions),
     };
+    // No jitter: the restart is of this agent's own plugin, there is no shared peer to spread
+    // load over, and the log line states the delay exactly.
+    this.restartBackoff = new Backoff({ minMs: this.opts.restartMinMs, maxMs: this.opts.restartMaxMs, jitter: 'none' });
     host.onExit = (reason) => this.hostExited(reason);
   }
 
@@ -151,7 +155,7 @@ export class Supervisor {
     this.host = host;
     host.onExit = (reason) => this.hostExited(reason);
     this.consecutiveFailures = 0;
-    this.restartDelay = 0;
+    this.restartBackoff.reset();
     const info = await this.start();
     this.pumpAi();
     return info;
@@ -184,7 +188,7 @@ export class Supervisor {
 
   private succeeded(): void {
     this.consecutiveFailures = 0;
-    this.restartDelay = 0;
+    this.restartBackoff.reset();
   }
 
   private hostExited(reason: string): void {
@@ -198,10 +202,10 @@ export class Supervisor {
   /** Marks the plugin failed and schedules a restart (stop, then start) with exponential backoff. */
   private markFailed(why: string): void {
     this.state = 'failed';
-    this.restartDelay = this.restartDelay === 0 ? this.opts.restartMinMs : Math.min(this.restartDelay * 2, this.opts.restartMaxMs);
-    this.opts.log.error(`Plugin ${this.name} marked failed (${why}); restarting in ${this.restartDelay} ms`);
+    const delay = this.restartBackoff.next();
+    this.opts.log.error(`Plugin ${this.name} marked failed (${why}); restarting in ${delay} ms`);
     clearTimeout(this.restartTimer);
-    this.restartTimer = setTimeout(() => void this.restart(), this.restartDelay);
+    this.restartTimer = setTimeout(() => void this.restart(), delay);
     this.restartTimer.unref?.();
   }
 
@@ -250,20 +254,26 @@ export class Supervisor {
     };
   }
 
+  /**
+   * The filter as the pipeline sees it: one call per batch of records. A host that reads records
+   * (C plugins, the static filters that do) gets them as they are; any other gets the batch's
+   * entries, decoded once for every stage that needs them.
+   */
   filterStage(): FilterStage {
     return this.withRecords(Object.assign(this.stageBase(), {
-      keepBatch: (entries: readonly LogEntry[]) => this.filterBatch(entries),
-      keepRecords: (records: EntryRecords) => this.filterRecords(records),
+      keep: (batch: RecordBatch) => (this.readsRecords() ? this.filterRecords(batch) : this.filterBatch(batch.entries())),
     }));
   }
 
-  /**
-   * Adds `takesRecords`, read at each step: the records path is open while the host can take
-   * entry records and no chain trace wants the entries as objects.
-   */
+  /** Whether the host reads records now: it can, and no chain trace wants the entries as objects. */
+  private readsRecords(): boolean {
+    return this.host.takesRecords?.() === true && !this.opts.tracer?.enabled;
+  }
+
+  /** Adds `takesRecords` (readsRecords, read when asked), for the agent's log. */
   private withRecords<T extends object>(stage: T): T & { readonly takesRecords: boolean } {
     return Object.defineProperty(stage, 'takesRecords', {
-      get: () => this.host.takesRecords?.() === true && !this.opts.tracer?.enabled,
+      get: () => this.readsRecords(),
       enumerable: true,
     }) as T & { readonly takesRecords: boolean };
   }
@@ -311,37 +321,45 @@ export class Supervisor {
     return this.filterAnswered(entries, r, t0);
   }
 
-  /** filterBatch on entry records (the records path): booleans only, the same failure handling. */
-  filterRecords(records: EntryRecords): boolean[] | Promise<boolean[]> {
-    const n = records.count;
+  /**
+   * filterBatch on the batch's records, for hosts that read them: the same failure handling. A
+   * replacement copy among the answers (a process plugin may send one) is checked against the
+   * decoded entry like any other.
+   */
+  filterRecords(batch: RecordBatch): FilterVerdicts | Promise<FilterVerdicts> {
+    const n = batch.count;
     if (this.state !== 'running') return this.onError(n);
     this.calls++;
     const t0 = performance.now();
-    let r: boolean[] | Promise<boolean[]>;
+    let r: FilterVerdict[] | Promise<FilterVerdict[]>;
     try {
-      r = this.host.filterRecords!(records, this.timeout);
+      r = this.host.filterRecords!(batch.records, this.timeout);
     } catch (e) {
-      return this.recordsFailed(n, e);
+      return this.recordsFailed(batch, e, t0);
     }
     if (r instanceof Promise) {
       return withTimeout(r, this.timeout).then(
-        (v) => this.recordsAnswered(n, v),
-        (e) => this.recordsFailed(n, e),
+        (v) => this.recordsAnswered(batch, v, t0),
+        (e) => this.recordsFailed(batch, e, t0),
       );
     }
     this.checkSyncTime(t0, n);
-    return this.recordsAnswered(n, r);
+    return this.recordsAnswered(batch, r, t0);
   }
 
-  private recordsAnswered(n: number, verdicts: unknown): boolean[] {
+  private recordsAnswered(batch: RecordBatch, verdicts: unknown, t0: number): FilterVerdicts {
+    const n = batch.count;
+    if (Array.isArray(verdicts) && verdicts.length === n && verdicts.some((v) => v !== null && typeof v === 'object')) return this.filterAnswered(batch.entries(), verdicts, t0);
     if (!Array.isArray(verdicts) || verdicts.length !== n || !verdicts.every((v) => typeof v === 'boolean')) {
-      return this.recordsFailed(n, new PluginCallError(Array.isArray(verdicts) && verdicts.length !== n ? `answered ${verdicts.length} verdicts for ${n} entries` : 'malformed answer (expected one boolean per record)'));
+      return this.recordsFailed(batch, new PluginCallError(Array.isArray(verdicts) && verdicts.length !== n ? `answered ${verdicts.length} verdicts for ${n} entries` : 'malformed answer (expected one boolean per record)'), t0);
     }
     this.succeeded();
     return verdicts as boolean[];
   }
 
-  private recordsFailed(n: number, e: unknown): boolean[] {
+  private recordsFailed(batch: RecordBatch, e: unknown, t0: number): FilterVerdicts {
+    const n = batch.count;
+    if (e instanceof PartialFilterError && e.verdicts.some((v) => v !== null && typeof v === 'object')) return this.filterFailed(batch.entries(), e, t0);
     this.failed(e);
     if (e instanceof PartialFilterError && e.verdicts.length === n && e.verdicts.every((v) => v === undefined || typeof v === 'boolean')) {
       const fallback = this.plugin.limits.on_error === 'keep';
@@ -457,8 +475,9 @@ export class Supervisor {
 
   sinkStage(): SinkStage {
     return this.withRecords(Object.assign(this.stageBase(), {
-      flush: (entries: readonly LogEntry[]) => this.flushBatch(entries),
-      flushRecords: (records: EntryRecords) => this.traceSink(records.frames, records.count, this.flushCall(records.count, () => this.host.flushRecords!(records, this.timeout))),
+      flush: (batch: RecordBatch) => (this.readsRecords()
+        ? this.traceSink(batch.frames, batch.count, this.flushCall(batch.count, () => this.host.flushRecords!(batch.records, this.timeout)))
+        : this.flushBatch(batch.entries())),
       reopen: this.host.reopen ? () => this.host.reopen!() : undefined,
       status: () => this.status(),
     }));

@@ -1,6 +1,7 @@
 /**
  * Nothing a plugin returns is trusted. Every answer from an out-of-process plugin is
- * checked against a schema here before the agent uses it; what passes is then built into an
+ * checked here before the agent uses it (an ai result against a schema in the configuration's
+ * schema language); what passes is then built into an
  * entry through the one sanitising door (agent/entry/build.ts), so control characters are
  * escaped and sizes cut there. Anything that fails is dropped and counted (`invalid_results` in
  * `logloom status`), never half-used.
@@ -8,6 +9,8 @@
 import { isLevel, parseLevel } from '../../lib/level.ts';
 import type { EntryDraft } from '../entry/build.ts';
 import type { AiResult, FilterVerdict } from './types.ts';
+import { s, type Infer } from '../../lib/schema/schema.ts';
+import { validateData } from '../../lib/schema/validate.ts';
 
 export const OUTPUT_LIMITS = {
   /** Serialized size of one ai result. */
@@ -40,43 +43,63 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
+const text = () =>
+  s.optional(s.string({ doc: '', check: (v) => (v.length > OUTPUT_LIMITS.messageChars ? `longer than ${OUTPUT_LIMITS.messageChars} characters` : undefined) }), { doc: '' });
+
+const isArg = (a: unknown) => (typeof a === 'number' && Number.isFinite(a)) || (typeof a === 'string' && a.length <= OUTPUT_LIMITS.argChars);
+const isField = (f: unknown) => typeof f === 'boolean' || (typeof f === 'number' && Number.isFinite(f)) || (typeof f === 'string' && f.length <= OUTPUT_LIMITS.fieldChars);
+
+/**
+ * An ai result, in the schema language the configuration and plugin manifests use. Values must
+ * have their JSON types here, where the language would take a number for a string as YAML does:
+ * message and summary are checked to be strings before, the other fields are `any` with their
+ * type in the check.
+ */
+const aiResultSchema = s.object(
+  {
+    level: s.optional(s.any({ doc: '', check: (v) => (typeof v === 'string' && (isLevel(v) || parseLevel(v)) ? undefined : `${JSON.stringify(v)} is not a level`) }), { doc: '' }),
+    message: text(),
+    summary: text(),
+    lang_key: s.optional(s.any({ doc: '', check: (v) => (typeof v === 'string' && LANG_KEY.test(v) ? undefined : 'is not a key (A-Z a-z 0-9 _ . -, at most 128)') }), { doc: '' }),
+    args: s.optional(s.array(s.any({ doc: '', check: (a) => (isArg(a) ? undefined : 'args must be numbers or strings of at most 1024 characters') }), {
+      doc: '', check: (a) => (a.length > OUTPUT_LIMITS.args ? `is not a list of at most ${OUTPUT_LIMITS.args}` : undefined),
+    }), { doc: '' }),
+    fields: s.optional(s.map(s.any({ doc: '', check: (f) => (isField(f) ? undefined : 'is not a short string, number or boolean') }), {
+      doc: '',
+      check: (m) => {
+        if (Object.keys(m).length > OUTPUT_LIMITS.fields) return `is not an object of at most ${OUTPUT_LIMITS.fields} keys`;
+        const long = Object.keys(m).find((k) => k.length > 64);
+        return long === undefined ? undefined : `field "${long.slice(0, 64)}" has a name longer than 64 characters`;
+      },
+    }), { doc: '' }),
+  },
+  {
+    doc: 'An ai result.',
+    refine: (r) => (r.message === undefined && r.summary === undefined && r.lang_key === undefined ? [{ message: 'has neither message, summary nor lang_key' }] : []),
+  },
+);
+
 /** Checks one ai result; returns the draft the agent builds its AI entry from. */
 export function validateAiResult(v: unknown): EntryDraft {
   if (!isObject(v)) throw new InvalidOutputError('ai result is not an object');
+  // Said in its own words: a forged field is an attempt, not a typo.
   for (const k of Object.keys(v)) {
     if (FORGED.has(k)) throw new InvalidOutputError(`ai result sets "${k}", which only the agent may set`);
     if (!AI_KEYS.has(k)) throw new InvalidOutputError(`ai result has unknown field "${k}"`);
   }
   if (JSON.stringify(v).length > OUTPUT_LIMITS.resultBytes) throw new InvalidOutputError(`ai result larger than ${OUTPUT_LIMITS.resultBytes} bytes`);
-  const r = v as AiResult & Record<string, unknown>;
-  if (r.level !== undefined && !(typeof r.level === 'string' && (isLevel(r.level) || parseLevel(r.level)))) throw new InvalidOutputError(`ai result level ${JSON.stringify(r.level)} is not a level`);
-  const text = r.summary ?? r.message;
   for (const k of ['message', 'summary'] as const) {
-    if (r[k] !== undefined && typeof r[k] !== 'string') throw new InvalidOutputError(`ai result ${k} is not a string`);
+    if (v[k] !== undefined && typeof v[k] !== 'string') throw new InvalidOutputError(`ai result ${k} is not a string`);
   }
-  if (r.lang_key !== undefined && !(typeof r.lang_key === 'string' && LANG_KEY.test(r.lang_key))) throw new InvalidOutputError('ai result lang_key is not a key (A-Z a-z 0-9 _ . -, at most 128)');
-  if (text === undefined && r.lang_key === undefined) throw new InvalidOutputError('ai result has neither message, summary nor lang_key');
-  if (typeof text === 'string' && text.length > OUTPUT_LIMITS.messageChars) throw new InvalidOutputError(`ai result message longer than ${OUTPUT_LIMITS.messageChars} characters`);
-  if (r.args !== undefined) {
-    if (!Array.isArray(r.args) || r.args.length > OUTPUT_LIMITS.args) throw new InvalidOutputError(`ai result args is not a list of at most ${OUTPUT_LIMITS.args}`);
-    for (const a of r.args) {
-      if (!((typeof a === 'number' && Number.isFinite(a)) || (typeof a === 'string' && a.length <= OUTPUT_LIMITS.argChars))) throw new InvalidOutputError('ai result args must be numbers or strings of at most 1024 characters');
-    }
-  }
-  if (r.fields !== undefined) {
-    if (!isObject(r.fields) || Object.keys(r.fields).length > OUTPUT_LIMITS.fields) throw new InvalidOutputError(`ai result fields is not an object of at most ${OUTPUT_LIMITS.fields} keys`);
-    for (const [k, f] of Object.entries(r.fields)) {
-      const ok = typeof f === 'boolean' || (typeof f === 'number' && Number.isFinite(f)) || (typeof f === 'string' && f.length <= OUTPUT_LIMITS.fieldChars);
-      if (!ok || k.length > 64) throw new InvalidOutputError(`ai result field "${k.slice(0, 64)}" is not a short string, number or boolean`);
-    }
-  }
+  const { value: r, issues } = validateData<Infer<typeof aiResultSchema>>(v, aiResultSchema);
+  if (!r) throw new InvalidOutputError(issues.map((i) => `ai result${i.path ? ` ${i.path}` : ''}: ${i.message}`).join('; '));
   return {
-    level: r.level ?? 'INFO',
+    level: (r.level as AiResult['level']) ?? 'INFO',
     module: 'AI',
-    message: text ?? '',
-    lang_key: r.lang_key,
-    args: r.args,
-    fields: r.fields,
+    message: r.summary ?? r.message ?? '',
+    lang_key: r.lang_key as string | undefined,
+    args: r.args as AiResult['args'],
+    fields: r.fields as AiResult['fields'],
   };
 }
 

@@ -11,7 +11,7 @@
  * a restart never skips the start of a stack trace.
  */
 import type { EntryDraft } from '../entry/build.ts';
-import { Checkpoint } from '../pipeline/checkpoint.ts';
+import { Checkpoint } from '../entry/checkpoint.ts';
 import { MultilineJoiner, type Held } from './multiline/joiner.ts';
 import type { LineParser, ParsedLine } from './parsers/types.ts';
 import type { MultilineConfig, ParserConfig } from './schema.ts';

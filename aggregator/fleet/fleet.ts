@@ -2,8 +2,9 @@ import { join } from 'node:path';
 import type { AggregatorFileConfig } from '../config.ts';
 import type { AgentLog } from '../../lib/log.ts';
 import { EntryIndex } from '../index/entry-index.ts';
-import { batchNdjson, parseNdjson } from '../index/feed.ts';
-import type { StoredBatch } from '../store/store.ts';
+import { parseNdjson } from '../index/feed.ts';
+import { NdjsonIndexFeed } from '../index/ndjson-feed.ts';
+import type { Store, StoredBatch } from '../store/store.ts';
 import { IndexWriter, type FlushReport } from '../index/index-writer.ts';
 import { TailHub } from '../api/tail.ts';
 import { FleetState, type AgentReport } from './fleet-state.ts';
@@ -31,6 +32,10 @@ export class Fleet {
   private readonly log: AgentLog;
   private readonly fromStream: boolean;
   private readonly path: string;
+  /** The NDJSON store's directory (undefined with JetStream). */
+  private readonly storeDir: string | undefined;
+  /** With the NDJSON store: live batches, and read-backs from the store while the index is behind. */
+  private readonly storeFeed?: NdjsonIndexFeed;
   indexErrors = 0;
   badLines = 0;
 
@@ -39,9 +44,12 @@ export class Fleet {
     const a = config.aggregator;
     this.fromStream = a.store === 'nats';
     this.path = indexPath(config);
+    this.storeDir = a.store === 'ndjson' ? (a.ndjson.dir ?? join(config.data_dir, 'store')) : undefined;
     if (a.index.enabled) {
       this.writer = new IndexWriter(this.path, {
         flushMs: a.index.flush_interval,
+        maxInFlightBytes: a.index.max_lag,
+        nice: a.index.writer_nice,
         onFlushed: (r: FlushReport) => {
           for (const [node, entries, errors] of r.nodes) this.state.indexed(node, entries, errors);
         },
@@ -51,22 +59,33 @@ export class Fleet {
         },
       });
       if (this.fromStream) this.feed = new NatsIndexFeed(a.nats, log);
+      else if (this.storeDir !== undefined) this.storeFeed = new NdjsonIndexFeed({ storeDir: this.storeDir, writer: this.writer, maxLag: a.index.max_lag, log });
     }
     this.retention = new Retention({
       cfg: a.retention,
-      storeDir: a.store === 'ndjson' ? (a.ndjson.dir ?? join(config.data_dir, 'store')) : undefined,
+      storeDir: this.storeDir,
       index: this.writer ? { writer: this.writer, nodes: () => this.index?.nodeNamesKnown() ?? [] } : undefined,
       log,
     });
   }
 
-  async start(): Promise<void> {
+  /**
+   * Opens the index; with the NDJSON store, the nodes whose stored batches the index lacks (a
+   * crash left them unindexed) start being read back (ndjson-feed.ts). The aggregator calls it
+   * before it accepts agents.
+   */
+  async start(store?: Pick<Store, 'knownNodes' | 'state'>): Promise<void> {
     if (this.writer) {
       await this.writer.opened();
       this.index = new EntryIndex(this.path);
       const hourAgo = Date.now() - 3_600_000;
       for (const [node, n] of this.index.errorCounts(hourAgo)) this.state.seedErrors(node, n);
       for (const [node, t] of this.index.lastEntryTimes()) this.state.activity(node).last_stored_ms = Math.min(t, Date.now());
+      if (store && this.storeFeed) {
+        const stored: { node: string; seq: number }[] = [];
+        for (const node of await store.knownNodes()) stored.push({ node, seq: (await store.state(node)).seq });
+        this.storeFeed.start(stored, this.index.indexedSeqs());
+      }
     }
     if (this.feed && this.writer && this.index) {
       const writer = this.writer;
@@ -85,9 +104,10 @@ export class Fleet {
     this.state.received(node, b.count, b.data.length);
     if (this.fromStream && this.writer) return; // indexed and tailed when it comes back from the stream
     this.state.touched(node);
-    // The writer keeps the bytes (its worker reads them later): it gets a copy. Without the index
-    // nothing is copied: counting and the tail are done within this call.
-    if (this.writer) this.writer.add(node, b.seq, batchNdjson(b));
+    // The writer copies the bytes it keeps (its worker reads them later), within this call; without
+    // the index nothing is copied: counting and the tail are done within this call too.
+    if (this.storeFeed) this.storeFeed.offer(node, b.seq, b.data);
+    else if (this.writer) this.writer.add(node, b.seq, b.data);
     else this.state.indexed(node, b.count, 0);
     this.publish(node, b.data);
   };
@@ -110,6 +130,7 @@ export class Fleet {
     this.tail.close();
     this.state.close();
     await this.feed?.stop();
+    await this.storeFeed?.stop();
     await this.writer?.close();
     try {
       this.index?.close();
@@ -118,12 +139,20 @@ export class Fleet {
     }
   }
 
+  /** The feed's state; lag_seconds covers batches waiting in the store as well as in memory. */
+  private lagStatus(): Record<string, unknown> {
+    if (!this.storeFeed || !this.writer) return {};
+    const f = this.storeFeed.status();
+    return { ...f, lag_seconds: Math.max(this.writer.lag().seconds, f.behind_seconds as number) };
+  }
+
   status(): Record<string, unknown> {
     return {
       enabled: this.writer !== undefined,
       path: this.path,
       ...(this.writer?.status() ?? {}),
       ...(this.feed?.status() ?? { source: 'store' }),
+      ...this.lagStatus(),
       errors: this.indexErrors,
       bad_lines_tail: this.badLines,
       tail_clients: this.tail.size,

@@ -199,6 +199,11 @@ export class EntryIndex {
     return rows.map((r) => ({ id: r.id, node: this.nodeName(r.node), entry: JSON.parse(r.line) as Record<string, unknown> }));
   }
 
+  /** Per node, the highest batch sequence the index holds (what a catch-up starts after). */
+  indexedSeqs(): Map<string, number> {
+    return new Map((this.db.prepare(INDEX_SQL.progressAll).all() as { name: string; seq: number }[]).map((r) => [r.name, r.seq]));
+  }
+
   meta(key: string): string | undefined {
     return (this.st.meta.get(key) as { value: string } | undefined)?.value;
   }

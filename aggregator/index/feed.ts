@@ -6,7 +6,7 @@ import type { NodeState, Store, StoredBatch } from '../store/store.ts';
  * are the bytes as stored, one entry per line). It is called after the store has made the batch
  * durable, never for a batch the store refused, at most once per stored batch. The batch's bytes
  * are valid only during the call (the ingest path reuses the buffer): a listener that keeps them
- * copies them (batchNdjson).
+ * copies them (the index writer does, within the call).
  */
 export type StoredBatchListener = (node: string, batch: StoredBatch) => void;
 
@@ -37,15 +37,6 @@ export function parseNdjson(ndjson: Buffer): { lines: StoredLine[]; bad: number 
     }
   }
   return { lines, bad };
-}
-
-/**
- * The NDJSON bytes of a batch as the store wrote them, copied: the ingest path reuses a batch's
- * buffer once append() returns (ingest/stored-batch.ts), and listeners may keep the bytes longer
- * (the index writer runs in a worker thread).
- */
-export function batchNdjson(b: StoredBatch): Buffer {
-  return Buffer.from(b.data);
 }
 
 /**

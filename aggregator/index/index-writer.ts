@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { FLUSH_ENTRIES, INDEX_SQL, LEVEL_RANK, SCHEMA_SQL } from './schema.ts';
+import { FLUSH_BYTES, INDEX_SQL, LEVEL_RANK, MAX_LAG_BYTES, SCHEMA_SQL, WRITER_NICE } from './schema.ts';
 import { indexWriterMain } from './writer-worker.ts';
 
 /** What one flush wrote, per node: entries and ERROR/FATAL entries. */
@@ -14,12 +14,6 @@ export interface FlushReport {
   ms: number;
 }
 
-/**
- * NDJSON bytes handed to the worker and not yet written. Beyond this the index is behind by more
- * than it may hold in memory: further batches are left out of it (counted, logged; the store
- * has them, and `logloom aggregator reindex` puts them back), never slowing the store or the ACKs.
- */
-export const MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
 
 /**
  * The only writer of the index: a worker thread (writer-worker.ts) that parses stored NDJSON and
@@ -45,35 +39,46 @@ export class IndexWriter {
   /** Batches left out of the index because it was too far behind. */
   droppedBatches = 0;
   droppedBytes = 0;
+  droppedEntries = 0;
+  /**
+   * The lag: per batch handed over and not yet reported written, when and how many bytes (in
+   * order: the worker writes in the order it was given). `lagHead` indexes the oldest.
+   */
+  private lagAt: number[] = [];
+  private lagBytes: number[] = [];
+  private lagHead = 0;
+  /** The worker thread's nice value as applied, or why it could not be. */
+  writerNice: number | string = 'unset';
   private lastDropWarning = 0;
   private readonly onError: (e: Error) => void;
 
   private readonly maxInFlight: number;
 
-  constructor(path: string, o: { flushMs: number; maxInFlightBytes?: number; onFlushed?: (r: FlushReport) => void; onError?: (e: Error) => void }) {
+  constructor(path: string, o: { flushMs: number; maxInFlightBytes?: number; nice?: number; onFlushed?: (r: FlushReport) => void; onError?: (e: Error) => void }) {
     this.path = path;
-    this.maxInFlight = o.maxInFlightBytes ?? MAX_IN_FLIGHT_BYTES;
+    this.maxInFlight = o.maxInFlightBytes ?? MAX_LAG_BYTES;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     const onError = (this.onError = o.onError ?? (() => {}));
     this.worker = new Worker(`(${indexWriterMain.toString()})()`, {
       eval: true,
       name: 'logloom-index-writer',
-      workerData: { path, flushMs: o.flushMs, flushEntries: FLUSH_ENTRIES, schema: SCHEMA_SQL, sql: INDEX_SQL, ranks: LEVEL_RANK },
+      workerData: { path, flushMs: o.flushMs, flushBytes: FLUSH_BYTES, schema: SCHEMA_SQL, sql: INDEX_SQL, ranks: LEVEL_RANK, nice: o.nice ?? WRITER_NICE },
     });
     let readyResolve!: () => void;
     let readyReject!: (e: Error) => void;
     this.ready = new Promise((res, rej) => ((readyResolve = res), (readyReject = rej)));
     this.ready.catch(() => {});
-    this.worker.on('message', (m: { op: string; id?: number; result?: number; message?: string; bytes?: number } & Partial<FlushReport>) => {
+    this.worker.on('message', (m: { op: string; id?: number; result?: number; message?: string; bytes?: number; nice?: number | string } & Partial<FlushReport>) => {
       switch (m.op) {
         case 'ready':
+          this.writerNice = m.nice!;
           return readyResolve();
         case 'flushed':
           this.flushes++;
           this.indexed += m.indexed!;
           this.badLines += m.bad!;
           this.lastFlushMs = m.ms!;
-          this.inFlightBytes = Math.max(0, this.inFlightBytes - m.bytes!);
+          this.written(m.bytes!);
           o.onFlushed?.(m as FlushReport);
           return;
         case 'done':
@@ -82,7 +87,7 @@ export class IndexWriter {
           return;
         case 'failed': {
           this.errors++;
-          if (m.bytes) this.inFlightBytes = Math.max(0, this.inFlightBytes - m.bytes);
+          if (m.bytes) this.written(m.bytes);
           const e = new Error(m.message);
           if (m.id !== undefined && this.pending.has(m.id)) {
             this.pending.get(m.id)!.reject(e);
@@ -94,6 +99,7 @@ export class IndexWriter {
     });
     this.worker.on('error', (e) => {
       this.errors++;
+      for (const w of this.drainWaiters.splice(0)) w.resolve();
       readyReject(e);
       onError(new Error(`index writer: ${e.message}`));
       for (const p of this.pending.values()) p.reject(e);
@@ -106,12 +112,17 @@ export class IndexWriter {
     return this.ready;
   }
 
-  /** Hands a stored batch's NDJSON to the worker (copied; the caller keeps its buffer). */
-  add(node: string, seq: number, ndjson: Buffer | Uint8Array, meta?: [string, string]): void {
+  /**
+   * Hands a stored batch's NDJSON to the worker (copied; the caller keeps its buffer). Beyond the
+   * lag bound it is left out (counted) unless `force` (a read-back that waited for room, whose
+   * chunk may be larger than the room there is).
+   */
+  add(node: string, seq: number, ndjson: Buffer | Uint8Array, meta?: [string, string], force = false): void {
     if (this.closed) return;
-    if (this.inFlightBytes + ndjson.length > this.maxInFlight) {
+    if (!force && this.inFlightBytes + ndjson.length > this.maxInFlight) {
       this.droppedBatches++;
       this.droppedBytes += ndjson.length;
+      this.droppedEntries += countLines(ndjson);
       const now = Date.now();
       if (now - this.lastDropWarning > 10_000) {
         this.lastDropWarning = now;
@@ -121,7 +132,40 @@ export class IndexWriter {
     }
     const data = new Uint8Array(ndjson);
     this.inFlightBytes += data.length;
+    this.lagAt.push(Date.now());
+    this.lagBytes.push(data.length);
     this.worker.postMessage({ op: 'add', node, seq, data, meta, received: Date.now() }, [data.buffer]);
+  }
+
+  private drainWaiters: { limit: number; resolve: () => void }[] = [];
+
+  /** Resolves once at most `limit` bytes wait to be written (flow control for read-backs). */
+  drained(limit: number): Promise<void> {
+    if (this.inFlightBytes <= limit || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push({ limit, resolve }));
+  }
+
+  /** The worker wrote (or failed to write) the oldest `bytes` handed over: they leave the lag. */
+  private written(bytes: number): void {
+    this.inFlightBytes = Math.max(0, this.inFlightBytes - bytes);
+    if (this.drainWaiters.length) {
+      const ready = this.drainWaiters.filter((w) => this.inFlightBytes <= w.limit);
+      this.drainWaiters = this.drainWaiters.filter((w) => this.inFlightBytes > w.limit);
+      for (const w of ready) w.resolve();
+    }
+    let left = bytes;
+    while (this.lagHead < this.lagBytes.length && left >= this.lagBytes[this.lagHead]!) left -= this.lagBytes[this.lagHead++]!;
+    if (this.lagHead > 1024 && this.lagHead * 2 > this.lagBytes.length) {
+      this.lagAt = this.lagAt.slice(this.lagHead);
+      this.lagBytes = this.lagBytes.slice(this.lagHead);
+      this.lagHead = 0;
+    }
+  }
+
+  /** How far the index is behind what was handed to it: batches, bytes, and the oldest one's age. */
+  lag(now = Date.now()): { batches: number; bytes: number; seconds: number } {
+    const batches = this.lagBytes.length - this.lagHead;
+    return { batches, bytes: this.inFlightBytes, seconds: batches ? Math.max(0, now - this.lagAt[this.lagHead]!) / 1000 : 0 };
   }
 
   private request(m: Record<string, unknown>): Promise<number> {
@@ -155,11 +199,26 @@ export class IndexWriter {
       // A failed worker has nothing left to write.
     } finally {
       this.closed = true;
+      for (const w of this.drainWaiters.splice(0)) w.resolve();
       await this.worker.terminate();
     }
   }
 
   status(): Record<string, unknown> {
-    return { writer: 'worker thread', entries_indexed: this.indexed, in_flight_bytes: this.inFlightBytes, dropped_batches: this.droppedBatches, dropped_bytes: this.droppedBytes, flushes: this.flushes, last_flush_ms: Math.round(this.lastFlushMs * 10) / 10, bad_lines: this.badLines, write_errors: this.errors };
+    const lag = this.lag();
+    return {
+      writer: 'worker thread', writer_nice: this.writerNice, entries_indexed: this.indexed,
+      lag_batches: lag.batches, lag_bytes: lag.bytes, lag_seconds: Math.round(lag.seconds * 10) / 10, max_lag_bytes: this.maxInFlight,
+      // The same as lag_bytes, under its earlier name.
+      in_flight_bytes: this.inFlightBytes,
+      dropped_batches: this.droppedBatches, dropped_entries: this.droppedEntries, dropped_bytes: this.droppedBytes,
+      flushes: this.flushes, last_flush_ms: Math.round(this.lastFlushMs * 10) / 10, bad_lines: this.badLines, write_errors: this.errors,
+    };
   }
+}
+
+function countLines(b: Uint8Array): number {
+  let n = 0;
+  for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) n++;
+  return n;
 }

@@ -2,8 +2,8 @@ import { createReadStream, existsSync, renameSync, rmSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IndexWriter } from './index-writer.ts';
+import { nodeDataFiles } from './catch-up.ts';
 
-const DATA_FILE = /^\d{4}-\d{2}-\d{2}-\d{4,}\.ndjson$/;
 const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 /** Bytes handed to the writer before waiting for it to catch up (bounds the memory a rebuild takes). */
 const IN_FLIGHT = 32 * 1024 * 1024;
@@ -36,7 +36,7 @@ export async function reindexFromNdjson(storeDir: string, indexPath: string, pro
     let inFlight = 0;
     for (const node of nodes) {
       r.nodes++;
-      const files = (await readdir(join(storeDir, node))).filter((f) => DATA_FILE.test(f)).sort();
+      const files = await nodeDataFiles(storeDir, node);
       for (const f of files) {
         r.files++;
         // Whole lines only go to the writer: a chunk is cut after its last newline.

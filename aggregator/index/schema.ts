@@ -3,7 +3,8 @@
  * the writer (writer-worker.ts, in a worker thread). One row per entry: its node (a small
  * integer, see `nodes`), timestamp (ms, the entry's own clock), level rank, module, source,
  * lang_key, the batch sequence it came in, its size, and the NDJSON line as stored. The FTS5
- * table is contentless (it holds only the search terms) and shares the rowid.
+ * table is contentless (it holds only the search terms) and shares the rowid. `progress` holds
+ * per node the highest batch sequence indexed.
  */
 export const SCHEMA_SQL = `
   PRAGMA journal_mode = WAL;
@@ -30,6 +31,7 @@ export const SCHEMA_SQL = `
   CREATE INDEX IF NOT EXISTS entries_lang_key ON entries (lang_key) WHERE lang_key IS NOT NULL;
   CREATE VIRTUAL TABLE IF NOT EXISTS entries_text USING fts5 (text, content = '', contentless_delete = 1);
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS progress (node INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
 `;
 
 export const INDEX_SQL = {
@@ -40,10 +42,37 @@ export const INDEX_SQL = {
   setMeta: 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
   nodeBytes: 'SELECT coalesce(sum(bytes), 0) AS b FROM entries WHERE node = ?',
   nodeRowsNewestFirst: 'SELECT id, bytes FROM entries WHERE node = ? ORDER BY id DESC',
+  // The highest batch sequence indexed per node, written in the transaction that indexes it: a
+  // restart knows exactly which stored batches the index lacks (catch-up.ts).
+  progress: 'INSERT INTO progress (node, seq) VALUES (?, ?) ON CONFLICT (node) DO UPDATE SET seq = max(seq, excluded.seq)',
+  progressAll: 'SELECT n.name AS name, p.seq AS seq FROM progress p JOIN nodes n ON n.id = p.node',
 } as const;
 
 /** Level ranks as stored (DEBUG 0 … FATAL 4); an unknown level is stored as INFO. */
 export const LEVEL_RANK: Readonly<Record<string, number>> = { DEBUG: 0, INFO: 1, WARN: 2, ERROR: 3, FATAL: 4 };
 
-/** Entries per transaction at most; a bigger queue is written in several. */
-export const FLUSH_ENTRIES = 5000;
+/**
+ * NDJSON bytes (about 40,000 entries) that make the writer commit before its flush interval. A
+ * commit writes every B-tree page the transaction touched (the (node, ts) index spreads a
+ * transaction over a page per node) and an FTS5 segment: bigger transactions under a burst write
+ * fewer pages and merge fewer segments per entry (5,000-entry transactions cost ~15 % more CPU
+ * per entry than 50,000-entry ones at a million rows). A quiet aggregator commits every flush
+ * interval instead.
+ */
+export const FLUSH_BYTES = 8 * 1024 * 1024;
+
+/**
+ * NDJSON bytes handed to the worker and not yet written (the index's lag), by default. Beyond this
+ * the index is behind by more than it may hold in memory: further batches are left out of it
+ * (counted, logged; the store has them, and `logloom aggregator reindex` puts them back), never
+ * slowing the store or the ACKs. `aggregator.index.max_lag` (default).
+ */
+export const MAX_LAG_BYTES = 64 * 1024 * 1024;
+
+/**
+ * How much the worker thread's nice value is above the aggregator's (`aggregator.index.writer_nice`,
+ * default; at most 19): under CPU contention
+ * the thread that takes batches and sends ACKs wins, and the index lags (up to MAX_LAG_BYTES)
+ * instead of slowing ingest.
+ */
+export const WRITER_NICE = 10;

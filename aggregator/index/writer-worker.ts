@@ -17,15 +17,32 @@ export function indexWriterMain(): void {
   const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
   const port = parentPort!;
   const wd = workerData as {
-    path: string; flushMs: number; flushEntries: number; schema: string;
-    sql: { insert: string; fts: string; node: string; nodes: string; setMeta: string; nodeBytes: string; nodeRowsNewestFirst: string };
-    ranks: Record<string, number>;
+    path: string; flushMs: number; flushBytes: number; schema: string;
+    sql: { insert: string; fts: string; node: string; nodes: string; setMeta: string; nodeBytes: string; nodeRowsNewestFirst: string; progress: string };
+    ranks: Record<string, number>; nice: number;
   };
+  // This thread only (Linux: setpriority on a thread id), `nice` below the aggregator's own
+  // priority, so that under CPU contention the aggregator's main thread (sessions, ACKs) wins and
+  // the index lags instead of slowing ingest.
+  let nice: number | string;
+  try {
+    const os = process.getBuiltinModule('node:os');
+    const tid = Number(process.getBuiltinModule('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
+    if (!Number.isInteger(tid) || tid <= 0) throw new Error('no thread id in /proc/thread-self');
+    nice = Math.min(19, os.getPriority(tid) + wd.nice);
+    os.setPriority(tid, nice);
+  } catch (e) {
+    nice = `not applied: ${(e as Error).message}`;
+  }
   const db = new DatabaseSync(wd.path);
   db.exec(wd.schema);
+  // An index written before `progress` existed: its sequences come from the rows, once.
+  if (!db.prepare('SELECT 1 FROM progress LIMIT 1').get() && db.prepare('SELECT 1 FROM entries LIMIT 1').get()) {
+    db.exec(`INSERT INTO progress (node, seq) SELECT node, max(CASE WHEN batch_seq > 0 THEN batch_seq ELSE coalesce(json_extract(line, '$.seq'), 0) END) FROM entries GROUP BY node`);
+  }
   const st = {
     insert: db.prepare(wd.sql.insert), fts: db.prepare(wd.sql.fts), node: db.prepare(wd.sql.node), setMeta: db.prepare(wd.sql.setMeta),
-    nodeBytes: db.prepare(wd.sql.nodeBytes), nodeRows: db.prepare(wd.sql.nodeRowsNewestFirst),
+    nodeBytes: db.prepare(wd.sql.nodeBytes), nodeRows: db.prepare(wd.sql.nodeRowsNewestFirst), progress: db.prepare(wd.sql.progress),
   };
   const nodeIds = new Map<string, number>();
   for (const r of db.prepare(wd.sql.nodes).all() as { id: number; name: string }[]) nodeIds.set(r.name, r.id);
@@ -51,14 +68,15 @@ export function indexWriterMain(): void {
     queue = [];
     queuedBytes = 0;
     const t0 = performance.now();
-    const perNode = new Map<string, [number, number]>();
+    // Per node: entries, ERROR/FATAL entries, highest batch sequence.
+    const perNode = new Map<string, [number, number, number]>();
     let indexed = 0;
     let bad = 0;
     db.exec('BEGIN');
     try {
       for (const p of items) {
         const node = nodeId(p.node);
-        const counts = perNode.get(p.node) ?? [0, 0];
+        const counts = perNode.get(p.node) ?? [0, 0, 0];
         perNode.set(p.node, counts);
         const text = decoder.decode(p.data);
         let start = 0;
@@ -78,10 +96,14 @@ export function indexWriterMain(): void {
           }
           const ts = typeof e.timestamp === 'string' ? Date.parse(e.timestamp) : NaN;
           const level = wd.ranks[String(e.level)] ?? 1;
+          // A live batch has its sequence; lines read back from the store (reindex, catch-up)
+          // carry theirs as the aggregator stored it.
+          const seq = p.seq || (typeof e.seq === 'number' && Number.isSafeInteger(e.seq) ? e.seq : 0);
+          if (seq > counts[2]) counts[2] = seq;
           const id = st.insert.run(
             node, Number.isFinite(ts) ? ts : p.received, level, typeof e.module === 'string' ? e.module : '',
             typeof e.source === 'string' ? e.source : null, typeof e.lang_key === 'string' ? e.lang_key : null,
-            p.seq, Buffer.byteLength(line) + 1, line,
+            seq, Buffer.byteLength(line) + 1, line,
           ).lastInsertRowid;
           // What free text searches: the message, the lang_key and its arguments.
           let search = typeof e.message === 'string' ? e.message : '';
@@ -94,6 +116,7 @@ export function indexWriterMain(): void {
         }
         if (p.meta) st.setMeta.run(p.meta[0], p.meta[1]);
       }
+      for (const [name, c] of perNode) if (c[2] > 0) st.progress.run(nodeId(name), c[2]);
       db.exec('COMMIT');
     } catch (e) {
       db.exec('ROLLBACK');
@@ -145,8 +168,7 @@ export function indexWriterMain(): void {
         case 'add':
           queue.push({ node: m.node!, seq: m.seq!, data: m.data!, meta: m.meta, received: m.received! });
           queuedBytes += m.data!.length;
-          // About 200 bytes an entry: a transaction of ~flushEntries entries at most.
-          if (queuedBytes >= wd.flushEntries * 200) flush();
+          if (queuedBytes >= wd.flushBytes) flush();
           else timer ??= setTimeout(flush, wd.flushMs);
           return;
         case 'flush':
@@ -167,5 +189,5 @@ export function indexWriterMain(): void {
       port.postMessage({ op: 'failed', id: m.id, message: `index: ${m.op}: ${(e as Error).message}` });
     }
   });
-  port.postMessage({ op: 'ready' });
+  port.postMessage({ op: 'ready', nice });
 }

@@ -65,6 +65,7 @@ export const aggregator: Command = {
     if (positionals.length === 0) return runAggregator(values.config);
     if (positionals[0] === 'api-token') {
       if (positionals.length !== 2) throw new UsageError('api-token needs exactly one NAME');
+      // The fleet helpers (index, sqlite, nats) load for these subcommands only, not at every start.
       return (await import('./aggregator-fleet.ts')).apiToken(positionals[1], values);
     }
     if (positionals[0] === 'reindex') {

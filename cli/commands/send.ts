@@ -1,5 +1,4 @@
 import { createConnection } from 'node:net';
-import { createInterface } from 'node:readline';
 import { parseLevel } from '../../lib/level.ts';
 import { ingestSocketPath } from './control-path.ts';
 import { configOption, parse, UsageError, type Command } from '../command.ts';
@@ -37,7 +36,7 @@ export const send: Command = {
     if (positionals.length > 0 || values['lang-key']) {
       sock.write(entry(positionals.join(' ')));
     } else {
-      for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+      for await (const line of process.getBuiltinModule('node:readline').createInterface({ input: process.stdin, crlfDelay: Infinity })) {
         if (line.length && !sock.write(entry(line))) await new Promise((r) => sock.once('drain', r));
       }
     }

@@ -1,7 +1,26 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { Registry, Gauge } from 'prom-client';
-import { collect, type MetricDef } from './metrics.ts';
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { MetricDef } from './metrics.ts';
+
+/**
+ * Fills a fresh registry with the declared metrics' current samples. Here, beside the /metrics
+ * server, because prom-client (and the cluster, http and perf modules it loads) should load only
+ * when metrics are served, not with the declarations every program reads at start.
+ */
+export function collect<S>(defs: readonly MetricDef<S>[], status: S): Registry {
+  const registry = new Registry();
+  for (const d of defs) {
+    const opts = { name: d.name, help: d.help, labelNames: [...d.labels], registers: [registry] };
+    const metric = d.type === 'counter' ? new Counter(opts) : new Gauge(opts);
+    for (const [labels, value] of d.samples(status)) {
+      if (!Number.isFinite(value)) continue;
+      if (metric instanceof Counter) metric.inc(labels, value);
+      else metric.set(labels, value);
+    }
+  }
+  return registry;
+}
 
 /** Anything whose status() can be turned into metrics. */
 export interface MetricsSource {

@@ -5,7 +5,6 @@
  * (docs/metrics.md is generated from the declarations and a test keeps it in step); a status
  * field that no declaration reads is not exported.
  */
-import { Counter, Gauge, Registry } from 'prom-client';
 
 export type Labels = Record<string, string>;
 export type Sample = [labels: Labels, value: number];
@@ -16,21 +15,6 @@ export interface MetricDef<S = any> {
   help: string;
   labels: readonly string[];
   samples(status: S): Sample[];
-}
-
-/** Fills a fresh registry with the declared metrics' current samples. */
-export function collect<S>(defs: readonly MetricDef<S>[], status: S): Registry {
-  const registry = new Registry();
-  for (const d of defs) {
-    const opts = { name: d.name, help: d.help, labelNames: [...d.labels], registers: [registry] };
-    const metric = d.type === 'counter' ? new Counter(opts) : new Gauge(opts);
-    for (const [labels, value] of d.samples(status)) {
-      if (!Number.isFinite(value)) continue;
-      if (metric instanceof Counter) metric.inc(labels, value);
-      else metric.set(labels, value);
-    }
-  }
-  return registry;
 }
 
 const num = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'boolean' ? Number(v) : NaN);

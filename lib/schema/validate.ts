@@ -1,4 +1,4 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from 'yaml';
+import { Document, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Node as YamlNode } from 'yaml';
 import { accessSync, constants, statSync } from 'node:fs';
 import { describe, parseDuration, parseSize, type Schema } from './schema.ts';
 
@@ -238,11 +238,8 @@ function duplicateKeys(doc: Document.Parsed, report: (pos: number) => void): voi
   });
 }
 
-/**
- * Parses YAML text and validates it against `schema` under the root key `rootKey`.
- * Returns every issue found, not only the first, so that check-config can list them all.
- */
-export function validateYaml<T>(text: string, file: string, rootKey: string, schema: Schema): { value?: T; issues: ConfigIssue[]; warnings?: ConfigIssue[] } {
+/** Parses YAML text with positions; YAML errors and duplicate keys are issues. */
+function parseYaml(text: string, file: string): { ctx: Ctx; root?: YamlNode | null } {
   const lc = new LineCounter();
   const ctx: Ctx = { file, lc, issues: [] };
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: false, prettyErrors: false });
@@ -256,8 +253,22 @@ export function validateYaml<T>(text: string, file: string, rootKey: string, sch
       ctx.issues.push({ file, line, col, path: '', message: 'duplicate key' });
     });
   }
-  if (ctx.issues.length) return { issues: ctx.issues };
-  const root = doc.contents as YamlNode | null;
+  return ctx.issues.length ? { ctx } : { ctx, root: doc.contents as YamlNode | null };
+}
+
+function result<T>(ctx: Ctx, value: unknown): { value?: T; issues: ConfigIssue[]; warnings?: ConfigIssue[] } {
+  const errors = ctx.issues.filter((i) => !i.warning);
+  const warnings = ctx.issues.filter((i) => i.warning);
+  return errors.length ? { issues: errors, warnings } : { value: value as T, issues: [], warnings };
+}
+
+/**
+ * Parses YAML text and validates it against `schema` under the root key `rootKey`.
+ * Returns every issue found, not only the first, so that check-config can list them all.
+ */
+export function validateYaml<T>(text: string, file: string, rootKey: string, schema: Schema): { value?: T; issues: ConfigIssue[]; warnings?: ConfigIssue[] } {
+  const { ctx, root } = parseYaml(text, file);
+  if (root === undefined) return { issues: ctx.issues };
   if (root == null || (isScalar(root) && (root.value === null || root.value === ''))) {
     return { issues: [{ file, line: 1, col: 1, path: '', message: `the file is empty; expected a mapping with the root key ${rootKey}:` }] };
   }
@@ -271,8 +282,29 @@ export function validateYaml<T>(text: string, file: string, rootKey: string, sch
     ctx.issues.push({ file, line: 1, col: 1, path: '', message: `missing the root key ${rootKey}:` });
     return { issues: ctx.issues };
   }
-  const value = validateNode(ctx, body, schema, '') as T;
-  const errors = ctx.issues.filter((i) => !i.warning);
-  const warnings = ctx.issues.filter((i) => i.warning);
-  return errors.length ? { issues: errors, warnings } : { value, issues: [], warnings };
+  return result<T>(ctx, validateNode(ctx, body, schema, ''));
+}
+
+/**
+ * Parses YAML text whose whole document is one value of `schema` (a plugin manifest, where the
+ * configuration instead sits under a root key: validateYaml). Every issue has its file:line:col.
+ */
+export function validateYamlDocument<T>(text: string, file: string, schema: Schema): { value?: T; issues: ConfigIssue[]; warnings?: ConfigIssue[] } {
+  const { ctx, root } = parseYaml(text, file);
+  if (root === undefined) return { issues: ctx.issues };
+  if (root == null || (isScalar(root) && (root.value === null || root.value === ''))) {
+    return { issues: [{ file, line: 1, col: 1, path: '', message: `the file is empty; expected ${describe(schema)}` }] };
+  }
+  return result<T>(ctx, validateNode(ctx, root, schema, ''));
+}
+
+/**
+ * Validates a value that did not come from YAML text (a plugin's JSON answer) against a schema:
+ * the same rules and messages as the configuration, with the key path in place of a position.
+ */
+export function validateData<T>(data: unknown, schema: Schema): { value?: T; issues: { path: string; message: string }[] } {
+  const ctx: Ctx = { file: '', lc: new LineCounter(), issues: [] };
+  const value = validateNode(ctx, new Document(data).contents as YamlNode | null, schema, '');
+  const errors = ctx.issues.filter((i) => !i.warning).map(({ path, message }) => ({ path, message }));
+  return errors.length ? { issues: errors } : { value: value as T, issues: [] };
 }

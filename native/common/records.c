@@ -248,7 +248,12 @@ long ll_records_decode(const uint8_t *buf, size_t len, ll_records_t *out) {
     c.p = buf + off + 4;
     c.end = c.p + rl;
     off += 4 + (size_t)rl;
+    /* The header before the JSON: 'E' (codec), or 'K' + u32 token + u16 input (agent/buffer/records.ts). */
     if (c.p < c.end && *c.p == 'E') c.p++;
+    else if (c.p < c.end && *c.p == 'K') {
+      if (c.end - c.p < 7) goto fail;
+      c.p += 7;
+    }
     first[i] = a.used;
     if (read_entry(&c, &es[i], &a)) goto fail;
     skip_ws(&c);

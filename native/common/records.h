@@ -1,7 +1,10 @@
 /*
  * Entry records, the form entries take in the agent's ring buffer (agent/buffer/records.ts):
  * framed `u32 length (LE) | payload`, back to back, each payload one entry as JSON (the bytes of
- * JSON.stringify(entry)), optionally preceded by the byte 'E' (a record made by the fast codec).
+ * JSON.stringify(entry)), preceded by a header: none, the byte 'E' (a record made by the fast
+ * codec), or 'K' + u32 token + u16 input id (LE; a record carrying an input checkpoint's
+ * acknowledgement token and the input it came from). Plugins never see the header: they get
+ * log_entry_t (ll_records_decode) or the NDJSON.
  *
  * The records path (docs/c-plugins.md) hands such a run straight to C plugins, so entries that
  * pass only through C filters and the forwarder never become JS objects. ll_records_decode is

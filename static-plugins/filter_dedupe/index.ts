@@ -8,6 +8,7 @@ import { definePlugin, type FilterPlugin, type PluginContext } from '../../agent
 import { s, type Infer } from '../../lib/schema/schema.ts';
 import type { LogEntry } from '../../agent/entry/entry.ts';
 import type { Level } from '../../lib/level.ts';
+import { info } from './info.generated.ts';
 
 const configSchema = s.object(
   {
@@ -29,7 +30,7 @@ interface Seen {
 }
 
 export default definePlugin({
-  info: { name: 'filter_dedupe', version: '1.0.0', author: 'Logloom Team', type: 'filter', capability: ['rate'], mode: 'sync' },
+  info,
   configSchema,
   create(): FilterPlugin {
     let cfg: Config;

@@ -3,6 +3,7 @@ import { s, type Infer } from '../../lib/schema/schema.ts';
 import type { LogEntry } from '../../agent/entry/entry.ts';
 import { RecordView } from '../../agent/buffer/record-view.ts';
 import { forEachRecord } from '../../agent/buffer/records.ts';
+import { info } from './info.generated.ts';
 
 const ruleSchema = s.object(
   {
@@ -28,7 +29,7 @@ interface Rule {
 
 /** Regex keep/drop. Bad patterns fail init, so the plugin is refused with the reason. */
 export default definePlugin({
-  info: { name: 'filter_grep', version: '1.0.0', author: 'Logloom Team', type: 'filter', capability: ['regex'], mode: 'sync' },
+  info,
   configSchema,
   create(): FilterPlugin {
     let keep: Rule[] = [];

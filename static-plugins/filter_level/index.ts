@@ -2,6 +2,7 @@ import { definePlugin, type FilterPlugin } from '../../agent/plugins/types.ts';
 import { s, type Infer } from '../../lib/schema/schema.ts';
 import { LEVELS, levelRank, type Level } from '../../lib/level.ts';
 import { forEachRecord, levelModuleSpan, recordLevelModule, spanLevelRank } from '../../agent/buffer/records.ts';
+import { info } from './info.generated.ts';
 
 const configSchema = s.object(
   {
@@ -14,7 +15,7 @@ type Config = Infer<typeof configSchema>;
 
 /** Keeps entries at or above min_level (or their module's own minimum). */
 export default definePlugin({
-  info: { name: 'filter_level', version: '1.0.0', author: 'Logloom Team', type: 'filter', capability: ['level'], mode: 'sync' },
+  info,
   configSchema,
   create(): FilterPlugin {
     let min = levelRank('INFO');

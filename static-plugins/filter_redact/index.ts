@@ -1,6 +1,7 @@
 import { definePlugin, type FilterPlugin, type FilterVerdict } from '../../agent/plugins/types.ts';
 import { s, type Infer } from '../../lib/schema/schema.ts';
 import type { LogEntry } from '../../agent/entry/entry.ts';
+import { info } from './info.generated.ts';
 
 /** Built-in patterns. Each masks the whole match, except token, which keeps the key name. */
 export const BUILTIN_PATTERNS = {
@@ -28,7 +29,7 @@ type Config = Infer<typeof configSchema>;
  * it and carries it on in place of the original); otherwise keeps the entry as it is.
  */
 export default definePlugin({
-  info: { name: 'filter_redact', version: '1.0.0', author: 'Logloom Team', type: 'filter', capability: ['redact', 'copy'], mode: 'sync' },
+  info,
   configSchema,
   create(): FilterPlugin {
     let res: RegExp[] = [];

@@ -7,6 +7,7 @@ import { definePlugin, type FilterPlugin } from '../../agent/plugins/types.ts';
 import { s, type Infer } from '../../lib/schema/schema.ts';
 import { LEVELS, levelRank, type Level } from '../../lib/level.ts';
 import type { LogEntry } from '../../agent/entry/entry.ts';
+import { info } from './info.generated.ts';
 
 const configSchema = s.object(
   {
@@ -20,7 +21,7 @@ const configSchema = s.object(
 type Config = Infer<typeof configSchema>;
 
 export default definePlugin({
-  info: { name: 'filter_sample', version: '1.0.0', author: 'Logloom Team', type: 'filter', capability: ['rate'], mode: 'sync' },
+  info,
   configSchema,
   create(): FilterPlugin {
     let cfg: Config;

@@ -8,6 +8,7 @@ import { definePlugin, type FilterPlugin, type PluginContext } from '../../agent
 import { s, type Infer } from '../../lib/schema/schema.ts';
 import { LEVELS, levelRank, type Level } from '../../lib/level.ts';
 import type { LogEntry } from '../../agent/entry/entry.ts';
+import { info } from './info.generated.ts';
 
 const KEY_PARTS = ['module', 'source', 'level', 'message'] as const;
 type KeyPart = (typeof KEY_PARTS)[number];
@@ -31,7 +32,7 @@ interface Window {
 }
 
 export default definePlugin({
-  info: { name: 'filter_throttle', version: '1.0.0', author: 'Logloom Team', type: 'filter', capability: ['rate'], mode: 'sync' },
+  info,
   configSchema,
   create(): FilterPlugin {
     let cfg: Config;

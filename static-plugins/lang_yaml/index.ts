@@ -4,6 +4,7 @@ import { definePlugin, type LangPlugin } from '../../agent/plugins/types.ts';
 import { s, type Infer } from '../../lib/schema/schema.ts';
 import { parseLocale, BUILTIN_LANGUAGES } from '../../lib/i18n/catalogue.ts';
 import { readAssetText } from '../../lib/assets.ts';
+import { info } from './info.generated.ts';
 
 const configSchema = s.object(
   {
@@ -18,7 +19,7 @@ type Config = Infer<typeof configSchema>;
 
 /** Answers templates from YAML locale files; a language missing from them answers null (next resolver). */
 export default definePlugin({
-  info: { name: 'lang_yaml', version: '1.0.0', author: 'Logloom Team', type: 'lang', capability: ['yaml', 'override'], mode: 'sync' },
+  info,
   configSchema,
   create(): LangPlugin {
     const tables = new Map<string, Map<string, string>>();

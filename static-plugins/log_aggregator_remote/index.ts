@@ -3,12 +3,13 @@ import { join } from 'node:path';
 import { definePlugin, type PluginContext, type SinkPlugin } from '../../agent/plugins/types.ts';
 import { encodeEntry } from '../../agent/entry/codec.ts';
 import type { LogEntry } from '../../agent/entry/entry.ts';
-import { checkpointOf, holdEntry, type Checkpoint, type CheckpointPosition } from '../../agent/pipeline/checkpoint.ts';
+import { checkpointOf, holdEntry, holdToken, tokenCheckpoint, type Checkpoint, type CheckpointPosition } from '../../agent/entry/checkpoint.ts';
 import { encodeBody, joinLines } from '../../protocol/index.ts';
-import { forEachRecord, recordsToNdjson, type EntryRecords } from '../../agent/buffer/records.ts';
+import { forEachRecord, forEachToken, recordToken, recordsToNdjson, type EntryRecords } from '../../agent/buffer/records.ts';
 import { Spool } from '../../agent/forward/spool/spool.ts';
 import { ForwardClient } from '../../agent/forward/client.ts';
 import { configSchema, type RemoteConfig } from './config.ts';
+import { info } from './info.generated.ts';
 
 /**
  * Entries collected for the next batch: NDJSON made so far (`parts`, in order) and the lines of
@@ -37,7 +38,7 @@ const LANG_KEY = Buffer.from('"lang_key":"');
 const EMPTY_MESSAGE = Buffer.from('"message":""');
 
 export default definePlugin({
-  info: { name: 'log_aggregator_remote', version: '1.0.0', author: 'Logloom Team', type: 'sink', capability: ['forward', 'tcp', 'tls', 'spool', 'deflate'], mode: 'async' },
+  info,
   configSchema,
   // flush returns once entries are in the open batch, but may wait for the spool (when_full:
   // block, a slow disk): a short call timeout would count that as a failure and restart us.
@@ -110,13 +111,16 @@ export default definePlugin({
       open.count++;
       open.bytes += Buffer.byteLength(line) + 1;
       const cp = checkpointOf(e);
-      if (cp) {
-        open.holds.push(cp);
-        const k = `${cp.input}\u0000${cp.stream}`;
-        const cur = open.positions.get(k);
-        if (!cur || cur.offset < cp.offset) open.positions.set(k, { input: cp.input, stream: cp.stream, offset: cp.offset });
-      }
+      if (cp) covers(cp);
       return full();
+    }
+
+    /** The open batch covers this input position: it holds it until durable, and the spool records it. */
+    function covers(cp: Checkpoint): void {
+      open.holds.push(cp);
+      const k = `${cp.input}\u0000${cp.stream}`;
+      const cur = open.positions.get(k);
+      if (!cur || cur.offset < cp.offset) open.positions.set(k, { input: cp.input, stream: cp.stream, offset: cp.offset });
     }
 
     /** NDJSON of records [from, to) into the open batch, after the lines already there. */
@@ -126,10 +130,27 @@ export default definePlugin({
       open.parts.push(recordsToNdjson(r, from, to));
     }
 
+    /** Each record's token (0 for none), or undefined when no record of the run carries one. */
+    function recordTokens(r: EntryRecords): number[] | undefined {
+      let any = false;
+      forEachToken(r.frames, () => (any = true));
+      if (!any) return undefined;
+      const out: number[] = [];
+      for (let off = 0; off + 4 <= r.frames.length; off += 4 + r.frames.readUInt32LE(off)) out.push(recordToken(r.frames, off));
+      return out;
+    }
+
     /** The records path: a run is cut where a batch fills up, as entries would be. */
     function addRecords(r: EntryRecords): void {
       let from = 0;
+      // Records carrying a checkpoint token (the file input): our own hold, until the batch is durable.
+      const tokens = recordTokens(r);
       forEachRecord(r.frames, (start, end, i) => {
+        const cp = tokens && tokens[i] ? tokenCheckpoint(tokens[i]!) : undefined;
+        if (cp) {
+          holdToken(tokens![i]!);
+          covers(cp);
+        }
         const line = renderedRecord(r.frames, start, end);
         if (line !== undefined) {
           // The records before it go as they are, then this one as its re-encoded line.

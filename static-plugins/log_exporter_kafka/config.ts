@@ -52,7 +52,7 @@ export const configSchema = s.object(
     ),
     connect_timeout: s.duration({ min: 100, max: 600_000, default: 5000, doc: 'Time allowed for a TCP/TLS connection to a broker.' }),
     request_timeout: s.duration({ min: 100, max: 600_000, default: 30_000, doc: 'Time allowed for a broker to answer a request; a timed-out produce is retried with the same sequence numbers.' }),
-    backoff_min: s.duration({ min: 1, max: 600_000, default: 100, doc: 'First retry delay while the brokers are unreachable or refuse; doubles per attempt…' }),
+    backoff_min: s.duration({ min: 1, max: 600_000, default: 100, doc: 'First retry delay while the brokers are unreachable or refuse; doubles per attempt (with jitter)…' }),
     backoff_max: s.duration({ min: 1, max: 3_600_000, default: 5000, doc: '…up to this cap.' }),
     shutdown_timeout: s.duration({ min: 0, max: 600_000, default: 5000, doc: 'At shutdown, how long queued batches may take to be acknowledged before the rest is given up (counted as lost_entries).' }),
   },

@@ -1,11 +1,13 @@
 import { definePlugin, type PluginContext, type SinkPlugin } from '../../agent/plugins/types.ts';
 import { encodeEntry } from '../../agent/entry/codec.ts';
 import type { LogEntry } from '../../agent/entry/entry.ts';
-import { checkpointOf, holdEntry, type Checkpoint } from '../../agent/pipeline/checkpoint.ts';
+import { checkpointOf, holdEntry, type Checkpoint } from '../../agent/entry/checkpoint.ts';
 import { forEachRecord, recordLevelModule, type EntryRecords } from '../../agent/buffer/records.ts';
+import { Backoff } from '../../lib/backoff.ts';
 import { configSchema, type KafkaConfig } from './config.ts';
 import { makeRouter, type Router } from './route.ts';
 import { failureOf, openProducer, type Failure, type KafkaMessage, type ProducerHandle } from './producer.ts';
+import { info } from './info.generated.ts';
 
 /** Entries on their way to Kafka, in order; `holds` keep their inputs' checkpoints until acknowledged. */
 interface Batch {
@@ -41,7 +43,7 @@ function slice(b: Batch, from: number, to?: number): Batch {
  * acknowledged its entries (acks=all).
  */
 export default definePlugin({
-  info: { name: 'log_exporter_kafka', version: '1.0.0', author: 'Logloom Team', type: 'sink', capability: ['kafka', 'batch', 'tls', 'sasl', 'gzip', 'lz4', 'zstd', 'idempotent'], mode: 'async' },
+  info,
   configSchema,
   // flush may block while the queue is full (when_full: block) and shutdown waits for acks:
   // a short call timeout would count that as a failure.
@@ -162,7 +164,8 @@ export default definePlugin({
 
     /** The one sender: the head batch until it is acknowledged (or, too large, split or dropped). */
     async function send(): Promise<void> {
-      let backoff = 0;
+      // Jittered: the brokers serve a fleet of agents.
+      const backoff = new Backoff({ minMs: config.backoff_min, maxMs: config.backoff_max, jitter: 'equal' });
       while (!stopping || queue.length) {
         const b = queue[0];
         if (!b) {
@@ -177,7 +180,7 @@ export default definePlugin({
           queue.shift();
           if (state !== 'up' && state !== 'idle') ctx.log.info(`brokers ${producer.brokers().join(', ')} acknowledge again`);
           state = 'up';
-          backoff = 0;
+          backoff.reset();
           acknowledged(b);
         } catch (e) {
           inflight = false;
@@ -201,8 +204,7 @@ export default definePlugin({
             }
             continue;
           }
-          backoff = backoff === 0 ? config.backoff_min : Math.min(backoff * 2, config.backoff_max);
-          await backoffSleep(backoff);
+          await backoffSleep(backoff.next());
         }
       }
     }

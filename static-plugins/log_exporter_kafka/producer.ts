@@ -11,6 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Producer as KafkaProducer } from '@platformatic/kafka';
+import { backoffDelay } from '../../lib/backoff.ts';
 import type { KafkaConfig } from './config.ts';
 
 export interface KafkaMessage {
@@ -162,7 +163,7 @@ export async function openProducer(opts: ProducerOptions): Promise<ProducerHandl
     retries: Number.MAX_SAFE_INTEGER,
     retryDelay: (_client: unknown, _op: string, attempt: number, _retries: number, error: Error) => {
       opts.onRetry(describeFailure(error, ctx));
-      return Math.min(config.backoff_max, config.backoff_min * 2 ** Math.min(attempt - 1, 20));
+      return backoffDelay(attempt - 1, { minMs: config.backoff_min, maxMs: config.backoff_max, jitter: 'equal' });
     },
     compression: config.compression,
     autocreateTopics: false,

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { definePlugin, type FilterPlugin, type PluginContext, type StageEvent } from '../../agent/plugins/types.ts';
 import { s, type Infer } from '../../lib/schema/schema.ts';
 import type { LogEntry } from '../../agent/entry/entry.ts';
+import { info } from './info.generated.ts';
 
 const configSchema = s.object(
   {
@@ -42,7 +43,7 @@ function stageText(ev: StageEvent): string {
  * DEBUG entries are recognised by their source and not recorded again.
  */
 export default definePlugin({
-  info: { name: 'plugin_logger', version: '1.1.0', author: 'Logloom Team', type: 'filter', capability: ['trace', 'debug'], mode: 'sync' },
+  info,
   configSchema,
   create(): FilterPlugin {
     let ctx: PluginContext;

@@ -4,6 +4,7 @@ import { consoleLine, entryText, textLayout, textLayoutFields, type TextLayout }
 import type { LogEntry } from '../../agent/entry/entry.ts';
 import type { EntryRecords } from '../../agent/buffer/records.ts';
 import { recordViews } from '../../agent/buffer/record-view.ts';
+import { info } from './info.generated.ts';
 
 const configSchema = s.object(
   {
@@ -16,7 +17,7 @@ const configSchema = s.object(
 
 /** Prints entries as `[LEVEL] [MODULE] <timestamp> <message>`, coloured only on a TTY. */
 export default definePlugin({
-  info: { name: 'sink_console', version: '1.0.0', author: 'Logloom Team', type: 'sink', capability: ['text', 'color'], mode: 'async' },
+  info,
   configSchema,
   create(): SinkPlugin {
     let ctx: PluginContext;

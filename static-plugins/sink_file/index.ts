@@ -8,6 +8,7 @@ import type { LogEntry } from '../../agent/entry/entry.ts';
 import { forEachRecord, type EntryRecords } from '../../agent/buffer/records.ts';
 import { RecordView } from '../../agent/buffer/record-view.ts';
 import { rotate } from '../../lib/rotate.ts';
+import { info } from './info.generated.ts';
 
 const configSchema = s.object(
   {
@@ -29,7 +30,7 @@ type Config = Infer<typeof configSchema>;
  * for external logrotate.
  */
 export default definePlugin({
-  info: { name: 'sink_file', version: '1.0.0', author: 'Logloom Team', type: 'sink', capability: ['text', 'json', 'rotate'], mode: 'async' },
+  info,
   configSchema,
   create(): SinkPlugin {
     let ctx: PluginContext;

@@ -4,6 +4,7 @@ import { s, type Infer } from '../../lib/schema/schema.ts';
 import { encodeEntry } from '../../agent/entry/codec.ts';
 import type { LogEntry } from '../../agent/entry/entry.ts';
 import { recordsToNdjson, type EntryRecords } from '../../agent/buffer/records.ts';
+import { info } from './info.generated.ts';
 
 const configSchema = s.object(
   {
@@ -23,7 +24,7 @@ type Config = Infer<typeof configSchema>;
  * receiver may see a batch twice (at-least-once).
  */
 export default definePlugin({
-  info: { name: 'sink_tcp', version: '1.0.0', author: 'Logloom Team', type: 'sink', capability: ['json_lines', 'batch', 'reconnect'], mode: 'async' },
+  info,
   configSchema,
   create(): SinkPlugin {
     let config: Config;

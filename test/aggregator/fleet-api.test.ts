@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { runCli, startCli, tempDir } from '../helpers/agent.ts';
 import { encodeStats } from '../../protocol/index.ts';
 import { RawAgent, startAggregator, type RunningAggregator, launch, pinPort } from './helpers.ts';
+import { until } from '../helpers/wait.ts';
 
 /**
  * The query API against a real aggregator process fed over the real forward protocol (RawAgent):
@@ -20,21 +21,6 @@ const dir = tempDir('logloom-fleet-api-');
 async function api(path: string, token: string | undefined = viewer): Promise<{ status: number; body: any }> {
   const res = await fetch(`${base}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
   return { status: res.status, body: await res.json() };
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const T0 = Date.parse('2026-03-01T10:00:00.000Z');
@@ -65,7 +51,7 @@ describe('aggregator query API', () => {
     await gw2.hello('gw-2', '');
     await gw2.batch(1, [entry(1000, { message: 'gateway two says zebra' })]);
     await gw2.end();
-    await until('everything indexed', async () => ((await api('/api/entries?limit=1000')).body.entries?.length === 254 ? true : undefined));
+    await until(async () => ((await api('/api/entries?limit=1000')).body.entries?.length === 254 ? true : undefined), 20_000, 'everything indexed', 50);
   });
   after(async () => {
     await agg?.stop();
@@ -171,7 +157,7 @@ describe('aggregator query API', () => {
     const r = (await api('/api/nodes')).body;
     assert.equal(r.silent_after_ms, 1000);
     // Disconnected, it turns silent once nothing was heard for silent_after (1 s here).
-    const g1 = await until('gw-1 silent', async () => (await api('/api/nodes')).body.nodes.find((n: any) => n.name === 'gw-1' && n.status === 'silent'));
+    const g1 = await until(async () => (await api('/api/nodes')).body.nodes.find((n: any) => n.name === 'gw-1' && n.status === 'silent'), 20_000, 'gw-1 silent', 50);
     assert.equal(g1.entries, 253);
     assert.equal(g1.received_entries, 253);
     assert.equal(g1.errors_1h, 27);
@@ -180,10 +166,10 @@ describe('aggregator query API', () => {
     const live = await RawAgent.connect(agg.port);
     await live.hello('gw-3', '');
     await live.batch(1, [entry(1)]);
-    const g3 = await until('gw-3 up', async () => (await api('/api/nodes')).body.nodes.find((n: any) => n.name === 'gw-3' && n.status === 'up'));
+    const g3 = await until(async () => (await api('/api/nodes')).body.nodes.find((n: any) => n.name === 'gw-3' && n.status === 'up'), 20_000, 'gw-3 up', 50);
     assert.equal(g3.connected, true);
     await live.end();
-    await until('gw-3 silent', async () => ((await api('/api/nodes')).body.nodes.find((n: any) => n.name === 'gw-3').status === 'silent' ? true : undefined));
+    await until(async () => ((await api('/api/nodes')).body.nodes.find((n: any) => n.name === 'gw-3').status === 'silent' ? true : undefined), 20_000, 'gw-3 silent', 50);
   });
 
   it('shows what an agent reports in STATS (version, drops, spool backlog); a malformed STATS is refused', async () => {
@@ -191,7 +177,7 @@ describe('aggregator query API', () => {
     const w = await a.hello('gw-6', '');
     assert.deepEqual(w.type === 'WELCOME' && w.version, 2, 'WELCOME announces revision 2 (STATS accepted)');
     a.socket.write(encodeStats({ version: '9.9.9', dropped: 12, spool_entries: 3, spool_bytes: 300 }));
-    const n = await until('gw-6 report', async () => (await api('/api/nodes')).body.nodes.find((x: any) => x.name === 'gw-6' && x.version === '9.9.9'));
+    const n = await until(async () => (await api('/api/nodes')).body.nodes.find((x: any) => x.name === 'gw-6' && x.version === '9.9.9'), 20_000, 'gw-6 report', 50);
     assert.deepEqual([n.dropped, n.spool_entries, n.spool_bytes], [12, 3, 300]);
     assert.ok(n.reported_at);
     a.socket.write(Buffer.from([0, 0, 0, 3, 0x08, 0x5b, 0x31]));
@@ -207,6 +193,11 @@ describe('aggregator query API', () => {
     assert.ok(Math.abs(Number(seen[1]) - Date.now() / 1000) < 600);
     assert.match(text, /logloom_aggregator_node_received_entries_total\{node="gw-1"\} 253/);
     assert.match(text, /logloom_aggregator_node_received_entries_total\{node="gw-2"\} 1/);
+    // The index's lag and drops, for alerting on an index that falls behind.
+    assert.match(text, /\nlogloom_aggregator_index_entries_total [1-9]\d*\n/);
+    assert.match(text, /\nlogloom_aggregator_index_lag_bytes \d+\n/);
+    assert.match(text, /\nlogloom_aggregator_index_lag_seconds [\d.]+\n/);
+    assert.match(text, /\nlogloom_aggregator_index_dropped_entries_total 0\n/);
   });
 
   it('streams new entries matching the filter as server-sent events', async () => {
@@ -231,7 +222,7 @@ describe('aggregator query API', () => {
       req.end();
     });
     // The stream is open once the aggregator counts the client.
-    await until('tail client', async () => ((await api('/api/status', admin)).body.index.tail_clients === 1 ? true : undefined));
+    await until(async () => ((await api('/api/status', admin)).body.index.tail_clients === 1 ? true : undefined), 20_000, 'tail client', 50);
     const a = await RawAgent.connect(agg.port);
     await a.hello('gw-4', '');
     await a.batch(1, [
@@ -260,7 +251,7 @@ describe('aggregator query API', () => {
     assert.match(noTok.stderr, /HTTP 401/);
     const t = startCli(['tail', ...common, '-f', '-n', '2', '--node', 'gw-5']);
     try {
-      await until('tail stream open', async () => ((await api('/api/status', admin)).body.index.tail_clients >= 1 ? true : undefined));
+      await until(async () => ((await api('/api/status', admin)).body.index.tail_clients >= 1 ? true : undefined), 20_000, 'tail stream open', 50);
       const a = await RawAgent.connect(agg.port);
       await a.hello('gw-5', '');
       await a.batch(1, [{ level: 'INFO', module: 'APP', message: 'hello from five' }]);
@@ -276,7 +267,7 @@ describe('aggregator query API', () => {
     // 254 from the set-up, then gw-3 (1), gw-4 (3) and gw-5 (1). The last of these may still be on its way
     // into the index (the tail reads the ingest, not the index), so wait for the index to hold them all.
     const before = 259;
-    await until('all stored entries indexed', async () => ((await api('/api/entries?limit=1000')).body.entries.length === before ? true : undefined));
+    await until(async () => ((await api('/api/entries?limit=1000')).body.entries.length === before ? true : undefined), 20_000, 'all stored entries indexed', 50);
     await agg.stop();
     const r = await runCli(['aggregator', 'reindex', '-c', agg.configPath]);
     assert.equal(r.code, 0, r.stderr);

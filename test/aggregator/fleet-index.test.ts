@@ -7,11 +7,13 @@ import { IndexWriter } from '../../aggregator/index/index-writer.ts';
 import { matches, parseEntryQuery, parseFilter, parseStatsQuery, QueryError } from '../../aggregator/index/query.ts';
 import { Retention } from '../../aggregator/fleet/retention.ts';
 import { reindexFromNdjson } from '../../aggregator/index/reindex.ts';
+import { readBack } from '../../aggregator/index/catch-up.ts';
 import { createLog } from '../../lib/log.ts';
 import { tempDir } from '../helpers/agent.ts';
 import { parseLocale } from '../../lib/i18n/catalogue.ts';
 import { DASHBOARD_KEYS } from '../../aggregator/api/routes.ts';
 import { readFileSync } from 'node:fs';
+import { rng } from '../helpers/rng.ts';
 
 const ndjson = (entries: object[]) => Buffer.from(entries.map((e) => JSON.stringify(e) + '\n').join(''));
 const q = (s: string) => parseEntryQuery(new URLSearchParams(s), Date.parse('2026-03-01T12:00:00Z'));
@@ -49,12 +51,34 @@ describe('the index (SQLite + FTS5, a real file)', () => {
     for (let i = 0; i < 3; i++) w.add('n', i + 1, batch);
     assert.equal(w.droppedBatches, 2);
     assert.match(errors[0]!, /batches are left out of the index .*reindex restores them/);
+    // The lag is what was handed over and not yet written: one batch, its bytes, its age.
+    assert.deepEqual({ ...w.lag(), seconds: 0 }, { batches: 1, bytes: batch.length, seconds: 0 });
+    assert.ok(w.lag(Date.now() + 5000).seconds >= 5);
     await w.flush();
     assert.equal(w.inFlightBytes, 0);
+    assert.deepEqual(w.lag(), { batches: 0, bytes: 0, seconds: 0 });
     w.add('n', 4, batch);
     await w.flush();
     assert.equal(w.indexed, 2);
-    assert.equal(w.status().dropped_batches, 2);
+    const st = w.status();
+    assert.equal(st.dropped_batches, 2);
+    assert.equal(st.dropped_entries, 2);
+    assert.equal(st.lag_bytes, 0);
+    assert.equal(st.max_lag_bytes, 1000);
+    await w.close();
+  });
+
+  it('the writer thread runs at a lower priority than the aggregator (its own nice value, not the process\'s), so that ingest wins the CPU', async () => {
+    const niceOf = (stat: string) => Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    const threadNices = () => readdirSync('/proc/self/task').map((t) => niceOf(readFileSync(`/proc/self/task/${t}/stat`, 'utf8')));
+    const mainNice = niceOf(readFileSync('/proc/self/stat', 'utf8'));
+    const want = Math.min(19, mainNice + 7);
+    const before = threadNices().filter((n) => n === want).length;
+    const w = new IndexWriter(join(tempDir(), 'index.sqlite'), { flushMs: 10, nice: 7 });
+    await w.opened();
+    assert.equal(w.status().writer_nice, want);
+    assert.equal(threadNices().filter((n) => n === want).length, before + 1, `one more thread at nice ${want}`);
+    assert.equal(niceOf(readFileSync('/proc/self/stat', 'utf8')), mainNice, 'the main thread keeps its priority');
     await w.close();
   });
 
@@ -95,6 +119,37 @@ describe('the index (SQLite + FTS5, a real file)', () => {
     assert.equal(r.status().files_deleted, 2);
   });
 
+  it('read-back from the store hands over exactly the lines of batches after < seq <= upTo, in whole batches, across files, whatever the chunking', async () => {
+    const dir = tempDir();
+    const line = (seq: number, i: number) => JSON.stringify({ timestamp: '2026-03-01T10:00:00.000Z', level: 'INFO', module: 'M', message: `s${seq} e${i} ${'x'.repeat((seq * 7919 + i * 104729) % 3000)}`, node: 'a', seq }) + '\n';
+    // 3 files of 300 batches of 1–4 lines of up to 3 KB: the 1 MiB read chunks end anywhere.
+    mkdirSync(join(dir, 'a'));
+    const want = (after: number, upTo: number) => {
+      const out: string[] = [];
+      for (let q = after + 1; q <= upTo; q++) for (let i = 0; i < 1 + (q % 4); i++) out.push(`s${q} e${i}`);
+      return out;
+    };
+    for (let f = 0; f < 3; f++) {
+      let text = '';
+      for (let q = f * 300 + 1; q <= (f + 1) * 300; q++) for (let i = 0; i < 1 + (q % 4); i++) text += line(q, i);
+      writeFileSync(join(dir, 'a', `2026-03-01-000${f + 1}.ndjson`), f === 2 ? text + '{"torn' : text);
+    }
+    for (const [after, upTo] of [[0, 900], [0, 1], [299, 301], [450, 899], [600, 900], [900, 900], [123, 777]] as const) {
+      const got: string[] = [];
+      const n = await readBack(dir, 'a', after, upTo, async (lines) => {
+        assert.equal(lines[lines.length - 1], 10, 'whole lines');
+        const msgs = lines.toString().split('\n').filter(Boolean).map((l) => /"message":"(s\d+ e\d+)/.exec(l)![1]!);
+        // Whole batches: a chunk starts with a batch's first line and ends with its last.
+        assert.match(msgs[0]!, / e0$/);
+        const [, q, i] = /^s(\d+) e(\d+)$/.exec(msgs[msgs.length - 1]!)!;
+        assert.equal(Number(i), Number(q) % 4, `${msgs[msgs.length - 1]} ends its batch`);
+        got.push(...msgs);
+      });
+      assert.deepEqual(got, want(after, upTo), `after ${after}, up to ${upTo}`);
+      assert.equal(n, got.length);
+    }
+  });
+
   it('reindex reads every node\'s files in order', async () => {
     const dir = tempDir();
     for (const n of ['a', 'b']) {
@@ -127,8 +182,8 @@ describe('query parameters', () => {
   });
 
   it('fuzz: any query string either parses or is a QueryError with a message (seeded, bounded)', async () => {
-    let seed = 0x5eed;
-    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+    const random = rng(0x5eed);
+    const rnd = (n: number) => Math.floor(random() * n);
     const keys = ['node', 'since', 'until', 'level', 'levels', 'module', 'source', 'lang_key', 'q', 'limit', 'order', 'cursor', 'bucket', 'by', 'x', ''];
     const pieces = ['', 'a', '1', '-1', '0', '1000', '1001', 'ERROR', 'info,WARN', '15m', '2026-03-01', 'T', '%', '"', '*', 'NEAR(', ')', '中文', '\u0000', ' ', 'asc', 'level', '99999999999999999999', '1e3', 'x'.repeat(2000)];
     const path = join(tempDir(), 'index.sqlite');

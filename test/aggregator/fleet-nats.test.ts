@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { runCli, tempDir } from '../helpers/agent.ts';
 import { launch, pinPort, RawAgent, startAggregator, type RunningAggregator } from './helpers.ts';
 import { startNats, type RunningNats } from './nats-server.ts';
+import { until } from '../helpers/wait.ts';
 
 /**
  * With the JetStream store every aggregator feeds its index from the stream (a real
@@ -20,16 +21,6 @@ describe('JetStream-fed index (real nats-server, two aggregators)', () => {
   const body = (url: string) => `    auth:\n      mode: none\n    store: nats\n    nats:\n      servers: [${url}]\n      timeout: 3s\n    index:\n      flush_interval: 20ms\n    api:\n      tokens_file: ${dir}/api-tokens\n`;
   const base = async (a: RunningAggregator) => /dashboard at (http:\/\/[^/ ]+)\//.exec(await a.stderr.waitFor(/dashboard at /))![1]!;
   const get = async (a: RunningAggregator, path: string) => (await fetch(`${await base(a)}${path}`, { headers: { authorization: `Bearer ${token}` } })).json() as Promise<any>;
-  async function until<T>(f: () => Promise<T | undefined>, what: string): Promise<T> {
-    const end = Date.now() + 30_000;
-    for (;;) {
-      const v = await f();
-      if (v !== undefined) return v;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
   before(async () => {
     token = (await runCli(['aggregator', 'api-token', 't', '--tokens', join(dir, 'api-tokens')])).stdout.trim();
     nats = await startNats(join(dir, 'js'));
@@ -53,7 +44,7 @@ describe('JetStream-fed index (real nats-server, two aggregators)', () => {
     const found = await until(async () => {
       const r = await get(a2, '/api/entries?node=gw-js&order=asc');
       return r.entries.length === 3 ? r.entries : undefined;
-    }, 'entries on the second aggregator');
+    }, 30_000, 'entries on the second aggregator', 50);
     // The JetStream store publishes a batch as one message per level (docs/scale-out.md): each
     // level's entries arrive in the batch's order, the levels one after the other.
     const messages = found.map((e: any) => e.entry.message);
@@ -72,13 +63,13 @@ describe('JetStream-fed index (real nats-server, two aggregators)', () => {
     await c.batch(1, [{ level: 'INFO', module: 'B', message: 'while two was down' }]);
     await c.end();
     a2 = await launch(a2.dir, a2.configPath);
-    await until(async () => ((await get(a2, '/api/entries?node=gw-js2')).entries.length === 1 ? true : undefined), 'the missed entry');
+    await until(async () => ((await get(a2, '/api/entries?node=gw-js2')).entries.length === 1 ? true : undefined), 30_000, 'the missed entry', 50);
     assert.equal((await get(a2, '/api/entries?node=gw-js')).entries.length, 3, 'not indexed twice');
     await a2.stop();
     const r = await runCli(['aggregator', 'reindex', '-c', a2.configPath]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /rebuilds it from stream LOGLOOM/);
     a2 = await launch(a2.dir, a2.configPath);
-    await until(async () => ((await get(a2, '/api/entries?limit=1000')).entries.length === 4 ? true : undefined), 'the rebuilt index');
+    await until(async () => ((await get(a2, '/api/entries?limit=1000')).entries.length === 4 ? true : undefined), 30_000, 'the rebuilt index', 50);
   });
 });

@@ -5,6 +5,7 @@ import { draftFromObject } from '../../agent/entry/codec.ts';
 import { ErrorCode, ProtocolError } from '../../protocol/index.ts';
 import { ingestCounters, storedBatch } from '../../aggregator/ingest/stored-batch.ts';
 import { storedEntries } from '../../aggregator/store/store.ts';
+import { rng } from '../helpers/rng.ts';
 
 const NODE = 'gw-1';
 const MAX = 256;
@@ -34,16 +35,6 @@ function stored(line: Buffer, seq: number, scanner: 'js' | 'native' = 'js'): str
 
 /** A line without a usable timestamp gets "now" on both paths, a millisecond apart at most: compare it as NOW. */
 const now = (s: string) => s.replace(/^\{"timestamp":"([^"]+)"/, (m, iso: string) => (Math.abs(Date.parse(iso) - Date.now()) < 60_000 ? '{"timestamp":"NOW"' : m));
-
-/** Seeded PRNG (mulberry32): the same cases on every run. */
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Characters that sanitising, JSON escaping or UTF-8 treat specially, and ordinary ones.
 const SPECIAL = [

@@ -2,20 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { connect } from 'nats';
 import { LineWatcher, tempDir } from '../helpers/agent.ts';
 import { entries, RawAgent, startAggregator } from './helpers.ts';
-
-/** A port that was free a moment ago (cluster routes need to be known in advance). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
+import { freePort } from '../helpers/net.ts';
 
 test('the 3-node JetStream cluster of docs/scale-out.md (on loopback): R3 stream; with one server killed batches are still stored once', async (t) => {
   const dir = tempDir('logloom-nats3-');

@@ -10,6 +10,7 @@ import { NativeLineCodec } from '../../agent/buffer/native-codec.ts';
 import { forEachFrame } from '../../agent/buffer/ring.ts';
 import { buildEntry } from '../../agent/entry/build.ts';
 import { draftFromObject, encodeEntry } from '../../agent/entry/codec.ts';
+import { rng } from '../helpers/rng.ts';
 
 const OPTS: CodecOptions = { maxLineBytes: 64 * 1024, maxMessageBytes: 120, minLevel: 'INFO', defaultLevel: 'INFO', defaultModule: 'app', node: 'gw-7', source: 'unix' };
 const T0 = 1_767_225_600_123; // 2026-01-01T00:00:00.123Z
@@ -59,17 +60,6 @@ function corpusBytes(): Buffer {
   const parts: Buffer[] = [];
   CORPUS.forEach((line, i) => parts.push(line, b(i % 3 === 0 ? '\r\n' : '\n')));
   return Buffer.concat(parts);
-}
-
-/** Deterministic PRNG (mulberry32) so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function run(codec: LineCodec, chunks: Buffer[]): Buffer {
@@ -316,9 +306,12 @@ test('codec NDJSON: ordinary lines give exactly what the entry door gives for JS
 test('codec NDJSON fuzz: random and mutated JSON lines give identical output native vs JS (300 seeded cases)', () => {
   const random = rng(2026);
   const pick = <T,>(a: readonly T[]) => a[Math.floor(random() * a.length)]!;
-  const strings = ['', 'a', 'é', '😀', '\\n', '\\u0000', '\\ud800', '\\ud83d\\ude00', '\\"', 'ERROR', '2026-01-01T00:00:00Z', '2026-01-01', '<13>x: y', '\\u0085'];
+  // Escaped and raw forms both: the C codec takes a string without escapes straight from the line
+  // when sanitising leaves it as it is (raw C1 controls, DEL, separators and long texts do not).
+  const strings = ['', 'a', 'é', '😀', '\\n', '\\u0000', '\\ud800', '\\ud83d\\ude00', '\\"', 'ERROR', '2026-01-01T00:00:00Z', '2026-01-01', '<13>x: y', '\\u0085',
+    '\u0085', '\u2028', '\u202e', '\u007f', '¢ £', 'tab\there', 'k'.repeat(70), 'v'.repeat(1030), 'é'.repeat(600), 'info', 'pump', '2024-02-29T23:59:59.999Z', '2026-02-29T12:34:56.789Z', '0000-01-01T00:00:00.000Z', '2026-01-01t00:00:00.000z'];
   const numbers = ['0', '-0', '1', '1.5', '1e21', '1e-7', '-12.34e+5', '1e999', '123456789012345678901234567890', '0.1', '5e-324', '1767225600', '17672256001234'];
-  const keys = ['timestamp', 'level', 'module', 'message', 'msg', 'lang_key', 'args', 'source', 'fields', 'truncated', 'seq', 'node', 'x', '0', '7', '__proto__'];
+  const keys = ['timestamp', 'level', 'module', 'message', 'msg', 'lang_key', 'args', 'source', 'fields', 'truncated', 'seq', 'node', 'x', '0', '7', '__proto__', 'k'.repeat(70), 'k\u0085', 'x\u007f'];
   const value = (d: number): string => {
     const r = random();
     if (d > 3 || r < 0.35) return `"${pick(strings)}"`;

@@ -6,11 +6,11 @@ import { JsRing } from '../../agent/buffer/js-ring.ts';
 import { NativeRing } from '../../agent/buffer/native-ring.ts';
 import { createRingMemory } from '../../agent/buffer/ring-layout.ts';
 import { buildEntry } from '../../agent/entry/build.ts';
-import { Checkpoint, trackEntry } from '../../agent/pipeline/checkpoint.ts';
+import { Checkpoint, checkpointOf, issueToken, releaseEntry } from '../../agent/entry/checkpoint.ts';
 import { FastIngest } from '../../agent/buffer/fast-ingest.ts';
 import { createCodec } from '../../agent/buffer/select.ts';
-import { recordsToEntries } from '../../agent/buffer/records.ts';
-import type { WhenFull } from '../../agent/buffer/entry-queue.ts';
+import { forEachToken, holdRecordTokens, releaseRecordTokens, recordsToEntries } from '../../agent/buffer/records.ts';
+import type { WhenFull } from '../../agent/buffer/ring.ts';
 
 const build = { maxMessageBytes: 16384, defaultLevel: 'INFO' as const, defaultModule: 'T', node: 'n' };
 const entry = (m: string) => buildEntry({ message: m, args: ['x', 2], fields: { k: true } }, build);
@@ -47,21 +47,22 @@ for (const [name, make] of [['js', (s: SharedArrayBuffer) => new JsRing(s)], ['n
     assert.deepEqual(out, [...Array.from({ length: n }, (_, i) => `m${i}`), 'forced', 'x'.repeat(3000)]);
   });
 
-  test(`entry buffer (${name}): checkpointed entries keep their identity; ones evicted in the ring release their hold`, () => {
+  test(`entry buffer (${name}): checkpoint tokens travel in the records; ones evicted in the ring release their hold`, () => {
     const q = new RingEntryQueue(make(createRingMemory(4096)), 1000);
     const done: number[] = [];
-    const tracked = Array.from({ length: 600 }, (_, i) => {
-      const e = entry(`line ${i}`);
-      const cp = new Checkpoint({ input: 'file', stream: 's', offset: i }, (c) => done.push(c.offset));
-      trackEntry(e, cp);
-      return e;
-    });
-    for (const e of tracked) q.offer(e, 'drop_oldest');
-    // Only ids travel through the ring (16 bytes each): 600 of them overflow 4 KiB.
+    const cps = Array.from({ length: 600 }, (_, i) => new Checkpoint({ input: 'file', stream: 's', offset: i }, (c) => done.push(c.offset)));
+    for (let i = 0; i < cps.length; i++) q.offer(entry(`line ${i}`), 'drop_oldest', { token: issueToken(cps[i]!), input: 3 });
+    // 600 records overflow 4 KiB: the oldest are evicted inside the ring.
     const first = q.shift()!;
-    const idx = tracked.indexOf(first);
-    assert.ok(idx > 0, 'the same object comes back (after some were evicted)');
+    const idx = Number(first.message.slice(5));
+    assert.ok(idx > 0, 'some were evicted');
+    assert.equal(checkpointOf(first), cps[idx], 'the entry answers for its own checkpoint');
     assert.deepEqual(done, Array.from({ length: idx }, (_, i) => i), 'evicted entries released their checkpoints');
+    releaseEntry(first);
+    assert.deepEqual(done.at(-1), idx);
+    // Drained to the end: every other hold is the consumer's, released as it finishes them.
+    for (let e = q.shift(); e; e = q.shift()) releaseEntry(e);
+    assert.equal(done.length, 600);
   });
 }
 
@@ -124,3 +125,46 @@ test('without the addon the JS ring and codec carry the same records: a tcp-styl
   assert.equal(js.counters.rejected, 2);
   assert.equal(js.counters.received, 4);
 });
+
+for (const impl of ['js', 'native'] as const) {
+  test(`replayable stream (${impl}): each line's record carries its checkpoint token; empty lines and dropped records finish their positions; the sinks' holds decide when`, () => {
+    const ring = impl === 'native' ? new NativeRing(createRingMemory(1 << 20)) : new JsRing(createRingMemory(1 << 20));
+    const q = new RingEntryQueue(ring, 3);
+    const counters = { received: 0, rejected: 0, dropped: 0, paused: 0, last_reject: '' };
+    const codec = createCodec({ maxLineBytes: 8, maxMessageBytes: 4096, minLevel: 'DEBUG', defaultLevel: 'INFO', defaultModule: 'F', node: 'n', source: 'file:x' }, impl === 'native' ? 'on' : 'off');
+    const lines: { end: number; framed: boolean }[] = [];
+    const done: number[] = [];
+    const acks = {
+      line(end: number, framed: boolean) {
+        lines.push({ end, framed });
+        return framed ? new Checkpoint({ input: 'f', stream: 's', offset: end }, (c) => done.push(c.offset)) : undefined;
+      },
+    };
+    const ingest = new FastIngest({ codec, queue: q, policy: 'drop_newest', counters, schedule: () => {}, acks, offset: 100 });
+    // a, (empty), \r only, a line cut at 8 bytes, {bad json, b split across two chunks; then c past the bound of 3.
+    ingest.feed(Buffer.from('a\n\n\r\nlong line here\n{bad\nb'));
+    ingest.feed(Buffer.from('b\nc\n'));
+    assert.deepEqual(lines, [
+      { end: 102, framed: true }, { end: 103, framed: false }, { end: 105, framed: false }, { end: 120, framed: true },
+      { end: 125, framed: true }, { end: 128, framed: true }, { end: 130, framed: true },
+    ]);
+    assert.equal(counters.rejected, 1);
+    // The bound (3 entries) let a, the cut line and {bad in; bb and c were dropped, counted, and finished.
+    assert.equal(counters.dropped, 2);
+    const r = q.takeRecords(10)!;
+    assert.equal(r.count, 3);
+    const tokens: number[] = [];
+    forEachToken(r.frames, (t) => tokens.push(t));
+    assert.equal(tokens.length, 3);
+    assert.deepEqual(recordsToEntries(r).map((e) => e.message), ['a', 'long lin', '{bad']);
+    assert.deepEqual(done, [128, 130], 'dropped lines are finished at once');
+    // Two sinks hold the run; the pipeline lets go of its own hold; done only when both flushed.
+    holdRecordTokens(r);
+    holdRecordTokens(r);
+    releaseRecordTokens(r);
+    releaseRecordTokens(r);
+    assert.deepEqual(done, [128, 130]);
+    releaseRecordTokens(r);
+    assert.deepEqual(done, [128, 130, 102, 120, 125]);
+  });
+}

@@ -9,8 +9,10 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { runCli, tempDir } from '../helpers/agent.ts';
 import {
-  aggregatorFixture, agentStatus, assertExactlyOnceInOrder, freePort, remoteSink, startForwardingAgent, storedCount, storedNumbers, until, waitStored,
+  aggregatorFixture, agentStatus, assertExactlyOnceInOrder, remoteSink, startForwardingAgent, storedCount, storedNumbers, waitStored,
 } from './helpers.ts';
+import { freePort } from '../helpers/net.ts';
+import { until } from '../helpers/wait.ts';
 
 const NODE = 'test-node';
 

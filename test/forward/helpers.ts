@@ -11,6 +11,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { launch as launchAggregator, type RunningAggregator } from '../aggregator/helpers.ts';
 import { runCli, startAgent as startAgentWithin, tempDir, type RunningAgent } from '../helpers/agent.ts';
+import { freePort } from '../helpers/net.ts';
+import { sleep } from '../helpers/wait.ts';
 
 /** Start-up can take long on a shared, loaded machine; a process that fails to start is killed, never left behind. */
 const START_TIMEOUT_MS = 90_000;
@@ -20,16 +22,6 @@ const launch = (dir: string, configPath: string) => launchAggregator(dir, config
 /** Like test/helpers' startAgent, with a start-up bound fit for fault tests on a busy machine. */
 export function startAgent(body: string, dir = tempDir()): Promise<RunningAgent> {
   return startAgentWithin(body, dir, START_TIMEOUT_MS);
-}
-
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const port = (srv.address() as { port: number }).port;
-  srv.close();
-  await once(srv, 'close');
-  return port;
 }
 
 export interface AggregatorFixture {
@@ -276,14 +268,5 @@ export class FaultProxy {
   }
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const randomBetween = (a: number, b: number) => a + Math.floor(Math.random() * (b - a));
 
-/** Re-checks (every 250 ms) until check() returns true; fails with describe() after timeoutMs. */
-export async function until(check: () => Promise<boolean>, timeoutMs: number, describe: () => Promise<string> | string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${await describe()}`);
-    await sleep(250);
-  }
-}

@@ -14,8 +14,9 @@ import { tempDir } from '../helpers/agent.ts';
 import { encodeError, ErrorCode, FrameDecoder, decodeMessage, FrameType } from '../../protocol/index.ts';
 import { RawAgent, entries } from '../aggregator/helpers.ts';
 import {
-  aggregatorFixture, agentStatus, assertExactlyOnceInOrder, remoteSink, startForwardingAgent, storedNumbers, until, waitStored,
+  aggregatorFixture, agentStatus, assertExactlyOnceInOrder, remoteSink, startForwardingAgent, storedNumbers, waitStored,
 } from './helpers.ts';
+import { until } from '../helpers/wait.ts';
 
 const NODE = 'test-node';
 const numbered = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `n=${from + i} level=INFO payload=x\n`).join('');

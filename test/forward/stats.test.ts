@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import { decodeMessage, encodeAck, encodeWelcome, ErrorCode, FrameDecoder, ProtocolError, type Message } from '../../protocol/index.ts';
 import { startAgent } from '../helpers/agent.ts';
+import { rng } from '../helpers/rng.ts';
 
 /**
  * STATS (protocol revision 2): a real agent reports its version, drops and spool backlog to an
@@ -75,8 +76,8 @@ test('an agent sends no STATS to an aggregator whose WELCOME says revision 1', a
 });
 
 test('fuzz: a STATS payload decodes to known fields of the right type, or is BAD_FRAME (seeded, bounded)', () => {
-  let seed = 0x57a75;
-  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+  const random = rng(0x57a75);
+  const rnd = (n: number) => Math.floor(random() * n);
   const values = ['1', '-1', '1.5', '"x"', 'null', 'true', '[]', '{}', '9007199254740993', '"' + 'v'.repeat(100) + '"'];
   const keys = ['version', 'dropped', 'spool_entries', 'spool_bytes', 'other', ''];
   for (let i = 0; i < 5000; i++) {

@@ -6,17 +6,7 @@
  */
 import type { TestContext } from 'node:test';
 import { readFileSync } from 'node:fs';
-
-/** mulberry32: small, fast, and the same sequence for the same seed on every machine. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../helpers/rng.ts';
 
 export interface Fuzz {
   seed: number;

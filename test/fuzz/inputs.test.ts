@@ -10,15 +10,10 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { createConnection, type Socket } from 'node:net';
 import { once } from 'node:events';
-import { runCli, startAgent, tempDir, type RunningAgent } from '../helpers/agent.ts';
-import { PtyPair } from '../inputs/serial/pty.ts';
+import { startAgent, tempDir, type RunningAgent } from '../helpers/agent.ts';
+import { PtyPair } from '../helpers/pty.ts';
 import { canary, CanaryWatcher, deepLines, fuzzer, hostileLine, withSeed, type Fuzz } from './fuzz.ts';
-
-async function status(agent: RunningAgent): Promise<Record<string, any>> {
-  const r = await runCli(['status', '--json', '--socket', agent.control]);
-  if (r.code !== 0) throw new Error(`status failed (${r.code}): ${r.stderr}`);
-  return JSON.parse(r.stdout);
-}
+import { status } from '../helpers/status.ts';
 
 function agentConfig(pty: PtyPair): string {
   return `  inputs:

@@ -13,9 +13,10 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { runCli, startAgent, tempDir, type RunningAgent } from '../helpers/agent.ts';
+import { startAgent, tempDir } from '../helpers/agent.ts';
 import { sendLines } from '../helpers/socket.ts';
 import { canary, CanaryWatcher, fuzzer, hostileLine, nested, withSeed, type Fuzz } from './fuzz.ts';
+import { status } from '../helpers/status.ts';
 
 const INFO = { name: 'fuzz_filter', version: '1.0.0', author: 'tests', type: 'filter', capability: [], mode: 'sync' };
 
@@ -69,12 +70,6 @@ function service(f: Fuzz, path: string) {
     });
   });
   return server;
-}
-
-async function status(agent: RunningAgent): Promise<Record<string, any>> {
-  const r = await runCli(['status', '--json', '--socket', agent.control]);
-  if (r.code !== 0) throw new Error(`status failed (${r.code}): ${r.stderr}`);
-  return JSON.parse(r.stdout);
 }
 
 test('fuzz: hostile answers from a socket filter plugin: the agent stays up and serving, and every canary entry reaches the sink (kept, or the filter fails open)', async (t) => {

@@ -14,7 +14,7 @@ import { openSync, closeSync, readFileSync, writeFileSync, mkdirSync, rmSync } f
 import { join } from 'node:path';
 import { Admin, Consumer, MessagesStreamModes } from '@platformatic/kafka';
 import { ROOT, tempDir } from './agent.ts';
-import { freePort } from '../forward/helpers.ts';
+import { freePort } from './net.ts';
 import { waitForFile } from './wait.ts';
 
 export interface KafkaUser {

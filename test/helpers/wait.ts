@@ -45,3 +45,36 @@ export function waitForLines(path: string, n: number, timeoutMs?: number): Promi
     return lines.length >= n ? lines : undefined;
   }, timeoutMs);
 }
+
+/** For pacing a generator or a fault schedule, never for waiting on an event (use until). */
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+type Found<T> = Exclude<T, undefined | null | false>;
+
+/**
+ * Re-checks `check` every `everyMs` until it gives a value (anything but undefined, null or false)
+ * and returns it. A check that throws is retried too (the thing may not be up yet). After
+ * `timeoutMs` it fails with `what` (or what `what()` says about the state then) and the last error.
+ */
+export async function until<T>(
+  check: () => T | Promise<T>,
+  timeoutMs: number,
+  what: string | (() => string | Promise<string>),
+  everyMs = 250,
+): Promise<Found<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== null && v !== false) return v as Found<T>;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      const said = typeof what === 'function' ? await what() : what;
+      throw new Error(`timed out after ${timeoutMs} ms: ${said}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    }
+    await sleep(everyMs);
+  }
+}

@@ -6,19 +6,11 @@ import { writeFileSync } from 'node:fs';
 import { agentStatus, startAgent } from '../forward/helpers.ts';
 import { tempDir } from '../helpers/agent.ts';
 import { waitForLines } from '../helpers/wait.ts';
+import { inputToFile } from '../helpers/config.ts';
 
 const run = promisify(execFile);
 
-const config = (extra = '') => `  inputs:
-    - type: devlog
-      path: DIR/log
-${extra}  plugins:
-    enabled: [sink_file]
-    config:
-      sink_file:
-        path: DIR/out.ndjson
-        format: json
-`;
+const config = (extra = '') => inputToFile('devlog', `      path: DIR/log\n${extra}`);
 type Out = { level: string; module: string; message: string; source: string; fields: Record<string, unknown> };
 const parse = (lines: string[]) => lines.map((l) => JSON.parse(l) as Out);
 

@@ -4,23 +4,13 @@ import { appendFileSync, closeSync, copyFileSync, existsSync, openSync, readFile
 import { tempDir } from '../helpers/agent.ts';
 import { FileTailer } from '../../agent/inputs/file/tailer.ts';
 import { createLog } from '../../lib/log.ts';
-import { agentStatus, startAgent, until } from '../forward/helpers.ts';
-import { waitForLines } from '../helpers/wait.ts';
+import { agentStatus, startAgent } from '../forward/helpers.ts';
+import { until, waitForLines } from '../helpers/wait.ts';
+import { inputToFile } from '../helpers/config.ts';
 
 /** An agent tailing `path` (DIR-relative) into DIR/out.ndjson through sink_file (json). */
 function config(path: string, extra = '') {
-  return `  inputs:
-    - type: file
-      path: ${path}
-      poll_interval: 50ms
-      rotate_wait: 1s
-${extra}  plugins:
-    enabled: [sink_file]
-    config:
-      sink_file:
-        path: DIR/out.ndjson
-        format: json
-`;
+  return inputToFile('file', `      path: ${path}\n      poll_interval: 50ms\n      rotate_wait: 1s\n${extra}`);
 }
 
 const lines = (from: number, to: number, tag = 'line') => Array.from({ length: to - from }, (_, i) => `${tag} ${from + i}\n`).join('');

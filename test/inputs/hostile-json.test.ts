@@ -9,8 +9,7 @@ import { createConnection, createServer } from 'node:net';
 import { once } from 'node:events';
 import { runCli, startAgent, type RunningAgent } from '../helpers/agent.ts';
 import { sendLines } from '../helpers/socket.ts';
-import { waitForLines } from '../helpers/wait.ts';
-import { until } from '../forward/helpers.ts';
+import { until, waitForLines } from '../helpers/wait.ts';
 
 const nested = (n: number, open = '[', close = ']') => open.repeat(n) + close.repeat(n);
 const objects = (n: number) => '{"a":'.repeat(n) + '1' + '}'.repeat(n);

@@ -2,9 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { agentStatus, startAgent, until } from '../forward/helpers.ts';
+import { agentStatus, startAgent } from '../forward/helpers.ts';
 import { tempDir } from '../helpers/agent.ts';
-import { waitForLines } from '../helpers/wait.ts';
+import { until, waitForLines } from '../helpers/wait.ts';
+import { rng } from '../helpers/rng.ts';
 
 /** Debian's systemd-journal-remote (toolchain/bootstrap.sh installs it) writes real journal files. */
 const JOURNAL_REMOTE = '/lib/systemd/systemd-journal-remote';
@@ -106,8 +107,7 @@ test('journald: a journalctl that cannot run is reported in status and retried, 
 
 test('journald: draftFromJournal takes any JSON object journalctl could print without throwing (seeded bounded fuzz)', async () => {
   const { draftFromJournal } = await import('../../agent/inputs/journald/index.ts');
-  let x = 0x1234567;
-  const rnd = () => ((x ^= x << 13), (x ^= x >>> 17), (x ^= x << 5), (x >>> 0) / 2 ** 32);
+  const rnd = rng(0x1234567);
   const values = () => {
     const r = rnd();
     if (r < 0.3) return String(Math.floor(rnd() * 1e17));

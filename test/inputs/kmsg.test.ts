@@ -4,11 +4,14 @@ import { accessSync, constants, mkdirSync, openSync, closeSync, readSync, writeS
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { runCli, startAgent, tempDir, type RunningAgent } from '../helpers/agent.ts';
+import { createServer, type AddressInfo } from 'node:net';
+import { startAgent, tempDir } from '../helpers/agent.ts';
 import { waitForFile, waitForLines } from '../helpers/wait.ts';
 import { create } from '../../agent/inputs/kmsg/index.ts';
 import { createLog } from '../../lib/log.ts';
 import type { EntryDraft } from '../../agent/entry/build.ts';
+import { inputStatus } from '../helpers/status.ts';
+import { inputToFile } from '../helpers/config.ts';
 
 /** Writing to /dev/kmsg as root injects a record (one open per write: the kernel rate-limits per open file). */
 function kmsgWritable(): boolean {
@@ -34,22 +37,7 @@ async function kmsgLock(): Promise<() => void> {
   return () => p.stdin!.end();
 }
 
-const config = (path = '/dev/kmsg', from = 'end') => `  inputs:
-    - type: kmsg
-      path: ${path}
-      from: ${from}
-      poll_interval: 50ms
-  plugins:
-    enabled: [sink_file]
-    config:
-      sink_file: { path: DIR/out.log, format: json }
-`;
-
-async function status(agent: RunningAgent) {
-  const r = await runCli(['status', '--json', '--socket', agent.control]);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout).inputs[0];
-}
+const config = (path = '/dev/kmsg', from = 'end') => inputToFile('kmsg', `      path: ${path}\n      from: ${from}\n      poll_interval: 50ms\n`, 'out.log');
 
 const withMarker = (marker: string) => (text: string) => text.split('\n').filter((l) => l.includes(marker)).map((l) => JSON.parse(l));
 
@@ -76,7 +64,7 @@ test('kmsg input on the real /dev/kmsg: priority → level, starts at the end, n
     assert.ok(first[0].fields.kernel_ts_usec > 0);
     // The kernel time maps onto wall-clock time within a few seconds.
     assert.ok(Math.abs(Date.parse(first[0].timestamp) - Date.now()) < 60_000, first[0].timestamp);
-    const st = await status(agent);
+    const st = await inputStatus(agent);
     assert.equal(st.kind, 'device');
     assert.ok(st.skipped > 0, 'records already in the ring at start were skipped (from: end)');
     await agent.stop();
@@ -89,7 +77,7 @@ test('kmsg input on the real /dev/kmsg: priority → level, starts at the end, n
       return e.some((x) => x.message.endsWith('after restart')) ? e : undefined;
     });
     assert.deepEqual(all.map((e) => e.message.slice(tag.length + 1)), ['err', 'warning', 'emerg', 'while down', 'after restart']);
-    assert.equal((await status(agent)).missed, 0);
+    assert.equal((await inputStatus(agent)).missed, 0);
   } finally {
     await agent.stop();
     unlock();
@@ -199,7 +187,7 @@ test('kmsg input from a FIFO (the real device cannot be made to emit dictionarie
     assert.equal(lines[10].message, 'Oops: 0000 [#1] SMP');
     assert.equal(lines[10].level, 'FATAL');
     assert.equal(lines[10].fields.caller, 'T42');
-    const st = await status(agent);
+    const st = await inputStatus(agent);
     assert.equal(st.kind, 'fifo');
     assert.equal(st.parse_errors, 1);
     assert.equal(st.rejected, 1);
@@ -214,9 +202,56 @@ test('kmsg input from a FIFO (the real device cannot be made to emit dictionarie
     closeSync(fd2);
     const after = (await waitForLines(`${dir}/out.log`, 13)).map((l) => JSON.parse(l)).slice(11);
     assert.deepEqual(after.map((e) => e.message), ['new one', 'new two']);
-    const st2 = await status(agent);
+    const st2 = await inputStatus(agent);
     assert.equal(st2.skipped, 2);
     assert.equal(st2.missed, 1); // seq 115 never came
+  } finally {
+    await agent.stop();
+  }
+});
+
+test('kmsg input from a FIFO: the saved position stops before records no sink has taken yet, and the next start delivers them', async () => {
+  const dir = tempDir();
+  const fifo = `${dir}/kmsg.fifo`;
+  execFileSync('mkfifo', [fifo]);
+  // A sink that cannot deliver: sink_tcp towards a port nobody listens on (it retries).
+  const srv = createServer().listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const port = (srv.address() as AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  let agent = await startAgent(`  shutdown_grace: 300ms
+  inputs:
+    - type: kmsg
+      path: ${fifo}
+      from: beginning
+      poll_interval: 50ms
+  plugins:
+    enabled: [sink_tcp]
+    config:
+      sink_tcp: { port: ${port}, connect_timeout: 100ms }
+`, dir);
+  try {
+    const fd = openSync(fifo, 'w');
+    writeSync(fd, '6,200,1,-;first\n6,201,2,-;second\n');
+    closeSync(fd);
+    const deadline = Date.now() + 15_000;
+    for (let st = await inputStatus(agent); st.records < 2 || st.in_flight < 2; st = await inputStatus(agent)) {
+      if (Date.now() > deadline) throw new Error(`records not read: ${JSON.stringify(st)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await agent.stop();
+    // Read, but held by the sink that never had them: the position stays before them.
+    assert.equal(JSON.parse(readFileSync(`${dir}/data/inputs/kmsg/kmsg-position.json`, 'utf8')).seq, 199);
+
+    // The kernel keeps its ring across agent restarts: the same records are there again.
+    agent = await startAgent(config(fifo, 'beginning'), dir);
+    const fd2 = openSync(fifo, 'w');
+    writeSync(fd2, '6,199,0,-;delivered before\n6,200,1,-;first\n6,201,2,-;second\n6,202,3,-;third\n');
+    closeSync(fd2);
+    const lines = (await waitForLines(`${dir}/out.log`, 3)).map((l) => JSON.parse(l));
+    assert.deepEqual(lines.map((e) => e.message), ['first', 'second', 'third']);
+    await agent.stop();
+    assert.equal(JSON.parse(readFileSync(`${dir}/data/inputs/kmsg/kmsg-position.json`, 'utf8')).seq, 202);
   } finally {
     await agent.stop();
   }

@@ -2,9 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
-import { agentStatus, startAgent, until } from '../forward/helpers.ts';
+import { agentStatus, startAgent } from '../forward/helpers.ts';
 import { tempDir } from '../helpers/agent.ts';
-import { waitForLines } from '../helpers/wait.ts';
+import { until, waitForLines } from '../helpers/wait.ts';
+import { inputToFile } from '../helpers/config.ts';
 
 const PANIC = `<0>[  812.345678] Kernel panic - not syncing: Fatal exception in interrupt
 <4>[  812.345700] CPU: 1 PID: 0 Comm: swapper/1 Tainted: G      D           6.1.0 #1
@@ -13,16 +14,7 @@ const PANIC = `<0>[  812.345678] Kernel panic - not syncing: Fatal exception in 
 <4>[  812.345730]  panic+0x16c/0x334
 `;
 
-const config = (extra = '') => `  inputs:
-    - type: pstore
-      path: DIR/pstore
-${extra}  plugins:
-    enabled: [sink_file]
-    config:
-      sink_file:
-        path: DIR/out.ndjson
-        format: json
-`;
+const config = (extra = '') => inputToFile('pstore', `      path: DIR/pstore\n${extra}`);
 type Out = { level: string; module: string; message: string; timestamp: string; fields: Record<string, unknown> };
 const parse = (lines: string[]) => lines.map((l) => JSON.parse(l) as Out);
 const lineCount = (p: string) => (existsSync(p) ? readFileSync(p, 'utf8').split('\n').filter(Boolean).length : 0);

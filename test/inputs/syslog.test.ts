@@ -7,8 +7,9 @@ import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { connect as tlsConnect } from 'node:tls';
-import { runCli, startAgent, tempDir, type RunningAgent } from '../helpers/agent.ts';
+import { startAgent, tempDir, type RunningAgent } from '../helpers/agent.ts';
 import { waitForLines } from '../helpers/wait.ts';
+import { status } from '../helpers/status.ts';
 
 const CONFIG = `  inputs:
     - type: syslog
@@ -20,12 +21,6 @@ const CONFIG = `  inputs:
     config:
       sink_file: { path: DIR/out.log, format: json }
 `;
-
-async function status(agent: RunningAgent) {
-  const r = await runCli(['status', '--json', '--socket', agent.control]);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout);
-}
 
 /** The real ports the agent bound (port 0 in the config), read from `logloom status`. */
 async function ports(agent: RunningAgent): Promise<{ udp: number; tcp: number }> {

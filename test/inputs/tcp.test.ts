@@ -5,27 +5,15 @@ import { connect as tlsConnect } from 'node:tls';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
-import { runCli, startAgent, startCli, tempDir, type RunningAgent } from '../helpers/agent.ts';
+import { startAgent, startCli, tempDir, type RunningAgent } from '../helpers/agent.ts';
 import { waitForLines } from '../helpers/wait.ts';
+import { inputStatus } from '../helpers/status.ts';
+import { inputToFile } from '../helpers/config.ts';
 
-const config = (extra = '') => `  inputs:
-    - type: tcp
-      listen: 127.0.0.1:0
-      max_connections: 2${extra}
-  plugins:
-    enabled: [sink_file]
-    config:
-      sink_file: { path: DIR/out.log, format: json }
-`;
-
-async function status(agent: RunningAgent) {
-  const r = await runCli(['status', '--json', '--socket', agent.control]);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout).inputs[0];
-}
+const config = (extra = '') => inputToFile('tcp', `      listen: 127.0.0.1:0\n      max_connections: 2${extra}\n`, 'out.log');
 
 async function port(agent: RunningAgent): Promise<number> {
-  return Number(/:(\d+)$/.exec((await status(agent)).listening)![1]);
+  return Number(/:(\d+)$/.exec((await inputStatus(agent)).listening)![1]);
 }
 
 async function connect(p: number): Promise<Socket> {
@@ -58,7 +46,7 @@ test('tcp input: NDJSON and plain lines; a third client over max_connections is 
     assert.equal(by.get('plain from b').module, 'TCP');
     assert.ok(by.has('{broken json'));
     assert.ok(by.has('last from a'), 'a last line without newline is delivered at end of stream');
-    const st = await status(agent);
+    const st = await inputStatus(agent);
     assert.equal(st.refused, 1);
     assert.equal(st.accepted, 2);
     assert.equal(st.parse_errors, 1);
@@ -82,7 +70,7 @@ test('tcp input: a 2 MB line arrives cut and marked truncated: true, the next li
     assert.equal(lines[1].message, 'after the big one');
     assert.equal(lines[1].level, 'WARN');
     assert.equal(lines[1].truncated, undefined);
-    assert.equal((await status(agent)).truncated, 1);
+    assert.equal((await inputStatus(agent)).truncated, 1);
   } finally {
     await agent.stop();
   }
@@ -95,7 +83,7 @@ test('tcp input over TLS (real certificate made by openssl): lines arrive; a pla
   const agent = await startAgent(config(`\n      format: text\n      tls: { cert: DIR/cert.pem, key: DIR/key.pem }`), dir);
   try {
     const p = await port(agent);
-    assert.match((await status(agent)).listening, /^tls:/);
+    assert.match((await inputStatus(agent)).listening, /^tls:/);
     const plain = await connect(p);
     plain.on('error', () => {});
     plain.end('{"message":"sneaked in"}\n');
@@ -106,7 +94,7 @@ test('tcp input over TLS (real certificate made by openssl): lines arrive; a pla
     const lines = (await waitForLines(`${agent.dir}/out.log`, 1)).map((l) => JSON.parse(l));
     assert.equal(lines.length, 1);
     assert.equal(lines[0].message, '{"message":"over tls"}'); // format: text keeps the line as it came
-    assert.equal((await status(agent)).tls_errors, 1);
+    assert.equal((await inputStatus(agent)).tls_errors, 1);
   } finally {
     await agent.stop();
   }
@@ -138,7 +126,7 @@ test('tcp input under backpressure (buffer of 16 entries, when_full: block): soc
     a.end(lines.join('\n') + '\n');
     const out = (await waitForLines(`${agent.dir}/out.log`, 5000, 60_000)).map((l) => JSON.parse(l).message);
     assert.deepEqual(out, lines);
-    const st = await status(agent);
+    const st = await inputStatus(agent);
     assert.ok(st.paused > 0, 'the input was paused at least once');
     assert.equal(st.dropped, 0);
   } finally {
@@ -149,13 +137,13 @@ test('tcp input under backpressure (buffer of 16 entries, when_full: block): soc
 test('tcp input with format: json: a line that is not a JSON object is kept as text and counted as a parse error', async () => {
   const agent = await startAgent(config('\n      format: json\n      listen: "[::1]:0"').replace('      listen: 127.0.0.1:0\n', ''));
   try {
-    assert.match((await status(agent)).listening, /^tcp:\[::1\]:\d+$/);
-    const c = createConnection(Number(/:(\d+)$/.exec((await status(agent)).listening)![1]), '::1');
+    assert.match((await inputStatus(agent)).listening, /^tcp:\[::1\]:\d+$/);
+    const c = createConnection(Number(/:(\d+)$/.exec((await inputStatus(agent)).listening)![1]), '::1');
     await once(c, 'connect');
     c.end('{"message":"structured","level":"debug"}\nplain words\n[1,2]\n');
     const lines = (await waitForLines(`${agent.dir}/out.log`, 3)).map((l) => JSON.parse(l));
     assert.deepEqual(lines.map((e) => [e.level, e.message]), [['DEBUG', 'structured'], ['INFO', 'plain words'], ['INFO', '[1,2]']]);
-    const st = await status(agent);
+    const st = await inputStatus(agent);
     assert.equal(st.parse_errors, 2);
     assert.match(st.last_reject, /not a JSON object|expected a JSON object/);
   } finally {

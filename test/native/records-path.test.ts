@@ -66,12 +66,13 @@ async function run(native: 'auto' | 'on' | 'off', isolation: 'host' | 'trusted')
   }
 }
 
-test('records path: C filter (host process and trusted) + filter_level + forwarder store the same entries as the object path, none made a JS object', async () => {
+test('records path: C filter (host process and trusted) + filter_level + forwarder store the same entries on the native ring as on the JS ring, none made a JS object', async () => {
   const objects = await run('off', 'host');
-  assert.equal(objects.status.buffer.records_path, 0);
+  assert.equal(objects.status.buffer.ring.impl, 'js');
+  assert.equal(objects.status.buffer.records_path, N);
   for (const isolation of ['host', 'trusted'] as const) {
     const records = await run(isolation === 'host' ? 'on' : 'auto', isolation);
-    assert.deepEqual(records.entries, objects.entries, `${isolation}: stored entries differ from the object path`);
+    assert.deepEqual(records.entries, objects.entries, `${isolation}: stored entries differ from the JS ring's`);
     // Every entry the input took went the records path; the filters' drops are counted as before.
     assert.equal(records.status.inputs[0].received, N);
     assert.equal(records.status.buffer.records_path, N, JSON.stringify(records.status.buffer));
@@ -84,7 +85,7 @@ test('records path: C filter (host process and trusted) + filter_level + forward
   assert.deepEqual(objects.entries[0], { level: 'WARN', module: 'VALVE', message: 'reading 1', node: 'test-node', source: 'unix', seq: 1 });
 });
 
-test('buffer.native auto: JS objects when a stage cannot take entry records (here filter_redact), and the log says which', async () => {
+test('buffer.native auto: a stage that needs entry objects (here filter_redact) gets them decoded from the ring\'s records, and the log says which', async () => {
   const agent = await startAgent(`  inputs:
     - type: unix
       path: DIR/run/ingest.sock
@@ -94,11 +95,12 @@ test('buffer.native auto: JS objects when a stage cannot take entry records (her
       sink_file: { path: DIR/out.log, format: json }
 `);
   try {
-    await agent.stderr.waitFor(/^\[INFO\] buffer: JS objects \(filter_redact cannot take entry records/);
+    await agent.stderr.waitFor(/^\[INFO\] buffer: native ring; filter_redact needs entries as objects/);
     await writeToSocket(agent.ingest, 'one\ntwo\n');
     await waitForLines(`${agent.dir}/out.log`, 2);
     const status = await agentStatus(agent.configPath);
-    assert.equal(status.buffer.ring, undefined);
+    assert.equal(status.buffer.ring.impl, 'native');
+    assert.equal(status.buffer.ring.drained, 2);
     assert.equal(status.buffer.records_path, 0);
   } finally {
     await agent.stop();

@@ -15,7 +15,7 @@ import { buildEntry } from '../../agent/entry/build.ts';
 import { encodeEntry } from '../../agent/entry/codec.ts';
 import { freezeEntry, type LogEntry } from '../../agent/entry/entry.ts';
 import { frameRecords } from '../../agent/buffer/ring.ts';
-import type { EntryRecords } from '../../agent/buffer/records.ts';
+import { keyedRecord, type EntryRecords } from '../../agent/buffer/records.ts';
 import type { DiscoveredPlugin } from '../../agent/plugins/discovered.ts';
 import type { PluginContext } from '../../agent/plugins/types.ts';
 
@@ -103,8 +103,14 @@ for (const mode of ['plugin host', 'in-process'] as const) {
     const fromCodecRecords = readFileSync(file, 'utf8');
     rmSync(file);
 
+    // Keyed records (a checkpoint token and an input id in the header): the plugin sees the same entries.
+    await host.flushRecords!({ frames: frameRecords(ENTRIES.map((e, i) => keyedRecord(encodeEntry(e), i + 1, 7))), count: ENTRIES.length }, 5000);
+    const fromKeyedRecords = readFileSync(file, 'utf8');
+    rmSync(file);
+
     assert.equal(fromRecords, fromBatch);
     assert.equal(fromCodecRecords, fromBatch);
+    assert.equal(fromKeyedRecords, fromBatch);
     const lines = fromBatch.split('\n');
     // The text a plugin reads is the entry's own (UTF-8, escapes undone), not its JSON.
     assert.match(lines[1]!, /\|msg=quote " backslash \\ tab \t slash \/ CJK 压力 emoji 😀 control \\x1b\[0m\|/);
@@ -118,7 +124,7 @@ for (const mode of ['plugin host', 'in-process'] as const) {
     assert.equal(readFileSync(file, 'utf8'), 'ts=|level=INFO|num=1|module=APP|msg=mé|key=(null)|node=(null)|source=(null)|argc=0\n');
 
     // Malformed records are refused as a whole: a failed call, which the supervisor reports.
-    for (const bad of ['{"message":"unterminated', '{"message":"x"} trailing', '{"message":"bad \\q escape"}', '[1,2]', 'E']) {
+    for (const bad of ['{"message":"unterminated', '{"message":"x"} trailing', '{"message":"bad \\q escape"}', '[1,2]', 'E', 'K\u0001\u0000']) {
       await assert.rejects(Promise.resolve().then(() => host.flushRecords!(raw(bad), 5000)), PluginCallError, bad);
     }
     const cut = records(ENTRIES.slice(0, 1), false);

@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, tempDir } from '../helpers/agent.ts';
 import { waitForLines } from '../helpers/wait.ts';
-import { PtyPair } from '../inputs/serial/pty.ts';
+import { PtyPair } from '../helpers/pty.ts';
 import { HEAP_DEFAULTS } from '../../toolchain/package.ts';
 import { BARE_ENV, X64, arm64, ensurePackaged, runTo, start, startX64Aggregator, stored, waitUntil } from './artefacts.ts';
 

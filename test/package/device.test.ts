@@ -3,11 +3,12 @@
  * (toolchain/device-root.sh), root filesystem read-only except /var/lib/logloom and /run/logloom,
  * the agent started by the BusyBox init script in a chroot, all under qemu user emulation through
  * a binfmt_misc entry private to the test's user namespace (toolchain/qemu-userns.sh).
+ * Every agent start and stop goes through qemu emulation, several seconds each on a loaded 2-core
+ * machine: the test has its own 300 s timeout instead of the suite's 120 s.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,21 +16,13 @@ import { ROOT, LineWatcher, tempDir } from '../helpers/agent.ts';
 import { waitForFile, waitForLines } from '../helpers/wait.ts';
 import { QEMU_USERNS, ensureRootfs, startX64Aggregator, stored, waitUntil } from './artefacts.ts';
 import { sendLines } from '../helpers/socket.ts';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../helpers/net.ts';
 
 function send(sock: string, messages: string[]): Promise<void> {
   return sendLines(sock, messages.map((m) => JSON.stringify({ module: 'dev', message: m })));
 }
 
-test('device: rootfs-arm64 on a read-only BusyBox root, S50logloom start/reload/respawn/stop in a chroot under qemu (emulated arm64), entries reach an x64 aggregator on the host', async () => {
+test('device: rootfs-arm64 on a read-only BusyBox root, S50logloom start/reload/respawn/stop in a chroot under qemu (emulated arm64), entries reach an x64 aggregator on the host', { timeout: 300_000 }, async () => {
   const tarball = ensureRootfs('arm64');
   const dir = tempDir('logloom-device-');
   const device = join(dir, 'root');

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { Pipeline } from '../../agent/pipeline/pipeline.ts';
 import { SinkRunner } from '../../agent/pipeline/sink-runner.ts';
-import type { LogEntry } from '../../agent/entry/entry.ts';
 import type { SinkStage } from '../../agent/pipeline/stages.ts';
 
 function pipeline(bufferEntries: number) {
@@ -18,9 +17,9 @@ function gatedSink() {
   const stage: SinkStage = {
     name: 'gated',
     enabled: true,
-    async flush(entries: readonly LogEntry[]) {
+    async flush(batch) {
       await gate;
-      got.push(...entries.map((e) => e.message));
+      got.push(...batch.entries().map((e) => e.message));
     },
   };
   return { stage, got, open: () => release(), close: () => (gate = new Promise<void>((r) => (release = r))) };
@@ -75,12 +74,12 @@ test('a sink that fails 3 times then succeeds loses nothing and keeps order', as
   const stage: SinkStage = {
     name: 'flaky',
     enabled: true,
-    async flush(entries) {
+    async flush(batch) {
       if (failures < 3) {
         failures++;
         throw new Error('uplink down');
       }
-      got.push(...entries.map((e) => e.message));
+      got.push(...batch.entries().map((e) => e.message));
     },
   };
   const runner = new SinkRunner(stage, { batchMaxEntries: 7, batchMaxMs: 1, retryMinMs: 5, retryMaxMs: 20 });
@@ -96,12 +95,12 @@ test('a sink that fails 3 times then succeeds loses nothing and keeps order', as
 test('filters run in order and drop counts are kept per filter; async (promise) filters keep order', async () => {
   const p = pipeline(1000);
   const got: string[] = [];
-  p.addSink(new SinkRunner({ name: 's', enabled: true, flush: async (es) => void got.push(...es.map((e) => e.message)) }, { batchMaxMs: 1 }));
-  p.filters.push({ name: 'no_debug', enabled: true, keepBatch: (es) => es.map((e) => e.level !== 'DEBUG') });
+  p.addSink(new SinkRunner({ name: 's', enabled: true, flush: async (b) => void got.push(...b.entries().map((e) => e.message)) }, { batchMaxMs: 1 }));
+  p.filters.push({ name: 'no_debug', enabled: true, keep: (b) => b.entries().map((e) => e.level !== 'DEBUG') });
   p.filters.push({
     name: 'async_even',
     enabled: true,
-    keepBatch: (es) => new Promise((r) => setTimeout(() => r(es.map((e) => Number(e.message) % 2 === 0)), 2)),
+    keep: (b) => new Promise((r) => setTimeout(() => r(b.entries().map((e) => Number(e.message) % 2 === 0)), 2)),
   });
   const port = p.inputPort('in', 'block', { level: 'INFO', module: 'T' });
   for (let i = 0; i < 40; i++) port.emit({ message: String(i), level: i % 10 === 0 ? 'DEBUG' : 'INFO' });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { Pipeline } from '../../agent/pipeline/pipeline.ts';
 import { SinkRunner } from '../../agent/pipeline/sink-runner.ts';
+import type { RecordBatch } from '../../agent/pipeline/batch.ts';
 import type { SinkStage } from '../../agent/pipeline/stages.ts';
 import type { LogEntry } from '../../agent/entry/entry.ts';
 
@@ -13,7 +14,8 @@ class GatedSink implements SinkStage {
   readonly delivered: LogEntry[] = [];
   private gate = Promise.withResolvers<void>();
   readonly flushed: number[] = [];
-  async flush(entries: readonly LogEntry[]): Promise<void> {
+  async flush(batch: RecordBatch): Promise<void> {
+    const entries = batch.entries();
     this.flushed.push(entries.length);
     await this.gate.promise;
     this.delivered.push(...entries);

@@ -1,15 +1,16 @@
 /**
- * The sink queue on the records path: runs that trickle in a few records at a time go to the sink
- * joined (one call, not one per run), in order; a run over the batch bound is never split.
+ * The sink queue: runs that trickle in a few records at a time go to the sink joined (one call,
+ * not one per run), in order; a run over the batch bound is cut at the bound.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SinkQueue } from '../../agent/pipeline/sink-queue.ts';
 import { forEachRecord, type EntryRecords } from '../../agent/buffer/records.ts';
+import { RecordBatch } from '../../agent/pipeline/batch.ts';
 import { buildEntry } from '../../agent/entry/build.ts';
 import { encodeEntry } from '../../agent/entry/codec.ts';
 
-function run(...messages: string[]): EntryRecords {
+function run(...messages: string[]): RecordBatch {
   const frames = messages.map((m) => {
     const json = Buffer.from(encodeEntry(buildEntry({ message: m }, { defaultLevel: 'INFO', defaultModule: 'T', maxMessageBytes: 1024, node: 'n', source: 's' })));
     const f = Buffer.alloc(4 + json.length);
@@ -17,7 +18,7 @@ function run(...messages: string[]): EntryRecords {
     json.copy(f, 4);
     return f;
   });
-  return { frames: Buffer.concat(frames), count: messages.length };
+  return new RecordBatch({ frames: Buffer.concat(frames), count: messages.length });
 }
 
 function messages(r: EntryRecords): string[] {
@@ -26,7 +27,7 @@ function messages(r: EntryRecords): string[] {
   return out;
 }
 
-test('consecutive runs are joined up to the batch bound, in order; a run over the bound is taken whole', () => {
+test('consecutive runs are joined up to the batch bound, in order; a run over the bound is cut at the bound', () => {
   const q = new SinkQueue(1000);
   q.push(run('a', 'b'));
   q.push(run('c'));
@@ -34,9 +35,15 @@ test('consecutive runs are joined up to the batch bound, in order; a run over th
   q.push(run('g', 'h', 'i', 'j', 'k', 'l', 'm', 'n'));
   assert.equal(q.length, 14);
   const first = q.take(6);
-  assert.deepEqual(messages(first.records!), ['a', 'b', 'c', 'd', 'e', 'f']);
-  assert.equal(first.records!.count, 6);
+  assert.deepEqual(messages(first.records), ['a', 'b', 'c', 'd', 'e', 'f']);
+  assert.equal(first.count, 6);
   const second = q.take(6);
-  assert.equal(second.records!.count, 8, 'a run over the bound is not split');
+  assert.deepEqual(messages(second.records), ['g', 'h', 'i', 'j', 'k', 'l']);
+  assert.equal(q.length, 2);
+  // A failed batch goes back to the head and keeps its place.
+  q.unshift(second);
+  assert.equal(q.length, 8);
+  assert.deepEqual(messages(q.take(6).records), ['g', 'h', 'i', 'j', 'k', 'l']);
+  assert.deepEqual(messages(q.take(6).records), ['m', 'n']);
   assert.equal(q.length, 0);
 });

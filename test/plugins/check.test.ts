@@ -37,7 +37,7 @@ test('plugins check: broken plugins fail with the reason (malformed verdict, mut
   writeFileSync(join(dir, 'p/plugin.yaml'), 'name: sink_x\nversion: 1.x\nauthor: a\ntype: sink\nentry: { kind: native, path: x.so }\n');
   const r = await runCli(['plugins', 'check', join(dir, 'p')]);
   assert.equal(r.code, 1);
-  assert.match(r.stdout, /^FAIL  discover: Failed to load plugin '.*\/p\/plugin.yaml': invalid version "1.x"$/m);
+  assert.match(r.stdout, /^FAIL  discover: Failed to load plugin '.*\/p\/plugin.yaml': .*\/p\/plugin.yaml:2:10: version: invalid version "1.x" \(expected a semantic version such as 1.2.0\)$/m);
 });
 
 test('a sink disabled at run time with disabled_sink_queue: drop drops and counts; enabled again it delivers', async () => {

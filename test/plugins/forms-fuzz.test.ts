@@ -13,17 +13,7 @@ import { readItems } from '../../agent/native/frames.ts';
 import { LangApi } from '../../agent/control/lang-api.ts';
 import { createLog } from '../../lib/log.ts';
 import { tempDir } from '../helpers/agent.ts';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../helpers/rng.ts';
 
 test('fuzz filterVerdictsOf: 2000 seeded answer bodies give verdicts of the right count or InvalidOutputError, nothing else', () => {
   const random = rng(14);

@@ -16,6 +16,7 @@ import { buildEntry, type EntryDraft } from '../../agent/entry/build.ts';
 import type { LogEntry } from '../../agent/entry/entry.ts';
 import { definePlugin, type PluginKind, type SinkPlugin, type StaticPluginModule } from '../../agent/plugins/types.ts';
 import { LineWatcher, tempDir } from '../helpers/agent.ts';
+import { until as untilFound } from '../helpers/wait.ts';
 
 export type ConfigOverrides = Partial<Omit<PluginsConfig, 'defaults'>> & { defaults?: Partial<PluginsConfig['defaults']> };
 
@@ -90,13 +91,6 @@ export async function startHarness(opts: {
 }
 
 /** Resolves as soon as check() is true (re-checked every 10 ms, bounded by timeoutMs): no fixed sleeps. */
-export function until(pipeline: Pipeline, check: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (check()) return resolve();
-    const timer = setInterval(() => {
-      if (check()) done(), resolve();
-    }, 10);
-    const deadline = setTimeout(() => (done(), reject(new Error(`timed out waiting for ${what}`))), timeoutMs);
-    const done = () => (clearInterval(timer), clearTimeout(deadline));
-  });
+export async function until(_pipeline: Pipeline, check: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  await untilFound(check, timeoutMs, what, 10);
 }

@@ -18,7 +18,7 @@ function manifest(dir: string, sub: string, fields: Record<string, unknown>, ent
   if (entryFile) writeFileSync(join(dir, sub, entryFile), 'not really a shared object\n');
 }
 
-/** Each broken plugin and the exact line the agent prints for it. */
+/** Each broken plugin and the exact line the agent prints for it: the manifest's file:line:col, the key, what is wrong. */
 function brokenPlugins(dir: string): string[] {
   manifest(dir, 'sink_typo', { ...GOOD, name: 'sink_typo', type: 'sinkk', mode: 'async', entry: { kind: 'native', path: 'x.so' } }, 'x.so');
   manifest(dir, 'filter_ver', { ...GOOD, name: 'filter_ver', version: '1.x' }, 'filter_ok.so');
@@ -32,16 +32,16 @@ function brokenPlugins(dir: string): string[] {
   manifest(dir, 'filter_caps', { ...GOOD, name: 'filter_caps', capability: 'all' }, 'filter_ok.so');
   writeFileSync(join(dir, 'weird.so'), 'x');
   return [
-    `[WARN] Failed to load plugin 'sink_typo/plugin.yaml': type "sinkk" is not one of filter, sink, ai, lang`,
-    `[WARN] Failed to load plugin 'filter_ver/plugin.yaml': invalid version "1.x"`,
-    `[WARN] Failed to load plugin 'filter_noname/plugin.yaml': missing name`,
-    `[WARN] Failed to load plugin 'filter_noauthor/plugin.yaml': missing author`,
-    `[WARN] Failed to load plugin 'sink_mode/plugin.yaml': mode "sync" does not fit type sink (sink and ai plugins are async)`,
+    `[WARN] Failed to load plugin 'sink_typo/plugin.yaml': ${dir}/sink_typo/plugin.yaml:4:7: type: expected one of filter, sink, ai, lang, got "sinkk"`,
+    `[WARN] Failed to load plugin 'filter_ver/plugin.yaml': ${dir}/filter_ver/plugin.yaml:2:10: version: invalid version "1.x" (expected a semantic version such as 1.2.0)`,
+    `[WARN] Failed to load plugin 'filter_noname/plugin.yaml': ${dir}/filter_noname/plugin.yaml:1:1: name: required key is missing (1 to 64 characters [A-Za-z0-9_.-])`,
+    `[WARN] Failed to load plugin 'filter_noauthor/plugin.yaml': ${dir}/filter_noauthor/plugin.yaml:3:9: author: expected a non-empty string, got ""`,
+    `[WARN] Failed to load plugin 'sink_mode/plugin.yaml': ${dir}/sink_mode/plugin.yaml:5:7: mode: "sync" does not fit type sink (sink and ai plugins are async)`,
     `[WARN] Failed to load plugin 'filter_nofile/plugin.yaml': entry file gone.so not found`,
-    `[WARN] Failed to load plugin 'filter_kind/plugin.yaml': entry.kind "wasm" is not one of static, native, python, socket`,
-    `[WARN] Failed to load plugin 'filter_sock/plugin.yaml': invalid entry.address "http://x" (expected unix:PATH or tcp:HOST:PORT)`,
-    `[WARN] Failed to load plugin 'filter_limits/plugin.yaml': limits.timeout_ms: expected an integer from 1 to 600000, got 0`,
-    `[WARN] Failed to load plugin 'filter_caps/plugin.yaml': capability must be a list of strings`,
+    `[WARN] Failed to load plugin 'filter_kind/plugin.yaml': ${dir}/filter_kind/plugin.yaml:7:16: entry.kind: expected one of static, native, python, socket, got "wasm"`,
+    `[WARN] Failed to load plugin 'filter_sock/plugin.yaml': ${dir}/filter_sock/plugin.yaml:7:35: entry.address: expected unix:PATH or tcp:HOST:PORT, got "http://x"`,
+    `[WARN] Failed to load plugin 'filter_limits/plugin.yaml': ${dir}/filter_limits/plugin.yaml:8:23: limits.timeout_ms: expected an integer from 1 to 600000, got 0`,
+    `[WARN] Failed to load plugin 'filter_caps/plugin.yaml': ${dir}/filter_caps/plugin.yaml:6:13: capability: expected a list, got "all"`,
     `[WARN] Failed to load plugin 'weird.so': cannot tell the type from the file name (expected filter_*, sink_*, ai_* or lang_*) and there is no plugin.yaml beside it`,
   ];
 }
@@ -148,7 +148,7 @@ test('the agent prints the exact warning on stderr and keeps running without the
       sink_file: { path: DIR/out.log, format: json }
 `, dir);
   try {
-    await agent.stderr.waitFor(/^\[WARN\] Failed to load plugin 'sink_typo\/plugin.yaml': type "sinkk" is not one of filter, sink, ai, lang$/);
+    await agent.stderr.waitFor(/^\[WARN\] Failed to load plugin 'sink_typo\/plugin.yaml': \/\S+\/plugins\/sink_typo\/plugin.yaml:4:7: type: expected one of filter, sink, ai, lang, got "sinkk"$/);
     const { createConnection } = await import('node:net');
     const c = createConnection(agent.ingest);
     c.end('still here\n');

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, startCli, tempDir } from '../helpers/agent.ts';
-import { aggregatorFixture, forwardingAgentConfig, startAgent, until, waitStored } from '../forward/helpers.ts';
+import { aggregatorFixture, forwardingAgentConfig, startAgent, waitStored } from '../forward/helpers.ts';
+import { until } from '../helpers/wait.ts';
 import { sendLines } from '../helpers/socket.ts';
 
 const stored = (store: string, node: string) =>

@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, startAgent, startCli, tempDir } from '../helpers/agent.ts';
-import { until } from '../forward/helpers.ts';
-import { waitForLines } from '../helpers/wait.ts';
-import { PtyPair, WAIT } from '../inputs/serial/pty.ts';
+import { until, waitForLines } from '../helpers/wait.ts';
+import { PtyPair, WAIT } from '../helpers/pty.ts';
 import { LineStage } from '../../agent/processing/stage.ts';
 import type { EntryDraft } from '../../agent/entry/build.ts';
 import { MULTILINE_MODES, type MultilineMode } from '../../agent/processing/multiline/modes.ts';
+import { rng } from '../helpers/rng.ts';
 
 const GO_PANIC = [
   '2026/11/30 17:30:01 starting pump loop',
@@ -89,8 +89,7 @@ test('serial input (a real pty) with a custom start pattern: a multi-line device
 test('multiline modes conserve lines: random streams through each mode come out as entries whose lines add up, in order (seeded bounded fuzz)', () => {
   const POOL = ['plain line', 'Traceback (most recent call last):', '  File "x.py", line 1', 'ValueError: x', '\tat a.B(B.java:1)', 'Caused by: x.Y: z', 'java.lang.IllegalStateException: boom',
     '... 3 more', 'panic: boom', 'goroutine 1 [running]:', 'main.main()', '\t/x.go:1', 'exit status 2', '', '   ', 'During handling of the above exception, another exception occurred:', '[x] start'];
-  let x = 0xbeef;
-  const rnd = () => ((x ^= x << 13), (x ^= x >>> 17), (x ^= x << 5), (x >>> 0) / 2 ** 32);
+  const rnd = rng(0xbeef);
   for (const mode of Object.keys(MULTILINE_MODES) as MultilineMode[]) {
     for (let round = 0; round < 50; round++) {
       const lines = Array.from({ length: 1 + Math.floor(rnd() * 200) }, (_, i) => `${POOL[Math.floor(rnd() * POOL.length)]}#${i}`);

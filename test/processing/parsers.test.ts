@@ -4,6 +4,7 @@ import { createParser } from '../../agent/processing/parser.ts';
 import type { ParserConfig } from '../../agent/processing/schema.ts';
 import { PARSER_NAMES } from '../../agent/processing/parsers/index.ts';
 import { checkTimeFormat, checkTimeZone, TimeReader } from '../../agent/processing/timestamp.ts';
+import { rng } from '../helpers/rng.ts';
 
 const cfg = (c: Partial<ParserConfig> & { format: ParserConfig['format'] }): ParserConfig => ({ time_zone: 'UTC', levels: {}, ...c }) as ParserConfig;
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -138,16 +139,6 @@ test('timestamps: strptime formats, zones, epoch forms; bad formats and zones ar
 });
 
 /** xorshift32: the same sequence for a seed, so a failure is reproducible. */
-function rng(seed: number) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
-
 const SAMPLES = [
   '2026-11-30 17:30:01,123 - pump - ERROR - pressure high',
   '203.0.113.7 - alice [30/Nov/2026:17:30:01 +0100] "GET /api HTTP/1.1" 502 157 "-" "curl/8.5.0"',

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { agentStatus, Generator, startAgent, until } from '../forward/helpers.ts';
+import { agentStatus, Generator, startAgent } from '../forward/helpers.ts';
+import { until } from '../helpers/wait.ts';
 import { runCli, tempDir } from '../helpers/agent.ts';
 import { sendLines } from '../helpers/socket.ts';
 

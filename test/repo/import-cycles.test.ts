@@ -22,10 +22,6 @@ import { ROOT } from '../helpers/agent.ts';
  * down into lib/ or into the lower folder, or pass the value in from the composing layer).
  */
 const KNOWN_CYCLE_EDGES: Record<string, string> = {
-  // entry/build.ts and buffer/* import pipeline/checkpoint.ts (the checkpoint side table), while
-  // pipeline/ builds on entry/ and buffer/. Goes when checkpoint tokens travel with the records.
-  'agent/entry -> agent/pipeline': 'checkpoint side table',
-  'agent/buffer -> agent/pipeline': 'checkpoint side table',
 };
 
 /** Folders holding the program's sources; test/ and bench/ only consume them. */

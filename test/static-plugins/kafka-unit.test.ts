@@ -12,8 +12,9 @@ import { describeFailure } from '../../static-plugins/log_exporter_kafka/produce
 import kafkaSink from '../../static-plugins/log_exporter_kafka/index.ts';
 import { validateYaml } from '../../lib/schema/validate.ts';
 import { startHarness, until, type Harness } from '../plugins/harness.ts';
-import { freePort } from '../forward/helpers.ts';
+import { freePort } from '../helpers/net.ts';
 import { ROOT } from '../helpers/agent.ts';
+import { rng } from '../helpers/rng.ts';
 
 const f = (node: string, level: string, module: string) => ({ node, level, module });
 
@@ -130,8 +131,7 @@ test('kafka when_full: with the brokers unreachable, drop_oldest and drop_newest
 });
 
 test('kafka fuzz (seeded): any node/level/module gives a legal topic; any error shape is described without throwing', () => {
-  let seed = 0x5eed;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const rnd = rng(0x5eed);
   const str = (n: number) => Array.from({ length: Math.floor(rnd() * n) }, () => String.fromCodePoint(Math.floor(rnd() * (rnd() < 0.8 ? 128 : 0x3000)))).join('');
   const router = makeRouter({ topic: 'a.{node}.{level}.{module}', key: 'module' });
   const bare = makeRouter({ topic: '{module}', key: 'node' });

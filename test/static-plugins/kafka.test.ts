@@ -13,7 +13,8 @@ import { validateYaml } from '../../lib/schema/validate.ts';
 import { startHarness, until, type Harness } from '../plugins/harness.ts';
 import { startAgent, tempDir } from '../helpers/agent.ts';
 import { sendLines } from '../helpers/socket.ts';
-import { agentStatus, until as untilAsync } from '../forward/helpers.ts';
+import { agentStatus } from '../forward/helpers.ts';
+import { until as untilAsync } from '../helpers/wait.ts';
 import { perPartition, startKafka, type KafkaBroker } from '../helpers/kafka.ts';
 
 let kafka: KafkaBroker;

@@ -6,10 +6,11 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { Checkpoint } from '../../pipeline/checkpoint.ts';
+import { Checkpoint } from '../../entry/checkpoint.ts';
 import { draftFromLine } from '../common.ts';
 import { LineSplitter } from '../../../lib/line-splitter.ts';
 import type { InputContext } from '../input.ts';
+import type { RawStream } from '../../buffer/fast-ingest.ts';
 
 export const FINGERPRINT_BYTES = 256;
 const CHUNK_BYTES = 64 * 1024;
@@ -44,7 +45,9 @@ export class FileTailer {
   committed: number;
   fp = '';
   fpBytes = 0;
-  private splitter!: LineSplitter;
+  /** Lines into entries: the codec straight into the ring (each record carrying its line's checkpoint token), or drafts where a line stage needs them. */
+  private stream: RawStream | undefined;
+  private splitter: LineSplitter | undefined;
   private base = 0;
   private paused = false;
   /** Checkpoints of emitted lines not yet finished, in file order. */
@@ -87,7 +90,21 @@ export class FileTailer {
 
   private resetSplitter(at: number): void {
     this.base = at;
-    this.splitter = new LineSplitter(this.maxLineBytes, (line, cut) => this.onLine(line, cut));
+    const acks = { line: (end: number, framed: boolean) => this.lineAt(end, framed) };
+    this.stream = this.ctx.openStream?.(`file:${this.path}`, this.maxLineBytes, 'auto', { acks, offset: at });
+    this.splitter = this.stream ? undefined : new LineSplitter(this.maxLineBytes, (line, cut) => this.onLine(line, cut));
+  }
+
+  /** The codec path: a line ending at end; its checkpoint when it became an entry. */
+  private lineAt(end: number, framed: boolean): Checkpoint | undefined {
+    if (!framed) {
+      this.advanceEmpty(end);
+      return undefined;
+    }
+    const cp = new Checkpoint({ input: this.ctx.name, stream: this.key, offset: end }, () => this.finished());
+    this.pending.push(cp);
+    this.lines++;
+    return cp;
   }
 
   private async refreshFingerprint(size: number): Promise<void> {
@@ -104,7 +121,7 @@ export class FileTailer {
    * as rejected (with its offset) and the position moves past it.
    */
   private onLine(line: Buffer, cut: boolean): void {
-    const end = this.base + this.splitter.lineEnd;
+    const end = this.base + this.splitter!.lineEnd;
     let draft;
     try {
       draft = draftFromLine(line, cut, `file:${this.path}`, (why) => this.ctx.reject(why));
@@ -190,7 +207,9 @@ export class FileTailer {
       this.offset += bytesRead;
       used += bytesRead;
       if (this.fpBytes < FINGERPRINT_BYTES) await this.refreshFingerprint(this.offset);
-      this.splitter.push(buf.subarray(0, bytesRead));
+      if (this.stream) {
+        if (!this.stream.feed(buf.subarray(0, bytesRead))) this.paused = true;
+      } else this.splitter!.push(buf.subarray(0, bytesRead));
       if (this.paused) {
         this.paused = false;
         return 'paused';
@@ -214,7 +233,9 @@ export class FileTailer {
 
   /** A rotated-away file is finished: emit a last line without newline, if any. */
   flushPartial(): void {
-    this.splitter.end();
+    if (this.stream) {
+      if (!this.stream.end()) this.paused = true;
+    } else this.splitter!.end();
   }
 
   async close(): Promise<void> {

@@ -10,6 +10,7 @@ import { facilityName } from '../syslog/priority.ts';
 import { FragmentJoiner, parseKmsgRecord, RecordAssembler, type KmsgRecord } from './record.ts';
 import { currentBootId, PositionStore } from './position.ts';
 import { InputStartError } from '../errors.ts';
+import { Checkpoint } from '../../entry/checkpoint.ts';
 
 export const schema = inputSchema('Kernel log records from /dev/kmsg (priority mapped to level, dictionary lines kept as fields, position kept across restarts). Module KERNEL unless `module` is set.', {
   path: s.string({ default: '/dev/kmsg', doc: 'The kmsg device, or a FIFO carrying records in the same format.' }),
@@ -54,6 +55,14 @@ export function create(config: KmsgInputConfig, ctx: InputContext): Input {
   let overruns = 0;
   let parseErrors = 0;
   let blocked: Promise<void> | undefined;
+  /**
+   * Delivered records not yet finished downstream, in seq order: each record carries its
+   * checkpoint's token through the buffer to the sinks, and the saved position never passes the
+   * first unfinished one, so a restart repeats nothing delivered and skips nothing that was not.
+   */
+  let pending: Checkpoint[] = [];
+  let pendingHead = 0;
+  let saving: Promise<void> = Promise.resolve();
   let signalStop!: () => void;
   const stopping = new Promise<void>((resolve) => (signalStop = resolve));
 
@@ -80,6 +89,8 @@ export function create(config: KmsgInputConfig, ctx: InputContext): Input {
     const fields: Record<string, string | number> = { facility: facilityName(r.priority >> 3), seq: r.seq, kernel_ts_usec: r.tsUsec };
     if (r.flags && r.flags !== '-') fields.flags = r.flags;
     for (const [k, v] of Object.entries(r.extra)) fields[k.toLowerCase()] = v;
+    const cp = new Checkpoint({ input: ctx.name, stream: 'kmsg', offset: r.seq }, finished);
+    pending.push(cp);
     const draft: EntryDraft = {
       timestamp: new Date(bootWallMs + r.tsUsec / 1000),
       level: levelOf(r),
@@ -87,22 +98,44 @@ export function create(config: KmsgInputConfig, ctx: InputContext): Input {
       message: r.message,
       source: `kmsg:${config.path}`,
       fields,
+      checkpoint: cp,
     };
     if (!ctx.emit(draft) && !blocked) blocked = ctx.drained().then(() => (blocked = undefined));
   }
 
-  async function savePosition(force: boolean): Promise<void> {
-    if (lastSeq === undefined) return;
-    // While skipping up to a saved position, lastSeq is still below it.
-    const seq = Math.max(lastSeq, skipUpTo);
-    if (seq === savedSeq || (!force && Date.now() - lastSaveAt < SAVE_EVERY_MS)) return;
-    lastSaveAt = Date.now();
-    try {
-      await store.save({ boot_id: bootId, seq });
-      savedSeq = seq;
-    } catch (e) {
-      ctx.log.warn(`cannot save position to ${store.path}: ${(e as Error).message}`);
+  /** Records finish mostly in order: the finished prefix leaves pending. */
+  function finished(): void {
+    while (pendingHead < pending.length && pending[pendingHead]!.done) pendingHead++;
+    if (pendingHead > 4096 && pendingHead * 2 > pending.length) {
+      pending = pending.slice(pendingHead);
+      pendingHead = 0;
     }
+    // After stop the last records finish while the pipeline drains: their position is saved then.
+    if (stopped) void savePosition(true);
+  }
+
+  /** Every record up to this seq is finished downstream (or skipped, or not an entry at all). */
+  function finishedSeq(): number | undefined {
+    if (lastSeq === undefined) return undefined;
+    // While skipping up to a saved position, lastSeq is still below it.
+    const read = Math.max(lastSeq, skipUpTo);
+    return pendingHead < pending.length ? Math.max(skipUpTo, pending[pendingHead]!.offset - 1) : read;
+  }
+
+  function savePosition(force: boolean): Promise<void> {
+    // One save at a time, so that positions are written in the order they were reached.
+    saving = saving.then(async () => {
+      const seq = finishedSeq();
+      if (seq === undefined || seq < 0 || seq === savedSeq || (!force && Date.now() - lastSaveAt < SAVE_EVERY_MS)) return;
+      lastSaveAt = Date.now();
+      try {
+        await store.save({ boot_id: bootId, seq });
+        savedSeq = seq;
+      } catch (e) {
+        ctx.log.warn(`cannot save position to ${store.path}: ${(e as Error).message}`);
+      }
+    });
+    return saving;
   }
 
   /** Nothing to read now: complete what is pending, save the position, wait a little. */
@@ -215,6 +248,7 @@ export function create(config: KmsgInputConfig, ctx: InputContext): Input {
       kind,
       records,
       last_seq: lastSeq ?? -1,
+      in_flight: pending.length - pendingHead,
       skipped,
       missed,
       overruns,

@@ -9,9 +9,8 @@
 import { readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { inflateSync } from 'node:zlib';
 import { s, type Infer } from '../../../lib/schema/schema.ts';
-import { Checkpoint } from '../../pipeline/checkpoint.ts';
+import { Checkpoint } from '../../entry/checkpoint.ts';
 import { decodeUtf8 } from '../../entry/sanitise.ts';
 import type { Input, InputContext } from '../input.ts';
 import { inputSchema } from '../common.ts';
@@ -67,7 +66,7 @@ export function create(config: PstoreInputConfig, ctx: InputContext): Input {
         if (name.endsWith('.enc.z')) {
           // A record the kernel could not decompress itself: zlib, as ramoops writes it.
           try {
-            bytes = inflateSync(bytes);
+            bytes = process.getBuiltinModule('node:zlib').inflateSync(bytes); // zlib loads only for compressed records
           } catch {
             compressed = true;
           }

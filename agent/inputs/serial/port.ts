@@ -3,6 +3,7 @@ import { realpath } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { SerialPort } from 'serialport';
 import type { AgentLog } from '../../../lib/log.ts';
+import { Backoff } from '../../../lib/backoff.ts';
 
 export type PortState = 'opening' | 'open' | 'absent' | 'error' | 'stopped';
 
@@ -62,7 +63,7 @@ export class SerialLink {
   private port: SerialPort | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private watcher: FSWatcher | undefined;
-  private delay = 0;
+  private readonly backoff: Backoff;
   private stopped = false;
   private paused = false;
   private everOpened = false;
@@ -77,6 +78,8 @@ export class SerialLink {
     this.settings = settings;
     this.log = log;
     this.events = events;
+    // No jitter: the device is this gateway's own; a re-plugged one is noticed at once anyway.
+    this.backoff = new Backoff({ minMs: settings.reconnectMinMs, maxMs: settings.reconnectMaxMs, jitter: 'none' });
   }
 
   start(): void {
@@ -130,7 +133,7 @@ export class SerialLink {
     }
     this.port = port;
     this.state = 'open';
-    this.delay = 0;
+    this.backoff.reset();
     this.reported = false;
     this.closeWatcher();
     const reconnect = this.everOpened;
@@ -171,9 +174,7 @@ export class SerialLink {
 
   private scheduleRetry(): void {
     if (this.stopped || this.retryTimer) return;
-    const { reconnectMinMs: min, reconnectMaxMs: max } = this.settings;
-    this.delay = this.delay === 0 ? min : Math.min(this.delay * 2, max);
-    this.retryTimer = setTimeout(() => void this.open(), this.delay);
+    this.retryTimer = setTimeout(() => void this.open(), this.backoff.next());
     this.watchForDevice();
   }
 

@@ -16,7 +16,7 @@ export class RouteMatcher {
   private readonly max: number;
   private readonly modules: ((m: string) => boolean)[];
   private readonly excluded: ((m: string) => boolean)[];
-  /** The route selects by input: entries must carry their input name (see input-tag.ts). */
+  /** The route selects by input: the router reads it from the id each record carries. */
   readonly needsInput: boolean;
   /** Takes everything: no per-entry test needed. */
   readonly all: boolean;

@@ -1,15 +1,14 @@
 /**
- * Routes at run time. After the global filters, each route takes the entries its matcher selects,
+ * Routes at run time. After the global filters, each route takes the entries its matcher selects
+ * (reading level and module off the records, and the input from the id each record carries),
  * runs its own filters on them (their drops and copies affect only this route), and hands what is
  * left to its sinks; sinks no route names take every entry. An entry's pipeline hold is released
  * by the pipeline after every route has had it, so a route filter dropping it never finishes it
  * early for another route's sink.
  */
-import type { LogEntry } from '../../entry/entry.ts';
-import { moveCheckpoint } from '../checkpoint.ts';
 import type { FilterStage, FilterVerdicts } from '../stages.ts';
 import type { SinkRunner } from '../sink-runner.ts';
-import { inputOf, moveInputTag } from './input-tag.ts';
+import type { RecordBatch } from '../batch.ts';
 import { RouteMatcher } from './matcher.ts';
 import type { RouteConfig } from './schema.ts';
 
@@ -90,16 +89,18 @@ export class Router {
   }
 
   /**
-   * Hands entries to sinks: every entry to the sinks outside routes, each route's selection
-   * through its filters to its sinks. Sync unless a route filter answers asynchronously.
+   * Hands a batch to sinks: all of it to the sinks outside routes, each route's selection through
+   * its filters to its sinks. Sync unless a route filter answers asynchronously.
    */
-  route(entries: readonly LogEntry[], countFiltered: (filter: string, n: number) => void): void | Promise<void> {
-    for (const s of this.free) for (const e of entries) s.push(e);
+  route(batch: RecordBatch, inputName: (id: number) => string | undefined, countFiltered: (filter: string, n: number) => void): void | Promise<void> {
+    for (const s of this.free) s.push(batch);
     const pending: Promise<void>[] = [];
     for (const r of this.routes) {
-      const selected = entries.filter((e) => r.matcher.matches(e, inputOf(e)));
-      r.matched += selected.length;
-      if (selected.length === 0) continue;
+      const pick = new Array<boolean>(batch.count);
+      for (let i = 0; i < batch.count; i++) pick[i] = r.matcher.matches(batch.view(i), r.matcher.needsInput ? inputName(batch.input(i)) : undefined);
+      const selected = batch.select(pick);
+      r.matched += selected.count;
+      if (selected.count === 0) continue;
       const out = this.runFilters(r, 0, selected, countFiltered);
       if (out instanceof Promise) pending.push(out.then((kept) => this.deliver(r, kept)));
       else this.deliver(r, out);
@@ -107,38 +108,30 @@ export class Router {
     if (pending.length) return Promise.all(pending).then(() => undefined);
   }
 
-  private deliver(r: Route, entries: readonly LogEntry[]): void {
-    r.delivered += entries.length;
-    for (const s of r.sinks) for (const e of entries) s.push(e);
+  private deliver(r: Route, batch: RecordBatch): void {
+    r.delivered += batch.count;
+    for (const s of r.sinks) s.push(batch);
   }
 
-  private runFilters(r: Route, i: number, entries: LogEntry[], countFiltered: (filter: string, n: number) => void): LogEntry[] | Promise<LogEntry[]> {
-    for (; i < r.filters.length && entries.length > 0; i++) {
+  private runFilters(r: Route, i: number, batch: RecordBatch, countFiltered: (filter: string, n: number) => void): RecordBatch | Promise<RecordBatch> {
+    for (; i < r.filters.length && batch.count > 0; i++) {
       const f = r.filters[i]!;
       if (!f.enabled) continue;
-      const verdicts = f.keepBatch(entries);
+      const verdicts = f.keep(batch);
       if (verdicts instanceof Promise) {
         const next = i + 1;
-        const before = entries;
+        const before = batch;
         return verdicts.then((v) => this.runFilters(r, next, this.apply(r, f, before, v, countFiltered), countFiltered));
       }
-      entries = this.apply(r, f, entries, verdicts, countFiltered);
+      batch = this.apply(r, f, batch, verdicts, countFiltered);
     }
-    return entries;
+    return batch;
   }
 
-  private apply(r: Route, f: FilterStage, entries: LogEntry[], verdicts: FilterVerdicts, countFiltered: (filter: string, n: number) => void): LogEntry[] {
-    const kept: LogEntry[] = [];
-    for (let j = 0; j < entries.length; j++) {
-      const v = verdicts[j];
-      if (v === false) continue; // dropped for this route only: the pipeline's hold is released after routing
-      if (typeof v === 'object' && v !== null) {
-        moveCheckpoint(entries[j]!, v);
-        moveInputTag(entries[j]!, v);
-        kept.push(v);
-      } else kept.push(entries[j]!);
-    }
-    const out = entries.length - kept.length;
+  private apply(r: Route, f: FilterStage, batch: RecordBatch, verdicts: FilterVerdicts, countFiltered: (filter: string, n: number) => void): RecordBatch {
+    // Dropped for this route only: the pipeline's hold is released after routing.
+    const kept = batch.apply(verdicts, false);
+    const out = batch.count - kept.count;
     if (out) {
       r.dropped += out;
       countFiltered(f.name, out);

@@ -16,11 +16,10 @@
  * are not caught (docs/c-plugins.md lists the limits); a call that overruns timeout_ms moves the
  * plugin into its host process at the next start (TrustedNativeHost).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import type { Readable } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { LogEntry } from '../../entry/entry.ts';
 import type { EntryRecords } from '../../buffer/records.ts';
@@ -34,9 +33,7 @@ const COPY_DIR = '/proc/self/fd/5';
 import type { DiscoveredPlugin } from '../discovered.ts';
 import { PartialFilterError, PluginCallError, PluginLoadError, type HostedPlugin, type HostEnv, type HostFactory } from '../host.ts';
 import { defaultMode, infoWithoutOwn } from '../info.ts';
-import { applyLimits, type AppliedLimits } from '../limits/mechanism.ts';
-import { lookupUser, type UserIds } from '../limits/user.ts';
-import { launchCommand, launchExitReason, prepareStateDir, readLayers, type SandboxLayers } from '../launch/launcher.ts';
+import { PluginProcess } from '../launch/plugin-process.ts';
 import { OPEN_VERIFIER, type VerifiedPlugin } from '../verified-copy.ts';
 import { InvalidOutputError, validateAiResult, validateCatalogue, validateTemplate } from '../validate-output.ts';
 import type { AiResult, FilterVerdict, PluginContext, PluginInfo, PluginLog, PluginType } from '../types.ts';
@@ -161,19 +158,17 @@ export class NativeProcessHost implements HostedPlugin {
   private stopping = false;
   private starts = 0;
   private lastExit = '';
-  private limits?: AppliedLimits;
-  private oomBefore = 0;
   private readonly env: CopyEnv;
-  private user?: UserIds;
+  /** User, state directory, limits, the confined start, exit reasons (launch/plugin-process.ts). */
+  private readonly proc: PluginProcess;
   /** The private copy the host loaded its .so from (verified-copy.ts). */
   private copy?: VerifiedPlugin;
-  private layers?: SandboxLayers;
-  private generation = 0;
 
   constructor(plugin: DiscoveredPlugin, env: CopyEnv = privateCopyEnv()) {
     this.plugin = plugin;
     this.origin = plugin.origin;
     this.env = env;
+    this.proc = new PluginProcess(plugin.name, plugin.file ? basename(plugin.file) : plugin.origin, 'plugin host');
   }
 
   async start(ctx: PluginContext): Promise<PluginInfo> {
@@ -187,43 +182,26 @@ export class NativeProcessHost implements HostedPlugin {
     }
     this.stopping = false;
     this.starts++;
-    // The plugin user (root agents): nobody unless limits.user says otherwise.
-    const root = process.getuid?.() === 0;
-    try {
-      this.user = root ? lookupUser(this.plugin.limits.user ?? 'nobody') : undefined;
-    } catch (e) {
-      throw new PluginLoadError(basename(file), (e as Error).message);
-    }
-    prepareStateDir(ctx.stateDir, this.user);
-    // memory_max / cpu_max / pids_max: the launcher joins the cgroup (v2, else v1) before exec, as
-    // for python plugins (agent/plugins/limits/), or sets rlimits when cgroups cannot be written.
-    const { memory_max, cpu_max, pids_max } = this.plugin.limits;
-    this.limits?.remove();
-    this.limits = memory_max || cpu_max || pids_max ? applyLimits(this.plugin.name, { memory_max, cpu_max, pids_max }) : undefined;
-    if (this.limits?.notEnforced.length) ctx.log.warn(`limits not enforced: ${this.limits.notEnforced.join('; ')}`);
-    this.oomBefore = this.limits?.usage().oom_kills ?? 0;
+    // The plugin user, its state directory, and memory_max / cpu_max / pids_max when set: the
+    // launcher joins the cgroup (v2, else v1) before exec, or sets rlimits when cgroups cannot be
+    // written, as for python plugins (launch/plugin-process.ts).
+    this.proc.prepare(ctx.stateDir, this.plugin.limits, (msg) => ctx.log.warn(msg), true);
     // Verified now, loaded from the verified copy through fd 5 (verified-copy.ts).
     this.copy?.remove();
     this.copy = undefined;
-    const verified = (this.env.verifier ?? OPEN_VERIFIER).prepare(this.plugin, this.env.runtimeDir, this.user);
+    const verified = (this.env.verifier ?? OPEN_VERIFIER).prepare(this.plugin, this.env.runtimeDir, this.proc.user);
     this.copy = verified;
-    const launch = launchCommand({
-      program: hostPath, args: [], user: this.user, network: (this.plugin.manifest?.capability ?? []).includes('network'),
-      writeDirs: [ctx.stateDir], limits: this.limits, statusFd: 4,
-    });
     // fd 1/2 are the agent's: a plugin that prints cannot corrupt the protocol on fd 3.
-    let child: ChildProcess;
+    let started: ReturnType<PluginProcess['spawn']>;
     try {
-      child = spawn(launch.command, launch.args, { stdio: ['ignore', 'inherit', 'inherit', 'pipe', 'pipe', verified.dirFd], cwd: ctx.stateDir });
+      started = this.proc.spawn({
+        program: hostPath, args: [], network: (this.plugin.manifest?.capability ?? []).includes('network'),
+        stateDir: ctx.stateDir, stdio: ['ignore', 'inherit', 'inherit', 'pipe', 'pipe', verified.dirFd], statusFd: 4,
+      });
     } finally {
       verified.release();
     }
-    const gen = ++this.generation;
-    this.layers = undefined;
-    // Written by the launcher just before its exec (or at its exit): awaited before start returns.
-    const layers = readLayers(child.stdio[4] as Readable, launch.unavailable).then((l) => {
-      if (gen === this.generation) this.layers = l;
-    });
+    const { child, layers } = started;
     this.child = child;
     const pipe = child.stdio[3] as Socket;
     this.pipe = pipe;
@@ -310,13 +288,7 @@ export class NativeProcessHost implements HostedPlugin {
   }
 
   private exitReason(code: number | null, signal: NodeJS.Signals | null): string {
-    const launcher = launchExitReason(code);
-    if (launcher) return `plugin host: ${launcher}`;
-    // The kernel's OOM killer sends SIGKILL; the cgroup's oom_kill count tells it from a plain kill -9.
-    if (signal === 'SIGKILL' && (this.limits?.usage().oom_kills ?? 0) > this.oomBefore) {
-      return `plugin host killed by the memory limit (memory_max ${this.plugin.limits.memory_max})`;
-    }
-    return signal ? `plugin host killed by ${signal}` : `plugin host exited with code ${code}`;
+    return this.proc.exitReason(code, signal, this.plugin.limits.memory_max);
   }
 
   /** Sends a frame and waits for its reply; a timeout kills the (stalled) host. */
@@ -397,8 +369,7 @@ export class NativeProcessHost implements HostedPlugin {
 
   async stop(): Promise<void> {
     await this.stopHost();
-    this.limits?.remove();
-    this.limits = undefined;
+    this.proc.releaseLimits();
     this.copy?.remove();
     this.copy = undefined;
   }
@@ -417,11 +388,11 @@ export class NativeProcessHost implements HostedPlugin {
 
   status(): Record<string, unknown> {
     return {
-      isolation: 'process', pid: this.child?.pid, user: this.user?.name ?? null, starts: this.starts, last_exit: this.lastExit || undefined,
-      sandbox: this.layers ?? null,
+      isolation: 'process', pid: this.child?.pid, user: this.proc.user?.name ?? null, starts: this.starts, last_exit: this.lastExit || undefined,
+      sandbox: this.proc.layers ?? null,
       ...(this.plugin.type === 'lang' ? { templates: this.lang.size } : {}),
       ...(this.invalidResults + this.lang.invalid ? { invalid_results: this.invalidResults + this.lang.invalid } : {}),
-      limits: this.limits ? { mechanism: this.limits.mechanism, ...this.limits.usage() } : { mechanism: 'none' },
+      limits: this.proc.limits ? { mechanism: this.proc.limits.mechanism, ...this.proc.limits.usage() } : { mechanism: 'none' },
     };
   }
 }

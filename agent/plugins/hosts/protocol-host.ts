@@ -1,5 +1,6 @@
 import type { LogEntry } from '../../entry/entry.ts';
 import type { ProtocolClient } from '../protocol/client.ts';
+import type { EntryRecords } from '../../buffer/records.ts';
 import type { AiResult, FilterVerdict } from '../types.ts';
 
 /**
@@ -18,6 +19,19 @@ export abstract class ProtocolHost {
 
   flush(entries: readonly LogEntry[], timeoutMs: number): Promise<void> {
     return this.live.flush(entries, timeoutMs);
+  }
+
+  /** Process plugins read records: each entry goes out as its record's NDJSON, unchanged. */
+  takesRecords(): boolean {
+    return true;
+  }
+
+  filterRecords(records: EntryRecords, timeoutMs: number): Promise<FilterVerdict[]> {
+    return this.live.filterRecords(records, timeoutMs);
+  }
+
+  flushRecords(records: EntryRecords, timeoutMs: number): Promise<void> {
+    return this.live.flushRecords(records, timeoutMs);
   }
 
   analyze(entry: LogEntry, timeoutMs: number): AsyncIterable<AiResult> {

@@ -7,17 +7,15 @@
  * hooks are a second layer. The plugin is verified at every start and loaded from the verified
  * private copy (agent/plugins/verified-copy.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import type { ChildProcess } from 'node:child_process';
 import { closeSync, constants, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { checkoutPath, readAsset } from '../../../lib/assets.ts';
 import { PluginCallError, PluginLoadError, type HostEnv, type HostFactory, type HostedPlugin } from '../host.ts';
 import type { DiscoveredPlugin } from '../discovered.ts';
-import { applyLimits, type AppliedLimits } from '../limits/mechanism.ts';
-import { lookupUser, type UserIds } from '../limits/user.ts';
-import { launchCommand, launchExitReason, prepareStateDir, readLayers, type SandboxLayers } from '../launch/launcher.ts';
+import type { AppliedLimits } from '../limits/mechanism.ts';
+import { PluginProcess, waitExit } from '../launch/plugin-process.ts';
 import { OPEN_VERIFIER, type VerifiedPlugin } from '../verified-copy.ts';
 import { ProtocolClient } from '../protocol/client.ts';
 import { DEFAULT_MAX_LINE_BYTES } from '../protocol/codec.ts';
@@ -51,36 +49,22 @@ export function runnerPath(runtimeDir: string): string {
   return join(dir, 'logloom_plugin', 'runner.py');
 }
 
-function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const t = setTimeout(() => (child.off('exit', done), resolve(false)), ms);
-    const done = () => (clearTimeout(t), resolve(true));
-    child.once('exit', done);
-  });
-}
-
 export class PythonHost extends ProtocolHost implements HostedPlugin {
   readonly kind = 'python' as const;
   readonly origin: string;
   private readonly plugin: DiscoveredPlugin;
   private readonly env: HostEnv;
   private child?: ChildProcess;
-  private limits?: AppliedLimits;
-  private user?: UserIds;
+  /** User, state directory, limits, the confined start, exit reasons (launch/plugin-process.ts). */
+  private readonly proc: PluginProcess;
   /** Bumped at every start so that a late exit of an old child is not taken for the new one's. */
   private generation = 0;
   private stopping = false;
   private lastExit = '';
   private starts = 0;
-  private oomBefore = 0;
-  /** Limit events of earlier (removed) cgroups of this plugin: status shows the totals. */
-  private readonly pastEvents = { oom_kills: 0, pids_refused: 0 };
   private stderr?: StderrLog;
   /** The private copy this process was started from (verified-copy.ts). */
   private copy?: VerifiedPlugin;
-  /** What the launcher reported it applied. */
-  private layers?: SandboxLayers;
   onExit?: (reason: string) => void;
 
   constructor(plugin: DiscoveredPlugin, env: HostEnv) {
@@ -89,6 +73,7 @@ export class PythonHost extends ProtocolHost implements HostedPlugin {
     this.plugin = plugin;
     this.env = env;
     this.origin = plugin.file;
+    this.proc = new PluginProcess(plugin.name, plugin.file, 'process');
   }
 
   get pid(): number | undefined {
@@ -101,27 +86,19 @@ export class PythonHost extends ProtocolHost implements HostedPlugin {
     const gen = ++this.generation;
     this.starts++;
     const { limits, name } = this.plugin;
-    const root = process.getuid?.() === 0;
-    try {
-      this.user = root ? lookupUser(limits.user ?? 'nobody') : undefined;
-    } catch (e) {
-      throw new PluginLoadError(this.origin, (e as Error).message);
-    }
-    prepareStateDir(ctx.stateDir, this.user);
-    this.limits = applyLimits(name, { memory_max: limits.memory_max, cpu_max: limits.cpu_max, pids_max: limits.pids_max });
-    this.oomBefore = this.limits.usage().oom_kills ?? 0;
-    if (this.limits.notEnforced.length) ctx.log.warn(`limits not enforced: ${this.limits.notEnforced.join('; ')}`);
+    this.proc.prepare(ctx.stateDir, limits, (msg) => ctx.log.warn(msg));
+    const user = this.proc.user;
 
     // Verified at every start, on the bytes that are then loaded: the private copy, reached through
     // a descriptor (fd 4) so that no path the plugin user could change is ever read.
     this.copy?.remove();
     this.copy = undefined;
-    const verified = (this.env.verifier ?? OPEN_VERIFIER).prepare(this.plugin, this.env.runtimeDir, this.user);
+    const verified = (this.env.verifier ?? OPEN_VERIFIER).prepare(this.plugin, this.env.runtimeDir, user);
     this.copy = verified;
     const capability = this.plugin.manifest?.capability ?? [];
     const spec = {
       plugin: `${COPY_DIR}/${verified.entry}`, plugin_dir: COPY_DIR, name, type: this.plugin.type, state_dir: ctx.stateDir,
-      user: this.user?.name ?? null, capability, rlimits: this.limits.rlimits ?? null,
+      user: user?.name ?? null, capability, rlimits: this.proc.limits?.rlimits ?? null,
     };
     const python = this.env.python;
     // The SDK too is reached through a descriptor (fd 5): the plugin user need not be able to walk
@@ -133,26 +110,18 @@ export class PythonHost extends ProtocolHost implements HostedPlugin {
       verified.release();
       throw new PluginLoadError(this.origin, `cannot open the Python SDK: ${(e as Error).message}`);
     }
-    const launch = launchCommand({
-      program: python, args: ['-I', '-B', `${SDK_DIR}/logloom_plugin/runner.py`, JSON.stringify(spec)], user: this.user,
-      network: capability.includes('network'), writeDirs: [ctx.stateDir], limits: this.limits, statusFd: 3,
-    });
-    let child: ChildProcess;
+    let started: ReturnType<PluginProcess['spawn']>;
     try {
-      child = spawn(launch.command, launch.args, {
-        stdio: ['pipe', 'pipe', 'pipe', 'pipe', verified.dirFd, sdkFd],
-        cwd: ctx.stateDir,
+      started = this.proc.spawn({
+        program: python, args: ['-I', '-B', `${SDK_DIR}/logloom_plugin/runner.py`, JSON.stringify(spec)], network: capability.includes('network'),
+        stateDir: ctx.stateDir, stdio: ['pipe', 'pipe', 'pipe', 'pipe', verified.dirFd, sdkFd], statusFd: 3,
         env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', PYTHONIOENCODING: 'utf-8' },
       });
     } finally {
       verified.release();
       closeSync(sdkFd);
     }
-    this.layers = undefined;
-    // Written by the launcher just before its exec (or at its exit): awaited before start returns.
-    const layers = readLayers(child.stdio[3] as Readable, launch.unavailable).then((l) => {
-      if (gen === this.generation) this.layers = l;
-    });
+    const { child, layers } = started;
     this.child = child;
     const client = new ProtocolClient(name, ctx.log, this.env.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
     this.client = client;
@@ -204,13 +173,7 @@ export class PythonHost extends ProtocolHost implements HostedPlugin {
   }
 
   private exitReason(code: number | null, signal: NodeJS.Signals | null): string {
-    const launcher = launchExitReason(code);
-    if (launcher) return launcher;
-    const oom = (this.limits?.usage().oom_kills ?? 0) > this.oomBefore;
-    // The kernel's OOM killer sends SIGKILL; the cgroup's oom_kill count tells it from a plain kill -9.
-    if (oom && (signal === 'SIGKILL' || code === 137)) return `killed by the memory limit (memory_max ${this.plugin.limits.memory_max})`;
-    if (signal) return `process killed by ${signal}`;
-    return `process exited with code ${code}`;
+    return this.proc.exitReason(code, signal, this.plugin.limits.memory_max);
   }
 
   /** The child died or broke the protocol: fail what is pending, tell the supervisor once. */
@@ -224,15 +187,7 @@ export class PythonHost extends ProtocolHost implements HostedPlugin {
   }
 
   private kill(): void {
-    try {
-      this.child?.kill('SIGKILL');
-    } catch {
-      /* already gone */
-    }
-    // Children a plugin managed to fork despite the sandbox die with it.
-    for (const pid of this.limits?.pids() ?? []) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-    }
+    this.proc.killAll();
   }
 
   protected get live(): ProtocolClient {
@@ -262,13 +217,7 @@ export class PythonHost extends ProtocolHost implements HostedPlugin {
     this.child = undefined;
     this.copy?.remove();
     this.copy = undefined;
-    if (this.limits) {
-      const u = this.limits.usage();
-      this.pastEvents.oom_kills += u.oom_kills ?? 0;
-      this.pastEvents.pids_refused += u.pids_refused ?? 0;
-      this.limits.remove();
-      this.limits = undefined;
-    }
+    this.proc.releaseLimits();
   }
 
   private limitsStatus(l: AppliedLimits): Record<string, unknown> {
@@ -278,18 +227,18 @@ export class PythonHost extends ProtocolHost implements HostedPlugin {
       mechanism: l.mechanism, memory_max: memory_max ?? null, cpu_max: cpu_max ?? null, pids_max: pids_max ?? null,
       ...(l.notEnforced.length ? { not_enforced: l.notEnforced } : {}),
       ...u,
-      ...(u.oom_kills !== undefined ? { oom_kills: u.oom_kills + this.pastEvents.oom_kills } : {}),
-      ...(u.pids_refused !== undefined ? { pids_refused: u.pids_refused + this.pastEvents.pids_refused } : {}),
+      ...(u.oom_kills !== undefined ? { oom_kills: u.oom_kills + this.proc.pastEvents.oom_kills } : {}),
+      ...(u.pids_refused !== undefined ? { pids_refused: u.pids_refused + this.proc.pastEvents.pids_refused } : {}),
     };
   }
 
   status(): Record<string, unknown> {
     const c = this.client;
-    const l = this.limits;
+    const l = this.proc.limits;
     return {
       pid: this.child?.pid ?? null,
-      user: this.user?.name ?? null,
-      sandbox: this.layers ?? null,
+      user: this.proc.user?.name ?? null,
+      sandbox: this.proc.layers ?? null,
       limits: l ? this.limitsStatus(l) : null,
       starts: this.starts,
       last_exit: this.lastExit,

@@ -17,6 +17,7 @@ import { DEFAULT_MAX_LINE_BYTES } from '../protocol/codec.ts';
 import { PluginConnection } from '../protocol/connection.ts';
 import type { PluginContext, PluginInfo } from '../types.ts';
 import { manifestInfo } from './manifest-info.ts';
+import { Backoff } from '../../../lib/backoff.ts';
 import { ProtocolHost } from './protocol-host.ts';
 
 export type SocketAddress = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
@@ -43,7 +44,8 @@ export function isLoopback(host: string): boolean {
 }
 
 const CONNECT_TIMEOUT_MS = 3000;
-const BACKGROUND_RETRY_MS = { min: 200, max: 5000 };
+// Jittered: a socket service may be shared by many agents (plugins.remote_tcp).
+const BACKGROUND_RETRY = { minMs: 200, maxMs: 5000, jitter: 'equal' } as const;
 
 export class SocketHost extends ProtocolHost implements HostedPlugin {
   readonly kind = 'socket' as const;
@@ -56,7 +58,7 @@ export class SocketHost extends ProtocolHost implements HostedPlugin {
   private generation = 0;
   private everStarted = false;
   private retryTimer?: NodeJS.Timeout;
-  private retryDelay = 0;
+  private readonly retryBackoff = new Backoff(BACKGROUND_RETRY);
   readonly counters = { connects: 0, disconnects: 0, connect_failures: 0 };
   private lastError = '';
   onExit?: (reason: string) => void;
@@ -167,24 +169,23 @@ export class SocketHost extends ProtocolHost implements HostedPlugin {
 
   private scheduleRetry(): void {
     if (this.stopping) return;
-    this.retryDelay = this.retryDelay === 0 ? BACKGROUND_RETRY_MS.min : Math.min(this.retryDelay * 2, BACKGROUND_RETRY_MS.max);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.connectAndInit(this.ctx!).then(
         () => {
-          this.retryDelay = 0;
+          this.retryBackoff.reset();
           this.ctx!.log.info(`connected to ${this.plugin.address}`);
         },
         () => this.scheduleRetry(),
       );
-    }, this.retryDelay);
+    }, this.retryBackoff.next());
     this.retryTimer.unref();
   }
 
   private cancelRetry(): void {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    this.retryDelay = 0;
+    this.retryBackoff.reset();
   }
 
   private lost(gen: number, reason: string): void {

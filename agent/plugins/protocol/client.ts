@@ -4,7 +4,8 @@ import type { AiResult, FilterVerdict, PluginInfo, PluginLog, PluginType } from 
 import { filterVerdictsOf, InvalidOutputError, validateAiResult, validateCatalogue, validateTemplate } from '../validate-output.ts';
 import { missingInfo, validateInfo } from '../info.ts';
 import type { PluginConnection } from './connection.ts';
-import { DEFAULT_MAX_LINE_BYTES } from './codec.ts';
+import { DEFAULT_MAX_LINE_BYTES, RawJson } from './codec.ts';
+import { forEachRecord, type EntryRecords } from '../../buffer/records.ts';
 
 /** How often a lang plugin's cache is checked for changes when the plugin does not push them. */
 export const LANG_REFRESH_MS = 2000;
@@ -142,11 +143,15 @@ export class ProtocolClient {
     return this.filterOne(entries, timeoutMs);
   }
 
-  private async filterOne(entries: readonly LogEntry[], timeoutMs: number): Promise<FilterVerdict[]> {
-    const a = await this.c.call('process', this.payload(entries), timeoutMs, entries.length);
+  private filterOne(entries: readonly LogEntry[], timeoutMs: number): Promise<FilterVerdict[]> {
+    return this.verdictsOf(this.payload(entries), entries.length, timeoutMs);
+  }
+
+  private async verdictsOf(payload: Record<string, unknown>, n: number, timeoutMs: number): Promise<FilterVerdict[]> {
+    const a = await this.c.call('process', payload, timeoutMs, n);
     let verdicts: (FilterVerdict | undefined)[];
     try {
-      verdicts = filterVerdictsOf(a, entries.length);
+      verdicts = filterVerdictsOf(a, n);
     } catch (e) {
       this.counters.invalid_results++;
       throw new PluginCallError(`invalid answer: ${(e as Error).message}`);
@@ -164,6 +169,51 @@ export class ProtocolClient {
     if (entries.length === 0) return;
     // In order: a sink sees the entries in the order the pipeline gave them.
     for (const part of entries.length > 64 ? this.chunks(entries) : [entries]) await this.c.call('process', this.payload(part), timeoutMs, part.length);
+  }
+
+  /**
+   * The records path for process plugins: each record's NDJSON goes into the request line as it
+   * is (no decode and re-encode), split like objects so no line passes the bound.
+   */
+  private recordParts(records: EntryRecords): { payload: Record<string, unknown>; count: number }[] {
+    const limit = this.maxLineBytes - 4096;
+    const parts: { payload: Record<string, unknown>; count: number }[] = [];
+    let cur: string[] = [];
+    let size = 0;
+    const close = () => {
+      if (cur.length) parts.push({ payload: cur.length === 1 ? { entry: new RawJson(cur[0]!) } : { batch: new RawJson(`[${cur.join(',')}]`) }, count: cur.length });
+      cur = [];
+      size = 0;
+    };
+    forEachRecord(records.frames, (start, end) => {
+      if (cur.length > 0 && size + end - start + 1 > limit) close();
+      cur.push(records.frames.toString('utf8', start, end));
+      size += end - start + 1;
+    });
+    close();
+    return parts;
+  }
+
+  async filterRecords(records: EntryRecords, timeoutMs: number): Promise<FilterVerdict[]> {
+    if (records.count === 0) return [];
+    const parts = this.recordParts(records);
+    const verdicts: (FilterVerdict | undefined)[] = [];
+    let failure: Error | undefined;
+    const all = await Promise.allSettled(parts.map((p) => this.verdictsOf(p.payload, p.count, timeoutMs)));
+    all.forEach((r, i) => {
+      if (r.status === 'fulfilled') verdicts.push(...r.value);
+      else {
+        failure ??= r.reason as Error;
+        verdicts.push(...(r.reason instanceof PartialFilterError ? r.reason.verdicts : new Array<undefined>(parts[i]!.count).fill(undefined)));
+      }
+    });
+    if (failure) throw parts.length > 1 || failure instanceof PartialFilterError ? new PartialFilterError(failure.message, verdicts) : failure;
+    return verdicts as FilterVerdict[];
+  }
+
+  async flushRecords(records: EntryRecords, timeoutMs: number): Promise<void> {
+    // In order: a sink sees the entries in the order the pipeline gave them.
+    for (const p of this.recordParts(records)) await this.c.call('process', p.payload, timeoutMs, p.count);
   }
 
   async *analyze(entry: LogEntry, timeoutMs: number): AsyncGenerator<AiResult> {

@@ -70,9 +70,34 @@ export interface Request {
   payload: Record<string, unknown>;
 }
 
+/**
+ * JSON text that goes into a request as it is: entries sent as the NDJSON their records already
+ * hold (an entry object or an array of them), so nothing is decoded and encoded again.
+ */
+export class RawJson {
+  readonly text: string;
+  constructor(text: string) {
+    this.text = text;
+  }
+}
+
 export function encodeRequest(req: Request, dialect: Dialect): string {
-  if (dialect === 'jsonrpc') return JSON.stringify({ jsonrpc: '2.0', id: req.id, method: req.op, params: req.payload }) + '\n';
-  return JSON.stringify({ id: req.id, op: req.op, ...req.payload }) + '\n';
+  let plain = req.payload;
+  let raw = '';
+  for (const [k, v] of Object.entries(req.payload)) {
+    if (!(v instanceof RawJson)) continue;
+    if (plain === req.payload) plain = { ...req.payload };
+    delete plain[k];
+    raw += `,${JSON.stringify(k)}:${v.text}`;
+  }
+  if (dialect === 'jsonrpc') {
+    const line = JSON.stringify({ jsonrpc: '2.0', id: req.id, method: req.op, params: plain });
+    // The raw fields go last inside params: {...,"params":{…}} → {...,"params":{…,"batch":[…]}}.
+    if (!raw) return line + '\n';
+    return line.slice(0, -2) + (Object.keys(plain).length ? raw : raw.slice(1)) + '}}\n';
+  }
+  const line = JSON.stringify({ id: req.id, op: req.op, ...plain });
+  return (raw ? line.slice(0, -1) + raw + '}' : line) + '\n';
 }
 
 /**

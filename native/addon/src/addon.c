@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "codec.h"
 #include "ingest.h"
 #include "inflate.h"
@@ -29,45 +30,14 @@
     }                                                                 \
   } while (0)
 
-static napi_value throw_type(napi_env env, const char *msg) {
-  napi_throw_type_error(env, "ERR_LOGLOOM_NATIVE", msg);
-  return NULL;
-}
-
-/* Bytes of a Buffer / TypedArray argument. */
-static int bytes_of(napi_env env, napi_value v, uint8_t **data, size_t *len) {
-  bool is;
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return -1;
-  napi_typedarray_type type;
-  size_t n, off;
-  napi_value ab;
-  void *p;
-  if (napi_get_typedarray_info(env, v, &type, &n, &p, &ab, &off) != napi_ok) return -1;
-  size_t el = (type == napi_uint8_array || type == napi_int8_array || type == napi_uint8_clamped_array) ? 1
-              : (type == napi_int16_array || type == napi_uint16_array)                                ? 2
-              : (type == napi_float64_array || type == napi_bigint64_array || type == napi_biguint64_array) ? 8
-                                                                                                         : 4;
-  *data = p;
-  *len = n * el;
-  return 0;
-}
-
-/* The ring view: a Uint8Array over the whole SharedArrayBuffer, header checked. */
-static uint8_t *ring_of(napi_env env, napi_value v) {
-  uint8_t *p;
-  size_t n;
-  if (bytes_of(env, v, &p, &n) || n < RING_HEADER) return NULL;
+/* The ring view (a Uint8Array over the whole SharedArrayBuffer), or NULL when its header does not check. */
+static uint8_t *ring_of(uint8_t *p, size_t n) {
+  if (n < RING_HEADER) return NULL;
   uint32_t magic, cap;
   memcpy(&magic, p, 4);
   memcpy(&cap, p + 4, 4);
   if (magic != RING_MAGIC || (size_t)cap + RING_HEADER > n || ((uintptr_t)p & 7)) return NULL;
   return p;
-}
-
-static napi_value args_n(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
-  size_t argc = want;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) return throw_type(env, "missing arguments");
-  return argv[0];
 }
 
 static napi_value make_int(napi_env env, int64_t v) {
@@ -78,40 +48,36 @@ static napi_value make_int(napi_env env, int64_t v) {
 
 /* ringPush(view, record, policy) -> PUSH_* code */
 static napi_value RingPush(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  if (!args_n(env, info, 3, argv)) return NULL;
-  uint8_t *ring = ring_of(env, argv[0]);
-  uint8_t *rec;
-  size_t len;
+  static const char usage[] = "ringPush(view, record, policy)";
+  uint8_t *view, *rec, *ring;
+  size_t view_len, len;
   int32_t policy;
-  if (!ring || bytes_of(env, argv[1], &rec, &len) || napi_get_value_int32(env, argv[2], &policy) != napi_ok)
-    return throw_type(env, "ringPush(view, record, policy)");
+  if (ll_args(env, info, usage, "BBi", &view, &view_len, &rec, &len, &policy)) return NULL;
+  if (!(ring = ring_of(view, view_len))) return ll_throw_type(env, usage);
   if (len > 0xFFFFFFF0u) return make_int(env, PUSH_OVERSIZE);
   return make_int(env, ring_push(ring, rec, (uint32_t)len, policy));
 }
 
 /* ringPushFrames(view, frames, policy) -> bytes consumed */
 static napi_value RingPushFrames(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  if (!args_n(env, info, 3, argv)) return NULL;
-  uint8_t *ring = ring_of(env, argv[0]);
-  uint8_t *frames;
-  size_t len;
+  static const char usage[] = "ringPushFrames(view, frames, policy)";
+  uint8_t *view, *frames, *ring;
+  size_t view_len, len;
   int32_t policy;
-  if (!ring || bytes_of(env, argv[1], &frames, &len) || napi_get_value_int32(env, argv[2], &policy) != napi_ok)
-    return throw_type(env, "ringPushFrames(view, frames, policy)");
+  if (ll_args(env, info, usage, "BBi", &view, &view_len, &frames, &len, &policy)) return NULL;
+  if (!(ring = ring_of(view, view_len))) return ll_throw_type(env, usage);
   return make_int(env, (int64_t)ring_push_frames(ring, frames, len, policy));
 }
 
 /* ringDrain(view, maxRecords, maxBytes) -> Buffer of frames (u32 len + payload), or null when empty */
 static napi_value RingDrain(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  if (!args_n(env, info, 3, argv)) return NULL;
-  uint8_t *ring = ring_of(env, argv[0]);
+  static const char usage[] = "ringDrain(view, maxRecords, maxBytes)";
+  uint8_t *view, *ring;
+  size_t view_len;
   uint32_t max_records;
   double max_bytes;
-  if (!ring || napi_get_value_uint32(env, argv[1], &max_records) != napi_ok || napi_get_value_double(env, argv[2], &max_bytes) != napi_ok)
-    return throw_type(env, "ringDrain(view, maxRecords, maxBytes)");
+  if (ll_args(env, info, usage, "Bud", &view, &view_len, &max_records, &max_bytes)) return NULL;
+  if (!(ring = ring_of(view, view_len))) return ll_throw_type(env, usage);
   for (int attempt = 0; attempt < 1000; attempt++) {
     uint32_t records;
     size_t bytes;
@@ -139,81 +105,67 @@ static void codec_finalize(napi_env env, void *data, void *hint) {
   codec_free(data);
 }
 
-static char *string_arg(napi_env env, napi_value v) {
-  size_t n;
-  if (napi_get_value_string_utf8(env, v, NULL, 0, &n) != napi_ok) return NULL;
-  char *s = malloc(n + 1);
-  if (s) napi_get_value_string_utf8(env, v, s, n + 1, &n);
-  return s;
-}
-
 /* codecNew(maxLineBytes, maxMessageBytes, minLevel, defaultLevel, defaultModule, node, source, format 0 auto | 1 json | 2 text) */
 static napi_value CodecNew(napi_env env, napi_callback_info info) {
-  napi_value argv[8];
-  if (!args_n(env, info, 8, argv)) return NULL;
   uint32_t max_line, max_msg;
   int32_t min_level, default_level, format;
-  if (napi_get_value_uint32(env, argv[0], &max_line) != napi_ok || napi_get_value_uint32(env, argv[1], &max_msg) != napi_ok ||
-      napi_get_value_int32(env, argv[2], &min_level) != napi_ok || napi_get_value_int32(env, argv[3], &default_level) != napi_ok ||
-      napi_get_value_int32(env, argv[7], &format) != napi_ok || min_level < 0 || min_level > 4 || default_level < 0 || default_level > 4 ||
-      format < 0 || format > 2)
-    return throw_type(env, "codecNew: bad numbers");
-  char *mod = string_arg(env, argv[4]), *node = string_arg(env, argv[5]), *source = string_arg(env, argv[6]);
-  codec_t *c = mod && node && source ? codec_new(max_line, max_msg, min_level, default_level, mod, node, source, format) : NULL;
+  char *mod, *node, *source;
+  if (ll_args(env, info, "codecNew(maxLineBytes, maxMessageBytes, minLevel, defaultLevel, defaultModule, node, source, format)", "uuiisssi",
+              &max_line, &max_msg, &min_level, &default_level, &mod, &node, &source, &format))
+    return NULL;
+  codec_t *c = NULL;
+  int numbers_ok = min_level >= 0 && min_level <= 4 && default_level >= 0 && default_level <= 4 && format >= 0 && format <= 2;
+  if (numbers_ok) c = codec_new(max_line, max_msg, min_level, default_level, mod, node, source, format);
   free(mod), free(node), free(source);
-  if (!c) return throw_type(env, "codecNew: out of memory or bad strings");
+  if (!numbers_ok) return ll_throw_type(env, "codecNew: bad numbers");
+  if (!c) return ll_throw_type(env, "codecNew: out of memory or bad strings");
   napi_value ext;
   CHECK(napi_create_external(env, c, codec_finalize, NULL, &ext));
   return ext;
 }
 
-static codec_t *codec_of(napi_env env, napi_value v) {
-  void *p = NULL;
-  if (napi_get_value_external(env, v, &p) != napi_ok) return NULL;
-  return p;
-}
+/*
+ * Where codec calls write their framed records: one buffer per thread, shared by every codec (a call
+ * runs to its end before the next starts, and its output is copied into a Buffer before it returns),
+ * so a busy input does not regrow a buffer from 4 KiB through the chunk's size on every call, and an
+ * idle connection holds none. Kept up to 1 MiB; a bigger one (a huge chunk) is given back.
+ */
+static __thread buf_t codec_out;
+#define CODEC_OUT_KEEP (1u << 20)
 
-/* A codec call's output as a Buffer (freeing the C copy), or a thrown error when the call failed (rc != 0). */
-static napi_value take_buffer(napi_env env, int rc, buf_t *b, const char *oom) {
+/* A codec call's output as a Buffer, or a thrown error when the call failed (rc != 0). */
+static napi_value copy_buffer(napi_env env, int rc, buf_t *b, const char *oom) {
   napi_value buf = NULL;
   void *out;
-  if (rc) throw_type(env, oom);
+  if (rc) ll_throw_type(env, oom);
   else if (napi_create_buffer_copy(env, b->len, b->data ? (void *)b->data : (void *)"", &out, &buf) != napi_ok) buf = NULL;
-  free(b->data);
+  b->len = 0;
+  if (b->cap > CODEC_OUT_KEEP) free(b->data), *b = (buf_t){0};
   return buf;
 }
 
 /* codecFeed(codec, chunk, receivedMs) -> Buffer of framed records */
 static napi_value CodecFeed(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  if (!args_n(env, info, 3, argv)) return NULL;
-  codec_t *c = codec_of(env, argv[0]);
+  codec_t *c;
   uint8_t *chunk;
   size_t len;
   double ms;
-  if (!c || bytes_of(env, argv[1], &chunk, &len) || napi_get_value_double(env, argv[2], &ms) != napi_ok)
-    return throw_type(env, "codecFeed(codec, chunk, receivedMs)");
-  buf_t out = {0};
-  return take_buffer(env, codec_feed(c, chunk, len, ms, &out), &out, "codecFeed: out of memory");
+  if (ll_args(env, info, "codecFeed(codec, chunk, receivedMs)", "xBd", (void **)&c, &chunk, &len, &ms)) return NULL;
+  return copy_buffer(env, codec_feed(c, chunk, len, ms, &codec_out), &codec_out, "codecFeed: out of memory");
 }
 
 /* codecEnd(codec, receivedMs) -> Buffer */
 static napi_value CodecEnd(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  if (!args_n(env, info, 2, argv)) return NULL;
-  codec_t *c = codec_of(env, argv[0]);
+  codec_t *c;
   double ms;
-  if (!c || napi_get_value_double(env, argv[1], &ms) != napi_ok) return throw_type(env, "codecEnd(codec, receivedMs)");
-  buf_t out = {0};
-  return take_buffer(env, codec_end(c, ms, &out), &out, "codecEnd: out of memory");
+  if (ll_args(env, info, "codecEnd(codec, receivedMs)", "xd", (void **)&c, &ms)) return NULL;
+  return copy_buffer(env, codec_end(c, ms, &codec_out), &codec_out, "codecEnd: out of memory");
 }
 
 /* codecCounters(codec) -> [lines, records, filtered, cut, rejected] */
 static napi_value CodecCounters(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  if (!args_n(env, info, 1, argv)) return NULL;
-  codec_t *c = codec_of(env, argv[0]);
-  if (!c) return throw_type(env, "codecCounters(codec)");
+  codec_t *c;
+  if (ll_args(env, info, "codecCounters(codec)", "x", (void **)&c)) return NULL;
   napi_value arr;
   CHECK(napi_create_array_with_length(env, 5, &arr));
   double v[5] = {c->lines, c->records, c->filtered, c->cut, c->rejected};
@@ -253,15 +205,13 @@ static void set_str(napi_env env, napi_value obj, const char *key, const char *v
 
 /* pluginLoad(path, configJson, isSink) -> {handle, info|null}; throws {code:'LOAD'|'INIT', message} */
 static napi_value PluginLoad(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  if (!args_n(env, info, 3, argv)) return NULL;
-  char *path = string_arg(env, argv[0]), *config = string_arg(env, argv[1]);
-  bool is_sink = false;
-  napi_get_value_bool(env, argv[2], &is_sink);
+  char *path, *config;
+  bool is_sink;
+  if (ll_args(env, info, "pluginLoad(path, configJson, isSink)", "ssb", &path, &config, &is_sink)) return NULL;
   inproc_t *h = calloc(1, sizeof *h);
   char err[512];
   const char *code = NULL;
-  if (!path || !config || !h) code = "LOAD", snprintf(err, sizeof err, "out of memory");
+  if (!h) code = "LOAD", snprintf(err, sizeof err, "out of memory");
   else if (ll_plugin_load(&h->p, path, is_sink ? LL_TYPE_SINK : LL_TYPE_FILTER, err, sizeof err)) code = "LOAD";
   else if (ll_plugin_start(&h->p, config, err, sizeof err)) code = "INIT", ll_plugin_unload(&h->p);
   free(path), free(config);
@@ -324,7 +274,7 @@ static napi_value run_trusted(napi_env env, inproc_t *h, long n, ll_records_t *r
   void *data;
   if (napi_create_arraybuffer(env, (size_t)(n ? n : 1) * 4, &data, &ab) != napi_ok) {
     free(args), ll_records_free(rec);
-    return throw_type(env, "pluginProcess: out of memory");
+    return ll_throw_type(env, "pluginProcess: out of memory");
   }
   int sig = inproc_run(&h->p, h->is_sink, rec->entries, (size_t)n, data);
   free(args), ll_records_free(rec);
@@ -340,14 +290,8 @@ static napi_value run_trusted(napi_env env, inproc_t *h, long n, ll_records_t *r
 
 /* The handle and bytes of a pluginProcess* call, or NULL (thrown) when the plugin cannot be called. */
 static inproc_t *callable(napi_env env, napi_callback_info info, const char *usage, uint8_t **bytes, size_t *len) {
-  napi_value argv[2];
-  if (!args_n(env, info, 2, argv)) return NULL;
-  void *p = NULL;
-  if (napi_get_value_external(env, argv[0], &p) != napi_ok || !p || bytes_of(env, argv[1], bytes, len)) {
-    throw_type(env, usage);
-    return NULL;
-  }
-  inproc_t *h = p;
+  inproc_t *h;
+  if (ll_args(env, info, usage, "xB", (void **)&h, bytes, len)) return NULL;
   if (h->faulted || !h->loaded) {
     char msg[128];
     snprintf(msg, sizeof msg, h->faulted ? "plugin faulted earlier (%s); it must be reloaded" : "plugin unloaded", signame(h->faulted));
@@ -366,7 +310,7 @@ static napi_value PluginProcess(napi_env env, napi_callback_info info) {
   ll_records_t rec = {0};
   const char **args;
   long n = ll_batch_decode(batch, len, &rec.entries, &args);
-  if (n < 0) return throw_type(env, "pluginProcess: malformed batch");
+  if (n < 0) return ll_throw_type(env, "pluginProcess: malformed batch");
   return run_trusted(env, h, n, &rec, args);
 }
 
@@ -378,17 +322,14 @@ static napi_value PluginProcessRecords(napi_env env, napi_callback_info info) {
   if (!h) return NULL;
   ll_records_t rec;
   long n = ll_records_decode(frames, len, &rec);
-  if (n < 0) return throw_type(env, "pluginProcessRecords: malformed entry records");
+  if (n < 0) return ll_throw_type(env, "pluginProcessRecords: malformed entry records");
   return run_trusted(env, h, n, &rec, NULL);
 }
 
 /* pluginUnload(handle): plugin_shutdown + dlclose (skipped for a faulted plugin) */
 static napi_value PluginUnload(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  if (!args_n(env, info, 1, argv)) return NULL;
-  void *p = NULL;
-  if (napi_get_value_external(env, argv[0], &p) != napi_ok || !p) return throw_type(env, "pluginUnload(handle)");
-  inproc_t *h = p;
+  inproc_t *h;
+  if (ll_args(env, info, "pluginUnload(handle)", "x", (void **)&h)) return NULL;
   if (h->loaded && !h->faulted) ll_plugin_unload(&h->p);
   h->loaded = 0;
   return NULL;
@@ -403,20 +344,18 @@ static napi_value PluginUnload(napi_env env, napi_callback_info info) {
  * state is a Uint32Array [rawPos, outPos, n], read and advanced. Codes: ingest.h LL_INGEST_*.
  */
 static napi_value IngestScan(napi_env env, napi_callback_info info) {
-  napi_value argv[9];
-  if (!args_n(env, info, 9, argv)) return NULL;
+  static const char usage[] = "ingestScan(raw, node, nodeMember, suffix, maxMessageBytes, out, ends, levels, state)";
   ll_ingest_in_t in;
   uint8_t *raw, *node, *member, *suffix, *out, *ends, *levels, *state;
   size_t raw_len, node_len, member_len, suffix_len, out_len, ends_len, levels_len, state_len;
   uint32_t max_message;
-  if (bytes_of(env, argv[0], &raw, &raw_len) || bytes_of(env, argv[1], &node, &node_len) || bytes_of(env, argv[2], &member, &member_len) ||
-      bytes_of(env, argv[3], &suffix, &suffix_len) || napi_get_value_uint32(env, argv[4], &max_message) != napi_ok ||
-      bytes_of(env, argv[5], &out, &out_len) || bytes_of(env, argv[6], &ends, &ends_len) || bytes_of(env, argv[7], &levels, &levels_len) ||
-      bytes_of(env, argv[8], &state, &state_len) || state_len < 12 || ((uintptr_t)ends & 3) || ((uintptr_t)state & 3) || levels_len < ends_len / 4)
-    return throw_type(env, "ingestScan(raw, node, nodeMember, suffix, maxMessageBytes, out, ends, levels, state)");
+  if (ll_args(env, info, usage, "BBBBuBBBB", &raw, &raw_len, &node, &node_len, &member, &member_len, &suffix, &suffix_len, &max_message,
+              &out, &out_len, &ends, &ends_len, &levels, &levels_len, &state, &state_len))
+    return NULL;
+  if (state_len < 12 || ((uintptr_t)ends & 3) || ((uintptr_t)state & 3) || levels_len < ends_len / 4) return ll_throw_type(env, usage);
   uint32_t *st32 = (uint32_t *)state;
   ll_ingest_state_t st = {st32[0], st32[1], st32[2]};
-  if (st.raw_pos > raw_len || st.out_pos > out_len || st.n > ends_len / 4) return throw_type(env, "ingestScan: state out of range");
+  if (st.raw_pos > raw_len || st.out_pos > out_len || st.n > ends_len / 4) return ll_throw_type(env, "ingestScan: state out of range");
   in = (ll_ingest_in_t){raw, raw_len, node, node_len, member, member_len, suffix, suffix_len, max_message, out, out_len, (uint32_t *)ends, levels, (uint32_t)(ends_len / 4)};
   int code = ll_ingest_scan(&in, &st);
   st32[0] = (uint32_t)st.raw_pos;
@@ -430,11 +369,9 @@ static napi_value IngestScan(napi_env env, napi_callback_info info) {
  * nothing for bad data: the caller turns the code into the protocol's BAD_BATCH.
  */
 static napi_value IngestInflate(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  if (!args_n(env, info, 2, argv)) return NULL;
   uint8_t *in, *out;
   size_t in_len, out_len;
-  if (bytes_of(env, argv[0], &in, &in_len) || bytes_of(env, argv[1], &out, &out_len)) return throw_type(env, "ingestInflate(body, out)");
+  if (ll_args(env, info, "ingestInflate(body, out)", "BB", &in, &in_len, &out, &out_len)) return NULL;
   const char *msg;
   return make_int(env, ll_inflate(in, in_len, out, out_len, &msg));
 }

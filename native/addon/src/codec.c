@@ -142,11 +142,16 @@ static int emit_line(codec_t *c, const uint8_t *line, size_t n, int cut, double 
   if (!cut && n > 0 && line[n - 1] == '\r') n--;
   c->lines += 1;
   if (cut) c->cut += 1;
-  c->rep.len = 0;
-  if (buf_reserve(&c->rep, n * 3 + 1)) return -1;
-  size_t rn = utf8_repair(line, n, c->rep.data);
+  /* Valid UTF-8 (nearly every line) is used where it lies; only a line with invalid bytes is copied, repaired. */
+  const uint8_t *r = line;
+  size_t rn = n;
+  if (utf8_valid_prefix(line, n) < n) {
+    c->rep.len = 0;
+    if (buf_reserve(&c->rep, n * 3 + 1)) return -1;
+    rn = utf8_repair(line, n, c->rep.data);
+    r = c->rep.data;
+  }
   if (rn == 0) return 0;
-  const uint8_t *r = c->rep.data;
   if (c->format == CODEC_TEXT) return emit_text(c, r, rn, cut, 0, received_ms, out);
   if (cut) return emit_text(c, r, rn, cut, 1, received_ms, out);
   size_t k = 0;

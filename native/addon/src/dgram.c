@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "dgram.h"
+#include "args.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -153,16 +154,17 @@ static void finalize_handle(napi_env env, void *data, void *hint) {
 }
 
 napi_value DgramOpen(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4) return throw_err(env, "ERR_LOGLOOM_NATIVE", "dgramOpen(path, mode, maxBytes, onBatch)");
-  char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-  size_t plen;
-  if (napi_get_value_string_utf8(env, argv[0], path, sizeof path, &plen) != napi_ok || plen == 0 || plen >= sizeof path - 1)
-    return throw_err(env, "ERR_LOGLOOM_NATIVE", "dgramOpen: path must be a string of 1 to 106 bytes");
+  char *path_arg;
   uint32_t mode, max_bytes;
-  if (napi_get_value_uint32(env, argv[1], &mode) != napi_ok || napi_get_value_uint32(env, argv[2], &max_bytes) != napi_ok || max_bytes < 16)
-    return throw_err(env, "ERR_LOGLOOM_NATIVE", "dgramOpen: mode and maxBytes must be numbers");
+  napi_value on_batch;
+  if (ll_args(env, info, "dgramOpen(path, mode, maxBytes, onBatch)", "suuv", &path_arg, &mode, &max_bytes, &on_batch)) return NULL;
+  char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+  size_t plen = strlen(path_arg);
+  int path_ok = plen > 0 && plen < sizeof path - 1;
+  if (path_ok) memcpy(path, path_arg, plen + 1);
+  free(path_arg);
+  if (!path_ok) return throw_err(env, "ERR_LOGLOOM_NATIVE", "dgramOpen: path must be a string of 1 to 106 bytes");
+  if (max_bytes < 16) return throw_err(env, "ERR_LOGLOOM_NATIVE", "dgramOpen: maxBytes must be at least 16");
   dgram_t *d = calloc(1, sizeof *d);
   if (!d) return throw_err(env, "ENOMEM", "dgramOpen: out of memory");
   d->max_bytes = max_bytes;
@@ -189,7 +191,7 @@ napi_value DgramOpen(napi_env env, napi_callback_info info) {
   }
   napi_value name;
   napi_create_string_utf8(env, "logloom dgram", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_threadsafe_function(env, argv[3], NULL, name, QUEUE_MAX, 1, NULL, NULL, NULL, call_js, &d->tsfn) != napi_ok) {
+  if (napi_create_threadsafe_function(env, on_batch, NULL, name, QUEUE_MAX, 1, NULL, NULL, NULL, call_js, &d->tsfn) != napi_ok) {
     close(d->fd);
     close(d->stop[0]);
     close(d->stop[1]);
@@ -211,29 +213,17 @@ napi_value DgramOpen(napi_env env, napi_callback_info info) {
   return handle;
 }
 
-static dgram_t *handle_of(napi_env env, napi_value v) {
-  void *p = NULL;
-  if (napi_get_value_external(env, v, &p) != napi_ok) return NULL;
-  return p;
-}
-
 napi_value DgramPause(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) return throw_err(env, "ERR_LOGLOOM_NATIVE", "dgramPause(handle, paused)");
-  dgram_t *d = handle_of(env, argv[0]);
+  dgram_t *d;
   bool paused;
-  if (!d || napi_get_value_bool(env, argv[1], &paused) != napi_ok) return throw_err(env, "ERR_LOGLOOM_NATIVE", "dgramPause(handle, paused)");
+  if (ll_args(env, info, "dgramPause(handle, paused)", "xb", (void **)&d, &paused)) return NULL;
   atomic_store(&d->paused, paused ? 1 : 0);
   return NULL;
 }
 
 napi_value DgramClose(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) return throw_err(env, "ERR_LOGLOOM_NATIVE", "dgramClose(handle)");
-  dgram_t *d = handle_of(env, argv[0]);
-  if (!d) return throw_err(env, "ERR_LOGLOOM_NATIVE", "dgramClose(handle)");
+  dgram_t *d;
+  if (ll_args(env, info, "dgramClose(handle)", "x", (void **)&d)) return NULL;
   if (atomic_exchange(&d->closed, 1)) return NULL;
   if (write(d->stop[1], "x", 1) < 0) {}
   /* The reader may be blocked handing a batch to this (JS) thread: abort releases it. */

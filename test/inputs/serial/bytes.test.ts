@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { runCli, startAgent, tempDir } from '../../helpers/agent.ts';
 import { waitForFile } from '../../helpers/wait.ts';
-import { PtyPair, WAIT } from './pty.ts';
+import { PtyPair, WAIT } from '../../helpers/pty.ts';
 
 const entries = (text: string) => text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCli, startAgent, tempDir } from '../../helpers/agent.ts';
 import { waitForFile } from '../../helpers/wait.ts';
-import { PtyPair, WAIT } from './pty.ts';
+import { PtyPair, WAIT } from '../../helpers/pty.ts';
 
 const entries = (text: string) => text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
 

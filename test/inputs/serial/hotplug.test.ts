@@ -1,16 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { LineWatcher, runCli, startAgent, tempDir, type RunningAgent } from '../../helpers/agent.ts';
+import { LineWatcher, startAgent, tempDir } from '../../helpers/agent.ts';
 import { waitForFile } from '../../helpers/wait.ts';
-import { PtyPair, WAIT } from './pty.ts';
+import { PtyPair, WAIT } from '../../helpers/pty.ts';
+import { status } from '../../helpers/status.ts';
 
 const entries = (text: string) => text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
 const messages = (text: string) => entries(text).map((e) => e.message as string);
-
-async function status(agent: RunningAgent) {
-  return JSON.parse((await runCli(['status', '--json', '--socket', agent.control])).stdout);
-}
 
 test('hot-plug: the port vanishes (socat killed) and comes back under the same path; capture resumes, the other port never stalls', async (t) => {
   const dir = tempDir('logloom-serial-');

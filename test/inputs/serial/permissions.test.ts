@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { LineWatcher, ROOT, tempDir } from '../../helpers/agent.ts';
-import { PtyPair, WAIT } from './pty.ts';
+import { PtyPair, WAIT } from '../../helpers/pty.ts';
 
 test('permission denied (agent not in the dialout group, run as nobody): reported once with the fix, and opened once the permissions are fixed, without a restart', async (t) => {
   const dir = tempDir('logloom-serial-');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { runCli, startAgent, tempDir } from '../../helpers/agent.ts';
 import { waitForFile } from '../../helpers/wait.ts';
-import { PtyPair, WAIT } from './pty.ts';
+import { PtyPair, WAIT } from '../../helpers/pty.ts';
 
 const LINES = 50_000;
 

@@ -1,8 +1,9 @@
 import { accessSync, chmodSync, constants, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { controlRequest } from '../../../lib/control/protocol.ts';
-import { ROOT, runCli, startAgent, tempDir, type RunningAgent } from '../../helpers/agent.ts';
+import { ROOT, startAgent, tempDir, type RunningAgent } from '../../helpers/agent.ts';
 import { sendLines } from '../../helpers/socket.ts';
+import { status as cliStatus } from '../../helpers/status.ts';
 
 export const FIXTURES = join(ROOT, 'test/fixtures/plugins');
 export const PY_FIXTURES = join(FIXTURES, 'python');
@@ -29,11 +30,7 @@ export function send(agent: RunningAgent, ...messages: (string | Record<string, 
 
 /** Status over the control socket (what `logloom status --json` prints), without spawning a CLI. */
 export async function status(agent: RunningAgent, viaCli = false): Promise<Record<string, any>> {
-  if (viaCli) {
-    const r = await runCli(['status', '--json', '--socket', agent.control]);
-    if (r.code !== 0) throw new Error(`status failed: ${r.stderr}`);
-    return JSON.parse(r.stdout);
-  }
+  if (viaCli) return cliStatus(agent);
   const a = await controlRequest(agent.control, { op: 'status' });
   if (!a.ok) throw new Error(`status failed: ${a.error}`);
   return a.result as Record<string, any>;

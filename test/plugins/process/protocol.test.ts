@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { decodeMessage, encodeRequest, LineReader, ProtocolError } from '../../../agent/plugins/protocol/codec.ts';
+import { decodeMessage, encodeRequest, LineReader, ProtocolError, RawJson } from '../../../agent/plugins/protocol/codec.ts';
 import { PluginConnection, QueueFullError } from '../../../agent/plugins/protocol/connection.ts';
 import { filterVerdictsOf, validateAiResult, validateCatalogue, validateKeep } from '../../../agent/plugins/validate-output.ts';
 import { ROOT } from '../../helpers/agent.ts';
@@ -17,6 +17,11 @@ test('codec: a line over the bound is refused before it is parsed, even without 
 test('codec: line and JSON-RPC dialects, events, and the errors the supervisor reports', () => {
   assert.equal(encodeRequest({ id: 7, op: 'process', payload: { entry: { message: 'x' } } }, 'line'), '{"id":7,"op":"process","entry":{"message":"x"}}\n');
   assert.equal(encodeRequest({ id: 7, op: 'init', payload: { config: {} } }, 'jsonrpc'), '{"jsonrpc":"2.0","id":7,"method":"init","params":{"config":{}}}\n');
+  // Entries from records go out as the NDJSON they hold, byte for byte, in both dialects.
+  const batch = new RawJson('[{"message":"a \\"q\\""},{"message":"b"}]');
+  assert.equal(encodeRequest({ id: 8, op: 'process', payload: { batch } }, 'line'), '{"id":8,"op":"process","batch":[{"message":"a \\"q\\""},{"message":"b"}]}\n');
+  assert.equal(encodeRequest({ id: 8, op: 'process', payload: { batch } }, 'jsonrpc'), '{"jsonrpc":"2.0","id":8,"method":"process","params":{"batch":[{"message":"a \\"q\\""},{"message":"b"}]}}\n');
+  assert.deepEqual(JSON.parse(encodeRequest({ id: 9, op: 'process', payload: { x: 1, entry: new RawJson('{"message":"c"}') } }, 'jsonrpc')).params, { x: 1, entry: { message: 'c' } });
   assert.deepEqual(decodeMessage('{"id":7,"status":0,"keep":false}', 'line'), { kind: 'answer', id: 7, status: 0, error: undefined, stream: false, done: false, body: { keep: false } });
   assert.deepEqual(decodeMessage('{"status":0}', 'line'), { kind: 'answer', id: undefined, status: 0, error: undefined, stream: false, done: false, body: {} });
   assert.deepEqual(decodeMessage('{"event":"changed","version":3}', 'line'), { kind: 'event', event: 'changed', body: { version: 3 } });

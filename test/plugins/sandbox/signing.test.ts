@@ -14,6 +14,7 @@ import { checkPluginFiles, generateKeys, manifestSha256, signPlugin } from '../.
 import { startHarness } from '../harness.ts';
 import { agentWith, pluginStatus, send } from '../process/helpers.ts';
 import { writePlugin } from './fixtures.ts';
+import { rng } from '../../helpers/rng.ts';
 
 const manifest = (name: string, extra = '') =>
   `name: ${name}\nversion: 1.0.0\nauthor: T\ntype: filter\nmode: sync\ncapability: []\nentry:\n  kind: python\n  path: ${name}.py\n${extra}`;
@@ -167,17 +168,6 @@ test('a signed Python file swapped after a verified start: the running plugin ke
     await agent.stop();
   }
 });
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('signature check fuzz (300 seeded mutations of a signed plugin.yaml and its files): never throws, never says signed unless the meaning and files are unchanged', () => {
   const dir = tempDir();

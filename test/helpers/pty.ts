@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
-import { LineWatcher } from '../../helpers/agent.ts';
+import { LineWatcher } from './agent.ts';
 
 /**
  * A real serial line for tests: a socat pseudo-terminal pair. The agent opens `device`

@@ -1,0 +1,47 @@
+/**
+ * Every function of the N-API addon unpacks its arguments through one helper
+ * (native/addon/src/args.c): a missing or mistyped argument is a TypeError naming the call's
+ * usage, never a crash or a read of garbage, and strings copied before the bad argument are freed.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadAddon } from '../../lib/native-runtime.ts';
+
+const addon = loadAddon() as unknown as Record<string, (...a: unknown[]) => unknown>;
+
+function refuses(fn: string, args: unknown[], usage: RegExp) {
+  assert.throws(() => addon[fn]!(...args), (e: Error & { code?: string }) => {
+    assert.ok(e instanceof TypeError, `${fn}: ${e}`);
+    assert.equal(e.code, 'ERR_LOGLOOM_NATIVE');
+    assert.match(e.message, usage);
+    return true;
+  }, `${fn}(${args.map((a) => typeof a).join(', ')})`);
+}
+
+test('addon calls with missing or mistyped arguments throw a TypeError with the usage', () => {
+  const bytes = new Uint8Array(8);
+  const codec = addon.codecNew!(1024, 1024, 0, 1, 'M', 'node', 'src', 0);
+  refuses('ringPush', [], /^ringPush\(view, record, policy\)$/);
+  refuses('ringPush', [bytes, bytes, 'x'], /^ringPush\(view, record, policy\)$/);
+  refuses('ringPush', [bytes, bytes, 0], /^ringPush\(view, record, policy\)$/); // not a ring: header does not check
+  refuses('ringDrain', [{}, 1, 1], /^ringDrain\(view, maxRecords, maxBytes\)$/);
+  refuses('codecNew', [1024, 1024, 0, 1, 'M', 'node', 7, 0], /^codecNew\(maxLineBytes/); // 2 strings copied, then freed
+  refuses('codecNew', [1024, 1024, 9, 1, 'M', 'node', 'src', 0], /^codecNew: bad numbers$/);
+  refuses('codecFeed', [{}, bytes, 0], /^codecFeed\(codec, chunk, receivedMs\)$/);
+  refuses('codecFeed', [codec, 'text', 0], /^codecFeed\(codec, chunk, receivedMs\)$/);
+  refuses('codecEnd', [codec], /^codecEnd\(codec, receivedMs\)$/);
+  refuses('codecCounters', [null], /^codecCounters\(codec\)$/);
+  refuses('ingestScan', [bytes, bytes, bytes, bytes, 'x', bytes, new Uint32Array(1), bytes, new Uint32Array(3)], /^ingestScan\(raw,/);
+  refuses('dgramOpen', ['/tmp/x', 0o600, 1024], /^dgramOpen\(path, mode, maxBytes, onBatch\)$/);
+  refuses('dgramPause', [{}, true], /^dgramPause\(handle, paused\)$/);
+  refuses('dgramClose', [42], /^dgramClose\(handle\)$/);
+  if (addon.pluginLoad) {
+    refuses('pluginLoad', ['/x.so', '{}', 'yes'], /^pluginLoad\(path, configJson, isSink\)$/);
+    refuses('pluginProcess', [{}, bytes], /^pluginProcess\(handle, batch\)$/);
+    refuses('pluginUnload', [undefined], /^pluginUnload\(handle\)$/);
+  }
+  // The good path still works through the same helper.
+  const out = addon.codecFeed!(codec, Buffer.from('[WARN] hello\n'), 0) as Buffer;
+  assert.ok(out.length > 0);
+  assert.deepEqual((addon.codecCounters!(codec) as number[]).slice(0, 2), [1, 1]);
+});
