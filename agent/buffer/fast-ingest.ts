@@ -1,8 +1,10 @@
 /**
- * The fast path for byte-stream inputs: bytes → codec (split, parse NDJSON, sanitise,
- * level/module, frame; native when the addon is loaded) → pushed into the ring in one call per
- * chunk. No line becomes a JS object before the pipeline drains it. One stream per connection
- * (a codec keeps the partial line); counters are the input's.
+ * The fast path for byte-stream inputs (unix, tcp, file): bytes → codec (split, parse NDJSON,
+ * sanitise, level/module, frame; native when the addon is loaded) → pushed into the ring in one
+ * call per chunk. No line becomes a JS object. One stream per connection or file (a codec keeps
+ * the partial line); counters are the input's. When something travels with the records (a
+ * replayable input's checkpoint tokens, the input id routes select by) the codec's records are
+ * rewritten with the 'K' header (records.ts) in one copy before they are pushed.
  */
 import type { RingEntryQueue } from './entry-buffer.ts';
 import type { CodecCounters, LineCodec } from './line-codec.ts';

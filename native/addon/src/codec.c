@@ -18,6 +18,7 @@ codec_t *codec_new(uint32_t max_line_bytes, uint32_t max_message_bytes, int min_
   c->default_module = strdup(default_module);
   c->node = strdup(node);
   c->source = strdup(source);
+  c->source_len = strlen(source);
   c->pending = malloc(max_line_bytes ? max_line_bytes : 1);
   if (!c->default_module || !c->node || !c->source || !c->pending) {
     codec_free(c);
@@ -123,15 +124,21 @@ static int emit_text(codec_t *c, const uint8_t *r, size_t rn, int cut, int use_e
     return 0;
   }
   size_t mlen = rn - msg_off;
-  c->esc.len = 0;
-  if (buf_reserve(&c->esc, mlen * 6 + 1)) return -1;
-  size_t en = escape_controls(r + msg_off, mlen, c->esc.data);
+  const uint8_t *msg = r + msg_off;
+  size_t en = mlen;
+  if (has_ctl(msg, mlen)) {
+    /* only a line with something to escape is copied; the others are written from where they lie */
+    c->esc.len = 0;
+    if (buf_reserve(&c->esc, mlen * 6 + 1)) return -1;
+    en = escape_controls(msg, mlen, c->esc.data);
+    msg = c->esc.data;
+  }
   char module[17];
   if (mod) sanitise_module(mod, mod_len, module);
   entry_parts_t e = {
-      .ts_ms = received_ms, .level = level, .module = mod ? module : c->default_module, .message = c->esc.data,
-      .message_len = cut_bytes(c->esc.data, en, c->max_message_bytes), .node = c->node, .source = (const uint8_t *)c->source,
-      .source_len = strlen(c->source)};
+      .ts_ms = received_ms, .level = level, .module = mod ? module : c->default_module, .message = msg,
+      .message_len = cut_bytes(msg, en, c->max_message_bytes), .node = c->node, .source = (const uint8_t *)c->source,
+      .source_len = c->source_len};
   e.truncated = cut || e.message_len < en;
   if (entry_write(out, &e)) return -1;
   c->records += 1;

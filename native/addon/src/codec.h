@@ -32,6 +32,7 @@ typedef struct {
   char *default_module; /* already sanitised */
   char *node;
   char *source; /* already escaped and cut; may be empty */
+  size_t source_len;
   /* line assembly across pushes */
   uint8_t *pending;
   size_t pending_len;

@@ -357,9 +357,16 @@ static int array_index(const uint8_t *s, size_t n, double *v) {
 typedef struct {
   const uint8_t *key; /* decoded: in the line (no escape) or in nj->keys */
   size_t key_len;
+  uint32_t hash; /* of the key (FNV-1a): repeated keys are found without comparing every pair's bytes */
   jval_t val;
   double index; /* array index, or -1 */
 } member_t;
+
+static uint32_t fnv1a(const uint8_t *s, size_t n) {
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 16777619u;
+  return h;
+}
 
 static int lang_key_ok(const uint8_t *s, size_t n) {
   if (n < 1 || n > 128) return 0;
@@ -430,15 +437,17 @@ static int render_fields(ndjson_t *nj, const jval_t *obj, buf_t *out) {
       if (decode_string(&k, keys)) return -1;
       kp = keys->data + off, kn = keys->len - off;
     }
+    /* 256 long keys with a common prefix would otherwise cost 256²/2 full comparisons */
+    uint32_t h = fnv1a(kp, kn);
     size_t j = 0;
     for (; j < count; j++)
-      if (m[j].key_len == kn && memcmp(m[j].key, kp, kn) == 0) break;
+      if (m[j].hash == h && m[j].key_len == kn && memcmp(m[j].key, kp, kn) == 0) break;
     if (j < count) {
       m[j].val = v;
       continue;
     }
     double idx;
-    m[count++] = (member_t){kp, kn, v, array_index(kp, kn, &idx) ? idx : -1};
+    m[count++] = (member_t){kp, kn, h, v, array_index(kp, kn, &idx) ? idx : -1};
   }
   /* Array-index keys first, ascending; the others keep their order (a stable insertion sort). */
   for (size_t i = 1; i < count; i++) {
