@@ -96,12 +96,26 @@ export default definePlugin({
       return e.lang_key && !e.message ? { ...e, message: ctx.render(e.lang_key, e.args) } : e;
     }
 
+    /**
+     * Where the next empty message of the run being added is (at or after the last search's
+     * start; past the end when there is none; reset by addRecords): the run is searched once per
+     * match, not once per record. A search per record (a native call and a view each) cost about a microsecond per
+     * entry, and a search from each record to the end of the run made the loop quadratic.
+     */
+    let emptyIn: Buffer | undefined;
+    let emptyAt = -1;
+
     /** A record that carries a lang_key and an empty message: re-encoded with the message rendered. */
     function renderedRecord(frames: Buffer, start: number, end: number): string | undefined {
-      // Searched within this record only (a view, no copy): a search to the end of the run would
-      // make this hot loop quadratic in the run's length. An empty message is the rarer match.
+      if (emptyIn !== frames || emptyAt < start) {
+        emptyIn = frames;
+        emptyAt = frames.indexOf(EMPTY_MESSAGE, start);
+        if (emptyAt < 0) emptyAt = frames.length;
+      }
+      if (emptyAt >= end) return undefined;
+      // An empty message in this record (the rarer match); does it carry a lang_key too?
       const record = frames.subarray(start, end);
-      if (record.indexOf(EMPTY_MESSAGE) < 0 || record.indexOf(LANG_KEY) < 0) return undefined;
+      if (record.indexOf(LANG_KEY) < 0) return undefined;
       return encodeEntry(rendered(JSON.parse(record.toString('utf8')) as LogEntry));
     }
 
@@ -145,6 +159,7 @@ export default definePlugin({
       let from = 0;
       // Records carrying a checkpoint token (the file input): our own hold, until the batch is durable.
       const tokens = recordTokens(r);
+      emptyIn = undefined; // a new run: search it afresh (its bytes may sit where another run's were)
       forEachRecord(r.frames, (start, end, i) => {
         const cp = tokens && tokens[i] ? tokenCheckpoint(tokens[i]!) : undefined;
         if (cp) {

@@ -23,8 +23,11 @@ test('lang_key entries are stored with their message rendered in the agent\'s la
       JSON.stringify({ lang_key: 'demo.login', args: ['alice', '10.0.0.7'] }),
       JSON.stringify({ lang_key: 'demo.login', args: ['carol', '10.0.0.8'], message: 'kept as sent' }),
       'plain line',
+      // A longer run with lang_key entries scattered among plain ones (the forwarder finds them
+      // by searching the run once per match): every one of them is rendered, no other touched.
+      ...Array.from({ length: 120 }, (_, i) => (i % 7 === 3 ? JSON.stringify({ lang_key: 'demo.login', args: [`u${i}`, '10.0.0.1'] }) : `plain ${i}`)),
     ]);
-    await waitStored(agg.store, 'test-node', 4, 30_000);
+    await waitStored(agg.store, 'test-node', 124, 30_000);
     const byUser = new Map(storedEntries(agg.store, 'test-node').map((e) => [(e.args as string[] | undefined)?.[0] ?? e.message, e]));
     assert.equal(byUser.get('alice')!.message, 'user alice logged in from 10.0.0.7');
     assert.equal(byUser.get('alice')!.lang_key, 'demo.login');
@@ -32,6 +35,10 @@ test('lang_key entries are stored with their message rendered in the agent\'s la
     assert.equal(byUser.get('bob')!.message, 'user bob logged in from 10.0.0.9');
     assert.equal(byUser.get('carol')!.message, 'kept as sent');
     assert.ok(byUser.has('plain line'));
+    for (let i = 0; i < 120; i++) {
+      if (i % 7 === 3) assert.equal(byUser.get(`u${i}`)?.message, `user u${i} logged in from 10.0.0.1`, `u${i}`);
+      else assert.equal(byUser.get(`plain ${i}`)?.lang_key, undefined, `plain ${i}`);
+    }
   } finally {
     await agent.stop();
   }
