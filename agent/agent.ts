@@ -2,7 +2,7 @@ import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import type { AgentConfig, InputConfig } from './config/agent-schema.ts';
-import { Catalogue } from './i18n/catalogue.ts';
+import { Catalogue } from '../lib/i18n/catalogue.ts';
 import type { AgentLog } from '../lib/log.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
 import { INPUT_KINDS } from './inputs/index.ts';
@@ -14,9 +14,9 @@ import { HOST_FACTORIES } from './plugins/hosts/index.ts';
 import { PluginRegistry } from './plugins/registry.ts';
 import { preparePluginStateRoot } from './plugins/state-root.ts';
 import { createEntryBuffer } from './buffer/entry-buffer.ts';
-import type { PluginContext, PluginType } from './plugins/types.ts';
-import { ControlServer } from './control/server.ts';
-import type { MetricsServer } from './control/http.ts';
+import { PLUGIN_TYPES, type PluginContext, type PluginType } from './plugins/types.ts';
+import { ControlServer } from '../lib/control/server.ts';
+import type { MetricsServer } from '../lib/control/http.ts';
 import { LangApi } from './control/lang-api.ts';
 import { AGENT_METRICS } from './control/agent-metrics.ts';
 import { setRuntimeDir } from '../lib/assets.ts';
@@ -94,7 +94,7 @@ export class Agent {
     const langApi = this.langApi();
     if (this.config.control.http) {
       // Loaded only when the metrics endpoint is configured (prom-client is not small).
-      const { MetricsServer: Server } = await import('./control/http.ts');
+      const { MetricsServer: Server } = await import('../lib/control/http.ts');
       this.http = new Server(this.config.control.http, this, { routes: langApi ? [(req, res) => langApi.handle(req, res)] : [], metrics: AGENT_METRICS });
       await this.http.start();
       this.log.info(this.t('control.http_listening', this.http.address));
@@ -232,6 +232,9 @@ export class Agent {
   }
 
   /** `plugins enable|disable --type T`. */
+  /** Plugin types `logloom plugins enable|disable --type` may name (the control socket checks). */
+  readonly pluginTypes = PLUGIN_TYPES;
+
   async setPluginTypeEnabled(type: PluginType, enabled: boolean) {
     const r = await this.plugins.setTypeEnabled(type, enabled);
     for (const name of r.changed) this.log.info(this.t(enabled ? 'plugin.enabled' : 'plugin.disabled', name));

@@ -2,9 +2,9 @@
  * Entries per second from the unix socket to the file sink, and the agent's peak RSS.
  * A real agent process; a client writes N NDJSON entries as fast as the socket takes them;
  * the run ends when the file sink has written the last one. Median of 5 runs.
- * buffer.native as given (default auto: sink_file takes records, so the unix input's bytes go
- * through the codec into the ring and the file gets the records' NDJSON as it is; off: JS
- * objects). Re-run: make bench  (or: node bench/ingest.ts [entries] [off|on|auto])
+ * buffer.native as given (default auto: the unix input's bytes go through the C codec into the
+ * native ring and the file gets the records' NDJSON as it is; off: the same records through the
+ * JS codec and ring, the fallback). Re-run: make bench  (or: node bench/ingest.ts [entries] [off|on|auto])
  */
 
 import { fmt, header, measureBurst, median } from './lib.ts';

@@ -149,7 +149,7 @@ const packaged = join(ROOT, 'dist/bin/logloom-linux-x64');
 const agents: { label: string; argv: string[] }[] = [];
 if (existsSync(packaged)) agents.push({ label: 'packaged x64', argv: [packaged] });
 else console.log('(no dist/bin/logloom-linux-x64: run `make package TARGET=x64` for the packaged figures)');
-agents.push({ label: 'checkout', argv: [process.execPath, '--disable-warning=ExperimentalWarning', join(ROOT, 'agent/cli/main.ts')] });
+agents.push({ label: 'checkout', argv: [process.execPath, '--disable-warning=ExperimentalWarning', join(ROOT, 'cli/main.ts')] });
 
 console.log('| agent | buffer | records/s in | agent CPU µs/record | idle RSS MiB | peak RSS MiB | start-up ms |');
 console.log('|---|---|---:|---:|---:|---:|---:|');

@@ -19,11 +19,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { IndexWriter } from '../agent/aggregator/index/index-writer.ts';
-import { encodeBatch, encodeBodySync, joinLines } from '../agent/forward/protocol/index.ts';
+import { IndexWriter } from '../aggregator/index/index-writer.ts';
+import { encodeBatch, encodeBodySync, joinLines } from '../protocol/index.ts';
 import { runCli, tempDir } from '../test/helpers/agent.ts';
 import { RawAgent, startAggregator } from '../test/aggregator/helpers.ts';
 import { fmt, header, median } from './lib.ts';
+import { FLEET_WORDS as WORDS, fleetEntry as entry } from './fleet-entries.ts';
 
 const ENTRIES = Number(process.argv[2] ?? 10_000_000);
 const NODES = Number(process.argv[3] ?? 1000);
@@ -33,14 +34,6 @@ const RUNS = 5;
 const PER_BATCH = Math.max(1, Math.min(1000, Math.floor(ENTRIES / NODES)));
 const T0 = Date.parse('2026-03-01T00:00:00Z');
 const SPAN = 86_400_000;
-const WORDS = ['sensor', 'pump', 'valve', 'uplink', 'modem', 'disk', 'battery', 'relay', 'fan', 'door'];
-const LEVELS = ['DEBUG', 'INFO', 'INFO', 'INFO', 'INFO', 'INFO', 'WARN', 'INFO', 'ERROR', 'INFO'];
-
-function entry(node: number, i: number, ts: number): Record<string, unknown> {
-  const w = WORDS[(i * 7 + node) % WORDS.length]!;
-  return { timestamp: new Date(ts).toISOString(), level: LEVELS[i % 10], module: w.toUpperCase().slice(0, 8), message: `gw-${node} ${w} reading ${i} value=${(i * 31) % 1000} code${i % 5000} status=ok`, node: `gw-${String(node).padStart(4, '0')}`, source: 'unix' };
-}
-
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;

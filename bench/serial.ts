@@ -7,7 +7,7 @@
  *   LINES=500000 RUNS=5 node bench/serial.ts
  */
 import { readFileSync, rmSync } from 'node:fs';
-import { controlRequest } from '../agent/control/protocol.ts';
+import { controlRequest } from '../lib/control/protocol.ts';
 import { startAgent, tempDir } from '../test/helpers/agent.ts';
 import { PtyPair } from '../test/helpers/pty.ts';
 

@@ -1,5 +1,4 @@
 import { accessSync, chmodSync, constants, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -44,6 +43,28 @@ export function checkoutPath(path: string): string | undefined {
 }
 
 /**
+ * A name for an asset's content (FNV-1a, 64 bits, as 16 hex digits): it keeps the files of
+ * different builds apart, and the bytes are compared before a file is reused, so it need not be a
+ * cryptographic hash; not loading node:crypto's hashing at start saves the executable ~25 ms.
+ */
+function contentKey(bytes: Uint8Array): string {
+  let h = 0xcbf29ce484222325n;
+  // 32-bit halves in plain numbers (BigInt per byte would be slow): h = (h ^ b) * 0x100000001b3 mod 2^64.
+  let lo = Number(h & 0xffffffffn), hi = Number(h >> 32n);
+  for (let i = 0; i < bytes.length; i++) {
+    lo ^= bytes[i]!;
+    // multiply by 0x100000001b3 = 2^40 + 0x1b3
+    const loMul = lo * 0x1b3;
+    const carry = Math.floor(loMul / 0x100000000);
+    const newLo = loMul >>> 0;
+    hi = (hi * 0x1b3 + carry + ((lo << 8) >>> 0)) >>> 0;
+    lo = newLo;
+  }
+  h = (BigInt(hi) << 32n) | BigInt(lo);
+  return h.toString(16).padStart(16, '0');
+}
+
+/**
  * A real file path for an asset that must exist on disk: native addons (.node), the C plugin
  * host program, anything dlopen() or exec() needs. In a checkout that is the file itself. In
  * the single executable the embedded bytes are written once into a private directory (see
@@ -54,7 +75,7 @@ export function assetFile(path: string, opts: { executable?: boolean; dir?: stri
   const local = checkoutPath(path);
   if (local) return local;
   const bytes = readAsset(path);
-  const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+  const hash = contentKey(bytes);
   const dir = unpackDir(opts.dir);
   const file = join(dir, `${hash}-${basename(path)}`);
   // Executables are also run by plugin users (the plugin host, through logloom-launcher, which opens
@@ -63,8 +84,8 @@ export function assetFile(path: string, opts: { executable?: boolean; dir?: stri
   const mode = opts.executable ? 0o555 : 0o400;
   try {
     const st = lstatSync(file);
-    if (st.isFile() && st.uid === uid() && st.size === bytes.length &&
-      createHash('sha256').update(readFileSync(file)).digest('hex').startsWith(hash)) {
+    // Reused only when it holds exactly these bytes (compared, not hashed: the name only tells builds apart).
+    if (st.isFile() && st.uid === uid() && st.size === bytes.length && readFileSync(file).equals(bytes)) {
       if ((st.mode & 0o777) !== mode) chmodSync(file, mode);
       return file;
     }

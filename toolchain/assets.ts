@@ -9,7 +9,7 @@ export const ASSET_GLOBS: string[] = [
   'locales/*.yaml',
   'agent/config/default-config.yaml',
   'agent/demo/demo-config.yaml',
-  'agent/aggregator/dashboard/static/*',
+  'aggregator/dashboard/static/*',
 ];
 
 /** Assets only the dynamic plugin hosts use: not embedded in a locked build (no dynamic hosts there). */

@@ -1,5 +1,5 @@
 /**
- * Bundles the CLI (agent/cli/main.ts) with esbuild for one build profile:
+ * Bundles the CLI (cli/main.ts) with esbuild for one build profile:
  *   node toolchain/bundle.ts [--profile default] [--out dist/logloom-default.mjs] [--format esm|cjs] [--target x64|arm64|armv7]
  * - platform node, one file: dist/logloom-<profile>.mjs (esm, the default) or, for the single
  *   executable, CommonJS (Node 24's SEA runs only a CommonJS main; toolchain/package.ts).
@@ -115,7 +115,7 @@ export async function bundle(opts: BundleOptions = {}): Promise<BundleResult> {
     },
   };
   const result = await esbuild.build({
-    entryPoints: [join(root, 'agent/cli/main.ts')],
+    entryPoints: [join(root, 'cli/main.ts')],
     outfile,
     bundle: true,
     platform: 'node',
@@ -129,7 +129,7 @@ export async function bundle(opts: BundleOptions = {}): Promise<BundleResult> {
     // Native addons are files next to the bundle (or unpacked from the executable), never inlined.
     external: ['*.node'],
     // In CommonJS import.meta is empty; lib/assets.ts only needs it in a checkout.
-    define: format === 'cjs' ? { 'import.meta.url': JSON.stringify('file:///logloom/agent/cli/main.ts') } : {},
+    define: format === 'cjs' ? { 'import.meta.url': JSON.stringify('file:///logloom/cli/main.ts') } : {},
     // @platformatic/kafka's codecs (crc32c, lz4, snappy) read a .wasm file beside their module at
     // import; the package's `bundled` entry carries the same module inline, which a one-file bundle needs.
     alias: { '@platformatic/wasm-utils': '@platformatic/wasm-utils/bundled' },

@@ -4,8 +4,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { AGENT_METRICS } from '../agent/control/agent-metrics.ts';
-import { metricsTable } from '../agent/control/metrics.ts';
-import { AGGREGATOR_METRICS } from '../agent/aggregator/metrics.ts';
+import { metricsTable } from '../lib/control/metrics.ts';
+import { AGGREGATOR_METRICS } from '../aggregator/metrics.ts';
 
 const INTRO = `# Metrics
 

@@ -62,7 +62,7 @@ export async function soScenarios(dir: string, native: string): Promise<string[]
   const { spawn } = await import('node:child_process');
   const { readFileSync, copyFileSync } = await import('node:fs');
   const { createConnection } = await import('node:net');
-  const { controlRequest } = await import('../agent/control/protocol.ts');
+  const { controlRequest } = await import('../lib/control/protocol.ts');
   const run = join(dir, 'so-run');
   mkdirSync(join(run, 'plugins'), { recursive: true });
   const faulty = join(run, 'plugins/filter_faulty.so');
@@ -72,7 +72,7 @@ export async function soScenarios(dir: string, native: string): Promise<string[]
   writeFileSync(join(run, 'plugins/filter_faulty.yaml'), 'name: filter_faulty\nversion: 1.0.0\nauthor: Logloom Team\ntype: filter\nentry: { kind: native, path: filter_faulty.so }\nlimits: { timeout_ms: 500, memory_max: 64MiB, pids_max: 16 }\n');
   const cfg = join(run, 'logloom.yaml');
   writeFileSync(cfg, `logloom:\n  node_id: test-plugins\n  data_dir: ${run}/data\n  runtime_dir: ${run}/run\n  control: { socket: ${run}/run/control.sock }\n  inputs:\n    - { type: unix, path: ${run}/run/ingest.sock }\n  plugins:\n    dirs: [${run}/plugins]\n    enabled: [filter_faulty, filter_keyword, sink_file]\n    failure_threshold: 1\n    config:\n      filter_keyword: { keyword: heartbeat, action: drop }\n      sink_file: { path: ${run}/out.log, format: json }\n`);
-  const agent = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(ROOT, 'agent/cli/main.ts'), 'run', '-c', cfg], { stdio: ['ignore', 'ignore', 'pipe'], cwd: ROOT });
+  const agent = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(ROOT, 'cli/main.ts'), 'run', '-c', cfg], { stdio: ['ignore', 'ignore', 'pipe'], cwd: ROOT });
   let log = '';
   agent.stderr!.on('data', (d) => (log += d.toString()));
   const out: string[] = [];
@@ -135,7 +135,7 @@ if (import.meta.main) {
   const plugins = [...repoPlugins(), ...compileNativeExamples(join(dir, 'native'))];
   // Run the CLI as a user would; asynchronously so the receiver above keeps answering.
   const { spawn } = await import('node:child_process');
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(ROOT, 'agent/cli/main.ts'), 'plugins', 'check', ...plugins, '-c', cfg], { stdio: ['ignore', 'inherit', 'ignore'], cwd: ROOT });
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(ROOT, 'cli/main.ts'), 'plugins', 'check', ...plugins, '-c', cfg], { stdio: ['ignore', 'inherit', 'ignore'], cwd: ROOT });
   const code: number = await new Promise((r) => child.on('exit', (c) => r(c ?? 1)));
   server.close();
   const scenarios = await soScenarios(dir, join(dir, 'native'));

@@ -1,5 +1,5 @@
 import { LEVELS, levelRank } from '../../lib/level.ts';
-import { loadAddon, type NativeAddon } from '../native/runtime.ts';
+import { loadAddon, type NativeAddon } from '../../lib/native-runtime.ts';
 import { CODEC_FORMATS, normaliseCodecOptions, type CodecCounters, type CodecOptions, type LineCodec } from './line-codec.ts';
 
 /** The fast codec in C (native/addon/src/codec.c); same output as JsLineCodec. */

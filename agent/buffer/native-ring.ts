@@ -1,4 +1,4 @@
-import { loadAddon, type NativeAddon } from '../native/runtime.ts';
+import { loadAddon, type NativeAddon } from '../../lib/native-runtime.ts';
 import { COUNTER_NAMES, COUNTERS_OFFSET, ringCapacity } from './ring-layout.ts';
 import { readCounters } from './js-ring.ts';
 import { POLICY_CODE, PUSH_RESULTS, type PushResult, type Ring, type RingCounters, type RingPolicy } from './ring.ts';

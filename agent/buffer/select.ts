@@ -3,7 +3,7 @@
  * auto: the addon when it loads, else the JS fallback with one log line saying why;
  * on: the addon or a startup error; off: JS.
  */
-import { loadAddon, NativeUnavailableError } from '../native/runtime.ts';
+import { loadAddon, NativeUnavailableError } from '../../lib/native-runtime.ts';
 import { JsRing } from './js-ring.ts';
 import { JsLineCodec, type CodecOptions, type LineCodec } from './line-codec.ts';
 import { NativeLineCodec } from './native-codec.ts';

@@ -3,7 +3,7 @@
  * read the same status() that `logloom status --json` prints. Adding a metric = one entry below;
  * `make docs` regenerates docs/metrics.md from this list.
  */
-import { perItem, single, type MetricDef, type Sample } from './metrics.ts';
+import { perItem, single, type MetricDef, type Sample } from '../../lib/control/metrics.ts';
 import { PROFILE } from '../../static-plugins/table.generated.ts';
 
 type Item = Record<string, unknown>;

@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readAssetText } from '../../lib/assets.ts';
-import { Aggregator } from '../aggregator/aggregator.ts';
-import { generateToken, hashToken, writeTokenLine } from '../aggregator/auth.ts';
+import { Aggregator } from '../../aggregator/aggregator.ts';
+import { generateToken, hashToken, writeTokenLine } from '../../aggregator/auth.ts';
 import { parseConfig } from '../config/load.ts';
 import { ConfigError } from '../../lib/schema/validate.ts';
 import { createLog } from '../../lib/log.ts';

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import {
   encodeBatch, encodeHello, encodePing, encodePong, encodeStats, FRAME_HEADER_BYTES, BATCH_HEADER_BYTES, FrameDecoder, PROTOCOL_VERSION, ERROR_CODE_NAMES,
   ErrorCode, RETRYABLE_ERRORS, STATS_REVISION, type AgentStats, type Message,
-} from './protocol/index.ts';
+} from '../../protocol/index.ts';
 import type { Spool } from './spool/spool.ts';
 import { Backoff } from '../../lib/backoff.ts';
 

@@ -9,7 +9,7 @@ import type { KeyObject } from 'node:crypto';
 import type { AgentLog } from '../../lib/log.ts';
 import type { Pipeline } from '../pipeline/pipeline.ts';
 import { SinkRunner } from '../pipeline/sink-runner.ts';
-import type { Catalogue } from '../i18n/catalogue.ts';
+import type { Catalogue } from '../../lib/i18n/catalogue.ts';
 import type { PluginsConfig } from './config.ts';
 import { PluginLoadError, type HostEnv, type HostFactory } from './host.ts';
 import type { DiscoveredPlugin } from './discovered.ts';

@@ -16,7 +16,7 @@ import type { AgentLog } from '../../lib/log.ts';
 import { Backoff } from '../../lib/backoff.ts';
 import type { AiStage, FilterStage, FilterVerdicts, SinkStage } from '../pipeline/stages.ts';
 import type { RecordBatch } from '../pipeline/batch.ts';
-import type { TemplateResolver } from '../i18n/catalogue.ts';
+import type { TemplateResolver } from '../../lib/i18n/catalogue.ts';
 import { PartialFilterError, PluginCallError, PluginLoadError, type HostedPlugin } from './host.ts';
 import type { DiscoveredPlugin } from './discovered.ts';
 import { validateInfo } from './info.ts';

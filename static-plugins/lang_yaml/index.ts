@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { definePlugin, type LangPlugin } from '../../agent/plugins/types.ts';
 import { s, type Infer } from '../../lib/schema/schema.ts';
-import { parseLocale, BUILTIN_LANGUAGES } from '../../agent/i18n/catalogue.ts';
+import { parseLocale, BUILTIN_LANGUAGES } from '../../lib/i18n/catalogue.ts';
 import { readAssetText } from '../../lib/assets.ts';
 import { info } from './info.generated.ts';
 

@@ -1,7 +1,7 @@
 import { s, type Infer } from '../../lib/schema/schema.ts';
 import { unreadable } from '../../lib/schema/validate.ts';
 import { spoolSchema } from '../../agent/forward/spool/config.ts';
-import { DEFAULT_MAX_FRAME_BYTES } from '../../agent/forward/protocol/constants.ts';
+import { DEFAULT_MAX_FRAME_BYTES } from '../../protocol/constants.ts';
 import { PORT } from '../../lib/port.ts';
 
 export const configSchema = s.object(

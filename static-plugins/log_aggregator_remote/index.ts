@@ -4,7 +4,7 @@ import { definePlugin, type PluginContext, type SinkPlugin } from '../../agent/p
 import { encodeEntry } from '../../agent/entry/codec.ts';
 import type { LogEntry } from '../../agent/entry/entry.ts';
 import { checkpointOf, holdEntry, holdToken, tokenCheckpoint, type Checkpoint, type CheckpointPosition } from '../../agent/entry/checkpoint.ts';
-import { encodeBody, joinLines } from '../../agent/forward/protocol/index.ts';
+import { encodeBody, joinLines } from '../../protocol/index.ts';
 import { forEachRecord, forEachToken, recordToken, recordsToNdjson, type EntryRecords } from '../../agent/buffer/records.ts';
 import { Spool } from '../../agent/forward/spool/spool.ts';
 import { ForwardClient } from '../../agent/forward/client.ts';

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodePing, ErrorCode } from '../../agent/forward/protocol/index.ts';
+import { encodePing, ErrorCode } from '../../protocol/index.ts';
 import { runCli, tempDir } from '../helpers/agent.ts';
 import { RawAgent, startAggregator, type RunningAggregator } from './helpers.ts';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ErrorCode } from '../../agent/forward/protocol/index.ts';
+import { ErrorCode } from '../../protocol/index.ts';
 import { tempDir } from '../helpers/agent.ts';
 import { RawAgent, startAggregator, storedEntries } from './helpers.ts';
 

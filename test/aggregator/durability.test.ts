@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { runCli, tempDir } from '../helpers/agent.ts';
 import { createLog } from '../../lib/log.ts';
 import { buildEntry } from '../../agent/entry/build.ts';
-import { NdjsonStore } from '../../agent/aggregator/store/ndjson.ts';
-import { storedBatch } from '../../agent/aggregator/ingest/stored-batch.ts';
-import type { NdjsonStoreConfig } from '../../agent/aggregator/config.ts';
+import { NdjsonStore } from '../../aggregator/store/ndjson/ndjson-store.ts';
+import { storedBatch } from '../../aggregator/ingest/stored-batch.ts';
+import type { NdjsonStoreConfig } from '../../aggregator/config.ts';
 import { entries, launch, RawAgent, startAggregator, storedEntries } from './helpers.ts';
-import { EntryIndex } from '../../agent/aggregator/index/entry-index.ts';
+import { EntryIndex } from '../../aggregator/index/entry-index.ts';
 
 // Delivery and durability only: the fleet index would add its CPU to every aggregator here.
 const OPEN = '    auth:\n      mode: none\n    index:\n      enabled: false\n';
@@ -82,7 +82,7 @@ describe('aggregator durable sequence state', () => {
       agg.proc.kill('SIGKILL'); // batches 51–150 are stored and acknowledged, not indexed
       await agg.exited;
       agg = await launch(dir, agg.configPath);
-      await agg.stderr.waitFor(/index: catching up on 2000 stored entries of 1 nodes/);
+      await agg.stderr.waitFor(/index: 1 nodes have stored batches the index does not hold yet; reading them back from the store/);
       await send(151, 160);
       await agg.stop();
     } finally {
@@ -100,6 +100,68 @@ describe('aggregator durable sequence state', () => {
       assert.deepEqual(messages, Array.from({ length: 160 * PER }, (_, i) => `m${i}`), 'every stored entry once, in order');
       assert.equal(ix.indexedSeqs().get('gw-i'), 160);
       assert.ok(readdirSync(join(dir, 'data', 'store', 'gw-i')).filter((f) => f.endsWith('.ndjson')).length > 3, 'the store rotated');
+    } finally {
+      ix.close();
+    }
+  });
+
+  it('kill -9 four times while the index is more than max_lag behind: batches beyond it are read back from the store, every entry indexed exactly once, in order', async () => {
+    const dir = tempDir('logloom-agg-index-lag-');
+    let agg = await startAggregator('', dir, '    auth:\n      mode: none\n    index:\n      max_lag: 64KiB\n    ndjson:\n      max_file_bytes: 1MiB\n');
+    // Every 25th batch (800 entries, ~88 KB) is larger than max_lag: it can never be handed over
+    // live, so the node falls behind and is read back from the store; the small ones between go
+    // live again once it has caught up.
+    const TOTAL = 200;
+    const size = (seq: number) => (seq % 25 === 0 ? 800 : 40);
+    const offset = [0];
+    for (let q = 1; q <= TOTAL; q++) offset.push(offset[q - 1]! + size(q));
+    const ALL = offset[TOTAL]!;
+    let kills = 0;
+    const status = async () => JSON.parse((await runCli(['status', '--json', '-c', agg.configPath])).stdout).index;
+    let deferred = 0;
+    try {
+      for (;;) {
+        const c = await RawAgent.connect(agg.port);
+        const w = await c.hello('gw-l', '');
+        const last = w.type === 'WELCOME' ? w.lastSeq : -1;
+        c.stream(last + 1, TOTAL, 8, (seq) => entries(size(seq), offset[seq - 1]));
+        if (kills === 4) {
+          if (last < TOTAL) await c.waitFor((m) => m.type === 'ACK' && m.seq === TOTAL, 60_000);
+          await c.end();
+          break;
+        }
+        // Kill while batches are in flight, or once all are stored, while the index catches up.
+        if (last < TOTAL) await c.waitFor((m) => m.type === 'ACK' && m.seq >= Math.min(TOTAL, last + 30), 60_000);
+        deferred += (await status()).deferred_batches;
+        agg.proc.kill('SIGKILL');
+        await agg.exited;
+        kills++;
+        await c.closed;
+        agg = await launch(dir, agg.configPath);
+      }
+      // The index catches up: no node behind, nothing waiting in memory.
+      const deadline = Date.now() + 90_000;
+      for (let s = await status(); s.behind_nodes !== 0 || s.lag_bytes !== 0; s = await status()) {
+        assert.ok(Date.now() < deadline, `the index did not catch up: ${JSON.stringify(s)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      deferred += (await status()).deferred_batches;
+      await agg.stop();
+    } finally {
+      agg.proc.kill('SIGKILL');
+    }
+    assert.ok(deferred > 0, 'the index fell more than max_lag behind at least once');
+    const ix = new EntryIndex(join(dir, 'data', 'index.sqlite'));
+    try {
+      const messages: unknown[] = [];
+      let cursor: number | undefined;
+      do {
+        const page = ix.query({ nodes: [], levels: [], words: [], limit: 1000, order: 'asc', cursor });
+        messages.push(...page.entries.map((e) => e.entry.message));
+        cursor = page.next_cursor === undefined ? undefined : Number(page.next_cursor);
+      } while (cursor !== undefined);
+      assert.equal(messages.length, ALL, 'every stored entry indexed once');
+      assert.deepEqual(messages, Array.from({ length: ALL }, (_, i) => `m${i}`), 'in order');
     } finally {
       ix.close();
     }
@@ -179,6 +241,36 @@ describe('aggregator durable sequence state', () => {
     const files = readdirSync(join(dir, 'gw-r')).filter((f) => f.endsWith('.ndjson')).sort();
     assert.deepEqual(files, ['2026-03-03-0001.ndjson', '2026-03-04-0001.ndjson', '2026-03-05-0001.ndjson']);
     assert.equal(store.status().files_deleted_by_retention, 2);
+  });
+
+  it('NdjsonStore with fsync interval commits state.json in place (one fixed slot); a later start, with either policy, reads and goes on from it', async () => {
+    const dir = tempDir('logloom-agg-slot-');
+    const e = (m: string) => JSON.stringify(buildEntry({ message: m }, { maxMessageBytes: 1024, defaultLevel: 'INFO', defaultModule: 'APP', node: 'gw-s' }));
+    const batch = (seq: number) => storedBatch(seq, 1, Buffer.from(e(`m${seq}`) + '\n'), { node: 'gw-s', maxMessageBytes: 1024 });
+    const cfg = (fsync: 'always' | 'interval') => ({ max_file_bytes: 1024 * 1024, fsync, fsync_interval: 1000 }) as NdjsonStoreConfig;
+    const state = () => readFileSync(join(dir, 'gw-s', 'state.json'), 'utf8');
+    // Written by fsync always first (a whole small file), then in place by interval.
+    let store = new NdjsonStore(dir, cfg('always'), createLog('ERROR'));
+    await store.open();
+    await store.append('gw-s', [batch(1)]);
+    await store.close();
+    assert.equal(state(), JSON.stringify(JSON.parse(state())) + '\n');
+    store = new NdjsonStore(dir, cfg('interval'), createLog('ERROR'));
+    await store.open();
+    assert.equal((await store.state('gw-s')).seq, 1);
+    await store.append('gw-s', [batch(2)]);
+    await store.append('gw-s', [batch(3), batch(4)]);
+    assert.equal(state().length, 512);
+    assert.deepEqual(JSON.parse(state()), { seq: 4, file: JSON.parse(state()).file, offset: JSON.parse(state()).offset, entries: 4, bytes: JSON.parse(state()).bytes });
+    await store.close();
+    // And back: the padded slot reads like any state.json; always replaces it atomically again.
+    store = new NdjsonStore(dir, cfg('always'), createLog('ERROR'));
+    await store.open();
+    assert.deepEqual(await store.state('gw-s'), { seq: 4, entries: 4, bytes: JSON.parse(state()).bytes });
+    await store.append('gw-s', [batch(5)]);
+    await store.close();
+    assert.equal(JSON.parse(state()).seq, 5);
+    assert.deepEqual(storedEntries(dir, 'gw-s').map((x) => [x.message, x.seq]), [['m1', 1], ['m2', 2], ['m3', 3], ['m4', 4], ['m5', 5]]);
   });
 
   it('NdjsonStore rotates at the UTC day (injected clock; the store is real, on disk)', async () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { runCli, startCli, tempDir } from '../helpers/agent.ts';
-import { encodeStats } from '../../agent/forward/protocol/index.ts';
+import { encodeStats } from '../../protocol/index.ts';
 import { RawAgent, startAggregator, type RunningAggregator, launch, pinPort } from './helpers.ts';
 import { until } from '../helpers/wait.ts';
 

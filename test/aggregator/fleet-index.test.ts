@@ -2,16 +2,16 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EntryIndex } from '../../agent/aggregator/index/entry-index.ts';
-import { IndexWriter } from '../../agent/aggregator/index/index-writer.ts';
-import { matches, parseEntryQuery, parseFilter, parseStatsQuery, QueryError } from '../../agent/aggregator/index/query.ts';
-import { Retention } from '../../agent/aggregator/fleet/retention.ts';
-import { reindexFromNdjson } from '../../agent/aggregator/index/reindex.ts';
-import { catchUpFromNdjson } from '../../agent/aggregator/index/catch-up.ts';
+import { EntryIndex } from '../../aggregator/index/entry-index.ts';
+import { IndexWriter } from '../../aggregator/index/index-writer.ts';
+import { matches, parseEntryQuery, parseFilter, parseStatsQuery, QueryError } from '../../aggregator/index/query.ts';
+import { Retention } from '../../aggregator/fleet/retention.ts';
+import { reindexFromNdjson } from '../../aggregator/index/reindex.ts';
+import { readBack } from '../../aggregator/index/catch-up.ts';
 import { createLog } from '../../lib/log.ts';
 import { tempDir } from '../helpers/agent.ts';
-import { parseLocale } from '../../agent/i18n/catalogue.ts';
-import { DASHBOARD_KEYS } from '../../agent/aggregator/api/routes.ts';
+import { parseLocale } from '../../lib/i18n/catalogue.ts';
+import { DASHBOARD_KEYS } from '../../aggregator/api/routes.ts';
 import { readFileSync } from 'node:fs';
 import { rng } from '../helpers/rng.ts';
 
@@ -119,29 +119,35 @@ describe('the index (SQLite + FTS5, a real file)', () => {
     assert.equal(r.status().files_deleted, 2);
   });
 
-  it('catch-up reads back from the store only the batches above what the index holds, and leaves a node beyond the budget to reindex', async () => {
+  it('read-back from the store hands over exactly the lines of batches after < seq <= upTo, in whole batches, across files, whatever the chunking', async () => {
     const dir = tempDir();
-    const line = (node: string, seq: number, i: number) => JSON.stringify({ timestamp: '2026-03-01T10:00:00.000Z', level: 'INFO', module: 'M', message: `${node} s${seq} e${i}`, node, seq }) + '\n';
-    const batch = (node: string, seq: number) => line(node, seq, 0) + line(node, seq, 1);
+    const line = (seq: number, i: number) => JSON.stringify({ timestamp: '2026-03-01T10:00:00.000Z', level: 'INFO', module: 'M', message: `s${seq} e${i} ${'x'.repeat((seq * 7919 + i * 104729) % 3000)}`, node: 'a', seq }) + '\n';
+    // 3 files of 300 batches of 1–4 lines of up to 3 KB: the 1 MiB read chunks end anywhere.
     mkdirSync(join(dir, 'a'));
-    writeFileSync(join(dir, 'a', '2026-03-01-0001.ndjson'), [1, 2, 3].map((q) => batch('a', q)).join(''));
-    writeFileSync(join(dir, 'a', '2026-03-01-0002.ndjson'), [4, 5, 6].map((q) => batch('a', q)).join('') + '{"torn');
-    mkdirSync(join(dir, 'b'));
-    writeFileSync(join(dir, 'b', '2026-03-01-0001.ndjson'), Array.from({ length: 400 }, (_, k) => batch('b', k + 1)).join(''));
-    const path = join(tempDir(), 'index.sqlite');
-    const w = new IndexWriter(path, { flushMs: 10 });
-    await w.opened();
-    const r = await catchUpFromNdjson({
-      storeDir: dir, stored: [{ node: 'a', seq: 6 }, { node: 'b', seq: 400 }, { node: 'c', seq: 3 }],
-      indexed: new Map([['a', 4], ['c', 3]]), writer: w, maxBytes: 4096,
-    });
-    assert.deepEqual([r.nodes, r.entries, r.leftBehind], [1, 4, ['b']]);
-    await w.flush();
-    const ix = new EntryIndex(path);
-    assert.deepEqual(ix.query(q('order=asc')).entries.map((e) => e.entry.message), ['a s5 e0', 'a s5 e1', 'a s6 e0', 'a s6 e1']);
-    assert.equal(ix.indexedSeqs().get('a'), 6, 'the sequence comes from the lines read back');
-    await w.close();
-    ix.close();
+    const want = (after: number, upTo: number) => {
+      const out: string[] = [];
+      for (let q = after + 1; q <= upTo; q++) for (let i = 0; i < 1 + (q % 4); i++) out.push(`s${q} e${i}`);
+      return out;
+    };
+    for (let f = 0; f < 3; f++) {
+      let text = '';
+      for (let q = f * 300 + 1; q <= (f + 1) * 300; q++) for (let i = 0; i < 1 + (q % 4); i++) text += line(q, i);
+      writeFileSync(join(dir, 'a', `2026-03-01-000${f + 1}.ndjson`), f === 2 ? text + '{"torn' : text);
+    }
+    for (const [after, upTo] of [[0, 900], [0, 1], [299, 301], [450, 899], [600, 900], [900, 900], [123, 777]] as const) {
+      const got: string[] = [];
+      const n = await readBack(dir, 'a', after, upTo, async (lines) => {
+        assert.equal(lines[lines.length - 1], 10, 'whole lines');
+        const msgs = lines.toString().split('\n').filter(Boolean).map((l) => /"message":"(s\d+ e\d+)/.exec(l)![1]!);
+        // Whole batches: a chunk starts with a batch's first line and ends with its last.
+        assert.match(msgs[0]!, / e0$/);
+        const [, q, i] = /^s(\d+) e(\d+)$/.exec(msgs[msgs.length - 1]!)!;
+        assert.equal(Number(i), Number(q) % 4, `${msgs[msgs.length - 1]} ends its batch`);
+        got.push(...msgs);
+      });
+      assert.deepEqual(got, want(after, upTo), `after ${after}, up to ${upTo}`);
+      assert.equal(n, got.length);
+    }
   });
 
   it('reindex reads every node\'s files in order', async () => {

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   decodeMessage, encodeBatch, encodeBodySync, encodeHello, FrameDecoder, joinLines, type Message,
-} from '../../agent/forward/protocol/index.ts';
+} from '../../protocol/index.ts';
 import { startCli, tempDir, waitStarted, type CliProcess } from '../helpers/agent.ts';
 
 export interface RunningAggregator extends CliProcess {
@@ -48,7 +48,7 @@ export async function launch(dir: string, configPath: string, startTimeoutMs?: n
   };
 }
 
-/** A raw protocol client: the codec of agent/forward/protocol/, frames checked one by one. */
+/** A raw protocol client: the codec of protocol/, frames checked one by one. */
 export class RawAgent {
   readonly socket: Socket;
   private readonly decoder = new FrameDecoder(64 * 1024 * 1024);

@@ -4,10 +4,11 @@ import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
-import { encodeError, encodeHello, ErrorCode } from '../../agent/forward/protocol/index.ts';
-import { TokenStore } from '../../agent/aggregator/auth.ts';
-import { peerText } from '../../agent/aggregator/peer-text.ts';
-import { sourceKey } from '../../agent/aggregator/server.ts';
+import { deflateSync } from 'node:zlib';
+import { BatchCodec, encodeBatch, encodeError, encodeHello, ErrorCode, joinLines } from '../../protocol/index.ts';
+import { TokenStore } from '../../aggregator/auth.ts';
+import { peerText } from '../../aggregator/peer-text.ts';
+import { sourceKey } from '../../aggregator/server.ts';
 import { runCli, tempDir } from '../helpers/agent.ts';
 import { entries, RawAgent, startAggregator, storedEntries, type RunningAggregator } from './helpers.ts';
 
@@ -109,6 +110,38 @@ describe('aggregator under hostile clients', () => {
     await again.end();
     assert.deepEqual(storedEntries(agg.store, 'gw-h').map((x) => [x.message, x.seq]), [['m0', 1], ['m1', 1], ['m2', 1], ['m3', 1001]]);
     assert.equal((await status(agg)).rejected.sequence_jump, 1);
+  });
+
+  it('deflate bodies that lie (inflate past or short of raw_bytes, truncated, corrupt) are refused with BAD_BATCH; nothing of them is stored', async () => {
+    const before = storedEntries(agg.store, 'gw-h').length;
+    const raw = joinLines(entries(50, 0, { module: 'LIE' }).map((e) => JSON.stringify(e)));
+    const body = deflateSync(raw, { level: 1 });
+    const lies: [string, Buffer, number][] = [
+      ['past raw_bytes', body, raw.length - 10],
+      ['short of raw_bytes', body, raw.length + 10],
+      ['truncated', body.subarray(0, body.length >> 1), raw.length],
+      ['corrupt', Buffer.from('definitely not zlib'), raw.length],
+    ];
+    for (const [what, b, rawBytes] of lies) {
+      const c = await RawAgent.connect(agg.port);
+      const w = await c.hello('gw-h', token);
+      assert.equal(w.type, 'WELCOME', what);
+      const seq = (w as { lastSeq: number }).lastSeq + 1;
+      c.socket.write(encodeBatch(seq, BatchCodec.DEFLATE, 50, rawBytes, b));
+      const e = await c.waitFor((m) => m.type === 'ERROR');
+      assert.equal(e.type === 'ERROR' && e.code, ErrorCode.BAD_BATCH, what);
+      assert.match(e.type === 'ERROR' ? e.text : '', new RegExp(`^BATCH ${seq}: (deflate body does not inflate within raw_bytes|inflated to \\d+ bytes, header says ${rawBytes})`), what);
+      await c.closed;
+    }
+    // The node goes on: an honest batch after the lies is stored, and only it.
+    const c = await RawAgent.connect(agg.port);
+    const w = await c.hello('gw-h', token);
+    const seq = (w as { lastSeq: number }).lastSeq + 1;
+    assert.deepEqual(await c.batch(seq, entries(2, 0, { module: 'HONEST' })), { type: 'ACK', seq });
+    await c.end();
+    const now = storedEntries(agg.store, 'gw-h');
+    assert.equal(now.length, before + 2);
+    assert.equal(now.filter((x) => x.module === 'LIE').length, 0);
   });
 
   it('a known and an unknown node id cost the same work (one scrypt each): no timing oracle', async () => {

@@ -2,9 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildEntry } from '../../agent/entry/build.ts';
 import { draftFromObject } from '../../agent/entry/codec.ts';
-import { ErrorCode, ProtocolError } from '../../agent/forward/protocol/index.ts';
-import { ingestCounters, storedBatch } from '../../agent/aggregator/ingest/stored-batch.ts';
-import { storedEntries } from '../../agent/aggregator/store/store.ts';
+import { ErrorCode, ProtocolError } from '../../protocol/index.ts';
+import { ingestCounters, storedBatch } from '../../aggregator/ingest/stored-batch.ts';
+import { storedEntries } from '../../aggregator/store/store.ts';
 import { rng } from '../helpers/rng.ts';
 
 const NODE = 'gw-1';

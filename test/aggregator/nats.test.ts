@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
-import { ErrorCode } from '../../agent/forward/protocol/index.ts';
+import { ErrorCode } from '../../protocol/index.ts';
 import { runCli, tempDir } from '../helpers/agent.ts';
 import { entries, RawAgent, startAggregator, type RunningAggregator } from './helpers.ts';
 import { startNats, type RunningNats } from './nats-server.ts';

@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ErrorCode, FRAME_HEADER_BYTES } from '../../agent/forward/protocol/index.ts';
+import { ErrorCode, FRAME_HEADER_BYTES } from '../../protocol/index.ts';
 import { runCli, tempDir } from '../helpers/agent.ts';
 import { entries, RawAgent, startAggregator, storedEntries, type RunningAggregator } from './helpers.ts';
 

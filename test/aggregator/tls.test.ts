@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
-import { ErrorCode } from '../../agent/forward/protocol/index.ts';
+import { ErrorCode } from '../../protocol/index.ts';
 import { runCli, tempDir } from '../helpers/agent.ts';
 import { makeCa, makeCert, type CertFiles } from './certs.ts';
 import { entries, RawAgent, startAggregator, storedEntries, type RunningAggregator } from './helpers.ts';

@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCli } from '../helpers/agent.ts';
-import { COMMANDS } from '../../agent/cli/commands/index.ts';
+import { loadCommands } from '../../cli/commands/index.ts';
 
 test('every command has usage text; --help exits 0 with it; unknown command and bad flags exit 2', async () => {
   // Usage texts checked in-process (one process per command is slow on a loaded 2-core machine);
   // the --help path itself is checked on real processes below.
+  const COMMANDS = await loadCommands();
   for (const c of COMMANDS) assert.match(c.usage, new RegExp(`^logloom ${c.name}\\b`), c.name);
   const [help, top, unknown, badFlag, version] = await Promise.all([
     runCli(['send', '--help']),

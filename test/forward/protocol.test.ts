@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import {
   BatchCodec, decodeBodyLines, decodeMessage, encodeAck, encodeBatch, encodeBody, encodeError, encodeHello, encodePing, encodePong,
   encodeWelcome, ErrorCode, FrameDecoder, FrameTooLargeError, FrameType, joinLines, parseBodyLines, ProtocolError,
-} from '../../agent/forward/protocol/index.ts';
+} from '../../protocol/index.ts';
 
 test('every message round-trips through the incremental decoder, fed one byte at a time', async () => {
   const lines = [JSON.stringify({ message: 'a\nb', level: 'INFO' }), JSON.stringify({ message: '日本', level: 'WARN' })];

@@ -11,7 +11,7 @@ import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { tempDir } from '../helpers/agent.ts';
-import { encodeError, ErrorCode, FrameDecoder, decodeMessage, FrameType } from '../../agent/forward/protocol/index.ts';
+import { encodeError, ErrorCode, FrameDecoder, decodeMessage, FrameType } from '../../protocol/index.ts';
 import { RawAgent, entries } from '../aggregator/helpers.ts';
 import {
   aggregatorFixture, agentStatus, assertExactlyOnceInOrder, remoteSink, startForwardingAgent, storedNumbers, waitStored,

@@ -5,7 +5,7 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, write
 import { join } from 'node:path';
 import { Spool, type SpoolOptions } from '../../agent/forward/spool/spool.ts';
 import { encodeRecord, scanSegment } from '../../agent/forward/spool/record.ts';
-import { encodeBodySync, joinLines } from '../../agent/forward/protocol/index.ts';
+import { encodeBodySync, joinLines } from '../../protocol/index.ts';
 import { clearRecoveredPositions, recoveredPosition } from '../../agent/entry/checkpoint.ts';
 import { runCli, tempDir } from '../helpers/agent.ts';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { connect } from 'node:net';
-import { decodeMessage, encodeAck, encodeWelcome, ErrorCode, FrameDecoder, ProtocolError, type Message } from '../../agent/forward/protocol/index.ts';
+import { decodeMessage, encodeAck, encodeWelcome, ErrorCode, FrameDecoder, ProtocolError, type Message } from '../../protocol/index.ts';
 import { startAgent } from '../helpers/agent.ts';
 import { rng } from '../helpers/rng.ts';
 

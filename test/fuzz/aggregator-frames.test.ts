@@ -12,7 +12,7 @@ import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import {
   BatchCodec, decodeMessage, encodeBatch, encodeBodySync, encodeError, encodeHello, encodePing, FrameDecoder, type Message,
-} from '../../agent/forward/protocol/index.ts';
+} from '../../protocol/index.ts';
 import { runCli, tempDir } from '../helpers/agent.ts';
 import { entries, RawAgent, startAggregator, storedEntries } from '../aggregator/helpers.ts';
 import { fuzzer, hostileLine, withSeed, type Fuzz } from './fuzz.ts';

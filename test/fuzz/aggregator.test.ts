@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { encodeBatch, encodeBodySync, encodeHello, encodePing, encodePong, encodeAck, encodeWelcome, encodeError, joinLines } from '../../agent/forward/protocol/index.ts';
+import { encodeBatch, encodeBodySync, encodeHello, encodePing, encodePong, encodeAck, encodeWelcome, encodeError, joinLines } from '../../protocol/index.ts';
 import { runCli, tempDir } from '../helpers/agent.ts';
 import { RawAgent, startAggregator, storedEntries } from '../aggregator/helpers.ts';
 import { canary, fuzzer, hostileLine, withSeed, type Fuzz } from './fuzz.ts';

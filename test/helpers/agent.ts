@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
-export const CLI = join(ROOT, 'agent/cli/main.ts');
+export const CLI = join(ROOT, 'cli/main.ts');
 
 /** A fresh temporary directory for one test. */
 export function tempDir(prefix = 'logloom-test-'): string {

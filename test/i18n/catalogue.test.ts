@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Catalogue, parseLocale } from '../../agent/i18n/catalogue.ts';
-import { formatTemplate, FormatError } from '../../agent/i18n/format.ts';
+import { Catalogue, parseLocale } from '../../lib/i18n/catalogue.ts';
+import { formatTemplate, FormatError } from '../../lib/i18n/format.ts';
 import { runCli, startAgent } from '../helpers/agent.ts';
-import { controlRequest } from '../../agent/control/protocol.ts';
+import { controlRequest } from '../../lib/control/protocol.ts';
 
 test('printf conversions %s %d %u %f %x and %%', () => {
   assert.equal(formatTemplate('%s has %d items, %u free, %.2f%% used, id 0x%x', ['disk', 3, 7, 12.345, 255]), 'disk has 3 items, 7 free, 12.35% used, id 0xff');

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadAddon } from '../../agent/native/runtime.ts';
+import { loadAddon } from '../../lib/native-runtime.ts';
 
 const addon = loadAddon() as unknown as Record<string, (...a: unknown[]) => unknown>;
 

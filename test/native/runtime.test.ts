@@ -32,7 +32,7 @@ test('bundled: addon, host and launcher are written to the runtime dir (unwritab
     'native/build/logloom-launcher': b64('native/build/logloom-launcher'),
   };
   const out = runBundled(assets, `
-import { setRuntimeDir, nativeFile, loadAddon } from '${ROOT}agent/native/runtime.ts';
+import { setRuntimeDir, nativeFile, loadAddon } from '${ROOT}lib/native-runtime.ts';
 import { NativeProcessHost, HOST_ASSET } from '${ROOT}agent/plugins/hosts/native.ts';
 setRuntimeDir(${JSON.stringify(runDir)});
 const addon = loadAddon();
@@ -56,7 +56,7 @@ console.log(JSON.stringify({ abi: addon.abiVersion, host: nativeFile(HOST_ASSET,
   assert.equal(r.sandbox?.user, 'nobody');
   // A second start reuses the files (no rewrite of an unchanged asset).
   const before = statSync(join(runDir, files[0]!)).mtimeMs;
-  runBundled(assets, `import { setRuntimeDir, nativeFile } from '${ROOT}agent/native/runtime.ts'; setRuntimeDir(${JSON.stringify(runDir)}); nativeFile('native/build/logloom-plugin-host', true);`, { LOGLOOM_RUNTIME_DIR: '/proc/version/x' });
+  runBundled(assets, `import { setRuntimeDir, nativeFile } from '${ROOT}lib/native-runtime.ts'; setRuntimeDir(${JSON.stringify(runDir)}); nativeFile('native/build/logloom-plugin-host', true);`, { LOGLOOM_RUNTIME_DIR: '/proc/version/x' });
   assert.equal(statSync(join(runDir, files[0]!)).mtimeMs, before);
 });
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { runCli, startAgent } from '../helpers/agent.ts';
-import { controlRequest } from '../../agent/control/protocol.ts';
+import { controlRequest } from '../../lib/control/protocol.ts';
 import { waitForFile, waitForLines } from '../helpers/wait.ts';
 import { sendLines } from '../helpers/socket.ts';
 

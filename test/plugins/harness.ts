@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { Pipeline } from '../../agent/pipeline/pipeline.ts';
-import { Catalogue } from '../../agent/i18n/catalogue.ts';
+import { Catalogue } from '../../lib/i18n/catalogue.ts';
 import { createLog } from '../../lib/log.ts';
 import { defaultOf } from '../../lib/schema/validate.ts';
 import { pluginsSchema, type PluginsConfig } from '../../agent/plugins/config.ts';

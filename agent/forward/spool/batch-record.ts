@@ -8,7 +8,7 @@
  * batch. After a crash, an input resumes after the highest position found in the spool, so it
  * does not read again what a spooled batch already holds (see docs/guarantees.md).
  */
-import type { BatchCodecCode } from '../protocol/constants.ts';
+import type { BatchCodecCode } from '../../../protocol/constants.ts';
 import type { CheckpointPosition } from '../../entry/checkpoint.ts';
 
 export interface BatchData {

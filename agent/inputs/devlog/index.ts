@@ -11,7 +11,7 @@ import { unlink, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { s, type Infer } from '../../../lib/schema/schema.ts';
 import { decodeUtf8 } from '../../entry/sanitise.ts';
-import { loadAddon } from '../../native/runtime.ts';
+import { loadAddon } from '../../../lib/native-runtime.ts';
 import type { Input, InputContext } from '../input.ts';
 import { inputSchema } from '../common.ts';
 import { InputStartError } from '../errors.ts';

@@ -24,7 +24,7 @@ import type { Socket } from 'node:net';
 import type { LogEntry } from '../../entry/entry.ts';
 import type { EntryRecords } from '../../buffer/records.ts';
 import { encodeBatch, OP, processFrame, ReplyReader, readItems, readStrings, requestFrame, TYPE_CODE, type Reply } from '../../native/frames.ts';
-import { loadAddon, nativeFile, setRuntimeDir, type NativeAddon } from '../../native/runtime.ts';
+import { loadAddon, nativeFile, setRuntimeDir, type NativeAddon } from '../../../lib/native-runtime.ts';
 
 /** The plugin host program's asset path (built by `make native`; embedded by the packaging step). */
 export const HOST_ASSET = 'native/build/logloom-plugin-host';

@@ -12,7 +12,7 @@
  */
 import { chownSync, mkdirSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { nativeFile } from '../../native/runtime.ts';
+import { nativeFile } from '../../../lib/native-runtime.ts';
 import type { AppliedLimits } from '../limits/mechanism.ts';
 import type { UserIds } from '../limits/user.ts';
 

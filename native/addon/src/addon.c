@@ -13,6 +13,7 @@
 #include "args.h"
 #include "codec.h"
 #include "ingest.h"
+#include "inflate.h"
 #include "dgram.h"
 #ifndef LOGLOOM_LOCKED
 #define LOGLOOM_LOCKED 0
@@ -363,6 +364,18 @@ static napi_value IngestScan(napi_env env, napi_callback_info info) {
   return make_int(env, code);
 }
 
+/*
+ * ingestInflate(body, out) → the inflated length, or an LL_INFLATE_ code (inflate.h); throws
+ * nothing for bad data: the caller turns the code into the protocol's BAD_BATCH.
+ */
+static napi_value IngestInflate(napi_env env, napi_callback_info info) {
+  uint8_t *in, *out;
+  size_t in_len, out_len;
+  if (ll_args(env, info, "ingestInflate(body, out)", "BB", &in, &in_len, &out, &out_len)) return NULL;
+  const char *msg;
+  return make_int(env, ll_inflate(in, in_len, out, out_len, &msg));
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
       {"ringPush", NULL, RingPush, NULL, NULL, NULL, napi_default, NULL},
@@ -373,6 +386,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"codecEnd", NULL, CodecEnd, NULL, NULL, NULL, napi_default, NULL},
       {"codecCounters", NULL, CodecCounters, NULL, NULL, NULL, napi_default, NULL},
       {"ingestScan", NULL, IngestScan, NULL, NULL, NULL, napi_default, NULL},
+      {"ingestInflate", NULL, IngestInflate, NULL, NULL, NULL, napi_default, NULL},
       {"dgramOpen", NULL, DgramOpen, NULL, NULL, NULL, napi_default, NULL},
       {"dgramPause", NULL, DgramPause, NULL, NULL, NULL, napi_default, NULL},
       {"dgramClose", NULL, DgramClose, NULL, NULL, NULL, napi_default, NULL},

@@ -1,6 +1,6 @@
 /*
  * The aggregator's validating scanner over NDJSON entry lines, in C: the same rules as
- * agent/aggregator/ingest/scan.ts (which carries the aggregator where the addon cannot load), run
+ * aggregator/ingest/scan.ts (which carries the aggregator where the addon cannot load), run
  * over a whole batch body per call. A line in canonical form (exactly what the aggregator would
  * store: buildEntry's keys in order, JSON.stringify's bytes, sanitised already) is copied to the
  * output with the authenticated node put in and `,"seq":N` added; the scan stops at the first
@@ -18,7 +18,14 @@
 
 enum { K_TIMESTAMP, K_LEVEL, K_MODULE, K_MESSAGE, K_LANG_KEY, K_ARGS, K_NODE, K_SOURCE, K_TRUNCATED, K_FIELDS, K_COUNT };
 static const char *const KEYS[K_COUNT] = {"timestamp", "level", "module", "message", "lang_key", "args", "node", "source", "truncated", "fields"};
+static const uint8_t KEY_LEN[K_COUNT] = {9, 5, 6, 7, 8, 4, 4, 6, 9, 6};
 static const char *const LEVELS[5] = {"DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
+static const uint8_t LEVEL_LEN[5] = {5, 4, 4, 5, 5};
+
+/* Bytes a canonical string holds as they are, one byte one UTF-16 unit: printable ASCII but " and \. */
+static const uint8_t PLAIN[256] = {
+    [0x20 ... 0x21] = 1, /* " */ [0x23 ... 0x5b] = 1, /* \\ */ [0x5d ... 0x7e] = 1,
+};
 #define REQUIRED ((1u << K_TIMESTAMP) | (1u << K_LEVEL) | (1u << K_MODULE) | (1u << K_MESSAGE))
 
 #define MAX_ARGS 32
@@ -45,6 +52,12 @@ static size_t str(scan_t *s, size_t i) {
   i++;
   size_t bytes = 0, units = 0;
   while (i < s->end) {
+    /* The common case, a run of plain ASCII, in a tight loop (most messages are nothing else). */
+    size_t run = i;
+    while (i < s->end && PLAIN[s->b[i]]) i++;
+    bytes += i - run;
+    units += i - run;
+    if (i >= s->end) break;
     int c = s->b[i];
     if (c < 0x80) {
       if (c == '"') {
@@ -130,7 +143,7 @@ static size_t timestamp(scan_t *s, size_t i) {
 static size_t level(scan_t *s, size_t i, int *out) {
   if (at(s, i) != '"') return 0;
   for (int l = 0; l < 5; l++) {
-    size_t n = strlen(LEVELS[l]);
+    size_t n = LEVEL_LEN[l];
     if (i + 1 + n < s->end && s->b[i + 1 + n] == '"' && memcmp(s->b + i + 1, LEVELS[l], n) == 0) {
       *out = l;
       return i + 2 + n;
@@ -209,7 +222,7 @@ static size_t fields(scan_t *s, size_t i) {
 static int key(scan_t *s, size_t i, size_t *after) {
   if (at(s, i) != '"') return -1;
   for (int k = 0; k < K_COUNT; k++) {
-    size_t n = strlen(KEYS[k]);
+    size_t n = KEY_LEN[k];
     if (i + 2 + n < s->end && s->b[i + 1] == (uint8_t)KEYS[k][0] && s->b[i + 1 + n] == '"' && s->b[i + 2 + n] == ':' && memcmp(s->b + i + 1, KEYS[k], n) == 0) {
       *after = i + 3 + n;
       return k;

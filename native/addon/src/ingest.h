@@ -1,4 +1,4 @@
-/* The aggregator's NDJSON entry scanner (ingest.c); agent/aggregator/ingest/ is its JS twin. */
+/* The aggregator's NDJSON entry scanner (ingest.c); aggregator/ingest/ is its JS twin. */
 #ifndef LOGLOOM_INGEST_H
 #define LOGLOOM_INGEST_H
 

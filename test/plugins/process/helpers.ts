@@ -1,6 +1,6 @@
 import { accessSync, chmodSync, constants, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { controlRequest } from '../../../agent/control/protocol.ts';
+import { controlRequest } from '../../../lib/control/protocol.ts';
 import { ROOT, startAgent, tempDir, type RunningAgent } from '../../helpers/agent.ts';
 import { sendLines } from '../../helpers/socket.ts';
 import { status as cliStatus } from '../../helpers/status.ts';

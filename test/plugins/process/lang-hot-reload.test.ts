@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { controlRequest } from '../../../agent/control/protocol.ts';
+import { controlRequest } from '../../../lib/control/protocol.ts';
 import { ROOT } from '../../helpers/agent.ts';
 import { agentWith, pluginStatus } from './helpers.ts';
 

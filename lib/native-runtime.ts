@@ -1,0 +1,105 @@
+/**
+ * Reaching the native parts (the N-API addon and the plugin host program) from one executable.
+ * In a checkout they are used where `make native` built them (native/build/...). In the single
+ * executable the bundler embeds them as assets (lib/assets.ts); they are written once to a
+ * private runtime directory (mode 0700, files named by content hash, so an upgrade never runs a
+ * stale copy and a second start reuses the first one's files) and loaded or executed from there.
+ * The directory is configurable because the root filesystem may be read-only: the first writable
+ * of LOGLOOM_RUNTIME_DIR / the configured dir, $XDG_RUNTIME_DIR/logloom, /run/logloom/native,
+ * /dev/shm/logloom-<uid>, <tmpdir>/logloom-<uid> is used.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { assetFile, checkoutPath, isBundled, setRuntimeDir as setUnpackDir } from './assets.ts';
+
+/**
+ * The addon's asset path (repository-relative; the packaging step embeds it). The plugin host
+ * program's path lives in agent/plugins/hosts/native.ts, so that a locked bundle, which has no
+ * native host module, does not even name it.
+ */
+export const ADDON_ASSET = 'native/build/Release/logloom_native.node';
+
+export class NativeUnavailableError extends Error {
+  constructor(what: string, why: string) {
+    super(`${what}: ${why}`);
+    this.name = 'NativeUnavailableError';
+  }
+}
+
+/** Sets the runtime directory (from config); call before the first use. */
+export function setRuntimeDir(dir: string | undefined): void {
+  setUnpackDir(dir);
+}
+
+/**
+ * Writes an embedded asset once into the runtime dir and returns its path. One implementation
+ * for every native part (addon, plugin host, serialport binding): lib/assets.ts assetFile.
+ */
+function materialise(asset: string, mode: number): string {
+  try {
+    return assetFile(asset, { executable: (mode & 0o111) !== 0 });
+  } catch (e) {
+    throw new NativeUnavailableError(asset, (e as Error).message);
+  }
+}
+
+/** Path of a native file (asset path), from the checkout or materialised from the bundle. */
+export function nativeFile(asset: string, executable: boolean): string {
+  if (!isBundled()) {
+    const p = checkoutPath(asset)!;
+    if (!existsSync(p)) throw new NativeUnavailableError(asset, 'not built (run `make native`)');
+    return p;
+  }
+  return materialise(asset, executable ? 0o755 : 0o644);
+}
+
+/** The addon's functions (native/addon/src/addon.c). */
+export interface NativeAddon {
+  abiVersion: number;
+  ringPush(view: Uint8Array, record: Uint8Array, policy: number): number;
+  ringPushFrames(view: Uint8Array, frames: Uint8Array, policy: number): number;
+  ringDrain(view: Uint8Array, maxRecords: number, maxBytes: number): Buffer | null;
+  codecNew(maxLine: number, maxMessage: number, minLevel: number, defaultLevel: number, defaultModule: string, node: string, source: string, format: number): object;
+  codecFeed(codec: object, chunk: Uint8Array, receivedMs: number): Buffer;
+  codecEnd(codec: object, receivedMs: number): Buffer;
+  codecCounters(codec: object): [number, number, number, number, number];
+  /** The aggregator's entry scanner (aggregator/ingest/): state = [rawPos, outPos, n], advanced. */
+  ingestScan(raw: Uint8Array, node: Uint8Array, nodeMember: Uint8Array, suffix: Uint8Array, maxMessageBytes: number, out: Uint8Array, ends: Uint32Array, levels: Uint8Array, state: Uint32Array): number;
+  /** Inflates a zlib stream into out; the inflated length, or <0: -1 corrupt, -2 longer than out, -3 truncated, -4 no memory. */
+  ingestInflate(body: Uint8Array, out: Uint8Array): number;
+  pluginLoad(path: string, configJson: string, isSink: boolean): { handle: object; info: NativePluginInfo | null };
+  pluginProcess(handle: object, batch: Uint8Array): Int32Array;
+  /** The same call on entry records (agent/buffer/records.ts): the records path. */
+  pluginProcessRecords(handle: object, frames: Uint8Array): Int32Array;
+  pluginUnload(handle: object): void;
+  /** A Unix datagram socket bound at path, read by a thread (native/addon/src/dgram.h). */
+  dgramOpen(path: string, mode: number, maxBytes: number, onBatch: (data: Buffer, meta: Int32Array) => void): object;
+  dgramPause(handle: object, paused: boolean): void;
+  dgramClose(handle: object): void;
+}
+
+export interface NativePluginInfo {
+  name: string;
+  version: string;
+  author: string;
+  type: string;
+  mode: string;
+  capability: string[];
+}
+
+let addon: NativeAddon | undefined;
+let addonError: Error | undefined;
+
+/** Loads the addon once; throws NativeUnavailableError (with the reason) when it cannot. */
+export function loadAddon(): NativeAddon {
+  if (addon) return addon;
+  if (addonError) throw addonError;
+  try {
+    const path = nativeFile(ADDON_ASSET, false);
+    addon = createRequire(import.meta.url)(path) as NativeAddon;
+    return addon;
+  } catch (e) {
+    addonError = e instanceof NativeUnavailableError ? e : new NativeUnavailableError(ADDON_ASSET, (e as Error).message);
+    throw addonError;
+  }
+}
