@@ -1,9 +1,9 @@
 /**
  * The records path end to end: a real agent (unix input -> filter_level -> filter_keyword.so ->
  * log_aggregator_remote) and a real `logloom aggregator` (NDJSON store, fsync interval), with
- * `buffer.native: off` (the JS codec and ring, the fallback) against `on` (the C codec and native
- * ring; both filters and the forwarder take the same records as bytes either way), the C filter trusted (in-process) and in its
- * host process. The input is plain-text device lines, as a serial console or app prints them; a
+ * `buffer.native: off` (the JS ring and codec) against `on` (the native ones); either way the
+ * records go through both filters and the forwarder as bytes; the C filter trusted (in-process)
+ * and in its host process. The input is plain-text device lines, as a serial console or app prints them; a
  * tenth is DEBUG (filter_level drops it) and a fourteenth a heartbeat (the C filter drops it).
  * Prints entries/s, CPU seconds per million entries of the agent with its plugin host process,
  * and the agent's peak RSS; median of 5 runs each, the variants interleaved.

@@ -117,7 +117,8 @@ export class RingEntryQueue {
   evictOldest(n: number): number {
     let done = 0;
     while (done < n) {
-      const r = this.takeRecords(n - done);
+      // No sweep of the tokens left: the caller may be about to push records whose tokens it adopted.
+      const r = this.takeRecords(n - done, false);
       if (!r) break;
       releaseRecordTokens(r);
       done += r.count;
@@ -225,19 +226,21 @@ export class RingEntryQueue {
   }
 
   /**
-   * Up to max records from the head of the buffer, as they are, or null when it is empty.
+   * Up to max records from the head of the buffer, as they are, or null when it is empty. sweep:
+   * when the buffer runs empty, tokens still listed (their records were dropped or evicted in the
+   * ring) are released.
    */
-  takeRecords(max: number): EntryRecords | null {
+  takeRecords(max: number, sweep = true): EntryRecords | null {
     const frames = this.ring.drain(max);
     if (frames) {
       const count = forEachFrame(frames, () => {});
       this.drained(frames);
-      if (this.spill.length === 0 && this.ring.records() === 0) this.emptied();
+      if (sweep && this.spill.length === 0 && this.ring.records() === 0) this.emptied();
       return { frames, count };
     }
     const next = this.spill.shift();
     if (next === undefined) {
-      if (this.ring.records() === 0) this.emptied();
+      if (sweep && this.ring.records() === 0) this.emptied();
       return null;
     }
     this.spillCount -= next.count;

@@ -7,9 +7,10 @@
  *                                           checkpoint (0 = none, agent/entry/checkpoint.ts);
  *                                           input: the input's id (0 = not recorded), for routes;
  *   NDJSON (starts with '{')                a bare entry.
- * When every stage an entry meets can work on these bytes (C filters, filter_level, the
- * forwarder), the pipeline hands them a run of records as they came out of the ring, and the
- * entries never become JS objects. native/common/records.c is the C reader of the same form.
+ * An entry is such a record from the input to the sink: the pipeline hands every stage a batch of
+ * records as they came out of the ring (agent/pipeline/batch.ts), and stages that read the bytes
+ * (C filters, filter_level, the sinks, the forwarder) never make JS objects of them.
+ * native/common/records.c is the C reader of the same form.
  */
 import { freezeEntry, type LogEntry } from '../entry/entry.ts';
 import { holdToken, openTokens, releaseToken } from '../entry/checkpoint.ts';

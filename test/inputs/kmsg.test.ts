@@ -4,6 +4,7 @@ import { accessSync, constants, mkdirSync, openSync, closeSync, readSync, writeS
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import { startAgent, tempDir } from '../helpers/agent.ts';
 import { waitForFile, waitForLines } from '../helpers/wait.ts';
 import { create } from '../../agent/inputs/kmsg/index.ts';
@@ -204,6 +205,53 @@ test('kmsg input from a FIFO (the real device cannot be made to emit dictionarie
     const st2 = await inputStatus(agent);
     assert.equal(st2.skipped, 2);
     assert.equal(st2.missed, 1); // seq 115 never came
+  } finally {
+    await agent.stop();
+  }
+});
+
+test('kmsg input from a FIFO: the saved position stops before records no sink has taken yet, and the next start delivers them', async () => {
+  const dir = tempDir();
+  const fifo = `${dir}/kmsg.fifo`;
+  execFileSync('mkfifo', [fifo]);
+  // A sink that cannot deliver: sink_tcp towards a port nobody listens on (it retries).
+  const srv = createServer().listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const port = (srv.address() as AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  let agent = await startAgent(`  shutdown_grace: 300ms
+  inputs:
+    - type: kmsg
+      path: ${fifo}
+      from: beginning
+      poll_interval: 50ms
+  plugins:
+    enabled: [sink_tcp]
+    config:
+      sink_tcp: { port: ${port}, connect_timeout: 100ms }
+`, dir);
+  try {
+    const fd = openSync(fifo, 'w');
+    writeSync(fd, '6,200,1,-;first\n6,201,2,-;second\n');
+    closeSync(fd);
+    const deadline = Date.now() + 15_000;
+    for (let st = await inputStatus(agent); st.records < 2 || st.in_flight < 2; st = await inputStatus(agent)) {
+      if (Date.now() > deadline) throw new Error(`records not read: ${JSON.stringify(st)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await agent.stop();
+    // Read, but held by the sink that never had them: the position stays before them.
+    assert.equal(JSON.parse(readFileSync(`${dir}/data/inputs/kmsg/kmsg-position.json`, 'utf8')).seq, 199);
+
+    // The kernel keeps its ring across agent restarts: the same records are there again.
+    agent = await startAgent(config(fifo, 'beginning'), dir);
+    const fd2 = openSync(fifo, 'w');
+    writeSync(fd2, '6,199,0,-;delivered before\n6,200,1,-;first\n6,201,2,-;second\n6,202,3,-;third\n');
+    closeSync(fd2);
+    const lines = (await waitForLines(`${dir}/out.log`, 3)).map((l) => JSON.parse(l));
+    assert.deepEqual(lines.map((e) => e.message), ['first', 'second', 'third']);
+    await agent.stop();
+    assert.equal(JSON.parse(readFileSync(`${dir}/data/inputs/kmsg/kmsg-position.json`, 'utf8')).seq, 202);
   } finally {
     await agent.stop();
   }
