@@ -16,7 +16,6 @@ import { forEachToken, releaseRecordTokens, KEYED, keyedRecord, recordStart, rec
 import { JsRing } from './js-ring.ts';
 import { COUNTER_NAMES, COUNTERS_OFFSET } from './ring-layout.ts';
 import { createRing, useNative, type NativeMode } from './select.ts';
-import { setRuntimeDir } from '../../lib/native-runtime.ts';
 
 const EVICTED = COUNTER_NAMES.indexOf('evicted');
 
@@ -262,10 +261,10 @@ export class RingEntryQueue {
  */
 export function createEntryBuffer(maxEntries: number, maxBytes: number, mode: NativeMode | 'js', log?: (msg: string) => void, runtimeDir?: string): RingEntryQueue {
   // Where a bundled addon is unpacked (agent runtime_dir; see lib/native-runtime.ts).
-  if (runtimeDir) setRuntimeDir(`${runtimeDir}/native`);
+  const nativeDir = runtimeDir ? `${runtimeDir}/native` : undefined;
   const bytes = Math.min(Math.max(maxBytes, MIN_RING_BYTES), 1 << 29);
   if (mode === 'js' || mode === 'off') return new RingEntryQueue(createRing(bytes, 'off', log), maxEntries);
-  return new RingEntryQueue(createRing(bytes, useNative(mode, log) ? 'on' : 'off', log), maxEntries);
+  return new RingEntryQueue(createRing(bytes, useNative(mode, log, nativeDir) ? 'on' : 'off', log, nativeDir), maxEntries);
 }
 
 /** The pipeline's buffer. */
