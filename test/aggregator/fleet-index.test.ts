@@ -14,7 +14,6 @@ import { rng } from '../helpers/rng.ts';
 import { parseLocale } from '../../lib/i18n/catalogue.ts';
 import { DASHBOARD_KEYS } from '../../aggregator/api/routes.ts';
 import { readFileSync } from 'node:fs';
-import { rng } from '../helpers/rng.ts';
 
 const ndjson = (entries: object[]) => Buffer.from(entries.map((e) => JSON.stringify(e) + '\n').join(''));
 const q = (s: string) => parseEntryQuery(new URLSearchParams(s), Date.parse('2026-03-01T12:00:00Z'));
