@@ -7,10 +7,10 @@
  * input's id ('K' header). Tokens leave the buffer with their record; one whose record the ring
  * dropped or evicted is released here, so its input may move on.
  */
-import type { LogEntry } from '../entry/entry.ts';
-import { freezeEntry } from '../entry/entry.ts';
-import { encodeEntry } from '../entry/codec.ts';
-import { releaseToken, tokenToEntry } from '../entry/checkpoint.ts';
+import type { LogEntry } from '../../entry/entry.ts';
+import { freezeEntry } from '../../entry/entry.ts';
+import { encodeEntry } from '../../entry/codec.ts';
+import { releaseToken, tokenToEntry } from '../../entry/checkpoint.ts';
 import { forEachFrame, type Ring, type WhenFull } from './ring.ts';
 import { forEachToken, releaseRecordTokens, KEYED, keyedRecord, recordStart, recordToken, type EntryRecords } from './records.ts';
 import { JsRing } from './js-ring.ts';
@@ -24,7 +24,7 @@ export type OfferResult = 'queued' | 'evicted' | 'dropped' | 'full';
 
 /** What a record carries besides the entry (records.ts, the 'K' header). */
 export interface RecordKeys {
-  /** Acknowledgement token (agent/entry/checkpoint.ts issueToken); 0 = none. */
+  /** Acknowledgement token (entry/checkpoint.ts issueToken); 0 = none. */
   token: number;
   /** The input's id (Pipeline.inputId); 0 = not recorded. */
   input: number;

@@ -5,7 +5,7 @@
  * The one supervisor (agent/plugins/supervisor.ts) wraps a HostedPlugin into pipeline stages and
  * owns timeouts, error counting, fail-open, retries and restarts for every kind.
  */
-import type { LogEntry } from '../entry/entry.ts';
+import type { LogEntry } from '../../entry/entry.ts';
 import type { EntryRecords } from '../buffer/records.ts';
 import type { AgentLog } from '../../lib/log.ts';
 import type { AiResult, FilterVerdict, PluginContext, PluginInfo, PluginKind } from './types.ts';

@@ -7,10 +7,10 @@
  * failure_threshold consecutive errors followed by restarts with exponential backoff.
  */
 import { performance } from 'node:perf_hooks';
-import type { LogEntry } from '../entry/entry.ts';
-import { buildEntry } from '../entry/build.ts';
-import { freezeEntry, type MutableEntry } from '../entry/entry.ts';
-import { sanitiseMessage, sanitiseModule } from '../entry/sanitise.ts';
+import type { LogEntry } from '../../entry/entry.ts';
+import { buildEntry } from '../../entry/build.ts';
+import { freezeEntry, type MutableEntry } from '../../entry/entry.ts';
+import { sanitiseMessage, sanitiseModule } from '../../entry/sanitise.ts';
 import { isLevel, parseLevel } from '../../lib/level.ts';
 import type { AgentLog } from '../../lib/log.ts';
 import { Backoff } from '../../lib/backoff.ts';

@@ -4,7 +4,7 @@ import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } fr
 import { join } from 'node:path';
 import { runCli, tempDir } from '../helpers/agent.ts';
 import { createLog } from '../../lib/log.ts';
-import { buildEntry } from '../../agent/entry/build.ts';
+import { buildEntry } from '../../entry/build.ts';
 import { NdjsonStore } from '../../aggregator/store/ndjson/ndjson-store.ts';
 import { storedBatch } from '../../aggregator/ingest/stored-batch.ts';
 import type { NdjsonStoreConfig } from '../../aggregator/config.ts';

@@ -21,7 +21,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Socket } from 'node:net';
-import type { LogEntry } from '../../entry/entry.ts';
+import type { LogEntry } from '../../../entry/entry.ts';
 import type { EntryRecords } from '../../buffer/records.ts';
 import { encodeBatch, OP, processFrame, ReplyReader, readItems, readStrings, requestFrame, TYPE_CODE, type Reply } from '../../native/frames.ts';
 import { loadAddon, nativeFile, type NativeAddon } from '../../../lib/native-runtime.ts';
