@@ -7,7 +7,7 @@ import { createLog } from '../../lib/log.ts';
 import { buildEntry } from '../../entry/build.ts';
 import { NdjsonStore } from '../../aggregator/store/ndjson/ndjson-store.ts';
 import { storedBatch } from '../../aggregator/ingest/stored-batch.ts';
-import type { NdjsonStoreConfig } from '../../aggregator/config.ts';
+import type { NdjsonStoreConfig } from '../../aggregator/config/config.ts';
 import { entries, launch, RawAgent, startAggregator, storedEntries } from './helpers.ts';
 import { EntryIndex } from '../../aggregator/index/entry-index.ts';
 

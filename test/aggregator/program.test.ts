@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { ROOT, runCli, tempDir } from '../helpers/agent.ts';
 import { entries, RawAgent, startAggregator, storedEntries } from './helpers.ts';
 import { agentSchema } from '../../agent/config/agent-schema.ts';
-import { aggregatorFileSchema } from '../../aggregator/config.ts';
+import { aggregatorFileSchema } from '../../aggregator/config/config.ts';
 
 test('logloom aggregator is its own program: after start, a stored batch, a rebuilt line and status, nothing of the agent was loaded (only the shared entry rules), nor the NATS client', async () => {
   const dir = tempDir('logloom-agg-program-');
@@ -44,5 +44,5 @@ test('logloom aggregator is its own program: after start, a stored batch, a rebu
 test('the aggregator reads a file both roles share: every top-level key the agent knows is accepted (and ignored) by the aggregator', () => {
   const agentKeys = Object.keys(agentSchema.fields).sort();
   const aggregatorKeys = Object.keys(aggregatorFileSchema.fields);
-  assert.deepEqual(agentKeys.filter((k) => !aggregatorKeys.includes(k)), [], 'add these agent keys to aggregatorFileSchema (as agentSection) in aggregator/config.ts');
+  assert.deepEqual(agentKeys.filter((k) => !aggregatorKeys.includes(k)), [], 'add these agent keys to aggregatorFileSchema (as agentSection) in aggregator/config/config.ts');
 });
