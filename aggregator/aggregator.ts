@@ -1,13 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import type { Socket } from 'node:net';
-import type { AggregatorFileConfig } from './config.ts';
+import type { AggregatorFileConfig } from './config/config.ts';
 import type { AgentLog } from '../lib/log.ts';
 import { VERSION } from '../lib/version.ts';
 import { ControlServer } from '../lib/control/server.ts';
 import { MetricsServer } from '../lib/control/http.ts';
 import { AGGREGATOR_METRICS } from './metrics.ts';
 import { Authenticator, TokenStore } from './auth.ts';
-import { NodeRegistry } from './nodes.ts';
+import { NodeRegistry } from './fleet/nodes.ts';
 import { AgentListener } from './server.ts';
 import { ingestCounters, nativeScanner } from './ingest/stored-batch.ts';
 import { peerSafeLog } from './peer-text.ts';

@@ -3,7 +3,7 @@ import { createServer as createTcpServer, type Server, type Socket } from 'node:
 import { createServer as createTlsServer } from 'node:tls';
 import { encodeError, ErrorCode } from '../protocol/index.ts';
 import type { AgentLog } from '../lib/log.ts';
-import type { TlsConfig } from './config.ts';
+import type { TlsConfig } from './config/config.ts';
 import { describeTlsFailure } from './tls-failure.ts';
 
 export class ListenError extends Error {}

@@ -8,7 +8,7 @@ import { inlineBatchBytes } from './ingest/inflate.ts';
 import { releaseStored, storedBatch } from './ingest/stored-batch.ts';
 import type { AgentLog } from '../lib/log.ts';
 import { certificateNames, type Authenticator } from './auth.ts';
-import type { NodeRegistry } from './nodes.ts';
+import type { NodeRegistry } from './fleet/nodes.ts';
 import { StorageError, type Store, type StoredBatch } from './store/store.ts';
 
 export interface SessionOptions {

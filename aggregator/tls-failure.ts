@@ -1,4 +1,4 @@
-import type { TlsConfig } from './config.ts';
+import type { TlsConfig } from './config/config.ts';
 import { peerText } from './peer-text.ts';
 
 /**

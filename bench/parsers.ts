@@ -7,7 +7,7 @@
  */
 import { draftFromLine } from '../agent/inputs/common.ts';
 import { LineStage, type LineStageConfig } from '../agent/processing/stage.ts';
-import type { EntryDraft } from '../agent/entry/build.ts';
+import type { EntryDraft } from '../entry/build.ts';
 import { fmt, header, median } from './lib.ts';
 
 const N = Number(process.argv[2] ?? 100_000);

@@ -10,8 +10,8 @@
 import { entryRecord, RecordBatch } from '../agent/pipeline/batch.ts';
 import { performance } from 'node:perf_hooks';
 import { fmt, header, median } from './lib.ts';
-import { buildEntry } from '../agent/entry/build.ts';
-import type { LogEntry } from '../agent/entry/entry.ts';
+import { buildEntry } from '../entry/build.ts';
+import type { LogEntry } from '../entry/entry.ts';
 import filterLevel from '../static-plugins/filter_level/index.ts';
 import filterGrep from '../static-plugins/filter_grep/index.ts';
 import filterRedact from '../static-plugins/filter_redact/index.ts';

@@ -4,6 +4,7 @@
  *    worker thread, a real file; the NDJSON is generated in this thread meanwhile), `entries`
  *    entries from `nodes` nodes in batches of up to 1000, timestamps spread over 24 hours; the
  *    median of the rates of 5 equal slices of the one build;
+ * (run in the order 1, 3, 2: the ingest runs add to the index)
  * 2. ingest with the index on vs off: a real `logloom aggregator` process fed by 4 raw protocol
  *    clients (pre-encoded batches of 1000) until every batch is acknowledged, NDJSON store with
  *    fsync interval (so the disk does not hide the index's CPU cost); with the index on, the
@@ -16,14 +17,17 @@
  *    range, level + time range, full text (p50 and p99 of 200 queries each; the median over 5
  *    rounds), and GET /api/nodes with every node (median of 5).
  * Re-run: nice node bench/query.ts [entries=10000000] [nodes=1000] [ingest entries=200000]
+ * (LOGLOOM_BENCH_INDEX=<index.sqlite of an earlier run> skips the build and reuses that index)
  */
 import { readFileSync } from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { IndexWriter } from '../aggregator/index/index-writer.ts';
 import { encodeBatch, encodeBodySync, joinLines } from '../protocol/index.ts';
 import { runCli, tempDir } from '../test/helpers/agent.ts';
 import { RawAgent, startAggregator } from '../test/aggregator/helpers.ts';
 import { fmt, header, median } from './lib.ts';
+import { controlRequest } from '../lib/control/protocol.ts';
 import { FLEET_WORDS as WORDS, fleetEntry as entry } from './fleet-entries.ts';
 
 const ENTRIES = Number(process.argv[2] ?? 10_000_000);
@@ -109,10 +113,11 @@ function threadCpuNs(pid: number, tid = pid): number {
   return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
 }
 
-/** A gauge or counter's value on a /metrics page. */
-function metric(text: string, name: string): number {
-  const m = new RegExp(`\\n${name} ([\\d.e+-]+)\\n`).exec(text);
-  return m ? Number(m[1]) : NaN;
+/** The aggregator's index status over its control socket (cheap: /metrics would list every node's series). */
+async function indexStatus(socket: string): Promise<Record<string, number>> {
+  const a = await controlRequest(socket, { op: 'status' });
+  if (!a.ok) throw new Error(a.error);
+  return (a.result as { index: Record<string, number> }).index;
 }
 
 async function ingestRun(indexFile: string | undefined, perAgent: Buffer[][]): Promise<IngestRun> {
@@ -120,9 +125,8 @@ async function ingestRun(indexFile: string | undefined, perAgent: Buffer[][]): P
   const agg = await startAggregator('', tempDir('logloom-bench-query-'),
     `    auth:\n      mode: none\n    ndjson:\n      fsync: interval\n    index:\n${index}`);
   try {
-    const url = /metrics and health at (http:\/\/[^/ ]+)/.exec(await agg.stderr.waitFor(/metrics and health at /))![1]!;
-    const scrape = async () => await (await fetch(`${url}/metrics`)).text();
-    const base = indexFile ? metric(await scrape(), 'logloom_aggregator_index_entries_total') : 0;
+    const status = () => indexStatus(agg.control);
+    const base = indexFile ? (await status()).entries_indexed! : 0;
     const clients = await Promise.all(perAgent.map(async (_, k) => {
       const c = await RawAgent.connect(agg.port);
       await c.hello(`ingest-${k}`, '');
@@ -132,12 +136,12 @@ async function ingestRun(indexFile: string | undefined, perAgent: Buffer[][]): P
     const cpu0 = threadCpuNs(pid);
     const t0 = performance.now();
     let peakLag = 0;
-    // Both runs scrape /metrics alike (what it costs the aggregator is the same on and off).
+    // Both runs are polled alike (what it costs the aggregator is the same on and off).
     let polling = true;
     const poll = (async () => {
       while (polling) {
-        peakLag = Math.max(peakLag, metric(await scrape(), 'logloom_aggregator_index_lag_bytes') || 0);
-        await new Promise((r) => setTimeout(r, 50));
+        peakLag = Math.max(peakLag, (await status()).lag_bytes ?? 0);
+        await new Promise((r) => setTimeout(r, 100));
       }
     })();
     await Promise.all(clients.map((c, k) => send(c, perAgent[k]!)));
@@ -149,16 +153,16 @@ async function ingestRun(indexFile: string | undefined, perAgent: Buffer[][]): P
       await poll;
       return { ingest: INGEST / secs, mainCpuUs };
     }
-    // The index catches up (bounded: ten minutes at most, then the run reports what it saw).
-    let text = await scrape();
-    while (metric(text, 'logloom_aggregator_index_entries_total') - base + metric(text, 'logloom_aggregator_index_dropped_entries_total') < INGEST && performance.now() - t0 < 600_000) {
-      await new Promise((r) => setTimeout(r, 20));
-      text = await scrape();
+    // The index catches up (bounded: twenty minutes at most, then the run reports what it saw).
+    let st = await status();
+    while (st.entries_indexed! - base + (st.dropped_entries ?? 0) < INGEST && performance.now() - t0 < 1_200_000) {
+      await new Promise((r) => setTimeout(r, 100));
+      st = await status();
     }
     const indexedSecs = (performance.now() - t0) / 1000;
     polling = false;
     await poll;
-    return { ingest: INGEST / secs, mainCpuUs, indexed: INGEST / indexedSecs, peakLag, dropped: metric(text, 'logloom_aggregator_index_dropped_entries_total') };
+    return { ingest: INGEST / secs, mainCpuUs, indexed: INGEST / indexedSecs, peakLag, dropped: st.dropped_entries ?? 0 };
   } finally {
     await agg.stop();
   }
@@ -175,25 +179,25 @@ async function timeGet(url: string, token: string): Promise<number> {
 async function main(): Promise<void> {
   header('bench/query.ts: the aggregator\'s index and query API', `nice node bench/query.ts ${ENTRIES} ${NODES} ${INGEST}`);
   const dir = tempDir('logloom-bench-index-');
-  const indexFile = join(dir, 'index.sqlite');
-
-  const rates = await buildIndex(indexFile);
-  console.log(`index build: ${fmt(ENTRIES)} entries from ${fmt(NODES)} nodes: median ${fmt(median(rates))} entries/s (slices: ${rates.map((r) => fmt(r)).join(', ')})`);
-
-  const agents = 4;
-  const perAgent = Array.from({ length: agents }, (_, k) => frames(k, INGEST / agents));
-  const on: IngestRun[] = [];
-  const off: IngestRun[] = [];
-  for (let r = 0; r < RUNS; r++) {
-    off.push(await ingestRun(undefined, perAgent));
-    on.push(await ingestRun(indexFile, perAgent));
+  // LOGLOOM_BENCH_INDEX=<file>: reuse an index an earlier run built (the build takes long).
+  const reuse = process.env.LOGLOOM_BENCH_INDEX;
+  const indexFile = reuse ?? join(dir, 'index.sqlite');
+  let indexSize = ENTRIES;
+  if (reuse) {
+    const w = new IndexWriter(indexFile, { flushMs: 100 });
+    await w.opened(); // an index from an earlier version gets its progress table here, once
+    await w.close();
+    const db = new DatabaseSync(indexFile, { readOnly: true });
+    const n = (db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n;
+    db.close();
+    indexSize = n;
+    console.log(`index build: skipped, reusing ${indexFile} (${fmt(n)} entries)`);
+  } else {
+    const rates = await buildIndex(indexFile);
+    console.log(`index build: ${fmt(ENTRIES)} entries from ${fmt(NODES)} nodes: median ${fmt(median(rates))} entries/s (slices: ${rates.map((r) => fmt(r)).join(', ')})`);
   }
-  const mOn = median(on.map((r) => r.ingest));
-  const mOff = median(off.map((r) => r.ingest));
-  console.log(`ingest (${fmt(INGEST)} entries, ${agents} agents, fsync interval): index off ${fmt(mOff)} entries/s, index on ${fmt(mOn)} entries/s: ${fmt((1 - mOn / mOff) * 100, 1)} % less (target: at most 20 %) (runs off: ${off.map((r) => fmt(r.ingest)).join(', ')}; on: ${on.map((r) => fmt(r.ingest)).join(', ')})`);
-  console.log(`aggregator main thread CPU per entry (sessions, store, ACKs; exact, less noisy than the rates): index off ${fmt(median(off.map((r) => r.mainCpuUs)), 2)} µs, index on ${fmt(median(on.map((r) => r.mainCpuUs)), 2)} µs`);
-  console.log(`index while ingesting (into the ${fmt(ENTRIES)}-entry index): median ${fmt(median(on.map((r) => r.indexed!)))} entries/s from the first batch to the last entry indexed; peak lag median ${fmt(median(on.map((r) => r.peakLag!)) / 1048576, 1)} MiB; entries left out ${on.map((r) => fmt(r.dropped!)).join(', ')}`);
 
+  // Queries first: the ingest runs below add to the index.
   const tokens = join(dir, 'api-tokens');
   const t = await runCli(['aggregator', 'api-token', 'bench', '--tokens', tokens]);
   const token = t.stdout.trim();
@@ -229,6 +233,21 @@ async function main(): Promise<void> {
   } finally {
     await agg.stop();
   }
+
+  const agents = 4;
+  const perAgent = Array.from({ length: agents }, (_, k) => frames(k, INGEST / agents));
+  const on: IngestRun[] = [];
+  const off: IngestRun[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    off.push(await ingestRun(undefined, perAgent));
+    on.push(await ingestRun(indexFile, perAgent));
+  }
+  const mOn = median(on.map((r) => r.ingest));
+  const mOff = median(off.map((r) => r.ingest));
+  console.log(`ingest (${fmt(INGEST)} entries, ${agents} agents, fsync interval): index off ${fmt(mOff)} entries/s, index on ${fmt(mOn)} entries/s: ${fmt((1 - mOn / mOff) * 100, 1)} % less (target: at most 20 %) (runs off: ${off.map((r) => fmt(r.ingest)).join(', ')}; on: ${on.map((r) => fmt(r.ingest)).join(', ')})`);
+  console.log(`aggregator main thread CPU per entry (sessions, store, ACKs; exact, less noisy than the rates): index off ${fmt(median(off.map((r) => r.mainCpuUs)), 2)} µs, index on ${fmt(median(on.map((r) => r.mainCpuUs)), 2)} µs`);
+  console.log(`index while ingesting (into the ${fmt(indexSize)}-entry index): median ${fmt(median(on.map((r) => r.indexed!)))} entries/s from the first batch to the last entry indexed; peak lag median ${fmt(median(on.map((r) => r.peakLag!)) / 1048576, 1)} MiB; entries left out ${on.map((r) => fmt(r.dropped!)).join(', ')}`);
+
 }
 
 await main();

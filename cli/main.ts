@@ -5,7 +5,7 @@
  */
 import { ConfigError } from '../lib/schema/validate.ts';
 import { VERSION } from '../lib/version.ts';
-import { UsageError } from './command.ts';
+import { UsageError } from './commands/command.ts';
 import { COMMAND_LOADERS, COMMAND_NAMES, loadCommands } from './commands/index.ts';
 import { didYouMean } from '../lib/suggest.ts';
 

@@ -71,12 +71,12 @@ function contentKey(bytes: Uint8Array): string {
  * unpackDir) under a name carrying their sha256, and reused by later runs: a read-only root
  * filesystem is fine as long as the runtime directory is writable.
  */
-export function assetFile(path: string, opts: { executable?: boolean; dir?: string } = {}): string {
+export function assetFile(path: string, opts: { executable?: boolean; dir?: string; configured?: string } = {}): string {
   const local = checkoutPath(path);
   if (local) return local;
   const bytes = readAsset(path);
   const hash = contentKey(bytes);
-  const dir = unpackDir(opts.dir);
+  const dir = unpackDir(opts.dir, opts.configured);
   const file = join(dir, `${hash}-${basename(path)}`);
   // Executables are also run by plugin users (the plugin host, through logloom-launcher, which opens
   // them as root and execs the descriptor): executable by all, writable by none; the 0700
@@ -115,7 +115,11 @@ function uid(): number {
 let chosenDir: string | undefined;
 let configuredDir: string | undefined;
 
-/** Sets the directory for unpacked native parts (from the configured runtime_dir); call before first use. */
+/**
+ * Sets the default directory for unpacked native parts (the agent's configured runtime_dir, once,
+ * at its start), for what is unpacked without a configured directory of its own (the serialport
+ * binding, the codec). Components that are given the runtime directory pass it per call instead.
+ */
 export function setRuntimeDir(dir: string | undefined): void {
   configuredDir = dir;
   chosenDir = undefined;
@@ -123,17 +127,19 @@ export function setRuntimeDir(dir: string | undefined): void {
 
 /**
  * Where unpacked assets go, first that works: the explicit dir, $LOGLOOM_RUNTIME_DIR, the
- * configured one (<runtime_dir>/native), $XDG_RUNTIME_DIR/logloom, /run/logloom/native (root),
+ * configured one (<runtime_dir>/native: `configured`, else the default set at start),
+ * $XDG_RUNTIME_DIR/logloom, /run/logloom/native (root),
  * /dev/shm/logloom-<uid>, <tmpdir>/logloom-<uid>. The root filesystem may be read-only. The
  * directory must be ours and 0700 (a shared /tmp could otherwise hand us someone else's
  * library); the files inside are named by content hash so a new build never loads an old addon.
  */
-export function unpackDir(explicit?: string): string {
-  if (!explicit && chosenDir) return chosenDir;
+export function unpackDir(explicit?: string, configured: string | undefined = configuredDir): string {
+  const usual = !explicit && configured === configuredDir;
+  if (usual && chosenDir) return chosenDir;
   const u = uid();
   const candidates = explicit ? [explicit] : [
     process.env.LOGLOOM_RUNTIME_DIR,
-    configuredDir,
+    configured,
     process.env.XDG_RUNTIME_DIR && join(process.env.XDG_RUNTIME_DIR, 'logloom'),
     u === 0 ? join(defaultPaths.runtimeDir, 'native') : undefined,
     `/dev/shm/logloom-${u}`,
@@ -149,7 +155,7 @@ export function unpackDir(explicit?: string): string {
         continue;
       }
       accessSync(dir, constants.W_OK);
-      if (!explicit) chosenDir = dir;
+      if (usual) chosenDir = dir;
       return dir;
     } catch (e) {
       why.push(`${dir}: ${(e as Error).message}`);

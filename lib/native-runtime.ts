@@ -10,7 +10,7 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { assetFile, checkoutPath, isBundled, setRuntimeDir as setUnpackDir } from './assets.ts';
+import { assetFile, checkoutPath, isBundled } from './assets.ts';
 
 /**
  * The addon's asset path (repository-relative; the packaging step embeds it). The plugin host
@@ -26,31 +26,29 @@ export class NativeUnavailableError extends Error {
   }
 }
 
-/** Sets the runtime directory (from config); call before the first use. */
-export function setRuntimeDir(dir: string | undefined): void {
-  setUnpackDir(dir);
-}
-
 /**
  * Writes an embedded asset once into the runtime dir and returns its path. One implementation
  * for every native part (addon, plugin host, serialport binding): lib/assets.ts assetFile.
  */
-function materialise(asset: string, mode: number): string {
+function materialise(asset: string, mode: number, runtimeDir: string | undefined): string {
   try {
-    return assetFile(asset, { executable: (mode & 0o111) !== 0 });
+    return assetFile(asset, { executable: (mode & 0o111) !== 0, configured: runtimeDir });
   } catch (e) {
     throw new NativeUnavailableError(asset, (e as Error).message);
   }
 }
 
-/** Path of a native file (asset path), from the checkout or materialised from the bundle. */
-export function nativeFile(asset: string, executable: boolean): string {
+/**
+ * Path of a native file (asset path), from the checkout or materialised from the bundle into
+ * `runtimeDir` (the configured <runtime_dir>/native of the caller; default: the one set at start).
+ */
+export function nativeFile(asset: string, executable: boolean, runtimeDir?: string): string {
   if (!isBundled()) {
     const p = checkoutPath(asset)!;
     if (!existsSync(p)) throw new NativeUnavailableError(asset, 'not built (run `make native`)');
     return p;
   }
-  return materialise(asset, executable ? 0o755 : 0o644);
+  return materialise(asset, executable ? 0o755 : 0o644, runtimeDir);
 }
 
 /** The addon's functions (native/addon/src/addon.c). */
@@ -90,12 +88,15 @@ export interface NativePluginInfo {
 let addon: NativeAddon | undefined;
 let addonError: Error | undefined;
 
-/** Loads the addon once; throws NativeUnavailableError (with the reason) when it cannot. */
-export function loadAddon(): NativeAddon {
+/**
+ * Loads the addon once (unpacked into `runtimeDir` when bundled: see nativeFile); throws
+ * NativeUnavailableError (with the reason) when it cannot.
+ */
+export function loadAddon(runtimeDir?: string): NativeAddon {
   if (addon) return addon;
   if (addonError) throw addonError;
   try {
-    const path = nativeFile(ADDON_ASSET, false);
+    const path = nativeFile(ADDON_ASSET, false, runtimeDir);
     addon = createRequire(import.meta.url)(path) as NativeAddon;
     return addon;
   } catch (e) {

@@ -118,7 +118,7 @@ export async function packageTarget(target: Target, profile: Profile, heap = HEA
 }
 
 /** Sources whose change makes an artefact stale (for --if-stale: tests rebuild only when needed). */
-const INPUTS = ['lib', 'protocol', 'agent', 'aggregator', 'cli', 'static-plugins', 'locales', 'native', 'python', 'toolchain', 'package-lock.json'];
+const INPUTS = ['lib', 'entry', 'protocol', 'agent', 'aggregator', 'cli', 'static-plugins', 'locales', 'native', 'python', 'toolchain', 'package-lock.json'];
 
 function newestInput(path = ROOT, rel = ''): number {
   let newest = 0;

@@ -7,16 +7,15 @@
  * input's id ('K' header). Tokens leave the buffer with their record; one whose record the ring
  * dropped or evicted is released here, so its input may move on.
  */
-import type { LogEntry } from '../entry/entry.ts';
-import { freezeEntry } from '../entry/entry.ts';
-import { encodeEntry } from '../entry/codec.ts';
-import { releaseToken, tokenToEntry } from '../entry/checkpoint.ts';
+import type { LogEntry } from '../../entry/entry.ts';
+import { freezeEntry } from '../../entry/entry.ts';
+import { encodeEntry } from '../../entry/codec.ts';
+import { releaseToken, tokenToEntry } from '../../entry/checkpoint.ts';
 import { forEachFrame, type Ring, type WhenFull } from './ring.ts';
 import { forEachToken, releaseRecordTokens, KEYED, keyedRecord, recordStart, recordToken, type EntryRecords } from './records.ts';
 import { JsRing } from './js-ring.ts';
 import { COUNTER_NAMES, COUNTERS_OFFSET } from './ring-layout.ts';
 import { createRing, useNative, type NativeMode } from './select.ts';
-import { setRuntimeDir } from '../../lib/native-runtime.ts';
 
 const EVICTED = COUNTER_NAMES.indexOf('evicted');
 
@@ -25,7 +24,7 @@ export type OfferResult = 'queued' | 'evicted' | 'dropped' | 'full';
 
 /** What a record carries besides the entry (records.ts, the 'K' header). */
 export interface RecordKeys {
-  /** Acknowledgement token (agent/entry/checkpoint.ts issueToken); 0 = none. */
+  /** Acknowledgement token (entry/checkpoint.ts issueToken); 0 = none. */
   token: number;
   /** The input's id (Pipeline.inputId); 0 = not recorded. */
   input: number;
@@ -262,10 +261,10 @@ export class RingEntryQueue {
  */
 export function createEntryBuffer(maxEntries: number, maxBytes: number, mode: NativeMode | 'js', log?: (msg: string) => void, runtimeDir?: string): RingEntryQueue {
   // Where a bundled addon is unpacked (agent runtime_dir; see lib/native-runtime.ts).
-  if (runtimeDir) setRuntimeDir(`${runtimeDir}/native`);
+  const nativeDir = runtimeDir ? `${runtimeDir}/native` : undefined;
   const bytes = Math.min(Math.max(maxBytes, MIN_RING_BYTES), 1 << 29);
   if (mode === 'js' || mode === 'off') return new RingEntryQueue(createRing(bytes, 'off', log), maxEntries);
-  return new RingEntryQueue(createRing(bytes, useNative(mode, log) ? 'on' : 'off', log), maxEntries);
+  return new RingEntryQueue(createRing(bytes, useNative(mode, log, nativeDir) ? 'on' : 'off', log, nativeDir), maxEntries);
 }
 
 /** The pipeline's buffer. */

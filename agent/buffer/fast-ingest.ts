@@ -10,7 +10,7 @@ import type { RingEntryQueue } from './entry-buffer.ts';
 import type { CodecCounters, LineCodec } from './line-codec.ts';
 import { forEachFrame, type WhenFull } from './ring.ts';
 import { KEYED, keyRecords, releaseRecordTokens } from './records.ts';
-import { issueToken, type Checkpoint } from '../entry/checkpoint.ts';
+import { issueToken, type Checkpoint } from '../../entry/checkpoint.ts';
 
 export interface StreamCounters {
   received: number;

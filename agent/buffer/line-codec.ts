@@ -10,12 +10,12 @@
  * `<PRI>tag[pid]: msg` (syslog), `[LEVEL] [MODULE] msg`, `LEVEL: msg` or `LEVEL msg`; entries
  * below minLevel are filtered (counted) before framing.
  */
-import { buildEntry, type BuildOptions, type EntryDraft } from '../entry/build.ts';
-import { encodeEntry } from '../entry/codec.ts';
-import { freezeEntry, type LogEntry } from '../entry/entry.ts';
-import { draftFromJsonLine } from '../entry/ndjson.ts';
+import { buildEntry, type BuildOptions, type EntryDraft } from '../../entry/build.ts';
+import { encodeEntry } from '../../entry/codec.ts';
+import { freezeEntry, type LogEntry } from '../../entry/entry.ts';
+import { draftFromJsonLine } from '../../entry/ndjson.ts';
 import { LEVELS, levelFromSyslogSeverity, levelRank, parseLevel, type Level } from '../../lib/level.ts';
-import { cutUnits, decodeUtf8, escapeControls, sanitiseModule } from '../entry/sanitise.ts';
+import { cutUnits, decodeUtf8, escapeControls, sanitiseModule } from '../../entry/sanitise.ts';
 import { LineSplitter } from '../../lib/line-splitter.ts';
 
 export interface CodecOptions {

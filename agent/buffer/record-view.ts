@@ -5,7 +5,7 @@
  * by itself), and the rest by parsing the record once, on first use. It is a LogEntry to any
  * code that only reads (render.ts, filters), so the same logic serves objects and records.
  */
-import type { LogEntry } from '../entry/entry.ts';
+import type { LogEntry } from '../../entry/entry.ts';
 import type { Level } from '../../lib/level.ts';
 import { forEachRecord, levelModuleSpan, type EntryRecords, type LevelModuleSpan } from './records.ts';
 

@@ -4,7 +4,7 @@
  * bytes) behind a header that says what else travels with it:
  *   'E' | NDJSON                            made by the fast codec, nothing else attached;
  *   'K' | u32 token | u16 input | NDJSON    (LE) token: the acknowledgement token of an input
- *                                           checkpoint (0 = none, agent/entry/checkpoint.ts);
+ *                                           checkpoint (0 = none, entry/checkpoint.ts);
  *                                           input: the input's id (0 = not recorded), for routes;
  *   NDJSON (starts with '{')                a bare entry.
  * An entry is such a record from the input to the sink: the pipeline hands every stage a batch of
@@ -12,8 +12,8 @@
  * (C filters, filter_level, the sinks, the forwarder) never make JS objects of them.
  * native/common/records.c is the C reader of the same form.
  */
-import { freezeEntry, type LogEntry } from '../entry/entry.ts';
-import { holdToken, openTokens, releaseToken } from '../entry/checkpoint.ts';
+import { freezeEntry, type LogEntry } from '../../entry/entry.ts';
+import { holdToken, openTokens, releaseToken } from '../../entry/checkpoint.ts';
 import { LEVELS, levelRank } from '../../lib/level.ts';
 
 const E = 0x45;

@@ -16,10 +16,10 @@ export type NativeMode = 'auto' | 'on' | 'off';
 let saidFallback = false;
 
 /** Whether to use the addon; under auto, logs the fallback once per process. */
-export function useNative(mode: NativeMode, log: (msg: string) => void = (m) => process.stderr.write(`[INFO] ${m}\n`)): boolean {
+export function useNative(mode: NativeMode, log: (msg: string) => void = (m) => process.stderr.write(`[INFO] ${m}\n`), runtimeDir?: string): boolean {
   if (mode === 'off') return false;
   try {
-    loadAddon();
+    loadAddon(runtimeDir);
     return true;
   } catch (e) {
     if (mode === 'on') throw new NativeUnavailableError('buffer.native: on', (e as Error).message);
@@ -31,9 +31,10 @@ export function useNative(mode: NativeMode, log: (msg: string) => void = (m) => 
   }
 }
 
-export function createRing(capacityBytes: number, mode: NativeMode, log?: (msg: string) => void): Ring {
+/** `runtimeDir`: where a bundled addon is unpacked (<runtime_dir>/native). */
+export function createRing(capacityBytes: number, mode: NativeMode, log?: (msg: string) => void, runtimeDir?: string): Ring {
   const mem = createRingMemory(capacityBytes);
-  return useNative(mode, log) ? new NativeRing(mem) : new JsRing(mem);
+  return useNative(mode, log, runtimeDir) ? new NativeRing(mem) : new JsRing(mem);
 }
 
 /** A ring over memory created elsewhere (e.g. received by a worker thread). */

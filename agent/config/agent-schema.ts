@@ -1,7 +1,7 @@
 import { s, type Infer } from '../../lib/schema/schema.ts';
 import { INPUT_KINDS } from '../inputs/index.ts';
 import { pluginsSchema } from '../plugins/config.ts';
-import { aggregatorSchema } from '../../aggregator/config.ts';
+import { aggregatorSchema } from '../../aggregator/config/config.ts';
 import { labelsSchema } from '../processing/labels.ts';
 import { checkRoutes, routesSchema } from '../pipeline/routes/schema.ts';
 import { inputNames } from '../inputs/names.ts';

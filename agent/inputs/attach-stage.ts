@@ -4,7 +4,7 @@
  * one and stamps the input's labels, and wraps the input so that stopping it flushes held lines
  * and its status shows the stage's figures. Inputs themselves know nothing of it.
  */
-import type { EntryDraft } from '../entry/build.ts';
+import type { EntryDraft } from '../../entry/build.ts';
 import type { Input, InputContext } from './input.ts';
 import { LineStage, type LineStageConfig } from '../processing/stage.ts';
 

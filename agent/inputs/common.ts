@@ -1,7 +1,7 @@
-import type { EntryDraft } from '../entry/build.ts';
-import { parseLine } from '../entry/codec.ts';
+import type { EntryDraft } from '../../entry/build.ts';
+import { parseLine } from '../../entry/codec.ts';
 import { extractLevelModule } from '../buffer/line-codec.ts';
-import { decodeUtf8 } from '../entry/sanitise.ts';
+import { decodeUtf8 } from '../../entry/sanitise.ts';
 import { LEVELS } from '../../lib/level.ts';
 import type { InputContext } from './input.ts';
 import { s, type Fields, type Infer, type ObjectSchema } from '../../lib/schema/schema.ts';

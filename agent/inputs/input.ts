@@ -1,4 +1,4 @@
-import type { EntryDraft } from '../entry/build.ts';
+import type { EntryDraft } from '../../entry/build.ts';
 import type { AgentLog } from '../../lib/log.ts';
 import type { LineAcks, RawStream } from '../buffer/fast-ingest.ts';
 import type { CodecFormat } from '../buffer/line-codec.ts';

@@ -1,6 +1,6 @@
 import { s, type Infer } from '../../lib/schema/schema.ts';
-import type { EntryDraft } from '../entry/build.ts';
-import { decodeUtf8 } from '../entry/sanitise.ts';
+import type { EntryDraft } from '../../entry/build.ts';
+import { decodeUtf8 } from '../../entry/sanitise.ts';
 import type { Socket } from 'node:net';
 import type { RawStream } from '../buffer/fast-ingest.ts';
 import type { Input, InputContext } from './input.ts';

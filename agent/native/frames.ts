@@ -2,7 +2,7 @@
  * The binary forms shared with the C side (native/common/plugin_loader.h, native/common/frames.h):
  * a batch of entries, and the frames of the pipe protocol between the agent and a plugin host.
  */
-import type { LogEntry } from '../entry/entry.ts';
+import type { LogEntry } from '../../entry/entry.ts';
 
 const NULL_LEN = 0xffffffff;
 

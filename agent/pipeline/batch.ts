@@ -11,11 +11,11 @@
  * entry becomes a new record with the original's header (so its token and input follow it), and
  * a dropped record releases its token (finished: its input may move on).
  */
-import { encodeEntry } from '../entry/codec.ts';
-import { freezeEntry, type LogEntry } from '../entry/entry.ts';
+import { encodeEntry } from '../../entry/codec.ts';
+import { freezeEntry, type LogEntry } from '../../entry/entry.ts';
 import { KEYED, keyedRecord, recordStart, type EntryRecords } from '../buffer/records.ts';
 import { RecordView } from '../buffer/record-view.ts';
-import { moveCheckpoint, releaseToken, tokenToEntry } from '../entry/checkpoint.ts';
+import { moveCheckpoint, releaseToken, tokenToEntry } from '../../entry/checkpoint.ts';
 
 /** One verdict per entry: keep, drop, or a replacement entry that continues in its place. */
 export type Verdict = boolean | LogEntry;

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { LogEntry } from '../entry/entry.ts';
-import { buildEntry, type BuildOptions, type EntryDraft } from '../entry/build.ts';
+import type { LogEntry } from '../../entry/entry.ts';
+import { buildEntry, type BuildOptions, type EntryDraft } from '../../entry/build.ts';
 import type { Level } from '../../lib/level.ts';
 import type { WhenFull } from '../buffer/ring.ts';
 import { createEntryBuffer, type EntryBuffer, type RecordKeys } from '../buffer/entry-buffer.ts';
@@ -9,7 +9,7 @@ import { createCodec } from '../buffer/select.ts';
 import type { CodecFormat } from '../buffer/line-codec.ts';
 import type { AiStage, FilterStage } from './stages.ts';
 import { SinkRunner } from './sink-runner.ts';
-import { issueToken, releaseToken } from '../entry/checkpoint.ts';
+import { issueToken, releaseToken } from '../../entry/checkpoint.ts';
 import { releaseRecordTokens } from '../buffer/records.ts';
 import type { Router } from './routes/router.ts';
 import { entryRecord, RecordBatch } from './batch.ts';

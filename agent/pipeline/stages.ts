@@ -1,4 +1,4 @@
-import type { LogEntry } from '../entry/entry.ts';
+import type { LogEntry } from '../../entry/entry.ts';
 import type { RecordBatch, Verdict } from './batch.ts';
 
 /**

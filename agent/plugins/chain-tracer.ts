@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { LogEntry } from '../entry/entry.ts';
+import type { LogEntry } from '../../entry/entry.ts';
 import type { ChainStep, PluginKind, PluginType } from './types.ts';
 
 /** Size and short hash of what went into or out of a stage: enough to tell two inputs apart. */

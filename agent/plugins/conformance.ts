@@ -6,8 +6,8 @@
 import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import type { LogEntry } from '../entry/entry.ts';
-import { buildEntry, type EntryDraft } from '../entry/build.ts';
+import type { LogEntry } from '../../entry/entry.ts';
+import { buildEntry, type EntryDraft } from '../../entry/build.ts';
 import { defaultOf } from '../../lib/schema/validate.ts';
 import { createLog, type AgentLog } from '../../lib/log.ts';
 import type { PluginsConfig } from './config.ts';

@@ -5,7 +5,7 @@
  * The supervisor (agent/plugins/supervisor/) wraps a HostedPlugin into the pipeline stage of its
  * type and owns timeouts, error counting, fail-open, retries and restarts for every kind.
  */
-import type { LogEntry } from '../entry/entry.ts';
+import type { LogEntry } from '../../entry/entry.ts';
 import type { EntryRecords } from '../buffer/records.ts';
 import type { AgentLog } from '../../lib/log.ts';
 import type { AiResult, FilterVerdict, PluginContext, PluginInfo, PluginKind, PluginType } from './types.ts';

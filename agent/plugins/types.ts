@@ -3,9 +3,9 @@
  * Static (TypeScript) plugins import these types; the process, socket and native hosts adapt
  * their protocols to the same shapes so that the registry and supervisor treat all kinds alike.
  */
-import type { LogEntry } from '../entry/entry.ts';
+import type { LogEntry } from '../../entry/entry.ts';
 import type { EntryRecords } from '../buffer/records.ts';
-import type { EntryDraft } from '../entry/build.ts';
+import type { EntryDraft } from '../../entry/build.ts';
 import type { ObjectSchema } from '../../lib/schema/schema.ts';
 import type { PluginLimits } from './config.ts';
 import type { StageEvent } from './chain-tracer.ts';

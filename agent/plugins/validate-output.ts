@@ -2,12 +2,12 @@
  * Nothing a plugin returns is trusted. Every answer from an out-of-process plugin is
  * checked here before the agent uses it (an ai result against a schema in the configuration's
  * schema language); what passes is then built into an
- * entry through the one sanitising door (agent/entry/build.ts), so control characters are
+ * entry through the one sanitising door (entry/build.ts), so control characters are
  * escaped and sizes cut there. Anything that fails is dropped and counted (`invalid_results` in
  * `logloom status`), never half-used.
  */
 import { isLevel, parseLevel } from '../../lib/level.ts';
-import type { EntryDraft } from '../entry/build.ts';
+import type { EntryDraft } from '../../entry/build.ts';
 import type { AiResult, FilterVerdict } from './types.ts';
 import { s, type Infer } from '../../lib/schema/schema.ts';
 import { validateData } from '../../lib/schema/validate.ts';

@@ -10,8 +10,8 @@
  * group keep their file checkpoints unfinished until the joined entry is finished downstream, so
  * a restart never skips the start of a stack trace.
  */
-import type { EntryDraft } from '../entry/build.ts';
-import { Checkpoint } from '../entry/checkpoint.ts';
+import type { EntryDraft } from '../../entry/build.ts';
+import { Checkpoint } from '../../entry/checkpoint.ts';
 import { MultilineJoiner, type Held } from './multiline/joiner.ts';
 import type { LineParser, ParsedLine } from './parsers/types.ts';
 import type { MultilineConfig, ParserConfig } from './schema.ts';

@@ -2,9 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Catalogue } from '../../lib/i18n/catalogue.ts';
 import { VERSION } from '../../lib/version.ts';
 import type { Fleet } from '../fleet/fleet.ts';
-import type { NodeRegistry } from '../nodes.ts';
+import type { NodeRegistry } from '../fleet/nodes.ts';
 import { parseEntryQuery, parseFilter, parseStatsQuery, QueryError } from '../index/query.ts';
-import type { ApiConfig } from './config.ts';
+import type { ApiConfig } from '../config/api.ts';
 import { ApiTokens, type Role } from './tokens.ts';
 import { Dashboard } from '../dashboard/dashboard.ts';
 

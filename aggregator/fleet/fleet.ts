@@ -1,12 +1,12 @@
 import { join } from 'node:path';
-import type { AggregatorFileConfig } from '../config.ts';
+import type { AggregatorFileConfig } from '../config/config.ts';
 import type { AgentLog } from '../../lib/log.ts';
 import { EntryIndex } from '../index/entry-index.ts';
 import { parseNdjson } from '../index/feed.ts';
 import { NdjsonIndexFeed } from '../index/ndjson-feed.ts';
 import type { Store, StoredBatch } from '../store/store.ts';
 import { IndexWriter, type FlushReport } from '../index/index-writer.ts';
-import { TailHub } from '../api/tail.ts';
+import { TailHub } from './tail.ts';
 import { FleetState, type AgentReport } from './fleet-state.ts';
 import { NatsIndexFeed } from './nats-feed.ts';
 import { Retention } from './retention.ts';

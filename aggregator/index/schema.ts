@@ -7,6 +7,7 @@
  * per node the highest batch sequence indexed.
  */
 export const SCHEMA_SQL = `
+  PRAGMA busy_timeout = 5000;
   PRAGMA journal_mode = WAL;
   PRAGMA synchronous = OFF;
   PRAGMA temp_store = MEMORY;

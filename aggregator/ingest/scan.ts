@@ -25,7 +25,7 @@ const KEY_BYTES = KEYS.map((k) => Buffer.from(k, 'latin1'));
 const REQUIRED = (1 << K_TIMESTAMP) | (1 << K_LEVEL) | (1 << K_MODULE) | (1 << K_MESSAGE);
 const LEVEL_BYTES = LEVELS.map((l) => Buffer.from(l, 'latin1'));
 
-/** Bounds of buildEntry (agent/entry/build.ts) that a canonical line must already respect. */
+/** Bounds of buildEntry (entry/build.ts) that a canonical line must already respect. */
 const MAX_ARGS = 32;
 const MAX_ARG_CHARS = 1024;
 const MAX_FIELDS = 64;

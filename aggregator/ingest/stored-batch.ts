@@ -9,8 +9,8 @@
  * dropped, so one gateway cannot write as another or forge positions in a node's sequence.
  */
 import { ErrorCode, ProtocolError } from '../../protocol/index.ts';
-import { buildEntry } from '../../agent/entry/build.ts';
-import { draftFromObject } from '../../agent/entry/codec.ts';
+import { buildEntry } from '../../entry/build.ts';
+import { draftFromObject } from '../../entry/codec.ts';
 import { levelRank } from '../../lib/level.ts';
 import { loadAddon, type NativeAddon } from '../../lib/native-runtime.ts';
 import type { StoredBatch } from '../store/store.ts';

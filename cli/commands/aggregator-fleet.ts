@@ -1,10 +1,10 @@
 import { join } from 'node:path';
-import { loadAggregatorConfig } from '../../aggregator/load-config.ts';
+import { loadAggregatorConfig } from '../../aggregator/config/load-config.ts';
 import { controlRequest } from '../../lib/control/protocol.ts';
 import { addApiToken, generateApiToken, ROLES, type Role } from '../../aggregator/api/tokens.ts';
 import { indexPath } from '../../aggregator/fleet/fleet.ts';
 import { reindexFromNdjson, resetStreamIndex } from '../../aggregator/index/reindex.ts';
-import { UsageError } from '../command.ts';
+import { UsageError } from './command.ts';
 
 /** `logloom aggregator api-token NAME [--role viewer|admin]`: adds an API token and prints it once. */
 export function apiToken(name: string | undefined, o: { config?: string; tokens?: string; role?: string; token?: string }): number {

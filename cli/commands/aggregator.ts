@@ -1,10 +1,10 @@
 import type { Aggregator as AggregatorType } from '../../aggregator/aggregator.ts';
 import { generateToken, hashToken, writeTokenLine } from '../../aggregator/auth.ts';
-import { loadAggregatorConfig } from '../../aggregator/load-config.ts';
+import { loadAggregatorConfig } from '../../aggregator/config/load-config.ts';
 import { formatIssue } from '../../lib/schema/validate.ts';
 import { createLog, stderrSink } from '../../lib/log.ts';
 import { writeFileAtomicSync } from '../../lib/atomic-file.ts';
-import { configOption, parse, UsageError, type Command } from '../command.ts';
+import { configOption, parse, UsageError, type Command } from './command.ts';
 
 /** Runs the aggregator until SIGTERM/SIGINT; SIGHUP re-reads the tokens file. */
 export async function runAggregator(configPath?: string): Promise<number> {

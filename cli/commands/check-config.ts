@@ -1,6 +1,6 @@
 import { parseConfig, resolveConfigSource } from '../../agent/config/load.ts';
 import { formatIssue } from '../../lib/schema/validate.ts';
-import { configOption, parse, type Command } from '../command.ts';
+import { configOption, parse, type Command } from './command.ts';
 
 export const checkConfig: Command = {
   name: 'check-config',

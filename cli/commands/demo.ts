@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readAssetText } from '../../lib/assets.ts';
-import { parse, type Command } from '../command.ts';
+import { parse, type Command } from './command.ts';
 import { runAgent } from './run.ts';
 import { startDevice } from '../../agent/demo/device.ts';
 import { once } from 'node:events';

@@ -3,7 +3,7 @@
  * Each is loaded only when it runs (or for `--help`): `logloom aggregator` must not load the
  * agent, and `logloom run` not the aggregator.
  */
-import type { Command } from '../command.ts';
+import type { Command } from './command.ts';
 
 export const COMMAND_LOADERS: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./run.ts')).run,

@@ -1,6 +1,6 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { generateKeys } from '../../agent/plugins/signing.ts';
-import { parse, type Command } from '../command.ts';
+import { parse, type Command } from './command.ts';
 
 export const keygen: Command = {
   name: 'keygen',

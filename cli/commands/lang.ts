@@ -1,7 +1,7 @@
 import { Catalogue } from '../../lib/i18n/catalogue.ts';
 import { controlRequest } from '../../lib/control/protocol.ts';
 import { controlSocketPath } from './control-path.ts';
-import { configOption, parse, UsageError, type Command } from '../command.ts';
+import { configOption, parse, UsageError, type Command } from './command.ts';
 
 export const lang: Command = {
   name: 'lang',

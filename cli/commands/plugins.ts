@@ -11,7 +11,7 @@ import { SYSTEM_PLUGIN_DIR } from '../../agent/plugins/discovery.ts';
 import { readManifest, MANIFEST_FILE } from '../../agent/plugins/manifest.ts';
 import { checkPluginSignature, loadPrivateKey, loadPublicKey, signPlugin } from '../../agent/plugins/signing.ts';
 import { containedEntry } from '../../agent/plugins/plugin-files.ts';
-import { configOption, parse, UsageError, type Command } from '../command.ts';
+import { configOption, parse, UsageError, type Command } from './command.ts';
 
 const USAGE = `logloom plugins list [-c FILE] [--json] [--offline]      every plugin: kind, version, type, mode, state, signature, origin
 logloom plugins enable NAME|--type T [-c FILE] [--socket PATH]    resume (or start) a plugin, or every plugin of type T, in the running agent

@@ -1,5 +1,5 @@
-import { parse, UsageError, type Command } from '../command.ts';
-import { clientOptions, EntryPrinter, filterParams, getJson, resolveTarget } from '../fleet-client.ts';
+import { parse, UsageError, type Command } from './command.ts';
+import { clientOptions, EntryPrinter, filterParams, getJson, resolveTarget } from './fleet-client.ts';
 
 interface Page {
   entries: { id: number; node: string; entry: Record<string, unknown> }[];

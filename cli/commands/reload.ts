@@ -1,6 +1,6 @@
 import { controlRequest } from '../../lib/control/protocol.ts';
 import { controlSocketPathLenient } from './control-path.ts';
-import { configOption, parse, type Command } from '../command.ts';
+import { configOption, parse, type Command } from './command.ts';
 
 export const reload: Command = {
   name: 'reload',

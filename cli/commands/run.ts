@@ -2,7 +2,7 @@ import { Agent } from '../../agent/agent.ts';
 import { loadConfig } from '../../agent/config/load.ts';
 import { formatIssue } from '../../lib/schema/validate.ts';
 import { createLog, stderrSink } from '../../lib/log.ts';
-import { configOption, parse, type Command } from '../command.ts';
+import { configOption, parse, type Command } from './command.ts';
 
 /** Runs the agent until SIGTERM/SIGINT; SIGHUP reopens output files. `onStarted` runs once it listens. */
 export async function runAgent(configPath?: string, onStarted?: (agent: Agent) => void): Promise<number> {

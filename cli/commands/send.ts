@@ -1,7 +1,7 @@
 import { createConnection } from 'node:net';
 import { parseLevel } from '../../lib/level.ts';
 import { ingestSocketPath } from './control-path.ts';
-import { configOption, parse, UsageError, type Command } from '../command.ts';
+import { configOption, parse, UsageError, type Command } from './command.ts';
 
 export const send: Command = {
   name: 'send',

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { inspectSpool, renderSpoolReport } from '../../agent/forward/spool/inspect.ts';
-import { parse, UsageError, type Command } from '../command.ts';
+import { parse, UsageError, type Command } from './command.ts';
 
 const USAGE = `logloom spool inspect DIR [--json]
        logloom spool verify DIR

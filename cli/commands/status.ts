@@ -1,8 +1,8 @@
 import { controlRequest } from '../../lib/control/protocol.ts';
 import { parseDuration } from '../../lib/schema/schema.ts';
 import { controlSocketPath } from './control-path.ts';
-import { renderStatus } from '../status-view.ts';
-import { configOption, parse, UsageError, type Command } from '../command.ts';
+import { renderStatus } from './status-view.ts';
+import { configOption, parse, UsageError, type Command } from './command.ts';
 
 export { renderStatus };
 

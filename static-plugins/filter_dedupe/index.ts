@@ -6,7 +6,7 @@
  */
 import { definePlugin, type FilterPlugin, type PluginContext } from '../../agent/plugins/types.ts';
 import { s, type Infer } from '../../lib/schema/schema.ts';
-import type { LogEntry } from '../../agent/entry/entry.ts';
+import type { LogEntry } from '../../entry/entry.ts';
 import type { Level } from '../../lib/level.ts';
 import { info } from './info.generated.ts';
 

@@ -1,6 +1,6 @@
 import { definePlugin, type FilterPlugin } from '../../agent/plugins/types.ts';
 import { s, type Infer } from '../../lib/schema/schema.ts';
-import type { LogEntry } from '../../agent/entry/entry.ts';
+import type { LogEntry } from '../../entry/entry.ts';
 import { RecordView } from '../../agent/buffer/record-view.ts';
 import { forEachRecord } from '../../agent/buffer/records.ts';
 import { info } from './info.generated.ts';

@@ -1,6 +1,6 @@
 import { definePlugin, type FilterPlugin, type FilterVerdict } from '../../agent/plugins/types.ts';
 import { s, type Infer } from '../../lib/schema/schema.ts';
-import type { LogEntry } from '../../agent/entry/entry.ts';
+import type { LogEntry } from '../../entry/entry.ts';
 import { info } from './info.generated.ts';
 
 /** Built-in patterns. Each masks the whole match, except token, which keeps the key name. */

@@ -7,7 +7,7 @@
 import { definePlugin, type FilterPlugin, type PluginContext } from '../../agent/plugins/types.ts';
 import { s, type Infer } from '../../lib/schema/schema.ts';
 import { LEVELS, levelRank, type Level } from '../../lib/level.ts';
-import type { LogEntry } from '../../agent/entry/entry.ts';
+import type { LogEntry } from '../../entry/entry.ts';
 import { info } from './info.generated.ts';
 
 const KEY_PARTS = ['module', 'source', 'level', 'message'] as const;

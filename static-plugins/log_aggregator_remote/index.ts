@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { definePlugin, type PluginContext, type SinkPlugin } from '../../agent/plugins/types.ts';
-import { encodeEntry } from '../../agent/entry/codec.ts';
-import type { LogEntry } from '../../agent/entry/entry.ts';
-import { checkpointOf, holdEntry, holdToken, tokenCheckpoint, type Checkpoint, type CheckpointPosition } from '../../agent/entry/checkpoint.ts';
+import { encodeEntry } from '../../entry/codec.ts';
+import type { LogEntry } from '../../entry/entry.ts';
+import { checkpointOf, holdEntry, holdToken, tokenCheckpoint, type Checkpoint, type CheckpointPosition } from '../../entry/checkpoint.ts';
 import { encodeBody, joinLines } from '../../protocol/index.ts';
 import { forEachRecord, forEachToken, recordToken, recordsToNdjson, type EntryRecords } from '../../agent/buffer/records.ts';
 import { Spool } from '../../agent/forward/spool/spool.ts';

@@ -1,7 +1,7 @@
 import { definePlugin, type PluginContext, type SinkPlugin } from '../../agent/plugins/types.ts';
-import { encodeEntry } from '../../agent/entry/codec.ts';
-import type { LogEntry } from '../../agent/entry/entry.ts';
-import { checkpointOf, holdEntry, type Checkpoint } from '../../agent/entry/checkpoint.ts';
+import { encodeEntry } from '../../entry/codec.ts';
+import type { LogEntry } from '../../entry/entry.ts';
+import { checkpointOf, holdEntry, type Checkpoint } from '../../entry/checkpoint.ts';
 import { forEachRecord, recordLevelModule, type EntryRecords } from '../../agent/buffer/records.ts';
 import { Backoff } from '../../lib/backoff.ts';
 import { configSchema, type KafkaConfig } from './config.ts';

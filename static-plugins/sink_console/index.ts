@@ -1,7 +1,7 @@
 import { definePlugin, type PluginContext, type SinkPlugin } from '../../agent/plugins/types.ts';
 import { s, type Infer } from '../../lib/schema/schema.ts';
-import { consoleLine, entryText, textLayout, textLayoutFields, type TextLayout } from '../../agent/entry/render.ts';
-import type { LogEntry } from '../../agent/entry/entry.ts';
+import { consoleLine, entryText, textLayout, textLayoutFields, type TextLayout } from '../../entry/render.ts';
+import type { LogEntry } from '../../entry/entry.ts';
 import type { EntryRecords } from '../../agent/buffer/records.ts';
 import { recordViews } from '../../agent/buffer/record-view.ts';
 import { info } from './info.generated.ts';

@@ -1,8 +1,8 @@
 import { connect, type Socket } from 'node:net';
 import { definePlugin, type PluginContext, type SinkPlugin } from '../../agent/plugins/types.ts';
 import { s, type Infer } from '../../lib/schema/schema.ts';
-import { encodeEntry } from '../../agent/entry/codec.ts';
-import type { LogEntry } from '../../agent/entry/entry.ts';
+import { encodeEntry } from '../../entry/codec.ts';
+import type { LogEntry } from '../../entry/entry.ts';
 import { recordsToNdjson, type EntryRecords } from '../../agent/buffer/records.ts';
 import { info } from './info.generated.ts';
 

@@ -4,10 +4,10 @@ import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } fr
 import { join } from 'node:path';
 import { runCli, tempDir } from '../helpers/agent.ts';
 import { createLog } from '../../lib/log.ts';
-import { buildEntry } from '../../agent/entry/build.ts';
+import { buildEntry } from '../../entry/build.ts';
 import { NdjsonStore } from '../../aggregator/store/ndjson/ndjson-store.ts';
 import { storedBatch } from '../../aggregator/ingest/stored-batch.ts';
-import type { NdjsonStoreConfig } from '../../aggregator/config.ts';
+import type { NdjsonStoreConfig } from '../../aggregator/config/config.ts';
 import { entries, launch, RawAgent, startAggregator, storedEntries } from './helpers.ts';
 import { EntryIndex } from '../../aggregator/index/entry-index.ts';
 
@@ -58,113 +58,6 @@ describe('aggregator durable sequence state', () => {
     const files = readdirSync(join(agg.store, 'gw-k')).filter((f) => f.endsWith('.ndjson'));
     assert.ok(files.length > 1, 'rotated by size');
     for (const f of files) assert.ok(statSync(join(agg.store, 'gw-k', f)).size <= 64 * 1024, `${f} stays within max_file_bytes`);
-  });
-
-  it('kill -9 while the index lags behind the store: the restart catches the index up from the store, every entry indexed exactly once', async () => {
-    const dir = tempDir('logloom-agg-index-kill-');
-    // The writer commits only every 60 s (or at stop): what the kill catches is unindexed.
-    // Small files: the batches to catch up on start inside one file and span several.
-    let agg = await startAggregator('', dir, '    auth:\n      mode: none\n    index:\n      flush_interval: 60s\n    ndjson:\n      max_file_bytes: 64KiB\n');
-    const PER = 20;
-    const send = async (from: number, to: number) => {
-      const c = await RawAgent.connect(agg.port);
-      const w = await c.hello('gw-i', '');
-      assert.equal(w.type === 'WELCOME' && w.lastSeq, from - 1);
-      c.stream(from, to, 4, (seq) => entries(PER, (seq - 1) * PER));
-      await c.waitFor((m) => m.type === 'ACK' && m.seq === to);
-      await c.end();
-    };
-    try {
-      await send(1, 50);
-      await agg.stop(); // a clean stop writes the index: batches 1–50
-      agg = await launch(dir, agg.configPath);
-      await send(51, 150);
-      agg.proc.kill('SIGKILL'); // batches 51–150 are stored and acknowledged, not indexed
-      await agg.exited;
-      agg = await launch(dir, agg.configPath);
-      await agg.stderr.waitFor(/index: 1 nodes have stored batches the index does not hold yet; reading them back from the store/);
-      await send(151, 160);
-      await agg.stop();
-    } finally {
-      agg.proc.kill('SIGKILL');
-    }
-    const ix = new EntryIndex(join(dir, 'data', 'index.sqlite'));
-    try {
-      const messages: unknown[] = [];
-      let cursor: number | undefined;
-      do {
-        const page = ix.query({ nodes: [], levels: [], words: [], limit: 1000, order: 'asc', cursor });
-        messages.push(...page.entries.map((e) => e.entry.message));
-        cursor = page.next_cursor === undefined ? undefined : Number(page.next_cursor);
-      } while (cursor !== undefined);
-      assert.deepEqual(messages, Array.from({ length: 160 * PER }, (_, i) => `m${i}`), 'every stored entry once, in order');
-      assert.equal(ix.indexedSeqs().get('gw-i'), 160);
-      assert.ok(readdirSync(join(dir, 'data', 'store', 'gw-i')).filter((f) => f.endsWith('.ndjson')).length > 3, 'the store rotated');
-    } finally {
-      ix.close();
-    }
-  });
-
-  it('kill -9 four times while the index is more than max_lag behind: batches beyond it are read back from the store, every entry indexed exactly once, in order', async () => {
-    const dir = tempDir('logloom-agg-index-lag-');
-    let agg = await startAggregator('', dir, '    auth:\n      mode: none\n    index:\n      max_lag: 64KiB\n    ndjson:\n      max_file_bytes: 1MiB\n');
-    // Every 25th batch (800 entries, ~88 KB) is larger than max_lag: it can never be handed over
-    // live, so the node falls behind and is read back from the store; the small ones between go
-    // live again once it has caught up.
-    const TOTAL = 200;
-    const size = (seq: number) => (seq % 25 === 0 ? 800 : 40);
-    const offset = [0];
-    for (let q = 1; q <= TOTAL; q++) offset.push(offset[q - 1]! + size(q));
-    const ALL = offset[TOTAL]!;
-    let kills = 0;
-    const status = async () => JSON.parse((await runCli(['status', '--json', '-c', agg.configPath])).stdout).index;
-    let deferred = 0;
-    try {
-      for (;;) {
-        const c = await RawAgent.connect(agg.port);
-        const w = await c.hello('gw-l', '');
-        const last = w.type === 'WELCOME' ? w.lastSeq : -1;
-        c.stream(last + 1, TOTAL, 8, (seq) => entries(size(seq), offset[seq - 1]));
-        if (kills === 4) {
-          if (last < TOTAL) await c.waitFor((m) => m.type === 'ACK' && m.seq === TOTAL, 60_000);
-          await c.end();
-          break;
-        }
-        // Kill while batches are in flight, or once all are stored, while the index catches up.
-        if (last < TOTAL) await c.waitFor((m) => m.type === 'ACK' && m.seq >= Math.min(TOTAL, last + 30), 60_000);
-        deferred += (await status()).deferred_batches;
-        agg.proc.kill('SIGKILL');
-        await agg.exited;
-        kills++;
-        await c.closed;
-        agg = await launch(dir, agg.configPath);
-      }
-      // The index catches up: no node behind, nothing waiting in memory.
-      const deadline = Date.now() + 90_000;
-      for (let s = await status(); s.behind_nodes !== 0 || s.lag_bytes !== 0; s = await status()) {
-        assert.ok(Date.now() < deadline, `the index did not catch up: ${JSON.stringify(s)}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      deferred += (await status()).deferred_batches;
-      await agg.stop();
-    } finally {
-      agg.proc.kill('SIGKILL');
-    }
-    assert.ok(deferred > 0, 'the index fell more than max_lag behind at least once');
-    const ix = new EntryIndex(join(dir, 'data', 'index.sqlite'));
-    try {
-      const messages: unknown[] = [];
-      let cursor: number | undefined;
-      do {
-        const page = ix.query({ nodes: [], levels: [], words: [], limit: 1000, order: 'asc', cursor });
-        messages.push(...page.entries.map((e) => e.entry.message));
-        cursor = page.next_cursor === undefined ? undefined : Number(page.next_cursor);
-      } while (cursor !== undefined);
-      assert.equal(messages.length, ALL, 'every stored entry indexed once');
-      assert.deepEqual(messages, Array.from({ length: ALL }, (_, i) => `m${i}`), 'in order');
-    } finally {
-      ix.close();
-    }
   });
 
   it('a torn tail and a file written after the last commit are cut at restart, and the replay stores them once', async () => {
@@ -286,5 +179,115 @@ describe('aggregator durable sequence state', () => {
     const files = readdirSync(join(dir, 'gw-d')).filter((f) => f.endsWith('.ndjson')).sort();
     assert.deepEqual(files, ['2026-03-01-0001.ndjson', '2026-03-02-0001.ndjson']);
     assert.match(readFileSync(join(dir, 'gw-d', files[1]!), 'utf8'), /after midnight/);
+  });
+});
+
+// Their own suite: with the suite above they would share one test timeout on a loaded machine.
+describe('the index under kill -9 of the aggregator', () => {
+  it('kill -9 while the index lags behind the store: the restart catches the index up from the store, every entry indexed exactly once', async () => {
+    const dir = tempDir('logloom-agg-index-kill-');
+    // The writer commits only every 60 s (or at stop): what the kill catches is unindexed.
+    // Small files: the batches to catch up on start inside one file and span several.
+    let agg = await startAggregator('', dir, '    auth:\n      mode: none\n    index:\n      flush_interval: 60s\n    ndjson:\n      max_file_bytes: 64KiB\n');
+    const PER = 20;
+    const send = async (from: number, to: number) => {
+      const c = await RawAgent.connect(agg.port);
+      const w = await c.hello('gw-i', '');
+      assert.equal(w.type === 'WELCOME' && w.lastSeq, from - 1);
+      c.stream(from, to, 4, (seq) => entries(PER, (seq - 1) * PER));
+      await c.waitFor((m) => m.type === 'ACK' && m.seq === to);
+      await c.end();
+    };
+    try {
+      await send(1, 50);
+      await agg.stop(); // a clean stop writes the index: batches 1–50
+      agg = await launch(dir, agg.configPath);
+      await send(51, 150);
+      agg.proc.kill('SIGKILL'); // batches 51–150 are stored and acknowledged, not indexed
+      await agg.exited;
+      agg = await launch(dir, agg.configPath);
+      await agg.stderr.waitFor(/index: 1 nodes have stored batches the index does not hold yet; reading them back from the store/);
+      await send(151, 160);
+      await agg.stop();
+    } finally {
+      agg.proc.kill('SIGKILL');
+    }
+    const ix = new EntryIndex(join(dir, 'data', 'index.sqlite'));
+    try {
+      const messages: unknown[] = [];
+      let cursor: number | undefined;
+      do {
+        const page = ix.query({ nodes: [], levels: [], words: [], limit: 1000, order: 'asc', cursor });
+        messages.push(...page.entries.map((e) => e.entry.message));
+        cursor = page.next_cursor === undefined ? undefined : Number(page.next_cursor);
+      } while (cursor !== undefined);
+      assert.deepEqual(messages, Array.from({ length: 160 * PER }, (_, i) => `m${i}`), 'every stored entry once, in order');
+      assert.equal(ix.indexedSeqs().get('gw-i'), 160);
+      assert.ok(readdirSync(join(dir, 'data', 'store', 'gw-i')).filter((f) => f.endsWith('.ndjson')).length > 3, 'the store rotated');
+    } finally {
+      ix.close();
+    }
+  });
+
+  it('kill -9 four times while the index is more than max_lag behind: batches beyond it are read back from the store, every entry indexed exactly once, in order', async () => {
+    const dir = tempDir('logloom-agg-index-lag-');
+    let agg = await startAggregator('', dir, '    auth:\n      mode: none\n    index:\n      max_lag: 64KiB\n    ndjson:\n      max_file_bytes: 1MiB\n');
+    // Every 25th batch (800 entries, ~88 KB) is larger than max_lag: it can never be handed over
+    // live, so the node falls behind and is read back from the store; the small ones between go
+    // live again once it has caught up.
+    const TOTAL = 200;
+    const size = (seq: number) => (seq % 25 === 0 ? 800 : 40);
+    const offset = [0];
+    for (let q = 1; q <= TOTAL; q++) offset.push(offset[q - 1]! + size(q));
+    const ALL = offset[TOTAL]!;
+    let kills = 0;
+    const status = async () => JSON.parse((await runCli(['status', '--json', '-c', agg.configPath])).stdout).index;
+    let deferred = 0;
+    try {
+      for (;;) {
+        const c = await RawAgent.connect(agg.port);
+        const w = await c.hello('gw-l', '');
+        const last = w.type === 'WELCOME' ? w.lastSeq : -1;
+        c.stream(last + 1, TOTAL, 8, (seq) => entries(size(seq), offset[seq - 1]));
+        if (kills === 4) {
+          if (last < TOTAL) await c.waitFor((m) => m.type === 'ACK' && m.seq === TOTAL, 60_000);
+          await c.end();
+          break;
+        }
+        // Kill while batches are in flight, or once all are stored, while the index catches up.
+        if (last < TOTAL) await c.waitFor((m) => m.type === 'ACK' && m.seq >= Math.min(TOTAL, last + 30), 60_000);
+        deferred += (await status()).deferred_batches;
+        agg.proc.kill('SIGKILL');
+        await agg.exited;
+        kills++;
+        await c.closed;
+        agg = await launch(dir, agg.configPath);
+      }
+      // The index catches up: no node behind, nothing waiting in memory.
+      const deadline = Date.now() + 90_000;
+      for (let s = await status(); s.behind_nodes !== 0 || s.lag_bytes !== 0; s = await status()) {
+        assert.ok(Date.now() < deadline, `the index did not catch up: ${JSON.stringify(s)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      deferred += (await status()).deferred_batches;
+      await agg.stop();
+    } finally {
+      agg.proc.kill('SIGKILL');
+    }
+    assert.ok(deferred > 0, 'the index fell more than max_lag behind at least once');
+    const ix = new EntryIndex(join(dir, 'data', 'index.sqlite'));
+    try {
+      const messages: unknown[] = [];
+      let cursor: number | undefined;
+      do {
+        const page = ix.query({ nodes: [], levels: [], words: [], limit: 1000, order: 'asc', cursor });
+        messages.push(...page.entries.map((e) => e.entry.message));
+        cursor = page.next_cursor === undefined ? undefined : Number(page.next_cursor);
+      } while (cursor !== undefined);
+      assert.equal(messages.length, ALL, 'every stored entry indexed once');
+      assert.deepEqual(messages, Array.from({ length: ALL }, (_, i) => `m${i}`), 'in order');
+    } finally {
+      ix.close();
+    }
   });
 });

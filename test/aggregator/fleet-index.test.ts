@@ -10,10 +10,10 @@ import { reindexFromNdjson } from '../../aggregator/index/reindex.ts';
 import { readBack } from '../../aggregator/index/catch-up.ts';
 import { createLog } from '../../lib/log.ts';
 import { tempDir } from '../helpers/agent.ts';
+import { rng } from '../helpers/rng.ts';
 import { parseLocale } from '../../lib/i18n/catalogue.ts';
 import { DASHBOARD_KEYS } from '../../aggregator/api/routes.ts';
 import { readFileSync } from 'node:fs';
-import { rng } from '../helpers/rng.ts';
 
 const ndjson = (entries: object[]) => Buffer.from(entries.map((e) => JSON.stringify(e) + '\n').join(''));
 const q = (s: string) => parseEntryQuery(new URLSearchParams(s), Date.parse('2026-03-01T12:00:00Z'));
@@ -119,7 +119,7 @@ describe('the index (SQLite + FTS5, a real file)', () => {
     assert.equal(r.status().files_deleted, 2);
   });
 
-  it('read-back from the store hands over exactly the lines of batches after < seq <= upTo, in whole batches, across files, whatever the chunking', async () => {
+  it('read-back from the store hands over exactly the lines of batches after < seq <= upTo, in whole batches, across files, whatever the chunking (seeded ranges)', async () => {
     const dir = tempDir();
     const line = (seq: number, i: number) => JSON.stringify({ timestamp: '2026-03-01T10:00:00.000Z', level: 'INFO', module: 'M', message: `s${seq} e${i} ${'x'.repeat((seq * 7919 + i * 104729) % 3000)}`, node: 'a', seq }) + '\n';
     // 3 files of 300 batches of 1–4 lines of up to 3 KB: the 1 MiB read chunks end anywhere.
@@ -134,7 +134,14 @@ describe('the index (SQLite + FTS5, a real file)', () => {
       for (let q = f * 300 + 1; q <= (f + 1) * 300; q++) for (let i = 0; i < 1 + (q % 4); i++) text += line(q, i);
       writeFileSync(join(dir, 'a', `2026-03-01-000${f + 1}.ndjson`), f === 2 ? text + '{"torn' : text);
     }
-    for (const [after, upTo] of [[0, 900], [0, 1], [299, 301], [450, 899], [600, 900], [900, 900], [123, 777]] as const) {
+    // Edges (file starts and ends, nothing, everything), then seeded random ranges.
+    const cases: [number, number][] = [[0, 900], [0, 1], [299, 301], [300, 300], [450, 899], [600, 900], [900, 900], [123, 777]];
+    const r = rng(15);
+    for (let k = 0; k < 24; k++) {
+      const a = Math.floor(r() * 901);
+      cases.push([a, a + Math.floor(r() * (901 - a))]);
+    }
+    for (const [after, upTo] of cases) {
       const got: string[] = [];
       const n = await readBack(dir, 'a', after, upTo, async (lines) => {
         assert.equal(lines[lines.length - 1], 10, 'whole lines');

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildEntry } from '../../agent/entry/build.ts';
-import { draftFromObject } from '../../agent/entry/codec.ts';
+import { buildEntry } from '../../entry/build.ts';
+import { draftFromObject } from '../../entry/codec.ts';
 import { ErrorCode, ProtocolError } from '../../protocol/index.ts';
 import { ingestCounters, storedBatch } from '../../aggregator/ingest/stored-batch.ts';
 import { storedEntries } from '../../aggregator/store/store.ts';

@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { ROOT, runCli, tempDir } from '../helpers/agent.ts';
 import { entries, RawAgent, startAggregator, storedEntries } from './helpers.ts';
 import { agentSchema } from '../../agent/config/agent-schema.ts';
-import { aggregatorFileSchema } from '../../aggregator/config.ts';
+import { aggregatorFileSchema } from '../../aggregator/config/config.ts';
 
 test('logloom aggregator is its own program: after start, a stored batch, a rebuilt line and status, nothing of the agent was loaded (only the shared entry rules), nor the NATS client', async () => {
   const dir = tempDir('logloom-agg-program-');
@@ -35,15 +35,14 @@ test('logloom aggregator is its own program: after start, a stored batch, a rebu
   const loaded = readFileSync(log, 'utf8').split('\n').filter((u) => u.startsWith(pathToFileURL(ROOT).href));
   const rel = loaded.map((u) => u.slice(pathToFileURL(ROOT).href.length));
   assert.ok(rel.includes('aggregator/aggregator.ts') && rel.includes('aggregator/store/ndjson/ndjson-store.ts'), `the log saw the aggregator load: ${rel.join(', ')}`);
-  // agent/entry/ is the one exception: the entry rules (normalising, sanitising) that the
-  // aggregator applies to a line it must rebuild are the agent's, and are kept in one place. They
-  // leave agent/ when the entry becomes one representation shared by both (issue 12).
-  assert.deepEqual(rel.filter((f) => f.startsWith('agent/') && !f.startsWith('agent/entry/')), [], 'modules of the agent loaded by logloom aggregator');
+  // The entry rules (normalising, sanitising) the aggregator applies to a line it must rebuild live in
+  // entry/, shared by both programs; nothing under agent/ is loaded.
+  assert.deepEqual(rel.filter((f) => f.startsWith('agent/')), [], 'modules of the agent loaded by logloom aggregator');
   assert.ok(!rel.some((f) => f.startsWith('node_modules/nats/')), 'the NDJSON store does not load the NATS client');
 });
 
 test('the aggregator reads a file both roles share: every top-level key the agent knows is accepted (and ignored) by the aggregator', () => {
   const agentKeys = Object.keys(agentSchema.fields).sort();
   const aggregatorKeys = Object.keys(aggregatorFileSchema.fields);
-  assert.deepEqual(agentKeys.filter((k) => !aggregatorKeys.includes(k)), [], 'add these agent keys to aggregatorFileSchema (as agentSection) in aggregator/config.ts');
+  assert.deepEqual(agentKeys.filter((k) => !aggregatorKeys.includes(k)), [], 'add these agent keys to aggregatorFileSchema (as agentSection) in aggregator/config/config.ts');
 });

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { JsLineCodec, recordToEntry, type CodecOptions, type LineCodec } from '../../agent/buffer/line-codec.ts';
 import { NativeLineCodec } from '../../agent/buffer/native-codec.ts';
 import { forEachFrame } from '../../agent/buffer/ring.ts';
-import { buildEntry } from '../../agent/entry/build.ts';
-import { draftFromObject, encodeEntry } from '../../agent/entry/codec.ts';
+import { buildEntry } from '../../entry/build.ts';
+import { draftFromObject, encodeEntry } from '../../entry/codec.ts';
 import { rng } from '../helpers/rng.ts';
 
 const OPTS: CodecOptions = { maxLineBytes: 64 * 1024, maxMessageBytes: 120, minLevel: 'INFO', defaultLevel: 'INFO', defaultModule: 'app', node: 'gw-7', source: 'unix' };

@@ -5,8 +5,8 @@ import { createEntryBuffer, RingEntryQueue } from '../../agent/buffer/entry-buff
 import { JsRing } from '../../agent/buffer/js-ring.ts';
 import { NativeRing } from '../../agent/buffer/native-ring.ts';
 import { createRingMemory } from '../../agent/buffer/ring-layout.ts';
-import { buildEntry } from '../../agent/entry/build.ts';
-import { Checkpoint, checkpointOf, issueToken, releaseEntry } from '../../agent/entry/checkpoint.ts';
+import { buildEntry } from '../../entry/build.ts';
+import { Checkpoint, checkpointOf, issueToken, releaseEntry } from '../../entry/checkpoint.ts';
 import { FastIngest } from '../../agent/buffer/fast-ingest.ts';
 import { createCodec } from '../../agent/buffer/select.ts';
 import { forEachToken, holdRecordTokens, releaseRecordTokens, recordsToEntries } from '../../agent/buffer/records.ts';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createConnection } from 'node:net';
 import { readFileSync } from 'node:fs';
-import { buildEntry } from '../../agent/entry/build.ts';
+import { buildEntry } from '../../entry/build.ts';
 import { startAgent } from '../helpers/agent.ts';
 import { waitForLines } from '../helpers/wait.ts';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Spool, type SpoolOptions } from '../../agent/forward/spool/spool.ts';
 import { encodeRecord, scanSegment } from '../../agent/forward/spool/record.ts';
 import { encodeBodySync, joinLines } from '../../protocol/index.ts';
-import { clearRecoveredPositions, recoveredPosition } from '../../agent/entry/checkpoint.ts';
+import { clearRecoveredPositions, recoveredPosition } from '../../entry/checkpoint.ts';
 import { runCli, tempDir } from '../helpers/agent.ts';
 
 const quiet = { info() {}, warn() {}, error() {} };

@@ -9,7 +9,7 @@ import { startAgent, tempDir } from '../helpers/agent.ts';
 import { waitForFile, waitForLines } from '../helpers/wait.ts';
 import { create } from '../../agent/inputs/kmsg/index.ts';
 import { createLog } from '../../lib/log.ts';
-import type { EntryDraft } from '../../agent/entry/build.ts';
+import type { EntryDraft } from '../../entry/build.ts';
 import { inputStatus } from '../helpers/status.ts';
 import { inputToFile } from '../helpers/config.ts';
 

@@ -11,10 +11,10 @@ import { tempDir } from '../helpers/agent.ts';
 import { compilePlugin } from './compile.ts';
 import { NativeInProcessHost, NativeProcessHost, TrustedNativeHost } from '../../agent/plugins/hosts/native.ts';
 import { PartialFilterError, PluginCallError, PluginLoadError, type HostBase } from '../../agent/plugins/host.ts';
-import { buildEntry } from '../../agent/entry/build.ts';
+import { buildEntry } from '../../entry/build.ts';
 import type { DiscoveredPlugin } from '../../agent/plugins/discovered.ts';
 import type { PluginContext, PluginType } from '../../agent/plugins/types.ts';
-import type { LogEntry } from '../../agent/entry/entry.ts';
+import type { LogEntry } from '../../entry/entry.ts';
 
 const execFileP = promisify(execFile);
 const dir = tempDir('logloom-native-');
@@ -172,7 +172,7 @@ test('native process: a batch sink gets whole batches (plugin_process_batch) and
   const sink = compilePlugin(dir, 'sink_stdout_batch.so', { example: 'sink_stdout_batch.c' });
   const script = `
     import { NativeProcessHost } from ${JSON.stringify(new URL('../../agent/plugins/hosts/native.ts', import.meta.url).href)};
-    import { buildEntry } from ${JSON.stringify(new URL('../../agent/entry/build.ts', import.meta.url).href)};
+    import { buildEntry } from ${JSON.stringify(new URL('../../entry/build.ts', import.meta.url).href)};
     const p = { name: 'sink_stdout_batch', kind: 'native', type: 'sink', origin: ${JSON.stringify(sink)}, file: ${JSON.stringify(sink)}, protocol: 'line', trusted: false,
       limits: { timeout_ms: 1000, max_inflight: 1, queue_length: 100, on_error: 'keep' } };
     const noop = () => {};

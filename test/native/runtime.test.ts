@@ -23,7 +23,9 @@ function require_write(file: string, text: string) {
 const b64 = (p: string) => readFileSync(join(ROOT, p)).toString('base64');
 
 test('bundled: addon, host and launcher are written to the runtime dir (unwritable candidates skipped), loaded and run from there', () => {
-  const runDir = tempDir('logloom-runtime-');
+  // The agent's runtime_dir; native parts go to its native/ (passed in, not set as global state).
+  const runtimeDir = tempDir('logloom-runtime-');
+  const runDir = join(runtimeDir, 'native');
   const so = join(tempDir('logloom-rt-so-'), 'filter_keyword.so');
   execFileSync('gcc', ['-shared', '-fPIC', '-I', join(ROOT, 'native/include'), '-o', so, join(ROOT, 'native/examples/filter_keyword.c')]);
   const stateDir = join(tempDir('logloom-rt-state-'), 'filter_keyword');
@@ -32,15 +34,14 @@ test('bundled: addon, host and launcher are written to the runtime dir (unwritab
     'native/build/logloom-launcher': b64('native/build/logloom-launcher'),
   };
   const out = runBundled(assets, `
-import { setRuntimeDir, nativeFile, loadAddon } from '${ROOT}lib/native-runtime.ts';
+import { nativeFile, loadAddon } from '${ROOT}lib/native-runtime.ts';
 import { NativeProcessHost, HOST_ASSET } from '${ROOT}agent/plugins/hosts/native.ts';
-setRuntimeDir(${JSON.stringify(runDir)});
-const addon = loadAddon();
-const host = new NativeProcessHost({ name: 'filter_keyword', kind: 'native', type: 'filter', origin: ${JSON.stringify(so)}, file: ${JSON.stringify(so)}, protocol: 'line', trusted: false, limits: { timeout_ms: 2000 } });
+const addon = loadAddon(${JSON.stringify(runDir)});
+const host = new NativeProcessHost({ name: 'filter_keyword', kind: 'native', type: 'filter', origin: ${JSON.stringify(so)}, file: ${JSON.stringify(so)}, protocol: 'line', trusted: false, limits: { timeout_ms: 2000 } }, { runtimeDir: ${JSON.stringify(runtimeDir)} });
 const info = await host.start({ config: { keyword: 'x' }, stateDir: ${JSON.stringify(stateDir)}, log: { warn() {}, info() {}, error() {} } });
 const sandbox = host.status().sandbox;
 await host.stop();
-console.log(JSON.stringify({ abi: addon.abiVersion, host: nativeFile(HOST_ASSET, true), name: info.name, sandbox }));
+console.log(JSON.stringify({ abi: addon.abiVersion, host: nativeFile(HOST_ASSET, true, ${JSON.stringify(runDir)}), name: info.name, sandbox }));
 `, { LOGLOOM_RUNTIME_DIR: '/proc/version/not-a-dir' });
   const r = JSON.parse(out.trim().split('\n').pop()!);
   assert.equal(r.abi, 1);
@@ -56,7 +57,7 @@ console.log(JSON.stringify({ abi: addon.abiVersion, host: nativeFile(HOST_ASSET,
   assert.equal(r.sandbox?.user, 'nobody');
   // A second start reuses the files (no rewrite of an unchanged asset).
   const before = statSync(join(runDir, files[0]!)).mtimeMs;
-  runBundled(assets, `import { setRuntimeDir, nativeFile } from '${ROOT}lib/native-runtime.ts'; setRuntimeDir(${JSON.stringify(runDir)}); nativeFile('native/build/logloom-plugin-host', true);`, { LOGLOOM_RUNTIME_DIR: '/proc/version/x' });
+  runBundled(assets, `import { nativeFile } from '${ROOT}lib/native-runtime.ts'; nativeFile('native/build/logloom-plugin-host', true, ${JSON.stringify(runDir)});`, { LOGLOOM_RUNTIME_DIR: '/proc/version/x' });
   assert.equal(statSync(join(runDir, files[0]!)).mtimeMs, before);
 });
 

@@ -119,6 +119,10 @@ test('arm64 executable under qemu-aarch64-static: unix socket and serial pty →
   plugins:
     dirs: [${dir}/plugins]
     enabled: [filter_keyword, sink_file, log_aggregator_remote]
+    # Under emulation on a loaded machine a call to the plugin host can outlast the 500 ms default;
+    # a timed-out call fails open (keeps the entries), which this test would read as the filter not working.
+    defaults:
+      timeout_ms: 10000
     config:
       filter_keyword: { keyword: heartbeat, action: drop }
       sink_file: { path: ${dir}/out.log, format: json }

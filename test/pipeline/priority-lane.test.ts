@@ -5,7 +5,7 @@ import { Pipeline } from '../../agent/pipeline/pipeline.ts';
 import { SinkRunner } from '../../agent/pipeline/sink-runner.ts';
 import type { RecordBatch } from '../../agent/pipeline/batch.ts';
 import type { SinkStage } from '../../agent/pipeline/stages.ts';
-import type { LogEntry } from '../../agent/entry/entry.ts';
+import type { LogEntry } from '../../entry/entry.ts';
 
 /** An in-memory sink whose flushes wait until the test opens the gate (a stalled uplink). */
 class GatedSink implements SinkStage {

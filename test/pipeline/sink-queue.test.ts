@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { SinkQueue } from '../../agent/pipeline/sink-queue.ts';
 import { forEachRecord, type EntryRecords } from '../../agent/buffer/records.ts';
 import { RecordBatch } from '../../agent/pipeline/batch.ts';
-import { buildEntry } from '../../agent/entry/build.ts';
-import { encodeEntry } from '../../agent/entry/codec.ts';
+import { buildEntry } from '../../entry/build.ts';
+import { encodeEntry } from '../../entry/codec.ts';
 
 function run(...messages: string[]): RecordBatch {
   const frames = messages.map((m) => {

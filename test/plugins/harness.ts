@@ -12,8 +12,8 @@ import { pluginsSchema, type PluginsConfig } from '../../agent/plugins/config.ts
 import { PluginRegistry } from '../../agent/plugins/registry.ts';
 import { HOST_FACTORIES } from '../../agent/plugins/hosts/index.ts';
 import type { HostFactory } from '../../agent/plugins/host.ts';
-import { buildEntry, type EntryDraft } from '../../agent/entry/build.ts';
-import type { LogEntry } from '../../agent/entry/entry.ts';
+import { buildEntry, type EntryDraft } from '../../entry/build.ts';
+import type { LogEntry } from '../../entry/entry.ts';
 import { definePlugin, type PluginKind, type SinkPlugin, type StaticPluginModule } from '../../agent/plugins/types.ts';
 import { LineWatcher, tempDir } from '../helpers/agent.ts';
 import { until as untilFound } from '../helpers/wait.ts';

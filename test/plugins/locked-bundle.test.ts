@@ -19,7 +19,7 @@ const dflt = bundle({ profile: 'default', outfile: join(dir, 'logloom-default.mj
  */
 async function bundleWithAllHosts(profile: string) {
   const root = tempDir('logloom-tree-');
-  for (const d of ['lib', 'protocol', 'agent', 'aggregator', 'cli', 'static-plugins', 'locales', 'toolchain', 'python', 'package.json']) cpSync(join(ROOT, d), join(root, d), { recursive: true });
+  for (const d of ['lib', 'entry', 'protocol', 'agent', 'aggregator', 'cli', 'static-plugins', 'locales', 'toolchain', 'python', 'package.json']) cpSync(join(ROOT, d), join(root, d), { recursive: true });
   symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'));
   for (const k of DYNAMIC_HOSTS) {
     const f = join(root, 'agent/plugins/hosts', `${k}.ts`);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { definePlugin, type AiPlugin, type FilterPlugin } from '../../agent/plugins/types.ts';
-import type { LogEntry } from '../../agent/entry/entry.ts';
+import type { LogEntry } from '../../entry/entry.ts';
 import { recordingSink, startHarness, until } from './harness.ts';
 
 function filter(name: string, fn: (e: LogEntry) => ReturnType<FilterPlugin['filter']>, hooks: { init?: () => void; shutdown?: () => void } = {}) {

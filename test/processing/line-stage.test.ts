@@ -6,8 +6,8 @@ import { agentStatus, startAgent } from '../forward/helpers.ts';
 import { waitForLines } from '../helpers/wait.ts';
 import { sendLines } from '../helpers/socket.ts';
 import { connect } from 'node:net';
-import { consoleLine } from '../../agent/entry/render.ts';
-import { buildEntry } from '../../agent/entry/build.ts';
+import { consoleLine } from '../../entry/render.ts';
+import { buildEntry } from '../../entry/build.ts';
 
 const sink = `  plugins:
     enabled: [sink_file]

@@ -6,7 +6,7 @@ import { runCli, startAgent, startCli, tempDir } from '../helpers/agent.ts';
 import { until, waitForLines } from '../helpers/wait.ts';
 import { PtyPair, WAIT } from '../helpers/pty.ts';
 import { LineStage } from '../../agent/processing/stage.ts';
-import type { EntryDraft } from '../../agent/entry/build.ts';
+import type { EntryDraft } from '../../entry/build.ts';
 import { MULTILINE_MODES, type MultilineMode } from '../../agent/processing/multiline/modes.ts';
 import { rng } from '../helpers/rng.ts';
 

@@ -48,17 +48,8 @@ function importsOf(text: string): string[] {
   return specs;
 }
 
-/**
- * Top folders whose subfolders still count as one folder: the aggregator and the CLI moved out
- * of agent/ as a whole (agent/aggregator/ and agent/cli/ were one folder each here), and their
- * subfolders still import one another (aggregator: api, fleet, index, store; cli: commands and
- * the dispatcher). Drop a name from this set once its subfolders are layered.
- */
-const ONE_FOLDER = new Set(['aggregator', 'cli']);
-const folderOf = (file: string) => {
-  const parts = dirname(file).split('/');
-  return parts.slice(0, ONE_FOLDER.has(parts[0]!) ? 1 : 2).join('/');
-};
+/** A file's folder for the graph: its first two path parts (agent/inputs/serial/port.ts -> agent/inputs). */
+const folderOf = (file: string) => dirname(file).split('/').slice(0, 2).join('/');
 
 interface Graph {
   /** folder -> folder -> one example `file -> file` import, for the message. */

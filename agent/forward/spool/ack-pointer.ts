@@ -8,7 +8,7 @@
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { openSync, closeSync, fsyncSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CheckpointPosition } from '../../entry/checkpoint.ts';
+import type { CheckpointPosition } from '../../../entry/checkpoint.ts';
 
 export const ACK_POINTER_FILE = 'ack.json';
 

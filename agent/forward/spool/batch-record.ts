@@ -9,7 +9,7 @@
  * does not read again what a spooled batch already holds (see docs/guarantees.md).
  */
 import type { BatchCodecCode } from '../../../protocol/constants.ts';
-import type { CheckpointPosition } from '../../entry/checkpoint.ts';
+import type { CheckpointPosition } from '../../../entry/checkpoint.ts';
 
 export interface BatchData {
   codec: BatchCodecCode;

@@ -18,7 +18,7 @@ import { EventEmitter } from 'node:events';
 import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BatchCodecCode } from '../../../protocol/constants.ts';
-import { recordRecoveredPosition, type CheckpointPosition } from '../../entry/checkpoint.ts';
+import { recordRecoveredPosition, type CheckpointPosition } from '../../../entry/checkpoint.ts';
 import { encodeRecord, RECORD_HEADER_BYTES, scanSegment } from './record.ts';
 import { damagedEntries, decodeBatchHeader, encodeBatchRecord, entriesOfUndecodable, mergePositions, type BatchData } from './batch-record.ts';
 import { readAckPointer, removeStaleTemp, syncDir, writeAckPointer, writeAckPointerSync, type AckPointer } from './ack-pointer.ts';

@@ -10,7 +10,7 @@
 import { unlink, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { s, type Infer } from '../../../lib/schema/schema.ts';
-import { decodeUtf8 } from '../../entry/sanitise.ts';
+import { decodeUtf8 } from '../../../entry/sanitise.ts';
 import { loadAddon } from '../../../lib/native-runtime.ts';
 import type { Input, InputContext } from '../input.ts';
 import { inputSchema } from '../common.ts';

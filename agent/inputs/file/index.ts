@@ -7,7 +7,7 @@ import { glob, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { s, type Infer } from '../../../lib/schema/schema.ts';
-import { recoveredPosition } from '../../entry/checkpoint.ts';
+import { recoveredPosition } from '../../../entry/checkpoint.ts';
 import type { Input, InputContext } from '../input.ts';
 import { inputSchema } from '../common.ts';
 import { OffsetStore } from './offsets.ts';

@@ -6,7 +6,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { Checkpoint } from '../../entry/checkpoint.ts';
+import { Checkpoint } from '../../../entry/checkpoint.ts';
 import { draftFromLine } from '../common.ts';
 import { LineSplitter } from '../../../lib/line-splitter.ts';
 import type { InputContext } from '../input.ts';

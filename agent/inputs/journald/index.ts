@@ -8,8 +8,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { s, type Infer } from '../../../lib/schema/schema.ts';
 import { levelFromSyslogSeverity } from '../../../lib/level.ts';
-import { Checkpoint } from '../../entry/checkpoint.ts';
-import type { EntryDraft } from '../../entry/build.ts';
+import { Checkpoint } from '../../../entry/checkpoint.ts';
+import type { EntryDraft } from '../../../entry/build.ts';
 import type { Input, InputContext } from '../input.ts';
 import { inputSchema } from '../common.ts';
 import { LineSplitter } from '../../../lib/line-splitter.ts';

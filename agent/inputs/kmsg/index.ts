@@ -2,7 +2,7 @@ import { constants, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { s, type Infer } from '../../../lib/schema/schema.ts';
-import type { EntryDraft } from '../../entry/build.ts';
+import type { EntryDraft } from '../../../entry/build.ts';
 import { levelFromSyslogSeverity, type Level } from '../../../lib/level.ts';
 import type { Input, InputContext } from '../input.ts';
 import { inputSchema } from '../common.ts';
@@ -10,7 +10,7 @@ import { facilityName } from '../syslog/priority.ts';
 import { FragmentJoiner, parseKmsgRecord, RecordAssembler, type KmsgRecord } from './record.ts';
 import { currentBootId, PositionStore } from './position.ts';
 import { InputStartError } from '../errors.ts';
-import { Checkpoint } from '../../entry/checkpoint.ts';
+import { Checkpoint } from '../../../entry/checkpoint.ts';
 
 export const schema = inputSchema('Kernel log records from /dev/kmsg (priority mapped to level, dictionary lines kept as fields, position kept across restarts). Module KERNEL unless `module` is set.', {
   path: s.string({ default: '/dev/kmsg', doc: 'The kmsg device, or a FIFO carrying records in the same format.' }),

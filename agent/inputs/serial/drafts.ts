@@ -1,4 +1,4 @@
-import type { EntryDraft } from '../../entry/build.ts';
+import type { EntryDraft } from '../../../entry/build.ts';
 import type { LineEnd } from './framing.ts';
 import type { ParsedLine } from './parse.ts';
 import type { BootBanner, ConsoleLine, OopsGroup } from './oops.ts';

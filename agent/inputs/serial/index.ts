@@ -6,7 +6,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { Input, InputContext, InputStatus } from '../input.ts';
-import type { EntryDraft } from '../../entry/build.ts';
+import type { EntryDraft } from '../../../entry/build.ts';
 import { LineFramer, separatorBytes, type FramedLine } from './framing.ts';
 import { parseConsoleLine, stripAnsi } from './parse.ts';
 import { OopsGrouper } from './oops.ts';

@@ -1,8 +1,8 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { s, type Infer } from '../../../lib/schema/schema.ts';
-import { decodeUtf8 } from '../../entry/sanitise.ts';
-import type { EntryDraft } from '../../entry/build.ts';
+import { decodeUtf8 } from '../../../entry/sanitise.ts';
+import type { EntryDraft } from '../../../entry/build.ts';
 import type { Input, InputContext } from '../input.ts';
 import { guardData, inputSchema } from '../common.ts';
 import { formatHostPort, parseHostPort, type ListenAddress } from '../listen-address.ts';

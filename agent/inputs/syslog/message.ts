@@ -1,4 +1,4 @@
-import type { EntryDraft } from '../../entry/build.ts';
+import type { EntryDraft } from '../../../entry/build.ts';
 import { levelFromSyslogSeverity } from '../../../lib/level.ts';
 import { facilityName, severityName } from './priority.ts';
 

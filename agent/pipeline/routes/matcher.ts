@@ -1,5 +1,5 @@
 /** Whether an entry belongs to a route: input name, level range and module patterns. */
-import type { LogEntry } from '../../entry/entry.ts';
+import type { LogEntry } from '../../../entry/entry.ts';
 import { levelRank } from '../../../lib/level.ts';
 import type { RouteConfig } from './schema.ts';
 

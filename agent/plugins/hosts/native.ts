@@ -21,10 +21,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Socket } from 'node:net';
-import type { LogEntry } from '../../entry/entry.ts';
+import type { LogEntry } from '../../../entry/entry.ts';
 import type { EntryRecords } from '../../buffer/records.ts';
 import { encodeBatch, OP, processFrame, ReplyReader, readItems, readStrings, requestFrame, TYPE_CODE, type Reply } from '../../native/frames.ts';
-import { loadAddon, nativeFile, setRuntimeDir, type NativeAddon } from '../../../lib/native-runtime.ts';
+import { loadAddon, nativeFile, type NativeAddon } from '../../../lib/native-runtime.ts';
 
 /** The plugin host program's asset path (built by `make native`; embedded by the packaging step). */
 export const HOST_ASSET = 'native/build/logloom-plugin-host';
@@ -37,6 +37,9 @@ import { PluginProcess } from '../launch/plugin-process.ts';
 import { OPEN_VERIFIER, type VerifiedPlugin } from '../verified-copy.ts';
 import { InvalidOutputError, validateAiResult, validateCatalogue, validateTemplate } from '../validate-output.ts';
 import type { AiResult, FilterVerdict, PluginContext, PluginInfo, PluginLog, PluginType } from '../types.ts';
+
+/** Where the native parts (plugin host, launcher, addon) are unpacked from a bundle: <runtime_dir>/native. */
+const nativeDir = (env: Pick<HostEnv, 'runtimeDir'>) => (env.runtimeDir ? `${env.runtimeDir}/native` : undefined);
 
 /** What the hosts need of HostEnv to verify and copy a plugin. */
 type CopyEnv = Pick<HostEnv, 'runtimeDir' | 'verifier'>;
@@ -178,7 +181,7 @@ export class NativeProcessHost implements EveryTypeHost {
     const file = fileOf(this.plugin);
     let hostPath: string;
     try {
-      hostPath = nativeFile(HOST_ASSET, true);
+      hostPath = nativeFile(HOST_ASSET, true, nativeDir(this.env));
     } catch (e) {
       throw new PluginLoadError(basename(file), (e as Error).message);
     }
@@ -198,7 +201,7 @@ export class NativeProcessHost implements EveryTypeHost {
     try {
       started = this.proc.spawn({
         program: hostPath, args: [], network: (this.plugin.manifest?.capability ?? []).includes('network'),
-        stateDir: ctx.stateDir, stdio: ['ignore', 'inherit', 'inherit', 'pipe', 'pipe', verified.dirFd], statusFd: 4,
+        stateDir: ctx.stateDir, stdio: ['ignore', 'inherit', 'inherit', 'pipe', 'pipe', verified.dirFd], statusFd: 4, nativeDir: nativeDir(this.env),
       });
     } finally {
       verified.release();
@@ -421,7 +424,7 @@ export class NativeInProcessHost implements FilterAndSinkCalls {
     const file = fileOf(this.plugin);
     if (this.plugin.type !== 'filter' && this.plugin.type !== 'sink') throw new PluginLoadError(basename(file), `in-process (trusted) loading is for filters and sinks; ${this.plugin.type} plugins run in the plugin host process`);
     try {
-      this.addon = loadAddon();
+      this.addon = loadAddon(nativeDir(this.env));
     } catch (e) {
       throw new PluginLoadError(basename(file), `trusted (in-process) loading needs the native addon: ${(e as Error).message}`);
     }
@@ -573,6 +576,5 @@ export class TrustedNativeHost implements EveryTypeHost {
 }
 
 export const hostFactory: HostFactory = (plugin: DiscoveredPlugin, env: HostEnv): HostedPlugin => {
-  setRuntimeDir(env.runtimeDir ? `${env.runtimeDir}/native` : undefined);
   return plugin.trusted ? new TrustedNativeHost(plugin, env) : new NativeProcessHost(plugin, env);
 };

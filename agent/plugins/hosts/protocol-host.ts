@@ -1,4 +1,4 @@
-import type { LogEntry } from '../../entry/entry.ts';
+import type { LogEntry } from '../../../entry/entry.ts';
 import type { ProtocolClient } from '../protocol/client.ts';
 import type { EntryRecords } from '../../buffer/records.ts';
 import type { AiResult, FilterVerdict } from '../types.ts';

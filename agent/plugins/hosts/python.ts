@@ -116,7 +116,7 @@ export class PythonHost extends ProtocolHost implements EveryTypeHost {
     try {
       started = this.proc.spawn({
         program: python, args: ['-I', '-B', `${SDK_DIR}/logloom_plugin/runner.py`, JSON.stringify(spec)], network: capability.includes('network'),
-        stateDir: ctx.stateDir, stdio: ['pipe', 'pipe', 'pipe', 'pipe', verified.dirFd, sdkFd], statusFd: 3,
+        stateDir: ctx.stateDir, stdio: ['pipe', 'pipe', 'pipe', 'pipe', verified.dirFd, sdkFd], statusFd: 3, nativeDir: `${this.env.runtimeDir}/native`,
         env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', PYTHONIOENCODING: 'utf-8' },
       });
     } finally {

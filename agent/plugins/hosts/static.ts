@@ -3,7 +3,7 @@
  * in-process. No isolation is needed because it is part of the signed binary; the supervisor still
  * applies timeouts to answers that are Promises, counts errors and restarts it (a fresh instance).
  */
-import type { LogEntry } from '../../entry/entry.ts';
+import type { LogEntry } from '../../../entry/entry.ts';
 import type { EntryRecords } from '../../buffer/records.ts';
 import { PartialFilterError, PluginCallError, PluginLoadError, type EveryTypeHost, type HostFactory } from '../host.ts';
 import type { DiscoveredPlugin } from '../discovered.ts';

@@ -34,6 +34,8 @@ export interface LaunchSpec {
   limits?: AppliedLimits;
   /** Child descriptor number the launcher reports its layers on. */
   statusFd: number;
+  /** Where a bundled launcher is unpacked (<runtime_dir>/native). */
+  nativeDir?: string;
 }
 
 /** What `logloom status` shows per plugin process under `sandbox`. */
@@ -58,7 +60,7 @@ export interface LaunchCommand {
 export function launchCommand(spec: LaunchSpec): LaunchCommand {
   let launcher: string;
   try {
-    launcher = nativeFile(LAUNCHER_ASSET, true);
+    launcher = nativeFile(LAUNCHER_ASSET, true, spec.nativeDir);
   } catch (e) {
     return { ...shellStandIn(spec), unavailable: `unavailable: ${(e as Error).message}` };
   }

@@ -25,6 +25,8 @@ export interface PluginProcessSpawn {
   stdio: StdioOptions;
   statusFd: number;
   env?: NodeJS.ProcessEnv;
+  /** Where a bundled launcher is unpacked (<runtime_dir>/native). */
+  nativeDir?: string;
 }
 
 /** Resolves when the child has exited (true) or after `ms` (false). */
@@ -97,6 +99,7 @@ export class PluginProcess {
   spawn(s: PluginProcessSpawn): { child: ChildProcess; layers: Promise<void> } {
     const launch = launchCommand({
       program: s.program, args: s.args, user: this.user, network: s.network, writeDirs: [s.stateDir], limits: this.limits, statusFd: s.statusFd,
+      nativeDir: s.nativeDir,
     });
     const child = spawn(launch.command, launch.args, { stdio: s.stdio, cwd: s.stateDir, ...(s.env ? { env: s.env } : {}) });
     const gen = ++this.generation;

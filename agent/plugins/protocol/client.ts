@@ -1,4 +1,4 @@
-import type { LogEntry } from '../../entry/entry.ts';
+import type { LogEntry } from '../../../entry/entry.ts';
 import { PartialFilterError, PluginCallError, PluginLoadError } from '../host.ts';
 import type { AiResult, FilterVerdict, PluginInfo, PluginLog, PluginType } from '../types.ts';
 import { filterVerdictsOf, InvalidOutputError, validateAiResult, validateCatalogue, validateTemplate } from '../validate-output.ts';

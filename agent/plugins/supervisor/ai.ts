@@ -6,7 +6,7 @@
  * it must never hold up the flow of logs.
  */
 import { performance } from 'node:perf_hooks';
-import type { LogEntry } from '../../entry/entry.ts';
+import type { LogEntry } from '../../../entry/entry.ts';
 import type { AiStage } from '../../pipeline/stages.ts';
 import { PluginCallError, type AiHost, type HostedPlugin } from '../host.ts';
 import { summarise } from '../chain-tracer.ts';

@@ -5,7 +5,7 @@
  * failed_open), and the answer for the entries that did not fail is still used (PartialFilterError).
  */
 import { performance } from 'node:perf_hooks';
-import type { LogEntry } from '../../entry/entry.ts';
+import type { LogEntry } from '../../../entry/entry.ts';
 import type { FilterStage, FilterVerdicts } from '../../pipeline/stages.ts';
 import type { RecordBatch } from '../../pipeline/batch.ts';
 import { PartialFilterError, PluginCallError, type FilterHost, type HostedPlugin } from '../host.ts';

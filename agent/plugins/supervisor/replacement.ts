@@ -4,10 +4,10 @@
  * goes through the same sanitising as inputs, so a plugin cannot put into the flow what an input
  * could not. One per filter supervisor, which shows its count in `logloom status`.
  */
-import type { LogEntry } from '../../entry/entry.ts';
-import { buildEntry } from '../../entry/build.ts';
-import { freezeEntry, type MutableEntry } from '../../entry/entry.ts';
-import { sanitiseMessage, sanitiseModule } from '../../entry/sanitise.ts';
+import type { LogEntry } from '../../../entry/entry.ts';
+import { buildEntry } from '../../../entry/build.ts';
+import { freezeEntry, type MutableEntry } from '../../../entry/entry.ts';
+import { sanitiseMessage, sanitiseModule } from '../../../entry/sanitise.ts';
 import { isLevel, parseLevel } from '../../../lib/level.ts';
 import type { AgentLog } from '../../../lib/log.ts';
 import type { ChainTracer } from '../chain-tracer.ts';

@@ -4,7 +4,7 @@
  * failed every flush rejects at once, so batches wait for the restart instead of being lost.
  */
 import { performance } from 'node:perf_hooks';
-import type { LogEntry } from '../../entry/entry.ts';
+import type { LogEntry } from '../../../entry/entry.ts';
 import type { SinkStage } from '../../pipeline/stages.ts';
 import type { RecordBatch } from '../../pipeline/batch.ts';
 import { PluginCallError, type HostedPlugin, type SinkHost } from '../host.ts';

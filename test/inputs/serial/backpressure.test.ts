@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { create, schema } from '../../../agent/inputs/serial/index.ts';
 import { defaultOf } from '../../../lib/schema/validate.ts';
 import { createLog } from '../../../lib/log.ts';
-import type { EntryDraft } from '../../../agent/entry/build.ts';
+import type { EntryDraft } from '../../../entry/build.ts';
 import { tempDir } from '../../helpers/agent.ts';
 import { PtyPair } from '../../helpers/pty.ts';
 

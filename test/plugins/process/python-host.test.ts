@@ -69,7 +69,7 @@ function hostFor(file: string, name: string, type: string, dir: string, config: 
 test('lines stay under the 1 MiB bound both ways: a 2.4 MB batch is split, a 1.5 MB catalogue is streamed in chunks', async () => {
   const dir = tempDir('logloom-host-');
   chmodSync(dir, 0o755);
-  const { buildEntry } = await import('../../../agent/entry/build.ts');
+  const { buildEntry } = await import('../../../entry/build.ts');
   const f = hostFor(join(PY_FIXTURES, 'filter_keyword.py'), 'filter_keyword', 'filter', dir, { words: ['secret'] });
   await f.host.start(f.ctx);
   try {
@@ -101,7 +101,7 @@ test('lines stay under the 1 MiB bound both ways: a 2.4 MB batch is split, a 1.5
 test('limits.user: the plugin runs as the configured user instead of nobody, and owns its state dir', async () => {
   const dir = tempDir('logloom-host-');
   chmodSync(dir, 0o755);
-  const { buildEntry } = await import('../../../agent/entry/build.ts');
+  const { buildEntry } = await import('../../../entry/build.ts');
   const { readFileSync, statSync } = await import('node:fs');
   const f = hostFor(join(PY_FIXTURES, 'filter_faulty.py'), 'filter_faulty', 'filter', dir, {}, 'daemon');
   await f.host.start(f.ctx);
@@ -118,7 +118,7 @@ test('limits.user: the plugin runs as the configured user instead of nobody, and
 test('plugins.max_line_bytes bounds answer lines: an over-long answer is a fault, reported with the bound, and the child is killed', async () => {
   const dir = tempDir('logloom-host-');
   chmodSync(dir, 0o755);
-  const { buildEntry } = await import('../../../agent/entry/build.ts');
+  const { buildEntry } = await import('../../../entry/build.ts');
   const f = hostFor(join(PY_FIXTURES, 'filter_faulty.py'), 'filter_faulty', 'filter', dir, {}, undefined, 8192);
   await f.host.start(f.ctx);
   const pid = f.host.pid!;

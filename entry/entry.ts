@@ -1,4 +1,4 @@
-import type { Level } from '../../lib/level.ts';
+import type { Level } from '../lib/level.ts';
 
 /**
  * One structured log entry: the JSON form of the C `log_entry_t` (docs/architecture.md).

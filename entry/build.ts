@@ -1,5 +1,5 @@
 import { freezeEntry, type LogEntry, type MutableEntry } from './entry.ts';
-import { isLevel, parseLevel, type Level } from '../../lib/level.ts';
+import { isLevel, parseLevel, type Level } from '../lib/level.ts';
 import { cutUnits, escapeControls, sanitiseMessage, sanitiseModule } from './sanitise.ts';
 import { toIso } from './timestamp.ts';
 import { setOwn } from './ndjson.ts';
@@ -28,7 +28,7 @@ export interface EntryDraft {
   line?: string;
   /** The message joins several lines (multiline): its newlines are kept, not escaped. */
   multiline?: boolean;
-  /** Replayable inputs: the position just after this line (see agent/entry/checkpoint.ts). Not part of the entry. */
+  /** Replayable inputs: the position just after this line (see entry/checkpoint.ts). Not part of the entry. */
   checkpoint?: Checkpoint;
 }
 

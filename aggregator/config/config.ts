@@ -1,10 +1,10 @@
-import { s, type Infer } from '../lib/schema/schema.ts';
-import { defaultPaths } from '../lib/paths.ts';
-import { apiSchema } from './api/config.ts';
-import { indexSchema, retentionSchema } from './index/config.ts';
-import { PORT } from '../lib/port.ts';
-import { sharedConfigFields } from '../lib/config-file.ts';
-import { STORE_KINDS, STORE_NAMES } from './store/index.ts';
+import { s, type Infer } from '../../lib/schema/schema.ts';
+import { defaultPaths } from '../../lib/paths.ts';
+import { apiSchema } from './api.ts';
+import { indexSchema, retentionSchema } from '../index/config.ts';
+import { PORT } from '../../lib/port.ts';
+import { sharedConfigFields } from '../../lib/config-file.ts';
+import { STORE_KINDS, STORE_NAMES } from '../store/index.ts';
 
 /**
  * The `aggregator:` section of the configuration (under `logloom:`), and the aggregator's own
@@ -87,8 +87,8 @@ export const aggregatorSchema = s.object(
 );
 
 export type AggregatorConfig = Infer<typeof aggregatorSchema>;
-export type { NdjsonStoreConfig } from './store/ndjson/config.ts';
-export type { NatsStoreConfig } from './store/nats/config.ts';
+export type { NdjsonStoreConfig } from '../store/ndjson/config.ts';
+export type { NatsStoreConfig } from '../store/nats/config.ts';
 export type TlsConfig = Infer<typeof tlsSchema>;
 export type AuthConfig = Infer<typeof authSchema>;
 

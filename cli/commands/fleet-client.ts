@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import { parseLocale, Catalogue } from '../lib/i18n/catalogue.ts';
-import { loadConfig } from '../agent/config/load.ts';
+import { parseLocale, Catalogue } from '../../lib/i18n/catalogue.ts';
+import { loadConfig } from '../../agent/config/load.ts';
 import { UsageError } from './command.ts';
 
 /**

@@ -1,6 +1,6 @@
 import type { LogEntry } from './entry.ts';
 import { escapeControls } from './sanitise.ts';
-import { s } from '../../lib/schema/schema.ts';
+import { s } from '../lib/schema/schema.ts';
 
 export type Renderer = (langKey: string, args: readonly (string | number)[]) => string;
 

@@ -1,4 +1,4 @@
-import type { NodeState } from './store/store.ts';
+import type { NodeState } from '../store/store.ts';
 
 /** What `logloom status` shows per node (one row each). */
 export interface NodeRow {

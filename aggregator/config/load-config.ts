@@ -1,6 +1,6 @@
 /** `logloom aggregator`'s configuration: the shared file format, validated by the aggregator's own root schema. */
-import { resolveConfigSource, type ConfigSource } from '../lib/config-file.ts';
-import { ConfigError, validateYaml, type ConfigIssue } from '../lib/schema/validate.ts';
+import { resolveConfigSource, type ConfigSource } from '../../lib/config-file.ts';
+import { ConfigError, validateYaml, type ConfigIssue } from '../../lib/schema/validate.ts';
 import { aggregatorFileSchema, type AggregatorFileConfig } from './config.ts';
 
 export function parseAggregatorConfig(source: ConfigSource): { config?: AggregatorFileConfig; issues: ConfigIssue[]; warnings: ConfigIssue[] } {
