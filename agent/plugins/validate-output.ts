@@ -1,7 +1,7 @@
 /**
  * Nothing a plugin returns is trusted. Every answer from an out-of-process plugin is
- * checked here before the agent uses it (an ai result against a schema in the configuration's
- * schema language); what passes is then built into an
+ * checked here before the agent uses it, against schemas in the configuration's schema language
+ * (ai results, filter verdicts, lang templates and catalogues); what passes is then built into an
  * entry through the one sanitising door (entry/build.ts), so control characters are
  * escaped and sizes cut there. Anything that fails is dropped and counted (`invalid_results` in
  * `logloom status`), never half-used.
@@ -103,29 +103,40 @@ export function validateAiResult(v: unknown): EntryDraft {
   };
 }
 
+/** Why a value is not a filter verdict (true, false, null, or a replacement entry with a message). */
+function verdictProblem(k: unknown): string | undefined {
+  if (k === null || typeof k === 'boolean') return undefined;
+  if (!isObject(k)) return `a verdict is ${Array.isArray(k) ? 'a list' : typeof k} (expected true, false, null or an entry)`;
+  return typeof k.message !== 'string' ? 'a replacement entry has no "message" string' : undefined;
+}
+
+/** One filter verdict, in the schema language (a replacement entry is checked and rebuilt later by the supervisor). */
+const verdictSchema = s.any({ doc: 'A filter verdict: true, false, null or a replacement entry.', check: verdictProblem });
+/** The verdicts for a batch of `count` entries. */
+const verdictsSchema = (count: number) =>
+  s.array(verdictSchema, { doc: 'One verdict per entry.', check: (a) => (a.length !== count ? `has ${a.length} verdicts for ${count} entries` : undefined) });
+
 /**
  * A filter's verdicts: one per entry of the batch (a single one for `entry`), each true, false,
  * a replacement object (checked and rebuilt by the supervisor through the sanitising door, which
  * keeps the fields a plugin may not change from the original), or null for an entry the plugin
- * failed on (it gets on_error).
+ * failed on (it gets on_error). The common answer, all true/false/null and the right length, is
+ * taken without building a document; anything else is checked with the schema (verdictsSchema).
  */
 export function validateKeep(v: unknown, count: number): (FilterVerdict | undefined)[] {
-  const why = (k: unknown): string | undefined =>
-    k === null || typeof k === 'boolean' ? undefined
-      : !isObject(k) ? `a verdict is ${Array.isArray(k) ? 'a list' : typeof k} (expected true, false, null or an entry)`
-        : typeof k.message !== 'string' ? 'a replacement entry has no "message" string' : undefined;
   const norm = (k: unknown) => (k === null ? undefined : (k as FilterVerdict));
+  const plain = (k: unknown) => k === null || typeof k === 'boolean';
   if (count === 1 && !Array.isArray(v)) {
-    const bad = v === undefined ? 'it is missing' : why(v);
+    if (plain(v)) return [norm(v)];
+    const bad = v === undefined ? 'it is missing' : validateData(v, verdictSchema).issues[0]?.message;
     if (!bad) return [norm(v)];
     throw new InvalidOutputError(`filter answer "keep" must be true, false or an entry: ${bad}`);
   }
   if (!Array.isArray(v)) throw new InvalidOutputError(`filter answer "keep" must be a list of ${count} verdicts, got ${v === undefined ? 'nothing' : typeof v}`);
-  if (v.length !== count) throw new InvalidOutputError(`filter answer "keep" has ${v.length} verdicts for ${count} entries`);
-  for (let i = 0; i < v.length; i++) {
-    const bad = why(v[i]);
-    if (bad) throw new InvalidOutputError(`filter answer "keep"[${i}]: ${bad}`);
-  }
+  if (v.length === count && v.every(plain)) return v.map(norm);
+  const { issues } = validateData(v, verdictsSchema(count));
+  // The first finding is enough to refuse the answer, and keeps the reason short.
+  if (issues.length) throw new InvalidOutputError(`filter answer "keep"${issues[0]!.path}: ${issues[0]!.message}`);
   return v.map(norm);
 }
 
@@ -145,13 +156,32 @@ export function filterVerdictsOf(body: Record<string, unknown>, count: number): 
 /** Entry fields only the agent sets: a replacement copy that changes them keeps the original's. */
 export const FIXED_ENTRY_FIELDS = ['timestamp', 'node', 'source', 'seq'] as const;
 
-/** A lang template: a short string without control characters. */
+/** Why a value is not a lang template: a string, at most templateChars long, without control characters. */
+function templateProblem(v: unknown): string | undefined {
+  if (typeof v !== 'string') return 'is not a string';
+  if (v.length > OUTPUT_LIMITS.templateChars) return `longer than ${OUTPUT_LIMITS.templateChars} characters`;
+  return CONTROL.test(v) ? 'contains control characters' : undefined;
+}
+
+const templateSchema = s.optional(s.any({ doc: 'A lang template.', check: templateProblem }), { doc: '' });
+/**
+ * One language's table of a catalogue, as [key, template] pairs so that each finding names the
+ * pair it is about (an invalid pair is dropped by itself, the rest used).
+ */
+const catalogueTableSchema = s.array(
+  s.object({
+    key: s.any({ doc: 'A lang key.', check: (k) => (typeof k === 'string' && LANG_KEY.test(k) ? undefined : `key ${JSON.stringify(String(k).slice(0, 40))} is not a lang key`) }),
+    template: templateSchema,
+  }, { doc: 'A key and its template.' }),
+  { doc: 'A language\'s templates.' },
+);
+
+/** A lang template: a short string without control characters (templateSchema). */
 export function validateTemplate(key: string, v: unknown): string | null {
   if (v === null || v === undefined) return null;
-  if (typeof v !== 'string') throw new InvalidOutputError(`template for ${key} is not a string`);
-  if (v.length > OUTPUT_LIMITS.templateChars) throw new InvalidOutputError(`template for ${key} longer than ${OUTPUT_LIMITS.templateChars} characters`);
-  if (CONTROL.test(v)) throw new InvalidOutputError(`template for ${key} contains control characters`);
-  return v;
+  const { issues } = validateData(v, templateSchema);
+  if (issues.length) throw new InvalidOutputError(`template for ${key} ${issues[0]!.message}`);
+  return v as string;
 }
 
 /**
@@ -170,24 +200,26 @@ export function validateCatalogue(v: unknown, onInvalid: (reason: string) => voi
       onInvalid(`language ${JSON.stringify(lang.slice(0, 20))} is not a language code with a table`);
       continue;
     }
-    const m = new Map<string, string>();
-    for (const [key, t] of Object.entries(table)) {
-      if (++n > OUTPUT_LIMITS.templatesPerAnswer) {
-        onInvalid(`more than ${OUTPUT_LIMITS.templatesPerAnswer} templates`);
-        return out;
-      }
-      if (!LANG_KEY.test(key)) {
-        onInvalid(`key ${JSON.stringify(key.slice(0, 40))} is not a lang key`);
-        continue;
-      }
-      try {
-        const ok = validateTemplate(key, t);
-        if (ok !== null) m.set(key, ok);
-      } catch (e) {
-        onInvalid((e as Error).message);
-      }
+    let pairs = Object.entries(table);
+    if (n + pairs.length > OUTPUT_LIMITS.templatesPerAnswer) {
+      onInvalid(`more than ${OUTPUT_LIMITS.templatesPerAnswer} templates`);
+      pairs = pairs.slice(0, Math.max(0, OUTPUT_LIMITS.templatesPerAnswer - n));
     }
+    n += pairs.length;
+    const { issues } = validateData(pairs.map(([key, template]) => ({ key, template })), catalogueTableSchema);
+    const bad = new Set<number>();
+    for (const i of issues) {
+      const at = Number(/^\[(\d+)\]/.exec(i.path)?.[1]);
+      bad.add(at);
+      const key = pairs[at]?.[0] ?? '';
+      onInvalid(i.path.endsWith('.key') ? i.message : `template for ${key.slice(0, 40)} ${i.message}`);
+    }
+    const m = new Map<string, string>();
+    pairs.forEach(([key, t], i) => {
+      if (!bad.has(i) && typeof t === 'string') m.set(key, t);
+    });
     out.set(lang, m);
+    if (n >= OUTPUT_LIMITS.templatesPerAnswer) return out;
   }
   return out;
 }
