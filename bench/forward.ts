@@ -22,7 +22,7 @@ import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuSeconds, fmt, header, median, peakRssMiB } from './lib.ts';
+import { cpuSeconds, fmt, header, median, peakRssMiB, track } from './lib.ts';
 import { Spool } from '../agent/forward/spool/spool.ts';
 import { encodeBody, joinLines } from '../protocol/index.ts';
 
@@ -34,16 +34,6 @@ const KEPT = RECORDS - Math.ceil(RECORDS / 10);
 const NODE = 'bench-fwd';
 
 const work = mkdtempSync(join(tmpdir(), 'logloom-bench-forward-'));
-/** Every process the bench starts, killed when it exits for any reason (a failed run leaves nothing behind). */
-const children = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-});
-function track(c: ChildProcess): ChildProcess {
-  children.add(c);
-  c.once('exit', () => children.delete(c));
-  return c;
-}
 const GEN = join(work, 'pipeline-gen');
 execFileSync('gcc', ['-O2', '-o', GEN, join(ROOT, 'bench/c/pipeline-gen.c')]);
 

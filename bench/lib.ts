@@ -1,6 +1,7 @@
 /** Shared bits for benchmarks: medians, peak RSS and CPU of a process, and the printed header. */
 import { readdirSync, readFileSync } from 'node:fs';
 import { createConnection, type NetConnectOpts } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -78,4 +79,15 @@ export async function measureBurst(pid: number, to: NetConnectOpts, payload: Buf
   await delivered();
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   return { secs, cpu: cpu(pid) - cpu0, rss: peakRssMiB(pid) };
+}
+
+/** Every process a bench starts through track(), killed when the bench exits for any reason (a failed run leaves nothing behind). */
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+});
+export function track(c: ChildProcess): ChildProcess {
+  children.add(c);
+  c.once('exit', () => children.delete(c));
+  return c;
 }

@@ -17,7 +17,7 @@ import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuSeconds, fmt, header, median, peakRssMiB } from './lib.ts';
+import { cpuSeconds, fmt, header, median, peakRssMiB, track } from './lib.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RECORDS = Number(process.env.LOGLOOM_BENCH_RECORDS ?? 2_000_000);
@@ -25,16 +25,6 @@ const RUNS = Number(process.env.LOGLOOM_BENCH_RUNS ?? 5);
 const KEPT = RECORDS - Math.ceil(RECORDS / 10); // every tenth record is DEBUG (record 0, 10, 20…)
 
 const work = mkdtempSync(join(tmpdir(), 'logloom-bench-pipeline-'));
-/** Every process the bench starts, killed when it exits for any reason (a failed run leaves nothing behind). */
-const children = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-});
-function track(c: ChildProcess): ChildProcess {
-  children.add(c);
-  c.once('exit', () => children.delete(c));
-  return c;
-}
 const GEN = join(work, 'pipeline-gen');
 const RECV = join(work, 'pipeline-recv');
 for (const [src, out] of [['pipeline-gen.c', GEN], ['pipeline-recv.c', RECV]] as const) execFileSync('gcc', ['-O2', '-o', out, join(ROOT, 'bench/c', src)]);
