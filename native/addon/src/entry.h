@@ -2,7 +2,7 @@
  * The entry rules in C: how received text becomes the parts of an entry (sanitising, cutting,
  * level and module names, timestamps, numbers) and how an entry is written as its record, the
  * NDJSON object `JSON.stringify(buildEntry(...))` gives. The JS side of the same rules is
- * agent/entry/ (sanitise.ts, level.ts, timestamp.ts, build.ts, ndjson.ts);
+ * entry/ (sanitise.ts, lib/level.ts, timestamp.ts, build.ts, ndjson.ts);
  * test/buffer/codec-conformance.test.ts holds both to identical bytes.
  */
 #ifndef LOGLOOM_ENTRY_H
@@ -120,7 +120,7 @@ static inline int has_ctl(const uint8_t *s, size_t n) {
   return 0;
 }
 
-/* Limits of buildEntry (agent/entry/build.ts). */
+/* Limits of buildEntry (entry/build.ts). */
 #define ENTRY_MAX_ARGS 32
 #define ENTRY_MAX_ARG_UNITS 1024
 #define ENTRY_MAX_FIELDS 64

@@ -2,7 +2,7 @@
  * An NDJSON input line → an entry record, in one pass over the line's bytes and without a
  * general JSON tree: the line is validated (RFC 8259, nesting bounded by NDJSON_MAX_DEPTH), the
  * entry's keys are located as spans, and only those are decoded. The JS twin is
- * agent/entry/ndjson.ts; the rules are listed there (and in docs/inputs.md), once.
+ * entry/ndjson.ts; the rules are listed there (and in docs/inputs.md), once.
  */
 #include "ndjson.h"
 

@@ -1,5 +1,5 @@
 /*
- * NDJSON input lines → entry records (ndjson.c). The JS twin is agent/entry/ndjson.ts.
+ * NDJSON input lines → entry records (ndjson.c). The JS twin is entry/ndjson.ts.
  */
 #ifndef LOGLOOM_NDJSON_H
 #define LOGLOOM_NDJSON_H
