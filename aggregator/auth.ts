@@ -1,4 +1,5 @@
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { randomToken } from '../lib/random-token.ts';
 import { readFileSync, statSync } from 'node:fs';
 import { writeFileAtomicSync } from '../lib/atomic-file.ts';
 
@@ -76,7 +77,7 @@ export async function hashToken(token: string, kind: 'scrypt' | 'sha256' = 'scry
 }
 
 export function generateToken(): string {
-  return randomBytes(32).toString('base64url');
+  return randomToken();
 }
 
 /** The tokens file, reloaded on change; verify() is constant-time and caches scrypt results. */

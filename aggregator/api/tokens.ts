@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { randomToken } from '../../lib/random-token.ts';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
@@ -71,7 +72,7 @@ export class ApiTokens {
 }
 
 export function generateApiToken(): string {
-  return randomBytes(32).toString('base64url');
+  return randomToken();
 }
 
 /** Adds a token line (mode 0600, written atomically); a line with the same name is replaced. */
