@@ -138,18 +138,24 @@ static void *reader(void *arg) {
   return NULL;
 }
 
+/*
+ * Wakes the reader thread through its stop pipe, waits for it and closes the socket and the pipe.
+ * Called once, by whoever set d->closed first (dgramClose or the finalizer). The reader may be
+ * blocked handing a batch to the JS thread: aborting the threadsafe function releases it.
+ */
+static void stop_reader(dgram_t *d) {
+  if (write(d->stop[1], "x", 1) < 0) {}
+  napi_release_threadsafe_function(d->tsfn, napi_tsfn_abort);
+  pthread_join(d->thread, NULL);
+  close(d->fd);
+  close(d->stop[0]);
+  close(d->stop[1]);
+}
+
 static void finalize_handle(napi_env env, void *data, void *hint) {
   dgram_t *d = data;
-  if (!atomic_load(&d->closed)) {
-    /* Garbage-collected without dgramClose: stop the thread before freeing what it uses. */
-    atomic_store(&d->closed, 1);
-    if (write(d->stop[1], "x", 1) < 0) {}
-    napi_release_threadsafe_function(d->tsfn, napi_tsfn_abort);
-    pthread_join(d->thread, NULL);
-    close(d->fd);
-    close(d->stop[0]);
-    close(d->stop[1]);
-  }
+  /* Garbage-collected without dgramClose: stop the thread before freeing what it uses. */
+  if (!atomic_exchange(&d->closed, 1)) stop_reader(d);
   free(d);
 }
 
@@ -224,13 +230,6 @@ napi_value DgramPause(napi_env env, napi_callback_info info) {
 napi_value DgramClose(napi_env env, napi_callback_info info) {
   dgram_t *d;
   if (ll_args(env, info, "dgramClose(handle)", "x", (void **)&d)) return NULL;
-  if (atomic_exchange(&d->closed, 1)) return NULL;
-  if (write(d->stop[1], "x", 1) < 0) {}
-  /* The reader may be blocked handing a batch to this (JS) thread: abort releases it. */
-  napi_release_threadsafe_function(d->tsfn, napi_tsfn_abort);
-  pthread_join(d->thread, NULL);
-  close(d->fd);
-  close(d->stop[0]);
-  close(d->stop[1]);
+  if (!atomic_exchange(&d->closed, 1)) stop_reader(d);
   return NULL;
 }
