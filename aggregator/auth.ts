@@ -1,5 +1,4 @@
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { randomToken } from '../lib/random-token.ts';
 import { readFileSync, statSync } from 'node:fs';
 import { writeFileAtomicSync } from '../lib/atomic-file.ts';
 
@@ -74,10 +73,6 @@ export async function hashToken(token: string, kind: 'scrypt' | 'sha256' = 'scry
   const N = 16384, r = 8, p = 1;
   const digest = await scrypt(token, salt, 32, { N, r, p });
   return `scrypt:${N}:${r}:${p}:${salt.toString('base64')}:${digest.toString('base64')}`;
-}
-
-export function generateToken(): string {
-  return randomToken();
 }
 
 /** The tokens file, reloaded on change; verify() is constant-time and caches scrypt results. */

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { randomToken } from '../../lib/random-token.ts';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
@@ -69,10 +68,6 @@ export class ApiTokens {
     this.refresh();
     return this.tokens.get(createHash('sha256').update(token).digest('hex'));
   }
-}
-
-export function generateApiToken(): string {
-  return randomToken();
 }
 
 /** Adds a token line (mode 0600, written atomically); a line with the same name is replaced. */

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { loadAggregatorConfig } from '../../aggregator/config/load-config.ts';
 import { controlRequest } from '../../lib/control/protocol.ts';
-import { addApiToken, generateApiToken, ROLES, type Role } from '../../aggregator/api/tokens.ts';
+import { addApiToken, ROLES, type Role } from '../../aggregator/api/tokens.ts';
+import { randomToken } from '../../lib/random-token.ts';
 import { indexPath } from '../../aggregator/fleet/fleet.ts';
 import { reindexFromNdjson, resetStreamIndex } from '../../aggregator/index/reindex.ts';
 import { UsageError } from './command.ts';
@@ -12,7 +13,7 @@ export function apiToken(name: string | undefined, o: { config?: string; tokens?
   const role = (o.role ?? 'viewer') as Role;
   if (!(ROLES as readonly string[]).includes(role)) throw new UsageError(`--role must be viewer or admin, got '${o.role}'`);
   const file = o.tokens ?? loadAggregatorConfig(o.config).config.aggregator.api.tokens_file;
-  const token = o.token ?? generateApiToken();
+  const token = o.token ?? randomToken();
   addApiToken(file, role, name, token);
   process.stderr.write(`${role} token ${name} added to ${file}\n`);
   process.stdout.write(token + '\n');

@@ -1,5 +1,6 @@
 import type { Aggregator as AggregatorType } from '../../aggregator/aggregator.ts';
-import { generateToken, hashToken, writeTokenLine } from '../../aggregator/auth.ts';
+import { hashToken, writeTokenLine } from '../../aggregator/auth.ts';
+import { randomToken } from '../../lib/random-token.ts';
 import { loadAggregatorConfig } from '../../aggregator/config/load-config.ts';
 import { formatIssue } from '../../lib/schema/validate.ts';
 import { createLog, stderrSink } from '../../lib/log.ts';
@@ -76,7 +77,7 @@ export const aggregator: Command = {
     if (positionals.length !== 2) throw new UsageError('token needs exactly one NODE');
     if (values.hash !== 'scrypt' && values.hash !== 'sha256') throw new UsageError(`--hash must be scrypt or sha256, got '${values.hash}'`);
     const file = values.tokens ?? loadAggregatorConfig(values.config).config.aggregator.auth.tokens_file;
-    const token = values.token ?? generateToken();
+    const token = values.token ?? randomToken();
     writeTokenLine(file, positionals[1]!, await hashToken(token, values.hash));
     process.stderr.write(`node ${positionals[1]} added to ${file}\n`);
     if (values.out === undefined) {
