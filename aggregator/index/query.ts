@@ -20,7 +20,10 @@ export interface EntryFilter {
   lang_key?: string;
   /** Free text as an FTS5 expression (built from the words of `q`). */
   text?: string;
-  /** The words of `q`, for matching live entries (tail) without the index. */
+  /**
+   * The words of `q`, lower-cased, for matching live entries (tail) without the index; a word
+   * that ends in `*` matches as a prefix (see textWords).
+   */
   words: string[];
 }
 
@@ -64,14 +67,32 @@ export function parseInstant(name: string, value: string, now: number): number {
   return t;
 }
 
-/** Words of a free-text query → an FTS5 expression: every word must occur (as a prefix). */
+/**
+ * Words of a free-text query → an FTS5 expression: every word must occur; a word ending in `*`
+ * as a word prefix, the others as whole words.
+ */
 export function ftsExpression(words: readonly string[]): string {
-  return words.map((w) => `"${w.replaceAll('"', '""')}"*`).join(' ');
+  return words.map((w) => (w.endsWith('*') ? `"${w.slice(0, -1).replaceAll('"', '""')}"*` : `"${w.replaceAll('"', '""')}"`)).join(' ');
 }
 
-/** Splits free text into words the way FTS5's unicode61 tokenizer sees them (letters and digits). */
+/**
+ * Splits free text into words the way FTS5's unicode61 tokenizer sees them (letters and digits),
+ * lower-cased. A word the user ends with `*`, and the last word (search as you type: `disk lo`
+ * finds "disk space low"), match as prefixes, marked by a trailing `*`; the others match whole
+ * words. Why not every word as a prefix: FTS5 reads the whole posting list of a prefix before
+ * intersecting (a common word in a 10-million-entry index: a million postings), while a whole
+ * word is intersected by skipping through its list.
+ */
 export function textWords(q: string): string[] {
-  return q.toLowerCase().split(/[^\p{L}\p{N}_]+/u).filter(Boolean);
+  const words: string[] = [];
+  for (const m of q.toLowerCase().matchAll(/([\p{L}\p{N}_]+)(\*?)/gu)) words.push(m[1]! + m[2]!);
+  if (words.length && !words[words.length - 1]!.endsWith('*')) words[words.length - 1] += '*';
+  return words;
+}
+
+/** Words of a text as the index holds them (lower-cased letters and digits). */
+function indexWords(text: string): string[] {
+  return text.toLowerCase().split(/[^\p{L}\p{N}_]+/u).filter(Boolean);
 }
 
 export function parseFilter(p: URLSearchParams, now = Date.now()): EntryFilter {
@@ -162,8 +183,9 @@ export function matches(f: EntryFilter, node: string, e: Record<string, unknown>
     if (f.until !== undefined && !(ts < f.until)) return false;
   }
   if (f.words.length) {
-    const have = new Set(textWords(`${String(e.message ?? '')} ${String(e.lang_key ?? '')} ${Array.isArray(e.args) ? e.args.join(' ') : ''}`));
-    if (!f.words.every((w) => [...have].some((h) => h.startsWith(w)))) return false;
+    const have = new Set(indexWords(`${String(e.message ?? '')} ${String(e.lang_key ?? '')} ${Array.isArray(e.args) ? e.args.join(' ') : ''}`));
+    const found = (w: string) => (w.endsWith('*') ? [...have].some((h) => h.startsWith(w.slice(0, -1))) : have.has(w));
+    if (!f.words.every(found)) return false;
   }
   return true;
 }

@@ -11,7 +11,8 @@ const USAGE = `logloom query [--node N]… [--level L] [--module M] [--source S]
               [--json] [--lang en|zh|L [--lang-dir DIR]] [--url URL] [--token T | --token-file F] [--ca FILE] [-c FILE]
 
 Entries the aggregator's index holds (GET /api/entries), newest first by default.
---level is a minimum (WARN = WARN, ERROR, FATAL); --grep is free text (every word, as a prefix);
+--level is a minimum (WARN = WARN, ERROR, FATAL); --grep is free text (every word; the last, and any ending in *, as a
+word prefix);
 --since/--until take ISO 8601 times, ms since the epoch, or a duration ago (15m, 2h, 7d).
 --all follows next_cursor until the end (--limit is then the page size).
 Text by default (TIME NODE LEVEL MODULE message, lang_key entries rendered in --lang); --json: one

@@ -34,6 +34,9 @@ describe('the index (SQLite + FTS5, a real file)', () => {
     assert.equal(w.badLines, 2);
     assert.equal(ix.count, 2);
     assert.equal(ix.query(q('q=alph')).entries.length, 1);
+    assert.equal(ix.query(q('q=alph%20bet')).entries.length, 0, 'words before the last match whole words');
+    assert.equal(ix.query(q('q=alph*%20bet')).entries.length, 1, 'a word ending in * is a prefix');
+    assert.equal(ix.query(q('q=alph*&module=core')).entries.length, 1, 'text with another filter');
     assert.equal(ix.query(q('q=255')).entries.length, 1, 'arguments are searchable');
     assert.equal(ix.query(q('level=ERROR')).entries[0]!.entry.message, 'gamma');
     assert.equal(ix.query(q('node=nobody')).entries.length, 0);
@@ -178,7 +181,8 @@ describe('query parameters', () => {
     assert.equal(q('since=15m').since, Date.parse('2026-03-01T11:45:00Z'));
     assert.equal(q('since=1772362800000').since, 1772362800000);
     assert.deepEqual(q('node=a,b&node=c').nodes, ['a', 'b', 'c']);
-    assert.equal(q('q=Disk%20LOW').text, '"disk"* "low"*');
+    assert.equal(q('q=Disk%20LOW').text, '"disk" "low"*');
+    assert.deepEqual(q('q=dis*%20space%20low').words, ['dis*', 'space', 'low*'], 'a word ending in * and the last word are prefixes');
   });
 
   it('live filtering (tail) agrees with the index on the same filter', () => {
@@ -186,6 +190,9 @@ describe('query parameters', () => {
     assert.equal(matches(f, 'n', { level: 'ERROR', module: 'DISK', message: 'no space left' }), true);
     assert.equal(matches(f, 'n', { level: 'INFO', module: 'DISK', message: 'no space left' }), false);
     assert.equal(matches(f, 'n', { level: 'ERROR', module: 'DISK', message: 'all good' }), false);
+    const words = parseFilter(new URLSearchParams('q=spac%20left'));
+    assert.equal(matches(words, 'n', { message: 'no space left' }), false, 'only the last word is a prefix');
+    assert.equal(matches(parseFilter(new URLSearchParams('q=spac*%20left')), 'n', { message: 'no space left' }), true);
   });
 
   it('fuzz: any query string either parses or is a QueryError with a message (seeded, bounded)', async () => {
