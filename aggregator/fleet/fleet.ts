@@ -50,6 +50,7 @@ export class Fleet {
         flushMs: a.index.flush_interval,
         maxInFlightBytes: a.index.max_lag,
         nice: a.index.writer_nice,
+        deferWhileBusyMs: a.index.defer_while_busy,
         onFlushed: (r: FlushReport) => {
           for (const [node, entries, errors] of r.nodes) this.state.indexed(node, entries, errors);
         },

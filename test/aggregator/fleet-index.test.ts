@@ -71,6 +71,46 @@ describe('the index (SQLite + FTS5, a real file)', () => {
     await w.close();
   });
 
+  it('while the main thread is busy, batches wait (in the lag) and reach the index when it is quiet, or after defer_while_busy under sustained load', async () => {
+    const path = join(tempDir(), 'index.sqlite');
+    const w = new IndexWriter(path, { flushMs: 10, deferWhileBusyMs: 400 });
+    await w.opened();
+    const spin = (ms: number) => {
+      const end = performance.now() + ms;
+      while (performance.now() < end);
+    };
+    const batch = (i: number) => ndjson([{ level: 'INFO', module: 'M', message: `burst ${i}` }]);
+    const untilIndexed = async (n: number) => {
+      while (w.indexed < n) await new Promise((r) => setTimeout(r, 5));
+    };
+    // A burst: the event loop busy (a 30 ms task, then the batch): held, counted in the lag.
+    spin(30);
+    w.add('n', 1, batch(1));
+    assert.equal(w.status().deferred_batches, 1);
+    assert.equal(w.lag().batches, 1);
+    // Quiet again: handed over and indexed without a flush.
+    await untilIndexed(1);
+    assert.equal(w.status().forced_releases, 0);
+    // Sustained load: busy 30 ms of every 35 for over a second; the index still gets the batches
+    // within about defer_while_busy.
+    const t0 = performance.now();
+    let i = 2;
+    let indexedAt = 0;
+    while (performance.now() - t0 < 1500) {
+      spin(30);
+      w.add('n', i, batch(i)), i++;
+      await new Promise((r) => setTimeout(r, 5));
+      if (!indexedAt && w.indexed > 1) indexedAt = performance.now() - t0;
+    }
+    assert.ok(indexedAt > 0 && indexedAt < 1200, `indexed under sustained load after ${indexedAt} ms`);
+    assert.ok(Number(w.status().forced_releases) >= 1);
+    // A flush takes what waits.
+    await w.flush();
+    assert.equal(w.indexed, i - 1);
+    assert.equal(w.lag().batches, 0);
+    await w.close();
+  });
+
   it('the writer thread runs at a lower priority than the aggregator (its own nice value, not the process\'s), so that ingest wins the CPU', async () => {
     const niceOf = (stat: string) => Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
     const threadNices = () => readdirSync('/proc/self/task').map((t) => niceOf(readFileSync(`/proc/self/task/${t}/stat`, 'utf8')));
