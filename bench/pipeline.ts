@@ -55,15 +55,23 @@ function freePort(): Promise<number> {
   });
 }
 
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
+/**
+ * Resident set of a live process, MiB: all of it, and its anonymous part (heaps, stacks, the
+ * ring) apart from the pages of mapped files (the executable's own code and data: clean pages
+ * the kernel drops and reads again under memory pressure, shared by every process of the binary).
+ */
+function rssMiB(pid: number): { all: number; anon: number; file: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024;
+  return { all: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
 }
 
 interface Run {
   rate: number;
   cpuUs: number;
   idle: number;
+  idleAnon: number;
+  idleFile: number;
   peak: number;
   startMs: number;
   /** CPU the agent used to reach ready: less sensitive to a loaded machine than the wall time. */
@@ -109,13 +117,13 @@ async function runOnce(argv: string[], native: 'on' | 'off'): Promise<Run> {
   const startCpuMs = cpuSeconds(agent.pid!) * 1000;
   // Idle: what the agent holds once started and quiet (a moment for start-up garbage to settle).
   await new Promise((r) => setTimeout(r, 500));
-  const idle = rssMiB(agent.pid!);
+  const rss = rssMiB(agent.pid!);
   const cpu0 = cpuSeconds(agent.pid!);
   const gen = track(spawn(GEN, ['127.0.0.1', String(port), String(RECORDS)], { stdio: ['ignore', 'pipe', 'inherit'] }));
   const start = BigInt((await lineOf(gen, /start (\d+)/))[1]!);
   const done = await lineOf(recv, /done (\d+) (\d+) (\d+)/);
   const secs = Number(BigInt(done[3]!) - start) / 1e9;
-  const run: Run = { rate: RECORDS / secs, cpuUs: ((cpuSeconds(agent.pid!) - cpu0) / RECORDS) * 1e6, idle, peak: peakRssMiB(agent.pid!), startMs, startCpuMs };
+  const run: Run = { rate: RECORDS / secs, cpuUs: ((cpuSeconds(agent.pid!) - cpu0) / RECORDS) * 1e6, idle: rss.all, idleAnon: rss.anon, idleFile: rss.file, peak: peakRssMiB(agent.pid!), startMs, startCpuMs };
   agent.kill('SIGTERM');
   await new Promise((r) => agent.once('exit', r));
   recv.kill();
@@ -145,14 +153,14 @@ if (existsSync(packaged)) agents.push({ label: 'packaged x64', argv: [packaged] 
 else console.log('(no dist/bin/logloom-linux-x64: run `make package TARGET=x64` for the packaged figures)');
 agents.push({ label: 'checkout', argv: [process.execPath, '--disable-warning=ExperimentalWarning', join(ROOT, 'cli/main.ts')] });
 
-console.log('| agent | buffer | records/s in | agent CPU µs/record | idle RSS MiB | peak RSS MiB | start-up ms | start-up CPU ms |');
+console.log('| agent | buffer | records/s in | agent CPU µs/record | idle RSS MiB (anon + file) | peak RSS MiB | start-up ms | start-up CPU ms |');
 console.log('|---|---|---:|---:|---:|---:|---:|---:|');
 for (const a of agents) {
   for (const native of ['on', 'off'] as const) {
     const runs: Run[] = [];
     for (let i = 0; i < RUNS; i++) runs.push(await runOnce(a.argv, native));
     const m = (k: keyof Run) => median(runs.map((r) => r[k]));
-    console.log(`| ${a.label} | ${native === 'on' ? 'native (C codec, ring)' : 'JS fallback'} | ${fmt(m('rate'))} | ${fmt(m('cpuUs'), 2)} | ${fmt(m('idle'))} | ${fmt(m('peak'))} | ${fmt(m('startMs'))} | ${fmt(m('startCpuMs'))} |`);
+    console.log(`| ${a.label} | ${native === 'on' ? 'native (C codec, ring)' : 'JS fallback'} | ${fmt(m('rate'))} | ${fmt(m('cpuUs'), 2)} | ${fmt(m('idle'))} (${fmt(m('idleAnon'))} + ${fmt(m('idleFile'))}) | ${fmt(m('peak'))} | ${fmt(m('startMs'))} | ${fmt(m('startCpuMs'))} |`);
   }
 }
 rmSync(work, { recursive: true, force: true });

@@ -106,6 +106,9 @@ interface IngestRun {
   /** Largest lag seen, bytes (index on). */
   peakLag?: number;
   dropped?: number;
+  /** Index status at the end: batches held while busy and released by timeout, entries read back from the store. */
+  holdTimeouts?: number;
+  readBack?: number;
 }
 
 /** CPU time a thread has run, ns (Linux schedstat: exact, unlike the 10 ms ticks of stat). */
@@ -162,7 +165,7 @@ async function ingestRun(indexFile: string | undefined, perAgent: Buffer[][]): P
     const indexedSecs = (performance.now() - t0) / 1000;
     polling = false;
     await poll;
-    return { ingest: INGEST / secs, mainCpuUs, indexed: INGEST / indexedSecs, peakLag, dropped: st.dropped_entries ?? 0 };
+    return { ingest: INGEST / secs, mainCpuUs, indexed: INGEST / indexedSecs, peakLag, dropped: st.dropped_entries ?? 0, holdTimeouts: st.hold_timeouts ?? 0, readBack: st.read_back_entries ?? 0 };
   } finally {
     await agg.stop();
   }
@@ -246,7 +249,7 @@ async function main(): Promise<void> {
   const mOff = median(off.map((r) => r.ingest));
   console.log(`ingest (${fmt(INGEST)} entries, ${agents} agents, fsync interval): index off ${fmt(mOff)} entries/s, index on ${fmt(mOn)} entries/s: ${fmt((1 - mOn / mOff) * 100, 1)} % less (target: at most 20 %) (runs off: ${off.map((r) => fmt(r.ingest)).join(', ')}; on: ${on.map((r) => fmt(r.ingest)).join(', ')})`);
   console.log(`aggregator main thread CPU per entry (sessions, store, ACKs; exact, less noisy than the rates): index off ${fmt(median(off.map((r) => r.mainCpuUs)), 2)} µs, index on ${fmt(median(on.map((r) => r.mainCpuUs)), 2)} µs`);
-  console.log(`index while ingesting (into the ${fmt(indexSize)}-entry index): median ${fmt(median(on.map((r) => r.indexed!)))} entries/s from the first batch to the last entry indexed; peak lag median ${fmt(median(on.map((r) => r.peakLag!)) / 1048576, 1)} MiB; entries left out ${on.map((r) => fmt(r.dropped!)).join(', ')}`);
+  console.log(`index while ingesting (into the ${fmt(indexSize)}-entry index): median ${fmt(median(on.map((r) => r.indexed!)))} entries/s from the first batch to the last entry indexed; peak lag median ${fmt(median(on.map((r) => r.peakLag!)) / 1048576, 1)} MiB; entries left out ${on.map((r) => fmt(r.dropped!)).join(', ')}; read back from the store ${on.map((r) => fmt(r.readBack!)).join(', ')} (cumulative); held batches released by defer_while_busy ${on.map((r) => fmt(r.holdTimeouts!)).join(', ')}`);
 
 }
 

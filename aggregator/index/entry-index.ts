@@ -206,7 +206,9 @@ export class EntryIndex {
 
   /** Error and fatal entries per node since a time (for the fleet table's "errors in the last hour"). */
   errorCounts(sinceMs: number): Map<string, number> {
-    const rows = this.db.prepare('SELECT node, count(*) AS n FROM entries WHERE level >= ? AND ts >= ? GROUP BY node').all(RANK.ERROR!, sinceMs) as { node: number; n: number }[];
+    // Levels as a list: each is a range of the (level, ts) index (`level >= ?` scanned every
+    // ERROR entry ever indexed: 1.4 s of start-up at 27 million entries).
+    const rows = this.db.prepare('SELECT node, count(*) AS n FROM entries WHERE level IN (?, ?) AND ts >= ? GROUP BY node').all(RANK.ERROR!, RANK.FATAL!, sinceMs) as { node: number; n: number }[];
     return new Map(rows.map((r) => [this.nodeName(r.node), r.n]));
   }
 

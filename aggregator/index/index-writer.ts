@@ -5,6 +5,9 @@ import { Worker } from 'node:worker_threads';
 import { FLUSH_BYTES, INDEX_SQL, LEVEL_RANK, MAX_LAG_BYTES, SCHEMA_SQL, WRITER_NICE } from './schema.ts';
 import { indexWriterMain } from './writer-worker.ts';
 
+/** How long the caller must have been quiet before held batches go to the worker, ms. */
+const QUIET_MS = 200;
+
 /** What one flush wrote, per node: entries and ERROR/FATAL entries. */
 export interface FlushReport {
   nodes: [string, number, number][];
@@ -63,10 +66,11 @@ export class IndexWriter {
   private readonly deferMs: number;
   private elu: EventLoopUtilization = performance.eventLoopUtilization();
   private eluAt = 0;
-  private busy = false;
+  /** When a 10 ms window was last seen busy. */
+  private busyAt = -Infinity;
   /** Times batches were held back, and handed over because the oldest had waited deferMs. */
-  deferrals = 0;
-  forcedReleases = 0;
+  holds = 0;
+  holdTimeouts = 0;
 
   /**
    * deferWhileBusyMs: while this thread's event loop is busy (more than half of the last 10 ms
@@ -161,7 +165,7 @@ export class IndexWriter {
     this.lagBytes.push(data.length);
     const message = { op: 'add' as const, node, seq, data, meta, received: now };
     if (this.deferMs > 0 && (this.held.length > 0 || this.callerBusy(now))) {
-      if (this.held.length === 0) this.deferrals++;
+      if (this.held.length === 0) this.holds++;
       this.held.push({ message, at: now });
       this.heldTimer ??= setTimeout(() => this.releaseHeld(false), 10);
       return;
@@ -169,15 +173,34 @@ export class IndexWriter {
     this.worker.postMessage(message, [data.buffer]);
   }
 
-  /** Whether this thread's event loop was busy more than half the time since the last look (at most every 10 ms). */
+  /**
+   * Whether this thread is busy: its event loop was busy more than half of some 10 ms window in
+   * the last QUIET_MS. A burst has short gaps (senders waiting for ACKs); the writer, once given
+   * a held backlog, works for seconds, so it waits for a quiet stretch, not a gap.
+   */
   private callerBusy(now: number): boolean {
     if (now - this.eluAt >= 10) {
       const next = performance.eventLoopUtilization();
-      this.busy = performance.eventLoopUtilization(next, this.elu).utilization > 0.5;
+      if (performance.eventLoopUtilization(next, this.elu).utilization > 0.5) this.busyAt = now;
       this.elu = next;
       this.eluAt = now;
     }
-    return this.busy;
+    return now - this.busyAt < QUIET_MS;
+  }
+
+  /** Whether batches are held back now (deferral on and the caller busy): a feed that can read them back later need not hand them over. */
+  busy(): boolean {
+    return this.deferMs > 0 && this.callerBusy(Date.now());
+  }
+
+  /** Resolves once the caller is quiet, or after deferWhileBusyMs (at once when deferral is off). */
+  quiet(): Promise<void> {
+    if (!this.busy()) return Promise.resolve();
+    const until = Date.now() + this.deferMs;
+    return new Promise((resolve) => {
+      const look = () => (this.closed || Date.now() >= until || !this.callerBusy(Date.now()) ? resolve() : setTimeout(look, 10));
+      setTimeout(look, 10);
+    });
   }
 
   /** Hands held batches to the worker: all of them when the caller is no longer busy, the oldest has waited deferMs, or `all`. */
@@ -191,7 +214,7 @@ export class IndexWriter {
       this.heldTimer = setTimeout(() => this.releaseHeld(false), 10);
       return;
     }
-    if (overdue && !all) this.forcedReleases++;
+    if (overdue && !all) this.holdTimeouts++;
     for (const h of this.held.splice(0)) this.worker.postMessage(h.message, [h.message.data.buffer]);
   }
 
@@ -269,7 +292,7 @@ export class IndexWriter {
     const lag = this.lag();
     return {
       writer: 'worker thread', writer_nice: this.writerNice, entries_indexed: this.indexed,
-      deferrals: this.deferrals, deferred_batches: this.held.length, forced_releases: this.forcedReleases,
+      held_batches: this.held.length, holds: this.holds, hold_timeouts: this.holdTimeouts,
       lag_batches: lag.batches, lag_bytes: lag.bytes, lag_seconds: Math.round(lag.seconds * 10) / 10, max_lag_bytes: this.maxInFlight,
       // The same as lag_bytes, under its earlier name.
       in_flight_bytes: this.inFlightBytes,

@@ -21,7 +21,7 @@ import { readBack } from './catch-up.ts';
  */
 export class NdjsonIndexFeed {
   private readonly storeDir: string;
-  private readonly writer: Pick<IndexWriter, 'add' | 'drained' | 'inFlightBytes'>;
+  private readonly writer: Pick<IndexWriter, 'add' | 'drained' | 'inFlightBytes' | 'busy' | 'quiet'>;
   private readonly maxLag: number;
   private readonly log: AgentLog;
   /** Behind nodes: everything above `after` is to be read back; since when (ms). */
@@ -33,14 +33,14 @@ export class NdjsonIndexFeed {
   private running?: Promise<void>;
   private stopped = false;
   private lastWarning = 0;
-  /** Batches not handed over live because the writer was too far behind (read back later). */
+  /** Batches not handed over live because the writer was too far behind or the main thread busy (read back later). */
   deferredBatches = 0;
   readBackEntries = 0;
   readBackBytes = 0;
   readBackPasses = 0;
   readErrors = 0;
 
-  constructor(o: { storeDir: string; writer: Pick<IndexWriter, 'add' | 'drained' | 'inFlightBytes'>; maxLag: number; log: AgentLog }) {
+  constructor(o: { storeDir: string; writer: Pick<IndexWriter, 'add' | 'drained' | 'inFlightBytes' | 'busy' | 'quiet'>; maxLag: number; log: AgentLog }) {
     this.storeDir = o.storeDir;
     this.writer = o.writer;
     this.maxLag = o.maxLag;
@@ -71,6 +71,14 @@ export class NdjsonIndexFeed {
     this.lastStored.set(node, seq);
     if (this.behind.has(node)) {
       this.deferredBatches++;
+      return;
+    }
+    if (this.writer.busy()) {
+      // Ingest first: while the main thread is busy the batch is not even copied; the read-back
+      // takes it from the store's file once the thread is quiet (or defer_while_busy later).
+      this.deferredBatches++;
+      this.behind.set(node, { after: this.handed.get(node) ?? 0, since: Date.now() });
+      this.kick();
       return;
     }
     if (this.writer.inFlightBytes + ndjson.length > this.maxLag) {
@@ -112,6 +120,8 @@ export class NdjsonIndexFeed {
       this.behind.set(node, b);
       this.readBackPasses++;
       try {
+        await this.writer.quiet();
+        if (this.stopped) return;
         await readBack(this.storeDir, node, b.after, upTo, async (lines) => {
           // Room for the chunk first (a chunk larger than max_lag waits for an idle writer).
           await this.writer.drained(Math.max(0, this.maxLag - lines.length));

@@ -198,8 +198,20 @@ describe('the index under kill -9 of the aggregator', () => {
       await c.waitFor((m) => m.type === 'ACK' && m.seq === to);
       await c.end();
     };
+    // Batches stored while the aggregator is busy are read back from the store once it is quiet
+    // (index.defer_while_busy): a clean stop writes what was handed over, so wait for the hand-over.
+    const handedOver = async () => {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const s = JSON.parse((await runCli(['status', '--json', '-c', agg.configPath])).stdout).index;
+        if (s.behind_nodes === 0 && s.held_batches === 0) return;
+        assert.ok(Date.now() < deadline, `the index was not handed everything: ${JSON.stringify(s)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
     try {
       await send(1, 50);
+      await handedOver();
       await agg.stop(); // a clean stop writes the index: batches 1–50
       agg = await launch(dir, agg.configPath);
       await send(51, 150);
@@ -208,6 +220,7 @@ describe('the index under kill -9 of the aggregator', () => {
       agg = await launch(dir, agg.configPath);
       await agg.stderr.waitFor(/index: 1 nodes have stored batches the index does not hold yet; reading them back from the store/);
       await send(151, 160);
+      await handedOver();
       await agg.stop();
     } finally {
       agg.proc.kill('SIGKILL');

@@ -86,11 +86,11 @@ describe('the index (SQLite + FTS5, a real file)', () => {
     // A burst: the event loop busy (a 30 ms task, then the batch): held, counted in the lag.
     spin(30);
     w.add('n', 1, batch(1));
-    assert.equal(w.status().deferred_batches, 1);
+    assert.equal(w.status().held_batches, 1);
     assert.equal(w.lag().batches, 1);
     // Quiet again: handed over and indexed without a flush.
     await untilIndexed(1);
-    assert.equal(w.status().forced_releases, 0);
+    assert.equal(w.status().hold_timeouts, 0);
     // Sustained load: busy 30 ms of every 35 for over a second; the index still gets the batches
     // within about defer_while_busy.
     const t0 = performance.now();
@@ -103,7 +103,7 @@ describe('the index (SQLite + FTS5, a real file)', () => {
       if (!indexedAt && w.indexed > 1) indexedAt = performance.now() - t0;
     }
     assert.ok(indexedAt > 0 && indexedAt < 1200, `indexed under sustained load after ${indexedAt} ms`);
-    assert.ok(Number(w.status().forced_releases) >= 1);
+    assert.ok(Number(w.status().hold_timeouts) >= 1);
     // A flush takes what waits.
     await w.flush();
     assert.equal(w.indexed, i - 1);
