@@ -74,6 +74,8 @@ export interface NativeAddon {
   dgramOpen(path: string, mode: number, maxBytes: number, onBatch: (data: Buffer, meta: Int32Array) => void): object;
   dgramPause(handle: object, paused: boolean): void;
   dgramClose(handle: object): void;
+  /** [mappings released, KiB they held], or [-errno, 0] (native/addon/src/startup-pages.h). */
+  releaseStartupPages(): [number, number];
 }
 
 export interface NativePluginInfo {
@@ -102,5 +104,26 @@ export function loadAddon(runtimeDir?: string): NativeAddon {
   } catch (e) {
     addonError = e instanceof NativeUnavailableError ? e : new NativeUnavailableError(ADDON_ASSET, (e as Error).message);
     throw addonError;
+  }
+}
+
+/** How long after start-up a program releases its start-up pages (releaseStartupPages). */
+export const STARTUP_SETTLE_MS = 1000;
+
+/**
+ * Once a program has started: unmaps the pages of its executable that only start-up touched
+ * (about 45 MiB of Node's code and read-only data; native/addon/src/startup-pages.h says why
+ * and why it is safe). The idle RSS then counts what the running program uses. Says what was
+ * released, or why nothing was (no addon, no /proc), in a debug line; never throws.
+ */
+export function releaseStartupPages(log: { debug(msg: string): void }, runtimeDir?: string): { mappings: number; mib: number } | undefined {
+  try {
+    const [n, kib] = loadAddon(runtimeDir).releaseStartupPages();
+    if (n < 0) throw new Error(`errno ${-n}`);
+    log.debug(`released ${(kib / 1024).toFixed(1)} MiB of start-up pages of the executable (${n} mappings)`);
+    return { mappings: n, mib: kib / 1024 };
+  } catch (e) {
+    log.debug(`start-up pages of the executable kept: ${(e as Error).message}`);
+    return undefined;
   }
 }

@@ -15,6 +15,7 @@
 #include "ingest.h"
 #include "inflate.h"
 #include "dgram.h"
+#include "startup-pages.h"
 #ifndef LOGLOOM_LOCKED
 #define LOGLOOM_LOCKED 0
 #endif
@@ -376,6 +377,20 @@ static napi_value IngestInflate(napi_env env, napi_callback_info info) {
   return make_int(env, ll_inflate(in, in_len, out, out_len, &msg));
 }
 
+/*
+ * releaseStartupPages() → [mappings released, KiB they held] or [-errno, 0]; see
+ * startup-pages.h. Never throws: an agent that cannot release them runs as before.
+ */
+static napi_value ReleaseStartupPages(napi_env env, napi_callback_info info) {
+  size_t kib = 0;
+  int n = ll_release_startup_pages(&kib);
+  napi_value out;
+  napi_create_array_with_length(env, 2, &out);
+  napi_set_element(env, out, 0, make_int(env, n));
+  napi_set_element(env, out, 1, make_int(env, (int64_t)kib));
+  return out;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
       {"ringPush", NULL, RingPush, NULL, NULL, NULL, napi_default, NULL},
@@ -390,6 +405,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"dgramOpen", NULL, DgramOpen, NULL, NULL, NULL, napi_default, NULL},
       {"dgramPause", NULL, DgramPause, NULL, NULL, NULL, napi_default, NULL},
       {"dgramClose", NULL, DgramClose, NULL, NULL, NULL, napi_default, NULL},
+      {"releaseStartupPages", NULL, ReleaseStartupPages, NULL, NULL, NULL, napi_default, NULL},
 #if !LOGLOOM_LOCKED
       {"pluginLoad", NULL, PluginLoad, NULL, NULL, NULL, napi_default, NULL},
       {"pluginProcess", NULL, PluginProcess, NULL, NULL, NULL, napi_default, NULL},
