@@ -8,30 +8,53 @@ export const schema = inputSchema("The agent's standard input: NDJSON entries or
 });
 export type StdinInputConfig = Infer<typeof schema> & { type: 'stdin' };
 
+/**
+ * The agent's standard input. With the ring buffer its bytes go through the codec straight into
+ * the ring (ctx.openStream, as the tcp and unix inputs do); when a line stage or labels need
+ * drafts, each line is a draft through emit. A full buffer pauses the stream either way.
+ */
 export function create(config: StdinInputConfig, ctx: InputContext, stream: NodeJS.ReadableStream = process.stdin): Input {
   let lines = 0;
   let ended = false;
-  const onData = guardData(ctx, (chunk: Buffer) => splitter.push(chunk));
-  const splitter = new LineSplitter(config.max_line_bytes, (line, cut) => {
-    const draft = draftFromLine(line, cut, 'stdin', (why) => ctx.reject(why));
-    if (!draft) return;
-    lines++;
-    if (!ctx.emit(draft)) {
-      stream.pause();
-      void ctx.drained().then(() => stream.resume());
-    }
-  });
+  const pause = () => {
+    if (stream.isPaused()) return;
+    stream.pause();
+    void ctx.drained().then(() => stream.resume());
+  };
+  let feed: (chunk: Buffer) => void;
+  let end: () => void;
+  let count: () => number;
+  const fast = ctx.openStream?.('stdin', config.max_line_bytes);
+  if (fast) {
+    feed = (chunk) => fast.feed(chunk) || pause();
+    end = () => fast.end() || pause();
+    count = () => {
+      const c = fast.stats();
+      return c.records + c.filtered;
+    };
+  } else {
+    const splitter = new LineSplitter(config.max_line_bytes, (line, cut) => {
+      const draft = draftFromLine(line, cut, 'stdin', (why) => ctx.reject(why));
+      if (!draft) return;
+      lines++;
+      if (!ctx.emit(draft)) pause();
+    });
+    feed = (chunk) => splitter.push(chunk);
+    end = () => splitter.end();
+    count = () => lines;
+  }
+  const onData = guardData(ctx, (chunk: Buffer) => feed(chunk));
   return {
     async start() {
       stream.on('data', onData);
       stream.on('end', guardData(ctx, () => {
         ended = true;
-        splitter.end();
+        end();
       }));
     },
     async stop() {
       stream.off('data', onData);
     },
-    status: () => ({ lines, eof: ended }),
+    status: () => ({ lines: count(), eof: ended }),
   };
 }

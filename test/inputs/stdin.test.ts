@@ -5,13 +5,14 @@ import { join } from 'node:path';
 import { runCli, startCli, tempDir } from '../helpers/agent.ts';
 import { waitForLines } from '../helpers/wait.ts';
 
-test('stdin input: `app | logloom run` takes NDJSON and plain lines; end of input is shown in status', async () => {
+for (const native of ['auto', 'off']) test(`stdin input (buffer.native ${native}): \`app | logloom run\` takes NDJSON and plain lines through the codec; end of input is shown in status`, async () => {
   const dir = tempDir();
   const config = join(dir, 'logloom.yaml');
   writeFileSync(config, `logloom:
   data_dir: ${dir}/data
   runtime_dir: ${dir}/run
   control: { socket: ${dir}/run/control.sock }
+  buffer: { native: ${native} }
   inputs:
     - type: stdin
       module: PIPE
