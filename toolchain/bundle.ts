@@ -15,6 +15,7 @@ import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as esbuild from 'esbuild';
 import { ASSET_GLOBS, collectAssets, DYNAMIC_ASSET_GLOBS } from './assets.ts';
+import { contentKey } from '../lib/assets.ts';
 import { generated, readProfile, ROOT } from './gen-static-table.ts';
 import { TARGETS, type Target } from './targets.ts';
 
@@ -161,6 +162,7 @@ export async function bundle(opts: BundleOptions = {}): Promise<BundleResult> {
       ]
       : [`"use strict";`]),
     `globalThis.__LOGLOOM_ASSETS__ = ${JSON.stringify(assets)};`,
+    `globalThis.__LOGLOOM_ASSET_KEYS__ = ${JSON.stringify(Object.fromEntries(Object.entries(assets).map(([k, b64]) => [k, contentKey(Buffer.from(b64, 'base64'))])))};`,
     `globalThis.__LOGLOOM_PROFILE__ = ${JSON.stringify(profile.name)};`,
   ].join('\n') + '\n';
   const text = (format === 'esm' ? hashbang : '') + banner + code;
