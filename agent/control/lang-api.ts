@@ -13,7 +13,6 @@
  * applied without one. Templates are checked like any plugin output (validate-output.ts).
  */
 import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AgentLog } from '../../lib/log.ts';
 import { LANG, LANG_KEY, validateTemplate } from '../plugins/validate-output.ts';
@@ -105,7 +104,7 @@ export class LangApi {
       throw new HttpError(503, `token file ${this.opts.tokenFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
     const given = Buffer.from(/^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1]?.trim() ?? '');
-    if (token.length === 0 || given.length !== token.length || !timingSafeEqual(given, token)) throw new HttpError(401, 'missing or wrong bearer token');
+    if (token.length === 0 || given.length !== token.length || !process.getBuiltinModule('node:crypto').timingSafeEqual(given, token)) throw new HttpError(401, 'missing or wrong bearer token');
   }
 
   /** Reads the override file, changes one key, replaces it atomically. */

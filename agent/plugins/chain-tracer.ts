@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { LogEntry } from '../../entry/entry.ts';
 import type { ChainStep, PluginKind, PluginType } from './types.ts';
 
@@ -34,7 +33,7 @@ export interface StageEvent {
 }
 
 export function summarise(data: readonly unknown[] | Uint8Array, entries = Array.isArray(data) ? data.length : 0): DataSummary {
-  const h = createHash('sha256');
+  const h = process.getBuiltinModule('node:crypto').createHash('sha256');
   let bytes = 0;
   if (data instanceof Uint8Array) {
     h.update(data);

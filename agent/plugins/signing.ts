@@ -6,11 +6,14 @@
  * (capability, entry.trusted, limits, type, mode…) breaks it. Checked at every start and restart
  * on the bytes that are then loaded (agent/plugins/verified-copy.ts).
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse, parseDocument } from 'yaml';
 import { readPluginFiles, type PluginFiles } from './plugin-files.ts';
+
+// node:crypto (and OpenSSL's set-up) loads when first used, not at every start (start-up-modules.test.ts).
+const crypto = () => process.getBuiltinModule('node:crypto');
 
 /** signed: hash matches and a trusted key signed it; untrusted: hash matches but no trusted signature. */
 export type SignatureState = 'signed' | 'unsigned' | 'modified' | 'untrusted';
@@ -23,7 +26,7 @@ export class SigningError extends Error {
 }
 
 export function sha256Of(data: Buffer | string): string {
-  return createHash('sha256').update(data).digest('hex');
+  return crypto().createHash('sha256').update(data).digest('hex');
 }
 
 export function sha256File(path: string): string {
@@ -31,7 +34,7 @@ export function sha256File(path: string): string {
 }
 
 export function generateKeys(): { privatePem: string; publicPem: string; publicBase64: string } {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const { privateKey, publicKey } = crypto().generateKeyPairSync('ed25519');
   return {
     privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
@@ -51,14 +54,14 @@ export function rawPublicKey(key: KeyObject): string {
  */
 export function loadPublicKey(spec: string): KeyObject {
   try {
-    if (spec.includes('-----BEGIN')) return asEd25519(createPublicKey(spec), spec);
+    if (spec.includes('-----BEGIN')) return asEd25519(crypto().createPublicKey(spec), spec);
     if (existsSync(spec)) {
       const text = readFileSync(spec, 'utf8');
       // A private key file also yields its public key; accept it for convenience.
-      return asEd25519(text.includes('PRIVATE KEY') ? createPublicKey(createPrivateKey(text)) : createPublicKey(text), spec);
+      return asEd25519(text.includes('PRIVATE KEY') ? crypto().createPublicKey(crypto().createPrivateKey(text)) : crypto().createPublicKey(text), spec);
     }
     const raw = Buffer.from(spec, 'base64');
-    if (raw.length === 32) return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
+    if (raw.length === 32) return crypto().createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
   } catch (e) {
     if (e instanceof SigningError) throw e;
     throw new SigningError(`${shorten(spec)}: not an ed25519 public key (${(e as Error).message})`);
@@ -74,7 +77,7 @@ export function loadPrivateKey(path: string): KeyObject {
     throw new SigningError(`${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   try {
-    const k = createPrivateKey(text);
+    const k = crypto().createPrivateKey(text);
     if (k.asymmetricKeyType !== 'ed25519') throw new Error(`key type is ${k.asymmetricKeyType}`);
     return k;
   } catch (e) {
@@ -92,12 +95,12 @@ function shorten(s: string): string {
 }
 
 export function signHash(hashHex: string, key: KeyObject): string {
-  return sign(null, Buffer.from(hashHex, 'utf8'), key).toString('base64');
+  return crypto().sign(null, Buffer.from(hashHex, 'utf8'), key).toString('base64');
 }
 
 export function verifyHash(hashHex: string, signatureB64: string, key: KeyObject): boolean {
   try {
-    return verify(null, Buffer.from(hashHex, 'utf8'), key, Buffer.from(signatureB64, 'base64'));
+    return crypto().verify(null, Buffer.from(hashHex, 'utf8'), key, Buffer.from(signatureB64, 'base64'));
   } catch {
     return false;
   }

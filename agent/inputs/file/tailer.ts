@@ -4,7 +4,6 @@
  * finished downstream so that the committed offset only ever covers lines that are durable.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { Checkpoint } from '../../../entry/checkpoint.ts';
 import { draftFromLine } from '../common.ts';
@@ -22,7 +21,8 @@ export function fileKey(st: Stats): string {
 export async function fingerprint(fh: FileHandle, bytes: number): Promise<string> {
   const buf = Buffer.alloc(bytes);
   const { bytesRead } = await fh.read(buf, 0, bytes, 0);
-  return createHash('sha256').update(buf.subarray(0, bytesRead)).digest('hex').slice(0, 16);
+  // node:crypto (and OpenSSL's set-up) loads when first used, not at every start (start-up-modules.test.ts).
+  return process.getBuiltinModule('node:crypto').createHash('sha256').update(buf.subarray(0, bytesRead)).digest('hex').slice(0, 16);
 }
 
 export type ReadResult = 'eof' | 'more' | 'paused';

@@ -7,7 +7,6 @@
  * pstore to make room for the next crash (as systemd-pstore does).
  */
 import { readdir, readFile, stat, unlink } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { s, type Infer } from '../../../lib/schema/schema.ts';
 import { Checkpoint } from '../../../entry/checkpoint.ts';
@@ -56,7 +55,7 @@ export function create(config: PstoreInputConfig, ctx: InputContext): Input {
         const st = await stat(file);
         if (!st.isFile()) continue;
         let bytes = await readFile(file);
-        const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 32);
+        const hash = process.getBuiltinModule('node:crypto').createHash('sha256').update(bytes).digest('hex').slice(0, 32);
         counts.records++;
         if (sent.has(name, hash)) {
           counts.already_sent++;
