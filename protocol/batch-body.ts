@@ -5,14 +5,16 @@
  * the receiver refuses an inflation bomb before inflating: it inflates at most raw_bytes and at
  * most its own bound.
  */
-import { deflate, deflateSync, inflate, inflateSync, type ZlibOptions } from 'node:zlib';
+import type { ZlibOptions } from 'node:zlib';
 import { promisify } from 'node:util';
 import { BatchCodec, type BatchCodecCode, ErrorCode } from './constants.ts';
 import { ProtocolError } from './errors.ts';
 import type { Batch } from './messages.ts';
 
-const deflateAsync = promisify(deflate) as (b: Buffer, o: ZlibOptions) => Promise<Buffer>;
-const inflateAsync = promisify(inflate) as (b: Buffer, o: ZlibOptions) => Promise<Buffer>;
+// node:zlib loads with the first batch body, not at every start of a program that imports the protocol.
+const zlib = () => process.getBuiltinModule('node:zlib');
+let deflateAsync: ((b: Buffer, o: ZlibOptions) => Promise<Buffer>) | undefined;
+let inflateAsync: ((b: Buffer, o: ZlibOptions) => Promise<Buffer>) | undefined;
 
 export interface EncodedBody {
   codec: BatchCodecCode;
@@ -29,12 +31,12 @@ export function joinLines(lines: readonly string[]): Buffer {
 /** Builds a body from NDJSON bytes holding `count` lines. Deflate level 1: gateways are slow, logs compress well anyway. */
 export async function encodeBody(raw: Buffer, count: number, codec: 'none' | 'deflate'): Promise<EncodedBody> {
   if (codec === 'none') return { codec: BatchCodec.NONE, count, rawBytes: raw.length, body: raw };
-  return { codec: BatchCodec.DEFLATE, count, rawBytes: raw.length, body: await deflateAsync(raw, { level: 1 }) };
+  return { codec: BatchCodec.DEFLATE, count, rawBytes: raw.length, body: await (deflateAsync ??= promisify(zlib().deflate) as (b: Buffer, o: ZlibOptions) => Promise<Buffer>)(raw, { level: 1 }) };
 }
 
 export function encodeBodySync(raw: Buffer, count: number, codec: 'none' | 'deflate'): EncodedBody {
   if (codec === 'none') return { codec: BatchCodec.NONE, count, rawBytes: raw.length, body: raw };
-  return { codec: BatchCodec.DEFLATE, count, rawBytes: raw.length, body: deflateSync(raw, { level: 1 }) };
+  return { codec: BatchCodec.DEFLATE, count, rawBytes: raw.length, body: zlib().deflateSync(raw, { level: 1 }) };
 }
 
 function checkRaw(b: Batch, maxRawBytes: number): void {
@@ -68,7 +70,7 @@ export async function decodeBodyBytes(b: Batch, maxRawBytes: number): Promise<Bu
     try {
       // One output chunk of the announced size (bounded: the claim is not trusted) instead of
       // 16 KiB chunks, each a round trip to JS and a copy at the end.
-      raw = await inflateAsync(b.body, { maxOutputLength: Math.max(1, b.rawBytes), chunkSize: Math.max(64, Math.min(b.rawBytes + 1, 4 * 1024 * 1024)) });
+      raw = await (inflateAsync ??= promisify(zlib().inflate) as (b: Buffer, o: ZlibOptions) => Promise<Buffer>)(b.body, { maxOutputLength: Math.max(1, b.rawBytes), chunkSize: Math.max(64, Math.min(b.rawBytes + 1, 4 * 1024 * 1024)) });
     } catch (e) {
       throw new ProtocolError(ErrorCode.BAD_BATCH, `BATCH ${b.seq}: deflate body does not inflate within raw_bytes: ${(e as Error).message}`);
     }
@@ -87,7 +89,7 @@ export function decodeBodyBytesSync(b: Batch, maxRawBytes: number): Buffer {
   let raw = b.body;
   if (b.codec === BatchCodec.DEFLATE) {
     try {
-      raw = inflateSync(b.body, { maxOutputLength: Math.max(1, b.rawBytes), chunkSize: Math.max(64, Math.min(b.rawBytes + 1, 4 * 1024 * 1024)) });
+      raw = zlib().inflateSync(b.body, { maxOutputLength: Math.max(1, b.rawBytes), chunkSize: Math.max(64, Math.min(b.rawBytes + 1, 4 * 1024 * 1024)) });
     } catch (e) {
       throw new ProtocolError(ErrorCode.BAD_BATCH, `BATCH ${b.seq}: deflate body does not inflate within raw_bytes: ${(e as Error).message}`);
     }
@@ -106,7 +108,7 @@ export function decodeBodyLinesSync(b: Batch, maxRawBytes: number): string[] {
   let raw = b.body;
   if (b.codec === BatchCodec.DEFLATE) {
     try {
-      raw = inflateSync(b.body, { maxOutputLength: Math.max(1, b.rawBytes) });
+      raw = zlib().inflateSync(b.body, { maxOutputLength: Math.max(1, b.rawBytes) });
     } catch (e) {
       throw new ProtocolError(ErrorCode.BAD_BATCH, `BATCH ${b.seq}: deflate body does not inflate within raw_bytes: ${(e as Error).message}`);
     }

@@ -5,7 +5,6 @@
  * /etc/fw-version), or printed by a command run once at start (`cat /proc/device-tree/serial-number`).
  * Entries carry them as `labels` (an NDJSON object beside `fields`) up to the aggregator.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { s } from '../../lib/schema/schema.ts';
 
@@ -52,7 +51,8 @@ export const labelsSchema = (doc: string) =>
 
 function runOnce(command: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('/bin/sh', ['-c', command], { timeout: COMMAND_TIMEOUT_MS, maxBuffer: 64 * 1024 }, (err, stdout, stderr) => {
+    // node:child_process loads when a {command} label runs, not at every start.
+    process.getBuiltinModule('node:child_process').execFile('/bin/sh', ['-c', command], { timeout: COMMAND_TIMEOUT_MS, maxBuffer: 64 * 1024 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`${err.killed ? `timed out after ${COMMAND_TIMEOUT_MS} ms` : `exit ${err.code ?? err.signal}`}${stderr.trim() ? `: ${stderr.trim().slice(0, 200)}` : ''}`));
       else resolve(stdout);
     });

@@ -4,7 +4,9 @@
  * a flipped bit anywhere but the length field is caught, and a bad length is caught by the CRC
  * of wherever it points. A segment is a plain concatenation of records.
  */
-import { crc32 } from 'node:zlib';
+
+/** node:zlib's CRC-32, loaded when the spool is first used (not at every agent start). */
+const crc32 = (b: Uint8Array): number => process.getBuiltinModule('node:zlib').crc32(b);
 
 export const RECORD_HEADER_BYTES = 16;
 /** Sanity bound on one record; anything larger is treated as corruption. */

@@ -5,7 +5,7 @@
  * journal's other fields are kept. The cursor of the last entry finished downstream is kept with
  * the other inputs' positions, so a restart resumes after it (journal-cursor).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { s, type Infer } from '../../../lib/schema/schema.ts';
 import { levelFromSyslogSeverity } from '../../../lib/level.ts';
 import { Checkpoint } from '../../../entry/checkpoint.ts';
@@ -112,7 +112,7 @@ export function create(config: JournaldInputConfig, ctx: InputContext): Input {
 
   function launch(): void {
     const splitter = new LineSplitter(config.max_line_bytes, onLine);
-    const c = spawn(config.journalctl, args(), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = process.getBuiltinModule('node:child_process').spawn(config.journalctl, args(), { stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;
     let stderr = '';
     let spawnError: string | undefined;

@@ -1,4 +1,4 @@
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import type { Socket as UdpSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { s, type Infer } from '../../../lib/schema/schema.ts';
 import { decodeUtf8 } from '../../../entry/sanitise.ts';
@@ -89,7 +89,7 @@ export function create(config: SyslogInputConfig, ctx: InputContext): Input {
   }
 
   async function startUdp(addr: ListenAddress): Promise<void> {
-    const sock = createSocket({ type: isIPv6(addr.host) ? 'udp6' : 'udp4', reuseAddr: false });
+    const sock = process.getBuiltinModule('node:dgram').createSocket({ type: isIPv6(addr.host) ? 'udp6' : 'udp4', reuseAddr: false });
     sock.on('message', guardData(ctx, (buf: Buffer, rinfo: { address: string }) => {
       datagrams++;
       udpBytes += buf.length;

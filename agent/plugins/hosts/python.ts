@@ -10,7 +10,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, constants, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { checkoutPath, readAsset } from '../../../lib/assets.ts';
 import { PluginCallError, PluginLoadError, type HostEnv, type HostFactory, type EveryTypeHost } from '../host.ts';
 import type { DiscoveredPlugin } from '../discovered.ts';
@@ -144,7 +143,7 @@ export class PythonHost extends ProtocolHost implements EveryTypeHost {
     child.stdout!.on('data', (d: Buffer) => conn.feed(d));
     child.stdin!.on('error', () => {}); // EPIPE after a crash: the exit handler reports it
     const stderr = (this.stderr ??= new StderrLog(ctx.log, STDERR_LINES_PER_SECOND));
-    createInterface({ input: child.stderr!, crlfDelay: Infinity }).on('line', (l) => stderr.line(l));
+    process.getBuiltinModule('node:readline').createInterface({ input: child.stderr!, crlfDelay: Infinity }).on('line', (l) => stderr.line(l));
     const exited = new Promise<string>((resolve) => {
       child.on('exit', (code, signal) => {
         const reason = this.exitReason(code, signal);

@@ -6,7 +6,7 @@
  * an exit code), and killing it with whatever it forked. Each host keeps its own protocol on the
  * descriptors it asks for.
  */
-import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import type { ChildProcess, StdioOptions } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { PluginLoadError } from '../host.ts';
 import type { PluginLimits } from '../config.ts';
@@ -101,7 +101,8 @@ export class PluginProcess {
       program: s.program, args: s.args, user: this.user, network: s.network, writeDirs: [s.stateDir], limits: this.limits, statusFd: s.statusFd,
       nativeDir: s.nativeDir,
     });
-    const child = spawn(launch.command, launch.args, { stdio: s.stdio, cwd: s.stateDir, ...(s.env ? { env: s.env } : {}) });
+    // node:child_process loads with the first plugin process, not at every start.
+    const child = process.getBuiltinModule('node:child_process').spawn(launch.command, launch.args, { stdio: s.stdio, cwd: s.stateDir, ...(s.env ? { env: s.env } : {}) });
     const gen = ++this.generation;
     this.layers = undefined;
     this.child = child;
