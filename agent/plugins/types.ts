@@ -93,10 +93,11 @@ export interface FilterPlugin extends Lifecycle {
   filter(entry: LogEntry): FilterVerdict | Promise<FilterVerdict>;
   /**
    * Optional, the records path (docs/plugin-authoring.md): the same decision on entries still in
-   * their ring form (agent/buffer/records.ts), one boolean per record, true = keep. A filter that
-   * has it lets entries skip becoming JS objects when every other stage can do the same.
+   * their ring form (agent/buffer/records.ts), one verdict per record as filter() answers: true =
+   * keep, false = drop, or a replacement entry (only that record is then decoded and checked). A
+   * filter that has it lets entries skip becoming JS objects when every other stage can do the same.
    */
-  filterRecords?(records: EntryRecords): boolean[];
+  filterRecords?(records: EntryRecords): FilterVerdict[];
 }
 
 /**

@@ -1,7 +1,12 @@
 import { definePlugin, type FilterPlugin, type FilterVerdict } from '../../agent/plugins/types.ts';
 import { s, type Infer } from '../../lib/schema/schema.ts';
 import type { LogEntry } from '../../entry/entry.ts';
+import { RecordView } from '../../agent/buffer/record-view.ts';
+import { forEachRecord } from '../../agent/buffer/records.ts';
 import { info } from './info.generated.ts';
+
+const ARGS_KEY = Buffer.from('"args":');
+const FIELDS_KEY = Buffer.from('"fields":');
 
 /** Built-in patterns. Each masks the whole match, except token, which keeps the key name. */
 export const BUILTIN_PATTERNS = {
@@ -26,7 +31,9 @@ type Config = Infer<typeof configSchema>;
 
 /**
  * Answers with a replacement copy when something was masked (the supervisor checks and freezes
- * it and carries it on in place of the original); otherwise keeps the entry as it is.
+ * it and carries it on in place of the original); otherwise keeps the entry as it is. On the
+ * records path each record is read through a lazy view: its message alone is decoded, its args
+ * and fields only when the record has them, and the whole entry only when something is masked.
  */
 export default definePlugin({
   info,
@@ -46,6 +53,25 @@ export default definePlugin({
       }
       return out;
     };
+    /** Whether the entry may hold args or fields: a view answers from its bytes without parsing them. */
+    const mayHold = (e: LogEntry, key: Buffer): boolean => !(e instanceof RecordView) || e.json().includes(key);
+    const verdict = (e: LogEntry): FilterVerdict => {
+      const message = redact(e.message);
+      let changed = message !== e.message;
+      let args: LogEntry['args'];
+      let fields: LogEntry['fields'];
+      if (alsoArgs && mayHold(e, ARGS_KEY) && e.args) {
+        const a = e.args.map((x) => (typeof x === 'string' ? redact(x) : x));
+        if (a.some((x, i) => x !== e.args![i])) (args = a), (changed = true);
+      }
+      if (alsoArgs && mayHold(e, FIELDS_KEY) && e.fields) {
+        const f = Object.fromEntries(Object.entries(e.fields).map(([k, v]) => [k, typeof v === 'string' ? redact(v) : v]));
+        if (Object.keys(f).some((k) => f[k] !== e.fields![k])) (fields = f), (changed = true);
+      }
+      if (!changed) return true;
+      const whole = e instanceof RecordView ? e.toEntry() : e;
+      return { ...whole, message, args: args ?? whole.args, fields: fields ?? whole.fields };
+    };
     return {
       init(ctx) {
         const c = ctx.config as Config;
@@ -62,20 +88,11 @@ export default definePlugin({
           }),
         ];
       },
-      filter(e: LogEntry): FilterVerdict {
-        const message = redact(e.message);
-        let changed = message !== e.message;
-        let args = e.args;
-        let fields = e.fields;
-        if (alsoArgs && e.args) {
-          const a = e.args.map((x) => (typeof x === 'string' ? redact(x) : x));
-          if (a.some((x, i) => x !== e.args![i])) (args = a), (changed = true);
-        }
-        if (alsoArgs && e.fields) {
-          const f = Object.fromEntries(Object.entries(e.fields).map(([k, v]) => [k, typeof v === 'string' ? redact(v) : v]));
-          if (Object.keys(f).some((k) => f[k] !== e.fields![k])) (fields = f), (changed = true);
-        }
-        return changed ? { ...e, message, args, fields } : true;
+      filter: (e) => verdict(e),
+      filterRecords({ frames, count }) {
+        const out = new Array<FilterVerdict>(count);
+        forEachRecord(frames, (start, end, i) => (out[i] = verdict(new RecordView(frames, start, end))));
+        return out;
       },
     };
   },

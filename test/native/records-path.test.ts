@@ -88,23 +88,55 @@ test('records path: C filter (host process and trusted) + filter_level + forward
   assert.deepEqual(objects.entries[0], { level: 'WARN', module: 'VALVE', message: 'reading 1', node: 'test-node', source: 'unix', seq: 1 });
 });
 
-test('buffer.native auto: a stage that needs entry objects (here filter_redact) gets them decoded from the ring\'s records, and the log says which', async () => {
+test('buffer.native auto: a stage that needs entry objects (here filter_dedupe) gets them decoded from the ring\'s records, and the log says which', async () => {
   const agent = await startAgent(`  inputs:
     - type: unix
       path: DIR/run/ingest.sock
   plugins:
-    enabled: [filter_level, filter_redact, sink_file]
+    enabled: [filter_level, filter_dedupe, sink_file]
     config:
       sink_file: { path: DIR/out.log, format: json }
 `);
   try {
-    await agent.stderr.waitFor(/^\[INFO\] buffer: native ring; filter_redact needs entries as objects/);
+    await agent.stderr.waitFor(/^\[INFO\] buffer: native ring; filter_dedupe needs entries as objects/);
     await writeToSocket(agent.ingest, 'one\ntwo\n');
     await waitForLines(`${agent.dir}/out.log`, 2);
     const status = await agentStatus(agent.configPath);
     assert.equal(status.buffer.ring.impl, 'native');
     assert.equal(status.buffer.ring.drained, 2);
     assert.equal(status.buffer.records_path, 0);
+  } finally {
+    await agent.stop();
+  }
+});
+
+test('records path: filter_redact masks on the records (a view per record, the whole entry decoded only when something is masked)', async () => {
+  const agent = await startAgent(`  inputs:
+    - type: unix
+      path: DIR/run/ingest.sock
+  plugins:
+    enabled: [filter_level, filter_redact, sink_file]
+    config:
+      filter_redact: { patterns: [ipv4, email], mask: '***' }
+      sink_file: { path: DIR/out.log, format: json }
+`);
+  try {
+    await agent.stderr.waitFor(/^\[INFO\] buffer: native ring; entries take the records path through filter_level, filter_redact, sink_file$/);
+    // Nothing to mask: the batch stays records from the input to the sink.
+    await writeToSocket(agent.ingest, 'nothing to hide, version 1.2.3\n');
+    await waitForLines(`${agent.dir}/out.log`, 1);
+    assert.equal((await agentStatus(agent.configPath)).buffer.records_path, 1);
+    // A batch with a masked entry carries the replacement on (that batch as objects).
+    await writeToSocket(agent.ingest, [
+      'login from 10.1.2.3 by bob@example.com',
+      JSON.stringify({ level: 'WARN', message: 'peer', args: ['192.168.0.9', 7], fields: { mail: 'a@b.io', n: 1 } }),
+    ].join('\n') + '\n');
+    const lines = (await waitForLines(`${agent.dir}/out.log`, 3)).map((l) => JSON.parse(l));
+    assert.deepEqual(lines.map((e) => [e.level, e.message, e.args, e.fields]), [
+      ['INFO', 'nothing to hide, version 1.2.3', undefined, undefined],
+      ['INFO', 'login from *** by ***', undefined, undefined],
+      ['WARN', 'peer', ['***', 7], { mail: '***', n: 1 }],
+    ]);
   } finally {
     await agent.stop();
   }

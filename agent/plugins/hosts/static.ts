@@ -93,7 +93,7 @@ export class StaticHost implements EveryTypeHost {
   }
 
   // Called only after takesRecords() said yes; checked here rather than asserted.
-  filterRecords(records: EntryRecords): boolean[] {
+  filterRecords(records: EntryRecords): FilterVerdict[] {
     const f = this.live<FilterPlugin>();
     if (!f.filterRecords) throw new PluginCallError('no filterRecords()');
     return f.filterRecords(records);
