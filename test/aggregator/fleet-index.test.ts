@@ -8,6 +8,10 @@ import { matches, parseEntryQuery, parseFilter, parseStatsQuery, QueryError } fr
 import { Retention } from '../../aggregator/fleet/retention.ts';
 import { reindexFromNdjson } from '../../aggregator/index/reindex.ts';
 import { readBack } from '../../aggregator/index/catch-up.ts';
+import { NdjsonIndexFeed } from '../../aggregator/index/ndjson-feed.ts';
+import { NdjsonStore } from '../../aggregator/store/ndjson/ndjson-store.ts';
+import { storedBatch } from '../../aggregator/ingest/stored-batch.ts';
+import type { NdjsonStoreConfig } from '../../aggregator/config/config.ts';
 import { createLog } from '../../lib/log.ts';
 import { tempDir } from '../helpers/agent.ts';
 import { rng } from '../helpers/rng.ts';
@@ -109,6 +113,57 @@ describe('the index (SQLite + FTS5, a real file)', () => {
     assert.equal(w.indexed, i - 1);
     assert.equal(w.lag().batches, 0);
     await w.close();
+  });
+
+  it('NDJSON store: batches stored while the main thread is busy are not copied but read back from the store once quiet, every entry once, in order', async () => {
+    const dir = tempDir();
+    const storeDir = join(dir, 'store');
+    const store = new NdjsonStore(storeDir, { max_file_bytes: 4096, fsync: 'interval', fsync_interval: 1000 } as NdjsonStoreConfig, createLog('ERROR'));
+    await store.open();
+    const w = new IndexWriter(join(dir, 'index.sqlite'), { flushMs: 10, deferWhileBusyMs: 300 });
+    await w.opened();
+    const added: number[] = [];
+    const writer = {
+      add: (node: string, seq: number, b: Buffer | Uint8Array, meta?: [string, string], force?: boolean) => (added.push(seq), w.add(node, seq, b, meta, force)),
+      drained: (limit: number) => w.drained(limit),
+      get inFlightBytes() { return w.inFlightBytes; },
+      busy: () => w.busy(),
+      quiet: () => w.quiet(),
+    };
+    const feed = new NdjsonIndexFeed({ storeDir, writer, maxLag: 1024 * 1024, log: createLog('ERROR') });
+    feed.start([], new Map());
+    const spin = (ms: number) => {
+      const end = performance.now() + ms;
+      while (performance.now() < end);
+    };
+    const batch = (seq: number) => storedBatch(seq, 3, Buffer.from([0, 1, 2].map((k) => JSON.stringify({ level: 'INFO', message: `b${seq}e${k}` }) + '\n').join('')), { node: 'gw', maxMessageBytes: 1024 });
+    // A busy stretch (the event loop blocked 30 ms before each batch): nothing goes to the writer live.
+    for (let seq = 1; seq <= 20; seq++) {
+      spin(30);
+      const b = batch(seq);
+      await store.append('gw', [b]);
+      feed.offer('gw', seq, b.data);
+    }
+    assert.ok(added.every((s) => s === 0), `handed over live while busy: ${added.filter((s) => s !== 0).join(',')}`);
+    assert.ok(Number(feed.status().deferred_batches) >= 19);
+    // Quiet: the read-back hands the stored lines over; then the node is live again.
+    const deadline = Date.now() + 20_000;
+    while (feed.status().behind_nodes !== 0) {
+      assert.ok(Date.now() < deadline, JSON.stringify(feed.status()));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const b21 = batch(21);
+    await store.append('gw', [b21]);
+    feed.offer('gw', 21, b21.data);
+    assert.equal(added[added.length - 1], 21, 'live again once caught up and quiet');
+    await w.flush();
+    const ix = new EntryIndex(join(dir, 'index.sqlite'));
+    const messages = ix.query({ nodes: [], levels: [], words: [], limit: 1000, order: 'asc' }).entries.map((e) => e.entry.message);
+    assert.deepEqual(messages, Array.from({ length: 21 }, (_, i) => [0, 1, 2].map((k) => `b${i + 1}e${k}`)).flat());
+    ix.close();
+    await feed.stop();
+    await w.close();
+    await store.close();
   });
 
   it('the writer thread runs at a lower priority than the aggregator (its own nice value, not the process\'s), so that ingest wins the CPU', async () => {
