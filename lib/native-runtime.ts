@@ -59,6 +59,8 @@ export interface NativeAddon {
   ringDrain(view: Uint8Array, maxRecords: number, maxBytes: number): Buffer | null;
   codecNew(maxLine: number, maxMessage: number, minLevel: number, defaultLevel: number, defaultModule: string, node: string, source: string, format: number): object;
   codecFeed(codec: object, chunk: Uint8Array, receivedMs: number): Buffer;
+  /** codecFeed into out: the bytes written, or a Buffer of their own when they do not fit. */
+  codecFeedInto(codec: object, chunk: Uint8Array, receivedMs: number, out: Uint8Array): number | Buffer;
   codecEnd(codec: object, receivedMs: number): Buffer;
   codecCounters(codec: object): [number, number, number, number, number];
   /** The aggregator's entry scanner (aggregator/ingest/): state = [rawPos, outPos, n], advanced. */

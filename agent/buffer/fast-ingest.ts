@@ -50,6 +50,8 @@ export class FastIngest implements RawStream {
   private offset: number;
   private lineLen = 0;
   private lastByte = -1;
+  /** Whether the frames the current take() works on are transient (see take). */
+  private transient = false;
 
   constructor(o: {
     codec: LineCodec; queue: RingEntryQueue; policy: WhenFull; counters: StreamCounters;
@@ -72,7 +74,8 @@ export class FastIngest implements RawStream {
 
   feed(chunk: Buffer): boolean {
     const cps = this.acks ? this.lineEnds(chunk) : undefined;
-    return this.take(this.codec.feed(chunk, Date.now()), cps);
+    const c = this.codec;
+    return c.feedTransient ? this.take(c.feedTransient(chunk, Date.now()), cps, true) : this.take(c.feed(chunk, Date.now()), cps, false);
   }
 
   end(): boolean {
@@ -85,7 +88,7 @@ export class FastIngest implements RawStream {
       this.lineLen = 0;
       this.lastByte = -1;
     }
-    return this.take(this.codec.end(Date.now()), cps);
+    return this.take(this.codec.end(Date.now()), cps, false);
   }
 
   /**
@@ -137,12 +140,25 @@ export class FastIngest implements RawStream {
     return out;
   }
 
+  /** Frames kept past take() (beside the ring): a copy when they lie in transient memory. */
+  private keep(frames: Buffer): Buffer {
+    return this.transient ? Buffer.from(frames) : frames;
+  }
+
   stats(): CodecCounters {
     return this.codec.counters();
   }
 
-  private take(frames: Buffer, cps: (Checkpoint | undefined)[] | undefined): boolean {
-    if (frames.length && (cps || this.input)) frames = this.keyed(frames, cps);
+  /**
+   * transient: frames lie in the codec's shared output (LineCodec.feedTransient), overwritten by
+   * its next call: they go into the ring (a copy) or are copied where they are kept (keep).
+   */
+  private take(frames: Buffer, cps: (Checkpoint | undefined)[] | undefined, transient: boolean): boolean {
+    if (frames.length && (cps || this.input)) {
+      frames = this.keyed(frames, cps);
+      transient = false; // keyed wrote a Buffer of its own
+    }
+    this.transient = transient;
     let ok = true;
     let runStart = -1;
     let runCount = 0;
@@ -184,7 +200,7 @@ export class FastIngest implements RawStream {
     const cut = frameOffset(run, room);
     const ok = room > 0 ? this.toRing(run.subarray(0, cut), room) : true;
     // toRing paused the input and kept what it could not push: the rest waits behind it.
-    if (!ok) return (q.forceFrames(run.subarray(cut), count - room), false);
+    if (!ok) return (q.forceFrames(this.keep(run.subarray(cut)), count - room), false);
     return this.overflow(run.subarray(cut), count - room);
   }
 
@@ -201,7 +217,7 @@ export class FastIngest implements RawStream {
     // (in order, as bytes) and the input pauses.
     this.counters.paused++;
     const rest = run.subarray(used);
-    q.forceFrames(rest, forEachFrame(rest, () => {}));
+    q.forceFrames(this.keep(rest), forEachFrame(rest, () => {}));
     return false;
   }
 
@@ -223,14 +239,14 @@ export class FastIngest implements RawStream {
           this.counters.dropped += own;
         }
         this.counters.dropped += q.evictOldest(q.length + count - q.maxEntries);
-        if (q.hasSpill()) q.forceFrames(run, count);
+        if (q.hasSpill()) q.forceFrames(this.keep(run), count);
         else this.toRing(run, count);
         return true;
       }
       case 'block':
         // Accepted from the peer already: they wait beside the ring as bytes; the input pauses.
         this.counters.paused++;
-        q.forceFrames(run, count);
+        q.forceFrames(this.keep(run), count);
         return false;
     }
   }

@@ -49,6 +49,12 @@ export interface LineCodec {
   readonly impl: 'native' | 'js';
   /** Framed records for the complete lines in chunk (a partial line waits for the next chunk). */
   feed(chunk: Uint8Array, receivedMs: number): Buffer;
+  /**
+   * feed, where the records may lie in memory the next feedTransient call (of any codec) writes
+   * over: for a caller that is done with them before, or copies what it keeps (FastIngest). Saves
+   * a Buffer per chunk. A codec without it: feed.
+   */
+  feedTransient?(chunk: Uint8Array, receivedMs: number): Buffer;
   /** End of stream: the partial line, if any. */
   end(receivedMs: number): Buffer;
   counters(): CodecCounters;

@@ -2,6 +2,12 @@ import { LEVELS, levelRank } from '../../lib/level.ts';
 import { loadAddon, type NativeAddon } from '../../lib/native-runtime.ts';
 import { CODEC_FORMATS, normaliseCodecOptions, type CodecCounters, type CodecOptions, type LineCodec } from './line-codec.ts';
 
+/**
+ * What feedTransient writes into, shared by every codec (one JS thread; see LineCodec.feedTransient):
+ * room for the records of a 64 KiB socket read and more; a larger output gets a Buffer of its own.
+ */
+let transientOut: Buffer | undefined;
+
 /** The fast codec in C (native/addon/src/codec.c); same output as JsLineCodec. */
 export class NativeLineCodec implements LineCodec {
   readonly impl = 'native' as const;
@@ -16,6 +22,12 @@ export class NativeLineCodec implements LineCodec {
 
   feed(chunk: Uint8Array, receivedMs: number): Buffer {
     return this.addon.codecFeed(this.handle, chunk, receivedMs);
+  }
+
+  feedTransient(chunk: Uint8Array, receivedMs: number): Buffer {
+    const out = (transientOut ??= Buffer.allocUnsafeSlow(256 * 1024));
+    const r = this.addon.codecFeedInto(this.handle, chunk, receivedMs, out);
+    return typeof r === 'number' ? out.subarray(0, r) : r;
   }
 
   end(receivedMs: number): Buffer {

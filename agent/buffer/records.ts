@@ -107,10 +107,12 @@ export function forEachRecord(frames: Buffer, fn: (start: number, end: number, i
 
 /**
  * NDJSON (each entry then `\n`) for records [from, to): the body of a forward BATCH. One
- * allocation: every frame's 4-byte header pays for its newline.
+ * allocation: every frame's 4-byte header pays for its newline. into: a buffer of at least
+ * r.frames.length bytes to write into instead (the result is a view of it), for a caller that
+ * reuses one while nothing else holds it.
  */
-export function recordsToNdjson(r: EntryRecords, from = 0, to = r.count): Buffer {
-  const out = Buffer.allocUnsafe(r.frames.length);
+export function recordsToNdjson(r: EntryRecords, from = 0, to = r.count, into?: Buffer): Buffer {
+  const out = into && into.length >= r.frames.length ? into : Buffer.allocUnsafe(r.frames.length);
   let w = 0;
   forEachRecord(r.frames, (start, end, i) => {
     if (i < from || i >= to) return;

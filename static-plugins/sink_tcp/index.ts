@@ -6,6 +6,10 @@ import type { LogEntry } from '../../entry/entry.ts';
 import { recordsToNdjson, type EntryRecords } from '../../agent/buffer/records.ts';
 import { info } from './info.generated.ts';
 
+/** Bounds of the reused NDJSON buffer (flushRecords): its first size, and the largest batch written through it. */
+const SCRATCH_MIN = 256 * 1024;
+const SCRATCH_MAX = 4 * 1024 * 1024;
+
 const configSchema = s.object(
   {
     host: s.string({ default: '127.0.0.1', doc: 'Host to send to.' }),
@@ -33,6 +37,14 @@ export default definePlugin({
     let connects = 0;
     let sent = 0;
     let lastError = '';
+    /**
+     * The NDJSON of a batch of records is written here, reused once the socket is done with the
+     * last batch (its write callback ran): a batch is some 100 KiB, and a new buffer per batch is
+     * memory outside the V8 heap that piles up until a full collection. A flush while another
+     * is in flight, or a batch over SCRATCH_MAX, gets a buffer of its own.
+     */
+    let scratch: Buffer | undefined;
+    let scratchBusy = false;
 
     const drop = (why: string) => {
       if (sock) log.debug(`connection to ${config.host}:${config.port} closed: ${why}`);
@@ -74,7 +86,15 @@ export default definePlugin({
       },
       // The records path: the records' bytes are already the NDJSON lines; no entry is re-encoded.
       async flushRecords(records: EntryRecords) {
-        await send(recordsToNdjson(records), records.count);
+        const size = records.frames.length;
+        if (scratchBusy || size > SCRATCH_MAX) return send(recordsToNdjson(records), records.count);
+        if (!scratch || scratch.length < size) scratch = Buffer.allocUnsafeSlow(Math.max(size, SCRATCH_MIN));
+        scratchBusy = true;
+        try {
+          await send(recordsToNdjson(records, 0, records.count, scratch), records.count);
+        } finally {
+          scratchBusy = false;
+        }
       },
       shutdown() {
         sock?.end();

@@ -340,3 +340,16 @@ test('codec NDJSON fuzz: random and mutated JSON lines give identical output nat
     assert.deepEqual(r.nativeCounters, r.jsCounters, `seed ${seed}`);
   }
 });
+
+test('native codec: feedTransient gives the bytes feed gives, chunk by chunk (each read before the next call), and a Buffer of its own past its shared output', () => {
+  const bytes = corpusBytes();
+  const chunks = splitAt(bytes, [7, 100, 101, 400]);
+  const a = new NativeLineCodec(OPTS);
+  const t = new NativeLineCodec(OPTS);
+  for (const [i, c] of chunks.entries()) assert.deepEqual(Buffer.from(t.feedTransient(c, T0 + i)), a.feed(c, T0 + i));
+  // Larger than the shared output (256 KiB): the records come in a Buffer of their own.
+  const big = Buffer.from(Array.from({ length: 4000 }, (_, i) => `[WARN] [net] line ${i} ${'x'.repeat(80)}`).join('\n') + '\n');
+  const out = t.feedTransient(big, T0);
+  assert.ok(out.length > 256 * 1024);
+  assert.deepEqual(out, a.feed(big, T0));
+});

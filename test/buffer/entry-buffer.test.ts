@@ -93,6 +93,15 @@ for (const impl of ['js', 'native'] as const) {
     assert.equal(q.length, 0);
   });
 
+  test(`fast ingest (${impl}): lines kept beside the ring are not changed by later feeds, which write over the codecs' shared output (feedTransient)`, () => {
+    const { q } = burst('block');
+    const other = new RingEntryQueue(new JsRing(createRingMemory(1 << 20)), 10_000);
+    const codec = createCodec({ maxLineBytes: 4096, maxMessageBytes: 4096, minLevel: 'DEBUG', defaultLevel: 'INFO', defaultModule: 'T', node: 'n', source: 'unix' }, impl === 'native' ? 'on' : 'off');
+    const counters = { received: 0, rejected: 0, dropped: 0, paused: 0, last_reject: '' };
+    new FastIngest({ codec, queue: other, policy: 'block', counters, schedule: () => {} }).feed(Buffer.from(Array.from({ length: 1000 }, (_, i) => `other ${i}`).join('\n') + '\n'));
+    assert.deepEqual(messages([...recordsToEntries(q.takeRecords(1000)!), ...recordsToEntries(q.takeRecords(1000)!)]), lines(0, 1000));
+  });
+
   test(`fast ingest (${impl}): past buffer.max_entries, drop_newest keeps the first lines and drop_oldest the last, each drop counted`, () => {
     const newest = burst('drop_newest');
     assert.deepEqual([newest.accepted, newest.counters.dropped, newest.q.length], [true, 900, 100]);

@@ -155,6 +155,29 @@ static napi_value CodecFeed(napi_env env, napi_callback_info info) {
   return copy_buffer(env, codec_feed(c, chunk, len, ms, &codec_out), &codec_out, "codecFeed: out of memory");
 }
 
+/*
+ * codecFeedInto(codec, chunk, receivedMs, out) -> the number of bytes of framed records written
+ * into out, or, when they do not fit, a Buffer of their own (as codecFeed). A caller that reads the
+ * records before its next call reuses out, instead of a new Buffer per chunk: memory outside the V8
+ * heap that only a collection gives back.
+ */
+static napi_value CodecFeedInto(napi_env env, napi_callback_info info) {
+  codec_t *c;
+  uint8_t *chunk, *dst;
+  size_t len, dst_len;
+  double ms;
+  if (ll_args(env, info, "codecFeedInto(codec, chunk, receivedMs, out)", "xBdB", (void **)&c, &chunk, &len, &ms, &dst, &dst_len)) return NULL;
+  int rc = codec_feed(c, chunk, len, ms, &codec_out);
+  if (rc || codec_out.len > dst_len) return copy_buffer(env, rc, &codec_out, "codecFeedInto: out of memory");
+  size_t written = codec_out.len;
+  if (written) memcpy(dst, codec_out.data, written);
+  codec_out.len = 0;
+  if (codec_out.cap > CODEC_OUT_KEEP) free(codec_out.data), codec_out = (buf_t){0};
+  napi_value n;
+  CHECK(napi_create_uint32(env, (uint32_t)written, &n));
+  return n;
+}
+
 /* codecEnd(codec, receivedMs) -> Buffer */
 static napi_value CodecEnd(napi_env env, napi_callback_info info) {
   codec_t *c;
@@ -398,6 +421,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"ringDrain", NULL, RingDrain, NULL, NULL, NULL, napi_default, NULL},
       {"codecNew", NULL, CodecNew, NULL, NULL, NULL, napi_default, NULL},
       {"codecFeed", NULL, CodecFeed, NULL, NULL, NULL, napi_default, NULL},
+      {"codecFeedInto", NULL, CodecFeedInto, NULL, NULL, NULL, napi_default, NULL},
       {"codecEnd", NULL, CodecEnd, NULL, NULL, NULL, napi_default, NULL},
       {"codecCounters", NULL, CodecCounters, NULL, NULL, NULL, napi_default, NULL},
       {"ingestScan", NULL, IngestScan, NULL, NULL, NULL, napi_default, NULL},
