@@ -68,7 +68,8 @@ export default definePlugin({
       open = newBatch();
       sealBacklog++;
       sealing = sealing.then(async () => {
-        const raw = b.parts.length ? Buffer.concat([...b.parts, joinLines(b.lines)]) : joinLines(b.lines);
+        // One run of records and nothing else (the common case) is the batch as it is: no copy.
+        const raw = b.parts.length === 1 && b.lines.length === 0 ? b.parts[0]! : b.parts.length ? Buffer.concat([...b.parts, joinLines(b.lines)]) : joinLines(b.lines);
         const data = await encodeBody(raw, b.count, config.compression);
         const seq = await spool.allocSeq();
         await spool.push(data, seq, [...b.positions.values()], () => {
