@@ -107,16 +107,24 @@ export function forEachRecord(frames: Buffer, fn: (start: number, end: number, i
 
 /**
  * NDJSON (each entry then `\n`) for records [from, to): the body of a forward BATCH. One
- * allocation: every frame's 4-byte header pays for its newline. into: a buffer of at least
- * r.frames.length bytes to write into instead (the result is a view of it), for a caller that
- * reuses one while nothing else holds it.
+ * allocation, the size of those records' frames (every frame's 4-byte header pays for its
+ * newline): a run cut into several batches does not give each a buffer the size of the whole run,
+ * and the records before `from` are skipped by their headers alone. into: a buffer at least that
+ * size to write into instead (the result is a view of it), for a caller that reuses one while
+ * nothing else holds it.
  */
 export function recordsToNdjson(r: EntryRecords, from = 0, to = r.count, into?: Buffer): Buffer {
-  const out = into && into.length >= r.frames.length ? into : Buffer.allocUnsafe(r.frames.length);
+  const f = r.frames;
+  let off = 0;
+  let i = 0;
+  for (; i < from && off + 4 <= f.length; i++) off += 4 + f.readUInt32LE(off);
+  const first = off;
+  for (; i < to && off + 4 <= f.length; i++) off += 4 + f.readUInt32LE(off);
+  const span = f.subarray(first, off);
+  const out = into && into.length >= span.length ? into : Buffer.allocUnsafe(span.length);
   let w = 0;
-  forEachRecord(r.frames, (start, end, i) => {
-    if (i < from || i >= to) return;
-    w += r.frames.copy(out, w, start, end);
+  forEachRecord(span, (start, end) => {
+    w += span.copy(out, w, start, end);
     out[w++] = NL;
   });
   return out.subarray(0, w);
