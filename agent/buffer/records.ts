@@ -114,13 +114,7 @@ export function forEachRecord(frames: Buffer, fn: (start: number, end: number, i
  * nothing else holds it.
  */
 export function recordsToNdjson(r: EntryRecords, from = 0, to = r.count, into?: Buffer): Buffer {
-  const f = r.frames;
-  let off = 0;
-  let i = 0;
-  for (; i < from && off + 4 <= f.length; i++) off += 4 + f.readUInt32LE(off);
-  const first = off;
-  for (; i < to && off + 4 <= f.length; i++) off += 4 + f.readUInt32LE(off);
-  const span = f.subarray(first, off);
+  const span = recordsSpan(r, from, to);
   const out = into && into.length >= span.length ? into : Buffer.allocUnsafe(span.length);
   let w = 0;
   forEachRecord(span, (start, end) => {
@@ -128,6 +122,20 @@ export function recordsToNdjson(r: EntryRecords, from = 0, to = r.count, into?: 
     out[w++] = NL;
   });
   return out.subarray(0, w);
+}
+
+/**
+ * The frames of records [from, to) (a view): found by their headers alone. Its length bounds
+ * their NDJSON (recordsToNdjson).
+ */
+export function recordsSpan(r: EntryRecords, from = 0, to = r.count): Buffer {
+  const f = r.frames;
+  let off = 0;
+  let i = 0;
+  for (; i < from && off + 4 <= f.length; i++) off += 4 + f.readUInt32LE(off);
+  const first = off;
+  for (; i < to && off + 4 <= f.length; i++) off += 4 + f.readUInt32LE(off);
+  return f.subarray(first, off);
 }
 
 /** The entries as objects, for a stage that cannot take records (and for tests). */

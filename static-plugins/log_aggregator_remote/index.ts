@@ -5,18 +5,20 @@ import { encodeEntry } from '../../entry/codec.ts';
 import type { LogEntry } from '../../entry/entry.ts';
 import { checkpointOf, holdEntry, holdToken, tokenCheckpoint, type Checkpoint, type CheckpointPosition } from '../../entry/checkpoint.ts';
 import { encodeBody, joinLines } from '../../protocol/index.ts';
-import { forEachRecord, forEachToken, recordToken, recordsToNdjson, type EntryRecords } from '../../agent/buffer/records.ts';
+import { forEachRecord, recordsSpan, forEachToken, recordToken, recordsToNdjson, type EntryRecords } from '../../agent/buffer/records.ts';
 import { Spool } from '../../agent/forward/spool/spool.ts';
 import { ForwardClient } from '../../agent/forward/client.ts';
 import { configSchema, type RemoteConfig } from './config.ts';
 import { info } from './info.generated.ts';
 
 /**
- * Entries collected for the next batch: NDJSON made so far (`parts`, in order) and the lines of
- * entry objects since the last part (joined once, at the next part or the seal).
+ * Entries collected for the next batch: their NDJSON so far, `rawLen` bytes written into `raw` (a
+ * buffer from the sink's pool), and the lines of entry objects since the last run of records
+ * (written at the next run or the seal).
  */
 interface OpenBatch {
-  parts: Buffer[];
+  raw: Buffer | undefined;
+  rawLen: number;
   lines: string[];
   count: number;
   bytes: number;
@@ -25,7 +27,10 @@ interface OpenBatch {
   positions: Map<string, CheckpointPosition>;
 }
 
-const newBatch = (): OpenBatch => ({ parts: [], lines: [], count: 0, bytes: 0, holds: [], positions: new Map() });
+const newBatch = (): OpenBatch => ({ raw: undefined, rawLen: 0, lines: [], count: 0, bytes: 0, holds: [], positions: new Map() });
+
+/** Batch buffers kept for reuse at most (each about batch_max_bytes). */
+const POOL_MAX = 4;
 
 /**
  * The sink that forwards to the aggregator. flush() appends entries to the open batch
@@ -68,9 +73,10 @@ export default definePlugin({
       open = newBatch();
       sealBacklog++;
       sealing = sealing.then(async () => {
-        // One run of records and nothing else (the common case) is the batch as it is: no copy.
-        const raw = b.parts.length === 1 && b.lines.length === 0 ? b.parts[0]! : b.parts.length ? Buffer.concat([...b.parts, joinLines(b.lines)]) : joinLines(b.lines);
-        const data = await encodeBody(raw, b.count, config.compression);
+        writeLines(b);
+        const data = await encodeBody(b.raw ? b.raw.subarray(0, b.rawLen) : Buffer.alloc(0), b.count, config.compression);
+        // Deflated: the batch's buffer is free again (uncompressed, the body is that buffer: kept).
+        if (b.raw && data.body.buffer !== b.raw.buffer) recycle(b.raw);
         const seq = await spool.allocSeq();
         await spool.push(data, seq, [...b.positions.values()], () => {
           for (const cp of b.holds) cp.release();
@@ -87,6 +93,36 @@ export default definePlugin({
     }
 
     const full = () => open.count >= config.batch_max_entries || open.bytes >= config.batch_max_bytes;
+
+    /**
+     * Buffers of sealed batches whose NDJSON has been deflated, for the next batches: a new
+     * ~200 KiB Buffer per batch was what the forwarding agent's garbage collection spent most on.
+     */
+    const pool: Buffer[] = [];
+    function recycle(b: Buffer): void {
+      if (pool.length < POOL_MAX) pool.push(b);
+    }
+    /** The open batch's buffer with room for n more bytes (from the pool, or grown). */
+    function room(b: OpenBatch, n: number): Buffer {
+      const need = b.rawLen + n;
+      if (b.raw && b.raw.length >= need) return b.raw;
+      let next = pool.pop();
+      // A little over batch_max_bytes: a batch is sealed once it reaches it, with the run that crossed it.
+      if (!next || next.length < need) next = Buffer.allocUnsafeSlow(Math.max(need, config.batch_max_bytes + (config.batch_max_bytes >> 2)));
+      if (b.raw) {
+        b.raw.copy(next, 0, 0, b.rawLen);
+        recycle(b.raw);
+      }
+      b.raw = next;
+      return next;
+    }
+    /** The pending entry lines into the batch's buffer. */
+    function writeLines(b: OpenBatch): void {
+      if (b.lines.length === 0) return;
+      const text = joinLines(b.lines.splice(0));
+      text.copy(room(b, text.length), b.rawLen);
+      b.rawLen += text.length;
+    }
 
     /**
      * An entry sent with a lang_key and no message reaches the aggregator with the message rendered
@@ -141,8 +177,9 @@ export default definePlugin({
     /** NDJSON of records [from, to) into the open batch, after the lines already there. */
     function addPart(r: EntryRecords, from: number, to: number): void {
       if (from >= to) return;
-      if (open.lines.length) open.parts.push(joinLines(open.lines.splice(0)));
-      open.parts.push(recordsToNdjson(r, from, to));
+      writeLines(open);
+      const span = recordsSpan(r, from, to).length;
+      open.rawLen += recordsToNdjson(r, from, to, room(open, span).subarray(open.rawLen)).length;
     }
 
     /** Each record's token (0 for none), or undefined when no record of the run carries one. */

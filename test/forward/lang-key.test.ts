@@ -11,13 +11,14 @@ import { sendLines } from '../helpers/socket.ts';
 import { storedEntries } from '../aggregator/helpers.ts';
 import { aggregatorFixture, startForwardingAgent, waitStored } from './helpers.ts';
 
-test('lang_key entries are stored with their message rendered in the agent\'s language, lang_key and args kept', async (t) => {
+for (const compression of ['deflate', 'none']) test(`lang_key entries are stored with their message rendered in the agent's language, lang_key and args kept; small batches (${compression}) keep the order`, async (t) => {
   const agg = await aggregatorFixture();
   t.after(() => agg.stop());
   await agg.start();
   const dir = tempDir();
   writeFileSync(`${dir}/app.log`, JSON.stringify({ lang_key: 'demo.login', args: ['bob', '10.0.0.9'] }) + '\n');
-  const agent = await startForwardingAgent(dir, agg.port, { input: '    - type: unix\n      path: DIR/run/ingest.sock\n' });
+  // Batches of 16: the forwarder's batch buffers are reused and grown across them.
+  const agent = await startForwardingAgent(dir, agg.port, { input: '    - type: unix\n      path: DIR/run/ingest.sock\n', remote: `        batch_max_entries: 16\n        compression: ${compression}\n` });
   try {
     await sendLines(agent.ingest, [
       JSON.stringify({ lang_key: 'demo.login', args: ['alice', '10.0.0.7'] }),
@@ -35,6 +36,8 @@ test('lang_key entries are stored with their message rendered in the agent\'s la
     assert.equal(byUser.get('bob')!.message, 'user bob logged in from 10.0.0.9');
     assert.equal(byUser.get('carol')!.message, 'kept as sent');
     assert.ok(byUser.has('plain line'));
+    const run = storedEntries(agg.store, 'test-node').map((e) => (e.args as string[] | undefined)?.[0] ?? e.message).filter((k) => /^(u|plain )\d+$/.test(String(k)));
+    assert.deepEqual(run, Array.from({ length: 120 }, (_, i) => (i % 7 === 3 ? `u${i}` : `plain ${i}`)), 'in the order sent');
     for (let i = 0; i < 120; i++) {
       if (i % 7 === 3) assert.equal(byUser.get(`u${i}`)?.message, `user u${i} logged in from 10.0.0.1`, `u${i}`);
       else assert.equal(byUser.get(`plain ${i}`)?.lang_key, undefined, `plain ${i}`);
