@@ -12,13 +12,14 @@
  *    bench also waits until the index has caught up: the index rate while ingesting is the
  *    entries over the time from the first batch to the last entry indexed, and the peak lag is
  *    the largest logloom_aggregator_index_lag_bytes seen (polled every 50 ms). 5 runs each,
- *    interleaved; medians;
+ *    interleaved, each after `sync` (the previous run's writes flushed); medians;
  * 3. query latency through the HTTP API of a real aggregator opened on that index: node + time
  *    range, level + time range, full text (p50 and p99 of 200 queries each; the median over 5
  *    rounds), and GET /api/nodes with every node (median of 5).
  * Re-run: nice node bench/query.ts [entries=10000000] [nodes=1000] [ingest entries=200000]
  * (LOGLOOM_BENCH_INDEX=<index.sqlite of an earlier run> skips the build and reuses that index)
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
@@ -124,6 +125,9 @@ async function indexStatus(socket: string): Promise<Record<string, number>> {
 }
 
 async function ingestRun(indexFile: string | undefined, perAgent: Buffer[][]): Promise<IngestRun> {
+  // Each run starts with nothing left to write back: the previous run's index writes (over a GB
+  // for a million entries) otherwise land in this run's measurement, whichever mode it is.
+  execFileSync('sync');
   const index = indexFile ? `      path: ${indexFile}\n` : '      enabled: false\n';
   const agg = await startAggregator('', tempDir('logloom-bench-query-'),
     `    auth:\n      mode: none\n    ndjson:\n      fsync: interval\n    index:\n${index}`);
