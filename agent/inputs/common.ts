@@ -51,6 +51,23 @@ export function draftFromLine(line: Buffer, cut: boolean, source: string, reject
   return { ...parsed.draft, source, line: text };
 }
 
+/** Something an input reads from that can pause: a socket, stdin. */
+export interface Pausable {
+  isPaused(): boolean;
+  pause(): unknown;
+  resume(): unknown;
+}
+
+/**
+ * Backpressure: pauses the source until the pipeline has room again (ctx.drained). A source
+ * already paused is left to the resume already waiting.
+ */
+export function pauseUntilDrained(ctx: Pick<InputContext, 'drained'>, source: Pausable): void {
+  if (source.isPaused()) return;
+  source.pause();
+  void ctx.drained().then(() => source.resume());
+}
+
 /**
  * Wraps an input's data handler (a socket's 'data'/'end', a stream's chunk) so that an exception
  * raised by one peer's bytes (a codec or parser bug, a value no code path expected) is counted as

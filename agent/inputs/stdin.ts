@@ -1,6 +1,6 @@
 import { s, type Infer } from '../../lib/schema/schema.ts';
 import type { Input, InputContext } from './input.ts';
-import { draftFromLine, guardData, inputSchema } from './common.ts';
+import { draftFromLine, guardData, inputSchema, pauseUntilDrained } from './common.ts';
 import { LineSplitter } from '../../lib/line-splitter.ts';
 
 export const schema = inputSchema("The agent's standard input: NDJSON entries or plain text lines (e.g. `app | logloom run`).", {
@@ -16,11 +16,7 @@ export type StdinInputConfig = Infer<typeof schema> & { type: 'stdin' };
 export function create(config: StdinInputConfig, ctx: InputContext, stream: NodeJS.ReadableStream = process.stdin): Input {
   let lines = 0;
   let ended = false;
-  const pause = () => {
-    if (stream.isPaused()) return;
-    stream.pause();
-    void ctx.drained().then(() => stream.resume());
-  };
+  const pause = () => pauseUntilDrained(ctx, stream);
   let feed: (chunk: Buffer) => void;
   let end: () => void;
   let count: () => number;

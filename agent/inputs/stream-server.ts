@@ -3,6 +3,7 @@ import { createServer as createTcpServer, type Server, type Socket } from 'node:
 import { readFileSync } from 'node:fs';
 import { formatHostPort, type ListenAddress } from './listen-address.ts';
 import type { InputContext } from './input.ts';
+import { pauseUntilDrained } from './common.ts';
 
 export interface TlsFiles {
   cert: string;
@@ -119,10 +120,7 @@ export class StreamServer {
 
 /** Emits a draft; on backpressure pauses the socket until the pipeline has room again. */
 export function emitOrPause(ctx: InputContext, sock: Socket, draft: Parameters<InputContext['emit']>[0]): void {
-  if (!ctx.emit(draft) && !sock.isPaused()) {
-    sock.pause();
-    void ctx.drained().then(() => sock.resume());
-  }
+  if (!ctx.emit(draft)) pauseUntilDrained(ctx, sock);
 }
 
 /** The `tls:` block of a stream input; absent or null = plain TCP. */

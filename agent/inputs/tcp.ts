@@ -4,7 +4,7 @@ import { decodeUtf8 } from '../../entry/sanitise.ts';
 import type { Socket } from 'node:net';
 import type { RawStream } from '../buffer/fast-ingest.ts';
 import type { Input, InputContext } from './input.ts';
-import { draftFromLine, guardData, inputSchema } from './common.ts';
+import { draftFromLine, guardData, inputSchema, pauseUntilDrained } from './common.ts';
 import { LineSplitter } from '../../lib/line-splitter.ts';
 import { HOST_PORT, HOST_PORT_DOC, parseHostPort } from './listen-address.ts';
 import { InputStartError } from './errors.ts';
@@ -53,11 +53,7 @@ export function create(config: TcpInputConfig, ctx: InputContext): Input {
 
   function serveFast(sock: Socket, stream: RawStream): void {
     streams.add(stream);
-    const pause = () => {
-      if (sock.isPaused()) return;
-      sock.pause();
-      void ctx.drained().then(() => sock.resume());
-    };
+    const pause = () => pauseUntilDrained(ctx, sock);
     sock.on('data', guardData(ctx, (chunk: Buffer) => stream.feed(chunk) || pause()));
     sock.on('end', guardData(ctx, () => stream.end() || pause()));
     sock.on('close', () => {

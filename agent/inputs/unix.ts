@@ -5,7 +5,7 @@ import { s, type Infer } from '../../lib/schema/schema.ts';
 import { defaultPaths } from '../../lib/paths.ts';
 import type { Input, InputContext } from './input.ts';
 import { listenUnix } from '../../lib/unix-socket.ts';
-import { draftFromLine, guardData, inputSchema } from './common.ts';
+import { draftFromLine, guardData, inputSchema, pauseUntilDrained } from './common.ts';
 import { LineSplitter } from '../../lib/line-splitter.ts';
 
 export const schema = inputSchema('Local stream socket: NDJSON entries or plain text lines (what `logloom send` writes to).', {
@@ -31,11 +31,7 @@ export function create(config: UnixInputConfig, ctx: InputContext): Input {
     }
     accepted++;
     sockets.add(sock);
-    const pause = () => {
-      if (sock.isPaused()) return;
-      sock.pause();
-      void ctx.drained().then(() => sock.resume());
-    };
+    const pause = () => pauseUntilDrained(ctx, sock);
     // Fast path (ring buffer): bytes go through the codec into the ring without a JS object per line.
     const stream = ctx.openStream?.('unix', config.max_line_bytes);
     if (stream) {
