@@ -58,11 +58,12 @@ export class IndexWriter {
 
   private readonly maxInFlight: number;
   /**
-   * Batches held back while the calling thread is busy (deferWhileBusyMs), oldest first, with
-   * when each was taken. They count in the lag like batches handed over.
+   * Batches held back while the calling thread is busy (deferWhileBusyMs), oldest first. They
+   * count in the lag like batches handed over.
    */
-  private held: { message: { op: 'add'; node: string; seq: number; data: Uint8Array<ArrayBuffer>; meta?: [string, string]; received: number }; at: number }[] = [];
-  private heldTimer: NodeJS.Timeout | undefined;
+  private held: { op: 'add'; node: string; seq: number; data: Uint8Array<ArrayBuffer>; meta?: [string, string]; received: number }[] = [];
+  /** Set while a quiet() waits to release the held batches. */
+  private releasing: Promise<void> | undefined;
   private readonly deferMs: number;
   private elu: EventLoopUtilization = performance.eventLoopUtilization();
   private eluAt = 0;
@@ -73,8 +74,8 @@ export class IndexWriter {
   holdTimeouts = 0;
 
   /**
-   * deferWhileBusyMs: while this thread's event loop is busy (more than half of the last 10 ms
-   * or more), batches are held here instead of handed to the worker, for at most this long; 0 or
+   * deferWhileBusyMs: while this thread is busy (callerBusy), batches are held here instead of
+   * handed to the worker, for at most this long; 0 or
    * unset: hand over at once (reindex, tools). Why: on a machine with few cores the worker's
    * parsing and B-tree work competes with the thread that stores and acknowledges batches, so a
    * burst is stored slower (on 2 cores, 30 % slower while the worker ran alongside). Held, the
@@ -166,8 +167,11 @@ export class IndexWriter {
     const message = { op: 'add' as const, node, seq, data, meta, received: now };
     if (this.deferMs > 0 && (this.held.length > 0 || this.callerBusy(now))) {
       if (this.held.length === 0) this.holds++;
-      this.held.push({ message, at: now });
-      this.heldTimer ??= setTimeout(() => this.releaseHeld(false), 10);
+      this.held.push(message);
+      this.releasing ??= this.quiet().then(() => {
+        this.releasing = undefined;
+        this.releaseHeld(false);
+      });
       return;
     }
     this.worker.postMessage(message, [data.buffer]);
@@ -203,19 +207,15 @@ export class IndexWriter {
     });
   }
 
-  /** Hands held batches to the worker: all of them when the caller is no longer busy, the oldest has waited deferMs, or `all`. */
-  private releaseHeld(all: boolean): void {
-    clearTimeout(this.heldTimer);
-    this.heldTimer = undefined;
-    if (this.held.length === 0) return;
-    const now = Date.now();
-    const overdue = now - this.held[0]!.at >= this.deferMs;
-    if (!all && !overdue && this.callerBusy(now)) {
-      this.heldTimer = setTimeout(() => this.releaseHeld(false), 10);
-      return;
-    }
-    if (overdue && !all) this.holdTimeouts++;
-    for (const h of this.held.splice(0)) this.worker.postMessage(h.message, [h.message.data.buffer]);
+  /**
+   * Hands every held batch to the worker: once the caller is quiet or the oldest has waited
+   * deferWhileBusyMs (quiet() resolved; still busy = a time-out), or at once before a request
+   * (`now`: a flush acts on everything added before it).
+   */
+  private releaseHeld(now: boolean): void {
+    if (this.held.length === 0 || this.closed) return;
+    if (!now && this.callerBusy(Date.now())) this.holdTimeouts++;
+    for (const m of this.held.splice(0)) this.worker.postMessage(m, [m.data.buffer]);
   }
 
   private drainWaiters: { limit: number; resolve: () => void }[] = [];
@@ -251,7 +251,6 @@ export class IndexWriter {
 
   private request(m: Record<string, unknown>): Promise<number> {
     if (this.closed) return Promise.reject(new Error('index writer closed'));
-    // Requests act on everything added before them.
     this.releaseHeld(true);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -282,7 +281,6 @@ export class IndexWriter {
       // A failed worker has nothing left to write.
     } finally {
       this.closed = true;
-      clearTimeout(this.heldTimer);
       for (const w of this.drainWaiters.splice(0)) w.resolve();
       await this.worker.terminate();
     }
