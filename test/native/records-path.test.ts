@@ -88,15 +88,20 @@ test('records path: C filter (host process and trusted) + filter_level + forward
   assert.deepEqual(objects.entries[0], { level: 'WARN', module: 'VALVE', message: 'reading 1', node: 'test-node', source: 'unix', seq: 1 });
 });
 
-test('buffer.native auto: a stage that needs entry objects (here filter_dedupe) gets them decoded from the ring\'s records, and the log says which', async () => {
-  const agent = await startAgent(`  inputs:
+/** An agent: unix input → the given filters → sink_file (DIR/out.log, json); `config` adds plugin config lines. */
+function unixToFile(filters: string, config = '') {
+  return startAgent(`  inputs:
     - type: unix
       path: DIR/run/ingest.sock
   plugins:
-    enabled: [filter_level, filter_dedupe, sink_file]
+    enabled: [${filters}, sink_file]
     config:
-      sink_file: { path: DIR/out.log, format: json }
+${config}      sink_file: { path: DIR/out.log, format: json }
 `);
+}
+
+test('buffer.native auto: a stage that needs entry objects (here filter_dedupe) gets them decoded from the ring\'s records, and the log says which', async () => {
+  const agent = await unixToFile('filter_level, filter_dedupe');
   try {
     await agent.stderr.waitFor(/^\[INFO\] buffer: native ring; filter_dedupe needs entries as objects/);
     await writeToSocket(agent.ingest, 'one\ntwo\n');
@@ -111,15 +116,7 @@ test('buffer.native auto: a stage that needs entry objects (here filter_dedupe) 
 });
 
 test('records path: filter_redact masks on the records (a view per record, the whole entry decoded only when something is masked)', async () => {
-  const agent = await startAgent(`  inputs:
-    - type: unix
-      path: DIR/run/ingest.sock
-  plugins:
-    enabled: [filter_level, filter_redact, sink_file]
-    config:
-      filter_redact: { patterns: [ipv4, email], mask: '***' }
-      sink_file: { path: DIR/out.log, format: json }
-`);
+  const agent = await unixToFile('filter_level, filter_redact', "      filter_redact: { patterns: [ipv4, email], mask: '***' }\n");
   try {
     await agent.stderr.waitFor(/^\[INFO\] buffer: native ring; entries take the records path through filter_level, filter_redact, sink_file$/);
     // Nothing to mask: the batch stays records from the input to the sink.
