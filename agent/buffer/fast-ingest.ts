@@ -8,7 +8,7 @@
  */
 import type { RingEntryQueue } from './entry-buffer.ts';
 import type { CodecCounters, LineCodec } from './line-codec.ts';
-import { forEachFrame, type WhenFull } from './ring.ts';
+import { countFrames, type WhenFull } from './ring.ts';
 import { KEYED, keyRecords, releaseRecordTokens } from './records.ts';
 import { issueToken, type Checkpoint } from '../../entry/checkpoint.ts';
 
@@ -217,7 +217,7 @@ export class FastIngest implements RawStream {
     // (in order, as bytes) and the input pauses.
     this.counters.paused++;
     const rest = run.subarray(used);
-    q.forceFrames(this.keep(rest), forEachFrame(rest, () => {}));
+    q.forceFrames(this.keep(rest), countFrames(rest));
     return false;
   }
 

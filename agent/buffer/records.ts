@@ -163,18 +163,31 @@ export interface LevelModuleSpan {
  * module first, and none of the three is ever escaped (an ISO time, a level name, a sanitised tag).
  */
 export function levelModuleSpan(frames: Buffer, start: number, end: number): LevelModuleSpan | undefined {
+  const out = { levelStart: 0, levelEnd: 0, moduleStart: 0, moduleEnd: 0 };
+  return levelModuleSpanInto(frames, start, end, out) ? out : undefined;
+}
+
+/**
+ * levelModuleSpan written into `out` (true when the record has the shape): for a loop over every
+ * record, which keeps one span instead of making an object per entry.
+ */
+export function levelModuleSpanInto(frames: Buffer, start: number, end: number, out: LevelModuleSpan): boolean {
   // Byte loops, not Buffer#compare/indexOf: this runs for every record a filter reads, and the
   // keys and values are a few bytes long, where each native call costs more than the comparison.
-  if (!bytesAt(frames, start, end, HEAD)) return undefined;
+  if (!bytesAt(frames, start, end, HEAD)) return false;
   const tsEnd = quoteFrom(frames, start + HEAD.length, end);
-  if (tsEnd < 0 || !bytesAt(frames, tsEnd, end, LEVEL_KEY)) return undefined;
+  if (tsEnd < 0 || !bytesAt(frames, tsEnd, end, LEVEL_KEY)) return false;
   const levelStart = tsEnd + LEVEL_KEY.length;
   const levelEnd = quoteFrom(frames, levelStart, end);
-  if (levelEnd < 0 || !bytesAt(frames, levelEnd, end, MODULE_KEY)) return undefined;
+  if (levelEnd < 0 || !bytesAt(frames, levelEnd, end, MODULE_KEY)) return false;
   const moduleStart = levelEnd + MODULE_KEY.length;
   const moduleEnd = quoteFrom(frames, moduleStart, end);
-  if (moduleEnd < 0) return undefined;
-  return { levelStart, levelEnd, moduleStart, moduleEnd };
+  if (moduleEnd < 0) return false;
+  out.levelStart = levelStart;
+  out.levelEnd = levelEnd;
+  out.moduleStart = moduleStart;
+  out.moduleEnd = moduleEnd;
+  return true;
 }
 
 /** Whether frames holds want at [at, end). */

@@ -1,7 +1,7 @@
 import { definePlugin, type FilterPlugin } from '../../agent/plugins/types.ts';
 import { s, type Infer } from '../../lib/schema/schema.ts';
 import { LEVELS, levelRank, type Level } from '../../lib/level.ts';
-import { forEachRecord, levelModuleSpan, recordLevelModule, spanLevelRank } from '../../agent/buffer/records.ts';
+import { forEachRecord, levelModuleSpanInto, recordLevelModule, spanLevelRank, type LevelModuleSpan } from '../../agent/buffer/records.ts';
 import { info } from './info.generated.ts';
 
 const configSchema = s.object(
@@ -20,6 +20,8 @@ export default definePlugin({
   create(): FilterPlugin {
     let min = levelRank('INFO');
     const perModule = new Map<string, number>();
+    /** Where the record being read has its level and module (one for every record). */
+    const span: LevelModuleSpan = { levelStart: 0, levelEnd: 0, moduleStart: 0, moduleEnd: 0 };
     return {
       init(ctx) {
         const c = ctx.config as Config;
@@ -31,8 +33,7 @@ export default definePlugin({
       filterRecords({ frames, count }) {
         const out = new Array<boolean>(count);
         forEachRecord(frames, (start, end, i) => {
-          const span = levelModuleSpan(frames, start, end);
-          if (!span) {
+          if (!levelModuleSpanInto(frames, start, end, span)) {
             const { level, module } = recordLevelModule(frames, start, end);
             out[i] = keep(level, module);
             return;

@@ -4,7 +4,7 @@ import { definePlugin, type PluginContext, type SinkPlugin } from '../../agent/p
 import { encodeEntry } from '../../entry/codec.ts';
 import type { LogEntry } from '../../entry/entry.ts';
 import { checkpointOf, holdEntry, holdToken, tokenCheckpoint, type Checkpoint, type CheckpointPosition } from '../../entry/checkpoint.ts';
-import { encodeBody, joinLines } from '../../protocol/index.ts';
+import { BodyEncoder, joinLines } from '../../protocol/index.ts';
 import { forEachRecord, recordsSpan, forEachToken, recordToken, recordsToNdjson, type EntryRecords } from '../../agent/buffer/records.ts';
 import { Spool } from '../../agent/forward/spool/spool.ts';
 import { ForwardClient } from '../../agent/forward/client.ts';
@@ -53,6 +53,7 @@ export default definePlugin({
     let config: RemoteConfig;
     let spool: Spool;
     let client: ForwardClient;
+    const encoder = new BodyEncoder();
     let open = newBatch();
     let timer: NodeJS.Timeout | undefined;
     /** Seals run one after another so sequence numbers follow the entries' order. */
@@ -74,7 +75,7 @@ export default definePlugin({
       sealBacklog++;
       sealing = sealing.then(async () => {
         writeLines(b);
-        const data = await encodeBody(b.raw ? b.raw.subarray(0, b.rawLen) : Buffer.alloc(0), b.count, config.compression);
+        const data = await encoder.encode(b.raw ? b.raw.subarray(0, b.rawLen) : Buffer.alloc(0), b.count, config.compression);
         // Deflated: the batch's buffer is free again (uncompressed, the body is that buffer: kept).
         if (b.raw && data.body.buffer !== b.raw.buffer) recycle(b.raw);
         const seq = await spool.allocSeq();
@@ -285,6 +286,7 @@ export default definePlugin({
         await seal();
         await client.stop(1000);
         await spool.close();
+        encoder.close();
       },
       status: () => {
         const sp = Object.fromEntries(Object.entries(spool.status()).map(([k, v]) => [`spool_${k}`, v]));
