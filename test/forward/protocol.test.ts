@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  BatchCodec, decodeBodyLines, decodeMessage, encodeAck, encodeBatch, encodeBody, encodeError, encodeHello, encodePing, encodePong,
+  BatchCodec, decodeBodyLines, decodeMessage, encodeAck, encodeBatch, encodeBody, BodyEncoder, encodeError, encodeHello, encodePing, encodePong,
   encodeWelcome, ErrorCode, FrameDecoder, FrameTooLargeError, FrameType, joinLines, parseBodyLines, ProtocolError,
 } from '../../protocol/index.ts';
 
@@ -64,4 +64,23 @@ test('batch bodies: count mismatch, raw_bytes over the limit and an inflation bo
   assert.ok(m2.type === 'BATCH');
   await assert.rejects(decodeBodyLines(m2, 1 << 20), (e: unknown) => e instanceof ProtocolError && e.code === ErrorCode.BAD_BATCH);
   assert.throws(() => parseBodyLines(3, ['[1]']), /entry 0 is not a JSON object/);
+});
+
+test('BodyEncoder: one deflate stream for many bodies gives the bytes encodeBody gives, in call order, each a whole zlib stream', async () => {
+  const enc = new BodyEncoder();
+  const counts = [0, 1, 5, 1000, 3];
+  const bodies = counts.map((n, b) => joinLines(Array.from({ length: n }, (_, i) => JSON.stringify({ level: 'INFO', message: `batch ${b} entry ${i} ${'x'.repeat(i % 50)}` }))));
+  // Started together: encoded one after another, each answered with its own body.
+  const got = await Promise.all(bodies.map((raw, i) => enc.encode(raw, counts[i]!, 'deflate')));
+  for (let i = 0; i < bodies.length; i++) {
+    const want = await encodeBody(bodies[i]!, counts[i]!, 'deflate');
+    assert.deepEqual({ ...got[i]!, body: got[i]!.body.toString('base64') }, { ...want, body: want.body.toString('base64') }, `body ${i}`);
+    const lines = await decodeBodyLines({ seq: i + 1, codec: BatchCodec.DEFLATE, count: got[i]!.count, rawBytes: got[i]!.rawBytes, body: got[i]!.body } as never, 1 << 24);
+    assert.equal(lines.length, counts[i]);
+  }
+  // 'none' hands the bytes back as they are; close frees the stream and a later body opens another.
+  assert.equal((await enc.encode(bodies[1]!, 1, 'none')).body, bodies[1]);
+  enc.close();
+  assert.deepEqual((await enc.encode(bodies[4]!, 3, 'deflate')).body, (await encodeBody(bodies[4]!, 3, 'deflate')).body);
+  enc.close();
 });
