@@ -97,6 +97,30 @@ test('mode memory: nothing touches the disk while online; going offline spills, 
   await sp.close();
 });
 
+test('mode memory: once the batches written while offline are acknowledged, the disk is empty again and later ACKs write nothing', async () => {
+  const dir = tempDir();
+  const sp = new Spool(options(dir, { mode: 'memory' }));
+  await sp.open();
+  // Not online yet (as at start, before the aggregator's WELCOME): the first batch goes to disk.
+  const [first] = await pushN(sp, 1, 5, 'early');
+  assert.equal(segFiles(dir).length, 1, 'offline: on disk');
+  sp.setOnline(true);
+  sp.ack(first!);
+  await sp.settled();
+  assert.deepEqual(segFiles(dir), [], 'its segment is deleted once acknowledged');
+  const pointer = readFileSync(join(dir, 'ack.json'), 'utf8');
+  assert.equal(JSON.parse(pointer).acked_seq, first, 'the pointer written before the segment went');
+  // Online from now on: memory batches, and their ACKs leave the disk alone (no pointer per ACK).
+  for (const seq of await pushN(sp, 5, 5, 'online')) {
+    sp.ack(seq);
+    await sp.settled();
+    assert.deepEqual(segFiles(dir), [], `batch ${seq}: nothing on disk`);
+    assert.equal(readFileSync(join(dir, 'ack.json'), 'utf8'), pointer, `batch ${seq}: the pointer is not rewritten per ACK`);
+  }
+  await sp.close();
+  assert.ok(JSON.parse(readFileSync(join(dir, 'ack.json'), 'utf8')).acked_seq > first!, 'an orderly stop writes the pointer');
+});
+
 test('(e) a corrupt byte costs one record and a torn tail is skipped; both are counted (the record\'s entries as lost_entries) and neither blocks start-up', async () => {
   const dir = tempDir();
   const sp = new Spool(options(dir));

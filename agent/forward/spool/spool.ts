@@ -742,7 +742,21 @@ export class Spool extends EventEmitter {
       if (this.pointerDirty) await this.persistPointer(this.opts.fsync !== 'interval');
       await this.removeSegment(seg);
     }
+    // Mode memory: batches went to disk only for a while (the uplink was down, or not yet up at
+    // start). Once they are all acknowledged the open segment goes too; otherwise the disk would
+    // never be empty again, and every later ACK would rewrite and fsync the pointer (flash wear,
+    // and two fsyncs per batch on the forwarding path). In the write chain, where the segment is
+    // written; not awaited here, since a writer blocked on a full spool waits for this clean-up.
+    if (this.opts.mode === 'memory' && this.current && this.current.live === 0 && this.segments.size === 1) {
+      void this.serial(() => this.retireCurrentIfDead()).catch((e) => this.opts.log.error(`spool: ${(e as Error).message}`));
+    }
     this.wakeSpace();
+  }
+
+  /** Resolves once the disk work asked for so far (ACK clean-up, writes, spills) is done. */
+  async settled(): Promise<void> {
+    await this.ackChain;
+    await this.serial(async () => {});
   }
 
   /** In the write chain: the current segment holds only acknowledged records; delete it. */
