@@ -20,7 +20,7 @@ import type { MetricsServer } from '../lib/control/http.ts';
 import { LangApi } from './control/lang-api.ts';
 import { AGENT_METRICS } from './control/agent-metrics.ts';
 import { setRuntimeDir } from '../lib/assets.ts';
-import { releaseStartupPages, STARTUP_SETTLE_MS } from '../lib/native-runtime.ts';
+import { scheduleStartupRelease } from '../lib/native-runtime.ts';
 import { attachInputStage } from './inputs/attach-stage.ts';
 import type { LineStageConfig } from './processing/stage.ts';
 import { resolveLabels } from './processing/labels.ts';
@@ -101,9 +101,10 @@ export class Agent {
       this.log.info(this.t('control.http_listening', this.http.address));
     }
     this.log.info(this.t('agent.started', VERSION, this.config.node_id, this.inputs.length, this.plugins.running().length));
-    // A second on: compiles and first timers that follow start-up have touched their pages by then.
-    // (Not with buffer.native off: then the agent loads no native code at all.)
-    if (this.config.buffer.native !== 'off') setTimeout(() => releaseStartupPages(this.log), STARTUP_SETTLE_MS).unref();
+    // Start-up's pages of the executable go back (lib/native-runtime.ts says when); pages the
+    // running agent touches again come back from the page cache. (Not with buffer.native off:
+    // then the agent loads no native code at all.)
+    if (this.config.buffer.native !== 'off') scheduleStartupRelease(this.log);
   }
 
   /**

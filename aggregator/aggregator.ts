@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { AggregatorFileConfig } from './config/config.ts';
 import type { AgentLog } from '../lib/log.ts';
 import { VERSION } from '../lib/version.ts';
-import { releaseStartupPages, STARTUP_SETTLE_MS } from '../lib/native-runtime.ts';
+import { scheduleStartupRelease } from '../lib/native-runtime.ts';
 import { ControlServer } from '../lib/control/server.ts';
 import { MetricsServer } from '../lib/control/http.ts';
 import { AGGREGATOR_METRICS } from './metrics.ts';
@@ -145,8 +145,8 @@ export class Aggregator {
     }
     const a = this.config.aggregator;
     this.log.info(`logloom ${VERSION} aggregator listening on ${a.listen.replace(/:0$/, `:${this.port}`)} (${a.tls.enabled ? `TLS, client certificates: ${a.tls.client_cert}` : 'TCP'}, auth ${a.auth.mode}, store ${this.store.kind})`);
-    // A second on: compiles and first timers that follow start-up have touched their pages by then.
-    setTimeout(() => releaseStartupPages(this.log), STARTUP_SETTLE_MS).unref();
+    // Start-up's pages of the executable go back (lib/native-runtime.ts says when).
+    scheduleStartupRelease(this.log);
   }
 
   /** Nodes the store knows show in `status` before they reconnect. */

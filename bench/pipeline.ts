@@ -116,8 +116,8 @@ async function runOnce(argv: string[], native: 'on' | 'off'): Promise<Run> {
   const startMs = performance.now() - t0;
   const startCpuMs = cpuSeconds(agent.pid!) * 1000;
   // Idle: what the agent holds once started and quiet (a moment for start-up garbage to settle).
-  // (2 s: the agent releases the executable's start-up pages a second after it started, see
-  // lib/native-runtime.ts STARTUP_SETTLE_MS; idle is what it holds from then on.)
+  // (2 s: the agent releases the executable's start-up pages at once and again a second after it
+  // started, see lib/native-runtime.ts STARTUP_RELEASE_AT_MS; idle is what it holds from then on.)
   await new Promise((r) => setTimeout(r, 2000));
   const rss = rssMiB(agent.pid!);
   const cpu0 = cpuSeconds(agent.pid!);

@@ -109,8 +109,18 @@ export function loadAddon(runtimeDir?: string): NativeAddon {
   }
 }
 
-/** How long after start-up a program releases its start-up pages (releaseStartupPages). */
-export const STARTUP_SETTLE_MS = 1000;
+/**
+ * When after start-up a program releases its start-up pages (releaseStartupPages): at once (the
+ * next turn of the event loop), so that a burst that begins at start (a backlog waiting for the
+ * agent) does not peak with start-up's pages still mapped; and again a second later, for the
+ * pages the first compilations and timers after start-up touched (they are idle afterwards).
+ */
+export const STARTUP_RELEASE_AT_MS = [0, 1000] as const;
+
+/** Schedules releaseStartupPages at STARTUP_RELEASE_AT_MS (timers that do not keep the program alive). */
+export function scheduleStartupRelease(log: { debug(msg: string): void }): void {
+  for (const ms of STARTUP_RELEASE_AT_MS) setTimeout(() => releaseStartupPages(log), ms).unref();
+}
 
 /**
  * Once a program has started: unmaps the pages of its executable that only start-up touched

@@ -35,6 +35,18 @@ const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
  */
 export const HEAP_DEFAULTS = { oldSpaceMiB: 96, semiSpaceMiB: 2 };
 
+/**
+ * V8 flags baked in beside the heap limits. --no-turbofan: the agent's hot path is the C codec
+ * and ring and Node's own builtins, so V8's optimising compiler buys little there (its
+ * mid-tier, Maglev, still compiles hot JS), while its compile jobs cost a lot: in a 2 M record
+ * burst (bench/pipeline.ts) about 0.5 µs of CPU per record on V8's worker threads and some
+ * 20 MiB of peak RSS (compiler zones and the compiler's own code pages). The same flags are
+ * given to the node that makes the code cache (below), or V8 would reject the cache at start.
+ * Not allowed in NODE_OPTIONS, so they cannot be turned back on at run time.
+ */
+export const V8_FLAGS = ['--no-turbofan'];
+
+/** The heap limits as flags (also valid in NODE_OPTIONS, which bench/aggregator.ts uses). */
 export function heapArgv(h = HEAP_DEFAULTS): string[] {
   return [`--max-old-space-size=${h.oldSpaceMiB}`, `--max-semi-space-size=${h.semiSpaceMiB}`];
 }
@@ -91,14 +103,15 @@ export async function packageTarget(target: Target, profile: Profile, heap = HEA
     disableExperimentalSEAWarning: true,
     // The code cache is V8 bytecode for the target, produced by the target runtime itself.
     useCodeCache: true,
-    execArgv: heapArgv(heap),
+    execArgv: [...heapArgv(heap), ...V8_FLAGS],
     execArgvExtension: 'env',
   }, null, 2));
-  say(`${target}/${profile}: V8 heap ${heapArgv(heap).join(' ')}`);
+  say(`${target}/${profile}: V8 ${[...heapArgv(heap), ...V8_FLAGS].join(' ')}`);
   const node = join(runtime, 'bin/node');
   const [emu, ...emuArgs] = emulatorPrefix(target);
-  if (emu) run(emu, [...emuArgs, node, '--experimental-sea-config', seaConfig]);
-  else run(node, ['--experimental-sea-config', seaConfig]);
+  // With the flags the executable runs with: V8 accepts a code cache only under the flags it was made with.
+  if (emu) run(emu, [...emuArgs, node, ...V8_FLAGS, '--experimental-sea-config', seaConfig]);
+  else run(node, [...V8_FLAGS, '--experimental-sea-config', seaConfig]);
 
   const exe = join(work, 'logloom');
   rmSync(exe, { force: true });
