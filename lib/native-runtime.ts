@@ -78,6 +78,8 @@ export interface NativeAddon {
   dgramClose(handle: object): void;
   /** [mappings released, KiB they held], or [-errno, 0] (native/addon/src/startup-pages.h). */
   releaseStartupPages(): [number, number];
+  /** Per record of a framed batch: 1 level at or above minRank, 0 below, 2 another shape; returns records written (native/addon/src/levels.h). */
+  levelVerdicts(frames: Uint8Array, minRank: number, out: Uint8Array): number;
 }
 
 export interface NativePluginInfo {
@@ -107,6 +109,15 @@ export function loadAddon(runtimeDir?: string): NativeAddon {
     addonError = e instanceof NativeUnavailableError ? e : new NativeUnavailableError(ADDON_ASSET, (e as Error).message);
     throw addonError;
   }
+}
+
+/**
+ * The addon if something has loaded it already (the native ring, a C plugin), else undefined: for
+ * code with a faster path through it that must not be the one to load it (with buffer.native
+ * off the agent loads no native code).
+ */
+export function loadedAddon(): NativeAddon | undefined {
+  return addon;
 }
 
 /**

@@ -16,6 +16,7 @@
 #include "inflate.h"
 #include "dgram.h"
 #include "startup-pages.h"
+#include "levels.h"
 #ifndef LOGLOOM_LOCKED
 #define LOGLOOM_LOCKED 0
 #endif
@@ -414,6 +415,16 @@ static napi_value ReleaseStartupPages(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* levelVerdicts(frames, minRank, out Uint8Array) -> records written (levels.h) */
+static napi_value LevelVerdicts(napi_env env, napi_callback_info info) {
+  static const char usage[] = "levelVerdicts(frames, minRank, out)";
+  uint8_t *frames, *out;
+  size_t len, out_len;
+  int32_t min_rank;
+  if (ll_args(env, info, usage, "BiB", &frames, &len, &min_rank, &out, &out_len)) return NULL;
+  return make_int(env, (int64_t)ll_level_verdicts(frames, len, min_rank, out, out_len));
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
       {"ringPush", NULL, RingPush, NULL, NULL, NULL, napi_default, NULL},
@@ -430,6 +441,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"dgramPause", NULL, DgramPause, NULL, NULL, NULL, napi_default, NULL},
       {"dgramClose", NULL, DgramClose, NULL, NULL, NULL, napi_default, NULL},
       {"releaseStartupPages", NULL, ReleaseStartupPages, NULL, NULL, NULL, napi_default, NULL},
+      {"levelVerdicts", NULL, LevelVerdicts, NULL, NULL, NULL, napi_default, NULL},
 #if !LOGLOOM_LOCKED
       {"pluginLoad", NULL, PluginLoad, NULL, NULL, NULL, napi_default, NULL},
       {"pluginProcess", NULL, PluginProcess, NULL, NULL, NULL, napi_default, NULL},
