@@ -80,6 +80,8 @@ export interface NativeAddon {
   releaseStartupPages(): [number, number];
   /** Per record of a framed batch: 1 level at or above minRank, 0 below, 2 another shape; returns records written (native/addon/src/levels.h). */
   levelVerdicts(frames: Uint8Array, minRank: number, out: Uint8Array): number;
+  /** Records of frames from `from` as NDJSON lines into out at `at`; result: [records, frames offset after them, bytes written, 0 end | 1 render | 2 full] (native/addon/src/forward-lines.h). */
+  forwardLines(frames: Uint8Array, from: number, out: Uint8Array, at: number, maxRecords: number, maxBytes: number, result: Float64Array): void;
 }
 
 export interface NativePluginInfo {

@@ -17,6 +17,7 @@
 #include "dgram.h"
 #include "startup-pages.h"
 #include "levels.h"
+#include "forward-lines.h"
 #ifndef LOGLOOM_LOCKED
 #define LOGLOOM_LOCKED 0
 #endif
@@ -425,6 +426,20 @@ static napi_value LevelVerdicts(napi_env env, napi_callback_info info) {
   return make_int(env, (int64_t)ll_level_verdicts(frames, len, min_rank, out, out_len));
 }
 
+/* forwardLines(frames, from, out, at, maxRecords, maxBytes, result Float64Array(4)) (forward-lines.h) */
+static napi_value ForwardLines(napi_env env, napi_callback_info info) {
+  static const char usage[] = "forwardLines(frames, from, out, at, maxRecords, maxBytes, result)";
+  uint8_t *frames, *out, *result;
+  size_t len, out_len, result_len;
+  double from, at, max_bytes;
+  uint32_t max_records;
+  if (ll_args(env, info, usage, "BdBdudB", &frames, &len, &from, &out, &out_len, &at, &max_records, &max_bytes, &result, &result_len)) return NULL;
+  if (result_len < 4 * sizeof(double) || ((uintptr_t)result & 7) || from < 0 || at < 0 || from > (double)len || at > (double)out_len)
+    return ll_throw_type(env, usage);
+  ll_forward_lines(frames, len, (size_t)from, out, out_len, (size_t)at, max_records, max_bytes, (double *)result);
+  return NULL;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
       {"ringPush", NULL, RingPush, NULL, NULL, NULL, napi_default, NULL},
@@ -442,6 +457,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"dgramClose", NULL, DgramClose, NULL, NULL, NULL, napi_default, NULL},
       {"releaseStartupPages", NULL, ReleaseStartupPages, NULL, NULL, NULL, napi_default, NULL},
       {"levelVerdicts", NULL, LevelVerdicts, NULL, NULL, NULL, napi_default, NULL},
+      {"forwardLines", NULL, ForwardLines, NULL, NULL, NULL, napi_default, NULL},
 #if !LOGLOOM_LOCKED
       {"pluginLoad", NULL, PluginLoad, NULL, NULL, NULL, napi_default, NULL},
       {"pluginProcess", NULL, PluginProcess, NULL, NULL, NULL, napi_default, NULL},
