@@ -82,6 +82,9 @@ export interface NativeAddon {
   levelVerdicts(frames: Uint8Array, minRank: number, out: Uint8Array): number;
   /** Records of frames from `from` as NDJSON lines into out at `at`; result: [records, frames offset after them, bytes written, 0 end | 1 render | 2 full] (native/addon/src/forward-lines.h). */
   forwardLines(frames: Uint8Array, from: number, out: Uint8Array, at: number, maxRecords: number, maxBytes: number, result: Float64Array): void;
+  /** A deflate encoder (level 1, a zlib stream per body), and one body deflated on the thread pool (native/addon/src/deflate.h). */
+  deflaterNew(): object;
+  deflaterRun(handle: object, body: Uint8Array): Promise<Buffer>;
 }
 
 export interface NativePluginInfo {

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { BatchCodec, type BatchCodecCode, ErrorCode } from './constants.ts';
 import { ProtocolError } from './errors.ts';
 import type { Batch } from './messages.ts';
+import { loadedAddon } from '../lib/native-runtime.ts';
 
 // node:zlib loads with the first batch body, not at every start of a program that imports the protocol.
 const zlib = () => process.getBuiltinModule('node:zlib');
@@ -44,6 +45,7 @@ export async function encodeBody(raw: Buffer, count: number, codec: 'none' | 'de
  */
 export class BodyEncoder {
   #stream: import('node:zlib').Deflate | undefined;
+  #native: object | undefined;
   #chunks: Buffer[] = [];
   #failed: Error | undefined;
   #queue: Promise<unknown> = Promise.resolve();
@@ -55,13 +57,18 @@ export class BodyEncoder {
     return next;
   }
 
-  /** Frees the zlib state; a later encode opens a new stream. */
+  /** Frees the zlib state; a later encode opens a new stream. (The addon's is freed with its handle.) */
   close(): void {
     this.#stream?.destroy();
     this.#stream = undefined;
+    this.#native = undefined;
   }
 
   #deflate(raw: Buffer): Promise<Buffer> {
+    // The addon's deflater when something has loaded the addon (the native ring): the same bytes,
+    // without node:zlib's stream machinery on the main thread for each body (native/addon/src/deflate.h).
+    const addon = loadedAddon();
+    if (addon) return addon.deflaterRun((this.#native ??= addon.deflaterNew()), raw);
     const z = (this.#stream ??= this.#open());
     return new Promise((resolve, reject) => {
       z.write(raw);

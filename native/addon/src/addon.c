@@ -18,6 +18,7 @@
 #include "startup-pages.h"
 #include "levels.h"
 #include "forward-lines.h"
+#include "deflate.h"
 #ifndef LOGLOOM_LOCKED
 #define LOGLOOM_LOCKED 0
 #endif
@@ -458,6 +459,8 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"releaseStartupPages", NULL, ReleaseStartupPages, NULL, NULL, NULL, napi_default, NULL},
       {"levelVerdicts", NULL, LevelVerdicts, NULL, NULL, NULL, napi_default, NULL},
       {"forwardLines", NULL, ForwardLines, NULL, NULL, NULL, napi_default, NULL},
+      {"deflaterNew", NULL, ll_deflater_new, NULL, NULL, NULL, napi_default, NULL},
+      {"deflaterRun", NULL, ll_deflater_run, NULL, NULL, NULL, napi_default, NULL},
 #if !LOGLOOM_LOCKED
       {"pluginLoad", NULL, PluginLoad, NULL, NULL, NULL, napi_default, NULL},
       {"pluginProcess", NULL, PluginProcess, NULL, NULL, NULL, napi_default, NULL},
