@@ -26,9 +26,10 @@ export class RecordBatch {
   private decoded?: LogEntry[];
   private viewed?: RecordView[];
 
-  constructor(records: EntryRecords, entries?: LogEntry[]) {
-    this.records = records;
+  constructor(records: EntryRecords, entries?: LogEntry[], views?: RecordView[]) {
+    this.records = { frames: records.frames, count: records.count, view: (i) => this.view(i) };
     this.decoded = entries;
+    this.viewed = views;
   }
 
   /** Frames records (payloads with their headers) into a batch. */
@@ -114,11 +115,11 @@ export class RecordBatch {
     return (this.decoded = out);
   }
 
-  /** Records [from, to) as a batch of their own (the entries too, when decoded). */
+  /** Records [from, to) as a batch of their own (the entries or views too, when made). */
   slice(from: number, to: number): RecordBatch {
     if (from === 0 && to >= this.count) return this;
     const frames = this.records.frames.subarray(this.offset(from), this.offset(to));
-    return new RecordBatch({ frames, count: to - from }, this.decoded?.slice(from, to));
+    return new RecordBatch({ frames, count: to - from }, this.decoded?.slice(from, to), this.viewed?.slice(from, to));
   }
 
   /** The records whose index is selected, in order (a route's selection). */
@@ -137,6 +138,9 @@ export class RecordBatch {
     const f = this.records.frames;
     const parts: Buffer[] = [];
     const entries: LogEntry[] | undefined = this.decoded ? [] : undefined;
+    // A kept record's view goes on with it (a view reads the bytes it was made on, which are
+    // the same in the next batch's frames), so what it decoded is not decoded again.
+    const views: RecordView[] | undefined = this.viewed && !this.decoded ? [] : undefined;
     let runStart = -1;
     let count = 0;
     const endRun = (i: number) => {
@@ -148,6 +152,7 @@ export class RecordBatch {
       if (v === true) {
         if (runStart < 0) runStart = i;
         entries?.push(this.decoded![i]!);
+        if (views) views[count] = this.viewed![i]!;
         count++;
         continue;
       }
@@ -174,7 +179,8 @@ export class RecordBatch {
       count++;
     }
     endRun(this.count);
-    return new RecordBatch({ frames: parts.length === 1 ? parts[0]! : Buffer.concat(parts), count }, entries);
+    if (views) views.length = count;
+    return new RecordBatch({ frames: parts.length === 1 ? parts[0]! : Buffer.concat(parts), count }, entries, views);
   }
 
   /** Batches back to back, as one (a sink's queue joins small runs). */
