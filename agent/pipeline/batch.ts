@@ -1,11 +1,13 @@
 /**
  * What the pipeline moves in one step, and what every filter and sink is handed: a run of entry
  * records (agent/buffer/records.ts) as they came out of the ring, with whatever travels in each
- * record's header (checkpoint token, input id). A stage that works on bytes (C plugins,
- * filter_level, filter_grep, the forwarder, the static sinks) reads the records; a stage that
- * needs fields reads lazy views (view(i)); a stage that needs whole objects (a Python or socket
- * plugin, a JS filter that rewrites) reads entries(), decoded once per batch and shared by every
- * stage after it, so a chain trace and a replacement copy follow the same object.
+ * record's header (checkpoint token, input id). A stage that works on bytes (C plugins, the
+ * compiled-in filters but plugin_logger, the forwarder, the static sinks) reads the records; a
+ * stage that needs fields reads lazy views (view(i), records.view), one per record, carried on
+ * with the records a filter keeps so that the next filter reads what one decoded for free; a
+ * stage that needs whole objects (a Python or socket plugin, a chain trace) reads entries(),
+ * decoded once per batch and shared by every stage after it, so a chain trace and a replacement
+ * copy follow the same object.
  *
  * A filter's verdicts make the next batch: kept records are copied as they are, a replacement
  * entry becomes a new record with the original's header (so its token and input follow it), and
