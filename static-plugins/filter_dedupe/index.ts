@@ -63,6 +63,20 @@ export default definePlugin({
       }
     }
 
+    /**
+     * The oldest entry, for eviction once max_keys are remembered. One iterator serves every
+     * eviction: a fresh seen.entries() would step over every entry deleted since the map was last
+     * compacted (V8 keeps them as holes until then), thousands per call once the map is full.
+     * Each entry it returns is deleted at once (report), and a key seen again is re-inserted at
+     * the end, so everything before its position is gone and its next entry is the oldest.
+     */
+    let front: MapIterator<[string, Seen]> | undefined;
+    function oldest(): [string, Seen] {
+      let r = front?.next();
+      if (!r || r.done) r = (front = seen.entries()).next();
+      return r.value!;
+    }
+
     /** Keep the first of its window, drop (and count) a repeat. Reads each field once (a view decodes on every read). */
     function verdict(e: LogEntry): boolean {
       const source = e.source;
@@ -79,7 +93,7 @@ export default definePlugin({
       }
       if (s) report(key, s);
       if (seen.size >= cfg.max_keys) {
-        const [oldKey, old] = seen.entries().next().value!;
+        const [oldKey, old] = oldest();
         report(oldKey, old);
       }
       seen.set(key, { since: now, repeated: 0, level, module, source, message });
