@@ -3,8 +3,10 @@
  * need fields. It reads only what is touched: level and module straight off the bytes (never
  * escaped, see levelModuleSpan), timestamp and message from their spans (the message is decoded
  * by itself), source by walking the top-level keys after the message, and the rest by parsing the
- * record once, on first use. It is a LogEntry to any
- * code that only reads (render.ts, filters), so the same logic serves objects and records.
+ * record once, on first use. It is a LogEntry to any code that only reads (render.ts, filters),
+ * so the same logic serves objects and records. What it reads off the bytes relies on the layout
+ * encodeEntry and the C codec write (timestamp, level, module, message first; compact JSON, each
+ * string escaped the one way JSON.stringify does); a record of another layout is parsed instead.
  */
 import type { LogEntry } from '../../entry/entry.ts';
 import { LEVELS, type Level } from '../../lib/level.ts';
@@ -53,9 +55,9 @@ let lastHadEscape = false;
 
 /**
  * The closing quote of the JSON string opening at open, or -1 when it does not end before end;
- * sets lastHadEscape. A byte loop, bounded by the string itself: the strings are short, where a
- * native call (indexOf) costs more than the loop, and a search past the string would cost what
- * the rest of the batch's frames hold.
+ * sets lastHadEscape. A byte loop bounded by the string itself: most are short, where a native
+ * call (indexOf) costs more than the loop, and a search for a backslash would run on past the
+ * string through the rest of the batch's frames.
  */
 function stringEnd(f: Buffer, open: number, end: number): number {
   let escaped = false;
