@@ -251,3 +251,10 @@ export function mapRecordViews<T>(r: EntryRecords, fn: (entry: LogEntry) => T): 
   else forEachRecord(r.frames, (start, end, i) => (out[i] = fn(new RecordView(r.frames, start, end))));
   return out;
 }
+
+/** Views of every record of a run, in order. */
+export function recordViews(r: EntryRecords): RecordView[] {
+  const out: RecordView[] = new Array(r.count);
+  forEachRecord(r.frames, (start, end, i) => (out[i] = new RecordView(r.frames, start, end)));
+  return out;
+}

@@ -3,7 +3,7 @@ import { s, type Infer } from '../../lib/schema/schema.ts';
 import { consoleLine, entryText, textLayout, textLayoutFields, type TextLayout } from '../../entry/render.ts';
 import type { LogEntry } from '../../entry/entry.ts';
 import type { EntryRecords } from '../../agent/buffer/records.ts';
-import { mapRecordViews } from '../../agent/buffer/record-view.ts';
+import { recordViews } from '../../agent/buffer/record-view.ts';
 import { info } from './info.generated.ts';
 
 const configSchema = s.object(
@@ -35,10 +35,9 @@ export default definePlugin({
       async flush(entries: readonly LogEntry[]) {
         await write(entries);
       },
-      // The records path: lazy views (level, module, timestamp, message, source off the bytes; the
-      // batch's own, so what a filter before read is not decoded again).
+      // The records path: lazy views (level, module, timestamp and message off the bytes).
       async flushRecords(records: EntryRecords) {
-        await write(mapRecordViews(records, (e) => e));
+        await write(recordViews(records));
       },
     };
 

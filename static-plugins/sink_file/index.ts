@@ -53,17 +53,17 @@ export default definePlugin({
 
     const line = (e: LogEntry) => (config.format === 'json' ? encodeEntry(e) : consoleLine(e, entryText(e, (k, a) => ctx.render(k, a)), false, textLayout(config)));
 
-    /** One line per entry, '\n' included: the record's own NDJSON bytes for json, the text format through a lazy view (the batch's own when it has them). */
+    /** One line per entry, '\n' included: the record's own NDJSON bytes for json, the text format through a lazy view. */
     function recordLines(records: EntryRecords): Buffer[] {
       const out: Buffer[] = [];
       const f = records.frames;
-      forEachRecord(f, (start, end, i) => {
+      forEachRecord(f, (start, end) => {
         if (config.format === 'json') {
           const b = Buffer.allocUnsafe(end - start + 1);
           f.copy(b, 0, start, end);
           b[end - start] = 0x0a;
           out.push(b);
-        } else out.push(Buffer.from(line(records.view?.(i) ?? new RecordView(f, start, end)) + '\n', 'utf8'));
+        } else out.push(Buffer.from(line(new RecordView(f, start, end)) + '\n', 'utf8'));
       });
       return out;
     }
