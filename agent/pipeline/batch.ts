@@ -94,6 +94,15 @@ export class RecordBatch {
     return v;
   }
 
+  /**
+   * The batch without its views, for a queue that holds it: a view apply() carried on reads the
+   * frames of the batch it was made in, and would keep that whole buffer alive behind the few
+   * records a filter kept of it. Views are made again, of these frames, when read.
+   */
+  withoutViews(): RecordBatch {
+    return this.viewed ? new RecordBatch(this.records, this.decoded) : this;
+  }
+
   /** Whether entries() was already decoded (a stage needed objects). */
   get hasEntries(): boolean {
     return this.decoded !== undefined;
@@ -182,7 +191,10 @@ export class RecordBatch {
     }
     endRun(this.count);
     if (views) views.length = count;
-    return new RecordBatch({ frames: parts.length === 1 ? parts[0]! : Buffer.concat(parts), count }, entries, views);
+    // One run that is most of the frames is kept as a view of them; a smaller one is copied, so that
+    // a few records kept of a batch do not keep the whole batch's buffer alive in a sink queue.
+    const frames = parts.length === 1 && parts[0]!.length * 2 >= f.length ? parts[0]! : Buffer.concat(parts);
+    return new RecordBatch({ frames, count }, entries, views);
   }
 
   /** Batches back to back, as one (a sink's queue joins small runs). */

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { entryRecord, RecordBatch } from '../../agent/pipeline/batch.ts';
 import { buildEntry } from '../../entry/build.ts';
 import { RecordView } from '../../agent/buffer/record-view.ts';
+import { SinkQueue } from '../../agent/pipeline/sink-queue.ts';
 
 const opts = { maxMessageBytes: 1000, defaultLevel: 'INFO' as const, defaultModule: 'APP', node: 'gw', source: 'unix' };
 const entries = ['zero', 'one', 'two "quoted"', 'three', 'four', 'fünf'].map((message, i) => buildEntry({ message, module: `M${i}` }, opts));
@@ -39,4 +40,31 @@ test('batch: a decoded batch answers views with its objects', () => {
   const batch = RecordBatch.of(entries.map((e) => entryRecord(e)));
   const objects = batch.entries();
   assert.equal(batch.records.view!(3), objects[3]);
+});
+
+test('batch: a sink queue holds a batch without the views a filter carried on (they would keep the earlier batch\'s frames alive)', () => {
+  const batch = RecordBatch.of(entries.map((e) => entryRecord(e)));
+  const carried = batch.records.view!(5);
+  const kept = batch.apply([false, false, false, false, false, true]);
+  assert.equal(kept.records.view!(0), carried);
+  const queue = new SinkQueue(100);
+  queue.push(kept);
+  const queued = queue.take(10);
+  const fresh = queued.records.view!(0);
+  assert.notEqual(fresh, carried);
+  assert.equal(fresh.message, 'fünf');
+});
+
+/** Whether a is a view of b's bytes. */
+const within = (a: Buffer, b: Buffer) => a.buffer === b.buffer && a.byteOffset >= b.byteOffset && a.byteOffset + a.length <= b.byteOffset + b.length;
+
+test('batch: a few records kept of a batch are copied out of it (a queued batch does not keep the whole buffer alive); most of it stays a view', () => {
+  const big = RecordBatch.of(Array.from({ length: 100 }, (_, i) => entryRecord(buildEntry({ message: `reading ${i} ${'x'.repeat(200)}` }, opts))));
+  const few = big.apply(Array.from({ length: 100 }, (_, i) => i >= 10 && i < 12));
+  assert.equal(few.count, 2);
+  assert.ok(!within(few.frames, big.frames));
+  assert.deepEqual([0, 1].map((k) => few.view(k).message.slice(0, 10)), ['reading 10', 'reading 11']);
+  const most = big.apply(Array.from({ length: 100 }, (_, i) => i < 90));
+  assert.ok(within(most.frames, big.frames));
+  assert.equal(most.count, 90);
 });
