@@ -26,28 +26,42 @@ const NONE = Symbol('none');
 const LEVEL_BY_INITIAL = new Map(LEVELS.map((l) => [l.charCodeAt(0), l]));
 
 /**
- * Strings up to this long (a module, a source) are made in JS from their bytes: a native
- * toString call costs more than the loop. (The same string either way.)
+ * Strings up to this long (a module, a source) are made in JS from their bytes, through a small
+ * cache: the same few values come in record after record, and a filter may keep them (filter_dedupe
+ * holds each new message's module and source), so each is one shared string, as JSON.parse gives
+ * (it shares short values), rather than a new one per record. (The same string either way.)
  */
 const SHORT = 32;
+const SLOTS = 64;
+const shortStrings: string[] = new Array<string>(SLOTS).fill('\u0000');
+
+/**
+ * The bytes [from, to) (at most SHORT) as a string: latin1, or UTF-8 when they are all ASCII
+ * (the same then); undefined for other UTF-8, which the caller decodes natively. Direct-mapped
+ * by a hash of the bytes: a hit costs two short loops and no allocation.
+ */
+function shortString(f: Buffer, from: number, to: number, latin1: boolean): string | undefined {
+  let h = to - from;
+  for (let i = from; i < to; i++) {
+    const c = f[i]!;
+    if (c >= 0x80 && !latin1) return undefined;
+    h = (h * 31 + c) | 0;
+  }
+  const slot = h & (SLOTS - 1);
+  const cached = shortStrings[slot]!;
+  if (cached.length === to - from) {
+    let i = 0;
+    while (i < cached.length && cached.charCodeAt(i) === f[from + i]) i++;
+    if (i === cached.length) return cached;
+  }
+  let s = '';
+  for (let i = from; i < to; i++) s += String.fromCharCode(f[i]!);
+  return (shortStrings[slot] = s);
+}
 
 /** The bytes [from, to) as latin1 (module names are ASCII). */
 function latin1(f: Buffer, from: number, to: number): string {
-  if (to - from > SHORT) return f.toString('latin1', from, to);
-  let s = '';
-  for (let i = from; i < to; i++) s += String.fromCharCode(f[i]!);
-  return s;
-}
-
-/** The bytes [from, to) as a string when they are all ASCII (then UTF-8 decodes them the same), else ''. */
-function ascii(f: Buffer, from: number, to: number): string {
-  let s = '';
-  for (let i = from; i < to; i++) {
-    const c = f[i]!;
-    if (c >= 0x80) return '';
-    s += String.fromCharCode(c);
-  }
-  return s;
+  return to - from > SHORT ? f.toString('latin1', from, to) : shortString(f, from, to, true)!;
 }
 
 /** Whether the string stringEnd last scanned holds an escape (then it is decoded by JSON.parse). */
@@ -181,7 +195,7 @@ export class RecordView implements LogEntry {
   /** The JSON string whose quotes are at open and close, decoded (JSON.parse only when it has escapes: escaped says so). */
   private stringAt(open: number, close: number, escaped: boolean): string {
     if (escaped) return JSON.parse(this.frames.toString('utf8', open, close + 1)) as string;
-    return (close - open <= SHORT && ascii(this.frames, open + 1, close)) || this.frames.toString('utf8', open + 1, close);
+    return (close - open <= SHORT ? shortString(this.frames, open + 1, close, false) : undefined) ?? this.frames.toString('utf8', open + 1, close);
   }
 
   /**
