@@ -90,6 +90,12 @@ export function keyRecords(frames: Buffer, input: number, token: (index: number)
 export interface EntryRecords {
   readonly frames: Buffer;
   readonly count: number;
+  /**
+   * Record i as an entry to read fields from, when the run is a pipeline batch: its lazy view (or
+   * its object, when a stage already decoded the batch), one per record shared by every stage the
+   * batch passes, so what one filter decoded (a message, a source) the next reads for free.
+   */
+  readonly view?: (index: number) => LogEntry;
 }
 
 /**
@@ -190,8 +196,8 @@ export function levelModuleSpanInto(frames: Buffer, start: number, end: number, 
   return true;
 }
 
-/** Whether frames holds want at [at, end). */
-function bytesAt(frames: Buffer, at: number, end: number, want: Buffer): boolean {
+/** Whether frames holds want at [at, end). A byte loop: want is a few bytes (see levelModuleSpan). */
+export function bytesAt(frames: Buffer, at: number, end: number, want: Buffer): boolean {
   if (at + want.length > end) return false;
   for (let i = 0; i < want.length; i++) if (frames[at + i] !== want[i]) return false;
   return true;

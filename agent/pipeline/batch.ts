@@ -1,11 +1,13 @@
 /**
  * What the pipeline moves in one step, and what every filter and sink is handed: a run of entry
  * records (agent/buffer/records.ts) as they came out of the ring, with whatever travels in each
- * record's header (checkpoint token, input id). A stage that works on bytes (C plugins,
- * filter_level, filter_grep, the forwarder, the static sinks) reads the records; a stage that
- * needs fields reads lazy views (view(i)); a stage that needs whole objects (a Python or socket
- * plugin, a JS filter that rewrites) reads entries(), decoded once per batch and shared by every
- * stage after it, so a chain trace and a replacement copy follow the same object.
+ * record's header (checkpoint token, input id). A stage that works on bytes (C plugins, the
+ * compiled-in filters but plugin_logger, the forwarder, the static sinks) reads the records; a
+ * stage that needs fields reads lazy views (view(i), records.view), one per record, carried on
+ * with the records a filter keeps so that the next filter reads what one decoded for free; a
+ * stage that needs whole objects (a Python or socket plugin, a chain trace) reads entries(),
+ * decoded once per batch and shared by every stage after it, so a chain trace and a replacement
+ * copy follow the same object.
  *
  * A filter's verdicts make the next batch: kept records are copied as they are, a replacement
  * entry becomes a new record with the original's header (so its token and input follow it), and
@@ -26,9 +28,10 @@ export class RecordBatch {
   private decoded?: LogEntry[];
   private viewed?: RecordView[];
 
-  constructor(records: EntryRecords, entries?: LogEntry[]) {
-    this.records = records;
+  constructor(records: EntryRecords, entries?: LogEntry[], views?: RecordView[]) {
+    this.records = { frames: records.frames, count: records.count, view: (i) => this.view(i) };
     this.decoded = entries;
+    this.viewed = views;
   }
 
   /** Frames records (payloads with their headers) into a batch. */
@@ -91,6 +94,15 @@ export class RecordBatch {
     return v;
   }
 
+  /**
+   * The batch without its views, for a queue that holds it: a view apply() carried on reads the
+   * frames of the batch it was made in, and would keep that whole buffer alive behind the few
+   * records a filter kept of it. Views are made again, of these frames, when read.
+   */
+  withoutViews(): RecordBatch {
+    return this.viewed ? new RecordBatch(this.records, this.decoded) : this;
+  }
+
   /** Whether entries() was already decoded (a stage needed objects). */
   get hasEntries(): boolean {
     return this.decoded !== undefined;
@@ -114,11 +126,11 @@ export class RecordBatch {
     return (this.decoded = out);
   }
 
-  /** Records [from, to) as a batch of their own (the entries too, when decoded). */
+  /** Records [from, to) as a batch of their own (the entries or views too, when made). */
   slice(from: number, to: number): RecordBatch {
     if (from === 0 && to >= this.count) return this;
     const frames = this.records.frames.subarray(this.offset(from), this.offset(to));
-    return new RecordBatch({ frames, count: to - from }, this.decoded?.slice(from, to));
+    return new RecordBatch({ frames, count: to - from }, this.decoded?.slice(from, to), this.viewed?.slice(from, to));
   }
 
   /** The records whose index is selected, in order (a route's selection). */
@@ -137,6 +149,9 @@ export class RecordBatch {
     const f = this.records.frames;
     const parts: Buffer[] = [];
     const entries: LogEntry[] | undefined = this.decoded ? [] : undefined;
+    // A kept record's view goes on with it (a view reads the bytes it was made on, which are
+    // the same in the next batch's frames), so what it decoded is not decoded again.
+    const views: RecordView[] | undefined = this.viewed && !this.decoded ? [] : undefined;
     let runStart = -1;
     let count = 0;
     const endRun = (i: number) => {
@@ -148,6 +163,7 @@ export class RecordBatch {
       if (v === true) {
         if (runStart < 0) runStart = i;
         entries?.push(this.decoded![i]!);
+        if (views) views[count] = this.viewed![i]!;
         count++;
         continue;
       }
@@ -174,7 +190,11 @@ export class RecordBatch {
       count++;
     }
     endRun(this.count);
-    return new RecordBatch({ frames: parts.length === 1 ? parts[0]! : Buffer.concat(parts), count }, entries);
+    if (views) views.length = count;
+    // One run that is most of the frames is kept as a view of them; a smaller one is copied, so that
+    // a few records kept of a batch do not keep the whole batch's buffer alive in a sink queue.
+    const frames = parts.length === 1 && parts[0]!.length * 2 >= f.length ? parts[0]! : Buffer.concat(parts);
+    return new RecordBatch({ frames, count }, entries, views);
   }
 
   /** Batches back to back, as one (a sink's queue joins small runs). */

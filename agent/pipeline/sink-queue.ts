@@ -22,10 +22,13 @@ export class SinkQueue {
     return this.count >= this.maxEntries;
   }
 
-  /** Appends ignoring the bound (the pipeline checks isFull before handing over). */
+  /**
+   * Appends ignoring the bound (the pipeline checks isFull before handing over). Without its
+   * views: the bound counts entries, so a queued batch holds its own frames and nothing more.
+   */
   push(batch: RecordBatch): void {
     if (batch.count === 0) return;
-    this.items.push(batch);
+    this.items.push(batch.withoutViews());
     this.count += batch.count;
   }
 

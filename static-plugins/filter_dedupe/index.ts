@@ -3,11 +3,15 @@
  * message) is dropped and counted; when the window of the first one ends, one entry says
  * "last message repeated N times" (like syslogd), with the count in `fields.repeated`. A device
  * stuck printing the same error thus costs two entries per window instead of thousands.
+ *
+ * One function decides for entries (filter) and for records (filterRecords, each record read
+ * through a lazy view: level, module, source and message are read off its bytes, nothing else).
  */
 import { definePlugin, type FilterPlugin, type PluginContext } from '../../agent/plugins/types.ts';
 import { s, type Infer } from '../../lib/schema/schema.ts';
 import type { LogEntry } from '../../entry/entry.ts';
 import type { Level } from '../../lib/level.ts';
+import { mapRecordViews } from '../../agent/buffer/record-view.ts';
 import { info } from './info.generated.ts';
 
 const configSchema = s.object(
@@ -40,8 +44,6 @@ export default definePlugin({
     let timer: NodeJS.Timeout | undefined;
     const OWN_SOURCE = 'plugin:filter_dedupe';
 
-    const keyOf = (e: LogEntry) => `${e.level}\u0000${e.module}\u0000${cfg.ignore_source ? '' : (e.source ?? '')}\u0000${e.message}`;
-
     function report(key: string, s: Seen): void {
       seen.delete(key);
       if (s.repeated === 0) return;
@@ -61,6 +63,43 @@ export default definePlugin({
       }
     }
 
+    /**
+     * The oldest entry, for eviction once max_keys are remembered. One iterator serves every
+     * eviction: a fresh seen.entries() would step over every entry deleted since the map was last
+     * compacted (V8 keeps them as holes until then), thousands per call once the map is full.
+     * Each entry it returns is deleted at once (report), and a key seen again is re-inserted at
+     * the end, so everything before its position is gone and its next entry is the oldest.
+     */
+    let front: MapIterator<[string, Seen]> | undefined;
+    function oldest(): [string, Seen] {
+      let r = front?.next();
+      if (!r || r.done) r = (front = seen.entries()).next();
+      return r.value!;
+    }
+
+    /** Keep the first of its window, drop (and count) a repeat. Reads each field once (a view decodes on every read). */
+    function verdict(e: LogEntry): boolean {
+      const source = e.source;
+      if (source === OWN_SOURCE) return true;
+      const now = Date.now();
+      const level = e.level;
+      const module = e.module;
+      const message = e.message;
+      const key = `${level}\u0000${module}\u0000${cfg.ignore_source ? '' : (source ?? '')}\u0000${message}`;
+      const s = seen.get(key);
+      if (s && now - s.since < cfg.window) {
+        s.repeated++;
+        return false;
+      }
+      if (s) report(key, s);
+      if (seen.size >= cfg.max_keys) {
+        const [oldKey, old] = oldest();
+        report(oldKey, old);
+      }
+      seen.set(key, { since: now, repeated: 0, level, module, source, message });
+      return true;
+    }
+
     return {
       init(c) {
         ctx = c;
@@ -68,23 +107,8 @@ export default definePlugin({
         timer = setInterval(() => sweep(), Math.max(10, Math.floor(cfg.window / 4)));
         timer.unref();
       },
-      filter(e) {
-        if (e.source === OWN_SOURCE) return true;
-        const now = Date.now();
-        const key = keyOf(e);
-        const s = seen.get(key);
-        if (s && now - s.since < cfg.window) {
-          s.repeated++;
-          return false;
-        }
-        if (s) report(key, s);
-        if (seen.size >= cfg.max_keys) {
-          const [oldKey, old] = seen.entries().next().value!;
-          report(oldKey, old);
-        }
-        seen.set(key, { since: now, repeated: 0, level: e.level, module: e.module, source: e.source, message: e.message });
-        return true;
-      },
+      filter: verdict,
+      filterRecords: (records) => mapRecordViews(records, verdict),
       shutdown() {
         clearInterval(timer);
         for (const [key, s] of [...seen]) report(key, s);

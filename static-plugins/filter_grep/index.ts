@@ -1,8 +1,7 @@
 import { definePlugin, type FilterPlugin } from '../../agent/plugins/types.ts';
 import { s, type Infer } from '../../lib/schema/schema.ts';
 import type { LogEntry } from '../../entry/entry.ts';
-import { RecordView } from '../../agent/buffer/record-view.ts';
-import { forEachRecord } from '../../agent/buffer/records.ts';
+import { mapRecordViews } from '../../agent/buffer/record-view.ts';
 import { info } from './info.generated.ts';
 
 const ruleSchema = s.object(
@@ -56,11 +55,7 @@ export default definePlugin({
       },
       filter: (e) => verdict(e),
       // The records path: each record is read through a lazy view (only the field a rule names).
-      filterRecords({ frames, count }) {
-        const out = new Array<boolean>(count);
-        forEachRecord(frames, (start, end, i) => (out[i] = verdict(new RecordView(frames, start, end))));
-        return out;
-      },
+      filterRecords: (records) => mapRecordViews(records, verdict),
     };
   },
 });

@@ -1,8 +1,7 @@
 import { definePlugin, type FilterPlugin, type FilterVerdict } from '../../agent/plugins/types.ts';
 import { s, type Infer } from '../../lib/schema/schema.ts';
 import type { LogEntry } from '../../entry/entry.ts';
-import { RecordView } from '../../agent/buffer/record-view.ts';
-import { forEachRecord } from '../../agent/buffer/records.ts';
+import { mapRecordViews, RecordView } from '../../agent/buffer/record-view.ts';
 import { info } from './info.generated.ts';
 
 const ARGS_KEY = Buffer.from('"args":');
@@ -89,11 +88,7 @@ export default definePlugin({
         ];
       },
       filter: (e) => verdict(e),
-      filterRecords({ frames, count }) {
-        const out = new Array<FilterVerdict>(count);
-        forEachRecord(frames, (start, end, i) => (out[i] = verdict(new RecordView(frames, start, end))));
-        return out;
-      },
+      filterRecords: (records) => mapRecordViews(records, verdict),
     };
   },
 });

@@ -3,11 +3,15 @@
  * like Fluent Bit's throttle filter. What goes over is dropped, counted, and summarised: when the
  * interval ends, one WARN entry per key says how many were dropped ("throttled 4312 entries of
  * module PUMP in 1s"), so a flood is visible without flooding the uplink.
+ *
+ * One function decides for entries (filter) and for records (filterRecords, each record read
+ * through a lazy view: its level, source, and the fields of the key, nothing else).
  */
 import { definePlugin, type FilterPlugin, type PluginContext } from '../../agent/plugins/types.ts';
 import { s, type Infer } from '../../lib/schema/schema.ts';
 import { LEVELS, levelRank, type Level } from '../../lib/level.ts';
 import type { LogEntry } from '../../entry/entry.ts';
+import { mapRecordViews } from '../../agent/buffer/record-view.ts';
 import { info } from './info.generated.ts';
 
 const KEY_PARTS = ['module', 'source', 'level', 'message'] as const;
@@ -66,6 +70,25 @@ export default definePlugin({
       }
     }
 
+    function verdict(e: LogEntry): boolean {
+      if (e.source === OWN_SOURCE || levelRank(e.level) >= exempt) return true;
+      let key = keyOf(e);
+      let w = windows.get(key);
+      if (!w) {
+        if (windows.size >= cfg.max_keys) {
+          key = '(other)';
+          w = windows.get(key);
+        }
+        if (!w) windows.set(key, (w = { passed: 0, dropped: 0, module: cfg.key.includes('module') ? e.module : 'THROTTLE' }));
+      }
+      if (w.passed < cfg.rate) {
+        w.passed++;
+        return true;
+      }
+      w.dropped++;
+      return false;
+    }
+
     return {
       init(c) {
         ctx = c;
@@ -75,24 +98,8 @@ export default definePlugin({
         timer = setInterval(roll, cfg.interval);
         timer.unref();
       },
-      filter(e) {
-        if (e.source === OWN_SOURCE || levelRank(e.level) >= exempt) return true;
-        let key = keyOf(e);
-        let w = windows.get(key);
-        if (!w) {
-          if (windows.size >= cfg.max_keys) {
-            key = '(other)';
-            w = windows.get(key);
-          }
-          if (!w) windows.set(key, (w = { passed: 0, dropped: 0, module: cfg.key.includes('module') ? e.module : 'THROTTLE' }));
-        }
-        if (w.passed < cfg.rate) {
-          w.passed++;
-          return true;
-        }
-        w.dropped++;
-        return false;
-      },
+      filter: verdict,
+      filterRecords: (records) => mapRecordViews(records, verdict),
       shutdown() {
         clearInterval(timer);
         // The last window's summary is offered too; plugins stop after the drain, so it reaches

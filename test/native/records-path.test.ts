@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/agent.ts';
@@ -100,10 +100,10 @@ ${config}      sink_file: { path: DIR/out.log, format: json }
 `);
 }
 
-test('buffer.native auto: a stage that needs entry objects (here filter_dedupe) gets them decoded from the ring\'s records, and the log says which', async () => {
-  const agent = await unixToFile('filter_level, filter_dedupe');
+test('buffer.native auto: a stage that needs entry objects (here plugin_logger, which traces each entry\'s chain) gets them decoded from the ring\'s records, and the log says which', async () => {
+  const agent = await unixToFile('plugin_logger', '      plugin_logger: { output: file, path: DIR/chain.log }\n');
   try {
-    await agent.stderr.waitFor(/^\[INFO\] buffer: native ring; filter_dedupe needs entries as objects/);
+    await agent.stderr.waitFor(/^\[INFO\] buffer: native ring; plugin_logger needs entries as objects/);
     await writeToSocket(agent.ingest, 'one\ntwo\n');
     await waitForLines(`${agent.dir}/out.log`, 2);
     const status = await agentStatus(agent.configPath);
@@ -123,7 +123,7 @@ test('records path: filter_redact masks on the records (a view per record, the w
     await writeToSocket(agent.ingest, 'nothing to hide, version 1.2.3\n');
     await waitForLines(`${agent.dir}/out.log`, 1);
     assert.equal((await agentStatus(agent.configPath)).buffer.records_path, 1);
-    // A batch with a masked entry carries the replacement on (that batch as objects).
+    // A masked entry goes on as a replacement record (only it is decoded; the batch stays records).
     await writeToSocket(agent.ingest, [
       'login from 10.1.2.3 by bob@example.com',
       JSON.stringify({ level: 'WARN', message: 'peer', args: ['192.168.0.9', 7], fields: { mail: 'a@b.io', n: 1 } }),
@@ -174,4 +174,124 @@ test('records path: a C filter that crashes is isolated, reported and restarted;
     await agent.stop();
     await agg.stop();
   }
+});
+
+/**
+ * The rate filters on the records path. Each reads the records through lazy views (level, module,
+ * source, message off the bytes); the same agent with plugin_logger added (its chain trace needs
+ * every stage to take objects) is the object path. Both must keep exactly the entries a model of
+ * the filter keeps, byte for byte the same. Two inputs give two sources: the unix socket ("unix")
+ * and a file whose path needs escaping in JSON; lines mix plain text and NDJSON with args and a
+ * decoy "source" in fields (and in a message) that a reader of the bytes must not take for the
+ * entry's source. The two inputs interleave as they come, so the model runs per source (every key
+ * here holds the source, so what one source sends never changes what the other keeps).
+ */
+interface Line { level: string; module: string; message: string }
+const PER_SOURCE = 180;
+const FILE_DIR = 'lo"gs ü';
+
+function rateLines(salt: number): { text: string; lines: Line[] } {
+  const messages = ['pressure high', 'link flap', 'reading "quoted" \\ 压力 ✓', 'x,"source":"fake"}', 'AT timeout'];
+  const levels = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL', 'DEBUG', 'INFO'];
+  const modules = ['PUMP', 'NET', 'MODEM'];
+  const lines: Line[] = [];
+  const text: string[] = [];
+  for (let i = 0; i < PER_SOURCE; i++) {
+    const l = { level: levels[(i * 5 + salt) % 7]!, module: modules[(i + salt) % 3]!, message: messages[(i * 3 + (i >> 3) + salt) % 5]! };
+    lines.push(l);
+    text.push(i % 2
+      ? `[${l.level}] [${l.module.toLowerCase()}] ${l.message}`
+      : JSON.stringify({ level: l.level, module: l.module, message: l.message, ...(i % 4 ? { args: ['a]"}', 7] } : {}), fields: { n: i, source: 'decoy' } }));
+  }
+  return { text: text.join('\n') + '\n', lines };
+}
+
+const SOURCES = [{ salt: 0, source: () => 'unix' }, { salt: 1, source: (dir: string) => `file:${dir}/${FILE_DIR}/app.log` }];
+
+async function rateRun(filter: string, config: string, objects: boolean, kept: number): Promise<{ out: Record<string, unknown>[]; dir: string; dropped: number }> {
+  const dir = tempDir('logloom-rates-');
+  mkdirSync(`${dir}/${FILE_DIR}`);
+  writeFileSync(`${dir}/${FILE_DIR}/app.log`, rateLines(1).text);
+  const agent = await startAgent(`  inputs:
+    - type: unix
+      path: DIR/run/ingest.sock
+    - type: file
+      path: 'DIR/${FILE_DIR}/app.log'
+      read_from: beginning
+  plugins:
+    enabled: [${objects ? `${filter}, plugin_logger` : filter}, sink_file]
+    config:
+${config}      plugin_logger: { output: file, path: DIR/chain.log }
+      sink_file: { path: DIR/out.log, format: json }
+`, dir);
+  try {
+    await agent.stderr.waitFor(objects
+      ? new RegExp(`^\\[INFO\\] buffer: native ring; ${filter} needs entries as objects`)
+      : new RegExp(`^\\[INFO\\] buffer: native ring; entries take the records path through ${filter}, sink_file$`));
+    await writeToSocket(agent.ingest, rateLines(0).text);
+    const out = (await waitForLines(`${dir}/out.log`, kept)).map((l) => {
+      const { timestamp: _t, ...e } = JSON.parse(l) as Record<string, unknown>;
+      return e;
+    });
+    const status = await agentStatus(agent.configPath);
+    assert.equal(status.buffer.processed, 2 * PER_SOURCE);
+    // The records path: every batch went from the ring to the sink as records, none decoded.
+    assert.equal(status.buffer.records_path, objects ? 0 : 2 * PER_SOURCE, JSON.stringify(status.buffer));
+    return { out, dir, dropped: status.filters.find((f: { name: string }) => f.name === filter).dropped_by_filter };
+  } finally {
+    await agent.stop();
+  }
+}
+
+/** Runs the filter both ways; per source, both keep what keep() says, in order, as the same entries. */
+async function sameBothWays(filter: string, config: string, keep: (l: Line, source: string) => boolean): Promise<Record<string, unknown>[]> {
+  const want = SOURCES.map(({ salt }) => rateLines(salt).lines.filter((l) => keep(l, String(salt))));
+  const kept = want[0]!.length + want[1]!.length;
+  assert.ok(kept > 40 && kept < 2 * PER_SOURCE - 40, `the input exercises ${filter}: keeps ${kept} of ${2 * PER_SOURCE}`);
+  const records = await rateRun(filter, config, false, kept);
+  const objects = await rateRun(filter, config, true, kept);
+  for (const run of [records, objects]) {
+    assert.equal(run.out.length, kept);
+    assert.equal(run.dropped, 2 * PER_SOURCE - kept);
+    SOURCES.forEach(({ source }, k) => {
+      const from = run.out.filter((e) => e.source === source(run.dir));
+      assert.deepEqual(from.map((e) => [e.level, e.module, e.message]), want[k]!.map((l) => [l.level, l.module, l.message]), `${source(run.dir)}`);
+    });
+  }
+  // Byte for byte the same entries (the file's source names each run's own directory).
+  const bySource = (run: typeof records) => SOURCES.map(({ source }) => run.out.filter((e) => e.source === source(run.dir)).map(({ source: _s, ...e }) => e));
+  assert.deepEqual(bySource(records), bySource(objects));
+  return records.out;
+}
+
+test('records path: filter_dedupe keeps the same entries as on objects (key: level, module, source, message)', async () => {
+  const seen = new Set<string>();
+  await sameBothWays('filter_dedupe', '      filter_dedupe: { window: 10m }\n', (l, source) => {
+    const key = JSON.stringify([l.level, l.module, source, l.message]);
+    return !seen.has(key) && !!seen.add(key);
+  });
+});
+
+test('records path: filter_throttle keeps the same entries as on objects (key: module and source; FATAL exempt)', async () => {
+  const counts = new Map<string, number>();
+  await sameBothWays('filter_throttle', '      filter_throttle: { rate: 4, interval: 10m, key: [module, source] }\n', (l, source) => {
+    if (l.level === 'FATAL') return true;
+    const key = `${l.module} ${source}`;
+    const n = counts.get(key) ?? 0;
+    counts.set(key, n + 1);
+    return n < 4;
+  });
+});
+
+test('records path: filter_sample keeps the same samples as on objects, each marked with sample_rate (a replacement record)', async () => {
+  const counts = new Map<string, number>();
+  const out = await sameBothWays('filter_sample', '      filter_sample: { every: 3, below: WARN, key: source }\n', (l, source) => {
+    if (l.level !== 'DEBUG' && l.level !== 'INFO') return true;
+    const n = counts.get(source) ?? 0;
+    counts.set(source, n + 1);
+    return n % 3 === 0;
+  });
+  const samples = out.filter((e) => e.level === 'DEBUG' || e.level === 'INFO');
+  assert.ok(samples.length > 10);
+  for (const e of samples) assert.equal((e.fields as Record<string, unknown>).sample_rate, 3, JSON.stringify(e));
 });

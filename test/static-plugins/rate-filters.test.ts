@@ -88,3 +88,27 @@ test('filter_dedupe: identical entries within the window collapse into the first
     await h.stop();
   }
 });
+
+test('filter_dedupe: past max_keys the oldest message is reported and forgotten, oldest first, also after thousands of evictions', async () => {
+  const sink = recordingSink();
+  const h = await startHarness({
+    statics: [filterDedupe, sink.mod],
+    config: { enabled: ['filter_dedupe', 'sink_record'], config: { filter_dedupe: { window: 600_000, ignore_source: false, max_keys: 3 } } },
+  });
+  try {
+    for (const m of ['A', 'A', 'B', 'C', 'D', 'B', 'E', 'A', 'F']) h.send({ module: 'MODEM', message: m });
+    // Every later message twice: each is reported once (repeated 1) when it is evicted, in order.
+    const N = 3000;
+    for (let i = 0; i < N; i++) for (let k = 0; k < 2; k++) h.send({ module: 'MODEM', message: `m${i}` });
+    const reports = () => sink.received.filter((e) => e.fields?.event === 'repeated').map((e) => e.message.replace('last message repeated 1 times: ', ''));
+    await until(h.pipeline, () => reports().length === N - 3 + 2);
+    const kept = sink.received.filter((e) => e.fields?.event !== 'repeated').map((e) => e.message);
+    assert.deepEqual(kept.slice(0, 7), ['A', 'B', 'C', 'D', 'E', 'A', 'F']);
+    assert.equal(kept.length, 7 + N);
+    // A and B were repeated when D and E pushed them out; C, D, E, A, F were not (no report).
+    assert.deepEqual(reports(), ['A', 'B', ...Array.from({ length: N - 3 }, (_, i) => `m${i}`)]);
+    assert.equal(h.pipeline.filteredOut.get('filter_dedupe'), 2 + N);
+  } finally {
+    await h.stop();
+  }
+});

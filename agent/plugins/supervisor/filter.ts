@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import type { LogEntry } from '../../../entry/entry.ts';
 import type { FilterStage, FilterVerdicts } from '../../pipeline/stages.ts';
 import type { RecordBatch } from '../../pipeline/batch.ts';
+import { RecordView } from '../../buffer/record-view.ts';
 import { PartialFilterError, PluginCallError, type FilterHost, type HostedPlugin } from '../host.ts';
 import type { DiscoveredPlugin } from '../discovered.ts';
 import { changedFields, summarise } from '../chain-tracer.ts';
@@ -77,8 +78,8 @@ export class FilterSupervisor extends RecordsStageSupervisor<FilterHost> {
 
   /**
    * filterBatch on the batch's records, for hosts that read them: the same failure handling. A
-   * replacement copy among the answers (a process plugin may send one) is checked against the
-   * decoded entry like any other.
+   * replacement copy among the answers (a process plugin may send one) is checked against its
+   * original like any other; only that original is decoded.
    */
   filterRecords(batch: RecordBatch): FilterVerdicts | Promise<FilterVerdicts> {
     const n = batch.count;
@@ -103,12 +104,35 @@ export class FilterSupervisor extends RecordsStageSupervisor<FilterHost> {
 
   private recordsAnswered(batch: RecordBatch, verdicts: unknown, t0: number): FilterVerdicts {
     const n = batch.count;
-    if (Array.isArray(verdicts) && verdicts.length === n && verdicts.some((v) => v !== null && typeof v === 'object')) return this.filterAnswered(batch.entries(), verdicts, t0);
+    if (Array.isArray(verdicts) && verdicts.length === n && verdicts.some((v) => v !== null && typeof v === 'object')) return this.recordsReplaced(batch, verdicts, t0);
     if (!Array.isArray(verdicts) || verdicts.length !== n || !verdicts.every((v) => typeof v === 'boolean')) {
       return this.recordsFailed(batch, new PluginCallError(Array.isArray(verdicts) && verdicts.length !== n ? `answered ${verdicts.length} verdicts for ${n} entries` : 'malformed answer (expected one boolean per record)'), t0);
     }
     this.succeeded();
     return verdicts as boolean[];
+  }
+
+  /**
+   * Verdicts with replacement copies (filter_redact's masked entries, filter_sample's samples):
+   * each copy is checked against its original, and only those originals are decoded, so the batch
+   * goes on as records (apply() writes each copy as a new record behind its original's header).
+   * A batch already decoded, or a chain trace (which follows objects), takes the object path.
+   */
+  private recordsReplaced(batch: RecordBatch, verdicts: readonly unknown[], t0: number): FilterVerdicts {
+    if (this.opts.tracer?.enabled || batch.hasEntries) return this.filterAnswered(batch.entries(), verdicts, t0);
+    const out: FilterVerdicts = new Array(verdicts.length);
+    for (let i = 0; i < verdicts.length; i++) {
+      const v = verdicts[i];
+      let copy: LogEntry | undefined;
+      if (v === true || v === false) out[i] = v;
+      else if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+        const orig = batch.view(i);
+        if ((copy = this.copies.make(orig instanceof RecordView ? orig.toEntry() : orig, v as Record<string, unknown>))) out[i] = copy;
+      }
+      if (out[i] === undefined) return this.recordsFailed(batch, new PluginCallError('malformed verdict (expected true, false or an entry)'), t0);
+    }
+    this.succeeded();
+    return out;
   }
 
   private recordsFailed(batch: RecordBatch, e: unknown, t0: number): FilterVerdicts {
