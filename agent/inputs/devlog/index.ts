@@ -15,8 +15,8 @@ import { loadAddon } from '../../../lib/native-runtime.ts';
 import type { Input, InputContext } from '../input.ts';
 import { inputSchema } from '../common.ts';
 import { InputStartError } from '../errors.ts';
-import { parseSyslog } from '../syslog/parse.ts';
-import { draftFromSyslog } from '../syslog/message.ts';
+import { parseSyslog } from '../../buffer/syslog/parse.ts';
+import { draftFromSyslog } from '../../buffer/syslog/message.ts';
 
 export const schema = inputSchema('The local syslog socket (/dev/log): a Unix datagram socket, read through the C addon, that syslog(3) and logger(1) write to.', {
   path: s.string({ default: '/dev/log', doc: 'Socket path to bind (replaces a stale socket there). Another syslog daemon must not own it.' }),

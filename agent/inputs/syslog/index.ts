@@ -7,10 +7,10 @@ import type { Input, InputContext } from '../input.ts';
 import { guardData, inputSchema } from '../common.ts';
 import { formatHostPort, parseHostPort, type ListenAddress } from '../listen-address.ts';
 import { emitOrPause, StreamServer, tlsSchema } from '../stream-server.ts';
-import { SyslogFramer } from './framing.ts';
+import { SyslogFramer } from '../../buffer/syslog/framing.ts';
 import { InputStartError } from '../errors.ts';
-import { parseSyslog } from './parse.ts';
-import { draftFromSyslog } from './message.ts';
+import { parseSyslog } from '../../buffer/syslog/parse.ts';
+import { draftFromSyslog } from '../../buffer/syslog/message.ts';
 import { PORT } from '../../../lib/port.ts';
 
 export const schema = inputSchema('Syslog receiver: RFC 3164 and RFC 5424 over UDP, TCP and TLS (octet-counted or newline framing, RFC 6587).', {
