@@ -168,7 +168,7 @@ export class JsLineCodec implements LineCodec {
     if (cut) this.count.cut++;
     if (r.error !== undefined) {
       this.count.rejected++;
-      this.frame(Buffer.from('R' + r.error, 'utf8'));
+      this.frame('R' + r.error);
     }
     this.entry(r.draft);
   }
@@ -197,7 +197,7 @@ export class JsLineCodec implements LineCodec {
   /** Counted, and kept as text rather than lost: 'R' + why, then the entry. */
   private rejectAsText(text: string, why: string): void {
     this.count.rejected++;
-    this.frame(Buffer.from('R' + why, 'utf8'));
+    this.frame('R' + why);
     this.text(text, false, false);
   }
 
@@ -209,14 +209,17 @@ export class JsLineCodec implements LineCodec {
   private entry(draft: EntryDraft): void {
     const entry = buildEntry(draft, this.build);
     if (levelRank(entry.level) < this.minRank) return void this.count.filtered++;
-    this.frame(Buffer.from('E' + encodeEntry(entry), 'utf8'));
+    this.frame('E' + encodeEntry(entry));
     this.count.records++;
   }
 
-  private frame(payload: Buffer): void {
-    const len = Buffer.allocUnsafe(4);
-    len.writeUInt32LE(payload.length, 0);
-    this.out.push(len, payload);
+  /** One record, `u32 length | payload`, written into one Buffer (a chunk of one record is then taken without a copy). */
+  private frame(payload: string): void {
+    const n = Buffer.byteLength(payload, 'utf8');
+    const rec = Buffer.allocUnsafe(4 + n);
+    rec.writeUInt32LE(n, 0);
+    rec.write(payload, 4, 'utf8');
+    this.out.push(rec);
   }
 
   private take(): Buffer {
