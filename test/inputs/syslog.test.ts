@@ -223,3 +223,33 @@ test('syslog input: the same entries and figures whichever path makes them: the 
   assert.equal(by('yyy').truncated, true);
   assert.equal(by('tcp newline').module, 'MODEM');
 });
+
+test('syslog input over UDP from more peers than it keeps codec streams for (1024): every message arrives with its sender as source, and every one is counted', async () => {
+  const agent = await startAgent(CONFIG);
+  try {
+    const { udp } = await ports(agent);
+    const peers = Array.from({ length: 1100 }, (_, i) => `127.1.${(i >> 8) + 1}.${i & 255}`);
+    for (const [i, address] of peers.entries()) {
+      // Any 127/8 address is the loopback on Linux: one socket per sender address, one at a time.
+      const u = createSocket('udp4');
+      try {
+        await new Promise<void>((resolve, reject) => (u.once('error', reject), u.bind(0, address, () => resolve())));
+        await new Promise<void>((resolve, reject) => u.send(`<13>peer: message ${i}`, udp, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+      } finally {
+        u.close();
+      }
+      // Paced a little so that the kernel's socket buffer never overflows on a busy machine.
+      if (i % 100 === 99) await waitForLines(`${agent.dir}/out.log`, i + 1, 30_000);
+    }
+    const lines = (await waitForLines(`${agent.dir}/out.log`, peers.length)).map((l) => JSON.parse(l));
+    const bySource = new Map(lines.map((e) => [e.source, e.message]));
+    assert.equal(bySource.size, peers.length);
+    for (const i of [0, 1023, 1024, 1099]) assert.equal(bySource.get(`syslog:udp:${peers[i]}`), `message ${i}`);
+    const st = (await status(agent)).inputs[0];
+    assert.equal(st.messages, peers.length, 'the figures of the streams closed for newer peers stay counted');
+    assert.equal(st.datagrams, peers.length);
+    assert.equal(st.received, peers.length);
+  } finally {
+    await agent.stop();
+  }
+});
