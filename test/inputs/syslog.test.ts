@@ -224,7 +224,7 @@ test('syslog input: the same entries and figures whichever path makes them: the 
   assert.equal(by('tcp newline').module, 'MODEM');
 });
 
-test('syslog input over UDP from more peers than it keeps codec streams for (1024): every message arrives with its sender as source, and every one is counted', async () => {
+test('syslog input over UDP from more peers than it keeps codec streams for (256): every message arrives with its sender as source, and every one is counted', async () => {
   const agent = await startAgent(CONFIG);
   try {
     const { udp } = await ports(agent);

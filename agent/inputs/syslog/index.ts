@@ -25,10 +25,11 @@ export type SyslogInputConfig = Infer<typeof schema> & { type: 'syslog' };
 
 /**
  * UDP peers with a codec stream of their own (each stream carries its peer's address as the
- * entries' source). Past this many, the longest-known peer's stream is closed for the new one: a
- * datagram stream holds no state between datagrams, so only its figures move to the totals.
+ * entries' source; a few kilobytes each). Past this many, the longest-known peer's stream is
+ * closed for the new one: a datagram stream holds no state between datagrams, so only its figures
+ * move to the totals, and senders spoofing many addresses cost a codec each, not memory.
  */
-const UDP_PEER_STREAMS = 1024;
+const UDP_PEER_STREAMS = 256;
 
 /**
  * One input, several listeners. Each message (a datagram, or a frame of a TCP/TLS stream) becomes

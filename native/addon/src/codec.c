@@ -186,12 +186,23 @@ static int emit_line(codec_t *c, const uint8_t *line, size_t n, int cut, double 
   return emit_text(c, r, rn, 0, 1, received_ms, out);
 }
 
+/* Scratch a syslog codec keeps between calls; a larger one (a big hostile message) is given back, so
+ * that the many codecs of an input (one per UDP peer, per connection) stay small whatever was sent. */
+#define SYSLOG_SCRATCH_KEEP (16u << 10)
+static void trim(buf_t *b) {
+  if (b->cap > SYSLOG_SCRATCH_KEEP) free(b->data), *b = (buf_t){0};
+}
+static int syslog_trimmed(codec_t *c, int rc) {
+  trim(&c->rep), trim(&c->esc), trim(&c->sk), trim(&c->sv), trim(&c->fj), trim(&c->fv);
+  return rc;
+}
+
 int codec_feed(codec_t *c, const uint8_t *chunk, size_t len, double received_ms, buf_t *out) {
-  if (c->format == CODEC_SYSLOG) return syslog_feed(c, chunk, len, received_ms, out);
+  if (c->format == CODEC_SYSLOG) return syslog_trimmed(c, syslog_feed(c, chunk, len, received_ms, out));
   if (c->format == CODEC_SYSLOG_DGRAM) {
     /* One datagram, one message: past the bound it is cut (the rest discarded, the entry truncated). */
     int cut = len > c->max_line_bytes;
-    return syslog_message(c, chunk, cut ? c->max_line_bytes : len, cut, received_ms, out);
+    return syslog_trimmed(c, syslog_message(c, chunk, cut ? c->max_line_bytes : len, cut, received_ms, out));
   }
   size_t start = 0;
   while (start < len) {
@@ -223,7 +234,7 @@ int codec_feed(codec_t *c, const uint8_t *chunk, size_t len, double received_ms,
 }
 
 int codec_end(codec_t *c, double received_ms, buf_t *out) {
-  if (c->format == CODEC_SYSLOG) return syslog_end(c, received_ms, out);
+  if (c->format == CODEC_SYSLOG) return syslog_trimmed(c, syslog_end(c, received_ms, out));
   if (c->format == CODEC_SYSLOG_DGRAM) return 0;
   if (c->pending_len == 0 && !c->discarding) return 0;
   int cut = c->discarding;
