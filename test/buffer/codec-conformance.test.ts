@@ -606,3 +606,20 @@ test('syslog fuzz: random and mutated messages give identical output native vs J
     assert.deepEqual(sn.counters(), sj.counters(), `seed ${seed}`);
   }
 });
+
+test('syslog: a long run of line ends inside a message costs linear time (a regex trimming them was quadratic: seconds per datagram)', () => {
+  // And a structured-data value of 100,000 backslashes: one pass to its closing quote.
+  const msgs = [
+    Buffer.concat([b('<13>app: '), Buffer.alloc(200_000, '\n'), b('x')]),
+    Buffer.concat([b('<13>1 - - - - - [a x="'), Buffer.alloc(100_000, '\\'), b('"] m')]),
+  ];
+  for (const codec of [new JsLineCodec({ ...SYSLOG_OPTS, maxLineBytes: 1 << 20, format: 'syslog_datagram' }), new NativeLineCodec({ ...SYSLOG_OPTS, maxLineBytes: 1 << 20, format: 'syslog_datagram' })]) {
+    for (const msg of msgs) {
+      const t0 = process.hrtime.bigint();
+      const recs = records(codec.feed(msg, T0));
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      assert.deepEqual(recs.map((r) => r[0]), [0x45], 'parsed: one entry, no reject');
+      assert.ok(ms < 1000, `${codec.impl}: ${ms} ms`);
+    }
+  }
+});
