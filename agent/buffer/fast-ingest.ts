@@ -207,11 +207,10 @@ export class FastIngest implements RawStream {
   /** Into the ring; its byte bound applies the policy (drops counted as this input's). */
   private toRing(run: Buffer, count: number): boolean {
     const q = this.queue;
-    const before = q.ring.counters();
+    const before = q.ring.lost();
     const used = q.ring.pushFrames(run, this.policy);
     // Tokens of records the ring dropped or evicted are released by the buffer (adopted above).
-    const after = q.ring.counters();
-    this.counters.dropped += after.dropped - before.dropped + (after.evicted - before.evicted);
+    this.counters.dropped += q.ring.lost() - before;
     if (used === run.length) return true;
     // block and full: these lines were accepted from the peer, so they wait beside the ring
     // (in order, as bytes) and the input pauses.

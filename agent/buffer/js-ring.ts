@@ -197,6 +197,10 @@ export class JsRing implements Ring {
     throw new Error('ring drain: the producer kept evicting what was being read');
   }
 
+  lost(): number {
+    return this.count[C_DROPPED]! + this.count[C_EVICTED]!;
+  }
+
   counters(): RingCounters {
     return readCounters(this.count);
   }

@@ -9,6 +9,10 @@
  * sanitising is sanitise.ts's. Level and module of a plain line come from its start:
  * `<PRI>tag[pid]: msg` (syslog), `[LEVEL] [MODULE] msg`, `LEVEL: msg` or `LEVEL msg`; entries
  * below minLevel are filtered (counted) before framing.
+ * The syslog formats take messages instead of lines: `syslog`, a TCP/TLS stream framed as RFC 6587
+ * says (SyslogFramer), `syslog_datagram`, one message per feed (a UDP datagram, cut at
+ * maxLineBytes); each message is parsed as RFC 5424 or RFC 3164 (syslog/draft.ts), and one that does
+ * not parse is kept as text after an 'R' record saying why. Their counters count messages.
  */
 import { buildEntry, type BuildOptions, type EntryDraft } from '../../entry/build.ts';
 import { encodeEntry } from '../../entry/codec.ts';
@@ -17,6 +21,8 @@ import { draftFromJsonLine } from '../../entry/ndjson.ts';
 import { LEVELS, levelFromSyslogSeverity, levelRank, parseLevel, type Level } from '../../lib/level.ts';
 import { cutUnits, decodeUtf8, escapeControls, sanitiseModule } from '../../entry/sanitise.ts';
 import { LineSplitter } from '../../lib/line-splitter.ts';
+import { SyslogFramer } from './syslog/framing.ts';
+import { syslogDraft } from './syslog/draft.ts';
 
 export interface CodecOptions {
   maxLineBytes: number;
@@ -27,14 +33,20 @@ export interface CodecOptions {
   defaultModule: string;
   node: string;
   source?: string;
-  /** auto: a line starting with { is NDJSON; json: every line must be (others are rejected, kept as text); text: never parsed. */
+  /**
+   * auto: a line starting with { is NDJSON; json: every line must be (others are rejected, kept as
+   * text); text: never parsed; syslog: RFC 6587 frames of syslog messages (maxLineBytes bounds a
+   * message); syslog_datagram: each chunk fed is one syslog message.
+   */
   format?: CodecFormat;
 }
 
-export type CodecFormat = 'auto' | 'json' | 'text';
-export const CODEC_FORMATS: readonly CodecFormat[] = ['auto', 'json', 'text'];
+export type CodecFormat = 'auto' | 'json' | 'text' | 'syslog' | 'syslog_datagram';
+/** In the order of the C codec's CODEC_* numbers (codec.h). */
+export const CODEC_FORMATS: readonly CodecFormat[] = ['auto', 'json', 'text', 'syslog', 'syslog_datagram'];
 
 export interface CodecCounters {
+  /** Lines (syslog formats: non-empty messages). */
   lines: number;
   records: number;
   /** Below minLevel. */
@@ -130,6 +142,8 @@ export class JsLineCodec implements LineCodec {
   private readonly opts: Required<CodecOptions>;
   private readonly build: BuildOptions;
   private readonly splitter: LineSplitter;
+  /** Format syslog: the stream's framer (the other formats split lines). */
+  private readonly framer: SyslogFramer | undefined;
   private readonly minRank: number;
   private out: Buffer[] = [];
   private now = 0;
@@ -143,6 +157,20 @@ export class JsLineCodec implements LineCodec {
       node: this.opts.node, source: this.opts.source || undefined,
     };
     this.splitter = new LineSplitter(this.opts.maxLineBytes, (line, cut) => this.line(line, cut));
+    this.framer = this.opts.format === 'syslog' ? new SyslogFramer(this.opts.maxLineBytes, (msg, cut) => this.syslog(msg, cut)) : undefined;
+  }
+
+  /** One syslog message: its entry, after an 'R' record when it did not parse (kept as text). */
+  private syslog(bytes: Buffer, cut: boolean): void {
+    const r = syslogDraft(bytes, cut, undefined, this.now);
+    if (!r) return;
+    this.count.lines++;
+    if (cut) this.count.cut++;
+    if (r.error !== undefined) {
+      this.count.rejected++;
+      this.frame('R' + r.error);
+    }
+    this.entry(r.draft);
   }
 
   private line(bytes: Buffer, cut: boolean): void {
@@ -169,7 +197,7 @@ export class JsLineCodec implements LineCodec {
   /** Counted, and kept as text rather than lost: 'R' + why, then the entry. */
   private rejectAsText(text: string, why: string): void {
     this.count.rejected++;
-    this.frame(Buffer.from('R' + why, 'utf8'));
+    this.frame('R' + why);
     this.text(text, false, false);
   }
 
@@ -181,14 +209,17 @@ export class JsLineCodec implements LineCodec {
   private entry(draft: EntryDraft): void {
     const entry = buildEntry(draft, this.build);
     if (levelRank(entry.level) < this.minRank) return void this.count.filtered++;
-    this.frame(Buffer.from('E' + encodeEntry(entry), 'utf8'));
+    this.frame('E' + encodeEntry(entry));
     this.count.records++;
   }
 
-  private frame(payload: Buffer): void {
-    const len = Buffer.allocUnsafe(4);
-    len.writeUInt32LE(payload.length, 0);
-    this.out.push(len, payload);
+  /** One record, `u32 length | payload`, written into one Buffer (a chunk of one record is then taken without a copy). */
+  private frame(payload: string): void {
+    const n = Buffer.byteLength(payload, 'utf8');
+    const rec = Buffer.allocUnsafe(4 + n);
+    rec.writeUInt32LE(n, 0);
+    rec.write(payload, 4, 'utf8');
+    this.out.push(rec);
   }
 
   private take(): Buffer {
@@ -199,13 +230,19 @@ export class JsLineCodec implements LineCodec {
 
   feed(chunk: Uint8Array, receivedMs: number): Buffer {
     this.now = receivedMs;
-    this.splitter.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (this.opts.format === 'syslog_datagram') {
+      const cut = buf.length > this.opts.maxLineBytes;
+      this.syslog(cut ? buf.subarray(0, this.opts.maxLineBytes) : buf, cut);
+    } else if (this.framer) this.framer.push(buf);
+    else this.splitter.push(buf);
     return this.take();
   }
 
   end(receivedMs: number): Buffer {
     this.now = receivedMs;
-    this.splitter.end();
+    if (this.framer) this.framer.end();
+    else if (this.opts.format !== 'syslog_datagram') this.splitter.end();
     return this.take();
   }
 

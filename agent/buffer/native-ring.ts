@@ -46,6 +46,10 @@ export class NativeRing implements Ring {
     return c[0]! - c[6]! - c[3]!;
   }
 
+  lost(): number {
+    return this.count[2]! + this.count[3]!; // dropped, evicted (COUNTER_NAMES)
+  }
+
   counters(): RingCounters {
     return readCounters(this.count);
   }

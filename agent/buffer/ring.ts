@@ -49,6 +49,8 @@ export interface Ring {
   usedBytes(): number;
   /** Records queued now. */
   records(): number;
+  /** Records lost to the policies so far (dropped + evicted): what counters() says, without building it (read per push). */
+  lost(): number;
   counters(): RingCounters;
 }
 

@@ -4,6 +4,8 @@ import { extractLevelModule } from '../buffer/line-codec.ts';
 import { decodeUtf8 } from '../../entry/sanitise.ts';
 import { LEVELS } from '../../lib/level.ts';
 import type { InputContext } from './input.ts';
+import type { RawStream } from '../buffer/fast-ingest.ts';
+import type { CodecCounters } from '../buffer/line-codec.ts';
 import { s, type Fields, type Infer, type ObjectSchema } from '../../lib/schema/schema.ts';
 import { labelsSchema } from '../processing/labels.ts';
 
@@ -84,4 +86,37 @@ export function guardData<A extends unknown[]>(ctx: Pick<InputContext, 'reject' 
       ctx.log.warn(why);
     }
   };
+}
+
+/**
+ * The codec figures of an input's streams (ctx.openStream: one per connection, or per UDP peer),
+ * open and closed: a stream's figures stay counted after it closes.
+ */
+export class StreamTally {
+  private readonly open = new Set<RawStream>();
+  private readonly closed: CodecCounters = { lines: 0, records: 0, filtered: 0, cut: 0, rejected: 0 };
+
+  add(stream: RawStream): RawStream {
+    this.open.add(stream);
+    return stream;
+  }
+
+  close(stream: RawStream): void {
+    if (!this.open.delete(stream)) return;
+    add(this.closed, stream.stats());
+  }
+
+  totals(): CodecCounters {
+    const t = { ...this.closed };
+    for (const st of this.open) add(t, st.stats());
+    return t;
+  }
+}
+
+function add(to: CodecCounters, c: CodecCounters): void {
+  to.lines += c.lines;
+  to.records += c.records;
+  to.filtered += c.filtered;
+  to.cut += c.cut;
+  to.rejected += c.rejected;
 }

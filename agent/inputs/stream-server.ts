@@ -3,7 +3,8 @@ import { createServer as createTcpServer, type Server, type Socket } from 'node:
 import { readFileSync } from 'node:fs';
 import { formatHostPort, type ListenAddress } from './listen-address.ts';
 import type { InputContext } from './input.ts';
-import { pauseUntilDrained } from './common.ts';
+import type { RawStream } from '../buffer/fast-ingest.ts';
+import { guardData, pauseUntilDrained, type StreamTally } from './common.ts';
 
 export interface TlsFiles {
   cert: string;
@@ -116,6 +117,18 @@ export class StreamServer {
     await closed;
     clearTimeout(deadline);
   }
+}
+
+/**
+ * A connection's bytes into its codec stream (ctx.openStream), the socket paused while the buffer
+ * is full (block); the tally keeps the stream's figures after the connection closes.
+ */
+export function serveStream(ctx: InputContext, sock: Socket, stream: RawStream, tally: StreamTally): void {
+  tally.add(stream);
+  const pause = () => pauseUntilDrained(ctx, sock);
+  sock.on('data', guardData(ctx, (chunk: Buffer) => stream.feed(chunk) || pause()));
+  sock.on('end', guardData(ctx, () => stream.end() || pause()));
+  sock.on('close', () => tally.close(stream));
 }
 
 /** Emits a draft; on backpressure pauses the socket until the pipeline has room again. */

@@ -1,14 +1,12 @@
 import { s, type Infer } from '../../lib/schema/schema.ts';
 import type { EntryDraft } from '../../entry/build.ts';
 import { decodeUtf8 } from '../../entry/sanitise.ts';
-import type { Socket } from 'node:net';
-import type { RawStream } from '../buffer/fast-ingest.ts';
 import type { Input, InputContext } from './input.ts';
-import { draftFromLine, guardData, inputSchema, pauseUntilDrained } from './common.ts';
+import { draftFromLine, guardData, inputSchema, StreamTally } from './common.ts';
 import { LineSplitter } from '../../lib/line-splitter.ts';
 import { HOST_PORT, HOST_PORT_DOC, parseHostPort } from './listen-address.ts';
 import { InputStartError } from './errors.ts';
-import { emitOrPause, StreamServer, tlsSchema } from './stream-server.ts';
+import { emitOrPause, serveStream, StreamServer, tlsSchema } from './stream-server.ts';
 
 export const schema = inputSchema('TCP listener for NDJSON entries or plain text lines, like Fluent Bit\'s in_tcp and Vector\'s socket source.', {
   listen: s.string({ default: '0.0.0.0:5170', pattern: HOST_PORT, patternDoc: HOST_PORT_DOC, doc: 'Address to listen on; port 0 picks a free port (shown by `logloom status`).' }),
@@ -31,8 +29,8 @@ export function create(config: TcpInputConfig, ctx: InputContext): Input {
   let parseErrors = 0;
   let truncated = 0;
   let lines = 0;
-  /** Open fast-path streams (their codec counts lines); closed ones are added to the totals. */
-  const streams = new Set<RawStream>();
+  /** The fast-path streams' figures (their codec counts lines). */
+  const streams = new StreamTally();
 
   function draftFor(line: Buffer, cut: boolean, source: string): EntryDraft | undefined {
     if (cut) truncated++;
@@ -51,20 +49,6 @@ export function create(config: TcpInputConfig, ctx: InputContext): Input {
     return draftFromLine(line, cut, source, reject);
   }
 
-  function serveFast(sock: Socket, stream: RawStream): void {
-    streams.add(stream);
-    const pause = () => pauseUntilDrained(ctx, sock);
-    sock.on('data', guardData(ctx, (chunk: Buffer) => stream.feed(chunk) || pause()));
-    sock.on('end', guardData(ctx, () => stream.end() || pause()));
-    sock.on('close', () => {
-      const c = stream.stats();
-      lines += c.records + c.filtered;
-      truncated += c.cut;
-      parseErrors += c.rejected;
-      streams.delete(stream);
-    });
-  }
-
   const server = new StreamServer({
     listen: parseHostPort(config.listen),
     maxConnections: config.max_connections,
@@ -72,7 +56,7 @@ export function create(config: TcpInputConfig, ctx: InputContext): Input {
     onConnection(sock, peer) {
       const source = `tcp:${peer}`;
       const stream = ctx.openStream?.(source, config.max_line_bytes, config.format);
-      if (stream) return serveFast(sock, stream);
+      if (stream) return serveStream(ctx, sock, stream, streams);
       let firstByteAt = Date.now();
       const splitter = new LineSplitter(config.max_line_bytes, (line, cut) => {
         const draft = draftFor(line, cut, source);
@@ -89,16 +73,10 @@ export function create(config: TcpInputConfig, ctx: InputContext): Input {
     },
   });
 
-  /** Totals including the open fast-path streams. */
+  /** Totals of both paths. */
   const totals = () => {
-    let l = lines, t = truncated, p = parseErrors;
-    for (const st of streams) {
-      const c = st.stats();
-      l += c.records + c.filtered;
-      t += c.cut;
-      p += c.rejected;
-    }
-    return { lines: l, truncated: t, parse_errors: p };
+    const c = streams.totals();
+    return { lines: lines + c.records + c.filtered, truncated: truncated + c.cut, parse_errors: parseErrors + c.rejected };
   };
 
   return {

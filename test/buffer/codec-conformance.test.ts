@@ -11,6 +11,9 @@ import { forEachFrame } from '../../agent/buffer/ring.ts';
 import { buildEntry } from '../../entry/build.ts';
 import { draftFromObject, encodeEntry } from '../../entry/codec.ts';
 import { rng } from '../helpers/rng.ts';
+import { parseSyslog } from '../../agent/buffer/syslog/parse.ts';
+import { draftFromSyslog } from '../../agent/buffer/syslog/message.ts';
+import { syslogMessage, type Fuzz } from '../fuzz/fuzz.ts';
 
 const OPTS: CodecOptions = { maxLineBytes: 64 * 1024, maxMessageBytes: 120, minLevel: 'INFO', defaultLevel: 'INFO', defaultModule: 'app', node: 'gw-7', source: 'unix' };
 const T0 = 1_767_225_600_123; // 2026-01-01T00:00:00.123Z
@@ -352,4 +355,271 @@ test('native codec: feedTransient gives the bytes feed gives, chunk by chunk (ea
   const out = t.feedTransient(big, T0);
   assert.ok(out.length > 256 * 1024);
   assert.deepEqual(out, a.feed(big, T0));
+});
+
+/** Syslog messages of both RFCs, well-formed and not; each item is one message's bytes. */
+const SYSLOG_CORPUS: Buffer[] = [
+  // RFC 5424 §6.5 examples 1 to 4, and RFC 3164 §5.4 examples 1 to 4
+  b(`<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - \ufeff'su root' failed for lonvick on /dev/pts/8`),
+  b("<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - - %% It's time to make the do-nuts."),
+  b('<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"] \ufeffAn application event log entry...'),
+  b('<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"][examplePriority@32473 class="high"]'),
+  b("<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8"),
+  b('<13>Feb  5 17:32:18 10.0.0.99 Use the BFG!'),
+  b('<165>Aug 24 05:34:00 CST 1987 mymachine myproc[10]: %% It\'s time to make the do-nuts.  %%  Ingredients: Mix=OK, Jelly=OK #'),
+  b('<0>1990 Oct 22 10:52:01 TZ-6 scapegoat.dmz.example.org 10.1.2.3 sched[0]: That\'s All Folks!'),
+  // RFC 5424: escapes, NIL values, structured data in every shape
+  b('<14>1 - - - - - [x@1 q="a \\"b\\" \\] c\\\\ \\n"] body'),
+  b('<14>1 - - - - - [a][b x="1"][a y="2"][b x="3"] repeated ids and names'),
+  b('<14>1 - - - - - [10 b="1"][2 a="2"][__proto__ polluted="yes" __proto__="v"] number-like and prototype ids'),
+  b('<14>1 - - - - - [' + 'i'.repeat(32) + ' ' + 'n'.repeat(32) + '="cut key A" ' + 'n'.repeat(31) + 'x="cut key B"] keys cut at 64'),
+  b('<14>1 - - - - - [m' + Array.from({ length: 70 }, (_, i) => ` p${i}="${i}"`).join('') + '] more than 64 fields'),
+  b('<14>1 - - - - - [v big="' + 'v'.repeat(1100) + '" ctl="a\x01b\nc\u0085d\u2028" utf="' + 'é'.repeat(300) + '"] long values'),
+  b('<14>1 2026-02-31T23:59:60.9999Z - - - - - Feb 31 rolls into March, second 60 is 59'),
+  b('<14>1 0050-01-01T00:00:00+99:99 - - - - - two-digit year and a wild offset'),
+  b('<14>1 - - - - - -'),
+  b('<14>1 - - - - - -\ufeff'),
+  b('<191>1 - h a p i - debug'),
+  // RFC 5424 malformed: an error naming field and column, kept as text
+  b('<34>1 2003-13-11T22:14:15Z host app - - - bad month'),
+  b('<34>1 2003-10-11T22:14:15Z host app - - [broken m'),
+  b('<34>1 2003-10-11T22:14:15Z host app - -'),
+  b('<34>1 2003-10-11T22:14:15Z host app - - x m'),
+  b('<34>1 2003-10-11T22:14:15Z  app - - - m'),
+  b('<34>1 2003-10-11T22:14:15Z h\u00e9 app - - - non-ASCII host'),
+  b('<34>1 - - - - - [a x="é😀" 9] column after wide characters'),
+  b('<34>1 - - - - - [a x="é😀"]x column before MSG'),
+  b('<34>1 - - - - - [a x="unterminated'),
+  b('<34>1 - - - - - [a x="v"'),
+  b('<34>1 - - - - - [' + 'i'.repeat(40) + ']'),
+  b('<34>1 - - - - - [a x=v]'),
+  b('<34>1 - - - - - [a\x01]'),
+  b('<34>1 ' + 'x'.repeat(70) + ' - - - - - -'),
+  // RFC 3164 variants
+  b('<13>Feb 5 17:32:18.250 host cron[1]: fraction and one-space day'),
+  b('<13>Feb 30 01:02:03 host app: not a date: all content'),
+  b('<13>Dec 31 23:59:59 host app: year before'),
+  b('<13>Oct 11 22:14:60 host app: second 60 rolls on'),
+  b('<13>Dec 31 23:59:60 host app: rolls into January: not a date'),
+  b('<13>Jan  1 00:00:00.999999 host app: micro'),
+  b('<13>Oct 11 22:14:15.1234567 host app: seven digits: not a BSD time'),
+  b('<13>2025-06-01T10:00:00.5+02:00 host app[9]: RFC 3339 in 3164'),
+  b('<13>Oct 11 22:14:15 su: local sender, no host'),
+  b('<13>Oct 11 22:14:15 ' + 'h'.repeat(256) + ' app: host too long'),
+  b('<13>Oct 11 22:14:15 host ' + 'a'.repeat(48) + ': tag of 48'),
+  b('<13>Oct 11 22:14:15 host ' + 'a'.repeat(49) + ': tag of 49'),
+  b('<13>Oct 11 22:14:15 host ' + 'a'.repeat(47) + '😀: tag of 49 units'),
+  b('<13>Oct 11 22:14:15 host tag\u00a0x: no-break space ends a tag'),
+  b('<13>Oct 11 22:14:15 host tag\u0085x: NEL does not'),
+  b('<13>Oct 11 22:14:15 host app[' + '9'.repeat(129) + ']: pid too long'),
+  b('<13>Oct 11 22:14:15 host app[a:b[c]: pid with : and ['),
+  b('<13>Oct 11 22:14:15 host app[]: empty pid'),
+  b('<13>Oct 11 22:14:15 h\x1b[31mred app: control in host'),
+  b('<13>Oct 11 22:14:15 host app:'),
+  b('<13>Oct 11 22:14:15 host app:x'),
+  b('<13>Mar 30 02:30:00 h dst: skipped hour'),
+  b('<13>Oct 26 02:30:00 h dst: repeated hour'),
+  b('<13>Mar  9 02:30:00 h dst: skipped hour'),
+  b('<13>Nov  2 01:30:00 h dst: repeated hour'),
+  b('<13>Oct  5 02:15:00 h dst: half-hour change'),
+  b('<13>Apr  6 01:45:00 h dst: half-hour change'),
+  b('<13>'),
+  b('<7>kernel: debug'),
+  // no valid PRI
+  b('no pri'), b('<'), b('<>x'), b('<1234>x'), b('<1a>x'), b('<é>x'), b('<😀>x'), b('<\x00>x'), b('<200>x'), b('<099>ok'),
+  // bytes: invalid UTF-8, controls, bidi, trailing line ends, only line ends
+  x(...b('<13>Oct 11 22:14:15 h\xff app'), 0xff, 0xfe, ...b(': bad '), 0xc3, 0x28, 0xed, 0xa0, 0x80, 0xf0, 0x9f, 0x98),
+  b('<13>app: control \x00 \x07 \x1b[2J DEL\x7f C1\u0085 bidi\u202e sep\u2028 kept escaped'),
+  b('<13>app: trailing line ends\r\n\x00\n'),
+  b('<13>app: inner\nline\rbreaks'),
+  b('\r\n\x00'),
+  b(''),
+  b('<13>app: ' + 'é'.repeat(200) + ' message over maxMessageBytes'),
+];
+
+const SYSLOG_OPTS: CodecOptions = { ...OPTS, maxLineBytes: 2048, maxMessageBytes: 300, minLevel: 'DEBUG', defaultModule: 'syslog', source: 'syslog:tcp:10.0.0.9' };
+
+/** Each message a datagram (format syslog_datagram), fed at time t. */
+function datagrams(codec: LineCodec, msgs: Buffer[], t: number): Buffer {
+  return Buffer.concat([...msgs.map((m) => codec.feed(m, t)), codec.end(t)]);
+}
+
+/** A stream of octet-counted frames; and one of LF-framed messages (a digit start or an inner LF frames as it frames). */
+const octetStream = (msgs: Buffer[]) => Buffer.concat(msgs.flatMap((m) => [b(`${m.length} `), m]));
+const lfStream = (msgs: Buffer[]) => Buffer.concat(msgs.flatMap((m) => [m, b('\n')]));
+
+function withTz<T>(tz: string, fn: () => T): T {
+  const before = process.env.TZ;
+  process.env.TZ = tz;
+  try {
+    return fn();
+  } finally {
+    if (before === undefined) delete process.env.TZ;
+    else process.env.TZ = before;
+  }
+}
+
+test('syslog corpus: native and JS give identical records and counters, as datagrams and as octet-counted or LF-framed streams split anywhere, in several time zones', () => {
+  const random = rng(5424);
+  // Arrival times: winter, the summer before the DST examples, and just after New Year (Dec 31 is last year).
+  for (const tz of ['UTC', 'Europe/Berlin', 'America/New_York', 'Australia/Lord_Howe']) {
+    withTz(tz, () => {
+      for (const t of [T0, Date.UTC(2025, 6, 1, 12), Date.UTC(2026, 0, 1, 0, 30)]) {
+        const dj = new JsLineCodec({ ...SYSLOG_OPTS, format: 'syslog_datagram' }), dn = new NativeLineCodec({ ...SYSLOG_OPTS, format: 'syslog_datagram' });
+        const j = datagrams(dj, SYSLOG_CORPUS, t), n = datagrams(dn, SYSLOG_CORPUS, t);
+        assert.deepEqual(records(n).map(String), records(j).map(String), `${tz} datagrams`);
+        assert.deepEqual(dn.counters(), dj.counters());
+        for (const stream of [octetStream(SYSLOG_CORPUS), lfStream(SYSLOG_CORPUS)]) {
+          const feedAll = (codec: LineCodec, chunks: Buffer[]) => Buffer.concat([...chunks.map((c) => codec.feed(c, t)), codec.end(t)]);
+          const whole = feedAll(new JsLineCodec({ ...SYSLOG_OPTS, format: 'syslog' }), [stream]);
+          const cuts = [splitAt(stream, Array.from({ length: 30 }, () => Math.floor(random() * stream.length))), [stream]];
+          if (t === T0 && tz === 'UTC') cuts.push([...stream].map((v) => Buffer.from([v])));
+          for (const chunks of cuts) {
+            const js = new JsLineCodec({ ...SYSLOG_OPTS, format: 'syslog' }), nat = new NativeLineCodec({ ...SYSLOG_OPTS, format: 'syslog' });
+            const nb = feedAll(nat, chunks);
+            assert.deepEqual(records(nb).map(String), records(feedAll(js, chunks)).map(String), `${tz} stream`);
+            assert.ok(nb.equals(whole), 'however the stream is split');
+            assert.deepEqual(nat.counters(), js.counters());
+          }
+        }
+      }
+    });
+  }
+  const c = new NativeLineCodec({ ...SYSLOG_OPTS, format: 'syslog_datagram' });
+  datagrams(c, SYSLOG_CORPUS, T0);
+  // Two are nothing but line ends; 15 + 9 did not parse (RFC 5424 errors, no valid PRI).
+  assert.deepEqual(c.counters(), { lines: SYSLOG_CORPUS.length - 2, records: SYSLOG_CORPUS.length - 2, filtered: 0, cut: 0, rejected: 24 });
+});
+
+test('syslog: a record is what the entry door makes of the parsed message (buildEntry of draftFromSyslog); one that does not parse is kept as text after an R record naming the field and column', () => {
+  const build = { maxMessageBytes: SYSLOG_OPTS.maxMessageBytes, defaultLevel: OPTS.defaultLevel, defaultModule: 'syslog', node: OPTS.node, source: SYSLOG_OPTS.source };
+  const now = new Date(T0);
+  for (const m of SYSLOG_CORPUS.slice(0, 8)) {
+    const text = m.toString('utf8');
+    const r = parseSyslog(text, now);
+    assert.ok(r.ok, text);
+    const expect = encodeEntry(buildEntry(draftFromSyslog(r.message, undefined, T0), build));
+    const rec = records(new NativeLineCodec({ ...SYSLOG_OPTS, format: 'syslog_datagram' }).feed(m, T0))[0]!;
+    assert.equal(rec.toString('utf8', 1), expect);
+  }
+  const all = records(datagrams(new NativeLineCodec({ ...SYSLOG_OPTS, format: 'syslog_datagram' }), SYSLOG_CORPUS, T0)).map((r) => r.toString('utf8'));
+  const entries = all.filter((r) => r[0] === 'E').map((r) => JSON.parse(r.slice(1)));
+  const by = (start: string) => entries.find((e) => String(e.message).startsWith(start))!;
+  assert.deepEqual(by("'su root' failed for lonvick").fields, { facility: 'auth', severity: 'crit', hostname: 'mymachine.example.com', app_name: 'su', msgid: 'ID47' });
+  assert.equal(by("'su root' failed for lonvick").level, 'ERROR');
+  assert.equal(by("'su root' failed for lonvick").module, 'SU');
+  assert.deepEqual(by('body').fields, { facility: 'user', severity: 'info', 'sd.x@1.q': 'a "b" ] c\\ \\n' });
+  assert.deepEqual(by('repeated ids').fields, { facility: 'user', severity: 'info', 'sd.a': '', 'sd.b.x': '3', 'sd.a.y': '2' });
+  assert.deepEqual(Object.entries(by('number-like').fields), [['facility', 'user'], ['severity', 'info'], ['sd.10.b', '1'], ['sd.2.a', '2'], ['sd.__proto__.polluted', 'yes'], ['sd.__proto__.__proto__', 'v']]);
+  assert.equal(({} as Record<string, unknown>).polluted, undefined, 'an SD-ID __proto__ reaches no prototype');
+  assert.deepEqual(Object.keys(by('keys cut').fields), ['facility', 'severity', 'sd.' + 'i'.repeat(32) + '.' + 'n'.repeat(28)]);
+  assert.equal(by('keys cut').fields['sd.' + 'i'.repeat(32) + '.' + 'n'.repeat(28)], 'cut key B', 'keys the cut makes equal are one: first place, last value');
+  assert.equal(Object.keys(by('more than 64').fields).length, 64);
+  const long = by('long values').fields;
+  assert.equal(long['sd.v.big'], 'v'.repeat(1024));
+  assert.equal(long['sd.v.ctl'], 'a\\x01b\\nc\\u0085d\\u2028');
+  assert.equal(by('Feb 31 rolls').timestamp, '2026-03-03T23:59:59.999Z');
+  assert.equal(by('two-digit year').timestamp, '1949-12-27T19:21:00.000Z');
+  assert.equal(by('debug').level, 'DEBUG');
+  // Arrived on New Year's Day 2026: a date more than a week ahead is last year's.
+  assert.equal(by('fraction and one-space day').timestamp, new Date(2025, 1, 5, 17, 32, 18, 250).toISOString());
+  assert.equal(by('year before').timestamp, new Date(2025, 11, 31, 23, 59, 59).toISOString());
+  assert.equal(by('second 60 rolls on').timestamp, new Date(2025, 9, 11, 22, 15, 0).toISOString());
+  assert.equal(by('Dec 31 23:59:60').module, 'SYSLOG');
+  assert.equal(by('Feb 30 01:02:03 host app: not a date').module, 'SYSLOG');
+  assert.equal(by('RFC 3339 in 3164').timestamp, '2025-06-01T08:00:00.500Z');
+  assert.equal(by('tag of 48').module, 'A'.repeat(16));
+  assert.equal(by('a'.repeat(49)).module, 'SYSLOG', 'a 49-character tag is no tag: the line after the host is the message');
+  assert.equal(by('tag\u00a0x').module, 'SYSLOG');
+  assert.equal(by('NEL does not').module, 'TAG_X');
+  assert.equal(by('control in host').fields.hostname, 'h\\x1b[31mred');
+  assert.equal(by('trailing line ends').message, 'trailing line ends');
+  assert.equal(by('inner').message, 'inner\\nline\\rbreaks');
+  assert.ok(by('control \\x00 \\x07 \\x1b[2J DEL\\x7f C1\\u0085 bidi\\u202e sep\\u2028'));
+  assert.equal(by('bad ').message, 'bad \ufffd(\ufffd\ufffd\ufffd\ufffd');
+  assert.equal(by('éé').truncated, true);
+  assert.equal(Buffer.byteLength(by('éé').message), 300);
+  const rejects = all.filter((r) => r[0] === 'R').map((r) => r.slice(1));
+  assert.deepEqual(rejects, [
+    'RFC 5424: expected a space before MSG at column 18',
+    'RFC 5424: bad TIMESTAMP "2003-13-11T22:14:15Z"',
+    'RFC 5424: STRUCTURED-DATA: expected ="value" after m at column 50',
+    'RFC 5424: expected a space before STRUCTURED-DATA at column 40',
+    'RFC 5424: expected STRUCTURED-DATA ([…] or -) at column 41',
+    'RFC 5424: bad HOSTNAME at column 28',
+    'RFC 5424: bad HOSTNAME at column 28',
+    'RFC 5424: STRUCTURED-DATA: expected ="value" after 9 at column 29', // columns count UTF-16 units, as the JS text does
+    'RFC 5424: expected a space before MSG at column 28',
+    'RFC 5424: STRUCTURED-DATA: unterminated value of x',
+    'RFC 5424: STRUCTURED-DATA: expected ] at column 25',
+    'RFC 5424: STRUCTURED-DATA: expected ] at column 50',
+    'RFC 5424: STRUCTURED-DATA: expected ="value" after x at column 21',
+    'RFC 5424: STRUCTURED-DATA: bad SD-ID at column 18',
+    'RFC 5424: bad TIMESTAMP at column 7',
+    'no <PRI> at the start', 'PRI is not 1 to 3 digits in <…>', 'PRI is not 1 to 3 digits in <…>', 'PRI is not 1 to 3 digits in <…>', 'PRI <1a> is not a number',
+    'PRI <é> is not a number', 'PRI <😀> is not a number', 'PRI <\x00> is not a number', 'PRI 200 is over 191',
+  ]);
+  assert.equal(by('no pri').level, 'INFO');
+  assert.equal(by('<34>1 2003-13-11').module, 'SYSLOG');
+});
+
+test('syslog: a message over the bound is cut (datagram, octet-counted frame, LF frame), marked truncated and counted; the next one is intact', () => {
+  const opts = { ...SYSLOG_OPTS, maxLineBytes: 601, maxMessageBytes: 4096 };
+  const long = b('<13>Oct 11 22:14:15 host app: ' + 'é'.repeat(400));
+  const next = b('<13>app: next');
+  for (const [format, chunks] of [['syslog_datagram', [long, next]], ['syslog', [octetStream([long, next])]], ['syslog', [lfStream([long, next])]]] as const) {
+    const js = new JsLineCodec({ ...opts, format }), nat = new NativeLineCodec({ ...opts, format });
+    const n = datagrams(nat, [...chunks], T0);
+    assert.ok(n.equals(datagrams(js, [...chunks], T0)), format);
+    const recs = records(n).map((r) => JSON.parse(r.toString('utf8', 1)));
+    assert.equal(recs[0].truncated, true);
+    assert.equal(recs[0].module, 'APP');
+    assert.ok(recs[0].message.endsWith('é\ufffd'), 'cut inside a character: its byte becomes U+FFFD');
+    assert.equal(recs[1].message, 'next');
+    assert.deepEqual(nat.counters(), { lines: 2, records: 2, filtered: 0, cut: 1, rejected: 0 });
+  }
+  // An octet-counted frame the stream ends inside: delivered, cut.
+  const js = new JsLineCodec({ ...opts, format: 'syslog' }), nat = new NativeLineCodec({ ...opts, format: 'syslog' });
+  const partial = b('40 <13>app: only part');
+  assert.ok(datagrams(nat, [partial], T0).equals(datagrams(js, [partial], T0)));
+  assert.deepEqual(nat.counters(), { lines: 1, records: 1, filtered: 0, cut: 1, rejected: 0 });
+});
+
+test('syslog fuzz: random and mutated messages give identical output native vs JS, as datagrams and framed streams (300 seeded cases)', () => {
+  for (let seed = 1; seed <= 300; seed++) {
+    const r = rng(seed * 7919);
+    const int = (n: number) => Math.floor(r() * n);
+    const f: Fuzz = { seed, r, int, budgetMs: 0, pick: (xs) => xs[int(xs.length)]!, chance: (p) => r() < p, bytes: (n) => Buffer.from(Array.from({ length: n }, () => int(256))) };
+    const msgs = Array.from({ length: 1 + int(12) }, () => syslogMessage(f));
+    const opts = { ...SYSLOG_OPTS, maxLineBytes: 64 + int(2000), maxMessageBytes: 8 + int(400), minLevel: f.pick(['DEBUG', 'INFO', 'WARN'] as const) };
+    const t = T0 + int(400) * 86_400_000;
+    const dj = new JsLineCodec({ ...opts, format: 'syslog_datagram' }), dn = new NativeLineCodec({ ...opts, format: 'syslog_datagram' });
+    const a = datagrams(dn, msgs, t), c = datagrams(dj, msgs, t);
+    assert.ok(a.equals(c), `seed ${seed}: datagrams differ\n${records(a).join('\n')}\n---\n${records(c).join('\n')}`);
+    assert.deepEqual(dn.counters(), dj.counters(), `seed ${seed}`);
+    const stream = f.chance(0.5) ? octetStream(msgs) : lfStream(msgs);
+    const chunks = splitAt(stream, Array.from({ length: int(6) }, () => int(stream.length)));
+    const sj = new JsLineCodec({ ...opts, format: 'syslog' }), sn = new NativeLineCodec({ ...opts, format: 'syslog' });
+    const feedAll = (codec: LineCodec) => Buffer.concat([...chunks.map((ch) => codec.feed(ch, t)), codec.end(t)]);
+    const x1 = feedAll(sn), x2 = feedAll(sj);
+    assert.ok(x1.equals(x2), `seed ${seed}: streams differ\n${records(x1).join('\n')}\n---\n${records(x2).join('\n')}`);
+    assert.deepEqual(sn.counters(), sj.counters(), `seed ${seed}`);
+  }
+});
+
+test('syslog: a long run of line ends inside a message costs linear time (a regex trimming them was quadratic: seconds per datagram)', () => {
+  // And a structured-data value of 100,000 backslashes: one pass to its closing quote.
+  const msgs = [
+    Buffer.concat([b('<13>app: '), Buffer.alloc(200_000, '\n'), b('x')]),
+    Buffer.concat([b('<13>1 - - - - - [a x="'), Buffer.alloc(100_000, '\\'), b('"] m')]),
+  ];
+  for (const codec of [new JsLineCodec({ ...SYSLOG_OPTS, maxLineBytes: 1 << 20, format: 'syslog_datagram' }), new NativeLineCodec({ ...SYSLOG_OPTS, maxLineBytes: 1 << 20, format: 'syslog_datagram' })]) {
+    for (const msg of msgs) {
+      const t0 = process.hrtime.bigint();
+      const recs = records(codec.feed(msg, T0));
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      assert.deepEqual(recs.map((r) => r[0]), [0x45], 'parsed: one entry, no reject');
+      assert.ok(ms < 1000, `${codec.impl}: ${ms} ms`);
+    }
+  }
 });

@@ -171,3 +171,54 @@ export class CanaryWatcher {
     }
   }
 }
+
+const SYSLOG_TIMESTAMPS = [
+  '-', '2003-10-11T22:14:15.003Z', '2003-08-24T05:14:15.000003-07:00', '2026-02-31T00:00:00Z', '0050-01-01T00:00:00Z', '2026-01-01T23:59:60+99:99',
+  '2026-13-01T00:00:00Z', '2026-01-01T00:00:00.1234567Z', '2026-01-01T00:00:00', '2026-01-01t00:00:00z', '2026-01-01T00:00:00.Z', '1999-12-31T24:00:00Z',
+];
+const BSD_TIMES = [
+  'Oct 11 22:14:15', 'Feb  5 17:32:18.250', 'Feb 5 17:32:18', 'Feb 30 01:02:03', 'Dec 31 23:59:60', 'Jan  1 00:00:00.999999', 'Mar 30 02:30:00',
+  'Oct 26 02:30:00', 'Nov  2 01:30:00', 'Oct  5 02:15:00', 'Apr  6 01:45:00', 'Foo 11 22:14:15', 'Oct 11 22:14:15.1234567', 'Oct 11 25:14:15',
+  'Oct 11 22:14:15.5x', 'oct 11 22:14:15', 'Oct 0 22:14:15', '2025-06-01T10:00:00.5+02:00', '2025-06-01T10:00:00',
+];
+const SYSLOG_WORDS = [
+  ' ', '-', '[', ']', '"', '\\', '=', ':', '<', '>', 'é', '😀', '\u00a0', '\u3000', '\u2028', '\ufeff', '\u0085', '\x00', '\x1b[31m', '\t', '\r', '\n',
+  '__proto__', '0', '10', 'host.example', 'sshd', 'cron[12]:', 'su:', 'x@1', 'exampleSDID@32473',
+];
+
+/** A syslog message (RFC 5424, RFC 3164 or neither), well-formed or broken in one of the ways senders break them. */
+export function syslogMessage(f: Fuzz): Buffer {
+  const word = () => (f.chance(0.3) ? f.pick(SYSLOG_WORDS) : f.r().toString(36).slice(2, 2 + f.int(12)));
+  const words = (n: number) => Array.from({ length: f.int(n) }, word).join('');
+  const token = (max: number) => (f.chance(0.2) ? '-' : f.chance(0.1) ? 'x'.repeat(max + f.int(3) - 1) : f.chance(0.1) ? words(3) : f.r().toString(36).slice(2, 2 + 1 + f.int(10)));
+  const pri = f.chance(0.9) ? `<${f.int(200)}>` : f.pick(['', '<', '<>', '<1234>', '<1a>', '<é>', '<😀>', '<01>', '<\x00>', `<${f.int(1000)}`]);
+  let text: string;
+  if (f.chance(0.5)) {
+    const sd = f.chance(0.3) ? '-' : Array.from({ length: 1 + f.int(f.chance(0.1) ? 80 : 3) }, () => {
+      const id = f.chance(0.8) ? f.pick(['x@1', 'exampleSDID@32473', 'origin', 'meta', '0', '10', '__proto__', 'k'.repeat(f.int(40))]) : words(2);
+      const params = Array.from({ length: f.int(f.chance(0.1) ? 40 : 4) }, () => {
+        const name = f.chance(0.8) ? f.pick(['a', 'b', 'iut', 'ip', '1', '__proto__', 'n'.repeat(30 + f.int(6))]) : words(2);
+        const value = f.chance(0.7) ? words(4).replace(/["\\\]]/g, (c) => (f.chance(0.8) ? `\\${c}` : c)) : f.pick(['v'.repeat(1100), '\\x', '\\', 'é'.repeat(600)]);
+        return ` ${name}="${value}"`;
+      }).join('');
+      return `[${id}${params}]`;
+    }).join(f.chance(0.9) ? '' : ' ');
+    const head = [f.pick(SYSLOG_TIMESTAMPS), token(255), token(48), token(128), token(32)];
+    text = `${pri}1 ${head.join(f.chance(0.95) ? ' ' : '  ')} ${sd}${f.chance(0.8) ? ` ${f.chance(0.3) ? '\ufeff' : ''}${words(8)}` : ''}`;
+  } else {
+    const ts = f.chance(0.8) ? `${f.pick(BSD_TIMES)} ` : '';
+    const host = f.chance(0.7) ? `${f.chance(0.9) ? token(255) : 'h'.repeat(256)} ` : '';
+    const tag = f.chance(0.7) ? `${f.chance(0.9) ? f.pick(['sshd', 'cron', 'su', 'kernel', 'a'.repeat(48), 'a'.repeat(47) + '😀', 'tag\u00a0x', 'é']) : words(3)}${f.chance(0.4) ? `[${f.chance(0.9) ? f.int(99999) : words(3)}]` : ''}${f.pick([': ', ':', ' ', ':x'])}` : '';
+    text = `${pri}${ts}${host}${tag}${words(10)}`;
+  }
+  let b = Buffer.from(text, 'utf8');
+  // Mutations: a byte changed, removed or cut off, invalid UTF-8 spliced in, line ends after it.
+  const m = f.r();
+  const at = f.int(b.length + 1);
+  if (m < 0.1) b = Buffer.concat([b.subarray(0, at), Buffer.from([f.int(256)]), b.subarray(at + 1)]);
+  else if (m < 0.15) b = Buffer.concat([b.subarray(0, at), b.subarray(at + 1)]);
+  else if (m < 0.2) b = b.subarray(0, at);
+  else if (m < 0.3) b = Buffer.concat([b.subarray(0, at), Buffer.from([0xff, 0xc3, 0x28, 0xed, 0xa0, 0x80, 0xf0, 0x9f, 0x98]).subarray(f.int(4), 4 + f.int(6)), b.subarray(at)]);
+  if (f.chance(0.2)) b = Buffer.concat([b, Buffer.from(f.pick(['\n', '\r\n', '\0', '\n\n\r', '\r']))]);
+  return b;
+}

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseSyslog } from '../../agent/inputs/syslog/parse.ts';
-import { draftFromSyslog, type SyslogMessage } from '../../agent/inputs/syslog/message.ts';
-import { SyslogFramer } from '../../agent/inputs/syslog/framing.ts';
+import { parseSyslog } from '../../agent/buffer/syslog/parse.ts';
+import { draftFromSyslog, type SyslogMessage } from '../../agent/buffer/syslog/message.ts';
+import { SyslogFramer } from '../../agent/buffer/syslog/framing.ts';
 
 function ok(text: string, now?: Date): SyslogMessage {
   const r = parseSyslog(text, now);
@@ -44,7 +44,7 @@ test('RFC 5424 example 2: microseconds and a zone offset, PROCID kept', () => {
 
 test('RFC 5424 example 3: structured data kept in fields', () => {
   const m = ok(`<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"] ${BOM}An application event log entry...`);
-  assert.deepEqual(m.structuredData, { 'exampleSDID@32473': { iut: '3', eventSource: 'Application', eventID: '1011' } });
+  assert.deepEqual(m.structuredData, [{ id: 'exampleSDID@32473', params: [['iut', '3'], ['eventSource', 'Application'], ['eventID', '1011']] }]);
   assert.equal(m.message, 'An application event log entry...');
   const d = draftFromSyslog(m, 's', 0);
   assert.equal((d.fields as Record<string, string>)['sd.exampleSDID@32473.eventSource'], 'Application');
@@ -53,10 +53,10 @@ test('RFC 5424 example 3: structured data kept in fields', () => {
 
 test('RFC 5424 example 4: two SD elements and no MSG; escapes in param values', () => {
   const m = ok('<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"][examplePriority@32473 class="high"]');
-  assert.equal(m.structuredData!['examplePriority@32473']!.class, 'high');
+  assert.deepEqual(m.structuredData![1], { id: 'examplePriority@32473', params: [['class', 'high']] });
   assert.equal(m.message, '');
   const e = ok('<14>1 - - - - - [x@1 q="a \\"b\\" \\] c\\\\"] body');
-  assert.equal(e.structuredData!['x@1']!.q, 'a "b" ] c\\');
+  assert.deepEqual(e.structuredData![0]!.params, [['q', 'a "b" ] c\\']]);
   assert.equal(e.timestamp, undefined);
   assert.equal(e.message, 'body');
 });

@@ -176,3 +176,80 @@ test('syslog input with util-linux logger(1) as the client: RFC 5424 over UDP, o
     await agent.stop();
   }
 });
+
+test('syslog input: the same entries and figures whichever path makes them: the C codec (buffer.native: on), its JS twin (off), drafts for a line stage (labels)', async () => {
+  const datagrams = [
+    Buffer.from('<165>1 2003-10-11T22:14:15.003Z mymachine evntslog - ID47 [exampleSDID@32473 iut="3" eventSource="App\\"lication"][b] udp 5424\n'),
+    Buffer.from('<34>Oct 11 22:14:15 mymachine su[12]: \x1b[31mred\x1b[0m and \u202e bidi'),
+    Buffer.concat([Buffer.from('<14>1 2025-01-01T00:00:00Z h app - - - bad '), Buffer.from([0xff, 0xc3]), Buffer.from(' utf8')]),
+    Buffer.from('no priority here'),
+    Buffer.from(`<14>Oct 11 22:14:15 h big: ${'y'.repeat(3000)}`),
+  ];
+  const stream = '<11>1 2025-01-02T03:04:05Z gw app 42 - - tcp octet\ncounted';
+  const tcpBytes = `${Buffer.byteLength(stream)} ${stream}<12>Oct 11 22:14:15 gw modem[7]: tcp newline\r\n<13>1 - - - - - [bad tcp 5424\n`;
+  const results: { entries: Record<string, unknown>[]; input: Record<string, unknown> }[] = [];
+  for (const [native, extra] of [['on', ''], ['off', ''], ['on', '      labels: { site: cabinet-3 }\n']] as const) {
+    const agent = await startAgent(`  buffer:\n    native: ${native}\n` + CONFIG.replace('max_connections: 4', `max_connections: 4\n      max_message_bytes: 1KiB\n${extra}`).trimEnd() + '\n');
+    try {
+      const { udp, tcp } = await ports(agent);
+      const u = createSocket('udp4');
+      for (const d of datagrams) await new Promise<void>((resolve, reject) => u.send(d, udp, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+      u.close();
+      const c = createConnection(tcp, '127.0.0.1');
+      await once(c, 'connect');
+      c.end(tcpBytes);
+      const entries = (await waitForLines(`${agent.dir}/out.log`, 8)).map((l) => JSON.parse(l));
+      for (const e of entries) {
+        if (extra) assert.deepEqual(e.labels, { site: 'cabinet-3' });
+        delete e.labels;
+        // Every parsed message here has a timestamp of its own; the two kept as text take the arrival time.
+        if (!e.fields) e.timestamp = 'arrival';
+      }
+      entries.sort((a, b) => String(a.message).localeCompare(String(b.message)));
+      const input = (await status(agent)).inputs[0];
+      assert.match(input.last_reject, /^(RFC 5424: STRUCTURED-DATA: expected ="value" after tcp at column 25|no <PRI> at the start)$/);
+      results.push({ entries, input: { messages: input.messages, parse_errors: input.parse_errors, rejected: input.rejected, truncated: input.truncated, received: input.received } });
+    } finally {
+      await agent.stop();
+    }
+  }
+  assert.deepEqual(results[1], results[0], 'the JS twin gives what the C codec gives');
+  assert.deepEqual(results[2], results[0], 'the draft path gives what the codec gives');
+  assert.deepEqual(results[0].input, { messages: 8, parse_errors: 2, rejected: 2, truncated: 1, received: 8 });
+  const by = (needle: string) => results[0].entries.find((e) => String(e.message).includes(needle))!;
+  assert.deepEqual(by('udp 5424').fields, { facility: 'local4', severity: 'notice', hostname: 'mymachine', app_name: 'evntslog', msgid: 'ID47', 'sd.exampleSDID@32473.iut': '3', 'sd.exampleSDID@32473.eventSource': 'App"lication', 'sd.b': '' });
+  assert.equal(by('red').message, '\\x1b[31mred\\x1b[0m and \\u202e bidi');
+  assert.equal(by(' utf8').message, 'bad \ufffd\ufffd utf8');
+  assert.equal(by('yyy').truncated, true);
+  assert.equal(by('tcp newline').module, 'MODEM');
+});
+
+test('syslog input over UDP from more peers than it keeps codec streams for (256): every message arrives with its sender as source, and every one is counted', async () => {
+  const agent = await startAgent(CONFIG);
+  try {
+    const { udp } = await ports(agent);
+    const peers = Array.from({ length: 1100 }, (_, i) => `127.1.${(i >> 8) + 1}.${i & 255}`);
+    for (const [i, address] of peers.entries()) {
+      // Any 127/8 address is the loopback on Linux: one socket per sender address, one at a time.
+      const u = createSocket('udp4');
+      try {
+        await new Promise<void>((resolve, reject) => (u.once('error', reject), u.bind(0, address, () => resolve())));
+        await new Promise<void>((resolve, reject) => u.send(`<13>peer: message ${i}`, udp, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+      } finally {
+        u.close();
+      }
+      // Paced a little so that the kernel's socket buffer never overflows on a busy machine.
+      if (i % 100 === 99) await waitForLines(`${agent.dir}/out.log`, i + 1, 30_000);
+    }
+    const lines = (await waitForLines(`${agent.dir}/out.log`, peers.length)).map((l) => JSON.parse(l));
+    const bySource = new Map(lines.map((e) => [e.source, e.message]));
+    assert.equal(bySource.size, peers.length);
+    for (const i of [0, 1023, 1024, 1099]) assert.equal(bySource.get(`syslog:udp:${peers[i]}`), `message ${i}`);
+    const st = (await status(agent)).inputs[0];
+    assert.equal(st.messages, peers.length, 'the figures of the streams closed for newer peers stay counted');
+    assert.equal(st.datagrams, peers.length);
+    assert.equal(st.received, peers.length);
+  } finally {
+    await agent.stop();
+  }
+});

@@ -10,13 +10,11 @@
 import { unlink, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { s, type Infer } from '../../../lib/schema/schema.ts';
-import { decodeUtf8 } from '../../../entry/sanitise.ts';
 import { loadAddon } from '../../../lib/native-runtime.ts';
 import type { Input, InputContext } from '../input.ts';
 import { inputSchema } from '../common.ts';
 import { InputStartError } from '../errors.ts';
-import { parseSyslog } from '../syslog/parse.ts';
-import { draftFromSyslog } from '../syslog/message.ts';
+import { syslogDraft } from '../../buffer/syslog/draft.ts';
 
 export const schema = inputSchema('The local syslog socket (/dev/log): a Unix datagram socket, read through the C addon, that syslog(3) and logger(1) write to.', {
   path: s.string({ default: '/dev/log', doc: 'Socket path to bind (replaces a stale socket there). Another syslog daemon must not own it.' }),
@@ -41,23 +39,18 @@ export function create(config: DevlogInputConfig, ctx: InputContext): Input {
       counts.bytes += len;
       const cut = meta[i + 3] === 1;
       if (cut) counts.truncated++;
-      const text = decodeUtf8(bytes).replace(/[\r\n\0]+$/, '');
-      if (text.length === 0) continue;
-      const receivedAt = Date.now();
-      const source = `devlog:${config.path}`;
-      const r = parseSyslog(text);
-      let draft;
-      if (r.ok) draft = draftFromSyslog(r.message, source, receivedAt);
-      else {
+      // Parsed by the syslog input's rules (one that does not parse is kept as text, and counted).
+      const r = syslogDraft(bytes, cut, `devlog:${config.path}`, Date.now());
+      if (!r) continue;
+      if (r.error !== undefined) {
         counts.parse_errors++;
         ctx.reject(r.error);
-        draft = { message: text, source, receivedAt };
       }
+      const draft = r.draft;
       const fields = (draft.fields ?? {}) as Record<string, string | number>;
       if (meta[i + 1]! > 0) fields.pid = meta[i + 1]!;
       if (meta[i + 2]! >= 0) fields.uid = meta[i + 2]!;
       draft.fields = fields;
-      if (cut) draft.truncated = true;
       if (!ctx.emit(draft) && !paused && handle) {
         // Stop reading: the datagrams wait in the kernel's queue, senders wait when it is full.
         paused = true;

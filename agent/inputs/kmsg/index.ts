@@ -6,7 +6,7 @@ import type { EntryDraft } from '../../../entry/build.ts';
 import { levelFromSyslogSeverity, type Level } from '../../../lib/level.ts';
 import type { Input, InputContext } from '../input.ts';
 import { inputSchema } from '../common.ts';
-import { facilityName } from '../syslog/priority.ts';
+import { facilityName } from '../../buffer/syslog/priority.ts';
 import { FragmentJoiner, parseKmsgRecord, RecordAssembler, type KmsgRecord } from './record.ts';
 import { currentBootId, PositionStore } from './position.ts';
 import { InputStartError } from '../errors.ts';

@@ -1,16 +1,15 @@
 import type { Socket as UdpSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { s, type Infer } from '../../../lib/schema/schema.ts';
-import { decodeUtf8 } from '../../../entry/sanitise.ts';
+import type { RawStream } from '../../buffer/fast-ingest.ts';
+import { SyslogFramer } from '../../buffer/syslog/framing.ts';
+import { syslogDraft } from '../../buffer/syslog/draft.ts';
 import type { EntryDraft } from '../../../entry/build.ts';
 import type { Input, InputContext } from '../input.ts';
-import { guardData, inputSchema } from '../common.ts';
+import { guardData, inputSchema, StreamTally } from '../common.ts';
 import { formatHostPort, parseHostPort, type ListenAddress } from '../listen-address.ts';
-import { emitOrPause, StreamServer, tlsSchema } from '../stream-server.ts';
-import { SyslogFramer } from './framing.ts';
+import { emitOrPause, serveStream, StreamServer, tlsSchema } from '../stream-server.ts';
 import { InputStartError } from '../errors.ts';
-import { parseSyslog } from './parse.ts';
-import { draftFromSyslog } from './message.ts';
 import { PORT } from '../../../lib/port.ts';
 
 export const schema = inputSchema('Syslog receiver: RFC 3164 and RFC 5424 over UDP, TCP and TLS (octet-counted or newline framing, RFC 6587).', {
@@ -24,15 +23,24 @@ export const schema = inputSchema('Syslog receiver: RFC 3164 and RFC 5424 over U
 });
 export type SyslogInputConfig = Infer<typeof schema> & { type: 'syslog' };
 
-/** A syslog message that did not parse: kept as text at the input's default level, and counted. */
-function malformedDraft(text: string, cut: boolean, source: string, receivedAt: number): EntryDraft {
-  return { message: text, source, receivedAt, truncated: cut || undefined };
-}
+/**
+ * UDP peers with a codec stream of their own (each stream carries its peer's address as the
+ * entries' source; a few kilobytes each). Past this many, the longest-known peer's stream is
+ * closed for the new one: a datagram stream holds no state between datagrams, so only its figures
+ * move to the totals, and senders spoofing many addresses cost a codec each, not memory.
+ */
+const UDP_PEER_STREAMS = 256;
 
 /**
  * One input, several listeners. Each message (a datagram, or a frame of a TCP/TLS stream) becomes
  * one entry; TCP/TLS connections are paused under backpressure, UDP datagrams are dropped and
  * counted while the buffer is full (they cannot be paused).
+ *
+ * The bytes go to the codec (ctx.openStream): a TCP/TLS connection's stream is framed and parsed
+ * there (format syslog), each datagram is one message (format syslog_datagram), and the records go
+ * straight into the ring, in C when the addon is loaded. When the agent needs drafts instead (a
+ * line stage or labels), each message is framed and parsed in JS (agent/buffer/syslog/, the
+ * codec's JS twin) and emitted.
  */
 export function create(config: SyslogInputConfig, ctx: InputContext): Input {
   const servers: { server: StreamServer; proto: 'tcp' | 'tls' }[] = [];
@@ -41,27 +49,25 @@ export function create(config: SyslogInputConfig, ctx: InputContext): Input {
   let udpBytes = 0;
   let udpDropped = 0;
   let udpPaused = false;
+  /** The codec streams' figures (messages, cut ones, parse errors). */
+  const streams = new StreamTally();
+  const udpStreams = new Map<string, RawStream>();
+  /** The draft path's figures. */
   let parseErrors = 0;
   let truncated = 0;
   let received = 0;
 
-  /** Parses one framed message; returns its draft (malformed ones counted and kept as text). */
+  /** Draft path: one framed message as a draft (one that does not parse is counted and kept as text). */
   function toDraft(bytes: Buffer, cut: boolean, source: string, receivedAt: number): EntryDraft | undefined {
-    let text = decodeUtf8(bytes);
-    // UDP senders often end the datagram with a newline (or NUL); it is not part of the message.
-    text = text.replace(/[\r\n\0]+$/, '');
-    if (text.length === 0) return undefined;
+    const r = syslogDraft(bytes, cut, source, receivedAt);
+    if (!r) return undefined;
     received++;
     if (cut) truncated++;
-    const r = parseSyslog(text);
-    if (!r.ok) {
+    if (r.error !== undefined) {
       parseErrors++;
       ctx.reject(r.error);
-      return malformedDraft(text, cut, source, receivedAt);
     }
-    const draft = draftFromSyslog(r.message, source, receivedAt);
-    if (cut) draft.truncated = true;
-    return draft;
+    return r.draft;
   }
 
   function startTcp(addr: ListenAddress, proto: 'tcp' | 'tls'): StreamServer {
@@ -72,6 +78,8 @@ export function create(config: SyslogInputConfig, ctx: InputContext): Input {
       activeConnections: () => tcpConnections(),
       onConnection(sock, peer) {
         const source = `syslog:${proto}:${peer.replace(/:\d+$/, '')}`;
+        const stream = ctx.openStream?.(source, config.max_message_bytes, 'syslog');
+        if (stream) return serveStream(ctx, sock, stream, streams);
         let firstByteAt = Date.now();
         const framer = new SyslogFramer(config.max_message_bytes, (msg, cut) => {
           const draft = toDraft(msg, cut, source, firstByteAt);
@@ -88,6 +96,30 @@ export function create(config: SyslogInputConfig, ctx: InputContext): Input {
     return server;
   }
 
+  /** The codec stream of a UDP peer (undefined: the draft path). */
+  function udpStream(address: string): RawStream | undefined {
+    let stream = udpStreams.get(address);
+    if (stream) return stream;
+    stream = ctx.openStream?.(`syslog:udp:${address}`, config.max_message_bytes, 'syslog_datagram');
+    if (!stream) return undefined;
+    if (udpStreams.size >= UDP_PEER_STREAMS) {
+      const [oldest, old] = udpStreams.entries().next().value!;
+      udpStreams.delete(oldest);
+      streams.close(old);
+    }
+    udpStreams.set(address, streams.add(stream));
+    return stream;
+  }
+
+  /** One datagram, one message: false when the buffer is full (block). */
+  function datagram(buf: Buffer, address: string): boolean {
+    const stream = udpStream(address);
+    if (stream) return stream.feed(buf);
+    const cut = buf.length > config.max_message_bytes;
+    const draft = toDraft(cut ? buf.subarray(0, config.max_message_bytes) : buf, cut, `syslog:udp:${address}`, Date.now());
+    return !draft || ctx.emit(draft);
+  }
+
   async function startUdp(addr: ListenAddress): Promise<void> {
     const sock = process.getBuiltinModule('node:dgram').createSocket({ type: isIPv6(addr.host) ? 'udp6' : 'udp4', reuseAddr: false });
     sock.on('message', guardData(ctx, (buf: Buffer, rinfo: { address: string }) => {
@@ -98,9 +130,7 @@ export function create(config: SyslogInputConfig, ctx: InputContext): Input {
         udpDropped++;
         return;
       }
-      const cut = buf.length > config.max_message_bytes;
-      const draft = toDraft(cut ? buf.subarray(0, config.max_message_bytes) : buf, cut, `syslog:udp:${rinfo.address}`, Date.now());
-      if (draft && !ctx.emit(draft)) {
+      if (!datagram(buf, rinfo.address)) {
         udpPaused = true;
         void ctx.drained().then(() => (udpPaused = false));
       }
@@ -139,19 +169,22 @@ export function create(config: SyslogInputConfig, ctx: InputContext): Input {
       for (const u of udp.splice(0)) await new Promise<void>((resolve) => u.sock.close(() => resolve()));
       await Promise.all(servers.splice(0).map((sv) => sv.server.stop()));
     },
-    status: () => ({
-      listening: listening().join(' '),
-      messages: received,
-      datagrams,
-      connections: tcpConnections(),
-      accepted: servers.reduce((n, sv) => n + sv.server.accepted, 0),
-      refused: servers.reduce((n, sv) => n + sv.server.refused, 0),
-      bytes: udpBytes + servers.reduce((n, sv) => n + sv.server.bytes, 0),
-      tls_errors: servers.reduce((n, sv) => n + sv.server.tlsErrors, 0),
-      parse_errors: parseErrors,
-      truncated,
-      udp_dropped: udpDropped,
-    }),
+    status: () => {
+      const c = streams.totals();
+      return {
+        listening: listening().join(' '),
+        messages: received + c.lines,
+        datagrams,
+        connections: tcpConnections(),
+        accepted: servers.reduce((n, sv) => n + sv.server.accepted, 0),
+        refused: servers.reduce((n, sv) => n + sv.server.refused, 0),
+        bytes: udpBytes + servers.reduce((n, sv) => n + sv.server.bytes, 0),
+        tls_errors: servers.reduce((n, sv) => n + sv.server.tlsErrors, 0),
+        parse_errors: parseErrors + c.rejected,
+        truncated: truncated + c.cut,
+        udp_dropped: udpDropped,
+      };
+    },
   };
   return input;
 

@@ -1,4 +1,5 @@
 #include "codec.h"
+#include "syslog.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +20,10 @@ codec_t *codec_new(uint32_t max_line_bytes, uint32_t max_message_bytes, int min_
   c->node = strdup(node);
   c->source = strdup(source);
   c->source_len = strlen(source);
-  c->pending = malloc(max_line_bytes ? max_line_bytes : 1);
-  if (!c->default_module || !c->node || !c->source || !c->pending) {
+  /* a datagram is parsed where it lies: nothing to assemble */
+  c->pending = format == CODEC_SYSLOG_DGRAM ? NULL : malloc(max_line_bytes ? max_line_bytes : 1);
+  if (format == CODEC_SYSLOG || format == CODEC_SYSLOG_DGRAM) syslog_init();
+  if (!c->default_module || !c->node || !c->source || (!c->pending && format != CODEC_SYSLOG_DGRAM)) {
     codec_free(c);
     return NULL;
   }
@@ -35,11 +38,15 @@ void codec_free(codec_t *c) {
   free(c->pending);
   free(c->rep.data);
   free(c->esc.data);
+  free(c->sk.data);
+  free(c->sv.data);
+  free(c->fj.data);
+  free(c->fv.data);
   ndjson_free(&c->nj);
   free(c);
 }
 
-static int syslog_level(int sev) { return sev <= 0 ? 4 : sev <= 3 ? 3 : sev == 4 ? 2 : sev <= 6 ? 1 : 0; }
+int syslog_level(int sev) { return sev <= 0 ? 4 : sev <= 3 ? 3 : sev == 4 ? 2 : sev <= 6 ? 1 : 0; }
 static int is_alpha(uint8_t c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
 static int is_tag(uint8_t c) { return is_alpha(c) || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'; }
 static int is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
@@ -100,8 +107,7 @@ static void extract(const uint8_t *s, size_t n, int *level, const uint8_t **mod,
 }
 
 /* A reject note: 'R' + why; the agent counts it against the input and does not queue it. */
-static int emit_reject(codec_t *c, const char *why, buf_t *out) {
-  size_t n = strlen(why);
+int codec_reject(codec_t *c, const char *why, size_t n, buf_t *out) {
   uint32_t len = (uint32_t)n + 1;
   c->rejected += 1;
   if (buf_reserve(out, n + 5)) return -1;
@@ -111,6 +117,8 @@ static int emit_reject(codec_t *c, const char *why, buf_t *out) {
   out->len += n + 5;
   return 0;
 }
+
+static int emit_reject(codec_t *c, const char *why, buf_t *out) { return codec_reject(c, why, strlen(why), out); }
 
 /* A line kept as plain text: sanitised, cut, and with the level and module it starts with when extract is set. */
 static int emit_text(codec_t *c, const uint8_t *r, size_t rn, int cut, int use_extract, double received_ms, buf_t *out) {
@@ -178,7 +186,24 @@ static int emit_line(codec_t *c, const uint8_t *line, size_t n, int cut, double 
   return emit_text(c, r, rn, 0, 1, received_ms, out);
 }
 
+/* Scratch a syslog codec keeps between calls; a larger one (a big hostile message) is given back, so
+ * that the many codecs of an input (one per UDP peer, per connection) stay small whatever was sent. */
+#define SYSLOG_SCRATCH_KEEP (16u << 10)
+static void trim(buf_t *b) {
+  if (b->cap > SYSLOG_SCRATCH_KEEP) free(b->data), *b = (buf_t){0};
+}
+static int syslog_trimmed(codec_t *c, int rc) {
+  trim(&c->rep), trim(&c->esc), trim(&c->sk), trim(&c->sv), trim(&c->fj), trim(&c->fv);
+  return rc;
+}
+
 int codec_feed(codec_t *c, const uint8_t *chunk, size_t len, double received_ms, buf_t *out) {
+  if (c->format == CODEC_SYSLOG) return syslog_trimmed(c, syslog_feed(c, chunk, len, received_ms, out));
+  if (c->format == CODEC_SYSLOG_DGRAM) {
+    /* One datagram, one message: past the bound it is cut (the rest discarded, the entry truncated). */
+    int cut = len > c->max_line_bytes;
+    return syslog_trimmed(c, syslog_message(c, chunk, cut ? c->max_line_bytes : len, cut, received_ms, out));
+  }
   size_t start = 0;
   while (start < len) {
     const uint8_t *nlp = memchr(chunk + start, '\n', len - start);
@@ -209,6 +234,8 @@ int codec_feed(codec_t *c, const uint8_t *chunk, size_t len, double received_ms,
 }
 
 int codec_end(codec_t *c, double received_ms, buf_t *out) {
+  if (c->format == CODEC_SYSLOG) return syslog_trimmed(c, syslog_end(c, received_ms, out));
+  if (c->format == CODEC_SYSLOG_DGRAM) return 0;
   if (c->pending_len == 0 && !c->discarding) return 0;
   int cut = c->discarding;
   size_t n = c->pending_len;

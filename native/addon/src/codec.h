@@ -13,6 +13,9 @@
  * (ndjson.c) unless the format is text (every line then a plain message as it came); any other
  * line is plain text, with the level and module it starts with: "<PRI>tag[pid]: msg" (syslog), "[LEVEL] [MODULE] msg", "LEVEL: msg", "LEVEL msg".
  * Sanitising, cutting and the record's form are entry.c's. Records below min_level are filtered.
+ * The syslog formats frame messages instead of lines and parse each one (syslog.c); their counters
+ * count messages: lines = messages (empty ones are skipped uncounted), cut = messages cut at
+ * max_line_bytes (the input's max_message_bytes), rejected = messages that did not parse (kept as text).
  */
 #ifndef LOGLOOM_CODEC_H
 #define LOGLOOM_CODEC_H
@@ -21,7 +24,9 @@
 #include "entry.h"
 #include "ndjson.h"
 
-enum { CODEC_AUTO = 0, CODEC_JSON = 1, CODEC_TEXT = 2 };
+/* CODEC_SYSLOG: a syslog TCP/TLS stream, RFC 6587 framing (octet counting or LF); CODEC_SYSLOG_DGRAM: each
+ * chunk fed is one syslog message (a UDP datagram). Both parse each message as RFC 5424 or RFC 3164 (syslog.c). */
+enum { CODEC_AUTO = 0, CODEC_JSON = 1, CODEC_TEXT = 2, CODEC_SYSLOG = 3, CODEC_SYSLOG_DGRAM = 4 };
 
 typedef struct {
   uint32_t max_line_bytes;
@@ -33,12 +38,17 @@ typedef struct {
   char *node;
   char *source; /* already escaped and cut; may be empty */
   size_t source_len;
-  /* line assembly across pushes */
+  /* line assembly across pushes (syslog: the message being framed, at most max_line_bytes) */
   uint8_t *pending;
   size_t pending_len;
   int discarding;
+  /* syslog framing state (syslog.c) */
+  int sl_state, sl_ndigits, sl_cut;
+  uint64_t sl_remaining;
+  uint8_t sl_digits[10];
   /* scratch */
   buf_t rep, esc;
+  buf_t sk, sv, fj, fv; /* syslog: field keys, field values, the fields' JSON, one cleaned value */
   ndjson_t nj;
   /* counters */
   double lines, records, filtered, cut, rejected;
@@ -51,4 +61,8 @@ void codec_free(codec_t *c);
 int codec_feed(codec_t *c, const uint8_t *chunk, size_t len, double received_ms, buf_t *out);
 /* End of stream: the pending partial line becomes a record. */
 int codec_end(codec_t *c, double received_ms, buf_t *out);
+/* An 'R' record: the next record is kept as text because it did not parse (why: n bytes of UTF-8); counted. */
+int codec_reject(codec_t *c, const char *why, size_t n, buf_t *out);
+/* Level of a syslog severity (lib/level.ts levelFromSyslogSeverity): 0 FATAL, 1-3 ERROR, 4 WARN, 5-6 INFO, 7 DEBUG. */
+int syslog_level(int sev);
 #endif

@@ -151,6 +151,8 @@ extern const char *const LEVEL_NAMES[5];
 /* sanitiseModule: ASCII letters upper-cased, [A-Z0-9_.-] kept, every other UTF-16 unit '_', at most 16; empty → APP. out: 17 bytes. */
 size_t sanitise_module(const uint8_t *s, size_t n, char out[17]);
 
+/* Days since 1970-01-01 of a proleptic Gregorian date; a day past the month's end runs on into the next (as Date.UTC does). */
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
 /* Date#toISOString of ms (an integral value within ±8.64e15). out: 32 bytes. */
 size_t iso_time(double ms, char out[32]);
 /* Strict timestamp text (RFC 3339 subset, see timestamp.ts) → ms; 0 on success, -1 when not one. */

@@ -13,9 +13,15 @@ export interface SyslogMessage {
   appName?: string;
   procId?: string;
   msgId?: string;
-  /** RFC 5424 structured data: SD-ID → param name → value (a repeated param keeps the last). */
-  structuredData?: Record<string, Record<string, string>>;
+  /** RFC 5424 structured data: its elements and their params, as they came. */
+  structuredData?: SdElement[];
   message: string;
+}
+
+/** One RFC 5424 structured-data element: `[id name="value" …]`. */
+export interface SdElement {
+  id: string;
+  params: [name: string, value: string][];
 }
 
 export type ParseResult = { ok: true; message: SyslogMessage } | { ok: false; error: string };
@@ -23,9 +29,11 @@ export type ParseResult = { ok: true; message: SyslogMessage } | { ok: false; er
 /**
  * A parsed message as an entry draft: severity gives the level, the app-name (tag) the module,
  * and everything else that a query might need stays in `fields` (facility, severity, hostname,
- * app_name, procid, msgid, and each structured-data param as `sd.<SD-ID>.<name>`).
+ * app_name, procid, msgid, and each structured-data param as `sd.<SD-ID>.<name>`, an element
+ * without params as `sd.<SD-ID>`, in the order they came; a repeated key keeps its first place and
+ * its last value). The C codec (native/addon/src/syslog.c) builds the same fields.
  */
-export function draftFromSyslog(m: SyslogMessage, source: string, receivedAt: number): EntryDraft {
+export function draftFromSyslog(m: SyslogMessage, source: string | undefined, receivedAt: number): EntryDraft {
   const fields: Record<string, string> = {
     facility: facilityName(m.facility),
     severity: severityName(m.severity),
@@ -34,10 +42,10 @@ export function draftFromSyslog(m: SyslogMessage, source: string, receivedAt: nu
   if (m.appName) fields.app_name = m.appName;
   if (m.procId) fields.procid = m.procId;
   if (m.msgId) fields.msgid = m.msgId;
-  for (const [id, params] of Object.entries(m.structuredData ?? {})) {
-    const names = Object.keys(params);
-    if (names.length === 0) fields[`sd.${id}`] = '';
-    for (const name of names) fields[`sd.${id}.${name}`] = params[name]!;
+  // Keys start with "sd.": never an array index (which an object would move to the front) nor __proto__.
+  for (const { id, params } of m.structuredData ?? []) {
+    if (params.length === 0) fields[`sd.${id}`] = '';
+    for (const [name, value] of params) fields[`sd.${id}.${name}`] = value;
   }
   const draft: EntryDraft = {
     level: levelFromSyslogSeverity(m.severity),

@@ -1,4 +1,4 @@
-import type { ParseResult, SyslogMessage } from './message.ts';
+import type { ParseResult, SdElement, SyslogMessage } from './message.ts';
 import type { Priority } from './priority.ts';
 
 /**
@@ -55,16 +55,20 @@ export function parseTimestamp5424(text: string): Date | undefined {
   return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
-/** Parses `[id p="v" …][id2 …]` at the cursor; values unescape \" \\ \]. */
-function parseStructuredData(c: Cursor): Record<string, Record<string, string>> | string {
-  const out: Record<string, Record<string, string>> = {};
+/**
+ * Parses `[id p="v" …][id2 …]` at the cursor, element by element in the order they come (a list,
+ * not an object keyed by what the peer sent: no SD-ID or name can reach a prototype, and nothing is
+ * reordered); values unescape \" \\ \].
+ */
+function parseStructuredData(c: Cursor): SdElement[] | string {
+  const out: SdElement[] = [];
   const t = c.text;
   while (t[c.pos] === '[') {
     c.pos++;
     const id = /^[^ =\]"]{1,32}/.exec(t.slice(c.pos, c.pos + 33))?.[0];
     if (!id || !printUsAscii(id, 32)) return `STRUCTURED-DATA: bad SD-ID at column ${c.pos + 1}`;
     c.pos += id.length;
-    const params: Record<string, string> = out[id] ?? {};
+    const params: [string, string][] = [];
     while (t[c.pos] === ' ') {
       c.pos++;
       const name = /^[^ =\]"]{1,32}/.exec(t.slice(c.pos, c.pos + 33))?.[0];
@@ -72,28 +76,31 @@ function parseStructuredData(c: Cursor): Record<string, Record<string, string>> 
       c.pos += name.length;
       if (t[c.pos] !== '=' || t[c.pos + 1] !== '"') return `STRUCTURED-DATA: expected ="value" after ${name} at column ${c.pos + 1}`;
       c.pos += 2;
+      // One pass to the closing quote (linear however many escapes): only \" \\ \] are escapes,
+      // any other \ is literal.
       let value = '';
-      for (;;) {
-        // Jump to the next quote or backslash; only \" \\ \] are escapes, any other \ is literal.
-        const quote = t.indexOf('"', c.pos);
-        if (quote === -1) return `STRUCTURED-DATA: unterminated value of ${name}`;
-        const bs = t.indexOf('\\', c.pos);
-        if (bs !== -1 && bs < quote) {
-          const next = t[bs + 1];
-          const escaped = next === '"' || next === '\\' || next === ']';
-          value += t.slice(c.pos, bs) + (escaped ? next : '\\');
-          c.pos = bs + (escaped ? 2 : 1);
-          continue;
+      let from = c.pos;
+      for (let i = c.pos; ; i++) {
+        if (i >= t.length) return `STRUCTURED-DATA: unterminated value of ${name}`;
+        const ch = t.charCodeAt(i);
+        if (ch === 0x22 /* " */) {
+          value += t.slice(from, i);
+          c.pos = i + 1;
+          break;
         }
-        value += t.slice(c.pos, quote);
-        c.pos = quote + 1;
-        break;
+        if (ch === 0x5c /* \ */) {
+          const next = t[i + 1];
+          const escaped = next === '"' || next === '\\' || next === ']';
+          value += t.slice(from, i) + (escaped ? next : '\\');
+          if (escaped) i++;
+          from = i + 1;
+        }
       }
-      params[name] = value;
+      params.push([name, value]);
     }
     if (t[c.pos] !== ']') return `STRUCTURED-DATA: expected ] at column ${c.pos + 1}`;
     c.pos++;
-    out[id] = params;
+    out.push({ id, params });
   }
   return out;
 }
