@@ -1,7 +1,15 @@
-/** Shared bits for benchmarks: medians, peak RSS and CPU of a process, and the printed header. */
-import { readdirSync, readFileSync } from 'node:fs';
-import { createConnection, type NetConnectOpts } from 'node:net';
-import type { ChildProcess } from 'node:child_process';
+/**
+ * Shared bits for benchmarks: medians, peak RSS and CPU of a process, the printed header, and the
+ * harness of the benches that drive a real agent (the builds to compare, starting and stopping
+ * `logloom`, the C load tool of bench/c/inputs-load.c).
+ */
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer, type NetConnectOpts } from 'node:net';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -90,4 +98,154 @@ export function track(c: ChildProcess): ChildProcess {
   children.add(c);
   c.once('exit', () => children.delete(c));
   return c;
+}
+
+/** A build of the agent to measure: how to start it. */
+export interface Build {
+  label: string;
+  argv: string[];
+}
+
+/**
+ * The packaged executable (dist/bin/logloom-linux-x64, from `make package TARGET=x64`) when it is
+ * there, and the checkout run by this Node. Says so when the packaged one is missing.
+ */
+export function builds(): Build[] {
+  const out: Build[] = [];
+  const packaged = join(ROOT, 'dist/bin/logloom-linux-x64');
+  if (existsSync(packaged)) out.push({ label: 'packaged x64', argv: [packaged] });
+  else console.log('(no dist/bin/logloom-linux-x64: run `make package TARGET=x64` for the packaged figures)');
+  out.push({ label: 'checkout', argv: [process.execPath, '--disable-warning=ExperimentalWarning', join(ROOT, 'cli/main.ts')] });
+  return out;
+}
+
+/** Builds bench/c/<src> with gcc -O2 into dir; returns the executable's path. */
+export function buildC(src: string, dir: string, extra: string[] = []): string {
+  const out = join(dir, src.replace(/\.c$/, ''));
+  execFileSync('gcc', ['-O2', '-o', out, join(ROOT, 'bench/c', src), ...extra]);
+  return out;
+}
+
+/** A free TCP port on 127.0.0.1 (free when asked: the caller binds it soon after). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** The first match of re in what a child prints on stdout (the C tools print a few words each). */
+export function lineOf(p: ChildProcess, re: RegExp): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const on = (d: Buffer) => {
+      buf += d.toString();
+      const m = re.exec(buf);
+      if (m) {
+        p.stdout!.off('data', on);
+        p.off('exit', onExit);
+        resolve(m);
+      }
+    };
+    const onExit = (code: number | null) => reject(new Error(`${p.spawnfile} exited with ${code} before printing ${re}`));
+    p.stdout!.on('data', on);
+    p.once('exit', onExit);
+  });
+}
+
+/**
+ * Starts `logloom <args>` of a build and resolves once its log (stderr) has matched every one of
+ * `ready`; its stderr is drained from then on. A start that fails rejects with the log.
+ */
+export function startLogloom(argv: string[], args: string[], ready: RegExp[]): Promise<ChildProcess> {
+  const p = track(spawn(argv[0]!, [...argv.slice(1), ...args], { stdio: ['ignore', 'ignore', 'pipe'] }));
+  return new Promise((resolve, reject) => {
+    let err = '';
+    const on = (d: Buffer) => {
+      err += d.toString();
+      if (ready.every((r) => r.test(err))) {
+        p.stderr!.off('data', on);
+        p.off('exit', onExit);
+        p.stderr!.resume();
+        resolve(p);
+      }
+    };
+    const onExit = (code: number | null) => reject(new Error(`logloom ${args[0]} exited with ${code}:\n${err}`));
+    p.stderr!.on('data', on);
+    p.once('exit', onExit);
+  });
+}
+
+/** SIGTERM, and resolves once the process has exited. */
+export function stopProcess(p: ChildProcess): Promise<unknown> {
+  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
+  const done = new Promise((r) => p.once('exit', r));
+  p.kill('SIGTERM');
+  return done;
+}
+
+/**
+ * The agent's own start-up work goes on for a moment after "started" (it gives back the
+ * executable's start-up pages a second in, lib/native-runtime.ts STARTUP_SETTLE_MS): a run starts
+ * measuring after this, so that work is not counted per record.
+ */
+export const SETTLE_MS = 1500;
+
+/** What bench/c/inputs-load.c measured in one run, and the agent's cost for it. */
+export interface LoadRun {
+  /** Lines the receiver got back (the records that went through). */
+  lines: number;
+  /** Records per second: lines over the time from the load's start to the last line back. */
+  rate: number;
+  /** Agent CPU (its process and any children, e.g. a plugin host) per line, µs. */
+  cpuUs: number;
+  /** Peak RSS of the agent (VmHWM), MiB. */
+  peak: number;
+}
+
+/**
+ * One run of an input bench: bench/c/inputs-load.c (built by the caller) as both ends, the agent
+ * between them. `config(recvPort)` is the agent's configuration for the receiver's port (its
+ * sink_tcp goes there); `load` is the tool's TRANSPORT TARGET FORMAT (and RATE) arguments;
+ * `before` runs after the agent is ready and settled, just before the load starts (e.g. to read a
+ * counter). Ends when `expect` lines are back, or the tool gave up waiting (3 s without a line).
+ */
+export async function loadRun(o: {
+  tool: string;
+  build: Build;
+  config: (recvPort: number) => string;
+  cfgPath: string;
+  load: { transport: string; target: string; format: string; rate?: number };
+  count: number;
+  expect: number;
+  ready?: RegExp[];
+  /** Called with the agent, after the run, before it stops: e.g. to read its status. */
+  after?: (agent: ChildProcess) => Promise<void>;
+}): Promise<LoadRun> {
+  const tool = track(spawn(o.tool, [o.load.transport, o.load.target, o.load.format, String(o.count), String(o.expect), String(o.load.rate ?? 0)], { stdio: ['pipe', 'pipe', 'inherit'] }));
+  try {
+    const port = Number((await lineOf(tool, /port (\d+)/))[1]);
+    writeFileSync(o.cfgPath, o.config(port));
+    const agent = await startLogloom(o.build.argv, ['run', '-c', o.cfgPath], [/started on node/, ...(o.ready ?? [])]);
+    try {
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
+      const cpu0 = treeCpuSeconds(agent.pid!);
+      const started = lineOf(tool, /start (\d+)/);
+      const done = lineOf(tool, /done (\d+) (\d+) (\d+)/);
+      tool.stdin!.write('go\n');
+      const start = BigInt((await started)[1]!);
+      const d = await done;
+      const lines = Number(d[1]);
+      const secs = Number(BigInt(d[3]!) - start) / 1e9;
+      const run = { lines, rate: lines / secs, cpuUs: ((treeCpuSeconds(agent.pid!) - cpu0) / Math.max(1, lines)) * 1e6, peak: peakRssMiB(agent.pid!) };
+      await o.after?.(agent);
+      return run;
+    } finally {
+      await stopProcess(agent);
+    }
+  } finally {
+    tool.kill();
+  }
 }
