@@ -17,12 +17,12 @@
  *   LOGLOOM_BENCH_RECORDS=500000 LOGLOOM_BENCH_RUNS=3 node bench/forward.ts   (quicker)
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuSeconds, fmt, header, median, peakRssMiB, track } from './lib.ts';
+import { committedEntries, cpuSeconds, fmt, header, median, peakRssMiB, track } from './lib.ts';
 import { Spool } from '../agent/forward/spool/spool.ts';
 import { encodeBody, joinLines } from '../protocol/index.ts';
 
@@ -71,14 +71,7 @@ function stop(p: ChildProcess): Promise<unknown> {
   return done;
 }
 
-/** Entries the aggregator has committed for the node (its store's state.json; 0 before the first batch). */
-function committed(storeDir: string): number {
-  try {
-    return (JSON.parse(readFileSync(join(storeDir, NODE, 'state.json'), 'utf8')) as { entries: number }).entries;
-  } catch {
-    return 0;
-  }
-}
+const committed = (storeDir: string) => committedEntries(storeDir, NODE);
 
 interface Run {
   rate: number;

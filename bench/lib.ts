@@ -203,6 +203,8 @@ export interface LoadRun {
   cpuUs: number;
   /** Peak RSS of the agent (VmHWM), MiB. */
   peak: number;
+  /** Bytes written into the input. */
+  inBytes: number;
 }
 
 /**
@@ -233,13 +235,13 @@ export async function loadRun(o: {
       await new Promise((r) => setTimeout(r, SETTLE_MS));
       const cpu0 = treeCpuSeconds(agent.pid!);
       const started = lineOf(tool, /start (\d+)/);
-      const done = lineOf(tool, /done (\d+) (\d+) (\d+)/);
+      const done = lineOf(tool, /done (\d+) (\d+) (\d+) (\d+)/);
       tool.stdin!.write('go\n');
       const start = BigInt((await started)[1]!);
       const d = await done;
       const lines = Number(d[1]);
       const secs = Number(BigInt(d[3]!) - start) / 1e9;
-      const run = { lines, rate: lines / secs, cpuUs: ((treeCpuSeconds(agent.pid!) - cpu0) / Math.max(1, lines)) * 1e6, peak: peakRssMiB(agent.pid!) };
+      const run = { lines, rate: lines / secs, cpuUs: ((treeCpuSeconds(agent.pid!) - cpu0) / Math.max(1, lines)) * 1e6, peak: peakRssMiB(agent.pid!), inBytes: Number(d[4]) };
       await o.after?.(agent);
       return run;
     } finally {
@@ -247,5 +249,17 @@ export async function loadRun(o: {
     }
   } finally {
     tool.kill();
+  }
+}
+
+/**
+ * Entries a `logloom aggregator` has committed for a node: its NDJSON store's state.json (0 before
+ * the first batch). A small file, cheap to poll.
+ */
+export function committedEntries(storeDir: string, node: string): number {
+  try {
+    return (JSON.parse(readFileSync(join(storeDir, node, 'state.json'), 'utf8')) as { entries: number }).entries;
+  } catch {
+    return 0;
   }
 }

@@ -22,7 +22,8 @@
  * Prints "port N" (the receiver's port, 127.0.0.1; 0 without one), then waits for a line on stdin
  * (the bench writes it once the agent is ready), connects, prints "start NS" (CLOCK_MONOTONIC) and
  * writes. Once EXPECT lines have come back, or nothing came for 3 s after the last record went
- * out, it prints "done LINES BYTES LAST_NS" (LAST_NS: the time of the last line's arrival).
+ * out, it prints "done LINES BYTES LAST_NS SENT_BYTES" (LAST_NS: the time of the last line's arrival;
+ * SENT_BYTES: what it wrote into the input).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -155,6 +156,7 @@ int main(int argc, char **argv) {
   fflush(stdout);
   static char buf[1 << 20];
   long sent = 0, lines = 0, bytes = 0;
+  long long dgramBytes = 0;
   /* Streams: bytes of the whole run (the block repeated, then its first count % DISTINCT records). */
   size_t blen = off[DISTINCT];
   long long total = (long long)(count / DISTINCT) * (long long)blen + (long long)off[count % DISTINCT], wpos = 0;
@@ -189,6 +191,7 @@ int main(int argc, char **argv) {
           ssize_t w = send(fd, block + off[i], off[i + 1] - off[i], 0);
           if (w < 0 && (errno == EAGAIN || errno == ECONNREFUSED)) break; /* ECONNREFUSED: an ICMP of an earlier datagram */
           if (w < 0) return perror("send"), 1;
+          dgramBytes += w;
           sent++;
         }
       } else {
@@ -220,7 +223,7 @@ int main(int argc, char **argv) {
       last = now_ns();
     }
   }
-  if (expect > 0) printf("done %ld %ld %lld\n", lines, bytes, last);
+  if (expect > 0) printf("done %ld %ld %lld %lld\n", lines, bytes, last, udp ? dgramBytes : wpos);
   else printf("sent %ld %lld\n", sent, sentAt);
   fflush(stdout);
   return 0;
