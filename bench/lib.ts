@@ -263,3 +263,17 @@ export function committedEntries(storeDir: string, node: string): number {
     return 0;
   }
 }
+
+/**
+ * The records of bench/pipeline.ts as bench/c/pipeline-gen.c writes them, byte for byte: 1000
+ * NDJSON lines of exactly 209 bytes (newline included), every tenth DEBUG. For the benches that
+ * feed a codec in this process (bench/codec.ts, bench/ring.ts).
+ */
+export function pipelineRecords(): Buffer {
+  return Buffer.from(
+    Array.from({ length: 1000 }, (_, i) => {
+      const s = `{"timestamp":"2026-01-01T00:00:${String(i % 60).padStart(2, '0')}.${String(i % 1000).padStart(3, '0')}Z","level":"${i % 10 === 0 ? 'DEBUG' : 'INFO'}","module":"sensor","message":"reading ${String(i).padStart(6, '0')} temperature=21.5C humidity=40% status=ok","fields":{"device":"gw-0042","seq":${i}},"pad":"`;
+      return s + 'x'.repeat(209 - 3 - s.length) + '"}\n';
+    }).join(''),
+  );
+}
