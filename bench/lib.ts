@@ -75,20 +75,6 @@ export function sendAll(to: NetConnectOpts, payload: Buffer): Promise<void> {
   });
 }
 
-/**
- * One burst against a running agent: send the payload, wait until `delivered` resolves, and
- * report wall seconds, the agent's CPU seconds for the burst (by `cpu`, default the process's
- * own) and its peak RSS.
- */
-export async function measureBurst(pid: number, to: NetConnectOpts, payload: Buffer, delivered: () => Promise<unknown>, cpu = cpuSeconds): Promise<{ secs: number; cpu: number; rss: number }> {
-  const cpu0 = cpu(pid);
-  const t0 = process.hrtime.bigint();
-  await sendAll(to, payload);
-  await delivered();
-  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { secs, cpu: cpu(pid) - cpu0, rss: peakRssMiB(pid) };
-}
-
 /** Every process a bench starts through track(), killed when the bench exits for any reason (a failed run leaves nothing behind). */
 const children = new Set<ChildProcess>();
 process.on('exit', () => {
