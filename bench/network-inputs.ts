@@ -54,8 +54,9 @@ const CASES = ALL_CASES.filter((c) => !process.env.LOGLOOM_BENCH_CASES || proces
 /** Datagrams the kernel dropped at a UDP port's socket (its receive queue full): /proc/net/udp's last column. */
 function kernelUdpDrops(port: number): number {
   const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
-  const row = readFileSync('/proc/net/udp', 'utf8').split('\n').find((l) => l.split(/\s+/)[2]?.endsWith(hex.trim()));
-  return row ? Number(row.trim().split(/\s+/).at(-1)) : 0;
+  // Rows are "  sl: local rem st …  drops" (sl right-aligned in 5 columns: no leading space past 9999).
+  const row = readFileSync('/proc/net/udp', 'utf8').split('\n').map((l) => l.trim().split(/\s+/)).find((f) => f[1]?.endsWith(hex.trim()));
+  return row ? Number(row.at(-1)) : 0;
 }
 
 interface Run extends LoadRun {
