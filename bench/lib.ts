@@ -197,8 +197,9 @@ export interface LoadRun {
  * One run of an input bench: bench/c/inputs-load.c (built by the caller) as both ends, the agent
  * between them. `config(recvPort)` is the agent's configuration for the receiver's port (its
  * sink_tcp goes there); `load` is the tool's TRANSPORT TARGET FORMAT (and RATE) arguments;
- * `before` runs after the agent is ready and settled, just before the load starts (e.g. to read a
- * counter). Ends when `expect` lines are back, or the tool gave up waiting (3 s without a line).
+ * `ready` what the agent's log must say besides "started" before the load starts (after
+ * SETTLE_MS more). Ends when `expect` lines are back, or the tool gave up waiting (3 s without a
+ * line; the rate still ends at the last line's arrival, and `lines` says how many came).
  */
 export async function loadRun(o: {
   tool: string;
