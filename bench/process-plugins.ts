@@ -9,7 +9,7 @@
  *   node --disable-warning=ExperimentalWarning bench/process-plugins.ts
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildEntry } from '../entry/build.ts';
@@ -81,3 +81,4 @@ await bench('socket (C) socket_filter', new SocketHost({
   name: 'socket_filter', kind: 'socket', type: 'filter', origin: 'bench', address: `unix:${sock}`, protocol: 'line', trusted: false, limits, manifest,
 } as never, env));
 svc.kill('SIGKILL');
+rmSync(dir, { recursive: true, force: true });
