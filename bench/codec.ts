@@ -5,6 +5,7 @@
  * line (callgrind: exact and independent of load, so it can be compared across machines and runs).
  *
  *   node bench/codec.ts
+ *   LOGLOOM_BENCH_RECORDS=200000 LOGLOOM_BENCH_RUNS=1 node bench/codec.ts   (quick)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { JsLineCodec } from '../agent/buffer/line-codec.ts';
-import { fmt, header, median } from './lib.ts';
+import { fmt, header, median, pipelineRecords } from './lib.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const LINES = Number(process.env.LOGLOOM_BENCH_RECORDS ?? 2_000_000);
@@ -22,17 +23,12 @@ const BIN = join(work, 'codec-bench');
 const src = join(ROOT, 'native/addon/src');
 execFileSync('gcc', ['-O2', `-I${src}`, '-o', BIN, join(ROOT, 'bench/c/codec-bench.c'), ...['codec.c', 'entry.c', 'ndjson.c'].map((f) => join(src, f)), '-lm']);
 
-header('codec: 209-byte NDJSON lines → framed records', 'node bench/codec.ts');
+header('codec: 209-byte NDJSON lines → framed records', 'node bench/codec.ts  (LOGLOOM_BENCH_RECORDS, LOGLOOM_BENCH_RUNS)');
 const c: number[] = [];
 for (let i = 0; i < RUNS; i++) c.push(Number(/ns_per_line ([\d.]+)/.exec(execFileSync(BIN, [String(LINES)], { encoding: 'utf8' }))![1]));
 
 // The JS codec on the same bytes (a tenth as many lines: it is the slow one).
-const block = Buffer.from(
-  Array.from({ length: 1000 }, (_, i) => {
-    const s = `{"timestamp":"2026-01-01T00:00:${String(i % 60).padStart(2, '0')}.${String(i % 1000).padStart(3, '0')}Z","level":"${i % 10 === 0 ? 'DEBUG' : 'INFO'}","module":"sensor","message":"reading ${String(i).padStart(6, '0')} temperature=21.5C humidity=40% status=ok","fields":{"device":"gw-0042","seq":${i}},"pad":"`;
-    return s + 'x'.repeat(209 - 3 - s.length) + '"}\n';
-  }).join(''),
-);
+const block = pipelineRecords();
 const js: number[] = [];
 const jsLines = Math.max(1000, Math.floor(LINES / 10));
 for (let r = 0; r < RUNS; r++) {

@@ -17,16 +17,13 @@
  *   LOGLOOM_BENCH_RECORDS=500000 LOGLOOM_BENCH_RUNS=3 node bench/forward.ts   (quicker)
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { cpuSeconds, fmt, header, median, peakRssMiB, track } from './lib.ts';
+import { builds, committedEntries, cpuSeconds, fmt, freePort, header, median, peakRssMiB, ROOT, startLogloom, stopProcess, track } from './lib.ts';
 import { Spool } from '../agent/forward/spool/spool.ts';
 import { encodeBody, joinLines } from '../protocol/index.ts';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RECORDS = Number(process.env.LOGLOOM_BENCH_RECORDS ?? 2_000_000);
 const RUNS = Number(process.env.LOGLOOM_BENCH_RUNS ?? 5);
 /** Every tenth record is DEBUG (record 0, 10, 20…): filter_level drops it, the store must not get it. */
@@ -37,48 +34,7 @@ const work = mkdtempSync(join(tmpdir(), 'logloom-bench-forward-'));
 const GEN = join(work, 'pipeline-gen');
 execFileSync('gcc', ['-O2', '-o', GEN, join(ROOT, 'bench/c/pipeline-gen.c')]);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts `logloom <args>` of a build and resolves once its log (stderr) says `ready`. */
-function start(argv: string[], args: string[], ready: RegExp): Promise<ChildProcess> {
-  const p = track(spawn(argv[0]!, [...argv.slice(1), ...args], { stdio: ['ignore', 'ignore', 'pipe'] }));
-  return new Promise((resolve, reject) => {
-    let err = '';
-    const on = (d: Buffer) => {
-      err += d.toString();
-      if (ready.test(err)) {
-        p.stderr!.off('data', on);
-        p.stderr!.resume();
-        resolve(p);
-      }
-    };
-    p.stderr!.on('data', on);
-    p.once('exit', (code) => reject(new Error(`logloom ${args[0]} exited with ${code}:\n${err}`)));
-  });
-}
-
-function stop(p: ChildProcess): Promise<unknown> {
-  if (p.exitCode !== null) return Promise.resolve();
-  const done = new Promise((r) => p.once('exit', r));
-  p.kill('SIGTERM');
-  return done;
-}
-
-/** Entries the aggregator has committed for the node (its store's state.json; 0 before the first batch). */
-function committed(storeDir: string): number {
-  try {
-    return (JSON.parse(readFileSync(join(storeDir, NODE, 'state.json'), 'utf8')) as { entries: number }).entries;
-  } catch {
-    return 0;
-  }
-}
+const committed = (storeDir: string) => committedEntries(storeDir, NODE);
 
 interface Run {
   rate: number;
@@ -128,10 +84,10 @@ async function runOnce(argv: string[]): Promise<Run> {
         spool:
           mode: memory
 `);
-  const agg = await start(argv, ['aggregator', '-c', aggCfg], /aggregator listening on/);
+  const agg = await startLogloom(argv, ['aggregator', '-c', aggCfg], [/aggregator listening on/]);
   let agent: ChildProcess | undefined;
   try {
-    agent = await start(argv, ['run', '-c', agentCfg], /started on node/);
+    agent = await startLogloom(argv, ['run', '-c', agentCfg], [/started on node/]);
     const store = join(dir, 'agg/store');
     const agentCpu0 = cpuSeconds(agent.pid!);
     const aggCpu0 = cpuSeconds(agg.pid!);
@@ -159,8 +115,8 @@ async function runOnce(argv: string[]): Promise<Run> {
       aggPeak: peakRssMiB(agg.pid!),
     };
   } finally {
-    if (agent) await stop(agent);
-    await stop(agg);
+    if (agent) await stopProcess(agent);
+    await stopProcess(agg);
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -202,15 +158,11 @@ header('forward: tcp (json) → filter_level → log_aggregator_remote (memory-f
 console.log(`${fmt(RECORDS)} records of 209 bytes, ${fmt(KEPT)} kept (DEBUG dropped); medians of ${RUNS}; load average ${load()} on ${(await import('node:os')).cpus().length} cores (shared machine: figures are noisy)`);
 console.log('targets: >= 700,000 entries/s; agent <= 1.3 µs, aggregator <= 1.0 µs CPU per entry; agent peak <= 96 MiB, aggregator peak <= 160 MiB; spool replay >= 700,000 entries/s');
 
-const packaged = join(ROOT, 'dist/bin/logloom-linux-x64');
-const builds: { label: string; argv: string[] }[] = [];
-if (existsSync(packaged)) builds.push({ label: 'packaged x64', argv: [packaged] });
-else console.log('(no dist/bin/logloom-linux-x64: run `make package TARGET=x64` for the packaged figures)');
-builds.push({ label: 'checkout', argv: [process.execPath, '--disable-warning=ExperimentalWarning', join(ROOT, 'cli/main.ts')] });
+const agents = builds();
 
 console.log('| build | entries/s end to end | agent CPU µs/entry | aggregator CPU µs/entry | agent peak RSS MiB | aggregator peak RSS MiB | load average |');
 console.log('|---|---:|---:|---:|---:|---:|---|');
-for (const b of builds) {
+for (const b of agents) {
   const runs: Run[] = [];
   for (let i = 0; i < RUNS; i++) runs.push(await runOnce(b.argv));
   const m = (k: keyof Run) => median(runs.map((r) => r[k]));

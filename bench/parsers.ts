@@ -1,6 +1,9 @@
 /**
  * The line stage's cost: lines per second through each parser and each multiline mode, against
- * the same lines taken without parsing (draftFromLine only, what a line input does today). The
+ * the same lines taken without parsing (draftFromLine only: what an input that runs the stage
+ * does with each line before handing it over). An input runs the stage only when it has
+ * `parser:` or `multiline:` (or `labels:`); without them its bytes go through the codec straight
+ * into the ring (bench/codec.ts, bench/network-inputs.ts), so "unparsed" here is not that path. The
  * stage runs in this process with a counting `next` in place of the pipeline, so the figures are
  * the stage's own cost per line. Median of 5 runs; the machine is shared, so take them as rough.
  * Re-run: node bench/parsers.ts [lines]

@@ -11,15 +11,12 @@
  *   node bench/pipeline.ts                  (make package TARGET=x64 first for the packaged figures)
  *   LOGLOOM_BENCH_RECORDS=500000 LOGLOOM_BENCH_RUNS=3 node bench/pipeline.ts   (quicker)
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { cpuSeconds, fmt, header, median, peakRssMiB, track } from './lib.ts';
+import { builds, cpuSeconds, fmt, freePort, header, lineOf, median, peakRssMiB, ROOT, track } from './lib.ts';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RECORDS = Number(process.env.LOGLOOM_BENCH_RECORDS ?? 2_000_000);
 const RUNS = Number(process.env.LOGLOOM_BENCH_RUNS ?? 5);
 const KEPT = RECORDS - Math.ceil(RECORDS / 10); // every tenth record is DEBUG (record 0, 10, 20…)
@@ -28,32 +25,6 @@ const work = mkdtempSync(join(tmpdir(), 'logloom-bench-pipeline-'));
 const GEN = join(work, 'pipeline-gen');
 const RECV = join(work, 'pipeline-recv');
 for (const [src, out] of [['pipeline-gen.c', GEN], ['pipeline-recv.c', RECV]] as const) execFileSync('gcc', ['-O2', '-o', out, join(ROOT, 'bench/c', src)]);
-
-/** A line on a child's stdout matching re (the C tools print a few words each). */
-function lineOf(p: ChildProcess, re: RegExp): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const on = (d: Buffer) => {
-      buf += d.toString();
-      const m = re.exec(buf);
-      if (m) {
-        p.stdout!.off('data', on);
-        resolve(m);
-      }
-    };
-    p.stdout!.on('data', on);
-    p.once('exit', (code) => reject(new Error(`${p.spawnfile} exited with ${code} before printing ${re}`)));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Resident set of a live process, MiB: all of it, and its anonymous part (heaps, stacks, the
@@ -149,11 +120,7 @@ const wires: number[] = [];
 for (let i = 0; i < RUNS; i++) wires.push(await wire());
 console.log(`wire limit (generator → receiver): ${fmt(median(wires))} records/s`);
 
-const packaged = join(ROOT, 'dist/bin/logloom-linux-x64');
-const agents: { label: string; argv: string[] }[] = [];
-if (existsSync(packaged)) agents.push({ label: 'packaged x64', argv: [packaged] });
-else console.log('(no dist/bin/logloom-linux-x64: run `make package TARGET=x64` for the packaged figures)');
-agents.push({ label: 'checkout', argv: [process.execPath, '--disable-warning=ExperimentalWarning', join(ROOT, 'cli/main.ts')] });
+const agents = builds();
 
 console.log('| agent | buffer | records/s in | agent CPU µs/record | idle RSS MiB (anon + file) | peak RSS MiB | start-up ms | start-up CPU ms |');
 console.log('|---|---|---:|---:|---:|---:|---:|---:|');

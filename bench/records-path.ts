@@ -1,72 +1,138 @@
 /**
- * The records path end to end: a real agent (unix input -> filter_level -> filter_keyword.so ->
- * log_aggregator_remote) and a real `logloom aggregator` (NDJSON store, fsync interval), with
- * `buffer.native: off` (the JS ring and codec) against `on` (the native ones); either way the
- * records go through both filters and the forwarder as bytes; the C filter trusted (in-process)
- * and in its host process. The input is plain-text device lines, as a serial console or app prints them; a
- * tenth is DEBUG (filter_level drops it) and a fourteenth a heartbeat (the C filter drops it).
- * Prints entries/s, CPU seconds per million entries of the agent with its plugin host process,
- * and the agent's peak RSS; median of 5 runs each, the variants interleaved.
- * Re-run: make native && node bench/records-path.ts [entries]
+ * The records path with a C filter, end to end: plain-text device lines written into the `unix`
+ * input of a real agent by the C load tool (bench/c/inputs-load.c, built here with gcc) →
+ * filter_level (min INFO: drops the DEBUG tenth) → filter_keyword.so (native/examples, drops the
+ * heartbeat lines: one in fourteen of the rest) → log_aggregator_remote → a real `logloom
+ * aggregator` (NDJSON store, fsync interval, index off) of the same build. The text lines take the
+ * codec's text path (level and module read from "[INFO] [sensor] …" and "WARN: …"); every stage
+ * reads the records as bytes. A run ends when the aggregator has committed every kept entry.
+ * Prints, per agent (the packaged executable when dist/bin has it, and the checkout), per buffer
+ * (native: the C codec and ring; JS fallback: buffer.native off) and per place of the C filter
+ * (trusted: in the agent's process through the addon; host: in its own plugin host process),
+ * medians of 5 interleaved runs: entries/s end to end (per line written), agent CPU µs per line
+ * (the agent and its plugin host), aggregator CPU µs per line, agent peak RSS, and the entries no
+ * stage had to decode (status `buffer.records_path`).
+ *
+ *   node bench/records-path.ts         (make package TARGET=x64 first for the packaged figures)
+ *   LOGLOOM_BENCH_RECORDS=100000 LOGLOOM_BENCH_RUNS=1 node bench/records-path.ts   (quick)
  */
-import { fmt, header, measureBurst, median, treeCpuSeconds } from './lib.ts';
-import { runCli } from '../test/helpers/agent.ts';
-import { storedCount } from '../test/forward/helpers.ts';
-import { startRecordsPath } from '../test/native/records-fixture.ts';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { controlRequest } from '../lib/control/protocol.ts';
+import { compilePlugin } from '../test/native/compile.ts';
+import { buildC, builds, committedEntries, cpuSeconds, fmt, freePort, header, lineOf, median, peakRssMiB, SETTLE_MS, startLogloom, stopProcess, track, treeCpuSeconds, type Build } from './lib.ts';
 
-const N = Number(process.argv[2] ?? 200_000);
-const RUNS = Number(process.env.RUNS ?? 5);
+const RECORDS = Number(process.env.LOGLOOM_BENCH_RECORDS ?? 200_000);
+const RUNS = Number(process.env.LOGLOOM_BENCH_RUNS ?? 5);
+const NODE = 'bench-records';
+/** The lines inputs-load.c's `text` format keeps past both filters: not every tenth (DEBUG), not every fourteenth of the rest (heartbeat). */
+let KEPT = 0;
+for (let i = 0; i < RECORDS; i++) if (i % 10 !== 0 && i % 14 !== 0) KEPT++;
 
-const lines: string[] = [];
-let expected = 0;
-for (let i = 0; i < N; i++) {
-  if (i % 10 === 0) lines.push(`[DEBUG] [pump] sample ${i} raw=${(i * 13) % 4096}`);
-  else if (i % 14 === 0) lines.push(`heartbeat ${i} uptime=${i * 3}s`);
-  else {
-    lines.push(i % 3 ? `[INFO] [sensor] reading ${i} value=${(i * 7) % 1000} status=ok` : `WARN: valve ${i % 16} pressure ${(i * 11) % 200} kPa above limit`);
-    expected++;
-  }
+const work = mkdtempSync(join(tmpdir(), 'logloom-bench-records-'));
+const TOOL = buildC('inputs-load.c', work);
+const PLUGINS = { trusted: join(work, 'plugins-trusted'), host: join(work, 'plugins-host') };
+for (const [where, dir] of Object.entries(PLUGINS)) {
+  mkdirSync(dir);
+  compilePlugin(dir, 'filter_keyword.so', { example: 'filter_keyword.c' });
+  // Without a manifest a .so runs in its host process; trusted: true loads it into the agent.
+  if (where === 'trusted') writeFileSync(join(dir, 'filter_keyword.yaml'), 'name: filter_keyword\nversion: 1.0.0\nauthor: Logloom Team\ntype: filter\nentry: { kind: native, path: filter_keyword.so, trusted: true }\n');
 }
-const payload = Buffer.from(lines.join('\n') + '\n');
 
-type Variant = { native: 'off' | 'on'; trusted: boolean };
+interface Run {
+  rate: number;
+  agentUs: number;
+  aggUs: number;
+  agentPeak: number;
+  recordsPath: number;
+}
 
-async function once(v: Variant): Promise<{ eps: number; cpuPerM: number; rss: number; recordsPath: number }> {
-  // fsync interval: the aggregator keeps up, so the figures are the agent's.
-  const { agent, agg, stop } = await startRecordsPath({ native: v.native, trusted: v.trusted, aggregator: '    ndjson:\n      fsync: interval\n' });
+async function once(build: Build, native: 'on' | 'off', where: 'trusted' | 'host'): Promise<Run> {
+  const dir = mkdtempSync(join(work, 'run-'));
+  const aggPort = await freePort();
+  writeFileSync(join(dir, 'aggregator.yaml'), `logloom:
+  node_id: aggregator
+  data_dir: ${dir}/agg
+  runtime_dir: ${dir}/agg-run
+  control:
+    socket: ${dir}/agg-run/control.sock
+  aggregator:
+    listen: 127.0.0.1:${aggPort}
+    auth:
+      mode: none
+    ndjson:
+      fsync: interval
+    index:
+      enabled: false
+`);
+  writeFileSync(join(dir, 'agent.yaml'), `logloom:
+  node_id: ${NODE}
+  data_dir: ${dir}/agent
+  runtime_dir: ${dir}/agent-run
+  control:
+    socket: ${dir}/agent-run/control.sock
+  buffer:
+    native: ${native}
+  inputs:
+    - type: unix
+      path: ${dir}/in.sock
+  plugins:
+    dirs: [${PLUGINS[where]}]
+    enabled: [filter_level, filter_keyword, log_aggregator_remote]
+    config:
+      filter_level: { min_level: INFO }
+      filter_keyword: { keyword: heartbeat, action: drop }
+      log_aggregator_remote:
+        addresses: ["127.0.0.1:${aggPort}"]
+`);
+  const agg = await startLogloom(build.argv, ['aggregator', '-c', join(dir, 'aggregator.yaml')], [/aggregator listening on/]);
+  let agent: ChildProcess | undefined;
+  const tool = track(spawn(TOOL, ['unix', join(dir, 'in.sock'), 'text', String(RECORDS), '0'], { stdio: ['pipe', 'pipe', 'inherit'] }));
   try {
-    const r = await measureBurst(agent.proc.pid!, { path: agent.ingest }, payload, async () => {
-      const t0 = Date.now();
-      for (;;) {
-        const n = await storedCount(agg.store, 'test-node');
-        if (n >= expected) return;
-        if (Date.now() - t0 > 600_000) throw new Error(`only ${n} of ${expected} stored after 600 s`);
-        await new Promise((res) => setTimeout(res, 50));
-      }
-    }, treeCpuSeconds);
-    const status = JSON.parse((await runCli(['status', '--json', '--socket', agent.control])).stdout);
-    return { eps: N / r.secs, cpuPerM: (r.cpu / N) * 1e6, rss: r.rss, recordsPath: status.buffer.records_path };
+    await lineOf(tool, /port \d+/);
+    agent = await startLogloom(build.argv, ['run', '-c', join(dir, 'agent.yaml')], [/started on node/]);
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    const store = join(dir, 'agg/store');
+    const agentCpu0 = treeCpuSeconds(agent.pid!);
+    const aggCpu0 = cpuSeconds(agg.pid!);
+    const started = lineOf(tool, /start (\d+)/);
+    tool.stdin!.write('go\n');
+    const t0 = BigInt((await started)[1]!);
+    // Polled (a small file, every 5 ms): the end is known to within that.
+    for (const deadline = Date.now() + 600_000; committedEntries(store, NODE) < KEPT;) {
+      if (Date.now() > deadline) throw new Error(`only ${committedEntries(store, NODE)} of ${KEPT} entries stored after 600 s`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (committedEntries(store, NODE) !== KEPT) throw new Error(`the store holds ${committedEntries(store, NODE)} entries, expected ${KEPT}`);
+    const run = {
+      rate: RECORDS / secs,
+      agentUs: ((treeCpuSeconds(agent.pid!) - agentCpu0) / RECORDS) * 1e6,
+      aggUs: ((cpuSeconds(agg.pid!) - aggCpu0) / RECORDS) * 1e6,
+      agentPeak: peakRssMiB(agent.pid!),
+      recordsPath: 0,
+    };
+    const st = await controlRequest(join(dir, 'agent-run/control.sock'), { op: 'status' });
+    if (st.ok) run.recordsPath = Number((st.result as { buffer: { records_path: number } }).buffer.records_path);
+    return run;
   } finally {
-    await stop();
+    tool.kill();
+    if (agent) await stopProcess(agent);
+    await stopProcess(agg);
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
-header(`records path: unix (plain text) -> filter_level -> filter_keyword.so -> log_aggregator_remote -> aggregator, ${fmt(N)} lines x ${RUNS} runs`, 'make native && node bench/records-path.ts [entries]');
-const variants: Variant[] = [
-  { native: 'off', trusted: true },
-  { native: 'on', trusted: true },
-  { native: 'off', trusted: false },
-  { native: 'on', trusted: false },
-].filter((v) => !process.env.ONLY || process.env.ONLY === `${v.native}-${v.trusted ? 'trusted' : 'host'}`) as Variant[];
-const results = new Map<Variant, Awaited<ReturnType<typeof once>>[]>(variants.map((v) => [v, []]));
-// Interleaved, so a change in the machine's load falls on every variant alike.
-for (let i = 0; i < RUNS; i++) for (const v of variants) results.get(v)!.push(await once(v));
-console.log('buffer.native  C filter     entries/s   CPU s/M entries  peak RSS MiB  via records path   runs (entries/s)');
+header('records path: unix (plain text) → filter_level → filter_keyword.so → log_aggregator_remote → logloom aggregator', 'node bench/records-path.ts  (LOGLOOM_BENCH_RECORDS, LOGLOOM_BENCH_RUNS; make package TARGET=x64 first for the packaged figures)');
+console.log(`${fmt(RECORDS)} lines per run, ${fmt(KEPT)} kept (DEBUG and heartbeat dropped); medians of ${RUNS}, variants interleaved; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cores (shared machine: rates are noisy, compare CPU µs per line)`);
+const variants = builds().flatMap((a) => (['on', 'off'] as const).flatMap((native) => (['trusted', 'host'] as const).map((where) => ({ a, native, where, runs: [] as Run[] }))));
+for (let i = 0; i < RUNS; i++) for (const v of variants) v.runs.push(await once(v.a, v.native, v.where));
+console.log('| agent | buffer | C filter | entries/s | agent CPU µs/line (with plugin host) | aggregator CPU µs/line | agent peak RSS MiB | entries no stage decoded |');
+console.log('|---|---|---|---:|---:|---:|---:|---:|');
 for (const v of variants) {
-  const rs = results.get(v)!;
-  console.log(
-    `${v.native.padEnd(14)} ${(v.trusted ? 'trusted' : 'host process').padEnd(12)} ${fmt(median(rs.map((r) => r.eps))).padStart(9)}   ` +
-      `${fmt(median(rs.map((r) => r.cpuPerM)), 2).padStart(14)}  ${fmt(median(rs.map((r) => r.rss)), 1).padStart(12)}  ` +
-      `${fmt(median(rs.map((r) => r.recordsPath))).padStart(15)}   ${rs.map((r) => fmt(r.eps)).join(', ')}`,
-  );
+  const m = (k: keyof Run) => median(v.runs.map((r) => r[k]));
+  console.log(`| ${v.a.label} | ${v.native === 'on' ? 'native (C codec, ring)' : 'JS fallback'} | ${v.where === 'trusted' ? 'trusted (in process)' : 'host process'} | ${fmt(m('rate'))} | ${fmt(m('agentUs'), 2)} | ${fmt(m('aggUs'), 2)} | ${fmt(m('agentPeak'))} | ${fmt(m('recordsPath'))} |`);
 }
+rmSync(work, { recursive: true, force: true });

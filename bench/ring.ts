@@ -1,16 +1,23 @@
 /**
- * Native fast path vs JS on the same input. Re-run: `make native && node bench/ring.ts`
- * (or `make bench`). Prints the median of 5 runs for each case.
- *  1. ingest → filter → framed batch: 64 KiB chunks of mixed log lines (plain with levels, syslog,
- *     NDJSON, 1/4 DEBUG dropped by the level filter) split, sanitised, level-filtered, framed,
- *     pushed into the ring and drained in batches of 4096 records ready for the forwarder.
- *  2. a C filter (filter_keyword.so) in-process (trusted, through the addon) vs in the host process,
- *     given JS objects (encoded as a binary batch) or entry records (the records path).
- *  3. the pipeline buffer for entries that are already JS objects (inputs that emit drafts):
- *     RingEntryQueue on the native and the JS ring.
+ * The ring of records, native (the addon) against its JS twin (the fallback, `buffer.native:
+ * off`), in this process, and the C filter on a batch of records in process against in its host.
+ * Medians of 5 runs; CPU time (this process and its children), so the figures move less with
+ * the machine's load than wall time would.
+ *  1. bytes → codec → ring → drain: 64 KiB chunks fed to the line codec, its framed records pushed
+ *     into the ring and drained in batches of 4096, as the byte inputs (unix, tcp, stdin, file)
+ *     and the pipeline do. Two inputs: the 209-byte NDJSON records of bench/pipeline.ts (format
+ *     json, the DEBUG tenth filtered: bench/codec.ts has the codec alone on them) and mixed text
+ *     lines (plain with levels, syslog-looking, NDJSON, format auto, a quarter DEBUG).
+ *  2. entries → ring → shift: entries already built as objects (what syslog, serial, kmsg,
+ *     journald build) offered to the agent's buffer (RingEntryQueue: one NDJSON encode per entry)
+ *     and shifted back, in steps of 1024.
+ *  3. filter_keyword.so on batches of 1000 entry records: in process (trusted, through the addon)
+ *     and in its plugin host process (a pipe). bench/records-path.ts has the same choice end to end.
+ *
+ *   make native && node bench/ring.ts
+ *   LOGLOOM_BENCH_RECORDS=50000 LOGLOOM_BENCH_RUNS=1 node bench/ring.ts   (quick)
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JsRing } from '../agent/buffer/js-ring.ts';
@@ -19,20 +26,40 @@ import { NativeLineCodec } from '../agent/buffer/native-codec.ts';
 import { NativeRing } from '../agent/buffer/native-ring.ts';
 import { createRingMemory } from '../agent/buffer/ring-layout.ts';
 import { forEachFrame, frameRecords, type Ring } from '../agent/buffer/ring.ts';
+import { RingEntryQueue } from '../agent/buffer/entry-buffer.ts';
 import { encodeEntry } from '../entry/codec.ts';
 import { buildEntry } from '../entry/build.ts';
-import { RingEntryQueue, type EntryBuffer } from '../agent/buffer/entry-buffer.ts';
 import type { LogEntry } from '../entry/entry.ts';
 import { NativeInProcessHost, NativeProcessHost } from '../agent/plugins/hosts/native.ts';
 import type { DiscoveredPlugin } from '../agent/plugins/discovered.ts';
 import type { PluginContext } from '../agent/plugins/types.ts';
+import { compilePlugin } from '../test/native/compile.ts';
+import { cpuSeconds, fmt, header, median, pipelineRecords, treeCpuSeconds } from './lib.ts';
 
-const RUNS = 5;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const fmt = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : `${(n / 1e3).toFixed(1)} k`);
+const LINES = Number(process.env.LOGLOOM_BENCH_RECORDS ?? 500_000);
+const RUNS = Number(process.env.LOGLOOM_BENCH_RUNS ?? 5);
 
-// ---- 1. ingest → filter → framed batch ----
-const LINES = [
+/** CPU seconds of the children of this process (the plugin host), from /proc (10 ms ticks). */
+const childCpu = () => treeCpuSeconds(process.pid) - cpuSeconds(process.pid);
+
+/** CPU seconds of this process (µs resolution) and its children for fn; run 0 warms up and is not counted. */
+async function cpuMedian(fn: () => unknown): Promise<number> {
+  const times: number[] = [];
+  for (let run = 0; run <= RUNS; run++) {
+    const own = process.cpuUsage();
+    const kids = childCpu();
+    await fn();
+    const d = process.cpuUsage(own);
+    if (run > 0) times.push((d.user + d.system) / 1e6 + childCpu() - kids);
+  }
+  return median(times);
+}
+
+header('ring: the buffer of records, native and JS; a C filter in process and in its host', 'make native && node bench/ring.ts  (LOGLOOM_BENCH_RECORDS, LOGLOOM_BENCH_RUNS)');
+console.log(`medians of ${RUNS} (after a warm-up run); CPU time of this process and of the plugin host (10 ms ticks: its batches are many enough for that)`);
+
+// ---- 1. bytes → codec → ring → drain ----
+const MIXED = [
   '[INFO] [net] link up on eth0 speed 1000 Mb/s full duplex',
   '<30>dhcpd[812]: DHCPACK on 192.168.1.23 to 00:11:22:33:44:55 via eth1',
   'ERROR: modbus timeout reading register 40001 from slave 3 after 500 ms',
@@ -42,112 +69,90 @@ const LINES = [
   '[WARN] [serial] framing error on /dev/ttyS1 (3 in the last minute)',
   'DEBUG heartbeat ok',
 ];
-const TOTAL_LINES = 200_000;
-function input(): Buffer[] {
-  const text = Array.from({ length: TOTAL_LINES }, (_, i) => LINES[i % LINES.length]).join('\n') + '\n';
-  const all = Buffer.from(text);
+function chunked(all: Buffer): Buffer[] {
   const chunks: Buffer[] = [];
   for (let o = 0; o < all.length; o += 65536) chunks.push(all.subarray(o, o + 65536));
   return chunks;
 }
-const chunks = input();
-const inputBytes = chunks.reduce((a, c) => a + c.length, 0);
-const opts: CodecOptions = { maxLineBytes: 1 << 20, maxMessageBytes: 16384, minLevel: 'INFO', defaultLevel: 'INFO', defaultModule: 'app', node: 'gw-1', source: 'unix' };
+const ndjson = pipelineRecords();
+const inputs = [
+  { name: '209-byte NDJSON records (format json)', format: 'json' as const, chunks: chunked(Buffer.concat(Array.from({ length: Math.ceil(LINES / 1000) }, () => ndjson))), lines: Math.ceil(LINES / 1000) * 1000 },
+  { name: 'mixed text lines (format auto)', format: 'auto' as const, chunks: chunked(Buffer.from(Array.from({ length: LINES }, (_, i) => MIXED[i % MIXED.length]).join('\n') + '\n')), lines: LINES },
+];
 
-function drainAll(ring: Ring): { records: number; bytes: number } {
-  let records = 0, bytes = 0;
-  for (let f = ring.drain(4096); f; f = ring.drain(4096)) {
-    records += forEachFrame(f, () => {});
-    bytes += f.length;
-  }
-  return { records, bytes };
-}
-
-type Pipeline = () => { records: number; bytes: number };
-function viaPushFrames(makeCodec: () => LineCodec, makeRing: () => Ring): Pipeline {
+function pipeline(chunks: Buffer[], makeCodec: () => LineCodec, makeRing: () => Ring): () => number {
   return () => {
     const codec = makeCodec();
     const ring = makeRing();
-    let records = 0, bytes = 0;
+    let records = 0;
     const now = Date.now();
     for (const c of chunks) {
       const frames = codec.feed(c, now);
       if (ring.pushFrames(frames, 'block') !== frames.length) throw new Error('ring too small for the bench');
-      const d = drainAll(ring);
-      records += d.records;
-      bytes += d.bytes;
+      for (let f = ring.drain(4096); f; f = ring.drain(4096)) records += forEachFrame(f, () => {});
     }
-    return { records, bytes };
+    return records;
   };
 }
-function measure(name: string, fn: Pipeline): number {
-  const times: number[] = [];
-  let out = { records: 0, bytes: 0 };
-  fn(); // warm-up
-  for (let i = 0; i < RUNS; i++) {
-    const t = process.hrtime.bigint();
-    out = fn();
-    times.push(Number(process.hrtime.bigint() - t) / 1e9);
+
+console.log('\n1. bytes → codec → ring → drain (64 KiB chunks, batches of 4096)');
+console.log('| input | codec + ring | lines/s of CPU | CPU ns/line | records out |');
+console.log('|---|---|---:|---:|---:|');
+for (const inp of inputs) {
+  const opts: CodecOptions = { maxLineBytes: 1 << 20, maxMessageBytes: 16384, minLevel: 'INFO', defaultLevel: 'INFO', defaultModule: 'APP', node: 'bench', source: 'unix', format: inp.format };
+  for (const [label, codec, ring] of [
+    ['native (addon)', () => new NativeLineCodec(opts), () => new NativeRing(createRingMemory(8 << 20))],
+    ['JS fallback', () => new JsLineCodec(opts), () => new JsRing(createRingMemory(8 << 20))],
+  ] as const) {
+    const run = pipeline(inp.chunks, codec, ring);
+    const records = run();
+    const s = await cpuMedian(run);
+    console.log(`| ${inp.name} | ${label} | ${fmt(inp.lines / s)} | ${fmt((s / inp.lines) * 1e9)} | ${fmt(records)} |`);
   }
-  const s = median(times);
-  console.log(`  ${name.padEnd(44)} ${fmt(TOTAL_LINES / s).padStart(9)} lines/s  ${fmt(out.records / s).padStart(9)} records/s  ${(inputBytes / s / 1048576).toFixed(1).padStart(7)} MiB/s in  (${out.records} records, median of ${RUNS}: ${(s * 1000).toFixed(0)} ms)`);
-  return s;
 }
 
-console.log(`ingest → level filter → framed batch: ${TOTAL_LINES} lines, ${(inputBytes / 1048576).toFixed(1)} MiB in 64 KiB chunks`);
-const js = measure('JS codec + JS ring', viaPushFrames(() => new JsLineCodec(opts), () => new JsRing(createRingMemory(8 << 20))));
-const nat = measure('native codec + native ring', viaPushFrames(() => new NativeLineCodec(opts), () => new NativeRing(createRingMemory(8 << 20))));
-console.log(`  native gain: ${(js / nat).toFixed(1)}x`);
+// ---- 2. entries → ring → shift ----
+const build = { maxMessageBytes: 16384, defaultLevel: 'INFO' as const, defaultModule: 'APP', node: 'bench', source: 'syslog' };
+const N2 = Math.max(10_000, Math.floor(LINES / 5));
+const objs: LogEntry[] = Array.from({ length: N2 }, (_, i) => buildEntry({ message: `${MIXED[i % MIXED.length]} #${i}` }, build));
+console.log(`\n2. entries built as objects → the agent's buffer (RingEntryQueue) → shift, ${fmt(N2)} entries in steps of 1024`);
+console.log('| ring | entries/s of CPU | CPU ns/entry |');
+console.log('|---|---:|---:|');
+for (const [label, make] of [
+  ['native (addon)', () => new RingEntryQueue(new NativeRing(createRingMemory(64 << 20)), 1 << 20)],
+  ['JS fallback', () => new RingEntryQueue(new JsRing(createRingMemory(64 << 20)), 1 << 20)],
+] as const) {
+  const s = await cpuMedian(() => {
+    const q = make();
+    for (let i = 0; i < N2; i += 1024) {
+      for (let j = i; j < Math.min(N2, i + 1024); j++) q.offer(objs[j]!, 'block');
+      for (let j = i; j < Math.min(N2, i + 1024); j++) q.shift();
+    }
+  });
+  console.log(`| ${label} | ${fmt(N2 / s)} | ${fmt((s / N2) * 1e9)} |`);
+}
 
-// ---- 2. a C filter in-process vs in the host process ----
-const dir = mkdtempSync(join(tmpdir(), 'logloom-bench-'));
-const so = join(dir, 'filter_keyword.so');
-execFileSync('gcc', ['-shared', '-fPIC', '-O2', '-I', new URL('../native/include', import.meta.url).pathname, '-o', so, new URL('../native/examples/filter_keyword.c', import.meta.url).pathname]);
+// ---- 3. a C filter on records, in process and in its host ----
+const dir = mkdtempSync(join(tmpdir(), 'logloom-bench-ring-'));
+const so = compilePlugin(dir, 'filter_keyword.so', { example: 'filter_keyword.c' });
 const plugin = (trusted: boolean) =>
   ({ name: 'filter_keyword', kind: 'native', type: 'filter', origin: so, file: so, protocol: 'line', trusted, limits: { timeout_ms: 5000 } }) as unknown as DiscoveredPlugin;
-const ctx = { config: { keyword: 'heartbeat', action: 'drop' } } as unknown as PluginContext;
-const build = { maxMessageBytes: 16384, defaultLevel: 'INFO' as const, defaultModule: 'APP', node: 'gw-1', source: 'unix' };
-const entries: LogEntry[] = Array.from({ length: 1000 }, (_, i) => buildEntry({ message: LINES[i % LINES.length] }, build));
-const BATCHES = 100;
-// The records path's form of the same entries: what the ring holds (agent/buffer/records.ts).
-const records = { frames: frameRecords(entries.map((e) => Buffer.from(encodeEntry(e)))), count: entries.length };
-console.log(`C filter (filter_keyword.so), ${BATCHES} batches of ${entries.length} entries, as JS objects (binary batch) and as entry records:`);
-for (const [name, host, form] of [
-  ['in-process (trusted, addon), objects', new NativeInProcessHost(plugin(true)), 'objects'],
-  ['in-process (trusted, addon), records', new NativeInProcessHost(plugin(true)), 'records'],
-  ['host process (isolated, pipe), objects', new NativeProcessHost(plugin(false)), 'objects'],
-  ['host process (isolated, pipe), records', new NativeProcessHost(plugin(false)), 'records'],
+const ctx = { config: { keyword: 'heartbeat', action: 'drop' }, node: 'bench', stateDir: join(dir, 'state'), log: { debug() {}, info() {}, warn() {}, error() {} }, render: (k: string) => k, emit: () => {} } as unknown as PluginContext;
+const batch = Array.from({ length: 1000 }, (_, i) => buildEntry({ message: MIXED[i % MIXED.length]! }, build));
+const records = { frames: frameRecords(batch.map((e) => Buffer.from(encodeEntry(e)))), count: batch.length };
+const BATCHES = Math.max(100, Math.floor(LINES / 250));
+console.log(`\n3. filter_keyword.so on ${fmt(BATCHES)} batches of ${batch.length} entry records (CPU of this process and the plugin host)`);
+console.log('| where | entries/s of CPU | CPU ns/entry |');
+console.log('|---|---:|---:|');
+for (const [label, host] of [
+  ['in process (trusted, addon)', new NativeInProcessHost(plugin(true))],
+  ['host process (pipe)', new NativeProcessHost(plugin(false))],
 ] as const) {
   await host.start(ctx);
-  const times: number[] = [];
-  for (let run = 0; run <= RUNS; run++) {
-    const t = process.hrtime.bigint();
-    for (let b = 0; b < BATCHES; b++) await (form === 'objects' ? host.filter(entries, 5000) : host.filterRecords(records, 5000));
-    if (run > 0) times.push(Number(process.hrtime.bigint() - t) / 1e9); // run 0 warms up
-  }
-  const s = median(times);
-  console.log(`  ${name.padEnd(44)} ${fmt((BATCHES * entries.length) / s).padStart(9)} entries/s  (median of ${RUNS}: ${(s * 1000).toFixed(0)} ms)`);
+  const s = await cpuMedian(async () => {
+    for (let b = 0; b < BATCHES; b++) await host.filterRecords(records, 5000);
+  });
+  console.log(`| ${label} | ${fmt((BATCHES * batch.length) / s)} | ${fmt((s / (BATCHES * batch.length)) * 1e9)} |`);
   await host.stop();
 }
-
-// ---- 3. the pipeline buffer for entries already built as objects ----
-const N3 = 100_000;
-const objs: LogEntry[] = Array.from({ length: N3 }, (_, i) => buildEntry({ message: `${LINES[i % LINES.length]} #${i}` }, build));
-console.log(`pipeline buffer, ${N3} entries offered then shifted in steps of 1024 (entries already JS objects):`);
-for (const [name, make] of [
-  ['RingEntryQueue, native ring', () => new RingEntryQueue(new NativeRing(createRingMemory(64 << 20)), 1 << 20)],
-  ['RingEntryQueue, JS ring', () => new RingEntryQueue(new JsRing(createRingMemory(64 << 20)), 1 << 20)],
-] as const) {
-  const times: number[] = [];
-  for (let run = 0; run <= RUNS; run++) {
-    const q: EntryBuffer = make();
-    const t = process.hrtime.bigint();
-    for (let i = 0; i < N3; i += 1024) {
-      for (let j = i; j < Math.min(N3, i + 1024); j++) q.offer(objs[j]!, 'block');
-      for (let j = i; j < Math.min(N3, i + 1024); j++) q.shift();
-    }
-    if (run > 0) times.push(Number(process.hrtime.bigint() - t) / 1e9);
-  }
-  const s3 = median(times);
-  console.log(`  ${name.padEnd(44)} ${fmt(N3 / s3).padStart(9)} entries/s  (median of ${RUNS}: ${(s3 * 1000).toFixed(0)} ms)`);
-}
+rmSync(dir, { recursive: true, force: true });

@@ -1,84 +1,71 @@
 /**
- * Serial input throughput: lines/s and bytes/s sustained from a real pty (socat pair) into the
- * pipeline of a real agent process (`logloom run`, sink_file json), and the agent's CPU time per
- * million lines (utime+stime from /proc). Median of 5 runs.
+ * The serial input of a real agent: console lines written into a socat pty pair (a virtual
+ * null-modem cable, docs/serial.md) by the C load tool (bench/c/inputs-load.c, built here with
+ * gcc), read by the agent's `serial` input (3,000,000 baud) and sent on by sink_tcp to the same
+ * tool, which counts the lines that come back. The lines are what consoles print, CRLF: plain
+ * key=value, kernel-style "[ 12.345678] usb …", level-prefixed "WARN: …", ESP-IDF "I (123) wifi: …".
+ * Prints, per agent (the packaged executable when dist/bin has it, and the checkout) and per
+ * buffer (native ring; JS fallback: buffer.native off), medians of 5 runs: lines/s and MB/s
+ * (first byte written to last line back), agent CPU µs per line, agent peak RSS. A real UART at
+ * 3,000,000 baud carries at most 300 KB/s; the pty carries more, so this is the agent's ceiling.
  *
- *   node bench/serial.ts            (or: make bench)
- *   LINES=500000 RUNS=5 node bench/serial.ts
+ *   node bench/serial.ts            (make package TARGET=x64 first for the packaged figures)
+ *   LOGLOOM_BENCH_RECORDS=100000 LOGLOOM_BENCH_RUNS=1 node bench/serial.ts   (quick)
  */
-import { readFileSync, rmSync } from 'node:fs';
-import { controlRequest } from '../lib/control/protocol.ts';
-import { startAgent, tempDir } from '../test/helpers/agent.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PtyPair } from '../test/helpers/pty.ts';
+import { buildC, builds, fmt, header, loadRun, median, type Build, type LoadRun } from './lib.ts';
 
-const LINES = Number(process.env.LINES ?? 200_000);
-const RUNS = Number(process.env.RUNS ?? 5);
-const CLK_TCK = 100; // Linux USER_HZ
+const LINES = Number(process.env.LOGLOOM_BENCH_RECORDS ?? 200_000);
+const RUNS = Number(process.env.LOGLOOM_BENCH_RUNS ?? 5);
 
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime, stime (fields 14 and 15)
-}
+const work = mkdtempSync(join(tmpdir(), 'logloom-bench-serial-'));
+const TOOL = buildC('inputs-load.c', work);
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-function payload(): Buffer {
-  const lines: string[] = [];
-  for (let i = 0; i < LINES; i++) {
-    const kind = i % 4;
-    // A mix of what consoles print: plain, kernel, level-prefixed, ESP-IDF.
-    if (kind === 0) lines.push(`seq=${i} sensor=${(i * 7919) % 1000} temp=${(i % 97) / 4} status=ok`);
-    else if (kind === 1) lines.push(`[ ${(i / 1000).toFixed(6)}] usb 1-1: reset high-speed USB device number ${i % 128}`);
-    else if (kind === 2) lines.push(`WARN: queue depth ${i % 500} above threshold`);
-    else lines.push(`I (${i}) wifi: rssi=-${i % 90} channel=${i % 13}`);
-  }
-  return Buffer.from(lines.join('\r\n') + '\r\n');
-}
-
-async function received(control: string): Promise<number> {
-  const a = await controlRequest(control, { op: 'status' });
-  if (!a.ok) throw new Error(a.error);
-  return (a.result as { inputs: { received: number }[] }).inputs[0]!.received;
-}
-
-async function once(data: Buffer): Promise<{ seconds: number; cpu: number }> {
-  const dir = tempDir('logloom-bench-serial-');
+async function once(build: Build, native: 'on' | 'off'): Promise<LoadRun> {
+  const dir = mkdtempSync(join(work, 'run-'));
   const pty = await new PtyPair(dir).start();
-  const agent = await startAgent(`  inputs:
+  try {
+    return await loadRun({
+      tool: TOOL, build, cfgPath: join(dir, 'logloom.yaml'), count: LINES, expect: LINES,
+      load: { transport: 'tty', target: pty.console, format: 'console' },
+      // The port is opened a moment after "started": the run begins once the input says so.
+      ready: [/open at 3000000/],
+      config: (recv) => `logloom:
+  node_id: bench
+  data_dir: ${dir}/data
+  runtime_dir: ${dir}/run
+  control:
+    socket: ${dir}/run/control.sock
+  buffer:
+    native: ${native}
+  inputs:
     - type: serial
       path: ${pty.device}
       baud_rate: 3000000
   plugins:
-    enabled: [sink_file]
+    enabled: [sink_tcp]
     config:
-      sink_file: { path: DIR/out.log, format: json, max_bytes: 1GiB }
-`, dir);
-  try {
-    await agent.stderr.waitFor(/open at 3000000/);
-    const pid = agent.proc.pid!;
-    const cpu0 = cpuSeconds(pid);
-    const t0 = performance.now();
-    const writing = pty.write(data);
-    // Poll the agent's own counter (status over the control socket) until every line is in.
-    while ((await received(agent.control)) < LINES) await new Promise((r) => setTimeout(r, 10));
-    const seconds = (performance.now() - t0) / 1000;
-    await writing;
-    return { seconds, cpu: cpuSeconds(pid) - cpu0 };
+      sink_tcp: { host: 127.0.0.1, port: ${recv} }
+`,
+    });
   } finally {
-    await agent.stop();
     await pty.kill();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-const data = payload();
-const results: { seconds: number; cpu: number }[] = [];
-for (let i = 0; i < RUNS; i++) results.push(await once(data));
-const secs = median(results.map((r) => r.seconds));
-console.log(`serial input, ${LINES} lines (${(data.length / 1e6).toFixed(1)} MB, CRLF, mixed formats) from a socat pty into a real agent, median of ${RUNS} runs:`);
-console.log(`  lines/s:                 ${Math.round(LINES / secs)}`);
-console.log(`  bytes/s:                 ${(data.length / secs / 1e6).toFixed(1)} MB/s`);
-console.log(`  agent CPU per 1M lines:  ${median(results.map((r) => (r.cpu / LINES) * 1e6)).toFixed(2)} s`);
-console.log(`  runs (s):                ${results.map((r) => r.seconds.toFixed(2)).join(' ')}`);
-console.log(`re-run: node --disable-warning=ExperimentalWarning bench/serial.ts   (LINES=${LINES} RUNS=${RUNS})`);
+
+header('serial: socat pty → serial input (3,000,000 baud) → sink_tcp → a receiver', 'node bench/serial.ts  (LOGLOOM_BENCH_RECORDS, LOGLOOM_BENCH_RUNS; make package TARGET=x64 first for the packaged figures)');
+console.log(`${fmt(LINES)} console lines per run (CRLF, 4 kinds, about 44 bytes each); medians of ${RUNS}, agents and buffers interleaved; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cores (shared machine: rates are noisy, compare CPU µs per line)`);
+const variants = builds().flatMap((a) => (['on', 'off'] as const).map((native) => ({ a, native, runs: [] as LoadRun[] })));
+for (let i = 0; i < RUNS; i++) for (const v of variants) v.runs.push(await once(v.a, v.native));
+console.log('| agent | buffer | lines/s | MB/s | agent CPU µs/line | agent peak RSS MiB | lines lost |');
+console.log('|---|---|---:|---:|---:|---:|---:|');
+for (const v of variants) {
+  const m = (k: keyof LoadRun) => median(v.runs.map((r) => r[k]));
+  console.log(`| ${v.a.label} | ${v.native === 'on' ? 'native ring' : 'JS fallback'} | ${fmt(m('rate'))} | ${fmt(median(v.runs.map((r) => (r.rate * r.inBytes) / r.lines / 1e6)), 1)} | ${fmt(m('cpuUs'), 2)} | ${fmt(m('peak'))} | ${fmt(LINES - m('lines'))} |`);
+}
+rmSync(work, { recursive: true, force: true });
