@@ -19,6 +19,11 @@ import { StorageError, type NodeState, type Store, type StoredBatch } from '../s
  * sequence is kept in a JetStream key-value bucket shared by all aggregators, so a batch older
  * than that is acknowledged without publishing at all.
  */
+/** What JetStream answers while its cluster is forming (no peers heard yet, no leader for the request). */
+const CLUSTER_NOT_READY = /no suitable peers for placement|temporarily unavailable|insufficient resources|jetstream not (?:enabled|ready)/i;
+/** How long the aggregator's start waits for a forming JetStream cluster. */
+const CLUSTER_READY_MS = 30_000;
+
 export class NatsStore implements Store {
   readonly kind = 'nats';
   private readonly cfg: NatsStoreConfig;
@@ -64,11 +69,33 @@ export class NatsStore implements Store {
       await jsm.streams.info(c.stream);
     } catch (e) {
       if (!c.create_stream) throw new Error(`nats: stream ${c.stream} does not exist and nats.create_stream is false: ${(e as Error).message}`);
-      await jsm.streams.add({ name: c.stream, subjects, storage: StorageType.File, num_replicas: c.replicas, duplicate_window: nanos(c.duplicate_window) });
+      await this.whenClusterReady('creating the stream', () => jsm.streams.add({ name: c.stream, subjects, storage: StorageType.File, num_replicas: c.replicas, duplicate_window: nanos(c.duplicate_window) }));
       this.log.info(`nats: created stream ${c.stream} (${subjects[0]}, ${c.replicas} replica(s))`);
     }
     this.js = this.nc.jetstream({ timeout: c.timeout });
-    this.kv = await this.js.views.kv(c.state_bucket, { history: 1, replicas: c.replicas, bindOnly: !c.create_stream, timeout: c.timeout });
+    const js = this.js;
+    this.kv = await this.whenClusterReady('opening the state bucket', () => js.views.kv(c.state_bucket, { history: 1, replicas: c.replicas, bindOnly: !c.create_stream, timeout: c.timeout }));
+  }
+
+  /**
+   * Runs fn again while JetStream answers that its cluster is not ready yet: a cluster that has
+   * just elected its metadata leader has not yet heard from every peer, and places no replicated
+   * stream until it has ("no suitable peers for placement"). An aggregator started with its NATS
+   * servers (a reboot, a deployment) waits for them, up to CLUSTER_READY_MS, instead of exiting.
+   */
+  private async whenClusterReady<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const until = Date.now() + CLUSTER_READY_MS;
+    for (let delay = 250, said = false; ; delay = Math.min(delay * 2, 2000)) {
+      try {
+        return await fn();
+      } catch (e) {
+        const msg = (e as Error).message;
+        if (!CLUSTER_NOT_READY.test(msg) || Date.now() + delay > until) throw e;
+        if (!said) this.log.warn(`nats: JetStream is not ready for ${what} (${msg}); trying again for up to ${CLUSTER_READY_MS / 1000} s`);
+        said = true;
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
   }
 
   /** The subject of a node's entries of one level: `<prefix>.<node token>.<level>` (see natsToken). */
