@@ -1,6 +1,8 @@
 /*
  * logloom_native: the N-API addon. Exposes the ring (operating on a SharedArrayBuffer view whose
- * layout agent/buffer/ring-layout.ts defines), the fast codec, and in-process (trusted) C plugins.
+ * layout agent/buffer/ring-layout.ts defines), the fast codec, in-process (trusted) C plugins,
+ * and the pieces of the records path that read or copy every record: level verdicts (levels.h),
+ * the forwarder's batch lines (forward-lines.h) and its deflate on the thread pool (deflate.h).
  * Plain N-API (C), so it builds with any C compiler for any Node-API version-8 runtime.
  */
 
