@@ -120,6 +120,32 @@ int codec_reject(codec_t *c, const char *why, size_t n, buf_t *out) {
 
 static int emit_reject(codec_t *c, const char *why, buf_t *out) { return codec_reject(c, why, strlen(why), out); }
 
+int codec_emit(codec_t *c, int level, const uint8_t *mod, size_t mod_len, const uint8_t *msg, size_t mlen, double ts_ms,
+               const uint8_t *fields_json, size_t fields_len, int cut, buf_t *out) {
+  if (level < c->min_level) {
+    c->filtered += 1;
+    return 0;
+  }
+  size_t en = mlen;
+  if (has_ctl(msg, mlen)) {
+    /* only a message with something to escape is copied; the others are written from where they lie */
+    c->esc.len = 0;
+    if (buf_reserve(&c->esc, mlen * 6 + 1)) return -1;
+    en = escape_controls(msg, mlen, c->esc.data);
+    msg = c->esc.data;
+  }
+  char module[17];
+  if (mod_len) sanitise_module(mod, mod_len, module);
+  entry_parts_t e = {
+      .ts_ms = ts_ms, .level = level, .module = mod_len ? module : c->default_module, .message = msg,
+      .message_len = cut_bytes(msg, en, c->max_message_bytes), .node = c->node, .source = (const uint8_t *)c->source,
+      .source_len = c->source_len, .fields_json = fields_json, .fields_len = fields_len};
+  e.truncated = cut || e.message_len < en;
+  if (entry_write(out, &e)) return -1;
+  c->records += 1;
+  return 0;
+}
+
 /* A line kept as plain text: sanitised, cut, and with the level and module it starts with when extract is set. */
 static int emit_text(codec_t *c, const uint8_t *r, size_t rn, int cut, int use_extract, double received_ms, buf_t *out) {
   int level = -1;
@@ -127,30 +153,8 @@ static int emit_text(codec_t *c, const uint8_t *r, size_t rn, int cut, int use_e
   size_t mod_len = 0, msg_off = 0;
   if (use_extract) extract(r, rn, &level, &mod, &mod_len, &msg_off);
   if (level < 0) level = c->default_level;
-  if (level < c->min_level) {
-    c->filtered += 1;
-    return 0;
-  }
-  size_t mlen = rn - msg_off;
-  const uint8_t *msg = r + msg_off;
-  size_t en = mlen;
-  if (has_ctl(msg, mlen)) {
-    /* only a line with something to escape is copied; the others are written from where they lie */
-    c->esc.len = 0;
-    if (buf_reserve(&c->esc, mlen * 6 + 1)) return -1;
-    en = escape_controls(msg, mlen, c->esc.data);
-    msg = c->esc.data;
-  }
-  char module[17];
-  if (mod) sanitise_module(mod, mod_len, module);
-  entry_parts_t e = {
-      .ts_ms = received_ms, .level = level, .module = mod ? module : c->default_module, .message = msg,
-      .message_len = cut_bytes(msg, en, c->max_message_bytes), .node = c->node, .source = (const uint8_t *)c->source,
-      .source_len = c->source_len};
-  e.truncated = cut || e.message_len < en;
-  if (entry_write(out, &e)) return -1;
-  c->records += 1;
-  return 0;
+  /* extract names a module only with a tag of one byte or more, so mod_len 0 is "no module" */
+  return codec_emit(c, level, mod, mod ? mod_len : 0, r + msg_off, rn - msg_off, received_ms, NULL, 0, cut, out);
 }
 
 static int emit_line(codec_t *c, const uint8_t *line, size_t n, int cut, double received_ms, buf_t *out) {

@@ -63,6 +63,14 @@ int codec_feed(codec_t *c, const uint8_t *chunk, size_t len, double received_ms,
 int codec_end(codec_t *c, double received_ms, buf_t *out);
 /* An 'R' record: the next record is kept as text because it did not parse (why: n bytes of UTF-8); counted. */
 int codec_reject(codec_t *c, const char *why, size_t n, buf_t *out);
+/*
+ * One entry record from a message and what was found with it (plain text, a syslog message):
+ * filtered below min_level (counted), control characters escaped, the message cut at
+ * max_message_bytes (marked truncated, as when cut is set), the module sanitised (mod_len 0: the
+ * default module), fields_json (NULL: none) written as the entry's fields. Counts the record.
+ */
+int codec_emit(codec_t *c, int level, const uint8_t *mod, size_t mod_len, const uint8_t *msg, size_t mlen, double ts_ms,
+               const uint8_t *fields_json, size_t fields_len, int cut, buf_t *out);
 /* Level of a syslog severity (lib/level.ts levelFromSyslogSeverity): 0 FATAL, 1-3 ERROR, 4 WARN, 5-6 INFO, 7 DEBUG. */
 int syslog_level(int sev);
 #endif

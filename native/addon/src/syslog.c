@@ -388,13 +388,19 @@ static int fields_start(codec_t *c, sl_msg_t *m) {
   return fld_set(c, &m->fields, "facility", (const uint8_t *)fa, strlen(fa)) || fld_set(c, &m->fields, "severity", (const uint8_t *)se, strlen(se));
 }
 
+/* The length of an SD-ID or PARAM-NAME at t[p] (RFC 5424 SD-NAME: up to 32 characters, none of ' ', '=', ']', '"'). */
+static size_t sd_name(const uint8_t *t, size_t n, size_t p) {
+  size_t k = 0;
+  while (k < 32 && p + k < n && t[p + k] != ' ' && t[p + k] != '=' && t[p + k] != ']' && t[p + k] != '"') k++;
+  return k;
+}
+
 /* RFC 5424 structured data at t[*pos] == '[': each element's params become fields. 0, or 1 with why. */
 static int parse_sd(codec_t *c, const uint8_t *t, size_t n, size_t *pos, sl_fields_t *fs, why_t *w) {
   size_t p = *pos;
   while (p < n && t[p] == '[') {
     p++;
-    size_t id = p, idn = 0;
-    while (idn < 32 && p + idn < n && t[p + idn] != ' ' && t[p + idn] != '=' && t[p + idn] != ']' && t[p + idn] != '"') idn++;
+    size_t id = p, idn = sd_name(t, n, p);
     if (!print_ascii(t + id, idn, 32)) {
       why_str(w, "RFC 5424: STRUCTURED-DATA: bad SD-ID at column "), why_num(w, units(t, p) + 1);
       return 1;
@@ -403,8 +409,7 @@ static int parse_sd(codec_t *c, const uint8_t *t, size_t n, size_t *pos, sl_fiel
     int params = 0;
     while (p < n && t[p] == ' ') {
       p++;
-      size_t name = p, nn = 0;
-      while (nn < 32 && p + nn < n && t[p + nn] != ' ' && t[p + nn] != '=' && t[p + nn] != ']' && t[p + nn] != '"') nn++;
+      size_t name = p, nn = sd_name(t, n, p);
       if (!print_ascii(t + name, nn, 32)) {
         why_str(w, "RFC 5424: STRUCTURED-DATA: bad PARAM-NAME at column "), why_num(w, units(t, p) + 1);
         return 1;
@@ -550,31 +555,6 @@ static int parse_3164(codec_t *c, const uint8_t *t, size_t n, size_t p, double n
   return 0;
 }
 
-/* The entry: sanitised, cut and framed as emit_text does in codec.c. mod_len 0: the default module. */
-static int sl_entry(codec_t *c, int level, const uint8_t *mod, size_t mod_len, const uint8_t *msg, size_t mlen, double ts,
-                    const uint8_t *fj, size_t fjn, int cut, buf_t *out) {
-  if (level < c->min_level) {
-    c->filtered += 1;
-    return 0;
-  }
-  size_t en = mlen;
-  if (has_ctl(msg, mlen)) {
-    c->esc.len = 0;
-    if (buf_reserve(&c->esc, mlen * 6 + 1)) return -1;
-    en = escape_controls(msg, mlen, c->esc.data);
-    msg = c->esc.data;
-  }
-  char module[17];
-  if (mod_len) sanitise_module(mod, mod_len, module);
-  entry_parts_t e = {.ts_ms = ts, .level = level, .module = mod_len ? module : c->default_module, .message = msg,
-                     .message_len = cut_bytes(msg, en, c->max_message_bytes), .node = c->node, .source = (const uint8_t *)c->source,
-                     .source_len = c->source_len, .fields_json = fj, .fields_len = fjn};
-  e.truncated = cut || e.message_len < en;
-  if (entry_write(out, &e)) return -1;
-  c->records += 1;
-  return 0;
-}
-
 int syslog_message(codec_t *c, const uint8_t *raw, size_t n, int cut, double ms, buf_t *out) {
   const uint8_t *t = raw;
   if (utf8_valid_prefix(raw, n) < n) {
@@ -610,7 +590,7 @@ int syslog_message(codec_t *c, const uint8_t *raw, size_t n, int cut, double ms,
   }
   if (rc < 0) return -1;
   if (rc) /* kept as text at the input's defaults, after the note saying why */
-    return codec_reject(c, w.s, w.n, out) || sl_entry(c, c->default_level, NULL, 0, t, n, ms, NULL, 0, cut, out);
+    return codec_reject(c, w.s, w.n, out) || codec_emit(c, c->default_level, NULL, 0, t, n, ms, NULL, 0, cut, out);
   if (fields_json(c, &m.fields)) return -1;
-  return sl_entry(c, syslog_level(m.severity), m.app, m.app_len, m.msg, m.msg_len, m.has_ts ? m.ts : ms, c->fj.data, c->fj.len, cut, out);
+  return codec_emit(c, syslog_level(m.severity), m.app, m.app_len, m.msg, m.msg_len, m.has_ts ? m.ts : ms, c->fj.data, c->fj.len, cut, out);
 }
