@@ -20,7 +20,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { builds, committedEntries, cpuSeconds, fmt, freePort, header, median, peakRssMiB, ROOT, startLogloom, stopProcess, track } from './lib.ts';
+import { agentConfigHead, aggregatorConfig, builds, committedEntries, cpuSeconds, fmt, freePort, header, median, peakRssMiB, ROOT, startLogloom, stopProcess, track } from './lib.ts';
 import { Spool } from '../agent/forward/spool/spool.ts';
 import { encodeBody, joinLines } from '../protocol/index.ts';
 
@@ -48,30 +48,10 @@ async function runOnce(argv: string[]): Promise<Run> {
   const dir = mkdtempSync(join(work, 'run-'));
   const aggPort = await freePort();
   const aggCfg = join(dir, 'aggregator.yaml');
-  writeFileSync(aggCfg, `logloom:
-  node_id: aggregator
-  data_dir: ${dir}/agg
-  runtime_dir: ${dir}/agg-run
-  control:
-    socket: ${dir}/agg-run/control.sock
-  aggregator:
-    listen: 127.0.0.1:${aggPort}
-    auth:
-      mode: none
-    ndjson:
-      fsync: interval
-    index:
-      enabled: false
-`);
+  writeFileSync(aggCfg, aggregatorConfig(dir, aggPort));
   const inPort = await freePort();
   const agentCfg = join(dir, 'agent.yaml');
-  writeFileSync(agentCfg, `logloom:
-  node_id: ${NODE}
-  data_dir: ${dir}/agent
-  runtime_dir: ${dir}/agent-run
-  control:
-    socket: ${dir}/agent-run/control.sock
-  inputs:
+  writeFileSync(agentCfg, `${agentConfigHead(dir, { node: NODE, tag: 'agent' })}  inputs:
     - type: tcp
       listen: 127.0.0.1:${inPort}
       format: json

@@ -115,6 +115,42 @@ export function buildC(src: string, dir: string, extra: string[] = []): string {
 }
 
 /** A free TCP port on 127.0.0.1 (free when asked: the caller binds it soon after). */
+/**
+ * The head of a bench agent's configuration (`logloom:` through the buffer): node, data and
+ * runtime directories under dir (`data`/`run`, or `<tag>`/`<tag>-run` beside an aggregator), the
+ * control socket and, when given, `buffer.native`. The caller appends its inputs and plugins.
+ */
+export function agentConfigHead(dir: string, o: { node: string; tag?: string; native?: 'on' | 'off' }): string {
+  const data = o.tag ? `${dir}/${o.tag}` : `${dir}/data`;
+  const run = o.tag ? `${dir}/${o.tag}-run` : `${dir}/run`;
+  return `logloom:
+  node_id: ${o.node}
+  data_dir: ${data}
+  runtime_dir: ${run}
+  control:
+    socket: ${run}/control.sock
+${o.native ? `  buffer:\n    native: ${o.native}\n` : ''}`;
+}
+
+/** A bench aggregator's configuration: no auth, NDJSON store with fsync interval, index off (ingest alone). */
+export function aggregatorConfig(dir: string, port: number): string {
+  return `logloom:
+  node_id: aggregator
+  data_dir: ${dir}/agg
+  runtime_dir: ${dir}/agg-run
+  control:
+    socket: ${dir}/agg-run/control.sock
+  aggregator:
+    listen: 127.0.0.1:${port}
+    auth:
+      mode: none
+    ndjson:
+      fsync: interval
+    index:
+      enabled: false
+`;
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const s = createServer().listen(0, '127.0.0.1', () => {

@@ -22,7 +22,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { controlRequest } from '../lib/control/protocol.ts';
-import { buildC, builds, type Build, fmt, freePort, header, loadRun, median, type LoadRun } from './lib.ts';
+import { agentConfigHead, buildC, builds, type Build, fmt, freePort, header, loadRun, median, type LoadRun } from './lib.ts';
 
 const RECORDS = Number(process.env.LOGLOOM_BENCH_RECORDS ?? 500_000);
 const RUNS = Number(process.env.LOGLOOM_BENCH_RUNS ?? 5);
@@ -74,15 +74,7 @@ async function once(c: Case, build: Build, native: 'on' | 'off'): Promise<Run> {
     const r = await loadRun({
       tool: TOOL, build, cfgPath: join(dir, 'logloom.yaml'), count: RECORDS, expect: RECORDS,
       load: { transport: c.transport, target: c.target(port, dir), format: c.format, rate: c.rate },
-      config: (recv) => `logloom:
-  node_id: bench
-  data_dir: ${dir}/data
-  runtime_dir: ${dir}/run
-  control:
-    socket: ${dir}/run/control.sock
-  buffer:
-    native: ${native}
-  inputs:
+      config: (recv) => `${agentConfigHead(dir, { node: 'bench', native })}  inputs:
 ${c.input(port, dir)}
   plugins:
     enabled: [sink_tcp]

@@ -15,7 +15,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { builds, cpuSeconds, fmt, freePort, header, lineOf, median, peakRssMiB, ROOT, track } from './lib.ts';
+import { agentConfigHead, builds, cpuSeconds, fmt, freePort, header, lineOf, median, peakRssMiB, ROOT, track } from './lib.ts';
 
 const RECORDS = Number(process.env.LOGLOOM_BENCH_RECORDS ?? 2_000_000);
 const RUNS = Number(process.env.LOGLOOM_BENCH_RUNS ?? 5);
@@ -56,15 +56,7 @@ async function runOnce(argv: string[], native: 'on' | 'off'): Promise<Run> {
   const recvPort = Number((await lineOf(recv, /port (\d+)/))[1]);
   const port = await freePort();
   const cfg = join(dir, 'logloom.yaml');
-  writeFileSync(cfg, `logloom:
-  node_id: bench
-  data_dir: ${dir}/data
-  runtime_dir: ${dir}/run
-  control:
-    socket: ${dir}/run/control.sock
-  buffer:
-    native: ${native}
-  inputs:
+  writeFileSync(cfg, `${agentConfigHead(dir, { node: 'bench', native })}  inputs:
     - type: tcp
       listen: 127.0.0.1:${port}
       format: json

@@ -22,7 +22,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { controlRequest } from '../lib/control/protocol.ts';
 import { compilePlugin } from '../test/native/compile.ts';
-import { buildC, builds, committedEntries, cpuSeconds, fmt, freePort, header, lineOf, median, peakRssMiB, SETTLE_MS, startLogloom, stopProcess, track, treeCpuSeconds, type Build } from './lib.ts';
+import { agentConfigHead, aggregatorConfig, buildC, builds, committedEntries, cpuSeconds, fmt, freePort, header, lineOf, median, peakRssMiB, SETTLE_MS, startLogloom, stopProcess, track, treeCpuSeconds, type Build } from './lib.ts';
 
 const RECORDS = Number(process.env.LOGLOOM_BENCH_RECORDS ?? 200_000);
 const RUNS = Number(process.env.LOGLOOM_BENCH_RUNS ?? 5);
@@ -52,30 +52,8 @@ interface Run {
 async function once(build: Build, native: 'on' | 'off', where: 'trusted' | 'host'): Promise<Run> {
   const dir = mkdtempSync(join(work, 'run-'));
   const aggPort = await freePort();
-  writeFileSync(join(dir, 'aggregator.yaml'), `logloom:
-  node_id: aggregator
-  data_dir: ${dir}/agg
-  runtime_dir: ${dir}/agg-run
-  control:
-    socket: ${dir}/agg-run/control.sock
-  aggregator:
-    listen: 127.0.0.1:${aggPort}
-    auth:
-      mode: none
-    ndjson:
-      fsync: interval
-    index:
-      enabled: false
-`);
-  writeFileSync(join(dir, 'agent.yaml'), `logloom:
-  node_id: ${NODE}
-  data_dir: ${dir}/agent
-  runtime_dir: ${dir}/agent-run
-  control:
-    socket: ${dir}/agent-run/control.sock
-  buffer:
-    native: ${native}
-  inputs:
+  writeFileSync(join(dir, 'aggregator.yaml'), aggregatorConfig(dir, aggPort));
+  writeFileSync(join(dir, 'agent.yaml'), `${agentConfigHead(dir, { node: NODE, tag: 'agent', native })}  inputs:
     - type: unix
       path: ${dir}/in.sock
   plugins:

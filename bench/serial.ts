@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PtyPair } from '../test/helpers/pty.ts';
-import { buildC, builds, fmt, header, loadRun, median, type Build, type LoadRun } from './lib.ts';
+import { agentConfigHead, buildC, builds, fmt, header, loadRun, median, type Build, type LoadRun } from './lib.ts';
 
 const LINES = Number(process.env.LOGLOOM_BENCH_RECORDS ?? 200_000);
 const RUNS = Number(process.env.LOGLOOM_BENCH_RUNS ?? 5);
@@ -33,15 +33,7 @@ async function once(build: Build, native: 'on' | 'off'): Promise<LoadRun> {
       load: { transport: 'tty', target: pty.console, format: 'console' },
       // The port is opened a moment after "started": the run begins once the input says so.
       ready: [/open at 3000000/],
-      config: (recv) => `logloom:
-  node_id: bench
-  data_dir: ${dir}/data
-  runtime_dir: ${dir}/run
-  control:
-    socket: ${dir}/run/control.sock
-  buffer:
-    native: ${native}
-  inputs:
+      config: (recv) => `${agentConfigHead(dir, { node: 'bench', native })}  inputs:
     - type: serial
       path: ${pty.device}
       baud_rate: 3000000
