@@ -15,6 +15,7 @@
 import { freezeEntry, type LogEntry } from '../../entry/entry.ts';
 import { holdToken, openTokens, releaseToken } from '../../entry/checkpoint.ts';
 import { LEVELS, levelRank } from '../../lib/level.ts';
+import { loadedAddon } from '../../lib/native-runtime.ts';
 
 const E = 0x45;
 const NL = 0x0a;
@@ -211,6 +212,25 @@ function quoteFrom(frames: Buffer, from: number, end: number): number {
 
 /** The five level names start with five different letters: the first byte names the level. */
 const RANK_BY_INITIAL = new Map(LEVELS.map((l) => [l.charCodeAt(0), levelRank(l)]));
+
+/** recordLevelsAtLeast's answers, reused: read before the next call (nothing keeps them). */
+let levelAnswers = new Uint8Array(0);
+
+/**
+ * Per record of a batch, whether its level ranks at or above minRank (1) or below it (0), read by
+ * the addon in one call (native/addon/src/levels.h, the rule of levelModuleSpanInto and
+ * spanLevelRank). Undefined when the addon is not loaded (nothing here loads it: with
+ * buffer.native off the agent runs no native code) or a record has another shape: the caller
+ * decides record by record. The answer is valid until the next call.
+ */
+export function recordLevelsAtLeast(r: EntryRecords, minRank: number): Uint8Array | undefined {
+  const addon = loadedAddon();
+  if (!addon) return undefined;
+  if (levelAnswers.length < r.count) levelAnswers = new Uint8Array(Math.max(r.count, 1024));
+  const v = levelAnswers.subarray(0, r.count);
+  if (addon.levelVerdicts(r.frames, minRank, v) !== r.count || v.indexOf(2) >= 0) return undefined;
+  return v;
+}
 
 /** The rank of the level in a span (levelRank's), without making a string. */
 export function spanLevelRank(frames: Buffer, s: LevelModuleSpan): number | undefined {

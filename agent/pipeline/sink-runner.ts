@@ -2,30 +2,22 @@ import { EventEmitter } from 'node:events';
 import { SinkQueue } from './sink-queue.ts';
 import type { SinkStage } from './stages.ts';
 import type { RecordBatch } from './batch.ts';
-import { holdRecordTokens, releaseRecordTokens } from '../buffer/records.ts';
+import { holdRecordTokens, recordLevelsAtLeast, releaseRecordTokens } from '../buffer/records.ts';
 import { Backoff } from '../../lib/backoff.ts';
-import { loadedAddon } from '../../lib/native-runtime.ts';
 
 /** A FATAL entry (panic, oops) in a batch: its level is written unescaped, so this finds it. */
 const FATAL = Buffer.from('"level":"FATAL"');
 const FATAL_RANK = 4;
-/** levelVerdicts' answers for one batch, reused (hasFatal). */
-let verdicts = new Uint8Array(0);
 
 /**
- * Whether a batch holds a FATAL entry. With the addon loaded, one call reads every record's level
- * where the codec writes it (native/addon/src/levels.h): scanning the whole batch for the text
- * had been 3 % of the forwarding agent's main thread. A record of another shape, or no addon:
- * the scan (which also matches the text inside a field; a false FATAL only flushes early).
+ * Whether a batch holds a FATAL entry. With the addon loaded, its levels are read where the codec
+ * writes them (recordLevelsAtLeast): scanning the whole batch for the text had been 3 % of the
+ * forwarding agent's main thread. A record of another shape, or no addon: the scan (which also
+ * matches the text inside a field; a false FATAL only flushes early).
  */
 function hasFatal(batch: RecordBatch): boolean {
-  const addon = loadedAddon();
-  if (addon) {
-    if (verdicts.length < batch.count) verdicts = new Uint8Array(Math.max(batch.count, 1024));
-    const v = verdicts.subarray(0, batch.count);
-    if (addon.levelVerdicts(batch.frames, FATAL_RANK, v) === batch.count && v.indexOf(2) < 0) return v.indexOf(1) >= 0;
-  }
-  return batch.frames.includes(FATAL);
+  const fatal = recordLevelsAtLeast(batch.records, FATAL_RANK);
+  return fatal ? fatal.indexOf(1) >= 0 : batch.frames.includes(FATAL);
 }
 
 export interface SinkRunnerOptions {

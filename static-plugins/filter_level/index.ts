@@ -1,8 +1,7 @@
 import { definePlugin, type FilterPlugin } from '../../agent/plugins/types.ts';
 import { s, type Infer } from '../../lib/schema/schema.ts';
 import { LEVELS, levelRank, type Level } from '../../lib/level.ts';
-import { forEachRecord, levelModuleSpanInto, recordLevelModule, spanLevelRank, type LevelModuleSpan } from '../../agent/buffer/records.ts';
-import { loadedAddon } from '../../lib/native-runtime.ts';
+import { forEachRecord, levelModuleSpanInto, recordLevelModule, recordLevelsAtLeast, spanLevelRank, type EntryRecords, type LevelModuleSpan } from '../../agent/buffer/records.ts';
 import { info } from './info.generated.ts';
 
 const configSchema = s.object(
@@ -23,8 +22,6 @@ export default definePlugin({
     const perModule = new Map<string, number>();
     /** Where the record being read has its level and module (one for every record). */
     const span: LevelModuleSpan = { levelStart: 0, levelEnd: 0, moduleStart: 0, moduleEnd: 0 };
-    /** The addon's verdicts for one batch (nativeVerdicts), reused. */
-    let scratch = new Uint8Array(0);
     return {
       init(ctx) {
         const c = ctx.config as Config;
@@ -35,7 +32,7 @@ export default definePlugin({
       // The records path: level (and module, when overrides need it) read off the record's bytes.
       filterRecords({ frames, count }) {
         const out = new Array<boolean>(count);
-        if (perModule.size === 0 && nativeVerdicts(frames, count, out)) return out;
+        if (perModule.size === 0 && nativeVerdicts({ frames, count }, out)) return out;
         forEachRecord(frames, (start, end, i) => {
           if (!levelModuleSpanInto(frames, start, end, span)) {
             const { level, module } = recordLevelModule(frames, start, end);
@@ -50,20 +47,14 @@ export default definePlugin({
     };
     /**
      * Without per-module overrides, the addon (when the native ring has loaded it) reads every
-     * record's level in one call, by the same rule as the loop below (native/addon/src/levels.h):
-     * on the forwarding path that loop had been 7 % of the agent's main thread. False when it
-     * cannot answer for every record (no addon, a record of another shape): the loop decides.
+     * record's level in one call, by the same rule as the loop below (recordLevelsAtLeast): on the
+     * forwarding path that loop had been 7 % of the agent's main thread. False when it cannot
+     * answer for every record (no addon, a record of another shape): the loop decides.
      */
-    function nativeVerdicts(frames: Buffer, count: number, out: boolean[]): boolean {
-      const addon = loadedAddon();
-      if (!addon) return false;
-      if (scratch.length < count) scratch = new Uint8Array(Math.max(count, 1024));
-      if (addon.levelVerdicts(frames, min, scratch) !== count) return false;
-      for (let i = 0; i < count; i++) {
-        const v = scratch[i];
-        if (v === 2) return false;
-        out[i] = v === 1;
-      }
+    function nativeVerdicts(r: EntryRecords, out: boolean[]): boolean {
+      const kept = recordLevelsAtLeast(r, min);
+      if (!kept) return false;
+      for (let i = 0; i < r.count; i++) out[i] = kept[i] === 1;
       return true;
     }
     function keep(level: string, module: string): boolean {
