@@ -4,6 +4,8 @@ import type { PushResult, Ring, RingCounters, RingPolicy } from './ring.ts';
 const C_PUSHED = 0, C_PUSHED_BYTES = 1, C_DROPPED = 2, C_EVICTED = 3, C_FULL = 4, C_OVERSIZE = 5, C_DRAINED = 6, C_DRAINED_BYTES = 7;
 
 const pad4 = (n: number) => (n + 3) & ~3;
+/** ring.c REWIND_AT: an empty ring whose head is past min(capacity / 4, this) starts a new lap. */
+const REWIND_AT = 65536;
 
 /**
  * The ring in JavaScript: the same algorithm as native/addon/src/ring.c on the same memory, with
@@ -70,6 +72,23 @@ export class JsRing implements Ring {
     }
   }
 
+  /**
+   * An empty ring past REWIND_AT starts its next lap early, so the pages touched stay near the
+   * largest backlog instead of the whole capacity (ring.c, rewind_if_empty, says why it is safe).
+   */
+  private rewindIfEmpty(head: number): number {
+    const cap = this.capacity;
+    const hi = this.idx(head);
+    if (hi < Math.min(Math.floor(cap / 4), REWIND_AT)) return head;
+    const t = Atomics.load(this.words, TAIL_WORD);
+    if (t !== head) return head;
+    this.data.writeUInt32LE(RING_WRAP, hi);
+    const lap = this.advance(head, cap - hi);
+    Atomics.store(this.words, HEAD_WORD, lap);
+    Atomics.compareExchange(this.words, TAIL_WORD, t, lap);
+    return lap;
+  }
+
   /** Writes one record at head (not yet published); returns [result, new head]. */
   private put(head: number, rec: Uint8Array, policy: RingPolicy): [PushResult, number] {
     const cap = this.capacity;
@@ -79,6 +98,7 @@ export class JsRing implements Ring {
       this.count[C_OVERSIZE]!++;
       return ['oversize', head];
     }
+    head = this.rewindIfEmpty(head);
     let evicted = false;
     for (;;) {
       const hi = this.idx(head);

@@ -58,6 +58,33 @@ static int evict_one(uint8_t *base, uint32_t head, uint32_t cap) {
   }
 }
 
+/* Where an empty ring starts its next lap early (see rewind). Small enough that the pages in use
+ * stay hot in the CPU's cache; the wrap it costs is two atomic stores. */
+#define REWIND_AT(cap) ((cap) / 4 < 65536u ? (cap) / 4 : 65536u)
+
+/* Rewind: when the ring is empty and the head is past REWIND_AT, the next record starts at offset 0
+ * of the next lap. Why: otherwise the head circles the whole capacity, so every page of
+ * buffer.max_bytes becomes resident (16 MiB by default) even when a few KiB are queued at a time;
+ * with it the pages touched stay near REWIND_AT plus the largest backlog.
+ * Relied on: tail == *head means nothing is queued, published or not (tail <= published head <=
+ * *head in ring order), and no consumer is mid-copy (a consumer moves tail only past records it
+ * copied, and only evictions, which bump EVSEQ, move it otherwise). The marker is written and head
+ * published before tail moves, so a consumer never sees tail ahead of head; it may itself step
+ * over the marker first (drain_commit does), and then the CAS here fails harmlessly. */
+static void rewind_if_empty(uint8_t *base, uint32_t *head, uint32_t cap) {
+  uint32_t hi = idx(*head, cap);
+  if (hi < REWIND_AT(cap)) return;
+  uint32_t t = (uint32_t)__atomic_load_n(TAIL(base), __ATOMIC_ACQUIRE);
+  if (t != *head) return;
+  uint32_t wrap = RING_WRAP;
+  memcpy(DATA(base) + hi, &wrap, 4);
+  uint32_t lap = advance(*head, cap - hi, cap);
+  __atomic_store_n(HEAD(base), (int32_t)lap, __ATOMIC_RELEASE);
+  int32_t expected = (int32_t)t;
+  __atomic_compare_exchange_n(TAIL(base), &expected, (int32_t)lap, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+  *head = lap;
+}
+
 /* Writes one record at *head (local, not yet published). Returns a PUSH_* code. */
 static int put(uint8_t *base, uint32_t *head, const uint8_t *rec, uint32_t len, int policy) {
   uint32_t cap = CAP(base);
@@ -66,6 +93,7 @@ static int put(uint8_t *base, uint32_t *head, const uint8_t *rec, uint32_t len, 
     COUNTERS(base)[C_OVERSIZE] += 1;
     return PUSH_OVERSIZE;
   }
+  rewind_if_empty(base, head, cap);
   int evicted = 0;
   for (;;) {
     uint32_t hi = idx(*head, cap);
