@@ -13,6 +13,9 @@
  * with a CAS on tail, after checking (seqlock-style) that no eviction happened since it started:
  * otherwise the records may have been rewritten meanwhile and the copy is discarded.
  * Records larger than capacity/2 - 4 are refused (counted as oversize) so any record fits.
+ * An empty ring whose head is past min(capacity/4, 64 KiB) starts its next lap early (a wrap
+ * marker, head, then tail moved by the producer), so the pages in use follow the backlog rather
+ * than the capacity (ring.c, rewind_if_empty).
  */
 #ifndef LOGLOOM_RING_H
 #define LOGLOOM_RING_H
