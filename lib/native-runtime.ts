@@ -61,6 +61,8 @@ export interface NativeAddon {
   codecFeed(codec: object, chunk: Uint8Array, receivedMs: number): Buffer;
   /** codecFeed into out: the bytes written, or a Buffer of their own when they do not fit. */
   codecFeedInto(codec: object, chunk: Uint8Array, receivedMs: number, out: Uint8Array): number | Buffer;
+  /** codecFeedInto on the thread pool; done(null, bytes in out | Buffer) or done(Error) (native/addon/src/addon.c). */
+  codecFeedOffThread(codec: object, chunk: Uint8Array, receivedMs: number, out: Uint8Array, done: (err: Error | null, records?: number | Buffer) => void): void;
   codecEnd(codec: object, receivedMs: number): Buffer;
   codecCounters(codec: object): [number, number, number, number, number];
   /** The aggregator's entry scanner (aggregator/ingest/): state = [rawPos, outPos, n], advanced. */

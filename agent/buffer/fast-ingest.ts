@@ -5,6 +5,13 @@
  * the partial line); counters are the input's. When something travels with the records (a
  * replayable input's checkpoint tokens, the input id routes select by) the codec's records are
  * rewritten with the 'K' header (records.ts) in one copy before they are pushed.
+ *
+ * Off the main thread: a large chunk (a busy connection's socket read) is parsed by the C codec on
+ * a thread-pool thread (LineCodec.feedOffThread) while the main thread runs the pipeline, and its
+ * records are pushed when it is done. One chunk at a time per stream (the codec holds the stream's
+ * partial line), in order: what arrives meanwhile waits (past OFF_THREAD_WAITING chunks feed
+ * answers false, and end always does, so that the input pauses until drained()). A replayable input's stream (acks) stays on the main thread: its
+ * checkpoints are told line by line as bytes are fed.
  */
 import type { RingEntryQueue } from './entry-buffer.ts';
 import type { CodecCounters, LineCodec } from './line-codec.ts';
@@ -29,13 +36,32 @@ export interface LineAcks {
   line(end: number, framed: boolean): Checkpoint | undefined;
 }
 
-/** What an input gets from InputContext.openStream: feed bytes, false = pause (block, full). */
+/**
+ * What an input gets from InputContext.openStream: feed bytes; false = pause until drained()
+ * (the buffer is full under block, or the stream's previous chunk is still being parsed).
+ */
 export interface RawStream {
   feed(chunk: Buffer): boolean;
   end(): boolean;
+  /** Resolves when the stream takes bytes again: nothing of it is being parsed and the buffer has room. */
+  drained(): Promise<void>;
+  /** Resolves when every byte fed so far is in the buffer (or counted as dropped): for stop(). */
+  settled(): Promise<void>;
   /** The codec's figures for this stream (lines, cut lines, rejects…). */
   stats(): CodecCounters;
 }
+
+/** Chunks at least this large are parsed off the main thread (a socket read is up to 64 KiB). */
+const OFF_THREAD_MIN_BYTES = 16 * 1024;
+/** Where off-thread parses write their records: room for a 64 KiB read's; a bigger output gets its own Buffer. */
+const OFF_THREAD_OUT_BYTES = 256 * 1024;
+/** Outputs kept for reuse between parses (one per parse running at once; the thread pool has four threads). */
+const OFF_THREAD_OUTS_KEPT = 4;
+const spareOuts: Buffer[] = [];
+/** Chunks a stream may hold while one is parsed before its input pauses. */
+const OFF_THREAD_WAITING = 2;
+/** What end() leaves in the queue of a stream whose chunk is being parsed. */
+const END = Symbol('end');
 
 export class FastIngest implements RawStream {
   private readonly codec: LineCodec;
@@ -52,6 +78,13 @@ export class FastIngest implements RawStream {
   private lastByte = -1;
   /** Whether the frames the current take() works on are transient (see take). */
   private transient = false;
+  /** The pipeline's drained(): the buffer has room. */
+  private readonly bufferDrained: () => Promise<void>;
+  /** A chunk of this stream is being parsed on the thread pool. */
+  private parsing = false;
+  /** Chunks (and the end) that arrived meanwhile, in order. */
+  private waiting: (Buffer | typeof END)[] = [];
+  private idleWaiters: (() => void)[] = [];
 
   constructor(o: {
     codec: LineCodec; queue: RingEntryQueue; policy: WhenFull; counters: StreamCounters;
@@ -61,6 +94,8 @@ export class FastIngest implements RawStream {
     acks?: LineAcks;
     /** Stream offset of the first byte fed (acks). */
     offset?: number;
+    /** The pipeline's drained() (default: resolved). */
+    drained?: () => Promise<void>;
   }) {
     this.codec = o.codec;
     this.queue = o.queue;
@@ -70,15 +105,96 @@ export class FastIngest implements RawStream {
     this.input = o.input ?? 0;
     this.acks = o.acks;
     this.offset = o.offset ?? 0;
+    this.bufferDrained = o.drained ?? (() => Promise.resolve());
   }
 
   feed(chunk: Buffer): boolean {
+    if (this.parsing) {
+      // A chunk or two may wait (the socket goes on reading, so the next parse starts at once);
+      // past that the input pauses until drained().
+      this.waiting.push(chunk);
+      return this.waiting.length < OFF_THREAD_WAITING;
+    }
+    const c = this.codec;
+    if (c.feedOffThread && !this.acks && chunk.length >= OFF_THREAD_MIN_BYTES) {
+      this.parseOffThread(c, chunk);
+      return true;
+    }
+    return this.feedNow(chunk);
+  }
+
+  private feedNow(chunk: Buffer): boolean {
     const cps = this.acks ? this.lineEnds(chunk) : undefined;
     const c = this.codec;
     return c.feedTransient ? this.take(c.feedTransient(chunk, Date.now()), cps, true) : this.take(c.feed(chunk, Date.now()), cps, false);
   }
 
   end(): boolean {
+    if (this.parsing) {
+      this.waiting.push(END);
+      return false;
+    }
+    return this.endNow();
+  }
+
+  drained(): Promise<void> {
+    if (!this.parsing && this.waiting.length === 0) return this.bufferDrained();
+    return new Promise<void>((resolve) => this.idleWaiters.push(resolve)).then(() => this.drained());
+  }
+
+  settled(): Promise<void> {
+    if (!this.parsing && this.waiting.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.idleWaiters.push(resolve)).then(() => this.settled());
+  }
+
+  /**
+   * One chunk to the thread pool; its records are taken when it is done, then what waited. The
+   * callback runs outside the input's guard: a failure there is counted as this stream's reject,
+   * never thrown into the event loop.
+   */
+  private parseOffThread(codec: LineCodec, chunk: Buffer): void {
+    this.parsing = true;
+    const out = spareOuts.pop() ?? Buffer.allocUnsafeSlow(OFF_THREAD_OUT_BYTES);
+    codec.feedOffThread!(chunk, Date.now(), out, (err, records) => {
+      // (Date.now() at dispatch: a line without a timestamp gets the time its chunk arrived.)
+      this.parsing = false;
+      try {
+        if (err) throw err;
+        // In out: transient (take copies what it keeps beside the ring); else a Buffer of their own.
+        if (typeof records === 'number') this.take(out.subarray(0, records), undefined, true);
+        else this.take(records!, undefined, false);
+      } catch (e) {
+        this.failed(e);
+      }
+      if (spareOuts.length < OFF_THREAD_OUTS_KEPT) spareOuts.push(out);
+      this.next();
+    });
+  }
+
+  /** After a parse: what waited, in order, until the next parse starts; then wake who waits. */
+  private next(): void {
+    while (!this.parsing && this.waiting.length > 0) {
+      const w = this.waiting.shift()!;
+      try {
+        // Their answers need no one: the input is paused until drained(), which asks the buffer.
+        if (w === END) this.endNow();
+        else this.feed(w);
+      } catch (e) {
+        this.failed(e);
+      }
+    }
+    if (this.parsing || this.waiting.length > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  private failed(e: unknown): void {
+    this.counters.rejected++;
+    this.counters.last_reject = `data could not be processed (${(e as Error)?.message ?? String(e)}); the rest of this chunk was dropped`;
+  }
+
+  private endNow(): boolean {
     let cps: (Checkpoint | undefined)[] | undefined;
     if (this.acks && this.lineLen > 0) {
       // The last line, without its newline: it ends where the stream does.

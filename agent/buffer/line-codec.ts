@@ -67,6 +67,12 @@ export interface LineCodec {
    * a Buffer per chunk. A codec without it: feed.
    */
   feedTransient?(chunk: Uint8Array, receivedMs: number): Buffer;
+  /**
+   * feedTransient on a thread-pool thread (the C codec only): done gets the byte count of the
+   * records written into out, or a Buffer of their own when they did not fit, or the error. Until
+   * done runs the codec takes no other call and the caller leaves chunk and out alone.
+   */
+  feedOffThread?(chunk: Buffer, receivedMs: number, out: Buffer, done: (err: Error | null, records?: number | Buffer) => void): void;
   /** End of stream: the partial line, if any. */
   end(receivedMs: number): Buffer;
   counters(): CodecCounters;

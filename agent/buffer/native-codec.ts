@@ -13,6 +13,9 @@ export class NativeLineCodec implements LineCodec {
   readonly impl = 'native' as const;
   private readonly addon: NativeAddon;
   private readonly handle: object;
+  /** A feed runs on the thread pool (feedOffThread). */
+  private busy = false;
+  private last: CodecCounters = { lines: 0, records: 0, filtered: 0, cut: 0, rejected: 0 };
 
   constructor(options: CodecOptions, addon: NativeAddon = loadAddon()) {
     const o = normaliseCodecOptions(options);
@@ -30,13 +33,23 @@ export class NativeLineCodec implements LineCodec {
     return typeof r === 'number' ? out.subarray(0, r) : r;
   }
 
+  feedOffThread(chunk: Buffer, receivedMs: number, out: Buffer, done: (err: Error | null, records?: number | Buffer) => void): void {
+    this.busy = true;
+    this.addon.codecFeedOffThread(this.handle, chunk, receivedMs, out, (err, records) => {
+      this.busy = false;
+      done(err, records);
+    });
+  }
+
   end(receivedMs: number): Buffer {
     return this.addon.codecEnd(this.handle, receivedMs);
   }
 
   counters(): CodecCounters {
+    // While a feed runs on the thread pool the codec is its thread's: the figures as they were.
+    if (this.busy) return { ...this.last };
     const [lines, records, filtered, cut, rejected] = this.addon.codecCounters(this.handle);
-    return { lines, records, filtered, cut, rejected };
+    return (this.last = { lines, records, filtered, cut, rejected });
   }
 }
 

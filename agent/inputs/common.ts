@@ -64,7 +64,7 @@ export interface Pausable {
  * Backpressure: pauses the source until the pipeline has room again (ctx.drained). A source
  * already paused is left to the resume already waiting.
  */
-export function pauseUntilDrained(ctx: Pick<InputContext, 'drained'>, source: Pausable): void {
+export function pauseUntilDrained(ctx: Pick<InputContext | RawStream, 'drained'>, source: Pausable): void {
   if (source.isPaused()) return;
   source.pause();
   void ctx.drained().then(() => source.resume());
@@ -95,6 +95,8 @@ export function guardData<A extends unknown[]>(ctx: Pick<InputContext, 'reject' 
 export class StreamTally {
   private readonly open = new Set<RawStream>();
   private readonly closed: CodecCounters = { lines: 0, records: 0, filtered: 0, cut: 0, rejected: 0 };
+  /** Closed streams whose last bytes may still be parsing off the main thread. */
+  private readonly settling = new Set<Promise<void>>();
 
   add(stream: RawStream): RawStream {
     this.open.add(stream);
@@ -103,7 +105,16 @@ export class StreamTally {
 
   close(stream: RawStream): void {
     if (!this.open.delete(stream)) return;
-    add(this.closed, stream.stats());
+    const settled = stream.settled().then(() => {
+      this.settling.delete(settled);
+      add(this.closed, stream.stats());
+    });
+    this.settling.add(settled);
+  }
+
+  /** Every stream's bytes are in the buffer: the input's stop() waits for it (no emit after stop). */
+  async settled(): Promise<void> {
+    await Promise.all([...[...this.open].map((s) => s.settled()), ...this.settling]);
   }
 
   totals(): CodecCounters {

@@ -22,8 +22,9 @@ export function create(config: StdinInputConfig, ctx: InputContext, stream: Node
   let count: () => number;
   const fast = ctx.openStream?.('stdin', config.max_line_bytes);
   if (fast) {
-    feed = (chunk) => fast.feed(chunk) || pause();
-    end = () => fast.end() || pause();
+    const pauseFast = () => pauseUntilDrained(fast, stream);
+    feed = (chunk) => fast.feed(chunk) || pauseFast();
+    end = () => fast.end() || pauseFast();
     count = () => {
       const c = fast.stats();
       return c.records + c.filtered;
@@ -50,6 +51,7 @@ export function create(config: StdinInputConfig, ctx: InputContext, stream: Node
     },
     async stop() {
       stream.off('data', onData);
+      await fast?.settled();
     },
     status: () => ({ lines: count(), eof: ended }),
   };

@@ -125,7 +125,8 @@ export class StreamServer {
  */
 export function serveStream(ctx: InputContext, sock: Socket, stream: RawStream, tally: StreamTally): void {
   tally.add(stream);
-  const pause = () => pauseUntilDrained(ctx, sock);
+  // The stream's drained(): its chunk parsed off the main thread, and room in the buffer.
+  const pause = () => pauseUntilDrained(stream, sock);
   sock.on('data', guardData(ctx, (chunk: Buffer) => stream.feed(chunk) || pause()));
   sock.on('end', guardData(ctx, () => stream.end() || pause()));
   sock.on('close', () => tally.close(stream));

@@ -88,7 +88,10 @@ export function create(config: TcpInputConfig, ctx: InputContext): Input {
       }
       ctx.log.info(`listening on ${config.tls ? 'tls' : 'tcp'}:${server.address()}`);
     },
-    stop: () => server.stop(),
+    async stop() {
+      await server.stop();
+      await streams.settled();
+    },
     status: () => ({
       listening: `${config.tls ? 'tls' : 'tcp'}:${server.address()}`,
       connections: server.sockets.size,

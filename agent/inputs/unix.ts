@@ -5,7 +5,7 @@ import { s, type Infer } from '../../lib/schema/schema.ts';
 import { defaultPaths } from '../../lib/paths.ts';
 import type { Input, InputContext } from './input.ts';
 import { listenUnix } from '../../lib/unix-socket.ts';
-import { draftFromLine, guardData, inputSchema, pauseUntilDrained } from './common.ts';
+import { draftFromLine, guardData, inputSchema, pauseUntilDrained, StreamTally } from './common.ts';
 import { LineSplitter } from '../../lib/line-splitter.ts';
 
 export const schema = inputSchema('Local stream socket: NDJSON entries or plain text lines (what `logloom send` writes to).', {
@@ -20,6 +20,8 @@ export type UnixInputConfig = Infer<typeof schema> & { type: 'unix' };
 export function create(config: UnixInputConfig, ctx: InputContext): Input {
   let server: Server | undefined;
   const sockets = new Set<Socket>();
+  /** The codec streams of the connections, so that stop() waits for bytes still being parsed. */
+  const streams = new StreamTally();
   let refused = 0;
   let accepted = 0;
 
@@ -35,8 +37,11 @@ export function create(config: UnixInputConfig, ctx: InputContext): Input {
     // Fast path (ring buffer): bytes go through the codec into the ring without a JS object per line.
     const stream = ctx.openStream?.('unix', config.max_line_bytes);
     if (stream) {
-      sock.on('data', guardData(ctx, (chunk: Buffer) => stream.feed(chunk) || pause()));
-      sock.on('end', guardData(ctx, () => stream.end() || pause()));
+      streams.add(stream);
+      const pauseStream = () => pauseUntilDrained(stream, sock);
+      sock.on('data', guardData(ctx, (chunk: Buffer) => stream.feed(chunk) || pauseStream()));
+      sock.on('end', guardData(ctx, () => stream.end() || pauseStream()));
+      sock.on('close', () => streams.close(stream));
     } else {
       const splitter = new LineSplitter(config.max_line_bytes, (line, cut) => {
         const draft = draftFromLine(line, cut, 'unix', (why) => ctx.reject(why));
@@ -64,6 +69,7 @@ export function create(config: UnixInputConfig, ctx: InputContext): Input {
       const deadline = setTimeout(() => sockets.forEach((s) => s.destroy()), 1000);
       await closed;
       clearTimeout(deadline);
+      await streams.settled();
       await unlink(config.path).catch(() => {});
     },
     status: () => ({ path: config.path, connections: sockets.size, accepted, refused }),

@@ -130,7 +130,7 @@ export class Pipeline extends EventEmitter {
       openStream: (source: string, maxLineBytes: number, format?: CodecFormat, replay?: { acks: LineAcks; offset: number }): RawStream => {
         const queue = this.buffer;
         const codec = createCodec({ maxLineBytes, maxMessageBytes: this.opts.maxMessageBytes, minLevel: 'DEBUG', defaultLevel: defaults.level, defaultModule: defaults.module, node: this.opts.node, source, format }, queue.ring.impl === 'native' ? 'on' : 'off');
-        return new FastIngest({ codec, queue, policy, counters, schedule: () => this.schedule(), input: keyInput(), acks: replay?.acks, offset: replay?.offset });
+        return new FastIngest({ codec, queue, policy, counters, schedule: () => this.schedule(), input: keyInput(), acks: replay?.acks, offset: replay?.offset, drained: () => this.drained() });
       },
     };
   }

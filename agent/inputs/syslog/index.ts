@@ -168,6 +168,7 @@ export function create(config: SyslogInputConfig, ctx: InputContext): Input {
     async stop() {
       for (const u of udp.splice(0)) await new Promise<void>((resolve) => u.sock.close(() => resolve()));
       await Promise.all(servers.splice(0).map((sv) => sv.server.stop()));
+      await streams.settled();
     },
     status: () => {
       const c = streams.totals();

@@ -150,6 +150,11 @@ static napi_value copy_buffer(napi_env env, int rc, buf_t *b, const char *oom) {
   return buf;
 }
 
+static napi_value refuse_busy(napi_env env) {
+  napi_throw_error(env, "ERR_LOGLOOM_NATIVE", "codec: a feed is running on the thread pool (wait for its callback)");
+  return NULL;
+}
+
 /* codecFeed(codec, chunk, receivedMs) -> Buffer of framed records */
 static napi_value CodecFeed(napi_env env, napi_callback_info info) {
   codec_t *c;
@@ -157,6 +162,7 @@ static napi_value CodecFeed(napi_env env, napi_callback_info info) {
   size_t len;
   double ms;
   if (ll_args(env, info, "codecFeed(codec, chunk, receivedMs)", "xBd", (void **)&c, &chunk, &len, &ms)) return NULL;
+  if (c->busy) return refuse_busy(env);
   return copy_buffer(env, codec_feed(c, chunk, len, ms, &codec_out), &codec_out, "codecFeed: out of memory");
 }
 
@@ -172,6 +178,7 @@ static napi_value CodecFeedInto(napi_env env, napi_callback_info info) {
   size_t len, dst_len;
   double ms;
   if (ll_args(env, info, "codecFeedInto(codec, chunk, receivedMs, out)", "xBdB", (void **)&c, &chunk, &len, &ms, &dst, &dst_len)) return NULL;
+  if (c->busy) return refuse_busy(env);
   int rc = codec_feed(c, chunk, len, ms, &codec_out);
   if (rc || codec_out.len > dst_len) return copy_buffer(env, rc, &codec_out, "codecFeedInto: out of memory");
   size_t written = codec_out.len;
@@ -183,11 +190,119 @@ static napi_value CodecFeedInto(napi_env env, napi_callback_info info) {
   return n;
 }
 
+/*
+ * codecFeedOffThread(codec, chunk, receivedMs, out, done): codecFeedInto on a thread-pool thread,
+ * so that a busy connection's parsing runs beside the main thread's pipeline instead of in it.
+ * done(null, n) when the n bytes of framed records are in out, done(null, Buffer) when they did
+ * not fit, done(Error) when the codec failed. One feed per codec at a time: until done runs, the
+ * codec refuses every other call, and the caller must not touch chunk or out (both are held).
+ */
+typedef struct {
+  codec_t *c;
+  const uint8_t *chunk;
+  size_t chunk_len;
+  uint8_t *out;
+  size_t out_cap;
+  double ms;
+  int rc;
+  size_t written;
+  buf_t spill; /* the records when they do not fit out */
+  napi_ref chunk_ref, out_ref, codec_ref, done_ref;
+  napi_async_work work;
+} feed_job_t;
+
+/* On a thread-pool thread: touches only the job and its codec (busy keeps the main thread off it). */
+static void feed_job_run(napi_env env, void *data) {
+  (void)env;
+  feed_job_t *j = data;
+  j->rc = codec_feed(j->c, j->chunk, j->chunk_len, j->ms, &codec_out);
+  if (!j->rc && codec_out.len <= j->out_cap) {
+    if (codec_out.len) memcpy(j->out, codec_out.data, codec_out.len);
+    j->written = codec_out.len;
+    codec_out.len = 0;
+    if (codec_out.cap > CODEC_OUT_KEEP) free(codec_out.data), codec_out = (buf_t){0};
+  } else if (!j->rc) {
+    j->spill = codec_out; /* handed over whole: this thread's buffer starts again empty */
+    codec_out = (buf_t){0};
+  }
+}
+
+static void feed_job_done(napi_env env, napi_status status, void *data) {
+  feed_job_t *j = data;
+  j->c->busy = 0;
+  napi_value argv[2] = {NULL, NULL}, done, global;
+  napi_get_null(env, &argv[0]);
+  napi_get_undefined(env, &argv[1]);
+  if (status != napi_ok || j->rc) {
+    napi_value msg;
+    napi_create_string_utf8(env, status != napi_ok ? "codec feed cancelled" : "codec feed: out of memory", NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, NULL, msg, &argv[0]);
+  } else if (j->spill.data) {
+    void *p;
+    if (napi_create_buffer_copy(env, j->spill.len, j->spill.data, &p, &argv[1]) != napi_ok) {
+      napi_value msg;
+      napi_create_string_utf8(env, "codec feed: out of memory", NAPI_AUTO_LENGTH, &msg);
+      napi_create_error(env, NULL, msg, &argv[0]);
+    }
+  } else {
+    napi_create_uint32(env, (uint32_t)j->written, &argv[1]);
+  }
+  free(j->spill.data);
+  napi_get_reference_value(env, j->done_ref, &done);
+  napi_get_global(env, &global);
+  napi_delete_reference(env, j->chunk_ref);
+  napi_delete_reference(env, j->out_ref);
+  napi_delete_reference(env, j->codec_ref);
+  napi_delete_reference(env, j->done_ref);
+  napi_delete_async_work(env, j->work);
+  free(j);
+  /* An exception thrown by done surfaces as the process's uncaught exception: the JS side catches its own. */
+  napi_call_function(env, global, done, 2, argv, NULL);
+}
+
+static napi_value CodecFeedOffThread(napi_env env, napi_callback_info info) {
+  static const char usage[] = "codecFeedOffThread(codec, chunk, receivedMs, out, done)";
+  size_t argc = 5;
+  napi_value argv[5];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5) return ll_throw_type(env, usage);
+  codec_t *c;
+  napi_valuetype t;
+  if (napi_typeof(env, argv[0], &t) != napi_ok || t != napi_external || napi_get_value_external(env, argv[0], (void **)&c) != napi_ok)
+    return ll_throw_type(env, usage);
+  if (c->busy) return refuse_busy(env);
+  feed_job_t *j = calloc(1, sizeof *j);
+  if (!j) return ll_throw_type(env, "codecFeedOffThread: out of memory");
+  uint8_t *chunk;
+  if (ll_bytes_of(env, argv[1], &chunk, &j->chunk_len) || napi_get_value_double(env, argv[2], &j->ms) != napi_ok ||
+      ll_bytes_of(env, argv[3], &j->out, &j->out_cap) || napi_typeof(env, argv[4], &t) != napi_ok || t != napi_function) {
+    free(j);
+    return ll_throw_type(env, usage);
+  }
+  j->chunk = chunk, j->c = c;
+  napi_value name;
+  napi_create_string_utf8(env, "logloom:codec", NAPI_AUTO_LENGTH, &name);
+  /* The chunk, the output, the codec and the callback stay alive until feed_job_done. */
+  if (napi_create_reference(env, argv[1], 1, &j->chunk_ref) != napi_ok || napi_create_reference(env, argv[3], 1, &j->out_ref) != napi_ok ||
+      napi_create_reference(env, argv[0], 1, &j->codec_ref) != napi_ok || napi_create_reference(env, argv[4], 1, &j->done_ref) != napi_ok ||
+      napi_create_async_work(env, NULL, name, feed_job_run, feed_job_done, j, &j->work) != napi_ok) {
+    napi_throw_error(env, "ERR_LOGLOOM_NATIVE", "codecFeedOffThread: N-API call failed");
+    return NULL;
+  }
+  c->busy = 1;
+  if (napi_queue_async_work(env, j->work) != napi_ok) {
+    c->busy = 0;
+    napi_throw_error(env, "ERR_LOGLOOM_NATIVE", "codecFeedOffThread: could not queue the work");
+    return NULL;
+  }
+  return NULL;
+}
+
 /* codecEnd(codec, receivedMs) -> Buffer */
 static napi_value CodecEnd(napi_env env, napi_callback_info info) {
   codec_t *c;
   double ms;
   if (ll_args(env, info, "codecEnd(codec, receivedMs)", "xd", (void **)&c, &ms)) return NULL;
+  if (c->busy) return refuse_busy(env);
   return copy_buffer(env, codec_end(c, ms, &codec_out), &codec_out, "codecEnd: out of memory");
 }
 
@@ -195,6 +310,7 @@ static napi_value CodecEnd(napi_env env, napi_callback_info info) {
 static napi_value CodecCounters(napi_env env, napi_callback_info info) {
   codec_t *c;
   if (ll_args(env, info, "codecCounters(codec)", "x", (void **)&c)) return NULL;
+  if (c->busy) return refuse_busy(env);
   napi_value arr;
   CHECK(napi_create_array_with_length(env, 5, &arr));
   double v[5] = {c->lines, c->records, c->filtered, c->cut, c->rejected};
@@ -451,6 +567,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"codecNew", NULL, CodecNew, NULL, NULL, NULL, napi_default, NULL},
       {"codecFeed", NULL, CodecFeed, NULL, NULL, NULL, napi_default, NULL},
       {"codecFeedInto", NULL, CodecFeedInto, NULL, NULL, NULL, napi_default, NULL},
+      {"codecFeedOffThread", NULL, CodecFeedOffThread, NULL, NULL, NULL, napi_default, NULL},
       {"codecEnd", NULL, CodecEnd, NULL, NULL, NULL, napi_default, NULL},
       {"codecCounters", NULL, CodecCounters, NULL, NULL, NULL, napi_default, NULL},
       {"ingestScan", NULL, IngestScan, NULL, NULL, NULL, napi_default, NULL},

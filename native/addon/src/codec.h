@@ -52,6 +52,9 @@ typedef struct {
   ndjson_t nj;
   /* counters */
   double lines, records, filtered, cut, rejected;
+  /* A feed runs on the thread pool (addon.c, codecFeedOffThread): until it is done, the main
+   * thread leaves this codec alone (every other call on it is refused). */
+  int busy;
 } codec_t;
 
 codec_t *codec_new(uint32_t max_line_bytes, uint32_t max_message_bytes, int min_level, int default_level, const char *default_module,
