@@ -13,6 +13,9 @@
  * says (SyslogFramer), `syslog_datagram`, one message per feed (a UDP datagram, cut at
  * maxLineBytes); each message is parsed as RFC 5424 or RFC 3164 (syslog/draft.ts), and one that does
  * not parse is kept as text after an 'R' record saying why. Their counters count messages.
+ * The `draft` format takes one draft line per feed (agent/buffer/draft-ingest.ts: an input's draft
+ * written as a JSON object by the agent itself), read as format json reads a line, with the
+ * draft's labels and multiline too (entry/ndjson.ts); no bound on its length, nothing held back.
  */
 import { buildEntry, type BuildOptions, type EntryDraft } from '../../entry/build.ts';
 import { encodeEntry } from '../../entry/codec.ts';
@@ -36,14 +39,17 @@ export interface CodecOptions {
   /**
    * auto: a line starting with { is NDJSON; json: every line must be (others are rejected, kept as
    * text); text: never parsed; syslog: RFC 6587 frames of syslog messages (maxLineBytes bounds a
-   * message); syslog_datagram: each chunk fed is one syslog message.
+   * message); syslog_datagram: each chunk fed is one syslog message; draft: each chunk fed is one
+   * draft line (agent/buffer/draft-ingest.ts; never bytes from a peer).
    */
   format?: CodecFormat;
 }
 
-export type CodecFormat = 'auto' | 'json' | 'text' | 'syslog' | 'syslog_datagram';
+export type CodecFormat = 'auto' | 'json' | 'text' | 'syslog' | 'syslog_datagram' | 'draft';
+/** The formats a stream input may ask for (draft is the pipeline's own). */
+export type StreamFormat = Exclude<CodecFormat, 'draft'>;
 /** In the order of the C codec's CODEC_* numbers (codec.h). */
-export const CODEC_FORMATS: readonly CodecFormat[] = ['auto', 'json', 'text', 'syslog', 'syslog_datagram'];
+export const CODEC_FORMATS: readonly CodecFormat[] = ['auto', 'json', 'text', 'syslog', 'syslog_datagram', 'draft'];
 
 export interface CodecCounters {
   /** Lines (syslog formats: non-empty messages). */
@@ -184,13 +190,13 @@ export class JsLineCodec implements LineCodec {
     let k = 0;
     while (k < text.length && (text[k] === ' ' || text[k] === '\t')) k++;
     if (text[k] === '{') {
-      const r = draftFromJsonLine(Buffer.from(text, 'utf8'));
+      const r = draftFromJsonLine(Buffer.from(text, 'utf8'), format === 'draft');
       if (!r.ok) return this.rejectAsText(text, r.error);
       if (this.opts.source) r.draft.source = this.opts.source;
       this.entry({ ...r.draft, receivedAt: this.now });
       return;
     }
-    if (format === 'json') return this.rejectAsText(text, 'not a JSON object');
+    if (format === 'json' || format === 'draft') return this.rejectAsText(text, 'not a JSON object');
     this.text(text, false, true);
   }
 
@@ -234,7 +240,8 @@ export class JsLineCodec implements LineCodec {
     if (this.opts.format === 'syslog_datagram') {
       const cut = buf.length > this.opts.maxLineBytes;
       this.syslog(cut ? buf.subarray(0, this.opts.maxLineBytes) : buf, cut);
-    } else if (this.framer) this.framer.push(buf);
+    } else if (this.opts.format === 'draft') this.line(buf, false);
+    else if (this.framer) this.framer.push(buf);
     else this.splitter.push(buf);
     return this.take();
   }
@@ -242,7 +249,7 @@ export class JsLineCodec implements LineCodec {
   end(receivedMs: number): Buffer {
     this.now = receivedMs;
     if (this.framer) this.framer.end();
-    else if (this.opts.format !== 'syslog_datagram') this.splitter.end();
+    else if (this.opts.format !== 'syslog_datagram' && this.opts.format !== 'draft') this.splitter.end();
     return this.take();
   }
 

@@ -111,7 +111,7 @@ static void codec_finalize(napi_env env, void *data, void *hint) {
   codec_free(data);
 }
 
-/* codecNew(maxLineBytes, maxMessageBytes, minLevel, defaultLevel, defaultModule, node, source, format 0 auto | 1 json | 2 text | 3 syslog | 4 syslog datagram) */
+/* codecNew(maxLineBytes, maxMessageBytes, minLevel, defaultLevel, defaultModule, node, source, format 0 auto | 1 json | 2 text | 3 syslog | 4 syslog datagram | 5 draft) */
 static napi_value CodecNew(napi_env env, napi_callback_info info) {
   uint32_t max_line, max_msg;
   int32_t min_level, default_level, format;
@@ -120,7 +120,7 @@ static napi_value CodecNew(napi_env env, napi_callback_info info) {
               &max_line, &max_msg, &min_level, &default_level, &mod, &node, &source, &format))
     return NULL;
   codec_t *c = NULL;
-  int numbers_ok = min_level >= 0 && min_level <= 4 && default_level >= 0 && default_level <= 4 && format >= 0 && format <= 4;
+  int numbers_ok = min_level >= 0 && min_level <= 4 && default_level >= 0 && default_level <= 4 && format >= 0 && format <= 5;
   if (numbers_ok) c = codec_new(max_line, max_msg, min_level, default_level, mod, node, source, format);
   free(mod), free(node), free(source);
   if (!numbers_ok) return ll_throw_type(env, "codecNew: bad numbers");

@@ -26,7 +26,10 @@
 
 /* CODEC_SYSLOG: a syslog TCP/TLS stream, RFC 6587 framing (octet counting or LF); CODEC_SYSLOG_DGRAM: each
  * chunk fed is one syslog message (a UDP datagram). Both parse each message as RFC 5424 or RFC 3164 (syslog.c). */
-enum { CODEC_AUTO = 0, CODEC_JSON = 1, CODEC_TEXT = 2, CODEC_SYSLOG = 3, CODEC_SYSLOG_DGRAM = 4 };
+/* CODEC_DRAFT: each chunk fed is one draft line, a JSON object the agent wrote of an input's draft
+ * (agent/buffer/draft-ingest.ts): NDJSON as format json takes it, and "labels" and "multiline" as well
+ * (ndjson_opts_t.draft). Never fed by a peer. */
+enum { CODEC_AUTO = 0, CODEC_JSON = 1, CODEC_TEXT = 2, CODEC_SYSLOG = 3, CODEC_SYSLOG_DGRAM = 4, CODEC_DRAFT = 5 };
 
 typedef struct {
   uint32_t max_line_bytes;
