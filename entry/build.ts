@@ -1,3 +1,14 @@
+/**
+ * The entry's rules in JavaScript: a draft (what an input, a plugin or a peer's line says of an
+ * entry) normalised and sanitised into a frozen LogEntry. The C codec applies the same rules
+ * (native/addon/src/entry.c, ndjson.c) and is held to this by test/buffer/codec-conformance.test.ts
+ * and draft-conformance.test.ts. Who builds entries with it: the JS codec twin
+ * (agent/buffer/line-codec.ts) and the JS fallback of the drafts' codec
+ * (agent/buffer/draft-codec.ts) where the addon cannot load; the aggregator's slow path for a
+ * line that is not canonical (aggregator/ingest/stored-batch.ts); a filter's replacement copy
+ * (agent/plugins/supervisor/replacement.ts). On the agent's input path with the addon loaded no
+ * entry is built here: drafts become records in C.
+ */
 import { freezeEntry, type LogEntry, type MutableEntry } from './entry.ts';
 import { isLevel, parseLevel, type Level } from '../lib/level.ts';
 import { cutUnits, escapeControls, sanitiseMessage, sanitiseModule } from './sanitise.ts';
@@ -111,8 +122,8 @@ export function receivedAtOf(draft: EntryDraft): number | undefined {
 }
 
 /**
- * Normalises and sanitises a draft into a frozen entry. This is the single door through which
- * every input, plugin result and received batch becomes a LogEntry, so the guards apply to all.
+ * Normalises and sanitises a draft into a frozen entry: the JS statement of the rules every entry
+ * gets, whichever codec applies them (see the module comment).
  */
 export function buildEntry(draft: EntryDraft, opts: BuildOptions): LogEntry {
   // Level, module and source are taken when they are strings (as from an NDJSON line); anything else is as if absent.
