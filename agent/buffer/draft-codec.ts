@@ -21,7 +21,8 @@
  *    a number JSON cannot write (NaN, ±Infinity) goes as a number past a double's range, which
  *    the codec writes null, as buildEntry's JSON.stringify does;
  *  - labels: string, number and boolean values as their text, the first 32 such;
- *  - a Date timestamp: its ms (from 1e11 on, where a number means ms), else its ISO text;
+ *  - a Date timestamp: its ms (from 1e11 on, where a number means ms), else its ISO text (its
+ *    seconds before the year 0, which ISO text of four digits cannot write);
  *  - level, module, source, lang_key only when they are strings; receivedAt is the codec's `now`.
  * A draft whose values cannot be read at all (a getter or proxy that throws) is not written: the
  * caller counts it as rejected.
@@ -42,6 +43,8 @@ const MAX_LABELS = 32;
 const MS_FROM = 1e11;
 /** 0000-01-01T00:00:00.000Z: from here toISOString writes the four-digit year parseTimestamp reads. */
 const ISO_FROM = -62167219200000;
+/** The largest line buffer a port keeps. */
+const SCRATCH_MAX = 256 * 1024;
 /** What the codec writes null for in fields (a JSON number cannot be NaN or infinite). */
 const NOT_A_NUMBER = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON('1e999');
 
@@ -156,32 +159,30 @@ export class DraftCodec {
     this.codec = native ? new NativeLineCodec({ ...options, maxLineBytes: 0, minLevel: 'DEBUG', format: 'draft' }) : undefined;
   }
 
-  get impl(): 'native' | 'js' {
-    return this.codec ? 'native' : 'js';
-  }
-
   /**
    * The draft's record. It may lie in memory the next codec call writes over
    * (LineCodec.feedTransient): push or copy it before. input: the id routes select by (0: none).
    * A draft that makes no record finishes its checkpoint (nothing will hold it).
    */
   encode(draft: EntryDraft, input: number): DraftRecord {
-    let json: string | Buffer;
+    let rec: Buffer | undefined;
+    let json: string | undefined;
     let reject: string | undefined;
     try {
       if (this.codec) {
         const r = this.native(this.codec, draft);
         if (typeof r === 'string') return this.none(draft, r);
-        json = r.json;
+        rec = r.rec;
         reject = r.reject;
       } else json = encodeEntry(buildEntry(draft, this.build));
     } catch (e) {
       return this.none(draft, `draft not readable: ${(e as Error)?.message ?? String(e)}`);
     }
     const token = draft.checkpoint ? issueToken(draft.checkpoint) : 0;
-    if (token || input) return { ok: true, rec: keyedRecord(json, token, input), token, reject };
-    // The codec's own record ('E' + NDJSON), where it lies; the JS rules' NDJSON given the same header.
-    return { ok: true, rec: typeof json === 'string' ? Buffer.from('E' + json, 'utf8') : this.lastRecord!, token, reject };
+    // The codec's record ('E' + NDJSON) where it lies, or the JS rules' NDJSON with the same header;
+    // keyed ('K') when something travels with it.
+    if (token || input) return { ok: true, rec: keyedRecord(rec ? rec.subarray(1) : json!, token, input), token, reject };
+    return { ok: true, rec: rec ?? Buffer.from('E' + json, 'utf8'), token, reject };
   }
 
   /** No record of the draft: why, and its checkpoint finished (nothing will hold it). */
@@ -191,15 +192,14 @@ export class DraftCodec {
     return { ok: false, error };
   }
 
-  /** The last record the native codec made ('E' + NDJSON), transient. */
-  private lastRecord: Buffer | undefined;
-
-  /** The draft's line through the C codec: its NDJSON (after the record's 'E'), or why there is none. */
-  private native(c: LineCodec, draft: EntryDraft): { json: Buffer; reject?: string } | string {
+  /** The draft's line through the C codec: its record ('E' + NDJSON, transient), or why there is none. */
+  private native(c: LineCodec, draft: EntryDraft): { rec: Buffer; reject?: string } | string {
     const line = draftLine(draft);
-    // Into one reused buffer: at most 3 bytes of UTF-8 per UTF-16 unit.
-    if (this.scratch.length < line.length * 3) this.scratch = Buffer.allocUnsafe(Math.max(line.length * 3, this.scratch.length * 2));
-    const bytes = this.scratch.subarray(0, this.scratch.write(line, 0, 'utf8'));
+    // Into one reused buffer (at most 3 bytes of UTF-8 per UTF-16 unit), kept at most SCRATCH_MAX:
+    // a rare huge draft gets a buffer of its own.
+    const need = line.length * 3;
+    if (need > this.scratch.length && need <= SCRATCH_MAX) this.scratch = Buffer.allocUnsafe(Math.max(need, this.scratch.length * 2));
+    const bytes = need <= this.scratch.length ? this.scratch.subarray(0, this.scratch.write(line, 0, 'utf8')) : Buffer.from(line, 'utf8');
     const now = receivedAtOf(draft) ?? Date.now();
     let frames = c.feedTransient ? c.feedTransient(bytes, now) : c.feed(bytes, now);
     // The line is a JSON object the agent wrote: the codec makes one 'E' record of it. An 'R' note
@@ -211,7 +211,6 @@ export class DraftCodec {
       frames = frames.subarray(4 + n);
     }
     if (frames.length < 5) return reject ?? 'the codec made no record of the draft';
-    this.lastRecord = frames.subarray(4, 4 + frames.readUInt32LE(0));
-    return { json: this.lastRecord.subarray(1), reject };
+    return { rec: frames.subarray(4, 4 + frames.readUInt32LE(0)), reject };
   }
 }

@@ -207,6 +207,7 @@ test('drafts through an input port: unreadable ones are counted as rejected (the
     port.emit({ message: 'a\nb', multiline: true, labels: { site: 'plant-3' } });
     port.emit({ message: '{"message":"x\\ny","multiline":true,"labels":{"site":"forged"}}' });
     port.emitUrgent({ level: 'FATAL', message: 'oops\nline 2', multiline: true });
+    port.emit({ message: 'é'.repeat(400_000), fields: { n: 1 } }); // a line larger than the port keeps a buffer for
     // A stream input's NDJSON line (a peer's): labels and multiline are not taken from it.
     const s = port.openStream('unix', 1 << 16, 'json');
     s.feed(Buffer.from('{"message":"x\\ny","multiline":true,"labels":{"site":"forged"}}\n'));
@@ -215,9 +216,10 @@ test('drafts through an input port: unreadable ones are counted as rejected (the
     assert.deepEqual(out, [
       { message: 'a\nb', labels: { site: 'plant-3' } },
       { message: '{"message":"x\\ny","multiline":true,"labels":{"site":"forged"}}', labels: undefined },
+      { message: 'é'.repeat(500), labels: undefined },
       { message: 'x\\ny', labels: undefined },
     ], native);
-    assert.equal(p.inputs.get('in')!.received, 4);
+    assert.equal(p.inputs.get('in')!.received, 5);
     await p.drain(1000);
   }
 });
