@@ -61,6 +61,8 @@ export interface NativeAddon {
   codecFeed(codec: object, chunk: Uint8Array, receivedMs: number): Buffer;
   /** codecFeed into out: the bytes written, or a Buffer of their own when they do not fit. */
   codecFeedInto(codec: object, chunk: Uint8Array, receivedMs: number, out: Uint8Array): number | Buffer;
+  /** Datagrams back to back in data, meta [length, pid, uid, cut] per datagram (a syslog_datagram codec). */
+  codecFeedDatagrams(codec: object, data: Uint8Array, meta: Int32Array, receivedMs: number): Buffer;
   codecEnd(codec: object, receivedMs: number): Buffer;
   codecCounters(codec: object): [number, number, number, number, number];
   /** The aggregator's entry scanner (aggregator/ingest/): state = [rawPos, outPos, n], advanced. */

@@ -1,6 +1,7 @@
 /**
  * Drafts → entry records through the codec: what an input that knows its entry's parts (serial,
- * kmsg, devlog, journald, pstore, stdin, a line stage, the compiled-in plugins, analysers' results)
+ * kmsg, journald, pstore, a line stage or labels on any input, the compiled-in plugins' notices,
+ * analysers' results)
  * hands to `emit` becomes a record by the same rules, written once in C (the JS twin where the
  * addon cannot load), as the bytes of the stream inputs. No LogEntry object is made.
  *

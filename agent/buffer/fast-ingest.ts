@@ -32,6 +32,8 @@ export interface LineAcks {
 /** What an input gets from InputContext.openStream: feed bytes, false = pause (block, full). */
 export interface RawStream {
   feed(chunk: Buffer): boolean;
+  /** Format syslog_datagram: datagrams with their senders' credentials (LineCodec.feedDatagrams). */
+  feedDatagrams(data: Buffer, meta: Int32Array): boolean;
   end(): boolean;
   /** The codec's figures for this stream (lines, cut lines, rejects…). */
   stats(): CodecCounters;
@@ -76,6 +78,10 @@ export class FastIngest implements RawStream {
     const cps = this.acks ? this.lineEnds(chunk) : undefined;
     const c = this.codec;
     return c.feedTransient ? this.take(c.feedTransient(chunk, Date.now()), cps, true) : this.take(c.feed(chunk, Date.now()), cps, false);
+  }
+
+  feedDatagrams(data: Buffer, meta: Int32Array): boolean {
+    return this.take(this.codec.feedDatagrams(data, meta, Date.now()), undefined, false);
   }
 
   end(): boolean {

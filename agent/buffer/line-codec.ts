@@ -73,6 +73,13 @@ export interface LineCodec {
    * a Buffer per chunk. A codec without it: feed.
    */
   feedTransient?(chunk: Uint8Array, receivedMs: number): Buffer;
+  /**
+   * Format syslog_datagram: datagrams back to back in data, as the datagram socket reads them
+   * (native/addon/src/dgram.c), meta holding [length, sender's pid, sender's uid, 1 when cut] for
+   * each. Each is one message, whose entry gets the sender's pid (above 0) and uid (0 or above) as
+   * fields after its own (the devlog input's credentials).
+   */
+  feedDatagrams(data: Buffer, meta: Int32Array, receivedMs: number): Buffer;
   /** End of stream: the partial line, if any. */
   end(receivedMs: number): Buffer;
   counters(): CodecCounters;
@@ -166,10 +173,16 @@ export class JsLineCodec implements LineCodec {
     this.framer = this.opts.format === 'syslog' ? new SyslogFramer(this.opts.maxLineBytes, (msg, cut) => this.syslog(msg, cut)) : undefined;
   }
 
-  /** One syslog message: its entry, after an 'R' record when it did not parse (kept as text). */
-  private syslog(bytes: Buffer, cut: boolean): void {
+  /** One syslog message: its entry, after an 'R' record when it did not parse (kept as text). creds: its sender's (feedDatagrams). */
+  private syslog(bytes: Buffer, cut: boolean, creds?: { pid: number; uid: number }): void {
     const r = syslogDraft(bytes, cut, undefined, this.now);
     if (!r) return;
+    if (creds) {
+      const fields = (r.draft.fields ?? {}) as Record<string, unknown>;
+      if (creds.pid > 0) fields.pid = creds.pid;
+      if (creds.uid >= 0) fields.uid = creds.uid;
+      r.draft.fields = fields;
+    }
     this.count.lines++;
     if (cut) this.count.cut++;
     if (r.error !== undefined) {
@@ -243,6 +256,20 @@ export class JsLineCodec implements LineCodec {
     } else if (this.opts.format === 'draft') this.line(buf, false);
     else if (this.framer) this.framer.push(buf);
     else this.splitter.push(buf);
+    return this.take();
+  }
+
+  feedDatagrams(data: Buffer, meta: Int32Array, receivedMs: number): Buffer {
+    if (this.opts.format !== 'syslog_datagram') throw new TypeError('feedDatagrams: not a datagram codec');
+    this.now = receivedMs;
+    let off = 0;
+    for (let i = 0; i + 3 < meta.length; i += 4) {
+      const len = meta[i]!;
+      if (len < 0 || len > data.length - off) throw new TypeError('feedDatagrams: the lengths in meta run past data');
+      const cut = meta[i + 3] === 1 || len > this.opts.maxLineBytes;
+      this.syslog(data.subarray(off, off + Math.min(len, this.opts.maxLineBytes)), cut, { pid: meta[i + 1]!, uid: meta[i + 2]! });
+      off += len;
+    }
     return this.take();
   }
 

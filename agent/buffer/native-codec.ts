@@ -30,6 +30,10 @@ export class NativeLineCodec implements LineCodec {
     return typeof r === 'number' ? out.subarray(0, r) : r;
   }
 
+  feedDatagrams(data: Buffer, meta: Int32Array, receivedMs: number): Buffer {
+    return this.addon.codecFeedDatagrams(this.handle, data, meta, receivedMs);
+  }
+
   end(receivedMs: number): Buffer {
     return this.addon.codecEnd(this.handle, receivedMs);
   }

@@ -183,6 +183,22 @@ static napi_value CodecFeedInto(napi_env env, napi_callback_info info) {
   return n;
 }
 
+/* codecFeedDatagrams(codec, data, meta Int32Array [length, pid, uid, cut] per datagram, receivedMs) -> Buffer (codec_feed_datagrams) */
+static napi_value CodecFeedDatagrams(napi_env env, napi_callback_info info) {
+  codec_t *c;
+  uint8_t *data, *meta;
+  size_t len, meta_len;
+  double ms;
+  if (ll_args(env, info, "codecFeedDatagrams(codec, data, meta, receivedMs)", "xBBd", (void **)&c, &data, &len, &meta, &meta_len, &ms)) return NULL;
+  if (meta_len % 16 || (uintptr_t)meta % 4) return ll_throw_type(env, "codecFeedDatagrams: meta is not an Int32Array of four per datagram");
+  int rc = codec_feed_datagrams(c, data, len, (const int32_t *)(void *)meta, meta_len / 16, ms, &codec_out);
+  if (rc == -2) {
+    codec_out.len = 0;
+    return ll_throw_type(env, "codecFeedDatagrams: not a datagram codec, or the lengths in meta run past data");
+  }
+  return copy_buffer(env, rc, &codec_out, "codecFeedDatagrams: out of memory");
+}
+
 /* codecEnd(codec, receivedMs) -> Buffer */
 static napi_value CodecEnd(napi_env env, napi_callback_info info) {
   codec_t *c;
@@ -449,6 +465,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"ringPushFrames", NULL, RingPushFrames, NULL, NULL, NULL, napi_default, NULL},
       {"ringDrain", NULL, RingDrain, NULL, NULL, NULL, napi_default, NULL},
       {"codecNew", NULL, CodecNew, NULL, NULL, NULL, napi_default, NULL},
+      {"codecFeedDatagrams", NULL, CodecFeedDatagrams, NULL, NULL, NULL, napi_default, NULL},
       {"codecFeed", NULL, CodecFeed, NULL, NULL, NULL, napi_default, NULL},
       {"codecFeedInto", NULL, CodecFeedInto, NULL, NULL, NULL, napi_default, NULL},
       {"codecEnd", NULL, CodecEnd, NULL, NULL, NULL, napi_default, NULL},

@@ -240,6 +240,28 @@ int codec_feed(codec_t *c, const uint8_t *chunk, size_t len, double received_ms,
   return 0;
 }
 
+int codec_feed_datagrams(codec_t *c, const uint8_t *data, size_t len, const int32_t *meta, size_t n, double received_ms, buf_t *out) {
+  if (c->format != CODEC_SYSLOG_DGRAM) return -2;
+  size_t off = 0;
+  int rc = 0;
+  c->dg_creds = 1;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    const int32_t *m = meta + 4 * i;
+    if (m[0] < 0 || (size_t)m[0] > len - off) {
+      rc = -2;
+      break;
+    }
+    c->dg_pid = m[1], c->dg_uid = m[2];
+    /* at most the bound, as any datagram fed (the socket cuts at the same bound already) */
+    size_t l = (size_t)m[0];
+    int cut = m[3] == 1 || l > c->max_line_bytes;
+    rc = syslog_message(c, data + off, cut && l > c->max_line_bytes ? c->max_line_bytes : l, cut, received_ms, out);
+    off += (size_t)m[0];
+  }
+  c->dg_creds = 0;
+  return syslog_trimmed(c, rc);
+}
+
 int codec_end(codec_t *c, double received_ms, buf_t *out) {
   if (c->format == CODEC_SYSLOG) return syslog_trimmed(c, syslog_end(c, received_ms, out));
   if (c->format == CODEC_SYSLOG_DGRAM || c->format == CODEC_DRAFT) return 0;
