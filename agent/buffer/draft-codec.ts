@@ -1,9 +1,9 @@
 /**
- * Drafts → entry records through the codec: what an input that knows its entry's parts (serial,
- * kmsg, journald, pstore, a line stage or labels on any input, the compiled-in plugins' notices,
- * analysers' results)
- * hands to `emit` becomes a record by the same rules, written once in C (the JS twin where the
- * addon cannot load), as the bytes of the stream inputs. No LogEntry object is made.
+ * Drafts → entry records through the codec: what an input that knows its entry's parts hands to
+ * `emit` (serial, kmsg, journald, pstore, any input whose line stage or labels need drafts, the
+ * compiled-in plugins' notices, analysers' results) becomes a record by the same rules as the
+ * bytes of the stream inputs, written once in C (buildEntry where the addon cannot load). No
+ * LogEntry object is made.
  *
  * A draft is written as one draft line (draftLine: a JSON object) and fed to a codec of format
  * `draft` (line-codec.ts), made once per input port with its defaults; the codec reads it as an
@@ -18,9 +18,10 @@
  * module names, timestamps) stay the codec's:
  *  - a message that is not a string is its text (textOf) already, as are args that are neither
  *    strings nor finite numbers, and fields values that are not strings, numbers or booleans;
- *  - fields: the first 64 members, as buildEntry counts them (null ones count, and are left out);
- *    a number JSON cannot write (NaN, ±Infinity) goes as a number past a double's range, which
- *    the codec writes null, as buildEntry's JSON.stringify does;
+ *  - fields: the first 64 members, as buildEntry counts them (null ones count, and are left out;
+ *    a plain object of strings, booleans and finite numbers goes as it is); a number JSON cannot
+ *    write (NaN, ±Infinity) goes as a number past a double's range, which the codec writes null,
+ *    as buildEntry's JSON.stringify does;
  *  - labels: string, number and boolean values as their text, the first 32 such;
  *  - a Date timestamp: its ms (from 1e11 on, where a number means ms), else its ISO text (its
  *    seconds before the year 0, which ISO text of four digits cannot write);
