@@ -223,3 +223,23 @@ test('drafts through an input port: unreadable ones are counted as rejected (the
     await p.drain(1000);
   }
 });
+
+test('a plugin\'s emitted drafts: module AI and source plugin:<name> unless it says otherwise; dropped when the buffer is full, and counted', async () => {
+  for (const native of ['on', 'off'] as const) {
+    const p = new Pipeline({ node: 'gw', maxMessageBytes: 1000, bufferEntries: 3, bufferBytes: 1 << 20 }, createEntryBuffer(3, 1 << 20, native));
+    const emit = p.pluginEmitter('ai_x');
+    assert.equal(p.pluginEmitter('ai_x'), emit, 'one emitter per plugin, kept across its restarts');
+    emit({ level: 'WARN', message: 'pump 3 vibrates', lang_key: 'ai.vibration', args: [3] });
+    emit({ module: 'DEDUPE', message: 'repeated 12 times', source: 'forged' });
+    for (let i = 0; i < 5; i++) emit({ message: `more ${i}` });
+    const out: unknown[] = [];
+    for (let e = p.buffer.shift(); e; e = p.buffer.shift()) out.push([e.level, e.module, e.message, e.source, e.lang_key]);
+    assert.deepEqual(out, [
+      ['WARN', 'AI', 'pump 3 vibrates', 'plugin:ai_x', 'ai.vibration'],
+      ['INFO', 'DEDUPE', 'repeated 12 times', 'plugin:ai_x', undefined],
+      ['INFO', 'AI', 'more 0', 'plugin:ai_x', undefined],
+    ], native);
+    assert.equal(p.totalDropped(), 4, 'the four past the bound are dropped and counted');
+    await p.drain(1000);
+  }
+});
