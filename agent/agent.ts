@@ -8,7 +8,6 @@ import { Pipeline } from './pipeline/pipeline.ts';
 import { INPUT_KINDS } from './inputs/index.ts';
 import type { Input } from './inputs/input.ts';
 import { sanitiseModule } from '../entry/sanitise.ts';
-import { buildEntry, type EntryDraft } from '../entry/build.ts';
 import { LOCKED, STATIC_PLUGINS } from '../static-plugins/table.generated.ts';
 import { HOST_FACTORIES } from './plugins/hosts/index.ts';
 import { PluginRegistry } from './plugins/registry.ts';
@@ -176,12 +175,7 @@ export class Agent {
       log,
       agent: { version: VERSION, dropped: () => this.pipeline.totalDropped() },
       render: (key, args) => this.catalogue.render(key, args ?? []),
-      emit: (draft: EntryDraft) => {
-        const entry = buildEntry({ module: 'AI', ...draft, source: `plugin:${name}` }, {
-          maxMessageBytes: this.config.max_message_bytes, defaultLevel: 'INFO', defaultModule: 'AI', node: this.config.node_id,
-        });
-        this.pipeline.offer(entry, 'drop_newest');
-      },
+      emit: this.pipeline.pluginEmitter(name),
     };
   }
 

@@ -27,6 +27,7 @@ import { NativeRing } from '../agent/buffer/native-ring.ts';
 import { createRingMemory } from '../agent/buffer/ring-layout.ts';
 import { forEachFrame, frameRecords, type Ring } from '../agent/buffer/ring.ts';
 import { RingEntryQueue } from '../agent/buffer/entry-buffer.ts';
+import { entryRecord } from '../agent/pipeline/batch.ts';
 import { encodeEntry } from '../entry/codec.ts';
 import { buildEntry } from '../entry/build.ts';
 import type { LogEntry } from '../entry/entry.ts';
@@ -125,7 +126,7 @@ for (const [label, make] of [
   const s = await cpuMedian(() => {
     const q = make();
     for (let i = 0; i < N2; i += 1024) {
-      for (let j = i; j < Math.min(N2, i + 1024); j++) q.offer(objs[j]!, 'block');
+      for (let j = i; j < Math.min(N2, i + 1024); j++) q.offer(entryRecord(objs[j]!), 'block');
       for (let j = i; j < Math.min(N2, i + 1024); j++) q.shift();
     }
   });

@@ -19,7 +19,10 @@
  *    first place and takes the later value; array-index keys ("0", "17") come first, ascending, as
  *    in any JS object; values: numbers, true and false as they are, strings as is, other values as
  *    their canonical text;
- *  - a lone UTF-16 surrogate written as an escape becomes U+FFFD.
+ *  - a lone UTF-16 surrogate written as an escape becomes U+FFFD;
+ *  - a draft line (draftLine: the agent's own line for an input's draft, agent/buffer/draft-ingest.ts,
+ *    never a peer's) is read with `labels` too (the first 256 members as written, string values
+ *    only) and `multiline` (true): on any other line both are ignored, so that no peer sets them.
  * buildEntry then applies the limits and sanitising every entry gets.
  */
 import type { EntryDraft } from './build.ts';
@@ -220,8 +223,11 @@ export function setOwn(o: Record<string, unknown>, key: string, value: unknown):
   else o[key] = value;
 }
 
-/** One line's bytes (valid UTF-8) starting, after spaces and tabs, with '{'. */
-export function draftFromJsonLine(b: Buffer): NdjsonResult {
+/**
+ * One line's bytes (valid UTF-8) starting, after spaces and tabs, with '{'. draftLine: the line is
+ * a draft line (see above), whose labels and multiline are read.
+ */
+export function draftFromJsonLine(b: Buffer, draftLine = false): NdjsonResult {
   const s = new Scanner(b);
   let top: Val;
   try {
@@ -279,7 +285,20 @@ export function draftFromJsonLine(b: Buffer): NdjsonResult {
     draft.fields = out;
   }
   draft.truncated = slots.get('truncated')?.type === T.True;
+  if (draftLine) {
+    const labels = slots.get('labels');
+    if (labels?.type === T.Obj) {
+      const out: Record<string, string> = {};
+      let i = 0;
+      for (const [k, v] of s.members(labels)) {
+        if (i++ >= MAX_FIELD_MEMBERS) break;
+        if (v.type === T.Str) setOwn(out, decodeString(b, k!), decodeString(b, v));
+      }
+      draft.labels = out;
+    }
+    if (slots.get('multiline')?.type === T.True) draft.multiline = true;
+  }
   return { ok: true, draft };
 }
 
-const KEYS = new Set(['timestamp', 'level', 'module', 'message', 'msg', 'lang_key', 'args', 'source', 'fields', 'truncated']);
+const KEYS = new Set(['timestamp', 'level', 'module', 'message', 'msg', 'lang_key', 'args', 'source', 'fields', 'truncated', 'labels', 'multiline']);

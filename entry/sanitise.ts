@@ -1,7 +1,9 @@
 /**
  * The guard against log injection at the edge (docs/architecture.md): whatever reaches a sink or a
  * terminal must not be able to forge lines, move the cursor or hide text.
- *  - invalid UTF-8 was already replaced with U+FFFD when the bytes were decoded (decodeUtf8);
+ *  - invalid UTF-8 was already replaced with U+FFFD when the bytes were decoded (decodeUtf8); a
+ *    lone UTF-16 surrogate in a string handed over from JS becomes U+FFFD here (as a `\udXXX`
+ *    escape does in an NDJSON line);
  *  - control characters other than tab are escaped (`\n`, `\r`, `\xHH`, `\u0085`), and so are the
  *    characters that act like them on a terminal or in a viewer: the line and paragraph
  *    separators U+2028/U+2029 (a new line to many viewers and to JavaScript source) and the
@@ -30,6 +32,7 @@ function escapeControl(ch: string): string {
 }
 
 export function escapeControls(text: string): string {
+  if (!text.isWellFormed()) text = text.toWellFormed();
   return CONTROL.test(text) ? text.replace(CONTROL_ALL, escapeControl) : text;
 }
 
@@ -57,6 +60,7 @@ export function cutUtf8(text: string, maxBytes: number): Sanitised {
  * (consoleLine), so a joined message still cannot forge a line of its own.
  */
 export function sanitiseMessage(text: string, maxBytes: number, keepNewlines = false): Sanitised {
+  if (!text.isWellFormed()) text = text.toWellFormed();
   if (keepNewlines) return cutUtf8(CONTROL_BUT_NL.test(text) ? text.replace(CONTROL_BUT_NL_ALL, escapeControl) : text, maxBytes);
   return cutUtf8(escapeControls(text), maxBytes);
 }

@@ -60,6 +60,6 @@ export function toIso(ts: string | number | Date | undefined, fallback: number):
   let ms: number;
   if (ts instanceof Date) ms = ts.getTime();
   else if (typeof ts === 'number') ms = new Date(ts < 1e11 ? ts * 1000 : ts).getTime();
-  else ms = parseTimestamp(ts) ?? NaN;
+  else ms = typeof ts === 'string' ? (parseTimestamp(ts) ?? NaN) : NaN;
   return Number.isNaN(ms) ? isoOfMs(fallback) : isoOfMs(ms);
 }

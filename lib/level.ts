@@ -9,7 +9,8 @@ export function levelRank(level: Level): number {
 }
 
 export function isLevel(value: unknown): value is Level {
-  return typeof value === 'string' && value in RANK;
+  // Own keys only: `in` would take "__proto__", "toString" and the like for levels.
+  return typeof value === 'string' && Object.hasOwn(RANK, value);
 }
 
 /** Common spellings seen in the wild (WARNING, ERR, CRIT, TRACE…) mapped onto our five levels. */

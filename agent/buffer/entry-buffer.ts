@@ -9,10 +9,9 @@
  */
 import type { LogEntry } from '../../entry/entry.ts';
 import { freezeEntry } from '../../entry/entry.ts';
-import { encodeEntry } from '../../entry/codec.ts';
 import { releaseToken, tokenToEntry } from '../../entry/checkpoint.ts';
 import { countFrames, type Ring, type WhenFull } from './ring.ts';
-import { forEachToken, releaseRecordTokens, KEYED, keyedRecord, recordStart, recordToken, type EntryRecords } from './records.ts';
+import { forEachToken, releaseRecordTokens, KEYED, recordStart, recordToken, type EntryRecords } from './records.ts';
 import { JsRing } from './js-ring.ts';
 import { COUNTER_NAMES, COUNTERS_OFFSET } from './ring-layout.ts';
 import { createRing, useNative, type NativeMode } from './select.ts';
@@ -21,14 +20,6 @@ const EVICTED = COUNTER_NAMES.indexOf('evicted');
 
 /** Result of offering an entry: queued, queued after evicting the oldest, dropped, or refused (block). */
 export type OfferResult = 'queued' | 'evicted' | 'dropped' | 'full';
-
-/** What a record carries besides the entry (records.ts, the 'K' header). */
-export interface RecordKeys {
-  /** Acknowledgement token (entry/checkpoint.ts issueToken); 0 = none. */
-  token: number;
-  /** The input's id (Pipeline.inputId); 0 = not recorded. */
-  input: number;
-}
 
 /** Large enough that any entry (16 KiB message, args, fields) fits as one record. */
 const MIN_RING_BYTES = 1024 * 1024;
@@ -86,25 +77,28 @@ export class RingEntryQueue {
     return this.length > 0 && this.ring.usedBytes() + extraBytes + 8 > this.ring.capacity;
   }
 
-  /** Offers an entry (encoded into its record here). A token of a record not taken ('dropped', 'full') stays the caller's. */
-  offer(entry: LogEntry, policy: WhenFull, keys?: RecordKeys): OfferResult {
+  /**
+   * Offers one entry record (its payload: 'E' or 'K' header and NDJSON, records.ts), copied in:
+   * the caller may reuse its memory. token: the one in its 'K' header (0: none); a token of a
+   * record not taken ('dropped', 'full') stays the caller's.
+   */
+  offer(rec: Buffer, policy: WhenFull, token = 0): OfferResult {
     let evicted = false;
     if (this.length >= this.maxEntries || this.spill.length > 0) {
       if (policy === 'block') return 'full';
       if (policy === 'drop_newest') return 'dropped';
       evicted = this.evictOldest(this.length - this.maxEntries + 1) > 0;
       if (this.spill.length > 0) {
-        this.toSpill(this.encode(entry, keys), keys);
+        this.toSpill(rec, token);
         return evicted ? 'evicted' : 'queued';
       }
     }
-    const rec = this.encode(entry, keys);
-    if (keys?.token) this.tokens.push(keys.token);
+    if (token) this.tokens.push(token);
     const r = this.single.push(rec, policy);
-    if (r === 'dropped' || r === 'full') this.untrack(keys);
+    if (r === 'dropped' || r === 'full') this.untrack(token);
     if (r === 'oversize') {
-      this.untrack(keys);
-      this.toSpill(rec, keys);
+      this.untrack(token);
+      this.toSpill(rec, token);
       return evicted ? 'evicted' : 'queued';
     }
     return evicted && r === 'queued' ? 'evicted' : r;
@@ -127,23 +121,22 @@ export class RingEntryQueue {
     return done;
   }
 
-  /** Appends ignoring the bounds (block: the entry was already accepted from its peer). */
-  force(entry: LogEntry, keys?: RecordKeys): void {
-    const rec = this.encode(entry, keys);
-    if (this.spill.length > 0) return this.toSpill(rec, keys);
-    if (keys?.token) this.tokens.push(keys.token);
+  /** Appends a record ignoring the bounds (block: the entry was already accepted from its peer); copied in, as offer. */
+  force(rec: Buffer, token = 0): void {
+    if (this.spill.length > 0) return this.toSpill(rec, token);
+    if (token) this.tokens.push(token);
     if (this.single.push(rec, 'block') !== 'queued') {
-      this.untrack(keys);
-      this.toSpill(rec, keys);
+      this.untrack(token);
+      this.toSpill(rec, token);
     }
   }
 
-  /** One record as a run of its own, beside the ring. */
-  private toSpill(rec: Buffer, keys?: RecordKeys): void {
+  /** One record as a run of its own, beside the ring (a copy). */
+  private toSpill(rec: Buffer, token: number): void {
     const frames = Buffer.allocUnsafe(4 + rec.length);
     frames.writeUInt32LE(rec.length, 0);
     rec.copy(frames, 4);
-    this.spillRun({ frames, count: 1 }, keys?.token ? [keys.token] : undefined);
+    this.spillRun({ frames, count: 1 }, token ? [token] : undefined);
   }
 
   private spillRun(run: EntryRecords, tokens?: number[]): void {
@@ -157,15 +150,9 @@ export class RingEntryQueue {
     return run.frames.length > 4 && run.frames.includes(KEYED);
   }
 
-  /** The entry's record: keyed ('K' header) when it carries a token or an input id, else its NDJSON. */
-  private encode(entry: LogEntry, keys?: RecordKeys): Buffer {
-    const json = encodeEntry(entry);
-    return keys && (keys.token || keys.input) ? keyedRecord(json, keys.token, keys.input) : Buffer.from(json, 'utf8');
-  }
-
   /** The last offer's record did not go into the ring after all. */
-  private untrack(keys?: RecordKeys): void {
-    if (keys?.token && this.tokens[this.tokens.length - 1] === keys.token) this.tokens.pop();
+  private untrack(token: number): void {
+    if (token && this.tokens[this.tokens.length - 1] === token) this.tokens.pop();
   }
 
   /** Whether entries wait beside the ring (new ones must queue behind them). */

@@ -42,6 +42,8 @@ export interface LineAcks {
  */
 export interface RawStream {
   feed(chunk: Buffer): boolean;
+  /** Format syslog_datagram: datagrams with their senders' credentials (LineCodec.feedDatagrams). */
+  feedDatagrams(data: Buffer, meta: Int32Array): boolean;
   end(): boolean;
   /** Resolves when the stream takes bytes again: nothing of it is being parsed and the buffer has room. */
   drained(): Promise<void>;
@@ -127,6 +129,10 @@ export class FastIngest implements RawStream {
     const cps = this.acks ? this.lineEnds(chunk) : undefined;
     const c = this.codec;
     return c.feedTransient ? this.take(c.feedTransient(chunk, Date.now()), cps, true) : this.take(c.feed(chunk, Date.now()), cps, false);
+  }
+
+  feedDatagrams(data: Buffer, meta: Int32Array): boolean {
+    return this.take(this.codec.feedDatagrams(data, meta, Date.now()), undefined, false);
   }
 
   end(): boolean {

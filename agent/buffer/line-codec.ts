@@ -13,6 +13,9 @@
  * says (SyslogFramer), `syslog_datagram`, one message per feed (a UDP datagram, cut at
  * maxLineBytes); each message is parsed as RFC 5424 or RFC 3164 (syslog/draft.ts), and one that does
  * not parse is kept as text after an 'R' record saying why. Their counters count messages.
+ * The `draft` format takes one draft line per feed (agent/buffer/draft-ingest.ts: an input's draft
+ * written as a JSON object by the agent itself), read as format json reads a line, with the
+ * draft's labels and multiline too (entry/ndjson.ts); no bound on its length, nothing held back.
  */
 import { buildEntry, type BuildOptions, type EntryDraft } from '../../entry/build.ts';
 import { encodeEntry } from '../../entry/codec.ts';
@@ -36,14 +39,17 @@ export interface CodecOptions {
   /**
    * auto: a line starting with { is NDJSON; json: every line must be (others are rejected, kept as
    * text); text: never parsed; syslog: RFC 6587 frames of syslog messages (maxLineBytes bounds a
-   * message); syslog_datagram: each chunk fed is one syslog message.
+   * message); syslog_datagram: each chunk fed is one syslog message; draft: each chunk fed is one
+   * draft line (agent/buffer/draft-ingest.ts; never bytes from a peer).
    */
   format?: CodecFormat;
 }
 
-export type CodecFormat = 'auto' | 'json' | 'text' | 'syslog' | 'syslog_datagram';
+export type CodecFormat = 'auto' | 'json' | 'text' | 'syslog' | 'syslog_datagram' | 'draft';
+/** The formats a stream input may ask for (draft is the pipeline's own). */
+export type StreamFormat = Exclude<CodecFormat, 'draft'>;
 /** In the order of the C codec's CODEC_* numbers (codec.h). */
-export const CODEC_FORMATS: readonly CodecFormat[] = ['auto', 'json', 'text', 'syslog', 'syslog_datagram'];
+export const CODEC_FORMATS: readonly CodecFormat[] = ['auto', 'json', 'text', 'syslog', 'syslog_datagram', 'draft'];
 
 export interface CodecCounters {
   /** Lines (syslog formats: non-empty messages). */
@@ -73,6 +79,13 @@ export interface LineCodec {
    * done runs the codec takes no other call and the caller leaves chunk and out alone.
    */
   feedOffThread?(chunk: Buffer, receivedMs: number, out: Buffer, done: (err: Error | null, records?: number | Buffer) => void): void;
+  /**
+   * Format syslog_datagram: datagrams back to back in data, as the datagram socket reads them
+   * (native/addon/src/dgram.c), meta holding [length, sender's pid, sender's uid, 1 when cut] for
+   * each. Each is one message, whose entry gets the sender's pid (above 0) and uid (0 or above) as
+   * fields after its own (the devlog input's credentials).
+   */
+  feedDatagrams(data: Buffer, meta: Int32Array, receivedMs: number): Buffer;
   /** End of stream: the partial line, if any. */
   end(receivedMs: number): Buffer;
   counters(): CodecCounters;
@@ -166,10 +179,16 @@ export class JsLineCodec implements LineCodec {
     this.framer = this.opts.format === 'syslog' ? new SyslogFramer(this.opts.maxLineBytes, (msg, cut) => this.syslog(msg, cut)) : undefined;
   }
 
-  /** One syslog message: its entry, after an 'R' record when it did not parse (kept as text). */
-  private syslog(bytes: Buffer, cut: boolean): void {
+  /** One syslog message: its entry, after an 'R' record when it did not parse (kept as text). creds: its sender's (feedDatagrams). */
+  private syslog(bytes: Buffer, cut: boolean, creds?: { pid: number; uid: number }): void {
     const r = syslogDraft(bytes, cut, undefined, this.now);
     if (!r) return;
+    if (creds) {
+      const fields = (r.draft.fields ?? {}) as Record<string, unknown>;
+      if (creds.pid > 0) fields.pid = creds.pid;
+      if (creds.uid >= 0) fields.uid = creds.uid;
+      r.draft.fields = fields;
+    }
     this.count.lines++;
     if (cut) this.count.cut++;
     if (r.error !== undefined) {
@@ -190,13 +209,13 @@ export class JsLineCodec implements LineCodec {
     let k = 0;
     while (k < text.length && (text[k] === ' ' || text[k] === '\t')) k++;
     if (text[k] === '{') {
-      const r = draftFromJsonLine(Buffer.from(text, 'utf8'));
+      const r = draftFromJsonLine(Buffer.from(text, 'utf8'), format === 'draft');
       if (!r.ok) return this.rejectAsText(text, r.error);
       if (this.opts.source) r.draft.source = this.opts.source;
       this.entry({ ...r.draft, receivedAt: this.now });
       return;
     }
-    if (format === 'json') return this.rejectAsText(text, 'not a JSON object');
+    if (format === 'json' || format === 'draft') return this.rejectAsText(text, 'not a JSON object');
     this.text(text, false, true);
   }
 
@@ -240,15 +259,30 @@ export class JsLineCodec implements LineCodec {
     if (this.opts.format === 'syslog_datagram') {
       const cut = buf.length > this.opts.maxLineBytes;
       this.syslog(cut ? buf.subarray(0, this.opts.maxLineBytes) : buf, cut);
-    } else if (this.framer) this.framer.push(buf);
+    } else if (this.opts.format === 'draft') this.line(buf, false);
+    else if (this.framer) this.framer.push(buf);
     else this.splitter.push(buf);
+    return this.take();
+  }
+
+  feedDatagrams(data: Buffer, meta: Int32Array, receivedMs: number): Buffer {
+    if (this.opts.format !== 'syslog_datagram') throw new TypeError('feedDatagrams: not a datagram codec');
+    this.now = receivedMs;
+    let off = 0;
+    for (let i = 0; i + 3 < meta.length; i += 4) {
+      const len = meta[i]!;
+      if (len < 0 || len > data.length - off) throw new TypeError('feedDatagrams: the lengths in meta run past data');
+      const cut = meta[i + 3] === 1 || len > this.opts.maxLineBytes;
+      this.syslog(data.subarray(off, off + Math.min(len, this.opts.maxLineBytes)), cut, { pid: meta[i + 1]!, uid: meta[i + 2]! });
+      off += len;
+    }
     return this.take();
   }
 
   end(receivedMs: number): Buffer {
     this.now = receivedMs;
     if (this.framer) this.framer.end();
-    else if (this.opts.format !== 'syslog_datagram') this.splitter.end();
+    else if (this.opts.format !== 'syslog_datagram' && this.opts.format !== 'draft') this.splitter.end();
     return this.take();
   }
 

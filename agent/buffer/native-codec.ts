@@ -41,6 +41,10 @@ export class NativeLineCodec implements LineCodec {
     });
   }
 
+  feedDatagrams(data: Buffer, meta: Int32Array, receivedMs: number): Buffer {
+    return this.addon.codecFeedDatagrams(this.handle, data, meta, receivedMs);
+  }
+
   end(receivedMs: number): Buffer {
     return this.addon.codecEnd(this.handle, receivedMs);
   }

@@ -55,7 +55,7 @@ export const AGENT_METRICS: readonly MetricDef<AgentStatus>[] = [
   single('logloom_buffer_capacity_entries', 'gauge', 'Entries the buffer holds at most (buffer.max_entries).', (s) => s.buffer.max_entries),
   single('logloom_buffer_queued_bytes', 'gauge', 'Bytes of the entries waiting in the buffer.', (s) => s.buffer.bytes),
   single('logloom_entries_processed_total', 'counter', 'Entries taken from the buffer through the filters.', (s) => s.buffer.processed),
-  single('logloom_dropped_total', 'counter', 'Every entry lost to a full queue anywhere: inputs (when_full), sinks, the spool, ai queues (filter verdicts are not drops: see logloom_filter_dropped_total). Alert when it moves.', (s) => s.dropped_total),
+  single('logloom_dropped_total', 'counter', 'Every entry lost to a full queue anywhere: inputs (when_full), entries plugins create (ai results, filter notices: dropped when the buffer is full), sinks, the spool, ai queues (filter verdicts are not drops: see logloom_filter_dropped_total). Alert when it moves.', (s) => s.dropped_total),
 
   inputCounter('received', 'Entries an input accepted into the buffer.'),
   inputCounter('rejected', 'Lines or records an input refused as malformed (the reason is in status: last_reject).'),

@@ -1,12 +1,12 @@
 import type { EntryDraft } from '../../entry/build.ts';
 import type { AgentLog } from '../../lib/log.ts';
 import type { LineAcks, RawStream } from '../buffer/fast-ingest.ts';
-import type { CodecFormat } from '../buffer/line-codec.ts';
+import type { StreamFormat } from '../buffer/line-codec.ts';
 
 /**
  * What every input gets from the agent. An input turns bytes into drafts and hands them to
- * `emit`; the pipeline builds (sanitises, timestamps, freezes) the entry and applies the input's
- * `when_full` policy. `emit` returns false when the input should pause (policy `block` and the
+ * `emit`; the pipeline makes each the entry's record through the input's codec (sanitised,
+ * timestamped, framed: agent/buffer/draft-codec.ts) and applies the input's `when_full` policy. `emit` returns false when the input should pause (policy `block` and the
  * buffer is full); `drained()` resolves when it may resume, like a stream's 'drain'.
  */
 export interface InputContext {
@@ -27,7 +27,7 @@ export interface InputContext {
    * acks is told of every line with its end offset and gives the checkpoint its record carries.
    * Undefined: use emit (a line stage or labels need drafts).
    */
-  openStream?(source: string, maxLineBytes: number, format?: CodecFormat, replay?: { acks: LineAcks; offset: number }): RawStream;
+  openStream?(source: string, maxLineBytes: number, format?: StreamFormat, replay?: { acks: LineAcks; offset: number }): RawStream;
 }
 
 /** Figures an input reports in `logloom status` beyond the pipeline's own per-input counters. */

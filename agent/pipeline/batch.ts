@@ -207,7 +207,7 @@ export class RecordBatch {
   }
 }
 
-/** A JS entry as a record for the buffer or a batch: keyed when something travels with it. */
+/** A JS entry as a record for a batch (tests and benches; inputs' drafts become records through their codec): keyed when something travels with it. */
 export function entryRecord(entry: LogEntry, token = 0, input = 0): Buffer {
   const json = encodeEntry(entry);
   return token || input ? keyedRecord(json, token, input) : Buffer.from(json, 'utf8');

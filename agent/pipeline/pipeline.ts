@@ -1,18 +1,19 @@
 import { EventEmitter } from 'node:events';
 import type { LogEntry } from '../../entry/entry.ts';
-import { buildEntry, type BuildOptions, type EntryDraft } from '../../entry/build.ts';
+import type { EntryDraft } from '../../entry/build.ts';
 import type { Level } from '../../lib/level.ts';
 import type { WhenFull } from '../buffer/ring.ts';
-import { createEntryBuffer, type EntryBuffer, type RecordKeys } from '../buffer/entry-buffer.ts';
+import { createEntryBuffer, type EntryBuffer } from '../buffer/entry-buffer.ts';
 import { FastIngest, type LineAcks, type RawStream } from '../buffer/fast-ingest.ts';
+import { DraftCodec } from '../buffer/draft-codec.ts';
 import { createCodec } from '../buffer/select.ts';
-import type { CodecFormat } from '../buffer/line-codec.ts';
+import type { StreamFormat } from '../buffer/line-codec.ts';
 import type { AiStage, FilterStage } from './stages.ts';
 import { SinkRunner } from './sink-runner.ts';
-import { issueToken, releaseToken } from '../../entry/checkpoint.ts';
+import { releaseToken } from '../../entry/checkpoint.ts';
 import { releaseRecordTokens } from '../buffer/records.ts';
 import type { Router } from './routes/router.ts';
-import { entryRecord, RecordBatch } from './batch.ts';
+import { RecordBatch } from './batch.ts';
 
 /** How many entries the priority lane holds before they queue in the buffer instead. */
 const URGENT_MAX = 1024;
@@ -93,30 +94,42 @@ export class Pipeline extends EventEmitter {
     runner.on('drain', () => this.schedule());
   }
 
-  /** The context an input uses: builds entries and applies its when_full policy. */
+  /**
+   * The codec drafts of an input (or a plugin) go through (agent/buffer/draft-codec.ts): format
+   * draft, with the input's defaults; native when the buffer is.
+   */
+  private draftCodec(defaults: { level: Level; module: string }): DraftCodec {
+    const o = { maxMessageBytes: this.opts.maxMessageBytes, defaultLevel: defaults.level, defaultModule: defaults.module, node: this.opts.node };
+    return new DraftCodec(o, this.buffer.ring.impl === 'native');
+  }
+
+  /**
+   * A draft into the buffer (or the urgent lane) as its record, counted against counters. false =
+   * pause (block policy and full). A draft that makes no record is counted as rejected.
+   */
+  private emitDraft(codec: DraftCodec, draft: EntryDraft, input: number, policy: WhenFull, counters: InputCounters, urgent: boolean): boolean {
+    const r = codec.encode(draft, input);
+    if (!r.ok || r.reject !== undefined) {
+      counters.rejected++;
+      counters.last_reject = r.ok ? r.reject! : r.error;
+      if (!r.ok) return true;
+    }
+    counters.received++;
+    return urgent ? this.offerUrgent(r.rec, policy, counters, r.token) : this.offer(r.rec, policy, counters, r.token);
+  }
+
+  /** The context an input uses: turns its drafts into records and applies its when_full policy. */
   inputPort(name: string, policy: WhenFull, defaults: { level: Level; module: string }) {
     const counters: InputCounters = { received: 0, rejected: 0, dropped: 0, paused: 0, last_reject: '' };
     this.inputs.set(name, counters);
     const id = this.inputId(name);
     /** Records carry the input id while some route selects by input. */
     const keyInput = () => (this.router?.needsInput ? id : 0);
-    const build: BuildOptions = {
-      maxMessageBytes: this.opts.maxMessageBytes, defaultLevel: defaults.level, defaultModule: defaults.module, node: this.opts.node,
-    };
+    const drafts = this.draftCodec(defaults);
     return {
-      emit: (draft: EntryDraft): boolean => {
-        const entry = buildEntry(draft, build);
-        counters.received++;
-        const token = draft.checkpoint ? issueToken(draft.checkpoint) : 0;
-        return this.offer(entry, policy, counters, { token, input: keyInput() });
-      },
+      emit: (draft: EntryDraft): boolean => this.emitDraft(drafts, draft, keyInput(), policy, counters, false),
       /** For entries that must overtake routine traffic (a kernel oops); see offerUrgent. */
-      emitUrgent: (draft: EntryDraft): boolean => {
-        const entry = buildEntry(draft, build);
-        counters.received++;
-        const token = draft.checkpoint ? issueToken(draft.checkpoint) : 0;
-        return this.offerUrgent(entry, policy, counters, { token, input: keyInput() });
-      },
+      emitUrgent: (draft: EntryDraft): boolean => this.emitDraft(drafts, draft, keyInput(), policy, counters, true),
       reject: (reason: string) => {
         counters.rejected++;
         counters.last_reject = reason;
@@ -127,7 +140,7 @@ export class Pipeline extends EventEmitter {
        * into records straight into the ring. A replayable input passes acks (and the stream offset
        * it starts at) so that each record carries its line's checkpoint token.
        */
-      openStream: (source: string, maxLineBytes: number, format?: CodecFormat, replay?: { acks: LineAcks; offset: number }): RawStream => {
+      openStream: (source: string, maxLineBytes: number, format?: StreamFormat, replay?: { acks: LineAcks; offset: number }): RawStream => {
         const queue = this.buffer;
         const codec = createCodec({ maxLineBytes, maxMessageBytes: this.opts.maxMessageBytes, minLevel: 'DEBUG', defaultLevel: defaults.level, defaultModule: defaults.module, node: this.opts.node, source, format }, queue.ring.impl === 'native' ? 'on' : 'off');
         return new FastIngest({ codec, queue, policy, counters, schedule: () => this.schedule(), input: keyInput(), acks: replay?.acks, offset: replay?.offset, drained: () => this.drained() });
@@ -135,20 +148,39 @@ export class Pipeline extends EventEmitter {
     };
   }
 
-  /** Offers a built entry (inputs, ai results). false = pause (block policy and full). */
-  offer(entry: LogEntry, policy: WhenFull, counters?: InputCounters, keys?: RecordKeys): boolean {
+  /**
+   * The emit of a plugin's context (the compiled-in filters' notices, plugin_logger, analysers'
+   * results): drafts of module AI by default, source `plugin:<name>`, dropped (counted) when the
+   * buffer is full, never pausing the plugin. One per plugin name, kept across its restarts.
+   */
+  pluginEmitter(name: string): (draft: EntryDraft) => void {
+    let emit = this.pluginEmitters.get(name);
+    if (emit) return emit;
+    const drafts = this.draftCodec({ level: 'INFO', module: 'AI' });
+    const counters: InputCounters = { received: 0, rejected: 0, dropped: 0, paused: 0, last_reject: '' };
+    this.pluginInputs.set(name, counters);
+    const source = `plugin:${name}`;
+    emit = (draft) => void this.emitDraft(drafts, { ...draft, source }, 0, 'drop_newest', counters, false);
+    this.pluginEmitters.set(name, emit);
+    return emit;
+  }
+
+  private readonly pluginEmitters = new Map<string, (draft: EntryDraft) => void>();
+  /** What plugins emitted, by plugin (their drops count in totalDropped). */
+  readonly pluginInputs = new Map<string, InputCounters>();
+
+  /** Offers one record (its payload, copied in: see EntryBuffer.offer). false = pause (block policy and full). */
+  private offer(rec: Buffer, policy: WhenFull, counters: InputCounters, token: number): boolean {
     const before = this.buffer.evicted;
-    const r = this.buffer.offer(entry, policy, keys);
+    const r = this.buffer.offer(rec, policy, token);
     // Dropped is finished: its input may commit its position past it.
-    if (r === 'dropped' && keys?.token) releaseToken(keys.token);
-    if (counters) {
-      if (r === 'dropped') counters.dropped++;
-      if (r === 'evicted') counters.dropped += this.buffer.evicted - before;
-    }
+    if (r === 'dropped' && token) releaseToken(token);
+    if (r === 'dropped') counters.dropped++;
+    if (r === 'evicted') counters.dropped += this.buffer.evicted - before;
     if (r === 'full') {
       // block: keep the entry anyway (it was accepted from the peer) and ask the input to pause.
-      this.buffer.force(entry, keys);
-      if (counters) counters.paused++;
+      this.buffer.force(rec, token);
+      counters.paused++;
       this.schedule();
       return false;
     }
@@ -162,9 +194,10 @@ export class Pipeline extends EventEmitter {
    * Opt-in per entry rather than by level, so that inputs which only relay levels (kmsg, syslog
    * EMERG) keep their order. Past URGENT_MAX queued, they wait in the buffer like any entry.
    */
-  offerUrgent(entry: LogEntry, policy: WhenFull, counters?: InputCounters, keys?: RecordKeys): boolean {
-    if (this.urgent.length >= URGENT_MAX) return this.offer(entry, policy, counters, keys);
-    this.urgent.push(entryRecord(entry, keys?.token, keys?.input));
+  private offerUrgent(rec: Buffer, policy: WhenFull, counters: InputCounters, token: number): boolean {
+    if (this.urgent.length >= URGENT_MAX) return this.offer(rec, policy, counters, token);
+    // A copy: rec may lie in the codec's reused memory.
+    this.urgent.push(Buffer.from(rec));
     this.schedule();
     return true;
   }
@@ -328,6 +361,7 @@ export class Pipeline extends EventEmitter {
   totalDropped(): number {
     let d = 0;
     for (const c of this.inputs.values()) d += c.dropped;
+    for (const c of this.pluginInputs.values()) d += c.dropped;
     for (const s of this.sinks) {
       const st = s.stage.status?.();
       d += s.dropped + Number(st?.dropped_entries ?? 0) + Number(st?.lost_entries ?? 0);

@@ -1,9 +1,9 @@
 /**
  * Nothing a plugin returns is trusted. Every answer from an out-of-process plugin is
  * checked here before the agent uses it, against schemas in the configuration's schema language
- * (ai results, filter verdicts, lang templates and catalogues); what passes is then built into an
- * entry through the one sanitising door (entry/build.ts), so control characters are
- * escaped and sizes cut there. Anything that fails is dropped and counted (`invalid_results` in
+ * (ai results, filter verdicts, lang templates and catalogues); what passes then becomes an
+ * entry by the one set of entry rules (a draft through the codec, agent/buffer/draft-codec.ts; a
+ * replacement copy through entry/build.ts), so control characters are escaped and sizes cut there. Anything that fails is dropped and counted (`invalid_results` in
  * `logloom status`), never half-used.
  */
 import { isLevel, parseLevel } from '../../lib/level.ts';

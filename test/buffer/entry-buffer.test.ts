@@ -11,22 +11,24 @@ import { FastIngest } from '../../agent/buffer/fast-ingest.ts';
 import { createCodec } from '../../agent/buffer/select.ts';
 import { forEachToken, holdRecordTokens, releaseRecordTokens, recordsToEntries } from '../../agent/buffer/records.ts';
 import type { WhenFull } from '../../agent/buffer/ring.ts';
+import { entryRecord } from '../../agent/pipeline/batch.ts';
 
 const build = { maxMessageBytes: 16384, defaultLevel: 'INFO' as const, defaultModule: 'T', node: 'n' };
 const entry = (m: string) => buildEntry({ message: m, args: ['x', 2], fields: { k: true } }, build);
+/** The record an input's draft of that entry becomes. */
+const rec = (m: string, token = 0, input = 0) => entryRecord(entry(m), token, input);
 
 for (const [name, make] of [['js', (s: SharedArrayBuffer) => new JsRing(s)], ['native', (s: SharedArrayBuffer) => new NativeRing(s)]] as const) {
   test(`entry buffer (${name}): FIFO, entries come back equal and frozen; count bound applies each policy`, () => {
     const q = new RingEntryQueue(make(createRingMemory(64 * 1024)), 3);
-    const a = entry('a');
-    assert.equal(q.offer(a, 'block'), 'queued');
-    q.offer(entry('b'), 'block');
-    q.offer(entry('c'), 'block');
+    assert.equal(q.offer(rec('a'), 'block'), 'queued');
+    q.offer(rec('b'), 'block');
+    q.offer(rec('c'), 'block');
     assert.equal(q.length, 3);
     assert.ok(q.isFull());
-    assert.equal(q.offer(entry('d'), 'block'), 'full');
-    assert.equal(q.offer(entry('d'), 'drop_newest'), 'dropped');
-    assert.equal(q.offer(entry('d'), 'drop_oldest'), 'evicted');
+    assert.equal(q.offer(rec('d'), 'block'), 'full');
+    assert.equal(q.offer(rec('d'), 'drop_newest'), 'dropped');
+    assert.equal(q.offer(rec('d'), 'drop_oldest'), 'evicted');
     assert.equal(q.evicted, 1);
     const got = [q.shift()!, q.shift()!, q.shift()!];
     assert.deepEqual(got.map((e) => e.message), ['b', 'c', 'd']);
@@ -38,10 +40,10 @@ for (const [name, make] of [['js', (s: SharedArrayBuffer) => new JsRing(s)], ['n
   test(`entry buffer (${name}): byte bound from the ring; forced and oversize entries keep FIFO order`, () => {
     const q = new RingEntryQueue(make(createRingMemory(4096)), 1000);
     let n = 0;
-    while (q.offer(entry(`m${n}`), 'block') !== 'full') n++;
+    while (q.offer(rec(`m${n}`), 'block') !== 'full') n++;
     assert.ok(n > 5 && n < 40, `${n} entries in 4 KiB`);
-    q.force(entry('forced')); // block: accepted from the peer, must not be lost
-    q.offer(entry('x'.repeat(3000)), 'drop_oldest'); // larger than a record may be: spills, in order
+    q.force(rec('forced')); // block: accepted from the peer, must not be lost
+    q.offer(rec('x'.repeat(3000)), 'drop_oldest'); // larger than a record may be: spills, in order
     const out: string[] = [];
     for (let e = q.shift(); e; e = q.shift()) out.push(e.message);
     assert.deepEqual(out, [...Array.from({ length: n }, (_, i) => `m${i}`), 'forced', 'x'.repeat(3000)]);
@@ -51,7 +53,10 @@ for (const [name, make] of [['js', (s: SharedArrayBuffer) => new JsRing(s)], ['n
     const q = new RingEntryQueue(make(createRingMemory(4096)), 1000);
     const done: number[] = [];
     const cps = Array.from({ length: 600 }, (_, i) => new Checkpoint({ input: 'file', stream: 's', offset: i }, (c) => done.push(c.offset)));
-    for (let i = 0; i < cps.length; i++) q.offer(entry(`line ${i}`), 'drop_oldest', { token: issueToken(cps[i]!), input: 3 });
+    for (let i = 0; i < cps.length; i++) {
+      const token = issueToken(cps[i]!);
+      q.offer(rec(`line ${i}`, token, 3), 'drop_oldest', token);
+    }
     // 600 records overflow 4 KiB: the oldest are evicted inside the ring.
     const first = q.shift()!;
     const idx = Number(first.message.slice(5));

@@ -63,7 +63,7 @@ const NASTY_TEXT = [
   '<999>', '<13>1 ', '- - -', '[sd@1 a="b"]', 'Oct 11 22:14:15', '------------[ cut here ]------------', 'Kernel panic - not syncing',
 ];
 
-function nastyString(f: Fuzz, maxLen = 64): string {
+export function nastyString(f: Fuzz, maxLen = 64): string {
   let s = '';
   const n = f.int(6);
   for (let i = 0; i < n; i++) s += f.chance(0.5) ? f.pick(NASTY_TEXT) : f.r().toString(36).slice(2, 2 + f.int(10));
@@ -71,7 +71,7 @@ function nastyString(f: Fuzz, maxLen = 64): string {
   return s;
 }
 
-function nastyValue(f: Fuzz, depth: number): unknown {
+export function nastyValue(f: Fuzz, depth: number): unknown {
   const k = f.int(depth > 3 ? 6 : 9);
   switch (k) {
     case 0: return nastyString(f);

@@ -24,7 +24,7 @@ function split(f: Fuzz, bytes: Buffer): Buffer[] {
   return out;
 }
 
-test('fuzz: syslog messages through the C codec and its JS twin (datagrams, octet-counted and LF-framed streams): the same bytes and counters, no crash', async (t) => {
+test('fuzz: syslog messages through the C codec and its JS twin (datagrams, with and without their senders\' credentials, octet-counted and LF-framed streams): the same bytes and counters, no crash', async (t) => {
   const f = fuzzer(t, 5, 514);
   await withSeed(f, async () => {
     const deadline = Date.now() + f.budgetMs;
@@ -49,6 +49,12 @@ test('fuzz: syslog messages through the C codec and its JS twin (datagrams, octe
       const c = run(sn, chunks, t0), d = run(sj, chunks, t0);
       assert.ok(c.equals(d), `streams differ for ${JSON.stringify(stream.toString('latin1'))} split ${chunks.map((x) => x.length)}`);
       assert.deepEqual(sn.counters(), sj.counters());
+      // The devlog input's batches: datagrams back to back with their senders' credentials (pid, uid, cut).
+      const meta = new Int32Array(msgs.flatMap((m) => [m.length, f.pick([0, -1, 1, 4242, 2 ** 31 - 1]), f.pick([-1, 0, 1000, 65534]), f.chance(0.1) ? 1 : 0]));
+      const dj = new JsLineCodec(dgram), dn = new NativeLineCodec(dgram);
+      const e = dn.feedDatagrams(Buffer.concat(msgs), meta, t0), g = dj.feedDatagrams(Buffer.concat(msgs), meta, t0);
+      assert.ok(e.equals(g), `datagrams with credentials differ for ${JSON.stringify(msgs.map((m) => m.toString('latin1')))} ${meta.join(',')}`);
+      assert.deepEqual(dn.counters(), dj.counters());
       cases++;
     }
     t.diagnostic(`${cases} cases, ${records} datagram records`);

@@ -74,3 +74,29 @@ test('devlog: a parser and multiline apply to the message body like any line inp
     await agent.stop();
   }
 });
+
+test('devlog: a datagram that is not syslog is kept as text with its sender\'s pid and uid, counted as a parse error, on the C codec and the JS fallback', async () => {
+  for (const native of ['on', 'off']) {
+    const dir = tempDir();
+    const agent = await startAgent(`  buffer:\n    native: ${native}\n${config()}`, dir);
+    try {
+      // socat sends one datagram per line it reads from stdin, from its own process.
+      await run('sh', ['-c', `printf 'no priority \\033[2J here' | socat -u - UNIX-SENDTO:${dir}/log`]);
+      await run('logger', ['-u', `${dir}/log`, '-t', 'after', '-p', 'user.notice', 'the next one parses']);
+      const out = parse(await waitForLines(`${dir}/out.ndjson`, 2, 30_000));
+      assert.equal(out[0]!.message, 'no priority \\x1b[2J here', native);
+      assert.equal(out[0]!.level, 'INFO');
+      assert.equal(out[0]!.fields.uid, process.getuid!());
+      assert.ok(Number(out[0]!.fields.pid) > 0);
+      assert.deepEqual(Object.keys(out[0]!.fields), ['pid', 'uid']);
+      assert.equal(out[1]!.message, 'the next one parses');
+      const st = (await agentStatus(agent.configPath)).inputs[0];
+      assert.equal(st.parse_errors, 1);
+      assert.equal(st.rejected, 1);
+      assert.equal(st.last_reject, 'no <PRI> at the start');
+      assert.equal(st.messages, 2);
+    } finally {
+      await agent.stop();
+    }
+  }
+});

@@ -12,7 +12,7 @@ import { pluginsSchema, type PluginsConfig } from '../../agent/plugins/config.ts
 import { PluginRegistry } from '../../agent/plugins/registry.ts';
 import { HOST_FACTORIES } from '../../agent/plugins/hosts/index.ts';
 import type { HostFactory } from '../../agent/plugins/host.ts';
-import { buildEntry, type EntryDraft } from '../../entry/build.ts';
+import type { EntryDraft } from '../../entry/build.ts';
 import type { LogEntry } from '../../entry/entry.ts';
 import { definePlugin, type PluginKind, type SinkPlugin, type StaticPluginModule } from '../../agent/plugins/types.ts';
 import { LineWatcher, tempDir } from '../helpers/agent.ts';
@@ -75,7 +75,7 @@ export async function startHarness(opts: {
     contextFor: (name) => ({
       config: (config.config[name] ?? {}) as Record<string, unknown>, node: 'test-node', stateDir: join(dir, 'state', name), log: agentLog.child(name),
       render: (k, a) => catalogue.render(k, a ?? []),
-      emit: (d) => void pipeline.offer(buildEntry({ module: 'AI', ...d, source: `plugin:${name}` }, { maxMessageBytes: 16384, defaultLevel: 'INFO', defaultModule: 'AI', node: 'test-node' }), 'drop_newest'),
+      emit: pipeline.pluginEmitter(name),
     }),
   });
   await registry.start(pipeline, catalogue);

@@ -4,6 +4,10 @@
  * bound and read by the C addon (native/addon/src/dgram.c). Each datagram is one message, parsed
  * as RFC 3164 (what glibc's syslog() sends: `<PRI>Mmm dd hh:mm:ss tag[pid]: text`) or RFC 5424;
  * the sender's pid and uid come from the kernel (SO_PASSCRED), not from the message.
+ * Each batch of datagrams the socket read goes to the codec in one call (ctx.openStream, format
+ * syslog_datagram: parsed, sanitised and framed in C, the credentials added as fields) and its
+ * records into the ring; when a line stage or labels need drafts, each message is parsed by the
+ * same rules in JavaScript (syslogDraft) and emitted.
  * Backpressure: under `when_full: block` the socket is not read while the buffer is full, so the
  * kernel's queue fills and senders wait, as with journald or rsyslog.
  */
@@ -28,8 +32,32 @@ export function create(config: DevlogInputConfig, ctx: InputContext): Input {
   let addon: ReturnType<typeof loadAddon> | undefined;
   let paused = false;
   const counts = { messages: 0, bytes: 0, parse_errors: 0, truncated: 0, pauses: 0 };
+  const source = `devlog:${config.path}`;
+  /** The codec stream (undefined: the draft path, for a line stage or labels). */
+  const stream = ctx.openStream?.(source, config.max_message_bytes, 'syslog_datagram');
+
+  /** Stop reading: the datagrams wait in the kernel's queue, senders wait when it is full. */
+  function pause(): void {
+    if (paused || !handle) return;
+    paused = true;
+    counts.pauses++;
+    addon!.dgramPause(handle, true);
+    void ctx.drained().then(() => {
+      paused = false;
+      if (handle) addon!.dgramPause(handle, false);
+    });
+  }
 
   function onBatch(data: Buffer, meta: Int32Array): void {
+    if (stream) {
+      for (let i = 0; i < meta.length; i += 4) {
+        counts.messages++;
+        counts.bytes += meta[i]!;
+        if (meta[i + 3] === 1) counts.truncated++;
+      }
+      if (!stream.feedDatagrams(data, meta)) pause();
+      return;
+    }
     let off = 0;
     for (let i = 0; i < meta.length; i += 4) {
       const len = meta[i]!;
@@ -40,7 +68,7 @@ export function create(config: DevlogInputConfig, ctx: InputContext): Input {
       const cut = meta[i + 3] === 1;
       if (cut) counts.truncated++;
       // Parsed by the syslog input's rules (one that does not parse is kept as text, and counted).
-      const r = syslogDraft(bytes, cut, `devlog:${config.path}`, Date.now());
+      const r = syslogDraft(bytes, cut, source, Date.now());
       if (!r) continue;
       if (r.error !== undefined) {
         counts.parse_errors++;
@@ -51,16 +79,7 @@ export function create(config: DevlogInputConfig, ctx: InputContext): Input {
       if (meta[i + 1]! > 0) fields.pid = meta[i + 1]!;
       if (meta[i + 2]! >= 0) fields.uid = meta[i + 2]!;
       draft.fields = fields;
-      if (!ctx.emit(draft) && !paused && handle) {
-        // Stop reading: the datagrams wait in the kernel's queue, senders wait when it is full.
-        paused = true;
-        counts.pauses++;
-        addon!.dgramPause(handle, true);
-        void ctx.drained().then(() => {
-          paused = false;
-          if (handle) addon!.dgramPause(handle, false);
-        });
-      }
+      if (!ctx.emit(draft)) pause();
     }
   }
 
@@ -80,6 +99,7 @@ export function create(config: DevlogInputConfig, ctx: InputContext): Input {
       handle = undefined;
       await unlink(config.path).catch(() => {});
     },
-    status: () => ({ path: config.path, paused, ...counts }),
+    // parse_errors: the codec's rejects (kept as text) on the codec path.
+    status: () => ({ path: config.path, paused, ...counts, parse_errors: stream ? stream.stats().rejected : counts.parse_errors }),
   };
 }

@@ -111,7 +111,7 @@ static void codec_finalize(napi_env env, void *data, void *hint) {
   codec_free(data);
 }
 
-/* codecNew(maxLineBytes, maxMessageBytes, minLevel, defaultLevel, defaultModule, node, source, format 0 auto | 1 json | 2 text | 3 syslog | 4 syslog datagram) */
+/* codecNew(maxLineBytes, maxMessageBytes, minLevel, defaultLevel, defaultModule, node, source, format 0 auto | 1 json | 2 text | 3 syslog | 4 syslog datagram | 5 draft) */
 static napi_value CodecNew(napi_env env, napi_callback_info info) {
   uint32_t max_line, max_msg;
   int32_t min_level, default_level, format;
@@ -120,7 +120,7 @@ static napi_value CodecNew(napi_env env, napi_callback_info info) {
               &max_line, &max_msg, &min_level, &default_level, &mod, &node, &source, &format))
     return NULL;
   codec_t *c = NULL;
-  int numbers_ok = min_level >= 0 && min_level <= 4 && default_level >= 0 && default_level <= 4 && format >= 0 && format <= 4;
+  int numbers_ok = min_level >= 0 && min_level <= 4 && default_level >= 0 && default_level <= 4 && format >= 0 && format <= 5;
   if (numbers_ok) c = codec_new(max_line, max_msg, min_level, default_level, mod, node, source, format);
   free(mod), free(node), free(source);
   if (!numbers_ok) return ll_throw_type(env, "codecNew: bad numbers");
@@ -295,6 +295,23 @@ static napi_value CodecFeedOffThread(napi_env env, napi_callback_info info) {
     return NULL;
   }
   return NULL;
+}
+
+/* codecFeedDatagrams(codec, data, meta Int32Array [length, pid, uid, cut] per datagram, receivedMs) -> Buffer (codec_feed_datagrams) */
+static napi_value CodecFeedDatagrams(napi_env env, napi_callback_info info) {
+  codec_t *c;
+  uint8_t *data, *meta;
+  size_t len, meta_len;
+  double ms;
+  if (ll_args(env, info, "codecFeedDatagrams(codec, data, meta, receivedMs)", "xBBd", (void **)&c, &data, &len, &meta, &meta_len, &ms)) return NULL;
+  if (c->busy) return refuse_busy(env);
+  if (meta_len % 16 || (uintptr_t)meta % 4) return ll_throw_type(env, "codecFeedDatagrams: meta is not an Int32Array of four per datagram");
+  int rc = codec_feed_datagrams(c, data, len, (const int32_t *)(void *)meta, meta_len / 16, ms, &codec_out);
+  if (rc == -2) {
+    codec_out.len = 0;
+    return ll_throw_type(env, "codecFeedDatagrams: not a datagram codec, or the lengths in meta run past data");
+  }
+  return copy_buffer(env, rc, &codec_out, "codecFeedDatagrams: out of memory");
 }
 
 /* codecEnd(codec, receivedMs) -> Buffer */
@@ -565,6 +582,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"ringPushFrames", NULL, RingPushFrames, NULL, NULL, NULL, napi_default, NULL},
       {"ringDrain", NULL, RingDrain, NULL, NULL, NULL, napi_default, NULL},
       {"codecNew", NULL, CodecNew, NULL, NULL, NULL, napi_default, NULL},
+      {"codecFeedDatagrams", NULL, CodecFeedDatagrams, NULL, NULL, NULL, napi_default, NULL},
       {"codecFeed", NULL, CodecFeed, NULL, NULL, NULL, napi_default, NULL},
       {"codecFeedInto", NULL, CodecFeedInto, NULL, NULL, NULL, napi_default, NULL},
       {"codecFeedOffThread", NULL, CodecFeedOffThread, NULL, NULL, NULL, napi_default, NULL},

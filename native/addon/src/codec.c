@@ -21,9 +21,10 @@ codec_t *codec_new(uint32_t max_line_bytes, uint32_t max_message_bytes, int min_
   c->source = strdup(source);
   c->source_len = strlen(source);
   /* a datagram is parsed where it lies: nothing to assemble */
-  c->pending = format == CODEC_SYSLOG_DGRAM ? NULL : malloc(max_line_bytes ? max_line_bytes : 1);
+  int whole = format == CODEC_SYSLOG_DGRAM || format == CODEC_DRAFT;
+  c->pending = whole ? NULL : malloc(max_line_bytes ? max_line_bytes : 1);
   if (format == CODEC_SYSLOG || format == CODEC_SYSLOG_DGRAM) syslog_init();
-  if (!c->default_module || !c->node || !c->source || (!c->pending && format != CODEC_SYSLOG_DGRAM)) {
+  if (!c->default_module || !c->node || !c->source || (!c->pending && !whole)) {
     codec_free(c);
     return NULL;
   }
@@ -158,7 +159,7 @@ static int emit_text(codec_t *c, const uint8_t *r, size_t rn, int cut, int use_e
 }
 
 static int emit_line(codec_t *c, const uint8_t *line, size_t n, int cut, double received_ms, buf_t *out) {
-  if (!cut && n > 0 && line[n - 1] == '\r') n--;
+  if (!cut && n > 0 && line[n - 1] == '\r' && c->format != CODEC_DRAFT) n--;
   c->lines += 1;
   if (cut) c->cut += 1;
   /* Valid UTF-8 (nearly every line) is used where it lies; only a line with invalid bytes is copied, repaired. */
@@ -176,7 +177,7 @@ static int emit_line(codec_t *c, const uint8_t *line, size_t n, int cut, double 
   size_t k = 0;
   while (k < rn && (r[k] == ' ' || r[k] == '\t')) k++;
   if (k < rn && r[k] == '{') {
-    ndjson_opts_t o = {c->max_message_bytes, c->min_level, c->default_level, c->default_module, c->node, c->source};
+    ndjson_opts_t o = {c->max_message_bytes, c->min_level, c->default_level, c->default_module, c->node, c->source, c->format == CODEC_DRAFT};
     char why[96];
     int level;
     int rc = ndjson_entry(&c->nj, r, rn, &o, received_ms, out, &level, why);
@@ -186,7 +187,7 @@ static int emit_line(codec_t *c, const uint8_t *line, size_t n, int cut, double 
     /* Not valid JSON: counted, and kept as text rather than lost. */
     return emit_reject(c, why, out) || emit_text(c, r, rn, 0, 0, received_ms, out);
   }
-  if (c->format == CODEC_JSON) return emit_reject(c, "not a JSON object", out) || emit_text(c, r, rn, 0, 0, received_ms, out);
+  if (c->format == CODEC_JSON || c->format == CODEC_DRAFT) return emit_reject(c, "not a JSON object", out) || emit_text(c, r, rn, 0, 0, received_ms, out);
   return emit_text(c, r, rn, 0, 1, received_ms, out);
 }
 
@@ -208,6 +209,8 @@ int codec_feed(codec_t *c, const uint8_t *chunk, size_t len, double received_ms,
     int cut = len > c->max_line_bytes;
     return syslog_trimmed(c, syslog_message(c, chunk, cut ? c->max_line_bytes : len, cut, received_ms, out));
   }
+  /* One draft line, whole (no bound: the entry's own limits cut what is in it); it never holds a \n. */
+  if (c->format == CODEC_DRAFT) return emit_line(c, chunk, len, 0, received_ms, out);
   size_t start = 0;
   while (start < len) {
     const uint8_t *nlp = memchr(chunk + start, '\n', len - start);
@@ -237,9 +240,31 @@ int codec_feed(codec_t *c, const uint8_t *chunk, size_t len, double received_ms,
   return 0;
 }
 
+int codec_feed_datagrams(codec_t *c, const uint8_t *data, size_t len, const int32_t *meta, size_t n, double received_ms, buf_t *out) {
+  if (c->format != CODEC_SYSLOG_DGRAM) return -2;
+  size_t off = 0;
+  int rc = 0;
+  c->dg_creds = 1;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    const int32_t *m = meta + 4 * i;
+    if (m[0] < 0 || (size_t)m[0] > len - off) {
+      rc = -2;
+      break;
+    }
+    c->dg_pid = m[1], c->dg_uid = m[2];
+    /* at most the bound, as any datagram fed (the socket cuts at the same bound already) */
+    size_t l = (size_t)m[0];
+    int cut = m[3] == 1 || l > c->max_line_bytes;
+    rc = syslog_message(c, data + off, cut && l > c->max_line_bytes ? c->max_line_bytes : l, cut, received_ms, out);
+    off += (size_t)m[0];
+  }
+  c->dg_creds = 0;
+  return syslog_trimmed(c, rc);
+}
+
 int codec_end(codec_t *c, double received_ms, buf_t *out) {
   if (c->format == CODEC_SYSLOG) return syslog_trimmed(c, syslog_end(c, received_ms, out));
-  if (c->format == CODEC_SYSLOG_DGRAM) return 0;
+  if (c->format == CODEC_SYSLOG_DGRAM || c->format == CODEC_DRAFT) return 0;
   if (c->pending_len == 0 && !c->discarding) return 0;
   int cut = c->discarding;
   size_t n = c->pending_len;

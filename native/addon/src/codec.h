@@ -26,7 +26,10 @@
 
 /* CODEC_SYSLOG: a syslog TCP/TLS stream, RFC 6587 framing (octet counting or LF); CODEC_SYSLOG_DGRAM: each
  * chunk fed is one syslog message (a UDP datagram). Both parse each message as RFC 5424 or RFC 3164 (syslog.c). */
-enum { CODEC_AUTO = 0, CODEC_JSON = 1, CODEC_TEXT = 2, CODEC_SYSLOG = 3, CODEC_SYSLOG_DGRAM = 4 };
+/* CODEC_DRAFT: each chunk fed is one draft line, a JSON object the agent wrote of an input's draft
+ * (agent/buffer/draft-ingest.ts): NDJSON as format json takes it, and "labels" and "multiline" as well
+ * (ndjson_opts_t.draft). Never fed by a peer. */
+enum { CODEC_AUTO = 0, CODEC_JSON = 1, CODEC_TEXT = 2, CODEC_SYSLOG = 3, CODEC_SYSLOG_DGRAM = 4, CODEC_DRAFT = 5 };
 
 typedef struct {
   uint32_t max_line_bytes;
@@ -46,6 +49,9 @@ typedef struct {
   int sl_state, sl_ndigits, sl_cut;
   uint64_t sl_remaining;
   uint8_t sl_digits[10];
+  /* the datagram being parsed carries its sender's credentials (codec_feed_datagrams) */
+  int dg_creds;
+  int32_t dg_pid, dg_uid;
   /* scratch */
   buf_t rep, esc;
   buf_t sk, sv, fj, fv; /* syslog: field keys, field values, the fields' JSON, one cleaned value */
@@ -62,6 +68,13 @@ codec_t *codec_new(uint32_t max_line_bytes, uint32_t max_message_bytes, int min_
 void codec_free(codec_t *c);
 /* Appends the framed records of the complete lines in chunk to out. received_ms: arrival time. */
 int codec_feed(codec_t *c, const uint8_t *chunk, size_t len, double received_ms, buf_t *out);
+/*
+ * CODEC_SYSLOG_DGRAM: n datagrams back to back in data, as the datagram socket reads them (dgram.c):
+ * meta holds four int32 per datagram (length, sender's pid, sender's uid, 1 when cut). Each is one
+ * message, whose entry gets the sender's pid (when above 0) and uid (when 0 or above) as fields
+ * after its own. -1: out of memory, -2: meta does not fit data.
+ */
+int codec_feed_datagrams(codec_t *c, const uint8_t *data, size_t len, const int32_t *meta, size_t n, double received_ms, buf_t *out);
 /* End of stream: the pending partial line becomes a record. */
 int codec_end(codec_t *c, double received_ms, buf_t *out);
 /* An 'R' record: the next record is kept as text because it did not parse (why: n bytes of UTF-8); counted. */

@@ -109,7 +109,9 @@ const uint8_t CTL_BYTE[256] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
 const uint8_t JSON_STOP_BYTE[256] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
                                      ['"'] = 1, ['\\'] = 1};
 
-size_t escape_controls(const uint8_t *s, size_t n, uint8_t *d) {
+size_t escape_controls(const uint8_t *s, size_t n, uint8_t *d) { return escape_controls_nl(s, n, d, 0); }
+
+size_t escape_controls_nl(const uint8_t *s, size_t n, uint8_t *d, int keep_nl) {
   size_t o = 0;
   for (size_t i = 0; i < n; i++) {
     size_t r = i;
@@ -131,7 +133,7 @@ size_t escape_controls(const uint8_t *s, size_t n, uint8_t *d) {
     }
     uint8_t b = s[i];
     if (b < 0x20 || b == 0x7f) {
-      if (b == 0x09) d[o++] = b;
+      if (b == 0x09 || (b == 0x0a && keep_nl)) d[o++] = b;
       else if (b == 0x0a) d[o++] = '\\', d[o++] = 'n';
       else if (b == 0x0d) d[o++] = '\\', d[o++] = 'r';
       else d[o++] = '\\', d[o++] = 'x', d[o++] = HEX[b >> 4], d[o++] = HEX[b & 15];
@@ -427,7 +429,7 @@ int entry_write(buf_t *out, const entry_parts_t *e) {
   size_t tn = e->ts_text ? (memcpy(ts, e->ts_text, 24), 24) : iso_time(e->ts_ms, ts);
   size_t module_len = strlen(e->module), node_len = strlen(e->node);
   /* One reservation for the whole record: every piece at its worst (a byte escaped to six). */
-  size_t bound = 160 + tn + 6 * (module_len + e->message_len + e->lang_key_len + node_len + e->source_len) + e->args_len + e->fields_len;
+  size_t bound = 160 + tn + 6 * (module_len + e->message_len + e->lang_key_len + node_len + e->source_len) + e->args_len + e->fields_len + e->labels_len;
   if (buf_reserve(out, bound)) return -1;
   uint8_t *start = out->data + out->len, *d = start + 4;
   PUT("E{\"timestamp\":\"");
@@ -448,6 +450,7 @@ int entry_write(buf_t *out, const entry_parts_t *e) {
   if (e->source && e->source_len) PUT(",\"source\":"), d += json_str_to(d, e->source, e->source_len);
   if (e->truncated) PUT(",\"truncated\":true");
   if (e->fields_json) PUT(",\"fields\":"), memcpy(d, e->fields_json, e->fields_len), d += e->fields_len;
+  if (e->labels_json) PUT(",\"labels\":"), memcpy(d, e->labels_json, e->labels_len), d += e->labels_len;
   *d++ = '}';
   uint32_t len = (uint32_t)(d - start - 4);
   memcpy(start, &len, 4);

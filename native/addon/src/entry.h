@@ -127,11 +127,15 @@ static inline int has_ctl(const uint8_t *s, size_t n) {
 #define ENTRY_MAX_KEY_UNITS 64
 #define ENTRY_MAX_SOURCE_UNITS 256
 #define ENTRY_MAX_MODULE 16
+#define ENTRY_MAX_LABELS 32
+#define ENTRY_MAX_LABEL_UNITS 256
 
 /* WHATWG UTF-8 decode with replacement (each maximal invalid subpart → U+FFFD), re-encoded. d needs 3n bytes. */
 size_t utf8_repair(const uint8_t *s, size_t n, uint8_t *d);
 /* escapeControls on valid UTF-8: C0 controls except tab, DEL and U+0080..U+009F. d needs 6n bytes. */
 size_t escape_controls(const uint8_t *s, size_t n, uint8_t *d);
+/* The same, keeping \n when keep_nl is set (a message joined from several lines: sanitiseMessage's keepNewlines). */
+size_t escape_controls_nl(const uint8_t *s, size_t n, uint8_t *d, int keep_nl);
 /* Length of the longest prefix of valid UTF-8 s that has at most max UTF-16 units (a pair is never split). */
 size_t cut_units(const uint8_t *s, size_t n, size_t max);
 /* Length of the longest prefix of at most max bytes ending on a character boundary. */
@@ -180,6 +184,8 @@ typedef struct {
   int truncated;
   const uint8_t *fields_json; /* NULL: no fields; else the JSON object text */
   size_t fields_len;
+  const uint8_t *labels_json; /* NULL: no labels; else the JSON object text (drafts only: see ndjson_opts_t.draft) */
+  size_t labels_len;
 } entry_parts_t;
 
 /* Appends one framed record: u32 length | 'E' | the entry's NDJSON object. */

@@ -240,9 +240,39 @@ static int plain_int(const jval_t *v) {
   return 1;
 }
 
+/*
+ * A decimal token written as JS writes its number: [-]I.F, no exponent, F not ending in 0, I "0" or
+ * not starting with 0, at most 15 significant digits, and for 0.F at most 5 zeros after the point
+ * (JS writes 1e-7 from there). At most 15 digits: no other decimal of at most 15 digits reads as
+ * the same double (DBL_DIG), so none shorter does and this is the one JS writes. Saves the search
+ * for the shortest digits (js_number) on measurements like 1234.567 (the serial input's mono_ms).
+ */
+static int plain_decimal(const jval_t *v) {
+  const uint8_t *p = v->p, *e = v->e;
+  if (p < e && *p == '-') p++;
+  const uint8_t *dot = memchr(p, '.', (size_t)(e - p));
+  if (!dot || dot == p || dot + 1 >= e || e[-1] == '0' || (p[0] == '0' && dot != p + 1)) return 0;
+  size_t sig = 0;
+  int leading = p[0] == '0';
+  for (const uint8_t *q = p; q < e; q++) {
+    if (q == dot) continue;
+    if (!is_digit(*q)) return 0;
+    if (leading && *q == '0') continue;
+    leading = 0;
+    sig++;
+  }
+  if (sig > 15) return 0;
+  if (p[0] == '0') {
+    size_t zeros = 0;
+    while (dot + 1 + zeros < e && dot[1 + zeros] == '0') zeros++;
+    if (zeros > 5) return 0;
+  }
+  return 1;
+}
+
 /* A number as JSON.stringify writes it: JS digits, null when it overflows. */
 static int put_number_json(buf_t *o, const jval_t *v, buf_t *tmp) {
-  if (plain_int(v)) return buf_put(o, v->p, (size_t)(v->e - v->p));
+  if (plain_int(v) || plain_decimal(v)) return buf_put(o, v->p, (size_t)(v->e - v->p));
   double d = number_of(v, tmp);
   if (!isfinite(d)) return buf_put(o, "null", 4);
   char s[32];
@@ -388,7 +418,7 @@ static int render_args(ndjson_t *nj, const jval_t *arr, buf_t *out) {
     jval_t v;
     scan_value(&sc, &p, 1, &v);
     if (i && buf_put(out, ",", 1)) return -1;
-    if (v.type == J_NUM && plain_int(&v)) {
+    if (v.type == J_NUM && (plain_int(&v) || plain_decimal(&v))) {
       if (buf_put(out, v.p, (size_t)(v.e - v.p))) return -1;
     } else if (v.type == J_NUM) {
       double d = number_of(&v, &nj->tmp);
@@ -408,7 +438,16 @@ static int member_cmp(const void *a, const void *b) {
   return x->index < y->index ? -1 : x->index > y->index;
 }
 
-static int render_fields(ndjson_t *nj, const jval_t *obj, buf_t *out) {
+/* What an object of members becomes: fields (numbers, true and false kept, other values as text) or
+ * labels (string values only, the others ignored; a draft line's labels are all strings). */
+typedef struct {
+  size_t max_members, value_units;
+  int strings_only;
+} members_rule_t;
+static const members_rule_t FIELDS_RULE = {ENTRY_MAX_FIELDS, ENTRY_MAX_ARG_UNITS, 0};
+static const members_rule_t LABELS_RULE = {ENTRY_MAX_LABELS, ENTRY_MAX_LABEL_UNITS, 1};
+
+static int render_members(ndjson_t *nj, const jval_t *obj, const members_rule_t *rule, buf_t *out) {
   member_t m[NDJSON_MAX_FIELD_MEMBERS];
   size_t count = 0;
   buf_t *keys = &nj->keys;
@@ -428,7 +467,7 @@ static int render_fields(ndjson_t *nj, const jval_t *obj, buf_t *out) {
     scan_value(&sc, &p, 1, &v);
     ws(&p, e);
     if (*p == ',') p++, ws(&p, e);
-    if (v.type == J_NULL) continue;
+    if (v.type == J_NULL || (rule->strings_only && v.type != J_STR)) continue;
     const uint8_t *kp;
     size_t kn;
     if (!k.esc) kp = k.p + 1, kn = (size_t)(k.e - k.p) - 2;
@@ -456,7 +495,7 @@ static int render_fields(ndjson_t *nj, const jval_t *obj, buf_t *out) {
     while (j > 0 && x.index >= 0 && (m[j - 1].index < 0 || member_cmp(&m[j - 1], &x) > 0)) m[j] = m[j - 1], j--;
     m[j] = x;
   }
-  if (count > ENTRY_MAX_FIELDS) count = ENTRY_MAX_FIELDS;
+  if (count > rule->max_members) count = rule->max_members;
   /* Cleaned keys can collide (cut at 64 units, escapes): again first place, later value. A key that
    * cleaning leaves as it is stays where it is; the others go to ck, reserved so it never moves. */
   const uint8_t *ckp[ENTRY_MAX_FIELDS];
@@ -482,7 +521,7 @@ static int render_fields(ndjson_t *nj, const jval_t *obj, buf_t *out) {
       if (put_number_json(vals, v, &nj->tmp)) return -1;
     } else if (v->type == J_TRUE || v->type == J_FALSE) {
       if (buf_put(vals, v->p, (size_t)(v->e - v->p))) return -1;
-    } else if (put_clean_json(nj, v, ENTRY_MAX_ARG_UNITS, &nj->tmp, vals)) return -1;
+    } else if (put_clean_json(nj, v, rule->value_units, &nj->tmp, vals)) return -1;
     size_t j = 0;
     for (; j < kept; j++)
       if (ckn[j] == kn && memcmp(ckp[j], kp, kn) == 0) break;
@@ -505,14 +544,14 @@ static int render_fields(ndjson_t *nj, const jval_t *obj, buf_t *out) {
 
 void ndjson_free(ndjson_t *nj) {
   free(nj->text.data), free(nj->tmp.data), free(nj->clean.data), free(nj->keys.data), free(nj->vals.data);
-  free(nj->msg.data), free(nj->args.data), free(nj->fields.data), free(nj->src.data), free(nj->lang.data);
+  free(nj->msg.data), free(nj->args.data), free(nj->fields.data), free(nj->src.data), free(nj->lang.data), free(nj->labels.data);
   memset(nj, 0, sizeof *nj);
 }
 
 /* The entry's keys, found while the line is validated; the last of a repeated key counts, as with JSON.parse. */
 typedef struct {
   buf_t *tmp;
-  jval_t ts, lvl, mod, msg, alt, lk, args, src, fields, trunc;
+  jval_t ts, lvl, mod, msg, alt, lk, args, src, fields, trunc, labels, multi;
 } slots_t;
 
 static void take_member(void *ctx, const jval_t *k, const jval_t *v) {
@@ -520,8 +559,13 @@ static void take_member(void *ctx, const jval_t *k, const jval_t *v) {
   buf_t *t = s->tmp;
   switch (k->p[1]) {
     case 't': if (key_is(k, t, "timestamp")) s->ts = *v; else if (key_is(k, t, "truncated")) s->trunc = *v; break;
-    case 'l': if (key_is(k, t, "level")) s->lvl = *v; else if (key_is(k, t, "lang_key")) s->lk = *v; break;
-    case 'm': if (key_is(k, t, "module")) s->mod = *v; else if (key_is(k, t, "message")) s->msg = *v; else if (key_is(k, t, "msg")) s->alt = *v; break;
+    case 'l': if (key_is(k, t, "level")) s->lvl = *v; else if (key_is(k, t, "lang_key")) s->lk = *v; else if (key_is(k, t, "labels")) s->labels = *v; break;
+    case 'm':
+      if (key_is(k, t, "module")) s->mod = *v;
+      else if (key_is(k, t, "message")) s->msg = *v;
+      else if (key_is(k, t, "msg")) s->alt = *v;
+      else if (key_is(k, t, "multiline")) s->multi = *v;
+      break;
     case 'a': if (key_is(k, t, "args")) s->args = *v; break;
     case 's': if (key_is(k, t, "source")) s->src = *v; break;
     case 'f': if (key_is(k, t, "fields")) s->fields = *v; break;
@@ -536,6 +580,8 @@ static void take_member(void *ctx, const jval_t *k, const jval_t *v) {
       else if (key_is(k, t, "args")) s->args = *v;
       else if (key_is(k, t, "source")) s->src = *v;
       else if (key_is(k, t, "fields")) s->fields = *v;
+      else if (key_is(k, t, "labels")) s->labels = *v;
+      else if (key_is(k, t, "multiline")) s->multi = *v;
       break;
   }
 }
@@ -558,6 +604,8 @@ int ndjson_entry(ndjson_t *nj, const uint8_t *line, size_t n, const ndjson_opts_
   }
   jval_t ts = sl.ts, lvl = sl.lvl, mod = sl.mod, msg = sl.msg, alt = sl.alt, lk = sl.lk, args = sl.args, src = sl.src, fields = sl.fields,
          trunc = sl.trunc;
+  /* labels and multiline: a draft line's only (ndjson_opts_t.draft) */
+  int keep_nl = o->draft && sl.multi.type == J_TRUE;
   entry_parts_t e = {.node = o->node};
   /* level */
   e.level = o->default_level;
@@ -602,7 +650,7 @@ int ndjson_entry(ndjson_t *nj, const uint8_t *line, size_t n, const ndjson_opts_
     else {
       /* nj->text is scratch again below: the message moves to its own buffer */
       if (buf_reserve(&nj->msg, tn * 6 + 1)) return -1;
-      message = nj->msg.data, message_len = escape_controls(t, tn, nj->msg.data);
+      message = nj->msg.data, message_len = escape_controls_nl(t, tn, nj->msg.data, keep_nl);
     }
   }
   e.message = message;
@@ -631,9 +679,14 @@ int ndjson_entry(ndjson_t *nj, const uint8_t *line, size_t n, const ndjson_opts_
   }
   /* fields */
   if (fields.type == J_OBJ) {
-    int r = render_fields(nj, &fields, &nj->fields);
+    int r = render_members(nj, &fields, &FIELDS_RULE, &nj->fields);
     if (r < 0) return -1;
     if (r == 0) e.fields_json = nj->fields.data, e.fields_len = nj->fields.len;
+  }
+  if (o->draft && sl.labels.type == J_OBJ) {
+    int r = render_members(nj, &sl.labels, &LABELS_RULE, &nj->labels);
+    if (r < 0) return -1;
+    if (r == 0) e.labels_json = nj->labels.data, e.labels_len = nj->labels.len;
   }
   return entry_write(out, &e);
 }

@@ -16,11 +16,15 @@ typedef struct {
   const char *default_module; /* sanitised */
   const char *node;
   const char *source; /* escaped and cut; "" when the input has none */
+  /* A draft line (CODEC_DRAFT: written by the agent itself, agent/buffer/draft-ingest.ts, never by a
+   * peer): "labels" (an object of strings) and "multiline" (true: the message keeps its \n) are read
+   * too. On any other line they are ignored, so that no peer can set them. */
+  int draft;
 } ndjson_opts_t;
 
 /* Scratch kept between lines (grown, never shrunk below what one line needed). */
 typedef struct {
-  buf_t text, tmp, clean, keys, vals, msg, args, fields, src, lang;
+  buf_t text, tmp, clean, keys, vals, msg, args, fields, src, lang, labels;
 } ndjson_t;
 
 /*

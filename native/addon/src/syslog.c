@@ -311,6 +311,7 @@ static size_t tag_match(const uint8_t *s, size_t n, size_t *tag_len, size_t *pid
 
 typedef struct {
   size_t ko, kl, vo, vl; /* key in c->sk, value in c->sv */
+  int num;               /* the value is a number's digits, written as they are (the sender's pid and uid) */
 } sl_field_t;
 
 typedef struct {
@@ -320,23 +321,39 @@ typedef struct {
 
 /* The key just built at c->sk[ko..] gets the value c->sv[vo..vo+vl]: a known key keeps its place and takes
  * the value; a new one is added while there is room (later keys are left out, as buildEntry leaves them). */
-static void fld_commit(codec_t *c, sl_fields_t *fs, size_t ko, size_t vo, size_t vl) {
+static void fld_commit(codec_t *c, sl_fields_t *fs, size_t ko, size_t vo, size_t vl, int num) {
   size_t kl = c->sk.len - ko;
   for (int i = 0; i < fs->n; i++)
     if (fs->f[i].kl == kl && memcmp(c->sk.data + fs->f[i].ko, c->sk.data + ko, kl) == 0) {
-      fs->f[i].vo = vo, fs->f[i].vl = vl;
+      fs->f[i].vo = vo, fs->f[i].vl = vl, fs->f[i].num = num;
       c->sk.len = ko;
       return;
     }
-  if (fs->n < SL_MAX_FIELDS) fs->f[fs->n++] = (sl_field_t){ko, kl, vo, vl};
+  if (fs->n < SL_MAX_FIELDS) fs->f[fs->n++] = (sl_field_t){ko, kl, vo, vl, num};
   else c->sk.len = ko;
 }
 
 static int fld_set(codec_t *c, sl_fields_t *fs, const char *key, const uint8_t *v, size_t vn) {
   size_t ko = c->sk.len, vo = c->sv.len;
   if (buf_put(&c->sk, key, strlen(key)) || buf_put(&c->sv, v, vn)) return -1;
-  fld_commit(c, fs, ko, vo, vn);
+  fld_commit(c, fs, ko, vo, vn, 0);
   return 0;
+}
+
+static int fld_set_int(codec_t *c, sl_fields_t *fs, const char *key, int32_t v) {
+  char d[16];
+  int n = snprintf(d, sizeof d, "%d", (int)v);
+  size_t ko = c->sk.len, vo = c->sv.len;
+  if (buf_put(&c->sk, key, strlen(key)) || buf_put(&c->sv, d, (size_t)n)) return -1;
+  fld_commit(c, fs, ko, vo, (size_t)n, 1);
+  return 0;
+}
+
+/* The sender's credentials of a datagram (codec_feed_datagrams), after the message's own fields, as the
+ * devlog input adds them: pid when above 0, uid when 0 or above. */
+static int fld_creds(codec_t *c, sl_fields_t *fs) {
+  if (!c->dg_creds) return 0;
+  return (c->dg_pid > 0 && fld_set_int(c, fs, "pid", c->dg_pid)) || (c->dg_uid >= 0 && fld_set_int(c, fs, "uid", c->dg_uid));
 }
 
 /* The fields' JSON object into c->fj: keys cut at 64 units (two keys the cut makes equal are one, first
@@ -349,15 +366,16 @@ static int fields_json(codec_t *c, sl_fields_t *fs) {
     f.kl = cut_units(c->sk.data + f.ko, f.kl, ENTRY_MAX_KEY_UNITS);
     int j = 0;
     while (j < on && !(o[j].kl == f.kl && memcmp(c->sk.data + o[j].ko, c->sk.data + f.ko, f.kl) == 0)) j++;
-    if (j < on) o[j].vo = f.vo, o[j].vl = f.vl;
+    if (j < on) o[j].vo = f.vo, o[j].vl = f.vl, o[j].num = f.num;
     else o[on++] = f;
   }
   c->fj.len = 0;
   if (buf_put(&c->fj, "{", 1)) return -1;
   for (int i = 0; i < on; i++) {
     c->fv.len = 0;
-    if ((i && buf_put(&c->fj, ",", 1)) || json_str(&c->fj, c->sk.data + o[i].ko, o[i].kl) || buf_put(&c->fj, ":", 1) ||
-        put_clean(&c->fv, c->sv.data + o[i].vo, o[i].vl, ENTRY_MAX_ARG_UNITS) || json_str(&c->fj, c->fv.data, c->fv.len))
+    if ((i && buf_put(&c->fj, ",", 1)) || json_str(&c->fj, c->sk.data + o[i].ko, o[i].kl) || buf_put(&c->fj, ":", 1)) return -1;
+    if (o[i].num ? buf_put(&c->fj, c->sv.data + o[i].vo, o[i].vl)
+                 : put_clean(&c->fv, c->sv.data + o[i].vo, o[i].vl, ENTRY_MAX_ARG_UNITS) || json_str(&c->fj, c->fv.data, c->fv.len))
       return -1;
   }
   return buf_put(&c->fj, "}", 1);
@@ -441,7 +459,7 @@ static int parse_sd(codec_t *c, const uint8_t *t, size_t n, size_t *pos, sl_fiel
       }
       size_t ko = c->sk.len;
       if (buf_put(&c->sk, "sd.", 3) || buf_put(&c->sk, t + id, idn) || buf_put(&c->sk, ".", 1) || buf_put(&c->sk, t + name, nn)) return -1;
-      fld_commit(c, fs, ko, vo, c->sv.len - vo);
+      fld_commit(c, fs, ko, vo, c->sv.len - vo, 0);
       params++;
     }
     if (p >= n || t[p] != ']') {
@@ -452,7 +470,7 @@ static int parse_sd(codec_t *c, const uint8_t *t, size_t n, size_t *pos, sl_fiel
     if (!params) {
       size_t ko = c->sk.len;
       if (buf_put(&c->sk, "sd.", 3) || buf_put(&c->sk, t + id, idn)) return -1;
-      fld_commit(c, fs, ko, c->sv.len, 0);
+      fld_commit(c, fs, ko, c->sv.len, 0, 0);
     }
   }
   *pos = p;
@@ -589,8 +607,11 @@ int syslog_message(codec_t *c, const uint8_t *raw, size_t n, int cut, double ms,
     }
   }
   if (rc < 0) return -1;
-  if (rc) /* kept as text at the input's defaults, after the note saying why */
-    return codec_reject(c, w.s, w.n, out) || codec_emit(c, c->default_level, NULL, 0, t, n, ms, NULL, 0, cut, out);
-  if (fields_json(c, &m.fields)) return -1;
+  if (rc) { /* kept as text at the input's defaults, after the note saying why (with the sender's credentials, if any) */
+    sl_fields_t creds = {.n = 0};
+    if (fld_creds(c, &creds) || (creds.n && fields_json(c, &creds))) return -1;
+    return codec_reject(c, w.s, w.n, out) || codec_emit(c, c->default_level, NULL, 0, t, n, ms, creds.n ? c->fj.data : NULL, creds.n ? c->fj.len : 0, cut, out);
+  }
+  if (fld_creds(c, &m.fields) || fields_json(c, &m.fields)) return -1;
   return codec_emit(c, syslog_level(m.severity), m.app, m.app_len, m.msg, m.msg_len, m.has_ts ? m.ts : ms, c->fj.data, c->fj.len, cut, out);
 }
