@@ -44,7 +44,9 @@ export class JsRing implements Ring {
   }
 
   usedBytes(): number {
-    return this.used(Atomics.load(this.words, HEAD_WORD), Atomics.load(this.words, TAIL_WORD));
+    // Tail first (ring.c ring_used): the pair never shows tail ahead of head.
+    const t = Atomics.load(this.words, TAIL_WORD);
+    return this.used(Atomics.load(this.words, HEAD_WORD), t);
   }
 
   records(): number {
@@ -85,6 +87,7 @@ export class JsRing implements Ring {
     this.data.writeUInt32LE(RING_WRAP, hi);
     const lap = this.advance(head, cap - hi);
     Atomics.store(this.words, HEAD_WORD, lap);
+    Atomics.add(this.words, EVSEQ_WORD, 1);
     Atomics.compareExchange(this.words, TAIL_WORD, t, lap);
     return lap;
   }
@@ -157,8 +160,9 @@ export class JsRing implements Ring {
     const cap = this.capacity;
     for (let attempt = 0; attempt < 1000; attempt++) {
       const evseq = Atomics.load(this.words, EVSEQ_WORD);
-      const h = Atomics.load(this.words, HEAD_WORD);
+      // Tail before head (ring.c ring_drain_plan).
       const tail = Atomics.load(this.words, TAIL_WORD);
+      const h = Atomics.load(this.words, HEAD_WORD);
       // Plan: how many records, how many output bytes.
       let t = tail;
       let n = 0;

@@ -1,5 +1,5 @@
 import { loadAddon, type NativeAddon } from '../../lib/native-runtime.ts';
-import { COUNTER_NAMES, COUNTERS_OFFSET, ringCapacity } from './ring-layout.ts';
+import { COUNTER_NAMES, COUNTERS_OFFSET, HEAD_WORD, RING_HEADER, ringCapacity, TAIL_WORD } from './ring-layout.ts';
 import { readCounters } from './js-ring.ts';
 import { POLICY_CODE, PUSH_RESULTS, type PushResult, type Ring, type RingCounters, type RingPolicy } from './ring.ts';
 
@@ -13,6 +13,7 @@ export class NativeRing implements Ring {
   readonly view: Uint8Array;
   private readonly addon: NativeAddon;
   private readonly count: Float64Array;
+  private readonly words: Int32Array;
 
   constructor(shared: SharedArrayBuffer, addon: NativeAddon = loadAddon()) {
     this.addon = addon;
@@ -21,6 +22,7 @@ export class NativeRing implements Ring {
     this.maxRecordBytes = this.capacity / 2 - 4;
     this.view = new Uint8Array(shared);
     this.count = new Float64Array(shared, COUNTERS_OFFSET, COUNTER_NAMES.length);
+    this.words = new Int32Array(shared, 0, RING_HEADER / 4);
   }
 
   push(record: Uint8Array, policy: RingPolicy): PushResult {
@@ -36,8 +38,9 @@ export class NativeRing implements Ring {
   }
 
   usedBytes(): number {
-    const w = new Int32Array(this.shared, 0, 64);
-    const h = Atomics.load(w, 16), t = Atomics.load(w, 32);
+    // Tail first (ring.c ring_used): the pair never shows tail ahead of head.
+    const t = Atomics.load(this.words, TAIL_WORD);
+    const h = Atomics.load(this.words, HEAD_WORD);
     return h >= t ? h - t : h + 2 * this.capacity - t;
   }
 

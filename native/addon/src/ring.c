@@ -26,8 +26,9 @@ static inline uint32_t load_u32(const uint8_t *p) {
 
 uint32_t ring_used(const uint8_t *base) {
   uint32_t cap = CAP(base);
-  uint32_t h = (uint32_t)__atomic_load_n(HEAD((uint8_t *)base), __ATOMIC_ACQUIRE);
+  /* Tail first: head only moves on, so the pair never shows tail ahead of head (rewind_if_empty). */
   uint32_t t = (uint32_t)__atomic_load_n(TAIL((uint8_t *)base), __ATOMIC_ACQUIRE);
+  uint32_t h = (uint32_t)__atomic_load_n(HEAD((uint8_t *)base), __ATOMIC_ACQUIRE);
   return used_between(h, t, cap);
 }
 
@@ -67,10 +68,11 @@ static int evict_one(uint8_t *base, uint32_t head, uint32_t cap) {
  * buffer.max_bytes becomes resident (16 MiB by default) even when a few KiB are queued at a time;
  * with it the pages touched stay near REWIND_AT plus the largest backlog.
  * Relied on: tail == *head means nothing is queued, published or not (tail <= published head <=
- * *head in ring order), and no consumer is mid-copy (a consumer moves tail only past records it
- * copied, and only evictions, which bump EVSEQ, move it otherwise). The marker is written and head
- * published before tail moves, so a consumer never sees tail ahead of head; it may itself step
- * over the marker first (drain_commit does), and then the CAS here fails harmlessly. */
+ * *head in ring order). The marker is written and head published before tail moves, and
+ * consumers load tail before head, so none sees tail ahead of head; a consumer may itself step
+ * over the marker first (drain_commit does), and then the CAS here fails harmlessly. EVSEQ is
+ * bumped before tail moves, as by an eviction: a consumer that planned a drain before the rewind
+ * (and may have read the old lap's bytes as records) fails its commit and plans again. */
 static void rewind_if_empty(uint8_t *base, uint32_t *head, uint32_t cap) {
   uint32_t hi = idx(*head, cap);
   if (hi < REWIND_AT(cap)) return;
@@ -80,6 +82,7 @@ static void rewind_if_empty(uint8_t *base, uint32_t *head, uint32_t cap) {
   memcpy(DATA(base) + hi, &wrap, 4);
   uint32_t lap = advance(*head, cap - hi, cap);
   __atomic_store_n(HEAD(base), (int32_t)lap, __ATOMIC_RELEASE);
+  __atomic_fetch_add(EVSEQ(base), 1, __ATOMIC_SEQ_CST);
   int32_t expected = (int32_t)t;
   __atomic_compare_exchange_n(TAIL(base), &expected, (int32_t)lap, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
   *head = lap;
@@ -155,8 +158,10 @@ void ring_drain_plan(const uint8_t *base, uint32_t max_records, size_t max_bytes
                      int32_t *evseq_out) {
   uint32_t cap = CAP(base);
   *evseq_out = __atomic_load_n(EVSEQ((uint8_t *)base), __ATOMIC_SEQ_CST);
-  uint32_t h = (uint32_t)__atomic_load_n(HEAD((uint8_t *)base), __ATOMIC_ACQUIRE);
+  /* Tail first, then head: the producer's rewind moves tail forward after publishing head, so
+   * this order never sees tail ahead of head. */
   uint32_t t = (uint32_t)__atomic_load_n(TAIL((uint8_t *)base), __ATOMIC_ACQUIRE);
+  uint32_t h = (uint32_t)__atomic_load_n(HEAD((uint8_t *)base), __ATOMIC_ACQUIRE);
   *tail_out = (int32_t)t;
   uint32_t n = 0;
   size_t b = 0;
