@@ -62,7 +62,7 @@ export interface NativeAddon {
   /** codecFeed into out: the bytes written, or a Buffer of their own when they do not fit. */
   codecFeedInto(codec: object, chunk: Uint8Array, receivedMs: number, out: Uint8Array): number | Buffer;
   /** codecFeedInto on the thread pool; done(null, bytes in out | Buffer) or done(Error) (native/addon/src/addon.c). */
-  codecFeedOffThread(codec: object, chunk: Uint8Array, receivedMs: number, out: Uint8Array, done: (err: Error | null, records?: number | Buffer) => void): void;
+  codecFeedOffThread(codec: object, chunk: Uint8Array | Uint8Array[], receivedMs: number, out: Uint8Array, done: (err: Error | null, records?: number | Buffer) => void): void;
   /** Datagrams back to back in data, meta [length, pid, uid, cut] per datagram (a syslog_datagram codec). */
   codecFeedDatagrams(codec: object, data: Uint8Array, meta: Int32Array, receivedMs: number): Buffer;
   codecEnd(codec: object, receivedMs: number): Buffer;

@@ -55,13 +55,17 @@ export interface RawStream {
 
 /** Chunks at least this large are parsed off the main thread (a socket read is up to 64 KiB). */
 const OFF_THREAD_MIN_BYTES = 16 * 1024;
-/** Where off-thread parses write their records: room for a 64 KiB read's; a bigger output gets its own Buffer. */
-const OFF_THREAD_OUT_BYTES = 256 * 1024;
+/**
+ * Where off-thread parses write their records: room for those of the OFF_THREAD_WAITING socket
+ * reads of 64 KiB one job may take; a bigger output gets its own Buffer. (Pages are touched as
+ * they are written.)
+ */
+const OFF_THREAD_OUT_BYTES = 1024 * 1024;
 /** Outputs kept for reuse between parses (one per parse running at once; the thread pool has four threads). */
 const OFF_THREAD_OUTS_KEPT = 4;
 const spareOuts: Buffer[] = [];
-/** Chunks a stream may hold while one is parsed before its input pauses. */
-const OFF_THREAD_WAITING = 2;
+/** Chunks a stream may hold while one is parsed before its input pauses; they are parsed together next. */
+const OFF_THREAD_WAITING = 4;
 /** What end() leaves in the queue of a stream whose chunk is being parsed. */
 const END = Symbol('end');
 
@@ -158,7 +162,7 @@ export class FastIngest implements RawStream {
    * callback runs outside the input's guard: a failure there is counted as this stream's reject,
    * never thrown into the event loop.
    */
-  private parseOffThread(codec: LineCodec, chunk: Buffer): void {
+  private parseOffThread(codec: LineCodec, chunk: Buffer | Buffer[]): void {
     this.parsing = true;
     const out = spareOuts.pop() ?? Buffer.allocUnsafeSlow(OFF_THREAD_OUT_BYTES);
     codec.feedOffThread!(chunk, Date.now(), out, (err, records) => {
@@ -180,11 +184,21 @@ export class FastIngest implements RawStream {
   /** After a parse: what waited, in order, until the next parse starts; then wake who waits. */
   private next(): void {
     while (!this.parsing && this.waiting.length > 0) {
-      const w = this.waiting.shift()!;
       try {
         // Their answers need no one: the input is paused until drained(), which asks the buffer.
-        if (w === END) this.endNow();
-        else this.feed(w);
+        if (this.waiting[0] === END) {
+          this.waiting.shift();
+          this.endNow();
+          continue;
+        }
+        // The chunks that waited go to the parser together: one job, one pool thread's wake-up.
+        let n = 0;
+        let bytes = 0;
+        for (; n < this.waiting.length && this.waiting[n] !== END; n++) bytes += (this.waiting[n] as Buffer).length;
+        const chunks = this.waiting.splice(0, n) as Buffer[];
+        const c = this.codec;
+        if (c.feedOffThread && !this.acks && bytes >= OFF_THREAD_MIN_BYTES) this.parseOffThread(c, chunks.length === 1 ? chunks[0]! : chunks);
+        else for (const chunk of chunks) this.feedNow(chunk);
       } catch (e) {
         this.failed(e);
       }

@@ -78,7 +78,7 @@ export interface LineCodec {
    * records written into out, or a Buffer of their own when they did not fit, or the error. Until
    * done runs the codec takes no other call and the caller leaves chunk and out alone.
    */
-  feedOffThread?(chunk: Buffer, receivedMs: number, out: Buffer, done: (err: Error | null, records?: number | Buffer) => void): void;
+  feedOffThread?(chunk: Buffer | Buffer[], receivedMs: number, out: Buffer, done: (err: Error | null, records?: number | Buffer) => void): void;
   /**
    * Format syslog_datagram: datagrams back to back in data, as the datagram socket reads them
    * (native/addon/src/dgram.c), meta holding [length, sender's pid, sender's uid, 1 when cut] for

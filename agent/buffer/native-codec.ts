@@ -33,7 +33,7 @@ export class NativeLineCodec implements LineCodec {
     return typeof r === 'number' ? out.subarray(0, r) : r;
   }
 
-  feedOffThread(chunk: Buffer, receivedMs: number, out: Buffer, done: (err: Error | null, records?: number | Buffer) => void): void {
+  feedOffThread(chunk: Buffer | Buffer[], receivedMs: number, out: Buffer, done: (err: Error | null, records?: number | Buffer) => void): void {
     this.busy = true;
     this.addon.codecFeedOffThread(this.handle, chunk, receivedMs, out, (err, records) => {
       this.busy = false;

@@ -191,16 +191,20 @@ static napi_value CodecFeedInto(napi_env env, napi_callback_info info) {
 }
 
 /*
- * codecFeedOffThread(codec, chunk, receivedMs, out, done): codecFeedInto on a thread-pool thread,
+ * codecFeedOffThread(codec, chunks, receivedMs, out, done): codecFeedInto on a thread-pool thread,
  * so that a busy connection's parsing runs beside the main thread's pipeline instead of in it.
+ * chunks: a Buffer, or an array of up to FEED_JOB_CHUNKS Buffers fed in order in one job (each job
+ * costs the main thread a pool thread's wake-up, which several socket reads can share).
  * done(null, n) when the n bytes of framed records are in out, done(null, Buffer) when they did
  * not fit, done(Error) when the codec failed. One feed per codec at a time: until done runs, the
  * codec refuses every other call, and the caller must not touch chunk or out (both are held).
  */
+#define FEED_JOB_CHUNKS 8
 typedef struct {
   codec_t *c;
-  const uint8_t *chunk;
-  size_t chunk_len;
+  const uint8_t *chunk[FEED_JOB_CHUNKS];
+  size_t chunk_len[FEED_JOB_CHUNKS];
+  uint32_t chunks;
   uint8_t *out;
   size_t out_cap;
   double ms;
@@ -215,7 +219,7 @@ typedef struct {
 static void feed_job_run(napi_env env, void *data) {
   (void)env;
   feed_job_t *j = data;
-  j->rc = codec_feed(j->c, j->chunk, j->chunk_len, j->ms, &codec_out);
+  for (uint32_t i = 0; i < j->chunks && !j->rc; i++) j->rc = codec_feed(j->c, j->chunk[i], j->chunk_len[i], j->ms, &codec_out);
   if (!j->rc && codec_out.len <= j->out_cap) {
     if (codec_out.len) memcpy(j->out, codec_out.data, codec_out.len);
     j->written = codec_out.len;
@@ -261,7 +265,7 @@ static void feed_job_done(napi_env env, napi_status status, void *data) {
 }
 
 static napi_value CodecFeedOffThread(napi_env env, napi_callback_info info) {
-  static const char usage[] = "codecFeedOffThread(codec, chunk, receivedMs, out, done)";
+  static const char usage[] = "codecFeedOffThread(codec, chunk | [chunks], receivedMs, out, done)";
   size_t argc = 5;
   napi_value argv[5];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5) return ll_throw_type(env, usage);
@@ -272,13 +276,30 @@ static napi_value CodecFeedOffThread(napi_env env, napi_callback_info info) {
   if (c->busy) return refuse_busy(env);
   feed_job_t *j = calloc(1, sizeof *j);
   if (!j) return ll_throw_type(env, "codecFeedOffThread: out of memory");
-  uint8_t *chunk;
-  if (ll_bytes_of(env, argv[1], &chunk, &j->chunk_len) || napi_get_value_double(env, argv[2], &j->ms) != napi_ok ||
-      ll_bytes_of(env, argv[3], &j->out, &j->out_cap) || napi_typeof(env, argv[4], &t) != napi_ok || t != napi_function) {
+  /* The chunks' bytes stay where they are: the array (referenced below) keeps them alive. */
+  bool is_array = false;
+  int bad = napi_is_array(env, argv[1], &is_array) != napi_ok;
+  if (!bad && is_array) {
+    uint32_t n = 0;
+    bad = napi_get_array_length(env, argv[1], &n) != napi_ok || n == 0 || n > FEED_JOB_CHUNKS;
+    for (uint32_t i = 0; !bad && i < n; i++) {
+      napi_value el;
+      uint8_t *p;
+      bad = napi_get_element(env, argv[1], i, &el) != napi_ok || ll_bytes_of(env, el, &p, &j->chunk_len[i]);
+      j->chunk[i] = p;
+    }
+    j->chunks = n;
+  } else if (!bad) {
+    uint8_t *p;
+    bad = ll_bytes_of(env, argv[1], &p, &j->chunk_len[0]);
+    j->chunk[0] = p, j->chunks = 1;
+  }
+  if (bad || napi_get_value_double(env, argv[2], &j->ms) != napi_ok || ll_bytes_of(env, argv[3], &j->out, &j->out_cap) ||
+      napi_typeof(env, argv[4], &t) != napi_ok || t != napi_function) {
     free(j);
     return ll_throw_type(env, usage);
   }
-  j->chunk = chunk, j->c = c;
+  j->c = c;
   napi_value name;
   napi_create_string_utf8(env, "logloom:codec", NAPI_AUTO_LENGTH, &name);
   /* The chunk, the output, the codec and the callback stay alive until feed_job_done. */
