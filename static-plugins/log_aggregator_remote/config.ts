@@ -22,7 +22,7 @@ export const configSchema = s.object(
       { doc: 'TLS and mutual TLS.' },
     ),
     compression: s.enum(['none', 'deflate'] as const, { default: 'deflate', doc: 'Batch body codec on the wire and in the spool.' }),
-    batch_max_entries: s.int({ min: 1, max: 1_000_000, default: 1000, doc: 'A batch is sealed at this many entries…' }),
+    batch_max_entries: s.int({ min: 1, max: 1_000_000, default: 4000, doc: 'A batch is sealed at this many entries (4000 of ~200 bytes meet batch_max_bytes at about the same point)…' }),
     batch_max_bytes: s.size({ min: 1024, max: 64 * 1024 * 1024, default: 1024 * 1024, doc: '…or at this many bytes of NDJSON…' }),
     batch_max_ms: s.duration({ min: 1, max: 600_000, default: 200, doc: '…or this long after its first entry.' }),
     max_inflight_batches: s.int({ min: 1, max: 4096, default: 16, doc: 'Batches sent and not yet acknowledged.' }),
