@@ -56,7 +56,8 @@ export interface NativeAddon {
   abiVersion: number;
   ringPush(view: Uint8Array, record: Uint8Array, policy: number): number;
   ringPushFrames(view: Uint8Array, frames: Uint8Array, policy: number): number;
-  ringDrain(view: Uint8Array, maxRecords: number, maxBytes: number): Buffer | null;
+  /** count (optional, Uint32Array(1)): receives how many records the Buffer holds. */
+  ringDrain(view: Uint8Array, maxRecords: number, maxBytes: number, count?: Uint32Array): Buffer | null;
   codecNew(maxLine: number, maxMessage: number, minLevel: number, defaultLevel: number, defaultModule: string, node: string, source: string, format: number): object;
   codecFeed(codec: object, chunk: Uint8Array, receivedMs: number): Buffer;
   /** codecFeed into out: the bytes written, or a Buffer of their own when they do not fit. */

@@ -10,7 +10,7 @@
 import type { LogEntry } from '../../entry/entry.ts';
 import { freezeEntry } from '../../entry/entry.ts';
 import { releaseToken, tokenToEntry } from '../../entry/checkpoint.ts';
-import { countFrames, type Ring, type WhenFull } from './ring.ts';
+import type { Ring, WhenFull } from './ring.ts';
 import { forEachToken, releaseRecordTokens, KEYED, recordStart, recordToken, type EntryRecords } from './records.ts';
 import { JsRing } from './js-ring.ts';
 import { COUNTER_NAMES, COUNTERS_OFFSET } from './ring-layout.ts';
@@ -220,7 +220,7 @@ export class RingEntryQueue {
   takeRecords(max: number, sweep = true): EntryRecords | null {
     const frames = this.ring.drain(max);
     if (frames) {
-      const count = countFrames(frames);
+      const count = this.ring.lastDrained;
       this.drained(frames);
       if (sweep && this.spill.length === 0 && this.ring.records() === 0) this.emptied();
       return { frames, count };

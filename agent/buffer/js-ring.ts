@@ -20,6 +20,7 @@ export class JsRing implements Ring {
   private readonly words: Int32Array;
   private readonly data: Buffer;
   private readonly count: Float64Array;
+  lastDrained = 0;
 
   constructor(shared: SharedArrayBuffer) {
     this.shared = shared;
@@ -212,6 +213,7 @@ export class JsRing implements Ring {
       if (Atomics.load(this.words, EVSEQ_WORD) !== evseq) continue;
       const h2 = Atomics.load(this.words, HEAD_WORD);
       if (t !== h2 && this.data.readUInt32LE(this.idx(t)) === RING_WRAP) t = this.advance(t, cap - this.idx(t));
+      this.lastDrained = n;
       if (t === tail) return out;
       if (Atomics.compareExchange(this.words, TAIL_WORD, tail, t) !== tail) continue;
       this.count[C_DRAINED]! += n;

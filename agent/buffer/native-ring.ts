@@ -14,6 +14,9 @@ export class NativeRing implements Ring {
   private readonly addon: NativeAddon;
   private readonly count: Float64Array;
   private readonly words: Int32Array;
+  /** Where ringDrain writes its record count (over an ArrayBuffer: the addon reads it in place). */
+  private readonly drainedCount = new Uint32Array(new ArrayBuffer(4));
+  lastDrained = 0;
 
   constructor(shared: SharedArrayBuffer, addon: NativeAddon = loadAddon()) {
     this.addon = addon;
@@ -34,7 +37,9 @@ export class NativeRing implements Ring {
   }
 
   drain(maxRecords: number, maxBytes = Number.MAX_SAFE_INTEGER): Buffer | null {
-    return this.addon.ringDrain(this.view, maxRecords, maxBytes);
+    const frames = this.addon.ringDrain(this.view, maxRecords, maxBytes, this.drainedCount);
+    this.lastDrained = frames ? this.drainedCount[0]! : 0;
+    return frames;
   }
 
   usedBytes(): number {

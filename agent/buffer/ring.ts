@@ -45,6 +45,8 @@ export interface Ring {
   pushFrames(frames: Uint8Array, policy: RingPolicy): number;
   /** Removes up to maxRecords (and about maxBytes) records: framed like pushFrames, or null when empty. */
   drain(maxRecords: number, maxBytes?: number): Buffer | null;
+  /** How many records the last drain returned (so that its caller need not count the frames). */
+  readonly lastDrained: number;
   /** Bytes in use (records, padding and wrap markers). */
   usedBytes(): number;
   /** Records queued now. */

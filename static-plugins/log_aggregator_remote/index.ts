@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { definePlugin, type PluginContext, type SinkPlugin } from '../../agent/plugins/types.ts';
 import { encodeEntry } from '../../entry/codec.ts';
 import type { LogEntry } from '../../entry/entry.ts';
-import { checkpointOf, holdEntry, holdToken, tokenCheckpoint, type Checkpoint, type CheckpointPosition } from '../../entry/checkpoint.ts';
+import { checkpointOf, holdEntry, holdToken, openTokens, tokenCheckpoint, type Checkpoint, type CheckpointPosition } from '../../entry/checkpoint.ts';
 import { BodyEncoder, joinLines } from '../../protocol/index.ts';
 import { forEachRecord, recordsSpan, forEachToken, recordStart, recordToken, recordsToNdjson, type EntryRecords } from '../../agent/buffer/records.ts';
 import { loadedAddon, type NativeAddon } from '../../lib/native-runtime.ts';
@@ -186,6 +186,8 @@ export default definePlugin({
 
     /** Each record's token (0 for none), or undefined when no record of the run carries one. */
     function recordTokens(r: EntryRecords): number[] | undefined {
+      // No token open anywhere (no replayable input has records in flight): none to look for.
+      if (openTokens() === 0) return undefined;
       let any = false;
       forEachToken(r.frames, () => (any = true));
       if (!any) return undefined;

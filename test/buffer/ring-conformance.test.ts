@@ -32,7 +32,9 @@ for (const [name, make] of Object.entries(IMPLS)) {
       assert.equal(r.push(rec('ccc'), 'block'), 'queued');
       assert.equal(r.records(), 3);
       assert.deepEqual(payloads(r.drain(2)), ['a', '']);
+      assert.equal(r.lastDrained, 2, 'the drain says how many records it returned');
       assert.deepEqual(payloads(r.drain(100)), ['ccc']);
+      assert.equal(r.lastDrained, 1);
       assert.equal(r.drain(100), null);
       assert.equal(r.usedBytes(), 0);
       assert.equal(r.records(), 0);

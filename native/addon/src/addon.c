@@ -77,13 +77,22 @@ static napi_value RingPushFrames(napi_env env, napi_callback_info info) {
 
 /* ringDrain(view, maxRecords, maxBytes) -> Buffer of frames (u32 len + payload), or null when empty */
 static napi_value RingDrain(napi_env env, napi_callback_info info) {
-  static const char usage[] = "ringDrain(view, maxRecords, maxBytes)";
+  static const char usage[] = "ringDrain(view, maxRecords, maxBytes[, count Uint32Array(1)])";
   uint8_t *view, *ring;
   size_t view_len;
   uint32_t max_records;
   double max_bytes;
   if (ll_args(env, info, usage, "Bud", &view, &view_len, &max_records, &max_bytes)) return NULL;
   if (!(ring = ring_of(view, view_len))) return ll_throw_type(env, usage);
+  /* count: where the caller learns how many records the Buffer holds, without walking it. */
+  size_t argc = 4;
+  napi_value argv[4];
+  uint8_t *count = NULL;
+  size_t count_len = 0;
+  napi_valuetype t = napi_undefined;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc >= 4 && napi_typeof(env, argv[3], &t) == napi_ok && t != napi_undefined &&
+      (ll_bytes_of(env, argv[3], &count, &count_len) || count_len < 4 || ((uintptr_t)count & 3)))
+    return ll_throw_type(env, usage);
   for (int attempt = 0; attempt < 1000; attempt++) {
     uint32_t records;
     size_t bytes;
@@ -98,7 +107,10 @@ static napi_value RingDrain(napi_env env, napi_callback_info info) {
     void *out;
     napi_value buf;
     CHECK(napi_create_buffer(env, bytes, &out, &buf));
-    if (ring_drain_commit(ring, tail, evseq, records, out, bytes) == 0) return buf;
+    if (ring_drain_commit(ring, tail, evseq, records, out, bytes) == 0) {
+      if (count) *(uint32_t *)count = records;
+      return buf;
+    }
   }
   napi_throw_error(env, "ERR_LOGLOOM_NATIVE", "ringDrain: producer kept evicting");
   return NULL;
