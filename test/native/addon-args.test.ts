@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadAddon } from '../../lib/native-runtime.ts';
+import { createRingMemory } from '../../agent/buffer/ring-layout.ts';
 
 const addon = loadAddon() as unknown as Record<string, (...a: unknown[]) => unknown>;
 
@@ -24,7 +25,12 @@ test('addon calls with missing or mistyped arguments throw a TypeError with the 
   refuses('ringPush', [], /^ringPush\(view, record, policy\)$/);
   refuses('ringPush', [bytes, bytes, 'x'], /^ringPush\(view, record, policy\)$/);
   refuses('ringPush', [bytes, bytes, 0], /^ringPush\(view, record, policy\)$/); // not a ring: header does not check
-  refuses('ringDrain', [{}, 1, 1], /^ringDrain\(view, maxRecords, maxBytes\)$/);
+  const ringUsage = /^ringDrain\(view, maxRecords, maxBytes\[, count Uint32Array\(1\)\]\)$/;
+  refuses('ringDrain', [{}, 1, 1], ringUsage);
+  refuses('ringDrain', [new Uint8Array(createRingMemory(4096)), 1, 1, 'x'], ringUsage); // a count that is not a Uint32Array
+  refuses('ringDrain', [new Uint8Array(createRingMemory(4096)), 1, 1, new Uint8Array(2)], ringUsage); // too short for a count
+  refuses('codecFeedOffThread', [codec, 'text', 0, bytes, () => {}], /^codecFeedOffThread\(codec, chunk \| \[chunks\], receivedMs, out, done\)$/);
+  refuses('codecFeedOffThread', [codec, [], 0, bytes, () => {}], /^codecFeedOffThread\(/); // no chunk at all
   refuses('codecNew', [1024, 1024, 0, 1, 'M', 'node', 7, 0], /^codecNew\(maxLineBytes/); // 2 strings copied, then freed
   refuses('codecNew', [1024, 1024, 9, 1, 'M', 'node', 'src', 0], /^codecNew: bad numbers$/);
   refuses('codecFeed', [{}, bytes, 0], /^codecFeed\(codec, chunk, receivedMs\)$/);
