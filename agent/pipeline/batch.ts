@@ -27,11 +27,18 @@ export class RecordBatch {
   private offs?: Uint32Array;
   private decoded?: LogEntry[];
   private viewed?: RecordView[];
+  /**
+   * The frames are this batch's alone (fresh out of the ring, not yet handed to a sink): a
+   * filter's drops may then close the gaps in place (apply) instead of copying the kept records
+   * into a new Buffer, memory V8 counts towards its next full collection.
+   */
+  private owned: boolean;
 
-  constructor(records: EntryRecords, entries?: LogEntry[], views?: RecordView[]) {
+  constructor(records: EntryRecords, entries?: LogEntry[], views?: RecordView[], owned = false) {
     this.records = { frames: records.frames, count: records.count, view: (i) => this.view(i) };
     this.decoded = entries;
     this.viewed = views;
+    this.owned = owned;
   }
 
   /** Frames records (payloads with their headers) into a batch. */
@@ -144,8 +151,14 @@ export class RecordBatch {
    */
   apply(verdicts: ArrayLike<Verdict>, release = true): RecordBatch {
     let same = true;
-    for (let i = 0; i < this.count; i++) if (verdicts[i] !== true) same = false;
+    let replaced = false;
+    for (let i = 0; i < this.count; i++) {
+      const v = verdicts[i];
+      if (v !== true) same = false;
+      if (v !== true && v !== false && v !== undefined && v !== null) replaced = true;
+    }
     if (same) return this;
+    if (this.owned && release && !replaced && !this.decoded && !this.viewed) return this.dropInPlace(verdicts);
     const f = this.records.frames;
     const parts: Buffer[] = [];
     const entries: LogEntry[] | undefined = this.decoded ? [] : undefined;
@@ -195,6 +208,42 @@ export class RecordBatch {
     // a few records kept of a batch do not keep the whole batch's buffer alive in a sink queue.
     const frames = parts.length === 1 && parts[0]!.length * 2 >= f.length ? parts[0]! : Buffer.concat(parts);
     return new RecordBatch({ frames, count }, entries, views);
+  }
+
+  /**
+   * apply() for an owned batch whose verdicts only keep or drop: the kept runs move down over the
+   * dropped records in the same Buffer (each run to an offset at or before its own, so what is
+   * still to be read is never overwritten). This batch is spent: its frames now belong to the
+   * result, and nothing reads it again (the pipeline goes on with the result).
+   */
+  private dropInPlace(verdicts: ArrayLike<Verdict>): RecordBatch {
+    const f = this.records.frames;
+    this.offset(0); // every offset, read before anything moves
+    let to = 0;
+    let count = 0;
+    let runStart = -1;
+    const endRun = (i: number) => {
+      if (runStart < 0) return;
+      const from = this.offset(runStart);
+      const end = this.offset(i);
+      if (from !== to) f.copyWithin(to, from, end);
+      to += end - from;
+      runStart = -1;
+    };
+    for (let i = 0; i < this.count; i++) {
+      if (verdicts[i] === true) {
+        if (runStart < 0) runStart = i;
+        count++;
+        continue;
+      }
+      // Dropped is finished: its token is released (read before the run after it moves down).
+      const t = this.token(i);
+      if (t) releaseToken(t);
+      endRun(i);
+    }
+    endRun(this.count);
+    this.owned = false;
+    return new RecordBatch({ frames: f.subarray(0, to), count }, undefined, undefined, true);
   }
 
   /** Batches back to back, as one (a sink's queue joins small runs). */

@@ -243,7 +243,8 @@ export class Pipeline extends EventEmitter {
     } else {
       const room = this.sinkRoom();
       const records = room > 0 ? this.buffer.takeRecords(room) : null;
-      if (records) batch = new RecordBatch(records);
+      // Fresh out of the ring: the filters may drop records in place (RecordBatch.apply).
+      if (records) batch = new RecordBatch(records, undefined, undefined, true);
     }
     this.wakeInputs();
     if (!batch) {

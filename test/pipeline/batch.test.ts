@@ -9,6 +9,7 @@ import { entryRecord, RecordBatch } from '../../agent/pipeline/batch.ts';
 import { buildEntry } from '../../entry/build.ts';
 import { RecordView } from '../../agent/buffer/record-view.ts';
 import { SinkQueue } from '../../agent/pipeline/sink-queue.ts';
+import { Checkpoint, issueToken } from '../../entry/checkpoint.ts';
 
 const opts = { maxMessageBytes: 1000, defaultLevel: 'INFO' as const, defaultModule: 'APP', node: 'gw', source: 'unix' };
 const entries = ['zero', 'one', 'two "quoted"', 'three', 'four', 'fünf'].map((message, i) => buildEntry({ message, module: `M${i}` }, opts));
@@ -67,4 +68,33 @@ test('batch: a few records kept of a batch are copied out of it (a queued batch 
   const most = big.apply(Array.from({ length: 100 }, (_, i) => i < 90));
   assert.ok(within(most.frames, big.frames));
   assert.equal(most.count, 90);
+});
+
+test('batch: a filter\'s drops on a batch fresh out of the ring close the gaps in place (no new Buffer); dropped records finish their checkpoints, kept ones do not', () => {
+  const cps = entries.map((_, i) => new Checkpoint({ input: 'file', stream: 's', offset: i }, () => {}));
+  const tokens = cps.map((cp) => issueToken(cp));
+  const source = RecordBatch.of(entries.map((e, i) => entryRecord(e, tokens[i], 3)));
+  const frames = source.frames;
+  const owned = new RecordBatch({ frames, count: source.count }, undefined, undefined, true);
+  const kept = owned.apply([false, true, true, false, false, true]);
+  assert.equal(kept.count, 3);
+  assert.ok(kept.frames.buffer === frames.buffer && kept.frames.byteOffset === frames.byteOffset, 'the same memory');
+  assert.deepEqual(frames.subarray(0, kept.frames.length), kept.frames);
+  assert.deepEqual(Array.from({ length: 3 }, (_, k) => [kept.token(k), kept.input(k)]), [[tokens[1], 3], [tokens[2], 3], [tokens[5], 3]]);
+  assert.deepEqual(cps.map((cp) => cp.done), [true, false, false, true, true, false]);
+  // Drops again, on the result (owned in turn, no view read of it yet): still in place, still right.
+  const last = kept.apply([true, false, true]);
+  assert.ok(last.frames.buffer === frames.buffer && last.frames.byteOffset === frames.byteOffset);
+  assert.deepEqual([last.view(0).message, last.view(1).message], ['one', 'fünf']);
+  assert.equal(cps[2]!.done, true);
+  // Once a filter has read views of a batch, they read its bytes where they are: it is copied.
+  const viewed = last.apply([false, true]);
+  assert.equal(viewed.view(0).message, 'fünf');
+  assert.equal(last.view(0).message, 'one', 'the view read before still reads its record');
+  // A batch not marked as fresh out of the ring (a route's, an urgent one) is never rewritten.
+  const shared = RecordBatch.of(entries.map((e) => entryRecord(e)));
+  const before = Buffer.from(shared.frames);
+  const picked = shared.apply([true, false, false, false, false, true]);
+  assert.deepEqual(shared.frames, before);
+  assert.equal(picked.count, 2);
 });
