@@ -66,6 +66,8 @@ const OFF_THREAD_OUTS_KEPT = 4;
 const spareOuts: Buffer[] = [];
 /** Chunks a stream may hold while one is parsed before its input pauses; they are parsed together next. */
 const OFF_THREAD_WAITING = 4;
+/** At most this many chunks per job (the addon's FEED_JOB_CHUNKS): more wait for the next one. */
+const OFF_THREAD_JOB_CHUNKS = 8;
 /** What end() leaves in the queue of a stream whose chunk is being parsed. */
 const END = Symbol('end');
 
@@ -116,17 +118,22 @@ export class FastIngest implements RawStream {
 
   feed(chunk: Buffer): boolean {
     if (this.parsing) {
-      // A chunk or two may wait (the socket goes on reading, so the next parse starts at once);
-      // past that the input pauses until drained().
+      // A few chunks may wait (the socket goes on reading, so the next parse has them at once);
+      // past OFF_THREAD_WAITING the input is asked to pause until drained(). One that does not
+      // pause (a UDP listener) still has its chunks queued in order.
       this.waiting.push(chunk);
       return this.waiting.length < OFF_THREAD_WAITING;
     }
-    const c = this.codec;
-    if (c.feedOffThread && !this.acks && chunk.length >= OFF_THREAD_MIN_BYTES) {
-      this.parseOffThread(c, chunk);
+    if (this.parsesOffThread(chunk.length)) {
+      this.parseOffThread(chunk);
       return true;
     }
     return this.feedNow(chunk);
+  }
+
+  /** Whether bytes of this size go to the thread pool (the C codec, no line-by-line checkpoints). */
+  private parsesOffThread(bytes: number): boolean {
+    return this.codec.feedOffThread !== undefined && !this.acks && bytes >= OFF_THREAD_MIN_BYTES;
   }
 
   private feedNow(chunk: Buffer): boolean {
@@ -148,13 +155,17 @@ export class FastIngest implements RawStream {
   }
 
   drained(): Promise<void> {
-    if (!this.parsing && this.waiting.length === 0) return this.bufferDrained();
-    return new Promise<void>((resolve) => this.idleWaiters.push(resolve)).then(() => this.drained());
+    return this.idle().then(() => this.bufferDrained());
   }
 
   settled(): Promise<void> {
+    return this.idle();
+  }
+
+  /** Resolves when nothing of this stream is being parsed or waiting to be. */
+  private idle(): Promise<void> {
     if (!this.parsing && this.waiting.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => this.idleWaiters.push(resolve)).then(() => this.settled());
+    return new Promise<void>((resolve) => this.idleWaiters.push(resolve)).then(() => this.idle());
   }
 
   /**
@@ -162,10 +173,10 @@ export class FastIngest implements RawStream {
    * callback runs outside the input's guard: a failure there is counted as this stream's reject,
    * never thrown into the event loop.
    */
-  private parseOffThread(codec: LineCodec, chunk: Buffer | Buffer[]): void {
+  private parseOffThread(chunk: Buffer | Buffer[]): void {
     this.parsing = true;
     const out = spareOuts.pop() ?? Buffer.allocUnsafeSlow(OFF_THREAD_OUT_BYTES);
-    codec.feedOffThread!(chunk, Date.now(), out, (err, records) => {
+    this.codec.feedOffThread!(chunk, Date.now(), out, (err, records) => {
       // (Date.now() at dispatch: a line without a timestamp gets the time its chunk arrived.)
       this.parsing = false;
       try {
@@ -194,10 +205,9 @@ export class FastIngest implements RawStream {
         // The chunks that waited go to the parser together: one job, one pool thread's wake-up.
         let n = 0;
         let bytes = 0;
-        for (; n < this.waiting.length && this.waiting[n] !== END; n++) bytes += (this.waiting[n] as Buffer).length;
+        for (; n < this.waiting.length && n < OFF_THREAD_JOB_CHUNKS && this.waiting[n] !== END; n++) bytes += (this.waiting[n] as Buffer).length;
         const chunks = this.waiting.splice(0, n) as Buffer[];
-        const c = this.codec;
-        if (c.feedOffThread && !this.acks && bytes >= OFF_THREAD_MIN_BYTES) this.parseOffThread(c, chunks.length === 1 ? chunks[0]! : chunks);
+        if (this.parsesOffThread(bytes)) this.parseOffThread(chunks.length === 1 ? chunks[0]! : chunks);
         else for (const chunk of chunks) this.feedNow(chunk);
       } catch (e) {
         this.failed(e);

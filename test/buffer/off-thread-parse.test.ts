@@ -75,6 +75,21 @@ test('chunks parsed off the main thread: every line once and in order, split lin
   assert.equal(fast.stats().records, N);
 });
 
+test('a source that does not pause (as a UDP listener) may feed chunk after chunk while one is parsed: all are parsed, in order, none refused', async () => {
+  const queue = createEntryBuffer(1_000_000, 64 * 1024 * 1024, 'on');
+  const { fast, counters } = stream(queue, 'block', () => Promise.resolve());
+  const N = 12_000;
+  const chunks = chunksOf(N, 20 * 1024);
+  assert.ok(chunks.length > 40, 'more chunks wait than one job takes');
+  for (const chunk of chunks) fast.feed(chunk); // its answers ignored
+  fast.end();
+  await fast.settled();
+  const got: number[] = [];
+  drainNumbers(queue, got);
+  assert.deepEqual(got, Array.from({ length: N }, (_, i) => i));
+  assert.equal(counters.rejected, 0, counters.last_reject);
+});
+
 test('off-thread parsing under when_full: block with a small buffer: the input is paused, nothing is lost, drained() waits for room', async () => {
   const queue = createEntryBuffer(2000, 1 << 20, 'on');
   const got: number[] = [];
