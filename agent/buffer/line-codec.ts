@@ -16,6 +16,9 @@
  * The `draft` format takes one draft line per feed (agent/buffer/draft-ingest.ts: an input's draft
  * written as a JSON object by the agent itself), read as format json reads a line, with the
  * draft's labels and multiline too (entry/ndjson.ts); no bound on its length, nothing held back.
+ * The `kmsg` format takes the kernel's log records (/dev/kmsg, or a FIFO carrying them) and makes
+ * one entry per record, after an 'S' note giving its seq (kmsg/framer.ts; options in `kmsg`, its
+ * own counters from formatCounters()).
  */
 import { buildEntry, type BuildOptions, type EntryDraft } from '../../entry/build.ts';
 import { encodeEntry } from '../../entry/codec.ts';
@@ -26,6 +29,7 @@ import { cutUnits, decodeUtf8, escapeControls, sanitiseModule } from '../../entr
 import { LineSplitter } from '../../lib/line-splitter.ts';
 import { SyslogFramer } from './syslog/framing.ts';
 import { syslogDraft } from './syslog/draft.ts';
+import { KmsgFramer, type KmsgCodecOptions } from './kmsg/framer.ts';
 
 export interface CodecOptions {
   maxLineBytes: number;
@@ -40,16 +44,19 @@ export interface CodecOptions {
    * auto: a line starting with { is NDJSON; json: every line must be (others are rejected, kept as
    * text); text: never parsed; syslog: RFC 6587 frames of syslog messages (maxLineBytes bounds a
    * message); syslog_datagram: each chunk fed is one syslog message; draft: each chunk fed is one
-   * draft line (agent/buffer/draft-ingest.ts; never bytes from a peer).
+   * draft line (agent/buffer/draft-ingest.ts; never bytes from a peer); kmsg: kernel log records
+   * (maxLineBytes bounds a line and a record).
    */
   format?: CodecFormat;
+  /** Format kmsg: its options (the boot time, the position to skip to). */
+  kmsg?: KmsgCodecOptions;
 }
 
-export type CodecFormat = 'auto' | 'json' | 'text' | 'syslog' | 'syslog_datagram' | 'draft';
+export type CodecFormat = 'auto' | 'json' | 'text' | 'syslog' | 'syslog_datagram' | 'draft' | 'kmsg';
 /** The formats a stream input may ask for (draft is the pipeline's own). */
 export type StreamFormat = Exclude<CodecFormat, 'draft'>;
 /** In the order of the C codec's CODEC_* numbers (codec.h). */
-export const CODEC_FORMATS: readonly CodecFormat[] = ['auto', 'json', 'text', 'syslog', 'syslog_datagram', 'draft'];
+export const CODEC_FORMATS: readonly CodecFormat[] = ['auto', 'json', 'text', 'syslog', 'syslog_datagram', 'draft', 'kmsg'];
 
 export interface CodecCounters {
   /** Lines (syslog formats: non-empty messages). */
@@ -62,6 +69,9 @@ export interface CodecCounters {
   /** Not valid JSON (or not an object under format json): kept as text, and an 'R' record says why. */
   rejected: number;
 }
+
+/** Counters only a format has (kmsg: KmsgCounters), by name. */
+export type FormatCounters = Record<string, number>;
 
 export interface LineCodec {
   readonly impl: 'native' | 'js';
@@ -89,10 +99,15 @@ export interface LineCodec {
   /** End of stream: the partial line, if any. */
   end(receivedMs: number): Buffer;
   counters(): CodecCounters;
+  /** The figures only the codec's format has ({} for a format without any). */
+  formatCounters?(): FormatCounters;
 }
 
+/** CodecOptions with the defaults filled in (the format's own options stay optional). */
+export type NormalisedCodecOptions = Required<Omit<CodecOptions, 'kmsg'>> & Pick<CodecOptions, 'kmsg'>;
+
 /** Options as both codecs take them (module sanitised, source escaped and cut, like buildEntry). */
-export function normaliseCodecOptions(o: CodecOptions): Required<CodecOptions> {
+export function normaliseCodecOptions(o: CodecOptions): NormalisedCodecOptions {
   return { ...o, defaultModule: sanitiseModule(o.defaultModule), source: o.source ? cutUnits(escapeControls(o.source), 256) : '', format: o.format ?? 'auto' };
 }
 
@@ -158,11 +173,13 @@ export function extractLevelModule(s: string): Extracted {
 
 export class JsLineCodec implements LineCodec {
   readonly impl = 'js' as const;
-  private readonly opts: Required<CodecOptions>;
+  private readonly opts: NormalisedCodecOptions;
   private readonly build: BuildOptions;
   private readonly splitter: LineSplitter;
   /** Format syslog: the stream's framer (the other formats split lines). */
   private readonly framer: SyslogFramer | undefined;
+  /** Format kmsg: the records' framer. */
+  private readonly kmsg: KmsgFramer | undefined;
   private readonly minRank: number;
   private out: Buffer[] = [];
   private now = 0;
@@ -177,6 +194,22 @@ export class JsLineCodec implements LineCodec {
     };
     this.splitter = new LineSplitter(this.opts.maxLineBytes, (line, cut) => this.line(line, cut));
     this.framer = this.opts.format === 'syslog' ? new SyslogFramer(this.opts.maxLineBytes, (msg, cut) => this.syslog(msg, cut)) : undefined;
+    this.kmsg = this.opts.format === 'kmsg' ? new KmsgFramer(this.opts.maxLineBytes, this.opts.kmsg, this.kmsgOut()) : undefined;
+  }
+
+  /** Where the kmsg framer writes: 'R' notes, and each entry after its 'S' note (both taken back when it is filtered out). */
+  private kmsgOut() {
+    return {
+      count: this.count,
+      reject: (why: string) => this.frame('R' + why),
+      entry: (draft: EntryDraft, seq: number) => {
+        const at = this.out.length;
+        const records = this.count.records;
+        this.frame('S' + String(seq));
+        this.entry({ ...draft, receivedAt: this.now });
+        if (this.count.records === records) this.out.length = at;
+      },
+    };
   }
 
   /** One syslog message: its entry, after an 'R' record when it did not parse (kept as text). creds: its sender's (feedDatagrams). */
@@ -260,6 +293,7 @@ export class JsLineCodec implements LineCodec {
       const cut = buf.length > this.opts.maxLineBytes;
       this.syslog(cut ? buf.subarray(0, this.opts.maxLineBytes) : buf, cut);
     } else if (this.opts.format === 'draft') this.line(buf, false);
+    else if (this.kmsg) this.kmsg.push(buf);
     else if (this.framer) this.framer.push(buf);
     else this.splitter.push(buf);
     return this.take();
@@ -282,12 +316,17 @@ export class JsLineCodec implements LineCodec {
   end(receivedMs: number): Buffer {
     this.now = receivedMs;
     if (this.framer) this.framer.end();
+    else if (this.kmsg) this.kmsg.end();
     else if (this.opts.format !== 'syslog_datagram' && this.opts.format !== 'draft') this.splitter.end();
     return this.take();
   }
 
   counters(): CodecCounters {
     return { ...this.count };
+  }
+
+  formatCounters(): FormatCounters {
+    return this.kmsg ? { ...this.kmsg.counters() } : {};
   }
 }
 

@@ -1,6 +1,6 @@
 import { LEVELS, levelRank } from '../../lib/level.ts';
 import { loadAddon, type NativeAddon } from '../../lib/native-runtime.ts';
-import { CODEC_FORMATS, normaliseCodecOptions, type CodecCounters, type CodecOptions, type LineCodec } from './line-codec.ts';
+import { CODEC_FORMATS, normaliseCodecOptions, type CodecCounters, type CodecOptions, type FormatCounters, type LineCodec } from './line-codec.ts';
 
 /**
  * What feedTransient writes into, shared by every codec (one JS thread; see LineCodec.feedTransient):
@@ -16,11 +16,12 @@ export class NativeLineCodec implements LineCodec {
   /** A feed runs on the thread pool (feedOffThread). */
   private busy = false;
   private last: CodecCounters = { lines: 0, records: 0, filtered: 0, cut: 0, rejected: 0 };
+  private lastFormat: FormatCounters = {};
 
   constructor(options: CodecOptions, addon: NativeAddon = loadAddon()) {
     const o = normaliseCodecOptions(options);
     this.addon = addon;
-    this.handle = addon.codecNew(o.maxLineBytes, o.maxMessageBytes, levelRank(o.minLevel), levelRank(o.defaultLevel), o.defaultModule, o.node, o.source, CODEC_FORMATS.indexOf(o.format));
+    this.handle = addon.codecNew(o.maxLineBytes, o.maxMessageBytes, levelRank(o.minLevel), levelRank(o.defaultLevel), o.defaultModule, o.node, o.source, CODEC_FORMATS.indexOf(o.format), o.kmsg ? { kmsg: o.kmsg } : undefined);
   }
 
   feed(chunk: Uint8Array, receivedMs: number): Buffer {
@@ -54,6 +55,11 @@ export class NativeLineCodec implements LineCodec {
     if (this.busy) return { ...this.last };
     const [lines, records, filtered, cut, rejected] = this.addon.codecCounters(this.handle);
     return (this.last = { lines, records, filtered, cut, rejected });
+  }
+
+  formatCounters(): FormatCounters {
+    if (this.busy) return { ...this.lastFormat };
+    return (this.lastFormat = this.addon.codecFormatCounters(this.handle));
   }
 }
 

@@ -14,6 +14,7 @@
 
 #include "args.h"
 #include "codec.h"
+#include "kmsg.h"
 #include "ingest.h"
 #include "inflate.h"
 #include "dgram.h"
@@ -123,20 +124,82 @@ static void codec_finalize(napi_env env, void *data, void *hint) {
   codec_free(data);
 }
 
-/* codecNew(maxLineBytes, maxMessageBytes, minLevel, defaultLevel, defaultModule, node, source, format 0 auto | 1 json | 2 text | 3 syslog | 4 syslog datagram | 5 draft) */
+/* A number property of an options object: 0 (absent: *v unchanged), or -1 when it is there and not a number. */
+static int opt_number(napi_env env, napi_value o, const char *name, double *v) {
+  bool has;
+  napi_value x;
+  napi_valuetype t;
+  if (napi_has_named_property(env, o, name, &has) != napi_ok) return -1;
+  if (!has) return 0;
+  if (napi_get_named_property(env, o, name, &x) != napi_ok || napi_typeof(env, x, &t) != napi_ok) return -1;
+  if (t == napi_undefined) return 0;
+  return t == napi_number && napi_get_value_double(env, x, v) == napi_ok ? 0 : -1;
+}
+
+static int opt_bool(napi_env env, napi_value o, const char *name, int *v) {
+  bool has, b;
+  napi_value x;
+  napi_valuetype t;
+  if (napi_has_named_property(env, o, name, &has) != napi_ok) return -1;
+  if (!has) return 0;
+  if (napi_get_named_property(env, o, name, &x) != napi_ok || napi_typeof(env, x, &t) != napi_ok) return -1;
+  if (t == napi_undefined) return 0;
+  if (t != napi_boolean || napi_get_value_bool(env, x, &b) != napi_ok) return -1;
+  *v = b;
+  return 0;
+}
+
+/*
+ * The format's own options: the 9th argument of codecNew, an object holding one per format
+ * ({ kmsg: { bootWallMs, lastSeq, skipAll, whole } }), read into the format's C struct and handed to
+ * its init. NULL: fine (absent or nothing for this format); else the TypeError's message.
+ */
+static const char *codec_format_options(napi_env env, napi_callback_info info, codec_t *c, int format) {
+  size_t argc = 9;
+  napi_value argv[9];
+  napi_valuetype t = napi_undefined;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return "codecNew: cannot read the arguments";
+  napi_value o = argc >= 9 ? argv[8] : NULL;
+  if (o && napi_typeof(env, o, &t) != napi_ok) return "codecNew: cannot read the options";
+  if (t != napi_undefined && t != napi_null && t != napi_object) return "codecNew: options is not an object";
+  napi_value k = NULL;
+  napi_valuetype kt = napi_undefined;
+  if (t == napi_object && format == CODEC_KMSG && napi_get_named_property(env, o, "kmsg", &k) == napi_ok && napi_typeof(env, k, &kt) != napi_ok)
+    return "codecNew: cannot read options.kmsg";
+  if (format == CODEC_KMSG) {
+    kmsg_opts_t ko = {.boot_wall_ms = 0, .last_seq = -1, .skip_all = 0, .whole = 0};
+    if (kt != napi_undefined && kt != napi_object) return "codecNew: options.kmsg is not an object";
+    if (kt == napi_object) {
+      if (opt_number(env, k, "bootWallMs", &ko.boot_wall_ms)) return "codecNew: options.kmsg.bootWallMs is not a number";
+      if (opt_number(env, k, "lastSeq", &ko.last_seq)) return "codecNew: options.kmsg.lastSeq is not a number";
+      if (opt_bool(env, k, "skipAll", &ko.skip_all)) return "codecNew: options.kmsg.skipAll is not a boolean";
+      if (opt_bool(env, k, "whole", &ko.whole)) return "codecNew: options.kmsg.whole is not a boolean";
+    }
+    if (kmsg_init(c, &ko)) return "codecNew: out of memory";
+  }
+  return NULL;
+}
+
+/* codecNew(maxLineBytes, maxMessageBytes, minLevel, defaultLevel, defaultModule, node, source, format 0 auto | 1 json | 2 text | 3 syslog | 4 syslog datagram | 5 draft | 6 kmsg[, options])
+ * options: the format's own ({ kmsg: {...} }: codec_format_options). */
 static napi_value CodecNew(napi_env env, napi_callback_info info) {
   uint32_t max_line, max_msg;
   int32_t min_level, default_level, format;
   char *mod, *node, *source;
-  if (ll_args(env, info, "codecNew(maxLineBytes, maxMessageBytes, minLevel, defaultLevel, defaultModule, node, source, format)", "uuiisssi",
+  if (ll_args(env, info, "codecNew(maxLineBytes, maxMessageBytes, minLevel, defaultLevel, defaultModule, node, source, format[, options])", "uuiisssi",
               &max_line, &max_msg, &min_level, &default_level, &mod, &node, &source, &format))
     return NULL;
   codec_t *c = NULL;
-  int numbers_ok = min_level >= 0 && min_level <= 4 && default_level >= 0 && default_level <= 4 && format >= 0 && format <= 5;
+  int numbers_ok = min_level >= 0 && min_level <= 4 && default_level >= 0 && default_level <= 4 && format >= 0 && format <= CODEC_KMSG;
   if (numbers_ok) c = codec_new(max_line, max_msg, min_level, default_level, mod, node, source, format);
   free(mod), free(node), free(source);
   if (!numbers_ok) return ll_throw_type(env, "codecNew: bad numbers");
   if (!c) return ll_throw_type(env, "codecNew: out of memory or bad strings");
+  const char *bad = codec_format_options(env, info, c, format);
+  if (bad) {
+    codec_free(c);
+    return ll_throw_type(env, bad);
+  }
   napi_value ext;
   CHECK(napi_create_external(env, c, codec_finalize, NULL, &ext));
   return ext;
@@ -370,6 +433,28 @@ static napi_value CodecCounters(napi_env env, napi_callback_info info) {
     napi_set_element(env, arr, i, d);
   }
   return arr;
+}
+
+/* codecFormatCounters(codec) -> { name: number } of the counters only the codec's format has (kmsg:
+ * skipped, missed, last_seq, held_seq); {} for a format without any. */
+static napi_value CodecFormatCounters(napi_env env, napi_callback_info info) {
+  codec_t *c;
+  if (ll_args(env, info, "codecFormatCounters(codec)", "x", (void **)&c)) return NULL;
+  if (c->busy) return refuse_busy(env);
+  napi_value o;
+  CHECK(napi_create_object(env, &o));
+  if (c->format == CODEC_KMSG) {
+    kmsg_counters_t k;
+    kmsg_counters(c, &k);
+    const char *names[4] = {"skipped", "missed", "last_seq", "held_seq"};
+    double v[4] = {k.skipped, k.missed, k.last_seq, k.held_seq};
+    for (int i = 0; i < 4; i++) {
+      napi_value d;
+      napi_create_double(env, v[i], &d);
+      napi_set_named_property(env, o, names[i], d);
+    }
+  }
+  return o;
 }
 
 /* ---- in-process (trusted) plugins ---- */
@@ -617,6 +702,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"codecNew", NULL, CodecNew, NULL, NULL, NULL, napi_default, NULL},
       {"codecFeedDatagrams", NULL, CodecFeedDatagrams, NULL, NULL, NULL, napi_default, NULL},
       {"codecFeed", NULL, CodecFeed, NULL, NULL, NULL, napi_default, NULL},
+      {"codecFormatCounters", NULL, CodecFormatCounters, NULL, NULL, NULL, napi_default, NULL},
       {"codecFeedInto", NULL, CodecFeedInto, NULL, NULL, NULL, napi_default, NULL},
       {"codecFeedOffThread", NULL, CodecFeedOffThread, NULL, NULL, NULL, napi_default, NULL},
       {"codecEnd", NULL, CodecEnd, NULL, NULL, NULL, napi_default, NULL},

@@ -1,5 +1,6 @@
 #include "codec.h"
 #include "syslog.h"
+#include "kmsg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,7 @@ void codec_free(codec_t *c) {
   free(c->fj.data);
   free(c->fv.data);
   ndjson_free(&c->nj);
+  kmsg_free(c->kmsg);
   free(c);
 }
 
@@ -203,6 +205,7 @@ static int syslog_trimmed(codec_t *c, int rc) {
 }
 
 int codec_feed(codec_t *c, const uint8_t *chunk, size_t len, double received_ms, buf_t *out) {
+  if (c->format == CODEC_KMSG) return kmsg_feed(c, chunk, len, received_ms, out);
   if (c->format == CODEC_SYSLOG) return syslog_trimmed(c, syslog_feed(c, chunk, len, received_ms, out));
   if (c->format == CODEC_SYSLOG_DGRAM) {
     /* One datagram, one message: past the bound it is cut (the rest discarded, the entry truncated). */
@@ -263,6 +266,7 @@ int codec_feed_datagrams(codec_t *c, const uint8_t *data, size_t len, const int3
 }
 
 int codec_end(codec_t *c, double received_ms, buf_t *out) {
+  if (c->format == CODEC_KMSG) return kmsg_end(c, received_ms, out);
   if (c->format == CODEC_SYSLOG) return syslog_trimmed(c, syslog_end(c, received_ms, out));
   if (c->format == CODEC_SYSLOG_DGRAM || c->format == CODEC_DRAFT) return 0;
   if (c->pending_len == 0 && !c->discarding) return 0;

@@ -29,7 +29,11 @@
 /* CODEC_DRAFT: each chunk fed is one draft line, a JSON object the agent wrote of an input's draft
  * (agent/buffer/draft-ingest.ts): NDJSON as format json takes it, and "labels" and "multiline" as well
  * (ndjson_opts_t.draft). Never fed by a peer. */
-enum { CODEC_AUTO = 0, CODEC_JSON = 1, CODEC_TEXT = 2, CODEC_SYSLOG = 3, CODEC_SYSLOG_DGRAM = 4, CODEC_DRAFT = 5 };
+/* CODEC_KMSG: the kernel's log records (/dev/kmsg or a FIFO carrying them), one entry per record with
+ * an 'S' note before it (kmsg.c); its options (kmsg_opts_t) and state live in kmsg. */
+enum { CODEC_AUTO = 0, CODEC_JSON = 1, CODEC_TEXT = 2, CODEC_SYSLOG = 3, CODEC_SYSLOG_DGRAM = 4, CODEC_DRAFT = 5, CODEC_KMSG = 6 };
+
+struct kmsg_state;
 
 typedef struct {
   uint32_t max_line_bytes;
@@ -56,6 +60,8 @@ typedef struct {
   buf_t rep, esc;
   buf_t sk, sv, fj, fv; /* syslog: field keys, field values, the fields' JSON, one cleaned value */
   ndjson_t nj;
+  /* CODEC_KMSG: the format's state (kmsg_init; freed by codec_free) */
+  struct kmsg_state *kmsg;
   /* counters */
   double lines, records, filtered, cut, rejected;
   /* A feed runs on the thread pool (addon.c, codecFeedOffThread): until it is done, the main

@@ -127,8 +127,7 @@ static size_t units(const uint8_t *s, size_t n) {
   return u;
 }
 
-/* Whether the character at s[i] is one JavaScript's \s matches (WhiteSpace and LineTerminator). */
-static int js_space(const uint8_t *s, size_t n, size_t i) {
+int js_space(const uint8_t *s, size_t n, size_t i) {
   uint8_t b = s[i];
   if (b == ' ' || (b >= 0x09 && b <= 0x0d)) return 1;
   if (b < 0x80) return 0;
@@ -394,7 +393,7 @@ typedef struct {
   sl_fields_t fields;
 } sl_msg_t;
 
-static const char *const FACILITIES[24] = {"kern",   "user",   "mail",   "daemon", "auth",   "syslog", "lpr",    "news",
+const char *const SYSLOG_FACILITIES[24] = {"kern",   "user",   "mail",   "daemon", "auth",   "syslog", "lpr",    "news",
                                            "uucp",   "cron",   "authpriv", "ftp",  "ntp",    "audit",  "alert",  "clock",
                                            "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"};
 static const char *const SEVERITIES[8] = {"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"};
@@ -402,7 +401,7 @@ static const char *const SEVERITIES[8] = {"emerg", "alert", "crit", "err", "warn
 static int fields_start(codec_t *c, sl_msg_t *m) {
   c->sk.len = c->sv.len = 0;
   m->fields.n = 0;
-  const char *fa = FACILITIES[m->facility], *se = SEVERITIES[m->severity];
+  const char *fa = SYSLOG_FACILITIES[m->facility], *se = SEVERITIES[m->severity];
   return fld_set(c, &m->fields, "facility", (const uint8_t *)fa, strlen(fa)) || fld_set(c, &m->fields, "severity", (const uint8_t *)se, strlen(se));
 }
 

@@ -16,4 +16,8 @@ int syslog_feed(codec_t *c, const uint8_t *chunk, size_t len, double received_ms
 int syslog_end(codec_t *c, double received_ms, buf_t *out);
 /* One whole message (a frame or a datagram, at most max_line_bytes; cut: the sender's was longer). */
 int syslog_message(codec_t *c, const uint8_t *msg, size_t n, int cut, double received_ms, buf_t *out);
+/* Whether the character at s[i] (valid UTF-8) is one JavaScript's \s matches (WhiteSpace and LineTerminator). */
+int js_space(const uint8_t *s, size_t n, size_t i);
+/* Facility names by number (agent/buffer/syslog/priority.ts FACILITIES). */
+extern const char *const SYSLOG_FACILITIES[24];
 #endif
