@@ -11,10 +11,11 @@
  * records are pushed when it is done. One chunk at a time per stream (the codec holds the stream's
  * partial line), in order: what arrives meanwhile waits (past OFF_THREAD_WAITING chunks feed
  * answers false, and end always does, so that the input pauses until drained()). A replayable input's stream (acks) stays on the main thread: its
- * checkpoints are told line by line as bytes are fed.
+ * checkpoints are told line by line as bytes are fed, or record by record as the codec's 'S' notes
+ * give their positions (format kmsg).
  */
 import type { RingEntryQueue } from './entry-buffer.ts';
-import type { CodecCounters, LineCodec } from './line-codec.ts';
+import type { CodecCounters, FormatCounters, LineCodec } from './line-codec.ts';
 import { countFrames, type WhenFull } from './ring.ts';
 import { KEYED, keyRecords, releaseRecordTokens } from './records.ts';
 import { issueToken, type Checkpoint } from '../../entry/checkpoint.ts';
@@ -37,6 +38,18 @@ export interface LineAcks {
 }
 
 /**
+ * For a replayable input whose codec says each record's position in an 'S' note before it (format
+ * kmsg: the record's seq): told of each position, in order, as the codec's output is taken; returns
+ * the checkpoint whose token the record carries.
+ */
+export interface NoteAcks {
+  position(pos: number): Checkpoint | undefined;
+}
+
+/** What a replayable input passes to openStream: acks by line end from offset, or by the codec's 'S' notes. */
+export type StreamReplay = { acks: LineAcks; offset: number } | { notes: NoteAcks };
+
+/**
  * What an input gets from InputContext.openStream: feed bytes; false = pause until drained()
  * (the buffer is full under block, or the stream's previous chunk is still being parsed).
  */
@@ -51,6 +64,8 @@ export interface RawStream {
   settled(): Promise<void>;
   /** The codec's figures for this stream (lines, cut lines, rejects…). */
   stats(): CodecCounters;
+  /** The figures only the codec's format has (LineCodec.formatCounters; {} for none). */
+  formatCounters(): FormatCounters;
 }
 
 /** Chunks at least this large are parsed off the main thread (a socket read is up to 64 KiB). */
@@ -70,6 +85,9 @@ const OFF_THREAD_WAITING = 4;
 const OFF_THREAD_JOB_CHUNKS = 8;
 /** What end() leaves in the queue of a stream whose chunk is being parsed. */
 const END = Symbol('end');
+/** The tags of the codec's records: an entry, and the position note before it (format kmsg). */
+const E = 0x45;
+const S = 0x53;
 
 export class FastIngest implements RawStream {
   private readonly codec: LineCodec;
@@ -80,6 +98,8 @@ export class FastIngest implements RawStream {
   /** The input's id, recorded in every record when routes select by input (0: not needed). */
   private readonly input: number;
   private readonly acks: LineAcks | undefined;
+  /** Positions from the codec's 'S' notes instead (acks and notes are never both set). */
+  private readonly notes: NoteAcks | undefined;
   /** Stream offset of the next byte fed, and the partial line's length and last byte so far. */
   private offset: number;
   private lineLen = 0;
@@ -100,6 +120,7 @@ export class FastIngest implements RawStream {
     schedule: () => void;
     input?: number;
     acks?: LineAcks;
+    notes?: NoteAcks;
     /** Stream offset of the first byte fed (acks). */
     offset?: number;
     /** The pipeline's drained() (default: resolved). */
@@ -112,6 +133,7 @@ export class FastIngest implements RawStream {
     this.scheduled = o.schedule;
     this.input = o.input ?? 0;
     this.acks = o.acks;
+    this.notes = o.notes;
     this.offset = o.offset ?? 0;
     this.bufferDrained = o.drained ?? (() => Promise.resolve());
   }
@@ -131,9 +153,9 @@ export class FastIngest implements RawStream {
     return this.feedNow(chunk);
   }
 
-  /** Whether bytes of this size go to the thread pool (the C codec, no line-by-line checkpoints). */
+  /** Whether bytes of this size go to the thread pool (the C codec, no line-by-line or note-by-note checkpoints). */
   private parsesOffThread(bytes: number): boolean {
-    return this.codec.feedOffThread !== undefined && !this.acks && bytes >= OFF_THREAD_MIN_BYTES;
+    return this.codec.feedOffThread !== undefined && !this.acks && !this.notes && bytes >= OFF_THREAD_MIN_BYTES;
   }
 
   private feedNow(chunk: Buffer): boolean {
@@ -295,11 +317,42 @@ export class FastIngest implements RawStream {
     return this.codec.counters();
   }
 
+  formatCounters(): FormatCounters {
+    return this.codec.formatCounters?.() ?? {};
+  }
+
+  /**
+   * notes: the checkpoints of the entry records in frames, from the 'S' note before each. A note
+   * no entry follows (never expected: the codec takes it back with a filtered entry) finishes its
+   * checkpoint, so that it holds no position back.
+   */
+  private noteCheckpoints(frames: Buffer): (Checkpoint | undefined)[] {
+    const cps: (Checkpoint | undefined)[] = [];
+    let open: Checkpoint | undefined;
+    const finish = (cp: Checkpoint | undefined) => {
+      cp?.hold();
+      cp?.release();
+    };
+    for (let off = 0; off + 4 <= frames.length; off += 4 + frames.readUInt32LE(off)) {
+      const tag = frames[off + 4];
+      if (tag === S) {
+        finish(open);
+        open = this.notes!.position(Number(frames.toString('latin1', off + 5, off + 4 + frames.readUInt32LE(off))));
+      } else if (tag === E) {
+        cps.push(open);
+        open = undefined;
+      }
+    }
+    finish(open);
+    return cps;
+  }
+
   /**
    * transient: frames lie in the codec's shared output (LineCodec.feedTransient), overwritten by
    * its next call: they go into the ring (a copy) or are copied where they are kept (keep).
    */
   private take(frames: Buffer, cps: (Checkpoint | undefined)[] | undefined, transient: boolean): boolean {
+    if (this.notes && frames.length) cps = this.noteCheckpoints(frames);
     if (frames.length && (cps || this.input)) {
       frames = this.keyed(frames, cps);
       transient = false; // keyed wrote a Buffer of its own
@@ -317,9 +370,12 @@ export class FastIngest implements RawStream {
     while (off + 4 <= frames.length) {
       const n = frames.readUInt32LE(off);
       const tag = frames[off + 4];
-      if (tag === 0x45 /* E */ || tag === KEYED) {
+      if (tag === E || tag === KEYED) {
         if (runStart < 0) runStart = off;
         runCount++;
+      } else if (tag === S) {
+        // A position note (format kmsg): told to notes above, its record keyed; never queued.
+        flushRun(off);
       } else {
         // 'R': the codec kept the next line as text because it was not valid JSON; count it.
         flushRun(off);

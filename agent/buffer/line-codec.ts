@@ -70,6 +70,9 @@ export interface CodecCounters {
   rejected: number;
 }
 
+/** The options only some formats have (CodecOptions' per-format fields), as openStream passes them on. */
+export type FormatOptions = Pick<CodecOptions, 'kmsg'>;
+
 /** Counters only a format has (kmsg: KmsgCounters), by name. */
 export type FormatCounters = Record<string, number>;
 

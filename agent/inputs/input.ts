@@ -1,7 +1,7 @@
 import type { EntryDraft } from '../../entry/build.ts';
 import type { AgentLog } from '../../lib/log.ts';
-import type { LineAcks, RawStream } from '../buffer/fast-ingest.ts';
-import type { StreamFormat } from '../buffer/line-codec.ts';
+import type { RawStream, StreamReplay } from '../buffer/fast-ingest.ts';
+import type { FormatOptions, StreamFormat } from '../buffer/line-codec.ts';
 
 /**
  * What every input gets from the agent. An input turns bytes into drafts and hands them to
@@ -24,10 +24,12 @@ export interface InputContext {
    * The fast path for a byte stream (one per connection), when the agent's buffer is the ring:
    * lines are split, sanitised and framed by the codec (C when the addon is loaded) straight
    * into the ring. feed/end return false to pause, like emit. A replayable input passes replay:
-   * acks is told of every line with its end offset and gives the checkpoint its record carries.
+   * acks is told of every line with its end offset and gives the checkpoint its record carries;
+   * or notes (format kmsg) is told of each record's position from the codec's 'S' note before it.
+   * options: the format's own (CodecOptions.kmsg).
    * Undefined: use emit (a line stage or labels need drafts).
    */
-  openStream?(source: string, maxLineBytes: number, format?: StreamFormat, replay?: { acks: LineAcks; offset: number }): RawStream;
+  openStream?(source: string, maxLineBytes: number, format?: StreamFormat, replay?: StreamReplay, options?: FormatOptions): RawStream;
 }
 
 /** Figures an input reports in `logloom status` beyond the pipeline's own per-input counters. */

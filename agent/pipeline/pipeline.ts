@@ -4,10 +4,10 @@ import type { EntryDraft } from '../../entry/build.ts';
 import type { Level } from '../../lib/level.ts';
 import type { WhenFull } from '../buffer/ring.ts';
 import { createEntryBuffer, type EntryBuffer } from '../buffer/entry-buffer.ts';
-import { FastIngest, type LineAcks, type RawStream } from '../buffer/fast-ingest.ts';
+import { FastIngest, type RawStream, type StreamReplay } from '../buffer/fast-ingest.ts';
 import { DraftCodec } from '../buffer/draft-codec.ts';
 import { createCodec } from '../buffer/select.ts';
-import type { StreamFormat } from '../buffer/line-codec.ts';
+import type { FormatOptions, StreamFormat } from '../buffer/line-codec.ts';
 import type { AiStage, FilterStage } from './stages.ts';
 import { SinkRunner } from './sink-runner.ts';
 import { releaseToken } from '../../entry/checkpoint.ts';
@@ -138,12 +138,13 @@ export class Pipeline extends EventEmitter {
       /**
        * The fast path for byte-stream inputs (agent/buffer/fast-ingest.ts): the codec frames lines
        * into records straight into the ring. A replayable input passes acks (and the stream offset
-       * it starts at) so that each record carries its line's checkpoint token.
+       * it starts at) so that each record carries its line's checkpoint token, or notes (format
+       * kmsg: the position of each record from the codec's 'S' note). options: the format's own.
        */
-      openStream: (source: string, maxLineBytes: number, format?: StreamFormat, replay?: { acks: LineAcks; offset: number }): RawStream => {
+      openStream: (source: string, maxLineBytes: number, format?: StreamFormat, replay?: StreamReplay, options?: FormatOptions): RawStream => {
         const queue = this.buffer;
-        const codec = createCodec({ maxLineBytes, maxMessageBytes: this.opts.maxMessageBytes, minLevel: 'DEBUG', defaultLevel: defaults.level, defaultModule: defaults.module, node: this.opts.node, source, format }, queue.ring.impl === 'native' ? 'on' : 'off');
-        return new FastIngest({ codec, queue, policy, counters, schedule: () => this.schedule(), input: keyInput(), acks: replay?.acks, offset: replay?.offset, drained: () => this.drained() });
+        const codec = createCodec({ maxLineBytes, maxMessageBytes: this.opts.maxMessageBytes, minLevel: 'DEBUG', defaultLevel: defaults.level, defaultModule: defaults.module, node: this.opts.node, source, format, ...options }, queue.ring.impl === 'native' ? 'on' : 'off');
+        return new FastIngest({ codec, queue, policy, counters, schedule: () => this.schedule(), input: keyInput(), ...replay, drained: () => this.drained() });
       },
     };
   }

@@ -13,6 +13,7 @@
  *    or any record under `skipAll` (the backlog before the input started) is skipped and counted.
  *  - Fragments (kernels before 4.9): a `c` record is held and the `+` records after it joined to it,
  *    until a record that is not a `+` or end(); a join past maxLineBytes is not made.
+ *  - The entries take the module of the options (else the codec's default module).
  *  - Every entry follows an 'S' note carrying its seq: the position its checkpoint takes.
  */
 import type { EntryDraft } from '../../../entry/build.ts';
@@ -28,6 +29,8 @@ export interface KmsgCodecOptions {
   skipAll?: boolean;
   /** Each chunk fed is whole records (the device): the record in progress completes with the chunk. */
   whole?: boolean;
+  /** The entries' module (the input's `module`, else KERNEL); absent or empty: the codec's default module. */
+  module?: string;
 }
 
 /** codecFormatCounters of a kmsg codec. last_seq, held_seq: -1 when none. */
@@ -197,6 +200,6 @@ export class KmsgFramer {
     this.held = [];
     this.heldBytes = 0;
     this.heldCut = false;
-    this.out.entry(kmsgDraft(parts, this.o.bootWallMs, cut), parts[parts.length - 1]!.seq);
+    this.out.entry(kmsgDraft(parts, this.o.bootWallMs, cut, this.o.module || undefined), parts[parts.length - 1]!.seq);
   }
 }

@@ -76,8 +76,9 @@ function kv(fields: Map<string, string | number>, s: string): void {
  * ts_usec after bootWallMs (none when that is no date: the entry takes the arrival time), fields
  * facility, seq (the last part's), kernel_ts_usec, flags (unless empty or `-`), then each part's
  * header fields and dictionary, keys with A-Z lowered: a key keeps its first place, takes its last value.
+ * module: the entries' module (undefined: the codec's default).
  */
-export function kmsgDraft(parts: KmsgRecord[], bootWallMs: number, cut: boolean): EntryDraft {
+export function kmsgDraft(parts: KmsgRecord[], bootWallMs: number, cut: boolean, module: string | undefined): EntryDraft {
   const first = parts[0]!;
   const message = parts.length === 1 ? first.message : parts.map((p) => p.message).join('');
   const fields = new Map<string, string | number>([['facility', facilityName(first.priority >> 3)], ['seq', parts[parts.length - 1]!.seq], ['kernel_ts_usec', first.tsUsec]]);
@@ -92,6 +93,7 @@ export function kmsgDraft(parts: KmsgRecord[], bootWallMs: number, cut: boolean)
   return {
     timestamp: Math.abs(ms) <= 8.64e15 ? new Date(ms) : undefined,
     level: KERNEL_FAILURE.test(message) ? 'FATAL' : levelFromSyslogSeverity(first.priority & 7),
+    module,
     message,
     fields: obj,
     truncated: cut || undefined,

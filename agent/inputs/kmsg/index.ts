@@ -1,16 +1,14 @@
 import { constants, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { StringDecoder } from 'node:string_decoder';
 import { s, type Infer } from '../../../lib/schema/schema.ts';
-import type { EntryDraft } from '../../../entry/build.ts';
-import { levelFromSyslogSeverity, type Level } from '../../../lib/level.ts';
 import type { Input, InputContext } from '../input.ts';
 import { inputSchema } from '../common.ts';
-import { facilityName } from '../../buffer/syslog/priority.ts';
-import { FragmentJoiner, parseKmsgRecord, RecordAssembler, type KmsgRecord } from './record.ts';
 import { currentBootId, PositionStore } from './position.ts';
 import { InputStartError } from '../errors.ts';
 import { Checkpoint } from '../../../entry/checkpoint.ts';
+import type { NoteAcks, RawStream } from '../../buffer/fast-ingest.ts';
+import type { KmsgCodecOptions } from '../../buffer/kmsg/framer.ts';
+import { DraftStream } from '../draft-stream.ts';
 
 export const schema = inputSchema('Kernel log records from /dev/kmsg (priority mapped to level, dictionary lines kept as fields, position kept across restarts). Module KERNEL unless `module` is set.', {
   path: s.string({ default: '/dev/kmsg', doc: 'The kmsg device, or a FIFO carrying records in the same format.' }),
@@ -22,38 +20,42 @@ export const schema = inputSchema('Kernel log records from /dev/kmsg (priority m
 });
 export type KmsgInputConfig = Infer<typeof schema> & { type: 'kmsg' };
 
-/** Kernel messages that mean the kernel itself failed are FATAL whatever their priority. */
-const KERNEL_FAILURE = /^(?:Kernel panic|Oops[:\s]|BUG: |general protection fault|Unable to handle kernel)/;
+/**
+ * The kernel's log. The bytes read go to the codec, format kmsg (native/addon/src/kmsg.c, its JS
+ * twin agent/buffer/kmsg/), which assembles the records (header, dictionary lines, pre-4.9
+ * fragments), parses them into entries, counts bad headers, gaps and skipped records, and puts an
+ * 'S' note with its seq before each entry: the fast path (ctx.openStream) takes the entries into the
+ * ring with the checkpoint that note gives (FastIngest), and when the agent needs drafts (a line
+ * stage or labels) the same codec's entries become drafts for emit (DraftStream). Either way this
+ * input only reads, tracks positions and saves them.
+ */
 const READ_BYTES = 16 * 1024; // larger than any record (the kernel's limit is 8 KiB with dictionary)
+/** The most a record keeps (header and dictionary lines): the kernel's are far smaller; a longer one (a FIFO's) is cut. */
+const MAX_RECORD_BYTES = 64 * 1024;
 const SAVE_EVERY_MS = 1000;
-
-function levelOf(r: KmsgRecord): Level {
-  return KERNEL_FAILURE.test(r.message) ? 'FATAL' : levelFromSyslogSeverity(r.priority & 7);
-}
 
 export function create(config: KmsgInputConfig, ctx: InputContext): Input {
   const store = new PositionStore(ctx.stateDir);
   const bootId = currentBootId();
   // Kernel timestamps count from boot on the monotonic clock, like process.hrtime.
   const bootWallMs = Date.now() - Number(process.hrtime.bigint() / 1000n) / 1000;
+  const source = `kmsg:${config.path}`;
   let fh: FileHandle | undefined;
   let kind = '';
   let stopped = false;
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
   let timer: NodeJS.Timeout | undefined;
+  /** The records' codec stream (opened by start). */
+  let stream: RawStream | undefined;
+  /** from: end with no saved position: what reading (and skipping) the backlog counted. */
+  const backlog = { skipped: 0, missed: 0, rejected: 0 };
   /** Records at or below this seq were delivered before (saved position) or skipped (from: end). */
   let skipUpTo = -1;
-  /** from: end with no saved position: drop what is already there, up to the first idle. */
-  let skipBacklog = false;
-  let lastSeq: number | undefined;
   let savedSeq: number | undefined;
   let lastSaveAt = 0;
   let records = 0;
-  let skipped = 0;
-  let missed = 0;
   let overruns = 0;
-  let parseErrors = 0;
   let blocked: Promise<void> | undefined;
   /**
    * Delivered records not yet finished downstream, in seq order: each record carries its
@@ -66,41 +68,27 @@ export function create(config: KmsgInputConfig, ctx: InputContext): Input {
   let signalStop!: () => void;
   const stopping = new Promise<void>((resolve) => (signalStop = resolve));
 
-  const joiner = new FragmentJoiner((r) => deliver(r));
-  const assembler = new RecordAssembler((lines) => {
-    const parsed = parseKmsgRecord(lines);
-    if (!parsed.ok) {
-      parseErrors++;
-      ctx.reject(parsed.error);
-      return;
-    }
-    const r = parsed.record;
-    if (lastSeq !== undefined && r.seq > lastSeq + 1) missed += r.seq - lastSeq - 1;
-    lastSeq = r.seq;
-    if (r.seq <= skipUpTo || skipBacklog) {
-      skipped++;
-      return;
-    }
-    joiner.push(r);
-  });
+  /** The codec's 'S' note of each entry: its checkpoint, at the record's seq. */
+  const notes: NoteAcks = {
+    position(seq) {
+      records++;
+      const cp = new Checkpoint({ input: ctx.name, stream: 'kmsg', offset: seq }, finished);
+      pending.push(cp);
+      return cp;
+    },
+  };
 
-  function deliver(r: KmsgRecord): void {
-    records++;
-    const fields: Record<string, string | number> = { facility: facilityName(r.priority >> 3), seq: r.seq, kernel_ts_usec: r.tsUsec };
-    if (r.flags && r.flags !== '-') fields.flags = r.flags;
-    for (const [k, v] of Object.entries(r.extra)) fields[k.toLowerCase()] = v;
-    const cp = new Checkpoint({ input: ctx.name, stream: 'kmsg', offset: r.seq }, finished);
-    pending.push(cp);
-    const draft: EntryDraft = {
-      timestamp: new Date(bootWallMs + r.tsUsec / 1000),
-      level: levelOf(r),
-      module: config.module ?? 'KERNEL',
-      message: r.message,
-      source: `kmsg:${config.path}`,
-      fields,
-      checkpoint: cp,
-    };
-    if (!ctx.emit(draft) && !blocked) blocked = ctx.drained().then(() => (blocked = undefined));
+  /** A codec stream of the records: the fast path, or drafts for emit when the agent needs them. */
+  function openRecords(kmsg: KmsgCodecOptions, acks?: NoteAcks): RawStream {
+    return (
+      ctx.openStream?.(source, MAX_RECORD_BYTES, 'kmsg', acks ? { notes: acks } : undefined, { kmsg }) ??
+      new DraftStream(ctx, { maxLineBytes: MAX_RECORD_BYTES, maxMessageBytes: MAX_RECORD_BYTES, minLevel: 'DEBUG', defaultLevel: config.default_level, defaultModule: 'KERNEL', node: '', source, format: 'kmsg', kmsg }, acks)
+    );
+  }
+
+  /** false from the stream: read nothing more until it drains (the kernel ring keeps the records). */
+  function pauseUnless(ok: boolean): void {
+    if (!ok && !blocked) blocked = stream!.drained().then(() => (blocked = undefined));
   }
 
   /** Records finish mostly in order: the finished prefix leaves pending. */
@@ -114,12 +102,17 @@ export function create(config: KmsgInputConfig, ctx: InputContext): Input {
     if (stopped) void savePosition(true);
   }
 
-  /** Every record up to this seq is finished downstream (or skipped, or not an entry at all). */
+  /**
+   * Every record up to this seq is finished downstream (or skipped, or not an entry at all); never
+   * past a fragment the codec holds back to join the next ones to.
+   */
   function finishedSeq(): number | undefined {
-    if (lastSeq === undefined) return undefined;
-    // While skipping up to a saved position, lastSeq is still below it.
-    const read = Math.max(lastSeq, skipUpTo);
-    return pendingHead < pending.length ? Math.max(skipUpTo, pending[pendingHead]!.offset - 1) : read;
+    const c = stream?.formatCounters();
+    if (!c || !(c.last_seq! >= 0)) return undefined;
+    let seq = pendingHead < pending.length ? pending[pendingHead]!.offset - 1 : c.last_seq!;
+    if (c.held_seq! >= 0) seq = Math.min(seq, c.held_seq! - 1);
+    // While skipping up to a saved position, the last seq read is still below it.
+    return Math.max(seq, skipUpTo);
   }
 
   function savePosition(force: boolean): Promise<void> {
@@ -138,11 +131,9 @@ export function create(config: KmsgInputConfig, ctx: InputContext): Input {
     return saving;
   }
 
-  /** Nothing to read now: complete what is pending, save the position, wait a little. */
+  /** Nothing to read now: the codec completes what it holds, the position is saved, wait a little. */
   async function idle(): Promise<void> {
-    assembler.flush();
-    joiner.flush();
-    skipBacklog = false;
+    pauseUnless(stream!.end());
     await savePosition(false);
     if (stopped) return;
     await new Promise<void>((resolve) => {
@@ -153,13 +144,14 @@ export function create(config: KmsgInputConfig, ctx: InputContext): Input {
   }
 
   const buf = Buffer.alloc(READ_BYTES);
-  const decoder = new StringDecoder('utf8');
 
   /**
-   * from: end: reads (and skips) what is there now before start() returns, so that every record
-   * written after the agent said it started is delivered. (Node has no lseek(SEEK_END).)
+   * from: end: reads (and skips, in a codec of its own that skips every record) what is there now
+   * before start() returns, so that every record written after the agent said it started is
+   * delivered; returns the last seq read (-1: none). (Node has no lseek(SEEK_END).)
    */
-  async function skipToEnd(handle: FileHandle): Promise<void> {
+  async function skipBacklog(handle: FileHandle, kmsg: KmsgCodecOptions): Promise<number> {
+    const skipping = openRecords({ ...kmsg, skipAll: true });
     for (;;) {
       let n: number;
       try {
@@ -169,12 +161,15 @@ export function create(config: KmsgInputConfig, ctx: InputContext): Input {
         break; // EAGAIN: at the end
       }
       if (n === 0) break;
-      assembler.push(decoder.write(buf.subarray(0, n)));
-      if (kind === 'device') assembler.flush();
+      skipping.feed(buf.subarray(0, n));
     }
-    assembler.flush();
-    joiner.flush();
-    skipBacklog = false;
+    skipping.end();
+    await skipping.settled();
+    const c = skipping.formatCounters();
+    backlog.skipped = c.skipped ?? 0;
+    backlog.missed = c.missed ?? 0;
+    backlog.rejected = skipping.stats().rejected;
+    return c.last_seq ?? -1;
   }
 
   async function run(handle: FileHandle): Promise<void> {
@@ -204,9 +199,8 @@ export function create(config: KmsgInputConfig, ctx: InputContext): Input {
         await idle(); // a FIFO with no writer
         continue;
       }
-      assembler.push(decoder.write(buf.subarray(0, n)));
-      // The device returns exactly one record per read: it is complete now.
-      if (kind === 'device') assembler.flush();
+      // From the device each read is one whole record (the codec completes it with the read).
+      pauseUnless(stream!.feed(buf.subarray(0, n)));
       // A kernel that never falls silent still gets its position saved (at most once a second).
       await savePosition(false);
     }
@@ -215,12 +209,9 @@ export function create(config: KmsgInputConfig, ctx: InputContext): Input {
   return {
     async start() {
       const saved = await store.load();
-      if (saved && saved.boot_id === bootId) {
-        skipUpTo = saved.seq;
-        lastSeq = saved.seq; // so that records lost while we were down show up as missed
-      }
-      else if (!saved && config.from === 'end') skipBacklog = true;
-      savedSeq = saved?.boot_id === bootId ? saved.seq : undefined;
+      const sameBoot = saved !== undefined && saved.boot_id === bootId;
+      if (sameBoot) skipUpTo = saved.seq;
+      savedSeq = sameBoot ? saved.seq : undefined;
       try {
         fh = await open(config.path, constants.O_RDONLY | constants.O_NONBLOCK);
       } catch (e) {
@@ -228,9 +219,13 @@ export function create(config: KmsgInputConfig, ctx: InputContext): Input {
       }
       const st: Stats = await fh.stat();
       kind = st.isCharacterDevice() ? 'device' : st.isFIFO() ? 'fifo' : 'file';
-      if (skipBacklog) await skipToEnd(fh);
+      const kmsg: KmsgCodecOptions = { bootWallMs, module: config.module ?? 'KERNEL', whole: kind === 'device' };
+      const fromEnd = !saved && config.from === 'end';
+      if (fromEnd) skipUpTo = await skipBacklog(fh, kmsg);
+      // Records up to skipUpTo are skipped by the codec, and gaps counted from it (records lost while we were down).
+      stream = openRecords({ ...kmsg, lastSeq: skipUpTo }, notes);
       loop = run(fh);
-      ctx.log.debug(`reading ${config.path} (${kind}) ${skipUpTo >= 0 ? `after seq ${skipUpTo}` : `from the ${skipBacklog ? 'end' : 'beginning'}`}`);
+      ctx.log.debug(`reading ${config.path} (${kind}) ${sameBoot ? `after seq ${skipUpTo}` : `from the ${fromEnd ? 'end' : 'beginning'}`}`);
     },
     async stop() {
       stopped = true;
@@ -238,21 +233,24 @@ export function create(config: KmsgInputConfig, ctx: InputContext): Input {
       if (timer) clearTimeout(timer);
       wake?.();
       await loop;
-      assembler.flush();
-      joiner.flush();
+      stream?.end();
+      await stream?.settled();
       await savePosition(true);
       await fh?.close();
     },
-    status: () => ({
-      path: config.path,
-      kind,
-      records,
-      last_seq: lastSeq ?? -1,
-      in_flight: pending.length - pendingHead,
-      skipped,
-      missed,
-      overruns,
-      parse_errors: parseErrors,
-    }),
+    status: () => {
+      const c = stream?.formatCounters() ?? {};
+      return {
+        path: config.path,
+        kind,
+        records,
+        last_seq: c.last_seq ?? -1,
+        in_flight: pending.length - pendingHead,
+        skipped: backlog.skipped + (c.skipped ?? 0),
+        missed: backlog.missed + (c.missed ?? 0),
+        overruns,
+        parse_errors: backlog.rejected + (stream?.stats().rejected ?? 0),
+      };
+    },
   };
 }

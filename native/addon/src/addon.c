@@ -149,9 +149,24 @@ static int opt_bool(napi_env env, napi_value o, const char *name, int *v) {
   return 0;
 }
 
+/* A string property (copied with malloc into *v: free it), like opt_number. */
+static int opt_string(napi_env env, napi_value o, const char *name, char **v) {
+  bool has;
+  napi_value x;
+  napi_valuetype t;
+  size_t n;
+  if (napi_has_named_property(env, o, name, &has) != napi_ok) return -1;
+  if (!has) return 0;
+  if (napi_get_named_property(env, o, name, &x) != napi_ok || napi_typeof(env, x, &t) != napi_ok) return -1;
+  if (t == napi_undefined) return 0;
+  if (t != napi_string || napi_get_value_string_utf8(env, x, NULL, 0, &n) != napi_ok || !(*v = malloc(n + 1))) return -1;
+  if (napi_get_value_string_utf8(env, x, *v, n + 1, &n) != napi_ok) return free(*v), *v = NULL, -1;
+  return 0;
+}
+
 /*
  * The format's own options: the 9th argument of codecNew, an object holding one per format
- * ({ kmsg: { bootWallMs, lastSeq, skipAll, whole } }), read into the format's C struct and handed to
+ * ({ kmsg: { bootWallMs, lastSeq, skipAll, whole, module } }), read into the format's C struct and handed to
  * its init. NULL: fine (absent or nothing for this format); else the TypeError's message.
  */
 static const char *codec_format_options(napi_env env, napi_callback_info info, codec_t *c, int format) {
@@ -167,15 +182,20 @@ static const char *codec_format_options(napi_env env, napi_callback_info info, c
   if (t == napi_object && format == CODEC_KMSG && napi_get_named_property(env, o, "kmsg", &k) == napi_ok && napi_typeof(env, k, &kt) != napi_ok)
     return "codecNew: cannot read options.kmsg";
   if (format == CODEC_KMSG) {
-    kmsg_opts_t ko = {.boot_wall_ms = 0, .last_seq = -1, .skip_all = 0, .whole = 0};
+    kmsg_opts_t ko = {.boot_wall_ms = 0, .last_seq = -1, .skip_all = 0, .whole = 0, .module = NULL};
+    char *module = NULL;
     if (kt != napi_undefined && kt != napi_object) return "codecNew: options.kmsg is not an object";
     if (kt == napi_object) {
       if (opt_number(env, k, "bootWallMs", &ko.boot_wall_ms)) return "codecNew: options.kmsg.bootWallMs is not a number";
       if (opt_number(env, k, "lastSeq", &ko.last_seq)) return "codecNew: options.kmsg.lastSeq is not a number";
       if (opt_bool(env, k, "skipAll", &ko.skip_all)) return "codecNew: options.kmsg.skipAll is not a boolean";
       if (opt_bool(env, k, "whole", &ko.whole)) return "codecNew: options.kmsg.whole is not a boolean";
+      if (opt_string(env, k, "module", &module)) return "codecNew: options.kmsg.module is not a string";
     }
-    if (kmsg_init(c, &ko)) return "codecNew: out of memory";
+    ko.module = module;
+    int rc = kmsg_init(c, &ko);
+    free(module);
+    if (rc) return "codecNew: out of memory";
   }
   return NULL;
 }

@@ -16,7 +16,7 @@
  *    that is not a `+` or the source goes idle; a join that would pass max_line_bytes is not made;
  *  - the entry: level from the priority's severity (syslog's mapping), FATAL when the message starts
  *    like a kernel failure (Kernel panic, Oops:, Oops + space, BUG: , general protection fault,
- *    Unable to handle kernel); the codec's default module and source; timestamp boot_wall_ms +
+ *    Unable to handle kernel); the module of the options (else the codec's default), the codec's source; timestamp boot_wall_ms +
  *    ts_usec / 1000 (the arrival time when that is no date); fields facility (name, or the number
  *    past local7), seq, kernel_ts_usec, flags (unless empty or `-`), then the header's extra
  *    `key=value` fields and the dictionary's, keys with A-Z lowered: a key keeps its first place and
@@ -47,6 +47,7 @@ typedef struct {
 
 struct kmsg_state {
   kmsg_opts_t o;
+  char *module; /* o.module's copy (NULL: the default module) */
   /* the record in progress: its header line, then '\n' + each continuation line */
   buf_t rec;
   int has_rec, rec_cut;
@@ -69,7 +70,9 @@ struct kmsg_state {
 int kmsg_init(codec_t *c, const kmsg_opts_t *o) {
   kmsg_state_t *s = calloc(1, sizeof *s);
   if (!s) return -1;
-  s->o = o ? *o : (kmsg_opts_t){.boot_wall_ms = 0, .last_seq = -1, .skip_all = 0, .whole = 0};
+  s->o = o ? *o : (kmsg_opts_t){.boot_wall_ms = 0, .last_seq = -1, .skip_all = 0, .whole = 0, .module = NULL};
+  if (s->o.module && s->o.module[0] && !(s->module = strdup(s->o.module))) return free(s), -1;
+  s->o.module = NULL;
   s->held_seq = -1;
   s->last_seq = -1;
   if (s->o.last_seq >= 0) s->last_seq = s->o.last_seq, s->has_last = 1;
@@ -81,6 +84,7 @@ int kmsg_init(codec_t *c, const kmsg_opts_t *o) {
 
 void kmsg_free(kmsg_state_t *s) {
   if (!s) return;
+  free(s->module);
   free(s->rec.data);
   free(s->held.data);
   free(s->keys.data);
@@ -336,7 +340,7 @@ static int release(codec_t *c, kmsg_state_t *s, double ms, buf_t *out) {
   uint32_t nl = (uint32_t)seq_len + 1;
   if (buf_put(out, &nl, 4) || buf_put(out, "S", 1) || buf_put(out, seq, seq_len)) return -1;
   double before = c->records;
-  int rc = codec_emit(c, level, NULL, 0, msg, mlen, when, c->fj.data, c->fj.len, cut, out);
+  int rc = codec_emit(c, level, (const uint8_t *)s->module, s->module ? strlen(s->module) : 0, msg, mlen, when, c->fj.data, c->fj.len, cut, out);
   if (!rc && c->records == before) out->len = at;
   s->held.len = 0;
   s->held_bytes = 0;

@@ -19,6 +19,8 @@ typedef struct {
   /* Each chunk fed ends with a whole record (the device returns one per read): the record in progress
    * is complete at the end of every feed, not only when the next header arrives. */
   int whole;
+  /* The entries' module (sanitised by codec_emit); NULL or empty: the codec's default module. Copied by kmsg_init. */
+  const char *module;
 } kmsg_opts_t;
 
 typedef struct kmsg_state kmsg_state_t;
