@@ -37,6 +37,17 @@ test('addon calls with missing or mistyped arguments throw a TypeError with the 
   refuses('codecFeed', [codec, 'text', 0], /^codecFeed\(codec, chunk, receivedMs\)$/);
   refuses('codecEnd', [codec], /^codecEnd\(codec, receivedMs\)$/);
   refuses('codecCounters', [null], /^codecCounters\(codec\)$/);
+  refuses('codecFormatCounters', [bytes], /^codecFormatCounters\(codec\)$/);
+  // The 9th argument, the format's own options: an object, whose members are checked by type.
+  const KMSG = 6;
+  refuses('codecNew', [1024, 1024, 0, 1, 'M', 'node', 'src', KMSG, 'x'], /^codecNew: options is not an object$/);
+  refuses('codecNew', [1024, 1024, 0, 1, 'M', 'node', 'src', KMSG, { kmsg: 5 }], /^codecNew: options.kmsg is not an object$/);
+  refuses('codecNew', [1024, 1024, 0, 1, 'M', 'node', 'src', KMSG, { kmsg: { bootWallMs: '1' } }], /^codecNew: options.kmsg.bootWallMs is not a number$/);
+  refuses('codecNew', [1024, 1024, 0, 1, 'M', 'node', 'src', KMSG, { kmsg: { lastSeq: null } }], /^codecNew: options.kmsg.lastSeq is not a number$/);
+  refuses('codecNew', [1024, 1024, 0, 1, 'M', 'node', 'src', KMSG, { kmsg: { skipAll: 1 } }], /^codecNew: options.kmsg.skipAll is not a boolean$/);
+  refuses('codecNew', [1024, 1024, 0, 1, 'M', 'node', 'src', KMSG, { kmsg: { whole: 'yes' } }], /^codecNew: options.kmsg.whole is not a boolean$/);
+  refuses('codecNew', [1024, 1024, 0, 1, 'M', 'node', 'src', KMSG, { kmsg: { module: 7 } }], /^codecNew: options.kmsg.module is not a string$/);
+  refuses('codecNew', [1024, 1024, 0, 1, 'M', 'node', 'src', KMSG + 1], /^codecNew: bad numbers$/);
   refuses('ingestScan', [bytes, bytes, bytes, bytes, 'x', bytes, new Uint32Array(1), bytes, new Uint32Array(3)], /^ingestScan\(raw,/);
   refuses('dgramOpen', ['/tmp/x', 0o600, 1024], /^dgramOpen\(path, mode, maxBytes, onBatch\)$/);
   refuses('dgramPause', [{}, true], /^dgramPause\(handle, paused\)$/);
@@ -50,4 +61,14 @@ test('addon calls with missing or mistyped arguments throw a TypeError with the 
   const out = addon.codecFeed!(codec, Buffer.from('[WARN] hello\n'), 0) as Buffer;
   assert.ok(out.length > 0);
   assert.deepEqual((addon.codecCounters!(codec) as number[]).slice(0, 2), [1, 1]);
+  assert.deepEqual(addon.codecFormatCounters!(codec), {}, 'a format without counters of its own');
+  // Options absent, null or undefined members: the defaults; given, they are used.
+  for (const options of [undefined, null, {}, { kmsg: undefined }, { kmsg: { bootWallMs: undefined } }]) {
+    const k = addon.codecNew!(1024, 1024, 0, 1, 'M', 'node', 'src', KMSG, options);
+    assert.deepEqual(addon.codecFormatCounters!(k), { skipped: 0, missed: 0, last_seq: -1, held_seq: -1 });
+  }
+  const k = addon.codecNew!(1024, 1024, 0, 1, 'M', 'node', 'src', KMSG, { kmsg: { bootWallMs: 1e12, lastSeq: 7, skipAll: false, whole: true, module: 'kern' } });
+  const rec = (addon.codecFeed!(k, Buffer.from('6,8,1000,-;hi\n'), 0) as Buffer).toString('latin1');
+  assert.match(rec, /S8.*"timestamp":"2001-09-09T01:46:40.001Z","level":"INFO","module":"KERN"/s);
+  assert.deepEqual(addon.codecFormatCounters!(k), { skipped: 0, missed: 0, last_seq: 8, held_seq: -1 });
 });
