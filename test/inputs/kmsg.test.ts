@@ -256,3 +256,46 @@ test('kmsg input from a FIFO: the saved position stops before records no sink ha
     await agent.stop();
   }
 });
+
+test('kmsg input from a FIFO: the same entries, rejects, counts and saved position with the C codec, the JS codec, and through drafts (labels: no fast path); a record past 64 KiB is cut', async () => {
+  const stream = [
+    '6,1,1000,-;first\n SUBSYSTEM=usb\n',
+    'bad header\n',
+    '4,2,2000,c;frag \n4,3,3000,+;ment\n',
+    `3,5,5000,-;${'x'.repeat(70_000)}\n`,
+    '6,6,6000,-;last\n',
+  ].join('');
+  const results: { entries: Record<string, unknown>[]; status: Record<string, unknown>; saved: number }[] = [];
+  for (const [native, extra] of [['on', ''], ['off', ''], ['on', '      labels: { site: cabinet-3 }\n']] as const) {
+    const dir = tempDir();
+    const fifo = `${dir}/kmsg.fifo`;
+    execFileSync('mkfifo', [fifo]);
+    const agent = await startAgent(`  buffer:\n    native: ${native}\n` + inputToFile('kmsg', `      path: ${fifo}\n      from: beginning\n      poll_interval: 50ms\n${extra}`, 'out.log'), dir);
+    try {
+      const fd = openSync(fifo, 'w');
+      for (let i = 0; i < stream.length; i += 4096) writeSync(fd, stream.slice(i, i + 4096));
+      closeSync(fd);
+      const entries = (await waitForLines(`${dir}/out.log`, 4)).map((l) => JSON.parse(l));
+      for (const e of entries) {
+        if (extra) assert.deepEqual(e.labels, { site: 'cabinet-3' });
+        delete e.labels;
+        delete e.timestamp; // the boot's wall time is measured at each start
+        assert.equal(e.source, `kmsg:${fifo}`);
+        delete e.source;
+      }
+      const st = await inputStatus(agent);
+      await agent.stop();
+      const saved = JSON.parse(readFileSync(`${dir}/data/inputs/kmsg/kmsg-position.json`, 'utf8')).seq;
+      results.push({ entries, status: { records: st.records, last_seq: st.last_seq, missed: st.missed, skipped: st.skipped, parse_errors: st.parse_errors, rejected: st.rejected, received: st.received }, saved });
+    } finally {
+      await agent.stop();
+    }
+  }
+  const [first] = results;
+  assert.deepEqual(first!.entries.map((e) => [e.message.length > 100 ? 'x…' : e.message, e.level, e.truncated, e.fields.seq, e.fields.subsystem, e.fields.flags]), [
+    ['first', 'INFO', undefined, 1, 'usb', undefined], ['frag ment', 'WARN', undefined, 3, undefined, 'c'], ['x…', 'ERROR', true, 5, undefined, undefined], ['last', 'INFO', undefined, 6, undefined, undefined],
+  ]);
+  assert.deepEqual(first!.status, { records: 4, last_seq: 6, missed: 1, skipped: 0, parse_errors: 1, rejected: 1, received: 4 });
+  assert.equal(first!.saved, 6);
+  for (const r of results.slice(1)) assert.deepEqual(r, first);
+});
