@@ -7,6 +7,11 @@
  *   'E' + NDJSON entry   a complete entry, exactly what buildEntry + encodeEntry would give
  *   'R' + reason         the next record is a line kept as text because it was not valid JSON (or,
  *                        format json, not a JSON object); the agent counts the reject, never queues it
+ *                        (format kmsg: a record whose header did not parse, and no record follows)
+ *   'S' + seq            format kmsg: the next record's position (its sequence number, as JS writes
+ *                        the number), from which the agent makes its checkpoint; never queued
+ * A note (a payload starting with a letter other than 'E' or 'K') says something about the record
+ * after it; the agent acts on it and never queues it.
  * Lines (same as LineSplitter): split on \n, drop one trailing \r, keep at most max_line_bytes of
  * a line (the rest is discarded, entry truncated), invalid UTF-8 → U+FFFD (WHATWG decoder); empty
  * lines are skipped. A whole line starting (after spaces and tabs) with '{' is an NDJSON entry
@@ -16,6 +21,11 @@
  * The syslog formats frame messages instead of lines and parse each one (syslog.c); their counters
  * count messages: lines = messages (empty ones are skipped uncounted), cut = messages cut at
  * max_line_bytes (the input's max_message_bytes), rejected = messages that did not parse (kept as text).
+ * The kmsg format assembles kernel log records (a header line and its continuation lines) and parses
+ * each one (kmsg.c); lines = records, cut = records cut at max_line_bytes, rejected = bad headers
+ * (no entry). Its own counters (skipped, missed, last_seq, held_seq) come from kmsg_counters, its
+ * options (kmsg_opts_t: boot time, position, whole records per chunk, module) from codecNew's
+ * options argument (addon.c).
  */
 #ifndef LOGLOOM_CODEC_H
 #define LOGLOOM_CODEC_H

@@ -2,7 +2,7 @@
  * Kernel log records (/dev/kmsg, Documentation/ABI/testing/dev-kmsg) as a codec format (codec.h
  * CODEC_KMSG): the byte stream of the device, or of a FIFO carrying the same records, into one entry
  * record per kernel record. The JS twin is agent/buffer/kmsg/ run by JsLineCodec;
- * test/buffer/codec-conformance.test.ts and test/fuzz/kmsg-codec.test.ts hold both to identical bytes.
+ * test/buffer/kmsg-conformance.test.ts and test/fuzz/kmsg-codec.test.ts hold both to identical bytes.
  */
 #ifndef LOGLOOM_KMSG_H
 #define LOGLOOM_KMSG_H
