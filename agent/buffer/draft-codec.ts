@@ -1,6 +1,6 @@
 /**
  * Drafts → entry records through the codec: what an input that knows its entry's parts hands to
- * `emit` (serial, kmsg, journald, pstore, any input whose line stage or labels need drafts, the
+ * `emit` (serial, journald, pstore, any input whose line stage or labels need drafts, the
  * compiled-in plugins' notices, analysers' results) becomes a record by the same rules as the
  * bytes of the stream inputs, written once in C (buildEntry where the addon cannot load). No
  * LogEntry object is made.

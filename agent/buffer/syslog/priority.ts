@@ -1,6 +1,6 @@
 /**
  * The syslog PRI field (RFC 5424 §6.2.1, RFC 3164 §4.1.1): `<N>` with N = facility * 8 + severity,
- * 0 ≤ N ≤ 191. Shared by both message formats and by the kmsg input (kernel records carry the same
+ * 0 ≤ N ≤ 191. Shared by both message formats and by the kmsg format (kernel records carry the same
  * number).
  */
 export const FACILITIES = [
