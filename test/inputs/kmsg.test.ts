@@ -265,7 +265,8 @@ test('kmsg input from a FIFO: the same entries, rejects, counts and saved positi
     `3,5,5000,-;${'x'.repeat(70_000)}\n`,
     '6,6,6000,-;last\n',
   ].join('');
-  const results: { entries: Record<string, unknown>[]; status: Record<string, unknown>; saved: number }[] = [];
+  type Entry = { message: string; level: string; truncated?: boolean; fields: Record<string, unknown>; labels?: unknown; timestamp?: string; source?: string };
+  const results: { entries: Entry[]; status: Record<string, unknown>; saved: number }[] = [];
   for (const [native, extra] of [['on', ''], ['off', ''], ['on', '      labels: { site: cabinet-3 }\n']] as const) {
     const dir = tempDir();
     const fifo = `${dir}/kmsg.fifo`;
@@ -275,7 +276,7 @@ test('kmsg input from a FIFO: the same entries, rejects, counts and saved positi
       const fd = openSync(fifo, 'w');
       for (let i = 0; i < stream.length; i += 4096) writeSync(fd, stream.slice(i, i + 4096));
       closeSync(fd);
-      const entries = (await waitForLines(`${dir}/out.log`, 4)).map((l) => JSON.parse(l));
+      const entries = (await waitForLines(`${dir}/out.log`, 4)).map((l) => JSON.parse(l) as Entry);
       for (const e of entries) {
         if (extra) assert.deepEqual(e.labels, { site: 'cabinet-3' });
         delete e.labels;
