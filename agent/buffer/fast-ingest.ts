@@ -12,9 +12,13 @@
  * partial line), in order: what arrives meanwhile waits (past OFF_THREAD_WAITING chunks feed
  * answers false, and end always does, so that the input pauses until drained()). A replayable input's stream (acks) stays on the main thread: its
  * checkpoints are told line by line as bytes are fed.
+ *
+ * A serial console's stream (codec format serial) is fed with each read's arrival times (feedAt)
+ * and flushed by the input's timers (flush); its oops groups come behind a 'U' note, and take()
+ * hands such a record to the pipeline's priority lane (the urgent option) instead of the ring.
  */
 import type { RingEntryQueue } from './entry-buffer.ts';
-import type { CodecCounters, LineCodec } from './line-codec.ts';
+import type { CodecCounters, LineCodec, SerialFlush } from './line-codec.ts';
 import { countFrames, type WhenFull } from './ring.ts';
 import { KEYED, keyRecords, releaseRecordTokens } from './records.ts';
 import { issueToken, type Checkpoint } from '../../entry/checkpoint.ts';
@@ -51,6 +55,12 @@ export interface RawStream {
   settled(): Promise<void>;
   /** The codec's figures for this stream (lines, cut lines, rejects…). */
   stats(): CodecCounters;
+  /** Format serial: one read with its wall-clock and monotonic (performance.now()) arrival times. */
+  feedAt?(chunk: Buffer, wallMs: number, monoMs: number): boolean;
+  /** Format serial: the partial line, the open oops group, or both (the port closed) into the buffer. */
+  flush?(what: SerialFlush): boolean;
+  /** The codec's format-specific figures (serial: invalid_lines, pending_bytes, …). */
+  formatCounters?(): Record<string, number>;
 }
 
 /** Chunks at least this large are parsed off the main thread (a socket read is up to 64 KiB). */
@@ -93,6 +103,10 @@ export class FastIngest implements RawStream {
   /** Chunks (and the end) that arrived meanwhile, in order. */
   private waiting: (Buffer | typeof END)[] = [];
   private idleWaiters: (() => void)[] = [];
+  /** The pipeline's priority lane, for a record behind a 'U' note (undefined: it goes with the others). */
+  private readonly urgent: ((rec: Buffer) => boolean) | undefined;
+  /** Never parsed off the main thread (see parsesOffThread). */
+  private readonly inline: boolean;
 
   constructor(o: {
     codec: LineCodec; queue: RingEntryQueue; policy: WhenFull; counters: StreamCounters;
@@ -104,6 +118,10 @@ export class FastIngest implements RawStream {
     offset?: number;
     /** The pipeline's drained() (default: resolved). */
     drained?: () => Promise<void>;
+    /** Takes a record (its payload) the codec marked urgent ('U' note) into the priority lane; false = pause. */
+    urgent?: (rec: Buffer) => boolean;
+    /** Parse every chunk on the main thread (format serial). */
+    inline?: boolean;
   }) {
     this.codec = o.codec;
     this.queue = o.queue;
@@ -114,6 +132,8 @@ export class FastIngest implements RawStream {
     this.acks = o.acks;
     this.offset = o.offset ?? 0;
     this.bufferDrained = o.drained ?? (() => Promise.resolve());
+    this.urgent = o.urgent;
+    this.inline = o.inline ?? false;
   }
 
   feed(chunk: Buffer): boolean {
@@ -131,9 +151,29 @@ export class FastIngest implements RawStream {
     return this.feedNow(chunk);
   }
 
-  /** Whether bytes of this size go to the thread pool (the C codec, no line-by-line checkpoints). */
+  /**
+   * Whether bytes of this size go to the thread pool (the C codec, no line-by-line checkpoints).
+   * Never for an inline stream: a serial console is low rate (a UART carries at most a few hundred
+   * KB/s), its reads are small, and its codec needs each read's arrival times (feedAt) and the
+   * input's flushes in order with the reads, which a parse on the thread pool would reorder.
+   */
   private parsesOffThread(bytes: number): boolean {
-    return this.codec.feedOffThread !== undefined && !this.acks && bytes >= OFF_THREAD_MIN_BYTES;
+    return this.codec.feedOffThread !== undefined && !this.acks && !this.inline && bytes >= OFF_THREAD_MIN_BYTES;
+  }
+
+  /** Format serial: always on the main thread (an inline stream has nothing parsing meanwhile). */
+  feedAt(chunk: Buffer, wallMs: number, monoMs: number): boolean {
+    if (!this.codec.feedAt) throw new TypeError('feedAt: the stream\'s codec is not of format serial');
+    return this.take(this.codec.feedAt(chunk, wallMs, monoMs), undefined, false);
+  }
+
+  flush(what: SerialFlush): boolean {
+    if (!this.codec.flush) throw new TypeError('flush: the stream\'s codec is not of format serial');
+    return this.take(this.codec.flush(what), undefined, false);
+  }
+
+  formatCounters(): Record<string, number> {
+    return this.codec.formatCounters?.() ?? {};
   }
 
   private feedNow(chunk: Buffer): boolean {
@@ -309,6 +349,8 @@ export class FastIngest implements RawStream {
     let runStart = -1;
     let runCount = 0;
     let off = 0;
+    /** A 'U' note came: the next record goes to the priority lane. */
+    let urgentNext = false;
     const flushRun = (end: number) => {
       if (runStart >= 0) ok = this.pushRun(frames.subarray(runStart, end), runCount) && ok;
       runStart = -1;
@@ -317,10 +359,18 @@ export class FastIngest implements RawStream {
     while (off + 4 <= frames.length) {
       const n = frames.readUInt32LE(off);
       const tag = frames[off + 4];
-      if (tag === 0x45 /* E */ || tag === KEYED) {
+      if ((tag === 0x45 /* E */ || tag === KEYED) && urgentNext && this.urgent) {
+        flushRun(off);
+        ok = this.urgent(frames.subarray(off + 4, off + 4 + n)) && ok;
+        urgentNext = false;
+      } else if (tag === 0x45 /* E */ || tag === KEYED) {
         if (runStart < 0) runStart = off;
         runCount++;
-      } else {
+      } else if (tag === 0x55 /* U */) {
+        // The next record is urgent (a grouped kernel oops): the runs before it go first.
+        flushRun(off);
+        urgentNext = true;
+      } else if (tag === 0x52 /* R */) {
         // 'R': the codec kept the next line as text because it was not valid JSON; count it.
         flushRun(off);
         this.counters.rejected++;

@@ -26,6 +26,10 @@ import { cutUnits, decodeUtf8, escapeControls, sanitiseModule } from '../../entr
 import { LineSplitter } from '../../lib/line-splitter.ts';
 import { SyslogFramer } from './syslog/framing.ts';
 import { syslogDraft } from './syslog/draft.ts';
+import { SERIAL_FLUSH, SerialStream, type SerialCodecOptions, type SerialCounters, type SerialFlush } from './console/codec.ts';
+
+export type { SerialCodecOptions, SerialCounters, SerialFlush };
+export { SERIAL_FLUSH };
 
 export interface CodecOptions {
   maxLineBytes: number;
@@ -40,16 +44,19 @@ export interface CodecOptions {
    * auto: a line starting with { is NDJSON; json: every line must be (others are rejected, kept as
    * text); text: never parsed; syslog: RFC 6587 frames of syslog messages (maxLineBytes bounds a
    * message); syslog_datagram: each chunk fed is one syslog message; draft: each chunk fed is one
-   * draft line (agent/buffer/draft-ingest.ts; never bytes from a peer).
+   * draft line (agent/buffer/draft-ingest.ts; never bytes from a peer); serial: a serial console
+   * (agent/buffer/console/: framing, console forms, oops groups, boot banners; fed with feedAt).
    */
   format?: CodecFormat;
+  /** Format serial's options. */
+  serial?: SerialCodecOptions;
 }
 
-export type CodecFormat = 'auto' | 'json' | 'text' | 'syslog' | 'syslog_datagram' | 'draft';
+export type CodecFormat = 'auto' | 'json' | 'text' | 'syslog' | 'syslog_datagram' | 'draft' | 'kmsg' | 'serial';
 /** The formats a stream input may ask for (draft is the pipeline's own). */
 export type StreamFormat = Exclude<CodecFormat, 'draft'>;
 /** In the order of the C codec's CODEC_* numbers (codec.h). */
-export const CODEC_FORMATS: readonly CodecFormat[] = ['auto', 'json', 'text', 'syslog', 'syslog_datagram', 'draft'];
+export const CODEC_FORMATS: readonly CodecFormat[] = ['auto', 'json', 'text', 'syslog', 'syslog_datagram', 'draft', 'kmsg', 'serial'];
 
 export interface CodecCounters {
   /** Lines (syslog formats: non-empty messages). */
@@ -89,10 +96,16 @@ export interface LineCodec {
   /** End of stream: the partial line, if any. */
   end(receivedMs: number): Buffer;
   counters(): CodecCounters;
+  /** Format serial: one read with its wall-clock and monotonic (performance.now()) arrival times. */
+  feedAt?(chunk: Uint8Array, wallMs: number, monoMs: number): Buffer;
+  /** Format serial: the partial line (silence), the open oops group (silence) or both (the port closed) as records. */
+  flush?(what: SerialFlush): Buffer;
+  /** The format's own figures (codecFormatCounters); {} for a format without any. */
+  formatCounters?(): Record<string, number>;
 }
 
 /** Options as both codecs take them (module sanitised, source escaped and cut, like buildEntry). */
-export function normaliseCodecOptions(o: CodecOptions): Required<CodecOptions> {
+export function normaliseCodecOptions(o: CodecOptions): Required<Omit<CodecOptions, 'serial'>> & Pick<CodecOptions, 'serial'> {
   return { ...o, defaultModule: sanitiseModule(o.defaultModule), source: o.source ? cutUnits(escapeControls(o.source), 256) : '', format: o.format ?? 'auto' };
 }
 
@@ -158,11 +171,13 @@ export function extractLevelModule(s: string): Extracted {
 
 export class JsLineCodec implements LineCodec {
   readonly impl = 'js' as const;
-  private readonly opts: Required<CodecOptions>;
+  private readonly opts: ReturnType<typeof normaliseCodecOptions>;
   private readonly build: BuildOptions;
   private readonly splitter: LineSplitter;
   /** Format syslog: the stream's framer (the other formats split lines). */
   private readonly framer: SyslogFramer | undefined;
+  /** Format serial: the console's framing, parsing and grouping (console/codec.ts). */
+  private readonly serial: SerialStream | undefined;
   private readonly minRank: number;
   private out: Buffer[] = [];
   private now = 0;
@@ -177,6 +192,8 @@ export class JsLineCodec implements LineCodec {
     };
     this.splitter = new LineSplitter(this.opts.maxLineBytes, (line, cut) => this.line(line, cut));
     this.framer = this.opts.format === 'syslog' ? new SyslogFramer(this.opts.maxLineBytes, (msg, cut) => this.syslog(msg, cut)) : undefined;
+    const sink = { entry: (d: EntryDraft) => this.entry(d), note: (p: string) => this.frame(p), count: this.count };
+    this.serial = this.opts.format === 'serial' ? new SerialStream(this.opts.serial ?? {}, this.opts.maxLineBytes, sink) : undefined;
   }
 
   /** One syslog message: its entry, after an 'R' record when it did not parse (kept as text). creds: its sender's (feedDatagrams). */
@@ -260,6 +277,7 @@ export class JsLineCodec implements LineCodec {
       const cut = buf.length > this.opts.maxLineBytes;
       this.syslog(cut ? buf.subarray(0, this.opts.maxLineBytes) : buf, cut);
     } else if (this.opts.format === 'draft') this.line(buf, false);
+    else if (this.serial) this.serial.feed(buf, receivedMs, receivedMs);
     else if (this.framer) this.framer.push(buf);
     else this.splitter.push(buf);
     return this.take();
@@ -279,9 +297,26 @@ export class JsLineCodec implements LineCodec {
     return this.take();
   }
 
+  feedAt(chunk: Uint8Array, wallMs: number, monoMs: number): Buffer {
+    if (!this.serial) throw new TypeError('feedAt: not a serial codec');
+    this.serial.feed(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), wallMs, monoMs);
+    return this.take();
+  }
+
+  flush(what: SerialFlush): Buffer {
+    if (!this.serial) throw new TypeError('flush: not a serial codec');
+    this.serial.flush(what);
+    return this.take();
+  }
+
+  formatCounters(): Record<string, number> {
+    return this.serial ? { ...this.serial.counters() } : {};
+  }
+
   end(receivedMs: number): Buffer {
     this.now = receivedMs;
-    if (this.framer) this.framer.end();
+    if (this.serial) this.serial.flush('close');
+    else if (this.framer) this.framer.end();
     else if (this.opts.format !== 'syslog_datagram' && this.opts.format !== 'draft') this.splitter.end();
     return this.take();
   }

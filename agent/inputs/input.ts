@@ -1,7 +1,7 @@
 import type { EntryDraft } from '../../entry/build.ts';
 import type { AgentLog } from '../../lib/log.ts';
 import type { LineAcks, RawStream } from '../buffer/fast-ingest.ts';
-import type { StreamFormat } from '../buffer/line-codec.ts';
+import type { CodecOptions, StreamFormat } from '../buffer/line-codec.ts';
 
 /**
  * What every input gets from the agent. An input turns bytes into drafts and hands them to
@@ -25,9 +25,10 @@ export interface InputContext {
    * lines are split, sanitised and framed by the codec (C when the addon is loaded) straight
    * into the ring. feed/end return false to pause, like emit. A replayable input passes replay:
    * acks is told of every line with its end offset and gives the checkpoint its record carries.
-   * Undefined: use emit (a line stage or labels need drafts).
+   * Undefined: use emit (a line stage or labels need drafts). formatOptions: the format's own
+   * options (serial: separator, encoding, parsing, oops grouping).
    */
-  openStream?(source: string, maxLineBytes: number, format?: StreamFormat, replay?: { acks: LineAcks; offset: number }): RawStream;
+  openStream?(source: string, maxLineBytes: number, format?: StreamFormat, replay?: { acks: LineAcks; offset: number }, formatOptions?: Pick<CodecOptions, 'serial'>): RawStream;
 }
 
 /** Figures an input reports in `logloom status` beyond the pipeline's own per-input counters. */

@@ -7,7 +7,7 @@ import { createEntryBuffer, type EntryBuffer } from '../buffer/entry-buffer.ts';
 import { FastIngest, type LineAcks, type RawStream } from '../buffer/fast-ingest.ts';
 import { DraftCodec } from '../buffer/draft-codec.ts';
 import { createCodec } from '../buffer/select.ts';
-import type { StreamFormat } from '../buffer/line-codec.ts';
+import type { CodecOptions, StreamFormat } from '../buffer/line-codec.ts';
 import type { AiStage, FilterStage } from './stages.ts';
 import { SinkRunner } from './sink-runner.ts';
 import { releaseToken } from '../../entry/checkpoint.ts';
@@ -138,12 +138,20 @@ export class Pipeline extends EventEmitter {
       /**
        * The fast path for byte-stream inputs (agent/buffer/fast-ingest.ts): the codec frames lines
        * into records straight into the ring. A replayable input passes acks (and the stream offset
-       * it starts at) so that each record carries its line's checkpoint token.
+       * it starts at) so that each record carries its line's checkpoint token. formatOptions: the
+       * format's own (serial). A record the codec marks urgent goes into the priority lane.
        */
-      openStream: (source: string, maxLineBytes: number, format?: StreamFormat, replay?: { acks: LineAcks; offset: number }): RawStream => {
+      openStream: (source: string, maxLineBytes: number, format?: StreamFormat, replay?: { acks: LineAcks; offset: number }, formatOptions?: Pick<CodecOptions, 'serial'>): RawStream => {
         const queue = this.buffer;
-        const codec = createCodec({ maxLineBytes, maxMessageBytes: this.opts.maxMessageBytes, minLevel: 'DEBUG', defaultLevel: defaults.level, defaultModule: defaults.module, node: this.opts.node, source, format }, queue.ring.impl === 'native' ? 'on' : 'off');
-        return new FastIngest({ codec, queue, policy, counters, schedule: () => this.schedule(), input: keyInput(), acks: replay?.acks, offset: replay?.offset, drained: () => this.drained() });
+        const codec = createCodec({ maxLineBytes, maxMessageBytes: this.opts.maxMessageBytes, minLevel: 'DEBUG', defaultLevel: defaults.level, defaultModule: defaults.module, node: this.opts.node, source, format, ...formatOptions }, queue.ring.impl === 'native' ? 'on' : 'off');
+        const urgent = (rec: Buffer) => {
+          counters.received++;
+          return this.offerUrgent(rec, policy, counters, 0);
+        };
+        return new FastIngest({
+          codec, queue, policy, counters, schedule: () => this.schedule(), input: keyInput(), acks: replay?.acks, offset: replay?.offset, drained: () => this.drained(),
+          urgent, inline: format === 'serial',
+        });
       },
     };
   }

@@ -16,6 +16,15 @@
  * The syslog formats frame messages instead of lines and parse each one (syslog.c); their counters
  * count messages: lines = messages (empty ones are skipped uncounted), cut = messages cut at
  * max_line_bytes (the input's max_message_bytes), rejected = messages that did not parse (kept as text).
+ * The serial format (console.c) frames a serial console's lines (auto or exact separator, cut at
+ * max_line_bytes into pieces, partial lines flushed by the input's timers), parses console forms,
+ * groups kernel oopses and marks boot banners; it is fed with each read's monotonic time too
+ * (serial_feed). Its counters: lines = framed lines, cut = pieces cut at max_line_bytes; its own
+ * figures come from serial_counters.
+ *   'U'                  (serial) the next record is urgent: the agent puts it into the pipeline's
+ *                        priority lane (a grouped kernel oops)
+ *   'L' + line           (serial, asked for with line_notes) the line as read, before its level,
+ *                        module and times were taken: what a line stage's parser reads
  */
 #ifndef LOGLOOM_CODEC_H
 #define LOGLOOM_CODEC_H
@@ -29,7 +38,10 @@
 /* CODEC_DRAFT: each chunk fed is one draft line, a JSON object the agent wrote of an input's draft
  * (agent/buffer/draft-ingest.ts): NDJSON as format json takes it, and "labels" and "multiline" as well
  * (ndjson_opts_t.draft). Never fed by a peer. */
-enum { CODEC_AUTO = 0, CODEC_JSON = 1, CODEC_TEXT = 2, CODEC_SYSLOG = 3, CODEC_SYSLOG_DGRAM = 4, CODEC_DRAFT = 5 };
+/* CODEC_SERIAL: a serial console (console.c); format options in serial_opts_t (console.h). */
+enum { CODEC_AUTO = 0, CODEC_JSON = 1, CODEC_TEXT = 2, CODEC_SYSLOG = 3, CODEC_SYSLOG_DGRAM = 4, CODEC_DRAFT = 5, CODEC_SERIAL = 7 };
+
+typedef struct serial_state serial_state_t;
 
 typedef struct {
   uint32_t max_line_bytes;
@@ -56,6 +68,8 @@ typedef struct {
   buf_t rep, esc;
   buf_t sk, sv, fj, fv; /* syslog: field keys, field values, the fields' JSON, one cleaned value */
   ndjson_t nj;
+  /* CODEC_SERIAL: framing, the open oops group and the format's counters (console.c) */
+  serial_state_t *serial;
   /* counters */
   double lines, records, filtered, cut, rejected;
   /* A feed runs on the thread pool (addon.c, codecFeedOffThread): until it is done, the main
