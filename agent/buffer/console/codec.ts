@@ -109,8 +109,9 @@ export class SerialStream {
     let invalid = false;
     if (this.opts.latin1) text = bytes.toString('latin1');
     else {
-      invalid = !isUtf8(bytes);
       text = decodeUtf8(bytes);
+      // Only a line with a U+FFFD can have had invalid bytes (the check of the bytes is the rare case).
+      invalid = text.includes('\ufffd') && !isUtf8(bytes);
     }
     this.sink.count.lines++;
     if (invalid) this.figures.invalid_lines++;
