@@ -299,6 +299,7 @@ export class JsLineCodec implements LineCodec {
 
   feedAt(chunk: Uint8Array, wallMs: number, monoMs: number): Buffer {
     if (!this.serial) throw new TypeError('feedAt: not a serial codec');
+    if (!(Math.abs(wallMs) <= 8.64e15) || !Number.isFinite(monoMs)) throw new TypeError('feedAt: wallMs and monoMs must be finite times');
     this.serial.feed(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), wallMs, monoMs);
     return this.take();
   }

@@ -49,6 +49,9 @@ test('addon calls with missing or mistyped arguments throw a TypeError with the 
   const serial = addon.codecNew!(1024, 1024, 0, 1, 'M', 'node', 'src', 7, { serial: { separator: Buffer.from(';;'), latin1: true, oopsMaxLines: 5 } });
   refuses('codecFeedAt', [serial, Buffer.from('x'), 0], /^codecFeedAt\(codec, chunk, wallMs, monoMs\)$/);
   refuses('codecFeedAt', [codec, Buffer.from('x'), 0, 0], /^codecFeedAt: not a serial codec$/);
+  refuses('codecFeedAt', [serial, Buffer.from('x'), NaN, 0], /^codecFeedAt: wallMs and monoMs must be finite times$/);
+  refuses('codecFeedAt', [serial, Buffer.from('x'), 9e15, 0], /^codecFeedAt: wallMs and monoMs must be finite times$/);
+  refuses('codecFeedAt', [serial, Buffer.from('x'), 0, Infinity], /^codecFeedAt: wallMs and monoMs must be finite times$/);
   refuses('codecFlush', [serial, 'line'], /^codecFlush\(codec, what\)$/);
   refuses('codecFlush', [serial, 3], /^codecFlush: what is 0 \(line\), 1 \(group\) or 2 \(close\)$/);
   refuses('codecFlush', [codec, 0], /^codecFlush: not a serial codec$/);

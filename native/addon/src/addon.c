@@ -416,6 +416,8 @@ static napi_value CodecFeedAt(napi_env env, napi_callback_info info) {
   if (ll_args(env, info, usage, "xBdd", (void **)&c, &chunk, &len, &wall, &mono)) return NULL;
   if (c->busy) return refuse_busy(env);
   if (!c->serial) return ll_throw_type(env, "codecFeedAt: not a serial codec");
+  /* a time an entry can take (Date's range), and a monotonic time that is a number */
+  if (!(wall >= -8.64e15 && wall <= 8.64e15) || !(mono >= -1e300 && mono <= 1e300)) return ll_throw_type(env, "codecFeedAt: wallMs and monoMs must be finite times");
   return copy_buffer(env, serial_feed(c, chunk, len, wall, mono, &codec_out), &codec_out, "codecFeedAt: out of memory");
 }
 
