@@ -4,6 +4,8 @@
  * gcc), read by the agent's `serial` input (3,000,000 baud) and sent on by sink_tcp to the same
  * tool, which counts the lines that come back. The lines are what consoles print, CRLF: plain
  * key=value, kernel-style "[ 12.345678] usb …", level-prefixed "WARN: …", ESP-IDF "I (123) wifi: …".
+ * The input hands its reads to the codec (format serial), which frames, parses and writes the
+ * records into the ring: the C codec with the native ring, its JS twin with the JS fallback.
  * Prints, per agent (the packaged executable when dist/bin has it, and the checkout) and per
  * buffer (native ring; JS fallback: buffer.native off), medians of 5 runs: lines/s and MB/s
  * (first byte written to last line back), agent CPU µs per line, agent peak RSS. A real UART at

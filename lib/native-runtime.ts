@@ -58,7 +58,7 @@ export interface NativeAddon {
   ringPushFrames(view: Uint8Array, frames: Uint8Array, policy: number): number;
   /** count (optional, Uint32Array(1)): receives how many records the Buffer holds. */
   ringDrain(view: Uint8Array, maxRecords: number, maxBytes: number, count?: Uint32Array): Buffer | null;
-  /** options: the format's own ({ kmsg: KmsgCodecOptions }). */
+  /** options: the format's own ({ kmsg: KmsgCodecOptions } or { serial: {...} }: native/addon/src/addon.c). */
   codecNew(maxLine: number, maxMessage: number, minLevel: number, defaultLevel: number, defaultModule: string, node: string, source: string, format: number, options?: object): object;
   codecFeed(codec: object, chunk: Uint8Array, receivedMs: number): Buffer;
   /** codecFeed into out: the bytes written, or a Buffer of their own when they do not fit. */
@@ -69,7 +69,11 @@ export interface NativeAddon {
   codecFeedDatagrams(codec: object, data: Uint8Array, meta: Int32Array, receivedMs: number): Buffer;
   codecEnd(codec: object, receivedMs: number): Buffer;
   codecCounters(codec: object): [number, number, number, number, number];
-  /** The counters only the codec's format has (kmsg: skipped, missed, last_seq, held_seq); {} for the others. */
+  /** Format serial: one read with its wall-clock and monotonic arrival times. */
+  codecFeedAt(codec: object, chunk: Uint8Array, wallMs: number, monoMs: number): Buffer;
+  /** Format serial: 0 the partial line, 1 the open oops group, 2 both (closed). */
+  codecFlush(codec: object, what: number): Buffer;
+  /** The counters only the codec's format has (kmsg: skipped, missed, last_seq, held_seq; serial: invalid_lines, …); {} for the others. */
   codecFormatCounters(codec: object): Record<string, number>;
   /** The aggregator's entry scanner (aggregator/ingest/): state = [rawPos, outPos, n], advanced. */
   ingestScan(raw: Uint8Array, node: Uint8Array, nodeMember: Uint8Array, suffix: Uint8Array, maxMessageBytes: number, out: Uint8Array, ends: Uint32Array, levels: Uint8Array, state: Uint32Array): number;

@@ -10,12 +10,16 @@
  * a thread-pool thread (LineCodec.feedOffThread) while the main thread runs the pipeline, and its
  * records are pushed when it is done. One chunk at a time per stream (the codec holds the stream's
  * partial line), in order: what arrives meanwhile waits (past OFF_THREAD_WAITING chunks feed
- * answers false, and end always does, so that the input pauses until drained()). A replayable input's stream (acks) stays on the main thread: its
- * checkpoints are told line by line as bytes are fed, or record by record as the codec's 'S' notes
+ * answers false, and end always does, so that the input pauses until drained()). A replayable
+ * input's stream (acks) stays on the main thread: its checkpoints are told line by line as bytes are fed, or record by record as the codec's 'S' notes
  * give their positions (format kmsg).
+ *
+ * A serial console's stream (codec format serial) is fed with each read's arrival times (feedAt)
+ * and flushed by the input's timers (flush); its oops groups come behind a 'U' note, and take()
+ * hands such a record to the pipeline's priority lane (the urgent option) instead of the ring.
  */
 import type { RingEntryQueue } from './entry-buffer.ts';
-import type { CodecCounters, FormatCounters, LineCodec } from './line-codec.ts';
+import type { CodecCounters, FormatCounters, LineCodec, SerialFlush } from './line-codec.ts';
 import { countFrames, type WhenFull } from './ring.ts';
 import { KEYED, keyRecords, releaseRecordTokens } from './records.ts';
 import { issueToken, type Checkpoint } from '../../entry/checkpoint.ts';
@@ -66,6 +70,10 @@ export interface RawStream {
   stats(): CodecCounters;
   /** The figures only the codec's format has (LineCodec.formatCounters; {} for none). */
   formatCounters(): FormatCounters;
+  /** Format serial: one read with its wall-clock and monotonic (performance.now()) arrival times. */
+  feedAt?(chunk: Buffer, wallMs: number, monoMs: number): boolean;
+  /** Format serial: the partial line, the open oops group, or both (the port closed) into the buffer. */
+  flush?(what: SerialFlush): boolean;
 }
 
 /** Chunks at least this large are parsed off the main thread (a socket read is up to 64 KiB). */
@@ -85,9 +93,15 @@ const OFF_THREAD_WAITING = 4;
 const OFF_THREAD_JOB_CHUNKS = 8;
 /** What end() leaves in the queue of a stream whose chunk is being parsed. */
 const END = Symbol('end');
-/** The tags of the codec's records: an entry, and the position note before it (format kmsg). */
+/**
+ * The tags of the codec's records: an entry, and the notes before one (codec.h): the position
+ * (format kmsg), urgent (format serial), kept as text after a reject. Other notes are not the
+ * stream's business (a line note is for a line stage) and are skipped.
+ */
 const E = 0x45;
 const S = 0x53;
+const U = 0x55;
+const R = 0x52;
 
 export class FastIngest implements RawStream {
   private readonly codec: LineCodec;
@@ -113,6 +127,10 @@ export class FastIngest implements RawStream {
   /** Chunks (and the end) that arrived meanwhile, in order. */
   private waiting: (Buffer | typeof END)[] = [];
   private idleWaiters: (() => void)[] = [];
+  /** The pipeline's priority lane, for a record behind a 'U' note (undefined: it goes with the others). */
+  private readonly urgent: ((rec: Buffer) => boolean) | undefined;
+  /** Never parsed off the main thread (see parsesOffThread). */
+  private readonly inline: boolean;
 
   constructor(o: {
     codec: LineCodec; queue: RingEntryQueue; policy: WhenFull; counters: StreamCounters;
@@ -125,6 +143,10 @@ export class FastIngest implements RawStream {
     offset?: number;
     /** The pipeline's drained() (default: resolved). */
     drained?: () => Promise<void>;
+    /** Takes a record (its payload) the codec marked urgent ('U' note) into the priority lane; false = pause. */
+    urgent?: (rec: Buffer) => boolean;
+    /** Parse every chunk on the main thread (format serial). */
+    inline?: boolean;
   }) {
     this.codec = o.codec;
     this.queue = o.queue;
@@ -136,6 +158,8 @@ export class FastIngest implements RawStream {
     this.notes = o.notes;
     this.offset = o.offset ?? 0;
     this.bufferDrained = o.drained ?? (() => Promise.resolve());
+    this.urgent = o.urgent;
+    this.inline = o.inline ?? false;
   }
 
   feed(chunk: Buffer): boolean {
@@ -153,9 +177,26 @@ export class FastIngest implements RawStream {
     return this.feedNow(chunk);
   }
 
-  /** Whether bytes of this size go to the thread pool (the C codec, no line-by-line or note-by-note checkpoints). */
+  /**
+   * Whether bytes of this size go to the thread pool (the C codec, no line-by-line or
+   * note-by-note checkpoints). Never for an inline stream: a serial console is low rate (a UART
+   * carries at most a few hundred KB/s), its reads are small, and its codec needs each read's
+   * arrival times (feedAt) and the input's flushes in order with the reads, which a parse on the
+   * thread pool would reorder.
+   */
   private parsesOffThread(bytes: number): boolean {
-    return this.codec.feedOffThread !== undefined && !this.acks && !this.notes && bytes >= OFF_THREAD_MIN_BYTES;
+    return this.codec.feedOffThread !== undefined && !this.acks && !this.notes && !this.inline && bytes >= OFF_THREAD_MIN_BYTES;
+  }
+
+  /** Format serial: always on the main thread (an inline stream has nothing parsing meanwhile). */
+  feedAt(chunk: Buffer, wallMs: number, monoMs: number): boolean {
+    if (!this.codec.feedAt) throw new TypeError('feedAt: the stream\'s codec is not of format serial');
+    return this.take(this.codec.feedAt(chunk, wallMs, monoMs), undefined, false);
+  }
+
+  flush(what: SerialFlush): boolean {
+    if (!this.codec.flush) throw new TypeError('flush: the stream\'s codec is not of format serial');
+    return this.take(this.codec.flush(what), undefined, false);
   }
 
   private feedNow(chunk: Buffer): boolean {
@@ -362,6 +403,8 @@ export class FastIngest implements RawStream {
     let runStart = -1;
     let runCount = 0;
     let off = 0;
+    /** A 'U' note came: the next record goes to the priority lane. */
+    let urgentNext = false;
     const flushRun = (end: number) => {
       if (runStart >= 0) ok = this.pushRun(frames.subarray(runStart, end), runCount) && ok;
       runStart = -1;
@@ -370,13 +413,21 @@ export class FastIngest implements RawStream {
     while (off + 4 <= frames.length) {
       const n = frames.readUInt32LE(off);
       const tag = frames[off + 4];
-      if (tag === E || tag === KEYED) {
+      if ((tag === E || tag === KEYED) && urgentNext && this.urgent) {
+        flushRun(off);
+        ok = this.urgent(frames.subarray(off + 4, off + 4 + n)) && ok;
+        urgentNext = false;
+      } else if (tag === E || tag === KEYED) {
         if (runStart < 0) runStart = off;
         runCount++;
+      } else if (tag === U) {
+        // The next record is urgent (a grouped kernel oops): the runs before it go first.
+        flushRun(off);
+        urgentNext = true;
       } else if (tag === S) {
         // A position note (format kmsg): told to notes above, its record keyed; never queued.
         flushRun(off);
-      } else {
+      } else if (tag === R) {
         // 'R': the codec kept the next line as text because it was not valid JSON; count it.
         flushRun(off);
         this.counters.rejected++;

@@ -30,6 +30,10 @@ import { LineSplitter } from '../../lib/line-splitter.ts';
 import { SyslogFramer } from './syslog/framing.ts';
 import { syslogDraft } from './syslog/draft.ts';
 import { KmsgFramer, type KmsgCodecOptions } from './kmsg/framer.ts';
+import { SERIAL_FLUSH, SerialStream, type SerialCodecOptions, type SerialCounters, type SerialFlush } from './console/codec.ts';
+
+export type { SerialCodecOptions, SerialCounters, SerialFlush };
+export { SERIAL_FLUSH };
 
 export interface CodecOptions {
   maxLineBytes: number;
@@ -45,18 +49,21 @@ export interface CodecOptions {
    * text); text: never parsed; syslog: RFC 6587 frames of syslog messages (maxLineBytes bounds a
    * message); syslog_datagram: each chunk fed is one syslog message; draft: each chunk fed is one
    * draft line (agent/buffer/draft-ingest.ts; never bytes from a peer); kmsg: kernel log records
-   * (maxLineBytes bounds a line and a record).
+   * (maxLineBytes bounds a line and a record); serial: a serial console (agent/buffer/console/:
+   * framing, console forms, oops groups, boot banners; fed with feedAt).
    */
   format?: CodecFormat;
   /** Format kmsg: its options (the boot time, the position to skip to). */
   kmsg?: KmsgCodecOptions;
+  /** Format serial's options. */
+  serial?: SerialCodecOptions;
 }
 
-export type CodecFormat = 'auto' | 'json' | 'text' | 'syslog' | 'syslog_datagram' | 'draft' | 'kmsg';
+export type CodecFormat = 'auto' | 'json' | 'text' | 'syslog' | 'syslog_datagram' | 'draft' | 'kmsg' | 'serial';
 /** The formats a stream input may ask for (draft is the pipeline's own). */
 export type StreamFormat = Exclude<CodecFormat, 'draft'>;
 /** In the order of the C codec's CODEC_* numbers (codec.h). */
-export const CODEC_FORMATS: readonly CodecFormat[] = ['auto', 'json', 'text', 'syslog', 'syslog_datagram', 'draft', 'kmsg'];
+export const CODEC_FORMATS: readonly CodecFormat[] = ['auto', 'json', 'text', 'syslog', 'syslog_datagram', 'draft', 'kmsg', 'serial'];
 
 export interface CodecCounters {
   /** Lines (syslog formats: non-empty messages). */
@@ -71,9 +78,9 @@ export interface CodecCounters {
 }
 
 /** The options only some formats have (CodecOptions' per-format fields), as openStream passes them on. */
-export type FormatOptions = Pick<CodecOptions, 'kmsg'>;
+export type FormatOptions = Pick<CodecOptions, 'kmsg' | 'serial'>;
 
-/** Counters only a format has (kmsg: KmsgCounters), by name. */
+/** Counters only a format has (kmsg: KmsgCounters, serial: SerialCounters), by name. */
 export type FormatCounters = Record<string, number>;
 
 export interface LineCodec {
@@ -102,12 +109,16 @@ export interface LineCodec {
   /** End of stream: the partial line, if any. */
   end(receivedMs: number): Buffer;
   counters(): CodecCounters;
-  /** The figures only the codec's format has ({} for a format without any). */
+  /** Format serial: one read with its wall-clock and monotonic (performance.now()) arrival times. */
+  feedAt?(chunk: Uint8Array, wallMs: number, monoMs: number): Buffer;
+  /** Format serial: the partial line (silence), the open oops group (silence) or both (the port closed) as records. */
+  flush?(what: SerialFlush): Buffer;
+  /** The figures only the codec's format has (codecFormatCounters); {} for a format without any. */
   formatCounters?(): FormatCounters;
 }
 
 /** CodecOptions with the defaults filled in (the format's own options stay optional). */
-export type NormalisedCodecOptions = Required<Omit<CodecOptions, 'kmsg'>> & Pick<CodecOptions, 'kmsg'>;
+export type NormalisedCodecOptions = Required<Omit<CodecOptions, 'kmsg' | 'serial'>> & FormatOptions;
 
 /** Options as both codecs take them (module sanitised, source escaped and cut, like buildEntry). */
 export function normaliseCodecOptions(o: CodecOptions): NormalisedCodecOptions {
@@ -183,6 +194,8 @@ export class JsLineCodec implements LineCodec {
   private readonly framer: SyslogFramer | undefined;
   /** Format kmsg: the records' framer. */
   private readonly kmsg: KmsgFramer | undefined;
+  /** Format serial: the console's framing, parsing and grouping (console/codec.ts). */
+  private readonly serial: SerialStream | undefined;
   private readonly minRank: number;
   private out: Buffer[] = [];
   private now = 0;
@@ -198,6 +211,8 @@ export class JsLineCodec implements LineCodec {
     this.splitter = new LineSplitter(this.opts.maxLineBytes, (line, cut) => this.line(line, cut));
     this.framer = this.opts.format === 'syslog' ? new SyslogFramer(this.opts.maxLineBytes, (msg, cut) => this.syslog(msg, cut)) : undefined;
     this.kmsg = this.opts.format === 'kmsg' ? new KmsgFramer(this.opts.maxLineBytes, this.opts.kmsg, this.kmsgOut()) : undefined;
+    const sink = { entry: (d: EntryDraft) => this.entry(d), note: (p: string) => this.frame(p), count: this.count };
+    this.serial = this.opts.format === 'serial' ? new SerialStream(this.opts.serial ?? {}, this.opts.maxLineBytes, sink) : undefined;
   }
 
   /** Where the kmsg framer writes: 'R' notes, and each entry after its 'S' note (both taken back when it is filtered out). */
@@ -297,6 +312,7 @@ export class JsLineCodec implements LineCodec {
       this.syslog(cut ? buf.subarray(0, this.opts.maxLineBytes) : buf, cut);
     } else if (this.opts.format === 'draft') this.line(buf, false);
     else if (this.kmsg) this.kmsg.push(buf);
+    else if (this.serial) this.serial.feed(buf, receivedMs, receivedMs);
     else if (this.framer) this.framer.push(buf);
     else this.splitter.push(buf);
     return this.take();
@@ -316,9 +332,23 @@ export class JsLineCodec implements LineCodec {
     return this.take();
   }
 
+  feedAt(chunk: Uint8Array, wallMs: number, monoMs: number): Buffer {
+    if (!this.serial) throw new TypeError('feedAt: not a serial codec');
+    if (!(Math.abs(wallMs) <= 8.64e15) || !Number.isFinite(monoMs)) throw new TypeError('feedAt: wallMs and monoMs must be finite times');
+    this.serial.feed(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), wallMs, monoMs);
+    return this.take();
+  }
+
+  flush(what: SerialFlush): Buffer {
+    if (!this.serial) throw new TypeError('flush: not a serial codec');
+    this.serial.flush(what);
+    return this.take();
+  }
+
   end(receivedMs: number): Buffer {
     this.now = receivedMs;
-    if (this.framer) this.framer.end();
+    if (this.serial) this.serial.flush('close');
+    else if (this.framer) this.framer.end();
     else if (this.kmsg) this.kmsg.end();
     else if (this.opts.format !== 'syslog_datagram' && this.opts.format !== 'draft') this.splitter.end();
     return this.take();
@@ -329,7 +359,8 @@ export class JsLineCodec implements LineCodec {
   }
 
   formatCounters(): FormatCounters {
-    return this.kmsg ? { ...this.kmsg.counters() } : {};
+    if (this.kmsg) return { ...this.kmsg.counters() };
+    return this.serial ? { ...this.serial.counters() } : {};
   }
 }
 

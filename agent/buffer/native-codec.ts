@@ -1,6 +1,6 @@
 import { LEVELS, levelRank } from '../../lib/level.ts';
 import { loadAddon, type NativeAddon } from '../../lib/native-runtime.ts';
-import { CODEC_FORMATS, normaliseCodecOptions, type CodecCounters, type CodecOptions, type FormatCounters, type LineCodec } from './line-codec.ts';
+import { CODEC_FORMATS, SERIAL_FLUSH, normaliseCodecOptions, type CodecCounters, type CodecOptions, type FormatCounters, type LineCodec, type SerialFlush } from './line-codec.ts';
 
 /**
  * What feedTransient writes into, shared by every codec (one JS thread; see LineCodec.feedTransient):
@@ -21,7 +21,20 @@ export class NativeLineCodec implements LineCodec {
   constructor(options: CodecOptions, addon: NativeAddon = loadAddon()) {
     const o = normaliseCodecOptions(options);
     this.addon = addon;
-    this.handle = addon.codecNew(o.maxLineBytes, o.maxMessageBytes, levelRank(o.minLevel), levelRank(o.defaultLevel), o.defaultModule, o.node, o.source, CODEC_FORMATS.indexOf(o.format), o.kmsg ? { kmsg: o.kmsg } : undefined);
+    const s = o.serial;
+    // Format-specific options travel in one object (codecNew's 9th argument).
+    const extra = s && o.format === 'serial'
+      ? { serial: { separator: s.separator === 'auto' ? undefined : s.separator, latin1: s.encoding === 'latin1', parse: s.parse, groupOops: s.groupOops, detectBoot: s.detectBoot, oopsMaxLines: s.oopsMaxLines, lineNotes: s.lineNotes } }
+      : o.kmsg && o.format === 'kmsg' ? { kmsg: o.kmsg } : undefined;
+    this.handle = addon.codecNew(o.maxLineBytes, o.maxMessageBytes, levelRank(o.minLevel), levelRank(o.defaultLevel), o.defaultModule, o.node, o.source, CODEC_FORMATS.indexOf(o.format), extra);
+  }
+
+  feedAt(chunk: Uint8Array, wallMs: number, monoMs: number): Buffer {
+    return this.addon.codecFeedAt(this.handle, chunk, wallMs, monoMs);
+  }
+
+  flush(what: SerialFlush): Buffer {
+    return this.addon.codecFlush(this.handle, SERIAL_FLUSH.indexOf(what));
   }
 
   feed(chunk: Uint8Array, receivedMs: number): Buffer {

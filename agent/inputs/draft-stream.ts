@@ -3,20 +3,27 @@
  * attach-stage.ts): the same codec the fast path runs (C when the addon is already loaded, else
  * its JS twin: buffer.native off runs no native code) makes the records, and each entry record
  * becomes a draft again for emit (recordToEntry), so that the input keeps one parser whichever way
- * its entries go. 'R' notes are the input's rejects (ctx.reject); 'S' notes give the next record's
- * checkpoint (notes), as FastIngest does with them.
+ * its entries go. The drafts carry the entry's parts already cleaned (escaping and cutting are
+ * idempotent), so the pipeline makes the same entries of them.
+ *
+ * The codec's notes (codec.h) are acted on as FastIngest does: 'R' is the input's reject
+ * (ctx.reject); 'S' gives the next record's checkpoint (notes, format kmsg); 'U' sends the next
+ * record through ctx.emitUrgent (format serial: a grouped oops); 'L' (format serial, lineNotes)
+ * gives the next draft its line as read, which a configured parser reads instead of the message.
  */
 import type { EntryDraft } from '../../entry/build.ts';
 import type { Checkpoint } from '../../entry/checkpoint.ts';
 import { loadedAddon } from '../../lib/native-runtime.ts';
 import type { NoteAcks, RawStream } from '../buffer/fast-ingest.ts';
-import { JsLineCodec, recordToEntry, type CodecCounters, type CodecOptions, type FormatCounters, type LineCodec } from '../buffer/line-codec.ts';
+import { JsLineCodec, recordToEntry, type CodecCounters, type CodecOptions, type FormatCounters, type LineCodec, type SerialFlush } from '../buffer/line-codec.ts';
 import { NativeLineCodec } from '../buffer/native-codec.ts';
 import type { InputContext } from './input.ts';
 
 const E = 0x45;
+const L = 0x4c;
 const R = 0x52;
 const S = 0x53;
+const U = 0x55;
 
 export class DraftStream implements RawStream {
   private readonly codec: LineCodec;
@@ -32,6 +39,18 @@ export class DraftStream implements RawStream {
 
   feed(chunk: Buffer): boolean {
     return this.take(this.codec.feed(chunk, Date.now()));
+  }
+
+  /** Format serial: one read with its arrival times. */
+  feedAt(chunk: Buffer, wallMs: number, monoMs: number): boolean {
+    if (!this.codec.feedAt) throw new TypeError('feedAt: the stream\'s codec is not of format serial');
+    return this.take(this.codec.feedAt(chunk, wallMs, monoMs));
+  }
+
+  /** Format serial: the partial line, the open oops group or both. */
+  flush(what: SerialFlush): boolean {
+    if (!this.codec.flush) throw new TypeError('flush: the stream\'s codec is not of format serial');
+    return this.take(this.codec.flush(what));
   }
 
   feedDatagrams(data: Buffer, meta: Int32Array): boolean {
@@ -62,6 +81,8 @@ export class DraftStream implements RawStream {
   private take(frames: Buffer): boolean {
     let ok = true;
     let cp: Checkpoint | undefined;
+    let urgent = false;
+    let line: string | undefined;
     for (let off = 0; off + 4 <= frames.length; ) {
       const end = off + 4 + frames.readUInt32LE(off);
       const tag = frames[off + 4];
@@ -69,17 +90,31 @@ export class DraftStream implements RawStream {
       else if (tag === S) {
         finish(cp);
         cp = this.notes?.position(Number(frames.toString('latin1', off + 5, end)));
-      } else if (tag === E) {
-        const e = recordToEntry(frames.subarray(off + 4, end));
-        const draft: EntryDraft = { timestamp: e.timestamp, level: e.level, module: e.module, message: e.message, source: e.source, fields: e.fields, truncated: e.truncated, checkpoint: cp };
+      } else if (tag === U) urgent = true;
+      else if (tag === L) line = frames.toString('utf8', off + 5, end);
+      else if (tag === E) {
+        const draft = draftOf(frames.subarray(off + 4, end), line, cp);
+        ok = (urgent && this.ctx.emitUrgent ? this.ctx.emitUrgent(draft) : this.ctx.emit(draft)) && ok;
         cp = undefined;
-        ok = this.ctx.emit(draft) && ok;
+        urgent = false;
+        line = undefined;
       }
       off = end;
     }
     finish(cp);
     return ok;
   }
+}
+
+function draftOf(rec: Buffer, line: string | undefined, checkpoint: Checkpoint | undefined): EntryDraft {
+  const e = recordToEntry(rec);
+  const draft: EntryDraft = { timestamp: e.timestamp, level: e.level, module: e.module, message: e.message, source: e.source, fields: e.fields };
+  if (e.truncated) draft.truncated = true;
+  // Only a multiline entry (an oops group) has real newlines: every other message has them escaped.
+  if (e.message.includes('\n')) draft.multiline = true;
+  if (line !== undefined) draft.line = line;
+  if (checkpoint) draft.checkpoint = checkpoint;
+  return draft;
 }
 
 /** A checkpoint no record will carry (a note with no entry after it, never expected): finished. */

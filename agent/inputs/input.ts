@@ -26,7 +26,8 @@ export interface InputContext {
    * into the ring. feed/end return false to pause, like emit. A replayable input passes replay:
    * acks is told of every line with its end offset and gives the checkpoint its record carries;
    * or notes (format kmsg) is told of each record's position from the codec's 'S' note before it.
-   * options: the format's own (CodecOptions.kmsg).
+   * options: the format's own (CodecOptions.kmsg, CodecOptions.serial: separator, encoding,
+   * parsing, oops grouping).
    * Undefined: use emit (a line stage or labels need drafts).
    */
   openStream?(source: string, maxLineBytes: number, format?: StreamFormat, replay?: StreamReplay, options?: FormatOptions): RawStream;

@@ -139,12 +139,20 @@ export class Pipeline extends EventEmitter {
        * The fast path for byte-stream inputs (agent/buffer/fast-ingest.ts): the codec frames lines
        * into records straight into the ring. A replayable input passes acks (and the stream offset
        * it starts at) so that each record carries its line's checkpoint token, or notes (format
-       * kmsg: the position of each record from the codec's 'S' note). options: the format's own.
+       * kmsg: the position of each record from the codec's 'S' note). options: the format's own
+       * (kmsg, serial). A record the codec marks urgent ('U' note) goes into the priority lane.
        */
       openStream: (source: string, maxLineBytes: number, format?: StreamFormat, replay?: StreamReplay, options?: FormatOptions): RawStream => {
         const queue = this.buffer;
         const codec = createCodec({ maxLineBytes, maxMessageBytes: this.opts.maxMessageBytes, minLevel: 'DEBUG', defaultLevel: defaults.level, defaultModule: defaults.module, node: this.opts.node, source, format, ...options }, queue.ring.impl === 'native' ? 'on' : 'off');
-        return new FastIngest({ codec, queue, policy, counters, schedule: () => this.schedule(), input: keyInput(), ...replay, drained: () => this.drained() });
+        const urgent = (rec: Buffer) => {
+          counters.received++;
+          return this.offerUrgent(rec, policy, counters, 0);
+        };
+        return new FastIngest({
+          codec, queue, policy, counters, schedule: () => this.schedule(), input: keyInput(), ...replay, drained: () => this.drained(),
+          urgent, inline: format === 'serial',
+        });
       },
     };
   }

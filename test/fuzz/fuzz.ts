@@ -222,3 +222,29 @@ export function syslogMessage(f: Fuzz): Buffer {
   if (f.chance(0.2)) b = Buffer.concat([b, Buffer.from(f.pick(['\n', '\r\n', '\0', '\n\n\r', '\r']))]);
   return b;
 }
+
+const CONSOLE_PARTS = [
+  '<3>', '<12>', '<7>', '<999>', '<1234>', '<>', '[', ']', '[   12.345678] ', '[0.1]', '[ 1234567890.123456789]', '[12345678901.1]', '[1.1234567890]',
+  '[\u3000 5.5]\u00a0', 'Kernel panic - not syncing', 'Kernel panic', 'Kernel panicked', 'Internal error: Oops', 'Internal error: ', 'Oops', 'Oops:', 'Oopsy',
+  'Unable to handle kernel paging', 'Unable to handle kernel_', 'BUG: ', 'BUG', 'call trace:', 'CALL TRACE:', 'Call Trace:', '---[ end trace 01abc ]---',
+  '---[ end Kernel panic - x ]---  ', '-[ end trace', '[ end trace', ' end ', ']-', ']--', ' \u2028', '\u2029', 'Linux version 6.1', 'Linux version x',
+  'U-Boot 2024.01', 'U-Boot SPL 2023.10', 'U-Boot SPL x', 'U-Boot 2024.1', '[ERROR] [NET] 2025-04-30T12:00:00.000Z ', '[WARN] [', '[FATAL] [a.b-c_d] ',
+  '2025-04-30T12:00:00', '2025-04-30T', '2025-04-30t12:00:00.5z ', '2025-04-30 12:00:00,123+05:30 ', '2025-04-30 12:00:00+0530 ', '+05:3', '+0530', '-01:00',
+  '12:00:01 ', '12:00:01.5\t', '12:00:01.', 'E (1234) wifi: ', 'W (1) ', 'V (', 'I (12) a b : ', ' (', ') ', '[00:00:01.234,567] <wrn> bt_hci: ',
+  '[00:00:01.234,567] <', '<err>', 'err> ', '<inf> ', 'WARNING: ', 'warning:', 'Warn ', 'WARN ', 'WARN', '[debug] ', '<INFO>', '[CRIT>', 'CRITICAL\u3000',
+  'TRACEX ', 'notice:', '[PUMP] ', '[p] ', '[averyveryverylongmodule] ', '[_x] ', '\x1b[0;31m', '\x1b[0m', '\x1b[?25h', '\x1b[1;2 q', '\x1b]0;title\x07',
+  '\x1b]x\x1b\\', '\x1b]', '\x1b[', '\x1bZ', '\x1b]\x1b', '\x1b', ':', ': ', ' ', '  ', '\t', '\u00a0', '\u1680', '\u2000', '\u200b', '\u202f', '\u205f',
+  '\ufeff', '\u3000', '\u0085', '\v', '\f', 'é', '😀', 'ſ', 'K', 'ı', 'x', '1', '12', '1234', '.', ',', 'Z', 'T', '-', '_', 'a'.repeat(40),
+];
+
+/** A line the way consoles print them, mutated: kernel, Logloom, ESP-IDF, Zephyr and level forms, markers, ANSI, odd white space. */
+export function consoleLine(f: Fuzz): string {
+  let s = '';
+  const n = 1 + f.int(7);
+  for (let i = 0; i < n; i++) s += f.chance(0.85) ? f.pick(CONSOLE_PARTS) : f.r().toString(36).slice(2, 2 + f.int(8));
+  if (f.chance(0.1)) {
+    const at = f.int(s.length + 1);
+    s = s.slice(0, at) + s.slice(at + 1 + f.int(3));
+  }
+  return s;
+}

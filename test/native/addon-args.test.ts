@@ -47,7 +47,25 @@ test('addon calls with missing or mistyped arguments throw a TypeError with the 
   refuses('codecNew', [1024, 1024, 0, 1, 'M', 'node', 'src', KMSG, { kmsg: { skipAll: 1 } }], /^codecNew: options.kmsg.skipAll is not a boolean$/);
   refuses('codecNew', [1024, 1024, 0, 1, 'M', 'node', 'src', KMSG, { kmsg: { whole: 'yes' } }], /^codecNew: options.kmsg.whole is not a boolean$/);
   refuses('codecNew', [1024, 1024, 0, 1, 'M', 'node', 'src', KMSG, { kmsg: { module: 7 } }], /^codecNew: options.kmsg.module is not a string$/);
-  refuses('codecNew', [1024, 1024, 0, 1, 'M', 'node', 'src', KMSG + 1], /^codecNew: bad numbers$/);
+  // Format serial: its options in codecNew's 9th argument, its calls refused on other codecs.
+  const serialUsage = /^codecNew: options\.serial is \{ separator\?: non-empty Uint8Array/;
+  refuses('codecNew', [1024, 1024, 0, 1, 'M', 'node', 'src', 7, { serial: { separator: 'auto' } }], serialUsage);
+  refuses('codecNew', [1024, 1024, 0, 1, 'M', 'node', 'src', 7, { serial: { separator: new Uint8Array(0) } }], serialUsage);
+  refuses('codecNew', [1024, 1024, 0, 1, 'M', 'node', 'src', 7, { serial: { parse: 1 } }], serialUsage);
+  refuses('codecNew', [1024, 1024, 0, 1, 'M', 'node', 'src', 7, { serial: { oopsMaxLines: 0 } }], serialUsage);
+  refuses('codecNew', [1024, 1024, 0, 1, 'M', 'node', 'src', 7, { serial: 'yes' }], serialUsage);
+  refuses('codecNew', [1024, 1024, 0, 1, 'M', 'node', 'src', 7, 42], serialUsage);
+  refuses('codecNew', [1024, 1024, 0, 1, 'M', 'node', 'src', 8], /^codecNew: bad numbers$/);
+  const serial = addon.codecNew!(1024, 1024, 0, 1, 'M', 'node', 'src', 7, { serial: { separator: Buffer.from(';;'), latin1: true, oopsMaxLines: 5 } });
+  refuses('codecFeedAt', [serial, Buffer.from('x'), 0], /^codecFeedAt\(codec, chunk, wallMs, monoMs\)$/);
+  refuses('codecFeedAt', [codec, Buffer.from('x'), 0, 0], /^codecFeedAt: not a serial codec$/);
+  refuses('codecFeedAt', [serial, Buffer.from('x'), NaN, 0], /^codecFeedAt: wallMs and monoMs must be finite times$/);
+  refuses('codecFeedAt', [serial, Buffer.from('x'), 9e15, 0], /^codecFeedAt: wallMs and monoMs must be finite times$/);
+  refuses('codecFeedAt', [serial, Buffer.from('x'), 0, Infinity], /^codecFeedAt: wallMs and monoMs must be finite times$/);
+  refuses('codecFlush', [serial, 'line'], /^codecFlush\(codec, what\)$/);
+  refuses('codecFlush', [serial, 3], /^codecFlush: what is 0 \(line\), 1 \(group\) or 2 \(close\)$/);
+  refuses('codecFlush', [codec, 0], /^codecFlush: not a serial codec$/);
+  refuses('codecFormatCounters', [{}], /^codecFormatCounters\(codec\)$/);
   refuses('ingestScan', [bytes, bytes, bytes, bytes, 'x', bytes, new Uint32Array(1), bytes, new Uint32Array(3)], /^ingestScan\(raw,/);
   refuses('dgramOpen', ['/tmp/x', 0o600, 1024], /^dgramOpen\(path, mode, maxBytes, onBatch\)$/);
   refuses('dgramPause', [{}, true], /^dgramPause\(handle, paused\)$/);
@@ -71,4 +89,10 @@ test('addon calls with missing or mistyped arguments throw a TypeError with the 
   const rec = (addon.codecFeed!(k, Buffer.from('6,8,1000,-;hi\n'), 0) as Buffer).toString('latin1');
   assert.match(rec, /S8.*"timestamp":"2001-09-09T01:46:40.001Z","level":"INFO","module":"KERN"/s);
   assert.deepEqual(addon.codecFormatCounters!(k), { skipped: 0, missed: 0, last_seq: 8, held_seq: -1 });
+  assert.deepEqual(addon.codecFormatCounters!(codec), {});
+  // The serial codec took its options: the exact separator, latin1.
+  const lines = addon.codecFeedAt!(serial, Buffer.from([0x61, 0xe9, 0x3b, 0x3b, 0x62]), 0, 1) as Buffer;
+  assert.match(lines.toString('utf8'), /"message":"aé"/);
+  assert.deepEqual(addon.codecFormatCounters!(serial), { invalid_lines: 0, partial_lines: 0, oops_groups: 0, boots: 0, pending_bytes: 1, open_group_lines: 0 });
+  assert.match((addon.codecFlush!(serial, 0) as Buffer).toString('utf8'), /"message":"b".*"partial":"idle"/);
 });

@@ -1,18 +1,20 @@
 /**
  * `type: serial`: captures one serial console. Bytes flow
  *   port (open/reconnect) ──► raw capture (optional exact copy)
- *                         ──► framer (lines, partial lines) ──► parse (level, module, times)
- *                         ──► oops grouper (FATAL groups, boot banners) ──► pipeline
+ *                         ──► codec stream, format serial (agent/buffer/console/, console.c):
+ *                             lines, partial lines, level/module/times, FATAL oops groups, boot banners
+ *                         ──► buffer (an oops group through the priority lane)
+ * The input keeps the port, the raw capture, reconnects, backpressure and the two timers: a
+ * partial line is flushed after idle_flush_ms of silence, an oops group without its end marker
+ * closed after oops_idle_ms; the codec says whether either is pending.
  */
-import { isUtf8 } from 'node:buffer';
 import type { Input, InputContext, InputStatus } from '../input.ts';
-import type { EntryDraft } from '../../../entry/build.ts';
-import { LineFramer, separatorBytes, type FramedLine } from './framing.ts';
-import { parseConsoleLine, stripAnsi } from './parse.ts';
-import { OopsGrouper } from './oops.ts';
+import type { CodecCounters, CodecOptions, SerialCodecOptions, SerialFlush } from '../../buffer/line-codec.ts';
+import { separatorBytes } from '../../buffer/console/framing.ts';
+import { guardData } from '../common.ts';
 import { SerialLink } from './port.ts';
 import { RawCapture } from './raw-capture.ts';
-import { bootDraft, lineDraft, oopsDraft, type SerialLine } from './drafts.ts';
+import { DraftStream } from '../draft-stream.ts';
 import type { SerialInputConfig } from './schema.ts';
 
 export { schema } from './schema.ts';
@@ -22,44 +24,57 @@ export function create(config: SerialInputConfig, ctx: InputContext): Input {
   return new SerialInput(config, ctx);
 }
 
+/** What the input needs of its stream: the pipeline's (RawStream) or, with a line stage, a DraftStream (stagedStream). */
+interface SerialStream {
+  feedAt(chunk: Buffer, wallMs: number, monoMs: number): boolean;
+  flush(what: SerialFlush): boolean;
+  drained(): Promise<void>;
+  settled(): Promise<void>;
+  stats(): CodecCounters;
+  formatCounters(): Record<string, number>;
+}
+
+/**
+ * The codec's bound on messages when its records become drafts: the pipeline cuts them at the
+ * agent's max_message_bytes when the drafts become records, so this one only has to be at least
+ * that (the agent's maximum).
+ */
+const STAGED_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The stream when the agent gives none (ctx.openStream undefined: a line stage or labels need
+ * drafts): the same codec, its records turned back into drafts (DraftStream), each with the line
+ * as read (the 'L' note) for a configured parser, an oops through emitUrgent.
+ */
+export function stagedStream(options: Omit<CodecOptions, 'maxMessageBytes' | 'minLevel' | 'format'>, ctx: InputContext): SerialStream {
+  const codec: CodecOptions = { ...options, maxMessageBytes: STAGED_MAX_MESSAGE_BYTES, minLevel: 'DEBUG', format: 'serial', serial: { ...options.serial, lineNotes: true } };
+  return new DraftStream(ctx, codec);
+}
+
 export class SerialInput implements Input {
   private readonly config: SerialInputConfig;
   private readonly ctx: InputContext;
-  private readonly source: string;
   private readonly link: SerialLink;
-  private readonly framer: LineFramer;
-  private readonly grouper: OopsGrouper<SerialLine>;
+  private readonly stream: SerialStream;
   private readonly raw: RawCapture | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private oopsTimer: NodeJS.Timeout | undefined;
   private waitingForDrain = false;
   private stopped = false;
-  private counts = { bytes: 0, lines: 0, cut_lines: 0, invalid_lines: 0, partial_lines: 0, oops_groups: 0, boots: 0 };
-  /** Last monotonic stamp given to a line (µs resolution), kept strictly increasing. */
-  private lastMono = -1;
+  private bytes = 0;
 
   constructor(config: SerialInputConfig, ctx: InputContext) {
     this.config = config;
     this.ctx = ctx;
-    this.source = `serial:${config.path}`;
-    this.framer = new LineFramer(
-      { separator: separatorBytes(config.separator, config.encoding), maxLineBytes: config.max_line_bytes, utf8: config.encoding === 'utf-8' },
-      (line) => this.onLine(line),
-    );
-    this.grouper = new OopsGrouper<SerialLine>(
-      { group: config.group_oops, detectBoot: config.detect_boot, maxLines: config.oops_max_lines },
-      {
-        line: (l) => this.emit(lineDraft(l, this.source)),
-        group: (g) => {
-          this.counts.oops_groups++;
-          this.emit(oopsDraft(g, this.source), true);
-        },
-        boot: (b) => {
-          this.counts.boots++;
-          this.emit(bootDraft(b, this.counts.boots, this.source));
-        },
-      },
-    );
+    const source = `serial:${config.path}`;
+    const serial: SerialCodecOptions = {
+      separator: separatorBytes(config.separator, config.encoding), encoding: config.encoding, parse: config.parse,
+      groupOops: config.group_oops, detectBoot: config.detect_boot, oopsMaxLines: config.oops_max_lines,
+    };
+    const fast = ctx.openStream?.(source, config.max_line_bytes, 'serial', undefined, { serial });
+    this.stream = fast?.feedAt && fast.flush
+      ? (fast as SerialStream)
+      : stagedStream({ maxLineBytes: config.max_line_bytes, defaultLevel: config.default_level, defaultModule: config.module ?? 'SERIAL', node: '', source, serial }, ctx);
     if (config.raw_capture) {
       this.raw = new RawCapture({ path: config.raw_capture.path, maxBytes: config.raw_capture.max_bytes, maxBackups: config.raw_capture.max_backups }, ctx.log);
     }
@@ -71,13 +86,13 @@ export class SerialInput implements Input {
       },
       ctx.log,
       {
-        data: (chunk, wall, mono) => this.onData(chunk, wall, mono),
+        data: guardData(ctx, (chunk: Buffer, wall: number, mono: number) => this.onData(chunk, wall, mono)),
         opened: (device, reconnect) => {
           const how = `${config.baud_rate} ${config.data_bits}${config.parity[0]!.toUpperCase()}${config.stop_bits}`;
           const dev = device === config.path ? '' : ` (${device})`;
           ctx.log.info(`${config.path}${dev}: ${reconnect ? `back, capturing again (reconnect ${this.link.reconnects})` : `open at ${how}`}`);
         },
-        lost: () => this.endOfStream(),
+        lost: guardData(ctx, () => this.endOfStream()),
       },
     );
   }
@@ -89,73 +104,41 @@ export class SerialInput implements Input {
 
   private onData(chunk: Buffer, wall: number, mono: number): void {
     if (this.stopped) return;
-    this.counts.bytes += chunk.length;
+    this.bytes += chunk.length;
     this.raw?.write(chunk);
-    this.framer.push(chunk, wall, mono);
-    if (this.framer.pendingBytes > 0) {
+    this.after(this.stream.feedAt(chunk, wall, mono));
+  }
+
+  /** A timer fired: the partial line, or the open oops group, into the buffer. */
+  private flush(what: SerialFlush): void {
+    if (this.stopped) return;
+    this.after(this.stream.flush(what));
+  }
+
+  /** After the codec took bytes or a flush: backpressure, and the timers for what is pending. */
+  private after(ok: boolean): void {
+    const pending = this.stream.formatCounters();
+    if (pending.pending_bytes! > 0) {
       if (this.idleTimer) this.idleTimer.refresh();
-      else this.idleTimer = setTimeout(() => this.framer.flush('idle'), this.config.idle_flush_ms);
+      else this.idleTimer = setTimeout(guardData(this.ctx, () => this.flush('line')), this.config.idle_flush_ms);
     }
-    this.armOopsTimer();
-  }
-
-  private armOopsTimer(): void {
-    if (!this.grouper.active) return;
-    if (this.oopsTimer) this.oopsTimer.refresh();
-    else this.oopsTimer = setTimeout(() => this.grouper.close('idle'), this.config.oops_idle_ms);
-  }
-
-  private onLine(line: FramedLine): void {
-    const bytes = line.bytes;
-    let text: string;
-    let invalid = false;
-    if (this.config.encoding === 'latin1') text = bytes.toString('latin1');
-    else {
-      text = bytes.toString('utf8');
-      invalid = text.includes('\ufffd') && !isUtf8(bytes);
+    if (pending.open_group_lines! > 0) {
+      if (this.oopsTimer) this.oopsTimer.refresh();
+      else this.oopsTimer = setTimeout(guardData(this.ctx, () => this.flush('group')), this.config.oops_idle_ms);
     }
-    const c = this.counts;
-    c.lines++;
-    if (invalid) c.invalid_lines++;
-    if (line.end === 'max_bytes') c.cut_lines++;
-    else if (line.end !== 'separator') c.partial_lines++;
-    // Parsed even with `parse` off: oops and boot markers are matched after the kernel prefix.
-    const parsed = parseConsoleLine(text);
-    const plain = stripAnsi(text);
-    // Lines from one read share an arrival time; 1 µs steps keep their order recoverable from
-    // mono_ms even after the priority lane let an oops overtake them.
-    let mono = Math.round(line.monoMs * 1000) / 1000;
-    if (mono <= this.lastMono) mono = Math.round((this.lastMono + 0.001) * 1000) / 1000;
-    this.lastMono = mono;
-    this.grouper.feed({
-      text: plain,
-      body: parsed.format === 'kernel' ? parsed.message : plain,
-      wallMs: line.wallMs,
-      monoMs: mono,
-      kernelTime: parsed.kernelTime,
-      parsed: this.config.parse ? parsed : undefined,
-      end: line.end,
-      invalid,
-    });
-    this.armOopsTimer();
-  }
-
-  private emit(draft: EntryDraft, urgent = false): void {
-    const ok = urgent && this.ctx.emitUrgent ? this.ctx.emitUrgent(draft) : this.ctx.emit(draft);
     if (ok || this.waitingForDrain || this.stopped) return;
     // Backpressure (when_full: block): stop reading until the buffer has room.
     this.waitingForDrain = true;
     this.link.pause();
-    void this.ctx.drained().then(() => {
+    void this.stream.drained().then(() => {
       this.waitingForDrain = false;
       this.link.resume();
     });
   }
 
-  /** The stream ended (port lost or stopping): emit the partial line and any open oops group. */
+  /** The stream ended (port lost or stopping): the partial line and any open oops group go out. */
   private endOfStream(): void {
-    this.framer.flush('close');
-    this.grouper.close('close');
+    if (!this.stopped) this.after(this.stream.flush('close'));
   }
 
   async stop(): Promise<void> {
@@ -164,26 +147,28 @@ export class SerialInput implements Input {
     this.stopped = true;
     clearTimeout(this.idleTimer);
     clearTimeout(this.oopsTimer);
+    await this.stream.settled();
     await this.raw?.close();
   }
 
   status(): InputStatus {
-    const c = this.counts;
+    const c = this.stream.stats();
+    const f = this.stream.formatCounters();
     return {
       path: this.config.path,
       device: this.link.device,
       state: this.link.state,
       baud_rate: this.config.baud_rate,
-      bytes: c.bytes,
+      bytes: this.bytes,
       lines: c.lines,
       // Lines that did not frame cleanly: cut at max_line_bytes or not valid in the encoding
       // (a wrong baud_rate or parity shows up as invalid bytes).
-      framing_errors: c.cut_lines + c.invalid_lines,
-      cut_lines: c.cut_lines,
-      invalid_lines: c.invalid_lines,
-      partial_lines: c.partial_lines,
-      oops_groups: c.oops_groups,
-      boots: c.boots,
+      framing_errors: c.cut + f.invalid_lines!,
+      cut_lines: c.cut,
+      invalid_lines: f.invalid_lines!,
+      partial_lines: f.partial_lines!,
+      oops_groups: f.oops_groups!,
+      boots: f.boots!,
       reconnects: this.link.reconnects,
       last_error: this.link.lastError,
       ...(this.raw?.status() ?? {}),

@@ -15,6 +15,7 @@
 #include "args.h"
 #include "codec.h"
 #include "kmsg.h"
+#include "console.h"
 #include "ingest.h"
 #include "inflate.h"
 #include "dgram.h"
@@ -124,6 +125,46 @@ static void codec_finalize(napi_env env, void *data, void *hint) {
   codec_free(data);
 }
 
+/*
+ * Format serial's options from codecNew's 9th argument ({ serial: {...} }; absent: the defaults): into
+ * o, the separator's bytes pointing into the Buffer (serial_init copies them). 0, or -1 with a
+ * TypeError thrown that names the option.
+ */
+static int serial_options(napi_env env, napi_value opts, serial_opts_t *o) {
+  *o = (serial_opts_t){.parse = 1, .group_oops = 1, .detect_boot = 1, .oops_max_lines = 1000};
+  napi_valuetype t = napi_undefined;
+  if (opts) napi_typeof(env, opts, &t);
+  if (t == napi_undefined || t == napi_null) return 0;
+  napi_value so;
+  if (t != napi_object || napi_get_named_property(env, opts, "serial", &so) != napi_ok) goto bad;
+  napi_typeof(env, so, &t);
+  if (t == napi_undefined) return 0;
+  if (t != napi_object) goto bad;
+  static const char *const FLAGS[] = {"latin1", "parse", "groupOops", "detectBoot", "lineNotes"};
+  int *dst[] = {&o->latin1, &o->parse, &o->group_oops, &o->detect_boot, &o->line_notes};
+  for (int i = 0; i < 5; i++) {
+    napi_value v;
+    bool b;
+    if (napi_get_named_property(env, so, FLAGS[i], &v) != napi_ok || napi_typeof(env, v, &t) != napi_ok) goto bad;
+    if (t == napi_undefined) continue;
+    if (napi_get_value_bool(env, v, &b) != napi_ok) goto bad;
+    *dst[i] = b;
+  }
+  napi_value v;
+  if (napi_get_named_property(env, so, "oopsMaxLines", &v) != napi_ok || napi_typeof(env, v, &t) != napi_ok) goto bad;
+  if (t != napi_undefined && (napi_get_value_uint32(env, v, &o->oops_max_lines) != napi_ok || o->oops_max_lines < 1)) goto bad;
+  if (napi_get_named_property(env, so, "separator", &v) != napi_ok || napi_typeof(env, v, &t) != napi_ok) goto bad;
+  if (t != napi_undefined) {
+    uint8_t *sep;
+    if (ll_bytes_of(env, v, &sep, &o->sep_len) || o->sep_len == 0) goto bad;
+    o->sep = sep;
+  }
+  return 0;
+bad:
+  ll_throw_type(env, "codecNew: options.serial is { separator?: non-empty Uint8Array, latin1?, parse?, groupOops?, detectBoot?, lineNotes?: boolean, oopsMaxLines?: number >= 1 }");
+  return -1;
+}
+
 /* A number property of an options object: 0 (absent: *v unchanged), or -1 when it is there and not a number. */
 static int opt_number(napi_env env, napi_value o, const char *name, double *v) {
   bool has;
@@ -200,8 +241,8 @@ static const char *codec_format_options(napi_env env, napi_callback_info info, c
   return NULL;
 }
 
-/* codecNew(maxLineBytes, maxMessageBytes, minLevel, defaultLevel, defaultModule, node, source, format 0 auto | 1 json | 2 text | 3 syslog | 4 syslog datagram | 5 draft | 6 kmsg[, options])
- * options: the format's own ({ kmsg: {...} }: codec_format_options). */
+/* codecNew(maxLineBytes, maxMessageBytes, minLevel, defaultLevel, defaultModule, node, source, format 0 auto | 1 json | 2 text | 3 syslog | 4 syslog datagram | 5 draft | 6 kmsg | 7 serial[, options])
+ * options: the format's own ({ kmsg: {...} }: codec_format_options; { serial: {...} }: serial_options). */
 static napi_value CodecNew(napi_env env, napi_callback_info info) {
   uint32_t max_line, max_msg;
   int32_t min_level, default_level, format;
@@ -209,11 +250,17 @@ static napi_value CodecNew(napi_env env, napi_callback_info info) {
   if (ll_args(env, info, "codecNew(maxLineBytes, maxMessageBytes, minLevel, defaultLevel, defaultModule, node, source, format[, options])", "uuiisssi",
               &max_line, &max_msg, &min_level, &default_level, &mod, &node, &source, &format))
     return NULL;
+  size_t argc = 9;
+  napi_value argv[9] = {0};
+  serial_opts_t so;
+  int opts_ok = napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && (format != CODEC_SERIAL || serial_options(env, argc >= 9 ? argv[8] : NULL, &so) == 0);
   codec_t *c = NULL;
-  int numbers_ok = min_level >= 0 && min_level <= 4 && default_level >= 0 && default_level <= 4 && format >= 0 && format <= CODEC_KMSG;
-  if (numbers_ok) c = codec_new(max_line, max_msg, min_level, default_level, mod, node, source, format);
+  int numbers_ok = min_level >= 0 && min_level <= 4 && default_level >= 0 && default_level <= 4 && format >= 0 && format <= CODEC_SERIAL;
+  if (numbers_ok && opts_ok) c = codec_new(max_line, max_msg, min_level, default_level, mod, node, source, format);
   free(mod), free(node), free(source);
+  if (!opts_ok) return NULL; /* thrown */
   if (!numbers_ok) return ll_throw_type(env, "codecNew: bad numbers");
+  if (c && format == CODEC_SERIAL && serial_init(c, &so)) codec_free(c), c = NULL;
   if (!c) return ll_throw_type(env, "codecNew: out of memory or bad strings");
   const char *bad = codec_format_options(env, info, c, format);
   if (bad) {
@@ -439,6 +486,33 @@ static napi_value CodecEnd(napi_env env, napi_callback_info info) {
   return copy_buffer(env, codec_end(c, ms, &codec_out), &codec_out, "codecEnd: out of memory");
 }
 
+/* codecFeedAt(codec, chunk, wallMs, monoMs) -> Buffer: format serial, one read with its wall-clock and monotonic arrival times */
+static napi_value CodecFeedAt(napi_env env, napi_callback_info info) {
+  static const char usage[] = "codecFeedAt(codec, chunk, wallMs, monoMs)";
+  codec_t *c;
+  uint8_t *chunk;
+  size_t len;
+  double wall, mono;
+  if (ll_args(env, info, usage, "xBdd", (void **)&c, &chunk, &len, &wall, &mono)) return NULL;
+  if (c->busy) return refuse_busy(env);
+  if (!c->serial) return ll_throw_type(env, "codecFeedAt: not a serial codec");
+  /* a time an entry can take (Date's range), and a monotonic time that is a number */
+  if (!(wall >= -8.64e15 && wall <= 8.64e15) || !(mono >= -1e300 && mono <= 1e300)) return ll_throw_type(env, "codecFeedAt: wallMs and monoMs must be finite times");
+  return copy_buffer(env, serial_feed(c, chunk, len, wall, mono, &codec_out), &codec_out, "codecFeedAt: out of memory");
+}
+
+/* codecFlush(codec, what 0 partial line | 1 open group | 2 both, the port closed) -> Buffer (format serial) */
+static napi_value CodecFlush(napi_env env, napi_callback_info info) {
+  codec_t *c;
+  int32_t what;
+  if (ll_args(env, info, "codecFlush(codec, what)", "xi", (void **)&c, &what)) return NULL;
+  if (c->busy) return refuse_busy(env);
+  if (!c->serial) return ll_throw_type(env, "codecFlush: not a serial codec");
+  if (what < SERIAL_FLUSH_LINE || what > SERIAL_FLUSH_CLOSE) return ll_throw_type(env, "codecFlush: what is 0 (line), 1 (group) or 2 (close)");
+  return copy_buffer(env, serial_flush(c, what, &codec_out), &codec_out, "codecFlush: out of memory");
+}
+
+
 /* codecCounters(codec) -> [lines, records, filtered, cut, rejected] */
 static napi_value CodecCounters(napi_env env, napi_callback_info info) {
   codec_t *c;
@@ -456,7 +530,8 @@ static napi_value CodecCounters(napi_env env, napi_callback_info info) {
 }
 
 /* codecFormatCounters(codec) -> { name: number } of the counters only the codec's format has (kmsg:
- * skipped, missed, last_seq, held_seq); {} for a format without any. */
+ * skipped, missed, last_seq, held_seq; serial: invalid_lines, partial_lines, oops_groups, boots, pending_bytes,
+ * open_group_lines); {} for a format without any. */
 static napi_value CodecFormatCounters(napi_env env, napi_callback_info info) {
   codec_t *c;
   if (ll_args(env, info, "codecFormatCounters(codec)", "x", (void **)&c)) return NULL;
@@ -472,6 +547,15 @@ static napi_value CodecFormatCounters(napi_env env, napi_callback_info info) {
       napi_value d;
       napi_create_double(env, v[i], &d);
       napi_set_named_property(env, o, names[i], d);
+    }
+  }
+  if (c->serial) {
+    double v[SERIAL_COUNTERS];
+    serial_counters(c, v);
+    for (int i = 0; i < SERIAL_COUNTERS; i++) {
+      napi_value d;
+      CHECK(napi_create_double(env, v[i], &d));
+      CHECK(napi_set_named_property(env, o, SERIAL_COUNTER_NAMES[i], d));
     }
   }
   return o;
@@ -727,6 +811,8 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"codecFeedOffThread", NULL, CodecFeedOffThread, NULL, NULL, NULL, napi_default, NULL},
       {"codecEnd", NULL, CodecEnd, NULL, NULL, NULL, napi_default, NULL},
       {"codecCounters", NULL, CodecCounters, NULL, NULL, NULL, napi_default, NULL},
+      {"codecFeedAt", NULL, CodecFeedAt, NULL, NULL, NULL, napi_default, NULL},
+      {"codecFlush", NULL, CodecFlush, NULL, NULL, NULL, napi_default, NULL},
       {"ingestScan", NULL, IngestScan, NULL, NULL, NULL, napi_default, NULL},
       {"ingestInflate", NULL, IngestInflate, NULL, NULL, NULL, napi_default, NULL},
       {"dgramOpen", NULL, DgramOpen, NULL, NULL, NULL, napi_default, NULL},

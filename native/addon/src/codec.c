@@ -1,6 +1,7 @@
 #include "codec.h"
 #include "syslog.h"
 #include "kmsg.h"
+#include "console.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,7 @@ codec_t *codec_new(uint32_t max_line_bytes, uint32_t max_message_bytes, int min_
   c->source = strdup(source);
   c->source_len = strlen(source);
   /* a datagram is parsed where it lies: nothing to assemble */
-  int whole = format == CODEC_SYSLOG_DGRAM || format == CODEC_DRAFT;
+  int whole = format == CODEC_SYSLOG_DGRAM || format == CODEC_DRAFT || format == CODEC_SERIAL; /* serial: console.c frames */
   c->pending = whole ? NULL : malloc(max_line_bytes ? max_line_bytes : 1);
   if (format == CODEC_SYSLOG || format == CODEC_SYSLOG_DGRAM) syslog_init();
   if (!c->default_module || !c->node || !c->source || (!c->pending && !whole)) {
@@ -46,6 +47,7 @@ void codec_free(codec_t *c) {
   free(c->fv.data);
   ndjson_free(&c->nj);
   kmsg_free(c->kmsg);
+  serial_free(c);
   free(c);
 }
 
@@ -206,6 +208,7 @@ static int syslog_trimmed(codec_t *c, int rc) {
 
 int codec_feed(codec_t *c, const uint8_t *chunk, size_t len, double received_ms, buf_t *out) {
   if (c->format == CODEC_KMSG) return kmsg_feed(c, chunk, len, received_ms, out);
+  if (c->format == CODEC_SERIAL) return c->serial ? serial_feed(c, chunk, len, received_ms, received_ms, out) : -1;
   if (c->format == CODEC_SYSLOG) return syslog_trimmed(c, syslog_feed(c, chunk, len, received_ms, out));
   if (c->format == CODEC_SYSLOG_DGRAM) {
     /* One datagram, one message: past the bound it is cut (the rest discarded, the entry truncated). */
@@ -267,6 +270,7 @@ int codec_feed_datagrams(codec_t *c, const uint8_t *data, size_t len, const int3
 
 int codec_end(codec_t *c, double received_ms, buf_t *out) {
   if (c->format == CODEC_KMSG) return kmsg_end(c, received_ms, out);
+  if (c->format == CODEC_SERIAL) return c->serial ? serial_flush(c, SERIAL_FLUSH_CLOSE, out) : -1;
   if (c->format == CODEC_SYSLOG) return syslog_trimmed(c, syslog_end(c, received_ms, out));
   if (c->format == CODEC_SYSLOG_DGRAM || c->format == CODEC_DRAFT) return 0;
   if (c->pending_len == 0 && !c->discarding) return 0;

@@ -10,6 +10,10 @@
  *                        (format kmsg: a record whose header did not parse, and no record follows)
  *   'S' + seq            format kmsg: the next record's position (its sequence number, as JS writes
  *                        the number), from which the agent makes its checkpoint; never queued
+ *   'U'                  format serial: the next record is urgent: the agent puts it into the pipeline's
+ *                        priority lane (a grouped kernel oops)
+ *   'L' + line           format serial, asked for with line_notes: the line as read, before its level,
+ *                        module and times were taken: what a line stage's parser reads
  * A note (a payload starting with a letter other than 'E' or 'K') says something about the record
  * after it; the agent acts on it and never queues it.
  * Lines (same as LineSplitter): split on \n, drop one trailing \r, keep at most max_line_bytes of
@@ -26,6 +30,11 @@
  * (no entry). Its own counters (skipped, missed, last_seq, held_seq) come from kmsg_counters, its
  * options (kmsg_opts_t: boot time, position, whole records per chunk, module) from codecNew's
  * options argument (addon.c).
+ * The serial format (console.c) frames a serial console's lines (auto or exact separator, cut at
+ * max_line_bytes into pieces, partial lines flushed by the input's timers), parses console forms,
+ * groups kernel oopses and marks boot banners; it is fed with each read's monotonic time too
+ * (serial_feed). Its counters: lines = framed lines, cut = pieces cut at max_line_bytes; its own
+ * figures come from serial_counters.
  */
 #ifndef LOGLOOM_CODEC_H
 #define LOGLOOM_CODEC_H
@@ -41,9 +50,11 @@
  * (ndjson_opts_t.draft). Never fed by a peer. */
 /* CODEC_KMSG: the kernel's log records (/dev/kmsg or a FIFO carrying them), one entry per record with
  * an 'S' note before it (kmsg.c); its options (kmsg_opts_t) and state live in kmsg. */
-enum { CODEC_AUTO = 0, CODEC_JSON = 1, CODEC_TEXT = 2, CODEC_SYSLOG = 3, CODEC_SYSLOG_DGRAM = 4, CODEC_DRAFT = 5, CODEC_KMSG = 6 };
+/* CODEC_SERIAL: a serial console (console.c); format options in serial_opts_t (console.h). */
+enum { CODEC_AUTO = 0, CODEC_JSON = 1, CODEC_TEXT = 2, CODEC_SYSLOG = 3, CODEC_SYSLOG_DGRAM = 4, CODEC_DRAFT = 5, CODEC_KMSG = 6, CODEC_SERIAL = 7 };
 
 struct kmsg_state;
+typedef struct serial_state serial_state_t;
 
 typedef struct {
   uint32_t max_line_bytes;
@@ -72,6 +83,8 @@ typedef struct {
   ndjson_t nj;
   /* CODEC_KMSG: the format's state (kmsg_init; freed by codec_free) */
   struct kmsg_state *kmsg;
+  /* CODEC_SERIAL: framing, the open oops group and the format's counters (console.c) */
+  serial_state_t *serial;
   /* counters */
   double lines, records, filtered, cut, rejected;
   /* A feed runs on the thread pool (addon.c, codecFeedOffThread): until it is done, the main

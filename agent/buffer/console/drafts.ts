@@ -1,3 +1,8 @@
+/**
+ * The serial format's entries as drafts (the JS twin's; console.c writes the same records): a
+ * routine console line, a grouped oops (FATAL, multiline) and a boot banner (WARN). source: none
+ * (the codec's own applies).
+ */
 import type { EntryDraft } from '../../../entry/build.ts';
 import type { LineEnd } from './framing.ts';
 import type { ParsedLine } from './parse.ts';
@@ -18,7 +23,7 @@ export interface SerialLine extends ConsoleLine {
 const mono = (ms: number) => Math.round(ms * 1000) / 1000;
 
 /** A routine console line. Module and level come from the text when it carries them. */
-export function lineDraft(line: SerialLine, source: string): EntryDraft {
+export function lineDraft(line: SerialLine, source?: string): EntryDraft {
   const { parsed, end, invalid } = line;
   const fields: Fields = { mono_ms: mono(line.monoMs) };
   const draft: EntryDraft = { message: parsed ? parsed.message : line.text, source, receivedAt: line.wallMs, fields, line: line.text };
@@ -34,7 +39,7 @@ export function lineDraft(line: SerialLine, source: string): EntryDraft {
 }
 
 /** One FATAL entry for a whole oops/panic, its lines in order, joined by real newlines (kept when sanitised: multiline). */
-export function oopsDraft(group: OopsGroup, source: string): EntryDraft {
+export function oopsDraft(group: OopsGroup, source?: string): EntryDraft {
   const first = group.lines[0]!;
   const fields: Fields = { event: `kernel_${group.kind}`, lines: group.lines.length, ended_by: group.endedBy, mono_ms: mono(first.monoMs) };
   if (first.kernelTime !== undefined) fields.kernel_time = first.kernelTime;
@@ -42,7 +47,7 @@ export function oopsDraft(group: OopsGroup, source: string): EntryDraft {
 }
 
 /** A boot banner: the device (re)booted. WARN so that an unexpected reboot is noticed. */
-export function bootDraft(banner: BootBanner, bootCount: number, source: string): EntryDraft {
+export function bootDraft(banner: BootBanner, bootCount: number, source?: string): EntryDraft {
   const fields: Fields = { event: 'boot', boot_stage: banner.stage, boot_count: bootCount, mono_ms: mono(banner.line.monoMs) };
   if (banner.line.kernelTime !== undefined) fields.kernel_time = banner.line.kernelTime;
   return { level: 'WARN', message: banner.line.body, source, receivedAt: banner.line.wallMs, fields };

@@ -1,9 +1,11 @@
 /**
- * Kernel oops / panic grouping and boot-banner detection on a console's line stream.
+ * Kernel oops / panic grouping and boot-banner detection on a console's line stream: the JS twin
+ * of group_feed and the marker matchers in native/addon/src/console.c (same steps, same order).
  * An oops is dozens of lines (registers, call trace, code bytes) that only make sense together,
  * so they become one FATAL entry. Everything between the first line and the end marker goes into
  * the group in order, including unrelated lines interleaved on the same console.
  */
+import { boundaryAfterWord, digits, isLt, lit, wsAt } from './parse.ts';
 
 /** A line as the grouper sees it: the text after the kernel prefix, and the whole text. */
 export interface ConsoleLine {
@@ -30,28 +32,45 @@ export interface BootBanner<L extends ConsoleLine = ConsoleLine> {
   readonly line: L;
 }
 
-/** First lines of an oops, panic or BUG (x86 and ARM wordings). */
-const START: [RegExp, OopsKind][] = [
-  [/^Kernel panic\b/, 'panic'],
-  [/^(?:Internal error: )?Oops\b/, 'oops'],
-  [/^Unable to handle kernel\b/, 'oops'],
-  [/^BUG:/, 'bug'],
-  [/^Call Trace:/i, 'call_trace'],
-];
-/** `---[ end trace 0123abcd ]---`, `---[ end Kernel panic - not syncing: … ]---` */
-const END = /^-+\[ end (?:trace|Kernel panic)\b.*\]-+\s*$/;
-const BOOT: [RegExp, BootBanner['stage']][] = [
-  [/^Linux version \d/, 'kernel'],
-  [/^U-Boot (?:SPL )?\d{4}\.\d{2}/, 'bootloader'],
-];
-
-export function oopsKind(body: string): OopsKind | undefined {
-  for (const [re, kind] of START) if (re.test(body)) return kind;
+/** START: /^Kernel panic\b/ panic, /^(?:Internal error: )?Oops\b/ and /^Unable to handle kernel\b/ oops, /^BUG:/ bug, /^Call Trace:/i call_trace. */
+export function oopsKind(s: string): OopsKind | undefined {
+  if (lit(s, 0, 'Kernel panic') && boundaryAfterWord(s, 12)) return 'panic';
+  const o = lit(s, 0, 'Internal error: ') ? 16 : 0;
+  if (lit(s, o, 'Oops') && boundaryAfterWord(s, o + 4)) return 'oops';
+  if (lit(s, 0, 'Unable to handle kernel') && boundaryAfterWord(s, 23)) return 'oops';
+  if (lit(s, 0, 'BUG:')) return 'bug';
+  if (lit(s, 0, 'Call Trace:', true)) return 'call_trace';
   return undefined;
 }
 
-export function bootStage(body: string): BootBanner['stage'] | undefined {
-  for (const [re, stage] of BOOT) if (re.test(body)) return stage;
+/** END: /^-+\[ end (?:trace|Kernel panic)\b.*\]-+\s*$/ (`---[ end trace 0123abcd ]---`, `---[ end Kernel panic - not syncing: … ]---`). */
+export function isEndMarker(s: string): boolean {
+  const n = s.length;
+  let q = 0;
+  while (q < n && s.charCodeAt(q) === 0x2d) q++;
+  if (q === 0 || !lit(s, q, '[ end ')) return false;
+  q += 6;
+  if (lit(s, q, 'trace')) q += 5;
+  else if (lit(s, q, 'Kernel panic')) q += 12;
+  else return false;
+  if (!boundaryAfterWord(s, q)) return false;
+  // What is left: X ']' '-'+ then white space to the end, X without line terminators.
+  let e = q;
+  for (let i = q; i < n; i++) if (!wsAt(s, i)) e = i + 1;
+  let d = e;
+  while (d > q && s.charCodeAt(d - 1) === 0x2d) d--;
+  if (d === e || d === q || s.charCodeAt(d - 1) !== 0x5d) return false;
+  for (let k = q; k < d - 1; k++) if (isLt(s, k)) return false;
+  return true;
+}
+
+/** BOOT: /^Linux version \d/ kernel, /^U-Boot (?:SPL )?\d{4}\.\d{2}/ bootloader. */
+export function bootStage(s: string): BootBanner['stage'] | undefined {
+  if (lit(s, 0, 'Linux version ') && digits(s, 14, 1)) return 'kernel';
+  if (lit(s, 0, 'U-Boot ')) {
+    const q = lit(s, 7, 'SPL ') ? 11 : 7;
+    if (digits(s, q, 4) && lit(s, q + 4, '.') && digits(s, q + 5, 2)) return 'bootloader';
+  }
   return undefined;
 }
 
@@ -83,6 +102,11 @@ export class OopsGrouper<L extends ConsoleLine = ConsoleLine> {
     return this.current !== undefined;
   }
 
+  /** Lines of the open group (0: none open). */
+  get openLines(): number {
+    return this.current?.lines.length ?? 0;
+  }
+
   feed(line: L): void {
     const body = line.body;
     // Cheap first-character test: markers start with K, O, I, U, B, C, L, -.
@@ -102,7 +126,7 @@ export class OopsGrouper<L extends ConsoleLine = ConsoleLine> {
     }
     if (this.current) {
       this.current.lines.push(line);
-      if (maybeMarker && END.test(body)) this.close('end_marker');
+      if (maybeMarker && isEndMarker(body)) this.close('end_marker');
       else if (this.current.lines.length >= this.opts.maxLines) this.close('max_lines');
       return;
     }

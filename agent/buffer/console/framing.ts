@@ -1,7 +1,8 @@
 /**
  * Byte-level line framing for a serial console. Bytes are framed before they are decoded, so a
  * multi-byte character split across reads, or a separator split across reads, is handled the
- * same as one that arrived whole.
+ * same as one that arrived whole. The JS twin of serial_feed / serial_flush in
+ * native/addon/src/console.c.
  */
 
 /** Why a line ended. Anything but `separator` is a partial line. */

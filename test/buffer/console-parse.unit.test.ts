@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConsoleLine } from '../../../agent/inputs/serial/parse.ts';
-import { OopsGrouper, type ConsoleLine, type OopsGroup } from '../../../agent/inputs/serial/oops.ts';
+import { parseConsoleLine } from '../../agent/buffer/console/parse.ts';
+import { OopsGrouper, type ConsoleLine, type OopsGroup } from '../../agent/buffer/console/oops.ts';
 
 test('parse: level, module and times from the forms consoles print', () => {
   const cases: [string, object][] = [

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LineFramer, type FramerOptions, type FramedLine } from '../../../agent/inputs/serial/framing.ts';
+import { LineFramer, type FramerOptions, type FramedLine } from '../../agent/buffer/console/framing.ts';
 
 type Got = { text: string; end: FramedLine['end']; wall: number };
 
