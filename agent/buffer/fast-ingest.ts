@@ -103,6 +103,57 @@ const S = 0x53;
 const U = 0x55;
 const R = 0x52;
 
+/**
+ * The streams of one input (its connections, its peers) share a lane: while a chunk of any of them
+ * is parsed on the thread pool, what the others feed waits behind it, so that records reach the
+ * buffer in the order their bytes arrived, across connections as within one (a client that sends,
+ * closes and connects again expects its lines in order; parses running side by side would finish
+ * in any order). One parse at a time per input; the main thread never waits for one.
+ */
+export class ParseLane {
+  /** A chunk of one of the lane's streams is being parsed on the thread pool. */
+  parsing = false;
+  /** Chunks (and ends) that arrived meanwhile, in order, with their streams. */
+  readonly waiting: { stream: FastIngest; item: Buffer | typeof END }[] = [];
+  private idleWaiters: (() => void)[] = [];
+
+  /** Resolves when nothing of the lane is being parsed or waiting to be. */
+  idle(): Promise<void> {
+    if (!this.parsing && this.waiting.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.idleWaiters.push(resolve)).then(() => this.idle());
+  }
+
+  /** After a parse: what waited, in order, until the next parse starts; then wake who waits. */
+  next(): void {
+    const waiting = this.waiting;
+    while (!this.parsing && waiting.length > 0) {
+      const stream = waiting[0]!.stream;
+      try {
+        // Their answers need no one: the inputs are paused until drained(), which asks the buffer.
+        if (waiting[0]!.item === END) {
+          waiting.shift();
+          stream.endNow();
+          continue;
+        }
+        // One stream's chunks that waited in a row go to the parser together: one job, one pool
+        // thread's wake-up.
+        let n = 0;
+        let bytes = 0;
+        for (; n < waiting.length && n < OFF_THREAD_JOB_CHUNKS && waiting[n]!.stream === stream && waiting[n]!.item !== END; n++) bytes += (waiting[n]!.item as Buffer).length;
+        const chunks = waiting.splice(0, n).map((w) => w.item as Buffer);
+        if (stream.parsesOffThread(bytes)) stream.parseOffThread(chunks.length === 1 ? chunks[0]! : chunks);
+        else for (const chunk of chunks) stream.feedNow(chunk);
+      } catch (e) {
+        stream.failed(e);
+      }
+    }
+    if (this.parsing || waiting.length > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
+
 export class FastIngest implements RawStream {
   private readonly codec: LineCodec;
   private readonly queue: RingEntryQueue;
@@ -122,11 +173,8 @@ export class FastIngest implements RawStream {
   private transient = false;
   /** The pipeline's drained(): the buffer has room. */
   private readonly bufferDrained: () => Promise<void>;
-  /** A chunk of this stream is being parsed on the thread pool. */
-  private parsing = false;
-  /** Chunks (and the end) that arrived meanwhile, in order. */
-  private waiting: (Buffer | typeof END)[] = [];
-  private idleWaiters: (() => void)[] = [];
+  /** The input's lane: one parse at a time for all its streams, in the order their bytes came. */
+  private readonly lane: ParseLane;
   /** The pipeline's priority lane, for a record behind a 'U' note (undefined: it goes with the others). */
   private readonly urgent: ((rec: Buffer) => boolean) | undefined;
   /** Never parsed off the main thread (see parsesOffThread). */
@@ -147,6 +195,8 @@ export class FastIngest implements RawStream {
     urgent?: (rec: Buffer) => boolean;
     /** Parse every chunk on the main thread (format serial). */
     inline?: boolean;
+    /** The lane shared by the input's streams (default: one of its own). */
+    lane?: ParseLane;
   }) {
     this.codec = o.codec;
     this.queue = o.queue;
@@ -160,15 +210,17 @@ export class FastIngest implements RawStream {
     this.bufferDrained = o.drained ?? (() => Promise.resolve());
     this.urgent = o.urgent;
     this.inline = o.inline ?? false;
+    this.lane = o.lane ?? new ParseLane();
   }
 
   feed(chunk: Buffer): boolean {
-    if (this.parsing) {
+    const lane = this.lane;
+    if (lane.parsing) {
       // A few chunks may wait (the socket goes on reading, so the next parse has them at once);
       // past OFF_THREAD_WAITING the input is asked to pause until drained(). One that does not
       // pause (a UDP listener) still has its chunks queued in order.
-      this.waiting.push(chunk);
-      return this.waiting.length < OFF_THREAD_WAITING;
+      lane.waiting.push({ stream: this, item: chunk });
+      return lane.waiting.length < OFF_THREAD_WAITING;
     }
     if (this.parsesOffThread(chunk.length)) {
       this.parseOffThread(chunk);
@@ -184,7 +236,7 @@ export class FastIngest implements RawStream {
    * arrival times (feedAt) and the input's flushes in order with the reads, which a parse on the
    * thread pool would reorder.
    */
-  private parsesOffThread(bytes: number): boolean {
+  parsesOffThread(bytes: number): boolean {
     return this.codec.feedOffThread !== undefined && !this.acks && !this.notes && !this.inline && bytes >= OFF_THREAD_MIN_BYTES;
   }
 
@@ -199,7 +251,8 @@ export class FastIngest implements RawStream {
     return this.take(this.codec.flush(what), undefined, false);
   }
 
-  private feedNow(chunk: Buffer): boolean {
+  /** (Also for the lane: a chunk that waited.) */
+  feedNow(chunk: Buffer): boolean {
     const cps = this.acks ? this.lineEnds(chunk) : undefined;
     const c = this.codec;
     return c.feedTransient ? this.take(c.feedTransient(chunk, Date.now()), cps, true) : this.take(c.feed(chunk, Date.now()), cps, false);
@@ -210,38 +263,33 @@ export class FastIngest implements RawStream {
   }
 
   end(): boolean {
-    if (this.parsing) {
-      this.waiting.push(END);
+    if (this.lane.parsing) {
+      this.lane.waiting.push({ stream: this, item: END });
       return false;
     }
     return this.endNow();
   }
 
   drained(): Promise<void> {
-    return this.idle().then(() => this.bufferDrained());
+    return this.lane.idle().then(() => this.bufferDrained());
   }
 
   settled(): Promise<void> {
-    return this.idle();
-  }
-
-  /** Resolves when nothing of this stream is being parsed or waiting to be. */
-  private idle(): Promise<void> {
-    if (!this.parsing && this.waiting.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => this.idleWaiters.push(resolve)).then(() => this.idle());
+    return this.lane.idle();
   }
 
   /**
-   * One chunk to the thread pool; its records are taken when it is done, then what waited. The
-   * callback runs outside the input's guard: a failure there is counted as this stream's reject,
-   * never thrown into the event loop.
+   * One chunk (or the chunks that waited) to the thread pool; its records are taken when it is
+   * done, then what waited in the lane. The callback runs outside the input's guard: a failure
+   * there is counted as this stream's reject, never thrown into the event loop.
    */
-  private parseOffThread(chunk: Buffer | Buffer[]): void {
-    this.parsing = true;
+  parseOffThread(chunk: Buffer | Buffer[]): void {
+    const lane = this.lane;
+    lane.parsing = true;
     const out = spareOuts.pop() ?? Buffer.allocUnsafeSlow(OFF_THREAD_OUT_BYTES);
     this.codec.feedOffThread!(chunk, Date.now(), out, (err, records) => {
       // (Date.now() at dispatch: a line without a timestamp gets the time its chunk arrived.)
-      this.parsing = false;
+      lane.parsing = false;
       try {
         if (err) throw err;
         // In out: transient (take copies what it keeps beside the ring); else a Buffer of their own.
@@ -251,43 +299,16 @@ export class FastIngest implements RawStream {
         this.failed(e);
       }
       if (spareOuts.length < OFF_THREAD_OUTS_KEPT) spareOuts.push(out);
-      this.next();
+      lane.next();
     });
   }
 
-  /** After a parse: what waited, in order, until the next parse starts; then wake who waits. */
-  private next(): void {
-    while (!this.parsing && this.waiting.length > 0) {
-      try {
-        // Their answers need no one: the input is paused until drained(), which asks the buffer.
-        if (this.waiting[0] === END) {
-          this.waiting.shift();
-          this.endNow();
-          continue;
-        }
-        // The chunks that waited go to the parser together: one job, one pool thread's wake-up.
-        let n = 0;
-        let bytes = 0;
-        for (; n < this.waiting.length && n < OFF_THREAD_JOB_CHUNKS && this.waiting[n] !== END; n++) bytes += (this.waiting[n] as Buffer).length;
-        const chunks = this.waiting.splice(0, n) as Buffer[];
-        if (this.parsesOffThread(bytes)) this.parseOffThread(chunks.length === 1 ? chunks[0]! : chunks);
-        else for (const chunk of chunks) this.feedNow(chunk);
-      } catch (e) {
-        this.failed(e);
-      }
-    }
-    if (this.parsing || this.waiting.length > 0) return;
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const resolve of waiters) resolve();
-  }
-
-  private failed(e: unknown): void {
+  failed(e: unknown): void {
     this.counters.rejected++;
     this.counters.last_reject = `data could not be processed (${(e as Error)?.message ?? String(e)}); the rest of this chunk was dropped`;
   }
 
-  private endNow(): boolean {
+  endNow(): boolean {
     let cps: (Checkpoint | undefined)[] | undefined;
     if (this.acks && this.lineLen > 0) {
       // The last line, without its newline: it ends where the stream does.

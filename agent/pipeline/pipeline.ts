@@ -4,7 +4,7 @@ import type { EntryDraft } from '../../entry/build.ts';
 import type { Level } from '../../lib/level.ts';
 import type { WhenFull } from '../buffer/ring.ts';
 import { createEntryBuffer, type EntryBuffer } from '../buffer/entry-buffer.ts';
-import { FastIngest, type RawStream, type StreamReplay } from '../buffer/fast-ingest.ts';
+import { FastIngest, ParseLane, type RawStream, type StreamReplay } from '../buffer/fast-ingest.ts';
 import { DraftCodec } from '../buffer/draft-codec.ts';
 import { createCodec } from '../buffer/select.ts';
 import type { FormatOptions, StreamFormat } from '../buffer/line-codec.ts';
@@ -126,6 +126,8 @@ export class Pipeline extends EventEmitter {
     /** Records carry the input id while some route selects by input. */
     const keyInput = () => (this.router?.needsInput ? id : 0);
     const drafts = this.draftCodec(defaults);
+    /** The input's streams are parsed one at a time, in the order their bytes came (ParseLane). */
+    const parseLane = new ParseLane();
     return {
       emit: (draft: EntryDraft): boolean => this.emitDraft(drafts, draft, keyInput(), policy, counters, false),
       /** For entries that must overtake routine traffic (a kernel oops); see offerUrgent. */
@@ -151,7 +153,7 @@ export class Pipeline extends EventEmitter {
         };
         return new FastIngest({
           codec, queue, policy, counters, schedule: () => this.schedule(), input: keyInput(), ...replay, drained: () => this.drained(),
-          urgent, inline: format === 'serial',
+          urgent, inline: format === 'serial', lane: parseLane,
         });
       },
     };

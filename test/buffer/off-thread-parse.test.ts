@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { createEntryBuffer } from '../../agent/buffer/entry-buffer.ts';
-import { FastIngest, type StreamCounters } from '../../agent/buffer/fast-ingest.ts';
+import { FastIngest, ParseLane, type StreamCounters } from '../../agent/buffer/fast-ingest.ts';
 import { NativeLineCodec } from '../../agent/buffer/native-codec.ts';
 import { forEachFrame } from '../../agent/buffer/ring.ts';
 import { recordStart } from '../../agent/buffer/records.ts';
@@ -43,11 +43,33 @@ function drainNumbers(queue: ReturnType<typeof createEntryBuffer>, into: number[
   }
 }
 
-function stream(queue: ReturnType<typeof createEntryBuffer>, policy: 'block' | 'drop_newest', drained: () => Promise<void>) {
+function stream(queue: ReturnType<typeof createEntryBuffer>, policy: 'block' | 'drop_newest', drained: () => Promise<void>, lane?: ParseLane) {
   const counters: StreamCounters = { received: 0, rejected: 0, dropped: 0, paused: 0, last_reject: '' };
   const codec = new NativeLineCodec(codecOptions, addon);
-  return { counters, codec, fast: new FastIngest({ codec, queue, policy, counters, schedule: () => {}, drained }) };
+  return { counters, codec, fast: new FastIngest({ codec, queue, policy, counters, schedule: () => {}, drained, lane }) };
 }
+
+test('connections of one input, one after the other: the second\'s lines (a small chunk parsed at once, a large one off the thread) come after the first\'s still being parsed', async () => {
+  for (const secondSize of [100, 64 * 1024]) {
+    const queue = createEntryBuffer(1_000_000, 64 * 1024 * 1024, 'on');
+    const lane = new ParseLane();
+    const first = stream(queue, 'block', () => Promise.resolve(), lane).fast;
+    const second = stream(queue, 'block', () => Promise.resolve(), lane).fast;
+    const all = chunksOf(3000, 1 << 30)[0]!;
+    const cut = all.indexOf(0x0a, all.length - 2000) + 1;
+    // The first connection: one large chunk (off the thread) and its end; then the second's.
+    first.feed(all.subarray(0, cut));
+    first.end();
+    const rest = all.subarray(cut);
+    for (let off = 0; off < rest.length; off += secondSize) second.feed(rest.subarray(off, off + secondSize));
+    second.end();
+    await first.settled();
+    await second.settled();
+    const got: number[] = [];
+    drainNumbers(queue, got);
+    assert.deepEqual(got, Array.from({ length: 3000 }, (_, i) => i), `second connection fed in chunks of ${secondSize} bytes`);
+  }
+});
 
 test('chunks parsed off the main thread: every line once and in order, split lines joined, the codec refusing other calls meanwhile', async () => {
   const queue = createEntryBuffer(1_000_000, 64 * 1024 * 1024, 'on');
