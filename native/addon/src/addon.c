@@ -165,26 +165,30 @@ bad:
   return -1;
 }
 
-/* A number property of an options object: 0 (absent: *v unchanged), or -1 when it is there and not a number. */
-static int opt_number(napi_env env, napi_value o, const char *name, double *v) {
+/* Property name of o: 1 with its value and type when it is there and not undefined, 0 when absent, -1 on failure. */
+static int opt_get(napi_env env, napi_value o, const char *name, napi_value *x, napi_valuetype *t) {
   bool has;
-  napi_value x;
-  napi_valuetype t;
   if (napi_has_named_property(env, o, name, &has) != napi_ok) return -1;
   if (!has) return 0;
-  if (napi_get_named_property(env, o, name, &x) != napi_ok || napi_typeof(env, x, &t) != napi_ok) return -1;
-  if (t == napi_undefined) return 0;
+  if (napi_get_named_property(env, o, name, x) != napi_ok || napi_typeof(env, *x, t) != napi_ok) return -1;
+  return *t == napi_undefined ? 0 : 1;
+}
+
+/* A number property of an options object: 0 (absent: *v unchanged), or -1 when it is there and not a number. */
+static int opt_number(napi_env env, napi_value o, const char *name, double *v) {
+  napi_value x;
+  napi_valuetype t;
+  int r = opt_get(env, o, name, &x, &t);
+  if (r <= 0) return r;
   return t == napi_number && napi_get_value_double(env, x, v) == napi_ok ? 0 : -1;
 }
 
 static int opt_bool(napi_env env, napi_value o, const char *name, int *v) {
-  bool has, b;
   napi_value x;
   napi_valuetype t;
-  if (napi_has_named_property(env, o, name, &has) != napi_ok) return -1;
-  if (!has) return 0;
-  if (napi_get_named_property(env, o, name, &x) != napi_ok || napi_typeof(env, x, &t) != napi_ok) return -1;
-  if (t == napi_undefined) return 0;
+  bool b;
+  int r = opt_get(env, o, name, &x, &t);
+  if (r <= 0) return r;
   if (t != napi_boolean || napi_get_value_bool(env, x, &b) != napi_ok) return -1;
   *v = b;
   return 0;
@@ -192,14 +196,11 @@ static int opt_bool(napi_env env, napi_value o, const char *name, int *v) {
 
 /* A string property (copied with malloc into *v: free it), like opt_number. */
 static int opt_string(napi_env env, napi_value o, const char *name, char **v) {
-  bool has;
   napi_value x;
   napi_valuetype t;
   size_t n;
-  if (napi_has_named_property(env, o, name, &has) != napi_ok) return -1;
-  if (!has) return 0;
-  if (napi_get_named_property(env, o, name, &x) != napi_ok || napi_typeof(env, x, &t) != napi_ok) return -1;
-  if (t == napi_undefined) return 0;
+  int r = opt_get(env, o, name, &x, &t);
+  if (r <= 0) return r;
   if (t != napi_string || napi_get_value_string_utf8(env, x, NULL, 0, &n) != napi_ok || !(*v = malloc(n + 1))) return -1;
   if (napi_get_value_string_utf8(env, x, *v, n + 1, &n) != napi_ok) return free(*v), *v = NULL, -1;
   return 0;

@@ -217,6 +217,10 @@ int codec_feed(codec_t *c, const uint8_t *chunk, size_t len, double received_ms,
   }
   /* One draft line, whole (no bound: the entry's own limits cut what is in it); it never holds a \n. */
   if (c->format == CODEC_DRAFT) return emit_line(c, chunk, len, 0, received_ms, out);
+  return codec_split_lines(c, chunk, len, received_ms, out, emit_line);
+}
+
+int codec_split_lines(codec_t *c, const uint8_t *chunk, size_t len, double received_ms, buf_t *out, codec_line_fn on_line) {
   size_t start = 0;
   while (start < len) {
     const uint8_t *nlp = memchr(chunk + start, '\n', len - start);
@@ -227,7 +231,7 @@ int codec_feed(codec_t *c, const uint8_t *chunk, size_t len, double received_ms,
       size_t take = seg < room ? seg : room;
       if (nlp && c->pending_len == 0 && seg <= room) {
         /* whole line inside the chunk: no copy */
-        if (emit_line(c, chunk + start, seg, 0, received_ms, out)) return -1;
+        if (on_line(c, chunk + start, seg, 0, received_ms, out)) return -1;
         start = end + 1;
         continue;
       }
@@ -240,7 +244,7 @@ int codec_feed(codec_t *c, const uint8_t *chunk, size_t len, double received_ms,
     size_t n = c->pending_len;
     c->pending_len = 0;
     c->discarding = 0;
-    if (emit_line(c, c->pending, n, cut, received_ms, out)) return -1;
+    if (on_line(c, c->pending, n, cut, received_ms, out)) return -1;
     start = end + 1;
   }
   return 0;

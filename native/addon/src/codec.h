@@ -104,6 +104,13 @@ int codec_feed(codec_t *c, const uint8_t *chunk, size_t len, double received_ms,
  * after its own. -1: out of memory, -2: meta does not fit data.
  */
 int codec_feed_datagrams(codec_t *c, const uint8_t *data, size_t len, const int32_t *meta, size_t n, double received_ms, buf_t *out);
+/*
+ * The line splitting every line-based format shares (LineSplitter's rules): each complete line of
+ * chunk to on_line, at most max_line_bytes of it (cut set when the rest was discarded, the line
+ * without its \n); a partial line waits in pending for the next chunk. -1: on_line failed.
+ */
+typedef int (*codec_line_fn)(codec_t *c, const uint8_t *line, size_t n, int cut, double received_ms, buf_t *out);
+int codec_split_lines(codec_t *c, const uint8_t *chunk, size_t len, double received_ms, buf_t *out, codec_line_fn on_line);
 /* End of stream: the pending partial line becomes a record. */
 int codec_end(codec_t *c, double received_ms, buf_t *out);
 /* An 'R' record: the next record is kept as text because it did not parse (why: n bytes of UTF-8); counted. */

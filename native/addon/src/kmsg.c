@@ -418,35 +418,13 @@ static int line(codec_t *c, kmsg_state_t *s, const uint8_t *p, size_t n, int cut
   return 0;
 }
 
+/* A line of the stream (codec_split_lines' callback). */
+static int on_line(codec_t *c, const uint8_t *p, size_t n, int cut, double ms, buf_t *out) { return line(c, c->kmsg, p, n, cut, ms, out); }
+
 int kmsg_feed(codec_t *c, const uint8_t *chunk, size_t len, double received_ms, buf_t *out) {
   if (!c->kmsg && kmsg_init(c, NULL)) return -1;
   kmsg_state_t *s = c->kmsg;
-  size_t start = 0;
-  while (start < len) {
-    const uint8_t *nlp = memchr(chunk + start, '\n', len - start);
-    size_t end = nlp ? (size_t)(nlp - chunk) : len;
-    size_t seg = end - start;
-    if (!c->discarding) {
-      size_t room = c->max_line_bytes - c->pending_len;
-      if (nlp && c->pending_len == 0 && seg <= room) {
-        /* whole line inside the chunk: no copy */
-        if (line(c, s, chunk + start, seg, 0, received_ms, out)) return -1;
-        start = end + 1;
-        continue;
-      }
-      size_t take = seg < room ? seg : room;
-      memcpy(c->pending + c->pending_len, chunk + start, take);
-      c->pending_len += take;
-      if (seg > room) c->discarding = 1;
-    }
-    if (!nlp) break;
-    int cut = c->discarding;
-    size_t n = c->pending_len;
-    c->pending_len = 0;
-    c->discarding = 0;
-    if (line(c, s, c->pending, n, cut, received_ms, out)) return -1;
-    start = end + 1;
-  }
+  if (codec_split_lines(c, chunk, len, received_ms, out, on_line)) return -1;
   return s->o.whole ? record_done(c, s, received_ms, out) : 0;
 }
 
