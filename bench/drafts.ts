@@ -1,9 +1,9 @@
 /**
  * What one draft costs on its way into the buffer: `inputPort(...).emit(draft)` in a loop, in
  * process, with the native ring and codec (addon) and with the JS fallback (buffer.native off).
- * The drafts are the shapes inputs emit: a serial console line (message, source, receivedAt,
- * fields), a kmsg record (a Date timestamp, level, module, fields, a checkpoint token), and a
- * labelled line. Only the emit loop is timed (the pipeline drains between rounds, untimed).
+ * The drafts are the shapes inputs emit when a line stage or labels need drafts (otherwise serial
+ * and kmsg feed bytes to the codec): a serial console line (message, source, receivedAt, fields),
+ * a kmsg record (a Date timestamp, level, module, fields, a checkpoint token), and a labelled line. Only the emit loop is timed (the pipeline drains between rounds, untimed).
  * Prints CPU ns per draft, medians of 5 rounds. Then the devlog input's two paths for a batch of
  * 64 RFC 3164 datagrams with their senders' credentials: each parsed into a draft and emitted
  * (what it does under a line stage or labels), and the batch fed to the codec in one call.
