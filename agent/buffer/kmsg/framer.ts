@@ -19,6 +19,7 @@
 import type { EntryDraft } from '../../../entry/build.ts';
 import { decodeUtf8 } from '../../../entry/sanitise.ts';
 import { kmsgDraft, notAHeader, parseKmsgRecord, type KmsgRecord } from './record.ts';
+import { LineSplitter } from '../../../lib/line-splitter.ts';
 
 export interface KmsgCodecOptions {
   /** Wall-clock ms of the kernel's boot: an entry's timestamp is this + ts_usec / 1000. */
@@ -53,7 +54,6 @@ export interface KmsgOut {
   entry(draft: EntryDraft, seq: number): void;
 }
 
-const NL = 0x0a;
 const SPACE = 0x20;
 const NEWLINE = Buffer.from('\n');
 
@@ -61,10 +61,8 @@ export class KmsgFramer {
   private readonly max: number;
   private readonly o: KmsgCodecOptions;
   private readonly out: KmsgOut;
-  /** The line in progress (copies: a caller may reuse its chunk), and whether it passed the bound. */
-  private partial: Buffer[] = [];
-  private partialBytes = 0;
-  private discarding = false;
+  /** Lines of at most maxLineBytes, \r kept (the C codec's codec_split_lines does the same). */
+  private readonly lines: LineSplitter;
   /** The record in progress. */
   private rec: Buffer[] = [];
   private recBytes = 0;
@@ -85,6 +83,7 @@ export class KmsgFramer {
     this.max = maxLineBytes;
     this.o = options ?? { bootWallMs: 0 };
     this.out = out;
+    this.lines = new LineSplitter(maxLineBytes, (line, cut) => this.line(line, cut), { keepCr: true });
     const last = this.o.lastSeq ?? -1;
     this.skipUpTo = last >= 0 ? last : -1;
     if (last >= 0) {
@@ -94,32 +93,7 @@ export class KmsgFramer {
   }
 
   push(chunk: Buffer): void {
-    let start = 0;
-    while (start < chunk.length) {
-      const nl = chunk.indexOf(NL, start);
-      const end = nl < 0 ? chunk.length : nl;
-      if (!this.discarding) {
-        const room = this.max - this.partialBytes;
-        const take = Math.min(end - start, room);
-        if (nl >= 0 && this.partialBytes === 0 && end - start <= room) {
-          // A whole line inside the chunk: read where it lies (line() copies what it keeps).
-          this.line(chunk.subarray(start, end), false);
-          start = nl + 1;
-          continue;
-        }
-        if (take > 0) this.partial.push(Buffer.from(chunk.subarray(start, start + take)));
-        this.partialBytes += take;
-        if (end - start > room) this.discarding = true;
-      }
-      if (nl < 0) break;
-      const line = Buffer.concat(this.partial);
-      const cut = this.discarding;
-      this.partial = [];
-      this.partialBytes = 0;
-      this.discarding = false;
-      this.line(line, cut);
-      start = nl + 1;
-    }
+    this.lines.push(chunk);
     if (this.o.whole) this.recordDone();
   }
 

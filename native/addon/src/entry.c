@@ -457,3 +457,20 @@ int entry_write(buf_t *out, const entry_parts_t *e) {
   out->len += (size_t)(d - start);
   return 0;
 }
+
+int entry_array_index(const uint8_t *s, size_t n, double *v) {
+  if (n == 0 || n > 10 || (n > 1 && s[0] == '0')) return 0;
+  double r = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9') return 0;
+    r = r * 10 + (s[i] - '0');
+  }
+  *v = r;
+  return r <= 4294967294.0;
+}
+
+uint32_t entry_key_hash(const uint8_t *s, size_t n) {
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 16777619u;
+  return h;
+}

@@ -191,4 +191,9 @@ typedef struct {
 /* Appends one framed record: u32 length | 'E' | the entry's NDJSON object. */
 int entry_write(buf_t *out, const entry_parts_t *e);
 
+/* An array-index key ("0" .. "4294967294", no leading zero): a JS object lists these first, ascending,
+ * so the fields of an entry are written in that order (buildEntry's objects). 1 with *v its value. */
+int entry_array_index(const uint8_t *s, size_t n, double *v);
+/* FNV-1a of a key: repeated keys are found without comparing every pair's bytes. */
+uint32_t entry_key_hash(const uint8_t *s, size_t n);
 #endif

@@ -152,27 +152,14 @@ static int parse(const uint8_t *t, size_t n, rec_t *r) {
 
 /* ---- fields ---- */
 
-static int array_index(const uint8_t *s, size_t n, double *v) {
-  if (n == 0 || n > 10 || (n > 1 && s[0] == '0')) return 0;
-  double r = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (s[i] < '0' || s[i] > '9') return 0;
-    r = r * 10 + (s[i] - '0');
-  }
-  *v = r;
-  return r <= 4294967294.0;
-}
-
 /* key = value (a key already there keeps its place and takes the value). */
 static int set_field(kmsg_state_t *s, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn, int num) {
   size_t ko = s->keys.len;
   if (buf_put(&s->keys, k, kn)) return -1;
   uint8_t *key = s->keys.data + ko;
-  uint32_t h = 2166136261u;
-  for (size_t i = 0; i < kn; i++) {
+  for (size_t i = 0; i < kn; i++)
     if (key[i] >= 'A' && key[i] <= 'Z') key[i] += 32;
-    h = (h ^ key[i]) * 16777619u;
-  }
+  uint32_t h = entry_key_hash(key, kn);
   kf_t *lists[2] = {s->str, s->idx};
   int counts[2] = {s->nstr, s->nidx};
   for (int l = 0; l < 2; l++)
@@ -185,7 +172,7 @@ static int set_field(kmsg_state_t *s, const uint8_t *k, size_t kn, const uint8_t
       }
     }
   kf_t f = {ko, kn, v, vn, num, -1, h};
-  if (!array_index(key, kn, &f.idx)) {
+  if (!entry_array_index(key, kn, &f.idx)) {
     if (s->nstr < KF_MAX) s->str[s->nstr++] = f;
     else s->keys.len = ko; /* past the 64th: never among the members kept */
     return 0;

@@ -372,18 +372,6 @@ static int key_is_n(const jval_t *k, buf_t *tmp, const char *want, size_t n) {
   return decode_string(k, tmp) == 0 && tmp->len == n && memcmp(tmp->data, want, n) == 0;
 }
 
-/* An array index key ("0" .. "4294967294"): JS objects list these first, ascending. */
-static int array_index(const uint8_t *s, size_t n, double *v) {
-  if (n == 0 || n > 10 || (n > 1 && s[0] == '0')) return 0;
-  double r = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (!is_digit(s[i])) return 0;
-    r = r * 10 + (s[i] - '0');
-  }
-  *v = r;
-  return r <= 4294967294.0;
-}
-
 typedef struct {
   const uint8_t *key; /* decoded: in the line (no escape) or in nj->keys */
   size_t key_len;
@@ -391,12 +379,6 @@ typedef struct {
   jval_t val;
   double index; /* array index, or -1 */
 } member_t;
-
-static uint32_t fnv1a(const uint8_t *s, size_t n) {
-  uint32_t h = 2166136261u;
-  for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 16777619u;
-  return h;
-}
 
 static int lang_key_ok(const uint8_t *s, size_t n) {
   if (n < 1 || n > 128) return 0;
@@ -477,7 +459,7 @@ static int render_members(ndjson_t *nj, const jval_t *obj, const members_rule_t 
       kp = keys->data + off, kn = keys->len - off;
     }
     /* 256 long keys with a common prefix would otherwise cost 256²/2 full comparisons */
-    uint32_t h = fnv1a(kp, kn);
+    uint32_t h = entry_key_hash(kp, kn);
     size_t j = 0;
     for (; j < count; j++)
       if (m[j].hash == h && m[j].key_len == kn && memcmp(m[j].key, kp, kn) == 0) break;
@@ -486,7 +468,7 @@ static int render_members(ndjson_t *nj, const jval_t *obj, const members_rule_t 
       continue;
     }
     double idx;
-    m[count++] = (member_t){kp, kn, h, v, array_index(kp, kn, &idx) ? idx : -1};
+    m[count++] = (member_t){kp, kn, h, v, entry_array_index(kp, kn, &idx) ? idx : -1};
   }
   /* Array-index keys first, ascending; the others keep their order (a stable insertion sort). */
   for (size_t i = 1; i < count; i++) {
