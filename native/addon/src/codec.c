@@ -111,22 +111,26 @@ static void extract(const uint8_t *s, size_t n, int *level, const uint8_t **mod,
   *msg_off = p;
 }
 
-/* A reject note: 'R' + why; the agent counts it against the input and does not queue it. */
-int codec_reject(codec_t *c, const char *why, size_t n, buf_t *out) {
+int codec_note(buf_t *out, char tag, const void *body, size_t n) {
   uint32_t len = (uint32_t)n + 1;
-  c->rejected += 1;
   if (buf_reserve(out, n + 5)) return -1;
   memcpy(out->data + out->len, &len, 4);
-  out->data[out->len + 4] = 'R';
-  memcpy(out->data + out->len + 5, why, n);
+  out->data[out->len + 4] = (uint8_t)tag;
+  if (n) memcpy(out->data + out->len + 5, body, n);
   out->len += n + 5;
   return 0;
+}
+
+/* A reject note: 'R' + why; the agent counts it against the input and does not queue it. */
+int codec_reject(codec_t *c, const char *why, size_t n, buf_t *out) {
+  c->rejected += 1;
+  return codec_note(out, 'R', why, n);
 }
 
 static int emit_reject(codec_t *c, const char *why, buf_t *out) { return codec_reject(c, why, strlen(why), out); }
 
 int codec_emit(codec_t *c, int level, const uint8_t *mod, size_t mod_len, const uint8_t *msg, size_t mlen, double ts_ms,
-               const uint8_t *fields_json, size_t fields_len, int cut, buf_t *out) {
+               const uint8_t *fields_json, size_t fields_len, int cut, int multiline, buf_t *out) {
   if (level < c->min_level) {
     c->filtered += 1;
     return 0;
@@ -136,7 +140,7 @@ int codec_emit(codec_t *c, int level, const uint8_t *mod, size_t mod_len, const 
     /* only a message with something to escape is copied; the others are written from where they lie */
     c->esc.len = 0;
     if (buf_reserve(&c->esc, mlen * 6 + 1)) return -1;
-    en = escape_controls(msg, mlen, c->esc.data);
+    en = escape_controls_nl(msg, mlen, c->esc.data, multiline);
     msg = c->esc.data;
   }
   char module[17];
@@ -159,7 +163,7 @@ static int emit_text(codec_t *c, const uint8_t *r, size_t rn, int cut, int use_e
   if (use_extract) extract(r, rn, &level, &mod, &mod_len, &msg_off);
   if (level < 0) level = c->default_level;
   /* extract names a module only with a tag of one byte or more, so mod_len 0 is "no module" */
-  return codec_emit(c, level, mod, mod ? mod_len : 0, r + msg_off, rn - msg_off, received_ms, NULL, 0, cut, out);
+  return codec_emit(c, level, mod, mod ? mod_len : 0, r + msg_off, rn - msg_off, received_ms, NULL, 0, cut, 0, out);
 }
 
 static int emit_line(codec_t *c, const uint8_t *line, size_t n, int cut, double received_ms, buf_t *out) {

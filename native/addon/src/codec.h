@@ -113,6 +113,8 @@ typedef int (*codec_line_fn)(codec_t *c, const uint8_t *line, size_t n, int cut,
 int codec_split_lines(codec_t *c, const uint8_t *chunk, size_t len, double received_ms, buf_t *out, codec_line_fn on_line);
 /* End of stream: the pending partial line becomes a record. */
 int codec_end(codec_t *c, double received_ms, buf_t *out);
+/* A note: tag + n bytes of body (what the next record is: see the notes above); never an entry. */
+int codec_note(buf_t *out, char tag, const void *body, size_t n);
 /* An 'R' record: the next record is kept as text because it did not parse (why: n bytes of UTF-8); counted. */
 int codec_reject(codec_t *c, const char *why, size_t n, buf_t *out);
 /*
@@ -120,9 +122,10 @@ int codec_reject(codec_t *c, const char *why, size_t n, buf_t *out);
  * filtered below min_level (counted), control characters escaped, the message cut at
  * max_message_bytes (marked truncated, as when cut is set), the module sanitised (mod_len 0: the
  * default module), fields_json (NULL: none) written as the entry's fields. Counts the record.
+ * multiline: the message's newlines are kept (a grouped oops), every other control escaped.
  */
 int codec_emit(codec_t *c, int level, const uint8_t *mod, size_t mod_len, const uint8_t *msg, size_t mlen, double ts_ms,
-               const uint8_t *fields_json, size_t fields_len, int cut, buf_t *out);
+               const uint8_t *fields_json, size_t fields_len, int cut, int multiline, buf_t *out);
 /* Level of a syslog severity (lib/level.ts levelFromSyslogSeverity): 0 FATAL, 1-3 ERROR, 4 WARN, 5-6 INFO, 7 DEBUG. */
 int syslog_level(int sev);
 #endif

@@ -43,8 +43,8 @@ struct serial_state {
   double pend_wall, pend_mono;
   int skip_lf; /* the last read ended with a \r: a \n starting the next read belongs to it */
   double last_mono;
-  /* one line: decoded text, ANSI stripped; fields' JSON and one cleaned value; an escaped message */
-  buf_t text, plain, fj, fv, msg;
+  /* one line: decoded text, ANSI stripped; fields' JSON and one cleaned value */
+  buf_t text, plain, fj, fv;
   /* the open oops group: its first line's times, its text joined (kept up to max_message_bytes) */
   int g_kind, g_has_kt;
   double g_lines, g_wall, g_mono, g_kt;
@@ -424,40 +424,11 @@ static int field_str(serial_state_t *s, const char *key, const uint8_t *v, size_
 static int field_text(serial_state_t *s, const char *key, const char *v) { return field_str(s, key, (const uint8_t *)v, strlen(v)); }
 static int field_num(serial_state_t *s, const char *key, double v) { return field_key(s, key) || put_num(&s->fj, v); }
 
-static int note(buf_t *out, char tag, const uint8_t *s, size_t n) {
-  uint32_t len = (uint32_t)n + 1;
-  if (buf_reserve(out, n + 5)) return -1;
-  memcpy(out->data + out->len, &len, 4);
-  out->data[out->len + 4] = (uint8_t)tag;
-  if (n) memcpy(out->data + out->len + 5, s, n);
-  out->len += n + 5;
-  return 0;
-}
-
-/* One entry (codec_emit's rules, with a multiline message's newlines kept); fields: s->fj. */
+/* One entry (codec_emit, a multiline message's newlines kept); fields: s->fj, closed here. */
 static int emit(codec_t *c, int level, const uint8_t *mod, size_t mod_len, const uint8_t *m, size_t mn, double wall, int multiline, buf_t *out) {
   serial_state_t *s = c->serial;
   if (buf_put(&s->fj, "}", 1)) return -1;
-  if (level < c->min_level) {
-    c->filtered += 1;
-    return 0;
-  }
-  size_t en = mn;
-  if (has_ctl(m, mn)) {
-    s->msg.len = 0;
-    if (buf_reserve(&s->msg, mn * 6 + 1)) return -1;
-    en = escape_controls_nl(m, mn, s->msg.data, multiline);
-    m = s->msg.data;
-  }
-  char module[17];
-  if (mod_len) sanitise_module(mod, mod_len, module);
-  entry_parts_t e = {.ts_ms = trunc(wall) + 0.0, .level = level, .module = mod_len ? module : c->default_module, .message = m,
-                     .message_len = cut_bytes(m, en, c->max_message_bytes), .node = c->node, .source = (const uint8_t *)c->source,
-                     .source_len = c->source_len, .fields_json = s->fj.data, .fields_len = s->fj.len};
-  e.truncated = e.message_len < en;
-  if (entry_write(out, &e)) return -1;
-  c->records += 1;
-  return 0;
+  return codec_emit(c, level, mod, mod_len, m, mn, trunc(wall) + 0.0, s->fj.data, s->fj.len, 0, multiline, out);
 }
 
 /* A line as the grouper sees it. */
@@ -480,7 +451,7 @@ static int close_group(codec_t *c, int ended, buf_t *out) {
   if (fields_start(s) || field_text(s, "event", KIND_EVENTS[kind]) || field_num(s, "lines", s->g_lines) || field_text(s, "ended_by", GROUP_ENDS[ended]) ||
       field_num(s, "mono_ms", s->g_mono) || (s->g_has_kt && field_num(s, "kernel_time", s->g_kt)))
     return -1;
-  int rc = note(out, 'U', NULL, 0) || emit(c, 4, NULL, 0, s->g_text.data, s->g_text.len, s->g_wall, 1, out);
+  int rc = codec_note(out, 'U', NULL, 0) || emit(c, 4, NULL, 0, s->g_text.data, s->g_text.len, s->g_wall, 1, out);
   s->g_text.len = 0;
   if (s->g_text.cap > (64u << 10)) free(s->g_text.data), s->g_text = (buf_t){0};
   return rc;
@@ -503,7 +474,7 @@ static int routine(codec_t *c, const cline_t *l, const parsed_t *p, int end, int
       (end != END_SEP && field_text(s, "partial", END_NAMES[end])) ||
       (invalid && buf_put(&s->fj, ",\"invalid_encoding\":true", 24)))
     return -1;
-  if (s->o.line_notes && note(out, 'L', l->text, l->text_len)) return -1;
+  if (s->o.line_notes && codec_note(out, 'L', l->text, l->text_len)) return -1;
   int level = parse && p->level >= 0 ? p->level : c->default_level;
   size_t mo = parse ? p->msg : 0;
   return emit(c, level, parse ? p->mod : NULL, parse ? p->mod_len : 0, l->text + mo, l->text_len - mo, l->wall, 0, out);
@@ -699,7 +670,7 @@ void serial_free(codec_t *c) {
   serial_state_t *s = c->serial;
   if (!s) return;
   free(s->sep), free(s->pend.data), free(s->cat.data), free(s->text.data), free(s->plain.data);
-  free(s->fj.data), free(s->fv.data), free(s->msg.data), free(s->g_text.data);
+  free(s->fj.data), free(s->fv.data), free(s->g_text.data);
   free(s);
   c->serial = NULL;
 }

@@ -324,10 +324,9 @@ static int release(codec_t *c, kmsg_state_t *s, double ms, buf_t *out) {
   when = fabs(when) <= 8.64e15 ? trunc(when) + 0.0 : ms;
   /* the note first; taken back when the entry is filtered out */
   size_t at = out->len;
-  uint32_t nl = (uint32_t)seq_len + 1;
-  if (buf_put(out, &nl, 4) || buf_put(out, "S", 1) || buf_put(out, seq, seq_len)) return -1;
+  if (codec_note(out, 'S', seq, seq_len)) return -1;
   double before = c->records;
-  int rc = codec_emit(c, level, (const uint8_t *)s->module, s->module ? strlen(s->module) : 0, msg, mlen, when, c->fj.data, c->fj.len, cut, out);
+  int rc = codec_emit(c, level, (const uint8_t *)s->module, s->module ? strlen(s->module) : 0, msg, mlen, when, c->fj.data, c->fj.len, cut, 0, out);
   if (!rc && c->records == before) out->len = at;
   s->held.len = 0;
   s->held_bytes = 0;

@@ -609,8 +609,8 @@ int syslog_message(codec_t *c, const uint8_t *raw, size_t n, int cut, double ms,
   if (rc) { /* kept as text at the input's defaults, after the note saying why (with the sender's credentials, if any) */
     sl_fields_t creds = {.n = 0};
     if (fld_creds(c, &creds) || (creds.n && fields_json(c, &creds))) return -1;
-    return codec_reject(c, w.s, w.n, out) || codec_emit(c, c->default_level, NULL, 0, t, n, ms, creds.n ? c->fj.data : NULL, creds.n ? c->fj.len : 0, cut, out);
+    return codec_reject(c, w.s, w.n, out) || codec_emit(c, c->default_level, NULL, 0, t, n, ms, creds.n ? c->fj.data : NULL, creds.n ? c->fj.len : 0, cut, 0, out);
   }
   if (fld_creds(c, &m.fields) || fields_json(c, &m.fields)) return -1;
-  return codec_emit(c, syslog_level(m.severity), m.app, m.app_len, m.msg, m.msg_len, m.has_ts ? m.ts : ms, c->fj.data, c->fj.len, cut, out);
+  return codec_emit(c, syslog_level(m.severity), m.app, m.app_len, m.msg, m.msg_len, m.has_ts ? m.ts : ms, c->fj.data, c->fj.len, cut, 0, out);
 }
