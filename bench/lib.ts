@@ -99,6 +99,9 @@ export interface Build {
  * there, and the checkout run by this Node. Says so when the packaged one is missing.
  */
 export function builds(): Build[] {
+  // LOGLOOM_BENCH_EXECUTABLES=a,b: measure these executables instead (e.g. two builds side by side).
+  const chosen = process.env.LOGLOOM_BENCH_EXECUTABLES;
+  if (chosen) return chosen.split(',').map((p) => ({ label: p, argv: [p] }));
   const out: Build[] = [];
   const packaged = join(ROOT, 'dist/bin/logloom-linux-x64');
   if (existsSync(packaged)) out.push({ label: 'packaged x64', argv: [packaged] });

@@ -3,6 +3,7 @@
  * The logloom command line: `logloom <command> [options]`. The same entry point runs from a
  * checkout (bin/logloom) and inside the single executable.
  */
+import { startupSnapshot } from 'node:v8';
 import { ConfigError } from '../lib/schema/validate.ts';
 import { VERSION } from '../lib/version.ts';
 import { UsageError } from './commands/command.ts';
@@ -23,7 +24,7 @@ function unprefixed(name: string, message: string): string {
   return m;
 }
 
-export async function main(argv: string[]): Promise<number> {
+async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === 'help' && rest[0] !== undefined) return main([rest[0], '--help']);
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
@@ -60,7 +61,21 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+function runFromArgv(): void {
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
+
 // No top-level await: the single executable runs this bundled as CommonJS (Node 24's SEA has no ESM entry).
-void main(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
-});
+if (startupSnapshot.isBuildingSnapshot()) {
+  // `make package` runs this bundle once to make the executable's V8 start-up snapshot
+  // (toolchain/package.ts): the agent's modules are initialised now, at build time, and each
+  // start resumes from that heap instead of compiling and initialising them again. So module
+  // scope must stay free of anything of the run's (environment, time, handles, random values):
+  // those belong in functions that run after start.
+  void COMMAND_LOADERS.run!();
+  startupSnapshot.setDeserializeMainFunction(runFromArgv);
+} else {
+  runFromArgv();
+}

@@ -1,5 +1,4 @@
 import { accessSync, chmodSync, constants, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { defaultPaths } from './paths.ts';
@@ -110,7 +109,7 @@ export function assetFile(path: string, opts: { executable?: boolean; dir?: stri
  * cannot dlopen() from inside the executable's blob.
  */
 export function loadNativeAsset<T = unknown>(path: string, opts: { dir?: string } = {}): T {
-  return createRequire(import.meta.url)(assetFile(path, { dir: opts.dir })) as T;
+  return process.getBuiltinModule('node:module').createRequire(import.meta.url)(assetFile(path, { dir: opts.dir })) as T;
 }
 
 function uid(): number {

@@ -9,7 +9,6 @@
  * /dev/shm/logloom-<uid>, <tmpdir>/logloom-<uid> is used.
  */
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { assetFile, checkoutPath, isBundled } from './assets.ts';
 
 /**
@@ -120,7 +119,7 @@ export function loadAddon(runtimeDir?: string): NativeAddon {
   if (addonError) throw addonError;
   try {
     const path = nativeFile(ADDON_ASSET, false, runtimeDir);
-    addon = createRequire(import.meta.url)(path) as NativeAddon;
+    addon = process.getBuiltinModule('node:module').createRequire(import.meta.url)(path) as NativeAddon;
     return addon;
   } catch (e) {
     addonError = e instanceof NativeUnavailableError ? e : new NativeUnavailableError(ADDON_ASSET, (e as Error).message);

@@ -41,7 +41,7 @@ export const HEAP_DEFAULTS = { oldSpaceMiB: 96, semiSpaceMiB: 2 };
  * mid-tier, Maglev, still compiles hot JS), while its compile jobs cost a lot: in a 2 M record
  * burst (bench/pipeline.ts) about 0.5 µs of CPU per record on V8's worker threads and some
  * 20 MiB of peak RSS (compiler zones and the compiler's own code pages). The same flags are
- * given to the node that makes the code cache (below), or V8 would reject the cache at start.
+ * given to the node that makes the start-up snapshot (below), which V8 makes under the flags it runs with.
  * Not allowed in NODE_OPTIONS, so they cannot be turned back on at run time.
  */
 export const V8_FLAGS = ['--no-turbofan'];
@@ -101,15 +101,18 @@ export async function packageTarget(target: Target, profile: Profile, heap = HEA
     main: b.outfile,
     output: blob,
     disableExperimentalSEAWarning: true,
-    // The code cache is V8 bytecode for the target, produced by the target runtime itself.
-    useCodeCache: true,
+    // A V8 start-up snapshot, made by the target runtime itself running the bundle once
+    // (cli/main.ts: the agent's modules initialised, the run left to a deserialize-main function).
+    // Each start resumes from that heap: no compiling and initialising the bundle's modules (about a
+    // third of the agent's start-up). It replaces the code cache (Node takes one or the other).
+    useSnapshot: true,
     execArgv: [...heapArgv(heap), ...V8_FLAGS],
     execArgvExtension: 'env',
   }, null, 2));
   say(`${target}/${profile}: V8 ${[...heapArgv(heap), ...V8_FLAGS].join(' ')}`);
   const node = join(runtime, 'bin/node');
   const [emu, ...emuArgs] = emulatorPrefix(target);
-  // With the flags the executable runs with: V8 accepts a code cache only under the flags it was made with.
+  // With the flags the executable runs with: the snapshot's code is made under these flags.
   if (emu) run(emu, [...emuArgs, node, ...V8_FLAGS, '--experimental-sea-config', seaConfig]);
   else run(node, [...V8_FLAGS, '--experimental-sea-config', seaConfig]);
 

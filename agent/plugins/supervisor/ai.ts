@@ -5,7 +5,6 @@
  * queue is full or the plugin is down is dropped and counted (ai_dropped): analysis is advisory,
  * it must never hold up the flow of logs.
  */
-import { performance } from 'node:perf_hooks';
 import type { LogEntry } from '../../../entry/entry.ts';
 import type { AiStage } from '../../pipeline/stages.ts';
 import { PluginCallError, type AiHost, type HostedPlugin } from '../host.ts';

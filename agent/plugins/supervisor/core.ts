@@ -13,7 +13,6 @@
  * they differ only in what a failure does: a start rejects with PluginLoadError and leaves the
  * plugin stopped, a restart counts it and schedules the next one.
  */
-import { performance } from 'node:perf_hooks';
 import type { AgentLog } from '../../../lib/log.ts';
 import { Backoff } from '../../../lib/backoff.ts';
 import { PluginCallError, PluginLoadError, type HostedPlugin } from '../host.ts';

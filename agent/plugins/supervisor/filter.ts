@@ -4,7 +4,6 @@
  * plugin that is down gives the entries the plugin's on_error (keep = fail open, counted as
  * failed_open), and the answer for the entries that did not fail is still used (PartialFilterError).
  */
-import { performance } from 'node:perf_hooks';
 import type { LogEntry } from '../../../entry/entry.ts';
 import type { FilterStage, FilterVerdicts } from '../../pipeline/stages.ts';
 import type { RecordBatch } from '../../pipeline/batch.ts';

@@ -3,7 +3,6 @@
  * (agent/pipeline/sink-runner.ts) keeps the batch queued and retries it; while the plugin is
  * failed every flush rejects at once, so batches wait for the restart instead of being lost.
  */
-import { performance } from 'node:perf_hooks';
 import type { LogEntry } from '../../../entry/entry.ts';
 import type { SinkStage } from '../../pipeline/stages.ts';
 import type { RecordBatch } from '../../pipeline/batch.ts';
