@@ -59,7 +59,7 @@ bundle: setup
 TARGET ?= x64 arm64
 package: BOOTSTRAP = package
 package: setup
-	$(NODE) toolchain/package.ts --profile $(PROFILE) $(addprefix --target ,$(TARGET)) $(if $(HEAP_MIB),--heap-mib $(HEAP_MIB)) $(if $(SEMI_SPACE_MIB),--semi-space-mib $(SEMI_SPACE_MIB))
+	$(NODE) toolchain/package.ts --profile $(PROFILE) $(addprefix --target ,$(TARGET)) $(if $(HEAP_MIB),--heap-mib $(HEAP_MIB)) $(if $(SEMI_SPACE_MIB),--semi-space-mib $(SEMI_SPACE_MIB)) $(if $(STARTUP),--startup $(STARTUP))
 
 # Device overlays: dist/rootfs-<target>.tar.gz with the executable at usr/bin/logloom
 rootfs: package

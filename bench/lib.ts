@@ -106,6 +106,9 @@ export function builds(): Build[] {
   const packaged = join(ROOT, 'dist/bin/logloom-linux-x64');
   if (existsSync(packaged)) out.push({ label: 'packaged x64', argv: [packaged] });
   else console.log('(no dist/bin/logloom-linux-x64: run `make package TARGET=x64` for the packaged figures)');
+  // The build with a V8 start-up snapshot, when made (make package TARGET=x64 STARTUP=snapshot).
+  const snapshot = join(ROOT, 'dist/bin/logloom-linux-x64-snapshot');
+  if (existsSync(snapshot)) out.push({ label: 'packaged x64, snapshot', argv: [snapshot] });
   out.push({ label: 'checkout', argv: [process.execPath, '--disable-warning=ExperimentalWarning', join(ROOT, 'cli/main.ts')] });
   return out;
 }

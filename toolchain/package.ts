@@ -2,6 +2,7 @@
  * Packages the agent as one executable per target with Node's single-executable support:
  *
  *   node toolchain/package.ts [--target x64|arm64|armv7]... [--profile default|locked] [--heap-mib 96] [--semi-space-mib 2]
+ *                             [--startup code-cache|snapshot]
  *
  * 1. the target's pinned runtime from the npm registry (toolchain/node-runtime.sh, integrity-checked);
  * 2. the C parts cross-compiled for the target (toolchain/cross-compile.sh);
@@ -41,18 +42,43 @@ export const HEAP_DEFAULTS = { oldSpaceMiB: 96, semiSpaceMiB: 2 };
  * mid-tier, Maglev, still compiles hot JS), while its compile jobs cost a lot: in a 2 M record
  * burst (bench/pipeline.ts) about 0.5 µs of CPU per record on V8's worker threads and some
  * 20 MiB of peak RSS (compiler zones and the compiler's own code pages). The same flags are
- * given to the node that makes the start-up snapshot (below), which V8 makes under the flags it runs with.
+ * given to the node that makes the start-up snapshot or code cache (below).
  * Not allowed in NODE_OPTIONS, so they cannot be turned back on at run time.
  */
 export const V8_FLAGS = ['--no-turbofan'];
+
+/**
+ * How the executable starts (SEA blob). `code-cache` (the default): V8 bytecode of the bundle's
+ * top-level code; each start compiles and initialises the modules. `snapshot`: a V8 start-up
+ * snapshot made by running the bundle once at build time (cli/main.ts initialises the agent's
+ * modules then), so each start resumes from that heap: about 30 ms less CPU to "started" on 2
+ * cores, for some 8 MiB more resident memory, idle and at peak (Node keeps its copy of the
+ * snapshot for the life of the process). On a gateway the memory counts for more, hence the
+ * default; the snapshot build is named logloom-linux-<target>-snapshot.
+ */
+export const STARTUPS = ['code-cache', 'snapshot'] as const;
+export type Startup = (typeof STARTUPS)[number];
+
+/** The SEA configuration of a build (node --experimental-sea-config). */
+export function seaConfig(main: string, output: string, heap: typeof HEAP_DEFAULTS, startup: Startup): Record<string, unknown> {
+  return {
+    main,
+    output,
+    disableExperimentalSEAWarning: true,
+    // Either is made by the target runtime itself (Node takes one or the other).
+    ...(startup === 'snapshot' ? { useSnapshot: true } : { useCodeCache: true }),
+    execArgv: [...heapArgv(heap), ...V8_FLAGS],
+    execArgvExtension: 'env',
+  };
+}
 
 /** The heap limits as flags (also valid in NODE_OPTIONS, which bench/aggregator.ts uses). */
 export function heapArgv(h = HEAP_DEFAULTS): string[] {
   return [`--max-old-space-size=${h.oldSpaceMiB}`, `--max-semi-space-size=${h.semiSpaceMiB}`];
 }
 
-export function artefactName(target: Target, profile: Profile): string {
-  return `logloom-linux-${target}${profile === 'default' ? '' : `-${profile}`}`;
+export function artefactName(target: Target, profile: Profile, startup: Startup = 'code-cache'): string {
+  return `logloom-linux-${target}${profile === 'default' ? '' : `-${profile}`}${startup === 'snapshot' ? '-snapshot' : ''}`;
 }
 
 function say(msg: string): void {
@@ -81,7 +107,7 @@ export function emulatorPrefix(target: Target): string[] {
   return [t.qemu, '-L', t.sysroot];
 }
 
-export async function packageTarget(target: Target, profile: Profile, heap = HEAP_DEFAULTS): Promise<string> {
+export async function packageTarget(target: Target, profile: Profile, heap = HEAP_DEFAULTS, startup: Startup = 'code-cache'): Promise<string> {
   const t = TARGETS[target];
   if ('warning' in t) say(`WARNING: ${t.warning}`);
   const work = join(ROOT, 'dist/build', `${target}-${profile}`);
@@ -95,26 +121,16 @@ export async function packageTarget(target: Target, profile: Profile, heap = HEA
   const b = await bundle({ target, profile, format: 'cjs', outfile: join(work, 'logloom.cjs'), assetFiles, minify: 'compact' });
   say(`${target}/${profile}: bundle ${(b.bytes / 1024).toFixed(0)} KiB, assets: ${b.assets.join(', ')}`);
 
-  const seaConfig = join(work, 'sea-config.json');
+  const configFile = join(work, 'sea-config.json');
   const blob = join(work, 'sea-prep.blob');
-  writeFileSync(seaConfig, JSON.stringify({
-    main: b.outfile,
-    output: blob,
-    disableExperimentalSEAWarning: true,
-    // A V8 start-up snapshot, made by the target runtime itself running the bundle once
-    // (cli/main.ts: the agent's modules initialised, the run left to a deserialize-main function).
-    // Each start resumes from that heap: no compiling and initialising the bundle's modules (about a
-    // third of the agent's start-up). It replaces the code cache (Node takes one or the other).
-    useSnapshot: true,
-    execArgv: [...heapArgv(heap), ...V8_FLAGS],
-    execArgvExtension: 'env',
-  }, null, 2));
-  say(`${target}/${profile}: V8 ${[...heapArgv(heap), ...V8_FLAGS].join(' ')}`);
+  writeFileSync(configFile, JSON.stringify(seaConfig(b.outfile, blob, heap, startup), null, 2));
+  say(`${target}/${profile}: V8 ${[...heapArgv(heap), ...V8_FLAGS].join(' ')}, start-up ${startup}`);
   const node = join(runtime, 'bin/node');
   const [emu, ...emuArgs] = emulatorPrefix(target);
-  // With the flags the executable runs with: the snapshot's code is made under these flags.
-  if (emu) run(emu, [...emuArgs, node, ...V8_FLAGS, '--experimental-sea-config', seaConfig]);
-  else run(node, [...V8_FLAGS, '--experimental-sea-config', seaConfig]);
+  // With the flags the executable runs with: the snapshot's or code cache's code is made under these
+  // flags (V8 would reject a code cache made under others, and every start would compile afresh).
+  if (emu) run(emu, [...emuArgs, node, ...V8_FLAGS, '--experimental-sea-config', configFile]);
+  else run(node, [...V8_FLAGS, '--experimental-sea-config', configFile]);
 
   const exe = join(work, 'logloom');
   rmSync(exe, { force: true });
@@ -127,7 +143,7 @@ export async function packageTarget(target: Target, profile: Profile, heap = HEA
 
   const binDir = join(ROOT, 'dist/bin');
   mkdirSync(binDir, { recursive: true });
-  const dest = join(binDir, artefactName(target, profile));
+  const dest = join(binDir, artefactName(target, profile, startup));
   renameSync(exe, dest);
   say(`${relative(ROOT, dest)}: ${(statSync(dest).size / 1048576).toFixed(1)} MiB`);
   return dest;
@@ -150,8 +166,8 @@ function newestInput(path = ROOT, rel = ''): number {
   return newest;
 }
 
-export function isStale(target: Target, profile: Profile): boolean {
-  const dest = join(ROOT, 'dist/bin', artefactName(target, profile));
+export function isStale(target: Target, profile: Profile, startup: Startup = 'code-cache'): boolean {
+  const dest = join(ROOT, 'dist/bin', artefactName(target, profile, startup));
   if (!existsSync(dest)) return true;
   return statSync(dest).mtimeMs < newestInput();
 }
@@ -164,6 +180,7 @@ if (import.meta.main) {
       'if-stale': { type: 'boolean', default: false },
       'heap-mib': { type: 'string', default: String(HEAP_DEFAULTS.oldSpaceMiB) },
       'semi-space-mib': { type: 'string', default: String(HEAP_DEFAULTS.semiSpaceMiB) },
+      startup: { type: 'string', default: 'code-cache' },
     },
   });
   const heap = { oldSpaceMiB: Number(values['heap-mib']), semiSpaceMiB: Number(values['semi-space-mib']) };
@@ -173,13 +190,15 @@ if (import.meta.main) {
     if (!PROFILES.includes(profile)) throw new PackageError(`PROFILE: expected one of ${PROFILES.join(', ')}, got "${profile}"`);
     if (!(Number.isInteger(heap.oldSpaceMiB) && heap.oldSpaceMiB >= 16) || !(Number.isInteger(heap.semiSpaceMiB) && heap.semiSpaceMiB >= 1))
       throw new PackageError(`HEAP_MIB/SEMI_SPACE_MIB: whole MiB, at least 16 and 1 (got ${values['heap-mib']}, ${values['semi-space-mib']})`);
+    const startup = values.startup as Startup;
+    if (!STARTUPS.includes(startup)) throw new PackageError(`STARTUP: expected one of ${STARTUPS.join(', ')}, got "${values.startup}"`);
     for (const target of targets) {
       if (!(target in TARGETS)) throw new PackageError(`TARGET: expected one of ${Object.keys(TARGETS).join(', ')}, got "${target}"`);
-      if (values['if-stale'] && !isStale(target as Target, profile)) {
-        say(`${artefactName(target as Target, profile)} is up to date`);
+      if (values['if-stale'] && !isStale(target as Target, profile, startup)) {
+        say(`${artefactName(target as Target, profile, startup)} is up to date`);
         continue;
       }
-      await packageTarget(target as Target, profile, heap);
+      await packageTarget(target as Target, profile, heap, startup);
     }
   } catch (e) {
     say(`error: ${(e as Error).message}`);

@@ -3,7 +3,7 @@
  * problem reads the same whatever kind of plugin has it (these are the `<reason>` of
  * `[WARN] Failed to load plugin '<file>': <reason>`).
  */
-import semver from 'semver';
+import validVersion from 'semver/functions/valid.js';
 import { PLUGIN_TYPES, type PluginInfo, type PluginMode, type PluginType } from './types.ts';
 import { PluginLoadError } from './host.ts';
 import type { DiscoveredPlugin } from './discovered.ts';
@@ -31,7 +31,7 @@ export function checkName(v: unknown): string | undefined {
 
 export function checkVersion(v: unknown): string | undefined {
   if (v === undefined || v === null || v === '') return 'missing version';
-  if (typeof v !== 'string' || semver.valid(v) === null) return `invalid version ${JSON.stringify(typeof v === 'string' ? v : String(v))}`;
+  if (typeof v !== 'string' || validVersion(v) === null) return `invalid version ${JSON.stringify(typeof v === 'string' ? v : String(v))}`;
   return undefined;
 }
 

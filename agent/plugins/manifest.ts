@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import semver from 'semver';
+import validVersion from 'semver/functions/valid.js';
 import { s, type Infer, type Refinement, type Schema } from '../../lib/schema/schema.ts';
 import { formatIssue, validateYamlDocument } from '../../lib/schema/validate.ts';
 import { limitFields, type PluginLimits } from './config.ts';
@@ -61,7 +61,7 @@ function checkEntry(e: { kind?: PluginKind; path?: string; address?: string }): 
 const buildManifestSchema = () => s.object(
   {
     name: s.string({ doc: 'The plugin\'s name, as plugins.enabled lists it.', pattern: NAME_PATTERN, patternDoc: '1 to 64 characters [A-Za-z0-9_.-]' }),
-    version: s.string({ doc: 'Semantic version, e.g. 1.2.0.', check: (v) => (semver.valid(v) === null ? `invalid version ${JSON.stringify(v)} (expected a semantic version such as 1.2.0)` : undefined) }),
+    version: s.string({ doc: 'Semantic version, e.g. 1.2.0.', check: (v) => (validVersion(v) === null ? `invalid version ${JSON.stringify(v)} (expected a semantic version such as 1.2.0)` : undefined) }),
     author: s.string({ doc: 'Who wrote it.', minLength: 1, patternDoc: 'a non-empty string' }),
     type: s.enum(PLUGIN_TYPES, { doc: 'filter, sink, ai or lang.' }),
     mode: s.optional(s.enum(PLUGIN_MODES, { doc: '' }), { doc: 'sync or async (default: sync for filter and lang, async for sink and ai).' }),

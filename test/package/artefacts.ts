@@ -11,11 +11,14 @@ import { ROOT, LineWatcher } from '../helpers/agent.ts';
 export const DIST = join(ROOT, 'dist');
 export const X64 = join(DIST, 'bin/logloom-linux-x64');
 export const ARM64 = join(DIST, 'bin/logloom-linux-arm64');
+/** The x64 executable built with a V8 start-up snapshot (make package STARTUP=snapshot). */
+export const X64_SNAPSHOT = join(DIST, 'bin/logloom-linux-x64-snapshot');
 export const QEMU_USERNS = join(ROOT, 'toolchain/qemu-userns.sh');
 
-export function ensurePackaged(): void {
+export function ensurePackaged(startup: 'code-cache' | 'snapshot' = 'code-cache'): void {
   mkdirSync(DIST, { recursive: true });
-  execFileSync('flock', [join(DIST, '.package.lock'), process.execPath, join(ROOT, 'toolchain/package.ts'), '--if-stale', '--target', 'x64', '--target', 'arm64'], {
+  const args = startup === 'snapshot' ? ['--target', 'x64', '--startup', 'snapshot'] : ['--target', 'x64', '--target', 'arm64'];
+  execFileSync('flock', [join(DIST, '.package.lock'), process.execPath, join(ROOT, 'toolchain/package.ts'), '--if-stale', ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'inherit', 'inherit'],
   });

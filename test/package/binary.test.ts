@@ -41,20 +41,6 @@ test('x64 executable: a bad config is refused with file:line:col, exit 1', async
   assert.match(r.stdout + r.stderr, /bad\.yaml:4:\d+: .*max_connections/);
 });
 
-test('x64 executable: each start reads its own environment, though its modules were initialised at build time (V8 start-up snapshot)', async () => {
-  const dir = tempDir();
-  const good = join(dir, 'good.yaml');
-  const bad = join(dir, 'bad.yaml');
-  writeFileSync(good, `logloom:\n  node_id: gw-env\n  data_dir: ${dir}/data\n`);
-  writeFileSync(bad, 'logloom:\n  node_id: [not, a, string]\n');
-  const a = await runTo(X64, ['check-config'], { env: { ...BARE_ENV, LOGLOOM_CONFIG: good } });
-  assert.equal(a.code, 0, a.stderr);
-  assert.match(a.stdout, /good\.yaml: ok/);
-  const b = await runTo(X64, ['check-config'], { env: { ...BARE_ENV, LOGLOOM_CONFIG: bad } });
-  assert.equal(b.code, 1);
-  assert.match(b.stdout + b.stderr, /bad\.yaml:2:\d+: .*node_id/);
-});
-
 test('x64 executable: the serialport binding embedded in the executable reads a real serial line (socat pty)', async () => {
   const dir = tempDir('logloom-x64-serial-');
   const pty = await new PtyPair(dir).start();
