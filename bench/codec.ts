@@ -21,7 +21,8 @@ const RUNS = Number(process.env.LOGLOOM_BENCH_RUNS ?? 5);
 const work = mkdtempSync(join(tmpdir(), 'logloom-bench-codec-'));
 const BIN = join(work, 'codec-bench');
 const src = join(ROOT, 'native/addon/src');
-execFileSync('gcc', ['-O2', `-I${src}`, '-o', BIN, join(ROOT, 'bench/c/codec-bench.c'), ...['codec.c', 'entry.c', 'ndjson.c'].map((f) => join(src, f)), '-lm']);
+// The codec and the formats it dispatches to (syslog, kmsg, serial's console).
+execFileSync('gcc', ['-O2', `-I${src}`, '-o', BIN, join(ROOT, 'bench/c/codec-bench.c'), ...['codec.c', 'entry.c', 'ndjson.c', 'syslog.c', 'kmsg.c', 'console.c'].map((f) => join(src, f)), '-lm']);
 
 header('codec: 209-byte NDJSON lines → framed records', 'node bench/codec.ts  (LOGLOOM_BENCH_RECORDS, LOGLOOM_BENCH_RUNS)');
 const c: number[] = [];

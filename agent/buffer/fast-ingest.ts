@@ -116,6 +116,18 @@ export class ParseLane {
   /** Chunks (and ends) that arrived meanwhile, in order, with their streams. */
   readonly waiting: { stream: FastIngest; item: Buffer | typeof END }[] = [];
   private idleWaiters: (() => void)[] = [];
+  private roomWaiters: (() => void)[] = [];
+
+  /**
+   * Resolves when the lane takes chunks again: fewer than OFF_THREAD_WAITING wait. A paused input
+   * resumes then, not once the lane is idle: its next reads arrive while the chunks that waited
+   * are parsed, so the socket and the thread pool work at the same time (resuming only when idle
+   * had them take turns: a parse with the socket paused, then reads with the pool idle).
+   */
+  room(): Promise<void> {
+    if (this.waiting.length < OFF_THREAD_WAITING) return Promise.resolve();
+    return new Promise<void>((resolve) => this.roomWaiters.push(resolve)).then(() => this.room());
+  }
 
   /** Resolves when nothing of the lane is being parsed or waiting to be. */
   idle(): Promise<void> {
@@ -146,6 +158,11 @@ export class ParseLane {
       } catch (e) {
         stream.failed(e);
       }
+    }
+    if (waiting.length < OFF_THREAD_WAITING && this.roomWaiters.length > 0) {
+      const roomWaiters = this.roomWaiters;
+      this.roomWaiters = [];
+      for (const resolve of roomWaiters) resolve();
     }
     if (this.parsing || waiting.length > 0) return;
     const waiters = this.idleWaiters;
@@ -271,7 +288,7 @@ export class FastIngest implements RawStream {
   }
 
   drained(): Promise<void> {
-    return this.lane.idle().then(() => this.bufferDrained());
+    return this.lane.room().then(() => this.bufferDrained());
   }
 
   settled(): Promise<void> {

@@ -30,11 +30,12 @@ function chunksOf(n: number, size: number): Buffer[] {
   return out;
 }
 
-/** The message numbers of the records drained so far. */
-function drainNumbers(queue: ReturnType<typeof createEntryBuffer>, into: number[]): void {
-  for (;;) {
-    const r = queue.takeRecords(4096);
+/** The message numbers of the records drained so far (at most max of them this call). */
+function drainNumbers(queue: ReturnType<typeof createEntryBuffer>, into: number[], max = Infinity): void {
+  for (let taken = 0; taken < max; ) {
+    const r = queue.takeRecords(Math.min(4096, max - taken));
     if (!r) return;
+    taken += r.count;
     forEachFrame(r.frames, (p) => {
       const rec = Buffer.concat([Buffer.alloc(4), p]);
       const e = JSON.parse(rec.toString('utf8', recordStart(rec, 0))) as { message: string };
@@ -112,6 +113,28 @@ test('a source that does not pause (as a UDP listener) may feed chunk after chun
   assert.equal(counters.rejected, 0, counters.last_reject);
 });
 
+test('a paused input resumes as soon as the chunks that waited go to the parser, not once the lane is idle (socket reads and parsing overlap)', async () => {
+  const queue = createEntryBuffer(1_000_000, 64 * 1024 * 1024, 'on');
+  const lane = new ParseLane();
+  const { fast } = stream(queue, 'block', () => Promise.resolve(), lane);
+  const N = 20_000;
+  const chunks = chunksOf(N, 64 * 1024);
+  let i = 0;
+  // The first chunk starts a parse; those after it wait until the lane asks the input to pause.
+  while (fast.feed(chunks[i++]!)) assert.ok(i < chunks.length, 'the lane asked the input to pause');
+  assert.equal(lane.parsing, true);
+  await fast.drained();
+  // Resumed while the chunks that waited are parsed: the input reads on meanwhile.
+  assert.equal(lane.parsing, true, 'resumed while the next parse runs');
+  assert.equal(lane.waiting.length, 0, 'the waiting chunks went to that parse');
+  for (; i < chunks.length; i++) if (!fast.feed(chunks[i]!)) await fast.drained();
+  if (!fast.end()) await fast.drained();
+  await fast.settled();
+  const got: number[] = [];
+  drainNumbers(queue, got);
+  assert.deepEqual(got, Array.from({ length: N }, (_, k) => k));
+});
+
 test('off-thread parsing under when_full: block with a small buffer: the input is paused, nothing is lost, drained() waits for room', async () => {
   const queue = createEntryBuffer(2000, 1 << 20, 'on');
   const got: number[] = [];
@@ -119,8 +142,9 @@ test('off-thread parsing under when_full: block with a small buffer: the input i
   // The pipeline's drained(): room again once the consumer below has taken records.
   const drained = () => (queue.isFull() ? new Promise<void>((r) => (wake = r)) : Promise.resolve());
   const { fast, counters } = stream(queue, 'block', drained);
+  // A consumer slower than the parser (500 records every 2 ms), so that the buffer fills up.
   const consumer = setInterval(() => {
-    drainNumbers(queue, got);
+    drainNumbers(queue, got, 500);
     wake?.();
     wake = undefined;
   }, 2);
