@@ -10,6 +10,7 @@
  *
  *   node bench/pipeline.ts                  (make package TARGET=x64 first for the packaged figures)
  *   LOGLOOM_BENCH_RECORDS=500000 LOGLOOM_BENCH_RUNS=3 node bench/pipeline.ts   (quicker)
+ *   LOGLOOM_BENCH_BUFFERS=native node bench/pipeline.ts   (the native buffer only; or js)
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,9 @@ import { agentConfigHead, builds, cpuSeconds, fmt, freePort, header, lineOf, med
 
 const RECORDS = Number(process.env.LOGLOOM_BENCH_RECORDS ?? 2_000_000);
 const RUNS = Number(process.env.LOGLOOM_BENCH_RUNS ?? 5);
+/** Which buffers to measure: native, js, or both (the default). */
+const BUFFERS = (process.env.LOGLOOM_BENCH_BUFFERS ?? 'native,js').split(',').map((b) => (b.trim() === 'js' ? 'off' : b.trim() === 'native' ? 'on' : '')).filter((b) => b !== '') as ('on' | 'off')[];
+if (BUFFERS.length === 0) throw new Error(`LOGLOOM_BENCH_BUFFERS: native, js or both (native,js), not ${JSON.stringify(process.env.LOGLOOM_BENCH_BUFFERS)}`);
 const KEPT = RECORDS - Math.ceil(RECORDS / 10); // every tenth record is DEBUG (record 0, 10, 20…)
 
 const work = mkdtempSync(join(tmpdir(), 'logloom-bench-pipeline-'));
@@ -117,7 +121,7 @@ const agents = builds();
 console.log('| agent | buffer | records/s in | agent CPU µs/record | idle RSS MiB (anon + file) | peak RSS MiB | start-up ms | start-up CPU ms |');
 console.log('|---|---|---:|---:|---:|---:|---:|---:|');
 for (const a of agents) {
-  for (const native of ['on', 'off'] as const) {
+  for (const native of BUFFERS) {
     const runs: Run[] = [];
     for (let i = 0; i < RUNS; i++) runs.push(await runOnce(a.argv, native));
     const m = (k: keyof Run) => median(runs.map((r) => r[k]));
