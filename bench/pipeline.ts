@@ -21,8 +21,11 @@ import { agentConfigHead, builds, cpuSeconds, fmt, freePort, header, lineOf, med
 const RECORDS = Number(process.env.LOGLOOM_BENCH_RECORDS ?? 2_000_000);
 const RUNS = Number(process.env.LOGLOOM_BENCH_RUNS ?? 5);
 /** Which buffers to measure: native, js, or both (the default). */
-const BUFFERS = (process.env.LOGLOOM_BENCH_BUFFERS ?? 'native,js').split(',').map((b) => (b.trim() === 'js' ? 'off' : b.trim() === 'native' ? 'on' : '')).filter((b) => b !== '') as ('on' | 'off')[];
-if (BUFFERS.length === 0) throw new Error(`LOGLOOM_BENCH_BUFFERS: native, js or both (native,js), not ${JSON.stringify(process.env.LOGLOOM_BENCH_BUFFERS)}`);
+const BUFFERS = (process.env.LOGLOOM_BENCH_BUFFERS ?? 'native,js').split(',').map((b) => {
+  const mode = ({ native: 'on', js: 'off' } as const)[b.trim() as 'native' | 'js'];
+  if (!mode) throw new Error(`LOGLOOM_BENCH_BUFFERS: native, js or both (native,js), not ${JSON.stringify(process.env.LOGLOOM_BENCH_BUFFERS)}`);
+  return mode;
+});
 const KEPT = RECORDS - Math.ceil(RECORDS / 10); // every tenth record is DEBUG (record 0, 10, 20…)
 
 const work = mkdtempSync(join(tmpdir(), 'logloom-bench-pipeline-'));

@@ -115,8 +115,10 @@ export class ParseLane {
   parsing = false;
   /** Chunks (and ends) that arrived meanwhile, in order, with their streams. */
   readonly waiting: { stream: FastIngest; item: Buffer | typeof END }[] = [];
-  private idleWaiters: (() => void)[] = [];
-  private roomWaiters: (() => void)[] = [];
+  /** Who waits for the lane, each until its condition holds (room, idle): checked after each parse. */
+  private waiters: { ready: () => boolean; resolve: () => void }[] = [];
+  private readonly hasRoom = () => this.waiting.length < OFF_THREAD_WAITING;
+  private readonly isIdle = () => !this.parsing && this.waiting.length === 0;
 
   /**
    * Resolves when the lane takes chunks again: fewer than OFF_THREAD_WAITING wait. A paused input
@@ -125,14 +127,18 @@ export class ParseLane {
    * had them take turns: a parse with the socket paused, then reads with the pool idle).
    */
   room(): Promise<void> {
-    if (this.waiting.length < OFF_THREAD_WAITING) return Promise.resolve();
-    return new Promise<void>((resolve) => this.roomWaiters.push(resolve)).then(() => this.room());
+    return this.until(this.hasRoom);
   }
 
   /** Resolves when nothing of the lane is being parsed or waiting to be. */
   idle(): Promise<void> {
-    if (!this.parsing && this.waiting.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => this.idleWaiters.push(resolve)).then(() => this.idle());
+    return this.until(this.isIdle);
+  }
+
+  /** Resolves once ready() holds; asked again when woken (a feed may have come in between). */
+  private until(ready: () => boolean): Promise<void> {
+    if (ready()) return Promise.resolve();
+    return new Promise<void>((resolve) => this.waiters.push({ ready, resolve })).then(() => this.until(ready));
   }
 
   /** After a parse: what waited, in order, until the next parse starts; then wake who waits. */
@@ -159,15 +165,13 @@ export class ParseLane {
         stream.failed(e);
       }
     }
-    if (waiting.length < OFF_THREAD_WAITING && this.roomWaiters.length > 0) {
-      const roomWaiters = this.roomWaiters;
-      this.roomWaiters = [];
-      for (const resolve of roomWaiters) resolve();
+    if (this.waiters.length === 0) return;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) {
+      if (w.ready()) w.resolve();
+      else this.waiters.push(w);
     }
-    if (this.parsing || waiting.length > 0) return;
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const resolve of waiters) resolve();
   }
 }
 
