@@ -45,9 +45,9 @@ export const AGGREGATOR_METRICS: readonly MetricDef<AggregatorStatus>[] = [
   perItem(nodes, 'node', { name: 'logloom_aggregator_node_connections_total', type: 'counter', help: 'Connections the node made to this aggregator since it started.', field: 'connections' }),
   // The index (docs/aggregator-api.md, "The index"): its lag is how far it is behind the store.
   single('logloom_aggregator_index_entries_total', 'counter', 'Entries written to the index since the aggregator started.', (s) => s.index.entries_indexed),
-  single('logloom_aggregator_index_lag_bytes', 'gauge', 'Stored NDJSON bytes waiting to be indexed (the index is behind the store by this much; at aggregator.index.max_lag further batches are left out).', (s) => s.index.lag_bytes),
+  single('logloom_aggregator_index_lag_bytes', 'gauge', 'Stored NDJSON bytes waiting to be indexed in memory (the index is behind the store by at least this much; at aggregator.index.max_lag further batches wait in the store and are indexed later).', (s) => s.index.lag_bytes),
   single('logloom_aggregator_index_lag_seconds', 'gauge', 'Age of the oldest stored batch waiting to be indexed; 0 when the index is up to date.', (s) => s.index.lag_seconds),
-  single('logloom_aggregator_index_dropped_batches_total', 'counter', 'Stored batches left out of the index because it was more than max_lag behind (the store has them; logloom aggregator reindex puts them back).', (s) => s.index.dropped_batches),
+  single('logloom_aggregator_index_dropped_batches_total', 'counter', 'Stored batches left out of the index because it was more than max_lag behind. The live feeds wait for room instead (NDJSON: read back from the store; JetStream: the stream), so this stays 0 unless the writer was handed more directly; the store has them and logloom aggregator reindex puts them back.', (s) => s.index.dropped_batches),
   single('logloom_aggregator_index_dropped_entries_total', 'counter', 'Entries of those batches.', (s) => s.index.dropped_entries),
   single('logloom_aggregator_index_write_errors_total', 'counter', 'Index transactions or requests that failed (logged).', (s) => s.index.write_errors),
   single('logloom_aggregator_index_last_flush_milliseconds', 'gauge', 'How long the index writer\'s last transaction took.', (s) => s.index.last_flush_ms),

@@ -6,6 +6,7 @@ import { parseNdjson } from '../index/feed.ts';
 import { NdjsonIndexFeed } from '../index/ndjson-feed.ts';
 import type { Store, StoredBatch } from '../store/store.ts';
 import { IndexWriter, type FlushReport } from '../index/index-writer.ts';
+import { STREAM_LAG_BYTES } from '../index/schema.ts';
 import { TailHub } from './tail.ts';
 import { FleetState, type AgentReport } from './fleet-state.ts';
 import { NatsIndexFeed } from './nats-feed.ts';
@@ -32,6 +33,7 @@ export class Fleet {
   private readonly log: AgentLog;
   private readonly fromStream: boolean;
   private readonly path: string;
+  private readonly maxLag: number;
   /** The NDJSON store's directory (undefined with JetStream). */
   private readonly storeDir: string | undefined;
   /** With the NDJSON store: live batches, and read-backs from the store while the index is behind. */
@@ -44,6 +46,7 @@ export class Fleet {
     const a = config.aggregator;
     this.fromStream = a.store === 'nats';
     this.path = indexPath(config);
+    this.maxLag = a.index.max_lag;
     this.storeDir = a.store === 'ndjson' ? (a.ndjson.dir ?? join(config.data_dir, 'store')) : undefined;
     if (a.index.enabled) {
       this.writer = new IndexWriter(this.path, {
@@ -91,10 +94,17 @@ export class Fleet {
     if (this.feed && this.writer && this.index) {
       const writer = this.writer;
       const after = Number(this.index.meta(STREAM_POSITION) ?? 0);
-      await this.feed.start(after, (node, seq, ndjson, streamSeq) => {
-        this.state.touched(node);
-        writer.add(node, seq, ndjson, [STREAM_POSITION, String(streamSeq)]);
-        this.publish(node, ndjson);
+      // A full index stops the feed (the stream keeps the rest) instead of leaving batches out.
+      const limit = Math.min(this.maxLag, STREAM_LAG_BYTES);
+      await this.feed.start(after, {
+        offer: (node, seq, ndjson, streamSeq) => {
+          if (!writer.hasRoom(ndjson.length, limit)) return false;
+          this.state.touched(node);
+          writer.add(node, seq, ndjson, [STREAM_POSITION, String(streamSeq)]);
+          this.publish(node, ndjson);
+          return true;
+        },
+        room: () => writer.drained(limit / 2),
       });
     }
     this.retention.start();

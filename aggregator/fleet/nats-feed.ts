@@ -13,7 +13,26 @@ import type { NatsStoreConfig } from '../store/nats/config.ts';
  * (see store/nats.ts); node ids never contain ':'. A batch arrives as one message per level, so
  * the index lists a batch's entries level by level (each level in the batch's order).
  */
-export type StreamBatchListener = (node: string, seq: number, ndjson: Buffer, streamSeq: number) => void;
+/**
+ * Where the feed's batches go: the index writer, through the fleet. `offer` returns false when the
+ * index has no room for the batch now (its lag is at max_lag): the feed then stops consuming and,
+ * once `room()` resolves, starts a new consumer at that very message. The stream keeps what the
+ * index has not taken, so nothing is left out and the aggregator holds at most max_lag of it.
+ */
+export interface StreamIndexSink {
+  offer(node: string, seq: number, ndjson: Buffer, streamSeq: number): boolean;
+  room(): Promise<void>;
+}
+
+/**
+ * Messages the consumer may have pulled ahead of the index. A message is one level of one batch,
+ * usually some tens of KiB, at most 1 MiB (nats-store.ts). A byte bound (max_bytes) would suit
+ * better, but nats.js 2.29's ordered consumer, recreating itself after a reconnect, then throws
+ * "only specify one of max_messages or max_bytes" outside any caller, which ends the process.
+ */
+const CONSUME_MESSAGES = 64;
+/** Wait before trying again to open a consumer the server refused (it may be restarting). */
+const RETRY_MS = 1000;
 
 export class NatsIndexFeed {
   private readonly cfg: NatsStoreConfig;
@@ -21,8 +40,15 @@ export class NatsIndexFeed {
   private nc?: NatsConnection;
   private messages?: ConsumerMessages;
   private running?: Promise<void>;
+  private stopping = false;
+  private wake: () => void = () => {};
+  private readonly stopped = new Promise<void>((resolve) => (this.wake = resolve));
+  /** The stream sequence of the last message handed to the index (or skipped). */
+  private position = 0;
   consumed = 0;
   skipped = 0;
+  /** Times the index was full and the feed stopped consuming until it had room. */
+  pauses = 0;
 
   constructor(cfg: NatsStoreConfig, log: AgentLog) {
     this.cfg = cfg;
@@ -34,12 +60,13 @@ export class NatsIndexFeed {
    * the iteration while the aggregator is busy was tried and measured worse in bench/aggregator.ts,
    * 377k entries/s and a 564 MiB peak against 661k and 290 MiB: the consumer's flow control does
    * not like a reader that stops. The index writer holds batches instead: IndexWriter's
-   * deferWhileBusyMs.)
+   * deferWhileBusyMs. When the index is full the consumer is not paused but closed, and a new one
+   * starts at the first message not taken.)
    */
-  async start(after: number, listener: StreamBatchListener): Promise<void> {
+  async start(after: number, sink: StreamIndexSink): Promise<void> {
     const c = this.cfg;
     // The client library loads here: only with the JetStream store and the index on.
-    const { connect, credsAuthenticator, DeliverPolicy } = await import('nats');
+    const { connect, credsAuthenticator } = await import('nats');
     this.nc = await connect({
       servers: c.servers,
       name: 'logloom-aggregator-index',
@@ -49,33 +76,70 @@ export class NatsIndexFeed {
       pass: c.password_file ? readFileSync(c.password_file, 'utf8').trim() : undefined,
       authenticator: c.creds_file ? credsAuthenticator(readFileSync(c.creds_file)) : undefined,
     });
-    const js = this.nc.jetstream({ timeout: c.timeout });
-    const consumer = await js.consumers.get(c.stream, after > 0
-      ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1, filterSubjects: `${c.subject_prefix}.>` }
+    this.position = after;
+    // The first consumer opens here, so that a stream that cannot be read fails the start.
+    this.messages = await this.consume();
+    this.running = this.run(sink).catch((e: Error) => this.log.error(`index feed stopped: ${e.message}`));
+  }
+
+  /** An ordered consumer of the stream from the message after `position`. */
+  private async consume(): Promise<ConsumerMessages> {
+    const c = this.cfg;
+    const { DeliverPolicy } = await import('nats');
+    const js = this.nc!.jetstream({ timeout: c.timeout });
+    const consumer = await js.consumers.get(c.stream, this.position > 0
+      ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.position + 1, filterSubjects: `${c.subject_prefix}.>` }
       // From the beginning: the ordered consumer's default (an explicit DeliverPolicy.All makes consume() hang in nats.js 2.29).
       : { filterSubjects: `${c.subject_prefix}.>` });
-    this.messages = await consumer.consume({ max_messages: 512 });
-    this.running = (async () => {
+    return consumer.consume({ max_messages: CONSUME_MESSAGES });
+  }
+
+  private async run(sink: StreamIndexSink): Promise<void> {
+    for (;;) {
+      let full = false;
       for await (const m of this.messages!) {
         const id = m.headers?.get('Nats-Msg-Id') ?? '';
         const parts = /^([^:]+):(\d+):[^:]+:\d+$/.exec(id);
         if (!parts) {
           this.skipped++;
+          this.position = m.seq;
           this.log.warn(`index feed: stream message ${m.seq} on ${m.subject} has no Logloom Nats-Msg-Id (${JSON.stringify(id.slice(0, 80))}); not indexed`);
           continue;
         }
-        this.consumed++;
+        let taken = true;
         try {
-          // A view, not a copy: the listener copies what it keeps, within the call.
-          listener(parts[1]!, Number(parts[2]), Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength), m.seq);
+          // A view, not a copy: the sink copies what it keeps, within the call.
+          taken = sink.offer(parts[1]!, Number(parts[2]), Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength), m.seq);
         } catch (e) {
           this.log.error(`index feed: message ${m.seq}: ${(e as Error).message}`);
         }
+        if (!taken) {
+          full = true;
+          break;
+        }
+        this.consumed++;
+        this.position = m.seq;
       }
-    })().catch((e: Error) => this.log.error(`index feed stopped: ${e.message}`));
+      this.messages!.stop();
+      if (!full || this.stopping) return;
+      this.pauses++;
+      await Promise.race([sink.room(), this.stopped]);
+      for (;;) {
+        if (this.stopping) return;
+        try {
+          this.messages = await this.consume();
+          break;
+        } catch (e) {
+          this.log.error(`index feed: resuming at stream message ${this.position + 1}: ${(e as Error).message}; trying again`);
+          await Promise.race([new Promise((r) => setTimeout(r, RETRY_MS).unref()), this.stopped]);
+        }
+      }
+    }
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake();
     this.messages?.stop();
     await this.running;
     const nc = this.nc;
@@ -87,6 +151,6 @@ export class NatsIndexFeed {
   }
 
   status(): Record<string, unknown> {
-    return { source: 'jetstream', messages_consumed: this.consumed, messages_skipped: this.skipped };
+    return { source: 'jetstream', messages_consumed: this.consumed, messages_skipped: this.skipped, stream_position: this.position, full_pauses: this.pauses };
   }
 }

@@ -148,7 +148,7 @@ export class IndexWriter {
    */
   add(node: string, seq: number, ndjson: Buffer | Uint8Array, meta?: [string, string], force = false): void {
     if (this.closed) return;
-    if (!force && this.inFlightBytes + ndjson.length > this.maxInFlight) {
+    if (!force && !this.hasRoom(ndjson.length)) {
       this.droppedBatches++;
       this.droppedBytes += ndjson.length;
       this.droppedEntries += countLines(ndjson);
@@ -175,6 +175,14 @@ export class IndexWriter {
       return;
     }
     this.worker.postMessage(message, [data.buffer]);
+  }
+
+  /**
+   * Whether a batch of `bytes` fits within the lag bound (or a lower `limit`) now. An empty lag
+   * takes any batch, so that one larger than the bound is not refused for ever.
+   */
+  hasRoom(bytes: number, limit = this.maxInFlight): boolean {
+    return this.inFlightBytes === 0 || this.inFlightBytes + bytes <= Math.min(limit, this.maxInFlight);
   }
 
   /**

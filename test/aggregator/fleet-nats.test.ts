@@ -5,6 +5,7 @@ import { runCli, tempDir } from '../helpers/agent.ts';
 import { launch, pinPort, RawAgent, startAggregator, type RunningAggregator } from './helpers.ts';
 import { startNats, type RunningNats } from './nats-server.ts';
 import { until } from '../helpers/wait.ts';
+import { EntryIndex } from '../../aggregator/index/entry-index.ts';
 
 /**
  * With the JetStream store every aggregator feeds its index from the stream (a real
@@ -71,5 +72,53 @@ describe('JetStream-fed index (real nats-server, two aggregators)', () => {
     assert.match(r.stdout, /rebuilds it from stream LOGLOOM/);
     a2 = await launch(a2.dir, a2.configPath);
     await until(async () => ((await get(a2, '/api/entries?limit=1000')).entries.length === 4 ? true : undefined), 30_000, 'the rebuilt index', 50);
+  });
+});
+
+describe('JetStream-fed index under a burst beyond max_lag (real nats-server)', () => {
+  it('the feed stops consuming while the index is full and resumes where it stopped: every entry indexed once, none left out, the lag bounded', async () => {
+    const dir = tempDir('logloom-fleet-nats-lag-');
+    const nats = await startNats(join(dir, 'js'));
+    // A 64 KiB lag against ~1.3 MB of NDJSON: the stream hands over far more per flush interval
+    // than the index may hold.
+    const agg = await startAggregator('', tempDir('logloom-fleet-nats-lag-a-'),
+      `    auth:\n      mode: none\n    store: nats\n    nats:\n      servers: [${nats.url}]\n      timeout: 3s\n    index:\n      max_lag: 64KiB\n      flush_interval: 100ms\n`);
+    const BATCHES = 60;
+    const PER = 100;
+    const status = async () => JSON.parse((await runCli(['status', '--json', '-c', agg.configPath])).stdout).index;
+    let maxLag = 0;
+    try {
+      const c = await RawAgent.connect(agg.port);
+      await c.hello('gw-burst', '');
+      c.stream(1, BATCHES, 8, (seq) => Array.from({ length: PER }, (_, k) => ({ level: k % 10 === 0 ? 'ERROR' : 'INFO', module: 'B', message: `burst ${seq}-${k} ${'x'.repeat(150)}` })));
+      await c.waitFor((m) => m.type === 'ACK' && m.seq === BATCHES, 60_000);
+      await c.end();
+      const done = await until(async () => {
+        const s = await status();
+        maxLag = Math.max(maxLag, s.lag_bytes);
+        return s.entries_indexed === BATCHES * PER && s.lag_bytes === 0 ? s : undefined;
+      }, 60_000, 'every entry indexed', 50);
+      assert.equal(done.dropped_entries, 0, 'nothing left out of the index');
+      assert.ok(done.full_pauses > 0, `the feed stopped at least once for room (${JSON.stringify(done)})`);
+      assert.ok(maxLag <= 64 * 1024 + 64 * 1024, `the lag stayed near max_lag (${maxLag})`);
+      await agg.stop();
+    } finally {
+      agg.proc.kill('SIGKILL');
+      await nats.kill();
+    }
+    const ix = new EntryIndex(join(agg.dir, 'data', 'index.sqlite'));
+    try {
+      const messages: string[] = [];
+      let cursor: number | undefined;
+      do {
+        const page = ix.query({ nodes: [], levels: [], words: [], limit: 1000, order: 'asc', cursor });
+        messages.push(...page.entries.map((e) => (e.entry as { message: string }).message.split(' ')[1]!));
+        cursor = page.next_cursor === undefined ? undefined : Number(page.next_cursor);
+      } while (cursor !== undefined);
+      assert.equal(messages.length, BATCHES * PER, 'each entry once');
+      assert.equal(new Set(messages).size, BATCHES * PER, 'no entry twice');
+    } finally {
+      ix.close();
+    }
   });
 });
