@@ -221,6 +221,24 @@ const JSON_CORPUS: string[] = [
   '{"message":"field keys cut","fields":{"' + 'k'.repeat(70) + 'A":1,"' + 'k'.repeat(70) + 'B":2}}',
   '{"message":"many fields","fields":{' + Array.from({ length: 300 }, (_, i) => `"f${i}":${i}`).join(',') + '}}',
   '{"message":"null fields","fields":{"a":null}}',
+  // Objects the C codec copies as written (already rendered: no whitespace, nothing dropped,
+  // cleaned or reordered), and near misses that take the general path; both must match the JS twin.
+  '{"message":"plain fields","fields":{"device":"gw-0042","seq":7,"ok":true,"t":21.5,"neg":-3,"off":false}}',
+  '{"message":"plain fields, spaced","fields":{ "device" : "gw-0042" , "seq":7 }}',
+  '{"message":"plain fields, trailing space","fields":{"device":"gw-0042","seq":7} }',
+  '{"message":"plain fields, null","fields":{"device":"gw-0042","gone":null}}',
+  '{"message":"plain fields, repeated","fields":{"a":1,"b":2,"a":3}}',
+  '{"message":"plain fields, index key","fields":{"b":1,"3":2}}',
+  '{"message":"plain fields, escaped key","fields":{"\\u0061":1}}',
+  '{"message":"plain fields, long key","fields":{"' + 'k'.repeat(65) + '":1}}',
+  '{"message":"plain fields, C1 key","fields":{"k\u0085":1}}',
+  '{"message":"plain fields, numbers JS writes otherwise","fields":{"a":1.50,"b":1e3,"c":-0,"d":0.0000001,"e":1234567890123456}}',
+  '{"message":"plain fields, nested","fields":{"a":{"b":1},"c":[1]}}',
+  '{"message":"plain fields, long value","fields":{"a":"' + 'v'.repeat(1100) + '"}}',
+  '{"message":"plain fields, DEL value","fields":{"a":"x\u007fy"}}',
+  '{"message":"plain fields, 65","fields":{' + Array.from({ length: 65 }, (_, i) => `"f${i}":${i}`).join(',') + '}}',
+  '{"message":"plain fields, 64","fields":{' + Array.from({ length: 64 }, (_, i) => `"f${i}":${i}`).join(',') + '}}',
+  '{"message":"plain fields, empty","fields":{}}',
   '{"message":"fields not object","fields":[1]}',
   '{"message":"lang","lang_key":"pump.pressure_high","args":[3]}',
   '{"message":"bad lang","lang_key":"has space"}',
@@ -282,6 +300,11 @@ test('codec NDJSON corpus: native and JS give identical records, rejects and cou
   assert.equal(by('fields').fields.big, null);
   assert.equal(Object.keys(by('many fields').fields).length, 64);
   assert.equal(by('null fields').fields, undefined);
+  assert.deepEqual(by('plain fields').fields, { device: 'gw-0042', seq: 7, ok: true, t: 21.5, neg: -3, off: false });
+  assert.deepEqual(by('plain fields, null').fields, { device: 'gw-0042' });
+  assert.deepEqual(by('plain fields, repeated').fields, { a: 3, b: 2 });
+  assert.equal(Object.keys(by('plain fields, 65').fields).length, 64);
+  assert.equal(by('plain fields, empty').fields, undefined);
   assert.equal(by('lang').lang_key, 'pump.pressure_high');
   assert.equal(by('module unicode').module, 'P_MP__XYZABCDEFG');
   assert.equal(by('module empty').module, 'APP');

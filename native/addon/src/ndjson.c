@@ -438,22 +438,37 @@ static int render_members(ndjson_t *nj, const jval_t *obj, const members_rule_t 
    * beyond each): with this room the buffer never moves, so the members can point into it. */
   if (buf_reserve(keys, (size_t)(obj->e - obj->p) + 8)) return -1;
   const uint8_t *p = obj->p + 1, *e = obj->e;
+  /*
+   * verbatim: the object as written is already what the rules below render — no whitespace, no
+   * null or dropped value, no repeated or array-index key, every key and value one that cleaning
+   * leaves as it is, at most max_members — so its bytes are copied as they are. (Most objects an
+   * application writes are; the general path below renders them to the same bytes.)
+   */
+  int verbatim = 1;
+  const uint8_t *was = p;
   ws(&p, e);
+  verbatim &= p == was;
   /* The first members as written; null ones are ignored; a repeated key keeps its first place and takes the later value. */
   for (int i = 0; *p != '}' && i < NDJSON_MAX_FIELD_MEMBERS; i++) {
     scan_t sc = {.base = p, .end = e};
     jval_t k, v;
     scan_value(&sc, &p, 1, &k);
-    ws(&p, e);
+    was = p, ws(&p, e), verbatim &= p == was;
     p++; /* ':' */
+    was = p;
     scan_value(&sc, &p, 1, &v);
-    ws(&p, e);
-    if (*p == ',') p++, ws(&p, e);
-    if (v.type == J_NULL || (rule->strings_only && v.type != J_STR)) continue;
+    verbatim &= v.p == was;
+    was = p, ws(&p, e), verbatim &= p == was;
+    if (*p == ',') p++, was = p, ws(&p, e), verbatim &= p == was;
+    if (v.type == J_NULL || (rule->strings_only && v.type != J_STR)) {
+      verbatim = 0;
+      continue;
+    }
     const uint8_t *kp;
     size_t kn;
     if (!k.esc) kp = k.p + 1, kn = (size_t)(k.e - k.p) - 2;
     else {
+      verbatim = 0;
       size_t off = keys->len;
       if (decode_string(&k, keys)) return -1;
       kp = keys->data + off, kn = keys->len - off;
@@ -464,11 +479,21 @@ static int render_members(ndjson_t *nj, const jval_t *obj, const members_rule_t 
     for (; j < count; j++)
       if (m[j].hash == h && m[j].key_len == kn && memcmp(m[j].key, kp, kn) == 0) break;
     if (j < count) {
+      verbatim = 0;
       m[j].val = v;
       continue;
     }
     double idx;
-    m[count++] = (member_t){kp, kn, h, v, entry_array_index(kp, kn, &idx) ? idx : -1};
+    int indexed = entry_array_index(kp, kn, &idx);
+    if (verbatim && (indexed || kn > ENTRY_MAX_KEY_UNITS || has_ctl(kp, kn) ||
+                     !(v.type == J_TRUE || v.type == J_FALSE || (v.type == J_NUM && (plain_int(&v) || plain_decimal(&v))) ||
+                       string_kept_as_is(&v, rule->value_units))))
+      verbatim = 0;
+    m[count++] = (member_t){kp, kn, h, v, indexed ? idx : -1};
+  }
+  if (verbatim && *p == '}' && count > 0 && count <= rule->max_members) {
+    out->len = 0;
+    return buf_put(out, obj->p, (size_t)(obj->e - obj->p));
   }
   /* Array-index keys first, ascending; the others keep their order (a stable insertion sort). */
   for (size_t i = 1; i < count; i++) {
