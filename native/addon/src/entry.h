@@ -186,7 +186,11 @@ typedef struct {
   size_t fields_len;
   const uint8_t *labels_json; /* NULL: no labels; else the JSON object text (drafts only: see ndjson_opts_t.draft) */
   size_t labels_len;
+  /* ENTRY_PLAIN_* flags: texts known to need no JSON escaping (no '"', '\\' or byte below 0x20),
+   * written between quotes as they are instead of scanned again. 0 (the default) is always right. */
+  unsigned plain;
 } entry_parts_t;
+enum { ENTRY_PLAIN_MODULE = 1, ENTRY_PLAIN_MESSAGE = 2, ENTRY_PLAIN_SOURCE = 4 };
 
 /* Appends one framed record: u32 length | 'E' | the entry's NDJSON object. */
 int entry_write(buf_t *out, const entry_parts_t *e);

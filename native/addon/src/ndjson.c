@@ -646,6 +646,7 @@ int ndjson_entry(ndjson_t *nj, const uint8_t *line, size_t n, const ndjson_opts_
     if (string_text(&mod, &nj->tmp, &t, &tn)) return -1;
     sanitise_module(t, tn, module);
     e.module = module;
+    e.plain |= ENTRY_PLAIN_MODULE; /* A-Z, 0-9, '_', '.', '-' */
   } else e.module = o->default_module;
   /* message: "message" unless absent or null, then "msg"; text as is, other values as their JSON */
   const jval_t *mv = msg.type && msg.type != J_NULL ? &msg : alt.type ? &alt : NULL;
@@ -653,7 +654,11 @@ int ndjson_entry(ndjson_t *nj, const uint8_t *line, size_t n, const ndjson_opts_
   size_t message_len = 0;
   if (mv) {
     if (value_text(mv, &nj->text, &nj->tmp, &t, &tn)) return -1;
-    if (t != nj->text.data && !has_ctl(t, tn)) message = t, message_len = tn; /* in the line, and sanitising changes nothing */
+    if (t != nj->text.data && !has_ctl(t, tn)) {
+      /* in the line, and sanitising changes nothing; a string token without escapes, so plain JSON text (and so is any cut of it) */
+      message = t, message_len = tn;
+      e.plain |= ENTRY_PLAIN_MESSAGE;
+    }
     else {
       /* nj->text is scratch again below: the message moves to its own buffer */
       if (buf_reserve(&nj->msg, tn * 6 + 1)) return -1;
@@ -677,7 +682,7 @@ int ndjson_entry(ndjson_t *nj, const uint8_t *line, size_t n, const ndjson_opts_
   if (o->source[0]) e.source = (const uint8_t *)o->source, e.source_len = strlen(o->source);
   else if (src.type == J_STR) {
     if (string_text(&src, &nj->text, &t, &tn)) return -1;
-    if (t != nj->text.data && tn <= ENTRY_MAX_SOURCE_UNITS && !has_ctl(t, tn)) e.source = t, e.source_len = tn;
+    if (t != nj->text.data && tn <= ENTRY_MAX_SOURCE_UNITS && !has_ctl(t, tn)) e.source = t, e.source_len = tn, e.plain |= ENTRY_PLAIN_SOURCE;
     else {
       nj->src.len = 0;
       if (put_clean(&nj->src, t, tn, ENTRY_MAX_SOURCE_UNITS)) return -1;
