@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import * as esbuild from 'esbuild';
 import { ASSET_GLOBS, collectAssets, DYNAMIC_ASSET_GLOBS } from './assets.ts';
 import { contentKey } from '../lib/assets.ts';
+import { localeTableAsset, parseLocale } from '../lib/i18n/catalogue.ts';
 import { generated, readProfile, ROOT } from './gen-static-table.ts';
 import { TARGETS, type Target } from './targets.ts';
 
@@ -143,6 +144,11 @@ export async function bundle(opts: BundleOptions = {}): Promise<BundleResult> {
   for (const [key, file] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
     if (!existsSync(file)) throw new BundleError(`asset ${key}: file missing: ${file}`);
     assets[key] = readFileSync(file).toString('base64');
+  }
+  // Each built-in catalogue also goes in parsed (lib/i18n/catalogue.ts): no YAML parse at start.
+  for (const key of Object.keys(assets).filter((k) => /^locales\/[^/]+\.yaml$/.test(k))) {
+    const table = Object.fromEntries(parseLocale(Buffer.from(assets[key]!, 'base64').toString('utf8')));
+    assets[localeTableAsset(key)] = Buffer.from(JSON.stringify(table)).toString('base64');
   }
   // The asset map must exist before any bundled module runs (locales load at import time), so
   // it goes first; after the #! line for esm, while cjs drops that line (a SEA main is wrapped

@@ -1,5 +1,5 @@
 import { parse } from 'yaml';
-import { readAssetText } from '../assets.ts';
+import { isBundled, readAssetText } from '../assets.ts';
 import { formatTemplate, FormatError } from './format.ts';
 
 /** Languages shipped in locales/<lang>.yaml. */
@@ -24,13 +24,28 @@ export function parseLocale(text: string): Map<string, string> {
   return out;
 }
 
+/** The asset a bundle carries beside locales/<lang>.yaml: its table as one JSON object (toolchain/bundle.ts). */
+export function localeTableAsset(yamlPath: string): string {
+  return yamlPath.replace(/\.yaml$/, '.table.json');
+}
+
+/**
+ * A built-in language's table. A bundle has it flattened to JSON at build time: parsing the YAML
+ * took about 3 ms of every start of the executable (the start-up line is rendered from it).
+ */
+function builtinTable(lang: string): Map<string, string> {
+  const path = `locales/${lang}.yaml`;
+  if (isBundled()) return new Map(Object.entries(JSON.parse(readAssetText(localeTableAsset(path))) as Record<string, string>));
+  return parseLocale(readAssetText(path));
+}
+
 /**
  * The locale catalogue: nested YAML keys joined with dots, one file per language. Lookups go
  * through the registered resolvers first (lang plugins, in order), then the built-in files.
  * The current language can be switched at run time (`logloom lang set zh`).
  */
 export class Catalogue {
-  /** Built-in languages' tables, parsed on first use (parsing a locale file costs ~3 ms of start-up). */
+  /** Built-in languages' tables, read on first use. */
   private readonly tables = new Map<string, Map<string, string> | undefined>();
   private readonly resolvers: TemplateResolver[] = [];
   private current: string;
@@ -47,7 +62,7 @@ export class Catalogue {
   private table(lang: string): Map<string, string> | undefined {
     if (!this.tables.has(lang)) return undefined;
     let t = this.tables.get(lang);
-    if (t === undefined) this.tables.set(lang, (t = parseLocale(readAssetText(`locales/${lang}.yaml`))));
+    if (t === undefined) this.tables.set(lang, (t = builtinTable(lang)));
     return t;
   }
 

@@ -7,7 +7,8 @@ import { bundle } from '../../toolchain/bundle.ts';
 import { DYNAMIC_HOSTS, presentHosts, readProfile, ROOT } from '../../toolchain/gen-static-table.ts';
 import { requireSignature } from '../../agent/plugins/registry.ts';
 import { pluginsConfig } from './harness.ts';
-import { tempDir } from '../helpers/agent.ts';
+import { runCli, tempDir } from '../helpers/agent.ts';
+import { parseLocale } from '../../lib/i18n/catalogue.ts';
 
 const dir = tempDir('logloom-bundle-');
 const locked = bundle({ profile: 'locked', outfile: join(dir, 'logloom-locked.mjs') });
@@ -90,4 +91,20 @@ test('the locked build refuses plugins.dirs in check-config, requires signatures
   const lang = run(l.outfile, ['lang', 'get', 'agent.stopped_clean', '--lang', 'zh']);
   assert.equal(lang.status, 0, lang.stderr);
   assert.doesNotMatch(lang.stdout, /FORMAT ERROR/);
+});
+
+test('a bundle carries each built-in catalogue already parsed, and renders every message from it as the checkout does from the YAML', async () => {
+  const d = await dflt;
+  for (const lang of ['en', 'zh']) {
+    assert.ok(d.assets.includes(`locales/${lang}.table.json`), `locales/${lang}.table.json not embedded`);
+    const fromYaml = parseLocale(readFileSync(join(ROOT, `locales/${lang}.yaml`), 'utf8'));
+    for (const [key, ...values] of [['agent.started', 'a', 'b', '1', '2'], ['i18n.language_name']] as const) {
+      const args = ['lang', 'get', key, ...values, '--lang', lang];
+      const bundled = run(d.outfile, args);
+      assert.equal(bundled.status, 0, bundled.stderr);
+      const checkout = await runCli(args);
+      assert.equal(bundled.stdout.trim(), checkout.stdout.trim(), `${lang} ${key}`);
+      assert.ok(bundled.stdout.includes(fromYaml.get(key)!.split('%')[0]!), `${lang} ${key}: ${bundled.stdout}`);
+    }
+  }
 });
