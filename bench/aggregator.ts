@@ -97,9 +97,11 @@ const stores: [string, string, Record<string, string>][] = ([
   ['ndjson, fsync interval, JS scanner', noIndex + '    ndjson:\n      fsync: interval\n', { LOGLOOM_INGEST_SCANNER: 'js' }],
   ['ndjson, fsync interval, packaged heap', noIndex + '    ndjson:\n      fsync: interval\n', packagedHeap],
   ['ndjson, fsync interval, with the index', '    ndjson:\n      fsync: interval\n', {}],
+  ['ndjson, fsync interval, with the index, packaged heap', '    ndjson:\n      fsync: interval\n', packagedHeap],
   ['nats jetstream (1 server)', noIndex + natsCfg, {}],
   ['nats jetstream, packaged heap', noIndex + natsCfg, packagedHeap],
   ['nats jetstream, with the index', natsCfg, {}],
+  ['nats jetstream, with the index, packaged heap', natsCfg, packagedHeap],
 ] as [string, string, Record<string, string>][]).filter(([name]) => !only || name.startsWith(only));
 for (const [name, cfg, env] of stores) {
   const runs = [];
@@ -108,7 +110,7 @@ for (const [name, cfg, env] of stores) {
   for (let i = 0; i < RUNS; i++) runs.push(await once(cfg, nodeFrames));
   for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
   // The machine may be shared: the load average says how much the figures can be trusted.
-  console.log(`${name.padEnd(38)} entries/s median ${fmt(median(runs.map((r) => r.eps)))}  (runs: ${runs.map((r) => fmt(r.eps)).join(', ')})` +
+  console.log(`${name.padEnd(47)} entries/s median ${fmt(median(runs.map((r) => r.eps)))}  (runs: ${runs.map((r) => fmt(r.eps)).join(', ')})` +
     `  NDJSON MiB/s ${fmt(median(runs.map((r) => r.mibps)), 1)}  CPU µs/entry ${fmt(median(runs.map((r) => r.cpuPerM)), 2)}  peak RSS MiB ${fmt(median(runs.map((r) => r.rss)), 1)}` +
     `  (load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
 }
