@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { ConsumerMessages, NatsConnection } from 'nats';
+import type { Consumer, ConsumerMessages, NatsConnection } from 'nats';
 import type { AgentLog } from '../../lib/log.ts';
 import type { NatsStoreConfig } from '../store/nats/config.ts';
 
@@ -39,6 +39,8 @@ export class NatsIndexFeed {
   private readonly log: AgentLog;
   private nc?: NatsConnection;
   private messages?: ConsumerMessages;
+  /** The consumer behind `messages`: deleted on the server when the feed stops it for room. */
+  private consumer?: Consumer;
   private running?: Promise<void>;
   private stopping = false;
   private wake: () => void = () => {};
@@ -87,10 +89,10 @@ export class NatsIndexFeed {
     const c = this.cfg;
     const { DeliverPolicy } = await import('nats');
     const js = this.nc!.jetstream({ timeout: c.timeout });
-    const consumer = await js.consumers.get(c.stream, this.position > 0
+    const consumer = (this.consumer = await js.consumers.get(c.stream, this.position > 0
       ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.position + 1, filterSubjects: `${c.subject_prefix}.>` }
       // From the beginning: the ordered consumer's default (an explicit DeliverPolicy.All makes consume() hang in nats.js 2.29).
-      : { filterSubjects: `${c.subject_prefix}.>` });
+      : { filterSubjects: `${c.subject_prefix}.>` }));
     return consumer.consume({ max_messages: CONSUME_MESSAGES });
   }
 
@@ -123,6 +125,7 @@ export class NatsIndexFeed {
       this.messages!.stop();
       if (!full || this.stopping) return;
       this.pauses++;
+      await this.dropConsumer();
       await Promise.race([sink.room(), this.stopped]);
       for (;;) {
         if (this.stopping) return;
@@ -134,6 +137,22 @@ export class NatsIndexFeed {
           await Promise.race([new Promise((r) => setTimeout(r, RETRY_MS).unref()), this.stopped]);
         }
       }
+    }
+  }
+
+  /**
+   * Deletes the stopped consumer on the server. An ordered consumer the client stops using would
+   * otherwise stay there for its inactivity threshold (5 minutes in nats.js), one per pause of a
+   * long catch-up. A failure only leaves it to that threshold.
+   */
+  private async dropConsumer(): Promise<void> {
+    const name = (this.consumer as { currentConsumer?: { name?: string } | null } | undefined)?.currentConsumer?.name;
+    if (!name) return;
+    try {
+      const jsm = await this.nc!.jetstreamManager({ timeout: this.cfg.timeout });
+      await jsm.consumers.delete(this.cfg.stream, name);
+    } catch (e) {
+      this.log.debug(`index feed: deleting the paused consumer ${name}: ${(e as Error).message}`);
     }
   }
 

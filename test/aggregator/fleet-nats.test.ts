@@ -5,6 +5,7 @@ import { runCli, tempDir } from '../helpers/agent.ts';
 import { launch, pinPort, RawAgent, startAggregator, type RunningAggregator } from './helpers.ts';
 import { startNats, type RunningNats } from './nats-server.ts';
 import { until } from '../helpers/wait.ts';
+import { connect } from 'nats';
 import { EntryIndex } from '../../aggregator/index/entry-index.ts';
 
 /**
@@ -101,6 +102,14 @@ describe('JetStream-fed index under a burst beyond max_lag (real nats-server)', 
       assert.equal(done.dropped_entries, 0, 'nothing left out of the index');
       assert.ok(done.full_pauses > 0, `the feed stopped at least once for room (${JSON.stringify(done)})`);
       assert.ok(maxLag <= 64 * 1024 + 64 * 1024, `the lag stayed near max_lag (${maxLag})`);
+      // Each pause's consumer is deleted on the server, not left there for its inactivity threshold.
+      const nc = await connect({ servers: nats.url });
+      try {
+        const consumers = await (await nc.jetstreamManager()).consumers.list('LOGLOOM').next();
+        assert.ok(consumers.length <= 1, `consumers left on the stream after ${done.full_pauses} pauses: ${consumers.length}`);
+      } finally {
+        await nc.close();
+      }
       await agg.stop();
     } finally {
       agg.proc.kill('SIGKILL');
