@@ -97,10 +97,10 @@ export class Fleet {
       // A full index stops the feed (the stream keeps the rest) instead of leaving batches out.
       const limit = Math.min(this.maxLag, STREAM_LAG_BYTES);
       await this.feed.start(after, {
-        offer: (node, seq, ndjson, streamSeq) => {
+        offer: (node, seq, ndjson, streamSeq, storedAt) => {
           if (!writer.hasRoom(ndjson.length, limit)) return false;
           this.state.touched(node);
-          writer.add(node, seq, ndjson, [STREAM_POSITION, String(streamSeq)]);
+          writer.add(node, seq, ndjson, { meta: [STREAM_POSITION, String(streamSeq)], storedAt });
           this.publish(node, ndjson);
           return true;
         },

@@ -20,7 +20,8 @@ import type { NatsStoreConfig } from '../store/nats/config.ts';
  * index has not taken, so nothing is left out and the aggregator holds at most max_lag of it.
  */
 export interface StreamIndexSink {
-  offer(node: string, seq: number, ndjson: Buffer, streamSeq: number): boolean;
+  /** storedAt: when the stream took the message (ms): the index's lag counts from it. */
+  offer(node: string, seq: number, ndjson: Buffer, streamSeq: number, storedAt: number): boolean;
   room(): Promise<void>;
 }
 
@@ -111,7 +112,7 @@ export class NatsIndexFeed {
         let taken = true;
         try {
           // A view, not a copy: the sink copies what it keeps, within the call.
-          taken = sink.offer(parts[1]!, Number(parts[2]), Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength), m.seq);
+          taken = sink.offer(parts[1]!, Number(parts[2]), Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength), m.seq, Math.floor(m.info.timestampNanos / 1e6));
         } catch (e) {
           this.log.error(`index feed: message ${m.seq}: ${(e as Error).message}`);
         }

@@ -144,11 +144,13 @@ export class IndexWriter {
   /**
    * Hands a stored batch's NDJSON to the worker (copied; the caller keeps its buffer). Beyond the
    * lag bound it is left out (counted) unless `force` (a read-back that waited for room, whose
-   * chunk may be larger than the room there is).
+   * chunk may be larger than the room there is). `meta` is written in the same transaction;
+   * `storedAt` (ms) is when the store took the batch, if not just now: the lag's age counts from
+   * it, and entries without a timestamp of their own get it.
    */
-  add(node: string, seq: number, ndjson: Buffer | Uint8Array, meta?: [string, string], force = false): void {
+  add(node: string, seq: number, ndjson: Buffer | Uint8Array, o: { meta?: [string, string]; force?: boolean; storedAt?: number } = {}): void {
     if (this.closed) return;
-    if (!force && !this.hasRoom(ndjson.length)) {
+    if (!o.force && !this.hasRoom(ndjson.length)) {
       this.droppedBatches++;
       this.droppedBytes += ndjson.length;
       this.droppedEntries += countLines(ndjson);
@@ -161,10 +163,11 @@ export class IndexWriter {
     }
     const data = new Uint8Array(ndjson);
     const now = Date.now();
+    const received = o.storedAt ?? now;
     this.inFlightBytes += data.length;
-    this.lagAt.push(now);
+    this.lagAt.push(received);
     this.lagBytes.push(data.length);
-    const message = { op: 'add' as const, node, seq, data, meta, received: now };
+    const message = { op: 'add' as const, node, seq, data, meta: o.meta, received };
     if (this.deferMs > 0 && (this.held.length > 0 || this.callerBusy(now))) {
       if (this.held.length === 0) this.holds++;
       this.held.push(message);

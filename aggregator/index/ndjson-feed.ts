@@ -126,7 +126,7 @@ export class NdjsonIndexFeed {
           // Room for the chunk first (a chunk larger than max_lag waits for an idle writer).
           await this.writer.drained(Math.max(0, this.maxLag - lines.length));
           if (this.stopped) throw new Error('stopping');
-          this.writer.add(node, 0, lines, undefined, true);
+          this.writer.add(node, 0, lines, { force: true });
           this.readBackBytes += lines.length;
         }).then((n) => (this.readBackEntries += n));
         b.after = upTo;

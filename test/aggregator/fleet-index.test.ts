@@ -127,7 +127,7 @@ describe('the index (SQLite + FTS5, a real file)', () => {
     await w.opened();
     const added: number[] = [];
     const writer = {
-      add: (node: string, seq: number, b: Buffer | Uint8Array, meta?: [string, string], force?: boolean) => (added.push(seq), w.add(node, seq, b, meta, force)),
+      add: (node: string, seq: number, b: Buffer | Uint8Array, o?: { force?: boolean }) => (added.push(seq), w.add(node, seq, b, o)),
       drained: (limit: number) => w.drained(limit),
       get inFlightBytes() { return w.inFlightBytes; },
       busy: () => w.busy(),

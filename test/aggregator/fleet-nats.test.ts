@@ -130,4 +130,33 @@ describe('JetStream-fed index under a burst beyond max_lag (real nats-server)', 
       ix.close();
     }
   });
+
+  it('the lag of a JetStream-fed index counts from when the stream stored a batch, not from when this aggregator read it', async () => {
+    const dir = tempDir('logloom-fleet-nats-age-');
+    const nats = await startNats(join(dir, 'js'));
+    const base = `    auth:\n      mode: none\n    store: nats\n    nats:\n      servers: [${nats.url}]\n      timeout: 3s\n`;
+    // One aggregator only stores; the other, started later, indexes from the stream with a slow
+    // flush, so that the batch waits in its lag long enough to be seen there.
+    const storing = await startAggregator('', tempDir('logloom-fleet-nats-age-s-'), base + '    index:\n      enabled: false\n');
+    let indexing: RunningAggregator | undefined;
+    try {
+      const c = await RawAgent.connect(storing.port);
+      await c.hello('gw-age', '');
+      await c.batch(1, [{ level: 'INFO', module: 'A', message: 'stored before the indexer started' }]);
+      const storedBy = Date.now();
+      await c.end();
+      await new Promise((r) => setTimeout(r, 1500)); // the age to be seen
+      indexing = await startAggregator('', tempDir('logloom-fleet-nats-age-i-'), base + '    index:\n      flush_interval: 10s\n      defer_while_busy: 0ms\n');
+      const agg = indexing;
+      const s = await until(async () => {
+        const st = JSON.parse((await runCli(['status', '--json', '-c', agg.configPath])).stdout).index;
+        return st.lag_batches > 0 ? st : undefined;
+      }, 10_000, 'the batch in the lag', 20);
+      const ageAtRead = (Date.now() - storedBy) / 1000;
+      assert.ok(s.lag_seconds >= 1.4 && s.lag_seconds <= ageAtRead + 0.2, `lag_seconds ${s.lag_seconds}, stored ${ageAtRead} s before`);
+    } finally {
+      await Promise.all([storing.stop(), indexing?.stop()]);
+      await nats.kill();
+    }
+  });
 });
