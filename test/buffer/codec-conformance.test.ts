@@ -226,6 +226,10 @@ const JSON_CORPUS: string[] = [
   '{"message":"plain fields","fields":{"device":"gw-0042","seq":7,"ok":true,"t":21.5,"neg":-3,"off":false}}',
   '{"message":"plain fields, spaced","fields":{ "device" : "gw-0042" , "seq":7 }}',
   '{"message":"plain fields, trailing space","fields":{"device":"gw-0042","seq":7} }',
+  '{"message":"plain fields, space after colon","fields":{"a": 1,"b":2}}',
+  '{"message":"plain fields, space after comma","fields":{"a":1, "b":2}}',
+  '{"message":"plain fields, space after brace","fields":{ "a":1}}',
+  '{"message":"plain fields, space before colon","fields":{"a" :1}}',
   '{"message":"plain fields, null","fields":{"device":"gw-0042","gone":null}}',
   '{"message":"plain fields, repeated","fields":{"a":1,"b":2,"a":3}}',
   '{"message":"plain fields, index key","fields":{"b":1,"3":2}}',
@@ -239,6 +243,13 @@ const JSON_CORPUS: string[] = [
   '{"message":"plain fields, 65","fields":{' + Array.from({ length: 65 }, (_, i) => `"f${i}":${i}`).join(',') + '}}',
   '{"message":"plain fields, 64","fields":{' + Array.from({ length: 64 }, (_, i) => `"f${i}":${i}`).join(',') + '}}',
   '{"message":"plain fields, empty","fields":{}}',
+  // The members validation keeps for the entry's "fields" object must be that object's.
+  '{"message":"fields twice","fields":{"a":1},"fields":{"b":2}}',
+  '{"message":"fields then escaped key","fields":{"a":1},"fi\\u0065lds":{"b":2}}',
+  '{"message":"fields then number","fields":{"a":1},"fields":3}',
+  '{"message":"fields spaced key", "fields" : {"a":1}}',
+  '{"message":"fields in fields","fields":{"fields":{"x":1},"y":2}}',
+  '{"message":"fields 257","fields":{' + Array.from({ length: 257 }, (_, i) => `"f${i}":${i}`).join(',') + '}}',
   '{"message":"fields not object","fields":[1]}',
   '{"message":"lang","lang_key":"pump.pressure_high","args":[3]}',
   '{"message":"bad lang","lang_key":"has space"}',
@@ -305,6 +316,11 @@ test('codec NDJSON corpus: native and JS give identical records, rejects and cou
   assert.deepEqual(by('plain fields, repeated').fields, { a: 3, b: 2 });
   assert.equal(Object.keys(by('plain fields, 65').fields).length, 64);
   assert.equal(by('plain fields, empty').fields, undefined);
+  assert.deepEqual(by('fields twice').fields, { b: 2 });
+  assert.deepEqual(by('fields then escaped key').fields, { b: 2 });
+  assert.equal(by('fields then number').fields, undefined);
+  assert.deepEqual(by('fields spaced key').fields, { a: 1 });
+  assert.deepEqual(by('fields in fields').fields, { fields: '{"x":1}', y: 2 });
   assert.equal(by('lang').lang_key, 'pump.pressure_high');
   assert.equal(by('module unicode').module, 'P_MP__XYZABCDEFG');
   assert.equal(by('module empty').module, 'APP');

@@ -20,11 +20,25 @@ typedef struct {
   uint8_t esc; /* a string with a backslash escape (else its text is the bytes between the quotes) */
 } jval_t;
 
+/*
+ * The members of the entry's "fields" object as validation found them (the last "fields" key
+ * written without escapes), so that render_members need not scan the object again. obj is the
+ * object's first byte: render_members uses these only for that very object, and only when
+ * partial is 0 (all its members fitted).
+ */
+typedef struct {
+  const uint8_t *obj;
+  size_t n;
+  int partial;
+  jval_t k[NDJSON_MAX_FIELD_MEMBERS], v[NDJSON_MAX_FIELD_MEMBERS];
+} members_t;
+
 typedef struct {
   const uint8_t *base, *end;
   const char *why;
   size_t at;
   int esc; /* the last string scanned had an escape */
+  members_t *fields; /* NULL, or where the top-level object's "fields" members go */
 } scan_t;
 
 static inline void ws(const uint8_t **p, const uint8_t *e) {
@@ -112,6 +126,12 @@ static int scan_value(scan_t *sc, const uint8_t **pp, int depth, jval_t *v);
 /* Called for each member of the object being validated (the entry object): one pass finds the keys. */
 typedef void (*member_fn)(void *ctx, const jval_t *key, const jval_t *val);
 
+static void capture_member(void *ctx, const jval_t *k, const jval_t *v) {
+  members_t *c = ctx;
+  if (c->n < NDJSON_MAX_FIELD_MEMBERS) c->k[c->n] = *k, c->v[c->n] = *v, c->n++;
+  else c->partial = 1;
+}
+
 static int scan_container(scan_t *sc, const uint8_t **pp, int depth, uint8_t close, member_fn on_member, void *ctx) {
   if (depth >= NDJSON_MAX_DEPTH) return fail(sc, *pp, "JSON nested deeper than 64 levels");
   const uint8_t *p = *pp + 1, *e = sc->end;
@@ -131,7 +151,14 @@ static int scan_container(scan_t *sc, const uint8_t **pp, int depth, uint8_t clo
       if (p >= e || *p != ':') return fail(sc, p, "invalid JSON: expected ':'");
       p++;
     }
-    if (scan_value(sc, &p, depth + 1, &v)) return -1;
+    if (depth == 0 && sc->fields && k.e - k.p == 8 && !k.esc && memcmp(k.p, "\"fields\"", 8) == 0 && (ws(&p, e), p < e && *p == '{')) {
+      /* The entry's "fields" object: validated as any object, its members kept on the way. */
+      members_t *c = sc->fields;
+      c->obj = p, c->n = 0, c->partial = 0;
+      v.p = p, v.type = J_OBJ, v.esc = 0;
+      if (scan_container(sc, &p, depth + 1, '}', capture_member, c)) return -1;
+      v.e = p;
+    } else if (scan_value(sc, &p, depth + 1, &v)) return -1;
     if (on_member) on_member(ctx, &k, &v);
     ws(&p, e);
     if (p < e && *p == ',') {
@@ -429,7 +456,7 @@ typedef struct {
 static const members_rule_t FIELDS_RULE = {ENTRY_MAX_FIELDS, ENTRY_MAX_ARG_UNITS, 0};
 static const members_rule_t LABELS_RULE = {ENTRY_MAX_LABELS, ENTRY_MAX_LABEL_UNITS, 1};
 
-static int render_members(ndjson_t *nj, const jval_t *obj, const members_rule_t *rule, buf_t *out) {
+static int render_members(ndjson_t *nj, const jval_t *obj, const members_rule_t *rule, const members_t *found, buf_t *out) {
   member_t m[NDJSON_MAX_FIELD_MEMBERS];
   size_t count = 0;
   buf_t *keys = &nj->keys;
@@ -445,21 +472,28 @@ static int render_members(ndjson_t *nj, const jval_t *obj, const members_rule_t 
    * application writes are; the general path below renders them to the same bytes.)
    */
   int verbatim = 1;
+  /* The members validation found for this object, if it kept them; else the object is scanned again. */
+  int use_found = found && found->obj == obj->p && !found->partial;
   const uint8_t *was = p;
-  ws(&p, e);
-  verbatim &= p == was;
+  if (!use_found) ws(&p, e), verbatim &= p == was;
   /* The first members as written; null ones are ignored; a repeated key keeps its first place and takes the later value. */
-  for (int i = 0; *p != '}' && i < NDJSON_MAX_FIELD_MEMBERS; i++) {
-    scan_t sc = {.base = p, .end = e};
+  for (int i = 0; use_found ? (size_t)i < found->n : *p != '}' && i < NDJSON_MAX_FIELD_MEMBERS; i++) {
     jval_t k, v;
-    scan_value(&sc, &p, 1, &k);
-    was = p, ws(&p, e), verbatim &= p == was;
-    p++; /* ':' */
-    was = p;
-    scan_value(&sc, &p, 1, &v);
-    verbatim &= v.p == was;
-    was = p, ws(&p, e), verbatim &= p == was;
-    if (*p == ',') p++, was = p, ws(&p, e), verbatim &= p == was;
+    if (use_found) {
+      /* No whitespace: each key right after '{' or ',' and each value right after its ':' */
+      k = found->k[i], v = found->v[i];
+      verbatim &= k.p == (i ? found->v[i - 1].e + 1 : obj->p + 1) && v.p == k.e + 1;
+    } else {
+      scan_t sc = {.base = p, .end = e};
+      scan_value(&sc, &p, 1, &k);
+      was = p, ws(&p, e), verbatim &= p == was;
+      p++; /* ':' */
+      was = p;
+      scan_value(&sc, &p, 1, &v);
+      verbatim &= v.p == was;
+      was = p, ws(&p, e), verbatim &= p == was;
+      if (*p == ',') p++, was = p, ws(&p, e), verbatim &= p == was;
+    }
     if (v.type == J_NULL || (rule->strings_only && v.type != J_STR)) {
       verbatim = 0;
       continue;
@@ -491,7 +525,8 @@ static int render_members(ndjson_t *nj, const jval_t *obj, const members_rule_t 
       verbatim = 0;
     m[count++] = (member_t){kp, kn, h, v, indexed ? idx : -1};
   }
-  if (verbatim && *p == '}' && count > 0 && count <= rule->max_members) {
+  /* ... and '}' right after the last value, every member taken (none past NDJSON_MAX_FIELD_MEMBERS) */
+  if (count > 0 && verbatim && (use_found ? found->v[found->n - 1].e + 1 == obj->e : *p == '}') && count <= rule->max_members) {
     out->len = 0;
     return buf_put(out, obj->p, (size_t)(obj->e - obj->p));
   }
@@ -595,7 +630,9 @@ static void take_member(void *ctx, const jval_t *k, const jval_t *v) {
 
 int ndjson_entry(ndjson_t *nj, const uint8_t *line, size_t n, const ndjson_opts_t *o, double received_ms, buf_t *out, int *level,
                  char why[96]) {
-  scan_t sc = {.base = line, .end = line + n};
+  members_t found; /* the "fields" members, kept by the validation (only obj needs a value first) */
+  found.obj = NULL;
+  scan_t sc = {.base = line, .end = line + n, .fields = &found};
   const uint8_t *p = line;
   slots_t sl = {.tmp = &nj->tmp};
   ws(&p, sc.end);
@@ -691,12 +728,12 @@ int ndjson_entry(ndjson_t *nj, const uint8_t *line, size_t n, const ndjson_opts_
   }
   /* fields */
   if (fields.type == J_OBJ) {
-    int r = render_members(nj, &fields, &FIELDS_RULE, &nj->fields);
+    int r = render_members(nj, &fields, &FIELDS_RULE, &found, &nj->fields);
     if (r < 0) return -1;
     if (r == 0) e.fields_json = nj->fields.data, e.fields_len = nj->fields.len;
   }
   if (o->draft && sl.labels.type == J_OBJ) {
-    int r = render_members(nj, &sl.labels, &LABELS_RULE, &nj->labels);
+    int r = render_members(nj, &sl.labels, &LABELS_RULE, NULL, &nj->labels);
     if (r < 0) return -1;
     if (r == 0) e.labels_json = nj->labels.data, e.labels_len = nj->labels.len;
   }
