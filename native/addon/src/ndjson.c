@@ -392,11 +392,14 @@ static int put_clean_json(ndjson_t *nj, const jval_t *v, size_t max_units, buf_t
 }
 
 #define key_is(k, tmp, lit) key_is_n(k, tmp, lit, sizeof lit - 1)
-static int key_is_n(const jval_t *k, buf_t *tmp, const char *want, size_t n) {
-  size_t kn = (size_t)(k->e - k->p) - 2;
-  if (!k->esc) return kn == n && memcmp(k->p + 1, want, n) == 0;
+static int key_is_escaped(const jval_t *k, buf_t *tmp, const char *want, size_t n) {
   tmp->len = 0;
   return decode_string(k, tmp) == 0 && tmp->len == n && memcmp(tmp->data, want, n) == 0;
+}
+/* Inline, so that the compiler sees each key's length and compares it without a call. */
+static inline int key_is_n(const jval_t *k, buf_t *tmp, const char *want, size_t n) {
+  if (k->esc) return key_is_escaped(k, tmp, want, n);
+  return (size_t)(k->e - k->p) - 2 == n && memcmp(k->p + 1, want, n) == 0;
 }
 
 typedef struct {
