@@ -30,10 +30,11 @@ export function localeTableAsset(yamlPath: string): string {
 }
 
 /**
- * A built-in language's table. A bundle has it flattened to JSON at build time: parsing the YAML
- * took about 3 ms of every start of the executable (the start-up line is rendered from it).
+ * A built-in language's table (locales/<lang>.yaml). A bundle has it flattened to JSON at build
+ * time: parsing the YAML took about 3 ms of every start of the executable (the start-up line is
+ * rendered from it).
  */
-function builtinTable(lang: string): Map<string, string> {
+export function builtinTable(lang: string): Map<string, string> {
   const path = `locales/${lang}.yaml`;
   if (isBundled()) return new Map(Object.entries(JSON.parse(readAssetText(localeTableAsset(path))) as Record<string, string>));
   return parseLocale(readAssetText(path));

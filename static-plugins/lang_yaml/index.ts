@@ -2,8 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { definePlugin, type LangPlugin } from '../../agent/plugins/types.ts';
 import { s, type Infer } from '../../lib/schema/schema.ts';
-import { parseLocale, BUILTIN_LANGUAGES } from '../../lib/i18n/catalogue.ts';
-import { readAssetText } from '../../lib/assets.ts';
+import { builtinTable, parseLocale, BUILTIN_LANGUAGES } from '../../lib/i18n/catalogue.ts';
 import { info } from './info.generated.ts';
 
 const configSchema = s.object(
@@ -26,7 +25,7 @@ export default definePlugin({
     return {
       init(ctx) {
         const c = ctx.config as Config;
-        if (c.builtin) for (const lang of BUILTIN_LANGUAGES) tables.set(lang, parseLocale(readAssetText(`locales/${lang}.yaml`)));
+        if (c.builtin) for (const lang of BUILTIN_LANGUAGES) tables.set(lang, builtinTable(lang));
         if (c.dir !== undefined) {
           if (!existsSync(c.dir)) throw new Error(`dir ${c.dir} does not exist`);
           for (const f of readdirSync(c.dir).filter((n) => /^[A-Za-z_-]{2,16}\.ya?ml$/.test(n))) {

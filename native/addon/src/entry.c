@@ -424,14 +424,14 @@ size_t js_number(double v, char out[32]) {
 /* Appends a constant piece (its length known at compile time: an inlined copy). */
 #define PUT(lit) (memcpy(d, lit, sizeof lit - 1), d += sizeof lit - 1)
 
-/* A text flagged plain (entry_parts_t.plain) as a JSON string: it is already one between quotes. */
-static inline size_t quoted_to(uint8_t *d, const uint8_t *s, size_t n) {
+/* A text as a JSON string; one flagged plain (entry_parts_t.plain) is already one between quotes. */
+static inline size_t str_to(uint8_t *d, const uint8_t *s, size_t n, unsigned plain) {
+  if (!plain) return json_str_to(d, s, n);
   d[0] = '"';
   memcpy(d + 1, s, n);
   d[n + 1] = '"';
   return n + 2;
 }
-#define JSON_STR_TO(flag, s, n) ((e->plain & (flag)) ? quoted_to(d, s, n) : json_str_to(d, s, n))
 
 int entry_write(buf_t *out, const entry_parts_t *e) {
   char ts[32];
@@ -449,14 +449,14 @@ int entry_write(buf_t *out, const entry_parts_t *e) {
   size_t lnn = LEVEL_LENS[e->level];
   memcpy(d, ln, lnn), d += lnn;
   PUT("\",\"module\":");
-  d += JSON_STR_TO(ENTRY_PLAIN_MODULE, (const uint8_t *)e->module, module_len);
+  d += str_to(d, (const uint8_t *)e->module, module_len, e->plain & ENTRY_PLAIN_MODULE);
   PUT(",\"message\":");
-  d += JSON_STR_TO(ENTRY_PLAIN_MESSAGE, e->message, e->message_len);
+  d += str_to(d, e->message, e->message_len, e->plain & ENTRY_PLAIN_MESSAGE);
   if (e->lang_key) PUT(",\"lang_key\":"), d += json_str_to(d, e->lang_key, e->lang_key_len);
   if (e->args_json) PUT(",\"args\":"), memcpy(d, e->args_json, e->args_len), d += e->args_len;
   PUT(",\"node\":");
   d += json_str_to(d, (const uint8_t *)e->node, node_len);
-  if (e->source && e->source_len) PUT(",\"source\":"), d += JSON_STR_TO(ENTRY_PLAIN_SOURCE, e->source, e->source_len);
+  if (e->source && e->source_len) PUT(",\"source\":"), d += str_to(d, e->source, e->source_len, e->plain & ENTRY_PLAIN_SOURCE);
   if (e->truncated) PUT(",\"truncated\":true");
   if (e->fields_json) PUT(",\"fields\":"), memcpy(d, e->fields_json, e->fields_len), d += e->fields_len;
   if (e->labels_json) PUT(",\"labels\":"), memcpy(d, e->labels_json, e->labels_len), d += e->labels_len;
